@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages sbx needs, idempotently: nothing is fetched when all are
+# present. Usage: install-deps.sh [build|test]   (test = build + what the test suite uses)
+set -euo pipefail
+
+profile=${1:-build}
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
+  libspdlog-dev libtomlplusplus-dev libcli11-dev
+  libseccomp-dev libarchive-dev libcap-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  uidmap util-linux iproute2
+)
+if [ "$profile" = test ]; then
+  # Real components for the integration tests and the peer benchmarks.
+  packages+=(docker.io busybox-static bubblewrap procps)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  as_root=(sudo)
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,63 @@
+// Default implementations of the convenience verbs of Fs, and the path rules every backend
+// applies before resolving a path in its own way.
+#include <sbx/error.hpp>
+#include <sbx/fs.hpp>
+
+#include <string>
+#include <vector>
+
+namespace sbx {
+
+std::string Fs::read(const std::string& path) {
+  std::string content;
+  read_stream(path, [&](std::string_view chunk) {
+    content.append(chunk);
+    return true;
+  });
+  return content;
+}
+
+void Fs::write(const std::string& path, std::string_view data, std::uint32_t mode) {
+  bool sent = false;
+  write_stream(
+      path,
+      [&]() -> std::string_view {
+        if (sent) return {};
+        sent = true;
+        return data;
+      },
+      mode);
+}
+
+bool Fs::exists(const std::string& path) {
+  try {
+    stat(path);
+    return true;
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
+std::string normalize_sandbox_path(std::string_view path) {
+  if (path.empty() || path.front() != '/')
+    throw Error(Errc::invalid_argument,
+                "path '" + std::string(path) + "' must be absolute (start with '/')");
+  if (path.find('\0') != std::string_view::npos)
+    throw Error(Errc::invalid_argument, "path contains a NUL byte");
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    std::size_t next = path.find('/', pos);
+    if (next == std::string_view::npos) next = path.size();
+    std::string_view part = path.substr(pos, next - pos);
+    if (!part.empty() && part != ".") {
+      out += '/';
+      out += part;
+    }
+    pos = next + 1;
+  }
+  return out.empty() ? "/" : out;
+}
+
+}  // namespace sbx

@@ -1,0 +1,32 @@
+// Default implementations for the optional verbs of Handle and SandboxBackend: each one
+// refuses by name, so a backend implements only what its Capabilities promise.
+#include <sbx/backend.hpp>
+#include <sbx/error.hpp>
+#include <sbx/fork.hpp>
+#include <sbx/handle.hpp>
+
+namespace sbx {
+
+std::shared_ptr<ForkFactory> Handle::fork_factory() { return nullptr; }
+
+std::shared_ptr<Handle> Handle::fork() {
+  auto factory = fork_factory();
+  if (!factory) throw_unsupported(backend_name(), "fork");
+  return factory->fork(*this);
+}
+
+SnapshotInfo Handle::snapshot(const std::string&) { throw_unsupported(backend_name(), "snapshot"); }
+void Handle::pause() { throw_unsupported(backend_name(), "pause"); }
+void Handle::unpause() { throw_unsupported(backend_name(), "unpause"); }
+Stats Handle::stats() { throw_unsupported(backend_name(), "stats"); }
+std::vector<PortBinding> Handle::ports() { return {}; }
+
+std::shared_ptr<Handle> SandboxBackend::restore(const std::string&, const SandboxSpec&) {
+  throw_unsupported(name(), "restore");
+}
+std::vector<SnapshotInfo> SandboxBackend::snapshots() { return {}; }
+void SandboxBackend::delete_snapshot(const std::string&) {
+  throw_unsupported(name(), "delete_snapshot");
+}
+
+}  // namespace sbx

@@ -1,0 +1,54 @@
+#include <sbx/error.hpp>
+#include <sbx/types.hpp>
+
+namespace sbx {
+
+const char* to_string(NetworkMode mode) noexcept {
+  switch (mode) {
+    case NetworkMode::none: return "none";
+    case NetworkMode::host: return "host";
+    case NetworkMode::bridge: return "bridge";
+  }
+  return "none";
+}
+
+const char* to_string(MountType type) noexcept {
+  switch (type) {
+    case MountType::volume: return "volume";
+    case MountType::bind: return "bind";
+    case MountType::tmpfs: return "tmpfs";
+    case MountType::assets: return "assets";
+    case MountType::pointer: return "pointer";
+    case MountType::backup: return "backup";
+  }
+  return "volume";
+}
+
+const char* to_string(SandboxState state) noexcept {
+  switch (state) {
+    case SandboxState::creating: return "creating";
+    case SandboxState::running: return "running";
+    case SandboxState::paused: return "paused";
+    case SandboxState::stopped: return "stopped";
+    case SandboxState::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+NetworkMode parse_network_mode(const std::string& text) {
+  for (auto mode : {NetworkMode::none, NetworkMode::host, NetworkMode::bridge})
+    if (text == to_string(mode)) return mode;
+  throw Error(Errc::invalid_argument,
+              "network mode '" + text + "' is not one of: none, host, bridge");
+}
+
+MountType parse_mount_type(const std::string& text) {
+  for (auto type : {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets,
+                    MountType::pointer, MountType::backup})
+    if (text == to_string(type)) return type;
+  throw Error(Errc::invalid_argument, "mount type '" + text +
+                                          "' is not one of: volume, bind, tmpfs, assets, "
+                                          "pointer, backup");
+}
+
+}  // namespace sbx

@@ -1,0 +1,57 @@
+// SandboxBackend: an engine that makes sandboxes (docker, subcontainer, a third party's).
+//
+// One backend object is made per configuration by the plugin's factory and may be used from
+// several threads. It must be cheap to construct: talking to an engine happens on first use,
+// so `sbx backends` can list a backend whose daemon is down.
+#pragma once
+
+#include <sbx/export.hpp>
+#include <sbx/handle.hpp>
+#include <sbx/types.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sbx {
+
+class SBX_INTERFACE SandboxBackend {
+ public:
+  virtual ~SandboxBackend() = default;
+
+  // The backend's name as used in config and on the command line ("docker", "subcontainer").
+  virtual std::string name() const = 0;
+  virtual Capabilities capabilities() const = 0;
+
+  // Creates and starts a sandbox. On failure nothing is left behind: whatever was made before
+  // the error is removed before it is thrown. Errc::invalid_argument for a bad spec (naming the
+  // field), Errc::not_found for a missing image, Errc::permission_denied for a refused mount.
+  virtual std::shared_ptr<Handle> create(const SandboxSpec& spec) = 0;
+
+  // A handle on an existing sandbox, from this or another process. Errc::not_found if there is
+  // no such sandbox.
+  virtual std::shared_ptr<Handle> resume(const std::string& id) = 0;
+
+  // The sandboxes this backend manages (labelled sbx.managed) that match `filter`.
+  virtual std::vector<SandboxInfo> list(const Filter& filter = {}) = 0;
+
+  // Destroys by id; idempotent (an unknown id is not an error).
+  virtual void destroy(const std::string& id) = 0;
+
+  // Destroys every managed sandbox whose owner process is gone or whose ttl / idle timeout has
+  // passed — or every managed one with filter.all — and returns their ids. Also removes other
+  // leaked resources the backend knows (fork images, ephemeral volumes).
+  virtual std::vector<std::string> prune(const Filter& filter = {}) = 0;
+
+  // Starts a new sandbox from a snapshot made by Handle::snapshot. `overrides` may change
+  // everything but the filesystem; its image field is ignored.
+  virtual std::shared_ptr<Handle> restore(const std::string& snapshot_id,
+                                          const SandboxSpec& overrides);
+  virtual std::vector<SnapshotInfo> snapshots();
+  virtual void delete_snapshot(const std::string& snapshot_id);
+};
+
+// Throws Error(Errc::unsupported) "backend '<backend>' does not support <verb>".
+[[noreturn]] SBX_API void throw_unsupported(const std::string& backend, const std::string& verb);
+
+}  // namespace sbx

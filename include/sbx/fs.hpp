@@ -1,0 +1,87 @@
+// Fs: the files of one sandbox.
+//
+// Every path is absolute *inside the sandbox*. A backend must resolve it so that nothing
+// outside the sandbox root is ever reached: "..", absolute symlinks and magic links stay
+// inside (subcontainer: openat2 RESOLVE_IN_ROOT; docker: the archive API on the container).
+// A path that is not absolute, or contains a NUL byte, is Errc::invalid_argument.
+//
+// Errors: Errc::not_found when the path (or a parent) does not exist, Errc::already_exists
+// when a create would overwrite and the call does not allow it, Errc::io for a failed read or
+// write, Errc::state when the sandbox is gone. An Fs is valid as long as its Handle is.
+#pragma once
+
+#include <sbx/export.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sbx {
+
+enum class FileType { regular, directory, symlink, other };
+
+struct FileStat {
+  FileType type = FileType::other;
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0;  // permission bits (07777)
+  std::uint32_t uid = 0;   // as seen inside the sandbox
+  std::uint32_t gid = 0;
+  std::chrono::system_clock::time_point mtime{};
+  std::string link_target;  // for symlinks
+};
+
+struct DirEntry {
+  std::string name;  // no slashes
+  FileStat stat;     // lstat of the entry (symlinks are not followed)
+};
+
+// Receives successive chunks of a file; return false to stop early.
+using ChunkSink = std::function<bool(std::string_view chunk)>;
+// Produces successive chunks; an empty chunk means the end.
+using ChunkSource = std::function<std::string_view()>;
+
+class SBX_INTERFACE Fs {
+ public:
+  virtual ~Fs() = default;
+
+  // Whole-file read. For large files prefer read_stream.
+  virtual std::string read(const std::string& path);
+  // Streams the file in chunks of the backend's choosing; memory stays bounded.
+  virtual void read_stream(const std::string& path, const ChunkSink& sink) = 0;
+
+  // Creates or truncates `path` (parents must exist) with permission bits `mode`.
+  virtual void write(const std::string& path, std::string_view data, std::uint32_t mode = 0644);
+  // Streams the content from `source` until it returns an empty chunk.
+  virtual void write_stream(const std::string& path, const ChunkSource& source,
+                            std::uint32_t mode = 0644) = 0;
+
+  // Creates a directory. With `parents`, missing parents are created and an existing
+  // directory is not an error (mkdir -p).
+  virtual void mkdir(const std::string& path, bool parents = false, std::uint32_t mode = 0755) = 0;
+
+  // The entries of a directory, without "." and "..", sorted by name.
+  virtual std::vector<DirEntry> list(const std::string& path) = 0;
+
+  // lstat: a symlink is reported as a symlink.
+  virtual FileStat stat(const std::string& path) = 0;
+  // True when `path` exists (lstat succeeds); never throws not_found.
+  virtual bool exists(const std::string& path);
+
+  // Removes a file, symlink or empty directory; `recursive` removes a tree (rm -r).
+  virtual void remove(const std::string& path, bool recursive = false) = 0;
+
+  // Atomic rename within the sandbox; replaces an existing file at `to`.
+  virtual void rename(const std::string& from, const std::string& to) = 0;
+
+  // Creates a symlink at `path` pointing at `target` (stored as given).
+  virtual void symlink(const std::string& target, const std::string& path) = 0;
+};
+
+// Checks the path rules above and returns the path with duplicate slashes and "." removed.
+// ".." components are kept: the backend's resolver confines them to the root.
+SBX_API std::string normalize_sandbox_path(std::string_view path);
+
+}  // namespace sbx

@@ -1,0 +1,80 @@
+// Handle: one live sandbox.
+//
+// A Handle is obtained from SandboxBackend::create or ::resume and is shared
+// (std::shared_ptr): copies of the pointer refer to the same sandbox (StartOS's rc()).
+// Dropping the last reference does NOT destroy the sandbox — sandboxes outlive the objects
+// (and, for persistent backends, the processes) that made them; call destroy(), or use
+// sbx::ScopedSandbox (<sbx/scoped.hpp>) to destroy on every path out of a scope.
+//
+// After destroy(), every other call throws Errc::state. A verb the backend cannot do (see
+// SandboxBackend::capabilities) throws Errc::unsupported naming the verb and the backend.
+// Methods may be called from several threads unless a comment says otherwise.
+#pragma once
+
+#include <sbx/export.hpp>
+#include <sbx/fs.hpp>
+#include <sbx/process.hpp>
+#include <sbx/types.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sbx {
+
+class ForkFactory;
+
+class SBX_INTERFACE Handle {
+ public:
+  virtual ~Handle() = default;
+
+  // Stable identifier; SandboxBackend::resume(id()) finds the sandbox again.
+  virtual std::string id() const = 0;
+  // The spec the sandbox was created with (with the backend's defaults filled in).
+  virtual SandboxSpec spec() const = 0;
+  virtual SandboxInfo info() = 0;
+
+  // Runs a command to completion and returns its buffered result. A non-zero exit is not an
+  // error: it is in ExecResult. Throws Errc::invalid_argument for an empty argv, Errc::not_found
+  // when argv[0] cannot be executed is NOT thrown: that is exit code 127 as in a shell.
+  virtual ExecResult exec(const ExecRequest& request) = 0;
+
+  // Starts a command and returns it running (streams, stdin, wait, kill). stdin is open for
+  // writing when request.stdin_data is unset; if it is set, it is written and closed.
+  virtual std::unique_ptr<Process> spawn(const ExecRequest& request) = 0;
+
+  // The sandbox's files.
+  virtual Fs& fs() = 0;
+
+  // A new sandbox whose filesystem equals this one's at the time of the call, created through
+  // this handle's fork factory. The copy is independent: later writes on either side are not
+  // seen by the other. Errc::unsupported when fork_factory() is null.
+  virtual std::shared_ptr<Handle> fork();
+
+  // Stores the sandbox's filesystem as a snapshot; SandboxBackend::restore starts a new
+  // sandbox from it. Errc::unsupported when capabilities().snapshot is false.
+  virtual SnapshotInfo snapshot(const std::string& label);
+
+  // Freezes / thaws every process of the sandbox. Errc::unsupported without capabilities().pause.
+  virtual void pause();
+  virtual void unpause();
+
+  virtual Stats stats();
+
+  // Published ports and where the host reaches them.
+  virtual std::vector<PortBinding> ports();
+
+  // Stops every process and removes everything the sandbox owns (except persistent volumes).
+  // Idempotent: destroying a destroyed sandbox does nothing.
+  virtual void destroy() = 0;
+
+  // The factory fork() uses: the backend's native one, or the core's generic
+  // copy-through-Fs factory (make_fs_copy_fork_factory in <sbx/fork.hpp>). Default: none.
+  virtual std::shared_ptr<ForkFactory> fork_factory();
+
+ protected:
+  // For the default implementations above: the backend's name, for error messages.
+  virtual std::string backend_name() const = 0;
+};
+
+}  // namespace sbx

@@ -1,0 +1,176 @@
+// Value types of the SDK: what a sandbox is asked to be (SandboxSpec), what a command is
+// asked to do (ExecRequest) and what came of it (ExecResult), what a backend can do
+// (Capabilities), and what a caller can read back (SandboxInfo, Stats).
+//
+// These are plain data. Validation of their contents happens in the core
+// (sbx::validate(...) in <sbx/spec.hpp>) and in the backend that receives them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sbx/export.hpp>
+
+namespace sbx {
+
+using Duration = std::chrono::milliseconds;
+using Env = std::map<std::string, std::string>;
+using Labels = std::map<std::string, std::string>;
+
+// Labels sbx sets on everything it creates, so `prune` finds leaks again.
+inline constexpr const char* kLabelManaged = "sbx.managed";  // always "true"
+inline constexpr const char* kLabelId = "sbx.id";            // the sandbox id
+inline constexpr const char* kLabelOwner = "sbx.owner";      // "<host>:<pid>:<start-time>" of the creator
+
+enum class NetworkMode { none, host, bridge };
+
+enum class MountType {
+  volume,  // named, persistent, owned by the backend; survives the sandbox
+  bind,    // a host path; refused unless configuration allows its prefix
+  tmpfs,   // memory-backed, gone with the sandbox
+  assets,  // read-only content shipped with the sandbox (always read-only)
+  pointer, // another sandbox's (or a named) volume, by name
+  backup,  // a backup target directory managed by the backend
+};
+
+// What the mount source is expected to be; `infer` looks at it.
+enum class MountKind { infer, directory, file };
+
+struct IdMap {
+  std::uint32_t from = 0;   // first id as seen inside the sandbox
+  std::uint32_t to = 0;     // first id on the other side
+  std::uint32_t range = 1;  // how many ids
+  bool operator==(const IdMap&) const = default;
+};
+
+struct Mount {
+  MountType type = MountType::volume;
+  std::string source;  // volume name, host path, or empty for tmpfs
+  std::string target;  // absolute path inside the sandbox
+  bool read_only = false;
+  MountKind kind = MountKind::infer;
+  std::string subpath;  // mount only this path within the source
+  std::optional<IdMap> idmap;
+  std::optional<std::uint64_t> tmpfs_size_bytes;
+  bool operator==(const Mount&) const = default;
+};
+
+struct Limits {
+  std::optional<std::uint64_t> memory_bytes;
+  std::optional<double> cpus;  // e.g. 1.5 cores
+  std::optional<std::uint32_t> pids;
+  bool operator==(const Limits&) const = default;
+};
+
+struct SandboxSpec {
+  std::string image;  // backend-specific reference: "host", a path, "busybox:latest", ...
+  Env env;
+  std::string workdir;  // empty: the image default
+  std::string user;     // "name", "uid" or "uid:gid"; empty: the image default
+  std::vector<Mount> mounts;
+  Limits limits;
+  NetworkMode network = NetworkMode::none;
+  Labels labels;  // user labels; the sbx.* labels are added by the backend
+  std::optional<Duration> ttl;           // destroyed by `prune` once this old
+  std::optional<Duration> idle_timeout;  // destroyed by `prune` once idle this long
+  bool read_only_root = false;
+  std::vector<std::uint16_t> ports;  // container ports to publish on 127.0.0.1
+  bool operator==(const SandboxSpec&) const = default;
+};
+
+struct ExecRequest {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH inside the sandbox
+  Env env;                        // added to (and overriding) the sandbox env
+  std::string cwd;                // empty: the sandbox workdir
+  std::string user;               // empty: the sandbox user
+  std::optional<std::string> stdin_data;  // buffered exec: bytes written then stdin closed
+  std::optional<Duration> timeout;        // whole command, including its children
+  std::uint64_t output_limit = 16u << 20;  // bytes kept per stream; the rest is counted, dropped
+  bool tty = false;
+};
+
+struct ExecResult {
+  int exit_code = -1;   // valid when !signal && !timed_out
+  int signal = 0;       // signal that ended the command, 0 if it exited
+  std::string stdout_data;
+  std::string stderr_data;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  bool timed_out = false;
+  Duration duration{0};
+
+  // The shell convention: exit code, 124 on timeout, 128+N when killed by signal N.
+  int shell_status() const {
+    if (timed_out) return 124;
+    if (signal != 0) return 128 + signal;
+    return exit_code;
+  }
+};
+
+struct Capabilities {
+  bool fork = false;
+  bool snapshot = false;
+  bool pause = false;
+  bool stdin = false;
+  bool ports = false;
+  bool tty = false;
+  bool stats = false;
+  bool persistent = false;  // sandboxes outlive the creating process (resume by id)
+  std::vector<NetworkMode> network_modes{NetworkMode::none};
+  std::vector<MountType> mount_types;
+};
+
+enum class SandboxState { creating, running, paused, stopped, unknown };
+
+struct SandboxInfo {
+  std::string id;
+  std::string backend;
+  std::string image;
+  SandboxState state = SandboxState::unknown;
+  Labels labels;  // including the sbx.* ones
+  std::chrono::system_clock::time_point created{};
+  SandboxSpec spec;  // as created (best effort for sandboxes made by other tools)
+};
+
+struct Stats {
+  double cpu_percent = 0;             // over the backend's sample window
+  std::uint64_t cpu_usage_ns = 0;     // cumulative
+  std::uint64_t memory_bytes = 0;
+  std::optional<std::uint64_t> memory_limit_bytes;
+  std::uint32_t pids = 0;
+  std::optional<std::uint64_t> net_rx_bytes;
+  std::optional<std::uint64_t> net_tx_bytes;
+};
+
+struct PortBinding {
+  std::uint16_t container_port = 0;
+  std::string host_address;  // "127.0.0.1"
+  std::uint16_t host_port = 0;
+};
+
+struct SnapshotInfo {
+  std::string id;
+  std::string label;
+  std::string source_sandbox;
+  std::chrono::system_clock::time_point created{};
+};
+
+// Filter for list/prune. Empty fields match everything.
+struct Filter {
+  Labels labels;       // all must match
+  bool all = false;    // prune: every managed sandbox, not only those whose owner is gone
+};
+
+// String forms used in config, CLI and --json output; the parse_* functions are their inverse
+// and throw Error(invalid_argument) naming the bad value and the accepted ones.
+SBX_API const char* to_string(NetworkMode) noexcept;
+SBX_API const char* to_string(MountType) noexcept;
+SBX_API const char* to_string(SandboxState) noexcept;
+SBX_API NetworkMode parse_network_mode(const std::string& text);
+SBX_API MountType parse_mount_type(const std::string& text);
+
+}  // namespace sbx
