@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
   libspdlog-dev libtomlplusplus-dev libcli11-dev
-  libseccomp-dev libarchive-dev libcap-dev
+  libseccomp-dev libarchive-dev libcap-dev nettle-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
 )

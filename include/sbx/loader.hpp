@@ -35,6 +35,10 @@ struct PluginSearch {
   std::vector<std::string> paths;  // configured search paths, searched first
   bool use_env = true;             // also $SBX_PLUGIN_PATH
   bool use_install_dir = true;     // also the directory plugins are installed to
+  // Production keeps a loaded plugin in memory for good (a backend's leftover threads or
+  // thread_local destructors may still run its code). Tests set this to unload the library
+  // once the last object from it is gone, which exposes lifetime bugs.
+  bool unload_when_unused = false;
 };
 
 // The file a plugin name resolves to. Throws the "not found" error.

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Checks that an installed sbx works for a third-party plugin author: installs BUILD_DIR into a
+# fresh prefix, builds plugins/template against that prefix only (find_package(sbx)), then
+# loads the template plugin by path with the template's host program and with the installed
+# `sbx` command. Any failure ends the script with a message and a non-zero status.
+#
+# Usage: check-install.sh BUILD_DIR
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+build=$(cd "$1" && pwd)
+source_dir=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/sbx-check-install.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+
+step() { echo "check-install: $*" >&2; }
+fail() {
+  echo "check-install: FAILED: $*" >&2
+  exit 1
+}
+# Runs a command with its output in a log that is shown only when it fails.
+quietly() {
+  local what=$1 log=$work/step.log
+  shift
+  "$@" >"$log" 2>&1 || {
+    cat "$log" >&2
+    fail "$what"
+  }
+}
+
+step "installing $build into $prefix"
+quietly "cmake --install $build --prefix $prefix" cmake --install "$build" --prefix "$prefix"
+
+step "building plugins/template against $prefix"
+launcher=()
+if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+generator=()
+if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+quietly "configuring plugins/template against $prefix" \
+  cmake -S "$source_dir/plugins/template" -B "$work/template" "${generator[@]}" "${launcher[@]}" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+quietly "building plugins/template" cmake --build "$work/template" -j2
+plugin=$work/template/sbx-template.so
+host=$work/template/host_example
+[ -f "$plugin" ] || fail "the template build made no $plugin"
+[ -x "$host" ] || fail "the template build made no $host"
+
+# Both programs must run on the installed libsbx, not on the one in the build tree.
+for program in "$host" "$prefix/bin/sbx"; do
+  [ -x "$program" ] || fail "$program was not built or installed"
+  libsbx=$(ldd "$program" | awk '/libsbx\.so/ {print $3}')
+  case "$libsbx" in
+    "$prefix"/*) ;;
+    *) fail "$program uses libsbx from '${libsbx:-nowhere}', expected one under $prefix" ;;
+  esac
+done
+
+step "host_example loads $plugin"
+output=$("$host" "$plugin" --create) || fail "host_example $plugin --create exited with $?"
+echo "$output"
+grep -qx 'backend: template' <<<"$output" || fail "host_example did not report backend 'template'"
+grep -q 'wrote and read back /tmp/hello.txt' <<<"$output" || fail "host_example's file round trip did not happen"
+
+step "the installed sbx loads $plugin"
+# An empty config file: the machine's own sbx.toml must not change the result.
+: >"$work/sbx.toml"
+output=$(cd "$work" && "$prefix/bin/sbx" --config "$work/sbx.toml" --backend "$plugin" backends) ||
+  fail "sbx --backend $plugin backends exited with $?"
+echo "$output"
+awk -v plugin="$plugin" '$1 == plugin && $3 == "ok" {found = 1} END {exit !found}' <<<"$output" ||
+  fail "sbx backends did not list $plugin as loaded (ok)"
+
+step "OK: an installed sbx builds and loads a third-party plugin"

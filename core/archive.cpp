@@ -1,0 +1,295 @@
+// RAII wrappers over libarchive: see <sbx/archive.hpp>.
+#include <sbx/archive.hpp>
+#include <sbx/error.hpp>
+#include <sbx/log.hpp>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <spdlog/spdlog.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <utility>
+
+namespace sbx {
+
+namespace {
+
+constexpr std::size_t kReadBlock = 64 * 1024;
+
+std::string libarchive_message(archive* a) {
+  const char* text = archive_error_string(a);
+  return text != nullptr ? text : "unknown libarchive error";
+}
+
+}  // namespace
+
+// --- reading -----------------------------------------------------------------------------
+
+ArchiveReader::ArchiveReader(const std::filesystem::path& file) : name_(file.string()) {
+  archive_ = archive_read_new();
+  if (archive_ == nullptr) throw Error(Errc::io, "cannot allocate an archive reader for " + name_);
+  archive_read_support_filter_all(archive_);
+  archive_read_support_format_all(archive_);
+  if (archive_read_open_filename(archive_, name_.c_str(), kReadBlock) != ARCHIVE_OK) {
+    const int err = archive_errno(archive_);
+    const std::string message = libarchive_message(archive_);
+    archive_read_free(std::exchange(archive_, nullptr));
+    throw Error(err == ENOENT ? Errc::not_found : Errc::io,
+                "cannot open archive '" + name_ + "': " + message);
+  }
+}
+
+ArchiveReader ArchiveReader::from_memory(std::string_view data, std::string name) {
+  ArchiveReader reader;
+  reader.name_ = std::move(name);
+  reader.archive_ = archive_read_new();
+  if (reader.archive_ == nullptr)
+    throw Error(Errc::io, "cannot allocate an archive reader for " + reader.name_);
+  archive_read_support_filter_all(reader.archive_);
+  archive_read_support_format_all(reader.archive_);
+  if (archive_read_open_memory(reader.archive_, data.data(), data.size()) != ARCHIVE_OK)
+    reader.fail("cannot open");
+  return reader;
+}
+
+ArchiveReader::ArchiveReader(ArchiveReader&& other) noexcept
+    : archive_(std::exchange(other.archive_, nullptr)),
+      entry_(std::exchange(other.entry_, nullptr)),
+      name_(std::move(other.name_)) {}
+
+ArchiveReader& ArchiveReader::operator=(ArchiveReader&& other) noexcept {
+  if (this != &other) {
+    if (archive_ != nullptr) archive_read_free(archive_);
+    archive_ = std::exchange(other.archive_, nullptr);
+    entry_ = std::exchange(other.entry_, nullptr);
+    name_ = std::move(other.name_);
+  }
+  return *this;
+}
+
+ArchiveReader::~ArchiveReader() {
+  if (archive_ != nullptr) archive_read_free(archive_);
+}
+
+void ArchiveReader::fail(const std::string& what) const {
+  std::string message = what + " archive '" + name_ + "'";
+  if (entry_ != nullptr && archive_entry_pathname(entry_) != nullptr)
+    message += " at entry '" + std::string(archive_entry_pathname(entry_)) + "'";
+  throw Error(Errc::io, message + ": " + libarchive_message(archive_));
+}
+
+archive_entry* ArchiveReader::next() {
+  const int rc = archive_read_next_header(archive_, &entry_);
+  if (rc == ARCHIVE_EOF) {
+    entry_ = nullptr;
+    return nullptr;
+  }
+  if (rc == ARCHIVE_WARN) {
+    logger()->warn("archive '{}': {}", name_, libarchive_message(archive_));
+  } else if (rc != ARCHIVE_OK) {
+    entry_ = nullptr;
+    fail("cannot read the next entry of");
+  }
+  return entry_;
+}
+
+std::string ArchiveReader::entry_path() const {
+  if (entry_ == nullptr) return {};
+  const char* path = archive_entry_pathname(entry_);
+  return path != nullptr ? path : "";
+}
+
+FileType ArchiveReader::entry_type() const {
+  if (entry_ == nullptr) return FileType::other;
+  if (archive_entry_hardlink(entry_) != nullptr) return FileType::regular;
+  switch (archive_entry_filetype(entry_)) {
+    case AE_IFREG: return FileType::regular;
+    case AE_IFDIR: return FileType::directory;
+    case AE_IFLNK: return FileType::symlink;
+    default: return FileType::other;
+  }
+}
+
+std::uint32_t ArchiveReader::entry_mode() const {
+  return entry_ != nullptr ? static_cast<std::uint32_t>(archive_entry_perm(entry_)) : 0;
+}
+
+std::uint64_t ArchiveReader::entry_size() const {
+  if (entry_ == nullptr || !archive_entry_size_is_set(entry_)) return 0;
+  return static_cast<std::uint64_t>(archive_entry_size(entry_));
+}
+
+std::string ArchiveReader::entry_symlink() const {
+  const char* target = entry_ != nullptr ? archive_entry_symlink(entry_) : nullptr;
+  return target != nullptr ? target : "";
+}
+
+std::string ArchiveReader::entry_hardlink() const {
+  const char* target = entry_ != nullptr ? archive_entry_hardlink(entry_) : nullptr;
+  return target != nullptr ? target : "";
+}
+
+void ArchiveReader::read_data(const ChunkSink& sink) {
+  const void* block = nullptr;
+  size_t size = 0;
+  la_int64_t offset = 0;
+  la_int64_t written = 0;
+  static const std::string zeros(kReadBlock, '\0');
+  for (;;) {
+    const int rc = archive_read_data_block(archive_, &block, &size, &offset);
+    if (rc == ARCHIVE_EOF) return;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) fail("cannot read data of");
+    // Sparse entries leave holes between blocks; the sink sees them as zeros.
+    while (written < offset) {
+      const auto gap = static_cast<std::size_t>(
+          std::min<la_int64_t>(offset - written, static_cast<la_int64_t>(zeros.size())));
+      if (!sink(std::string_view(zeros.data(), gap))) return;
+      written += static_cast<la_int64_t>(gap);
+    }
+    if (size > 0 && !sink(std::string_view(static_cast<const char*>(block), size))) return;
+    written = offset + static_cast<la_int64_t>(size);
+  }
+}
+
+std::uint64_t ArchiveReader::bytes_consumed() const {
+  const la_int64_t bytes = archive_filter_bytes(archive_, -1);
+  return bytes > 0 ? static_cast<std::uint64_t>(bytes) : 0;
+}
+
+// --- writing -----------------------------------------------------------------------------
+
+namespace {
+
+void apply_options(archive_entry* entry, const ArchiveEntryOptions& options, mode_t type,
+                   std::uint32_t default_mode) {
+  archive_entry_set_filetype(entry, type);
+  archive_entry_set_perm(entry, options.mode != 0 ? options.mode : default_mode);
+  archive_entry_set_uid(entry, options.uid);
+  archive_entry_set_gid(entry, options.gid);
+  archive_entry_set_mtime(entry, options.mtime_unix, 0);
+}
+
+struct EntryPtr {
+  archive_entry* entry = archive_entry_new();
+  ~EntryPtr() { archive_entry_free(entry); }
+};
+
+}  // namespace
+
+ArchiveWriter::ArchiveWriter(const std::filesystem::path& file) : name_(file.string()) {
+  archive_ = archive_write_new();
+  if (archive_ == nullptr) throw Error(Errc::io, "cannot allocate an archive writer for " + name_);
+  archive_write_set_format_pax_restricted(archive_);
+  if (archive_write_open_filename(archive_, name_.c_str()) != ARCHIVE_OK) {
+    const std::string message = libarchive_message(archive_);
+    archive_write_free(std::exchange(archive_, nullptr));
+    throw Error(Errc::io, "cannot create archive '" + name_ + "': " + message);
+  }
+}
+
+ArchiveWriter::ArchiveWriter(ChunkSink sink, std::string name)
+    : name_(std::move(name)), sink_(std::move(sink)) {
+  archive_ = archive_write_new();
+  if (archive_ == nullptr) throw Error(Errc::io, "cannot allocate an archive writer for " + name_);
+  archive_write_set_format_pax_restricted(archive_);
+  // Without this libarchive pads the last block to 10 KiB; a stream does not need it.
+  archive_write_set_bytes_in_last_block(archive_, 1);
+  auto write_callback = [](archive* a, void* self, const void* buffer, size_t length) -> la_ssize_t {
+    auto* writer = static_cast<ArchiveWriter*>(self);
+    if (!writer->sink_(std::string_view(static_cast<const char*>(buffer), length))) {
+      archive_set_error(a, ECANCELED, "the receiver stopped reading");
+      return -1;
+    }
+    return static_cast<la_ssize_t>(length);
+  };
+  if (archive_write_open(archive_, this, nullptr, write_callback, nullptr) != ARCHIVE_OK) {
+    const std::string message = libarchive_message(archive_);
+    archive_write_free(std::exchange(archive_, nullptr));
+    throw Error(Errc::io, "cannot start archive '" + name_ + "': " + message);
+  }
+}
+
+ArchiveWriter::~ArchiveWriter() {
+  if (archive_ == nullptr) return;
+  if (!finished_ && archive_write_close(archive_) != ARCHIVE_OK)
+    logger()->warn("archive '{}' was not finished cleanly: {}", name_, libarchive_message(archive_));
+  archive_write_free(archive_);
+}
+
+void ArchiveWriter::fail(const std::string& what) const {
+  throw Error(Errc::io, what + " in archive '" + name_ + "': " + libarchive_message(archive_));
+}
+
+void ArchiveWriter::write_header(archive_entry* entry, const std::string& path) {
+  if (finished_) throw Error(Errc::state, "archive '" + name_ + "' is already finished");
+  archive_entry_set_pathname(entry, path.c_str());
+  if (archive_write_header(archive_, entry) < ARCHIVE_WARN)
+    fail("cannot write the header of '" + path + "'");
+}
+
+void ArchiveWriter::add_directory(const std::string& path, ArchiveEntryOptions options) {
+  EntryPtr e;
+  apply_options(e.entry, options, AE_IFDIR, 0755);
+  write_header(e.entry, path);
+}
+
+void ArchiveWriter::add_file(const std::string& path, std::string_view data,
+                             ArchiveEntryOptions options) {
+  bool sent = false;
+  add_file_stream(
+      path, data.size(),
+      [&]() -> std::string_view {
+        if (sent) return {};
+        sent = true;
+        return data;
+      },
+      options);
+}
+
+void ArchiveWriter::add_file_stream(const std::string& path, std::uint64_t size,
+                                    const ChunkSource& source, ArchiveEntryOptions options) {
+  EntryPtr e;
+  apply_options(e.entry, options, AE_IFREG, 0644);
+  archive_entry_set_size(e.entry, static_cast<la_int64_t>(size));
+  write_header(e.entry, path);
+  std::uint64_t written = 0;
+  for (std::string_view chunk = source(); !chunk.empty(); chunk = source()) {
+    if (written + chunk.size() > size)
+      throw Error(Errc::io, "entry '" + path + "' of archive '" + name_ + "' is longer than the " +
+                                std::to_string(size) + " bytes announced");
+    if (archive_write_data(archive_, chunk.data(), chunk.size()) < 0)
+      fail("cannot write the data of '" + path + "'");
+    written += chunk.size();
+  }
+  if (written != size)
+    throw Error(Errc::io, "entry '" + path + "' of archive '" + name_ + "' ended after " +
+                              std::to_string(written) + " of " + std::to_string(size) + " bytes");
+}
+
+void ArchiveWriter::add_symlink(const std::string& path, const std::string& target,
+                                ArchiveEntryOptions options) {
+  EntryPtr e;
+  apply_options(e.entry, options, AE_IFLNK, 0777);
+  archive_entry_set_symlink(e.entry, target.c_str());
+  write_header(e.entry, path);
+}
+
+void ArchiveWriter::add_hardlink(const std::string& path, const std::string& target,
+                                 ArchiveEntryOptions options) {
+  EntryPtr e;
+  apply_options(e.entry, options, AE_IFREG, 0644);
+  archive_entry_set_hardlink(e.entry, target.c_str());
+  archive_entry_set_size(e.entry, 0);
+  write_header(e.entry, path);
+}
+
+void ArchiveWriter::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (archive_write_close(archive_) != ARCHIVE_OK) fail("cannot finish");
+}
+
+}  // namespace sbx

@@ -1,0 +1,53 @@
+// The sandboxes one template backend has made, shared by the backend and its handles.
+//
+// A real backend asks its engine instead (docker: list containers by label; subcontainer: its
+// state directory), so sandboxes survive the process. This one keeps them in memory: they
+// live as long as the process that created them (Capabilities::persistent is false).
+#pragma once
+
+#include "memory_fs.hpp"
+
+#include <sbx/types.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace sbx_template {
+
+struct Sandbox {
+  Sandbox(const std::string& sandbox_id, sbx::SandboxSpec sandbox_spec, sbx::Labels sandbox_labels)
+      : id(sandbox_id), spec(std::move(sandbox_spec)), labels(std::move(sandbox_labels)), fs(sandbox_id) {}
+
+  const std::string id;
+  const sbx::SandboxSpec spec;
+  const sbx::Labels labels;  // the user's and the sbx.* ones
+  const std::chrono::system_clock::time_point created = std::chrono::system_clock::now();
+  MemoryFs fs;
+};
+
+class SandboxRegistry {
+ public:
+  explicit SandboxRegistry(std::string backend_name) : backend_name_(std::move(backend_name)) {}
+
+  const std::string& backend_name() const { return backend_name_; }
+
+  void add(std::shared_ptr<Sandbox> sandbox);
+  // Null when there is no such sandbox (never made, or destroyed).
+  std::shared_ptr<Sandbox> find(const std::string& id) const;
+  std::vector<std::shared_ptr<Sandbox>> all() const;
+  std::size_t size() const;
+  // Forgets the sandbox and closes its Fs, so handles still pointing at it see Errc::state.
+  // Unknown ids are ignored.
+  void remove(const std::string& id);
+
+ private:
+  const std::string backend_name_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<Sandbox>> sandboxes_;
+};
+
+}  // namespace sbx_template
