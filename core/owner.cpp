@@ -56,4 +56,12 @@ bool owner_alive(const std::string& owner) {
   return !started.empty() && started == owner.substr(second + 1);
 }
 
+std::string owner_for(const SandboxSpec& spec) {
+  return spec.detached ? std::string(kDetachedOwner) : current_owner();
+}
+
+bool owner_gone(const std::string& owner) {
+  return owner != kDetachedOwner && !owner_alive(owner);
+}
+
 }  // namespace sbx

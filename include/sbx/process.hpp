@@ -9,9 +9,10 @@
 // command is killed and the result says timed_out. kill() likewise ends the whole tree (not
 // only the direct child), including children that called setsid() or double-forked.
 //
-// Destroying a Process that has not finished kills it. All methods are safe to call from one
-// thread at a time; write_stdin/close_stdin may be called from another thread than
-// read_output.
+// Destroying a Process that has not finished kills it. Methods are called from one thread at
+// a time, except: write_stdin/close_stdin may run on another thread than read_output, and
+// kill() may be called from any thread at any time (e.g. a signal watcher interrupting a
+// read_output that is blocked).
 #pragma once
 
 #include <sbx/export.hpp>

@@ -79,6 +79,10 @@ struct SandboxSpec {
   std::optional<Duration> idle_timeout;  // destroyed by `prune` once idle this long
   bool read_only_root = false;
   std::vector<std::uint16_t> ports;  // container ports to publish on 127.0.0.1
+  // Owned by no process (`sbx create`, `sbx run --keep`): prune removes it only once its ttl or
+  // idle timeout has passed, or with --all. Otherwise the creating process owns it and prune
+  // removes it once that process is gone.
+  bool detached = false;
   bool operator==(const SandboxSpec&) const = default;
 };
 

@@ -1,0 +1,70 @@
+// `sbx cp SRC DST`: exactly one side names a sandbox as ID:/path.
+#include "command.hpp"
+#include "host_copy.hpp"
+
+#include <sbx/backend.hpp>
+#include <sbx/error.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace sbx::cli {
+
+namespace {
+
+struct CopyEndpoint {
+  std::optional<std::string> sandbox_id;  // unset: a host path
+  std::string path;
+};
+
+// "ID:/path" is a sandbox path: an id without '/' before the first ':'. Anything else is a
+// host path (write "./a:b" for a host file whose name has a colon).
+CopyEndpoint parse_endpoint(const std::string& text) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon == 0 || text.substr(0, colon).find('/') != std::string::npos)
+    return {std::nullopt, text};
+  CopyEndpoint endpoint{text.substr(0, colon), text.substr(colon + 1)};
+  if (!endpoint.path.starts_with('/'))
+    throw Error(Errc::invalid_argument, "cp: the sandbox path in '" + text +
+                                            "' must be absolute (write ID:/path)");
+  return endpoint;
+}
+
+int copy(Session& session, const std::string& source_text, const std::string& destination_text) {
+  const CopyEndpoint source = parse_endpoint(source_text);
+  const CopyEndpoint destination = parse_endpoint(destination_text);
+  if (source.sandbox_id.has_value() == destination.sandbox_id.has_value())
+    throw Error(Errc::invalid_argument,
+                "cp: exactly one of '" + source_text + "' and '" + destination_text +
+                    "' must name a sandbox path as ID:/path");
+  if (source.path.empty() || destination.path.empty())
+    throw Error(Errc::invalid_argument, "cp: empty path");
+
+  SandboxBackend& backend = session.backend();
+  if (destination.sandbox_id) {
+    auto sandbox = backend.resume(*destination.sandbox_id);
+    copy_host_to_sandbox(source.path, sandbox->fs(), destination.path);
+  } else {
+    auto sandbox = backend.resume(*source.sandbox_id);
+    copy_sandbox_to_host(sandbox->fs(), source.path, destination.path);
+  }
+  return 0;
+}
+
+struct CopyOptions {
+  std::string source;
+  std::string destination;
+};
+
+}  // namespace
+
+void register_cp_command(CLI::App& app, Session& session, CommandTable& table) {
+  auto options = std::make_shared<CopyOptions>();
+  CLI::App* command = app.add_subcommand(
+      "cp", "copy files or directories between the host and a sandbox (one side is ID:/path)");
+  command->add_option("SRC", options->source, "host path or ID:/path")->required();
+  command->add_option("DST", options->destination, "host path or ID:/path")->required();
+  table.add(command, [&session, options] { return copy(session, options->source, options->destination); });
+}
+
+}  // namespace sbx::cli

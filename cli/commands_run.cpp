@@ -1,0 +1,174 @@
+// `sbx run` (a command in a fresh sandbox, destroyed afterwards) and `sbx exec` (a command in
+// an existing sandbox). Both stream output live and exit with the command's status.
+#include "command.hpp"
+#include "create_options.hpp"
+#include "interrupt.hpp"
+#include "stream_exec.hpp"
+
+#include <sbx/backend.hpp>
+#include <sbx/error.hpp>
+#include <sbx/log.hpp>
+#include <sbx/scoped.hpp>
+#include <sbx/spec.hpp>
+#include <sbx/units.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <limits>
+#include <memory>
+
+namespace sbx::cli {
+
+namespace {
+
+struct CommandOptions {
+  std::vector<std::string> argv;
+  std::optional<std::string> timeout;
+  bool interactive = false;
+};
+
+void add_command_options(CLI::App& command, CommandOptions& options) {
+  command.add_option("--timeout", options.timeout,
+                     "kill the command after this long (exit 124), e.g. 30s; default: [defaults] timeout");
+  command.add_flag("-i,--interactive", options.interactive, "forward stdin to the command");
+}
+
+void add_command_argument(CLI::App& command, CommandOptions& options) {
+  command.add_option("CMD", options.argv, "the command and its arguments")->required();
+  // Everything after the first positional belongs to the command, options included.
+  command.positionals_at_end();
+}
+
+ExecRequest make_request(const CommandOptions& options, const Config& config) {
+  ExecRequest request;
+  request.argv = options.argv;
+  if (options.timeout) {
+    try {
+      request.timeout = parse_duration(*options.timeout);
+    } catch (const Error& error) {
+      throw Error(error.code(), std::string("--timeout: ") + error.what());
+    }
+  } else {
+    request.timeout = config.exec_timeout;
+  }
+  // Output is streamed to us as it comes; nothing needs to be kept.
+  request.output_limit = std::numeric_limits<std::uint64_t>::max();
+  // Without -i the command sees an empty, closed stdin, never our terminal.
+  if (!options.interactive) request.stdin_data = "";
+  return request;
+}
+
+void require_stdin_support(SandboxBackend& backend, bool interactive) {
+  if (interactive && !backend.capabilities().stdin) throw_unsupported(backend.name(), "stdin (-i)");
+}
+
+struct RunOptions {
+  CreateOptions create;
+  CommandOptions command;
+  bool keep = false;
+};
+
+int run(Session& session, const RunOptions& options) {
+  // Every argument is checked before the backend is loaded.
+  SandboxSpec spec = make_spec(options.create, session.config());
+  // A kept sandbox outlives this process, so it must not look orphaned to `sbx prune`.
+  spec.detached = options.keep;
+  ExecRequest request = make_request(options.command, session.config());
+  validate(request);
+  SandboxBackend& backend = session.backend();
+  require_stdin_support(backend, options.command.interactive);
+
+  // Watching from before create: a signal during create still ends in destroy.
+  InterruptWatcher watcher;
+  ScopedSandbox sandbox(backend, spec);
+  const std::string id = sandbox->id();
+  logger()->debug("created sandbox {}", id);
+
+  int status = 0;
+  if (const int signal_number = watcher.received_signal(); signal_number != 0) {
+    status = 128 + signal_number;
+  } else {
+    auto process = sandbox->spawn(request);
+    status = stream_process(*process, watcher, options.command.interactive);
+  }
+
+  std::shared_ptr<Handle> handle = sandbox.release();
+  if (options.keep && watcher.received_signal() == 0) {
+    std::cerr << "sbx: kept sandbox " << id << std::endl;
+    return status;
+  }
+  try {
+    handle->destroy();
+  } catch (const Error& error) {
+    // The command's status is what the caller asked for; a leak is reported, not hidden.
+    std::cerr << "sbx: destroying sandbox " << id << " failed (remove it with 'sbx rm " << id
+              << "'): " << error.what() << std::endl;
+  }
+  return status;
+}
+
+struct ExecOptions {
+  std::string id;
+  std::vector<std::string> env;
+  std::optional<std::string> workdir;
+  std::optional<std::string> user;
+  CommandOptions command;
+};
+
+int exec(Session& session, ExecOptions options) {
+  // CLI11 keeps a "--" that follows ID (positionals only from there on); it separates, it is
+  // not part of the command.
+  if (!options.command.argv.empty() && options.command.argv.front() == "--")
+    options.command.argv.erase(options.command.argv.begin());
+  if (options.command.argv.empty())
+    throw Error(Errc::invalid_argument, "exec: no command given after the sandbox id");
+
+  ExecRequest request = make_request(options.command, session.config());
+  for (const auto& entry : options.env) {
+    try {
+      auto [key, value] = parse_key_value(entry, "environment variable");
+      request.env[key] = value;
+    } catch (const Error& error) {
+      throw Error(error.code(), std::string("--env: ") + error.what());
+    }
+  }
+  if (options.workdir) request.cwd = *options.workdir;
+  if (options.user) request.user = *options.user;
+  validate(request);
+  SandboxBackend& backend = session.backend();
+  require_stdin_support(backend, options.command.interactive);
+
+  InterruptWatcher watcher;
+  std::shared_ptr<Handle> sandbox = backend.resume(options.id);
+  auto process = sandbox->spawn(request);
+  return stream_process(*process, watcher, options.command.interactive);
+}
+
+}  // namespace
+
+void register_run_commands(CLI::App& app, Session& session, CommandTable& table) {
+  auto run_options = std::make_shared<RunOptions>();
+  CLI::App* run_command = app.add_subcommand(
+      "run", "run CMD in a new sandbox, streaming its output; exits with its status");
+  add_create_options(*run_command, run_options->create);
+  add_command_options(*run_command, run_options->command);
+  run_command->add_flag("--keep", run_options->keep,
+                        "keep the sandbox afterwards (its id is printed on stderr)");
+  add_command_argument(*run_command, run_options->command);
+  table.add(run_command, [&session, run_options] { return run(session, *run_options); });
+
+  auto exec_options = std::make_shared<ExecOptions>();
+  CLI::App* exec_command =
+      app.add_subcommand("exec", "run CMD in an existing sandbox; exits with its status");
+  exec_command->add_option("-e,--env", exec_options->env, "environment variable K=V (repeatable)")
+      ->allow_extra_args(false);
+  exec_command->add_option("-w,--workdir", exec_options->workdir, "working directory");
+  exec_command->add_option("-u,--user", exec_options->user, "user: name, uid or uid:gid");
+  add_command_options(*exec_command, exec_options->command);
+  add_id_argument(*exec_command, exec_options->id);
+  add_command_argument(*exec_command, exec_options->command);
+  table.add(exec_command, [&session, exec_options] { return exec(session, *exec_options); });
+}
+
+}  // namespace sbx::cli

@@ -1,0 +1,110 @@
+// The optional verbs on one sandbox: fork, snapshot, pause, unpause, stats. Each checks the
+// backend's capabilities first, so an unsupported verb fails before any engine is contacted.
+#include "command.hpp"
+#include "output.hpp"
+
+#include <sbx/backend.hpp>
+#include <sbx/error.hpp>
+#include <sbx/units.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace sbx::cli {
+
+namespace {
+
+SandboxBackend& backend_with(Session& session, bool Capabilities::*capability, const std::string& verb) {
+  SandboxBackend& backend = session.backend();
+  if (!(backend.capabilities().*capability)) throw_unsupported(backend.name(), verb);
+  return backend;
+}
+
+int fork(Session& session, const std::string& id) {
+  auto source = backend_with(session, &Capabilities::fork, "fork").resume(id);
+  std::cout << source->fork()->id() << '\n';
+  return 0;
+}
+
+int snapshot(Session& session, const std::string& id, const std::string& label) {
+  auto source = backend_with(session, &Capabilities::snapshot, "snapshot").resume(id);
+  const SnapshotInfo snapshot = source->snapshot(label);
+  if (session.options.json)
+    print_json(to_json(snapshot));
+  else
+    std::cout << snapshot.id << '\n';
+  return 0;
+}
+
+int pause(Session& session, const std::string& id, bool paused) {
+  auto sandbox = backend_with(session, &Capabilities::pause, paused ? "pause" : "unpause").resume(id);
+  if (paused)
+    sandbox->pause();
+  else
+    sandbox->unpause();
+  return 0;
+}
+
+std::string format_optional_size(const std::optional<std::uint64_t>& bytes, const char* absent) {
+  return bytes ? format_size(*bytes) : absent;
+}
+
+int stats(Session& session, const std::string& id) {
+  const Stats stats = backend_with(session, &Capabilities::stats, "stats").resume(id)->stats();
+  if (session.options.json) {
+    print_json(to_json(stats));
+    return 0;
+  }
+  char cpu_percent[32];
+  std::snprintf(cpu_percent, sizeof cpu_percent, "%.1f%%", stats.cpu_percent);
+  print_fields({
+      {"cpu", cpu_percent},
+      {"cpu time", format_duration(std::chrono::duration_cast<Duration>(
+                       std::chrono::nanoseconds(stats.cpu_usage_ns)))},
+      {"memory", format_size(stats.memory_bytes)},
+      {"memory limit", format_optional_size(stats.memory_limit_bytes, "unlimited")},
+      {"pids", std::to_string(stats.pids)},
+      {"net rx", format_optional_size(stats.net_rx_bytes, "n/a")},
+      {"net tx", format_optional_size(stats.net_tx_bytes, "n/a")},
+  });
+  return 0;
+}
+
+CLI::App* add_verb(CLI::App& app, const std::string& name, const std::string& description,
+                   std::shared_ptr<std::string> id) {
+  CLI::App* command = app.add_subcommand(name, description);
+  add_id_argument(*command, *id);
+  return command;
+}
+
+}  // namespace
+
+void register_sandbox_verb_commands(CLI::App& app, Session& session, CommandTable& table) {
+  auto fork_id = std::make_shared<std::string>();
+  table.add(add_verb(app, "fork", "copy a sandbox into a new one and print the new id", fork_id),
+            [&session, fork_id] { return fork(session, *fork_id); });
+
+  auto snapshot_id = std::make_shared<std::string>();
+  auto snapshot_label = std::make_shared<std::string>();
+  CLI::App* snapshot_command =
+      add_verb(app, "snapshot", "store a sandbox's filesystem and print the snapshot id", snapshot_id);
+  snapshot_command->add_option("LABEL", *snapshot_label, "a label for the snapshot");
+  table.add(snapshot_command, [&session, snapshot_id, snapshot_label] {
+    return snapshot(session, *snapshot_id, *snapshot_label);
+  });
+
+  auto pause_id = std::make_shared<std::string>();
+  table.add(add_verb(app, "pause", "freeze every process of a sandbox", pause_id),
+            [&session, pause_id] { return pause(session, *pause_id, true); });
+
+  auto unpause_id = std::make_shared<std::string>();
+  table.add(add_verb(app, "unpause", "thaw a paused sandbox", unpause_id),
+            [&session, unpause_id] { return pause(session, *unpause_id, false); });
+
+  auto stats_id = std::make_shared<std::string>();
+  table.add(add_verb(app, "stats", "cpu, memory and process counts of a sandbox", stats_id),
+            [&session, stats_id] { return stats(session, *stats_id); });
+}
+
+}  // namespace sbx::cli

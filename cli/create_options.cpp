@@ -1,0 +1,82 @@
+#include "create_options.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/spec.hpp>
+#include <sbx/units.hpp>
+
+#include <functional>
+
+namespace sbx::cli {
+
+void add_create_options(CLI::App& command, CreateOptions& options) {
+  command.add_option("--image", options.image, "image (backend-specific: host, a path, busybox:latest)");
+  command.add_option("-e,--env", options.env, "environment variable K=V (repeatable)")
+      ->allow_extra_args(false);
+  command.add_option("-w,--workdir", options.workdir, "working directory inside the sandbox");
+  command.add_option("-u,--user", options.user, "user: name, uid or uid:gid");
+  command.add_option("--memory", options.memory, "memory limit, e.g. 512m, 1g");
+  command.add_option("--cpus", options.cpus, "CPU limit in cores, e.g. 1.5");
+  command.add_option("--pids", options.pids, "maximum number of processes");
+  command.add_option("--network", options.network, "none, host or bridge");
+  command
+      .add_option("--mount", options.mounts,
+                  "type=volume|bind|tmpfs|assets|pointer|backup,src=...,dst=...[,ro]"
+                  "[,kind=file|dir][,subpath=...][,idmap=FROM:TO:RANGE][,size=64m] (repeatable)")
+      ->allow_extra_args(false);
+  command.add_option("--label", options.labels, "label K=V (repeatable)")->allow_extra_args(false);
+  command.add_option("--ttl", options.ttl, "destroy by `sbx prune` once this old, e.g. 1h");
+  command.add_option("--idle-timeout", options.idle_timeout, "destroy by `sbx prune` once idle this long");
+  command.add_flag("--read-only", options.read_only, "read-only root filesystem");
+}
+
+namespace {
+
+// Runs `parse` and prefixes its error with the option, so the user sees which value was bad.
+template <class Parse>
+auto parse_option(const std::string& option, Parse&& parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const Error& error) {
+    throw Error(error.code(), option + ": " + error.what());
+  }
+}
+
+}  // namespace
+
+SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
+  const SandboxSpec& defaults = config.defaults;
+  SandboxSpec spec;
+  if (options.image) spec.image = *options.image;
+  for (const auto& entry : options.env) {
+    auto [key, value] = parse_option("--env", [&] { return parse_key_value(entry, "environment variable"); });
+    spec.env[key] = value;
+  }
+  if (options.workdir) spec.workdir = *options.workdir;
+  if (options.user) spec.user = *options.user;
+  if (options.memory)
+    spec.limits.memory_bytes = parse_option("--memory", [&] { return parse_size(*options.memory); });
+  if (options.cpus) spec.limits.cpus = *options.cpus;
+  if (options.pids) spec.limits.pids = *options.pids;
+  for (const auto& mount : options.mounts)
+    spec.mounts.push_back(parse_option("--mount", [&] { return parse_mount(mount); }));
+  for (const auto& entry : options.labels) {
+    auto [key, value] = parse_option("--label", [&] { return parse_key_value(entry, "label"); });
+    spec.labels[key] = value;
+  }
+  spec.ttl = options.ttl ? parse_option("--ttl", [&] { return parse_duration(*options.ttl); }) : defaults.ttl;
+  spec.idle_timeout = options.idle_timeout
+                          ? parse_option("--idle-timeout", [&] { return parse_duration(*options.idle_timeout); })
+                          : defaults.idle_timeout;
+
+  // merge_defaults leaves these to the caller: only the caller knows whether they were given.
+  spec.network = options.network
+                     ? parse_option("--network", [&] { return parse_network_mode(*options.network); })
+                     : defaults.network;
+  spec.read_only_root = options.read_only || defaults.read_only_root;
+
+  spec = merge_defaults(std::move(spec), defaults);
+  validate(spec);
+  return spec;
+}
+
+}  // namespace sbx::cli

@@ -1,0 +1,37 @@
+// CREATE-OPTIONS, shared by `sbx create` and `sbx run`: what the user typed, and the
+// SandboxSpec it means once the configuration's [defaults] are merged in.
+#pragma once
+
+#include <sbx/config.hpp>
+#include <sbx/types.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::cli {
+
+struct CreateOptions {
+  std::optional<std::string> image;
+  std::vector<std::string> env;  // K=V
+  std::optional<std::string> workdir;
+  std::optional<std::string> user;
+  std::optional<std::string> memory;
+  std::optional<double> cpus;
+  std::optional<std::uint32_t> pids;
+  std::optional<std::string> network;
+  std::vector<std::string> mounts;
+  std::vector<std::string> labels;  // K=V
+  std::optional<std::string> ttl;
+  std::optional<std::string> idle_timeout;
+  bool read_only = false;
+};
+
+void add_create_options(CLI::App& command, CreateOptions& options);
+
+// Parses every value (naming the option in any error), merges config.defaults, validates.
+SandboxSpec make_spec(const CreateOptions& options, const Config& config);
+
+}  // namespace sbx::cli

@@ -1,0 +1,78 @@
+// The sbx command: global options, one subcommand per verb, and the one error convention:
+// sbx's own failures are a single "sbx: <message>" line on stderr and exit code 125, so a
+// script can tell them from the exit code of the command it ran.
+#include "command.hpp"
+#include "interrupt.hpp"
+#include "session.hpp"
+
+#include <sbx/error.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <exception>
+#include <iostream>
+#include <string>
+
+namespace {
+
+constexpr int kExitSbxError = 125;
+
+int report_error(std::string message) {
+  // Exactly one line, whatever the message looked like.
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  std::cout.flush();
+  std::cerr << "sbx: " << message << std::endl;
+  return kExitSbxError;
+}
+
+void add_global_options(CLI::App& app, sbx::cli::GlobalOptions& options) {
+  app.add_option("--config", options.config_file,
+                 "configuration file (default: $SBX_CONFIG, ./sbx.toml, ~/.config/sbx/sbx.toml, "
+                 "/etc/sbx/sbx.toml)");
+  app.add_option("--backend", options.backend,
+                 "backend name or path to a plugin .so (default: [defaults] backend)");
+  app.add_option("--log-level", options.log_level,
+                 "trace, debug, info, warn, error, critical or off (logs go to stderr)");
+  app.add_flag("--json", options.json, "machine-readable output (backends, ls, inspect, create, stats)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sbx::cli::Session session;
+  sbx::cli::CommandTable commands;
+  CLI::App app{"sbx: run untrusted code in sandboxes", "sbx"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit status: run and exec exit with the command's status (124 when it timed out, 128+N\n"
+      "when it was killed by signal N); sbx's own errors print one 'sbx: ' line and exit 125.");
+  app.get_formatter()->column_width(34);
+  add_global_options(app, session.options);
+  sbx::cli::register_backends_command(app, session, commands);
+  sbx::cli::register_run_commands(app, session, commands);
+  sbx::cli::register_lifecycle_commands(app, session, commands);
+  sbx::cli::register_sandbox_verb_commands(app, session, commands);
+  sbx::cli::register_cp_command(app, session, commands);
+  // Global options are also accepted after the verb ("sbx ls --json").
+  for (CLI::App* command : app.get_subcommands({})) command->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) return app.exit(error);  // --help
+    // CLI11 would only say that a subcommand is required; name what was given instead.
+    if (app.get_subcommands().empty() && !app.remaining().empty())
+      return report_error("unknown verb '" + app.remaining().front() + "' (see 'sbx --help')");
+    return report_error(error.what());
+  }
+
+  try {
+    sbx::cli::survive_broken_pipes();
+    return commands.run(app);
+  } catch (const sbx::Error& error) {
+    return report_error(error.what());
+  } catch (const std::exception& error) {
+    return report_error(std::string("internal error: ") + error.what());
+  }
+}

@@ -1,0 +1,40 @@
+// The state every verb shares: the global options, and the configuration and backend they
+// select, loaded on first use so that `sbx --help` or a parse error touches neither.
+#pragma once
+
+#include <sbx/backend.hpp>
+#include <sbx/config.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sbx::cli {
+
+struct GlobalOptions {
+  std::optional<std::string> config_file;
+  std::optional<std::string> backend;  // a name or a path to a plugin file
+  std::optional<std::string> log_level;
+  bool json = false;
+};
+
+class Session {
+ public:
+  GlobalOptions options;
+
+  // The configuration (--config, $SBX_CONFIG, the lookup order, or the built-in defaults);
+  // also applies the log level.
+  const Config& config();
+
+  // The name or path the user asked for (--backend), else the configured default.
+  std::string backend_name();
+
+  // The selected backend, loaded once.
+  SandboxBackend& backend();
+
+ private:
+  std::optional<Config> config_;
+  std::shared_ptr<SandboxBackend> backend_;
+};
+
+}  // namespace sbx::cli

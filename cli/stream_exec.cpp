@@ -1,0 +1,83 @@
+#include "stream_exec.hpp"
+
+#include "stdin_pump.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/log.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <optional>
+#include <string_view>
+
+namespace sbx::cli {
+
+namespace {
+
+// Writes everything; false when the reader is gone (EPIPE) or the fd is unusable.
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const auto written = ::write(fd, data.data(), data.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+int fd_of(StreamId stream) {
+  return stream == StreamId::stdout_stream ? STDOUT_FILENO : STDERR_FILENO;
+}
+
+// Clears the watcher's action on every path out, before the Process it refers to goes away.
+class InterruptAction {
+ public:
+  InterruptAction(InterruptWatcher& watcher, Process& process) : watcher_(watcher) {
+    watcher_.on_interrupt([&process] { process.kill(SIGKILL); });
+  }
+  ~InterruptAction() { watcher_.on_interrupt({}); }
+  InterruptAction(const InterruptAction&) = delete;
+  InterruptAction& operator=(const InterruptAction&) = delete;
+
+ private:
+  InterruptWatcher& watcher_;
+};
+
+}  // namespace
+
+int stream_process(Process& process, InterruptWatcher& watcher, bool forward_stdin) {
+  InterruptAction interrupt_action(watcher, process);
+  std::optional<StdinPump> stdin_pump;
+  if (forward_stdin) stdin_pump.emplace(process);
+
+  bool output_reader_gone = false;
+  auto copy_out = [&](StreamId stream, std::string_view data) {
+    if (data.empty() || output_reader_gone) return;
+    if (!write_all(fd_of(stream), data)) {
+      // Like a shell pipeline: when our reader goes away, so does the writer.
+      output_reader_gone = true;
+      logger()->debug("output closed; stopping the command with SIGPIPE");
+      process.kill(SIGPIPE);
+    }
+  };
+
+  while (auto chunk = process.read_output()) copy_out(chunk->stream, chunk->data);
+  const ExecResult result = process.wait();
+  copy_out(StreamId::stdout_stream, result.stdout_data);
+  copy_out(StreamId::stderr_stream, result.stderr_data);
+  stdin_pump.reset();
+
+  if (result.stdout_truncated || result.stderr_truncated)
+    logger()->warn("the backend dropped part of the command's output (output limit reached)");
+  if (const int signal_number = watcher.received_signal(); signal_number != 0)
+    return 128 + signal_number;
+  return result.shell_status();
+}
+
+}  // namespace sbx::cli

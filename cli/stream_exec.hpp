@@ -1,0 +1,15 @@
+// Runs a spawned command to its end the way a shell would: its stdout and stderr copied live
+// to ours, our stdin forwarded when asked, and its fate turned into an exit status.
+#pragma once
+
+#include "interrupt.hpp"
+
+#include <sbx/process.hpp>
+
+namespace sbx::cli {
+
+// Returns the shell status (exit code, 124 on timeout, 128+N on signal N). When `watcher`
+// saw a signal, the command is killed and 128+<that signal> is returned, as a shell does.
+int stream_process(Process& process, InterruptWatcher& watcher, bool forward_stdin);
+
+}  // namespace sbx::cli
