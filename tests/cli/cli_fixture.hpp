@@ -1,0 +1,89 @@
+// A fresh sbx world per test: a config file selecting the fake backend, with its state in a
+// temporary directory, so tests never see each other's sandboxes.
+#pragma once
+
+#include "sbx_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace sbx::test {
+
+inline const std::filesystem::path kFakePlugin = std::filesystem::path(SBX_TEST_PLUGIN_DIR) / "sbx-fake.so";
+inline const std::filesystem::path kLimitedPlugin = SBX_CLI_LIMITED_PLUGIN;
+
+class SbxCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(SBX_EXE)) << "the sbx binary is not built: " << SBX_EXE;
+    ASSERT_TRUE(std::filesystem::exists(kFakePlugin))
+        << "the fake backend plugin is not built: " << kFakePlugin << " (target sbx-fake)";
+    write_config("");
+  }
+
+  // Rewrites the config file with [defaults] backend, state_dir and the test plugin dir, plus
+  // `extra_defaults` (more [defaults] lines) and `extra_tables` (more tables).
+  void write_config(const std::string& extra_defaults, const std::string& extra_tables = {}) {
+    write_file(config_, "[defaults]\nbackend = \"fake\"\nstate_dir = \"" + (dir_.path() / "state").string() +
+                            "\"\n" + extra_defaults + "\n[plugins]\npaths = [\"" + SBX_TEST_PLUGIN_DIR + "\"]\n" +
+                            extra_tables);
+  }
+
+  // Runs sbx with this test's config.
+  SbxResult sbx(std::vector<std::string> args, const std::string& input = {}) {
+    args.insert(args.begin(), {"--config", config_.string()});
+    return run_sbx(args, input);
+  }
+
+  // `sbx create` with `options`; fails the test unless it printed one id.
+  std::string create(std::vector<std::string> options = {}) {
+    options.insert(options.begin(), "create");
+    const SbxResult result = sbx(options);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.err, "");
+    std::string id = result.out;
+    EXPECT_TRUE(!id.empty() && id.back() == '\n') << "create printed: '" << result.out << "'";
+    if (!id.empty() && id.back() == '\n') id.pop_back();
+    EXPECT_EQ(id.find('\n'), std::string::npos) << "create printed more than the id: " << result.out;
+    return id;
+  }
+
+  // The ids `sbx ls --json` reports.
+  std::vector<std::string> listed_ids() {
+    const SbxResult result = sbx({"--json", "ls"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    std::vector<std::string> ids;
+    const boost::json::value listing = parse_json(result.out);
+    if (!listing.is_array()) {
+      ADD_FAILURE() << "ls --json is not an array: " << result.out;
+      return ids;
+    }
+    for (const auto& entry : listing.as_array()) ids.emplace_back(entry.at("id").as_string());
+    return ids;
+  }
+
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  const std::filesystem::path& config() const { return config_; }
+
+ private:
+  TempDir dir_;
+  std::filesystem::path config_ = dir_.path() / "sbx.toml";
+};
+
+// A one-line sbx error: exit 125, nothing on stdout, exactly one "sbx: " line on stderr that
+// contains every one of `needles`.
+inline void expect_sbx_error(const SbxResult& result, std::initializer_list<std::string> needles) {
+  EXPECT_EQ(result.exit_code, 125) << "stderr: " << result.err;
+  EXPECT_EQ(result.out, "");
+  const auto lines = result.err_lines();
+  ASSERT_EQ(lines.size(), 1u) << "stderr: " << result.err;
+  EXPECT_EQ(lines[0].rfind("sbx: ", 0), 0u) << lines[0];
+  for (const std::string& needle : needles)
+    EXPECT_NE(lines[0].find(needle), std::string::npos) << "'" << needle << "' not in: " << lines[0];
+}
+
+}  // namespace sbx::test

@@ -1,0 +1,108 @@
+#include "sbx_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process.hpp>
+
+#include <sys/wait.h>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <stdexcept>
+
+namespace sbx::test {
+
+namespace bp = boost::process;
+
+std::vector<std::string> SbxResult::err_lines() const {
+  std::vector<std::string> lines;
+  std::stringstream stream(err);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "sbx-cli-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+struct SbxProcess::Impl {
+  boost::asio::io_context io;
+  std::string input;
+  std::future<std::string> out;
+  std::future<std::string> err;
+  bp::child child;
+};
+
+SbxProcess::SbxProcess(const std::vector<std::string>& args, const std::string& input)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->input = input;
+  // Only what the test says may influence sbx: no configuration or plugins from the caller.
+  bp::environment env = boost::this_process::environment();
+  env.erase("SBX_CONFIG");
+  env.erase("SBX_PLUGIN_PATH");
+  impl_->child = bp::child(bp::exe = SBX_EXE, bp::args = args, env,
+                           bp::std_in < boost::asio::buffer(impl_->input), bp::std_out > impl_->out,
+                           bp::std_err > impl_->err, impl_->io);
+}
+
+SbxProcess::~SbxProcess() {
+  if (impl_->child.running()) {
+    impl_->child.terminate();
+    impl_->child.wait();
+  }
+}
+
+int SbxProcess::pid() const { return impl_->child.id(); }
+
+SbxResult SbxProcess::finish(std::chrono::seconds limit) {
+  impl_->io.run_for(limit);
+  if (!impl_->io.stopped()) {
+    impl_->child.terminate();
+    throw std::runtime_error("sbx did not finish within " + std::to_string(limit.count()) + "s");
+  }
+  impl_->child.wait();
+  SbxResult result;
+  const int status = impl_->child.native_exit_code();
+  result.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  result.out = impl_->out.get();
+  result.err = impl_->err.get();
+  return result;
+}
+
+SbxResult run_sbx(const std::vector<std::string>& args, const std::string& input,
+                  std::chrono::seconds limit) {
+  SbxProcess process(args, input);
+  return process.finish(limit);
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path.string());
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+boost::json::value parse_json(const std::string& text) {
+  boost::system::error_code error;
+  boost::json::value value = boost::json::parse(text, error);
+  EXPECT_FALSE(error) << "stdout is not JSON (" << error.message() << "): " << text;
+  return value;
+}
+
+}  // namespace sbx::test

@@ -1,0 +1,63 @@
+// Runs the built `sbx` binary as a subprocess, the way a user or a script does, against the
+// fake backend plugin with its state in a private temporary directory.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sbx::test {
+
+struct SbxResult {
+  int exit_code = -1;  // 128+N when sbx itself was killed by signal N
+  std::string out;
+  std::string err;
+
+  // The lines of stderr, for "exactly one line" checks.
+  std::vector<std::string> err_lines() const;
+};
+
+// A directory removed with everything in it when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// One running `sbx` process; its stdin gets `input` and is then closed.
+class SbxProcess {
+ public:
+  SbxProcess(const std::vector<std::string>& args, const std::string& input);
+  ~SbxProcess();
+  SbxProcess(const SbxProcess&) = delete;
+  SbxProcess& operator=(const SbxProcess&) = delete;
+
+  int pid() const;
+  // Waits (at most `limit`, then kills it and throws) and collects the result.
+  SbxResult finish(std::chrono::seconds limit = std::chrono::seconds(60));
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+SbxResult run_sbx(const std::vector<std::string>& args, const std::string& input = {},
+                  std::chrono::seconds limit = std::chrono::seconds(60));
+
+void write_file(const std::filesystem::path& path, const std::string& content);
+std::string read_file(const std::filesystem::path& path);
+
+// Parses stdout as JSON; a parse failure fails the calling test with the text.
+boost::json::value parse_json(const std::string& text);
+
+}  // namespace sbx::test

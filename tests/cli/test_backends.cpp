@@ -1,0 +1,69 @@
+// `sbx backends`: every backend found, loadable or not, with capabilities or the error.
+#include "cli_fixture.hpp"
+
+namespace sbx::test {
+namespace {
+
+using BackendsTest = SbxCliTest;
+
+const boost::json::object* find_backend(const boost::json::value& listing, const std::string& name) {
+  if (!listing.is_array()) return nullptr;
+  for (const auto& entry : listing.as_array())
+    if (entry.is_object() && entry.at("name").as_string() == name) return &entry.as_object();
+  return nullptr;
+}
+
+TEST_F(BackendsTest, ListsTheDefaultWithCapabilitiesAndBrokenPluginsWithTheirError) {
+  const TempDir plugins;
+  write_file(plugins.path() / "sbx-notaplugin.so", "this is not a shared library\n");
+  // The test plugin dir (with sbx-fake.so) and a dir with a broken plugin.
+  write_file(config(), "[defaults]\nbackend = \"fake\"\nstate_dir = \"" + (dir() / "state").string() +
+                           "\"\n[plugins]\npaths = [\"" + SBX_TEST_PLUGIN_DIR + "\", \"" +
+                           plugins.path().string() + "\"]\n");
+
+  const SbxResult result = sbx({"backends", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const boost::json::value listing = parse_json(result.out);
+
+  const boost::json::object* fake = find_backend(listing, "fake");
+  ASSERT_NE(fake, nullptr) << result.out;
+  EXPECT_TRUE(fake->at("default").as_bool());
+  EXPECT_TRUE(fake->at("error").is_null()) << result.out;
+  EXPECT_TRUE(fake->at("capabilities").at("fork").as_bool());
+  EXPECT_TRUE(fake->at("capabilities").at("persistent").as_bool());
+
+  const boost::json::object* broken = find_backend(listing, "notaplugin");
+  ASSERT_NE(broken, nullptr) << result.out;
+  EXPECT_FALSE(broken->at("default").as_bool());
+  EXPECT_TRUE(broken->at("capabilities").is_null());
+  EXPECT_NE(std::string(broken->at("error").as_string()).find("sbx-notaplugin.so"), std::string::npos)
+      << result.out;
+
+  const SbxResult text = sbx({"backends"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("notaplugin"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("fork"), std::string::npos) << text.out;
+}
+
+TEST_F(BackendsTest, ConfiguredBackendThatCannotLoadIsListedNotFatal) {
+  write_config("", "[backends.missing]\n");
+  const SbxResult result = sbx({"--json", "backends"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const boost::json::value listing = parse_json(result.out);
+  const boost::json::object* missing = find_backend(listing, "missing");
+  ASSERT_NE(missing, nullptr) << result.out;
+  EXPECT_NE(std::string(missing->at("error").as_string()).find("not found"), std::string::npos);
+}
+
+TEST_F(BackendsTest, BackendGivenByPath) {
+  const SbxResult result = sbx({"--backend", kLimitedPlugin.string(), "--json", "backends"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const boost::json::value listing = parse_json(result.out);
+  const boost::json::object* limited = find_backend(listing, kLimitedPlugin.string());
+  ASSERT_NE(limited, nullptr) << result.out;
+  EXPECT_TRUE(limited->at("default").as_bool());
+  EXPECT_FALSE(limited->at("capabilities").at("fork").as_bool());
+}
+
+}  // namespace
+}  // namespace sbx::test

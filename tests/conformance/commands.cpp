@@ -1,0 +1,61 @@
+#include "commands.hpp"
+
+#include <sbx/error.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace sbx::conformance {
+
+Commands Commands::parse(const std::string& name) {
+  if (name == "posix") return Commands(Flavour::posix);
+  if (name == "fake") return Commands(Flavour::fake);
+  throw Error(Errc::invalid_argument,
+              "unknown command flavour '" + name + "' (expected 'posix' or 'fake')");
+}
+
+Argv Commands::print_stdout(const std::string& text) const { return {"echo", text}; }
+
+Argv Commands::print_stderr(const std::string& text) const {
+  if (flavour_ == Flavour::fake) return {"stderr", text};
+  return {"sh", "-c", "echo \"$0\" >&2", text};
+}
+
+Argv Commands::exit_with(int code) const {
+  if (flavour_ == Flavour::fake) return {"exit", std::to_string(code)};
+  return {"sh", "-c", "exit " + std::to_string(code)};
+}
+
+Argv Commands::sleep(int seconds) const { return {"sleep", std::to_string(seconds)}; }
+
+Argv Commands::cat_stdin() const { return {"cat"}; }
+
+Argv Commands::cat_file(const std::string& path) const { return {"cat", path}; }
+
+Argv Commands::flood(std::uint64_t bytes) const {
+  if (flavour_ == Flavour::fake) return {"yes-flood", std::to_string(bytes)};
+  return {"sh", "-c", "yes | head -c " + std::to_string(bytes)};
+}
+
+Argv Commands::kill_self(int signal) const {
+  if (flavour_ == Flavour::fake) return {"kill-self", std::to_string(signal)};
+  return {"sh", "-c", "kill -" + std::to_string(signal) + " $$"};
+}
+
+Argv Commands::print_env(const std::string& key) const {
+  if (flavour_ == Flavour::fake) return {"printenv", key};
+  // Not `printenv`: busybox builds without that applet are common.
+  bool identifier = !key.empty() && !std::isdigit(static_cast<unsigned char>(key[0])) &&
+                    std::all_of(key.begin(), key.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                    });
+  if (!identifier)
+    throw Error(Errc::invalid_argument, "print_env: '" + key + "' is not a shell variable name");
+  return {"sh", "-c", "printf '%s\\n' \"$" + key + "\""};
+}
+
+Argv Commands::print_cwd() const { return {"pwd"}; }
+
+Argv Commands::missing_command() const { return {"sbx-conformance-no-such-command"}; }
+
+}  // namespace sbx::conformance

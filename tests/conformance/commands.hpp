@@ -1,0 +1,41 @@
+// The command vocabulary of the conformance suite. Each test asks for a behaviour
+// ("exit with 3", "print to stderr") and gets the argv that produces it in the sandbox under
+// test: a POSIX flavour for real sandboxes (busybox or a host image: sh, echo, cat, sleep,
+// pwd, yes, head and the shell's kill) and a fake flavour for the fake backend's built-ins.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sbx::conformance {
+
+using Argv = std::vector<std::string>;
+
+enum class Flavour { posix, fake };
+
+class Commands {
+ public:
+  explicit Commands(Flavour flavour = Flavour::posix) : flavour_(flavour) {}
+  // "posix" or "fake"; throws Error(invalid_argument) otherwise.
+  static Commands parse(const std::string& name);
+
+  Flavour flavour() const { return flavour_; }
+
+  Argv print_stdout(const std::string& text) const;   // text + "\n" on stdout
+  Argv print_stderr(const std::string& text) const;   // text + "\n" on stderr
+  Argv exit_with(int code) const;
+  Argv sleep(int seconds) const;
+  Argv cat_stdin() const;                             // stdin to stdout
+  Argv cat_file(const std::string& path) const;
+  Argv flood(std::uint64_t bytes) const;              // `bytes` bytes of "y\n" on stdout
+  Argv kill_self(int signal) const;                   // ends by `signal`
+  Argv print_env(const std::string& key) const;       // the value + "\n"
+  Argv print_cwd() const;                             // the working directory + "\n"
+  Argv missing_command() const;                       // a command that does not exist
+
+ private:
+  Flavour flavour_;
+};
+
+}  // namespace sbx::conformance

@@ -1,0 +1,96 @@
+// The verbs a backend may lack: each either works as the contract says, or — when
+// capabilities() says it is missing — fails with Errc::unsupported.
+#include "fixture.hpp"
+
+#include <algorithm>
+
+namespace sbx::conformance {
+namespace {
+
+SBX_CONFORMANCE_SUITE(OptionalVerbs);
+
+TEST_P(OptionalVerbs, ForkMakesAnIndependentCopy) {
+  auto source = create();
+  if (!caps().fork) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { track(source->fork()); }));
+    return;
+  }
+  make_work_dir(*source);
+  source->fs().write(work_path("shared"), "before fork", 0600);
+
+  auto copy = track(source->fork());
+  ASSERT_NE(copy->id(), source->id());
+  EXPECT_EQ(copy->fs().read(work_path("shared")), "before fork");
+  EXPECT_EQ(copy->fs().stat(work_path("shared")).mode, 0600u);
+
+  copy->fs().write(work_path("shared"), "changed in the copy");
+  source->fs().write(work_path("only-in-source"), "x");
+  EXPECT_EQ(source->fs().read(work_path("shared")), "before fork");
+  EXPECT_FALSE(copy->fs().exists(work_path("only-in-source")));
+
+  ExecResult result = run(*copy, cmd().cat_file(work_path("shared")));
+  EXPECT_EQ(result.stdout_data, "changed in the copy") << result.stderr_data;
+  EXPECT_EQ(copy->info().state, SandboxState::running);
+}
+
+TEST_P(OptionalVerbs, SnapshotAndRestore) {
+  auto source = create();
+  if (!caps().snapshot) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { source->snapshot("conformance"); }));
+    EXPECT_TRUE(throws_errc(Errc::unsupported,
+                            [&] { track(backend().restore("no-such-snapshot", base_spec())); }));
+    return;
+  }
+  make_work_dir(*source);
+  source->fs().write(work_path("state"), "at snapshot time");
+  SnapshotInfo snapshot = source->snapshot("conformance");
+  track_snapshot(snapshot.id);
+  ASSERT_FALSE(snapshot.id.empty());
+  EXPECT_EQ(snapshot.label, "conformance");
+  EXPECT_EQ(snapshot.source_sandbox, source->id());
+  source->fs().write(work_path("state"), "after snapshot");
+
+  auto all = backend().snapshots();
+  EXPECT_TRUE(std::any_of(all.begin(), all.end(), [&](const auto& s) { return s.id == snapshot.id; }));
+
+  auto restored = track(backend().restore(snapshot.id, base_spec()));
+  EXPECT_NE(restored->id(), source->id());
+  EXPECT_EQ(restored->fs().read(work_path("state")), "at snapshot time");
+  EXPECT_EQ(source->fs().read(work_path("state")), "after snapshot");
+
+  backend().delete_snapshot(snapshot.id);
+  all = backend().snapshots();
+  EXPECT_FALSE(std::any_of(all.begin(), all.end(), [&](const auto& s) { return s.id == snapshot.id; }));
+  EXPECT_TRUE(throws_errc(Errc::not_found, [&] { track(backend().restore(snapshot.id, base_spec())); }));
+}
+
+TEST_P(OptionalVerbs, PauseAndUnpause) {
+  auto sandbox = create();
+  if (!caps().pause) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { sandbox->pause(); }));
+    return;
+  }
+  sandbox->pause();
+  EXPECT_EQ(sandbox->info().state, SandboxState::paused);
+  sandbox->unpause();
+  EXPECT_EQ(sandbox->info().state, SandboxState::running);
+  ExecResult result = run(*sandbox, cmd().print_stdout("awake"));
+  EXPECT_EQ(result.stdout_data, "awake\n") << result.stderr_data;
+}
+
+TEST_P(OptionalVerbs, Stats) {
+  auto sandbox = create();
+  if (!caps().stats) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { sandbox->stats(); }));
+    return;
+  }
+  Stats stats;
+  ASSERT_NO_THROW(stats = sandbox->stats());
+  EXPECT_GE(stats.cpu_percent, 0.0);
+  if (stats.memory_limit_bytes) {
+    EXPECT_GT(*stats.memory_limit_bytes, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace sbx::conformance

@@ -1,0 +1,47 @@
+// FakeBackend: the SandboxBackend of the fake (see fake_backend.hpp).
+#pragma once
+
+#include "fake_backend.hpp"
+#include "process.hpp"
+#include "store.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace sbx::fake {
+
+class FakeBackend final : public SandboxBackend,
+                          public std::enable_shared_from_this<FakeBackend> {
+ public:
+  explicit FakeBackend(FakeOptions options);
+
+  std::string name() const override;
+  Capabilities capabilities() const override;
+  std::shared_ptr<Handle> create(const SandboxSpec& spec) override;
+  std::shared_ptr<Handle> resume(const std::string& id) override;
+  std::vector<SandboxInfo> list(const Filter& filter = {}) override;
+  void destroy(const std::string& id) override;
+  std::vector<std::string> prune(const Filter& filter = {}) override;
+  std::shared_ptr<Handle> restore(const std::string& snapshot_id,
+                                  const SandboxSpec& overrides) override;
+  std::vector<SnapshotInfo> snapshots() override;
+  void delete_snapshot(const std::string& snapshot_id) override;
+
+  // For the handles.
+  Store& store() { return store_; }
+  SandboxInfo info_of(const SandboxRecord& record) const;
+  // Commands started in this process, so destroy() can end them as a real backend would.
+  void track(const std::string& sandbox_id, std::weak_ptr<RunState> run);
+
+ private:
+  void kill_commands(const std::string& sandbox_id);
+
+  FakeOptions options_;
+  Store store_;
+  std::mutex runs_mutex_;
+  std::map<std::string, std::vector<std::weak_ptr<RunState>>> runs_;
+};
+
+}  // namespace sbx::fake

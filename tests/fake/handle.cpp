@@ -1,0 +1,105 @@
+#include "handle.hpp"
+
+#include "backend.hpp"
+#include "process.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/fork.hpp>
+#include <sbx/spec.hpp>
+
+namespace sbx::fake {
+
+FakeHandle::FakeHandle(std::shared_ptr<FakeBackend> backend, SandboxRecord record)
+    : backend_(std::move(backend)),
+      id_(record.id),
+      spec_(std::move(record.spec)),
+      fs_(backend_->store().files_dir(id_), id_) {}
+
+std::string FakeHandle::backend_name() const { return backend_->name(); }
+
+SandboxRecord FakeHandle::current() const {
+  auto record = backend_->store().load(id_);
+  if (!record) throw Error(Errc::state, "fake sandbox '" + id_ + "' is gone (destroyed)");
+  return *record;
+}
+
+SandboxSpec FakeHandle::spec() const {
+  current();
+  return spec_;
+}
+
+SandboxInfo FakeHandle::info() { return backend_->info_of(current()); }
+
+Fs& FakeHandle::fs() {
+  current();
+  return fs_;
+}
+
+std::unique_ptr<Process> FakeHandle::start(const ExecRequest& request, bool keep_stdin_open) {
+  SandboxRecord record = current();
+  if (record.paused)
+    throw Error(Errc::state, "fake sandbox '" + id_ + "' is paused; unpause it first");
+  validate(request);
+  if (request.tty) throw_unsupported(backend_name(), "tty");
+
+  CommandContext context;
+  context.env = record.spec.env;
+  for (const auto& [key, value] : request.env) context.env[key] = value;
+  context.cwd = normalize_sandbox_path(
+      !request.cwd.empty() ? request.cwd : (record.spec.workdir.empty() ? "/" : record.spec.workdir));
+  if (!fs_.exists(context.cwd) || fs_.stat(context.cwd).type != FileType::directory)
+    throw Error(Errc::not_found, "working directory '" + context.cwd +
+                                     "' does not exist in fake sandbox '" + id_ + "'");
+  context.fs = &fs_;
+
+  backend_->store().mark_active(id_);
+  auto process = std::make_unique<FakeProcess>(request, std::move(context), id_);
+  if (!keep_stdin_open && !request.stdin_data) process->close_stdin();
+  backend_->track(id_, process->state());
+  return process;
+}
+
+ExecResult FakeHandle::exec(const ExecRequest& request) {
+  return start(request, false)->wait();
+}
+
+std::unique_ptr<Process> FakeHandle::spawn(const ExecRequest& request) {
+  return start(request, true);
+}
+
+SnapshotInfo FakeHandle::snapshot(const std::string& label) {
+  current();
+  return backend_->store().create_snapshot(id_, spec_.image, label).info;
+}
+
+void FakeHandle::set_paused(bool paused) {
+  SandboxRecord record = current();
+  if (record.paused == paused)
+    throw Error(Errc::state, "fake sandbox '" + id_ + "' is already " +
+                                 (paused ? "paused" : "running"));
+  record.paused = paused;
+  backend_->store().save(record);
+}
+
+void FakeHandle::pause() { set_paused(true); }
+void FakeHandle::unpause() { set_paused(false); }
+
+Stats FakeHandle::stats() {
+  current();
+  return Stats{};  // nothing runs in a fake sandbox: no cpu, no memory, no pids
+}
+
+void FakeHandle::destroy() { backend_->destroy(id_); }
+
+std::shared_ptr<ForkFactory> FakeHandle::fork_factory() {
+  // The generic factory holds the backend by reference; the holder keeps it alive as long as
+  // the factory is.
+  struct Holder {
+    std::shared_ptr<FakeBackend> backend;
+    std::shared_ptr<ForkFactory> factory;
+  };
+  auto holder = std::make_shared<Holder>(Holder{backend_, make_fs_copy_fork_factory(*backend_)});
+  return std::shared_ptr<ForkFactory>(holder, holder->factory.get());
+}
+
+}  // namespace sbx::fake
