@@ -14,7 +14,7 @@ packages=(
 )
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.
-  packages+=(docker.io busybox-static bubblewrap procps)
+  packages+=(docker.io docker-registry busybox-static bubblewrap procps)
 fi
 
 missing=()

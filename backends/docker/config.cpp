@@ -1,0 +1,164 @@
+#include "config.hpp"
+
+#include "base64.hpp"
+#include "engine/client.hpp"
+
+#include <sbx/error.hpp>
+
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace sbx::docker {
+namespace {
+
+bool is_capability_name(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!((c >= 'A' && c <= 'Z') || c == '_' || (c >= '0' && c <= '9'))) return false;
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(PullPolicy policy) noexcept {
+  switch (policy) {
+    case PullPolicy::always: return "always";
+    case PullPolicy::missing: return "missing";
+    case PullPolicy::never: return "never";
+  }
+  return "missing";
+}
+
+const char* to_string(WorkspaceMode mode) noexcept {
+  switch (mode) {
+    case WorkspaceMode::none: return "none";
+    case WorkspaceMode::ephemeral: return "ephemeral";
+    case WorkspaceMode::persistent: return "persistent";
+  }
+  return "none";
+}
+
+PullPolicy parse_pull_policy(const std::string& text) {
+  if (text == "always") return PullPolicy::always;
+  if (text == "missing") return PullPolicy::missing;
+  if (text == "never") return PullPolicy::never;
+  throw Error(Errc::invalid_argument, "pull policy '" + text + "' is not one of always, missing, never");
+}
+
+WorkspaceMode parse_workspace_mode(const std::string& text) {
+  if (text == "none") return WorkspaceMode::none;
+  if (text == "ephemeral") return WorkspaceMode::ephemeral;
+  if (text == "persistent") return WorkspaceMode::persistent;
+  throw Error(Errc::invalid_argument,
+              "workspace mode '" + text + "' is not one of ephemeral, persistent, none");
+}
+
+std::string registry_auth_header(const RegistryAuth& auth) {
+  boost::json::object object;
+  if (!auth.identity_token.empty()) {
+    object["identitytoken"] = auth.identity_token;
+  } else {
+    object["username"] = auth.username;
+    object["password"] = auth.password;
+  }
+  if (!auth.server.empty()) object["serveraddress"] = auth.server;
+  return base64_encode(boost::json::serialize(object), true);
+}
+
+DockerConfig DockerConfig::from_table(const ConfigTable& table) {
+  DockerConfig config;
+  // Turns an invalid_argument from a parse_* helper into a config error at the key.
+  auto parse_at = [&](const std::string& key, auto&& parse) {
+    try {
+      return parse();
+    } catch (const Error& e) {
+      table.fail(key, e.what());
+    }
+  };
+  config.host = table.get_string("host");
+  if (config.host && config.host->empty()) table.fail("host", "must not be empty");
+  config.api_version = table.get_string("api_version");
+  if (config.api_version) {
+    const auto& v = *config.api_version;
+    if (v.find('.') == std::string::npos || compare_api_versions(v, kMinApiVersion) < 0)
+      table.fail("api_version", "expected a version like \"1.41\" (1.41 or newer), got \"" + v + "\"");
+  }
+  if (auto timeout = table.get_duration("request_timeout")) {
+    if (timeout->count() <= 0) table.fail("request_timeout", "must be positive");
+    config.request_timeout = *timeout;
+  }
+  if (auto pull = table.get_string("pull"))
+    config.pull = parse_at("pull", [&] { return parse_pull_policy(*pull); });
+  if (auto auth = table.get_table("registry_auth")) {
+    RegistryAuth value;
+    value.username = auth->get_string("username").value_or("");
+    value.password = auth->get_string("password").value_or("");
+    value.server = auth->get_string("server").value_or("");
+    value.identity_token = auth->get_string("identity_token").value_or("");
+    auth->reject_unknown_keys();
+    if (value.identity_token.empty() && value.username.empty())
+      table.fail("registry_auth", "needs username (and password) or identity_token");
+    config.registry_auth = value;
+  }
+  if (auto map = table.get_table("image_map")) {
+    for (const auto& key : map->keys()) {
+      auto image = map->get_string(key);
+      if (!image || image->empty()) map->fail(key, "expected a non-empty image name");
+      if (key == "default")
+        config.image_map.set_default(*image);
+      else
+        config.image_map.add(key, *image);
+    }
+    map->reject_unknown_keys();
+  }
+  if (auto image = table.get_string("default_image")) {
+    if (image->empty()) table.fail("default_image", "must not be empty");
+    // image_map.default, when given, wins; default_image is the fallback.
+    ImageMap probe = config.image_map;
+    bool has_default = true;
+    try {
+      probe.resolve("");
+    } catch (const Error&) {
+      has_default = false;
+    }
+    if (!has_default) config.image_map.set_default(*image);
+  }
+  config.env_passthrough = table.get_string_array("env_passthrough").value_or(std::vector<std::string>{});
+  config.env_block = table.get_string_array("env_block").value_or(std::vector<std::string>{});
+  config.cap_add = table.get_string_array("cap_add").value_or(std::vector<std::string>{});
+  for (auto& cap : config.cap_add) {
+    if (cap.starts_with("CAP_")) cap = cap.substr(4);
+    if (!is_capability_name(cap))
+      table.fail("cap_add", "'" + cap + "' is not a capability name like \"NET_BIND_SERVICE\"");
+  }
+  config.seccomp_profile = table.get_string("seccomp_profile");
+  if (config.seccomp_profile) {
+    std::ifstream in(*config.seccomp_profile);
+    if (!in) table.fail("seccomp_profile", "cannot read '" + *config.seccomp_profile + "'");
+    std::stringstream content;
+    content << in.rdbuf();
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(content.str(), ec);
+    if (ec || !parsed.is_object())
+      table.fail("seccomp_profile", "'" + *config.seccomp_profile + "' is not a JSON seccomp profile" +
+                                        (ec ? ": " + ec.message() : std::string()));
+    config.seccomp_profile_json = boost::json::serialize(parsed);
+  }
+  config.bind_allow = table.get_string_array("bind_allow").value_or(std::vector<std::string>{});
+  for (const auto& prefix : config.bind_allow)
+    if (prefix.empty() || prefix.front() != '/')
+      table.fail("bind_allow", "'" + prefix + "' must be an absolute host path");
+  config.host_gateway = table.get_bool("host_gateway").value_or(false);
+  if (auto grace = table.get_duration("stop_grace")) {
+    if (grace->count() < 0) table.fail("stop_grace", "must not be negative");
+    config.stop_grace = *grace;
+  }
+  if (auto workspace = table.get_string("workspace"))
+    config.workspace = parse_at("workspace", [&] { return parse_workspace_mode(*workspace); });
+  table.reject_unknown_keys();
+  return config;
+}
+
+}  // namespace sbx::docker

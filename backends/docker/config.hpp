@@ -1,0 +1,71 @@
+// The [backends.docker] table, read once when the plugin is made. Keys:
+//   host             "unix:///var/run/docker.sock" | "tcp://host:port" (default: $DOCKER_HOST, then the socket)
+//   api_version      a fixed Engine API version ("1.41") instead of negotiating
+//   request_timeout  deadline of each engine call and of each read on a stream (default "60s")
+//   pull             "missing" (default) | "always" | "never"
+//   registry_auth    { username, password, server, identity_token } sent as X-Registry-Auth
+//   image_map        { "<name or prefix>" = "<image>", default = "<image>" }
+//   default_image    image when the spec names none and image_map has no default
+//   env_passthrough  globs of HOST variables copied into every sandbox (none by default)
+//   env_block        globs never copied (wins over env_passthrough)
+//   cap_add          capabilities added back after dropping all ("NET_BIND_SERVICE")
+//   seccomp_profile  a JSON seccomp profile file; unset = Docker's default profile
+//   bind_allow       host path prefixes that bind mounts may use (none by default)
+//   host_gateway     true: host.docker.internal resolves to the host (default false)
+//   stop_grace       time between SIGTERM and SIGKILL on destroy (default "5s")
+//   workspace        "ephemeral" (default) | "persistent" | "none": the /workspace volume
+#pragma once
+
+#include "image_map.hpp"
+
+#include <sbx/config.hpp>
+#include <sbx/types.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::docker {
+
+enum class PullPolicy { always, missing, never };
+enum class WorkspaceMode { none, ephemeral, persistent };
+
+const char* to_string(PullPolicy policy) noexcept;
+const char* to_string(WorkspaceMode mode) noexcept;
+// Throw Errc::invalid_argument naming the value and the accepted ones.
+PullPolicy parse_pull_policy(const std::string& text);
+WorkspaceMode parse_workspace_mode(const std::string& text);
+
+struct RegistryAuth {
+  std::string username;
+  std::string password;
+  std::string server;
+  std::string identity_token;
+};
+
+// The X-Registry-Auth header value: base64url of the JSON the Engine expects.
+std::string registry_auth_header(const RegistryAuth& auth);
+
+struct DockerConfig {
+  std::optional<std::string> host;
+  std::optional<std::string> api_version;
+  Duration request_timeout = std::chrono::seconds(60);
+  PullPolicy pull = PullPolicy::missing;
+  std::optional<RegistryAuth> registry_auth;
+  ImageMap image_map;
+  std::vector<std::string> env_passthrough;
+  std::vector<std::string> env_block;
+  std::vector<std::string> cap_add;
+  std::optional<std::string> seccomp_profile;       // the file named in config
+  std::optional<std::string> seccomp_profile_json;  // its content, read and checked at load
+  std::vector<std::string> bind_allow;
+  bool host_gateway = false;
+  Duration stop_grace = std::chrono::seconds(5);
+  WorkspaceMode workspace = WorkspaceMode::ephemeral;
+
+  // Reads and checks every key; unknown keys are Errc::config with file:line:col.
+  static DockerConfig from_table(const ConfigTable& table);
+};
+
+}  // namespace sbx::docker

@@ -1,0 +1,314 @@
+#include "containers.hpp"
+
+#include "bind_policy.hpp"
+#include "create_body.hpp"
+#include "docker_handle.hpp"
+#include "engine/query.hpp"
+#include "env_filter.hpp"
+#include "images.hpp"
+#include "labels.hpp"
+#include "spec_json.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/owner.hpp>
+#include <sbx/spec.hpp>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+namespace sbx::docker {
+namespace json = boost::json;
+namespace {
+
+std::string container_path(const std::string& id) { return Target("/containers").segment(id).str(); }
+
+void ignore_missing(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    if (e.code() != Errc::not_found) throw;
+  }
+}
+
+void remove_volume(Context& context, const std::string& name) {
+  Request request;
+  request.method = Method::delete_;
+  request.target = Target("/volumes").segment(name).str();
+  request.what = "remove volume '" + name + "'";
+  try {
+    context.client->call(request);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return;
+    if (e.code() == Errc::state) {  // still in use by another container
+      context.logger->warn("docker: {}", e.what());
+      return;
+    }
+    throw;
+  }
+}
+
+void remove_image(Context& context, const std::string& reference) {
+  Request request;
+  request.method = Method::delete_;
+  request.target = Target("/images").segment(reference).str();
+  request.what = "remove image '" + reference + "'";
+  try {
+    context.client->call(request);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return;
+    if (e.code() == Errc::state) {  // a fork of the fork still uses it; prune retries later
+      context.logger->info("docker: {}", e.what());
+      return;
+    }
+    throw;
+  }
+}
+
+WorkspaceMode workspace_mode_for(const Context& context, const SandboxSpec& spec) {
+  if (auto chosen = spec.labels.find(label::kUserWorkspace); chosen != spec.labels.end()) {
+    try {
+      return parse_workspace_mode(chosen->second);
+    } catch (const Error& e) {
+      throw Error(Errc::invalid_argument, std::string("label ") + label::kUserWorkspace + ": " + e.what());
+    }
+  }
+  return context.config.workspace;
+}
+
+std::string create_volume(Context& context, const std::string& name, const Labels& labels) {
+  json::object body{{"Name", name}};
+  json::object volume_labels;
+  for (const auto& [key, value] : labels) volume_labels[key] = value;
+  body["Labels"] = std::move(volume_labels);
+  Request request;
+  request.method = Method::post;
+  request.target = "/volumes/create";
+  request.body = json::serialize(body);
+  request.what = "create volume '" + name + "'";
+  context.client->call(request);
+  return name;
+}
+
+}  // namespace
+
+json::object inspect_container(Context& context, const std::string& id) {
+  Request request;
+  request.target = container_path(id) + "/json";
+  request.what = "inspect sandbox " + id;
+  auto response = context.client->call(request);
+  return json::parse(response.body).as_object();
+}
+
+std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
+                                             const CreateOptions& options) {
+  validate(requested);
+  SandboxSpec spec = requested;
+  const std::string id = options.id.value_or("sbx-" + random_hex(12));
+
+  spec.image = options.image ? *options.image : ensure_image(*context, context->config.image_map.resolve(spec.image));
+
+  for (auto& mount : spec.mounts)
+    if (mount.type == MountType::bind || mount.type == MountType::assets)
+      mount.source = check_bind_source(mount.source, context->config.bind_allow);
+
+  CreatePlan plan;
+  plan.image = spec.image;
+  plan.env = filter_host_env(EnvPolicy{context->config.env_passthrough, context->config.env_block},
+                             current_environment());
+  for (const auto& [key, value] : spec.env) plan.env[key] = value;
+  plan.cap_add = context->config.cap_add;
+  plan.seccomp_profile_json = context->config.seccomp_profile_json;
+  plan.host_gateway = context->config.host_gateway;
+
+  const std::string owner = current_owner();
+  Labels labels = spec.labels;
+  labels[kLabelManaged] = "true";
+  labels[kLabelId] = id;
+  labels[kLabelOwner] = owner;
+  labels[label::kCreated] = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+  for (const auto& [key, value] : options.extra_labels) labels[key] = value;
+  if (options.image) {
+    // A committed image carries its source container's labels, and a container inherits its
+    // image's labels. Labels cannot be removed, so blank those this sandbox does not set.
+    Request inspect;
+    inspect.target = Target("/images").segment(*options.image).str() + "/json";
+    inspect.what = "inspect image '" + *options.image + "'";
+    auto image = json::parse(context->client->call(inspect).body).as_object();
+    if (auto* config = image.if_contains("Config"); config && config->is_object())
+      if (auto* inherited = config->as_object().if_contains("Labels"); inherited && inherited->is_object())
+        for (const auto& [key, value] : inherited->as_object()) labels.try_emplace(std::string(key), "");
+  }
+
+  WorkspaceMode workspace = workspace_mode_for(*context, spec);
+  bool workspace_taken = false;
+  for (const auto& mount : spec.mounts) workspace_taken |= mount.target == kWorkspaceTarget;
+  if (workspace_taken) workspace = WorkspaceMode::none;
+  labels[label::kWorkspace] = to_string(workspace);
+  std::optional<std::string> created_volume;  // removed again if the create fails
+  if (workspace != WorkspaceMode::none) {
+    std::string name = "sbx-ws-" + id;
+    if (workspace == WorkspaceMode::persistent)
+      if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
+    plan.workspace_volume = name;
+    labels[label::kWorkspaceVolume] = name;
+    Labels volume_labels{{kLabelManaged, "true"}, {kLabelOwner, owner}, {label::kWorkspace, to_string(workspace)}};
+    if (workspace == WorkspaceMode::ephemeral) volume_labels[kLabelId] = id;
+    create_volume(*context, name, volume_labels);
+    if (workspace == WorkspaceMode::ephemeral) created_volume = name;
+  }
+  labels[label::kSpec] = spec_to_json(spec);
+  plan.labels = labels;
+  plan.spec = spec;
+
+  bool container_created = false;
+  try {
+    Request create;
+    create.method = Method::post;
+    create.target = Target("/containers/create").add("name", id).str();
+    create.body = json::serialize(make_create_body(plan));
+    create.what = "create sandbox " + id + " from image '" + spec.image + "'";
+    context->client->call(create);
+    container_created = true;
+
+    Request start;
+    start.method = Method::post;
+    start.target = container_path(id) + "/start";
+    start.what = "start sandbox " + id;
+    context->client->call(start);
+    return std::make_shared<DockerHandle>(context, id, spec, labels);
+  } catch (...) {
+    try {
+      if (container_created) {
+        Request remove;
+        remove.method = Method::delete_;
+        remove.target = container_path(id) + "?force=true&v=true";
+        remove.what = "remove half-created sandbox " + id;
+        ignore_missing([&] { context->client->call(remove); });
+      }
+      if (created_volume) remove_volume(*context, *created_volume);
+    } catch (const std::exception& cleanup) {
+      context->logger->error("docker: cleaning up after a failed create of {} failed too: {}", id, cleanup.what());
+    }
+    throw;
+  }
+}
+
+void remove_sandbox(Context& context, const std::string& id) {
+  json::object inspect;
+  try {
+    inspect = inspect_container(context, id);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return;
+    throw;
+  }
+  Labels labels;
+  if (auto* config = inspect.if_contains("Config"); config && config->is_object())
+    if (auto* found = config->as_object().if_contains("Labels"); found && found->is_object())
+      for (const auto& [key, value] : found->as_object())
+        if (value.is_string()) labels[std::string(key)] = std::string(value.as_string());
+  const auto& state = inspect.at("State").as_object();
+  bool paused = state.at("Paused").as_bool();
+  bool running = state.at("Running").as_bool();
+
+  if (paused) {
+    Request unpause;
+    unpause.method = Method::post;
+    unpause.target = container_path(id) + "/unpause";
+    unpause.what = "unpause sandbox " + id + " before stopping it";
+    ignore_missing([&] { context.client->call(unpause); });
+  }
+  if (running) {
+    auto grace = std::chrono::duration_cast<std::chrono::seconds>(context.config.stop_grace).count();
+    Request stop;
+    stop.method = Method::post;
+    stop.target = Target(container_path(id) + "/stop").add("t", static_cast<long long>(grace)).str();
+    stop.what = "stop sandbox " + id;
+    stop.timeout = context.config.stop_grace + context.client->request_timeout();
+    ignore_missing([&] { context.client->call(stop); });
+  }
+  Request remove;
+  remove.method = Method::delete_;
+  remove.target = container_path(id) + "?force=true&v=true";
+  remove.what = "remove sandbox " + id;
+  ignore_missing([&] { context.client->call(remove); });
+
+  if (auto mode = labels.find(label::kWorkspace); mode != labels.end() && mode->second == "ephemeral")
+    if (auto volume = labels.find(label::kWorkspaceVolume); volume != labels.end() && !volume->second.empty())
+      remove_volume(context, volume->second);
+  if (auto image = labels.find(label::kForkImage); image != labels.end() && !image->second.empty())
+    remove_image(context, image->second);
+  // A snapshot deleted while this sandbox ran on it was only untagged; now nothing uses it.
+  if (auto* image_id = inspect.if_contains("Image"); image_id && image_id->is_string()) {
+    std::string id_text(image_id->as_string());
+    Request image_inspect;
+    image_inspect.target = Target("/images").segment(id_text).str() + "/json";
+    image_inspect.what = "inspect the image of removed sandbox " + id;
+    try {
+      auto image = json::parse(context.client->call(image_inspect).body).as_object();
+      bool managed = false;
+      if (auto* config = image.if_contains("Config"); config && config->is_object())
+        if (auto* image_labels = config->as_object().if_contains("Labels"); image_labels && image_labels->is_object())
+          if (auto* flag = image_labels->as_object().if_contains(kLabelManaged); flag && flag->is_string())
+            managed = flag->as_string() == "true";
+      auto* tags = image.if_contains("RepoTags");
+      bool untagged = tags == nullptr || !tags->is_array() || tags->as_array().empty();
+      if (managed && untagged) remove_image(context, id_text);
+    } catch (const Error& e) {
+      if (e.code() != Errc::not_found) throw;
+    }
+  }
+}
+
+SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const json::object& inspect) {
+  SandboxInfo info;
+  info.backend = backend_name;
+  const json::object* labels = nullptr;
+  if (auto* config = inspect.if_contains("Config"); config && config->is_object()) {
+    labels = config->as_object().if_contains("Labels") ? &config->as_object().at("Labels").as_object() : nullptr;
+    if (auto* image = config->as_object().if_contains("Image"); image && image->is_string())
+      info.image = std::string(image->as_string());
+  } else if (auto* list_labels = inspect.if_contains("Labels"); list_labels && list_labels->is_object()) {
+    labels = &list_labels->as_object();
+    if (auto* image = inspect.if_contains("Image"); image && image->is_string()) info.image = std::string(image->as_string());
+  }
+  if (labels != nullptr)
+    for (const auto& [key, value] : *labels)
+      if (value.is_string()) info.labels[std::string(key)] = std::string(value.as_string());
+  // Labels blanked when created from a committed image (see create_sandbox) are not its own.
+  std::erase_if(info.labels, [](const auto& entry) { return entry.second.empty(); });
+  info.id = info.labels.count(kLabelId) ? info.labels[kLabelId] : std::string();
+  std::string status;
+  if (auto* state = inspect.if_contains("State")) {
+    if (state->is_object())
+      status = std::string(state->as_object().at("Status").as_string());
+    else if (state->is_string())
+      status = std::string(state->as_string());
+  }
+  if (status == "running")
+    info.state = SandboxState::running;
+  else if (status == "paused")
+    info.state = SandboxState::paused;
+  else if (status == "created")
+    info.state = SandboxState::creating;
+  else if (status == "exited" || status == "dead" || status == "removing")
+    info.state = SandboxState::stopped;
+  if (auto created = info.labels.find(label::kCreated); created != info.labels.end()) {
+    try {
+      info.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(std::stoll(created->second)));
+    } catch (...) {
+    }
+  }
+  if (auto spec = info.labels.find(label::kSpec); spec != info.labels.end()) {
+    try {
+      info.spec = spec_from_json(spec->second);
+    } catch (const Error&) {
+    }
+  }
+  return info;
+}
+
+}  // namespace sbx::docker

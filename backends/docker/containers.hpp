@@ -1,0 +1,40 @@
+// Creating and removing sandbox containers — shared by the backend (create, restore, destroy,
+// prune) and the handle (fork, destroy).
+#pragma once
+
+#include "context.hpp"
+
+#include <sbx/types.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sbx::docker {
+
+class DockerHandle;
+
+struct CreateOptions {
+  std::optional<std::string> image;  // use this image as is (fork, restore) instead of resolving spec.image
+  std::optional<std::string> id;     // sandbox id to use (default: a new "sbx-<hex>")
+  Labels extra_labels;               // sbx.* labels to add (fork image, source)
+};
+
+// Creates and starts a container for `spec`. Whatever was made before a failure (volume,
+// container) is removed before the error is rethrown.
+std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& spec,
+                                             const CreateOptions& options = {});
+
+// GET /containers/{id}/json; Errc::not_found when there is no such container.
+boost::json::object inspect_container(Context& context, const std::string& id);
+
+// Stops (grace period, then SIGKILL), removes the container and its anonymous volumes, its
+// ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
+void remove_sandbox(Context& context, const std::string& id);
+
+// Turns inspect output (or a list entry) into SandboxInfo.
+SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const boost::json::object& inspect);
+
+}  // namespace sbx::docker

@@ -1,0 +1,48 @@
+// What the backend, its handles, processes and Fs objects share: the engine client, the
+// configuration, the logger. Held by shared_ptr so a handle stays usable after its backend
+// object is gone.
+#pragma once
+
+#include "config.hpp"
+#include "engine/client.hpp"
+
+#include <sbx/error.hpp>
+
+#include <memory>
+#include <string>
+
+namespace spdlog {
+class logger;
+}
+
+namespace sbx::docker {
+
+struct Context {
+  std::string backend_name = "docker";
+  DockerConfig config;
+  std::shared_ptr<EngineClient> client;
+  std::shared_ptr<spdlog::logger> logger;  // never null
+};
+
+// Runs `call`; a "No such container" from the daemon means the sandbox was destroyed
+// (possibly through another handle or process) and becomes Errc::state, as the SDK asks.
+template <class Call>
+decltype(auto) while_sandbox_exists(const std::string& id, Call&& call);
+
+// A random lowercase hex string of `length` characters (ids, exec markers).
+std::string random_hex(std::size_t length);
+
+bool is_container_gone(const Error& error);
+
+template <class Call>
+decltype(auto) while_sandbox_exists(const std::string& id, Call&& call) {
+  try {
+    return call();
+  } catch (const Error& e) {
+    if (is_container_gone(e))
+      throw Error(Errc::state, "sandbox " + id + " no longer exists (destroyed elsewhere?): " + e.what());
+    throw;
+  }
+}
+
+}  // namespace sbx::docker

@@ -1,0 +1,155 @@
+#include "create_body.hpp"
+
+#include <sbx/error.hpp>
+
+#include <boost/json.hpp>
+
+#include <cmath>
+
+namespace sbx::docker {
+namespace json = boost::json;
+
+const std::vector<std::string> kKeepAliveCommand = {
+    "/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"};
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& field, const std::string& why) {
+  throw Error(Errc::invalid_argument, "docker backend: " + field + ": " + why);
+}
+
+json::object make_mount(const Mount& mount, std::size_t index) {
+  const std::string field = "mounts[" + std::to_string(index) + "] (" + mount.target + ")";
+  if (mount.idmap) refuse(field, "id-mapped mounts are not supported by the docker backend");
+  json::object out;
+  out["Target"] = mount.target;
+  bool read_only = mount.read_only;
+  switch (mount.type) {
+    case MountType::volume:
+    case MountType::pointer:
+      if (!mount.subpath.empty()) refuse(field, "a volume subpath needs Engine API 1.45; not supported");
+      out["Type"] = "volume";
+      out["Source"] = mount.source;
+      break;
+    case MountType::assets:
+      read_only = true;
+      [[fallthrough]];
+    case MountType::bind: {
+      std::string source = mount.source;
+      if (!mount.subpath.empty()) source += "/" + mount.subpath;
+      out["Type"] = "bind";
+      out["Source"] = source;
+      out["BindOptions"] = json::object{{"Propagation", "rprivate"}};
+      break;
+    }
+    case MountType::tmpfs: {
+      out["Type"] = "tmpfs";
+      json::object options;
+      if (mount.tmpfs_size_bytes) options["SizeBytes"] = *mount.tmpfs_size_bytes;
+      out["TmpfsOptions"] = std::move(options);
+      break;
+    }
+    case MountType::backup:
+      refuse(field, "backup mounts are not supported by the docker backend");
+  }
+  out["ReadOnly"] = read_only;
+  return out;
+}
+
+const char* network_mode(NetworkMode mode) {
+  switch (mode) {
+    case NetworkMode::none: return "none";
+    case NetworkMode::host: return "host";
+    case NetworkMode::bridge: return "bridge";
+  }
+  return "none";
+}
+
+}  // namespace
+
+json::object make_create_body(const CreatePlan& plan) {
+  const SandboxSpec& spec = plan.spec;
+  json::object body;
+  body["Image"] = plan.image;
+  json::array env;
+  for (const auto& [key, value] : plan.env) env.emplace_back(key + "=" + value);
+  body["Env"] = std::move(env);
+  if (!spec.workdir.empty()) body["WorkingDir"] = spec.workdir;
+  if (!spec.user.empty()) body["User"] = spec.user;
+  json::object labels;
+  for (const auto& [key, value] : plan.labels) labels[key] = value;
+  body["Labels"] = std::move(labels);
+  json::array entrypoint;
+  for (const auto& arg : kKeepAliveCommand) entrypoint.emplace_back(arg);
+  body["Entrypoint"] = std::move(entrypoint);
+  body["Cmd"] = json::array{};
+  body["AttachStdin"] = false;
+  body["AttachStdout"] = false;
+  body["AttachStderr"] = false;
+  body["Tty"] = false;
+  body["OpenStdin"] = false;
+  body["StopSignal"] = "SIGTERM";
+
+  json::object host;
+  host["Init"] = true;
+  host["NetworkMode"] = network_mode(spec.network);
+  host["CapDrop"] = json::array{"ALL"};
+  json::array cap_add;
+  for (const auto& cap : plan.cap_add) cap_add.emplace_back(cap);
+  host["CapAdd"] = std::move(cap_add);
+  json::array security{"no-new-privileges"};
+  if (plan.seccomp_profile_json) security.emplace_back("seccomp=" + *plan.seccomp_profile_json);
+  host["SecurityOpt"] = std::move(security);
+  if (spec.limits.memory_bytes) {
+    host["Memory"] = *spec.limits.memory_bytes;
+    host["MemorySwap"] = *spec.limits.memory_bytes;  // no swap beyond the limit
+  }
+  if (spec.limits.cpus) {
+    if (!(*spec.limits.cpus > 0)) refuse("limits.cpus", "must be positive");
+    host["NanoCpus"] = static_cast<std::int64_t>(std::llround(*spec.limits.cpus * 1e9));
+  }
+  if (spec.limits.pids) host["PidsLimit"] = *spec.limits.pids;
+
+  json::array mounts;
+  for (std::size_t i = 0; i < spec.mounts.size(); ++i) mounts.push_back(make_mount(spec.mounts[i], i));
+  if (plan.workspace_volume) {
+    mounts.push_back(json::object{{"Type", "volume"},
+                                  {"Source", *plan.workspace_volume},
+                                  {"Target", kWorkspaceTarget},
+                                  {"ReadOnly", false}});
+  }
+  host["Mounts"] = std::move(mounts);
+
+  if (spec.read_only_root) {
+    host["ReadonlyRootfs"] = true;
+    json::object tmpfs;
+    for (const char* path : {"/tmp", "/var/tmp"}) tmpfs[path] = "rw,nosuid,nodev,mode=1777";
+    tmpfs["/run"] = "rw,nosuid,nodev,mode=755";
+    for (const auto& mount : spec.mounts) tmpfs.erase(mount.target);  // the spec's mount wins
+    host["Tmpfs"] = std::move(tmpfs);
+  }
+
+  if (!spec.ports.empty()) {
+    if (spec.network != NetworkMode::bridge)
+      refuse("ports", "publishing ports needs network = \"bridge\" (the sandbox has \"" +
+                          std::string(network_mode(spec.network)) + "\")");
+    json::object exposed;
+    json::object bindings;
+    for (auto port : spec.ports) {
+      if (port == 0) refuse("ports", "port 0 is not a port");
+      std::string key = std::to_string(port) + "/tcp";
+      exposed[key] = json::object{};
+      // An empty HostPort asks the daemon for a random free port.
+      bindings[key] = json::array{json::object{{"HostIp", "127.0.0.1"}, {"HostPort", ""}}};
+    }
+    body["ExposedPorts"] = std::move(exposed);
+    host["PortBindings"] = std::move(bindings);
+  }
+  if (plan.host_gateway) host["ExtraHosts"] = json::array{"host.docker.internal:host-gateway"};
+
+  body["HostConfig"] = std::move(host);
+  body["NetworkDisabled"] = spec.network == NetworkMode::none;
+  return body;
+}
+
+}  // namespace sbx::docker

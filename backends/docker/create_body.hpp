@@ -1,0 +1,41 @@
+// SandboxSpec -> the JSON body of POST /containers/create. A pure function of its inputs (no
+// daemon, no host lookups), so every field's mapping is unit-tested.
+//
+// Security defaults: all capabilities dropped (then cap_add), no-new-privileges, Docker's
+// default seccomp profile unless one is given, network "none" unless the spec asks, published
+// ports bound to 127.0.0.1 only. PID 1 is docker-init (Init=true, reaps zombies) running a
+// shell loop that sleeps until SIGTERM, so the sandbox stays up between commands.
+#pragma once
+
+#include <sbx/types.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::docker {
+
+// The keep-alive command: needs only a POSIX sh (busybox is enough). `sleep & wait` keeps the
+// shell responsive to SIGTERM, which makes it exit 0 at once on `docker stop`.
+extern const std::vector<std::string> kKeepAliveCommand;
+
+struct CreatePlan {
+  std::string image;  // resolved reference
+  SandboxSpec spec;   // validated; binds already checked against bind_allow
+  Env env;            // final environment (host passthrough merged under spec.env)
+  Labels labels;      // every label, sbx.* included
+  std::vector<std::string> cap_add;
+  std::optional<std::string> seccomp_profile_json;
+  bool host_gateway = false;
+  std::optional<std::string> workspace_volume;  // mounted at kWorkspaceTarget when set
+};
+
+inline constexpr const char* kWorkspaceTarget = "/workspace";
+
+// Throws Errc::invalid_argument for a spec the Engine cannot express (idmapped mounts,
+// subpaths of volumes, ports without a network, backup mounts), naming the field.
+boost::json::object make_create_body(const CreatePlan& plan);
+
+}  // namespace sbx::docker

@@ -1,0 +1,231 @@
+#include "docker_backend.hpp"
+
+#include "containers.hpp"
+#include "docker_handle.hpp"
+#include "engine/query.hpp"
+#include "images.hpp"
+#include "labels.hpp"
+#include "spec_json.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/owner.hpp>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace sbx::docker {
+namespace json = boost::json;
+namespace {
+
+std::vector<std::string> label_filters(const Labels& labels) {
+  std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
+  for (const auto& [key, value] : labels) out.push_back(key + "=" + value);
+  return out;
+}
+
+Labels labels_of(const json::value* value) {
+  Labels out;
+  if (value == nullptr || !value->is_object()) return out;
+  for (const auto& [key, item] : value->as_object())
+    if (item.is_string()) out[std::string(key)] = std::string(item.as_string());
+  return out;
+}
+
+bool owner_gone(const Labels& labels) {
+  auto owner = labels.find(kLabelOwner);
+  return owner == labels.end() || !owner_alive(owner->second);
+}
+
+}  // namespace
+
+DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_ptr<spdlog::logger> logger)
+    : context_(std::make_shared<Context>()) {
+  context_->backend_name = std::move(name);
+  ClientOptions options;
+  options.endpoint = choose_endpoint(config.host);
+  options.request_timeout = config.request_timeout;
+  options.api_version = config.api_version;
+  context_->client = std::make_shared<EngineClient>(std::move(options));
+  context_->config = std::move(config);
+  context_->logger = std::move(logger);
+}
+
+Capabilities DockerBackend::capabilities() const {
+  Capabilities caps;
+  caps.fork = true;
+  caps.snapshot = true;
+  caps.pause = true;
+  caps.stdin = true;
+  caps.ports = true;
+  caps.tty = true;
+  caps.stats = true;
+  caps.persistent = true;
+  caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
+  caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
+  return caps;
+}
+
+std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) { return create_sandbox(context_, spec); }
+
+std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
+  json::object inspect;
+  try {
+    inspect = inspect_container(*context_, id);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) throw Error(Errc::not_found, "docker: no sandbox " + id + " (" + e.what() + ")");
+    throw;
+  }
+  auto info = sandbox_info_from_inspect(context_->backend_name, inspect);
+  if (info.labels[kLabelManaged] != "true")
+    throw Error(Errc::not_found, "docker: container " + id + " exists but is not an sbx sandbox (no sbx.managed label)");
+  if (info.state == SandboxState::stopped || info.state == SandboxState::creating) {
+    Request start;
+    start.method = Method::post;
+    start.target = Target("/containers").segment(id).str() + "/start";
+    start.what = "restart stopped sandbox " + id;
+    context_->client->call(start);
+  }
+  return std::make_shared<DockerHandle>(context_, info.id.empty() ? id : info.id, info.spec, info.labels);
+}
+
+std::vector<SandboxInfo> DockerBackend::list(const Filter& filter) {
+  Request request;
+  request.target =
+      Target("/containers/json").add("all", true).add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
+  request.what = "list sandboxes";
+  auto value = json::parse(context_->client->call(request).body);
+  std::vector<SandboxInfo> out;
+  for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object()));
+  std::sort(out.begin(), out.end(), [](const SandboxInfo& a, const SandboxInfo& b) { return a.id < b.id; });
+  return out;
+}
+
+void DockerBackend::destroy(const std::string& id) { remove_sandbox(*context_, id); }
+
+std::vector<std::string> DockerBackend::prune(const Filter& filter) {
+  std::vector<std::string> removed;
+  auto now = std::chrono::system_clock::now();
+  for (const auto& info : list(filter)) {
+    bool expired = info.spec.ttl && info.created.time_since_epoch().count() != 0 && info.created + *info.spec.ttl < now;
+    if (filter.all || owner_gone(info.labels) || expired) {
+      remove_sandbox(*context_, info.id);
+      removed.push_back(info.id);
+    }
+  }
+  // Volumes and images carry no user labels: a prune narrowed by labels stops here so it
+  // never touches what belongs to other sandboxes.
+  if (!filter.labels.empty()) return removed;
+  // Ephemeral workspace volumes whose sandbox is gone (e.g. a create interrupted by a crash).
+  Request volumes;
+  volumes.target = Target("/volumes")
+                       .add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true",
+                                                                std::string(label::kWorkspace) + "=ephemeral"}}}))
+                       .str();
+  volumes.what = "list sbx volumes";
+  auto volume_list = json::parse(context_->client->call(volumes).body);
+  if (auto* items = volume_list.as_object().if_contains("Volumes"); items && items->is_array()) {
+    for (const auto& item : items->as_array()) {
+      const auto& volume = item.as_object();
+      Labels labels = labels_of(volume.if_contains("Labels"));
+      if (!filter.all && !owner_gone(labels)) continue;
+      std::string name(volume.at("Name").as_string());
+      Request remove;
+      remove.method = Method::delete_;
+      remove.target = Target("/volumes").segment(name).str();
+      remove.what = "prune volume '" + name + "'";
+      try {
+        context_->client->call(remove);
+      } catch (const Error& e) {
+        if (e.code() != Errc::not_found && e.code() != Errc::state) throw;  // state: still in use
+      }
+    }
+  }
+  // Fork and snapshot images of owners that are gone.
+  Request images;
+  images.target = Target("/images/json").add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true"}}})).str();
+  images.what = "list sbx images";
+  auto image_list = json::parse(context_->client->call(images).body);
+  for (const auto& item : image_list.as_array()) {
+    const auto& image = item.as_object();
+    Labels labels = labels_of(image.if_contains("Labels"));
+    if (!filter.all && !owner_gone(labels)) continue;
+    std::vector<std::string> references;
+    if (auto* tags = image.if_contains("RepoTags"); tags && tags->is_array())
+      for (const auto& tag : tags->as_array())
+        if (tag.is_string() && tag.as_string() != "<none>:<none>") references.emplace_back(tag.as_string());
+    if (references.empty()) references.emplace_back(image.at("Id").as_string());
+    for (const auto& reference : references) {
+      Request remove;
+      remove.method = Method::delete_;
+      remove.target = Target("/images").segment(reference).str();
+      remove.what = "prune image '" + reference + "'";
+      try {
+        context_->client->call(remove);
+      } catch (const Error& e) {
+        if (e.code() != Errc::not_found && e.code() != Errc::state) throw;  // state: still used
+      }
+    }
+  }
+  return removed;
+}
+
+std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, const SandboxSpec& overrides) {
+  std::string image = snapshot_image(snapshot_id);
+  if (!image_exists(*context_, image)) throw Error(Errc::not_found, "docker: no snapshot " + snapshot_id);
+  CreateOptions options;
+  options.image = image;
+  options.extra_labels = {{label::kSource, snapshot_id}};
+  return create_sandbox(context_, overrides, options);
+}
+
+std::vector<SnapshotInfo> DockerBackend::snapshots() {
+  Request request;
+  request.target = Target("/images/json")
+                       .add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true",
+                                                                std::string(label::kKind) + "=snapshot"}}}))
+                       .str();
+  request.what = "list snapshots";
+  auto value = json::parse(context_->client->call(request).body);
+  std::vector<SnapshotInfo> out;
+  for (const auto& item : value.as_array()) {
+    const auto& image = item.as_object();
+    Labels labels = labels_of(image.if_contains("Labels"));
+    auto* tags = image.if_contains("RepoTags");
+    if (tags == nullptr || !tags->is_array()) continue;
+    for (const auto& tag : tags->as_array()) {
+      std::string reference(tag.as_string());
+      if (!reference.starts_with("sbx-snapshot:")) continue;
+      SnapshotInfo info;
+      info.id = reference.substr(std::string("sbx-snapshot:").size());
+      info.label = labels[label::kSnapshotLabel];
+      info.source_sandbox = labels[label::kSource];
+      info.created = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(image.at("Created").to_number<std::int64_t>()));
+      out.push_back(std::move(info));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.id < b.id; });
+  return out;
+}
+
+void DockerBackend::delete_snapshot(const std::string& snapshot_id) {
+  Request request;
+  request.method = Method::delete_;
+  // force: sandboxes restored from the snapshot keep running on the untagged image; prune
+  // removes it once they are gone.
+  request.target = Target("/images").segment(snapshot_image(snapshot_id)).str() + "?force=true";
+  request.what = "delete snapshot " + snapshot_id;
+  context_->client->call(request);
+}
+
+void DockerBackend::import_image(const std::string& tar_path, const std::string& reference) {
+  import_rootfs(*context_, tar_path, reference);
+}
+
+std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context) {
+  return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name,
+                                         DockerConfig::from_table(plugin_context.config), plugin_context.logger);
+}
+
+}  // namespace sbx::docker

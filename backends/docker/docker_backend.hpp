@@ -1,0 +1,43 @@
+// The Docker Engine backend: sandboxes are containers labelled sbx.managed, created from a
+// busybox-capable image (the keep-alive PID 1 and the kill helper need /bin/sh).
+#pragma once
+
+#include "config.hpp"
+#include "context.hpp"
+
+#include <sbx/backend.hpp>
+#include <sbx/plugin.hpp>
+
+#include <memory>
+#include <string>
+
+namespace sbx::docker {
+
+class DockerBackend final : public SandboxBackend {
+ public:
+  // Cheap: nothing talks to the daemon until the first call.
+  DockerBackend(std::string name, DockerConfig config, std::shared_ptr<spdlog::logger> logger);
+
+  std::string name() const override { return context_->backend_name; }
+  Capabilities capabilities() const override;
+  std::shared_ptr<Handle> create(const SandboxSpec& spec) override;
+  std::shared_ptr<Handle> resume(const std::string& id) override;
+  std::vector<SandboxInfo> list(const Filter& filter = {}) override;
+  void destroy(const std::string& id) override;
+  std::vector<std::string> prune(const Filter& filter = {}) override;
+  std::shared_ptr<Handle> restore(const std::string& snapshot_id, const SandboxSpec& overrides) override;
+  std::vector<SnapshotInfo> snapshots() override;
+  void delete_snapshot(const std::string& snapshot_id) override;
+
+  // Imports a rootfs tarball as image `reference` (no registry needed).
+  void import_image(const std::string& tar_path, const std::string& reference);
+  const std::shared_ptr<Context>& context() const { return context_; }
+
+ private:
+  std::shared_ptr<Context> context_;
+};
+
+// The plugin factory (see plugins/docker).
+std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context);
+
+}  // namespace sbx::docker

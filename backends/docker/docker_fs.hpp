@@ -1,0 +1,60 @@
+// Fs of a container through the archive API: GET (read, list), HEAD (stat), PUT (write, mkdir,
+// symlink) on /containers/{id}/archive, with tar via libarchive. The daemon resolves paths
+// inside the container's root (symlinks included), and "..": every path is normalized with
+// sbx::normalize_sandbox_path and refused with Errc::permission_denied if ".." remains.
+// remove and rename have no archive equivalent and run busybox-style rm / rmdir / mv as root
+// inside the container. Files and directories written belong to the sandbox's user when it
+// is numeric ("1000" or "1000:1000"), else to root.
+#pragma once
+
+#include "context.hpp"
+
+#include <sbx/archive.hpp>
+#include <sbx/fs.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sbx::docker {
+
+// The path after the sandbox path rules; throws Errc::permission_denied for "..".
+std::string checked_sandbox_path(const std::string& path);
+
+// Decodes X-Docker-Container-Path-Stat (base64 JSON with a Go os.FileMode).
+FileStat parse_path_stat(const std::string& header_value);
+
+class DockerFs final : public Fs {
+ public:
+  // `check_alive` throws Errc::state once the sandbox is destroyed; `user` is the sandbox's.
+  DockerFs(std::shared_ptr<Context> context, std::string container, std::function<void()> check_alive,
+           const std::string& user);
+
+  void read_stream(const std::string& path, const ChunkSink& sink) override;
+  void write_stream(const std::string& path, const ChunkSource& source, std::uint32_t mode) override;
+  void mkdir(const std::string& path, bool parents, std::uint32_t mode) override;
+  std::vector<DirEntry> list(const std::string& path) override;
+  FileStat stat(const std::string& path) override;
+  void remove(const std::string& path, bool recursive) override;
+  void rename(const std::string& from, const std::string& to) override;
+  void symlink(const std::string& target, const std::string& path) override;
+
+ private:
+  std::string archive_target(const std::string& path) const;
+  // PUT a tar made by `fill` into directory `directory`.
+  void put_archive(const std::string& directory, const std::string& what,
+                   const std::function<void(ArchiveWriter&)>& fill);
+  void run_tool(std::vector<std::string> argv, const std::string& what);
+
+  std::shared_ptr<Context> context_;
+  std::string container_;
+  std::function<void()> check_alive_;
+  std::uint32_t owner_uid_ = 0;
+  std::uint32_t owner_gid_ = 0;
+};
+
+// "1000" -> {1000, 1000}, "1000:50" -> {1000, 50}; anything else (names, empty) -> {0, 0}.
+std::pair<std::uint32_t, std::uint32_t> numeric_owner(const std::string& user);
+
+}  // namespace sbx::docker

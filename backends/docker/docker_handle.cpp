@@ -1,0 +1,271 @@
+#include "docker_handle.hpp"
+
+#include "containers.hpp"
+#include "create_body.hpp"
+#include "docker_process.hpp"
+#include "engine/query.hpp"
+#include "labels.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/owner.hpp>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace sbx::docker {
+namespace json = boost::json;
+namespace {
+
+constexpr Duration kCommitTimeout = std::chrono::minutes(10);
+
+std::uint64_t number_at(const json::object& object, const char* key) {
+  auto* value = object.if_contains(key);
+  if (value == nullptr || !value->is_number()) return 0;
+  return static_cast<std::uint64_t>(value->to_number<double>());
+}
+
+const json::object* object_at(const json::object& object, const char* key) {
+  auto* value = object.if_contains(key);
+  return value != nullptr && value->is_object() ? &value->as_object() : nullptr;
+}
+
+}  // namespace
+
+std::string snapshot_image(const std::string& snapshot_id) { return "sbx-snapshot:" + snapshot_id; }
+
+Stats stats_from_json(const std::string& body) {
+  auto value = json::parse(body);
+  const auto& root = value.as_object();
+  Stats stats;
+  const auto* cpu = object_at(root, "cpu_stats");
+  const auto* precpu = object_at(root, "precpu_stats");
+  if (cpu != nullptr) {
+    const auto* usage = object_at(*cpu, "cpu_usage");
+    std::uint64_t total = usage ? number_at(*usage, "total_usage") : 0;
+    stats.cpu_usage_ns = total;
+    if (precpu != nullptr) {
+      const auto* pre_usage = object_at(*precpu, "cpu_usage");
+      std::uint64_t pre_total = pre_usage ? number_at(*pre_usage, "total_usage") : 0;
+      std::uint64_t system = number_at(*cpu, "system_cpu_usage");
+      std::uint64_t pre_system = number_at(*precpu, "system_cpu_usage");
+      std::uint64_t cpus = number_at(*cpu, "online_cpus");
+      if (cpus == 0 && usage != nullptr)
+        if (auto* per = usage->if_contains("percpu_usage"); per && per->is_array()) cpus = per->as_array().size();
+      if (cpus == 0) cpus = 1;
+      if (system > pre_system && total >= pre_total)
+        stats.cpu_percent = static_cast<double>(total - pre_total) / static_cast<double>(system - pre_system) *
+                            static_cast<double>(cpus) * 100.0;
+    }
+  }
+  if (const auto* memory = object_at(root, "memory_stats")) {
+    std::uint64_t usage = number_at(*memory, "usage");
+    std::uint64_t cache = 0;
+    if (const auto* detail = object_at(*memory, "stats")) {
+      // As `docker stats` does: v1 subtracts total_inactive_file, v2 inactive_file.
+      cache = number_at(*detail, "total_inactive_file");
+      if (cache == 0) cache = number_at(*detail, "inactive_file");
+    }
+    stats.memory_bytes = usage > cache ? usage - cache : usage;
+    if (std::uint64_t limit = number_at(*memory, "limit"); limit != 0) stats.memory_limit_bytes = limit;
+  }
+  if (const auto* pids = object_at(root, "pids_stats")) stats.pids = static_cast<std::uint32_t>(number_at(*pids, "current"));
+  if (const auto* networks = object_at(root, "networks")) {
+    std::uint64_t rx = 0;
+    std::uint64_t tx = 0;
+    for (const auto& [name, interface] : *networks) {
+      if (!interface.is_object()) continue;
+      rx += number_at(interface.as_object(), "rx_bytes");
+      tx += number_at(interface.as_object(), "tx_bytes");
+    }
+    stats.net_rx_bytes = rx;
+    stats.net_tx_bytes = tx;
+  }
+  return stats;
+}
+
+DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels)
+    : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
+      fs_(context_, id_, [this] { check_alive(); }, spec_.user) {}
+
+void DockerHandle::check_alive() const {
+  if (destroyed_) throw Error(Errc::state, "sandbox " + id_ + " was destroyed");
+}
+
+SandboxInfo DockerHandle::info() {
+  check_alive();
+  auto info = sandbox_info_from_inspect(context_->backend_name,
+                                        while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); }));
+  if (info.id.empty()) info.id = id_;
+  return info;
+}
+
+ExecResult DockerHandle::exec(const ExecRequest& request) {
+  check_alive();
+  return while_sandbox_exists(id_, [&] { return DockerProcess::start(context_, id_, request, spec_.user, false)->wait(); });
+}
+
+std::unique_ptr<Process> DockerHandle::spawn(const ExecRequest& request) {
+  check_alive();
+  return while_sandbox_exists(
+      id_, [&]() -> std::unique_ptr<Process> { return DockerProcess::start(context_, id_, request, spec_.user, true); });
+}
+
+void DockerHandle::post_simple(const std::string& verb, const std::string& what) {
+  check_alive();
+  Request request;
+  request.method = Method::post;
+  request.target = Target("/containers").segment(id_).str() + "/" + verb;
+  request.what = what + " sandbox " + id_;
+  while_sandbox_exists(id_, [&] { return context_->client->call(request); });
+}
+
+void DockerHandle::pause() { post_simple("pause", "pause"); }
+void DockerHandle::unpause() { post_simple("unpause", "unpause"); }
+
+Stats DockerHandle::stats() {
+  check_alive();
+  Request request;
+  // stream=false waits for a second sample so the CPU percentage can be computed.
+  request.target = Target("/containers").segment(id_).str() + "/stats?stream=false";
+  request.what = "read the stats of sandbox " + id_;
+  return stats_from_json(while_sandbox_exists(id_, [&] { return context_->client->call(request); }).body);
+}
+
+std::vector<PortBinding> DockerHandle::ports() {
+  check_alive();
+  auto inspect = while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); });
+  std::vector<PortBinding> out;
+  const auto* settings = object_at(inspect, "NetworkSettings");
+  const auto* ports = settings ? object_at(*settings, "Ports") : nullptr;
+  if (ports == nullptr) return out;
+  for (const auto& [key, bindings] : *ports) {
+    if (!bindings.is_array()) continue;
+    std::string name(key);
+    auto slash = name.find('/');
+    if (slash != std::string::npos && name.substr(slash + 1) != "tcp") continue;
+    auto container_port = static_cast<std::uint16_t>(std::stoi(name.substr(0, slash)));
+    for (const auto& binding : bindings.as_array()) {
+      const auto& b = binding.as_object();
+      PortBinding port;
+      port.container_port = container_port;
+      port.host_address = std::string(b.at("HostIp").as_string());
+      port.host_port = static_cast<std::uint16_t>(std::stoi(std::string(b.at("HostPort").as_string())));
+      out.push_back(port);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const PortBinding& a, const PortBinding& b) {
+    return a.container_port < b.container_port;
+  });
+  return out;
+}
+
+void DockerHandle::destroy() {
+  if (destroyed_.exchange(true)) return;
+  try {
+    remove_sandbox(*context_, id_);
+  } catch (...) {
+    destroyed_ = false;  // let the caller retry
+    throw;
+  }
+}
+
+std::string DockerHandle::commit(const std::string& repository, const std::string& tag, const Labels& labels) {
+  check_alive();
+  json::object config;
+  json::object label_object;
+  for (const auto& [key, value] : labels) label_object[key] = value;
+  config["Labels"] = std::move(label_object);
+  Request request;
+  request.method = Method::post;
+  request.target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true).str();
+  request.body = json::serialize(config);
+  request.what = "commit sandbox " + id_ + " as " + repository + ":" + tag;
+  request.timeout = kCommitTimeout;
+  while_sandbox_exists(id_, [&] { return context_->client->call(request); });
+  return repository + ":" + tag;
+}
+
+SnapshotInfo DockerHandle::snapshot(const std::string& label_text) {
+  check_alive();
+  SnapshotInfo info;
+  info.id = "snap-" + random_hex(12);
+  info.label = label_text;
+  info.source_sandbox = id_;
+  info.created = std::chrono::system_clock::now();
+  commit("sbx-snapshot", info.id,
+         {{kLabelManaged, "true"},
+          {kLabelOwner, current_owner()},
+          {label::kKind, "snapshot"},
+          {label::kSnapshotLabel, label_text},
+          {label::kSource, id_},
+          {label::kCreated, std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               info.created.time_since_epoch())
+                                               .count())}});
+  return info;
+}
+
+std::shared_ptr<ForkFactory> DockerHandle::fork_factory() { return std::make_shared<DockerForkFactory>(context_); }
+
+std::shared_ptr<Handle> DockerForkFactory::fork(Handle& source_handle) {
+  auto* source = dynamic_cast<DockerHandle*>(&source_handle);
+  if (source == nullptr)
+    throw Error(Errc::invalid_argument, "docker fork: sandbox " + source_handle.id() + " is not a docker sandbox");
+  const std::string new_id = "sbx-" + random_hex(12);
+  std::string image = source->commit("sbx-fork", new_id,
+                                     {{kLabelManaged, "true"},
+                                      {kLabelOwner, current_owner()},
+                                      {kLabelId, new_id},
+                                      {label::kKind, "fork"},
+                                      {label::kSource, source->id()}});
+  std::shared_ptr<DockerHandle> copy;
+  try {
+    CreateOptions options;
+    options.image = image;
+    options.id = new_id;
+    options.extra_labels = {{label::kForkImage, image}, {label::kSource, source->id()}};
+    copy = create_sandbox(context_, source->spec(), options);
+  } catch (...) {
+    Request remove;
+    remove.method = Method::delete_;
+    remove.target = Target("/images").segment(image).str();
+    remove.what = "remove fork image " + image;
+    try {
+      context_->client->call(remove);
+    } catch (const std::exception& e) {
+      context_->logger->warn("docker: {}", e.what());
+    }
+    throw;
+  }
+  try {
+    // A commit does not include volumes: stream the workspace's content across.
+    auto workspace = source->labels().find(label::kWorkspaceVolume);
+    auto copy_workspace = copy->labels().find(label::kWorkspaceVolume);
+    if (workspace != source->labels().end() && !workspace->second.empty() &&
+        copy_workspace != copy->labels().end() && !copy_workspace->second.empty()) {
+      Request get;
+      get.target = Target("/containers").segment(source->id()).str() + "/archive?path=" + percent_encode(kWorkspaceTarget);
+      get.what = "read the workspace of sandbox " + source->id();
+      auto reader = context_->client->open_reader(get);
+      Request put;
+      put.method = Method::put;
+      put.target = Target("/containers").segment(copy->id()).str() + "/archive?path=%2F";
+      put.content_type = "application/x-tar";
+      put.what = "copy the workspace into fork " + copy->id();
+      auto writer = context_->client->open_writer(put);
+      for (auto piece = reader->next(); !piece.empty(); piece = reader->next()) writer->write(piece);
+      writer->finish();
+    }
+  } catch (...) {
+    try {
+      copy->destroy();
+    } catch (const std::exception& e) {
+      context_->logger->error("docker: removing the half-made fork {} failed: {}", copy->id(), e.what());
+    }
+    throw;
+  }
+  return copy;
+}
+
+}  // namespace sbx::docker

@@ -1,0 +1,70 @@
+// A live sandbox container. Its id is the container's name ("sbx-<hex>"), which the Engine
+// accepts wherever a container id goes, so resume(id) works from any process.
+#pragma once
+
+#include "context.hpp"
+#include "docker_fs.hpp"
+
+#include <sbx/fork.hpp>
+#include <sbx/handle.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+namespace sbx::docker {
+
+// How a snapshot's image is named: "sbx-snapshot:<snapshot id>".
+std::string snapshot_image(const std::string& snapshot_id);
+// Computes Stats from one GET /containers/{id}/stats?stream=false answer (cgroup v1 or v2).
+Stats stats_from_json(const std::string& body);
+
+class DockerHandle final : public Handle, public std::enable_shared_from_this<DockerHandle> {
+ public:
+  DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels);
+
+  std::string id() const override { return id_; }
+  SandboxSpec spec() const override { return spec_; }
+  SandboxInfo info() override;
+  ExecResult exec(const ExecRequest& request) override;
+  std::unique_ptr<Process> spawn(const ExecRequest& request) override;
+  Fs& fs() override { return fs_; }
+  SnapshotInfo snapshot(const std::string& label) override;
+  void pause() override;
+  void unpause() override;
+  Stats stats() override;
+  std::vector<PortBinding> ports() override;
+  void destroy() override;
+  std::shared_ptr<ForkFactory> fork_factory() override;
+
+  const Labels& labels() const { return labels_; }
+  // Commits the container as `repository:tag` with `labels`; returns the image reference.
+  std::string commit(const std::string& repository, const std::string& tag, const Labels& labels);
+
+ protected:
+  std::string backend_name() const override { return context_->backend_name; }
+
+ private:
+  void check_alive() const;
+  void post_simple(const std::string& verb, const std::string& what);
+
+  std::shared_ptr<Context> context_;
+  std::string id_;
+  SandboxSpec spec_;
+  Labels labels_;
+  std::atomic<bool> destroyed_{false};
+  DockerFs fs_;
+};
+
+// The native fork: commit the source container, start a sibling from that image with the
+// same spec, then copy the workspace volume's content across through the archive API.
+class DockerForkFactory final : public ForkFactory {
+ public:
+  explicit DockerForkFactory(std::shared_ptr<Context> context) : context_(std::move(context)) {}
+  std::shared_ptr<Handle> fork(Handle& source) override;
+
+ private:
+  std::shared_ptr<Context> context_;
+};
+
+}  // namespace sbx::docker

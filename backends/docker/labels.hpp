@@ -1,0 +1,22 @@
+// The labels the docker backend puts on what it creates, beyond the SDK's sbx.managed /
+// sbx.id / sbx.owner. They let another process (resume, prune) rebuild what it needs.
+#pragma once
+
+namespace sbx::docker::label {
+
+inline constexpr const char* kSpec = "sbx.spec";                     // the SandboxSpec as JSON
+inline constexpr const char* kWorkspace = "sbx.workspace";           // ephemeral|persistent|none
+inline constexpr const char* kWorkspaceVolume = "sbx.workspace-volume";  // its volume name
+inline constexpr const char* kForkImage = "sbx.fork-image";          // image removed with the sandbox
+inline constexpr const char* kKind = "sbx.kind";                     // on images: fork|snapshot
+inline constexpr const char* kSnapshotLabel = "sbx.snapshot-label";  // Handle::snapshot's label
+inline constexpr const char* kSource = "sbx.source";                 // sandbox a fork/snapshot came from
+inline constexpr const char* kCreated = "sbx.created";               // creation, ms since epoch
+
+// The spec label through which a caller picks the workspace mode for one sandbox
+// (overrides [backends.docker] workspace): "ephemeral", "persistent" or "none".
+inline constexpr const char* kUserWorkspace = "sbx-workspace";
+// With a persistent workspace: the volume's name (default "sbx-ws-<sandbox id>").
+inline constexpr const char* kUserWorkspaceName = "sbx-workspace-name";
+
+}  // namespace sbx::docker::label

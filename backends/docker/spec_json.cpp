@@ -1,0 +1,113 @@
+#include "spec_json.hpp"
+
+#include <sbx/error.hpp>
+
+#include <boost/json.hpp>
+
+namespace sbx::docker {
+namespace json = boost::json;
+namespace {
+
+json::object string_map(const std::map<std::string, std::string>& map) {
+  json::object object;
+  for (const auto& [key, value] : map) object[key] = value;
+  return object;
+}
+
+std::map<std::string, std::string> read_string_map(const json::value* value) {
+  std::map<std::string, std::string> out;
+  if (value == nullptr || !value->is_object()) return out;
+  for (const auto& [key, item] : value->as_object())
+    if (item.is_string()) out[std::string(key)] = std::string(item.as_string());
+  return out;
+}
+
+std::string read_string(const json::object& object, const char* key) {
+  auto* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+}  // namespace
+
+std::string spec_to_json(const SandboxSpec& spec) {
+  json::object object;
+  object["image"] = spec.image;
+  object["env"] = string_map(spec.env);
+  object["workdir"] = spec.workdir;
+  object["user"] = spec.user;
+  json::array mounts;
+  for (const auto& mount : spec.mounts) {
+    json::object m;
+    m["type"] = to_string(mount.type);
+    m["source"] = mount.source;
+    m["target"] = mount.target;
+    m["read_only"] = mount.read_only;
+    m["kind"] = static_cast<int>(mount.kind);
+    m["subpath"] = mount.subpath;
+    if (mount.tmpfs_size_bytes) m["tmpfs_size"] = *mount.tmpfs_size_bytes;
+    if (mount.idmap) m["idmap"] = json::array{mount.idmap->from, mount.idmap->to, mount.idmap->range};
+    mounts.push_back(std::move(m));
+  }
+  object["mounts"] = std::move(mounts);
+  if (spec.limits.memory_bytes) object["memory"] = *spec.limits.memory_bytes;
+  if (spec.limits.cpus) object["cpus"] = *spec.limits.cpus;
+  if (spec.limits.pids) object["pids"] = *spec.limits.pids;
+  object["network"] = to_string(spec.network);
+  object["labels"] = string_map(spec.labels);
+  if (spec.ttl) object["ttl_ms"] = spec.ttl->count();
+  if (spec.idle_timeout) object["idle_timeout_ms"] = spec.idle_timeout->count();
+  object["read_only_root"] = spec.read_only_root;
+  json::array ports;
+  for (auto port : spec.ports) ports.push_back(port);
+  object["ports"] = std::move(ports);
+  return json::serialize(object);
+}
+
+SandboxSpec spec_from_json(const std::string& text) {
+  try {
+    auto parsed = json::parse(text);
+    const auto& object = parsed.as_object();
+    SandboxSpec spec;
+    spec.image = read_string(object, "image");
+    spec.env = read_string_map(object.if_contains("env"));
+    spec.workdir = read_string(object, "workdir");
+    spec.user = read_string(object, "user");
+    if (auto* mounts = object.if_contains("mounts"); mounts && mounts->is_array()) {
+      for (const auto& item : mounts->as_array()) {
+        const auto& m = item.as_object();
+        Mount mount;
+        mount.type = parse_mount_type(read_string(m, "type"));
+        mount.source = read_string(m, "source");
+        mount.target = read_string(m, "target");
+        mount.read_only = m.at("read_only").as_bool();
+        mount.kind = static_cast<MountKind>(json::value_to<int>(m.at("kind")));
+        mount.subpath = read_string(m, "subpath");
+        if (auto* size = m.if_contains("tmpfs_size")) mount.tmpfs_size_bytes = json::value_to<std::uint64_t>(*size);
+        if (auto* idmap = m.if_contains("idmap")) {
+          const auto& a = idmap->as_array();
+          mount.idmap = IdMap{json::value_to<std::uint32_t>(a.at(0)), json::value_to<std::uint32_t>(a.at(1)),
+                              json::value_to<std::uint32_t>(a.at(2))};
+        }
+        spec.mounts.push_back(std::move(mount));
+      }
+    }
+    if (auto* v = object.if_contains("memory")) spec.limits.memory_bytes = json::value_to<std::uint64_t>(*v);
+    if (auto* v = object.if_contains("cpus")) spec.limits.cpus = json::value_to<double>(*v);
+    if (auto* v = object.if_contains("pids")) spec.limits.pids = json::value_to<std::uint32_t>(*v);
+    spec.network = parse_network_mode(read_string(object, "network"));
+    spec.labels = read_string_map(object.if_contains("labels"));
+    if (auto* v = object.if_contains("ttl_ms")) spec.ttl = Duration(json::value_to<std::int64_t>(*v));
+    if (auto* v = object.if_contains("idle_timeout_ms"))
+      spec.idle_timeout = Duration(json::value_to<std::int64_t>(*v));
+    if (auto* v = object.if_contains("read_only_root")) spec.read_only_root = v->as_bool();
+    if (auto* ports = object.if_contains("ports"); ports && ports->is_array())
+      for (const auto& port : ports->as_array()) spec.ports.push_back(json::value_to<std::uint16_t>(port));
+    return spec;
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(Errc::backend, std::string("the sbx.spec label is not a valid spec: ") + e.what());
+  }
+}
+
+}  // namespace sbx::docker

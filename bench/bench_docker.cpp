@@ -1,0 +1,128 @@
+// Docker backend benchmarks, through the plugin as a host uses it:
+//   CreateExecDestroy  one sandbox's whole life with one command
+//   ExecLatency        `true` in a running sandbox; p50/p99 counters in milliseconds
+//   Fork               commit + start of a sibling (and its destroy)
+//   StdoutThroughput   bytes per second of a command's stdout through the hijacked stream
+// Needs a running dockerd and the image $SBX_DOCKER_TEST_IMAGE (default sbx-test-busybox:latest).
+#include <sbx/sbx.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string test_image() {
+  const char* image = std::getenv("SBX_DOCKER_TEST_IMAGE");
+  return image != nullptr && *image != '\0' ? image : "sbx-test-busybox:latest";
+}
+
+// The backend, or nullptr with `error` set when the plugin or daemon is unavailable.
+std::shared_ptr<sbx::SandboxBackend> backend(std::string& error) {
+  static std::shared_ptr<sbx::SandboxBackend> loaded;
+  static std::string load_error;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    try {
+      sbx::PluginContext context;
+      context.name = "docker";
+      context.logger = sbx::logger();
+      sbx::PluginSearch search;
+      search.use_env = false;
+      search.use_install_dir = false;
+      loaded = sbx::load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+      loaded->list();  // reaches the daemon
+    } catch (const std::exception& e) {
+      load_error = e.what();
+      loaded.reset();
+    }
+  }
+  error = load_error;
+  return loaded;
+}
+
+sbx::SandboxSpec spec() {
+  sbx::SandboxSpec spec;
+  spec.image = test_image();
+  spec.labels["sbx-bench"] = "docker";
+  return spec;
+}
+
+sbx::ExecRequest command(std::vector<std::string> argv) {
+  sbx::ExecRequest request;
+  request.argv = std::move(argv);
+  request.timeout = std::chrono::seconds(60);
+  return request;
+}
+
+void CreateExecDestroy(benchmark::State& state) {
+  std::string error;
+  auto docker = backend(error);
+  if (!docker) return state.SkipWithError(error.c_str());
+  for (auto _ : state) {
+    sbx::ScopedSandbox sandbox(*docker, spec());
+    auto result = sandbox->exec(command({"true"}));
+    if (result.exit_code != 0) return state.SkipWithError("`true` failed in the sandbox");
+  }
+}
+BENCHMARK(CreateExecDestroy)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+void ExecLatency(benchmark::State& state) {
+  std::string error;
+  auto docker = backend(error);
+  if (!docker) return state.SkipWithError(error.c_str());
+  sbx::ScopedSandbox sandbox(*docker, spec());
+  std::vector<double> samples;
+  for (auto _ : state) {
+    auto started = std::chrono::steady_clock::now();
+    auto result = sandbox->exec(command({"true"}));
+    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    if (result.exit_code != 0) return state.SkipWithError("`true` failed in the sandbox");
+  }
+  std::sort(samples.begin(), samples.end());
+  auto percentile = [&](double p) { return samples[std::min(samples.size() - 1, static_cast<std::size_t>(p * samples.size()))]; };
+  state.counters["p50_ms"] = percentile(0.50);
+  state.counters["p99_ms"] = percentile(0.99);
+}
+BENCHMARK(ExecLatency)->Unit(benchmark::kMillisecond)->Iterations(50);
+
+void Fork(benchmark::State& state) {
+  std::string error;
+  auto docker = backend(error);
+  if (!docker) return state.SkipWithError(error.c_str());
+  sbx::ScopedSandbox source(*docker, spec());
+  source->fs().write("/workspace/data", std::string(1 << 20, 'x'));
+  for (auto _ : state) {
+    sbx::ScopedSandbox copy(source->fork());
+    benchmark::DoNotOptimize(copy->id());
+  }
+}
+BENCHMARK(Fork)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void StdoutThroughput(benchmark::State& state) {
+  std::string error;
+  auto docker = backend(error);
+  if (!docker) return state.SkipWithError(error.c_str());
+  sbx::ScopedSandbox sandbox(*docker, spec());
+  const std::int64_t bytes = 64ll << 20;
+  for (auto _ : state) {
+    auto process = sandbox->spawn(command({"head", "-c", std::to_string(bytes), "/dev/zero"}));
+    process->close_stdin();
+    std::int64_t received = 0;
+    while (auto chunk = process->read_output()) received += static_cast<std::int64_t>(chunk->data.size());
+    process->wait();
+    if (received != bytes) return state.SkipWithError("short output");
+  }
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+BENCHMARK(StdoutThroughput)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,99 @@
+// Shared set-up of the integration tests: a backend talking to the real daemon, the test image,
+// and cleanup of every sandbox a test made.
+#pragma once
+
+#include "docker_backend.hpp"
+#include "engine/client.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/log.hpp>
+
+#include <require.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sbx::docker::test {
+
+inline std::string test_image() {
+  const char* image = std::getenv("SBX_DOCKER_TEST_IMAGE");
+  return image != nullptr && *image != '\0' ? image : "sbx-test-busybox:latest";
+}
+
+// Why docker cannot be used here, or empty when it can.
+inline std::string docker_unavailable_reason() {
+  ClientOptions options;
+  options.endpoint = choose_endpoint(std::nullopt);
+  options.request_timeout = std::chrono::seconds(5);
+  try {
+    EngineClient client(options);
+    client.ping();
+    Request inspect;
+    inspect.target = "/images/" + test_image() + "/json";
+    try {
+      client.call(inspect);
+    } catch (const Error& e) {
+      return "test image " + test_image() + " is missing (run .ci/build-test-images.sh): " + e.what();
+    }
+    return {};
+  } catch (const Error& e) {
+    return std::string("no docker daemon: ") + e.what();
+  }
+}
+
+class DockerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static const std::string reason = docker_unavailable_reason();
+    SBX_NEED(reason.empty(), "SBX_REQUIRE_DOCKER", reason);
+    backend_ = make_backend(DockerConfig{});
+  }
+
+  void TearDown() override {
+    for (auto& handle : created_) {
+      try {
+        handle->destroy();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "destroying " << handle->id() << " failed: " << e.what();
+      }
+    }
+  }
+
+  std::shared_ptr<DockerBackend> make_backend(DockerConfig config) {
+    config.request_timeout = std::chrono::seconds(30);
+    config.stop_grace = std::chrono::seconds(1);
+    return std::make_shared<DockerBackend>("docker", std::move(config), sbx::logger());
+  }
+
+  SandboxSpec base_spec() {
+    SandboxSpec spec;
+    spec.image = test_image();
+    spec.labels["sbx-test"] = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    return spec;
+  }
+
+  // Creates a sandbox that TearDown destroys.
+  std::shared_ptr<Handle> create(const SandboxSpec& spec, DockerBackend* backend = nullptr) {
+    auto handle = (backend != nullptr ? backend : backend_.get())->create(spec);
+    created_.push_back(handle);
+    return handle;
+  }
+  std::shared_ptr<Handle> create() { return create(base_spec()); }
+  void adopt(std::shared_ptr<Handle> handle) { created_.push_back(std::move(handle)); }
+
+  static ExecResult sh(Handle& handle, const std::string& script) {
+    ExecRequest request;
+    request.argv = {"sh", "-c", script};
+    request.timeout = std::chrono::seconds(60);
+    return handle.exec(request);
+  }
+
+  std::shared_ptr<DockerBackend> backend_;
+  std::vector<std::shared_ptr<Handle>> created_;
+};
+
+}  // namespace sbx::docker::test

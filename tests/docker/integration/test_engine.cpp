@@ -1,0 +1,46 @@
+// The engine client against the real daemon.
+#include "docker_fixture.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+namespace sbx::docker::test {
+namespace {
+
+TEST_F(DockerTest, NegotiatesTheLowerOfBothApiVersions) {
+  auto& client = *backend_->context()->client;
+  auto version = client.api_version();
+  Request request;
+  request.target = "/version";
+  auto daemon = std::string(boost::json::parse(client.call(request).body).at("ApiVersion").as_string());
+  EXPECT_GE(compare_api_versions(version, kMinApiVersion), 0);
+  EXPECT_LE(compare_api_versions(version, kMaxApiVersion), 0);
+  EXPECT_LE(compare_api_versions(version, daemon), 0);
+  EXPECT_TRUE(version == daemon || version == kMaxApiVersion) << version << " vs daemon " << daemon;
+}
+
+TEST_F(DockerTest, ManyCallsReuseConnections) {
+  auto& client = *backend_->context()->client;
+  auto fds_before = std::distance(std::filesystem::directory_iterator("/proc/self/fd"), {});
+  for (int i = 0; i < 200; ++i) client.ping();
+  auto fds_after = std::distance(std::filesystem::directory_iterator("/proc/self/fd"), {});
+  EXPECT_LE(fds_after - fds_before, 4) << "connections are leaking instead of being pooled";
+}
+
+TEST_F(DockerTest, DaemonErrorsCarryItsMessage) {
+  Request request;
+  request.target = "/containers/sbx-surely-missing/json";
+  request.what = "inspect sandbox sbx-surely-missing";
+  try {
+    backend_->context()->client->call(request);
+    FAIL() << "inspecting a missing container succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::not_found);
+    EXPECT_NE(std::string(e.what()).find("No such container: sbx-surely-missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(HTTP 404)"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace sbx::docker::test

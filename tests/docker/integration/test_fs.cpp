@@ -1,0 +1,133 @@
+#include "docker_fixture.hpp"
+
+namespace sbx::docker::test {
+namespace {
+
+TEST_F(DockerTest, FsWriteReadStatList) {
+  auto sandbox = create();
+  Fs& fs = sandbox->fs();
+  fs.write("/tmp/hello.txt", "hello world", 0640);
+  EXPECT_EQ(fs.read("/tmp/hello.txt"), "hello world");
+  EXPECT_EQ(sh(*sandbox, "cat /tmp/hello.txt; stat -c %a /tmp/hello.txt").stdout_data, "hello world640\n");
+  auto info = fs.stat("/tmp/hello.txt");
+  EXPECT_EQ(info.type, FileType::regular);
+  EXPECT_EQ(info.size, 11u);
+  EXPECT_EQ(info.mode, 0640u);
+  EXPECT_EQ(fs.stat("/tmp").type, FileType::directory);
+  EXPECT_EQ(fs.stat("/tmp").mode, 01777u);
+
+  fs.mkdir("/tmp/a/b/c", true);
+  fs.mkdir("/tmp/a/b/c", true);  // exists: fine with parents
+  EXPECT_EQ(fs.stat("/tmp").mode, 01777u) << "mkdir -p must not touch existing parents";
+  fs.write("/tmp/a/b/file", "x");
+  auto entries = fs.list("/tmp/a/b");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].name, "c");
+  EXPECT_EQ(entries[0].stat.type, FileType::directory);
+  EXPECT_EQ(entries[1].name, "file");
+  EXPECT_EQ(entries[1].stat.size, 1u);
+  auto root = fs.list("/");
+  EXPECT_TRUE(std::any_of(root.begin(), root.end(), [](const DirEntry& e) { return e.name == "bin"; }));
+}
+
+TEST_F(DockerTest, FsStreamsLargeFiles) {
+  auto sandbox = create();
+  Fs& fs = sandbox->fs();
+  const std::size_t chunk_size = 256 * 1024;
+  const int chunks = 24;  // 6 MiB
+  std::string chunk(chunk_size, 'a');
+  int produced = 0;
+  fs.write_stream("/tmp/big", [&]() -> std::string_view {
+    if (produced == chunks) return {};
+    chunk[0] = static_cast<char>('A' + produced++);
+    return chunk;
+  });
+  EXPECT_EQ(sh(*sandbox, "wc -c < /tmp/big").stdout_data, std::to_string(chunk_size * chunks) + "\n");
+  std::size_t total = 0;
+  std::size_t pieces = 0;
+  std::string firsts;
+  fs.read_stream("/tmp/big", [&](std::string_view piece) {
+    for (std::size_t i = 0; i < piece.size(); ++i)
+      if ((total + i) % chunk_size == 0) firsts += piece[i];
+    total += piece.size();
+    ++pieces;
+    return true;
+  });
+  EXPECT_EQ(total, chunk_size * chunks);
+  EXPECT_GT(pieces, 1u) << "read_stream delivered the whole file at once";
+  EXPECT_EQ(firsts, "ABCDEFGHIJKLMNOPQRSTUVWX");
+}
+
+TEST_F(DockerTest, FsSymlinkRenameRemove) {
+  auto sandbox = create();
+  Fs& fs = sandbox->fs();
+  fs.write("/tmp/target", "through the link");
+  fs.symlink("/tmp/target", "/tmp/link");
+  auto link = fs.stat("/tmp/link");
+  EXPECT_EQ(link.type, FileType::symlink);
+  EXPECT_EQ(link.link_target, "/tmp/target");
+  EXPECT_EQ(fs.read("/tmp/link"), "through the link");
+  fs.symlink("target", "/tmp/relative-link");
+  EXPECT_EQ(fs.read("/tmp/relative-link"), "through the link");
+  EXPECT_THROW(fs.symlink("x", "/tmp/link"), Error);
+
+  fs.rename("/tmp/target", "/tmp/renamed");
+  EXPECT_FALSE(fs.exists("/tmp/target"));
+  EXPECT_EQ(fs.read("/tmp/renamed"), "through the link");
+
+  fs.mkdir("/tmp/tree/sub", true);
+  fs.write("/tmp/tree/sub/f", "f");
+  try {
+    fs.remove("/tmp/tree");
+    FAIL() << "a non-empty directory was removed without recursive";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::io) << e.what();
+  }
+  fs.remove("/tmp/tree", true);
+  EXPECT_FALSE(fs.exists("/tmp/tree"));
+  fs.remove("/tmp/renamed");
+  EXPECT_FALSE(fs.exists("/tmp/renamed"));
+}
+
+TEST_F(DockerTest, FsWritesBelongToANumericSandboxUser) {
+  auto spec = base_spec();
+  spec.user = "1000:1000";
+  auto sandbox = create(spec);
+  sandbox->fs().mkdir("/tmp/mine/sub", true);
+  sandbox->fs().write("/tmp/mine/sub/file", "x");
+  auto result = sh(*sandbox, "stat -c %u:%g /tmp/mine /tmp/mine/sub/file && echo more >> /tmp/mine/sub/file");
+  EXPECT_EQ(result.stdout_data, "1000:1000\n1000:1000\n") << result.stderr_data;
+  EXPECT_EQ(result.exit_code, 0) << "the sandbox user cannot change a file written for it";
+}
+
+TEST_F(DockerTest, FsErrors) {
+  auto sandbox = create();
+  Fs& fs = sandbox->fs();
+  auto expect_code = [](Errc code, const std::function<void()>& call, const char* what) {
+    try {
+      call();
+      ADD_FAILURE() << what << ": no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << what << ": " << e.what();
+    }
+  };
+  expect_code(Errc::not_found, [&] { fs.read("/no/such/file"); }, "read missing");
+  expect_code(Errc::not_found, [&] { fs.stat("/no/such/file"); }, "stat missing");
+  expect_code(Errc::not_found, [&] { fs.write("/no/such/dir/file", "x"); }, "write without parent");
+  expect_code(Errc::not_found, [&] { fs.mkdir("/no/such/dir"); }, "mkdir without parents");
+  expect_code(Errc::not_found, [&] { fs.remove("/no/such/file"); }, "remove missing");
+  expect_code(Errc::already_exists, [&] { fs.mkdir("/tmp"); }, "mkdir existing");
+  expect_code(Errc::permission_denied, [&] { fs.read("/tmp/../../etc/passwd"); }, "dot-dot read");
+  expect_code(Errc::permission_denied, [&] { fs.write("/../x", "x"); }, "dot-dot write");
+  expect_code(Errc::invalid_argument, [&] { fs.read("relative"); }, "relative path");
+  expect_code(Errc::invalid_argument, [&] { fs.read("/tmp"); }, "read a directory");
+  EXPECT_FALSE(fs.exists("/no/such/file"));
+  // An absolute symlink stays inside the container: it reads the container's file.
+  fs.symlink("/etc/passwd", "/tmp/passwd-link");
+  EXPECT_NE(fs.read("/tmp/passwd-link").find("sbxuser"), std::string::npos);
+  sandbox->destroy();
+  expect_code(Errc::state, [&] { fs.stat("/tmp"); }, "after destroy");
+}
+
+}  // namespace
+}  // namespace sbx::docker::test

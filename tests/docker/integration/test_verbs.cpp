@@ -1,0 +1,232 @@
+// fork, snapshot/restore, pause, stats, ports, security settings, workspaces, config policies.
+#include "docker_fixture.hpp"
+#include "containers.hpp"
+#include "images.hpp"
+#include "labels.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace sbx::docker::test {
+namespace {
+
+TEST_F(DockerTest, ForkCopiesRootfsAndWorkspaceThenDiverges) {
+  auto source = create();
+  source->fs().write("/etc/marker", "from source");
+  source->fs().write("/workspace/notes", "workspace content");
+  auto fork = source->fork();
+  adopt(fork);
+  EXPECT_NE(fork->id(), source->id());
+  EXPECT_EQ(fork->fs().read("/etc/marker"), "from source");
+  EXPECT_EQ(fork->fs().read("/workspace/notes"), "workspace content");
+  fork->fs().write("/etc/marker", "changed in fork");
+  EXPECT_EQ(source->fs().read("/etc/marker"), "from source");
+  EXPECT_EQ(fork->spec().env, source->spec().env);
+
+  std::string fork_image = fork->info().labels.at(label::kForkImage);
+  EXPECT_TRUE(image_exists(*backend_->context(), fork_image));
+  fork->destroy();
+  EXPECT_FALSE(image_exists(*backend_->context(), fork_image)) << "the fork image outlived its sandbox";
+}
+
+TEST_F(DockerTest, SnapshotRestoreList) {
+  auto source = create();
+  source->fs().write("/etc/state", "v1");
+  auto snapshot = source->snapshot("before-change");
+  source->fs().write("/etc/state", "v2");
+  auto listed = backend_->snapshots();
+  auto found = std::find_if(listed.begin(), listed.end(), [&](const SnapshotInfo& s) { return s.id == snapshot.id; });
+  ASSERT_NE(found, listed.end());
+  EXPECT_EQ(found->label, "before-change");
+  EXPECT_EQ(found->source_sandbox, source->id());
+
+  auto restored = backend_->restore(snapshot.id, base_spec());
+  adopt(restored);
+  EXPECT_EQ(restored->fs().read("/etc/state"), "v1");
+  std::string image_id(inspect_container(*backend_->context(), restored->id()).at("Image").as_string());
+  ASSERT_TRUE(image_exists(*backend_->context(), image_id));
+  // Deleting a snapshot in use only untags it; its image goes with the last sandbox on it.
+  backend_->delete_snapshot(snapshot.id);
+  EXPECT_EQ(restored->fs().read("/etc/state"), "v1");
+  restored->destroy();
+  EXPECT_FALSE(image_exists(*backend_->context(), image_id)) << "the deleted snapshot's image leaked";
+  listed = backend_->snapshots();
+  EXPECT_TRUE(std::none_of(listed.begin(), listed.end(), [&](const SnapshotInfo& s) { return s.id == snapshot.id; }));
+  try {
+    backend_->restore(snapshot.id, base_spec());
+    FAIL() << "restored a deleted snapshot";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::not_found);
+  }
+}
+
+TEST_F(DockerTest, RestoreDoesNotInheritTheSourcesLabels) {
+  auto source = create();
+  auto fork = source->fork();
+  adopt(fork);
+  std::string fork_image = fork->info().labels.at(label::kForkImage);
+  auto snapshot = fork->snapshot("of-a-fork");
+  auto spec = base_spec();
+  spec.labels["sbx-test"] = "restored-elsewhere";
+  auto restored = backend_->restore(snapshot.id, spec);
+  adopt(restored);
+  auto labels = restored->info().labels;
+  EXPECT_EQ(labels.at("sbx-test"), "restored-elsewhere");
+  EXPECT_EQ(labels.count(label::kForkImage), 0u) << "the restored sandbox claims the fork's image";
+  EXPECT_EQ(labels.count(label::kKind), 0u);
+  restored->destroy();
+  EXPECT_TRUE(image_exists(*backend_->context(), fork_image)) << "destroying the restored sandbox removed the fork image";
+  backend_->delete_snapshot(snapshot.id);
+}
+
+TEST_F(DockerTest, PauseUnpauseAndStats) {
+  auto spec = base_spec();
+  spec.limits.memory_bytes = 64u << 20;
+  spec.limits.pids = 50;
+  auto sandbox = create(spec);
+  sandbox->pause();
+  EXPECT_EQ(sandbox->info().state, SandboxState::paused);
+  try {
+    sandbox->exec(ExecRequest{{"true"}});
+    FAIL() << "exec worked in a paused sandbox";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::state) << e.what();
+  }
+  sandbox->unpause();
+  EXPECT_EQ(sh(*sandbox, "echo back").stdout_data, "back\n");
+  auto stats = sandbox->stats();
+  EXPECT_GT(stats.memory_bytes, 0u);
+  ASSERT_TRUE(stats.memory_limit_bytes);
+  EXPECT_EQ(*stats.memory_limit_bytes, 64u << 20);
+  EXPECT_GE(stats.pids, 1u);
+  EXPECT_GT(stats.cpu_usage_ns, 0u);
+  // A paused sandbox is destroyed too.
+  sandbox->pause();
+  sandbox->destroy();
+  EXPECT_TRUE(backend_->list(Filter{{{"sbx-test", "PauseUnpauseAndStats"}}}).empty());
+}
+
+TEST_F(DockerTest, SecurityDefaults) {
+  auto sandbox = create();
+  auto caps = sh(*sandbox, "grep CapEff /proc/self/status");
+  EXPECT_EQ(caps.stdout_data, "CapEff:\t0000000000000000\n");
+  auto nnp = sh(*sandbox, "grep NoNewPrivs /proc/self/status");
+  EXPECT_EQ(nnp.stdout_data, "NoNewPrivs:\t1\n");
+  auto seccomp = sh(*sandbox, "grep '^Seccomp:' /proc/self/status");
+  EXPECT_EQ(seccomp.stdout_data, "Seccomp:\t2\n");
+  auto network = sh(*sandbox, "ls /sys/class/net");
+  EXPECT_EQ(network.stdout_data, "lo\n") << "network none has only loopback";
+}
+
+TEST_F(DockerTest, ReadOnlyRootWithWritableTmp) {
+  auto spec = base_spec();
+  spec.read_only_root = true;
+  auto sandbox = create(spec);
+  EXPECT_NE(sh(*sandbox, "touch /etc/x").exit_code, 0);
+  EXPECT_EQ(sh(*sandbox, "touch /tmp/x /run/x /var/tmp/x /workspace/x").exit_code, 0);
+}
+
+TEST_F(DockerTest, PublishedPortIsReachableOnLoopback) {
+  auto spec = base_spec();
+  spec.network = NetworkMode::bridge;
+  spec.ports = {8080};
+  auto sandbox = create(spec);
+  auto ports = sandbox->ports();
+  ASSERT_EQ(ports.size(), 1u);
+  EXPECT_EQ(ports[0].container_port, 8080);
+  EXPECT_EQ(ports[0].host_address, "127.0.0.1");
+  ASSERT_NE(ports[0].host_port, 0);
+  ExecRequest serve;
+  serve.argv = {"sh", "-c", "echo hello-from-sandbox | nc -l -p 8080"};
+  serve.timeout = std::chrono::seconds(30);
+  auto server = sandbox->spawn(serve);
+  std::string received;
+  for (int attempt = 0; attempt < 50 && received.empty(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(ports[0].host_port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      char buffer[64];
+      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n > 0) received.assign(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+  }
+  EXPECT_EQ(received, "hello-from-sandbox\n");
+  server->kill();
+}
+
+TEST_F(DockerTest, EnvPassthroughAndBlock) {
+  ::setenv("SBX_PASS_ME", "yes", 1);
+  ::setenv("SBX_PASS_SECRET", "no", 1);
+  DockerConfig config;
+  config.env_passthrough = {"SBX_PASS_*"};
+  config.env_block = {"*SECRET*"};
+  auto backend = make_backend(config);
+  auto sandbox = create(base_spec(), backend.get());
+  EXPECT_EQ(sh(*sandbox, "echo ${SBX_PASS_ME:-unset} ${SBX_PASS_SECRET:-unset}").stdout_data, "yes unset\n");
+}
+
+TEST_F(DockerTest, BindMountsOnlyUnderAllowedPrefixes) {
+  auto dir = std::filesystem::temp_directory_path() / ("sbx-bind-it-" + random_hex(6));
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir / "host.txt") << "from host"; }
+  auto spec = base_spec();
+  spec.mounts = {Mount{MountType::bind, dir.string(), "/host", true}};
+  try {
+    backend_->create(spec);
+    ADD_FAILURE() << "a bind mount without bind_allow was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::permission_denied) << e.what();
+  }
+  DockerConfig config;
+  config.bind_allow = {dir.string()};
+  auto backend = make_backend(config);
+  auto sandbox = create(spec, backend.get());
+  EXPECT_EQ(sandbox->fs().read("/host/host.txt"), "from host");
+  EXPECT_NE(sh(*sandbox, "touch /host/x").exit_code, 0) << "read-only bind was writable";
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(DockerTest, PersistentWorkspaceOutlivesTheSandbox) {
+  auto spec = base_spec();
+  const std::string volume = "sbx-test-ws-" + random_hex(6);
+  spec.labels[label::kUserWorkspace] = "persistent";
+  spec.labels[label::kUserWorkspaceName] = volume;
+  auto first = create(spec);
+  first->fs().write("/workspace/kept", "still here");
+  first->destroy();
+  auto second = create(spec);
+  EXPECT_EQ(second->fs().read("/workspace/kept"), "still here");
+  second->destroy();
+  Request remove;
+  remove.method = Method::delete_;
+  remove.target = "/volumes/" + volume;
+  backend_->context()->client->call(remove);
+}
+
+TEST_F(DockerTest, EphemeralWorkspaceIsRemovedWithTheSandbox) {
+  auto sandbox = create();
+  std::string volume = sandbox->info().labels.at(label::kWorkspaceVolume);
+  sandbox->destroy();
+  Request inspect;
+  inspect.target = "/volumes/" + volume;
+  try {
+    backend_->context()->client->call(inspect);
+    FAIL() << "volume " << volume << " outlived its sandbox";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::not_found);
+  }
+}
+
+}  // namespace
+}  // namespace sbx::docker::test

@@ -1,0 +1,135 @@
+// SandboxSpec -> POST /containers/create body.
+#include "create_body.hpp"
+
+#include <sbx/error.hpp>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace sbx::docker {
+namespace {
+namespace json = boost::json;
+
+CreatePlan base_plan() {
+  CreatePlan plan;
+  plan.image = "busybox:latest";
+  plan.labels = {{"sbx.managed", "true"}, {"sbx.id", "sbx-1"}};
+  return plan;
+}
+
+const json::object& host_config(const json::object& body) { return body.at("HostConfig").as_object(); }
+
+TEST(CreateBody, SafeDefaults) {
+  auto body = make_create_body(base_plan());
+  const auto& host = host_config(body);
+  EXPECT_EQ(body.at("Image").as_string(), "busybox:latest");
+  EXPECT_EQ(host.at("NetworkMode").as_string(), "none");
+  EXPECT_TRUE(body.at("NetworkDisabled").as_bool());
+  EXPECT_EQ(host.at("CapDrop"), (json::array{"ALL"}));
+  EXPECT_TRUE(host.at("CapAdd").as_array().empty());
+  EXPECT_EQ(host.at("SecurityOpt"), (json::array{"no-new-privileges"}));
+  EXPECT_TRUE(host.at("Init").as_bool());
+  EXPECT_FALSE(host.contains("ReadonlyRootfs"));
+  EXPECT_FALSE(host.contains("Memory"));
+  EXPECT_FALSE(host.contains("PortBindings"));
+  EXPECT_FALSE(body.contains("User"));
+  EXPECT_FALSE(body.contains("WorkingDir"));
+  // PID 1 is docker-init running the keep-alive loop.
+  json::array entrypoint;
+  for (const auto& arg : kKeepAliveCommand) entrypoint.emplace_back(arg);
+  EXPECT_EQ(body.at("Entrypoint"), entrypoint);
+  EXPECT_EQ(body.at("Labels").at("sbx.id").as_string(), "sbx-1");
+}
+
+TEST(CreateBody, MapsEveryField) {
+  CreatePlan plan = base_plan();
+  plan.spec.workdir = "/work";
+  plan.spec.user = "1000:1000";
+  plan.env = {{"A", "1"}, {"B", "x=y"}};
+  plan.spec.limits.memory_bytes = 256u << 20;
+  plan.spec.limits.cpus = 1.5;
+  plan.spec.limits.pids = 64;
+  plan.spec.network = NetworkMode::bridge;
+  plan.spec.read_only_root = true;
+  plan.spec.ports = {8080, 9000};
+  plan.cap_add = {"NET_BIND_SERVICE"};
+  plan.seccomp_profile_json = R"({"defaultAction":"SCMP_ACT_ALLOW"})";
+  plan.host_gateway = true;
+  plan.workspace_volume = "sbx-ws-1";
+  plan.spec.mounts = {
+      Mount{MountType::volume, "data", "/data", false},
+      Mount{MountType::bind, "/srv/in", "/in", true},
+      Mount{MountType::tmpfs, "", "/scratch", false, MountKind::infer, "", std::nullopt, 1u << 20},
+      Mount{MountType::assets, "/srv/assets", "/assets", false},
+  };
+  auto body = make_create_body(plan);
+  const auto& host = host_config(body);
+  EXPECT_EQ(body.at("WorkingDir").as_string(), "/work");
+  EXPECT_EQ(body.at("User").as_string(), "1000:1000");
+  EXPECT_EQ(body.at("Env"), (json::array{"A=1", "B=x=y"}));
+  EXPECT_EQ(host.at("Memory").to_number<std::int64_t>(), 256 << 20);
+  EXPECT_EQ(host.at("MemorySwap").to_number<std::int64_t>(), 256 << 20);
+  EXPECT_EQ(host.at("NanoCpus").to_number<std::int64_t>(), 1'500'000'000);
+  EXPECT_EQ(host.at("PidsLimit").to_number<std::int64_t>(), 64);
+  EXPECT_EQ(host.at("NetworkMode").as_string(), "bridge");
+  EXPECT_FALSE(body.at("NetworkDisabled").as_bool());
+  EXPECT_TRUE(host.at("ReadonlyRootfs").as_bool());
+  const auto& tmpfs = host.at("Tmpfs").as_object();
+  EXPECT_TRUE(tmpfs.contains("/tmp"));
+  EXPECT_TRUE(tmpfs.contains("/run"));
+  EXPECT_TRUE(tmpfs.contains("/var/tmp"));
+  EXPECT_EQ(host.at("CapAdd"), (json::array{"NET_BIND_SERVICE"}));
+  EXPECT_EQ(host.at("SecurityOpt"),
+            (json::array{"no-new-privileges", R"(seccomp={"defaultAction":"SCMP_ACT_ALLOW"})"}));
+  EXPECT_EQ(host.at("ExtraHosts"), (json::array{"host.docker.internal:host-gateway"}));
+  const auto& bindings = host.at("PortBindings").as_object();
+  ASSERT_TRUE(bindings.contains("8080/tcp"));
+  EXPECT_EQ(bindings.at("8080/tcp").as_array().at(0).at("HostIp").as_string(), "127.0.0.1");
+  EXPECT_EQ(bindings.at("8080/tcp").as_array().at(0).at("HostPort").as_string(), "");
+  EXPECT_TRUE(body.at("ExposedPorts").as_object().contains("9000/tcp"));
+
+  const auto& mounts = host.at("Mounts").as_array();
+  ASSERT_EQ(mounts.size(), 5u);
+  EXPECT_EQ(mounts[0].at("Type").as_string(), "volume");
+  EXPECT_EQ(mounts[0].at("Source").as_string(), "data");
+  EXPECT_EQ(mounts[1].at("Type").as_string(), "bind");
+  EXPECT_TRUE(mounts[1].at("ReadOnly").as_bool());
+  EXPECT_EQ(mounts[2].at("Type").as_string(), "tmpfs");
+  EXPECT_EQ(mounts[2].at("TmpfsOptions").at("SizeBytes").to_number<std::int64_t>(), 1 << 20);
+  EXPECT_EQ(mounts[3].at("Type").as_string(), "bind");
+  EXPECT_TRUE(mounts[3].at("ReadOnly").as_bool()) << "assets are always read-only";
+  EXPECT_EQ(mounts[4].at("Source").as_string(), "sbx-ws-1");
+  EXPECT_EQ(mounts[4].at("Target").as_string(), kWorkspaceTarget);
+}
+
+TEST(CreateBody, ASpecMountReplacesTheReadOnlyTmpfs) {
+  CreatePlan plan = base_plan();
+  plan.spec.read_only_root = true;
+  plan.spec.mounts = {Mount{MountType::volume, "t", "/tmp", false}};
+  auto body = make_create_body(plan);
+  EXPECT_FALSE(host_config(body).at("Tmpfs").as_object().contains("/tmp"));
+}
+
+TEST(CreateBody, RefusesWhatDockerCannotExpress) {
+  auto expect_refused = [](CreatePlan plan, const std::string& needle) {
+    try {
+      make_create_body(plan);
+      ADD_FAILURE() << "accepted; expected a refusal mentioning " << needle;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Errc::invalid_argument);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  CreatePlan ports = base_plan();
+  ports.spec.ports = {80};
+  expect_refused(ports, "bridge");
+  CreatePlan idmap = base_plan();
+  idmap.spec.mounts = {Mount{MountType::volume, "v", "/v", false, MountKind::infer, "", IdMap{0, 1000, 1}}};
+  expect_refused(idmap, "id-mapped");
+  CreatePlan backup = base_plan();
+  backup.spec.mounts = {Mount{MountType::backup, "b", "/b", false}};
+  expect_refused(backup, "backup");
+}
+
+}  // namespace
+}  // namespace sbx::docker
