@@ -1,0 +1,175 @@
+#include "backend.hpp"
+
+#include "handle.hpp"
+#include "lifecycle.hpp"
+#include "sandbox_record.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/owner.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace sbx::subcontainer {
+namespace fs = std::filesystem;
+namespace {
+
+bool valid_id(const std::string& id) {
+  return !id.empty() && id.size() <= 64 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+bool labels_match(const Labels& have, const Labels& want) {
+  return std::all_of(want.begin(), want.end(), [&](const auto& entry) {
+    auto it = have.find(entry.first);
+    return it != have.end() && it->second == entry.second;
+  });
+}
+
+// Why `record` should be pruned, or empty to keep it.
+std::string prune_reason(const SandboxRecord& record, const fs::path& record_file, const Filter& filter) {
+  if (filter.all) return "all";
+  if (record.leader_pid == 0 || !leader_alive(record)) return "leader gone";
+  if (!owner_alive(record.owner)) return "owner gone";
+  auto now = std::chrono::system_clock::now();
+  auto created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
+  if (record.spec.ttl && now - created > *record.spec.ttl) return "ttl passed";
+  if (record.spec.idle_timeout) {
+    std::error_code error;
+    auto last = fs::last_write_time(record_file, error);
+    auto idle = fs::file_time_type::clock::now() - last;
+    if (!error && idle > *record.spec.idle_timeout) return "idle timeout passed";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdlog::logger> log) {
+  auto runtime = std::make_shared<Runtime>();
+  runtime->rootless = ::geteuid() != 0;
+  if (runtime->rootless) {
+    runtime->root_uid = ::geteuid();
+    runtime->root_gid = ::getegid();
+    runtime->id_count = 1;
+  } else {
+    runtime->root_uid = runtime->root_gid = config.uid_base;
+    runtime->id_count = config.uid_count;
+  }
+  OwnershipShift shift;
+  if (!runtime->rootless) shift = {config.uid_base, config.uid_count};
+  runtime->images = std::make_unique<ImageStore>(config.image_store, log, shift);
+  runtime->config = std::move(config);
+  runtime->log = std::move(log);
+  return runtime;
+}
+
+std::shared_ptr<SandboxBackend> make_subcontainer_backend(const PluginContext& context) {
+  return std::make_shared<SubcontainerBackend>(make_runtime(read_backend_config(context), context.logger));
+}
+
+Capabilities SubcontainerBackend::capabilities() const {
+  Capabilities caps;
+  caps.fork = true;
+  caps.snapshot = true;
+  caps.pause = !runtime_->rootless;  // needs a freezer cgroup
+  caps.stdin = true;
+  caps.ports = false;
+  caps.tty = false;
+  caps.stats = !runtime_->rootless;
+  caps.persistent = true;
+  caps.network_modes = {NetworkMode::none, NetworkMode::host};
+  caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
+                      MountType::assets, MountType::pointer, MountType::backup};
+  return caps;
+}
+
+std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) { return create_sandbox(runtime_, spec); }
+
+std::shared_ptr<Handle> SubcontainerBackend::resume(const std::string& id) {
+  if (!valid_id(id)) throw Error(Errc::not_found, "no subcontainer sandbox '" + id + "'");
+  auto paths = sandbox_paths(runtime_->config.sandboxes_dir, id);
+  return std::make_shared<SubcontainerHandle>(runtime_, load_record(paths.record, id));
+}
+
+std::vector<std::string> SubcontainerBackend::sandbox_ids() const {
+  std::vector<std::string> ids;
+  std::error_code error;
+  for (fs::directory_iterator it(runtime_->config.sandboxes_dir, error), end; !error && it != end; it.increment(error)) {
+    auto name = it->path().filename().string();
+    if (valid_id(name)) ids.push_back(name);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<SandboxInfo> SubcontainerBackend::list(const Filter& filter) {
+  std::vector<SandboxInfo> out;
+  for (const auto& id : sandbox_ids()) {
+    try {
+      auto record = load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id);
+      auto info = sandbox_info(*runtime_, record);
+      if (labels_match(info.labels, filter.labels)) out.push_back(std::move(info));
+    } catch (const Error& e) {
+      // Being created right now, or a damaged leftover (prune removes it).
+      runtime_->log->debug("list: skipping {}: {}", id, e.what());
+    }
+  }
+  return out;
+}
+
+void SubcontainerBackend::destroy(const std::string& id) {
+  if (!valid_id(id)) return;
+  destroy_sandbox(*runtime_, id);
+}
+
+std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
+  std::vector<std::string> removed;
+  for (const auto& id : sandbox_ids()) {
+    auto paths = sandbox_paths(runtime_->config.sandboxes_dir, id);
+    std::string reason;
+    try {
+      auto record = load_record(paths.record, id);
+      if (!labels_match(sandbox_labels(record), filter.labels)) continue;
+      reason = prune_reason(record, paths.record, filter);
+    } catch (const Error&) {
+      // No record: a create still running writes it within milliseconds; an old one crashed.
+      std::error_code error;
+      auto age = fs::file_time_type::clock::now() - fs::last_write_time(paths.dir, error);
+      if (error || age < std::chrono::minutes(1)) continue;
+      reason = "no state file";
+    }
+    if (reason.empty()) continue;
+    runtime_->log->info("prune: removing sandbox {} ({})", id, reason);
+    destroy_sandbox(*runtime_, id);
+    removed.push_back(id);
+  }
+  return removed;
+}
+
+std::shared_ptr<Handle> SubcontainerBackend::restore(const std::string& snapshot_id, const SandboxSpec& overrides) {
+  SandboxSpec spec = overrides;
+  spec.image = snapshot_id;
+  return create_sandbox(runtime_, spec);
+}
+
+std::vector<SnapshotInfo> SubcontainerBackend::snapshots() {
+  std::vector<SnapshotInfo> out;
+  for (const auto& image : runtime_->images->images()) {
+    if (image.parent.empty()) continue;  // imported images are not snapshots
+    SnapshotInfo info;
+    info.id = image.id;
+    info.label = image.names.empty() ? std::string() : image.names.front();
+    info.source_sandbox = image.source;
+    info.created = std::chrono::system_clock::time_point(std::chrono::seconds(image.created_unix));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+void SubcontainerBackend::delete_snapshot(const std::string& snapshot_id) { runtime_->images->remove(snapshot_id); }
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,37 @@
+// The subcontainer backend: sandboxes made of Linux namespaces, an overlayfs root and bind
+// mounts, with no daemon. State lives under <state_dir>/subcontainer, so sandboxes outlive the
+// process that created them.
+#pragma once
+
+#include "runtime.hpp"
+
+#include <sbx/backend.hpp>
+#include <sbx/plugin.hpp>
+
+#include <memory>
+
+namespace sbx::subcontainer {
+
+class SubcontainerBackend final : public SandboxBackend {
+ public:
+  explicit SubcontainerBackend(std::shared_ptr<Runtime> runtime) : runtime_(std::move(runtime)) {}
+
+  std::string name() const override { return runtime_->config.name; }
+  Capabilities capabilities() const override;
+  std::shared_ptr<Handle> create(const SandboxSpec& spec) override;
+  std::shared_ptr<Handle> resume(const std::string& id) override;
+  std::vector<SandboxInfo> list(const Filter& filter = {}) override;
+  void destroy(const std::string& id) override;
+  std::vector<std::string> prune(const Filter& filter = {}) override;
+  std::shared_ptr<Handle> restore(const std::string& snapshot_id, const SandboxSpec& overrides) override;
+  std::vector<SnapshotInfo> snapshots() override;
+  void delete_snapshot(const std::string& snapshot_id) override;
+
+ private:
+  std::vector<std::string> sandbox_ids() const;
+  std::shared_ptr<Runtime> runtime_;
+};
+
+std::shared_ptr<SandboxBackend> make_subcontainer_backend(const PluginContext& context);
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,239 @@
+#include "cgroup.hpp"
+
+#include <sbx/error.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace sbx::subcontainer {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kCgroupMount = "/sys/fs/cgroup";
+constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
+
+bool is_fs(const fs::path& path, long magic) {
+  struct statfs info {};
+  return ::statfs(path.c_str(), &info) == 0 && info.f_type == magic;
+}
+
+bool write_file(const fs::path& file, const std::string& value) {
+  std::ofstream out(file);
+  out << value;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+std::optional<std::string> read_file(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::uint64_t read_number(const fs::path& file) {
+  auto text = read_file(file);
+  if (!text) return 0;
+  try {
+    return std::stoull(*text);
+  } catch (...) {
+    return 0;
+  }
+}
+
+void write_limit(const fs::path& file, const std::string& value, const std::string& id) {
+  if (!write_file(file, value))
+    throw Error(Errc::backend, "sandbox " + id + ": cannot set " + file.string() + " to " + value);
+}
+
+[[noreturn]] void refuse_limits(const std::string& why) {
+  throw Error(Errc::unsupported, "subcontainer: resource limits need a writable cgroup hierarchy, and " + why +
+                                     "; run as root or drop --memory/--cpus/--pids");
+}
+
+bool any_limit(const Limits& limits) { return limits.memory_bytes || limits.cpus || limits.pids; }
+
+// v2: controllers must be enabled in every ancestor's cgroup.subtree_control.
+void enable_v2_controllers(const fs::path& dir) {
+  for (fs::path level = kCgroupMount; level != dir;) {
+    write_file(level / "cgroup.subtree_control", "+memory +pids +cpu");
+    auto rel = fs::relative(dir, level);
+    level /= *rel.begin();
+  }
+}
+
+}  // namespace
+
+SandboxCgroup::SandboxCgroup(int version, std::vector<std::string> dirs, std::string id)
+    : version_(version), dirs_(std::move(dirs)), id_(std::move(id)) {}
+
+std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name, const std::string& id,
+                                                   const Limits& limits) {
+  std::vector<std::string> dirs;
+  int version = 0;
+  if (is_fs(kCgroupMount, CGROUP2_SUPER_MAGIC)) {
+    version = 2;
+    dirs.push_back((fs::path(kCgroupMount) / root_name / id).string());
+  } else {
+    version = 1;
+    for (const char* controller : kV1Controllers) {
+      fs::path hierarchy = fs::path(kCgroupMount) / controller;
+      if (!is_fs(hierarchy, CGROUP_SUPER_MAGIC)) continue;
+      auto dir = (fs::canonical(hierarchy) / root_name / id).string();
+      if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
+    }
+  }
+  if (dirs.empty()) {
+    if (any_limit(limits)) refuse_limits("this host has no cgroup hierarchy mounted at /sys/fs/cgroup");
+    return std::nullopt;
+  }
+  SandboxCgroup cgroup(version, {}, id);
+  for (const auto& dir : dirs) {
+    std::error_code error;
+    fs::create_directories(dir, error);
+    if (error) {
+      cgroup.remove();
+      if (error == std::errc::permission_denied || error == std::errc::read_only_file_system) {
+        if (any_limit(limits))
+          refuse_limits("uid " + std::to_string(::getuid()) + " may not create " + dir);
+        return std::nullopt;
+      }
+      throw Error(Errc::backend, "sandbox " + id + ": cannot create cgroup " + dir + ": " + error.message());
+    }
+    cgroup.dirs_.push_back(dir);
+  }
+  try {
+    if (version == 2) {
+      enable_v2_controllers(dirs[0]);
+      fs::path dir = dirs[0];
+      if (limits.memory_bytes) {
+        write_limit(dir / "memory.max", std::to_string(*limits.memory_bytes), id);
+        write_file(dir / "memory.swap.max", "0");
+      }
+      if (limits.pids) write_limit(dir / "pids.max", std::to_string(*limits.pids), id);
+      if (limits.cpus)
+        write_limit(dir / "cpu.max", std::to_string(std::llround(*limits.cpus * 100000)) + " 100000", id);
+    } else {
+      if (limits.memory_bytes) {
+        auto dir = cgroup.dir_with("memory.limit_in_bytes");
+        if (!dir) refuse_limits("the v1 memory controller is not mounted");
+        write_limit(fs::path(*dir) / "memory.limit_in_bytes", std::to_string(*limits.memory_bytes), id);
+        // Without swap accounting this file is absent; the memory limit alone then applies.
+        if (fs::exists(fs::path(*dir) / "memory.memsw.limit_in_bytes"))
+          write_file(fs::path(*dir) / "memory.memsw.limit_in_bytes", std::to_string(*limits.memory_bytes));
+      }
+      if (limits.pids) {
+        auto dir = cgroup.dir_with("pids.max");
+        if (!dir) refuse_limits("the v1 pids controller is not mounted");
+        write_limit(fs::path(*dir) / "pids.max", std::to_string(*limits.pids), id);
+      }
+      if (limits.cpus) {
+        auto dir = cgroup.dir_with("cpu.cfs_quota_us");
+        if (!dir) refuse_limits("the v1 cpu controller is not mounted");
+        write_limit(fs::path(*dir) / "cpu.cfs_period_us", "100000", id);
+        write_limit(fs::path(*dir) / "cpu.cfs_quota_us", std::to_string(std::llround(*limits.cpus * 100000)), id);
+      }
+    }
+  } catch (...) {
+    cgroup.remove();
+    throw;
+  }
+  return cgroup;
+}
+
+std::optional<std::string> SandboxCgroup::dir_with(const std::string& file) const {
+  for (const auto& dir : dirs_)
+    if (fs::exists(fs::path(dir) / file)) return dir;
+  return std::nullopt;
+}
+
+bool SandboxCgroup::can_freeze() const {
+  return dir_with(version_ == 2 ? "cgroup.freeze" : "freezer.state").has_value();
+}
+
+void SandboxCgroup::freeze() {
+  auto dir = dir_with(version_ == 2 ? "cgroup.freeze" : "freezer.state");
+  if (!dir) throw Error(Errc::unsupported, "sandbox " + id_ + ": no freezer cgroup (pause needs root on cgroup v1)");
+  auto file = fs::path(*dir) / (version_ == 2 ? "cgroup.freeze" : "freezer.state");
+  write_limit(file, version_ == 2 ? "1" : "FROZEN", id_);
+  // v1 freezing is asynchronous: wait until every task is stopped.
+  for (int i = 0; i < 500 && !frozen(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (!frozen()) throw Error(Errc::backend, "sandbox " + id_ + ": processes did not freeze within 1 s");
+}
+
+void SandboxCgroup::thaw() {
+  auto dir = dir_with(version_ == 2 ? "cgroup.freeze" : "freezer.state");
+  if (!dir) throw Error(Errc::unsupported, "sandbox " + id_ + ": no freezer cgroup (pause needs root on cgroup v1)");
+  write_limit(fs::path(*dir) / (version_ == 2 ? "cgroup.freeze" : "freezer.state"), version_ == 2 ? "0" : "THAWED", id_);
+}
+
+bool SandboxCgroup::frozen() const {
+  if (version_ == 2) {
+    auto events = read_file(fs::path(dirs_.at(0)) / "cgroup.events");
+    return events && events->find("frozen 1") != std::string::npos;
+  }
+  auto dir = dir_with("freezer.state");
+  auto state = dir ? read_file(fs::path(*dir) / "freezer.state") : std::nullopt;
+  return state && state->rfind("FROZEN", 0) == 0;
+}
+
+Stats SandboxCgroup::stats() const {
+  Stats stats;
+  if (version_ == 2) {
+    fs::path dir = dirs_.at(0);
+    stats.memory_bytes = read_number(dir / "memory.current");
+    if (auto max = read_file(dir / "memory.max"); max && max->rfind("max", 0) != 0) stats.memory_limit_bytes = std::stoull(*max);
+    stats.pids = static_cast<std::uint32_t>(read_number(dir / "pids.current"));
+    if (auto cpu = read_file(dir / "cpu.stat")) {
+      auto pos = cpu->find("usage_usec ");
+      if (pos != std::string::npos) stats.cpu_usage_ns = std::stoull(cpu->substr(pos + 11)) * 1000;
+    }
+    return stats;
+  }
+  if (auto dir = dir_with("memory.usage_in_bytes")) {
+    stats.memory_bytes = read_number(fs::path(*dir) / "memory.usage_in_bytes");
+    auto limit = read_number(fs::path(*dir) / "memory.limit_in_bytes");
+    if (limit > 0 && limit < (1ULL << 62)) stats.memory_limit_bytes = limit;
+  }
+  if (auto dir = dir_with("pids.current")) stats.pids = static_cast<std::uint32_t>(read_number(fs::path(*dir) / "pids.current"));
+  if (auto dir = dir_with("cpuacct.usage")) stats.cpu_usage_ns = read_number(fs::path(*dir) / "cpuacct.usage");
+  return stats;
+}
+
+void SandboxCgroup::remove() {
+  if (version_ == 2 && !dirs_.empty()) write_file(fs::path(dirs_[0]) / "cgroup.kill", "1");
+  if (can_freeze()) {
+    try {
+      thaw();
+    } catch (...) {
+    }
+  }
+  for (const auto& dir : dirs_) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      if (!fs::exists(dir)) break;
+      if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) break;
+      if (auto procs = read_file(fs::path(dir) / "cgroup.procs")) {
+        std::istringstream pids(*procs);
+        pid_t pid;
+        while (pids >> pid) ::kill(pid, SIGKILL);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+}  // namespace sbx::subcontainer

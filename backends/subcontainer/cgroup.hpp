@@ -1,0 +1,43 @@
+// The cgroup of one sandbox: limits (memory, pids, cpu), stats, freeze/thaw, and the
+// kill-everything that destroy relies on. cgroup v2 where /sys/fs/cgroup is unified, else v1
+// with one directory per controller (memory, pids, cpu, cpuacct, freezer).
+#pragma once
+
+#include <sbx/types.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::subcontainer {
+
+class SandboxCgroup {
+ public:
+  // Creates <controller>/<root_name>/<id> and applies `limits`. nullopt when the host has
+  // no cgroup hierarchy this process may write (rootless on v1) and no limit was asked for;
+  // Errc::unsupported naming the limit when one was asked for.
+  static std::optional<SandboxCgroup> create(const std::string& root_name, const std::string& id,
+                                             const Limits& limits);
+  // The cgroup of an existing sandbox, from its record.
+  SandboxCgroup(int version, std::vector<std::string> dirs, std::string id);
+
+  int version() const { return version_; }
+  const std::vector<std::string>& dirs() const { return dirs_; }
+
+  bool can_freeze() const;
+  void freeze();
+  void thaw();
+  bool frozen() const;
+  Stats stats() const;
+  // Kills every process left (thawing first) and removes the directories. Idempotent.
+  void remove();
+
+ private:
+  int version_;
+  std::vector<std::string> dirs_;
+  std::string id_;
+
+  std::optional<std::string> dir_with(const std::string& file) const;
+};
+
+}  // namespace sbx::subcontainer

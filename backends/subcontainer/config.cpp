@@ -1,0 +1,70 @@
+#include "config.hpp"
+
+#include <sbx/error.hpp>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <sys/capability.h>
+
+#include <algorithm>
+
+namespace sbx::subcontainer {
+namespace {
+
+int capability_number(const ConfigTable& table, const std::string& name) {
+  auto value = capability_from_name(name);
+  if (!value) table.fail("capabilities", "unknown capability '" + name + "' (names like \"chown\" or \"CAP_NET_RAW\")");
+  return *value;
+}
+
+}  // namespace
+
+std::optional<int> capability_from_name(const std::string& name) {
+  std::string lowered = name;
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lowered.rfind("cap_", 0) != 0) lowered = "cap_" + lowered;
+  cap_value_t value;
+  if (cap_from_name(lowered.c_str(), &value) != 0) return std::nullopt;
+  return value;
+}
+
+std::filesystem::path default_helper_path() {
+  return std::filesystem::path(boost::dll::this_line_location().parent_path().string()) /
+         "sbx-subcontainer-helper";
+}
+
+BackendConfig read_backend_config(const PluginContext& context) {
+  const ConfigTable& table = context.config;
+  BackendConfig config;
+  config.name = context.name.empty() ? "subcontainer" : context.name;
+  config.state_root = std::filesystem::path(context.state_dir) / "subcontainer";
+  config.sandboxes_dir = config.state_root / "sandboxes";
+  config.volumes_dir = config.state_root / "volumes";
+  config.backups_dir = config.state_root / "backups";
+  config.image_store = config.state_root / "images";
+
+  if (auto v = table.get_int("uid_base", 1, 0xFFFFFFFFLL - 1)) config.uid_base = static_cast<std::uint32_t>(*v);
+  if (auto v = table.get_int("uid_count", 1, 0xFFFFFFFFLL)) config.uid_count = static_cast<std::uint32_t>(*v);
+  if (std::uint64_t(config.uid_base) + config.uid_count > 0xFFFFFFFFULL)
+    table.fail("uid_count", "uid_base + uid_count exceeds the 32-bit id space");
+  if (auto v = table.get_string_array("bind_allow")) {
+    for (const auto& prefix : *v)
+      if (prefix.empty() || prefix[0] != '/') table.fail("bind_allow", "'" + prefix + "' is not an absolute path");
+    config.bind_allow = *v;
+  }
+  std::vector<std::string> names = kDefaultCapabilities;
+  if (auto v = table.get_string_array("capabilities")) names = *v;
+  for (const auto& name : names) config.keep_caps.push_back(capability_number(table, name));
+  if (auto v = table.get_bool("seccomp")) config.seccomp = *v;
+  if (auto v = table.get_string("cgroup_root")) {
+    if (v->empty() || v->find("..") != std::string::npos || (*v)[0] == '/')
+      table.fail("cgroup_root", "expected a relative cgroup name like \"sbx\"");
+    config.cgroup_root = *v;
+  }
+  if (auto v = table.get_string("image_store")) config.image_store = *v;
+  config.helper = default_helper_path();
+  if (auto v = table.get_string("helper")) config.helper = *v;
+  table.reject_unknown_keys();
+  return config;
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,44 @@
+// The [backends.subcontainer] table, read once when the plugin is loaded.
+#pragma once
+
+#include <sbx/plugin.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::subcontainer {
+
+struct BackendConfig {
+  std::string name = "subcontainer";
+  std::filesystem::path state_root;     // <state_dir>/subcontainer
+  std::filesystem::path sandboxes_dir;  // <state_root>/sandboxes
+  std::filesystem::path image_store;    // image_store key, default <state_root>/images
+  std::filesystem::path volumes_dir;    // <state_root>/volumes
+  std::filesystem::path backups_dir;    // <state_root>/backups
+  std::uint32_t uid_base = 100000;      // host id of root inside (when sbx runs as root)
+  std::uint32_t uid_count = 65536;
+  std::vector<std::string> bind_allow;
+  std::vector<int> keep_caps;           // capability numbers commands keep
+  bool seccomp = true;
+  std::string cgroup_root = "sbx";
+  std::filesystem::path helper;         // the sbx-subcontainer-helper executable
+};
+
+// Docker's default set: what ordinary programs (package managers, servers) expect of root.
+inline const std::vector<std::string> kDefaultCapabilities{
+    "chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
+    "net_bind_service", "net_raw", "sys_chroot", "mknod", "audit_write", "setfcap"};
+
+// "chown", "CAP_CHOWN", "cap_chown" -> its number; nullopt for an unknown name.
+std::optional<int> capability_from_name(const std::string& name);
+
+// Reads and checks the table (unknown keys are Errc::config with file:line:col).
+BackendConfig read_backend_config(const PluginContext& context);
+
+// Where the helper is when no `helper` key is set: next to the plugin module.
+std::filesystem::path default_helper_path();
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,98 @@
+#include "control_client.hpp"
+
+#include <sbx/error.hpp>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace sbx::subcontainer {
+
+UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
+                           const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_system_error("sandbox " + id + ": socket", errno);
+  // Connected through /proc/self/fd/<dir> so that a long state directory does not overflow
+  // sun_path.
+  UniqueFd dir(::open(socket.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir)
+    throw Error(Errc::state, "sandbox " + id + " is gone (" + socket.parent_path().string() + " does not exist)");
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::string short_path = "/proc/self/fd/" + std::to_string(dir.get()) + "/" + socket.filename().string();
+  std::strcpy(address.sun_path, short_path.c_str());
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    int err = errno;
+    if (err == ENOENT || err == ECONNREFUSED)
+      throw Error(Errc::state, "sandbox " + id + " is not running (its leader does not answer on " +
+                                   socket.string() + "); remove it with `sbx rm " + id + "`");
+    throw_system_error("sandbox " + id + ": connect to " + socket.string(), err);
+  }
+  std::string payload = wire::encode(message);
+  if (payload.size() > wire::kMaxPayload)
+    throw Error(Errc::invalid_argument, "sandbox " + id + ": argv and env together exceed 8 MiB");
+  std::uint32_t length = static_cast<std::uint32_t>(payload.size());
+  int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
+  char control[CMSG_SPACE(sizeof fds)]{};
+  iovec iov{&length, sizeof length};
+  msghdr header{};
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+  if (::sendmsg(fd.get(), &header, MSG_NOSIGNAL) != sizeof length)
+    throw_system_error("sandbox " + id + ": send exec request", errno);
+  std::size_t sent = 0;
+  while (sent < payload.size()) {
+    ssize_t n = ::send(fd.get(), payload.data() + sent, payload.size() - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_system_error("sandbox " + id + ": send exec request", errno);
+    }
+    sent += static_cast<std::size_t>(n);
+  }
+  return fd;
+}
+
+ssize_t write_without_sigpipe(int fd, std::string_view data) {
+  sigset_t pipe_signal, previous;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
+  ssize_t n;
+  do {
+    n = ::write(fd, data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  if (n < 0 && err == EPIPE) {
+    // Consume the SIGPIPE raised for this thread before unblocking it.
+    timespec zero{};
+    ::sigtimedwait(&pipe_signal, nullptr, &zero);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = err;
+  return n;
+}
+
+bool write_all_without_sigpipe(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write_without_sigpipe(fd, data);
+    if (n < 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,25 @@
+// The host end of the control protocol (wire.hpp): one connection per command.
+#pragma once
+
+#include "unique_fd.hpp"
+#include "wire.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace sbx::subcontainer {
+
+// Connects to the leader and sends the request with the command's stdio fds. Errc::state when
+// the sandbox's leader is not listening (the sandbox is gone).
+UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
+                           const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd);
+
+// One write(2); EPIPE is returned as -1/EPIPE instead of raising SIGPIPE in the host.
+ssize_t write_without_sigpipe(int fd, std::string_view data);
+// write(2) all of `data`; EPIPE is returned as false instead of raising SIGPIPE in the host.
+bool write_all_without_sigpipe(int fd, std::string_view data);
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,213 @@
+#include "exec_process.hpp"
+
+#include "control_client.hpp"
+
+#include <sbx/error.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+
+namespace sbx::subcontainer {
+namespace {
+
+// After the command ended, output still held open by something it left running is read
+// only while it keeps coming; the command's own output is already in the pipe.
+constexpr int kDrainIdleMs = 50;
+constexpr std::size_t kReadSize = 64 * 1024;
+
+std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& id) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_system_error("sandbox " + id + ": pipe", errno);
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+std::unique_ptr<ExecProcess> ExecProcess::start(const std::filesystem::path& socket, const std::string& sandbox_id,
+                                                const wire::ExecMessage& message, const ExecRequest& request) {
+  std::unique_ptr<ExecProcess> process(new ExecProcess());
+  process->sandbox_id_ = sandbox_id;
+  process->output_limit_ = request.output_limit;
+  auto [stdin_read, stdin_write] = make_pipe(sandbox_id);
+  auto [stdout_read, stdout_write] = make_pipe(sandbox_id);
+  auto [stderr_read, stderr_write] = make_pipe(sandbox_id);
+  process->started_ = Clock::now();
+  if (request.timeout) process->deadline_ = process->started_ + *request.timeout;
+  process->control_ = send_exec_request(socket, sandbox_id, message, stdin_read.get(), stdout_write.get(),
+                                        stderr_write.get());
+  process->stdout_ = std::move(stdout_read);
+  process->stderr_ = std::move(stderr_read);
+  process->stdin_ = std::move(stdin_write);
+  if (request.stdin_data) {
+    process->stdin_from_request_ = true;
+    process->pending_stdin_ = *request.stdin_data;
+    if (process->pending_stdin_.empty()) {
+      process->stdin_.reset();
+    } else {
+      ::fcntl(process->stdin_.get(), F_SETFL, O_NONBLOCK);
+    }
+  }
+  return process;
+}
+
+ExecProcess::~ExecProcess() {
+  if (!status_ && !control_lost_ && control_) send_kill(SIGKILL);
+}
+
+void ExecProcess::send_kill(int signal) {
+  std::string line = "K " + std::to_string(signal) + "\n";
+  ::send(control_.get(), line.data(), line.size(), MSG_NOSIGNAL);
+}
+
+void ExecProcess::kill(int signal) {
+  if (status_ || control_lost_) return;
+  send_kill(signal);
+}
+
+void ExecProcess::keep(std::string& buffer, bool& truncated, const char* data, std::size_t size) const {
+  std::size_t room = buffer.size() < output_limit_ ? output_limit_ - buffer.size() : 0;
+  buffer.append(data, std::min(room, size));
+  if (size > room) truncated = true;
+}
+
+void ExecProcess::handle_control_input() {
+  char buffer[256];
+  ssize_t n = ::recv(control_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    if (!status_) control_lost_ = true;
+    control_.reset();
+    return;
+  }
+  control_input_.append(buffer, static_cast<std::size_t>(n));
+  std::size_t newline;
+  while ((newline = control_input_.find('\n')) != std::string::npos) {
+    std::string line = control_input_.substr(0, newline);
+    control_input_.erase(0, newline + 1);
+    if (line.rfind("X ", 0) == 0) {
+      status_ = std::stoi(line.substr(2));
+      ended_ = Clock::now();
+    } else if (line.rfind("E ", 0) == 0) {
+      start_error_ = line.substr(2);
+    }
+  }
+}
+
+std::optional<OutputChunk> ExecProcess::step(bool collect) {
+  auto now = Clock::now();
+  if (deadline_ && !status_ && !control_lost_ && now >= *deadline_ && !timed_out_) {
+    timed_out_ = true;
+    send_kill(SIGKILL);
+  }
+  pollfd fds[4];
+  nfds_t count = 0;
+  int stdout_index = -1, stderr_index = -1, control_index = -1, stdin_index = -1;
+  if (stdout_) stdout_index = static_cast<int>(count), fds[count++] = {stdout_.get(), POLLIN, 0};
+  if (stderr_) stderr_index = static_cast<int>(count), fds[count++] = {stderr_.get(), POLLIN, 0};
+  if (control_) control_index = static_cast<int>(count), fds[count++] = {control_.get(), POLLIN, 0};
+  bool writing_stdin = stdin_from_request_ && stdin_ && stdin_offset_ < pending_stdin_.size();
+  if (writing_stdin) stdin_index = static_cast<int>(count), fds[count++] = {stdin_.get(), POLLOUT, 0};
+
+  int timeout = -1;
+  if (deadline_ && !timed_out_)
+    timeout = static_cast<int>(std::max<std::int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - now).count() + 1));
+  if (status_ || control_lost_) timeout = kDrainIdleMs;
+  int ready = ::poll(fds, count, timeout);
+  if (ready < 0) {
+    if (errno == EINTR) return std::nullopt;
+    throw_system_error("sandbox " + sandbox_id_ + ": poll", errno);
+  }
+  if (ready == 0) {
+    if (status_ || control_lost_) {
+      // Something the command started keeps its output open; stop waiting for it.
+      stdout_.reset();
+      stderr_.reset();
+    }
+    return std::nullopt;
+  }
+  if (control_index >= 0 && fds[control_index].revents) handle_control_input();
+  if (stdin_index >= 0 && fds[stdin_index].revents) {
+    std::lock_guard lock(stdin_mutex_);
+    ssize_t n = write_without_sigpipe(stdin_.get(), std::string_view(pending_stdin_).substr(stdin_offset_));
+    if (n > 0) stdin_offset_ += static_cast<std::size_t>(n);
+    if ((n < 0 && errno != EAGAIN) || stdin_offset_ >= pending_stdin_.size()) {
+      stdin_.reset();
+      pending_stdin_.clear();
+    }
+  }
+  for (auto [index, stream] : {std::pair{stdout_index, StreamId::stdout_stream}, std::pair{stderr_index, StreamId::stderr_stream}}) {
+    if (index < 0 || !fds[index].revents) continue;
+    UniqueFd& fd = stream == StreamId::stdout_stream ? stdout_ : stderr_;
+    char buffer[kReadSize];
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fd.reset();
+      continue;
+    }
+    if (collect) {
+      if (stream == StreamId::stdout_stream)
+        keep(collected_.stdout_data, collected_.stdout_truncated, buffer, static_cast<std::size_t>(n));
+      else
+        keep(collected_.stderr_data, collected_.stderr_truncated, buffer, static_cast<std::size_t>(n));
+    } else {
+      return OutputChunk{stream, std::string(buffer, static_cast<std::size_t>(n))};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<OutputChunk> ExecProcess::read_output() {
+  while (stdout_ || stderr_) {
+    if (auto chunk = step(false)) return chunk;
+  }
+  return std::nullopt;
+}
+
+void ExecProcess::write_stdin(std::string_view data) {
+  std::lock_guard lock(stdin_mutex_);
+  if (stdin_from_request_)
+    throw Error(Errc::state, "sandbox " + sandbox_id_ + ": stdin was given with the request; it cannot be written");
+  if (!stdin_) throw Error(Errc::state, "sandbox " + sandbox_id_ + ": stdin is closed");
+  if (!write_all_without_sigpipe(stdin_.get(), data))
+    throw Error(Errc::io, "sandbox " + sandbox_id_ + ": the command closed its stdin");
+}
+
+void ExecProcess::close_stdin() {
+  std::lock_guard lock(stdin_mutex_);
+  stdin_.reset();
+}
+
+ExecResult ExecProcess::wait() {
+  if (result_) return *result_;
+  while (!finished()) step(true);
+  if (!start_error_.empty())
+    throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command could not be started: " + start_error_);
+  if (!status_)
+    throw Error(Errc::io, "sandbox " + sandbox_id_ +
+                              ": the sandbox's leader went away before the command ended (was the sandbox destroyed?)");
+  {
+    std::lock_guard lock(stdin_mutex_);
+    stdin_.reset();
+  }
+  ExecResult result = std::move(collected_);
+  int status = *status_;
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  }
+  result.timed_out = timed_out_;
+  result.duration = std::chrono::duration_cast<Duration>(ended_.value_or(Clock::now()) - started_);
+  result_ = result;
+  return result;
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,66 @@
+// One command in a sandbox, seen from the host: its stdio pipes and its control connection
+// to the leader. Implements sbx::Process; Handle::exec is spawn + wait.
+//
+// Memory stays bounded however much the command prints: read_output hands chunks to the
+// caller as they come (the command blocks when the caller stops reading), and wait keeps at
+// most request.output_limit bytes per stream, counting and dropping the rest.
+#pragma once
+
+#include "unique_fd.hpp"
+#include "wire.hpp"
+
+#include <sbx/process.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace sbx::subcontainer {
+
+class ExecProcess final : public Process {
+ public:
+  static std::unique_ptr<ExecProcess> start(const std::filesystem::path& socket, const std::string& sandbox_id,
+                                            const wire::ExecMessage& message, const ExecRequest& request);
+  ~ExecProcess() override;
+
+  std::optional<OutputChunk> read_output() override;
+  void write_stdin(std::string_view data) override;
+  void close_stdin() override;
+  ExecResult wait() override;
+  void kill(int signal = 9) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  ExecProcess() = default;
+
+  // One poll round. Returns a chunk read from stdout/stderr when `collect` is false.
+  std::optional<OutputChunk> step(bool collect);
+  bool finished() const { return !stdout_ && !stderr_ && (status_ || control_lost_); }
+  void handle_control_input();
+  void keep(std::string& buffer, bool& truncated, const char* data, std::size_t size) const;
+  void send_kill(int signal);
+
+  std::string sandbox_id_;
+  UniqueFd control_, stdout_, stderr_;
+  std::mutex stdin_mutex_;
+  UniqueFd stdin_;
+  bool stdin_from_request_ = false;
+  std::string pending_stdin_;
+  std::size_t stdin_offset_ = 0;
+
+  std::uint64_t output_limit_ = 0;
+  std::optional<Clock::time_point> deadline_;
+  Clock::time_point started_;
+  std::optional<Clock::time_point> ended_;
+  std::string control_input_;
+  std::optional<int> status_;
+  std::string start_error_;
+  bool control_lost_ = false;
+  bool timed_out_ = false;
+  std::optional<ExecResult> result_;
+  ExecResult collected_;
+};
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,194 @@
+#include "handle.hpp"
+
+#include "exec_process.hpp"
+#include "fork_factory.hpp"
+#include "lifecycle.hpp"
+#include "root_fs.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/spec.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <map>
+#include <thread>
+
+namespace sbx::subcontainer {
+namespace {
+
+wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& request) {
+  // Image env, then the sandbox's, then the request's: later ones win.
+  std::map<std::string, std::string> env;
+  for (const auto& entry : record.image_config.env) {
+    auto equals = entry.find('=');
+    if (equals != std::string::npos) env[entry.substr(0, equals)] = entry.substr(equals + 1);
+  }
+  for (const auto& [key, value] : record.spec.env) env[key] = value;
+  for (const auto& [key, value] : request.env) env[key] = value;
+  wire::ExecMessage message;
+  message.argv = request.argv;
+  for (const auto& [key, value] : env) message.env.push_back(key + "=" + value);
+  message.cwd = !request.cwd.empty()              ? request.cwd
+                : !record.spec.workdir.empty()      ? record.spec.workdir
+                : !record.image_config.workdir.empty() ? record.image_config.workdir
+                                                       : "/";
+  message.user = !request.user.empty() ? request.user : !record.spec.user.empty() ? record.spec.user : record.image_config.user;
+  return message;
+}
+
+}  // namespace
+
+Labels sandbox_labels(const SandboxRecord& record) {
+  Labels labels = record.spec.labels;
+  labels[kLabelManaged] = "true";
+  labels[kLabelId] = record.id;
+  labels[kLabelOwner] = record.owner;
+  return labels;
+}
+
+SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record) {
+  SandboxInfo info;
+  info.id = record.id;
+  info.backend = runtime.config.name;
+  info.image = record.spec.image;
+  info.labels = sandbox_labels(record);
+  info.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
+  info.spec = record.spec;
+  if (!leader_alive(record)) {
+    info.state = record.leader_pid == 0 ? SandboxState::creating : SandboxState::stopped;
+  } else {
+    info.state = SandboxState::running;
+    if (record.cgroup_version != 0) {
+      SandboxCgroup cgroup(record.cgroup_version, record.cgroup_dirs, record.id);
+      if (cgroup.can_freeze() && cgroup.frozen()) info.state = SandboxState::paused;
+    }
+  }
+  return info;
+}
+
+SubcontainerHandle::SubcontainerHandle(std::shared_ptr<Runtime> runtime, SandboxRecord record)
+    : runtime_(std::move(runtime)), record_(std::move(record)) {}
+
+SubcontainerHandle::~SubcontainerHandle() = default;
+
+SandboxPaths SubcontainerHandle::paths() const { return sandbox_paths(runtime_->config.sandboxes_dir, record_.id); }
+
+void SubcontainerHandle::require_running() const {
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  if (!leader_alive(record_))
+    throw Error(Errc::state, "sandbox " + record_.id + " is not running (its leader process is gone); remove it with `sbx rm " +
+                                 record_.id + "`");
+}
+
+std::optional<SandboxCgroup> SubcontainerHandle::cgroup() const {
+  if (record_.cgroup_version == 0) return std::nullopt;
+  return SandboxCgroup(record_.cgroup_version, record_.cgroup_dirs, record_.id);
+}
+
+SandboxInfo SubcontainerHandle::info() {
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  return sandbox_info(*runtime_, record_);
+}
+
+std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
+  validate(request);
+  if (request.tty) throw_unsupported(backend_name(), "tty");
+  require_running();
+  if (auto group = cgroup(); group && group->can_freeze() && group->frozen())
+    throw Error(Errc::state, "sandbox " + record_.id + " is paused; unpause it first");
+  auto paths = this->paths();
+  // The record's mtime is the sandbox's last activity, for idle_timeout.
+  ::utimensat(AT_FDCWD, paths.record.c_str(), nullptr, 0);
+  return ExecProcess::start(paths.socket, record_.id, exec_message(record_, request), request);
+}
+
+ExecResult SubcontainerHandle::exec(const ExecRequest& request) {
+  // A buffered exec never waits for input: without stdin data the command reads EOF.
+  if (request.stdin_data) return spawn(request)->wait();
+  ExecRequest with_empty_stdin = request;
+  with_empty_stdin.stdin_data = std::string();
+  return spawn(with_empty_stdin)->wait();
+}
+
+Fs& SubcontainerHandle::fs() {
+  std::lock_guard lock(mutex_);
+  require_running();
+  if (!fs_) {
+    std::string root = "/proc/" + std::to_string(record_.leader_pid) + "/root";
+    UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_system_error("sandbox " + record_.id + ": open " + root, errno);
+    fs_ = std::make_unique<RootFs>(std::move(fd), record_.root_uid, record_.root_gid, record_.id_count);
+  }
+  return *fs_;
+}
+
+void SubcontainerHandle::with_frozen(const std::function<void()>& body) {
+  auto group = cgroup();
+  bool freeze = group && group->can_freeze() && !group->frozen();
+  if (freeze) group->freeze();
+  try {
+    body();
+  } catch (...) {
+    if (freeze) group->thaw();
+    throw;
+  }
+  if (freeze) group->thaw();
+}
+
+SnapshotInfo SubcontainerHandle::snapshot(const std::string& label) {
+  require_running();
+  SnapshotInfo info;
+  with_frozen([&] { info.id = runtime_->images->commit_layer(paths().upper, record_.image_ref, label); });
+  info.label = label;
+  info.source_sandbox = record_.id;
+  info.created = std::chrono::system_clock::now();
+  return info;
+}
+
+void SubcontainerHandle::pause() {
+  require_running();
+  auto group = cgroup();
+  if (!group || !group->can_freeze())
+    throw Error(Errc::unsupported, "sandbox " + record_.id + ": pause needs a freezer cgroup, which this sandbox does not have "
+                                       "(rootless on cgroup v1)");
+  group->freeze();
+}
+
+void SubcontainerHandle::unpause() {
+  require_running();
+  auto group = cgroup();
+  if (!group || !group->can_freeze())
+    throw Error(Errc::unsupported, "sandbox " + record_.id + ": unpause needs a freezer cgroup, which this sandbox does not have");
+  group->thaw();
+}
+
+Stats SubcontainerHandle::stats() {
+  require_running();
+  auto group = cgroup();
+  if (!group)
+    throw Error(Errc::unsupported, "sandbox " + record_.id + ": stats need a cgroup, which this sandbox does not have "
+                                       "(rootless on cgroup v1)");
+  constexpr auto kWindow = std::chrono::milliseconds(100);
+  Stats first = group->stats();
+  std::this_thread::sleep_for(kWindow);
+  Stats stats = group->stats();
+  stats.cpu_percent = 100.0 * static_cast<double>(stats.cpu_usage_ns - std::min(stats.cpu_usage_ns, first.cpu_usage_ns)) /
+                      static_cast<double>(std::chrono::nanoseconds(kWindow).count());
+  return stats;
+}
+
+void SubcontainerHandle::destroy() {
+  std::lock_guard lock(mutex_);
+  if (destroyed_) return;
+  fs_.reset();
+  destroy_sandbox(*runtime_, record_.id);
+  destroyed_ = true;
+}
+
+std::shared_ptr<ForkFactory> SubcontainerHandle::fork_factory() {
+  return std::make_shared<SubcontainerForkFactory>(runtime_);
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,60 @@
+// One subcontainer sandbox, as seen from the host.
+#pragma once
+
+#include "cgroup.hpp"
+#include "runtime.hpp"
+#include "sandbox_record.hpp"
+
+#include <sbx/handle.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace sbx::subcontainer {
+
+class RootFs;
+
+class SubcontainerHandle final : public Handle, public std::enable_shared_from_this<SubcontainerHandle> {
+ public:
+  SubcontainerHandle(std::shared_ptr<Runtime> runtime, SandboxRecord record);
+  ~SubcontainerHandle() override;
+
+  std::string id() const override { return record_.id; }
+  SandboxSpec spec() const override { return record_.spec; }
+  SandboxInfo info() override;
+  ExecResult exec(const ExecRequest& request) override;
+  std::unique_ptr<Process> spawn(const ExecRequest& request) override;
+  Fs& fs() override;
+  SnapshotInfo snapshot(const std::string& label) override;
+  void pause() override;
+  void unpause() override;
+  Stats stats() override;
+  void destroy() override;
+  std::shared_ptr<ForkFactory> fork_factory() override;
+
+  const SandboxRecord& record() const { return record_; }
+  SandboxPaths paths() const;
+  // Runs `body` with every process of the sandbox frozen (when the host has a freezer), so
+  // its upper layer can be copied consistently.
+  void with_frozen(const std::function<void()>& body);
+
+ protected:
+  std::string backend_name() const override { return runtime_->config.name; }
+
+ private:
+  void require_running() const;
+  std::optional<SandboxCgroup> cgroup() const;
+
+  std::shared_ptr<Runtime> runtime_;
+  SandboxRecord record_;
+  std::mutex mutex_;
+  bool destroyed_ = false;
+  std::unique_ptr<RootFs> fs_;
+};
+
+// The sbx.* labels plus the user's.
+Labels sandbox_labels(const SandboxRecord& record);
+SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record);
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,77 @@
+#include "command.hpp"
+
+#include "capabilities.hpp"
+#include "user_lookup.hpp"
+
+#include <grp.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+extern char** environ;
+
+namespace sbx::subcontainer::helper {
+namespace {
+
+[[noreturn]] void die(int code, const std::string& message) {
+  std::string line = "sbx: " + message + "\n";
+  (void)!::write(2, line.data(), line.size());
+  ::_exit(code);
+}
+
+[[noreturn]] void die_errno(const std::string& what) { die(126, what + ": " + std::strerror(errno)); }
+
+bool has_key(const std::vector<std::string>& env, const char* key) {
+  std::size_t length = std::strlen(key);
+  for (const auto& entry : env)
+    if (entry.size() > length && entry.compare(0, length, key) == 0 && entry[length] == '=') return true;
+  return false;
+}
+
+}  // namespace
+
+void run_command(const wire::ExecMessage& message, const CommandPolicy& policy) {
+  // Its own session, so the command never shares a controlling terminal with the leader.
+  ::setsid();
+
+  ExecUser user;
+  std::string error;
+  if (!lookup_user(message.user, user, error)) die(126, error);
+
+  if (drop_bounding_set(policy.keep_caps) != 0) die_errno("drop capability bounding set");
+  if (policy.can_setgroups && ::setgroups(user.groups.size(), user.groups.data()) != 0)
+    die_errno("setgroups for user '" + message.user + "'");
+  if (::setresgid(user.gid, user.gid, user.gid) != 0)
+    die_errno("setgid " + std::to_string(user.gid) + " (is it mapped into the sandbox?)");
+  if (::setresuid(user.uid, user.uid, user.uid) != 0)
+    die_errno("setuid " + std::to_string(user.uid) + " (is it mapped into the sandbox?)");
+  if (limit_capabilities(policy.keep_caps) != 0) die_errno("limit capabilities");
+
+  const std::string cwd = message.cwd.empty() ? "/" : message.cwd;
+  if (::chdir(cwd.c_str()) != 0) die_errno("cannot change directory to " + cwd);
+
+  std::vector<std::string> env = message.env;
+  if (!has_key(env, "PATH")) env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!has_key(env, "HOME")) env.push_back("HOME=" + user.home);
+  std::vector<char*> envp;
+  for (auto& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = message.argv;
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die_errno("set no_new_privs");
+  // Seccomp last: everything above may need a call the filter denies.
+  if (policy.seccomp != nullptr && policy.seccomp->install() != 0) die_errno("install seccomp filter");
+
+  environ = envp.data();
+  ::execvp(argv[0], argv.data());
+  int err = errno;
+  die(err == ENOENT ? 127 : 126, args[0] + ": " + std::strerror(err));
+}
+
+}  // namespace sbx::subcontainer::helper

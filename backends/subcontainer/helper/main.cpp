@@ -1,0 +1,198 @@
+// sbx-subcontainer-helper: starts one sandbox. The host execs it (never fork-without-exec in
+// the multi-threaded host) as
+//   sbx-subcontainer-helper start <plan-file>
+// It prints the leader's host pid on stdout and exits 0 once the sandbox is ready, or prints
+// what failed on stderr and exits 1. The leader stays behind as PID 1 of the sandbox.
+//
+// The order of setup, as nsjail and bubblewrap do it; each step is one function.
+#include "../plan_format.hpp"
+#include "command.hpp"
+#include "fail.hpp"
+#include "idmapped_mounts.hpp"
+#include "leader.hpp"
+#include "network.hpp"
+#include "plan.hpp"
+#include "rootfs_setup.hpp"
+#include "seccomp_filter.hpp"
+#include "userns.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+using namespace sbx::subcontainer::helper;
+
+namespace {
+
+void join_cgroups(const Plan& plan) {
+  std::string pid = std::to_string(::getpid());
+  for (const auto& dir : plan.cgroups) {
+    std::string path = dir + "/cgroup.procs";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) {
+      std::fprintf(stderr, "join cgroup %s: %s\n", dir.c_str(), std::strerror(errno));
+      std::exit(1);
+    }
+    ::close(fd);
+  }
+}
+
+// Made by the helper parent with the caller's ids, so only the caller (and root) can
+// connect; the leader inherits it. Bound through /proc/self/fd/<dir> so that a long state
+// directory does not overflow sun_path.
+int listen_on(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string dir = path.substr(0, slash), name = path.substr(slash + 1);
+  int dir_fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) fail_errno("open", dir.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail_errno("socket");
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::string short_path = "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
+  if (short_path.size() >= sizeof address.sun_path) fail("control socket name too long:", name.c_str());
+  std::strcpy(address.sun_path, short_path.c_str());
+  ::unlinkat(dir_fd, name.c_str(), 0);
+  mode_t old_mask = ::umask(0077);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::umask(old_mask);
+  if (rc != 0) fail_errno("bind control socket", path.c_str());
+  ::close(dir_fd);
+  if (::listen(fd, 64) != 0) fail_errno("listen on", path.c_str());
+  return fd;
+}
+
+void wait_for_id_maps(int sync_fd) {
+  char byte;
+  if (::read(sync_fd, &byte, 1) != 1) ::_exit(1);  // the parent died or failed; it reports
+  ::close(sync_fd);
+}
+
+void detach_stdio() {
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) fail_errno("open /dev/null");
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(null_fd, fd) < 0) fail_errno("redirect stdio to /dev/null");
+  ::close(null_fd);
+}
+
+// Runs as PID 1 of the new namespaces.
+[[noreturn]] void setup_sandbox(const Plan& plan, int listen_fd, int sync_fd, int status_fd) {
+  set_status_fd(status_fd);
+  // The leader dies with its sandbox's destroyer only through an explicit kill; it must not
+  // die with the helper parent that exits once setup is done.
+  wait_for_id_maps(sync_fd);
+  become_namespace_root(plan);
+  make_mounts_private();
+  int root_fd = mount_root_overlay(plan);
+  create_mount_points(root_fd, plan);
+  mount_binds(root_fd, plan);
+  mount_proc(root_fd);
+  mount_minimal_dev(root_fd);
+  // /tmp stays in the overlay, so fork and snapshot carry it like every other path; only a
+  // read-only root gets a tmpfs there, to keep a writable /tmp.
+  if (plan.read_only_root) {
+    mount_tmp(root_fd);
+    make_root_read_only(root_fd);
+  }
+  pivot_into(root_fd);
+  ::close(root_fd);
+  if (!plan.hostname.empty() && ::sethostname(plan.hostname.data(), plan.hostname.size()) != 0)
+    fail_errno("sethostname");
+  if (plan.new_network) bring_loopback_up();
+
+  CommandPolicy policy;
+  policy.keep_caps = plan.keep_caps;
+  policy.can_setgroups = !plan.deny_setgroups;
+  static SeccompProgram seccomp;
+  if (plan.seccomp) {
+    if (auto error = seccomp.compile(); !error.empty()) fail(error.c_str());
+    policy.seccomp = &seccomp;
+  }
+  detach_stdio();
+  if (::write(status_fd, "OK\n", 3) != 3) ::_exit(1);
+  ::close(status_fd);
+  run_leader(listen_fd, policy);
+}
+
+int start(const char* plan_path) {
+  Plan plan;
+  std::string error;
+  if (!read_plan(plan_path, plan, error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 1;
+  }
+  join_cgroups(plan);
+  prepare_idmapped_binds(plan);
+  int listen_fd = listen_on(plan.socket_path);
+
+  int sync_pipe[2], status_pipe[2];
+  if (::pipe2(sync_pipe, O_CLOEXEC) != 0 || ::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    std::perror("pipe");
+    return 1;
+  }
+  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                        CLONE_NEWCGROUP | (plan.new_network ? CLONE_NEWNET : 0);
+  // Single-threaded here, so a raw clone behaves like fork into the new namespaces.
+  pid_t child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (child < 0) {
+    std::fprintf(stderr, "clone into new namespaces: %s\n", std::strerror(errno));
+    return 1;
+  }
+  if (child == 0) {
+    ::close(sync_pipe[1]);
+    ::close(status_pipe[0]);
+    setup_sandbox(plan, listen_fd, sync_pipe[0], status_pipe[1]);
+  }
+  ::close(sync_pipe[0]);
+  ::close(status_pipe[1]);
+  ::close(listen_fd);
+  if (auto map_error = write_id_maps(child, plan); !map_error.empty()) {
+    std::fprintf(stderr, "user namespace id map: %s\n", map_error.c_str());
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    return 1;
+  }
+  if (::write(sync_pipe[1], "1", 1) != 1) {
+    std::perror("wake the sandbox leader");
+    return 1;
+  }
+  ::close(sync_pipe[1]);
+
+  std::string status;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(status_pipe[0], buffer, sizeof buffer)) > 0) status.append(buffer, static_cast<std::size_t>(n));
+  if (status.rfind("OK", 0) == 0) {
+    std::printf("%d\n", child);
+    return 0;
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  if (status.rfind("ERR ", 0) == 0) status.erase(0, 4);
+  if (status.empty()) status = "the sandbox leader died during setup\n";
+  std::fputs(status.c_str(), stderr);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Nothing the host left open may reach the sandbox.
+  ::syscall(SYS_close_range, 3U, ~0U, 0U);
+  if (argc == 3 && std::strcmp(argv[1], "start") == 0) return start(argv[2]);
+  std::fprintf(stderr, "usage: %s start <plan-file>\n(started by the sbx subcontainer backend)\n", argv[0]);
+  return 2;
+}

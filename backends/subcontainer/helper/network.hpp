@@ -1,0 +1,6 @@
+// The sandbox's own network namespace starts with loopback down; bring it up.
+#pragma once
+
+namespace sbx::subcontainer::helper {
+void bring_loopback_up();
+}

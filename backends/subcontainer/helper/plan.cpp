@@ -1,0 +1,123 @@
+#include "plan.hpp"
+
+#include "../plan_format.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+namespace sbx::subcontainer::helper {
+namespace {
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> fields;
+  std::size_t start = 0;
+  while (true) {
+    auto tab = line.find('\t', start);
+    fields.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    if (tab == std::string::npos) break;
+    start = tab + 1;
+  }
+  return fields;
+}
+
+bool parse_id_map(const std::vector<std::string>& f, std::vector<IdMapLine>& out) {
+  if (f.size() != 4) return false;
+  out.push_back({std::strtoul(f[1].c_str(), nullptr, 10), std::strtoul(f[2].c_str(), nullptr, 10),
+                 std::strtoul(f[3].c_str(), nullptr, 10)});
+  return true;
+}
+
+bool apply_line(const std::vector<std::string>& f, Plan& plan) {
+  namespace k = plan_key;
+  const std::string& key = f[0];
+  auto one = [&](std::string& out) {
+    if (f.size() != 2) return false;
+    out = f[1];
+    return true;
+  };
+  auto flag = [&](bool& out) {
+    if (f.size() != 2) return false;
+    out = f[1] == "1";
+    return true;
+  };
+  if (key == k::kId) return one(plan.id);
+  if (key == k::kHostname) return one(plan.hostname);
+  if (key == k::kUidMap) return parse_id_map(f, plan.uid_map);
+  if (key == k::kGidMap) return parse_id_map(f, plan.gid_map);
+  if (key == k::kSetgroups) {
+    if (f.size() != 2) return false;
+    plan.deny_setgroups = f[1] == "deny";
+    return true;
+  }
+  if (key == k::kNetwork) {
+    if (f.size() != 2) return false;
+    plan.new_network = f[1] != "host";
+    return true;
+  }
+  if (key == k::kRoot) return one(plan.root);
+  if (key == k::kUpper) return one(plan.upper);
+  if (key == k::kWork) return one(plan.work);
+  if (key == k::kLower) {
+    if (f.size() != 2) return false;
+    plan.lower.push_back(f[1]);
+    return true;
+  }
+  if (key == k::kReadOnlyRoot) return flag(plan.read_only_root);
+  if (key == k::kBind) {
+    if (f.size() != 5 && f.size() != 8) return false;
+    BindStep bind{f[1], f[2], f[3] == "1", f[4] == "1"};
+    if (f.size() == 8)
+      bind.idmap = {std::strtoul(f[5].c_str(), nullptr, 10), std::strtoul(f[6].c_str(), nullptr, 10),
+                    std::strtoul(f[7].c_str(), nullptr, 10)};
+    plan.binds.push_back(std::move(bind));
+    return true;
+  }
+  if (key == k::kTmpfs) {
+    if (f.size() != 4) return false;
+    plan.tmpfs.push_back({f[1], std::strtoull(f[2].c_str(), nullptr, 10), f[3] == "1"});
+    return true;
+  }
+  if (key == k::kSocket) return one(plan.socket_path);
+  if (key == k::kCgroup) {
+    if (f.size() != 2) return false;
+    plan.cgroups.push_back(f[1]);
+    return true;
+  }
+  if (key == k::kKeepCap) {
+    if (f.size() != 2) return false;
+    plan.keep_caps.push_back(std::atoi(f[1].c_str()));
+    return true;
+  }
+  if (key == k::kSeccomp) return flag(plan.seccomp);
+  return false;
+}
+
+}  // namespace
+
+bool read_plan(const char* path, Plan& plan, std::string& error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = std::string("cannot open plan ") + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    if (!apply_line(split_tabs(line), plan)) {
+      error = std::string(path) + ":" + std::to_string(number) + ": malformed plan line";
+      return false;
+    }
+  }
+  if (plan.root.empty() || plan.upper.empty() || plan.work.empty() || plan.lower.empty() ||
+      plan.socket_path.empty() || plan.uid_map.empty() || plan.gid_map.empty()) {
+    error = std::string(path) + ": plan lacks root/upper/work/lower/socket/uid_map/gid_map";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace sbx::subcontainer::helper

@@ -1,0 +1,85 @@
+#include "process_tree.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <vector>
+
+namespace sbx::subcontainer::helper {
+namespace {
+
+// Reads state and parent pid from /proc/<pid>/stat; false when the process is gone.
+bool read_stat(pid_t pid, char& state, pid_t& ppid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[512];
+  ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buffer[n] = '\0';
+  // "pid (comm) state ppid ...": comm may contain spaces and parentheses, so parse after the
+  // last ')'.
+  char* close_paren = std::strrchr(buffer, ')');
+  int parent = 0;
+  if (close_paren == nullptr || std::sscanf(close_paren + 1, " %c %d", &state, &parent) != 2) return false;
+  ppid = parent;
+  return true;
+}
+
+std::vector<pid_t> descendants(pid_t root) {
+  std::multimap<pid_t, pid_t> children;
+  if (DIR* proc = ::opendir("/proc")) {
+    while (dirent* entry = ::readdir(proc)) {
+      pid_t pid = std::atoi(entry->d_name);
+      if (pid <= 0) continue;
+      char state;
+      pid_t ppid;
+      if (read_stat(pid, state, ppid)) children.emplace(ppid, pid);
+    }
+    ::closedir(proc);
+  }
+  std::vector<pid_t> found;
+  std::vector<pid_t> queue{root};
+  while (!queue.empty()) {
+    pid_t parent = queue.back();
+    queue.pop_back();
+    auto [begin, end] = children.equal_range(parent);
+    for (auto it = begin; it != end; ++it) {
+      found.push_back(it->second);
+      queue.push_back(it->second);
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+void signal_tree(pid_t shepherd, int signal) {
+  for (int round = 0; round < 1000; ++round) {
+    auto tree = descendants(shepherd);
+    bool alive = false;
+    for (pid_t pid : tree) {
+      if (::kill(pid, signal) == 0) alive = true;
+    }
+    if (signal != SIGKILL || !alive) return;
+    // Zombies (killed, not yet reaped by the shepherd) still show up; give it a moment.
+    ::usleep(round < 10 ? 200 : 2000);
+    bool only_zombies = true;
+    for (pid_t pid : descendants(shepherd)) {
+      char state;
+      pid_t ppid;
+      if (read_stat(pid, state, ppid) && state != 'Z') only_zombies = false;
+    }
+    if (only_zombies) return;
+  }
+}
+
+}  // namespace sbx::subcontainer::helper

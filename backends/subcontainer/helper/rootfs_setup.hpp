@@ -1,0 +1,27 @@
+// The sandbox's mount tree, built inside its new mount namespace before pivot_root. Every
+// target inside the root is resolved with openat2(RESOLVE_IN_ROOT), so an image's symlinks
+// cannot point a mount somewhere outside the sandbox root.
+#pragma once
+
+#include "plan.hpp"
+
+namespace sbx::subcontainer::helper {
+
+// Stops mount events propagating back to the host.
+void make_mounts_private();
+// Mounts the overlay (image layers + upper/work) on plan.root; returns an O_PATH fd of it.
+int mount_root_overlay(const Plan& plan);
+// Creates the mount points the sandbox needs (/proc, /dev, /tmp, every bind and tmpfs
+// target) while the root is still writable.
+void create_mount_points(int root_fd, const Plan& plan);
+// The image's and the spec's binds and tmpfs mounts; read-only ones recursively read-only.
+void mount_binds(int root_fd, const Plan& plan);
+void mount_proc(int root_fd);
+void mount_minimal_dev(int root_fd);
+void mount_tmp(int root_fd);
+// Makes the root mount itself read-only (its submounts, e.g. /tmp, keep their own flags).
+void make_root_read_only(int root_fd);
+// pivot_root into the new root and detach the old one; never chroot.
+void pivot_into(int root_fd);
+
+}  // namespace sbx::subcontainer::helper

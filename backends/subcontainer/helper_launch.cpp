@@ -1,0 +1,98 @@
+#include "helper_launch.hpp"
+
+#include "unique_fd.hpp"
+
+#include <sbx/error.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+extern char** environ;
+
+namespace sbx::subcontainer {
+namespace {
+
+std::string trim(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+pid_t run_helper(const std::filesystem::path& helper, const std::filesystem::path& plan, const std::string& id) {
+  if (::access(helper.c_str(), X_OK) != 0)
+    throw Error(Errc::backend, "sandbox " + id + ": helper " + helper.string() +
+                                   " is not executable; set [backends.subcontainer] helper = \"/path/to/sbx-subcontainer-helper\"");
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw_system_error("sandbox " + id + ": pipe", errno);
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) throw_system_error("sandbox " + id + ": pipe", errno);
+  UniqueFd err_read(err[0]), err_write(err[1]);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t no_signals, default_signals;
+  sigemptyset(&no_signals);
+  sigfillset(&default_signals);
+  posix_spawnattr_setsigmask(&attributes, &no_signals);
+  posix_spawnattr_setsigdefault(&attributes, &default_signals);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  std::string helper_path = helper.string(), plan_path = plan.string();
+  char* argv[] = {helper_path.data(), const_cast<char*>("start"), plan_path.data(), nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (rc != 0) throw_system_error("sandbox " + id + ": start helper " + helper_path, rc);
+  out_write.reset();
+  err_write.reset();
+
+  // Read both pipes to EOF (the leader detaches from them once it is ready).
+  std::string stdout_text, stderr_text;
+  pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
+  int open_streams = 2;
+  while (open_streams > 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !fds[i].revents) continue;
+      char buffer[4096];
+      ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0) {
+        (i == 0 ? stdout_text : stderr_text).append(buffer, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;
+        --open_streams;
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::string message = trim(stderr_text);
+    if (message.rfind("ERR ", 0) == 0) message.erase(0, 4);
+    if (message.empty()) message = "helper ended with status " + std::to_string(status);
+    throw Error(Errc::backend, "sandbox " + id + ": setup failed: " + message);
+  }
+  try {
+    return static_cast<pid_t>(std::stoi(stdout_text));
+  } catch (...) {
+    throw Error(Errc::backend, "sandbox " + id + ": helper printed no leader pid (got '" + trim(stdout_text) + "')");
+  }
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,64 @@
+// Turns an archive into one flattened rootfs directory plus its metadata.
+//
+// Accepted: a plain rootfs tar (any compression libarchive reads), a `docker save` archive
+// (manifest.json -> layer tars in order, config JSON -> Env/User/WorkingDir/Entrypoint+Cmd)
+// and an OCI image layout archive (index.json -> manifest -> layer blobs). Layers are applied
+// in order into ONE directory, honouring whiteouts (.wh.NAME deletes NAME from the layers
+// below, .wh..wh..opq hides everything below a directory): one directory per image keeps
+// overlayfs mounts to a single lower layer and costs only the disk of the final tree.
+//
+// Refused (Errc::permission_denied, the import fails): entries with ".." components, absolute
+// paths, entries reached through a symlink, hardlinks pointing outside. Skipped with a
+// warning: device nodes and sockets (an unprivileged sandbox cannot use them; /dev is
+// provided at run time).
+#pragma once
+
+#include "image_store.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace sbx {
+class ArchiveReader;
+}
+
+namespace sbx::subcontainer {
+
+struct ImportOptions {
+  OwnershipShift shift;
+  bool progress = false;  // draw a bar on stderr (only when stderr is a terminal)
+  std::shared_ptr<spdlog::logger> log;
+};
+
+struct ImportedImage {
+  ImageConfig config;
+  std::vector<std::string> tags;  // docker RepoTags / OCI ref.name annotations, as found
+};
+
+// Imports `archive_path` into `staging` (a directory that must not exist yet, on the same
+// filesystem as the store): the result is <staging>/rootfs. Returns the image metadata.
+// On failure the caller removes `staging`.
+ImportedImage import_image(const std::filesystem::path& archive_path,
+                         const std::filesystem::path& staging, const ImportOptions& options);
+
+// Applies one layer (a tar stream) onto `rootfs`. With `whiteouts`, .wh. entries delete from
+// what is already there instead of being extracted.
+void apply_layer(ArchiveReader& layer, const std::filesystem::path& rootfs, bool whiteouts,
+                 const ImportOptions& options, const std::function<void()>& on_progress = {});
+
+// Reads a whole small file (manifests, configs, store indexes) with O_CLOEXEC, so no fd
+// leaks into a helper the host starts meanwhile. nullopt when the file does not exist.
+std::optional<std::string> read_small_file(const std::filesystem::path& file);
+
+// The env/user/workdir every image gets unless its metadata says otherwise.
+ImageConfig default_image_config();
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,120 @@
+// The image store of the subcontainer backend: what a sandbox's root filesystem is made of.
+//
+// An image is one or more read-only layer directories (top-most first, ready for overlayfs
+// lowerdir=) plus metadata (env, default user, workdir, cmd), in the spirit of StartOS's
+// image env file / user / workdir. Refs accepted by resolve():
+//   "host"            a read-only view of the host: a generated skeleton rootfs whose /usr,
+//                     /bin, /lib*, /sbin are host binds (or symlinks where the host has them)
+//   "/abs/dir"        an existing rootfs directory, used in place (not copied)
+//   "/abs/x.tar[.gz]" a plain rootfs tar, a `docker save` archive or an OCI layout archive,
+//                     imported on first use and cached by content hash
+//   "name" or "id"    an image imported earlier (import_archive, commit_layer)
+//
+// On disk (<root> is the image_store config key, default <state_dir>/subcontainer/images):
+//   <root>/host/rootfs/              the host skeleton, regenerated when missing
+//   <root>/<id>/rootfs/              one flattened layer (imports apply all archive layers
+//                                    into this one directory, whiteouts honoured)
+//   <root>/<id>/config.json          metadata, parent image (for committed layers), source
+//   <root>/names.json                name -> id
+//   <root>/sources.json              tarball (path, size, mtime) -> id, saves re-hashing
+// Every write is atomic (temp dir/file + rename) and serialized by a lock file, so several
+// sbx processes can share one store.
+#pragma once
+
+#include <sbx/types.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace sbx::subcontainer {
+
+struct ImageConfig {
+  std::vector<std::string> env;  // "K=V"
+  std::string user;              // "name", "uid" or "uid:gid"; empty = root
+  std::string workdir;           // empty = "/"
+  std::vector<std::string> cmd;  // the image's default command (may be empty)
+};
+
+struct HostBind {
+  std::filesystem::path source;  // host directory
+  std::string target;            // absolute path inside the sandbox
+};
+
+struct ResolvedImage {
+  std::string ref;                                // canonical ref: "host", a path, or an id
+  std::vector<std::filesystem::path> lower_dirs;  // top-most first, for overlayfs lowerdir=
+  std::vector<HostBind> ro_binds;                 // host image: bind read-only onto the root
+  ImageConfig config;
+};
+
+// How ownership of imported files maps to the host. When the host process is root, the
+// sandbox's root is host uid `uid_base`, so files a tar says belong to uid N are stored as
+// uid_base + N (ids >= uid_count become the overflow id). Rootless, files belong to the
+// invoking user, which is root inside.
+struct OwnershipShift {
+  std::uint32_t uid_base = 0;
+  std::uint32_t uid_count = 0;  // 0: no shift (store ids as the archive says, or as the user)
+};
+
+struct ImageInfo {
+  std::string id;
+  std::vector<std::string> names;
+  std::string parent;  // id or ref of the base image, for committed layers
+  std::string source;  // the tarball, upper dir or label it came from
+  std::uint64_t created_unix = 0;
+};
+
+class ImageStore {
+ public:
+  ImageStore(std::filesystem::path root, std::shared_ptr<spdlog::logger> log,
+             OwnershipShift shift = {});
+
+  // Resolves (and, for a tarball, imports) `ref`. Errc::not_found for an unknown name or a
+  // missing path; Errc::invalid_argument for a relative path that is not a stored name.
+  ResolvedImage resolve(const std::string& ref);
+
+  // Imports an archive (plain rootfs tar, docker save, OCI layout; any compression libarchive
+  // reads) and returns its id; `name` (may be empty) is recorded for it, else the archive's
+  // own tags (RepoTags, OCI ref names) are. Importing the same content twice is a no-op that
+  // returns the existing id. `progress` draws a bar on stderr when stderr is a terminal.
+  // Leftovers of an import that crashed are removed when a store is next opened.
+  std::string import_archive(const std::filesystem::path& tar, const std::string& name,
+                             bool progress);
+
+  // Snapshot: stores a copy of the overlay upper dir `upper_dir` as a new layer on top of
+  // `base_ref` and returns the new image's id. `label` is kept as its name when non-empty.
+  std::string commit_layer(const std::filesystem::path& upper_dir, const std::string& base_ref,
+                           const std::string& label);
+
+  // Names of named images, ids of the unnamed ones.
+  std::vector<std::string> list();
+  std::vector<ImageInfo> images();
+
+  // Removes a name; the layer itself goes when no name and no child image refers to it.
+  // Errc::state when another stored image is layered on it; Errc::not_found when unknown.
+  void remove(const std::string& ref);
+
+  const std::filesystem::path& root() const { return root_; }
+
+ private:
+  struct Lock;
+  std::filesystem::path root_;
+  std::shared_ptr<spdlog::logger> log_;
+  OwnershipShift shift_;
+
+  void remove_stale_staging();
+  ResolvedImage resolve_host();
+  ResolvedImage resolve_stored(const std::string& id, const std::string& ref);
+  std::optional<std::string> find_id(const std::string& name_or_id);
+  std::string import_locked(const std::filesystem::path& tar, const std::string& name,
+                            bool progress);
+};
+
+}  // namespace sbx::subcontainer

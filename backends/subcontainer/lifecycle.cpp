@@ -1,0 +1,224 @@
+#include "lifecycle.hpp"
+
+#include "cgroup.hpp"
+#include "helper_launch.hpp"
+#include "plan_writer.hpp"
+#include "sandbox_record.hpp"
+#include "tree_removal.hpp"
+#include "unique_fd.hpp"
+#include "volumes.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/owner.hpp>
+#include <sbx/spec.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace sbx::subcontainer {
+namespace fs = std::filesystem;
+namespace {
+
+// Undoes a half-made sandbox in reverse order unless dismissed.
+class CreateRollback {
+ public:
+  CreateRollback(const Runtime& runtime, std::string id) : runtime_(runtime), id_(std::move(id)) {}
+  ~CreateRollback() {
+    if (dismissed_) return;
+    try {
+      destroy_sandbox(runtime_, id_);
+    } catch (const std::exception& e) {
+      runtime_.log->warn("sandbox {}: cleanup after a failed create: {}", id_, e.what());
+    }
+  }
+  void dismiss() { dismissed_ = true; }
+
+ private:
+  const Runtime& runtime_;
+  std::string id_;
+  bool dismissed_ = false;
+};
+
+void make_dir(const fs::path& dir, mode_t mode, const std::string& id) {
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw_system_error("sandbox " + id + ": mkdir " + dir.string(), errno);
+  ::chmod(dir.c_str(), mode);
+}
+
+void give_to_sandbox_root(const fs::path& path, const Runtime& runtime, const std::string& id) {
+  if (runtime.rootless) return;
+  if (::chown(path.c_str(), runtime.root_uid, runtime.root_gid) != 0)
+    throw_system_error("sandbox " + id + ": chown " + path.string(), errno);
+}
+
+// The sandbox's root (a host uid of its own) walks these paths when it mounts its overlay.
+void ensure_state_dirs(const Runtime& runtime) {
+  const auto& config = runtime.config;
+  fs::create_directories(config.sandboxes_dir);
+  if (runtime.rootless) return;
+  for (fs::path dir = config.sandboxes_dir; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+    struct stat info {};
+    if (::stat(dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) ::chmod(dir.c_str(), info.st_mode | S_IXOTH);
+    if (dir == config.state_root.parent_path()) break;
+  }
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void add_mounts(SetupPlan& plan, const SandboxSpec& spec, const Runtime& runtime) {
+  MountPolicy policy;
+  policy.bind_allow = runtime.config.bind_allow;
+  policy.volumes_dir = runtime.config.volumes_dir;
+  policy.backups_dir = runtime.config.backups_dir;
+  if (!runtime.rootless) {
+    policy.owner_uid = runtime.root_uid;
+    policy.owner_gid = runtime.root_gid;
+  }
+  for (const auto& mount : spec.mounts) {
+    ResolvedMount resolved = resolve_mount(mount, policy);
+    if (resolved.idmap && runtime.rootless)
+      throw Error(Errc::unsupported, "subcontainer: mount on " + mount.target +
+                                         ": idmapped mounts need root (privilege over the source filesystem)");
+    if (resolved.tmpfs) {
+      plan.tmpfs.push_back({resolved.target, resolved.tmpfs_size, resolved.read_only});
+    } else {
+      plan.binds.push_back(
+          {resolved.host_source.string(), resolved.target, resolved.read_only, resolved.is_file, resolved.idmap});
+    }
+  }
+}
+
+}  // namespace
+
+std::string new_sandbox_id() {
+  std::random_device random;
+  std::uniform_int_distribution<int> digit(0, 15);
+  std::string id;
+  for (int i = 0; i < 12; ++i) id.push_back("0123456789abcdef"[digit(random)]);
+  return id;
+}
+
+std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime>& runtime, SandboxSpec spec,
+                                                   const UpperSeed& seed) {
+  validate(spec);
+  const auto& config = runtime->config;
+  if (spec.network == NetworkMode::bridge)
+    throw Error(Errc::unsupported, "subcontainer: network \"bridge\" is not supported; use \"none\" or \"host\"");
+  if (!spec.ports.empty())
+    throw Error(Errc::unsupported, "subcontainer: publishing ports is not supported (no bridge network); "
+                                   "use network \"host\" and listen on a free port instead");
+  if (spec.image.empty()) spec.image = "host";
+
+  std::string id = new_sandbox_id();
+  ensure_state_dirs(*runtime);
+  SandboxPaths paths = sandbox_paths(config.sandboxes_dir, id);
+  make_dir(paths.dir, 0711, id);
+  CreateRollback rollback(*runtime, id);
+  make_dir(paths.root, 0755, id);
+  make_dir(paths.work, 0700, id);
+  give_to_sandbox_root(paths.work, *runtime, id);
+
+  ResolvedImage image = runtime->images->resolve(spec.image);
+  if (seed) {
+    seed(paths.upper);
+  } else {
+    make_dir(paths.upper, 0755, id);
+    give_to_sandbox_root(paths.upper, *runtime, id);
+  }
+
+  SetupPlan plan;
+  plan.id = id;
+  plan.hostname = "sbx-" + id;
+  plan.rootless = runtime->rootless;
+  plan.outside_uid = runtime->root_uid;
+  plan.outside_gid = runtime->root_gid;
+  plan.id_count = runtime->id_count;
+  plan.network = spec.network;
+  plan.root = paths.root.string();
+  plan.upper = paths.upper.string();
+  plan.work = paths.work.string();
+  for (const auto& lower : image.lower_dirs) plan.lower.push_back(lower.string());
+  plan.read_only_root = spec.read_only_root;
+  for (const auto& bind : image.ro_binds)
+    plan.binds.push_back({bind.source.string(), bind.target, true, !fs::is_directory(bind.source)});
+  add_mounts(plan, spec, *runtime);
+  plan.socket = paths.socket.string();
+  plan.keep_caps = config.keep_caps;
+  plan.seccomp = config.seccomp;
+
+  std::optional<SandboxCgroup> cgroup = SandboxCgroup::create(config.cgroup_root, id, spec.limits);
+  SandboxRecord record;
+  record.id = id;
+  record.spec = spec;
+  record.image_ref = image.ref;
+  record.image_config = image.config;
+  record.owner = current_owner();
+  record.created_ms = now_ms();
+  if (cgroup) {
+    record.cgroup_version = cgroup->version();
+    record.cgroup_dirs = cgroup->dirs();
+    plan.cgroups = cgroup->dirs();
+  }
+  record.root_uid = runtime->root_uid;
+  record.root_gid = runtime->root_gid;
+  record.id_count = runtime->id_count;
+  // Saved before the helper runs so that a crash from here on leaves a record prune can find.
+  save_record(paths.record, record);
+
+  write_plan(paths.plan, plan);
+  record.leader_pid = run_helper(config.helper, paths.plan, id);
+  record.leader_start = process_start_time(record.leader_pid);
+  save_record(paths.record, record);
+  runtime->log->debug("sandbox {}: started, leader pid {}", id, record.leader_pid);
+  rollback.dismiss();
+  return std::make_shared<SubcontainerHandle>(runtime, std::move(record));
+}
+
+void destroy_sandbox(const Runtime& runtime, const std::string& id) {
+  if (id.empty() || id.find('/') != std::string::npos || id == "." || id == "..") return;
+  SandboxPaths paths = sandbox_paths(runtime.config.sandboxes_dir, id);
+  if (!fs::exists(paths.dir)) return;
+  std::optional<SandboxRecord> record;
+  try {
+    record = load_record(paths.record, id);
+  } catch (const Error&) {
+    // No (readable) record: a create that died early. Its directory is all there is.
+  }
+  if (record) {
+    std::optional<SandboxCgroup> cgroup;
+    if (record->cgroup_version != 0) cgroup.emplace(record->cgroup_version, record->cgroup_dirs, id);
+    // A frozen leader cannot die; thaw first.
+    if (cgroup && cgroup->can_freeze()) {
+      try {
+        cgroup->thaw();
+      } catch (...) {
+      }
+    }
+    // PID 1 dying takes every process of its pid namespace with it.
+    if (leader_alive(*record)) {
+      UniqueFd leader(static_cast<int>(::syscall(SYS_pidfd_open, record->leader_pid, 0)));
+      // Checked after opening the pidfd, so the fd cannot refer to a reused pid.
+      if (leader && leader_alive(*record)) {
+        ::syscall(SYS_pidfd_send_signal, leader.get(), SIGKILL, nullptr, 0);
+        pollfd exited{leader.get(), POLLIN, 0};
+        ::poll(&exited, 1, 2000);
+      }
+    }
+    for (int i = 0; i < 400 && leader_alive(*record); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (cgroup) cgroup->remove();
+  }
+  remove_tree(paths.dir);
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,26 @@
+// Creating and destroying sandboxes: the steps in order, and their undo.
+#pragma once
+
+#include "handle.hpp"
+#include "runtime.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sbx::subcontainer {
+
+// Fills `upper` (which does not exist yet) with a starting upper layer: fork and restore.
+using UpperSeed = std::function<void(const std::filesystem::path& upper)>;
+
+// Creates and starts a sandbox. On failure everything made so far is removed again.
+std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime>& runtime, SandboxSpec spec,
+                                                   const UpperSeed& seed = {});
+
+// Kills the sandbox's processes, removes its cgroup and its directory. Idempotent.
+void destroy_sandbox(const Runtime& runtime, const std::string& id);
+
+// A new random sandbox id (12 hex digits).
+std::string new_sandbox_id();
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,27 @@
+// The setup plan the host writes for the helper: one step per line, "key<TAB>field<TAB>...".
+// Paths may not contain TAB or newline (the host refuses them). Shared by the writer (host)
+// and the reader (helper); header-only, no Boost.
+#pragma once
+
+namespace sbx::subcontainer::plan_key {
+
+inline constexpr const char* kId = "id";              // sandbox id
+inline constexpr const char* kHostname = "hostname";  // name
+inline constexpr const char* kUidMap = "uid_map";     // inside outside count
+inline constexpr const char* kGidMap = "gid_map";     // inside outside count
+inline constexpr const char* kSetgroups = "setgroups";  // allow | deny
+inline constexpr const char* kNetwork = "network";    // none | host
+inline constexpr const char* kRoot = "root";          // the merged mount point
+inline constexpr const char* kLower = "lower";        // lower dir, top-most first; repeated
+inline constexpr const char* kUpper = "upper";
+inline constexpr const char* kWork = "work";
+inline constexpr const char* kReadOnlyRoot = "read_only_root";  // 1
+inline constexpr const char* kBind = "bind";          // source target ro(0|1) file(0|1)
+    // [map-inside map-outside map-count]: an idmapped bind; ids are host-side, see plan_writer.hpp
+inline constexpr const char* kTmpfs = "tmpfs";        // target size-bytes(0 = default) ro(0|1)
+inline constexpr const char* kSocket = "socket";      // control socket path
+inline constexpr const char* kCgroup = "cgroup";      // a cgroup dir to join; repeated
+inline constexpr const char* kKeepCap = "keep_cap";   // capability number kept; repeated
+inline constexpr const char* kSeccomp = "seccomp";    // 1 | 0
+
+}  // namespace sbx::subcontainer::plan_key

@@ -1,0 +1,78 @@
+#include "plan_writer.hpp"
+
+#include "plan_format.hpp"
+
+#include <sbx/error.hpp>
+
+#include <fstream>
+
+namespace sbx::subcontainer {
+namespace {
+
+class Lines {
+ public:
+  void add(const char* key, std::initializer_list<std::string> fields) {
+    text_ += key;
+    for (const auto& field : fields) {
+      if (field.find_first_of("\t\n") != std::string::npos)
+        throw Error(Errc::invalid_argument, std::string("subcontainer: ") + key + " value '" + field +
+                                                "' contains a TAB or newline, which sandbox paths may not");
+      text_ += '\t';
+      text_ += field;
+    }
+    text_ += '\n';
+  }
+  std::string take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+std::string flag(bool value) { return value ? "1" : "0"; }
+
+}  // namespace
+
+std::string render_plan(const SetupPlan& plan) {
+  namespace k = plan_key;
+  Lines lines;
+  lines.add(k::kId, {plan.id});
+  lines.add(k::kHostname, {plan.hostname});
+  lines.add(k::kUidMap, {"0", std::to_string(plan.outside_uid), std::to_string(plan.id_count)});
+  lines.add(k::kGidMap, {"0", std::to_string(plan.outside_gid), std::to_string(plan.id_count)});
+  lines.add(k::kSetgroups, {plan.rootless ? "deny" : "allow"});
+  lines.add(k::kNetwork, {plan.network == NetworkMode::host ? "host" : "none"});
+  lines.add(k::kRoot, {plan.root});
+  for (const auto& lower : plan.lower) lines.add(k::kLower, {lower});
+  lines.add(k::kUpper, {plan.upper});
+  lines.add(k::kWork, {plan.work});
+  lines.add(k::kReadOnlyRoot, {flag(plan.read_only_root)});
+  for (const auto& bind : plan.binds) {
+    if (bind.idmap) {
+      // An idmapped mount shows an on-disk id u as make_kuid(mount userns, u): its map line
+      // takes `to` (on disk) "inside" to the host id that is `from` in the sandbox "outside".
+      lines.add(k::kBind, {bind.source, bind.target, flag(bind.read_only), flag(bind.is_file),
+                           std::to_string(bind.idmap->to),
+                           std::to_string(std::uint64_t(plan.outside_uid) + bind.idmap->from),
+                           std::to_string(bind.idmap->range)});
+    } else {
+      lines.add(k::kBind, {bind.source, bind.target, flag(bind.read_only), flag(bind.is_file)});
+    }
+  }
+  for (const auto& tmpfs : plan.tmpfs)
+    lines.add(k::kTmpfs, {tmpfs.target, std::to_string(tmpfs.size), flag(tmpfs.read_only)});
+  lines.add(k::kSocket, {plan.socket});
+  for (const auto& cgroup : plan.cgroups) lines.add(k::kCgroup, {cgroup});
+  for (int cap : plan.keep_caps) lines.add(k::kKeepCap, {std::to_string(cap)});
+  lines.add(k::kSeccomp, {flag(plan.seccomp)});
+  return lines.take();
+}
+
+void write_plan(const std::filesystem::path& file, const SetupPlan& plan) {
+  std::string text = render_plan(plan);
+  std::ofstream out(file, std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) throw Error(Errc::io, "sandbox " + plan.id + ": cannot write setup plan " + file.string());
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,52 @@
+// Writes the setup plan the helper executes (format: plan_format.hpp). Building the plan is
+// plain data work, so it is testable without root; the helper only carries it out.
+#pragma once
+
+#include <sbx/types.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::subcontainer {
+
+struct PlanBind {
+  std::string source, target;
+  bool read_only = false;
+  bool is_file = false;
+  // An idmapped bind: files owned on disk by host id `to + i` appear as id `from + i` inside
+  // the sandbox. Made by the helper parent in the host namespaces (creating an idmapped
+  // mount needs privilege over the source filesystem: root only).
+  std::optional<sbx::IdMap> idmap;
+};
+
+struct PlanTmpfs {
+  std::string target;
+  std::uint64_t size = 0;
+  bool read_only = false;
+};
+
+struct SetupPlan {
+  std::string id;
+  std::string hostname;
+  bool rootless = false;  // map only the caller's own ids
+  std::uint32_t outside_uid = 0, outside_gid = 0, id_count = 1;
+  NetworkMode network = NetworkMode::none;
+  std::string root, upper, work;
+  std::vector<std::string> lower;  // top-most first
+  bool read_only_root = false;
+  std::vector<PlanBind> binds;     // applied in order
+  std::vector<PlanTmpfs> tmpfs;
+  std::string socket;
+  std::vector<std::string> cgroups;
+  std::vector<int> keep_caps;
+  bool seccomp = true;
+};
+
+// The plan as text. Errc::invalid_argument for a value with a TAB or newline in it.
+std::string render_plan(const SetupPlan& plan);
+void write_plan(const std::filesystem::path& file, const SetupPlan& plan);
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,29 @@
+// What the backend object and every handle share: configuration, logger, image store, and
+// the identity sandboxes get on this host.
+#pragma once
+
+#include "config.hpp"
+#include "image_store.hpp"
+
+#include <cstdint>
+#include <memory>
+
+namespace spdlog {
+class logger;
+}
+
+namespace sbx::subcontainer {
+
+struct Runtime {
+  BackendConfig config;
+  std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<ImageStore> images;
+  // Root inside is uid_base.. outside when sbx runs as root; rootless, only the caller's own
+  // uid/gid is mapped (to root inside).
+  bool rootless = false;
+  std::uint32_t root_uid = 0, root_gid = 0, id_count = 1;
+};
+
+std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdlog::logger> log);
+
+}  // namespace sbx::subcontainer

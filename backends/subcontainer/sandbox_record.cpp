@@ -1,0 +1,132 @@
+#include "sandbox_record.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/spec_json.hpp>
+
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+namespace sbx::subcontainer {
+namespace json = boost::json;
+namespace {
+
+json::array strings(const std::vector<std::string>& values) {
+  json::array out;
+  for (const auto& v : values) out.emplace_back(v);
+  return out;
+}
+
+std::vector<std::string> read_strings(const json::value& value) {
+  std::vector<std::string> out;
+  for (const auto& item : value.as_array()) out.emplace_back(item.as_string());
+  return out;
+}
+
+}  // namespace
+
+SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std::string& id) {
+  SandboxPaths paths;
+  paths.dir = sandboxes_dir / id;
+  paths.root = paths.dir / "root";
+  paths.upper = paths.dir / "upper";
+  paths.work = paths.dir / "work";
+  paths.socket = paths.dir / "ctl.sock";
+  paths.record = paths.dir / "state.json";
+  paths.plan = paths.dir / "plan";
+  return paths;
+}
+
+void save_record(const std::filesystem::path& file, const SandboxRecord& record) {
+  json::object object;
+  object["id"] = record.id;
+  object["spec"] = json::parse(spec_to_json(record.spec));
+  object["image_ref"] = record.image_ref;
+  object["image_env"] = strings(record.image_config.env);
+  object["image_user"] = record.image_config.user;
+  object["image_workdir"] = record.image_config.workdir;
+  object["image_cmd"] = strings(record.image_config.cmd);
+  object["leader_pid"] = record.leader_pid;
+  object["leader_start"] = record.leader_start;
+  object["owner"] = record.owner;
+  object["created_ms"] = record.created_ms;
+  object["cgroup_version"] = record.cgroup_version;
+  object["cgroup_dirs"] = strings(record.cgroup_dirs);
+  object["root_uid"] = record.root_uid;
+  object["root_gid"] = record.root_gid;
+  object["id_count"] = record.id_count;
+  std::string text = json::serialize(object);
+
+  auto temporary = file;
+  temporary += ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw_system_error("sandbox " + record.id + ": write " + temporary.string(), errno);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok || ::rename(temporary.c_str(), file.c_str()) != 0) {
+    if (ok) err = errno;
+    ::unlink(temporary.c_str());
+    throw_system_error("sandbox " + record.id + ": write " + file.string(), err);
+  }
+}
+
+SandboxRecord load_record(const std::filesystem::path& file, const std::string& id) {
+  std::ifstream in(file);
+  if (!in) throw Error(Errc::not_found, "no subcontainer sandbox '" + id + "' (no " + file.string() + ")");
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    auto value = json::parse(text.str());
+    const auto& o = value.as_object();
+    SandboxRecord record;
+    record.id = std::string(o.at("id").as_string());
+    record.spec = spec_from_json(json::serialize(o.at("spec")));
+    record.image_ref = std::string(o.at("image_ref").as_string());
+    record.image_config.env = read_strings(o.at("image_env"));
+    record.image_config.user = std::string(o.at("image_user").as_string());
+    record.image_config.workdir = std::string(o.at("image_workdir").as_string());
+    record.image_config.cmd = read_strings(o.at("image_cmd"));
+    record.leader_pid = json::value_to<pid_t>(o.at("leader_pid"));
+    record.leader_start = json::value_to<std::uint64_t>(o.at("leader_start"));
+    record.owner = std::string(o.at("owner").as_string());
+    record.created_ms = json::value_to<std::int64_t>(o.at("created_ms"));
+    record.cgroup_version = json::value_to<int>(o.at("cgroup_version"));
+    record.cgroup_dirs = read_strings(o.at("cgroup_dirs"));
+    record.root_uid = json::value_to<std::uint32_t>(o.at("root_uid"));
+    record.root_gid = json::value_to<std::uint32_t>(o.at("root_gid"));
+    record.id_count = json::value_to<std::uint32_t>(o.at("id_count"));
+    return record;
+  } catch (const std::exception& e) {
+    throw Error(Errc::backend, "sandbox " + id + ": state file " + file.string() +
+                                   " is damaged (" + e.what() + "); remove it with `sbx rm " + id + "`");
+  }
+}
+
+std::uint64_t process_start_time(pid_t pid) {
+  if (pid <= 0) return 0;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  std::string state;
+  if (!(fields >> state) || state == "Z" || state == "X") return 0;  // a dead leader
+  // Field 22 of stat is starttime; after "(comm)" we are at field 3.
+  for (int index = 4; index <= 22; ++index) {
+    if (!(fields >> field)) return 0;
+  }
+  return std::stoull(field);
+}
+
+bool leader_alive(const SandboxRecord& record) {
+  return record.leader_pid > 0 && process_start_time(record.leader_pid) == record.leader_start;
+}
+
+}  // namespace sbx::subcontainer

@@ -1,0 +1,55 @@
+// What the host knows about one sandbox, on disk as <sandbox dir>/state.json so any later
+// process (`sbx exec ID`, `sbx rm ID`, prune) finds it again. Written atomically.
+#pragma once
+
+#include "image_store.hpp"
+
+#include <sbx/types.hpp>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sbx::subcontainer {
+
+struct SandboxPaths {
+  std::filesystem::path dir;     // <sandboxes_dir>/<id>
+  std::filesystem::path root;    // the overlay mount point (inside the sandbox's mount ns)
+  std::filesystem::path upper;   // overlay upper layer: the sandbox's changes
+  std::filesystem::path work;    // overlay work dir
+  std::filesystem::path socket;  // the leader's control socket
+  std::filesystem::path record;  // state.json
+  std::filesystem::path plan;    // the helper's setup plan (kept for debugging)
+};
+
+SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std::string& id);
+
+struct SandboxRecord {
+  std::string id;
+  SandboxSpec spec;             // as created, defaults filled in
+  std::string image_ref;        // canonical, as ImageStore::resolve returned it
+  ImageConfig image_config;
+  pid_t leader_pid = 0;         // host pid of the sandbox's PID 1
+  std::uint64_t leader_start = 0;  // its start time (/proc/<pid>/stat), against pid reuse
+  std::string owner;            // sbx::current_owner() of the creator
+  std::int64_t created_ms = 0;  // unix epoch
+  int cgroup_version = 0;       // 0: no cgroup
+  std::vector<std::string> cgroup_dirs;
+  std::uint32_t root_uid = 0, root_gid = 0;  // host ids of root inside
+  std::uint32_t id_count = 1;
+};
+
+void save_record(const std::filesystem::path& file, const SandboxRecord& record);
+// Errc::not_found when missing; Errc::backend when unreadable.
+SandboxRecord load_record(const std::filesystem::path& file, const std::string& id);
+
+// Start time of a process in clock ticks since boot, or 0 when it does not exist (or is a
+// zombie).
+std::uint64_t process_start_time(pid_t pid);
+// True while the recorded leader is the running process of that pid.
+bool leader_alive(const SandboxRecord& record);
+
+}  // namespace sbx::subcontainer

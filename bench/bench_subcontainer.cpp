@@ -1,0 +1,120 @@
+// Benchmarks of the subcontainer backend, loaded as a plugin the way hosts load it.
+//   BM_CreateExecDestroy   create -> exec true -> destroy (the `sbx run -- /bin/true` path)
+//   BM_ExecLatency         exec true on a live sandbox; p50/p99 as counters (ms)
+//   BM_Fork100MB           fork of a sandbox whose upper layer holds 100 MB
+//   BM_StdoutThroughput    bytes/s of a command writing to stdout, read by the host
+//   BM_IdleSandboxMemory   resident memory of each idle sandbox's leader (KiB), N sandboxes
+// State goes to $SBX_BENCH_STATE_DIR (default /tmp/sbx-bench).
+#include <sbx/config.hpp>
+#include <sbx/loader.hpp>
+#include <sbx/log.hpp>
+#include <sbx/scoped.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+namespace {
+
+std::shared_ptr<sbx::SandboxBackend> backend() {
+  static std::shared_ptr<sbx::SandboxBackend> instance = [] {
+    sbx::PluginContext context;
+    context.name = "subcontainer";
+    context.logger = sbx::logger();
+    const char* state = std::getenv("SBX_BENCH_STATE_DIR");
+    context.state_dir = state ? state : "/tmp/sbx-bench";
+    sbx::PluginSearch search;
+    return sbx::load_backend(SBX_PLUGIN_OUTPUT_DIR "/sbx-subcontainer.so", search, context);
+  }();
+  return instance;
+}
+
+sbx::ExecRequest command(std::vector<std::string> argv) {
+  sbx::ExecRequest request;
+  request.argv = std::move(argv);
+  return request;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[static_cast<std::size_t>(p * static_cast<double>(values.size() - 1))];
+}
+
+void BM_CreateExecDestroy(benchmark::State& state) {
+  auto true_cmd = command({"/bin/true"});
+  for (auto _ : state) {
+    sbx::ScopedSandbox sandbox(*backend(), {});
+    auto result = sandbox->exec(true_cmd);
+    if (result.exit_code != 0) state.SkipWithError("true failed");
+  }
+}
+BENCHMARK(BM_CreateExecDestroy)->Unit(benchmark::kMillisecond)->MinTime(3);
+
+void BM_ExecLatency(benchmark::State& state) {
+  sbx::ScopedSandbox sandbox(*backend(), {});
+  auto true_cmd = command({"/bin/true"});
+  std::vector<double> samples;
+  for (auto _ : state) {
+    auto started = std::chrono::steady_clock::now();
+    auto result = sandbox->exec(true_cmd);
+    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    if (result.exit_code != 0) state.SkipWithError("true failed");
+  }
+  state.counters["p50_ms"] = percentile(samples, 0.50);
+  state.counters["p99_ms"] = percentile(samples, 0.99);
+}
+BENCHMARK(BM_ExecLatency)->Unit(benchmark::kMillisecond)->Iterations(500);
+
+void BM_Fork100MB(benchmark::State& state) {
+  sbx::ScopedSandbox source(*backend(), {});
+  source->exec(command({"sh", "-c", "head -c 104857600 /dev/urandom > /root/data"}));
+  for (auto _ : state) {
+    auto started = std::chrono::steady_clock::now();
+    auto copy = source->fork();
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    state.PauseTiming();
+    copy->destroy();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_Fork100MB)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(10);
+
+void BM_StdoutThroughput(benchmark::State& state) {
+  sbx::ScopedSandbox sandbox(*backend(), {});
+  constexpr std::int64_t kBytes = 512 << 20;
+  for (auto _ : state) {
+    auto process = sandbox->spawn(command({"head", "-c", std::to_string(kBytes), "/dev/zero"}));
+    std::int64_t seen = 0;
+    while (auto chunk = process->read_output()) seen += static_cast<std::int64_t>(chunk->data.size());
+    process->wait();
+    if (seen != kBytes) state.SkipWithError("short output");
+  }
+  state.SetBytesProcessed(state.iterations() * kBytes);
+}
+BENCHMARK(BM_StdoutThroughput)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+void BM_IdleSandboxMemory(benchmark::State& state) {
+  const auto count = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    std::vector<sbx::ScopedSandbox> sandboxes;
+    for (int i = 0; i < count; ++i) sandboxes.emplace_back(*backend(), sbx::SandboxSpec{});
+    double total = 0;
+    // PID 1 inside is the leader; VmRSS counts its shared pages too, so this is an upper
+    // bound of what each idle sandbox costs the host.
+    for (auto& sandbox : sandboxes) {
+      auto rss = sandbox->exec(command({"sh", "-c", "grep VmRSS /proc/1/status | tr -dc 0-9"}));
+      total += std::atof(rss.stdout_data.c_str());
+    }
+    state.counters["leader_rss_kib_avg"] = total / count;
+  }
+}
+BENCHMARK(BM_IdleSandboxMemory)->Arg(50)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,78 @@
+// A subcontainer backend on a private state directory, for the integration tests.
+#pragma once
+
+#include "backend.hpp"
+#include "config.hpp"
+#include "require.hpp"
+
+#include <sbx/log.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+
+namespace sbx::subcontainer::test {
+
+// True when this process may create a user + mount namespace (root, or unprivileged user
+// namespaces enabled).
+inline bool namespaces_available() {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(::unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 && std::filesystem::exists(SBX_SUBCONTAINER_HELPER);
+}
+
+// Limits, pause and stats need a cgroup hierarchy this process can write: root here.
+inline bool cgroups_writable() {
+  return ::geteuid() == 0 && (std::filesystem::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") ||
+                              std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers"));
+}
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SBX_NEED(namespaces_available(), "SBX_REQUIRE_NAMESPACES", "user+mount namespaces and the helper binary");
+    std::random_device random;
+    // Short: the control socket path must fit in sockaddr_un.
+    state_dir_ = std::filesystem::path(::getenv("SBX_TEST_STATE_ROOT") ? ::getenv("SBX_TEST_STATE_ROOT") : "/tmp") /
+                 ("sbxt-" + std::to_string(random() % 1000000));
+    std::filesystem::create_directories(state_dir_);
+    BackendConfig config;
+    config.state_root = state_dir_ / "subcontainer";
+    config.sandboxes_dir = config.state_root / "sandboxes";
+    config.volumes_dir = config.state_root / "volumes";
+    config.backups_dir = config.state_root / "backups";
+    config.image_store = config.state_root / "images";
+    config.cgroup_root = "sbx-test";
+    config.helper = SBX_SUBCONTAINER_HELPER;
+    for (const auto& name : kDefaultCapabilities) config.keep_caps.push_back(*capability_from_name(name));
+    runtime_ = make_runtime(config, sbx::logger());
+    backend_ = std::make_shared<SubcontainerBackend>(runtime_);
+  }
+  void TearDown() override {
+    if (backend_) backend_->prune(Filter{{}, true});
+    std::error_code ignored;
+    if (!state_dir_.empty()) std::filesystem::remove_all(state_dir_, ignored);
+  }
+
+  ExecResult run(Handle& sandbox, std::vector<std::string> argv) {
+    ExecRequest request;
+    request.argv = std::move(argv);
+    return sandbox.exec(request);
+  }
+  ExecResult sh(Handle& sandbox, const std::string& script) { return run(sandbox, {"sh", "-c", script}); }
+
+  std::filesystem::path state_dir_;
+  std::shared_ptr<Runtime> runtime_;
+  std::shared_ptr<SubcontainerBackend> backend_;
+};
+
+}  // namespace sbx::subcontainer::test

@@ -1,0 +1,84 @@
+// The data that crosses process boundaries: the helper's setup plan and the control protocol.
+#include "plan_writer.hpp"
+#include "wire.hpp"
+
+#include <sbx/error.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace sbx::subcontainer;
+
+TEST(SubcontainerPlan, RendersOneLinePerStepInOrder) {
+  SetupPlan plan;
+  plan.id = "abc";
+  plan.hostname = "sbx-abc";
+  plan.outside_uid = 100000;
+  plan.outside_gid = 100000;
+  plan.id_count = 65536;
+  plan.root = "/s/root";
+  plan.upper = "/s/upper";
+  plan.work = "/s/work";
+  plan.lower = {"/img/top", "/img/base"};
+  plan.binds = {{"/usr", "/usr", true, false}, {"/data/f", "/etc/f", false, true}};
+  plan.tmpfs = {{"/scratch", 1048576, false}};
+  plan.socket = "/s/ctl.sock";
+  plan.keep_caps = {0, 1};
+  std::string text = render_plan(plan);
+  EXPECT_NE(text.find("uid_map\t0\t100000\t65536\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("setgroups\tallow\n"), std::string::npos);
+  EXPECT_NE(text.find("network\tnone\n"), std::string::npos);
+  EXPECT_LT(text.find("lower\t/img/top"), text.find("lower\t/img/base")) << "lower dirs keep their order";
+  EXPECT_LT(text.find("bind\t/usr\t/usr\t1\t0"), text.find("bind\t/data/f\t/etc/f\t0\t1"));
+  EXPECT_NE(text.find("tmpfs\t/scratch\t1048576\t0\n"), std::string::npos);
+  EXPECT_NE(text.find("keep_cap\t1\n"), std::string::npos);
+}
+
+TEST(SubcontainerPlan, IdmappedBindCarriesTheMountsMapFromDiskToSandboxIds) {
+  SetupPlan plan;
+  plan.outside_uid = 100000;
+  PlanBind bind{"/data", "/data", false, false};
+  bind.idmap = sbx::IdMap{0, 1000, 1};  // host 1000 on disk is root (0) inside
+  plan.binds = {bind};
+  std::string text = render_plan(plan);
+  EXPECT_NE(text.find("bind\t/data\t/data\t0\t0\t1000\t100000\t1\n"), std::string::npos) << text;
+}
+
+TEST(SubcontainerPlan, RootlessDeniesSetgroupsAndHostNetworkIsKept) {
+  SetupPlan plan;
+  plan.rootless = true;
+  plan.network = sbx::NetworkMode::host;
+  std::string text = render_plan(plan);
+  EXPECT_NE(text.find("setgroups\tdeny\n"), std::string::npos);
+  EXPECT_NE(text.find("network\thost\n"), std::string::npos);
+}
+
+TEST(SubcontainerPlan, RefusesPathsWithTabsOrNewlines) {
+  SetupPlan plan;
+  plan.binds = {{"/a\tb", "/x", false, false}};
+  try {
+    render_plan(plan);
+    FAIL() << "a TAB in a bind source was accepted";
+  } catch (const sbx::Error& e) {
+    EXPECT_EQ(e.code(), sbx::Errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("TAB or newline"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SubcontainerWire, EncodeDecodeRoundTrip) {
+  wire::ExecMessage message{{"sh", "-c", "echo 'a b'"}, {"A=1", "EMPTY="}, "/work", "1000:1000"};
+  wire::ExecMessage decoded;
+  ASSERT_TRUE(wire::decode(wire::encode(message), decoded));
+  EXPECT_EQ(decoded.argv, message.argv);
+  EXPECT_EQ(decoded.env, message.env);
+  EXPECT_EQ(decoded.cwd, "/work");
+  EXPECT_EQ(decoded.user, "1000:1000");
+}
+
+TEST(SubcontainerWire, RejectsMalformedPayloads) {
+  wire::ExecMessage decoded;
+  EXPECT_FALSE(wire::decode(std::string("ash", 3), decoded)) << "unterminated token";
+  wire::ExecMessage unknown;
+  EXPECT_FALSE(wire::decode(std::string("zx\0", 3), unknown)) << "unknown key";
+  wire::ExecMessage no_argv;
+  EXPECT_FALSE(wire::decode(std::string("c/\0", 3), no_argv)) << "no argv";
+}

@@ -1,0 +1,283 @@
+// The runtime on real namespaces: exec/spawn semantics, lifetime across handles, fork,
+// snapshot, limits, pause and stats.
+#include "runtime_fixture.hpp"
+
+#include "handle.hpp"
+#include "sandbox_record.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/fork.hpp>
+#include <sbx/owner.hpp>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+using namespace sbx;
+using namespace sbx::subcontainer;
+using sbx::subcontainer::test::RuntimeTest;
+namespace fs = std::filesystem;
+
+TEST_F(RuntimeTest, ExecReturnsOutputAndStatus) {
+  auto sandbox = backend_->create({});
+  auto result = sh(*sandbox, "echo out; echo err >&2; exit 3");
+  EXPECT_EQ(result.stdout_data, "out\n");
+  EXPECT_EQ(result.stderr_data, "err\n");
+  EXPECT_EQ(result.exit_code, 3);
+  auto missing = run(*sandbox, {"no-such-command"});
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_NE(missing.stderr_data.find("no-such-command"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, EnvLayersCwdAndUser) {
+  SandboxSpec spec;
+  spec.env = {{"A", "sandbox"}, {"B", "sandbox"}};
+  auto sandbox = backend_->create(spec);
+  ExecRequest request;
+  request.argv = {"sh", "-c", "echo $A $B; pwd; id -u; id -g"};
+  request.env = {{"B", "request"}};
+  request.cwd = "/tmp";
+  request.user = "65534:65534";
+  auto result = sandbox->exec(request);
+  ASSERT_EQ(result.exit_code, 0) << result.stderr_data;
+  EXPECT_EQ(result.stdout_data, "sandbox request\n/tmp\n65534\n65534\n");
+}
+
+TEST_F(RuntimeTest, StdinDataReachesTheCommandAndEmptyStdinIsEof) {
+  auto sandbox = backend_->create({});
+  ExecRequest request;
+  request.argv = {"cat"};
+  request.stdin_data = std::string(300000, 'x');  // larger than a pipe buffer
+  auto result = sandbox->exec(request);
+  EXPECT_EQ(result.stdout_data.size(), 300000u);
+  request.stdin_data.reset();
+  request.timeout = std::chrono::seconds(10);
+  EXPECT_FALSE(sandbox->exec(request).timed_out) << "exec without stdin data must give EOF";
+}
+
+TEST_F(RuntimeTest, TimeoutKillsTheWholeTreeIncludingSetsidAndDoubleFork) {
+  auto sandbox = backend_->create({});
+  ExecRequest request;
+  request.argv = {"sh", "-c", "setsid sleep 1001 & (sleep 1002 &); sleep 1003"};
+  request.timeout = std::chrono::milliseconds(500);
+  auto started = std::chrono::steady_clock::now();
+  auto result = sandbox->exec(request);
+  EXPECT_TRUE(result.timed_out);
+  EXPECT_EQ(result.shell_status(), 124);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto left = sh(*sandbox, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '");
+  EXPECT_EQ(left.stdout_data.find("sleep 100"), std::string::npos) << "left running: " << left.stdout_data;
+}
+
+TEST_F(RuntimeTest, SpawnStreamsAndKillEndsTheTree) {
+  auto sandbox = backend_->create({});
+  ExecRequest request;
+  request.argv = {"sh", "-c", "echo ready; setsid sleep 1000 & sleep 1000"};
+  auto process = sandbox->spawn(request);
+  auto chunk = process->read_output();
+  ASSERT_TRUE(chunk);
+  EXPECT_EQ(chunk->data, "ready\n");
+  process->kill(9);
+  auto result = process->wait();
+  EXPECT_EQ(result.signal, 9);
+  auto left = sh(*sandbox, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '");
+  EXPECT_EQ(left.stdout_data.find("sleep 1000"), std::string::npos) << "left running: " << left.stdout_data;
+}
+
+TEST_F(RuntimeTest, OutputIsCappedPerStreamWithTruncatedFlags) {
+  auto sandbox = backend_->create({});
+  ExecRequest request;
+  request.argv = {"sh", "-c", "head -c 5000000 /dev/zero; echo small >&2"};
+  request.output_limit = 1 << 20;
+  auto result = sandbox->exec(request);
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.stdout_data.size(), 1u << 20);
+  EXPECT_TRUE(result.stdout_truncated);
+  EXPECT_EQ(result.stderr_data, "small\n");
+  EXPECT_FALSE(result.stderr_truncated);
+}
+
+TEST_F(RuntimeTest, ResumeFromAnotherHandleAndDestroyIsIdempotent) {
+  auto sandbox = backend_->create({});
+  sh(*sandbox, "echo kept > /root/marker");
+  auto again = backend_->resume(sandbox->id());
+  EXPECT_EQ(sh(*again, "cat /root/marker").stdout_data, "kept\n");
+  auto listed = backend_->list();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].labels.at(kLabelOwner), current_owner());
+  EXPECT_EQ(listed[0].state, SandboxState::running);
+  auto dir = runtime_->config.sandboxes_dir / sandbox->id();
+  sandbox->destroy();
+  EXPECT_FALSE(fs::exists(dir));
+  EXPECT_NO_THROW(sandbox->destroy());
+  EXPECT_NO_THROW(backend_->destroy(sandbox->id()));
+  try {
+    sh(*again, "true");
+    FAIL() << "exec on a destroyed sandbox worked";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::state) << e.what();
+  }
+  EXPECT_THROW(backend_->resume(sandbox->id()), Error);
+}
+
+TEST_F(RuntimeTest, FailedCreateLeavesNothingBehind) {
+  SandboxSpec spec;
+  spec.image = "/no/such/rootfs";
+  EXPECT_THROW(backend_->create(spec), Error);
+  std::error_code ignored;
+  EXPECT_TRUE(fs::is_empty(runtime_->config.sandboxes_dir, ignored)) << "a half-made sandbox was left";
+}
+
+TEST_F(RuntimeTest, PruneRemovesSandboxesWhoseOwnerIsGone) {
+  auto sandbox = backend_->create({});
+  auto paths = sandbox_paths(runtime_->config.sandboxes_dir, sandbox->id());
+  auto record = load_record(paths.record, sandbox->id());
+  record.owner = "not-a-boot:1:1";  // an owner that cannot be alive
+  save_record(paths.record, record);
+  auto kept = backend_->create({});
+  auto removed = backend_->prune({});
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0], sandbox->id());
+  EXPECT_EQ(sh(*kept, "echo alive").stdout_data, "alive\n");
+}
+
+TEST_F(RuntimeTest, ForkCopiesTheFilesystemAndIsIndependent) {
+  auto source = backend_->create({});
+  sh(*source, "echo one > /root/f; mkdir -p /root/d; rm -f /etc/hostname");
+  auto copy = source->fork();
+  EXPECT_NE(copy->id(), source->id());
+  EXPECT_EQ(sh(*copy, "cat /root/f; test -d /root/d && echo dir").stdout_data, "one\ndir\n");
+  sh(*copy, "echo two > /root/f");
+  EXPECT_EQ(sh(*source, "cat /root/f").stdout_data, "one\n");
+}
+
+TEST_F(RuntimeTest, SnapshotRestoresTheFilesystem) {
+  auto source = backend_->create({});
+  sh(*source, "echo saved > /root/f");
+  auto snapshot = source->snapshot("t1");
+  sh(*source, "echo changed > /root/f");
+  auto restored = backend_->restore(snapshot.id, {});
+  EXPECT_EQ(sh(*restored, "cat /root/f").stdout_data, "saved\n");
+  bool listed = false;
+  for (const auto& info : backend_->snapshots()) listed |= info.id == snapshot.id;
+  EXPECT_TRUE(listed);
+  restored->destroy();
+  backend_->delete_snapshot(snapshot.id);
+}
+
+TEST_F(RuntimeTest, ReadOnlyRootRefusesWritesButTmpWorks) {
+  SandboxSpec spec;
+  spec.read_only_root = true;
+  auto sandbox = backend_->create(spec);
+  EXPECT_NE(sh(*sandbox, "touch /root/x").exit_code, 0);
+  EXPECT_EQ(sh(*sandbox, "touch /tmp/x && echo ok").stdout_data, "ok\n");
+}
+
+class RuntimeCgroupTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    if (IsSkipped() || HasFailure()) return;
+    SBX_NEED(sbx::subcontainer::test::cgroups_writable(), "SBX_REQUIRE_NAMESPACES", "a writable cgroup hierarchy (root)");
+  }
+};
+
+TEST_F(RuntimeCgroupTest, ForkBombStopsAtThePidsLimit) {
+  SandboxSpec spec;
+  spec.limits.pids = 40;
+  auto sandbox = backend_->create(spec);
+  ExecRequest request;
+  request.argv = {"sh", "-c", "for i in $(seq 1 200); do sleep 30 & done; wait"};
+  request.timeout = std::chrono::seconds(20);
+  auto result = sandbox->exec(request);
+  EXPECT_NE(result.stderr_data.find("fork"), std::string::npos) << result.stderr_data;
+  EXPECT_LE(sandbox->stats().pids, 40u);
+}
+
+TEST_F(RuntimeCgroupTest, MemoryHogIsKilledAtTheMemoryLimit) {
+  SandboxSpec spec;
+  spec.limits.memory_bytes = 32u << 20;
+  auto sandbox = backend_->create(spec);
+  ExecRequest request;
+  request.argv = {"sh", "-c", "x=a; while true; do x=\"$x$x\"; done"};
+  request.timeout = std::chrono::seconds(30);
+  auto result = sandbox->exec(request);
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_EQ(result.signal, 9) << "status " << result.shell_status();
+  auto stats = sandbox->stats();
+  ASSERT_TRUE(stats.memory_limit_bytes);
+  EXPECT_EQ(*stats.memory_limit_bytes, 32u << 20);
+}
+
+TEST_F(RuntimeCgroupTest, PauseFreezesAndUnpauseThaws) {
+  auto sandbox = backend_->create({});
+  sandbox->pause();
+  EXPECT_EQ(sandbox->info().state, SandboxState::paused);
+  EXPECT_THROW(sh(*sandbox, "true"), Error);
+  sandbox->unpause();
+  EXPECT_EQ(sandbox->info().state, SandboxState::running);
+  EXPECT_EQ(sh(*sandbox, "echo back").stdout_data, "back\n");
+}
+
+TEST_F(RuntimeTest, VolumesPersistReadOnlyHoldsAndBindsNeedAnAllowedPrefix) {
+  SandboxSpec spec;
+  spec.mounts = {Mount{MountType::volume, "v1", "/data"}, Mount{MountType::tmpfs, "", "/scratch"}};
+  {
+    auto first = backend_->create(spec);
+    EXPECT_EQ(sh(*first, "echo kept > /data/f && touch /scratch/t && echo ok").stdout_data, "ok\n");
+    first->destroy();
+  }
+  SandboxSpec read_only;
+  read_only.mounts = {Mount{MountType::volume, "v1", "/data", true}};
+  auto second = backend_->create(read_only);
+  EXPECT_EQ(sh(*second, "cat /data/f").stdout_data, "kept\n");
+  EXPECT_NE(sh(*second, "echo x > /data/g").exit_code, 0) << "a read-only volume was writable";
+
+  SandboxSpec bind;
+  bind.mounts = {Mount{MountType::bind, "/etc", "/hostetc"}};
+  try {
+    backend_->create(bind);
+    FAIL() << "a bind outside bind_allow was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::permission_denied) << e.what();
+  }
+}
+
+TEST_F(RuntimeTest, FsOfALiveSandboxSeesWhatCommandsSee) {
+  auto sandbox = backend_->create({});
+  sandbox->fs().write("/root/from-host", "hello", 0640);
+  auto result = sh(*sandbox, "cat /root/from-host; stat -c '%a %u' /root/from-host");
+  EXPECT_EQ(result.stdout_data, "hello640 0\n") << result.stderr_data;
+  sh(*sandbox, "echo inside > /root/from-sandbox");
+  EXPECT_EQ(sandbox->fs().read("/root/from-sandbox"), "inside\n");
+}
+
+// The sandbox's own tmpfs mounts (/tmp) belong to its user namespace; the host must still be
+// able to create files there through Fs.
+TEST_F(RuntimeTest, FsWritesIntoTheSandboxsTmpfs) {
+  auto sandbox = backend_->create({});
+  sandbox->fs().mkdir("/tmp/dir", true);
+  sandbox->fs().write("/tmp/dir/f", "data");
+  EXPECT_EQ(sh(*sandbox, "cat /tmp/dir/f").stdout_data, "data");
+}
+
+TEST_F(RuntimeCgroupTest, IdmappedBindShowsHostOwnerAsTheMappedIdInside) {
+  auto host_dir = state_dir_ / "owned";
+  fs::create_directories(host_dir);
+  { std::ofstream(host_dir / "f") << "x"; }
+  ASSERT_EQ(::chown(host_dir.c_str(), 1000, 1000), 0);
+  ASSERT_EQ(::chown((host_dir / "f").c_str(), 1000, 1000), 0);
+  runtime_->config.bind_allow = {state_dir_.string()};
+  SandboxSpec spec;
+  Mount mount{MountType::bind, host_dir.string(), "/owned"};
+  mount.idmap = IdMap{0, 1000, 1};
+  spec.mounts = {mount};
+  auto sandbox = backend_->create(spec);
+  EXPECT_EQ(sh(*sandbox, "stat -c %u /owned/f; touch /owned/new && echo ok").stdout_data, "0\nok\n");
+  struct stat info {};
+  ASSERT_EQ(::stat((host_dir / "new").c_str(), &info), 0);
+  EXPECT_EQ(info.st_uid, 1000u) << "a file root made inside must belong to host uid 1000";
+}
