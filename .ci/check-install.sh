@@ -74,4 +74,18 @@ echo "$output"
 awk -v plugin="$plugin" '$1 == plugin && $3 == "ok" {found = 1} END {exit !found}' <<<"$output" ||
   fail "sbx backends did not list $plugin as loaded (ok)"
 
+step "the installed sbx finds its own plugins by name, beside the moved install"
+output=$(cd "$work" && env -u SBX_PLUGIN_PATH "$prefix/bin/sbx" --config "$work/sbx.toml" backends) ||
+  fail "sbx backends exited with $?"
+echo "$output"
+for backend in subcontainer docker; do
+  awk -v name="$backend" -v dir="$prefix/" '$1 == name && /ok/ && index($0, dir) {found = 1} END {exit !found}' <<<"$output" ||
+    fail "the installed sbx did not load '$backend' from $prefix"
+done
+if [ "$(id -u)" -eq 0 ]; then
+  output=$(cd "$work" && env -u SBX_PLUGIN_PATH "$prefix/bin/sbx" --config "$work/sbx.toml" run -- sh -c 'echo installed-ok') ||
+    fail "the installed sbx could not run a command in a sandbox"
+  [ "$output" = installed-ok ] || fail "the installed sbx printed '$output' instead of 'installed-ok'"
+fi
+
 step "OK: an installed sbx builds and loads a third-party plugin"
