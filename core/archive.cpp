@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
+#include <exception>
 #include <utility>
 
 namespace sbx {
@@ -24,15 +26,46 @@ std::string libarchive_message(archive* a) {
   return text != nullptr ? text : "unknown libarchive error";
 }
 
+// A read handle that accepts every format and compression libarchive knows.
+archive* new_read_archive(const std::string& name) {
+  archive* a = archive_read_new();
+  if (a == nullptr) throw Error(Errc::io, "cannot allocate an archive reader for " + name);
+  archive_read_support_filter_all(a);
+  archive_read_support_format_all(a);
+  return a;
+}
+
+// The source of a reader made by from_stream. libarchive owns it once the archive is opened
+// and frees it in the close callback, so the reader itself stays a plain movable handle.
+struct StreamSource {
+  ChunkSource next;
+};
+
+la_ssize_t read_from_source(archive* a, void* data, const void** buffer) {
+  try {
+    const std::string_view chunk = static_cast<StreamSource*>(data)->next();
+    *buffer = chunk.data();
+    return static_cast<la_ssize_t>(chunk.size());
+  } catch (const std::exception& e) {
+    // An exception must not unwind through libarchive's C frames.
+    archive_set_error(a, EIO, "%s", e.what());
+  } catch (...) {
+    archive_set_error(a, EIO, "the archive source failed");
+  }
+  return -1;
+}
+
+int close_source(archive*, void* data) {
+  delete static_cast<StreamSource*>(data);
+  return ARCHIVE_OK;
+}
+
 }  // namespace
 
 // --- reading -----------------------------------------------------------------------------
 
 ArchiveReader::ArchiveReader(const std::filesystem::path& file) : name_(file.string()) {
-  archive_ = archive_read_new();
-  if (archive_ == nullptr) throw Error(Errc::io, "cannot allocate an archive reader for " + name_);
-  archive_read_support_filter_all(archive_);
-  archive_read_support_format_all(archive_);
+  archive_ = new_read_archive(name_);
   if (archive_read_open_filename(archive_, name_.c_str(), kReadBlock) != ARCHIVE_OK) {
     const int err = archive_errno(archive_);
     const std::string message = libarchive_message(archive_);
@@ -45,12 +78,18 @@ ArchiveReader::ArchiveReader(const std::filesystem::path& file) : name_(file.str
 ArchiveReader ArchiveReader::from_memory(std::string_view data, std::string name) {
   ArchiveReader reader;
   reader.name_ = std::move(name);
-  reader.archive_ = archive_read_new();
-  if (reader.archive_ == nullptr)
-    throw Error(Errc::io, "cannot allocate an archive reader for " + reader.name_);
-  archive_read_support_filter_all(reader.archive_);
-  archive_read_support_format_all(reader.archive_);
+  reader.archive_ = new_read_archive(reader.name_);
   if (archive_read_open_memory(reader.archive_, data.data(), data.size()) != ARCHIVE_OK)
+    reader.fail("cannot open");
+  return reader;
+}
+
+ArchiveReader ArchiveReader::from_stream(ChunkSource source, std::string name) {
+  ArchiveReader reader;
+  reader.name_ = std::move(name);
+  reader.archive_ = new_read_archive(reader.name_);
+  if (archive_read_open(reader.archive_, new StreamSource{std::move(source)}, nullptr,
+                        read_from_source, close_source) != ARCHIVE_OK)
     reader.fail("cannot open");
   return reader;
 }
@@ -130,6 +169,30 @@ std::string ArchiveReader::entry_symlink() const {
 std::string ArchiveReader::entry_hardlink() const {
   const char* target = entry_ != nullptr ? archive_entry_hardlink(entry_) : nullptr;
   return target != nullptr ? target : "";
+}
+
+std::string ArchiveReader::entry_relative_path() const {
+  std::string path = entry_path();
+  for (;;) {
+    if (path.starts_with("./")) path.erase(0, 2);
+    else if (path.starts_with("/")) path.erase(0, 1);
+    else break;
+  }
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return path == "." ? "" : path;
+}
+
+FileStat ArchiveReader::entry_stat() const {
+  FileStat stat;
+  if (entry_ == nullptr) return stat;
+  stat.type = entry_type();
+  stat.size = entry_size();
+  stat.mode = entry_mode();
+  stat.uid = static_cast<std::uint32_t>(archive_entry_uid(entry_));
+  stat.gid = static_cast<std::uint32_t>(archive_entry_gid(entry_));
+  stat.mtime = std::chrono::system_clock::time_point(std::chrono::seconds(archive_entry_mtime(entry_)));
+  stat.link_target = entry_symlink();
+  return stat;
 }
 
 void ArchiveReader::read_data(const ChunkSink& sink) {

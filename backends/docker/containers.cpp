@@ -1,17 +1,17 @@
 #include "containers.hpp"
 
-#include "bind_policy.hpp"
 #include "create_body.hpp"
 #include "docker_handle.hpp"
 #include "engine/query.hpp"
 #include "env_filter.hpp"
 #include "images.hpp"
 #include "labels.hpp"
-#include "spec_json.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
+#include <sbx/path_policy.hpp>
 #include <sbx/spec.hpp>
+#include <sbx/spec_json.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -111,7 +111,9 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
 
   for (auto& mount : spec.mounts)
     if (mount.type == MountType::bind || mount.type == MountType::assets)
-      mount.source = check_bind_source(mount.source, context->config.bind_allow);
+      mount.source = check_host_path_allowed(mount.source, context->config.bind_allow,
+                                             "[backends.docker] bind_allow",
+                                             "sandbox " + id + ": " + to_string(mount.type) + " mount on '" + mount.target + "'");
 
   CreatePlan plan;
   plan.image = spec.image;

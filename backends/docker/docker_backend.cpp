@@ -5,7 +5,6 @@
 #include "engine/query.hpp"
 #include "images.hpp"
 #include "labels.hpp"
-#include "spec_json.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>

@@ -3,11 +3,10 @@
 #include "base64.hpp"
 #include "docker_process.hpp"
 #include "engine/query.hpp"
-#include "tar_reader.hpp"
 
 #include <sbx/archive.hpp>
-
 #include <sbx/error.hpp>
+#include <sbx/path_policy.hpp>
 
 #include <boost/json.hpp>
 
@@ -138,6 +137,8 @@ DockerFs::DockerFs(std::shared_ptr<Context> context, std::string container, std:
   std::tie(owner_uid_, owner_gid_) = numeric_owner(user);
 }
 
+std::string DockerFs::archive_name(const std::string& path) const { return "sandbox " + container_ + ":" + path; }
+
 std::string DockerFs::archive_target(const std::string& path) const {
   return Target("/containers").segment(container_).str() + "/archive?path=" + percent_encode(path);
 }
@@ -160,8 +161,8 @@ FileStat DockerFs::stat(const std::string& raw_path) {
     get.target = archive_target(path);
     get.what = request.what;
     auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(get); });
-    TarReader tar([&] { return reader->next(); }, get.what);
-    if (auto entry = tar.next(); entry && entry->stat.type == FileType::symlink) stat = entry->stat;
+    auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
+    if (tar.next() != nullptr && tar.entry_type() == FileType::symlink) stat = tar.entry_stat();
     stat.size = stat.link_target.size();  // as lstat(2) reports for a symlink
   }
   return stat;
@@ -176,25 +177,8 @@ void DockerFs::read_stream(const std::string& raw_path, const ChunkSink& sink) {
       if (hops >= 40) throw Error(Errc::io, "read '" + raw_path + "' in sandbox " + container_ + ": too many symlinks");
       std::string target = info.link_target;
       if (target.empty() || target.front() != '/') target = parent_of(path) + "/" + target;
-      path = normalize_sandbox_path(target);
       // ".." inside a link is resolved against the sandbox root, never beyond it.
-      std::vector<std::string> parts;
-      std::string_view rest = path;
-      while (!rest.empty()) {
-        rest.remove_prefix(1);
-        auto next = rest.find('/');
-        std::string part(rest.substr(0, next));
-        if (part == "..") {
-          if (!parts.empty()) parts.pop_back();
-        } else if (!part.empty()) {
-          parts.push_back(part);
-        }
-        if (next == std::string_view::npos) break;
-        rest.remove_prefix(next);
-      }
-      path.clear();
-      for (const auto& part : parts) path += "/" + part;
-      if (path.empty()) path = "/";
+      path = lexically_normal_absolute(normalize_sandbox_path(target));
       continue;
     }
     if (info.type == FileType::directory)
@@ -205,9 +189,8 @@ void DockerFs::read_stream(const std::string& raw_path, const ChunkSink& sink) {
   request.target = archive_target(path);
   request.what = "read '" + path + "' in sandbox " + container_;
   auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(request); });
-  TarReader tar([&] { return reader->next(); }, request.what);
-  auto entry = tar.next();
-  if (!entry) throw Error(Errc::io, request.what + ": the daemon sent an empty archive");
+  auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
+  if (tar.next() == nullptr) throw Error(Errc::io, request.what + ": the daemon sent an empty archive");
   tar.read_data(sink);
 }
 
@@ -309,13 +292,12 @@ std::vector<DirEntry> DockerFs::list(const std::string& raw_path) {
   request.target = archive_target(path == "/" ? "/." : path + "/.");
   request.what = what;
   auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(request); });
-  TarReader tar([&] { return reader->next(); }, what);
+  auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
   std::vector<DirEntry> entries;
-  while (auto entry = tar.next()) {
-    std::string name = entry->path;
-    while (name.starts_with("/")) name.erase(0, 1);
-    if (name.empty() || name == "." || name.find('/') != std::string::npos) continue;
-    entries.push_back(DirEntry{name, entry->stat});
+  while (tar.next() != nullptr) {
+    std::string name = tar.entry_relative_path();
+    if (name.empty() || name.find('/') != std::string::npos) continue;
+    entries.push_back(DirEntry{name, tar.entry_stat()});
   }
   std::sort(entries.begin(), entries.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return entries;

@@ -42,6 +42,8 @@ class DockerFs final : public Fs {
 
  private:
   std::string archive_target(const std::string& path) const;
+  // How a tar from the archive endpoint is named in errors: "sandbox <id>:<path>".
+  std::string archive_name(const std::string& path) const;
   // PUT a tar made by `fill` into directory `directory`.
   void put_archive(const std::string& directory, const std::string& what,
                    const std::function<void(ArchiveWriter&)>& fill);

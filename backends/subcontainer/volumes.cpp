@@ -2,6 +2,7 @@
 #include "volumes.hpp"
 
 #include <sbx/error.hpp>
+#include <sbx/path_policy.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -79,22 +80,13 @@ fs::path apply_subpath(const fs::path& source, const std::string& subpath, const
   if (ec)
     throw Error(Errc::not_found, describe(mount) + ": subpath '" + subpath + "' does not exist in '" +
                                      source.string() + "'");
-  if (!path_within(joined, fs::canonical(source)))
+  if (!path_within(joined.string(), fs::canonical(source).string()))
     throw Error(Errc::permission_denied, describe(mount) + ": subpath '" + subpath +
                                              "' leads outside the mount source (through a symlink)");
   return joined;
 }
 
 }  // namespace
-
-bool path_within(const fs::path& path, const fs::path& prefix) {
-  auto p = path.begin();
-  for (auto q = prefix.begin(); q != prefix.end(); ++q, ++p) {
-    if (q->empty()) continue;  // trailing slash in the prefix
-    if (p == path.end() || *p != *q) return false;
-  }
-  return true;
-}
 
 void validate_volume_name(const std::string& name, const char* what) {
   bool ok = !name.empty() && name.size() <= kMaxNameLength && name != "." && name != ".." &&
@@ -140,20 +132,10 @@ ResolvedMount resolve_mount(const sbx::Mount& mount, const MountPolicy& policy) 
       if (mount.source.empty() || mount.source.front() != '/')
         throw Error(Errc::invalid_argument, describe(mount) + ": the source must be an absolute host path");
       std::error_code ec;
-      // Symlinks resolved first, so an allowed prefix cannot be a link to somewhere else.
-      source = fs::canonical(mount.source, ec);
-      if (ec)
+      if (!fs::exists(mount.source, ec))
         throw Error(Errc::not_found, describe(mount) + ": host path '" + mount.source + "' does not exist");
-      bool allowed = false;
-      for (const std::string& prefix : policy.bind_allow) {
-        std::error_code prefix_ec;
-        const fs::path canonical_prefix = fs::weakly_canonical(prefix, prefix_ec);
-        if (!prefix_ec && fs::path(prefix).is_absolute() && path_within(source, canonical_prefix)) allowed = true;
-      }
-      if (!allowed)
-        throw Error(Errc::permission_denied,
-                    describe(mount) + ": host path '" + source.string() +
-                        "' is not under any allowed prefix; add a prefix to [backends.subcontainer] bind_allow");
+      source = check_host_path_allowed(mount.source, policy.bind_allow, "[backends.subcontainer] bind_allow",
+                                       describe(mount));
       if (mount.type == MountType::assets) out.read_only = true;
       break;
     }

@@ -36,13 +36,9 @@ struct ResolvedMount {
 // volume: <volumes_dir>/<name>, created on first use; pointer: an existing volume
 // (Errc::not_found otherwise); assets: read-only always; backup: <backups_dir>/<name>,
 // created on first use; bind: the canonical host path, Errc::permission_denied unless it lies
-// under a bind_allow prefix; tmpfs. `subpath` is applied inside the source and may not leave
+// under a bind_allow prefix (sbx::check_host_path_allowed); tmpfs. `subpath` is applied inside the source and may not leave
 // it. Names: [A-Za-z0-9_.-], 1..128 chars, not "." or "..". Errc::invalid_argument otherwise.
 ResolvedMount resolve_mount(const sbx::Mount& mount, const MountPolicy& policy);
-
-// True when `path` equals `prefix` or lies below it, compared component by component
-// ("/data" covers "/data/x", not "/database"). Both must be canonical.
-bool path_within(const std::filesystem::path& path, const std::filesystem::path& prefix);
 
 // Checks a volume/backup name against the rules above; throws invalid_argument.
 void validate_volume_name(const std::string& name, const char* what);

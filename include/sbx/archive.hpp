@@ -1,5 +1,6 @@
 // Tar (and other libarchive formats) reading and writing, as RAII types over libarchive.
-// Shared by the subcontainer image import and the docker backend's archive API.
+// Shared by the subcontainer image import and the docker backend's archive API (which streams
+// the Engine's response body through ArchiveReader::from_stream).
 //
 // Reading accepts every format and compression libarchive knows (tar, pax, gnu, gzip, xz,
 // zstd, bzip2, ...). Writing produces a POSIX pax tar, uncompressed.
@@ -26,6 +27,11 @@ class SBX_API ArchiveReader {
   explicit ArchiveReader(const std::filesystem::path& file);
   // Reads from memory; `data` must outlive the reader.
   static ArchiveReader from_memory(std::string_view data, std::string name = "archive");
+  // Reads the bytes as `source` yields them (an HTTP body, a pipe), so memory stays bounded
+  // whatever the archive's size. `source` returns successive chunks, each valid until the
+  // next call, and an empty one at the end. An exception it throws becomes Errc::io naming
+  // the archive and carrying its message.
+  static ArchiveReader from_stream(ChunkSource source, std::string name = "archive");
 
   ArchiveReader(ArchiveReader&& other) noexcept;
   ArchiveReader& operator=(ArchiveReader&& other) noexcept;
@@ -44,6 +50,11 @@ class SBX_API ArchiveReader {
   std::uint64_t entry_size() const;
   std::string entry_symlink() const;
   std::string entry_hardlink() const;
+  // entry_path() without leading "./" and "/" and without a trailing "/"; "" for the root.
+  std::string entry_relative_path() const;
+  // The current entry as Fs::stat reports a file: type, size, mode, uid, gid, mtime (whole
+  // seconds), symlink target.
+  FileStat entry_stat() const;
   // Streams the current entry's data; stops early when `sink` returns false.
   void read_data(const ChunkSink& sink);
   // Input bytes consumed so far (compressed), for progress reporting.

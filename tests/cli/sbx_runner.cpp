@@ -7,7 +7,6 @@
 
 #include <sys/wait.h>
 
-#include <fstream>
 #include <future>
 #include <sstream>
 #include <stdexcept>
@@ -21,17 +20,6 @@ std::vector<std::string> SbxResult::err_lines() const {
   std::stringstream stream(err);
   for (std::string line; std::getline(stream, line);) lines.push_back(line);
   return lines;
-}
-
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "sbx-cli-test-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
 }
 
 struct SbxProcess::Impl {
@@ -82,20 +70,6 @@ SbxResult run_sbx(const std::vector<std::string>& args, const std::string& input
                   std::chrono::seconds limit) {
   SbxProcess process(args, input);
   return process.finish(limit);
-}
-
-void write_file(const std::filesystem::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
 }
 
 boost::json::value parse_json(const std::string& text) {

@@ -2,6 +2,9 @@
 // fake backend plugin with its state in a private temporary directory.
 #pragma once
 
+#include "host_files.hpp"
+#include "temp_dir.hpp"
+
 #include <boost/json.hpp>
 
 #include <chrono>
@@ -19,19 +22,6 @@ struct SbxResult {
 
   // The lines of stderr, for "exactly one line" checks.
   std::vector<std::string> err_lines() const;
-};
-
-// A directory removed with everything in it when the object goes away.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
 };
 
 // One running `sbx` process; its stdin gets `input` and is then closed.
@@ -53,9 +43,6 @@ class SbxProcess {
 
 SbxResult run_sbx(const std::vector<std::string>& args, const std::string& input = {},
                   std::chrono::seconds limit = std::chrono::seconds(60));
-
-void write_file(const std::filesystem::path& path, const std::string& content);
-std::string read_file(const std::filesystem::path& path);
 
 // Parses stdout as JSON; a parse failure fails the calling test with the text.
 boost::json::value parse_json(const std::string& text);

@@ -5,7 +5,10 @@
 #include "image_store.hpp"
 #include "layer_copy.hpp"
 
+#include "error_of.hpp"
+#include "host_files.hpp"
 #include "require.hpp"
+#include "temp_dir.hpp"
 
 #include <sbx/archive.hpp>
 #include <sbx/error.hpp>
@@ -39,12 +42,8 @@ using sbx::subcontainer::ImageStore;
 
 namespace {
 
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using sbx::test::code_of;
+using sbx::test::read_file;
 
 bool present(const fs::path& path) { return fs::exists(fs::symlink_status(path)); }
 
@@ -97,14 +96,10 @@ std::string layer_two() {
 class ImagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sbx-images-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = fs::canonical(pattern);
     store_ = std::make_unique<ImageStore>(dir_ / "store", sbx::logger());
   }
   void TearDown() override {
     store_.reset();
-    fs::remove_all(dir_);
   }
 
   fs::path write_file(const std::string& name, const std::string& content) const {
@@ -131,18 +126,8 @@ class ImagesTest : public ::testing::Test {
     }));
   }
 
-  template <class F>
-  static Errc code_of(F&& call) {
-    try {
-      call();
-    } catch (const sbx::Error& e) {
-      return e.code();
-    }
-    ADD_FAILURE() << "call did not throw";
-    return Errc::io;
-  }
-
-  fs::path dir_;
+  const sbx::test::TempDir temp_{"sbx-images-"};
+  const fs::path& dir_ = temp_.path();
   std::unique_ptr<ImageStore> store_;
 };
 
@@ -157,14 +142,14 @@ TEST_F(ImagesTest, DockerSaveArchiveAppliesLayersAndWhiteouts) {
   EXPECT_EQ(rootfs, store_->root() / id / "rootfs");
   EXPECT_TRUE(image.ro_binds.empty());
 
-  EXPECT_EQ(slurp(rootfs / "keep" / "b"), "b");
+  EXPECT_EQ(read_file(rootfs / "keep" / "b"), "b");
   EXPECT_FALSE(present(rootfs / "keep" / "a")) << "whiteout .wh.a ignored";
-  EXPECT_EQ(slurp(rootfs / "keep" / "a-hard"), "a") << "the other link of a whited-out file stays";
+  EXPECT_EQ(read_file(rootfs / "keep" / "a-hard"), "a") << "the other link of a whited-out file stays";
   EXPECT_FALSE(present(rootfs / "gone")) << "whiteout of a directory ignored";
   EXPECT_FALSE(present(rootfs / "opq" / "old1")) << "opaque dir kept a lower file";
   EXPECT_FALSE(present(rootfs / "opq" / "sub")) << "opaque dir kept a lower dir";
-  EXPECT_EQ(slurp(rootfs / "opq" / "new"), "new");
-  EXPECT_EQ(slurp(rootfs / "opq" / "kept-before-marker"), "new");
+  EXPECT_EQ(read_file(rootfs / "opq" / "new"), "new");
+  EXPECT_EQ(read_file(rootfs / "opq" / "kept-before-marker"), "new");
   EXPECT_FALSE(present(rootfs / ".wh.gone"));
   EXPECT_FALSE(present(rootfs / "opq" / ".wh..wh..opq"));
   EXPECT_EQ(fs::read_symlink(rootfs / "passwd-link"), "/etc/passwd");
@@ -204,7 +189,7 @@ TEST_F(ImagesTest, Docker25LayoutWithLinkedLayers) {
     w.add_file("oci-layout", "{}");
   }));
   const auto image = store_->resolve(archive.string());
-  EXPECT_EQ(slurp(image.lower_dirs.at(0) / "keep" / "b"), "b");
+  EXPECT_EQ(read_file(image.lower_dirs.at(0) / "keep" / "b"), "b");
   EXPECT_FALSE(present(image.lower_dirs.at(0) / "gone"));
   EXPECT_EQ(image.config.user, "app");
 
@@ -259,7 +244,7 @@ TEST_F(ImagesTest, OciLayoutArchive) {
   const auto image = store_->resolve(archive.string());
   const fs::path rootfs = image.lower_dirs.at(0);
   EXPECT_EQ(store_->resolve("example.org/app:1.0").lower_dirs, image.lower_dirs) << "ref.name not recorded";
-  EXPECT_EQ(slurp(rootfs / "opq" / "new"), "new");
+  EXPECT_EQ(read_file(rootfs / "opq" / "new"), "new");
   EXPECT_FALSE(present(rootfs / "opq" / "old1"));
   EXPECT_FALSE(present(rootfs / "gone"));
   EXPECT_EQ(image.config.env, std::vector<std::string>{"A=1"});
@@ -276,7 +261,7 @@ TEST_F(ImagesTest, PlainRootfsTarKeepsWhiteoutNamesAndGetsDefaults) {
   }));
   const auto image = store_->resolve(archive.string());
   const fs::path rootfs = image.lower_dirs.at(0);
-  EXPECT_EQ(slurp(rootfs / "bin" / "sh"), "shell");
+  EXPECT_EQ(read_file(rootfs / "bin" / "sh"), "shell");
   EXPECT_TRUE(present(rootfs / ".wh.literal"));
   EXPECT_EQ(image.config.user, "root");
   EXPECT_EQ(image.config.workdir, "/");
@@ -305,7 +290,7 @@ TEST_F(ImagesTest, CompressedRootfsTar) {
   unsigned char magic[2] = {};
   std::ifstream(path, std::ios::binary).read(reinterpret_cast<char*>(magic), 2);
   ASSERT_EQ(magic[0], 0x1f);  // really gzip, not a plain tar
-  EXPECT_EQ(slurp(store_->resolve(path.string()).lower_dirs.at(0) / "hello"), "world");
+  EXPECT_EQ(read_file(store_->resolve(path.string()).lower_dirs.at(0) / "hello"), "world");
 }
 
 TEST_F(ImagesTest, LeftoversOfACrashedImportAreRemoved) {
@@ -378,8 +363,8 @@ TEST_F(ImagesTest, HostImageSkeleton) {
   EXPECT_EQ(image.ref, "host");
   ASSERT_EQ(image.lower_dirs.size(), 1u);
   const fs::path rootfs = image.lower_dirs[0];
-  EXPECT_NE(slurp(rootfs / "etc" / "passwd").find("root:x:0:0:"), std::string::npos);
-  EXPECT_NE(slurp(rootfs / "etc" / "passwd").find("nobody:x:65534:"), std::string::npos);
+  EXPECT_NE(read_file(rootfs / "etc" / "passwd").find("root:x:0:0:"), std::string::npos);
+  EXPECT_NE(read_file(rootfs / "etc" / "passwd").find("nobody:x:65534:"), std::string::npos);
   EXPECT_TRUE(fs::exists(rootfs / "etc" / "group"));
   EXPECT_TRUE(fs::exists(rootfs / "etc" / "hosts"));
   EXPECT_TRUE(fs::exists(rootfs / "etc" / "resolv.conf"));
@@ -424,7 +409,7 @@ TEST_F(ImagesTest, CommitLayerStacksOnTheBase) {
   ASSERT_EQ(image.lower_dirs.size(), 2u);
   EXPECT_EQ(image.lower_dirs[0], store_->root() / snap / "rootfs");
   EXPECT_EQ(image.lower_dirs[1], store_->root() / base / "rootfs");
-  EXPECT_EQ(slurp(image.lower_dirs[0] / "keep" / "c"), "from the sandbox");
+  EXPECT_EQ(read_file(image.lower_dirs[0] / "keep" / "c"), "from the sandbox");
   EXPECT_EQ(image.config.user, "app");  // inherited from the base
 
   // A snapshot of a host sandbox carries the host binds.
@@ -468,7 +453,12 @@ int in_private_mount_ns(const std::function<int()>& body) {
     }
     if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
       ::_exit(100);
-    ::_exit(body());
+    int status = 102;  // the body threw: an exception must not unwind into gtest in the child
+    try {
+      status = body();
+    } catch (...) {
+    }
+    ::_exit(status);
   }
   int status = 0;
   ::waitpid(child, &status, 0);
@@ -524,14 +514,15 @@ TEST_F(ImagesTest, SnapshotLayersStackOnARealOverlay) {
   const int restored = in_private_mount_ns([&] {
     if (mount_overlay(lower, {}, {}, merged) != 0) return 1;
     if (fs::exists(merged / "etc" / "passwd")) return 2;
-    if (slurp(merged / "keep" / "c") != "from the sandbox") return 3;
-    if (slurp(merged / "keep" / "b") != "b") return 4;
+    if (read_file(merged / "keep" / "c") != "from the sandbox") return 3;
+    if (read_file(merged / "keep" / "b") != "b") return 4;
     if (fs::exists(merged / "opq" / "new")) return 5;
-    if (slurp(merged / "opq" / "fresh") != "fresh") return 6;
+    if (read_file(merged / "opq" / "fresh") != "fresh") return 6;
     return 0;
   });
-  EXPECT_EQ(restored, 0) << "1 mount, 2 whiteout lost, 3 new file lost, 4 base file lost, 5 opaque lost, 6 dir lost";
-  // Rootless overlayfs leaves its work/work dir mode 000; let TearDown remove it.
+  EXPECT_EQ(restored, 0) << "1 mount, 2 whiteout lost, 3 new file lost, 4 base file lost, 5 opaque lost, 6 dir lost, "
+                             "102 a file could not be read";
+  // Rootless overlayfs leaves its work/work dir mode 000; make it removable with the temp dir.
   std::error_code ec;
   fs::permissions(work / "work", fs::perms::owner_all, ec);
 }
@@ -598,7 +589,7 @@ TEST_F(LayerCopyTest, CopiesContentModesLinksAndTimes) {
 
   const fs::path to = dir_ / "copy";
   copy_layer(from, to);
-  EXPECT_EQ(slurp(to / "d" / "big"), big);
+  EXPECT_EQ(read_file(to / "d" / "big"), big);
   struct stat st {};
   ASSERT_EQ(::lstat((to / "exe").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04755u);

@@ -2,7 +2,10 @@
 // inside the root ("..", absolute symlinks, /proc magic links).
 #include "root_fs.hpp"
 
+#include "error_of.hpp"
+#include "host_files.hpp"
 #include "require.hpp"
+#include "temp_dir.hpp"
 
 #include <sbx/error.hpp>
 
@@ -30,12 +33,8 @@ using sbx::subcontainer::UniqueFd;
 
 namespace {
 
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using sbx::test::code_of;
+using sbx::test::read_file;
 
 // A field of /proc/<status>, e.g. "Uid:" -> "0\t0\t0\t100000" (real, effective, saved, fs).
 std::string status_field(const fs::path& status_file, const std::string& key) {
@@ -51,9 +50,6 @@ fs::path own_thread_status() { return thread_status(static_cast<pid_t>(::syscall
 class RootFsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "sbx-rootfs-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = fs::canonical(pattern);
     root_ = dir_ / "root";
     fs::create_directories(root_ / "etc");
     std::ofstream(root_ / "etc" / "hostname") << "inside";
@@ -62,7 +58,6 @@ class RootFsTest : public ::testing::Test {
   }
   void TearDown() override {
     fs_.reset();
-    fs::remove_all(dir_);
   }
 
   std::unique_ptr<RootFs> make_fs(uid_t uid, gid_t gid, std::uint32_t count) const {
@@ -71,25 +66,15 @@ class RootFsTest : public ::testing::Test {
     return std::make_unique<RootFs>(std::move(fd), uid, gid, count);
   }
 
-  template <class F>
-  static Errc code_of(F&& call) {
-    try {
-      call();
-    } catch (const sbx::Error& e) {
-      return e.code();
-    }
-    ADD_FAILURE() << "call did not throw";
-    return Errc::io;
-  }
-
-  fs::path dir_;
+  const sbx::test::TempDir temp_{"sbx-rootfs-"};
+  const fs::path& dir_ = temp_.path();
   fs::path root_;
   std::unique_ptr<RootFs> fs_;
 };
 
 TEST_F(RootFsTest, WriteReadStatListRemove) {
   fs_->write("/etc/motd", "hello", 0640);
-  EXPECT_EQ(slurp(root_ / "etc" / "motd"), "hello");
+  EXPECT_EQ(read_file(root_ / "etc" / "motd"), "hello");
   EXPECT_EQ(fs_->read("/etc/motd"), "hello");
   const auto st = fs_->stat("/etc/motd");
   EXPECT_EQ(st.type, FileType::regular);
@@ -160,7 +145,7 @@ TEST_F(RootFsTest, DotDotStaysInside) {
   fs_->write("/../../escaped", "x");
   EXPECT_FALSE(fs::exists(dir_ / "escaped"));
   EXPECT_TRUE(fs::exists(root_ / "escaped"));
-  EXPECT_EQ(slurp(dir_ / "secret"), "host secret");
+  EXPECT_EQ(read_file(dir_ / "secret"), "host secret");
 }
 
 TEST_F(RootFsTest, AbsoluteAndRelativeSymlinksStayInside) {
@@ -372,7 +357,7 @@ TEST_F(RootFsTest, FilesOfOtherSandboxUsersStayWritable) {
 
   EXPECT_EQ(mapped->read("/home/private"), "mine");
   mapped->write("/home/private", "changed", 0640);
-  EXPECT_EQ(slurp(root_ / "home" / "private"), "changed");
+  EXPECT_EQ(read_file(root_ / "home" / "private"), "changed");
   EXPECT_EQ(mapped->stat("/home/private").uid, 1000u);  // an existing file keeps its owner
   EXPECT_EQ(mapped->stat("/home/private").mode, 0640u);
   mapped->write("/home/new", "n");

@@ -3,11 +3,15 @@
 #include <sbx/archive.hpp>
 #include <sbx/error.hpp>
 
+#include "error_of.hpp"
+#include "temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,14 +37,16 @@ std::string build_sample() {
   return tar;
 }
 
-Errc code_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const sbx::Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "call did not throw";
-  return Errc::io;
+using sbx::test::code_of;
+
+// The current entry's data, read to the end.
+std::string data_of(ArchiveReader& reader) {
+  std::string content;
+  reader.read_data([&](std::string_view chunk) {
+    content.append(chunk);
+    return true;
+  });
+  return content;
 }
 
 TEST(Archive, MemoryRoundTripKeepsEntriesAndMetadata) {
@@ -58,12 +64,7 @@ TEST(Archive, MemoryRoundTripKeepsEntriesAndMetadata) {
   EXPECT_EQ(reader.entry_type(), FileType::regular);
   EXPECT_EQ(reader.entry_size(), 11u);
   EXPECT_EQ(reader.entry_mode(), 0640u);
-  std::string content;
-  reader.read_data([&](std::string_view chunk) {
-    content.append(chunk);
-    return true;
-  });
-  EXPECT_EQ(content, "hello world");
+  EXPECT_EQ(data_of(reader), "hello world");
 
   ASSERT_NE(reader.next(), nullptr);
   EXPECT_EQ(reader.entry_type(), FileType::symlink);
@@ -78,9 +79,7 @@ TEST(Archive, MemoryRoundTripKeepsEntriesAndMetadata) {
 }
 
 TEST(Archive, FileRoundTripStreamsLargeEntries) {
-  std::string pattern = (fs::temp_directory_path() / "sbx-archive-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-  const fs::path dir = pattern;
+  const sbx::test::TempDir dir("sbx-archive-");
   const fs::path file = dir / "big.tar";
   constexpr std::uint64_t kSize = 8u << 20;
   const std::string piece(64 * 1024, 'q');
@@ -109,7 +108,89 @@ TEST(Archive, FileRoundTripStreamsLargeEntries) {
   EXPECT_EQ(received, kSize);
   EXPECT_TRUE(all_q);
   EXPECT_LT(largest, kSize) << "data must arrive in chunks, not as one buffer";
-  fs::remove_all(dir);
+}
+
+// Hands `data` out in pieces of `piece` bytes, as a network body arrives.
+sbx::ChunkSource pieces_of(const std::string& data, std::size_t piece, std::size_t* calls = nullptr) {
+  auto offset = std::make_shared<std::size_t>(0);
+  return [&data, piece, offset, calls]() -> std::string_view {
+    if (calls != nullptr) ++*calls;
+    const std::string_view chunk = std::string_view(data).substr(*offset, piece);
+    *offset += chunk.size();
+    return chunk;
+  };
+}
+
+TEST(Archive, StreamSourceReadsEntriesAsTheyArrive) {
+  const std::string tar = build_sample();
+  std::size_t calls = 0;
+  ArchiveReader reader = ArchiveReader::from_stream(pieces_of(tar, 100, &calls), "streamed");
+  ASSERT_NE(reader.next(), nullptr);
+  EXPECT_EQ(reader.entry_relative_path(), "dir");
+  ASSERT_NE(reader.next(), nullptr);
+  EXPECT_EQ(reader.entry_relative_path(), "dir/hello.txt");
+  const sbx::FileStat stat = reader.entry_stat();
+  EXPECT_EQ(stat.type, FileType::regular);
+  EXPECT_EQ(stat.size, 11u);
+  EXPECT_EQ(stat.mode, 0640u);
+  EXPECT_EQ(stat.uid, 1000u);
+  EXPECT_EQ(stat.gid, 1000u);
+  EXPECT_EQ(data_of(reader), "hello world");
+  ASSERT_NE(reader.next(), nullptr);
+  EXPECT_EQ(reader.entry_stat().type, FileType::symlink);
+  EXPECT_EQ(reader.entry_stat().link_target, "dir/hello.txt");
+  ASSERT_NE(reader.next(), nullptr);
+  EXPECT_EQ(reader.entry_stat().type, FileType::regular) << "a hardlink reads as a regular file";
+  EXPECT_EQ(reader.next(), nullptr);
+  EXPECT_GT(calls, tar.size() / 100) << "the source was read piece by piece";
+}
+
+TEST(Archive, StreamedReaderCanBeMovedWhileOpen) {
+  const std::string tar = build_sample();
+  ArchiveReader first = ArchiveReader::from_stream(pieces_of(tar, 512), "moved");
+  ASSERT_NE(first.next(), nullptr);
+  ArchiveReader second = std::move(first);
+  ASSERT_NE(second.next(), nullptr);
+  EXPECT_EQ(second.entry_path(), "dir/hello.txt");
+}
+
+TEST(Archive, RelativePathDropsDotSlashAndSlashes) {
+  std::string tar;
+  {
+    ArchiveWriter writer([&](std::string_view chunk) {
+      tar.append(chunk);
+      return true;
+    });
+    writer.add_directory("./");
+    writer.add_directory("./sub/");
+    writer.add_file("/abs/file", "x");
+    writer.finish();
+  }
+  ArchiveReader reader = ArchiveReader::from_memory(tar);
+  std::vector<std::string> paths;
+  while (reader.next() != nullptr) paths.push_back(reader.entry_relative_path());
+  EXPECT_EQ(paths, (std::vector<std::string>{"", "sub", "abs/file"}));
+}
+
+TEST(Archive, AFailingStreamSourceIsAnIoErrorNamingTheArchive) {
+  const std::string tar = build_sample();
+  std::size_t served = 0;
+  auto source = [&]() -> std::string_view {
+    if (served >= 1024) throw sbx::Error(Errc::timeout, "the daemon stopped sending");
+    const std::string_view chunk = std::string_view(tar).substr(served, 512);
+    served += chunk.size();
+    return chunk;
+  };
+  try {
+    ArchiveReader reader = ArchiveReader::from_stream(source, "sandbox x:/big");
+    while (reader.next() != nullptr) reader.read_data([](std::string_view) { return true; });
+    ADD_FAILURE() << "the broken stream was read to the end";
+  } catch (const sbx::Error& e) {
+    EXPECT_EQ(e.code(), Errc::io);
+    const std::string message = e.what();
+    EXPECT_NE(message.find("sandbox x:/big"), std::string::npos) << message;
+    EXPECT_NE(message.find("the daemon stopped sending"), std::string::npos) << message;
+  }
 }
 
 TEST(Archive, ReaderStopsWhenTheSinkSaysSo) {

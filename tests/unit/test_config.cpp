@@ -1,6 +1,10 @@
 #include <sbx/config.hpp>
 #include <sbx/error.hpp>
 
+#include "error_of.hpp"
+#include "host_files.hpp"
+#include "temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -23,39 +27,14 @@ using namespace std::chrono_literals;
 // The message of the Errc::config error `fn` throws; fails the test if it throws none.
 template <class Fn>
 std::string config_error(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Errc::config) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no sbx::Error was thrown";
-  return {};
+  return test::message_of(Errc::config, std::forward<Fn>(fn));
 }
 
 std::string parse_error(const std::string& text) {
   return config_error([&] { parse_config(text, "t.toml"); });
 }
 
-// A fresh directory, removed with everything in it at the end of the scope.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sbx-test-config-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using test::TempDir;
 
 // Sets (or unsets, with nullopt) an environment variable and restores it at scope exit.
 class ScopedEnv {
@@ -92,10 +71,7 @@ class ScopedCwd {
   fs::path old_;
 };
 
-void write_file(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
+using test::write_file;
 
 // --- reading a full file -------------------------------------------------------------------
 

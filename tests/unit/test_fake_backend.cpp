@@ -39,7 +39,7 @@ class FakeBackendTest : public ::testing::Test {
   std::shared_ptr<SandboxBackend> make(std::string owner = {}) {
     return make_fake_backend(FakeOptions{dir_.path() / "state", "fake", std::move(owner)});
   }
-  TempDir dir_;
+  test::TempDir dir_;
 };
 
 TEST_F(FakeBackendTest, StateIsSharedByBackendsOnTheSameDirectory) {

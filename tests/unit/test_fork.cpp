@@ -19,7 +19,7 @@ class ForkTest : public ::testing::Test {
     return backend_->create(spec);
   }
 
-  fake::TempDir dir_;
+  test::TempDir dir_;
   std::shared_ptr<SandboxBackend> backend_;
 };
 

@@ -6,13 +6,15 @@
 #include <sbx/loader.hpp>
 #include <sbx/log.hpp>
 
+#include "error_of.hpp"
+#include "temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <dlfcn.h>
 #include <stdlib.h>
 
 #include <filesystem>
-#include <functional>
 #include <optional>
 #include <string>
 
@@ -45,44 +47,19 @@ sbx::PluginContext context_for(const std::string& name) {
   return sbx::PluginContext{name, sbx::ConfigTable{}, sbx::logger(), "/nonexistent/state"};
 }
 
-// The error `action` throws; fails the test when it throws nothing or something else.
-sbx::Error error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const sbx::Error& error) {
-    return error;
-  }
-  ADD_FAILURE() << "expected an sbx::Error, nothing was thrown";
-  return sbx::Error(sbx::Errc::state, "<nothing thrown>");
-}
+using sbx::test::error_of;
 
 sbx::Error load_error(const std::string& name_or_path, const sbx::PluginSearch& search = only({})) {
   return error_of([&] { sbx::load_backend(name_or_path, search, context_for("under-test")); });
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "sbx-loader-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-  // Copies test plugin `name` in as `file_name`; returns the copy's path.
-  std::string add_plugin(const std::string& name, const std::string& file_name) const {
-    fs::copy_file(plugin_file(name), path_ / file_name);
-    return (path_ / file_name).string();
-  }
+using sbx::test::TempDir;
 
- private:
-  fs::path path_;
-};
+// Copies test plugin `name` into `dir` as `file_name`; returns the copy's path.
+std::string add_plugin(const TempDir& dir, const std::string& name, const std::string& file_name) {
+  fs::copy_file(plugin_file(name), dir / file_name);
+  return (dir / file_name).string();
+}
 
 class ScopedEnv {
  public:
@@ -133,16 +110,16 @@ TEST(FindPlugin, ANameIsLookedUpAsSbxNameDotSo) {
 
 TEST(FindPlugin, ConfiguredPathsAreSearchedInOrder) {
   TempDir first, second;
-  const std::string in_first = first.add_plugin("minimal", "sbx-twice.so");
-  const std::string in_second = second.add_plugin("minimal", "sbx-twice.so");
+  const std::string in_first = add_plugin(first, "minimal", "sbx-twice.so");
+  const std::string in_second = add_plugin(second, "minimal", "sbx-twice.so");
   EXPECT_EQ(sbx::find_plugin("twice", only({first.path(), second.path()})), fs::path(in_first));
   EXPECT_EQ(sbx::find_plugin("twice", only({second.path(), first.path()})), fs::path(in_second));
 }
 
 TEST(FindPlugin, EnvPathIsSearchedAfterConfiguredPaths) {
   TempDir configured, from_env_a, from_env_b;
-  const std::string in_configured = configured.add_plugin("minimal", "sbx-twice.so");
-  const std::string in_env_b = from_env_b.add_plugin("minimal", "sbx-twice.so");
+  const std::string in_configured = add_plugin(configured, "minimal", "sbx-twice.so");
+  const std::string in_env_b = add_plugin(from_env_b, "minimal", "sbx-twice.so");
   ScopedEnv env("SBX_PLUGIN_PATH", from_env_a.path().string() + "::" + from_env_b.path().string());
 
   sbx::PluginSearch search = only({configured.path()});
@@ -282,7 +259,7 @@ TEST(OpenBackend, UsesConfiguredPathsAndTheBackendsTable) {
 
 TEST(OpenBackend, APathIsLoadedAsTheBackendNamedByItsFile) {
   TempDir dir;
-  const std::string file = dir.add_plugin("template", "sbx-renamed.so");
+  const std::string file = add_plugin(dir, "template", "sbx-renamed.so");
   sbx::Config config = sbx::parse_config("[backends.renamed]\nmisspelt_key = 1\n", "test.toml");
   // The table of the name derived from the file ("renamed") was handed over: its unknown key
   // is refused by the plugin as a config error, prefixed with the plugin file.
@@ -299,7 +276,7 @@ TEST(OpenBackend, APathIsLoadedAsTheBackendNamedByItsFile) {
 
 TEST(PluginLifetime, HandleFsAndProcessKeepTheLibraryLoadedAfterTheBackendIsDropped) {
   TempDir dir;  // a private copy, so no other test's load of sbx-minimal.so interferes
-  const std::string file = dir.add_plugin("minimal", "sbx-minimal.so");
+  const std::string file = add_plugin(dir, "minimal", "sbx-minimal.so");
   auto search = only({});
   search.unload_when_unused = true;
 
@@ -329,7 +306,7 @@ TEST(PluginLifetime, HandleFsAndProcessKeepTheLibraryLoadedAfterTheBackendIsDrop
 
 TEST(PluginLifetime, ResumedHandlesPinTheLibraryToo) {
   TempDir dir;
-  const std::string file = dir.add_plugin("template", "sbx-template.so");
+  const std::string file = add_plugin(dir, "template", "sbx-template.so");
   auto search = only({});
   search.unload_when_unused = true;
 
@@ -349,7 +326,7 @@ TEST(PluginLifetime, ResumedHandlesPinTheLibraryToo) {
 
 TEST(PluginLifetime, ForksAndForkFactoriesPinTheLibraryToo) {
   TempDir dir;
-  const std::string file = dir.add_plugin("minimal", "sbx-minimal.so");
+  const std::string file = add_plugin(dir, "minimal", "sbx-minimal.so");
   auto search = only({});
   search.unload_when_unused = true;
 
@@ -376,7 +353,7 @@ TEST(PluginLifetime, ForksAndForkFactoriesPinTheLibraryToo) {
 
 TEST(PluginLifetime, ByDefaultAPluginStaysLoadedForGood) {
   TempDir dir;
-  const std::string file = dir.add_plugin("minimal", "sbx-minimal.so");
+  const std::string file = add_plugin(dir, "minimal", "sbx-minimal.so");
   auto backend = sbx::load_backend(file, only({}), context_for("minimal"));
   backend->create(sbx::SandboxSpec{})->exec(command({"echo"}));
   backend.reset();
@@ -385,7 +362,7 @@ TEST(PluginLifetime, ByDefaultAPluginStaysLoadedForGood) {
 
 TEST(PluginLifetime, ARefusedPluginIsNotLeftLoadedWhenUnloadingIsAllowed) {
   TempDir dir;
-  const std::string file = dir.add_plugin("factory-throws", "sbx-factory-throws.so");
+  const std::string file = add_plugin(dir, "factory-throws", "sbx-factory-throws.so");
   auto search = only({});
   search.unload_when_unused = true;
   EXPECT_EQ(load_error(file, search).code(), sbx::Errc::plugin);

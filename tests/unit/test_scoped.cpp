@@ -20,7 +20,7 @@ class ScopedTest : public ::testing::Test {
     return false;
   }
 
-  fake::TempDir dir_;
+  test::TempDir dir_;
   std::shared_ptr<SandboxBackend> backend_;
 };
 

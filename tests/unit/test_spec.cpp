@@ -1,10 +1,13 @@
 #include <sbx/error.hpp>
 #include <sbx/spec.hpp>
 
+#include "error_of.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 namespace sbx {
 namespace {
@@ -13,14 +16,7 @@ using namespace std::chrono_literals;
 
 template <class Fn>
 std::string invalid_argument_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Errc::invalid_argument) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no sbx::Error was thrown";
-  return {};
+  return test::message_of(Errc::invalid_argument, std::forward<Fn>(fn));
 }
 
 Mount tmpfs_at(const std::string& target) {

@@ -1,12 +1,15 @@
 #include <sbx/error.hpp>
 #include <sbx/units.hpp>
 
+#include "error_of.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace sbx {
 namespace {
@@ -21,14 +24,7 @@ constexpr std::uint64_t TiB = 1024 * GiB;
 // The message of the invalid_argument error `fn` throws; fails the test if it throws none.
 template <class Fn>
 std::string invalid_argument_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Errc::invalid_argument) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no sbx::Error was thrown";
-  return {};
+  return test::message_of(Errc::invalid_argument, std::forward<Fn>(fn));
 }
 
 TEST(ParseSize, AcceptsTheDocumentedForms) {

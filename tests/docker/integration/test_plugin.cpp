@@ -3,17 +3,26 @@
 
 #include <sbx/loader.hpp>
 
+#include <memory>
+#include <utility>
+
 namespace sbx::docker::test {
 namespace {
 
-TEST(DockerPlugin, LoadsAndReportsCapabilitiesWithoutADaemon) {
+// Loads the built sbx-docker.so by path (no $SBX_PLUGIN_PATH, no install dir) as "docker".
+std::shared_ptr<SandboxBackend> load_docker_plugin(ConfigTable config = {}) {
   PluginContext context;
   context.name = "docker";
   context.logger = sbx::logger();
+  context.config = std::move(config);
   PluginSearch search;
   search.use_env = false;
   search.use_install_dir = false;
-  auto backend = load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+  return load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+}
+
+TEST(DockerPlugin, LoadsAndReportsCapabilitiesWithoutADaemon) {
+  auto backend = load_docker_plugin();
   EXPECT_EQ(backend->name(), "docker");
   auto caps = backend->capabilities();
   EXPECT_TRUE(caps.fork);
@@ -22,16 +31,9 @@ TEST(DockerPlugin, LoadsAndReportsCapabilitiesWithoutADaemon) {
 }
 
 TEST(DockerPlugin, BadConfigIsAConfigError) {
-  PluginContext context;
-  context.name = "docker";
-  context.logger = sbx::logger();
   auto root = ConfigTable::parse("[backends.docker]\npull = \"sometimes\"\n", "bad.toml");
-  context.config = *root.get_table("backends")->get_table("docker");
-  PluginSearch search;
-  search.use_env = false;
-  search.use_install_dir = false;
   try {
-    load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+    load_docker_plugin(*root.get_table("backends")->get_table("docker"));
     FAIL() << "a bad pull policy was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("bad.toml:2"), std::string::npos) << e.what();
@@ -39,13 +41,7 @@ TEST(DockerPlugin, BadConfigIsAConfigError) {
 }
 
 TEST_F(DockerTest, PluginBackendRunsACommand) {
-  PluginContext context;
-  context.name = "docker";
-  context.logger = sbx::logger();
-  PluginSearch search;
-  search.use_env = false;
-  search.use_install_dir = false;
-  auto backend = load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+  auto backend = load_docker_plugin();
   auto sandbox = backend->create(base_spec());
   adopt(sandbox);
   EXPECT_EQ(sh(*sandbox, "echo via plugin").stdout_data, "via plugin\n");

@@ -4,6 +4,7 @@
 #include "docker_fixture.hpp"
 #include "engine/query.hpp"
 #include "images.hpp"
+#include "temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -49,7 +50,6 @@ bool port_answers(std::uint16_t port) {
 class LocalRegistry {
  public:
   LocalRegistry() : port_(free_loopback_port()) {
-    dir_ = std::filesystem::temp_directory_path() / ("sbx-registry-" + random_hex(8));
     std::filesystem::create_directories(dir_ / "data");
     std::ofstream(dir_ / "config.yml") << "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
                                        << "    rootdirectory: " << (dir_ / "data").string() << "\n"
@@ -70,14 +70,13 @@ class LocalRegistry {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
     }
-    std::filesystem::remove_all(dir_);
   }
   bool up() const { return port_answers(port_); }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
  private:
   std::uint16_t port_;
-  std::filesystem::path dir_;
+  sbx::test::TempDir dir_{"sbx-registry-"};
   pid_t pid_ = -1;
 };
 

@@ -3,6 +3,7 @@
 #include "containers.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "temp_dir.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -177,11 +178,10 @@ TEST_F(DockerTest, EnvPassthroughAndBlock) {
 }
 
 TEST_F(DockerTest, BindMountsOnlyUnderAllowedPrefixes) {
-  auto dir = std::filesystem::temp_directory_path() / ("sbx-bind-it-" + random_hex(6));
-  std::filesystem::create_directories(dir);
+  const sbx::test::TempDir dir("sbx-bind-it-");
   { std::ofstream(dir / "host.txt") << "from host"; }
   auto spec = base_spec();
-  spec.mounts = {Mount{MountType::bind, dir.string(), "/host", true}};
+  spec.mounts = {Mount{MountType::bind, dir.path().string(), "/host", true}};
   try {
     backend_->create(spec);
     ADD_FAILURE() << "a bind mount without bind_allow was accepted";
@@ -189,12 +189,11 @@ TEST_F(DockerTest, BindMountsOnlyUnderAllowedPrefixes) {
     EXPECT_EQ(e.code(), Errc::permission_denied) << e.what();
   }
   DockerConfig config;
-  config.bind_allow = {dir.string()};
+  config.bind_allow = {dir.path().string()};
   auto backend = make_backend(config);
   auto sandbox = create(spec, backend.get());
   EXPECT_EQ(sandbox->fs().read("/host/host.txt"), "from host");
   EXPECT_NE(sh(*sandbox, "touch /host/x").exit_code, 0) << "read-only bind was writable";
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(DockerTest, PersistentWorkspaceOutlivesTheSandbox) {

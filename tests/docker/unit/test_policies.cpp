@@ -1,14 +1,10 @@
-// Env filtering, image selection and the bind policy.
-#include "bind_policy.hpp"
+// Env filtering and image selection. (The bind policy is core: tests/unit/test_path_policy.cpp.)
 #include "env_filter.hpp"
 #include "image_map.hpp"
 
 #include <sbx/error.hpp>
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
-#include <unistd.h>
 
 namespace sbx::docker {
 namespace {
@@ -53,55 +49,6 @@ TEST(ImageMap, NoDefaultIsAClearError) {
     EXPECT_EQ(e.code(), Errc::invalid_argument);
     EXPECT_NE(std::string(e.what()).find("default_image"), std::string::npos) << e.what();
   }
-}
-
-TEST(BindPolicy, ComparesWholeComponents) {
-  EXPECT_TRUE(is_under_prefix("/data", "/data"));
-  EXPECT_TRUE(is_under_prefix("/data/x/y", "/data"));
-  EXPECT_TRUE(is_under_prefix("/data/x", "/data/"));
-  EXPECT_FALSE(is_under_prefix("/database", "/data"));
-  EXPECT_FALSE(is_under_prefix("/dat", "/data"));
-  EXPECT_FALSE(is_under_prefix("/data/../etc", "/data"));
-  EXPECT_TRUE(is_under_prefix("/data/./x//y", "/data"));
-  EXPECT_TRUE(is_under_prefix("/anything", "/"));
-  EXPECT_FALSE(is_under_prefix("relative", "/"));
-  EXPECT_EQ(lexically_normal_absolute("/a/./b/../c//"), "/a/c");
-  EXPECT_EQ(lexically_normal_absolute("/../.."), "/");
-}
-
-class BindPolicyOnDisk : public ::testing::Test {
- protected:
-  void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() / ("sbx-bind-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(root_ / "allowed" / "sub");
-    std::filesystem::create_directories(root_ / "secret");
-    std::filesystem::create_directory_symlink(root_ / "secret", root_ / "allowed" / "escape");
-  }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-  std::filesystem::path root_;
-};
-
-TEST_F(BindPolicyOnDisk, AllowsPathsUnderAPrefix) {
-  auto allowed = (root_ / "allowed").string();
-  EXPECT_EQ(check_bind_source((root_ / "allowed" / "sub").string(), {allowed}), (root_ / "allowed" / "sub").string());
-  // A path that does not exist yet is judged lexically below its existing ancestors.
-  EXPECT_EQ(check_bind_source((root_ / "allowed" / "new").string(), {allowed}), (root_ / "allowed" / "new").string());
-}
-
-TEST_F(BindPolicyOnDisk, RefusesSymlinkEscapesAndOtherTrees) {
-  auto allowed = (root_ / "allowed").string();
-  for (const auto& path : {(root_ / "allowed" / "escape").string(), (root_ / "secret").string(),
-                           (root_ / "allowed" / ".." / "secret").string(), std::string("/etc")}) {
-    try {
-      check_bind_source(path, {allowed});
-      ADD_FAILURE() << path << " was allowed";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Errc::permission_denied) << path;
-      EXPECT_NE(std::string(e.what()).find("bind_allow"), std::string::npos) << e.what();
-    }
-  }
-  EXPECT_THROW(check_bind_source("/etc", {}), Error);
-  EXPECT_THROW(check_bind_source("relative/path", {"/"}), Error);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
-// Formats read from the daemon: the path-stat header, stats JSON, and our own spec label.
+// Formats read from the daemon: the path-stat header and stats JSON. (The spec label is
+// <sbx/spec_json.hpp>, tested in tests/unit/test_spec_json.cpp.)
 #include "base64.hpp"
 #include "docker_fs.hpp"
 #include "docker_handle.hpp"
-#include "spec_json.hpp"
 
 #include <sbx/error.hpp>
 
@@ -75,26 +75,6 @@ TEST(Stats, ComputesCpuPercentMemoryAndNetwork) {
   EXPECT_EQ(stats.net_tx_bytes, 22u);
   auto offline = stats_from_json(R"({"cpu_stats": {}, "precpu_stats": {}, "memory_stats": {}, "pids_stats": {}})");
   EXPECT_FALSE(offline.net_rx_bytes) << "no networks (network none) is reported as unknown";
-}
-
-TEST(SpecJson, RoundTrips) {
-  SandboxSpec spec;
-  spec.image = "busybox:latest";
-  spec.env = {{"A", "1"}};
-  spec.workdir = "/w";
-  spec.user = "1000";
-  spec.mounts = {Mount{MountType::tmpfs, "", "/t", true, MountKind::directory, "", IdMap{0, 1, 2}, 4096},
-                 Mount{MountType::bind, "/src", "/dst", false, MountKind::file, "sub"}};
-  spec.limits = Limits{1 << 20, 0.5, 10};
-  spec.network = NetworkMode::bridge;
-  spec.labels = {{"k", "v"}};
-  spec.ttl = std::chrono::seconds(30);
-  spec.idle_timeout = std::chrono::seconds(5);
-  spec.read_only_root = true;
-  spec.ports = {80, 443};
-  EXPECT_EQ(spec_from_json(spec_to_json(spec)), spec);
-  EXPECT_EQ(spec_from_json(spec_to_json(SandboxSpec{})), SandboxSpec{});
-  EXPECT_THROW(spec_from_json("not json"), Error);
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+// A fresh temporary directory, removed with everything in it when the object goes away.
+// The one such helper of the test tree; every test that needs scratch space on the host uses it.
+#pragma once
+
+#include <sbx/error.hpp>
+
+#include <stdlib.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+namespace sbx::test {
+
+class TempDir {
+ public:
+  // Creates $TMPDIR/<prefix>XXXXXX. The path is canonical (no symlink on the way), so tests
+  // can compare it with paths the code under test resolved.
+  explicit TempDir(const std::string& prefix = "sbx-test-") {
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw_system_error("mkdtemp " + pattern, errno);
+    path_ = std::filesystem::canonical(pattern);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
+  const std::filesystem::path& path() const { return path_; }
+  // path() / relative, for brevity at call sites.
+  std::filesystem::path operator/(const std::filesystem::path& relative) const { return path_ / relative; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace sbx::test
