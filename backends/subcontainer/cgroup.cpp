@@ -170,8 +170,13 @@ void SandboxCgroup::freeze() {
   if (!dir) throw Error(Errc::unsupported, "sandbox " + id_ + ": no freezer cgroup (pause needs root on cgroup v1)");
   auto file = fs::path(*dir) / (version_ == 2 ? "cgroup.freeze" : "freezer.state");
   write_limit(file, version_ == 2 ? "1" : "FROZEN", id_);
-  // v1 freezing is asynchronous: wait until every task is stopped.
-  for (int i = 0; i < 500 && !frozen(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  // v1 freezing is asynchronous: wait until every task is stopped. v1 wakes each task once; one
+  // that was running then and went into a killable-only sleep (a shepherd waiting for its
+  // vfork-style command process) stays unfrozen until another pass, so repeat the write.
+  for (int i = 0; i < 500 && !frozen(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (version_ == 1 && !frozen()) write_limit(file, "FROZEN", id_);
+  }
   if (!frozen()) throw Error(Errc::backend, "sandbox " + id_ + ": processes did not freeze within 1 s");
 }
 
