@@ -4,7 +4,9 @@
 //   BM_Fork100MB           fork of a sandbox whose upper layer holds 100 MB
 //   BM_StdoutThroughput    bytes/s of a command writing to stdout, read by the host
 //   BM_IdleSandboxMemory   resident memory of each idle sandbox's leader (KiB), N sandboxes
-// State goes to $SBX_BENCH_STATE_DIR (default /tmp/sbx-bench).
+//                          (bench/idle_memory.sh measures all of a sandbox's host memory)
+// State goes to $SBX_BENCH_STATE_DIR (default /tmp/sbx-bench); $SBX_BENCH_PLUGIN overrides the
+// plugin file, to compare two builds under the same load.
 #include <sbx/config.hpp>
 #include <sbx/loader.hpp>
 #include <sbx/log.hpp>
@@ -28,7 +30,8 @@ std::shared_ptr<sbx::SandboxBackend> backend() {
     const char* state = std::getenv("SBX_BENCH_STATE_DIR");
     context.state_dir = state ? state : "/tmp/sbx-bench";
     sbx::PluginSearch search;
-    return sbx::load_backend(SBX_PLUGIN_OUTPUT_DIR "/sbx-subcontainer.so", search, context);
+    const char* plugin = std::getenv("SBX_BENCH_PLUGIN");
+    return sbx::load_backend(plugin ? plugin : SBX_PLUGIN_OUTPUT_DIR "/sbx-subcontainer.so", search, context);
   }();
   return instance;
 }

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -15,22 +17,34 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <string>
-#include <vector>
 
 namespace sbx::subcontainer::helper {
 namespace {
 
-const int kKillRequest = SIGRTMIN;
-
-struct Connection {
-  int fd = -1;        // -1 once the host closed its end
-  std::string input;  // partial "K <sig>" lines
-};
-
 void send_line(int fd, const std::string& line) {
   (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
+}
+
+void set_receive_timeout(int fd, time_t seconds) {
+  timeval limit{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+}
+
+int accept_connection(int listen_fd) {
+  int conn;
+  do {
+    conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  } while (conn < 0 && (errno == EINTR || errno == ECONNABORTED));
+  return conn;
+}
+
+// Answers the next request with "E <why>" when no process can be forked to run it.
+void refuse_next_request(int listen_fd, const std::string& why) {
+  int conn = accept_connection(listen_fd);
+  if (conn < 0) return;
+  send_line(conn, "E " + why + "\n");
+  ::close(conn);
 }
 
 // Reads one request: header, payload and the three stdio fds. False on a malformed request.
@@ -72,155 +86,229 @@ bool receive_request(int fd, wire::ExecMessage& message, int stdio[3]) {
   return true;
 }
 
-// Runs in the shepherd: forks the command, reaps everything reparented to it, carries out
-// kill requests (SIGRTMIN from the leader, the signal number as its value), reports the
-// command's status on `conn` and exits. Both signals are already blocked (inherited from the
-// leader), so a kill that arrives before the command exists waits until it does.
-[[noreturn]] void shepherd(int conn, const wire::ExecMessage& message, const int stdio[3],
-                           const CommandPolicy& policy) {
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  sigset_t handled;
-  sigemptyset(&handled);
-  sigaddset(&handled, SIGCHLD);
-  sigaddset(&handled, kKillRequest);
-  int signal_fd = ::signalfd(-1, &handled, SFD_CLOEXEC);
-  pid_t command = ::fork();
-  if (command < 0) {
-    send_line(conn, std::string("E fork: ") + std::strerror(errno) + "\n");
+// Passes the request's connection from the command process to its shepherd.
+bool hand_over(int channel, int conn) {
+  char byte = 'c';
+  iovec iov{&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))]{};
+  msghdr header{};
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &conn, sizeof(int));
+  return ::sendmsg(channel, &header, MSG_NOSIGNAL) == 1;
+}
+
+// The connection handed over on `channel`, or -1 when the command process sent none.
+int take_over(int channel, int flags) {
+  char byte;
+  iovec iov{&byte, 1};
+  char control[CMSG_SPACE(sizeof(int))]{};
+  msghdr header{};
+  header.msg_iov = &iov;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(channel, &header, flags | MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return -1;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return -1;
+  int conn;
+  std::memcpy(&conn, CMSG_DATA(cmsg), sizeof(int));
+  return conn;
+}
+
+// The waiting command process: it is already forked and parked in accept(), so a request
+// starts the command without first waking the leader and forking twice. It takes one request,
+// gives the connection to its shepherd and becomes the command.
+[[noreturn]] void serve_one_request(int listen_fd, int channel, const CommandPolicy& policy) {
+  int conn = accept_connection(listen_fd);
+  if (conn < 0) ::_exit(1);
+  ::close(listen_fd);
+  set_receive_timeout(conn, 5);  // a stalled client must not hold the sandbox's exec slot for long
+  wire::ExecMessage message;
+  int stdio[3] = {-1, -1, -1};
+  if (!receive_request(conn, message, stdio)) {
+    send_line(conn, "E malformed exec request\n");
     ::_exit(1);
   }
-  if (command == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::close(conn);
-    for (int i = 0; i < 3; ++i)
-      if (::dup2(stdio[i], i) < 0) ::_exit(126);
-    for (int i = 0; i < 3; ++i)
-      if (stdio[i] > 2) ::close(stdio[i]);
-    run_command(message, policy);
+  set_receive_timeout(conn, 0);
+  if (!hand_over(channel, conn)) {
+    send_line(conn, std::string("E hand the request to its shepherd: ") + std::strerror(errno) + "\n");
+    ::_exit(1);
   }
-  for (int i = 0; i < 3; ++i) ::close(stdio[i]);
+  ::close(channel);
+  ::close(conn);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int i = 0; i < 3; ++i)
+    if (::dup2(stdio[i], i) < 0) ::_exit(126);
+  for (int i = 0; i < 3; ++i)
+    if (stdio[i] > 2) ::close(stdio[i]);
+  run_command(message, policy);
+}
+
+struct WaitingCommand {
+  int listen_fd;
+  int channel;
+  int shepherd_fds[3];  // not the command's: closed in its (unshared) fd table
+  const CommandPolicy* policy;
+};
+
+int run_waiting_command(void* argument) {
+  auto* waiting = static_cast<WaitingCommand*>(argument);
+  for (int fd : waiting->shepherd_fds) ::close(fd);
+  serve_one_request(waiting->listen_fd, waiting->channel, *waiting->policy);
+}
+
+// Reads "K <signal>" lines from the host; false once the host has closed the connection.
+bool handle_host_input(int conn, std::string& input) {
+  char buffer[256];
+  ssize_t n = ::recv(conn, buffer, sizeof buffer, MSG_DONTWAIT);
+  if (n < 0) return errno == EAGAIN || errno == EINTR;
+  if (n == 0) return false;
+  input.append(buffer, static_cast<std::size_t>(n));
+  std::size_t newline;
+  while ((newline = input.find('\n')) != std::string::npos) {
+    std::string line = input.substr(0, newline);
+    input.erase(0, newline + 1);
+    if (line.size() > 2 && line[0] == 'K') signal_tree(::getpid(), std::atoi(line.c_str() + 2));
+  }
+  return true;
+}
+
+// A subreaper for one command: forks the waiting command process, takes the connection from
+// it once a request arrived (and tells the leader, via `taken_fd`, to ready the next pair),
+// carries out the host's kill requests, reaps everything reparented to it, reports the
+// command's status on the connection and exits. SIGCHLD is already blocked (inherited).
+[[noreturn]] void shepherd(int listen_fd, int taken_fd, const CommandPolicy& policy) {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  int channel[2];
+  if (signal_fd < 0 || ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
+    refuse_next_request(listen_fd, std::string("set up a shepherd: ") + std::strerror(errno));
+    ::_exit(1);
+  }
+  WaitingCommand waiting{listen_fd, channel[1], {signal_fd, taken_fd, channel[0]}, &policy};
+  // CLONE_VM|CLONE_VFORK, as posix_spawn does: the command process borrows this address space
+  // until it execs, so no page tables are copied on the way in nor torn down at exec — most
+  // of an exec's CPU time otherwise. The shepherd sleeps meanwhile; it has nothing to do
+  // before the command runs.
+  static constexpr std::size_t kStackSize = 256 * 1024;
+  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  pid_t command = stack == MAP_FAILED ? -1
+                                      : ::clone(run_waiting_command, static_cast<char*>(stack) + kStackSize,
+                                                CLONE_VM | CLONE_VFORK | SIGCHLD, &waiting);
+  if (command < 0) {
+    refuse_next_request(listen_fd, std::string("fork: ") + std::strerror(errno));
+    ::_exit(1);
+  }
+  ::munmap(stack, kStackSize);
+  ::close(listen_fd);
+  ::close(channel[1]);
+
+  int conn = -1;
+  bool host_gone = false;
+  std::string input;
   int status = 0;
   bool ended = false;
   while (!ended) {
-    signalfd_siginfo info;
-    if (::read(signal_fd, &info, sizeof info) != sizeof info) {
-      if (errno == EINTR) continue;
-      break;
+    int watched = conn >= 0 ? (host_gone ? -1 : conn) : channel[0];
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watched, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents && conn < 0 && channel[0] >= 0) {
+      conn = take_over(channel[0], 0);
+      ::close(channel[0]);
+      channel[0] = -1;
+      if (conn >= 0) {
+        pid_t self = ::getpid();
+        (void)!::write(taken_fd, &self, sizeof self);
+      }
+    } else if (fds[1].revents && conn >= 0 && !host_gone) {
+      if (!handle_host_input(conn, input)) {
+        // The host went away before the command ended: end the command with it.
+        host_gone = true;
+        signal_tree(::getpid(), SIGKILL);
+      }
     }
-    if (static_cast<int>(info.ssi_signo) == kKillRequest) {
-      signal_tree(::getpid(), info.ssi_int);
-      continue;
-    }
-    int child_status = 0;
-    pid_t pid;
-    while ((pid = ::waitpid(-1, &child_status, WNOHANG)) > 0) {
-      if (pid == command) {
-        status = child_status;
-        ended = true;
+    if (fds[0].revents) {
+      signalfd_siginfo info;
+      while (::read(signal_fd, &info, sizeof info) > 0) {
+      }
+      int child_status = 0;
+      pid_t pid;
+      while ((pid = ::waitpid(-1, &child_status, WNOHANG)) > 0) {
+        if (pid == command) {
+          status = child_status;
+          ended = true;
+        }
       }
     }
   }
-  send_line(conn, "X " + std::to_string(status) + "\n");
+  // The command may have handed over its connection and ended before we read the channel.
+  if (conn < 0 && channel[0] >= 0) conn = take_over(channel[0], MSG_DONTWAIT);
+  if (conn >= 0 && !host_gone) send_line(conn, "X " + std::to_string(status) + "\n");
   ::_exit(0);
 }
 
-// Asks a shepherd to signal its command's tree.
-void request_kill(pid_t shepherd_pid, int signal) {
-  sigval value{};
-  value.sival_int = signal;
-  ::sigqueue(shepherd_pid, kKillRequest, value);
+// Forks the next shepherd (and through it the next waiting command); -1 when fork fails.
+pid_t start_shepherd(int listen_fd, int taken_fd, int leader_fds[2], const CommandPolicy& policy) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (int i = 0; i < 2; ++i) ::close(leader_fds[i]);
+    shepherd(listen_fd, taken_fd, policy);
+  }
+  return pid;
 }
 
 }  // namespace
 
 void run_leader(int listen_fd, const CommandPolicy& policy) {
-  sigset_t child_signals;
-  sigemptyset(&child_signals);
-  sigaddset(&child_signals, SIGCHLD);
-  sigaddset(&child_signals, kKillRequest);
-  sigprocmask(SIG_BLOCK, &child_signals, nullptr);
-  int signal_fd = ::signalfd(-1, &child_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  std::map<pid_t, Connection> running;  // by shepherd pid
+  sigset_t child_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &child_signal, nullptr);
+  int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  // Shepherds write their pid here when their command took a request.
+  int taken[2];
+  if (::pipe2(taken, O_CLOEXEC | O_NONBLOCK) != 0) ::_exit(1);
+  int leader_fds[2] = {signal_fd, taken[0]};
 
+  pid_t waiting = start_shepherd(listen_fd, taken[1], leader_fds, policy);
   while (true) {
-    std::vector<pollfd> fds{{listen_fd, POLLIN, 0}, {signal_fd, POLLIN, 0}};
-    std::vector<pid_t> owners;
-    for (auto& [shepherd_pid, connection] : running) {
-      if (connection.fd < 0) continue;
-      fds.push_back({connection.fd, POLLIN, 0});
-      owners.push_back(shepherd_pid);
-    }
-    if (::poll(fds.data(), fds.size(), -1) < 0) continue;
-
-    for (std::size_t i = 2; i < fds.size(); ++i) {
-      if (!fds[i].revents) continue;
-      Connection& connection = running[owners[i - 2]];
-      char buffer[256];
-      ssize_t n = ::recv(connection.fd, buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0) {
-        // The host went away before the command ended: end the command with it.
-        request_kill(owners[i - 2], SIGKILL);
-        ::close(connection.fd);
-        connection.fd = -1;
-        continue;
-      }
-      connection.input.append(buffer, static_cast<std::size_t>(n));
-      std::size_t newline;
-      while ((newline = connection.input.find('\n')) != std::string::npos) {
-        std::string line = connection.input.substr(0, newline);
-        connection.input.erase(0, newline + 1);
-        if (line.size() > 2 && line[0] == 'K') request_kill(owners[i - 2], std::atoi(line.c_str() + 2));
-      }
-    }
-
+    // The leader accepts only when it could not fork a waiting pair, to refuse the request.
+    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {taken[0], POLLIN, 0}, {waiting < 0 ? listen_fd : -1, POLLIN, 0}};
+    if (::poll(fds, 3, -1) < 0) continue;
     if (fds[1].revents) {
+      pid_t pid;
+      while (::read(taken[0], &pid, sizeof pid) == sizeof pid)
+        if (pid == waiting) waiting = -1;
+    }
+    if (fds[0].revents) {
       signalfd_siginfo info;
       while (::read(signal_fd, &info, sizeof info) > 0) {
       }
       int status;
       pid_t pid;
       // PID 1 duty: reap every zombie, ours or reparented.
-      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-        auto it = running.find(pid);
-        if (it == running.end()) continue;
-        if (it->second.fd >= 0) ::close(it->second.fd);
-        running.erase(it);
-      }
+      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0)
+        if (pid == waiting) waiting = -1;
     }
-
-    if (fds[0].revents & POLLIN) {
-      int conn = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (conn < 0) continue;
-      timeval limit{5, 0};  // a stalled client must not block the leader for long
-      ::setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-      wire::ExecMessage message;
-      int stdio[3] = {-1, -1, -1};
-      if (!receive_request(conn, message, stdio)) {
-        send_line(conn, "E malformed exec request\n");
-        ::close(conn);
-        continue;
-      }
-      pid_t pid = ::fork();
-      if (pid == 0) {
-        ::close(listen_fd);
-        ::close(signal_fd);
-        for (auto& [other, connection] : running)
-          if (connection.fd >= 0) ::close(connection.fd);
-        shepherd(conn, message, stdio, policy);
-      }
-      for (int i = 0; i < 3; ++i) ::close(stdio[i]);
-      if (pid < 0) {
-        send_line(conn, std::string("E fork: ") + std::strerror(errno) + "\n");
-        ::close(conn);
-        continue;
-      }
-      timeval none{0, 0};
-      ::setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
-      running[pid] = Connection{conn, {}};
-    }
+    if (waiting < 0) waiting = start_shepherd(listen_fd, taken[1], leader_fds, policy);
+    if (waiting < 0 && (fds[2].revents & POLLIN))
+      refuse_next_request(listen_fd, std::string("fork: ") + std::strerror(errno));
   }
 }
 

@@ -5,9 +5,11 @@
 
 namespace sbx::subcontainer::helper {
 
-// Serves `listen_fd` until killed. Each request forks a shepherd (a subreaper that forks and
-// waits for the command) and the shepherd reports the command's wait status on the request's
-// connection. Single-threaded: poll() over the socket, the connections and a signalfd.
+// Serves `listen_fd` until killed. One shepherd (a subreaper) and its command process are kept
+// forked ahead, the command process parked in accept(): a request wakes only it, and it
+// becomes the command. The shepherd reports the command's wait status on the request's
+// connection and the leader forks the next pair. Single-threaded: poll() over a signalfd and
+// a pipe on which shepherds say that their command took a request.
 [[noreturn]] void run_leader(int listen_fd, const CommandPolicy& policy);
 
 }  // namespace sbx::subcontainer::helper
