@@ -137,28 +137,6 @@ std::string format_time(std::chrono::system_clock::time_point time) {
   return text;
 }
 
-std::string describe(const Capabilities& capabilities) {
-  std::string text;
-  auto add = [&](bool has, const char* name) {
-    if (!has) return;
-    if (!text.empty()) text += ' ';
-    text += name;
-  };
-  add(capabilities.fork, "fork");
-  add(capabilities.snapshot, "snapshot");
-  add(capabilities.pause, "pause");
-  add(capabilities.stdin, "stdin");
-  add(capabilities.ports, "ports");
-  add(capabilities.tty, "tty");
-  add(capabilities.stats, "stats");
-  add(capabilities.persistent, "persistent");
-  text += text.empty() ? "network:" : "; network:";
-  for (NetworkMode mode : capabilities.network_modes) text += std::string(" ") + to_string(mode);
-  text += "; mounts:";
-  if (capabilities.mount_types.empty()) text += " none";
-  for (MountType type : capabilities.mount_types) text += std::string(" ") + to_string(type);
-  return text;
-}
 
 void print_json(const json::value& document) { std::cout << json::serialize(document) << '\n'; }
 

@@ -21,7 +21,6 @@ boost::json::object to_json(const SnapshotInfo& snapshot);
 // "2026-11-22T07:00:00Z"
 std::string format_time(std::chrono::system_clock::time_point time);
 // "fork snapshot pause ...; network: none host; mounts: volume bind"
-std::string describe(const Capabilities& capabilities);
 
 // One JSON document on one line.
 void print_json(const boost::json::value& document);

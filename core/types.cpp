@@ -1,6 +1,8 @@
 #include <sbx/error.hpp>
 #include <sbx/types.hpp>
 
+#include <string>
+
 namespace sbx {
 
 const char* to_string(NetworkMode mode) noexcept {
@@ -49,6 +51,29 @@ MountType parse_mount_type(const std::string& text) {
   throw Error(Errc::invalid_argument, "mount type '" + text +
                                           "' is not one of: volume, bind, tmpfs, assets, "
                                           "pointer, backup");
+}
+
+std::string describe(const Capabilities& capabilities) {
+  std::string text;
+  auto add = [&](bool has, const char* name) {
+    if (!has) return;
+    if (!text.empty()) text += ' ';
+    text += name;
+  };
+  add(capabilities.fork, "fork");
+  add(capabilities.snapshot, "snapshot");
+  add(capabilities.pause, "pause");
+  add(capabilities.stdin, "stdin");
+  add(capabilities.ports, "ports");
+  add(capabilities.tty, "tty");
+  add(capabilities.stats, "stats");
+  add(capabilities.persistent, "persistent");
+  text += text.empty() ? "network:" : "; network:";
+  for (NetworkMode mode : capabilities.network_modes) text += std::string(" ") + to_string(mode);
+  text += "; mounts:";
+  if (capabilities.mount_types.empty()) text += " none";
+  for (MountType type : capabilities.mount_types) text += std::string(" ") + to_string(type);
+  return text;
 }
 
 }  // namespace sbx

@@ -176,5 +176,7 @@ SBX_API const char* to_string(MountType) noexcept;
 SBX_API const char* to_string(SandboxState) noexcept;
 SBX_API NetworkMode parse_network_mode(const std::string& text);
 SBX_API MountType parse_mount_type(const std::string& text);
+// One line for people: "fork snapshot pause ...; network: none host; mounts: volume bind".
+SBX_API std::string describe(const Capabilities& capabilities);
 
 }  // namespace sbx

@@ -74,22 +74,6 @@ RunnerOptions parse_options(int argc, char** argv, std::vector<char*>& rest) {
   return options;
 }
 
-std::string describe(const sbx::Capabilities& caps) {
-  std::string out;
-  auto add = [&](bool has, const char* name) {
-    if (has) out += std::string(out.empty() ? "" : " ") + name;
-  };
-  add(caps.fork, "fork");
-  add(caps.snapshot, "snapshot");
-  add(caps.pause, "pause");
-  add(caps.stdin, "stdin");
-  add(caps.ports, "ports");
-  add(caps.tty, "tty");
-  add(caps.stats, "stats");
-  add(caps.persistent, "persistent");
-  return out.empty() ? "(none)" : out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,7 +94,7 @@ int main(int argc, char** argv) {
                 << options.plugin << "), image '"
                 << (options.image.empty() ? "<backend default>" : options.image)
                 << "', commands " << options.commands
-                << ", capabilities: " << describe(backend->capabilities()) << "\n";
+                << ", capabilities: " << sbx::describe(backend->capabilities()) << "\n";
       sbx::conformance::register_target({backend, options.image, commands});
     }
   } catch (const std::exception& e) {
