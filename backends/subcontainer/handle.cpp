@@ -1,6 +1,6 @@
 #include "handle.hpp"
 
-#include "exec_process.hpp"
+#include "agent/exec_process.hpp"
 #include "fork_factory.hpp"
 #include "lifecycle.hpp"
 #include "root_fs.hpp"
@@ -18,7 +18,7 @@
 namespace sbx::subcontainer {
 namespace {
 
-wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& request) {
+agent::wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& request) {
   // Image env, then the sandbox's, then the request's: later ones win.
   std::map<std::string, std::string> env;
   for (const auto& entry : record.image_config.env) {
@@ -27,7 +27,7 @@ wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& r
   }
   for (const auto& [key, value] : record.spec.env) env[key] = value;
   for (const auto& [key, value] : request.env) env[key] = value;
-  wire::ExecMessage message;
+  agent::wire::ExecMessage message;
   message.argv = request.argv;
   for (const auto& [key, value] : env) message.env.push_back(key + "=" + value);
   message.cwd = !request.cwd.empty()              ? request.cwd
@@ -101,7 +101,7 @@ std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
   auto paths = this->paths();
   // The record's mtime is the sandbox's last activity, for idle_timeout.
   ::utimensat(AT_FDCWD, paths.record.c_str(), nullptr, 0);
-  return ExecProcess::start(paths.socket, record_.id, exec_message(record_, request), request);
+  return agent::ExecProcess::start(paths.socket, record_.id, exec_message(record_, request), request);
 }
 
 ExecResult SubcontainerHandle::exec(const ExecRequest& request) {

@@ -1,12 +1,13 @@
 // The data that crosses process boundaries: the helper's setup plan and the control protocol.
 #include "plan_writer.hpp"
-#include "wire.hpp"
+#include "agent/wire.hpp"
 
 #include <sbx/error.hpp>
 
 #include <gtest/gtest.h>
 
 using namespace sbx::subcontainer;
+namespace wire = sbx::agent::wire;
 
 TEST(SubcontainerPlan, RendersOneLinePerStepInOrder) {
   SetupPlan plan;

@@ -6,14 +6,14 @@
 //
 // The order of setup, as nsjail and bubblewrap do it; each step is one function.
 #include "../plan_format.hpp"
-#include "command.hpp"
+#include "agent/command.hpp"
+#include "agent/leader.hpp"
+#include "agent/seccomp_filter.hpp"
 #include "fail.hpp"
 #include "idmapped_mounts.hpp"
-#include "leader.hpp"
 #include "network.hpp"
 #include "plan.hpp"
 #include "rootfs_setup.hpp"
-#include "seccomp_filter.hpp"
 #include "userns.hpp"
 
 #include <fcntl.h>
@@ -33,6 +33,9 @@
 #include <string>
 
 using namespace sbx::subcontainer::helper;
+using sbx::agent::CommandPolicy;
+using sbx::agent::run_leader;
+using sbx::agent::SeccompProgram;
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <optional>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 namespace {
 
 std::vector<std::string> split(const std::string& line, char sep) {
@@ -113,4 +113,4 @@ bool lookup_user(const std::string& spec, ExecUser& user, std::string& error) {
   return true;
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

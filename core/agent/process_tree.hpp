@@ -7,10 +7,10 @@
 
 #include <sys/types.h>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 
 // Sends `signal` to every descendant of `shepherd` (not to the shepherd). For SIGKILL it
 // repeats until none is left, so a fork racing the kill is caught too.
 void signal_tree(pid_t shepherd, int signal);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 
 class SeccompProgram {
  public:
@@ -23,4 +23,4 @@ class SeccompProgram {
   std::vector<sock_filter> instructions_;
 };
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

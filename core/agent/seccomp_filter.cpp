@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 namespace {
 
 constexpr const char* kDenied[] = {
@@ -75,4 +75,4 @@ int SeccompProgram::install() const {
   return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

@@ -13,7 +13,7 @@
 
 extern char** environ;
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 namespace {
 
 [[noreturn]] void die(int code, const std::string& message) {
@@ -74,4 +74,4 @@ void run_command(const wire::ExecMessage& message, const CommandPolicy& policy) 
   die(err == ENOENT ? 127 : 126, args[0] + ": " + std::strerror(err));
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

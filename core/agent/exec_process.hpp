@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-namespace sbx::subcontainer {
+namespace sbx::agent {
 
 class ExecProcess final : public Process {
  public:
@@ -63,4 +63,4 @@ class ExecProcess final : public Process {
   ExecResult collected_;
 };
 
-}  // namespace sbx::subcontainer
+}  // namespace sbx::agent

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 
 struct ExecUser {
   uid_t uid = 0;
@@ -19,4 +19,4 @@ struct ExecUser {
 // False with `error` set when a name is unknown or the text is malformed.
 bool lookup_user(const std::string& spec, ExecUser& user, std::string& error);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

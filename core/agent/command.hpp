@@ -2,12 +2,12 @@
 // user, capabilities, cwd, env, no_new_privs, seccomp (last), exec.
 #pragma once
 
-#include "../wire.hpp"
+#include "wire.hpp"
 #include "seccomp_filter.hpp"
 
 #include <vector>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 
 struct CommandPolicy {
   std::vector<int> keep_caps;
@@ -19,4 +19,4 @@ struct CommandPolicy {
 // stderr as "sbx: ..." with exit code 127 (not found) or 126 (anything else), as a shell does.
 [[noreturn]] void run_command(const wire::ExecMessage& message, const CommandPolicy& policy);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

@@ -19,7 +19,7 @@
 #include <cstring>
 #include <string>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 namespace {
 
 void send_line(int fd, const std::string& line) {
@@ -312,4 +312,4 @@ void run_leader(int listen_fd, const CommandPolicy& policy) {
   }
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

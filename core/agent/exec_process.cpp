@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <csignal>
 
-namespace sbx::subcontainer {
+namespace sbx::agent {
 namespace {
 
 // After the command ended, output still held open by something it left running is read
@@ -210,4 +210,4 @@ ExecResult ExecProcess::wait() {
   return result;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace sbx::agent

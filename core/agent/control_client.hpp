@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace sbx::subcontainer {
+namespace sbx::agent {
 
 // Connects to the leader and sends the request with the command's stdio fds. Errc::state when
 // the sandbox's leader is not listening (the sandbox is gone).
@@ -22,4 +22,4 @@ ssize_t write_without_sigpipe(int fd, std::string_view data);
 // write(2) all of `data`; EPIPE is returned as false instead of raising SIGPIPE in the host.
 bool write_all_without_sigpipe(int fd, std::string_view data);
 
-}  // namespace sbx::subcontainer
+}  // namespace sbx::agent

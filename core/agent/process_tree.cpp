@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 namespace {
 
 // Reads state and parent pid from /proc/<pid>/stat; false when the process is gone.
@@ -82,4 +82,4 @@ void signal_tree(pid_t shepherd, int signal) {
   }
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent

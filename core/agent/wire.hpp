@@ -1,7 +1,8 @@
-// The control protocol between the host and a sandbox's leader (PID 1), shared by both sides.
-// Header-only and free of Boost so the helper stays small.
+// The control protocol between the host and a sandbox's agent (PID 1: the subcontainer
+// helper's leader, or sbx-agent in a container), shared by both sides. Header-only and free
+// of Boost so the agent stays small.
 //
-// The host connects to <sandbox dir>/ctl.sock and sends one exec request:
+// The host connects to the agent's unix socket and sends one exec request:
 //   u32 payload length (host byte order), then the payload: NUL-terminated tokens "<k><value>"
 //   where <k> is one char: 'a' argv element (in order), 'e' "K=V", 'c' cwd, 'u' user.
 //   The first sendmsg carries three fds (SCM_RIGHTS): the command's stdin, stdout, stderr.
@@ -18,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx::subcontainer::wire {
+namespace sbx::agent::wire {
 
 inline constexpr char kArg = 'a';
 inline constexpr char kEnv = 'e';
@@ -67,4 +68,4 @@ inline bool decode(std::string_view payload, ExecMessage& message) {
   return !message.argv.empty();
 }
 
-}  // namespace sbx::subcontainer::wire
+}  // namespace sbx::agent::wire

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <ctime>
 
-namespace sbx::subcontainer {
+namespace sbx::agent {
 
 UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
                            const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd) {
@@ -95,4 +95,4 @@ bool write_all_without_sigpipe(int fd, std::string_view data) {
   return true;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace sbx::agent

@@ -3,7 +3,7 @@
 
 #include "command.hpp"
 
-namespace sbx::subcontainer::helper {
+namespace sbx::agent {
 
 // Serves `listen_fd` until killed. One shepherd (a subreaper) and its command process are kept
 // forked ahead, the command process parked in accept(): a request wakes only it, and it
@@ -12,4 +12,4 @@ namespace sbx::subcontainer::helper {
 // a pipe on which shepherds say that their command took a request.
 [[noreturn]] void run_leader(int listen_fd, const CommandPolicy& policy);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace sbx::agent
