@@ -1,6 +1,8 @@
 // Archive -> flattened rootfs. See image_import.hpp for the accepted formats and the rules.
 #include "image_import.hpp"
 
+#include "content_digest.hpp"
+
 #include "unique_fd.hpp"
 
 #include <sbx/archive.hpp>
@@ -336,16 +338,29 @@ fs::path inside(const fs::path& outer, const std::string& relative, const std::s
   return out;
 }
 
+// The blob an OCI descriptor names, after checking that its content matches the descriptor's
+// digest (and size, when given).
 fs::path blob_path(const fs::path& outer, const json::value& descriptor, const std::string& archive_name) {
   const json::object* object = descriptor.if_object();
   const json::value* digest = object != nullptr ? object->if_contains("digest") : nullptr;
   if (digest == nullptr || !digest->is_string())
     throw Error(Errc::invalid_argument, "archive '" + archive_name + "' has an OCI descriptor without a digest");
   const std::string text(digest->as_string());
+  if (!is_well_formed_digest(text))
+    throw Error(Errc::invalid_argument, "archive '" + archive_name + "' has a malformed or unsupported digest '" +
+                                            text + "' (expected sha256:<64 hex> or sha512:<128 hex>)");
   const auto colon = text.find(':');
-  if (colon == std::string::npos || text.find('/') != std::string::npos)
-    throw Error(Errc::invalid_argument, "archive '" + archive_name + "' has a malformed digest '" + text + "'");
-  return inside(outer, "blobs/" + text.substr(0, colon) + "/" + text.substr(colon + 1), archive_name);
+  const std::string relative = "blobs/" + text.substr(0, colon) + "/" + text.substr(colon + 1);
+  fs::path blob = inside(outer, relative, archive_name);
+  std::optional<std::uint64_t> size;
+  if (const json::value* declared = object->if_contains("size"); declared != nullptr) {
+    if (!declared->is_int64() || declared->as_int64() < 0)
+      throw Error(Errc::invalid_argument, "archive '" + archive_name + "': descriptor of " + relative +
+                                              " has a size that is not a non-negative integer");
+    size = static_cast<std::uint64_t>(declared->as_int64());
+  }
+  verify_content_digest(blob, text, size, "archive '" + archive_name + "' blob " + relative);
+  return blob;
 }
 
 std::vector<std::string> string_array(const json::object& object, std::string_view key) {
@@ -383,6 +398,30 @@ struct LayeredImage {
   std::vector<std::string> tags;
 };
 
+// docker save writes each layer uncompressed, so the config's rootfs.diff_ids are the SHA-256
+// of the layer files themselves: check them, one per layer, in order. A config without
+// diff_ids (hand-made archives) leaves the layers unchecked.
+void verify_diff_ids(const json::value& config, const std::vector<fs::path>& layers,
+                     const std::vector<std::string>& layer_names, const std::string& archive_name) {
+  const json::object* top = config.if_object();
+  const json::value* rootfs = top != nullptr ? top->if_contains("rootfs") : nullptr;
+  if (rootfs == nullptr || !rootfs->is_object()) return;
+  const json::value* diff_ids = rootfs->as_object().if_contains("diff_ids");
+  if (diff_ids == nullptr || !diff_ids->is_array()) return;
+  const json::array& ids = diff_ids->as_array();
+  if (ids.size() != layers.size())
+    throw Error(Errc::invalid_argument, "archive '" + archive_name + "': its manifest lists " +
+                                            std::to_string(layers.size()) + " layers, its image config " +
+                                            std::to_string(ids.size()) + " diff_ids");
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (!ids[i].is_string())
+      throw Error(Errc::invalid_argument, "archive '" + archive_name + "': diff_id " + std::to_string(i) +
+                                              " of its image config is not a string");
+    verify_content_digest(layers[i], std::string_view(ids[i].as_string()), std::nullopt,
+                          "archive '" + archive_name + "' layer " + layer_names[i]);
+  }
+}
+
 LayeredImage read_docker_save(const fs::path& outer, const std::string& archive_name) {
   const json::value manifest = read_json(outer / "manifest.json", "docker manifest");
   if (!manifest.is_array() || manifest.as_array().empty() || !manifest.as_array()[0].is_object())
@@ -394,13 +433,15 @@ LayeredImage read_docker_save(const fs::path& outer, const std::string& archive_
                                             " images; save one image per archive");
   const json::object& image = manifest.as_array()[0].as_object();
   LayeredImage out;
-  for (const std::string& layer : string_array(image, "Layers"))
-    out.layers.push_back(inside(outer, layer, archive_name));
+  const std::vector<std::string> layer_names = string_array(image, "Layers");
+  for (const std::string& layer : layer_names) out.layers.push_back(inside(outer, layer, archive_name));
   out.tags = string_array(image, "RepoTags");
   out.config = default_image_config();
-  if (const json::value* config = image.if_contains("Config"); config != nullptr && config->is_string())
-    out.config = parse_image_config(
-        read_json(inside(outer, std::string(config->as_string()), archive_name), "image config"));
+  if (const json::value* config = image.if_contains("Config"); config != nullptr && config->is_string()) {
+    const json::value document = read_json(inside(outer, std::string(config->as_string()), archive_name), "image config");
+    out.config = parse_image_config(document);
+    verify_diff_ids(document, out.layers, layer_names, archive_name);
+  }
   return out;
 }
 

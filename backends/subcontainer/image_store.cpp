@@ -1,6 +1,7 @@
 // The image store; layout and refs are described in image_store.hpp.
 #include "image_store.hpp"
 
+#include "content_digest.hpp"
 #include "image_import.hpp"
 #include "layer_copy.hpp"
 #include "unique_fd.hpp"
@@ -8,7 +9,6 @@
 #include <sbx/error.hpp>
 
 #include <boost/json.hpp>
-#include <nettle/sha2.h>
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -34,38 +34,6 @@ namespace {
 constexpr const char* kHostRef = "host";
 constexpr int kHostSkeletonVersion = 1;
 constexpr int kMaxParentDepth = 128;
-
-std::string to_hex(const unsigned char* bytes, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 0xf];
-  }
-  return out;
-}
-
-std::string sha256_of_file(const fs::path& file) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw Error(errno == ENOENT ? Errc::not_found : Errc::io,
-                       "cannot open image archive '" + file.string() + "': " + std::strerror(errno));
-  sha256_ctx ctx;
-  sha256_init(&ctx);
-  std::vector<std::uint8_t> buffer(1 << 20);
-  for (;;) {
-    const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw Error(Errc::io, "cannot read image archive '" + file.string() + "': " + std::strerror(errno));
-    }
-    if (got == 0) break;
-    sha256_update(&ctx, static_cast<std::size_t>(got), buffer.data());
-  }
-  std::array<std::uint8_t, SHA256_DIGEST_SIZE> digest{};
-  sha256_digest(&ctx, digest.size(), digest.data());
-  return to_hex(digest.data(), digest.size());
-}
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> data(bytes);
@@ -502,7 +470,7 @@ std::string ImageStore::import_locked(const fs::path& tar, const std::string& na
   json::value sources = read_json_file(sources_file);
   if (!sources.is_object()) sources = json::object{};
   std::string id = known_id(sources, source);
-  if (id.empty()) id = sha256_of_file(tar);
+  if (id.empty()) id = sha256_hex_of_file(tar);
 
   const fs::path dir = root_ / id;
   std::vector<std::string> tags;

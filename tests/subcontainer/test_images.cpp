@@ -1,6 +1,7 @@
 // Image store of the subcontainer backend: docker-save / OCI / plain tar import with
 // whiteouts, refused archive entries, the host skeleton, snapshots (commit_layer) and the
 // exact layer copy they rest on. Archives are built in the test with sbx::ArchiveWriter.
+#include "content_digest.hpp"
 #include "image_import.hpp"
 #include "image_store.hpp"
 #include "layer_copy.hpp"
@@ -16,6 +17,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -43,6 +46,8 @@ using sbx::subcontainer::ImageStore;
 namespace {
 
 using sbx::test::code_of;
+using sbx::test::error_of;
+using ::testing::HasSubstr;
 using sbx::test::read_file;
 
 bool present(const fs::path& path) { return fs::exists(fs::symlink_status(path)); }
@@ -93,6 +98,16 @@ std::string layer_two() {
   });
 }
 
+// An OCI layout archive whose blobs are named by their real digests; `tamper` may change a
+// blob's content after its digest was taken, or a descriptor's text.
+struct OciParts {
+  std::string l1 = layer_one(), l2 = layer_two();
+  std::string config = R"({"config":{"Env":["A=1"],"User":"1000:1000","WorkingDir":"/opq"}})";
+  std::string layer_two_size;  // a "size" member for the second layer's descriptor, e.g. ,"size":3
+  std::string layer_two_digest;  // replaces the second layer's digest when set
+  std::string layer_two_content;  // replaces the second layer's content (after its digest) when set
+};
+
 class ImagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -123,6 +138,34 @@ class ImagesTest : public ::testing::Test {
       w.add_file("l2/layer.tar", l2);
       w.add_file("cfg.json", config);
       w.add_file("manifest.json", manifest);
+    }));
+  }
+
+  // The SHA-256 (hex) of `content`.
+  std::string digest_of(const std::string& content) const {
+    return sbx::subcontainer::sha256_hex_of_file(write_file("digest-input", content));
+  }
+
+  fs::path oci_archive(const std::string& name, const OciParts& parts) const {
+    const std::string d1 = digest_of(parts.l1), d2 = digest_of(parts.l2), dc = digest_of(parts.config);
+    const std::string second = parts.layer_two_digest.empty() ? "sha256:" + d2 : parts.layer_two_digest;
+    const std::string manifest = R"({"schemaVersion":2,"config":{"digest":"sha256:)" + dc + R"("},)" +
+                                 R"("layers":[{"digest":"sha256:)" + d1 + R"("},{"digest":")" + second + "\"" +
+                                 parts.layer_two_size + "}]}";
+    const std::string dm = digest_of(manifest);
+    const std::string index =
+        R"({"schemaVersion":2,"manifests":[{"digest":"sha256:eeee","platform":{"os":"linux","architecture":"arm64"}},)"
+        R"({"digest":"sha256:)" + dm + R"(","platform":{"os":"linux","architecture":"amd64"},)" +
+        R"("annotations":{"io.containerd.image.name":"example.org/app:1.0","org.opencontainers.image.ref.name":"1.0"}}]})";
+    return write_file(name, make_tar([&](ArchiveWriter& w) {
+      w.add_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+      w.add_file("index.json", index);
+      w.add_directory("blobs");
+      w.add_directory("blobs/sha256");
+      w.add_file("blobs/sha256/" + dm, manifest);
+      w.add_file("blobs/sha256/" + dc, parts.config);
+      w.add_file("blobs/sha256/" + d1, parts.l1);
+      w.add_file("blobs/sha256/" + d2, parts.layer_two_content.empty() ? parts.l2 : parts.layer_two_content);
     }));
   }
 
@@ -220,27 +263,7 @@ TEST_F(ImagesTest, SameContentIsImportedOnce) {
 }
 
 TEST_F(ImagesTest, OciLayoutArchive) {
-  const std::string l1 = layer_one();
-  const std::string l2 = layer_two();
-  const std::string config = R"({"config":{"Env":["A=1"],"User":"1000:1000","WorkingDir":"/opq"}})";
-  const std::string manifest =
-      R"({"schemaVersion":2,"config":{"digest":"sha256:cccc"},)"
-      R"("layers":[{"digest":"sha256:1111"},{"digest":"sha256:2222"}]})";
-  const std::string index =
-      R"({"schemaVersion":2,"manifests":[{"digest":"sha256:eeee","platform":{"os":"linux","architecture":"arm64"}},)"
-      R"({"digest":"sha256:mmmm","platform":{"os":"linux","architecture":"amd64"},)"
-      R"("annotations":{"io.containerd.image.name":"example.org/app:1.0","org.opencontainers.image.ref.name":"1.0"}}]})";
-  const fs::path archive = write_file("oci.tar", make_tar([&](ArchiveWriter& w) {
-    w.add_file("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-    w.add_file("index.json", index);
-    w.add_directory("blobs");
-    w.add_directory("blobs/sha256");
-    w.add_file("blobs/sha256/mmmm", manifest);
-    w.add_file("blobs/sha256/eeee", "{\"layers\":[]}");
-    w.add_file("blobs/sha256/cccc", config);
-    w.add_file("blobs/sha256/1111", l1);
-    w.add_file("blobs/sha256/2222", l2);
-  }));
+  const fs::path archive = oci_archive("oci.tar", OciParts{});
   const auto image = store_->resolve(archive.string());
   const fs::path rootfs = image.lower_dirs.at(0);
   EXPECT_EQ(store_->resolve("example.org/app:1.0").lower_dirs, image.lower_dirs) << "ref.name not recorded";
@@ -250,6 +273,84 @@ TEST_F(ImagesTest, OciLayoutArchive) {
   EXPECT_EQ(image.config.env, std::vector<std::string>{"A=1"});
   EXPECT_EQ(image.config.user, "1000:1000");
   EXPECT_EQ(image.config.workdir, "/opq");
+}
+
+TEST_F(ImagesTest, OciBlobsMustMatchTheirDigestsAndSizes) {
+  OciParts corrupted;
+  corrupted.layer_two_content = layer_two() + "garbage";
+  auto error = error_of([&] { store_->resolve(oci_archive("corrupt.tar", corrupted).string()); });
+  EXPECT_EQ(error.code(), Errc::invalid_argument);
+  EXPECT_THAT(error.what(), HasSubstr("does not match its digest"));
+  EXPECT_THAT(error.what(), HasSubstr("corrupt.tar"));
+
+  OciParts wrong_size;
+  wrong_size.layer_two_size = R"(,"size":3)";
+  error = error_of([&] { store_->resolve(oci_archive("short.tar", wrong_size).string()); });
+  EXPECT_EQ(error.code(), Errc::invalid_argument);
+  EXPECT_THAT(error.what(), HasSubstr("its descriptor says 3"));
+
+  OciParts malformed;
+  malformed.layer_two_digest = "sha256:2222";
+  error = error_of([&] { store_->resolve(oci_archive("malformed.tar", malformed).string()); });
+  EXPECT_EQ(error.code(), Errc::invalid_argument);
+  EXPECT_THAT(error.what(), HasSubstr("malformed or unsupported digest 'sha256:2222'"));
+
+  // The right size is accepted, and nothing of the refused imports is left in the store.
+  OciParts sized;
+  sized.layer_two_size = ",\"size\":" + std::to_string(layer_two().size());
+  EXPECT_NO_THROW(store_->resolve(oci_archive("sized.tar", sized).string()));
+  EXPECT_EQ(store_->images().size(), 1u);
+}
+
+TEST_F(ImagesTest, DockerSaveLayersMustMatchTheConfigsDiffIds) {
+  const auto save = [&](const std::string& name, const std::string& second_diff_id) {
+    const std::string config = R"({"config":{"User":"app"},"rootfs":{"type":"layers","diff_ids":["sha256:)" +
+                               digest_of(layer_one()) + R"(",")" + second_diff_id + R"("]}})";
+    return write_file(name, make_tar([&](ArchiveWriter& w) {
+      w.add_directory("l1");
+      w.add_file("l1/layer.tar", layer_one());
+      w.add_directory("l2");
+      w.add_file("l2/layer.tar", layer_two());
+      w.add_file("cfg.json", config);
+      w.add_file("manifest.json", R"([{"Config":"cfg.json","Layers":["l1/layer.tar","l2/layer.tar"]}])");
+    }));
+  };
+  EXPECT_EQ(store_->resolve(save("good.tar", "sha256:" + digest_of(layer_two())).string()).config.user, "app");
+
+  const auto error = error_of([&] { store_->resolve(save("bad.tar", "sha256:" + digest_of("other")).string()); });
+  EXPECT_EQ(error.code(), Errc::invalid_argument);
+  EXPECT_THAT(error.what(), HasSubstr("layer l2/layer.tar does not match its digest"));
+}
+
+// A `docker save` archive written by the real dockerd (.ci/build-test-images.sh): its layers are
+// checked against the image config's diff_ids, and the image's env comes from its config.
+TEST_F(ImagesTest, RealDockerSaveArchiveImportsWithVerifiedLayers) {
+  const char* data = std::getenv("SBX_TEST_DATA");
+  const fs::path archive = fs::path(data != nullptr ? data : "/tmp/sbx-test-data") / "busybox-docker-save.tar";
+  SBX_NEED(fs::exists(archive), "SBX_REQUIRE_DOCKER",
+           archive.string() + " (made by .ci/build-test-images.sh with a running dockerd)");
+  const auto image = store_->resolve(archive.string());
+  EXPECT_TRUE(fs::exists(image.lower_dirs.at(0) / "bin" / "busybox"));
+  EXPECT_EQ(image.config.env, std::vector<std::string>{"PATH=/bin"});
+
+  // The same archive with one byte of its layer changed is refused.
+  const fs::path unpacked = dir_ / "unpacked";
+  fs::create_directories(unpacked);
+  ASSERT_EQ(std::system(("tar -xf '" + archive.string() + "' -C '" + unpacked.string() + "'").c_str()), 0);
+  fs::path layer;
+  for (const auto& entry : fs::recursive_directory_iterator(unpacked))
+    if (entry.is_regular_file() && entry.path().filename() == "layer.tar") layer = entry.path();
+  ASSERT_FALSE(layer.empty()) << "no <id>/layer.tar in the docker save archive";
+  {
+    std::fstream file(layer, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(-1, std::ios::end);
+    file.put('x');  // the end-of-archive padding: the tar still reads, its digest changes
+  }
+  const fs::path tampered = dir_ / "tampered.tar";
+  ASSERT_EQ(std::system(("tar -cf '" + tampered.string() + "' -C '" + unpacked.string() + "' .").c_str()), 0);
+  const auto error = error_of([&] { store_->resolve(tampered.string()); });
+  EXPECT_EQ(error.code(), Errc::invalid_argument);
+  EXPECT_THAT(error.what(), HasSubstr("does not match its digest"));
 }
 
 TEST_F(ImagesTest, PlainRootfsTarKeepsWhiteoutNamesAndGetsDefaults) {
