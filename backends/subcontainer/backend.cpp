@@ -147,6 +147,10 @@ std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
     destroy_sandbox(*runtime_, id);
     removed.push_back(id);
   }
+  // Layers of deleted snapshots whose last sandbox is gone now.
+  for (const auto& image : runtime_->images->collect_deleted(
+           [this](const std::string& image_id) { return sandbox_using(image_id); }))
+    runtime_->log->info("prune: removed the layer of deleted snapshot {}", image);
   return removed;
 }
 
@@ -170,6 +174,21 @@ std::vector<SnapshotInfo> SubcontainerBackend::snapshots() {
   return out;
 }
 
-void SubcontainerBackend::delete_snapshot(const std::string& snapshot_id) { runtime_->images->remove(snapshot_id); }
+void SubcontainerBackend::delete_snapshot(const std::string& snapshot_id) {
+  runtime_->images->remove(snapshot_id, [this](const std::string& image_id) { return sandbox_using(image_id); });
+}
+
+std::string SubcontainerBackend::sandbox_using(const std::string& image_id) const {
+  for (const auto& id : sandbox_ids()) {
+    try {
+      if (load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id).image_ref == image_id)
+        return "sandbox " + id;
+    } catch (const Error&) {
+      // No readable record: a leftover (prune removes it) or a create that has not written its
+      // record yet — the one race this check cannot close.
+    }
+  }
+  return {};
+}
 
 }  // namespace sbx::subcontainer

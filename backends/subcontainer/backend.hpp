@@ -29,6 +29,9 @@ class SubcontainerBackend final : public SandboxBackend {
 
  private:
   std::vector<std::string> sandbox_ids() const;
+  // "sandbox <id>" for a sandbox whose root has the stored image `image_id` as its top lower
+  // layer, or empty.
+  std::string sandbox_using(const std::string& image_id) const;
   std::shared_ptr<Runtime> runtime_;
 };
 

@@ -34,6 +34,10 @@ namespace {
 constexpr const char* kHostRef = "host";
 constexpr int kHostSkeletonVersion = 1;
 constexpr int kMaxParentDepth = 128;
+// In an image's directory: the image was deleted while a sandbox still used it as a lower
+// layer. It is no longer listed nor resolvable by name or id; collect_deleted removes it once
+// no sandbox uses it.
+constexpr const char* kDeletedMarker = "deleted";
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> data(bytes);
@@ -306,7 +310,7 @@ void ImageStore::remove_stale_staging() {
 }
 
 std::optional<std::string> ImageStore::find_id(const std::string& name_or_id) {
-  if (is_image_id(name_or_id) && fs::is_directory(root_ / name_or_id)) return name_or_id;
+  if (is_image_id(name_or_id) && fs::is_directory(root_ / name_or_id) && !is_deleted(name_or_id)) return name_or_id;
   const json::value names = read_json_file(root_ / "names.json");
   if (const json::object* object = names.if_object())
     if (const json::value* id = object->if_contains(name_or_id); id != nullptr && id->is_string())
@@ -558,7 +562,17 @@ std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::strin
   return id;
 }
 
+bool ImageStore::is_deleted(const std::string& id) const {
+  return fs::exists(root_ / id / kDeletedMarker);
+}
+
 std::vector<ImageInfo> ImageStore::images() {
+  std::vector<ImageInfo> out = stored_images();
+  std::erase_if(out, [&](const ImageInfo& info) { return is_deleted(info.id); });
+  return out;
+}
+
+std::vector<ImageInfo> ImageStore::stored_images() {
   std::vector<ImageInfo> out;
   const json::value names = read_json_file(root_ / "names.json");
   std::error_code ec;
@@ -592,7 +606,7 @@ std::vector<std::string> ImageStore::list() {
   return out;
 }
 
-void ImageStore::remove(const std::string& ref) {
+void ImageStore::remove(const std::string& ref, const InUse& in_use) {
   Lock lock(root_);
   const auto id = find_id(ref);
   if (!id) throw Error(Errc::not_found, "image '" + ref + "' is not in the image store '" + root_.string() + "'");
@@ -610,19 +624,47 @@ void ImageStore::remove(const std::string& ref) {
     }
   }
   bool has_children = false;
-  for (const ImageInfo& info : images())
+  for (const ImageInfo& info : stored_images())  // a deleted child still stands on this layer
     if (info.parent == *id) has_children = true;
   if (by_id && has_children)
     throw Error(Errc::state, "image " + *id + " is the base of other stored images (snapshots); remove those first");
   write_json_atomic(root_ / "names.json", names);
   if (still_named || has_children) return;
+  if (in_use) {
+    // A sandbox's overlay has the layer as a lower layer, and changing a lower layer under a
+    // mounted overlay is undefined (overlayfs docs): hide the image now, remove it later.
+    if (std::string user = in_use(*id); !user.empty()) {
+      write_file_atomic(root_ / *id / kDeletedMarker, user + "\n");
+      if (log_) log_->info("image {}: deleted, its layer stays until {} is gone", *id, user);
+      return;
+    }
+  }
+  remove_layer(*id);
+}
+
+void ImageStore::remove_layer(const std::string& id) {
   // Rename first so a concurrent resolve never sees half a tree.
-  const fs::path trash = root_ / (".trash-" + *id);
-  if (::rename((root_ / *id).c_str(), trash.c_str()) != 0)
-    throw Error(Errc::io, "cannot remove image " + *id + ": " + std::strerror(errno));
+  const fs::path trash = root_ / (".trash-" + id);
+  if (::rename((root_ / id).c_str(), trash.c_str()) != 0)
+    throw Error(Errc::io, "cannot remove image " + id + ": " + std::strerror(errno));
   std::error_code ec;
   fs::remove_all(trash, ec);
   if (ec) throw Error(Errc::io, "cannot delete '" + trash.string() + "': " + ec.message());
+}
+
+std::vector<std::string> ImageStore::collect_deleted(const InUse& in_use) {
+  Lock lock(root_);
+  std::vector<std::string> removed;
+  const std::vector<ImageInfo> all = stored_images();
+  for (const ImageInfo& info : all) {
+    if (!is_deleted(info.id)) continue;
+    const bool has_children =
+        std::any_of(all.begin(), all.end(), [&](const ImageInfo& other) { return other.parent == info.id; });
+    if (has_children || !in_use(info.id).empty()) continue;
+    remove_layer(info.id);
+    removed.push_back(info.id);
+  }
+  return removed;
 }
 
 }  // namespace sbx::subcontainer

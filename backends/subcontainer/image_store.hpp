@@ -24,6 +24,7 @@
 #include <sbx/types.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,9 +98,19 @@ class ImageStore {
   std::vector<std::string> list();
   std::vector<ImageInfo> images();
 
+  // Who uses a stored image (by id) as a lower layer, e.g. "sandbox 3f2a..", or empty.
+  using InUse = std::function<std::string(const std::string& id)>;
+
   // Removes a name; the layer itself goes when no name and no child image refers to it.
-  // Errc::state when another stored image is layered on it; Errc::not_found when unknown.
-  void remove(const std::string& ref);
+  // When `in_use` names a user of a layer that would go, the image is marked deleted instead:
+  // no longer listed nor resolvable, its layer kept until collect_deleted finds it unused.
+  // Errc::state when removing by id an image other stored images are layered on;
+  // Errc::not_found when unknown.
+  void remove(const std::string& ref, const InUse& in_use = {});
+
+  // Removes the layers of deleted images that no sandbox (`in_use`) and no child image uses
+  // any more; returns their ids.
+  std::vector<std::string> collect_deleted(const InUse& in_use);
 
   const std::filesystem::path& root() const { return root_; }
 
@@ -110,6 +121,10 @@ class ImageStore {
   OwnershipShift shift_;
 
   void remove_stale_staging();
+  void remove_layer(const std::string& id);
+  bool is_deleted(const std::string& id) const;
+  // Every image directory, deleted ones included.
+  std::vector<ImageInfo> stored_images();
   ResolvedImage resolve_host();
   ResolvedImage resolve_stored(const std::string& id, const std::string& ref);
   std::optional<std::string> find_id(const std::string& name_or_id);

@@ -1,5 +1,6 @@
 // The runtime on real namespaces: exec/spawn semantics, lifetime across handles, fork,
 // snapshot, limits, pause and stats.
+#include "error_of.hpp"
 #include "runtime_fixture.hpp"
 
 #include "handle.hpp"
@@ -164,8 +165,23 @@ TEST_F(RuntimeTest, SnapshotRestoresTheFilesystem) {
   bool listed = false;
   for (const auto& info : backend_->snapshots()) listed |= info.id == snapshot.id;
   EXPECT_TRUE(listed);
-  restored->destroy();
+
+  // Deleting the snapshot under the sandbox restored from it hides it at once; its layer (the
+  // sandbox's lower layer) stays until the sandbox is gone and prune collects it.
   backend_->delete_snapshot(snapshot.id);
+  listed = false;
+  for (const auto& info : backend_->snapshots()) listed |= info.id == snapshot.id;
+  EXPECT_FALSE(listed);
+  EXPECT_EQ(sbx::test::code_of([&] { backend_->restore(snapshot.id, {}); }), Errc::not_found);
+  const fs::path layer = runtime_->images->root() / snapshot.id;
+  EXPECT_TRUE(fs::exists(layer / "rootfs" / "root" / "f"));
+  EXPECT_EQ(sh(*restored, "cat /root/f").stdout_data, "saved\n");
+  backend_->prune({});
+  EXPECT_TRUE(fs::exists(layer)) << "collected while a sandbox still used it";
+
+  restored->destroy();
+  backend_->prune({});
+  EXPECT_FALSE(fs::exists(layer)) << "the deleted snapshot's layer outlived its last sandbox";
 }
 
 TEST_F(RuntimeTest, ReadOnlyRootRefusesWritesButTmpWorks) {
