@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
   libspdlog-dev libtomlplusplus-dev libcli11-dev
   libseccomp-dev libarchive-dev libcap-dev nettle-dev
+  zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
 )
