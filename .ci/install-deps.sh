@@ -9,12 +9,15 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
   libspdlog-dev libtomlplusplus-dev libcli11-dev
   libseccomp-dev libarchive-dev libcap-dev nettle-dev
+  zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
 )
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.
   packages+=(docker.io docker-registry busybox-static bubblewrap procps)
+  # the compressors tests/unit/test_archive.cpp makes its tarballs with
+  packages+=(gzip bzip2 xz-utils zstd)
 fi
 
 missing=()

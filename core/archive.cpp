@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -26,12 +27,18 @@ std::string libarchive_message(archive* a) {
   return text != nullptr ? text : "unknown libarchive error";
 }
 
-// A read handle that accepts every format and compression libarchive knows.
+// A read handle for tar, plain or compressed. Only these are registered (never the *_all
+// calls): with a static libarchive, each format and filter named here is all that gets linked,
+// and the *_all calls would pull in xar's libxml2 (and ICU behind it), lz4, lzo, ...
 archive* new_read_archive(const std::string& name) {
   archive* a = archive_read_new();
   if (a == nullptr) throw Error(Errc::io, "cannot allocate an archive reader for " + name);
-  archive_read_support_filter_all(a);
-  archive_read_support_format_all(a);
+  archive_read_support_filter_gzip(a);
+  archive_read_support_filter_bzip2(a);
+  archive_read_support_filter_xz(a);
+  archive_read_support_filter_lzma(a);
+  archive_read_support_filter_zstd(a);
+  archive_read_support_format_tar(a);
   return a;
 }
 
@@ -217,6 +224,10 @@ void ArchiveReader::read_data(const ChunkSink& sink) {
   }
 }
 
+std::uint32_t ArchiveReader::entry_filetype() const {
+  return entry_ != nullptr ? static_cast<std::uint32_t>(archive_entry_filetype(entry_)) : 0;
+}
+
 std::uint64_t ArchiveReader::bytes_consumed() const {
   const la_int64_t bytes = archive_filter_bytes(archive_, -1);
   return bytes > 0 ? static_cast<std::uint64_t>(bytes) : 0;
@@ -353,6 +364,55 @@ void ArchiveWriter::finish() {
   if (finished_) return;
   finished_ = true;
   if (archive_write_close(archive_) != ARCHIVE_OK) fail("cannot finish");
+}
+
+// --- extracting --------------------------------------------------------------------------
+
+ArchiveExtractor::ArchiveExtractor() : disk_(archive_write_disk_new()) {
+  if (disk_ == nullptr) throw Error(Errc::io, "cannot allocate a libarchive disk writer");
+  int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+              ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_UNLINK;
+  if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+  // No user/group name lookup is installed: ids stay numeric.
+  archive_write_disk_set_options(disk_, flags);
+}
+
+ArchiveExtractor::~ArchiveExtractor() { archive_write_free(disk_); }
+
+std::string ArchiveExtractor::extract(ArchiveReader& reader, const ExtractTarget& target) {
+  archive_entry* entry = reader.entry_;
+  if (entry == nullptr) throw Error(Errc::invalid_argument, "archive '" + reader.name() + "': no current entry to extract");
+  const std::string raw = reader.entry_path();
+  const std::string where = "entry '" + raw + "' of archive '" + reader.name() + "'";
+  archive_entry_set_pathname(entry, target.path.c_str());
+  if (!target.hardlink.empty()) archive_entry_set_hardlink(entry, target.hardlink.c_str());
+  archive_entry_set_uname(entry, nullptr);
+  archive_entry_set_gname(entry, nullptr);
+  archive_entry_set_uid(entry, target.uid);
+  archive_entry_set_gid(entry, target.gid);
+
+  std::string warning;
+  const int rc = archive_write_header(disk_, entry);
+  if (rc < ARCHIVE_WARN)
+    throw Error(rc == ARCHIVE_FAILED ? Errc::permission_denied : Errc::io,
+                "cannot extract " + where + ": " + libarchive_message(disk_));
+  if (rc == ARCHIVE_WARN) warning = libarchive_message(disk_);
+  if (archive_entry_size(entry) > 0) {
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    for (;;) {
+      const int read_rc = archive_read_data_block(reader.archive_, &block, &size, &offset);
+      if (read_rc == ARCHIVE_EOF) break;
+      if (read_rc < ARCHIVE_WARN)
+        throw Error(Errc::io, "cannot read " + where + ": " + libarchive_message(reader.archive_));
+      if (archive_write_data_block(disk_, block, size, offset) < ARCHIVE_WARN)
+        throw Error(Errc::io, "cannot write '" + target.path.string() + "': " + libarchive_message(disk_));
+    }
+  }
+  if (archive_write_finish_entry(disk_) < ARCHIVE_WARN)
+    throw Error(Errc::io, "cannot finish '" + target.path.string() + "': " + libarchive_message(disk_));
+  return warning;
 }
 
 }  // namespace sbx

@@ -8,8 +8,6 @@
 #include <sbx/archive.hpp>
 #include <sbx/error.hpp>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -151,32 +149,6 @@ void make_opaque(const fs::path& rootfs, const std::string& dir,
 
 // --- layer application -------------------------------------------------------------------
 
-class DiskWriter {
- public:
-  DiskWriter() : archive_(archive_write_disk_new()) {
-    if (archive_ == nullptr) throw Error(Errc::io, "cannot allocate a libarchive disk writer");
-    int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-                ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                ARCHIVE_EXTRACT_UNLINK;
-    if (::geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
-    // No user/group name lookup is installed: ids stay numeric, the host's passwd must
-    // not turn an image's "app" into the host's "app".
-    archive_write_disk_set_options(archive_, flags);
-  }
-  ~DiskWriter() { archive_write_free(archive_); }
-  DiskWriter(const DiskWriter&) = delete;
-  DiskWriter& operator=(const DiskWriter&) = delete;
-  archive* get() const { return archive_; }
-
- private:
-  archive* archive_;
-};
-
-std::string message_of(archive* a) {
-  const char* text = archive_error_string(a);
-  return text != nullptr ? text : "unknown error";
-}
-
 }  // namespace
 
 std::optional<std::string> read_small_file(const fs::path& file) {
@@ -209,24 +181,23 @@ ImageConfig default_image_config() {
 
 void apply_layer(ArchiveReader& layer, const fs::path& rootfs, bool whiteouts,
                  const ImportOptions& options, const std::function<void()>& on_progress) {
-  DiskWriter disk;
+  ArchiveExtractor disk;
   std::set<std::string> created;  // relative paths this layer wrote (for opaque dirs)
   const std::string& name = layer.name();
-  while (archive_entry* entry = layer.next()) {
+  while (layer.next() != nullptr) {
     if (on_progress) on_progress();
     const std::string raw = layer.entry_path();
     const std::vector<std::string> parts = safe_components(raw, name);
     const std::string rel = join(parts, parts.size());
-    const mode_t type = archive_entry_filetype(entry);
+    const mode_t type = layer.entry_filetype();
 
     if (parts.empty()) {
       // The "./" entry: the image root's own mode and owner.
-      if (type == AE_IFDIR) {
-        ::chmod(rootfs.c_str(), archive_entry_perm(entry));
+      if (S_ISDIR(type)) {
+        const FileStat root = layer.entry_stat();
+        ::chmod(rootfs.c_str(), root.mode);
         if (::geteuid() == 0)
-          (void)::lchown(rootfs.c_str(),
-                         shift_id(static_cast<std::uint32_t>(archive_entry_uid(entry)), options.shift),
-                         shift_id(static_cast<std::uint32_t>(archive_entry_gid(entry)), options.shift));
+          (void)::lchown(rootfs.c_str(), shift_id(root.uid, options.shift), shift_id(root.gid, options.shift));
       }
       continue;
     }
@@ -247,7 +218,7 @@ void apply_layer(ArchiveReader& layer, const fs::path& rootfs, bool whiteouts,
       continue;
     }
 
-    if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFSOCK) {
+    if (S_ISCHR(type) || S_ISBLK(type) || S_ISSOCK(type)) {
       if (options.log) options.log->warn("image '{}': skipping device node or socket '{}'", name, rel);
       continue;
     }
@@ -256,11 +227,12 @@ void apply_layer(ArchiveReader& layer, const fs::path& rootfs, bool whiteouts,
     // A non-directory replacing a directory of a lower layer: libarchive cannot unlink a
     // non-empty directory, so it goes first.
     struct stat existing {};
-    if (type != AE_IFDIR && ::lstat(target.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode))
+    if (!S_ISDIR(type) && ::lstat(target.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode))
       remove_tree(target);
 
-    archive_entry_set_pathname(entry, target.c_str());
-    if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
+    ExtractTarget extract_to;
+    extract_to.path = target;
+    if (const std::string link = layer.entry_hardlink(); !link.empty()) {
       const std::vector<std::string> link_parts = safe_components(link, name);
       if (link_parts.empty())
         throw Error(Errc::permission_denied,
@@ -272,37 +244,13 @@ void apply_layer(ArchiveReader& layer, const fs::path& rootfs, bool whiteouts,
         throw Error(Errc::permission_denied, "archive '" + name + "' entry '" + raw +
                                                  "' is a hardlink to '" + link +
                                                  "', which is not a regular file of the image");
-      archive_entry_set_hardlink(entry, link_target.c_str());
+      extract_to.hardlink = link_target;
     }
-    archive_entry_set_uname(entry, nullptr);
-    archive_entry_set_gname(entry, nullptr);
-    archive_entry_set_uid(entry, shift_id(static_cast<std::uint32_t>(archive_entry_uid(entry)), options.shift));
-    archive_entry_set_gid(entry, shift_id(static_cast<std::uint32_t>(archive_entry_gid(entry)), options.shift));
-
-    const int rc = archive_write_header(disk.get(), entry);
-    if (rc < ARCHIVE_WARN)
-      throw Error(rc == ARCHIVE_FAILED ? Errc::permission_denied : Errc::io,
-                  "cannot extract entry '" + raw + "' of archive '" + name +
-                      "': " + message_of(disk.get()));
-    if (rc == ARCHIVE_WARN && options.log)
-      options.log->warn("image '{}' entry '{}': {}", name, raw, message_of(disk.get()));
-    if (archive_entry_size(entry) > 0) {
-      const void* block = nullptr;
-      size_t size = 0;
-      la_int64_t offset = 0;
-      for (;;) {
-        const int read_rc = archive_read_data_block(layer.native(), &block, &size, &offset);
-        if (read_rc == ARCHIVE_EOF) break;
-        if (read_rc < ARCHIVE_WARN)
-          throw Error(Errc::io, "cannot read entry '" + raw + "' of archive '" + name +
-                                    "': " + message_of(layer.native()));
-        if (archive_write_data_block(disk.get(), block, size, offset) < ARCHIVE_WARN)
-          throw Error(Errc::io, "cannot write '" + target.string() +
-                                    "': " + message_of(disk.get()));
-      }
-    }
-    if (archive_write_finish_entry(disk.get()) < ARCHIVE_WARN)
-      throw Error(Errc::io, "cannot finish '" + target.string() + "': " + message_of(disk.get()));
+    const FileStat stat = layer.entry_stat();
+    extract_to.uid = shift_id(stat.uid, options.shift);
+    extract_to.gid = shift_id(stat.gid, options.shift);
+    const std::string warning = disk.extract(layer, extract_to);
+    if (!warning.empty() && options.log) options.log->warn("image '{}' entry '{}': {}", name, raw, warning);
     created.insert(rel);
   }
 }

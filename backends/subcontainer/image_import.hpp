@@ -1,6 +1,6 @@
 // Turns an archive into one flattened rootfs directory plus its metadata.
 //
-// Accepted: a plain rootfs tar (any compression libarchive reads), a `docker save` archive
+// Accepted: a plain rootfs tar (plain, gzip, bzip2, xz or zstd: what sbx::ArchiveReader reads), a `docker save` archive
 // (manifest.json -> layer tars in order, config JSON -> Env/User/WorkingDir/Entrypoint+Cmd)
 // and an OCI image layout archive (index.json -> manifest -> layer blobs). Layers are applied
 // in order into ONE directory, honouring whiteouts (.wh.NAME deletes NAME from the layers

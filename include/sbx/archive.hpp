@@ -1,9 +1,15 @@
-// Tar (and other libarchive formats) reading and writing, as RAII types over libarchive.
-// Shared by the subcontainer image import and the docker backend's archive API (which streams
-// the Engine's response body through ArchiveReader::from_stream).
+// Tar reading, writing and extraction, as RAII types over libarchive. Shared by the
+// subcontainer image import and the docker backend's archive API (which streams the Engine's
+// response body through ArchiveReader::from_stream).
 //
-// Reading accepts every format and compression libarchive knows (tar, pax, gnu, gzip, xz,
-// zstd, bzip2, ...). Writing produces a POSIX pax tar, uncompressed.
+// Reading accepts tar in all its dialects (ustar, pax, GNU, v7), plain or compressed with gzip,
+// bzip2, xz/lzma or zstd: what rootfs tarballs, `docker save` and OCI archives use. Other
+// archive formats (zip, cpio, 7z, ...) are refused as unrecognised. Writing produces a POSIX
+// pax tar, uncompressed.
+//
+// libarchive is linked into libsbx privately (statically where the build finds libarchive.a, so
+// that starting a program does not load it and its dependencies): its handles never cross
+// this API, and callers need no libarchive of their own.
 // Errors: Errc::not_found for a missing file, Errc::io for everything libarchive reports; the
 // message names the archive and, when there is one, the entry.
 #pragma once
@@ -57,13 +63,17 @@ class SBX_API ArchiveReader {
   FileStat entry_stat() const;
   // Streams the current entry's data; stops early when `sink` returns false.
   void read_data(const ChunkSink& sink);
+  // The current entry's file type as the S_IF* bits of st_mode (S_IFREG, S_IFDIR, S_IFLNK,
+  // S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK); 0 without a current entry. Unlike entry_type(), a
+  // hardlink entry reports what the archive stored for it.
+  std::uint32_t entry_filetype() const;
   // Input bytes consumed so far (compressed), for progress reporting.
   std::uint64_t bytes_consumed() const;
 
-  archive* native() const { return archive_; }
   const std::string& name() const { return name_; }
 
  private:
+  friend class ArchiveExtractor;
   ArchiveReader() = default;
   [[noreturn]] void fail(const std::string& what) const;
 
@@ -104,8 +114,6 @@ class SBX_API ArchiveWriter {
   // Writes the trailer and flushes; further adds are errors.
   void finish();
 
-  archive* native() const { return archive_; }
-
  private:
   void write_header(archive_entry* entry, const std::string& path);
   [[noreturn]] void fail(const std::string& what) const;
@@ -114,6 +122,35 @@ class SBX_API ArchiveWriter {
   std::string name_;
   ChunkSink sink_;
   bool finished_ = false;
+};
+
+// Where ArchiveExtractor::extract puts the current entry of a reader.
+struct ExtractTarget {
+  std::filesystem::path path;      // the file to create (its parent must exist)
+  std::filesystem::path hardlink;  // for a hardlink entry: the existing file to link to; else empty
+  std::uint32_t uid = 0;           // owner, applied only when the process runs as root
+  std::uint32_t gid = 0;
+};
+
+// Writes archive entries to disk with libarchive's disk writer: permissions, times, extended
+// attributes and (as root) the owner; a symlink in the target's path or a ".." is refused, and
+// an existing non-directory at the target is replaced. User and group names are ignored: ids
+// stay numeric, so the host's passwd never renames an archive's owners.
+class SBX_API ArchiveExtractor {
+ public:
+  ArchiveExtractor();
+  ArchiveExtractor(const ArchiveExtractor&) = delete;
+  ArchiveExtractor& operator=(const ArchiveExtractor&) = delete;
+  ~ArchiveExtractor();
+
+  // Writes `reader`'s current entry, with its data, to `target`. Returns libarchive's warning
+  // (e.g. an xattr it could not set), empty when there is none. Throws Errc::permission_denied
+  // when the entry is refused (an unsafe path), Errc::io for every other failure; messages name
+  // the entry and the archive.
+  std::string extract(ArchiveReader& reader, const ExtractTarget& target);
+
+ private:
+  archive* disk_ = nullptr;
 };
 
 }  // namespace sbx

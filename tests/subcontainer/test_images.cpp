@@ -67,6 +67,51 @@ std::string make_tar(Fill&& fill) {
   return out;
 }
 
+// An entry for make_raw_tar: what sbx::ArchiveWriter does not write (device nodes, owner names).
+struct RawEntry {
+  std::string path;
+  unsigned int type = AE_IFREG;
+  unsigned int perm = 0644;
+  std::string data;
+  la_int64_t uid = 0;
+  la_int64_t gid = 0;
+  const char* uname = nullptr;
+  const char* gname = nullptr;
+  dev_t rdev = 0;
+};
+
+// A tar written with the test's own libarchive (sbx keeps its copy private).
+std::string make_raw_tar(const std::vector<RawEntry>& entries) {
+  std::string out;
+  archive* writer = archive_write_new();
+  archive_write_set_format_pax_restricted(writer);
+  archive_write_open(
+      writer, &out, nullptr,
+      [](archive*, void* data, const void* buffer, size_t size) -> la_ssize_t {
+        static_cast<std::string*>(data)->append(static_cast<const char*>(buffer), size);
+        return static_cast<la_ssize_t>(size);
+      },
+      nullptr);
+  for (const auto& raw : entries) {
+    archive_entry* entry = archive_entry_new();
+    archive_entry_set_pathname(entry, raw.path.c_str());
+    archive_entry_set_filetype(entry, raw.type);
+    archive_entry_set_perm(entry, raw.perm);
+    archive_entry_set_size(entry, static_cast<la_int64_t>(raw.data.size()));
+    archive_entry_set_uid(entry, raw.uid);
+    archive_entry_set_gid(entry, raw.gid);
+    if (raw.uname) archive_entry_set_uname(entry, raw.uname);
+    if (raw.gname) archive_entry_set_gname(entry, raw.gname);
+    if (raw.rdev) archive_entry_set_rdev(entry, raw.rdev);
+    EXPECT_EQ(archive_write_header(writer, entry), ARCHIVE_OK) << raw.path;
+    if (!raw.data.empty()) archive_write_data(writer, raw.data.data(), raw.data.size());
+    archive_entry_free(entry);
+  }
+  archive_write_close(writer);
+  archive_write_free(writer);
+  return out;
+}
+
 // Layer 1: the base. Layer 2: deletes /gone and /keep/a, makes /opq opaque, adds files.
 std::string layer_one() {
   return make_tar([](ArchiveWriter& w) {
@@ -426,17 +471,12 @@ TEST_F(ImagesTest, EscapingEntriesAreRefused) {
 }
 
 TEST_F(ImagesTest, DeviceNodesAreSkipped) {
-  const fs::path archive = write_file("dev.tar", make_tar([](ArchiveWriter& w) {
-    w.add_directory("dev");
-    archive_entry* entry = archive_entry_new();
-    archive_entry_set_pathname(entry, "dev/sda");
-    archive_entry_set_filetype(entry, AE_IFBLK);
-    archive_entry_set_perm(entry, 0660);
-    archive_entry_set_rdev(entry, makedev(8, 0));
-    ASSERT_EQ(archive_write_header(w.native(), entry), ARCHIVE_OK);
-    archive_entry_free(entry);
-    w.add_file("dev/.keep", "");
-  }));
+  const fs::path archive = write_file("dev.tar", make_raw_tar({
+                                                      {.path = "dev", .type = AE_IFDIR, .perm = 0755},
+                                                      {.path = "dev/sda", .type = AE_IFBLK, .perm = 0660,
+                                                       .rdev = makedev(8, 0)},
+                                                      {.path = "dev/.keep"},
+                                                  }));
   const auto image = store_->resolve(archive.string());
   EXPECT_TRUE(present(image.lower_dirs.at(0) / "dev" / ".keep"));
   EXPECT_FALSE(present(image.lower_dirs.at(0) / "dev" / "sda"));
@@ -631,24 +671,16 @@ TEST_F(ImagesTest, SnapshotLayersStackOnARealOverlay) {
 TEST_F(ImagesTest, ImportedFilesAreShiftedToTheSandboxRange) {
   SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "storing files for uid 100000+ needs root");
   ImageStore shifted(dir_ / "shifted", sbx::logger(), {100000, 65536});
-  const fs::path archive = write_file("owned.tar", make_tar([](ArchiveWriter& w) {
-    // Named like docker's tars: the names must not be looked up on the host.
-    archive_entry* named = archive_entry_new();
-    archive_entry_set_pathname(named, "named");
-    archive_entry_set_filetype(named, AE_IFREG);
-    archive_entry_set_perm(named, 0644);
-    archive_entry_set_size(named, 0);
-    archive_entry_set_uid(named, 7);
-    archive_entry_set_gid(named, 7);
-    archive_entry_set_uname(named, "root");
-    archive_entry_set_gname(named, "root");
-    ASSERT_EQ(archive_write_header(w.native(), named), ARCHIVE_OK);
-    archive_entry_free(named);
-    w.add_directory("home", {.uid = 1000, .gid = 1000});
-    w.add_file("home/f", "x", {.uid = 1000, .gid = 1001});
-    w.add_file("rootfile", "x");
-    w.add_file("far", "x", {.uid = 4000000, .gid = 4000000});
-  }));
+  const fs::path archive = write_file(
+      "owned.tar",
+      make_raw_tar({
+          // Named like docker's tars: the names must not be looked up on the host.
+          {.path = "named", .uid = 7, .gid = 7, .uname = "root", .gname = "root"},
+          {.path = "home", .type = AE_IFDIR, .perm = 0755, .uid = 1000, .gid = 1000},
+          {.path = "home/f", .data = "x", .uid = 1000, .gid = 1001},
+          {.path = "rootfile", .data = "x"},
+          {.path = "far", .data = "x", .uid = 4000000, .gid = 4000000},
+      }));
   const fs::path rootfs = shifted.resolve(archive.string()).lower_dirs.at(0);
   struct stat st {};
   ASSERT_EQ(::lstat((rootfs / "home" / "f").c_str(), &st), 0);

@@ -252,3 +252,33 @@ TEST(Archive, WriterReportsAReceiverThatStops) {
 }
 
 }  // namespace
+
+// libsbx links only the tar reader and these filters (statically): each must really be there.
+// The compressed files are made by the usual command-line tools, as a user's tarball would be.
+TEST(Archive, ReadsTarCompressedWithEveryFilterItLinks) {
+  const sbx::test::TempDir dir("sbx-archive-");
+  const fs::path tar = dir / "sample.tar";
+  std::ofstream(tar, std::ios::binary) << build_sample();
+  for (const std::string tool : {"gzip", "bzip2", "xz", "lzma", "zstd -q"}) {
+    const std::string name = tool.substr(0, tool.find(' '));
+    const fs::path packed = dir / ("sample.tar." + name);
+    const std::string command = tool + " -c " + tar.string() + " > " + packed.string();
+    ASSERT_EQ(std::system(command.c_str()), 0) << command << " (install " << name << ")";
+    ArchiveReader reader(packed);
+    ASSERT_NE(reader.next(), nullptr) << name;
+    EXPECT_EQ(reader.entry_path(), "dir/") << name;
+    ASSERT_NE(reader.next(), nullptr) << name;
+    EXPECT_EQ(data_of(reader), "hello world") << name;
+  }
+}
+
+// Only tar is linked: another archive format is refused as unrecognised, never half-read.
+TEST(Archive, RefusesArchiveFormatsOtherThanTar) {
+  // An empty zip archive: just the end-of-central-directory record.
+  const std::string zip = std::string("PK\x05\x06", 4) + std::string(18, '\0');
+  EXPECT_EQ(code_of([&] {
+              ArchiveReader reader = ArchiveReader::from_memory(zip, "empty.zip");
+              reader.next();
+            }),
+            Errc::io);
+}

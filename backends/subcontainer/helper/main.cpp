@@ -39,17 +39,22 @@ using sbx::agent::SeccompProgram;
 
 namespace {
 
-void join_cgroups(const Plan& plan) {
-  std::string pid = std::to_string(::getpid());
+// Moves the leader (and so everything it will start) into the sandbox's cgroups; an error
+// message, or empty. Each write to cgroup.procs takes the kernel's cgroup threadgroup lock for
+// writing, which waits for an RCU grace period: milliseconds on a busy host, and one write per
+// hierarchy on cgroup v1. The parent does it while the leader mounts its root, so that wait
+// overlaps the setup instead of preceding it.
+std::string join_cgroups(const Plan& plan, pid_t leader) {
+  std::string pid = std::to_string(leader);
   for (const auto& dir : plan.cgroups) {
     std::string path = dir + "/cgroup.procs";
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || ::write(fd, pid.data(), pid.size()) != static_cast<ssize_t>(pid.size())) {
-      std::fprintf(stderr, "join cgroup %s: %s\n", dir.c_str(), std::strerror(errno));
-      std::exit(1);
-    }
-    ::close(fd);
+    bool ok = fd >= 0 && ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
+    int error = errno;
+    if (fd >= 0) ::close(fd);
+    if (!ok) return "join cgroup " + dir + ": " + std::strerror(error);
   }
+  return {};
 }
 
 // Made by the helper parent with the caller's ids, so only the caller (and root) can
@@ -77,10 +82,11 @@ int listen_on(const std::string& path) {
   return fd;
 }
 
-void wait_for_id_maps(int sync_fd) {
+// The parent writes one byte on the sync pipe once the id maps are written, and a second
+// once the leader is in its cgroups.
+void wait_for_parent(int sync_fd) {
   char byte;
   if (::read(sync_fd, &byte, 1) != 1) ::_exit(1);  // the parent died or failed; it reports
-  ::close(sync_fd);
 }
 
 void detach_stdio() {
@@ -96,7 +102,7 @@ void detach_stdio() {
   set_status_fd(status_fd);
   // The leader dies with its sandbox's destroyer only through an explicit kill; it must not
   // die with the helper parent that exits once setup is done.
-  wait_for_id_maps(sync_fd);
+  wait_for_parent(sync_fd);  // id maps written
   become_namespace_root(plan);
   make_mounts_private();
   int root_fd = mount_root_overlay(plan);
@@ -124,6 +130,12 @@ void detach_stdio() {
     if (auto error = seccomp.compile(); !error.empty()) fail(error.c_str());
     policy.seccomp = &seccomp;
   }
+  // Nothing runs in the sandbox but this process until it is in the sandbox's cgroups.
+  wait_for_parent(sync_fd);
+  ::close(sync_fd);
+  // A cgroup namespace is rooted where its creator is at that moment: made only now, it hides
+  // everything above the sandbox's own cgroups.
+  if (::unshare(CLONE_NEWCGROUP) != 0) fail_errno("unshare the cgroup namespace");
   detach_stdio();
   if (::write(status_fd, "OK\n", 3) != 3) ::_exit(1);
   ::close(status_fd);
@@ -137,7 +149,6 @@ int start(const char* plan_path) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
-  join_cgroups(plan);
   prepare_idmapped_binds(plan);
   int listen_fd = listen_on(plan.socket_path);
 
@@ -146,8 +157,9 @@ int start(const char* plan_path) {
     std::perror("pipe");
     return 1;
   }
+  // No CLONE_NEWCGROUP yet: the leader makes its cgroup namespace once it is in its cgroups.
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                        CLONE_NEWCGROUP | (plan.new_network ? CLONE_NEWNET : 0);
+                        (plan.new_network ? CLONE_NEWNET : 0);
   // Single-threaded here, so a raw clone behaves like fork into the new namespaces.
   pid_t child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
   if (child < 0) {
@@ -172,12 +184,19 @@ int start(const char* plan_path) {
     std::perror("wake the sandbox leader");
     return 1;
   }
+  // A leader that failed its setup meanwhile has closed the pipe: its own message (read
+  // below) says why, better than the failed join or wake-up would.
+  ::signal(SIGPIPE, SIG_IGN);
+  std::string cgroup_error = join_cgroups(plan, child);
+  if (cgroup_error.empty() && ::write(sync_pipe[1], "2", 1) != 1) cgroup_error = "the sandbox leader died during setup";
   ::close(sync_pipe[1]);
+  if (!cgroup_error.empty()) ::kill(child, SIGKILL);
 
   std::string status;
   char buffer[4096];
   ssize_t n;
   while ((n = ::read(status_pipe[0], buffer, sizeof buffer)) > 0) status.append(buffer, static_cast<std::size_t>(n));
+  if (status.rfind("ERR ", 0) != 0 && !cgroup_error.empty()) status = cgroup_error + "\n";
   if (status.rfind("OK", 0) == 0) {
     std::printf("%d\n", child);
     return 0;
