@@ -6,6 +6,7 @@
 #include "env_filter.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "sandbox_agent.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
@@ -133,6 +134,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
   for (const auto& [key, value] : options.extra_labels) labels[key] = value;
+  std::optional<std::string> inherited_agent_user;
   if (options.image) {
     // A committed image carries its source container's labels, and a container inherits its
     // image's labels. Labels cannot be removed, so blank those this sandbox does not set.
@@ -141,8 +143,12 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     inspect.what = "inspect image '" + *options.image + "'";
     auto image = json::parse(context->client->call(inspect).body).as_object();
     if (auto* config = image.if_contains("Config"); config && config->is_object())
-      if (auto* inherited = config->as_object().if_contains("Labels"); inherited && inherited->is_object())
+      if (auto* inherited = config->as_object().if_contains("Labels"); inherited && inherited->is_object()) {
         for (const auto& [key, value] : inherited->as_object()) labels.try_emplace(std::string(key), "");
+        // The image of an agent sandbox says "0:0" (the agent's user); its commands' user is here.
+        if (auto* user = inherited->as_object().if_contains(label::kAgentUser); user && user->is_string())
+          inherited_agent_user = std::string(user->as_string());
+      }
   }
 
   WorkspaceMode workspace = workspace_mode_for(*context, spec);
@@ -161,6 +167,26 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     if (workspace == WorkspaceMode::ephemeral) volume_labels[kLabelId] = id;
     create_volume(*context, name, volume_labels);
     if (workspace == WorkspaceMode::ephemeral) created_volume = name;
+  }
+  std::optional<std::filesystem::path> agent_dir;  // removed again if the create fails
+  if (context->agent_binary) {
+    const std::string user = !spec.user.empty()      ? spec.user
+                             : inherited_agent_user ? *inherited_agent_user
+                                                    : image_user(*context, spec.image);
+    AgentPlan agent;
+    agent.entrypoint = agent_entrypoint(user, context->config.cap_add);
+    agent.capabilities = kAgentCapabilities;
+    agent.binary = context->agent_binary->string();
+    try {
+      agent_dir = make_agent_dir(context->state_dir, id);
+    } catch (...) {
+      if (created_volume) remove_volume(*context, *created_volume);
+      throw;
+    }
+    agent.run_dir = agent_dir->string();
+    plan.agent = std::move(agent);
+    labels[label::kAgentDir] = agent_dir->string();
+    labels[label::kAgentUser] = user;
   }
   labels[label::kSpec] = spec_to_json(spec);
   plan.labels = labels;
@@ -181,6 +207,10 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     start.target = container_path(id) + "/start";
     start.what = "start sandbox " + id;
     context->client->call(start);
+    if (agent_dir) {
+      wait_for_agent(*context, id, *agent_dir);
+      if (!labels[label::kAgentUser].empty()) check_agent_user(*context, id, *agent_dir, labels[label::kAgentUser]);
+    }
     return std::make_shared<DockerHandle>(context, id, spec, labels);
   } catch (...) {
     try {
@@ -192,6 +222,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
         ignore_missing([&] { context->client->call(remove); });
       }
       if (created_volume) remove_volume(*context, *created_volume);
+      if (agent_dir) remove_agent_dir(*context, id, *agent_dir);
     } catch (const std::exception& cleanup) {
       context->logger->error("docker: cleaning up after a failed create of {} failed too: {}", id, cleanup.what());
     }
@@ -243,6 +274,8 @@ void remove_sandbox(Context& context, const std::string& id) {
       remove_volume(context, volume->second);
   if (auto image = labels.find(label::kForkImage); image != labels.end() && !image->second.empty())
     remove_image(context, image->second);
+  if (auto dir = labels.find(label::kAgentDir); dir != labels.end() && !dir->second.empty())
+    remove_agent_dir(context, id, dir->second);
   // A snapshot deleted while this sandbox ran on it was only untagged; now nothing uses it.
   if (auto* image_id = inspect.if_contains("Image"); image_id && image_id->is_string()) {
     std::string id_text(image_id->as_string());

@@ -5,6 +5,7 @@
 #include "engine/query.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "sandbox_agent.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
@@ -46,6 +47,8 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   options.endpoint = choose_endpoint(config.host);
   options.request_timeout = config.request_timeout;
   options.api_version = config.api_version;
+  context_->agent_binary = choose_agent_binary(config, options.endpoint);
+  context_->state_dir = docker_state_dir(config);
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
   context_->logger = std::move(logger);
@@ -85,6 +88,8 @@ std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
     start.target = Target("/containers").segment(id).str() + "/start";
     start.what = "restart stopped sandbox " + id;
     context_->client->call(start);
+    if (auto dir = info.labels.find(label::kAgentDir); dir != info.labels.end() && !dir->second.empty())
+      wait_for_agent(*context_, id, dir->second);
   }
   return std::make_shared<DockerHandle>(context_, info.id.empty() ? id : info.id, info.spec, info.labels);
 }
@@ -223,8 +228,10 @@ void DockerBackend::import_image(const std::string& tar_path, const std::string&
 }
 
 std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context) {
-  return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name,
-                                         DockerConfig::from_table(plugin_context.config), plugin_context.logger);
+  DockerConfig config = DockerConfig::from_table(plugin_context.config);
+  config.state_dir = plugin_context.state_dir;
+  return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name, std::move(config),
+                                         plugin_context.logger);
 }
 
 }  // namespace sbx::docker

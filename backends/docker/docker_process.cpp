@@ -248,8 +248,9 @@ ExecResult DockerProcess::wait() {
   result.duration = std::chrono::duration_cast<Duration>(Clock::now() - started_);
   result.timed_out = timed_out_;
   // The daemon reports death by signal N as 128+N, as a shell does, and nothing else tells
-  // the two apart: a code in 129..192 is read as that signal (an explicit `exit 137` is
-  // therefore reported as signal 9; shell_status() is the same either way).
+  // the two apart: a code in 129..192 is read as that signal, as the SDK contract asks for a
+  // death by signal (an explicit `exit 137` is therefore reported as signal 9; shell_status()
+  // is the same either way). The agent path sees the real wait status and has no such guess.
   if (code > 128 && code <= 128 + 64) {
     result.signal = code - 128;
   } else {
