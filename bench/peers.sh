@@ -62,7 +62,7 @@ if docker version >/dev/null 2>&1 && docker image inspect "$image" >/dev/null 2>
   # one plugin load): through the agent (<= 0.1x) and through the exec API (<= 0.5x).
   if [ -x "$build/bin/sbx_bench_docker" ]; then
     for path in agent exec_api; do
-      json=$("$build/bin/sbx_bench_docker" --benchmark_filter="^ExecLatency/$path\$" --benchmark_format=json 2>/dev/null)
+      json=$("$build/bin/sbx_bench_docker" --benchmark_filter="^ExecLatency/$path/" --benchmark_format=json 2>/dev/null)
       counter() { awk -F'[:,]' -v key="\"$1\"" '$1 ~ key { gsub(/ /, "", $2); print $2; exit }' <<<"$json"; }
       p50=$(counter p50_ms) p99=$(counter p99_ms)
       ours=${p50:+$p50 $p99}

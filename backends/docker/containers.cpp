@@ -7,6 +7,7 @@
 #include "images.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
+#include "sandbox_dir.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
@@ -168,32 +169,28 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     create_volume(*context, name, volume_labels);
     if (workspace == WorkspaceMode::ephemeral) created_volume = name;
   }
-  std::optional<std::filesystem::path> agent_dir;  // removed again if the create fails
-  if (context->agent_binary) {
-    const std::string user = !spec.user.empty()      ? spec.user
-                             : inherited_agent_user ? *inherited_agent_user
-                                                    : image_user(*context, spec.image);
-    AgentPlan agent;
-    agent.entrypoint = agent_entrypoint(user, context->config.cap_add);
-    agent.capabilities = kAgentCapabilities;
-    agent.binary = context->agent_binary->string();
-    try {
-      agent_dir = make_agent_dir(context->state_dir, id);
-    } catch (...) {
-      if (created_volume) remove_volume(*context, *created_volume);
-      throw;
-    }
-    agent.run_dir = agent_dir->string();
-    plan.agent = std::move(agent);
-    labels[label::kAgentDir] = agent_dir->string();
-    labels[label::kAgentUser] = user;
-  }
-  labels[label::kSpec] = spec_to_json(spec);
-  plan.labels = labels;
-  plan.spec = spec;
-
+  std::optional<std::filesystem::path> sandbox_dir;  // removed again if the create fails
   bool container_created = false;
   try {
+    // The host directory: the activity marker, and with the agent its socket.
+    sandbox_dir = make_sandbox_dir(context->state_dir, id, context->agent_binary.has_value());
+    if (context->agent_binary) {
+      const std::string user = !spec.user.empty()      ? spec.user
+                               : inherited_agent_user ? *inherited_agent_user
+                                                      : image_user(*context, spec.image);
+      AgentPlan agent;
+      agent.entrypoint = agent_entrypoint(user, context->config.cap_add);
+      agent.capabilities = kAgentCapabilities;
+      agent.binary = context->agent_binary->string();
+      agent.run_dir = sandbox_dir->string();
+      plan.agent = std::move(agent);
+      labels[label::kAgentDir] = sandbox_dir->string();
+      labels[label::kAgentUser] = user;
+    }
+    labels[label::kSpec] = spec_to_json(spec);
+    plan.labels = labels;
+    plan.spec = spec;
+
     Request create;
     create.method = Method::post;
     create.target = Target("/containers/create").add("name", id).str();
@@ -207,9 +204,9 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     start.target = container_path(id) + "/start";
     start.what = "start sandbox " + id;
     context->client->call(start);
-    if (agent_dir) {
-      wait_for_agent(*context, id, *agent_dir);
-      if (!labels[label::kAgentUser].empty()) check_agent_user(*context, id, *agent_dir, labels[label::kAgentUser]);
+    if (plan.agent) {
+      wait_for_agent(*context, id, *sandbox_dir);
+      if (!labels[label::kAgentUser].empty()) check_agent_user(*context, id, *sandbox_dir, labels[label::kAgentUser]);
     }
     return std::make_shared<DockerHandle>(context, id, spec, labels);
   } catch (...) {
@@ -222,7 +219,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
         ignore_missing([&] { context->client->call(remove); });
       }
       if (created_volume) remove_volume(*context, *created_volume);
-      if (agent_dir) remove_agent_dir(*context, id, *agent_dir);
+      if (sandbox_dir) remove_sandbox_dir(*context, id, *sandbox_dir);
     } catch (const std::exception& cleanup) {
       context->logger->error("docker: cleaning up after a failed create of {} failed too: {}", id, cleanup.what());
     }
@@ -274,8 +271,9 @@ void remove_sandbox(Context& context, const std::string& id) {
       remove_volume(context, volume->second);
   if (auto image = labels.find(label::kForkImage); image != labels.end() && !image->second.empty())
     remove_image(context, image->second);
+  remove_sandbox_dir(context, id, context.state_dir / id);
   if (auto dir = labels.find(label::kAgentDir); dir != labels.end() && !dir->second.empty())
-    remove_agent_dir(context, id, dir->second);
+    remove_sandbox_dir(context, id, dir->second);
   // A snapshot deleted while this sandbox ran on it was only untagged; now nothing uses it.
   if (auto* image_id = inspect.if_contains("Image"); image_id && image_id->is_string()) {
     std::string id_text(image_id->as_string());

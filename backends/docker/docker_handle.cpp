@@ -6,6 +6,7 @@
 #include "engine/query.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
+#include "sandbox_dir.hpp"
 
 #include "agent/exec_process.hpp"
 
@@ -91,7 +92,7 @@ Stats stats_from_json(const std::string& body) {
 
 DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels)
     : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
-      exec_user_(spec_.user), fs_(context_, id_, [this] { check_alive(); }, spec_.user) {
+      exec_user_(spec_.user), fs_(context_, id_, [this] { check_alive_and_record_activity(); }, spec_.user) {
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
     agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
     // The container itself runs as root (the agent's user): name the sandbox's user explicitly.
@@ -103,6 +104,11 @@ void DockerHandle::check_alive() const {
   if (destroyed_) throw Error(Errc::state, "sandbox " + id_ + " was destroyed");
 }
 
+void DockerHandle::check_alive_and_record_activity() const {
+  check_alive();
+  record_activity(context_->state_dir / id_);
+}
+
 SandboxInfo DockerHandle::info() {
   check_alive();
   auto info = sandbox_info_from_inspect(context_->backend_name,
@@ -112,7 +118,7 @@ SandboxInfo DockerHandle::info() {
 }
 
 ExecResult DockerHandle::exec(const ExecRequest& request) {
-  check_alive();
+  check_alive_and_record_activity();
   if (agent_socket_ && !request.tty && !request.stdin_data) {
     // A buffered exec never waits for input: without stdin data the command reads EOF.
     ExecRequest with_empty_stdin = request;
@@ -123,7 +129,7 @@ ExecResult DockerHandle::exec(const ExecRequest& request) {
 }
 
 std::unique_ptr<Process> DockerHandle::spawn(const ExecRequest& request) {
-  check_alive();
+  check_alive_and_record_activity();
   return start_command(request, true);
 }
 

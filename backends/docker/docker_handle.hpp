@@ -54,6 +54,8 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
 
  private:
   void check_alive() const;
+  // Every exec, spawn and Fs call counts as activity, for the spec's idle_timeout.
+  void check_alive_and_record_activity() const;
   void post_simple(const std::string& verb, const std::string& what);
   std::unique_ptr<Process> start_command(const ExecRequest& request, bool attach_stdin);
   std::unique_ptr<Process> start_through_agent(const ExecRequest& request);

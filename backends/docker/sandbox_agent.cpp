@@ -5,7 +5,6 @@
 #include "agent/unique_fd.hpp"
 #include "containers.hpp"
 
-#include <sbx/config.hpp>
 #include <sbx/error.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -73,34 +72,6 @@ std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& con
     return std::nullopt;
   }
   return binary;
-}
-
-std::filesystem::path docker_state_dir(const DockerConfig& config) {
-  return std::filesystem::path(config.state_dir.empty() ? default_state_dir() : config.state_dir) / "docker";
-}
-
-std::filesystem::path make_agent_dir(const std::filesystem::path& state_dir, const std::string& id) {
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
-  if (ec) throw_system_error("create the docker state directory " + state_dir.string(), ec.value());
-  if (::chmod(state_dir.c_str(), 0700) != 0)
-    throw_system_error("make " + state_dir.string() + " private (0700)", errno);
-  std::filesystem::path dir = state_dir / id;
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw_system_error("create the agent directory " + dir.string(), errno);
-  if (::chmod(dir.c_str(), 0777) != 0) throw_system_error("open " + dir.string() + " to the sandbox's agent", errno);
-  return dir;
-}
-
-void remove_agent_dir(Context& context, const std::string& id, const std::filesystem::path& dir) {
-  if (dir.filename() != id || dir.parent_path().filename() != "docker" || !dir.is_absolute()) {
-    context.logger->warn("docker: sandbox {}: not removing its agent directory label '{}': not <state>/docker/{}", id,
-                         dir.string(), id);
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  if (ec) context.logger->warn("docker: could not remove the agent directory {}: {}", dir.string(), ec.message());
 }
 
 std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add) {

@@ -41,18 +41,6 @@ extern const std::vector<std::string> kAgentCapabilities;
 // either is Errc::config.
 std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& config, const Endpoint& endpoint);
 
-// <state_dir>/docker, or <default state dir>/docker when the config names none.
-std::filesystem::path docker_state_dir(const DockerConfig& config);
-
-// Makes the host directory of sandbox `id`'s socket: parent 0700, the directory itself 0777
-// (the agent is root in the container but without CAP_DAC_OVERRIDE, so it must be able to
-// create its socket in a directory owned by the host user).
-std::filesystem::path make_agent_dir(const std::filesystem::path& state_dir, const std::string& id);
-// Removes the directory of sandbox `id` (from its label); missing is fine. A path that is not
-// "<some state dir>/docker/<id>" is left alone (a label is not trusted to name what to delete).
-// Errors are logged, not thrown (the rest of the removal goes on).
-void remove_agent_dir(Context& context, const std::string& id, const std::filesystem::path& dir);
-
 // The container's entrypoint: sbx-agent serve with the default user and the capability numbers
 // commands keep (from cap_add; Errc::invalid_argument for a name libcap does not know).
 std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add);

@@ -5,6 +5,7 @@
 #include "sandbox_agent.hpp"
 
 #include <filesystem>
+#include <thread>
 
 namespace sbx::docker::test {
 namespace {
@@ -66,6 +67,22 @@ TEST_F(DockerTest, PruneRemovesTheAgentDirectory) {
   auto removed = backend_->prune(filter);
   ASSERT_EQ(removed, std::vector<std::string>{sandbox->id()});
   EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST_P(DockerBothPathsTest, PruneRemovesSandboxesIdleLongerThanTheirIdleTimeout) {
+  using namespace std::chrono_literals;
+  auto spec = base_spec();
+  spec.idle_timeout = 3s;
+  auto sandbox = create(spec);
+  Filter filter;
+  filter.labels = spec.labels;
+  std::this_thread::sleep_for(2s);
+  sandbox->fs().stat("/");  // an Fs call is activity too
+  std::this_thread::sleep_for(2s);
+  EXPECT_TRUE(backend_->prune(filter).empty()) << "pruned 2 s after its last use; idle_timeout is 3 s";
+  EXPECT_EQ(sh(*sandbox, "echo used").stdout_data, "used\n");
+  std::this_thread::sleep_for(3500ms);
+  EXPECT_EQ(backend_->prune(filter), std::vector<std::string>{sandbox->id()});
 }
 
 TEST(DockerAgentConfig, OnNeedsTheAgentBinary) {
