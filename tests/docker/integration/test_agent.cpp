@@ -3,6 +3,18 @@
 #include "docker_fixture.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
+#include "containers.hpp"
+
+#include "agent/control_client.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <thread>
@@ -83,6 +95,73 @@ TEST_P(DockerBothPathsTest, PruneRemovesSandboxesIdleLongerThanTheirIdleTimeout)
   EXPECT_EQ(sh(*sandbox, "echo used").stdout_data, "used\n");
   std::this_thread::sleep_for(3500ms);
   EXPECT_EQ(backend_->prune(filter), std::vector<std::string>{sandbox->id()});
+}
+
+// A process inside the sandbox's pid namespace that reaches the socket (it is visible in the
+// container at /.sbx/run) gets a refusal, not a command: it could otherwise ask for any user.
+TEST_F(DockerTest, AgentRefusesClientsInsideTheSandbox) {
+  auto sandbox = create();
+  auto dir = agent_dir_of(*sandbox);
+  auto inspect = inspect_container(*backend_->context(), sandbox->id());
+  auto agent_pid = inspect.at("State").as_object().at("Pid").to_number<std::int64_t>();
+  agent::UniqueFd pid_ns(::open(("/proc/" + std::to_string(agent_pid) + "/ns/pid").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(pid_ns) << std::strerror(errno);
+  int answer[2];
+  ASSERT_EQ(::pipe(answer), 0);
+  const std::string socket_path = (dir / kAgentSocketName).string();
+  pid_t child = ::fork();
+  if (child == 0) {
+    // setns(CLONE_NEWPID) places this process's children in the sandbox's pid namespace.
+    if (::setns(pid_ns.get(), CLONE_NEWPID) != 0) ::_exit(2);
+    pid_t inside = ::fork();
+    if (inside == 0) {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un address{};
+      address.sun_family = AF_UNIX;
+      std::strncpy(address.sun_path, socket_path.c_str(), sizeof address.sun_path - 1);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) ::_exit(3);
+      char line[256];
+      ssize_t n = ::read(fd, line, sizeof line);
+      if (n > 0) (void)!::write(answer[1], line, static_cast<std::size_t>(n));
+      ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(inside, &status, 0);
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 4);
+  }
+  ::close(answer[1]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+  char line[256] = {};
+  ssize_t n = ::read(answer[0], line, sizeof line - 1);
+  ::close(answer[0]);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(line).rfind("E refused", 0), 0u) << line;
+  EXPECT_EQ(sh(*sandbox, "echo still serving").stdout_data, "still serving\n");
+}
+
+// The host sends a command only to the container's PID 1: a socket served by anyone else
+// (a sandboxed process could replace the socket file) is refused before anything is sent.
+TEST(DockerAgentClient, RefusesASocketServedByAnotherProcess) {
+  sbx::test::TempDir dir;
+  const auto path = dir.path() / kAgentSocketName;
+  agent::UniqueFd server(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(server.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(server.get(), 4), 0);
+  agent::wire::ExecMessage message;
+  message.argv = {"true"};
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  try {
+    agent::send_exec_request(path, "sbx-test", message, null_fd, null_fd, null_fd, /*agent_pid=*/1);
+    ADD_FAILURE() << "a request went to a socket that PID 1 does not serve";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::permission_denied) << e.what();
+  }
+  ::close(null_fd);
 }
 
 TEST(DockerAgentConfig, OnNeedsTheAgentBinary) {
