@@ -88,4 +88,22 @@ if [ "$(id -u)" -eq 0 ]; then
   [ "$output" = installed-ok ] || fail "the installed sbx printed '$output' instead of 'installed-ok'"
 fi
 
+step "the in-sandbox executables are installed beside the plugins, static"
+for program in sbx-subcontainer-helper sbx-agent; do
+  path=$(find "$prefix" -path "*/sbx/plugins/$program" -type f | head -n1)
+  [ -n "$path" ] && [ -x "$path" ] || fail "$program is not installed in the plugin directory"
+  if ldd "$path" >/dev/null 2>&1 && ldd "$path" | grep -q 'libstdc++'; then
+    fail "$program links libstdc++ dynamically; it runs inside sandboxes and containers"
+  fi
+done
+if [ "$(id -u)" -eq 0 ] && [ -S /var/run/docker.sock ]; then
+  output=$(cd "$work" && env -u SBX_PLUGIN_PATH "$prefix/bin/sbx" --config "$work/sbx.toml" --backend docker \
+    run --image sbx-test-busybox:latest -- sh -c 'tr "\0" " " </proc/1/cmdline') ||
+    fail "the installed sbx could not run a command in a docker sandbox"
+  case "$output" in
+    /.sbx/agent\ serve*) ;;
+    *) fail "the docker sandbox's PID 1 is '$output', expected the installed sbx-agent" ;;
+  esac
+fi
+
 step "OK: an installed sbx builds and loads a third-party plugin"

@@ -1,6 +1,7 @@
 // Docker backend benchmarks, through the plugin as a host uses it:
 //   CreateExecDestroy  one sandbox's whole life with one command
-//   ExecLatency        `true` in a running sandbox; p50/p99 counters in milliseconds
+//   ExecLatency        `true` in a running sandbox; p50/p99 counters in milliseconds, through
+//                      the in-sandbox agent (/agent) and through the Docker exec API (/exec_api)
 //   Fork               commit + start of a sibling (and its destroy)
 //   StdoutThroughput   bytes per second of a command's stdout through the hijacked stream
 // Needs a running dockerd and the image $SBX_DOCKER_TEST_IMAGE (default sbx-test-busybox:latest).
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,29 +24,37 @@ std::string test_image() {
   return image != nullptr && *image != '\0' ? image : "sbx-test-busybox:latest";
 }
 
-// The backend, or nullptr with `error` set when the plugin or daemon is unavailable.
-std::shared_ptr<sbx::SandboxBackend> backend(std::string& error) {
-  static std::shared_ptr<sbx::SandboxBackend> loaded;
-  static std::string load_error;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
+// How commands reach the sandbox: [backends.docker] agent = "on" or "off".
+enum class Path { agent, exec_api };
+
+// The backend for `path`, or nullptr with `error` set when the plugin or daemon is unavailable.
+std::shared_ptr<sbx::SandboxBackend> backend(std::string& error, Path path = Path::agent) {
+  struct Loaded {
+    std::shared_ptr<sbx::SandboxBackend> backend;
+    std::string error;
+  };
+  static std::map<Path, Loaded> loaded;
+  auto [entry, first] = loaded.try_emplace(path);
+  if (first) {
     try {
       sbx::PluginContext context;
       context.name = "docker";
       context.logger = sbx::logger();
+      auto config = sbx::ConfigTable::parse(
+          std::string("[backends.docker]\nagent = \"") + (path == Path::agent ? "on" : "off") + "\"\n", "bench");
+      context.config = *config.get_table("backends")->get_table("docker");
       sbx::PluginSearch search;
       search.use_env = false;
       search.use_install_dir = false;
-      loaded = sbx::load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
-      loaded->list();  // reaches the daemon
+      entry->second.backend = sbx::load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+      entry->second.backend->list();  // reaches the daemon
     } catch (const std::exception& e) {
-      load_error = e.what();
-      loaded.reset();
+      entry->second.error = e.what();
+      entry->second.backend.reset();
     }
   }
-  error = load_error;
-  return loaded;
+  error = entry->second.error;
+  return entry->second.backend;
 }
 
 sbx::SandboxSpec spec() {
@@ -73,9 +83,9 @@ void CreateExecDestroy(benchmark::State& state) {
 }
 BENCHMARK(CreateExecDestroy)->Unit(benchmark::kMillisecond)->Iterations(5);
 
-void ExecLatency(benchmark::State& state) {
+void ExecLatency(benchmark::State& state, Path path) {
   std::string error;
-  auto docker = backend(error);
+  auto docker = backend(error, path);
   if (!docker) return state.SkipWithError(error.c_str());
   sbx::ScopedSandbox sandbox(*docker, spec());
   std::vector<double> samples;
@@ -90,7 +100,8 @@ void ExecLatency(benchmark::State& state) {
   state.counters["p50_ms"] = percentile(0.50);
   state.counters["p99_ms"] = percentile(0.99);
 }
-BENCHMARK(ExecLatency)->Unit(benchmark::kMillisecond)->Iterations(50);
+BENCHMARK_CAPTURE(ExecLatency, agent, Path::agent)->Unit(benchmark::kMillisecond)->Iterations(200);
+BENCHMARK_CAPTURE(ExecLatency, exec_api, Path::exec_api)->Unit(benchmark::kMillisecond)->Iterations(50);
 
 void Fork(benchmark::State& state) {
   std::string error;

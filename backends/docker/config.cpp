@@ -2,6 +2,7 @@
 
 #include "base64.hpp"
 #include "engine/client.hpp"
+#include "engine/endpoint.hpp"
 
 #include <sbx/error.hpp>
 
@@ -38,6 +39,22 @@ const char* to_string(WorkspaceMode mode) noexcept {
     case WorkspaceMode::persistent: return "persistent";
   }
   return "none";
+}
+
+const char* to_string(AgentMode mode) noexcept {
+  switch (mode) {
+    case AgentMode::automatic: return "auto";
+    case AgentMode::on: return "on";
+    case AgentMode::off: return "off";
+  }
+  return "auto";
+}
+
+AgentMode parse_agent_mode(const std::string& text) {
+  if (text == "auto") return AgentMode::automatic;
+  if (text == "on") return AgentMode::on;
+  if (text == "off") return AgentMode::off;
+  throw Error(Errc::invalid_argument, "agent mode '" + text + "' is not one of auto, on, off");
 }
 
 PullPolicy parse_pull_policy(const std::string& text) {
@@ -157,6 +174,16 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table) {
   }
   if (auto workspace = table.get_string("workspace"))
     config.workspace = parse_at("workspace", [&] { return parse_workspace_mode(*workspace); });
+  if (auto agent = table.get_string("agent")) config.agent = parse_at("agent", [&] { return parse_agent_mode(*agent); });
+  if (config.agent == AgentMode::on) {
+    Endpoint endpoint = parse_at("host", [&] { return choose_endpoint(config.host); });
+    if (endpoint.kind != Endpoint::Kind::unix_socket)
+      table.fail("agent", "\"on\" needs the daemon on a local unix socket; the endpoint is " + endpoint.to_string() +
+                              " (use \"auto\" or \"off\")");
+  }
+  config.agent_binary = table.get_string("agent_binary");
+  if (config.agent_binary && (config.agent_binary->empty() || config.agent_binary->front() != '/'))
+    table.fail("agent_binary", "expected an absolute path to sbx-agent");
   table.reject_unknown_keys();
   return config;
 }

@@ -14,6 +14,10 @@
 //   host_gateway     true: host.docker.internal resolves to the host (default false)
 //   stop_grace       time between SIGTERM and SIGKILL on destroy (default "5s")
 //   workspace        "ephemeral" (default) | "persistent" | "none": the /workspace volume
+//   agent            "auto" (default) | "on" | "off": run commands through sbx-agent as the
+//                    container's PID 1 (needs a local unix-socket endpoint; "auto" uses it when
+//                    the endpoint is a unix socket and the agent binary exists)
+//   agent_binary     the sbx-agent executable (default: next to the plugin module)
 #pragma once
 
 #include "image_map.hpp"
@@ -30,12 +34,15 @@ namespace sbx::docker {
 
 enum class PullPolicy { always, missing, never };
 enum class WorkspaceMode { none, ephemeral, persistent };
+enum class AgentMode { automatic, on, off };
 
 const char* to_string(PullPolicy policy) noexcept;
 const char* to_string(WorkspaceMode mode) noexcept;
+const char* to_string(AgentMode mode) noexcept;
 // Throw Errc::invalid_argument naming the value and the accepted ones.
 PullPolicy parse_pull_policy(const std::string& text);
 WorkspaceMode parse_workspace_mode(const std::string& text);
+AgentMode parse_agent_mode(const std::string& text);
 
 struct RegistryAuth {
   std::string username;
@@ -63,6 +70,11 @@ struct DockerConfig {
   bool host_gateway = false;
   Duration stop_grace = std::chrono::seconds(5);
   WorkspaceMode workspace = WorkspaceMode::ephemeral;
+  AgentMode agent = AgentMode::automatic;
+  std::optional<std::string> agent_binary;  // unset: sbx-agent next to the plugin module
+  // sbx's state directory (PluginContext::state_dir; empty: default_state_dir()). Per-sandbox
+  // host directories (the agent's socket) are made in <state_dir>/docker/<id>.
+  std::string state_dir;
 
   // Reads and checks every key; unknown keys are Errc::config with file:line:col.
   static DockerConfig from_table(const ConfigTable& table);

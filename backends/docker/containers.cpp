@@ -6,6 +6,8 @@
 #include "env_filter.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "sandbox_agent.hpp"
+#include "sandbox_dir.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
@@ -133,6 +135,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
   for (const auto& [key, value] : options.extra_labels) labels[key] = value;
+  std::optional<std::string> inherited_agent_user;
   if (options.image) {
     // A committed image carries its source container's labels, and a container inherits its
     // image's labels. Labels cannot be removed, so blank those this sandbox does not set.
@@ -141,8 +144,12 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     inspect.what = "inspect image '" + *options.image + "'";
     auto image = json::parse(context->client->call(inspect).body).as_object();
     if (auto* config = image.if_contains("Config"); config && config->is_object())
-      if (auto* inherited = config->as_object().if_contains("Labels"); inherited && inherited->is_object())
+      if (auto* inherited = config->as_object().if_contains("Labels"); inherited && inherited->is_object()) {
         for (const auto& [key, value] : inherited->as_object()) labels.try_emplace(std::string(key), "");
+        // The image of an agent sandbox says "0:0" (the agent's user); its commands' user is here.
+        if (auto* user = inherited->as_object().if_contains(label::kAgentUser); user && user->is_string())
+          inherited_agent_user = std::string(user->as_string());
+      }
   }
 
   WorkspaceMode workspace = workspace_mode_for(*context, spec);
@@ -162,12 +169,28 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     create_volume(*context, name, volume_labels);
     if (workspace == WorkspaceMode::ephemeral) created_volume = name;
   }
-  labels[label::kSpec] = spec_to_json(spec);
-  plan.labels = labels;
-  plan.spec = spec;
-
+  std::optional<std::filesystem::path> sandbox_dir;  // removed again if the create fails
   bool container_created = false;
   try {
+    // The host directory: the activity marker, and with the agent its socket.
+    sandbox_dir = make_sandbox_dir(context->state_dir, id, context->agent_binary.has_value());
+    if (context->agent_binary) {
+      const std::string user = !spec.user.empty()      ? spec.user
+                               : inherited_agent_user ? *inherited_agent_user
+                                                      : image_user(*context, spec.image);
+      AgentPlan agent;
+      agent.entrypoint = agent_entrypoint(user, context->config.cap_add);
+      agent.capabilities = kAgentCapabilities;
+      agent.binary = context->agent_binary->string();
+      agent.run_dir = sandbox_dir->string();
+      plan.agent = std::move(agent);
+      labels[label::kAgentDir] = sandbox_dir->string();
+      labels[label::kAgentUser] = user;
+    }
+    labels[label::kSpec] = spec_to_json(spec);
+    plan.labels = labels;
+    plan.spec = spec;
+
     Request create;
     create.method = Method::post;
     create.target = Target("/containers/create").add("name", id).str();
@@ -181,6 +204,10 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     start.target = container_path(id) + "/start";
     start.what = "start sandbox " + id;
     context->client->call(start);
+    if (plan.agent) {
+      wait_for_agent(*context, id, *sandbox_dir);
+      if (!labels[label::kAgentUser].empty()) check_agent_user(*context, id, *sandbox_dir, labels[label::kAgentUser]);
+    }
     return std::make_shared<DockerHandle>(context, id, spec, labels);
   } catch (...) {
     try {
@@ -192,6 +219,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
         ignore_missing([&] { context->client->call(remove); });
       }
       if (created_volume) remove_volume(*context, *created_volume);
+      if (sandbox_dir) remove_sandbox_dir(*context, id, *sandbox_dir);
     } catch (const std::exception& cleanup) {
       context->logger->error("docker: cleaning up after a failed create of {} failed too: {}", id, cleanup.what());
     }
@@ -243,6 +271,9 @@ void remove_sandbox(Context& context, const std::string& id) {
       remove_volume(context, volume->second);
   if (auto image = labels.find(label::kForkImage); image != labels.end() && !image->second.empty())
     remove_image(context, image->second);
+  remove_sandbox_dir(context, id, context.state_dir / id);
+  if (auto dir = labels.find(label::kAgentDir); dir != labels.end() && !dir->second.empty())
+    remove_sandbox_dir(context, id, dir->second);
   // A snapshot deleted while this sandbox ran on it was only untagged; now nothing uses it.
   if (auto* image_id = inspect.if_contains("Image"); image_id && image_id->is_string()) {
     std::string id_text(image_id->as_string());

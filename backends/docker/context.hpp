@@ -8,7 +8,9 @@
 
 #include <sbx/error.hpp>
 
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace spdlog {
@@ -22,6 +24,9 @@ struct Context {
   DockerConfig config;
   std::shared_ptr<EngineClient> client;
   std::shared_ptr<spdlog::logger> logger;  // never null
+  // Set when new sandboxes run sbx-agent as PID 1 (see sandbox_agent.hpp).
+  std::optional<std::filesystem::path> agent_binary;
+  std::filesystem::path state_dir;  // <sbx state dir>/docker: per-sandbox host directories
 };
 
 // Runs `call`; a "No such container" from the daemon means the sandbox was destroyed

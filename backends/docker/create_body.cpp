@@ -1,9 +1,12 @@
 #include "create_body.hpp"
 
+#include "sandbox_agent.hpp"
+
 #include <sbx/error.hpp>
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace sbx::docker {
@@ -80,8 +83,10 @@ json::object make_create_body(const CreatePlan& plan) {
   for (const auto& [key, value] : plan.labels) labels[key] = value;
   body["Labels"] = std::move(labels);
   json::array entrypoint;
-  for (const auto& arg : kKeepAliveCommand) entrypoint.emplace_back(arg);
+  for (const auto& arg : plan.agent ? plan.agent->entrypoint : kKeepAliveCommand) entrypoint.emplace_back(arg);
   body["Entrypoint"] = std::move(entrypoint);
+  // The agent switches to the sandbox's user per command; it must start as root for that.
+  if (plan.agent) body["User"] = "0:0";
   body["Cmd"] = json::array{};
   body["AttachStdin"] = false;
   body["AttachStdout"] = false;
@@ -91,11 +96,14 @@ json::object make_create_body(const CreatePlan& plan) {
   body["StopSignal"] = "SIGTERM";
 
   json::object host;
-  host["Init"] = true;
+  host["Init"] = !plan.agent;  // the agent reaps as PID 1 itself
   host["NetworkMode"] = network_mode(spec.network);
   host["CapDrop"] = json::array{"ALL"};
   json::array cap_add;
   for (const auto& cap : plan.cap_add) cap_add.emplace_back(cap);
+  if (plan.agent)
+    for (const auto& cap : plan.agent->capabilities)
+      if (std::find(plan.cap_add.begin(), plan.cap_add.end(), cap) == plan.cap_add.end()) cap_add.emplace_back(cap);
   host["CapAdd"] = std::move(cap_add);
   json::array security{"no-new-privileges"};
   if (plan.seccomp_profile_json) security.emplace_back("seccomp=" + *plan.seccomp_profile_json);
@@ -117,6 +125,17 @@ json::object make_create_body(const CreatePlan& plan) {
                                   {"Source", *plan.workspace_volume},
                                   {"Target", kWorkspaceTarget},
                                   {"ReadOnly", false}});
+  }
+  if (plan.agent) {
+    auto bind = [](const std::string& source, const char* target, bool read_only) {
+      return json::object{{"Type", "bind"},
+                          {"Source", source},
+                          {"Target", target},
+                          {"ReadOnly", read_only},
+                          {"BindOptions", json::object{{"Propagation", "rprivate"}}}};
+    };
+    mounts.push_back(bind(plan.agent->binary, kAgentInContainer, true));
+    mounts.push_back(bind(plan.agent->run_dir, kAgentRunDirInContainer, false));
   }
   host["Mounts"] = std::move(mounts);
 

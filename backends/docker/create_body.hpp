@@ -4,7 +4,8 @@
 // Security defaults: all capabilities dropped (then cap_add), no-new-privileges, Docker's
 // default seccomp profile unless one is given, network "none" unless the spec asks, published
 // ports bound to 127.0.0.1 only. PID 1 is docker-init (Init=true, reaps zombies) running a
-// shell loop that sleeps until SIGTERM, so the sandbox stays up between commands.
+// shell loop that sleeps until SIGTERM, so the sandbox stays up between commands; or, with
+// the agent (sandbox_agent.hpp), sbx-agent itself.
 #pragma once
 
 #include <sbx/types.hpp>
@@ -21,6 +22,14 @@ namespace sbx::docker {
 // shell responsive to SIGTERM, which makes it exit 0 at once on `docker stop`.
 extern const std::vector<std::string> kKeepAliveCommand;
 
+// sbx-agent as PID 1 (see sandbox_agent.hpp for what the container gets).
+struct AgentPlan {
+  std::string binary;    // host path, bind-mounted read-only at kAgentInContainer
+  std::string run_dir;   // host path, bind-mounted at kAgentRunDirInContainer
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> capabilities;  // added to cap_add for the agent itself
+};
+
 struct CreatePlan {
   std::string image;  // resolved reference
   SandboxSpec spec;   // validated; binds already checked against bind_allow
@@ -30,6 +39,7 @@ struct CreatePlan {
   std::optional<std::string> seccomp_profile_json;
   bool host_gateway = false;
   std::optional<std::string> workspace_volume;  // mounted at kWorkspaceTarget when set
+  std::optional<AgentPlan> agent;               // unset: docker-init and the shell loop
 };
 
 inline constexpr const char* kWorkspaceTarget = "/workspace";

@@ -5,6 +5,8 @@
 #include "engine/query.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "sandbox_agent.hpp"
+#include "sandbox_dir.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
@@ -13,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 namespace sbx::docker {
 namespace json = boost::json;
@@ -46,6 +49,8 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   options.endpoint = choose_endpoint(config.host);
   options.request_timeout = config.request_timeout;
   options.api_version = config.api_version;
+  context_->agent_binary = choose_agent_binary(config, options.endpoint);
+  context_->state_dir = docker_state_dir(config);
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
   context_->logger = std::move(logger);
@@ -85,6 +90,8 @@ std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
     start.target = Target("/containers").segment(id).str() + "/start";
     start.what = "restart stopped sandbox " + id;
     context_->client->call(start);
+    if (auto dir = info.labels.find(label::kAgentDir); dir != info.labels.end() && !dir->second.empty())
+      wait_for_agent(*context_, id, dir->second);
   }
   return std::make_shared<DockerHandle>(context_, info.id.empty() ? id : info.id, info.spec, info.labels);
 }
@@ -106,9 +113,15 @@ void DockerBackend::destroy(const std::string& id) { remove_sandbox(*context_, i
 std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   std::vector<std::string> removed;
   auto now = std::chrono::system_clock::now();
+  std::set<std::string> existing;
   for (const auto& info : list(filter)) {
+    existing.insert(info.id);
     bool expired = info.spec.ttl && info.created.time_since_epoch().count() != 0 && info.created + *info.spec.ttl < now;
-    if (filter.all || owner_gone(info.labels) || expired) {
+    // Idle since the last exec or Fs call (sandbox_dir.hpp), or since its creation.
+    auto last_used = last_activity(context_->state_dir / info.id).value_or(info.created);
+    bool idle = info.spec.idle_timeout && last_used.time_since_epoch().count() != 0 &&
+                last_used + *info.spec.idle_timeout < now;
+    if (filter.all || owner_gone(info.labels) || expired || idle) {
       remove_sandbox(*context_, info.id);
       removed.push_back(info.id);
     }
@@ -116,6 +129,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   // Volumes and images carry no user labels: a prune narrowed by labels stops here so it
   // never touches what belongs to other sandboxes.
   if (!filter.labels.empty()) return removed;
+  remove_orphan_sandbox_dirs(existing);
   // Ephemeral workspace volumes whose sandbox is gone (e.g. a create interrupted by a crash).
   Request volumes;
   volumes.target = Target("/volumes")
@@ -168,6 +182,20 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
     }
   }
   return removed;
+}
+
+void DockerBackend::remove_orphan_sandbox_dirs(const std::set<std::string>& existing) {
+  // A directory is made before its container: one younger than this may be a create in
+  // progress in another process.
+  constexpr auto kCreateGrace = std::chrono::minutes(1);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(context_->state_dir, ec)) {
+    std::string id = entry.path().filename().string();
+    if (!id.starts_with("sbx-") || existing.count(id) != 0 || !entry.is_directory(ec)) continue;
+    auto modified = std::filesystem::last_write_time(entry.path(), ec);
+    if (ec || std::filesystem::file_time_type::clock::now() - modified < kCreateGrace) continue;
+    remove_sandbox_dir(*context_, id, entry.path());
+  }
 }
 
 std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, const SandboxSpec& overrides) {
@@ -223,8 +251,10 @@ void DockerBackend::import_image(const std::string& tar_path, const std::string&
 }
 
 std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context) {
-  return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name,
-                                         DockerConfig::from_table(plugin_context.config), plugin_context.logger);
+  DockerConfig config = DockerConfig::from_table(plugin_context.config);
+  config.state_dir = plugin_context.state_dir;
+  return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name, std::move(config),
+                                         plugin_context.logger);
 }
 
 }  // namespace sbx::docker

@@ -9,6 +9,7 @@
 #include <sbx/plugin.hpp>
 
 #include <memory>
+#include <set>
 #include <string>
 
 namespace sbx::docker {
@@ -34,6 +35,10 @@ class DockerBackend final : public SandboxBackend {
   const std::shared_ptr<Context>& context() const { return context_; }
 
  private:
+  // Removes host directories of sandboxes whose container is gone (a crash between making the
+  // directory and the container, or a container removed behind sbx's back).
+  void remove_orphan_sandbox_dirs(const std::set<std::string>& existing);
+
   std::shared_ptr<Context> context_;
 };
 

@@ -5,9 +5,14 @@
 #include "docker_process.hpp"
 #include "engine/query.hpp"
 #include "labels.hpp"
+#include "sandbox_agent.hpp"
+#include "sandbox_dir.hpp"
+
+#include "agent/exec_process.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
+#include <sbx/spec.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -87,10 +92,21 @@ Stats stats_from_json(const std::string& body) {
 
 DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels)
     : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
-      fs_(context_, id_, [this] { check_alive(); }, spec_.user) {}
+      exec_user_(spec_.user), fs_(context_, id_, [this] { check_alive_and_record_activity(); }, spec_.user) {
+  if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
+    agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
+    // The container itself runs as root (the agent's user): name the sandbox's user explicitly.
+    if (auto user = labels_.find(label::kAgentUser); user != labels_.end()) exec_user_ = user->second;
+  }
+}
 
 void DockerHandle::check_alive() const {
   if (destroyed_) throw Error(Errc::state, "sandbox " + id_ + " was destroyed");
+}
+
+void DockerHandle::check_alive_and_record_activity() const {
+  check_alive();
+  record_activity(context_->state_dir / id_);
 }
 
 SandboxInfo DockerHandle::info() {
@@ -102,14 +118,56 @@ SandboxInfo DockerHandle::info() {
 }
 
 ExecResult DockerHandle::exec(const ExecRequest& request) {
-  check_alive();
-  return while_sandbox_exists(id_, [&] { return DockerProcess::start(context_, id_, request, spec_.user, false)->wait(); });
+  check_alive_and_record_activity();
+  if (agent_socket_ && !request.tty && !request.stdin_data) {
+    // A buffered exec never waits for input: without stdin data the command reads EOF.
+    ExecRequest with_empty_stdin = request;
+    with_empty_stdin.stdin_data = std::string();
+    return start_command(with_empty_stdin, false)->wait();
+  }
+  return start_command(request, false)->wait();
 }
 
 std::unique_ptr<Process> DockerHandle::spawn(const ExecRequest& request) {
-  check_alive();
-  return while_sandbox_exists(
-      id_, [&]() -> std::unique_ptr<Process> { return DockerProcess::start(context_, id_, request, spec_.user, true); });
+  check_alive_and_record_activity();
+  return start_command(request, true);
+}
+
+std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& request, bool attach_stdin) {
+  return while_sandbox_exists(id_, [&]() -> std::unique_ptr<Process> {
+    if (agent_socket_ && !request.tty) return start_through_agent(request);
+    return DockerProcess::start(context_, id_, request, exec_user_, attach_stdin);
+  });
+}
+
+pid_t DockerHandle::agent_pid(bool refresh) {
+  if (pid_t known = agent_pid_; known != 0 && !refresh) return known;
+  auto inspect = inspect_container(*context_, id_);
+  const auto& state = inspect.at("State").as_object();
+  if (!state.at("Running").as_bool())
+    throw Error(Errc::state, "sandbox " + id_ + " is not running; resume it or remove it with `sbx rm " + id_ + "`");
+  pid_t pid = static_cast<pid_t>(state.at("Pid").to_number<std::int64_t>());
+  agent_pid_ = pid;
+  return pid;
+}
+
+std::unique_ptr<Process> DockerHandle::start_through_agent(const ExecRequest& request) {
+  validate(request);
+  if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
+  agent::wire::ExecMessage message;
+  message.argv = request.argv;
+  for (const auto& [key, value] : request.env) message.env.push_back(key + "=" + value);
+  message.cwd = request.cwd;  // empty: the agent's, which is the container's working directory
+  message.user = request.user.empty() ? exec_user_ : request.user;
+  try {
+    return agent::ExecProcess::start(*agent_socket_, id_, message, request, agent_pid(false));
+  } catch (const Error& e) {
+    // The container restarted (a new PID 1) since the pid was read: read it again, once.
+    if (e.code() != Errc::permission_denied) throw;
+    pid_t before = agent_pid_;
+    if (agent_pid(true) == before) throw;
+    return agent::ExecProcess::start(*agent_socket_, id_, message, request, agent_pid_);
+  }
 }
 
 void DockerHandle::post_simple(const std::string& verb, const std::string& what) {
@@ -121,8 +179,15 @@ void DockerHandle::post_simple(const std::string& verb, const std::string& what)
   while_sandbox_exists(id_, [&] { return context_->client->call(request); });
 }
 
-void DockerHandle::pause() { post_simple("pause", "pause"); }
-void DockerHandle::unpause() { post_simple("unpause", "unpause"); }
+void DockerHandle::pause() {
+  post_simple("pause", "pause");
+  paused_ = true;
+}
+
+void DockerHandle::unpause() {
+  post_simple("unpause", "unpause");
+  paused_ = false;
+}
 
 Stats DockerHandle::stats() {
   check_alive();

@@ -1,5 +1,9 @@
 // A live sandbox container. Its id is the container's name ("sbx-<hex>"), which the Engine
 // accepts wherever a container id goes, so resume(id) works from any process.
+//
+// Commands go to the sandbox's agent when it has one (label sbx.agent-dir; see
+// sandbox_agent.hpp), except TTY requests, which the agent cannot serve; else, and for TTY,
+// through the exec API (docker_process.hpp).
 #pragma once
 
 #include "context.hpp"
@@ -8,7 +12,11 @@
 #include <sbx/fork.hpp>
 #include <sbx/handle.hpp>
 
+#include <sys/types.h>
+
 #include <atomic>
+#include <filesystem>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -46,13 +54,24 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
 
  private:
   void check_alive() const;
+  // Every exec, spawn and Fs call counts as activity, for the spec's idle_timeout.
+  void check_alive_and_record_activity() const;
   void post_simple(const std::string& verb, const std::string& what);
+  std::unique_ptr<Process> start_command(const ExecRequest& request, bool attach_stdin);
+  std::unique_ptr<Process> start_through_agent(const ExecRequest& request);
+  // The container's PID 1 as the host sees it (the agent), from inspect; cached.
+  pid_t agent_pid(bool refresh);
 
   std::shared_ptr<Context> context_;
   std::string id_;
   SandboxSpec spec_;
   Labels labels_;
   std::atomic<bool> destroyed_{false};
+  std::optional<std::filesystem::path> agent_socket_;
+  std::string exec_user_;  // who a request naming no user runs as, through either path
+  std::atomic<pid_t> agent_pid_{0};
+  // A frozen agent cannot answer; pause() through this handle refuses commands until unpause().
+  std::atomic<bool> paused_{false};
   DockerFs fs_;
 };
 

@@ -103,7 +103,7 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
     self.stdin_closed_ = true;
     self.stdin_writer_ = std::thread([&self, data = *request.stdin_data] {
       try {
-        self.stream_->write_all(data, self.deadline_);
+        self.write_to_stdin(data);
       } catch (...) {
         self.stdin_error_ = std::current_exception();
       }
@@ -194,7 +194,20 @@ void DockerProcess::write_stdin(std::string_view data) {
   std::lock_guard lock(stdin_mutex_);
   if (!stdin_attached_ || stdin_closed_)
     throw Error(Errc::state, what_ + ": stdin is " + (stdin_attached_ ? "closed" : "not attached"));
-  stream_->write_all(data, deadline_);
+  write_to_stdin(data);
+}
+
+void DockerProcess::write_to_stdin(std::string_view data) {
+  while (!data.empty()) {
+    Deadline slice = std::min(deadline_, Clock::now() + context_->client->request_timeout());
+    if (auto n = stream_->write_some(data, slice)) {
+      data.remove_prefix(*n);
+      continue;
+    }
+    if (Clock::now() >= deadline_)
+      throw Error(Errc::timeout, what_ + ": writing to stdin did not progress before the command's timeout");
+    context_->client->ping();  // throws when the daemon is gone; else the command is just busy
+  }
 }
 
 void DockerProcess::close_stdin() {
@@ -248,8 +261,9 @@ ExecResult DockerProcess::wait() {
   result.duration = std::chrono::duration_cast<Duration>(Clock::now() - started_);
   result.timed_out = timed_out_;
   // The daemon reports death by signal N as 128+N, as a shell does, and nothing else tells
-  // the two apart: a code in 129..192 is read as that signal (an explicit `exit 137` is
-  // therefore reported as signal 9; shell_status() is the same either way).
+  // the two apart: a code in 129..192 is read as that signal, as the SDK contract asks for a
+  // death by signal (an explicit `exit 137` is therefore reported as signal 9; shell_status()
+  // is the same either way). The agent path sees the real wait status and has no such guess.
   if (code > 128 && code <= 128 + 64) {
     result.signal = code - 128;
   } else {

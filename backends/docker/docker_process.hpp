@@ -45,6 +45,10 @@ class DockerProcess final : public Process {
  private:
   DockerProcess(std::shared_ptr<Context> context, std::string container, ExecRequest request, std::string user);
   void read_more();
+  // Writes all of `data` to stdin. Without a request timeout it still never waits blindly:
+  // while the command does not take input, it checks every request_timeout that the daemon
+  // is alive (as reading does), so a dead daemon ends the write with an error.
+  void write_to_stdin(std::string_view data);
   void on_deadline();
   void signal_tree(int signal);
   int inspect_exit_code();

@@ -86,6 +86,17 @@ bool image_exists(Context& context, const std::string& reference) {
   }
 }
 
+std::string image_user(Context& context, const std::string& reference) {
+  Request request;
+  request.target = Target("/images").segment(reference).str() + "/json";
+  request.what = "inspect image '" + reference + "'";
+  auto image = boost::json::parse(context.client->call(request).body);
+  if (auto* config = image.as_object().if_contains("Config"); config && config->is_object())
+    if (auto* user = config->as_object().if_contains("User"); user && user->is_string())
+      return std::string(user->as_string());
+  return {};
+}
+
 void pull_image(Context& context, const std::string& reference) {
   auto [name, tag] = split_image_reference(reference);
   Target target("/images/create");

@@ -12,6 +12,10 @@ inline constexpr const char* kKind = "sbx.kind";                     // on image
 inline constexpr const char* kSnapshotLabel = "sbx.snapshot-label";  // Handle::snapshot's label
 inline constexpr const char* kSource = "sbx.source";                 // sandbox a fork/snapshot came from
 inline constexpr const char* kCreated = "sbx.created";               // creation, ms since epoch
+// With the agent as PID 1: the host directory of its socket, and the user commands run as
+// when a request names none (the spec's, else the image's). Absent: commands use the exec API.
+inline constexpr const char* kAgentDir = "sbx.agent-dir";
+inline constexpr const char* kAgentUser = "sbx.agent-user";
 
 // The spec label through which a caller picks the workspace mode for one sandbox
 // (overrides [backends.docker] workspace): "ephemeral", "persistent" or "none".

@@ -3,9 +3,7 @@
 #include <sbx/error.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
-#include <sys/capability.h>
 
-#include <algorithm>
 
 namespace sbx::subcontainer {
 namespace {
@@ -17,15 +15,6 @@ int capability_number(const ConfigTable& table, const std::string& name) {
 }
 
 }  // namespace
-
-std::optional<int> capability_from_name(const std::string& name) {
-  std::string lowered = name;
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (lowered.rfind("cap_", 0) != 0) lowered = "cap_" + lowered;
-  cap_value_t value;
-  if (cap_from_name(lowered.c_str(), &value) != 0) return std::nullopt;
-  return value;
-}
 
 std::filesystem::path default_helper_path() {
   return std::filesystem::path(boost::dll::this_line_location().parent_path().string()) /

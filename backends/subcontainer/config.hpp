@@ -1,6 +1,8 @@
 // The [backends.subcontainer] table, read once when the plugin is loaded.
 #pragma once
 
+#include "agent/capability_names.hpp"
+
 #include <sbx/plugin.hpp>
 
 #include <cstdint>
@@ -32,8 +34,9 @@ inline const std::vector<std::string> kDefaultCapabilities{
     "chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap",
     "net_bind_service", "net_raw", "sys_chroot", "mknod", "audit_write", "setfcap"};
 
-// "chown", "CAP_CHOWN", "cap_chown" -> its number; nullopt for an unknown name.
-std::optional<int> capability_from_name(const std::string& name);
+// "chown", "CAP_CHOWN", "cap_chown" -> its number; nullopt for an unknown name (shared
+// with the docker backend, in core/agent).
+using agent::capability_from_name;
 
 // Reads and checks the table (unknown keys are Errc::config with file:line:col).
 BackendConfig read_backend_config(const PluginContext& context);

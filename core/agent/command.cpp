@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -31,29 +32,45 @@ bool has_key(const std::vector<std::string>& env, const char* key) {
   return false;
 }
 
+// `base` with each of `overrides` replacing the entry of the same key, or appended.
+std::vector<std::string> merged_env(const std::vector<std::string>& base, const std::vector<std::string>& overrides) {
+  if (base.empty()) return overrides;
+  std::vector<std::string> env = base;
+  for (const auto& entry : overrides) {
+    std::string key = entry.substr(0, entry.find('=')) + "=";
+    auto same = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return e.starts_with(key); });
+    if (same != env.end())
+      *same = entry;
+    else
+      env.push_back(entry);
+  }
+  return env;
+}
+
 }  // namespace
 
 void run_command(const wire::ExecMessage& message, const CommandPolicy& policy) {
   // Its own session, so the command never shares a controlling terminal with the leader.
   ::setsid();
 
+  const std::string& user_spec = message.user.empty() ? policy.default_user : message.user;
   ExecUser user;
   std::string error;
-  if (!lookup_user(message.user, user, error)) die(126, error);
+  if (!lookup_user(user_spec, user, error)) die(126, error);
 
   if (drop_bounding_set(policy.keep_caps) != 0) die_errno("drop capability bounding set");
   if (policy.can_setgroups && ::setgroups(user.groups.size(), user.groups.data()) != 0)
-    die_errno("setgroups for user '" + message.user + "'");
+    die_errno("setgroups for user '" + user_spec + "'");
   if (::setresgid(user.gid, user.gid, user.gid) != 0)
     die_errno("setgid " + std::to_string(user.gid) + " (is it mapped into the sandbox?)");
   if (::setresuid(user.uid, user.uid, user.uid) != 0)
     die_errno("setuid " + std::to_string(user.uid) + " (is it mapped into the sandbox?)");
   if (limit_capabilities(policy.keep_caps) != 0) die_errno("limit capabilities");
 
-  const std::string cwd = message.cwd.empty() ? "/" : message.cwd;
+  const std::string& cwd = message.cwd.empty() ? policy.default_cwd : message.cwd;
   if (::chdir(cwd.c_str()) != 0) die_errno("cannot change directory to " + cwd);
 
-  std::vector<std::string> env = message.env;
+  std::vector<std::string> env = merged_env(policy.base_env, message.env);
   if (!has_key(env, "PATH")) env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   if (!has_key(env, "HOME")) env.push_back("HOME=" + user.home);
   std::vector<char*> envp;

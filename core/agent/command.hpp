@@ -5,6 +5,7 @@
 #include "wire.hpp"
 #include "seccomp_filter.hpp"
 
+#include <string>
 #include <vector>
 
 namespace sbx::agent {
@@ -13,6 +14,15 @@ struct CommandPolicy {
   std::vector<int> keep_caps;
   const SeccompProgram* seccomp = nullptr;  // null: no filter
   bool can_setgroups = true;
+  // What a request that leaves them empty gets. The subcontainer host always sends the full
+  // env, cwd and user; sbx-agent in a container serves the container's own (its environment,
+  // working directory and configured user).
+  std::vector<std::string> base_env;  // "K=V", overridden by the request's entries
+  std::string default_cwd = "/";
+  std::string default_user;  // empty: root
+  // Serve only clients outside the agent's pid namespace (the host): set where the socket is
+  // also reachable from inside the sandbox, so a sandboxed process cannot ask for another user.
+  bool host_clients_only = false;
 };
 
 // Never returns. stdin/stdout/stderr must already be in place; failures are reported on

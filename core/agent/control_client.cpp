@@ -16,7 +16,8 @@
 namespace sbx::agent {
 
 UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
-                           const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd) {
+                           const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd,
+                           pid_t agent_pid) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_system_error("sandbox " + id + ": socket", errno);
   // Connected through /proc/self/fd/<dir> so that a long state directory does not overflow
@@ -34,6 +35,16 @@ UniqueFd send_exec_request(const std::filesystem::path& socket, const std::strin
       throw Error(Errc::state, "sandbox " + id + " is not running (its leader does not answer on " +
                                    socket.string() + "); remove it with `sbx rm " + id + "`");
     throw_system_error("sandbox " + id + ": connect to " + socket.string(), err);
+  }
+  if (agent_pid != 0) {
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0)
+      throw_system_error("sandbox " + id + ": read the peer of " + socket.string(), errno);
+    if (peer.pid != agent_pid)
+      throw Error(Errc::permission_denied, "sandbox " + id + ": " + socket.string() + " is served by process " +
+                                               std::to_string(peer.pid) + ", not by the sandbox's agent (pid " +
+                                               std::to_string(agent_pid) + "); refusing to send it a command");
   }
   std::string payload = wire::encode(message);
   if (payload.size() > wire::kMaxPayload)

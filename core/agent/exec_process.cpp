@@ -30,7 +30,8 @@ std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& id) {
 }  // namespace
 
 std::unique_ptr<ExecProcess> ExecProcess::start(const std::filesystem::path& socket, const std::string& sandbox_id,
-                                                const wire::ExecMessage& message, const ExecRequest& request) {
+                                                const wire::ExecMessage& message, const ExecRequest& request,
+                                                pid_t agent_pid) {
   std::unique_ptr<ExecProcess> process(new ExecProcess());
   process->sandbox_id_ = sandbox_id;
   process->output_limit_ = request.output_limit;
@@ -40,7 +41,7 @@ std::unique_ptr<ExecProcess> ExecProcess::start(const std::filesystem::path& soc
   process->started_ = Clock::now();
   if (request.timeout) process->deadline_ = process->started_ + *request.timeout;
   process->control_ = send_exec_request(socket, sandbox_id, message, stdin_read.get(), stdout_write.get(),
-                                        stderr_write.get());
+                                        stderr_write.get(), agent_pid);
   process->stdout_ = std::move(stdout_read);
   process->stderr_ = std::move(stderr_read);
   process->stdin_ = std::move(stdin_write);

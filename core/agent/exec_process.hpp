@@ -22,7 +22,8 @@ namespace sbx::agent {
 class ExecProcess final : public Process {
  public:
   static std::unique_ptr<ExecProcess> start(const std::filesystem::path& socket, const std::string& sandbox_id,
-                                            const wire::ExecMessage& message, const ExecRequest& request);
+                                            const wire::ExecMessage& message, const ExecRequest& request,
+                                            pid_t agent_pid = 0);
   ~ExecProcess() override;
 
   std::optional<OutputChunk> read_output() override;

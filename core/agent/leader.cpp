@@ -39,6 +39,14 @@ int accept_connection(int listen_fd) {
   return conn;
 }
 
+// The kernel reports the pid of a peer that is not visible in our pid namespace as 0: every
+// process inside the sandbox is visible to its PID 1, the host's processes are not.
+bool client_outside_pid_namespace(int conn) {
+  ucred peer{};
+  socklen_t size = sizeof peer;
+  return ::getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 && peer.pid == 0;
+}
+
 // Answers the next request with "E <why>" when no process can be forked to run it.
 void refuse_next_request(int listen_fd, const std::string& why) {
   int conn = accept_connection(listen_fd);
@@ -133,6 +141,10 @@ int take_over(int channel, int flags) {
   int conn = accept_connection(listen_fd);
   if (conn < 0) ::_exit(1);
   ::close(listen_fd);
+  if (policy.host_clients_only && !client_outside_pid_namespace(conn)) {
+    send_line(conn, "E refused: the agent serves only the host, not processes inside the sandbox\n");
+    ::_exit(1);
+  }
   set_receive_timeout(conn, 5);  // a stalled client must not hold the sandbox's exec slot for long
   wire::ExecMessage message;
   int stdio[3] = {-1, -1, -1};

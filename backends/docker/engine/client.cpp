@@ -544,15 +544,19 @@ class HijackedStream final : public RawStream {
 
   void write_all(std::string_view data, Deadline deadline) override {
     while (!data.empty()) {
+      auto n = write_some(data, deadline);
+      if (!n) throw Error(Errc::timeout, what_ + ": writing to stdin did not progress before the deadline");
+      data.remove_prefix(*n);
+    }
+  }
+
+  std::optional<std::size_t> write_some(std::string_view data, Deadline deadline) override {
+    for (;;) {
       ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n >= 0) {
-        data.remove_prefix(static_cast<std::size_t>(n));
-        continue;
-      }
+      if (n >= 0) return static_cast<std::size_t>(n);
       if (errno == EINTR) continue;
       if (errno == EAGAIN) {
-        if (!wait_for(POLLOUT, deadline))
-          throw Error(Errc::timeout, what_ + ": writing to stdin did not progress before the deadline");
+        if (!wait_for(POLLOUT, deadline)) return std::nullopt;
         continue;
       }
       throw Error(Errc::io, what_ + ": writing to stdin failed (" + std::strerror(errno) +

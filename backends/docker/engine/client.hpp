@@ -82,6 +82,9 @@ class RawStream {
   virtual std::optional<std::size_t> read_some(char* out, std::size_t size, Deadline deadline) = 0;
   // Throws Errc::io when the peer closed, Errc::timeout past the deadline.
   virtual void write_all(std::string_view data, Deadline deadline) = 0;
+  // Writes what it can of `data` (at least one byte) once the stream takes it; nullopt if
+  // `deadline` passed first. Throws Errc::io when the peer closed.
+  virtual std::optional<std::size_t> write_some(std::string_view data, Deadline deadline) = 0;
   // Half-closes the sending side: the command sees EOF on stdin.
   virtual void shutdown_send() = 0;
 };

@@ -9,6 +9,7 @@
 #include <sbx/log.hpp>
 
 #include <require.hpp>
+#include <temp_dir.hpp>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +48,9 @@ inline std::string docker_unavailable_reason() {
 
 class DockerTest : public ::testing::Test {
  protected:
+  // How backend_ runs commands; suites that test both paths override it.
+  virtual AgentMode agent_mode() const { return AgentMode::on; }
+
   void SetUp() override {
     static const std::string reason = docker_unavailable_reason();
     SBX_NEED(reason.empty(), "SBX_REQUIRE_DOCKER", reason);
@@ -63,7 +67,12 @@ class DockerTest : public ::testing::Test {
     }
   }
 
+  // A backend with the test's agent mode unless `config` picks one, the agent built next to the
+  // plugins, and sbx state in a directory of this test.
   std::shared_ptr<DockerBackend> make_backend(DockerConfig config) {
+    if (config.agent == AgentMode::automatic) config.agent = agent_mode();
+    if (!config.agent_binary) config.agent_binary = SBX_AGENT_BINARY;
+    if (config.state_dir.empty()) config.state_dir = state_dir_.path().string();
     config.request_timeout = std::chrono::seconds(30);
     config.stop_grace = std::chrono::seconds(1);
     return std::make_shared<DockerBackend>("docker", std::move(config), sbx::logger());
@@ -92,8 +101,20 @@ class DockerTest : public ::testing::Test {
     return handle.exec(request);
   }
 
+  sbx::test::TempDir state_dir_{"sbx-docker-state-"};
   std::shared_ptr<DockerBackend> backend_;
   std::vector<std::shared_ptr<Handle>> created_;
 };
+
+// A suite run once through the agent and once through the exec API (instantiated once, in
+// test_exec.cpp, for the tests of every file).
+class DockerBothPathsTest : public DockerTest, public ::testing::WithParamInterface<AgentMode> {
+ protected:
+  AgentMode agent_mode() const override { return GetParam(); }
+};
+
+inline std::string agent_mode_name(const ::testing::TestParamInfo<AgentMode>& info) {
+  return info.param == AgentMode::on ? "Agent" : "ExecApi";
+}
 
 }  // namespace sbx::docker::test

@@ -5,13 +5,13 @@
 namespace sbx::docker::test {
 namespace {
 
-TEST_F(DockerTest, MissingProgramIs127) {
+TEST_P(DockerBothPathsTest, MissingProgramIs127) {
   auto sandbox = create();
   auto result = sandbox->exec(ExecRequest{{"no-such-program-xyz"}});
   EXPECT_EQ(result.shell_status(), 127) << result.stdout_data << result.stderr_data;
 }
 
-TEST_F(DockerTest, ExecEnvCwdUser) {
+TEST_P(DockerBothPathsTest, ExecEnvCwdUser) {
   auto spec = base_spec();
   spec.env = {{"SANDBOX_VAR", "s"}, {"OVERRIDDEN", "sandbox"}};
   spec.workdir = "/tmp";
@@ -26,7 +26,7 @@ TEST_F(DockerTest, ExecEnvCwdUser) {
   EXPECT_EQ(result.stdout_data, "/etc\n1000\nexec x\n") << result.stderr_data;
 }
 
-TEST_F(DockerTest, BufferedStdinLargerThanPipes) {
+TEST_P(DockerBothPathsTest, BufferedStdinLargerThanPipes) {
   auto sandbox = create();
   std::string input;
   for (int i = 0; i < 200000; ++i) input += std::to_string(i) + "\n";  // ~1.3 MB
@@ -40,7 +40,7 @@ TEST_F(DockerTest, BufferedStdinLargerThanPipes) {
   EXPECT_TRUE(result.stdout_data == input);
 }
 
-TEST_F(DockerTest, NoStdinMeansEof) {
+TEST_P(DockerBothPathsTest, NoStdinMeansEof) {
   auto sandbox = create();
   ExecRequest request;
   request.argv = {"cat"};
@@ -50,7 +50,7 @@ TEST_F(DockerTest, NoStdinMeansEof) {
   EXPECT_EQ(result.exit_code, 0);
 }
 
-TEST_F(DockerTest, OutputLimitTruncatesAndFlags) {
+TEST_P(DockerBothPathsTest, OutputLimitTruncatesAndFlags) {
   auto sandbox = create();
   ExecRequest request;
   request.argv = {"sh", "-c", "yes abcdefghi | head -c 100000; yes E | head -c 10"};
@@ -63,7 +63,7 @@ TEST_F(DockerTest, OutputLimitTruncatesAndFlags) {
   EXPECT_FALSE(result.stderr_truncated);
 }
 
-TEST_F(DockerTest, TimeoutKillsTheWholeTreeIncludingDoubleForks) {
+TEST_P(DockerBothPathsTest, TimeoutKillsTheWholeTreeIncludingDoubleForks) {
   auto sandbox = create();
   ExecRequest request;
   // A double-forked grandchild in its own session, then the command blocks.
@@ -81,7 +81,7 @@ TEST_F(DockerTest, TimeoutKillsTheWholeTreeIncludingDoubleForks) {
   EXPECT_EQ(left.stdout_data, "0\n") << sh(*sandbox, "ps -o pid,args").stdout_data;
 }
 
-TEST_F(DockerTest, SpawnStreamsStdinAndOutput) {
+TEST_P(DockerBothPathsTest, SpawnStreamsStdinAndOutput) {
   auto sandbox = create();
   ExecRequest request;
   request.argv = {"sh", "-c", "while read line; do echo got:$line; echo err:$line >&2; done; echo done"};
@@ -106,7 +106,7 @@ TEST_F(DockerTest, SpawnStreamsStdinAndOutput) {
   EXPECT_EQ(process->wait().exit_code, 0) << "wait is idempotent";
 }
 
-TEST_F(DockerTest, KillEndsASpawnedTree) {
+TEST_P(DockerBothPathsTest, KillEndsASpawnedTree) {
   auto sandbox = create();
   ExecRequest request;
   request.argv = {"sh", "-c", "(setsid sleep 1000 &); sleep 1000"};
@@ -120,7 +120,7 @@ TEST_F(DockerTest, KillEndsASpawnedTree) {
   EXPECT_EQ(left.stdout_data, "0\n");
 }
 
-TEST_F(DockerTest, KillRightAfterSpawnIsNotLost) {
+TEST_P(DockerBothPathsTest, KillRightAfterSpawnIsNotLost) {
   auto sandbox = create();
   ExecRequest request;
   request.argv = {"sleep", "600"};
@@ -133,7 +133,7 @@ TEST_F(DockerTest, KillRightAfterSpawnIsNotLost) {
   EXPECT_FALSE(result.timed_out);
 }
 
-TEST_F(DockerTest, TtyExecGetsATerminal) {
+TEST_P(DockerBothPathsTest, TtyExecGetsATerminal) {
   auto sandbox = create();
   ExecRequest request;
   request.argv = {"sh", "-c", "[ -t 1 ] && echo tty"};
@@ -142,6 +142,49 @@ TEST_F(DockerTest, TtyExecGetsATerminal) {
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.stdout_data.find("tty"), std::string::npos);
 }
+
+TEST_P(DockerBothPathsTest, ExitCodeAbove128IsAnExitCode) {
+  auto sandbox = create();
+  auto result = sh(*sandbox, "exit 137");
+  EXPECT_EQ(result.shell_status(), 137);
+  // The agent sees the real wait status. The exec API says only 137, for `exit 137` and for
+  // SIGKILL alike, and the SDK contract reports a death by signal as that signal.
+  if (GetParam() == AgentMode::on) {
+    EXPECT_EQ(result.exit_code, 137);
+    EXPECT_EQ(result.signal, 0) << "an explicit exit status is not a signal";
+  }
+  auto killed = sh(*sandbox, "kill -9 $$");
+  EXPECT_EQ(killed.signal, 9);
+  EXPECT_EQ(killed.shell_status(), 137);
+}
+
+TEST_P(DockerBothPathsTest, UserByNameFromTheSandboxPasswd) {
+  auto sandbox = create();
+  ExecRequest request;
+  request.argv = {"sh", "-c", "id -u; id -g; echo $HOME"};
+  request.user = "sbxuser";
+  auto result = sandbox->exec(request);
+  EXPECT_EQ(result.stdout_data, "1000\n1000\n/home\n") << result.stderr_data;
+  request.user = "no-such-user";
+  auto unknown = sandbox->exec(request);
+  EXPECT_NE(unknown.shell_status(), 0);
+}
+
+TEST_P(DockerBothPathsTest, CommandsHaveOnlyTheConfiguredCapabilities) {
+  DockerConfig config;
+  config.cap_add = {"NET_BIND_SERVICE"};
+  auto backend = make_backend(config);
+  auto sandbox = create(base_spec(), backend.get());
+  // CAP_NET_BIND_SERVICE is bit 10: 0x400, for root; nothing for another user.
+  EXPECT_EQ(sh(*sandbox, "grep CapEff /proc/self/status").stdout_data, "CapEff:\t0000000000000400\n");
+  ExecRequest request;
+  request.argv = {"sh", "-c", "grep -E 'CapEff|CapBnd|NoNewPrivs' /proc/self/status"};
+  request.user = "1000";
+  auto result = sandbox->exec(request);
+  EXPECT_EQ(result.stdout_data, "CapEff:\t0000000000000000\nCapBnd:\t0000000000000400\nNoNewPrivs:\t1\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, DockerBothPathsTest, ::testing::Values(AgentMode::on, AgentMode::off), agent_mode_name);
 
 }  // namespace
 }  // namespace sbx::docker::test

@@ -41,13 +41,14 @@ TEST_F(DockerTest, CreateExecDestroy) {
   backend_->destroy(sandbox->id());  // unknown id: not an error
 }
 
-TEST_F(DockerTest, PidOneReapsAndKeepsTheSandboxUp) {
+TEST_P(DockerBothPathsTest, PidOneReapsAndKeepsTheSandboxUp) {
   auto sandbox = create();
-  // An orphaned child exits; PID 1 (docker-init) must reap it so no zombie stays.
+  // An orphaned child exits; PID 1 (docker-init, or the agent) must reap it so no zombie stays.
   auto result = sh(*sandbox, "(sh -c 'exit 0' &) ; sleep 0.5; ps -o stat,comm | grep -c '^Z' || true");
   EXPECT_EQ(result.stdout_data, "0\n");
   auto init = sh(*sandbox, "cat /proc/1/cmdline | tr '\\0' ' '");
-  EXPECT_NE(init.stdout_data.find("docker-init"), std::string::npos) << init.stdout_data;
+  const char* expected = GetParam() == AgentMode::on ? "/.sbx/agent serve" : "docker-init";
+  EXPECT_NE(init.stdout_data.find(expected), std::string::npos) << init.stdout_data;
 }
 
 TEST_F(DockerTest, ResumeFromAnotherBackendObject) {
@@ -90,10 +91,11 @@ TEST_F(DockerTest, MissingImageIsNotFoundAndLeavesNothing) {
   EXPECT_TRUE(backend->list(Filter{{{"sbx-test", "MissingImageIsNotFoundAndLeavesNothing"}}}).empty());
 }
 
-TEST_F(DockerTest, FailedStartRemovesTheContainerAndItsVolume) {
+TEST_P(DockerBothPathsTest, FailedStartRemovesTheContainerAndItsVolume) {
   auto spec = base_spec();
   spec.workdir = "/workspace";
-  spec.user = "no-such-user-anywhere";  // the container is created, then start fails
+  // The container is created, then its start (exec API) or the agent's user check fails.
+  spec.user = "no-such-user-anywhere";
   auto my_volumes = [&] {
     Request request;
     request.target = "/volumes?filters=" +
@@ -109,7 +111,8 @@ TEST_F(DockerTest, FailedStartRemovesTheContainerAndItsVolume) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no-such-user-anywhere"), std::string::npos) << e.what();
   }
-  EXPECT_TRUE(backend_->list(Filter{{{"sbx-test", "FailedStartRemovesTheContainerAndItsVolume"}}}).empty());
+  auto test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  EXPECT_TRUE(backend_->list(Filter{{{"sbx-test", test_name}}}).empty());
   EXPECT_EQ(my_volumes(), volumes_before) << "the workspace volume of the failed sandbox was left behind";
 }
 

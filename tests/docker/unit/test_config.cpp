@@ -103,6 +103,17 @@ TEST(DockerConfig, RejectsMistakesWithTheirLocation) {
   expect_config_error("[backends.docker.image_map]\nx = 3", "x");
 }
 
+TEST(DockerConfig, AgentModes) {
+  EXPECT_EQ(parse("").agent, AgentMode::automatic);
+  EXPECT_EQ(parse("agent = \"off\"").agent, AgentMode::off);
+  auto on = parse("agent = \"on\"\nhost = \"unix:///run/docker.sock\"\nagent_binary = \"/opt/sbx-agent\"");
+  EXPECT_EQ(on.agent, AgentMode::on);
+  EXPECT_EQ(on.agent_binary, "/opt/sbx-agent");
+  expect_config_error("agent = \"sometimes\"", "auto, on, off");
+  expect_config_error("agent = \"on\"\nhost = \"tcp://127.0.0.1:2375\"", "local unix socket");
+  expect_config_error("agent_binary = \"sbx-agent\"", "absolute path");
+}
+
 TEST(RegistryAuth, HeaderIsBase64UrlJson) {
   RegistryAuth auth{"u", "p", "reg", ""};
   // {"username":"u","password":"p","serveraddress":"reg"}

@@ -168,5 +168,27 @@ TEST(EngineStreams, BytesReadWithTheUpgradeHeaderBelongToTheStream) {
   EXPECT_LT(Clock::now() - started, std::chrono::seconds(2));
 }
 
+TEST(EngineStreams, StdinThatIsNotReadGivesUpAtTheDeadline) {
+  // The server never reads: once the socket buffers are full a write must stop at its
+  // deadline (DockerProcess then pings the daemon instead of waiting blindly).
+  SilentServer server("HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n");
+  EngineClient client(options_for(server.path()));
+  Request request;
+  request.method = Method::post;
+  request.target = "/exec/x/start";
+  auto stream = client.hijack(request);
+  const std::string block(1 << 20, 'x');
+  auto started = Clock::now();
+  std::size_t written = 0;
+  std::optional<std::size_t> n;
+  while ((n = stream->write_some(block, Clock::now() + std::chrono::milliseconds(200)))) {
+    written += *n;
+    ASSERT_LT(written, std::size_t(256) << 20) << "a peer that never reads took 256 MiB";
+  }
+  EXPECT_GT(written, 0u);
+  EXPECT_LT(Clock::now() - started, std::chrono::seconds(5));
+  EXPECT_THROW(stream->write_all(block, Clock::now() + std::chrono::milliseconds(100)), Error);
+}
+
 }  // namespace
 }  // namespace sbx::docker

@@ -1,0 +1,58 @@
+// The exec fast path: sbx-agent (core/agent) as PID 1 of a sandbox container, reached over a
+// unix socket in a per-sandbox host directory, instead of one Docker exec per command.
+//
+// What such a container gets, beyond what every sandbox gets (CapDrop ALL + cap_add,
+// no-new-privileges, seccomp):
+//   - /.sbx/agent: the static sbx-agent binary, bind-mounted read-only; it is the entrypoint
+//     (no docker-init, no shell loop) and runs as 0:0 so that it can switch users per command;
+//   - /.sbx/run: the host directory <state_dir>/docker/<id>/ (its parent is 0700, so other host
+//     users cannot reach the socket), where the agent listens on agent.sock;
+//   - CAP_SETUID, CAP_SETGID (per-command user switching) and CAP_SETPCAP (to drop the bounding
+//     set of commands) added to the container. The agent gives commands only the configured
+//     cap_add set, with no_new_privs, so a command has exactly what it would have through the
+//     exec API.
+// The agent serves only clients outside the container's pid namespace, and the host sends a
+// command only after checking (SO_PEERCRED) that the container's PID 1 is the listener, so a
+// sandboxed process can neither use the agent nor impersonate it.
+#pragma once
+
+#include "config.hpp"
+#include "context.hpp"
+#include "engine/endpoint.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::docker {
+
+inline constexpr const char* kAgentInContainer = "/.sbx/agent";
+inline constexpr const char* kAgentRunDirInContainer = "/.sbx/run";
+inline constexpr const char* kAgentSocketName = "agent.sock";
+
+// The capabilities the agent needs itself, added to the container's cap_add.
+extern const std::vector<std::string> kAgentCapabilities;
+
+// The sbx-agent binary to use, or nullopt for the exec API. "auto" uses the agent when the
+// endpoint is a unix socket (the daemon on this host) and the binary exists; "on" without
+// either is Errc::config.
+std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& config, const Endpoint& endpoint);
+
+// The container's entrypoint: sbx-agent serve with the default user and the capability numbers
+// commands keep (from cap_add; Errc::invalid_argument for a name libcap does not know).
+std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add);
+
+// Waits until the agent of container `id` listens in `dir`, at most the request timeout;
+// Errc::backend with the container's state when it does not come up.
+void wait_for_agent(Context& context, const std::string& id, const std::filesystem::path& dir);
+
+// Runs the agent's no-op as `user` through the agent, so that a user the sandbox does not know
+// fails the create (as it does when Docker starts a container as that user) instead of every
+// later command. Errc::invalid_argument with the agent's message.
+void check_agent_user(Context& context, const std::string& id, const std::filesystem::path& dir,
+                      const std::string& user);
+
+}  // namespace sbx::docker

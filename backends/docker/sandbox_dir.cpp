@@ -1,0 +1,62 @@
+#include "sandbox_dir.hpp"
+
+#include <sbx/config.hpp>
+#include <sbx/error.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sbx::docker {
+namespace {
+
+constexpr const char* kActivityMarker = "activity";
+
+}  // namespace
+
+std::filesystem::path docker_state_dir(const DockerConfig& config) {
+  return std::filesystem::path(config.state_dir.empty() ? default_state_dir() : config.state_dir) / "docker";
+}
+
+std::filesystem::path make_sandbox_dir(const std::filesystem::path& state_dir, const std::string& id, bool open_to_agent) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) throw_system_error("create the docker state directory " + state_dir.string(), ec.value());
+  if (::chmod(state_dir.c_str(), 0700) != 0) throw_system_error("make " + state_dir.string() + " private (0700)", errno);
+  std::filesystem::path dir = state_dir / id;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_system_error("create " + dir.string(), errno);
+  if (open_to_agent && ::chmod(dir.c_str(), 0777) != 0)
+    throw_system_error("open " + dir.string() + " to the sandbox's agent", errno);
+  record_activity(dir);
+  return dir;
+}
+
+void remove_sandbox_dir(Context& context, const std::string& id, const std::filesystem::path& dir) {
+  if (dir.filename() != id || dir.parent_path().filename() != "docker" || !dir.is_absolute()) {
+    context.logger->warn("docker: sandbox {}: not removing '{}': not <state>/docker/{}", id, dir.string(), id);
+    return;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) context.logger->warn("docker: could not remove {}: {}", dir.string(), ec.message());
+}
+
+void record_activity(const std::filesystem::path& dir) {
+  const auto marker = dir / kActivityMarker;
+  if (::utimensat(AT_FDCWD, marker.c_str(), nullptr, 0) == 0 || errno != ENOENT) return;
+  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
+std::optional<std::chrono::system_clock::time_point> last_activity(const std::filesystem::path& dir) {
+  struct stat st{};
+  if (::stat((dir / kActivityMarker).c_str(), &st) != 0) return std::nullopt;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                               std::chrono::nanoseconds(st.st_mtim.tv_nsec));
+}
+
+}  // namespace sbx::docker

@@ -1,0 +1,123 @@
+// sbx-agent: the in-sandbox agent as PID 1 of an existing container (the Docker backend's fast
+// path). It serves the control protocol of wire.hpp on a unix socket that the host reaches
+// through a bind mount, runs each command under its own subreaper (so kill and timeout end
+// the whole tree), and reaps every zombie as PID 1 must.
+//
+//   sbx-agent serve <socket-path> [--user <user>] [--keep-caps <n,n,...>]
+//   sbx-agent noop      exits 0: a command that exists in every sandbox, which the host runs
+//                       once through the agent to check the sandbox's user at create time
+//
+// --user       who a request that names no user runs as (the container's configured user;
+//              the agent itself runs as root so that it can switch users per command)
+// --keep-caps  capability numbers commands keep (the sandbox's configured set); every other
+//              capability, including those the agent needs to switch users, is dropped from
+//              commands, which also get no_new_privs
+// A request's empty env/cwd are the agent's own: the container's environment (minus HOME,
+// which follows the command's user) and working directory. SIGTERM (docker stop) ends the
+// agent and with it the container.
+#include "leader.hpp"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+[[noreturn]] void usage(const char* program) {
+  std::fprintf(stderr, "usage: %s serve <socket-path> [--user <user>] [--keep-caps <n,n,...>]\n", program);
+  std::exit(2);
+}
+
+// Anyone may connect as far as the file mode goes: the host keeps the socket's directory out
+// of other host users' reach, and the leader refuses clients inside the sandbox.
+int listen_on(const char* path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (std::strlen(path) >= sizeof address.sun_path) {
+    std::fprintf(stderr, "sbx-agent: socket path too long: %s\n", path);
+    std::exit(1);
+  }
+  std::strcpy(address.sun_path, path);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    std::perror("sbx-agent: socket");
+    std::exit(1);
+  }
+  ::unlink(path);  // left by a previous run of this container (docker restart)
+  mode_t old_mask = ::umask(0);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::umask(old_mask);
+  if (rc != 0 || ::listen(fd, 128) != 0) {
+    std::fprintf(stderr, "sbx-agent: listen on %s: %s\n", path, std::strerror(errno));
+    std::exit(1);
+  }
+  return fd;
+}
+
+bool parse_caps(const std::string& text, std::vector<int>& caps) {
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    if (item.empty() || item.find_first_not_of("0123456789") != std::string::npos) return false;
+    caps.push_back(std::atoi(item.c_str()));
+    start = end + 1;
+  }
+  return true;
+}
+
+std::vector<std::string> own_environment() {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry)
+    if (std::strncmp(*entry, "HOME=", 5) != 0) env.emplace_back(*entry);
+  return env;
+}
+
+void end_agent(int) { ::_exit(0); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "noop") == 0) return 0;
+  if (argc < 3 || std::strcmp(argv[1], "serve") != 0) usage(argv[0]);
+  sbx::agent::CommandPolicy policy;
+  for (int i = 3; i < argc; ++i) {
+    std::string option = argv[i];
+    if (i + 1 >= argc) usage(argv[0]);
+    std::string value = argv[++i];
+    if (option == "--user") {
+      policy.default_user = value;
+    } else if (option == "--keep-caps") {
+      if (!parse_caps(value, policy.keep_caps)) usage(argv[0]);
+    } else {
+      usage(argv[0]);
+    }
+  }
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof cwd) != nullptr) policy.default_cwd = cwd;
+  policy.base_env = own_environment();
+  policy.host_clients_only = true;
+
+  // PID 1 gets no default signal actions: without a handler, docker stop would wait for its
+  // grace period and then SIGKILL.
+  struct sigaction end{};
+  end.sa_handler = end_agent;
+  ::sigaction(SIGTERM, &end, nullptr);
+  ::sigaction(SIGINT, &end, nullptr);
+
+  int listen_fd = listen_on(argv[2]);
+  sbx::agent::run_leader(listen_fd, policy);
+}
