@@ -65,8 +65,8 @@ if docker version >/dev/null 2>&1 && docker image inspect "$image" >/dev/null 2>
       json=$("$build/bin/sbx_bench_docker" --benchmark_filter="^ExecLatency/$path/" --benchmark_format=json 2>/dev/null)
       counter() { awk -F'[:,]' -v key="\"$1\"" '$1 ~ key { gsub(/ /, "", $2); print $2; exit }' <<<"$json"; }
       p50=$(counter p50_ms) p99=$(counter p99_ms)
-      ours=${p50:+$p50 $p99}
-      row "exec true, in-process, $path" "${ours:-fail}" docker "$docker_exec"
+      in_process=${p50:+$p50 $p99}
+      row "exec true, in-process, $path" "${in_process:-fail}" docker "$docker_exec"
     done
   else
     echo "exec true, in-process: $build/bin/sbx_bench_docker missing (build with -DSBX_BUILD_BENCH=ON)"
