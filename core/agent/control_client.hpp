@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,9 @@ namespace sbx::agent {
 // the sandbox's leader is not listening (the sandbox is gone).
 UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
                            const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd);
+// The same with the request's fds as wire::request_fd_count(message) says.
+UniqueFd send_request(const std::filesystem::path& socket, const std::string& id, const wire::ExecMessage& message,
+                      std::span<const int> fds);
 
 // One write(2); EPIPE is returned as -1/EPIPE instead of raising SIGPIPE in the host.
 ssize_t write_without_sigpipe(int fd, std::string_view data);
