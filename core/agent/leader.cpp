@@ -265,7 +265,9 @@ bool handle_host_input(int conn, std::string& input) {
       conn = handed.fds[0];
       ShepherdNotice notice{::getpid(), 0, 0};
       (void)!::write(taken_fd, &notice, sizeof notice);
+      return;
     }
+    for (int i = 0; i < handed.count; ++i) ::close(handed.fds[i]);  // not what was handed over
   };
   bool host_gone = false;
   std::string input;

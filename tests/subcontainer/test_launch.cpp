@@ -128,8 +128,7 @@ TEST_F(LaunchTest, LaunchReplacementStopsTheWholeOldTreeFirst) {
   auto sandbox = backend_->create({});
   // The old main command and a grandchild in a session of its own both ignore SIGTERM, so
   // only the SIGKILL after the grace ends them.
-  sandbox->launch(shell("setsid sh -c 'trap \"\" TERM; echo $$ > /tmp/grandchild; exec sleep 1000' & "
-                        "trap '' TERM; wait"));
+  sandbox->launch(shell("trap '' TERM; setsid sh -c 'echo $$ > /tmp/grandchild; exec sleep 1000' & wait"));
   for (int i = 0; i < 200 && sh(*sandbox, "test -s /tmp/grandchild").exit_code != 0; ++i)
     std::this_thread::sleep_for(10ms);
   std::string grandchild = sh(*sandbox, "cat /tmp/grandchild").stdout_data;
@@ -163,6 +162,30 @@ TEST_F(LaunchTest, LaunchReplacementSendsSigtermFirst) {
   EXPECT_EQ(log.rfind("ready\n", 0), 0u) << log;
   EXPECT_NE(log.find("got-term\n"), std::string::npos) << log;
   EXPECT_EQ(log.substr(log.size() - 7), "second\n") << log;
+}
+
+TEST_F(LaunchTest, LaunchesWaitingTogetherLastOneWins) {
+  runtime_->config.stop_grace = 600ms;
+  auto sandbox = backend_->create({});
+  sandbox->launch(shell("trap '' TERM; echo old; exec sleep 1000"));
+  for (int i = 0; i < 200 && log_of(*sandbox).empty(); ++i) std::this_thread::sleep_for(10ms);
+  // Both wait for the old command, which ignores SIGTERM; the earlier one never starts.
+  std::optional<Errc> first_error;
+  std::thread first([&] {
+    try {
+      sandbox->launch(shell("echo first; exec sleep 1000"));
+    } catch (const Error& e) {
+      first_error = e.code();
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  MainCommandInfo second = sandbox->launch(shell("echo second; exec sleep 1000"));
+  first.join();
+  EXPECT_EQ(first_error, Errc::state) << "the superseded launch did not fail with Errc::state";
+  EXPECT_EQ(second.state, MainCommandState::running);
+  EXPECT_EQ(sandbox->info().main_command->pid, second.pid);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(log_of(*sandbox), "old\nsecond\n");
 }
 
 TEST_F(LaunchTest, LaunchEndKillsWhatTheCommandLeftRunning) {
