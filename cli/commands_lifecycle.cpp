@@ -90,6 +90,7 @@ int inspect(Session& session, const std::string& id) {
   };
   for (const auto& [key, value] : spec.env) fields.emplace_back("env", key + "=" + value);
   for (const Mount& mount : spec.mounts) fields.emplace_back("mount", format_mount(mount));
+  fields.emplace_back("main command", info.main_command ? describe(*info.main_command) : "none");
   print_fields(fields);
   return 0;
 }

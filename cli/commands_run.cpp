@@ -3,6 +3,7 @@
 #include "command.hpp"
 #include "create_options.hpp"
 #include "interrupt.hpp"
+#include "request_options.hpp"
 #include "stream_exec.hpp"
 
 #include <sbx/backend.hpp>
@@ -110,31 +111,14 @@ int run(Session& session, const RunOptions& options) {
 
 struct ExecOptions {
   std::string id;
-  std::vector<std::string> env;
-  std::optional<std::string> workdir;
-  std::optional<std::string> user;
+  RequestOptions request;
   CommandOptions command;
 };
 
 int exec(Session& session, ExecOptions options) {
-  // CLI11 keeps a "--" that follows ID (positionals only from there on); it separates, it is
-  // not part of the command.
-  if (!options.command.argv.empty() && options.command.argv.front() == "--")
-    options.command.argv.erase(options.command.argv.begin());
-  if (options.command.argv.empty())
-    throw Error(Errc::invalid_argument, "exec: no command given after the sandbox id");
-
+  options.command.argv = command_after_id(std::move(options.command.argv), "exec");
   ExecRequest request = make_request(options.command, session.config());
-  for (const auto& entry : options.env) {
-    try {
-      auto [key, value] = parse_key_value(entry, "environment variable");
-      request.env[key] = value;
-    } catch (const Error& error) {
-      throw Error(error.code(), std::string("--env: ") + error.what());
-    }
-  }
-  if (options.workdir) request.cwd = *options.workdir;
-  if (options.user) request.user = *options.user;
+  apply_request_options(options.request, request);
   validate(request);
   SandboxBackend& backend = session.backend();
   require_stdin_support(backend, options.command.interactive);
@@ -161,10 +145,7 @@ void register_run_commands(CLI::App& app, Session& session, CommandTable& table)
   auto exec_options = std::make_shared<ExecOptions>();
   CLI::App* exec_command =
       app.add_subcommand("exec", "run CMD in an existing sandbox; exits with its status");
-  exec_command->add_option("-e,--env", exec_options->env, "environment variable K=V (repeatable)")
-      ->allow_extra_args(false);
-  exec_command->add_option("-w,--workdir", exec_options->workdir, "working directory");
-  exec_command->add_option("-u,--user", exec_options->user, "user: name, uid or uid:gid");
+  add_request_options(*exec_command, exec_options->request);
   add_command_options(*exec_command, exec_options->command);
   add_id_argument(*exec_command, exec_options->id);
   add_command_argument(*exec_command, exec_options->command);

@@ -34,7 +34,7 @@ void add_global_options(CLI::App& app, sbx::cli::GlobalOptions& options) {
                  "backend name or path to a plugin .so (default: [defaults] backend)");
   app.add_option("--log-level", options.log_level,
                  "trace, debug, info, warn, error, critical or off (logs go to stderr)");
-  app.add_flag("--json", options.json, "machine-readable output (backends, ls, inspect, create, stats)");
+  app.add_flag("--json", options.json, "machine-readable output (backends, ls, inspect, create, stats, launch)");
 }
 
 }  // namespace
@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   sbx::cli::register_lifecycle_commands(app, session, commands);
   sbx::cli::register_sandbox_verb_commands(app, session, commands);
   sbx::cli::register_cp_command(app, session, commands);
+  sbx::cli::register_launch_commands(app, session, commands);
   // Global options are also accepted after the verb ("sbx ls --json").
   for (CLI::App* command : app.get_subcommands({})) command->fallthrough();
 

@@ -61,6 +61,7 @@ json::object to_json(const Capabilities& capabilities) {
   object["tty"] = capabilities.tty;
   object["stats"] = capabilities.stats;
   object["persistent"] = capabilities.persistent;
+  object["launch"] = capabilities.launch;
   json::array networks;
   for (NetworkMode mode : capabilities.network_modes) networks.emplace_back(to_string(mode));
   object["network_modes"] = std::move(networks);
@@ -104,7 +105,37 @@ json::object to_json(const SandboxInfo& info) {
   object["created"] = format_time(info.created);
   object["labels"] = to_json(info.labels);
   object["spec"] = to_json(info.spec);
+  object["main_command"] = info.main_command ? json::value(to_json(*info.main_command)) : json::value(nullptr);
   return object;
+}
+
+json::object to_json(const MainCommandInfo& main) {
+  json::object object;
+  object["state"] = to_string(main.state);
+  json::array argv;
+  for (const auto& arg : main.argv) argv.emplace_back(arg);
+  object["argv"] = std::move(argv);
+  object["pid"] = main.pid;
+  object["started"] = format_time(main.started);
+  object["ended"] = main.ended ? json::value(format_time(*main.ended)) : json::value(nullptr);
+  object["exit_code"] = main.state == MainCommandState::exited ? json::value(main.exit_code) : json::value(nullptr);
+  object["signal"] = main.state == MainCommandState::killed ? json::value(main.signal) : json::value(nullptr);
+  return object;
+}
+
+std::string describe(const MainCommandInfo& main) {
+  std::string command;
+  for (const auto& arg : main.argv) {
+    bool plain = !arg.empty() && arg.find_first_of(" \t'\"") == std::string::npos;
+    command += (command.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
+  }
+  std::string text = command + " (pid " + std::to_string(main.pid) + ", started " + format_time(main.started) + "): ";
+  switch (main.state) {
+    case MainCommandState::running: return text + "running";
+    case MainCommandState::exited: text += "exited with " + std::to_string(main.exit_code); break;
+    case MainCommandState::killed: text += "killed by signal " + std::to_string(main.signal); break;
+  }
+  return main.ended ? text + " at " + format_time(*main.ended) : text;
 }
 
 json::object to_json(const Stats& stats) {

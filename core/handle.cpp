@@ -20,6 +20,8 @@ void Handle::pause() { throw_unsupported(backend_name(), "pause"); }
 void Handle::unpause() { throw_unsupported(backend_name(), "unpause"); }
 Stats Handle::stats() { throw_unsupported(backend_name(), "stats"); }
 std::vector<PortBinding> Handle::ports() { return {}; }
+MainCommandInfo Handle::launch(const ExecRequest&) { throw_unsupported(backend_name(), "launch"); }
+void Handle::logs(const std::function<bool(std::string_view)>&, bool) { throw_unsupported(backend_name(), "logs"); }
 
 std::shared_ptr<Handle> SandboxBackend::restore(const std::string&, const SandboxSpec&) {
   throw_unsupported(name(), "restore");

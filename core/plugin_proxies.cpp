@@ -51,6 +51,9 @@ std::unique_ptr<Process> PinnedHandle::spawn(const ExecRequest& request) {
   return std::make_unique<PinnedProcess>(library_, std::move(process));
 }
 
+MainCommandInfo PinnedHandle::launch(const ExecRequest& request) { return inner_->launch(request); }
+void PinnedHandle::logs(const std::function<bool(std::string_view)>& sink, bool follow) { inner_->logs(sink, follow); }
+
 Fs& PinnedHandle::fs() { return inner_->fs(); }
 
 std::shared_ptr<Handle> PinnedHandle::fork() {

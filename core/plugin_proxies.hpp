@@ -51,6 +51,8 @@ class PinnedHandle final : public Handle {
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
+  MainCommandInfo launch(const ExecRequest& request) override;
+  void logs(const std::function<bool(std::string_view)>& sink, bool follow) override;
   // The plugin's Fs lives in the plugin's handle, which this proxy owns, so the reference
   // stays valid (and its code loaded) as long as this handle.
   Fs& fs() override;

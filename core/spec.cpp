@@ -185,6 +185,12 @@ void validate(const ExecRequest& request) {
     invalid("exec: timeout must be greater than zero, got " + format_duration(*request.timeout));
 }
 
+void validate_launch(const ExecRequest& request) {
+  validate(request);
+  if (request.stdin_data) invalid("launch: a main command has no stdin (it reads /dev/null); leave stdin_data unset");
+  if (request.timeout) invalid("launch: a main command has no timeout (it runs until it ends or is replaced)");
+}
+
 Mount parse_mount(std::string_view text) {
   const std::string context = "mount '" + std::string(text) + "'";
   Mount mount;

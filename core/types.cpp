@@ -37,6 +37,15 @@ const char* to_string(SandboxState state) noexcept {
   return "unknown";
 }
 
+const char* to_string(MainCommandState state) noexcept {
+  switch (state) {
+    case MainCommandState::running: return "running";
+    case MainCommandState::exited: return "exited";
+    case MainCommandState::killed: return "killed";
+  }
+  return "unknown";
+}
+
 NetworkMode parse_network_mode(const std::string& text) {
   for (auto mode : {NetworkMode::none, NetworkMode::host, NetworkMode::bridge})
     if (text == to_string(mode)) return mode;
@@ -68,6 +77,7 @@ std::string describe(const Capabilities& capabilities) {
   add(capabilities.tty, "tty");
   add(capabilities.stats, "stats");
   add(capabilities.persistent, "persistent");
+  add(capabilities.launch, "launch");
   text += text.empty() ? "network:" : "; network:";
   for (NetworkMode mode : capabilities.network_modes) text += std::string(" ") + to_string(mode);
   text += "; mounts:";

@@ -81,6 +81,7 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.tty = false;
   caps.stats = !runtime_->rootless;
   caps.persistent = true;
+  caps.launch = true;
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};

@@ -50,6 +50,14 @@ BackendConfig read_backend_config(const PluginContext& context) {
     config.cgroup_root = *v;
   }
   if (auto v = table.get_string("image_store")) config.image_store = *v;
+  if (auto v = table.get_duration("stop_grace")) {
+    if (v->count() < 0 || v->count() > 0xFFFFFFFFLL) table.fail("stop_grace", "expected a duration from 0 to 49 days");
+    config.stop_grace = *v;
+  }
+  if (auto v = table.get_size("log_limit")) {
+    if (*v < 4096) table.fail("log_limit", "expected at least 4k");
+    config.log_limit = *v;
+  }
   config.helper = default_helper_path();
   if (auto v = table.get_string("helper")) config.helper = *v;
   table.reject_unknown_keys();

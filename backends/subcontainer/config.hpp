@@ -5,6 +5,7 @@
 
 #include <sbx/plugin.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -27,6 +28,8 @@ struct BackendConfig {
   bool seccomp = true;
   std::string cgroup_root = "sbx";
   std::filesystem::path helper;         // the sbx-subcontainer-helper executable
+  std::chrono::milliseconds stop_grace{10000};  // launch: SIGTERM to SIGKILL of the replaced main command
+  std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
 };
 
 // Docker's default set: what ordinary programs (package managers, servers) expect of root.

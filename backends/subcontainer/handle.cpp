@@ -1,6 +1,7 @@
 #include "handle.hpp"
 
 #include "agent/exec_process.hpp"
+#include "agent/main_command_files.hpp"
 #include "fork_factory.hpp"
 #include "lifecycle.hpp"
 #include "root_fs.hpp"
@@ -56,7 +57,9 @@ SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record) {
   info.labels = sandbox_labels(record);
   info.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
   info.spec = record.spec;
-  if (!leader_alive(record)) {
+  bool alive = leader_alive(record);
+  info.main_command = agent::read_main_command(sandbox_paths(runtime.config.sandboxes_dir, record.id).dir, alive);
+  if (!alive) {
     info.state = record.leader_pid == 0 ? SandboxState::creating : SandboxState::stopped;
   } else {
     info.state = SandboxState::running;
@@ -92,16 +95,40 @@ SandboxInfo SubcontainerHandle::info() {
   return sandbox_info(*runtime_, record_);
 }
 
-std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
-  validate(request);
-  if (request.tty) throw_unsupported(backend_name(), "tty");
+void SubcontainerHandle::prepare_command() {
   require_running();
   if (auto group = cgroup(); group && group->can_freeze() && group->frozen())
     throw Error(Errc::state, "sandbox " + record_.id + " is paused; unpause it first");
-  auto paths = this->paths();
   // The record's mtime is the sandbox's last activity, for idle_timeout.
-  ::utimensat(AT_FDCWD, paths.record.c_str(), nullptr, 0);
-  return agent::ExecProcess::start(paths.socket, record_.id, exec_message(record_, request), request);
+  ::utimensat(AT_FDCWD, paths().record.c_str(), nullptr, 0);
+}
+
+std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
+  validate(request);
+  if (request.tty) throw_unsupported(backend_name(), "tty");
+  prepare_command();
+  return agent::ExecProcess::start(paths().socket, record_.id, exec_message(record_, request), request);
+}
+
+MainCommandInfo SubcontainerHandle::launch(const ExecRequest& request) {
+  validate_launch(request);
+  if (request.tty) throw_unsupported(backend_name(), "tty");
+  prepare_command();
+  agent::wire::ExecMessage message = exec_message(record_, request);
+  message.launch = true;
+  message.stop_grace_ms = static_cast<std::uint32_t>(runtime_->config.stop_grace.count());
+  message.log_limit = runtime_->config.log_limit;
+  auto paths = this->paths();
+  return agent::launch_main_command(paths.socket, record_.id, paths.dir, message);
+}
+
+void SubcontainerHandle::logs(const std::function<bool(std::string_view)>& sink, bool follow) {
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  auto dir = paths().dir;
+  agent::stream_main_log(dir, record_.id, sink, follow, [&] {
+    auto main = agent::read_main_command(dir, leader_alive(record_));
+    return main && main->state == MainCommandState::running;
+  });
 }
 
 ExecResult SubcontainerHandle::exec(const ExecRequest& request) {

@@ -25,6 +25,8 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
+  MainCommandInfo launch(const ExecRequest& request) override;
+  void logs(const std::function<bool(std::string_view)>& sink, bool follow) override;
   Fs& fs() override;
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
@@ -44,6 +46,8 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
 
  private:
   void require_running() const;
+  // require_running, not paused, and the record's mtime touched (last activity).
+  void prepare_command();
   std::optional<SandboxCgroup> cgroup() const;
 
   std::shared_ptr<Runtime> runtime_;

@@ -18,6 +18,14 @@ namespace sbx::agent {
 UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
                            const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd,
                            pid_t agent_pid) {
+  const int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
+  return send_request(socket, id, message, fds, agent_pid);
+}
+
+UniqueFd send_request(const std::filesystem::path& socket, const std::string& id, const wire::ExecMessage& message,
+                      std::span<const int> fds, pid_t agent_pid) {
+  if (fds.size() != static_cast<std::size_t>(wire::request_fd_count(message)) || fds.size() > wire::kLaunchFds)
+    throw Error(Errc::invalid_argument, "sandbox " + id + ": a request with the wrong number of fds");
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_system_error("sandbox " + id + ": socket", errno);
   // Connected through /proc/self/fd/<dir> so that a long state directory does not overflow
@@ -50,19 +58,18 @@ UniqueFd send_exec_request(const std::filesystem::path& socket, const std::strin
   if (payload.size() > wire::kMaxPayload)
     throw Error(Errc::invalid_argument, "sandbox " + id + ": argv and env together exceed 8 MiB");
   std::uint32_t length = static_cast<std::uint32_t>(payload.size());
-  int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
-  char control[CMSG_SPACE(sizeof fds)]{};
+  char control[CMSG_SPACE(sizeof(int) * wire::kLaunchFds)]{};
   iovec iov{&length, sizeof length};
   msghdr header{};
   header.msg_iov = &iov;
   header.msg_iovlen = 1;
   header.msg_control = control;
-  header.msg_controllen = sizeof control;
+  header.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
   cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
   if (::sendmsg(fd.get(), &header, MSG_NOSIGNAL) != sizeof length)
     throw_system_error("sandbox " + id + ": send exec request", errno);
   std::size_t sent = 0;

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,9 @@ namespace sbx::agent {
 UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
                            const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd,
                            pid_t agent_pid = 0);
+// The same with the request's fds as wire::request_fd_count(message) says.
+UniqueFd send_request(const std::filesystem::path& socket, const std::string& id, const wire::ExecMessage& message,
+                      std::span<const int> fds, pid_t agent_pid = 0);
 
 // One write(2); EPIPE is returned as -1/EPIPE instead of raising SIGPIPE in the host.
 ssize_t write_without_sigpipe(int fd, std::string_view data);

@@ -10,6 +10,8 @@ namespace sbx::agent {
 // becomes the command. The shepherd reports the command's wait status on the request's
 // connection and the leader forks the next pair. Single-threaded: poll() over a signalfd and
 // a pipe on which shepherds say that their command took a request.
+// A launch request is carried out by its shepherd (main_command.hpp); the leader only decides
+// when it may start (main_slot.hpp).
 [[noreturn]] void run_leader(int listen_fd, const CommandPolicy& policy);
 
 }  // namespace sbx::agent

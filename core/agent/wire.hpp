@@ -12,9 +12,20 @@
 // The host may send, while the command runs:
 //   "K <signal>\n"       signal the command's whole process tree
 // Closing the connection before "X" kills the tree.
+//
+// A launch request (the sandbox's main command, Handle::launch) has the token 'l' and two
+// more: 'g' the grace period in ms between SIGTERM and SIGKILL for the main command it
+// replaces, 'm' the log limit in bytes. It carries four fds: stdin, the log, the rotated log
+// (log.1) and the status file, all opened by the host outside the sandbox. The agent appends
+// to the status file
+//   "R <pid> <start unix ms>\n"        once the command runs (pid in the sandbox)
+//   "X <wait status> <end unix ms>\n"  once it and everything it left running are gone
+// and answers "S <pid>\n" (started) or "E <message>\n", then closes the connection: the
+// main command does not depend on it.
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +36,9 @@ inline constexpr char kArg = 'a';
 inline constexpr char kEnv = 'e';
 inline constexpr char kCwd = 'c';
 inline constexpr char kUser = 'u';
+inline constexpr char kLaunch = 'l';
+inline constexpr char kStopGrace = 'g';
+inline constexpr char kLogLimit = 'm';
 inline constexpr std::uint32_t kMaxPayload = 8u << 20;
 inline constexpr const char* kSocketName = "ctl.sock";
 
@@ -33,7 +47,15 @@ struct ExecMessage {
   std::vector<std::string> env;
   std::string cwd;
   std::string user;
+  bool launch = false;
+  std::uint32_t stop_grace_ms = 10000;  // launch only
+  std::uint64_t log_limit = 8u << 20;   // launch only
 };
+
+// How many fds (SCM_RIGHTS) a request carries.
+inline constexpr int kExecFds = 3;    // stdin, stdout, stderr
+inline constexpr int kLaunchFds = 4;  // stdin, log, rotated log, status
+inline int request_fd_count(const ExecMessage& message) { return message.launch ? kLaunchFds : kExecFds; }
 
 inline void append_token(std::string& out, char key, std::string_view value) {
   out.push_back(key);
@@ -47,6 +69,11 @@ inline std::string encode(const ExecMessage& message) {
   for (const auto& entry : message.env) append_token(payload, kEnv, entry);
   append_token(payload, kCwd, message.cwd);
   append_token(payload, kUser, message.user);
+  if (message.launch) {
+    append_token(payload, kLaunch, "");
+    append_token(payload, kStopGrace, std::to_string(message.stop_grace_ms));
+    append_token(payload, kLogLimit, std::to_string(message.log_limit));
+  }
   return payload;
 }
 
@@ -61,6 +88,9 @@ inline bool decode(std::string_view payload, ExecMessage& message) {
       case kEnv: message.env.push_back(std::move(value)); break;
       case kCwd: message.cwd = std::move(value); break;
       case kUser: message.user = std::move(value); break;
+      case kLaunch: message.launch = true; break;
+      case kStopGrace: message.stop_grace_ms = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10)); break;
+      case kLogLimit: message.log_limit = std::strtoull(value.c_str(), nullptr, 10); break;
       default: return false;
     }
     payload.remove_prefix(end + 1);

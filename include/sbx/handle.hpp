@@ -16,8 +16,10 @@
 #include <sbx/process.hpp>
 #include <sbx/types.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sbx {
@@ -43,6 +45,34 @@ class SBX_INTERFACE Handle {
   // writing when request.stdin_data is unset; if it is set, it is written and closed.
   virtual std::unique_ptr<Process> spawn(const ExecRequest& request) = 0;
 
+  // Starts the sandbox's main command (StartOS's launch), for service sandboxes. Unlike
+  // spawn it is tied to no caller: it keeps running after this handle, and the process that
+  // made it, are gone, until it ends, is replaced, or the sandbox is destroyed.
+  //  - At most one main command: launching again replaces it. The previous one's whole process
+  //    tree (setsid'd and double-forked children too) gets SIGTERM, then SIGKILL after the
+  //    backend's grace period; the new one starts only once that tree is gone (so it can bind
+  //    the same port). When launches race, the last one wins; one superseded before it
+  //    started throws Errc::state.
+  //  - When the main process ends, whatever it left running is killed (as systemd does for a
+  //    service), so an ended main command leaves nothing behind.
+  //  - Its stdout and stderr go, interleaved as written, to the sandbox's log (see logs()),
+  //    which the backend keeps bounded. Its stdin is /dev/null.
+  //  - Uses argv, env, cwd and user of the request as exec does. stdin_data and timeout must be
+  //    unset (Errc::invalid_argument); output_limit does not apply; tty is Errc::unsupported.
+  // Returns once the command was started (after the previous one is gone), with its state
+  // running; info().main_command follows it from then on. A command that cannot be executed
+  // (not found) starts and exits with 127, its reason in the log, as in a shell.
+  // Errc::unsupported when capabilities().launch is false.
+  virtual MainCommandInfo launch(const ExecRequest& request);
+
+  // Writes the main command's log to `sink`, oldest output first, in chunks. With `follow`,
+  // keeps waiting for new output (as `tail -f`) until the main command has ended and its last
+  // output was written, or `sink` returns false. Only the newest part of a long log is kept
+  // (the backend says how much); a follower that falls more than that behind skips output.
+  // Errc::not_found when nothing was ever launched; Errc::unsupported without
+  // capabilities().launch.
+  virtual void logs(const std::function<bool(std::string_view chunk)>& sink, bool follow = false);
+
   // The sandbox's files.
   virtual Fs& fs() = 0;
 
@@ -64,8 +94,8 @@ class SBX_INTERFACE Handle {
   // Published ports and where the host reaches them.
   virtual std::vector<PortBinding> ports();
 
-  // Stops every process and removes everything the sandbox owns (except persistent volumes).
-  // Idempotent: destroying a destroyed sandbox does nothing.
+  // Stops every process (the main command included: it is killed) and removes everything the
+  // sandbox owns (except persistent volumes). Idempotent: destroying a destroyed sandbox does nothing.
   virtual void destroy() = 0;
 
   // The factory fork() uses: the backend's native one, or the core's generic

@@ -26,7 +26,7 @@ class logger;
 
 namespace sbx {
 
-inline constexpr std::uint32_t kPluginApiVersion = 1;
+inline constexpr std::uint32_t kPluginApiVersion = 2;  // 2: Handle::launch/logs, SandboxInfo::main_command
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

@@ -17,6 +17,9 @@ namespace sbx {
 SBX_API void validate(const SandboxSpec& spec);
 // Throws for an empty argv, a relative cwd, a bad env key, a zero timeout.
 SBX_API void validate(const ExecRequest& request);
+// validate(request), and what a main command cannot have (Handle::launch): stdin_data, a
+// timeout.
+SBX_API void validate_launch(const ExecRequest& request);
 
 // Parses the CLI/config mount syntax:
 //   type=volume|bind|tmpfs|assets|pointer|backup,src=...,dst=...[,ro][,kind=file|dir]

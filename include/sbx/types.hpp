@@ -124,11 +124,29 @@ struct Capabilities {
   bool tty = false;
   bool stats = false;
   bool persistent = false;  // sandboxes outlive the creating process (resume by id)
+  bool launch = false;      // Handle::launch and Handle::logs: a main command per sandbox
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
 };
 
 enum class SandboxState { creating, running, paused, stopped, unknown };
+
+// The sandbox's main command (Handle::launch), as last recorded.
+enum class MainCommandState {
+  running,
+  exited,  // on its own, with exit_code
+  killed,  // by `signal`: replaced by a later launch, or the sandbox stopped
+};
+
+struct MainCommandInfo {
+  MainCommandState state = MainCommandState::running;
+  std::vector<std::string> argv;
+  int pid = 0;  // in the sandbox's pid namespace
+  std::chrono::system_clock::time_point started{};
+  std::optional<std::chrono::system_clock::time_point> ended;  // set unless running
+  int exit_code = -1;  // valid when exited
+  int signal = 0;      // valid when killed
+};
 
 struct SandboxInfo {
   std::string id;
@@ -138,6 +156,7 @@ struct SandboxInfo {
   Labels labels;  // including the sbx.* ones
   std::chrono::system_clock::time_point created{};
   SandboxSpec spec;  // as created (best effort for sandboxes made by other tools)
+  std::optional<MainCommandInfo> main_command;  // unset: nothing was ever launched
 };
 
 struct Stats {
@@ -174,6 +193,7 @@ struct Filter {
 SBX_API const char* to_string(NetworkMode) noexcept;
 SBX_API const char* to_string(MountType) noexcept;
 SBX_API const char* to_string(SandboxState) noexcept;
+SBX_API const char* to_string(MainCommandState) noexcept;
 SBX_API NetworkMode parse_network_mode(const std::string& text);
 SBX_API MountType parse_mount_type(const std::string& text);
 // One line for people: "fork snapshot pause ...; network: none host; mounts: volume bind".

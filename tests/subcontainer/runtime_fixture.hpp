@@ -3,6 +3,7 @@
 
 #include "backend.hpp"
 #include "config.hpp"
+#include "namespaces.hpp"
 #include "require.hpp"
 
 #include <sbx/log.hpp>
@@ -20,14 +21,9 @@
 
 namespace sbx::subcontainer::test {
 
-// True when this process may create a user + mount namespace (root, or unprivileged user
-// namespaces enabled).
+// True when this process may create a user + mount namespace and the helper is built.
 inline bool namespaces_available() {
-  pid_t child = ::fork();
-  if (child == 0) ::_exit(::unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0 && std::filesystem::exists(SBX_SUBCONTAINER_HELPER);
+  return sbx::test::user_namespaces_available() && std::filesystem::exists(SBX_SUBCONTAINER_HELPER);
 }
 
 // Limits, pause and stats need a cgroup hierarchy this process can write: root here.

@@ -75,6 +75,20 @@ TEST(SubcontainerWire, EncodeDecodeRoundTrip) {
   EXPECT_EQ(decoded.user, "1000:1000");
 }
 
+TEST(SubcontainerWire, LaunchRoundTripAndFdCount) {
+  wire::ExecMessage message{{"serve"}, {}, "/", ""};
+  EXPECT_EQ(wire::request_fd_count(message), 3);
+  message.launch = true;
+  message.stop_grace_ms = 2500;
+  message.log_limit = 1u << 20;
+  wire::ExecMessage decoded;
+  ASSERT_TRUE(wire::decode(wire::encode(message), decoded));
+  EXPECT_TRUE(decoded.launch);
+  EXPECT_EQ(decoded.stop_grace_ms, 2500u);
+  EXPECT_EQ(decoded.log_limit, 1u << 20);
+  EXPECT_EQ(wire::request_fd_count(decoded), 4);
+}
+
 TEST(SubcontainerWire, RejectsMalformedPayloads) {
   wire::ExecMessage decoded;
   EXPECT_FALSE(wire::decode(std::string("ash", 3), decoded)) << "unterminated token";

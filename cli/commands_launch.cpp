@@ -1,0 +1,77 @@
+// A sandbox's main command: `sbx launch` starts (or replaces) it, `sbx logs` shows its output.
+// Both check the backend's launch capability first, so an unsupported verb fails before any
+// engine is contacted.
+#include "command.hpp"
+#include "output.hpp"
+#include "request_options.hpp"
+
+#include <sbx/backend.hpp>
+#include <sbx/error.hpp>
+#include <sbx/spec.hpp>
+
+#include <iostream>
+#include <memory>
+
+namespace sbx::cli {
+
+namespace {
+
+SandboxBackend& backend_that_launches(Session& session, const std::string& verb) {
+  SandboxBackend& backend = session.backend();
+  if (!backend.capabilities().launch) throw_unsupported(backend.name(), verb);
+  return backend;
+}
+
+struct LaunchOptions {
+  std::string id;
+  RequestOptions request;
+  std::vector<std::string> argv;
+};
+
+int launch(Session& session, LaunchOptions options) {
+  ExecRequest request;
+  request.argv = command_after_id(std::move(options.argv), "launch");
+  apply_request_options(options.request, request);
+  validate_launch(request);
+  const MainCommandInfo main = backend_that_launches(session, "launch").resume(options.id)->launch(request);
+  if (session.options.json)
+    print_json(to_json(main));
+  else
+    std::cout << main.pid << '\n';
+  return 0;
+}
+
+int logs(Session& session, const std::string& id, bool follow) {
+  auto sandbox = backend_that_launches(session, "logs").resume(id);
+  sandbox->logs(
+      [follow](std::string_view chunk) {
+        std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+        if (follow) std::cout.flush();
+        return static_cast<bool>(std::cout);
+      },
+      follow);
+  std::cout.flush();
+  return 0;
+}
+
+}  // namespace
+
+void register_launch_commands(CLI::App& app, Session& session, CommandTable& table) {
+  auto launch_options = std::make_shared<LaunchOptions>();
+  CLI::App* launch_command = app.add_subcommand(
+      "launch", "start CMD as the sandbox's main command (replacing the running one) and print its pid");
+  add_request_options(*launch_command, launch_options->request);
+  add_id_argument(*launch_command, launch_options->id);
+  launch_command->add_option("CMD", launch_options->argv, "the command and its arguments")->required();
+  launch_command->positionals_at_end();
+  table.add(launch_command, [&session, launch_options] { return launch(session, *launch_options); });
+
+  auto logs_id = std::make_shared<std::string>();
+  auto follow = std::make_shared<bool>(false);
+  CLI::App* logs_command = app.add_subcommand("logs", "print the output of the sandbox's main command");
+  logs_command->add_flag("-f,--follow", *follow, "keep printing new output until the main command ends");
+  add_id_argument(*logs_command, *logs_id);
+  table.add(logs_command, [&session, logs_id, follow] { return logs(session, *logs_id, *follow); });
+}
+
+}  // namespace sbx::cli

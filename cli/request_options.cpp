@@ -1,0 +1,33 @@
+#include "request_options.hpp"
+
+#include <sbx/error.hpp>
+#include <sbx/spec.hpp>
+
+namespace sbx::cli {
+
+void add_request_options(CLI::App& command, RequestOptions& options) {
+  command.add_option("-e,--env", options.env, "environment variable K=V (repeatable)")->allow_extra_args(false);
+  command.add_option("-w,--workdir", options.workdir, "working directory");
+  command.add_option("-u,--user", options.user, "user: name, uid or uid:gid");
+}
+
+void apply_request_options(const RequestOptions& options, ExecRequest& request) {
+  for (const auto& entry : options.env) {
+    try {
+      auto [key, value] = parse_key_value(entry, "environment variable");
+      request.env[key] = value;
+    } catch (const Error& error) {
+      throw Error(error.code(), std::string("--env: ") + error.what());
+    }
+  }
+  if (options.workdir) request.cwd = *options.workdir;
+  if (options.user) request.user = *options.user;
+}
+
+std::vector<std::string> command_after_id(std::vector<std::string> argv, const std::string& verb) {
+  if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());
+  if (argv.empty()) throw Error(Errc::invalid_argument, verb + ": no command given after the sandbox id");
+  return argv;
+}
+
+}  // namespace sbx::cli

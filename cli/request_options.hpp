@@ -1,0 +1,30 @@
+// The options that shape a command in an existing sandbox, shared by exec and launch:
+// -e K=V (repeatable), -w DIR, -u USER, and the command after the sandbox id.
+#pragma once
+
+#include <sbx/types.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbx::cli {
+
+struct RequestOptions {
+  std::vector<std::string> env;
+  std::optional<std::string> workdir;
+  std::optional<std::string> user;
+};
+
+void add_request_options(CLI::App& command, RequestOptions& options);
+
+// Sets env, cwd and user of `request`; a bad -e entry is Errc::invalid_argument naming --env.
+void apply_request_options(const RequestOptions& options, ExecRequest& request);
+
+// The command after ID without the "--" that CLI11 keeps when it follows ID (it separates, it
+// is not part of the command); Errc::invalid_argument when nothing is left.
+std::vector<std::string> command_after_id(std::vector<std::string> argv, const std::string& verb);
+
+}  // namespace sbx::cli

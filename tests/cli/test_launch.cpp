@@ -1,0 +1,67 @@
+// sbx launch and sbx logs: a main command started by one sbx process and followed by later
+// ones, on the subcontainer backend; and the unsupported-verb message on a backend without it.
+#include "cli_fixture.hpp"
+#include "namespaces.hpp"
+#include "require.hpp"
+
+#include <sys/stat.h>
+
+namespace sbx::test {
+namespace {
+
+namespace fs = std::filesystem;
+using LaunchCliTest = SbxCliTest;
+
+const fs::path kSubcontainerPlugin = fs::path(SBX_PLUGIN_OUTPUT_DIR) / "sbx-subcontainer.so";
+
+TEST_F(LaunchCliTest, LaunchAndLogsNameTheBackendThatLacksThem) {
+  const std::string id = create();
+  expect_sbx_error(sbx({"launch", id, "--", "echo", "hi"}), {"launch", "fake"});
+  expect_sbx_error(sbx({"logs", id}), {"logs", "fake"});
+  expect_sbx_error(sbx({"launch", id}), {"CMD"});
+}
+
+TEST_F(LaunchCliTest, MainCommandOutlivesSbxAndLaterProcessesFollowIt) {
+  SBX_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "SBX_REQUIRE_NAMESPACES",
+           "user+mount namespaces and the subcontainer plugin");
+  // The sandbox's root (another host uid when sbx runs as root) walks down to its state.
+  ::chmod(dir().c_str(), 0711);
+  auto on_subcontainer = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--backend", kSubcontainerPlugin.string()});
+    return sbx(std::move(args));
+  };
+  const SbxResult created = on_subcontainer({"create"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string id = created.out.substr(0, created.out.size() - 1);
+
+  const SbxResult launched = on_subcontainer({"launch", id, "--", "sleep", "1000"});
+  ASSERT_EQ(launched.exit_code, 0) << launched.err;
+  EXPECT_GT(std::stoi(launched.out), 1) << "launch prints the pid: " << launched.out;
+
+  // The sbx process that launched it is gone; the main command is not.
+  SbxResult inspected = on_subcontainer({"inspect", "--json", id});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  auto main = parse_json(inspected.out).at("main_command");
+  EXPECT_EQ(main.at("state").as_string(), "running");
+  EXPECT_EQ(main.at("pid").to_number<int>(), std::stoi(launched.out));
+  EXPECT_EQ(main.at("argv").as_array().size(), 2u);
+
+  const SbxResult replaced =
+      on_subcontainer({"launch", "-e", "GREETING=hi", "-w", "/tmp", id, "sh", "-c", "echo $GREETING $(pwd); sleep 0.3; exit 4"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  const SbxResult followed = on_subcontainer({"logs", "-f", id});
+  EXPECT_EQ(followed.exit_code, 0) << followed.err;
+  EXPECT_EQ(followed.out, "hi /tmp\n");
+
+  inspected = on_subcontainer({"inspect", "--json", id});
+  main = parse_json(inspected.out).at("main_command");
+  EXPECT_EQ(main.at("state").as_string(), "exited");
+  EXPECT_EQ(main.at("exit_code").to_number<int>(), 4);
+  const SbxResult text = on_subcontainer({"inspect", id});
+  EXPECT_NE(text.out.find("exited with 4"), std::string::npos) << text.out;
+  EXPECT_EQ(on_subcontainer({"logs", id}).out, "hi /tmp\n");
+  EXPECT_EQ(on_subcontainer({"rm", id}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace sbx::test
