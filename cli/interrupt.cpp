@@ -25,7 +25,8 @@ volatile sig_atomic_t g_signals_received = 0;
 
 void forward_signal_to_pipe(int signal_number) {
   const int saved_errno = errno;
-  if (++g_signals_received >= kSignalsThatForceExit) {
+  g_signals_received = g_signals_received + 1;  // C++20 deprecates ++ on a volatile
+  if (g_signals_received >= kSignalsThatForceExit) {
     ::signal(signal_number, SIG_DFL);
     ::raise(signal_number);
   }

@@ -13,7 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,11 +81,25 @@ class DockerTest : public ::testing::Test {
     return std::make_shared<DockerBackend>("docker", std::move(config), sbx::logger());
   }
 
+  // Labels every sandbox with the test's name and this test process's run, so a test that
+  // looks for what it left finds only its own, never a leftover of another run or checkout.
   SandboxSpec base_spec() {
     SandboxSpec spec;
     spec.image = test_image();
     spec.labels["sbx-test"] = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    spec.labels["sbx-test-run"] = test_run_id();
     return spec;
+  }
+
+  // The sandboxes of this run labelled with `test_name`.
+  static Filter this_run(const std::string& test_name) {
+    return Filter{{{"sbx-test", test_name}, {"sbx-test-run", test_run_id()}}};
+  }
+
+  static const std::string& test_run_id() {
+    static const std::string id = std::to_string(::getpid()) + "-" +
+                                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    return id;
   }
 
   // Creates a sandbox that TearDown destroys.

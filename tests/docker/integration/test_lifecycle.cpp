@@ -60,7 +60,7 @@ TEST_F(DockerTest, ResumeFromAnotherBackendObject) {
   EXPECT_EQ(resumed->id(), sandbox->id());
   EXPECT_EQ(resumed->spec().env.at("FROM_SPEC"), "yes");
   EXPECT_EQ(sh(*resumed, "echo $FROM_SPEC").stdout_data, "yes\n");
-  auto listed = backend_->list(Filter{{{"sbx-test", "ResumeFromAnotherBackendObject"}}});
+  auto listed = backend_->list(this_run("ResumeFromAnotherBackendObject"));
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].id, sandbox->id());
   EXPECT_EQ(listed[0].state, SandboxState::running);
@@ -88,7 +88,7 @@ TEST_F(DockerTest, MissingImageIsNotFoundAndLeavesNothing) {
     EXPECT_EQ(e.code(), Errc::not_found);
     EXPECT_NE(std::string(e.what()).find("sbx-no-such-image:never"), std::string::npos) << e.what();
   }
-  EXPECT_TRUE(backend->list(Filter{{{"sbx-test", "MissingImageIsNotFoundAndLeavesNothing"}}}).empty());
+  EXPECT_TRUE(backend->list(this_run("MissingImageIsNotFoundAndLeavesNothing")).empty());
 }
 
 TEST_P(DockerBothPathsTest, FailedStartRemovesTheContainerAndItsVolume) {
@@ -112,7 +112,7 @@ TEST_P(DockerBothPathsTest, FailedStartRemovesTheContainerAndItsVolume) {
     EXPECT_NE(std::string(e.what()).find("no-such-user-anywhere"), std::string::npos) << e.what();
   }
   auto test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  EXPECT_TRUE(backend_->list(Filter{{{"sbx-test", test_name}}}).empty());
+  EXPECT_TRUE(backend_->list(this_run(test_name)).empty());
   EXPECT_EQ(my_volumes(), volumes_before) << "the workspace volume of the failed sandbox was left behind";
 }
 

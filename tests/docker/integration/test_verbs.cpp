@@ -110,7 +110,7 @@ TEST_F(DockerTest, PauseUnpauseAndStats) {
   // A paused sandbox is destroyed too.
   sandbox->pause();
   sandbox->destroy();
-  EXPECT_TRUE(backend_->list(Filter{{{"sbx-test", "PauseUnpauseAndStats"}}}).empty());
+  EXPECT_TRUE(backend_->list(this_run("PauseUnpauseAndStats")).empty());
 }
 
 TEST_F(DockerTest, SecurityDefaults) {
