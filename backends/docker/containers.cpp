@@ -99,8 +99,10 @@ json::object inspect_container(Context& context, const std::string& id) {
   Request request;
   request.target = container_path(id) + "/json";
   request.what = "inspect sandbox " + id;
-  auto response = context.client->call(request);
-  return json::parse(response.body).as_object();
+  auto value = context.client->call_json(request);
+  if (!value.is_object())
+    throw Error(Errc::backend, "docker: " + request.what + ": the daemon answered something that is not an object");
+  return std::move(value.as_object());
 }
 
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
@@ -142,7 +144,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     Request inspect;
     inspect.target = Target("/images").segment(*options.image).str() + "/json";
     inspect.what = "inspect image '" + *options.image + "'";
-    auto image = json::parse(context->client->call(inspect).body).as_object();
+    auto image = context->client->call_json(inspect).as_object();
     if (auto* config = image.if_contains("Config"); config && config->is_object())
       if (auto* inherited = config->as_object().if_contains("Labels"); inherited && inherited->is_object()) {
         for (const auto& [key, value] : inherited->as_object()) labels.try_emplace(std::string(key), "");
@@ -281,7 +283,7 @@ void remove_sandbox(Context& context, const std::string& id) {
     image_inspect.target = Target("/images").segment(id_text).str() + "/json";
     image_inspect.what = "inspect the image of removed sandbox " + id;
     try {
-      auto image = json::parse(context.client->call(image_inspect).body).as_object();
+      auto image = context.client->call_json(image_inspect).as_object();
       bool managed = false;
       if (auto* config = image.if_contains("Config"); config && config->is_object())
         if (auto* image_labels = config->as_object().if_contains("Labels"); image_labels && image_labels->is_object())

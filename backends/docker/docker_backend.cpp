@@ -74,6 +74,7 @@ Capabilities DockerBackend::capabilities() const {
 std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) { return create_sandbox(context_, spec); }
 
 std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
+  if (id.empty()) throw Error(Errc::invalid_argument, "docker: the sandbox id is empty");
   json::object inspect;
   try {
     inspect = inspect_container(*context_, id);
@@ -101,7 +102,7 @@ std::vector<SandboxInfo> DockerBackend::list(const Filter& filter) {
   request.target =
       Target("/containers/json").add("all", true).add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
   request.what = "list sandboxes";
-  auto value = json::parse(context_->client->call(request).body);
+  auto value = context_->client->call_json(request);
   std::vector<SandboxInfo> out;
   for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object()));
   std::sort(out.begin(), out.end(), [](const SandboxInfo& a, const SandboxInfo& b) { return a.id < b.id; });
@@ -137,7 +138,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
                                                                 std::string(label::kWorkspace) + "=ephemeral"}}}))
                        .str();
   volumes.what = "list sbx volumes";
-  auto volume_list = json::parse(context_->client->call(volumes).body);
+  auto volume_list = context_->client->call_json(volumes);
   if (auto* items = volume_list.as_object().if_contains("Volumes"); items && items->is_array()) {
     for (const auto& item : items->as_array()) {
       const auto& volume = item.as_object();
@@ -159,7 +160,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   Request images;
   images.target = Target("/images/json").add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true"}}})).str();
   images.what = "list sbx images";
-  auto image_list = json::parse(context_->client->call(images).body);
+  auto image_list = context_->client->call_json(images);
   for (const auto& item : image_list.as_array()) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
@@ -214,7 +215,7 @@ std::vector<SnapshotInfo> DockerBackend::snapshots() {
                                                                 std::string(label::kKind) + "=snapshot"}}}))
                        .str();
   request.what = "list snapshots";
-  auto value = json::parse(context_->client->call(request).body);
+  auto value = context_->client->call_json(request);
   std::vector<SnapshotInfo> out;
   for (const auto& item : value.as_array()) {
     const auto& image = item.as_object();

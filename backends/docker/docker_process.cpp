@@ -83,8 +83,7 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   create_request.target = Target("/containers").segment(container).str() + "/exec";
   create_request.body = json::serialize(create);
   create_request.what = "create " + self.what_;
-  auto created = self.context_->client->call(create_request);
-  self.exec_id_ = std::string(json::parse(created.body).at("Id").as_string());
+  self.exec_id_ = std::string(self.context_->client->call_json(create_request).at("Id").as_string());
 
   Request start_request;
   start_request.method = Method::post;
@@ -224,8 +223,7 @@ int DockerProcess::inspect_exit_code() {
   auto wait_until = Clock::now() + context_->client->request_timeout();
   auto pause = std::chrono::milliseconds(2);
   for (;;) {
-    auto response = context_->client->call(request);
-    auto value = json::parse(response.body);
+    auto value = context_->client->call_json(request);
     const auto& object = value.as_object();
     bool running = object.at("Running").as_bool();
     if (!running) {
@@ -303,7 +301,7 @@ void DockerProcess::signal_tree(int signal) {
     Request request;
     request.target = Target("/exec").segment(exec_id_).str() + "/json";
     request.what = "inspect " + what_;
-    auto state = json::parse(context_->client->call(request).body).as_object();
+    auto state = context_->client->call_json(request).as_object();
     bool running = state.at("Running").as_bool();
     auto pid = state.at("Pid").to_number<std::int64_t>();
     if (!running && pid != 0) return;  // it has ended

@@ -90,7 +90,7 @@ std::string image_user(Context& context, const std::string& reference) {
   Request request;
   request.target = Target("/images").segment(reference).str() + "/json";
   request.what = "inspect image '" + reference + "'";
-  auto image = boost::json::parse(context.client->call(request).body);
+  auto image = context.client->call_json(request);
   if (auto* config = image.as_object().if_contains("Config"); config && config->is_object())
     if (auto* user = config->as_object().if_contains("User"); user && user->is_string())
       return std::string(user->as_string());

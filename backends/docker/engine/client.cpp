@@ -600,6 +600,17 @@ Response EngineClient::call(const Request& request) {
   return impl_->exchange(request, impl_->versioned(request.target));
 }
 
+boost::json::value EngineClient::call_json(const Request& request) {
+  const Response response = call(request);
+  error_code ec;
+  auto value = boost::json::parse(response.body, ec);
+  if (ec)
+    throw Error(Errc::backend, "docker (" + impl_->endpoint_name + "): " + request.what + ": the daemon answered HTTP " +
+                                   std::to_string(response.status) + " with a body that is not JSON (" + ec.message() +
+                                   "): " + response.body.substr(0, 200));
+  return value;
+}
+
 std::unique_ptr<BodyReader> EngineClient::open_reader(const Request& request) {
   Impl& impl = *impl_;
   const std::string target = impl.versioned(request.target);

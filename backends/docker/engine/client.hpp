@@ -13,6 +13,8 @@
 
 #include <sbx/types.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -113,6 +115,8 @@ class EngineClient {
 
   // A buffered call. Returns any status < 400 (callers check 304 etc.); throws otherwise.
   Response call(const Request& request);
+  // call() and its body parsed as JSON; Errc::backend naming request.what when it is not JSON.
+  boost::json::value call_json(const Request& request);
   // A call whose response body is read piece by piece; throws for a status >= 400.
   std::unique_ptr<BodyReader> open_reader(const Request& request);
   // A call whose request body is written piece by piece.

@@ -1,5 +1,7 @@
 #include "engine/query.hpp"
 
+#include <sbx/error.hpp>
+
 #include <boost/json.hpp>
 
 namespace sbx::docker {
@@ -28,6 +30,8 @@ Target& Target::add(std::string_view key, std::string_view value) {
 }
 
 Target& Target::segment(std::string_view name) {
+  // An empty name would make "/containers//json", which the daemon answers as another route.
+  if (name.empty()) throw Error(Errc::invalid_argument, "empty name in the engine path " + path_ + "/<name>");
   if (path_.empty() || path_.back() != '/') path_ += '/';
   path_ += percent_encode(name);
   return *this;

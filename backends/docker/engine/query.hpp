@@ -25,6 +25,7 @@ class Target {
   Target& add(std::string_view key, bool value) { return add(key, std::string_view(value ? "true" : "false")); }
   Target& add(std::string_view key, long long value) { return add(key, std::to_string(value)); }
   // Adds `path` segment (percent-encoded) to the path: Target("/containers").segment(id).
+  // Errc::invalid_argument for an empty name.
   Target& segment(std::string_view name);
   std::string str() const;
 

@@ -1,4 +1,5 @@
 #include "docker_fixture.hpp"
+#include "error_of.hpp"
 #include "engine/query.hpp"
 #include "labels.hpp"
 
@@ -89,6 +90,14 @@ TEST_F(DockerTest, MissingImageIsNotFoundAndLeavesNothing) {
     EXPECT_NE(std::string(e.what()).find("sbx-no-such-image:never"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(backend->list(this_run("MissingImageIsNotFoundAndLeavesNothing")).empty());
+}
+
+TEST_F(DockerTest, EmptyAndUnknownIdsAreClearErrors) {
+  auto error = sbx::test::error_of([&] { backend_->resume(""); });
+  EXPECT_EQ(error.code(), Errc::invalid_argument) << error.what();
+  error = sbx::test::error_of([&] { backend_->resume("sbx-000000000000"); });
+  EXPECT_EQ(error.code(), Errc::not_found) << error.what();
+  EXPECT_NE(std::string(error.what()).find("No such container"), std::string::npos) << "the daemon's own message";
 }
 
 TEST_P(DockerBothPathsTest, FailedStartRemovesTheContainerAndItsVolume) {

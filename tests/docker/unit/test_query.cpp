@@ -27,6 +27,17 @@ TEST(Query, BuildsTargetsInOrder) {
             "/x?path=%2Ftmp%2Fa%20b&all=true&t=5");
 }
 
+TEST(Query, AnEmptySegmentIsRefused) {
+  // "/containers//json" would reach another route of the daemon (`sbx exec "" ...` once did).
+  try {
+    Target("/containers").segment("");
+    FAIL() << "an empty segment was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("/containers/<name>"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Query, FiltersAreJson) {
   EXPECT_EQ(filters_json({{"label", {"sbx.managed=true", "a=b"}}}), R"({"label":["sbx.managed=true","a=b"]})");
   EXPECT_EQ(percent_encode(filters_json({{"label", {"k=v"}}})), "%7B%22label%22%3A%5B%22k%3Dv%22%5D%7D");
