@@ -172,8 +172,8 @@ std::optional<std::string> read_small_file(const fs::path& file) {
 
 ImageConfig default_image_config() {
   ImageConfig config;
-  config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "HOME=/root"};
+  // No HOME: the agent sets it from the exec's user (its /etc/passwd entry), as Docker does.
+  config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   config.user = "root";
   config.workdir = "/";
   return config;

@@ -140,6 +140,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   SetupPlan plan;
   plan.id = id;
   plan.hostname = "sbx-" + id;
+  plan.default_user = !spec.user.empty() ? spec.user : image.config.user;
   plan.rootless = runtime->rootless;
   plan.outside_uid = runtime->root_uid;
   plan.outside_gid = runtime->root_gid;

@@ -23,5 +23,6 @@ inline constexpr const char* kSocket = "socket";      // control socket path
 inline constexpr const char* kCgroup = "cgroup";      // a cgroup dir to join; repeated
 inline constexpr const char* kKeepCap = "keep_cap";   // capability number kept; repeated
 inline constexpr const char* kSeccomp = "seccomp";    // 1 | 0
+inline constexpr const char* kUser = "user";          // the default user of an exec; optional
 
 }  // namespace sbx::subcontainer::plan_key

@@ -37,6 +37,7 @@ std::string render_plan(const SetupPlan& plan) {
   Lines lines;
   lines.add(k::kId, {plan.id});
   lines.add(k::kHostname, {plan.hostname});
+  if (!plan.default_user.empty()) lines.add(k::kUser, {plan.default_user});
   lines.add(k::kUidMap, {"0", std::to_string(plan.outside_uid), std::to_string(plan.id_count)});
   lines.add(k::kGidMap, {"0", std::to_string(plan.outside_gid), std::to_string(plan.id_count)});
   lines.add(k::kSetgroups, {plan.rootless ? "deny" : "allow"});

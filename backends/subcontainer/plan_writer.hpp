@@ -31,6 +31,7 @@ struct PlanTmpfs {
 struct SetupPlan {
   std::string id;
   std::string hostname;
+  std::string default_user;  // what an exec that names no user runs as ("" = root)
   bool rootless = false;  // map only the caller's own ids
   std::uint32_t outside_uid = 0, outside_gid = 0, id_count = 1;
   NetworkMode network = NetworkMode::none;

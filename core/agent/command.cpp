@@ -49,16 +49,27 @@ std::vector<std::string> merged_env(const std::vector<std::string>& base, const 
 
 }  // namespace
 
-void run_command(const wire::ExecMessage& message, const CommandPolicy& policy) {
+std::string confine_leader(const CommandPolicy& policy) {
+  if (drop_bounding_set(policy.keep_caps) != 0)
+    return std::string("drop the capability bounding set: ") + std::strerror(errno);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return std::string("set no_new_privs: ") + std::strerror(errno);
+  if (policy.seccomp != nullptr && policy.seccomp->install() != 0)
+    return std::string("install the seccomp filter: ") + std::strerror(errno);
+  return {};
+}
+
+bool leader_confined() { return ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1; }
+
+void run_command(const wire::ExecMessage& message, const CommandPolicy& policy, const PreparedUser* prepared) {
   // Its own session, so the command never shares a controlling terminal with the leader.
   ::setsid();
 
   const std::string& user_spec = message.user.empty() ? policy.default_user : message.user;
   ExecUser user;
   std::string error;
-  if (!lookup_user(user_spec, user, error)) die(126, error);
+  if (!(prepared ? prepared->get(user_spec, user, error) : lookup_user(user_spec, user, error))) die(126, error);
 
-  if (drop_bounding_set(policy.keep_caps) != 0) die_errno("drop capability bounding set");
   if (policy.can_setgroups && ::setgroups(user.groups.size(), user.groups.data()) != 0)
     die_errno("setgroups for user '" + user_spec + "'");
   if (::setresgid(user.gid, user.gid, user.gid) != 0)
@@ -80,10 +91,6 @@ void run_command(const wire::ExecMessage& message, const CommandPolicy& policy) 
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die_errno("set no_new_privs");
-  // Seccomp last: everything above may need a call the filter denies.
-  if (policy.seccomp != nullptr && policy.seccomp->install() != 0) die_errno("install seccomp filter");
 
   environ = envp.data();
   ::execvp(argv[0], argv.data());

@@ -1,9 +1,11 @@
-// The last steps before a sandboxed command runs, in the forked command process: session,
-// user, capabilities, cwd, env, no_new_privs, seccomp (last), exec.
+// How sandboxed commands are confined. The sandbox-wide part (capability bounding set,
+// no_new_privs, seccomp) is applied once to the leader and inherited by every command; the
+// per-command part (session, user, capabilities, cwd, env, exec) runs in the command process.
 #pragma once
 
 #include "wire.hpp"
 #include "seccomp_filter.hpp"
+#include "user_lookup.hpp"
 
 #include <string>
 #include <vector>
@@ -25,8 +27,18 @@ struct CommandPolicy {
   bool host_clients_only = false;
 };
 
+// Applies the sandbox-wide part of `policy` to the calling process, the leader-to-be, after
+// the last call the seccomp filter denies (mounts, unshare). Empty on success, else what failed.
+std::string confine_leader(const CommandPolicy& policy);
+
+// Whether confine_leader ran in this process (or an ancestor): run_leader refuses to serve
+// otherwise, so no command can run unconfined.
+bool leader_confined();
+
 // Never returns. stdin/stdout/stderr must already be in place; failures are reported on
 // stderr as "sbx: ..." with exit code 127 (not found) or 126 (anything else), as a shell does.
-[[noreturn]] void run_command(const wire::ExecMessage& message, const CommandPolicy& policy);
+// `prepared`, when given, answers the user lookup if it still can (user_lookup.hpp).
+[[noreturn]] void run_command(const wire::ExecMessage& message, const CommandPolicy& policy,
+                              const PreparedUser* prepared = nullptr);
 
 }  // namespace sbx::agent

@@ -4,6 +4,7 @@
 #include "main_slot.hpp"
 #include "process_tree.hpp"
 #include "shepherd_notice.hpp"
+#include "user_lookup.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -101,114 +102,6 @@ bool receive_request(int fd, wire::ExecMessage& message, int fds[wire::kLaunchFd
   return true;
 }
 
-// What a command process hands its shepherd: the request's connection ('c'), or for a launch
-// ('l') the connection and the request's fds (the message itself is left in the memory they
-// share).
-struct HandedOver {
-  char kind = 0;
-  int fds[1 + wire::kLaunchFds] = {-1, -1, -1, -1, -1};
-  int count = 0;
-};
-
-bool hand_over(int channel, char kind, const int* fds, int count) {
-  iovec iov{&kind, 1};
-  char control[CMSG_SPACE(sizeof(int) * (1 + wire::kLaunchFds))]{};
-  msghdr header{};
-  header.msg_iov = &iov;
-  header.msg_iovlen = 1;
-  header.msg_control = control;
-  header.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * count);
-  std::memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * count);
-  return ::sendmsg(channel, &header, MSG_NOSIGNAL) == 1;
-}
-
-// What the command process handed over on `channel`; kind 0 when it sent nothing.
-HandedOver take_over(int channel, int flags) {
-  HandedOver handed;
-  char kind;
-  iovec iov{&kind, 1};
-  char control[CMSG_SPACE(sizeof(int) * (1 + wire::kLaunchFds))]{};
-  msghdr header{};
-  header.msg_iov = &iov;
-  header.msg_iovlen = 1;
-  header.msg_control = control;
-  header.msg_controllen = sizeof control;
-  ssize_t n;
-  do {
-    n = ::recvmsg(channel, &header, flags | MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1) return handed;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) return handed;
-  handed.count = std::min(static_cast<int>((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int)), 1 + wire::kLaunchFds);
-  std::memcpy(handed.fds, CMSG_DATA(cmsg), sizeof(int) * handed.count);
-  handed.kind = kind;
-  return handed;
-}
-
-struct WaitingCommand {
-  int listen_fd;
-  int channel;
-  int shepherd_fds[3];  // not the command's: closed in its (unshared) fd table
-  const CommandPolicy* policy;
-  wire::ExecMessage* launch;  // where a launch's message is left for the shepherd
-};
-
-// The waiting command process: it is already forked and parked in accept(), so a request
-// starts the command without first waking the leader and forking twice. It takes one request,
-// gives the connection to its shepherd and becomes the command.
-[[noreturn]] void serve_one_request(const WaitingCommand& waiting) {
-  int conn = accept_connection(waiting.listen_fd);
-  if (conn < 0) ::_exit(1);
-  ::close(waiting.listen_fd);
-  if (waiting.policy->host_clients_only && !client_outside_pid_namespace(conn)) {
-    send_line(conn, "E refused: the agent serves only the host, not processes inside the sandbox\n");
-    ::_exit(1);
-  }
-  set_receive_timeout(conn, 5);  // a stalled client must not hold the sandbox's exec slot for long
-  wire::ExecMessage message;
-  int stdio[wire::kLaunchFds] = {-1, -1, -1, -1};
-  if (!receive_request(conn, message, stdio)) {
-    send_line(conn, "E malformed exec request\n");
-    ::_exit(1);
-  }
-  set_receive_timeout(conn, 0);
-  if (message.launch) {
-    // A launch must wait until the previous main command is gone, and the shepherd can do
-    // nothing while this vfork-style child borrows its memory: hand it the whole request
-    // (the message through that shared memory) and get out of its way.
-    *waiting.launch = std::move(message);
-    int fds[1 + wire::kLaunchFds] = {conn, stdio[0], stdio[1], stdio[2], stdio[3]};
-    if (!hand_over(waiting.channel, 'l', fds, 1 + wire::kLaunchFds))
-      send_line(conn, std::string("E hand the launch to its shepherd: ") + std::strerror(errno) + "\n");
-    ::_exit(0);
-  }
-  if (!hand_over(waiting.channel, 'c', &conn, 1)) {
-    send_line(conn, std::string("E hand the request to its shepherd: ") + std::strerror(errno) + "\n");
-    ::_exit(1);
-  }
-  ::close(waiting.channel);
-  ::close(conn);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int i = 0; i < 3; ++i)
-    if (::dup2(stdio[i], i) < 0) ::_exit(126);
-  for (int i = 0; i < 3; ++i)
-    if (stdio[i] > 2) ::close(stdio[i]);
-  run_command(message, *waiting.policy);
-}
-
-int run_waiting_command(void* argument) {
-  auto* waiting = static_cast<WaitingCommand*>(argument);
-  for (int fd : waiting->shepherd_fds) ::close(fd);
-  serve_one_request(*waiting);
-}
-
 // Reads "K <signal>" lines from the host; false once the host has closed the connection.
 bool handle_host_input(int conn, std::string& input) {
   char buffer[256];
@@ -225,78 +118,114 @@ bool handle_host_input(int conn, std::string& input) {
   return true;
 }
 
-// A subreaper for one command: forks the waiting command process, takes the connection from
-// it once a request arrived (and tells the leader, via `taken_fd`, to ready the next pair),
-// carries out the host's kill requests, reaps everything reparented to it, reports the
-// command's status on the connection and exits. SIGCHLD is already blocked (inherited).
-// When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
+struct CommandStart {
+  const wire::ExecMessage* message;
+  const int* stdio;
+  const CommandPolicy* policy;
+  const PreparedUser* user;
+};
+
+// The command process, from its clone to its exec. Every fd of the shepherd is close-on-exec.
+int start_command(void* argument) {
+  const auto* start = static_cast<const CommandStart*>(argument);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int i = 0; i < 3; ++i)
+    if (::dup2(start->stdio[i], i) < 0) ::_exit(126);
+  run_command(*start->message, *start->policy, start->user);
+}
+
+// What a shepherd readies while it waits, so that a request finds it done: the stack the
+// command process starts on (its top pages already faulted in) and the default user's lookup.
+struct Readied {
+  static constexpr std::size_t kStackSize = 256 * 1024;
+  static constexpr std::size_t kWarmSize = 32 * 1024;
+  void* stack = MAP_FAILED;
+  PreparedUser user;
+
+  explicit Readied(const CommandPolicy& policy) {
+    stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack != MAP_FAILED) std::memset(static_cast<char*>(stack) + kStackSize - kWarmSize, 0, kWarmSize);
+    user.prepare(policy.default_user);
+  }
+};
+
+// Starts the command of an exec request; -1 with errno when it cannot.
+// CLONE_VM|CLONE_VFORK, as posix_spawn does: the command process borrows this address space
+// until it execs, so no page tables are copied on the way in nor torn down at exec. The
+// shepherd sleeps (uninterruptibly) only for that short moment, never while it waits for a
+// request: an idle sandbox has no task in D state and adds nothing to the load average.
+pid_t spawn_command(const wire::ExecMessage& message, const int stdio[3], const CommandPolicy& policy,
+                    const Readied& readied) {
+  if (readied.stack == MAP_FAILED) return -1;
+  CommandStart start{&message, stdio, &policy, &readied.user};
+  return ::clone(start_command, static_cast<char*>(readied.stack) + Readied::kStackSize,
+                 CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+}
+
+// A subreaper for one request, forked ahead by the leader and parked in accept(): a request
+// wakes only it. It tells the leader (via `taken_fd`) to fork the next shepherd, reads the
+// request, starts the command, carries out the host's kill requests, reaps everything
+// reparented to it, reports the command's status on the connection and exits. SIGCHLD is
+// already blocked (inherited). When the request is a launch, it becomes that launch's
+// shepherd instead (main_command.hpp).
 [[noreturn]] void shepherd(int listen_fd, int taken_fd, const CommandPolicy& policy) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t child_signal;
   sigemptyset(&child_signal);
   sigaddset(&child_signal, SIGCHLD);
   int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
-  int channel[2];
-  if (signal_fd < 0 || ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
-    refuse_next_request(listen_fd, std::string("set up a shepherd: ") + std::strerror(errno));
-    ::_exit(1);
-  }
-  wire::ExecMessage launch_message;
-  WaitingCommand waiting{listen_fd, channel[1], {signal_fd, taken_fd, channel[0]}, &policy, &launch_message};
-  // CLONE_VM|CLONE_VFORK, as posix_spawn does: the command process borrows this address space
-  // until it execs, so no page tables are copied on the way in nor torn down at exec — most
-  // of an exec's CPU time otherwise. The shepherd sleeps meanwhile; it has nothing to do
-  // before the command runs.
-  static constexpr std::size_t kStackSize = 256 * 1024;
-  void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  pid_t command = stack == MAP_FAILED ? -1
-                                      : ::clone(run_waiting_command, static_cast<char*>(stack) + kStackSize,
-                                                CLONE_VM | CLONE_VFORK | SIGCHLD, &waiting);
-  if (command < 0) {
-    refuse_next_request(listen_fd, std::string("fork: ") + std::strerror(errno));
-    ::_exit(1);
-  }
-  ::munmap(stack, kStackSize);
-  ::close(listen_fd);
-  ::close(channel[1]);
+  int signal_error = errno;
+  Readied readied(policy);
 
-  int conn = -1;
-  // Takes what the command process handed over: an exec's connection, or a launch, which
-  // this shepherd then carries out instead.
-  auto take = [&](int flags) {
-    HandedOver handed = take_over(channel[0], flags);
-    ::close(channel[0]);
-    channel[0] = -1;
-    if (handed.kind == 'l' && handed.count == 1 + wire::kLaunchFds) {
-      ::close(signal_fd);
-      LaunchRequest launch{UniqueFd(handed.fds[0]), UniqueFd(handed.fds[1]), UniqueFd(handed.fds[2]),
-                           UniqueFd(handed.fds[3]), UniqueFd(handed.fds[4]), std::move(launch_message)};
-      run_main_command(std::move(launch), taken_fd, policy);
-    }
-    if (handed.kind == 'c' && handed.count == 1) {
-      conn = handed.fds[0];
-      ShepherdNotice notice{::getpid(), 0, 0};
-      (void)!::write(taken_fd, &notice, sizeof notice);
-      return;
-    }
-    for (int i = 0; i < handed.count; ++i) ::close(handed.fds[i]);  // not what was handed over
-  };
+  int conn = accept_connection(listen_fd);
+  if (conn < 0) ::_exit(1);
+  ::close(listen_fd);
+  ShepherdNotice taken{::getpid(), 0, 0};
+  (void)!::write(taken_fd, &taken, sizeof taken);
+  if (policy.host_clients_only && !client_outside_pid_namespace(conn)) {
+    send_line(conn, "E refused: the agent serves only the host, not processes inside the sandbox\n");
+    ::_exit(1);
+  }
+  set_receive_timeout(conn, 5);  // a stalled client must not hold a shepherd for long
+  wire::ExecMessage message;
+  int stdio[wire::kLaunchFds] = {-1, -1, -1, -1};
+  if (!receive_request(conn, message, stdio)) {
+    send_line(conn, "E malformed exec request\n");
+    ::_exit(1);
+  }
+  set_receive_timeout(conn, 0);
+  if (message.launch) {
+    ::close(signal_fd);  // the launch's shepherd makes its own, for more signals
+    LaunchRequest launch{UniqueFd(conn), UniqueFd(stdio[0]), UniqueFd(stdio[1]), UniqueFd(stdio[2]),
+                         UniqueFd(stdio[3]), std::move(message)};
+    run_main_command(std::move(launch), taken_fd, policy);
+  }
+  ::close(taken_fd);
+
+  if (signal_fd < 0) {
+    send_line(conn, std::string("E signalfd: ") + std::strerror(signal_error) + "\n");
+    ::_exit(1);
+  }
+  pid_t command = spawn_command(message, stdio, policy, readied);
+  if (command < 0) {
+    send_line(conn, std::string("E fork: ") + std::strerror(errno) + "\n");
+    ::_exit(1);
+  }
+  for (int i = 0; i < 3; ++i) ::close(stdio[i]);
+
   bool host_gone = false;
   std::string input;
   int status = 0;
   bool ended = false;
   while (!ended) {
-    int watched = conn >= 0 ? (host_gone ? -1 : conn) : channel[0];
-    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {watched, POLLIN, 0}};
+    pollfd fds[2] = {{signal_fd, POLLIN, 0}, {host_gone ? -1 : conn, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) continue;
-    if (fds[1].revents && conn < 0 && channel[0] >= 0) {
-      take(0);
-    } else if (fds[1].revents && conn >= 0 && !host_gone) {
-      if (!handle_host_input(conn, input)) {
-        // The host went away before the command ended: end the command with it.
-        host_gone = true;
-        signal_tree(::getpid(), SIGKILL);
-      }
+    if (fds[1].revents && !handle_host_input(conn, input)) {
+      // The host went away before the command ended: end the command with it.
+      host_gone = true;
+      signal_tree(::getpid(), SIGKILL);
     }
     if (fds[0].revents) {
       signalfd_siginfo info;
@@ -312,9 +241,7 @@ bool handle_host_input(int conn, std::string& input) {
       }
     }
   }
-  // The command process may have handed over and ended before we read the channel.
-  if (conn < 0 && channel[0] >= 0) take(MSG_DONTWAIT);
-  if (conn >= 0 && !host_gone) send_line(conn, "X " + std::to_string(status) + "\n");
+  if (!host_gone) send_line(conn, "X " + std::to_string(status) + "\n");
   ::_exit(0);
 }
 
@@ -331,6 +258,7 @@ pid_t start_shepherd(int listen_fd, int taken_fd, int leader_fds[2], const Comma
 }  // namespace
 
 void run_leader(int listen_fd, const CommandPolicy& policy) {
+  if (!leader_confined()) ::_exit(1);
   sigset_t blocked;
   sigemptyset(&blocked);
   sigaddset(&blocked, SIGCHLD);

@@ -59,7 +59,7 @@ bool wait_for_turn(int signal_fd) {
       if (static_cast<int>(info.ssi_signo) == kAbortMainSignal) abort = true;
     }
     int ignored;
-    reap(-1, ignored);  // the command process that handed over the request
+    reap(-1, ignored);
     if (abort) return false;
     if (start) return true;
   }

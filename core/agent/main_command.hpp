@@ -16,8 +16,8 @@ struct LaunchRequest {
   wire::ExecMessage message;
 };
 
-// Runs in a shepherd (a subreaper child of the leader) whose command process handed it the
-// request. `notify_fd` is the leader's notice pipe (shepherd_notice.hpp). kStartMainSignal,
+// Runs in a shepherd (a subreaper child of the leader) that received a launch request.
+// `notify_fd` is the leader's notice pipe (shepherd_notice.hpp). kStartMainSignal,
 // kAbortMainSignal and SIGCHLD must be blocked. Exits once the command and everything it left
 // running are gone.
 [[noreturn]] void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy& policy);

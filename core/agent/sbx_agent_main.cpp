@@ -119,5 +119,9 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &end, nullptr);
 
   int listen_fd = listen_on(argv[2]);
+  if (auto error = sbx::agent::confine_leader(policy); !error.empty()) {
+    std::fprintf(stderr, "sbx-agent: %s\n", error.c_str());
+    return 1;
+  }
   sbx::agent::run_leader(listen_fd, policy);
 }

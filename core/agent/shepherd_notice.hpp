@@ -9,8 +9,8 @@
 
 namespace sbx::agent {
 
-// Written (atomically: smaller than PIPE_BUF) on the leader's pipe when a shepherd's command
-// process took a request, so the leader forks the next waiting pair; for a launch it also
+// Written (atomically: smaller than PIPE_BUF) on the leader's pipe when a shepherd accepted a
+// connection, so the leader forks the next one; a launch's shepherd writes a second one that
 // asks for the main command slot.
 struct ShepherdNotice {
   pid_t shepherd = 0;

@@ -1,5 +1,7 @@
 #include "user_lookup.hpp"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -111,6 +113,41 @@ bool lookup_user(const std::string& spec, ExecUser& user, std::string& error) {
     }
   }
   return true;
+}
+
+PreparedUser::Stamp PreparedUser::stamp(const char* path) {
+  Stamp result;
+  struct stat info{};
+  if (::stat(path, &info) != 0) return result;
+  result.exists = true;
+  result.dev = info.st_dev;
+  result.ino = info.st_ino;
+  result.size = info.st_size;
+  result.mtime_sec = info.st_mtim.tv_sec;
+  result.mtime_nsec = info.st_mtim.tv_nsec;
+  result.ctime_sec = info.st_ctim.tv_sec;
+  result.ctime_nsec = info.st_ctim.tv_nsec;
+  return result;
+}
+
+void PreparedUser::prepare(const std::string& spec) {
+  // Stamped before the lookup: a change while it reads makes the stamps differ at use.
+  passwd_ = stamp("/etc/passwd");
+  group_ = stamp("/etc/group");
+  spec_ = spec;
+  user_ = ExecUser{};
+  error_.clear();
+  ok_ = lookup_user(spec, user_, error_);
+  prepared_ = true;
+}
+
+bool PreparedUser::get(const std::string& spec, ExecUser& user, std::string& error) const {
+  if (prepared_ && spec == spec_ && stamp("/etc/passwd") == passwd_ && stamp("/etc/group") == group_) {
+    user = user_;
+    error = error_;
+    return ok_;
+  }
+  return lookup_user(spec, user, error);
 }
 
 }  // namespace sbx::agent

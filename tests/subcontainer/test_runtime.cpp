@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -44,6 +45,12 @@ TEST_F(RuntimeTest, EnvLayersCwdAndUser) {
   auto result = sandbox->exec(request);
   ASSERT_EQ(result.exit_code, 0) << result.stderr_data;
   EXPECT_EQ(result.stdout_data, "sandbox request\n/tmp\n65534\n65534\n");
+  // HOME follows the user's passwd entry (the host image's /etc/passwd has nobody and root).
+  request.argv = {"sh", "-c", "echo $HOME"};
+  request.user = "nobody";
+  EXPECT_EQ(sandbox->exec(request).stdout_data, "/nonexistent\n");
+  request.user = "";
+  EXPECT_EQ(sandbox->exec(request).stdout_data, "/root\n");
 }
 
 TEST_F(RuntimeTest, StdinDataReachesTheCommandAndEmptyStdinIsEof) {
@@ -99,6 +106,49 @@ TEST_F(RuntimeTest, OutputIsCappedPerStreamWithTruncatedFlags) {
   EXPECT_TRUE(result.stdout_truncated);
   EXPECT_EQ(result.stderr_data, "small\n");
   EXPECT_FALSE(result.stderr_truncated);
+}
+
+namespace {
+
+// The host-side processes of a sandbox (leader and shepherds): their command line names its plan.
+std::vector<std::pair<pid_t, char>> sandbox_process_states(const fs::path& plan) {
+  std::vector<std::pair<pid_t, char>> states;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (text.find(plan.string()) == std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto paren = line.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= line.size()) continue;  // it just ended
+    states.emplace_back(static_cast<pid_t>(std::stoi(name)), line[paren + 2]);
+  }
+  return states;
+}
+
+}  // namespace
+
+// An idle sandbox must not sleep uninterruptibly: a task in D state counts in the host's load
+// average, and 1000 idle sandboxes would read as load 1000 on an idle CPU.
+TEST_F(RuntimeTest, AnIdleSandboxHasNoTaskInUninterruptibleSleep) {
+  auto sandbox = backend_->create({});
+  ASSERT_EQ(sh(*sandbox, "true").exit_code, 0);  // so a shepherd was forked after an exec too
+  auto plan = sandbox_paths(runtime_->config.sandboxes_dir, sandbox->id()).plan;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::vector<std::pair<pid_t, char>> states;
+  // Settle: the next shepherd parks in accept() soon after the exec.
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    states = sandbox_process_states(plan);
+  } while (std::chrono::steady_clock::now() < deadline &&
+           (states.size() != 2 || std::any_of(states.begin(), states.end(), [](auto s) { return s.second != 'S'; })));
+  ASSERT_EQ(states.size(), 2u) << "an idle sandbox is its leader and one waiting shepherd";
+  for (int sample = 0; sample < 20; ++sample) {
+    for (auto [pid, state] : sandbox_process_states(plan)) EXPECT_NE(state, 'D') << "process " << pid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 TEST_F(RuntimeTest, ResumeFromAnotherHandleAndDestroyIsIdempotent) {

@@ -34,6 +34,7 @@
 
 using namespace sbx::subcontainer::helper;
 using sbx::agent::CommandPolicy;
+using sbx::agent::confine_leader;
 using sbx::agent::run_leader;
 using sbx::agent::SeccompProgram;
 
@@ -125,6 +126,7 @@ void detach_stdio() {
   CommandPolicy policy;
   policy.keep_caps = plan.keep_caps;
   policy.can_setgroups = !plan.deny_setgroups;
+  policy.default_user = plan.default_user;
   static SeccompProgram seccomp;
   if (plan.seccomp) {
     if (auto error = seccomp.compile(); !error.empty()) fail(error.c_str());
@@ -136,6 +138,7 @@ void detach_stdio() {
   // A cgroup namespace is rooted where its creator is at that moment: made only now, it hides
   // everything above the sandbox's own cgroups.
   if (::unshare(CLONE_NEWCGROUP) != 0) fail_errno("unshare the cgroup namespace");
+  if (auto confine_error = confine_leader(policy); !confine_error.empty()) fail(confine_error.c_str());
   detach_stdio();
   if (::write(status_fd, "OK\n", 3) != 3) ::_exit(1);
   ::close(status_fd);

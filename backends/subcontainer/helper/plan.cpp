@@ -44,6 +44,7 @@ bool apply_line(const std::vector<std::string>& f, Plan& plan) {
   };
   if (key == k::kId) return one(plan.id);
   if (key == k::kHostname) return one(plan.hostname);
+  if (key == k::kUser) return one(plan.default_user);
   if (key == k::kUidMap) return parse_id_map(f, plan.uid_map);
   if (key == k::kGidMap) return parse_id_map(f, plan.gid_map);
   if (key == k::kSetgroups) {

@@ -28,6 +28,7 @@ struct TmpfsStep {
 struct Plan {
   std::string id;
   std::string hostname;
+  std::string default_user;
   std::vector<IdMapLine> uid_map, gid_map;
   bool deny_setgroups = false;
   bool new_network = true;
