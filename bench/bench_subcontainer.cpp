@@ -1,6 +1,9 @@
 // Benchmarks of the subcontainer backend, loaded as a plugin the way hosts load it.
 //   BM_CreateExecDestroy   create -> exec true -> destroy (the `sbx run -- /bin/true` path)
-//   BM_ExecLatency         exec true on a live sandbox; p50/p99 as counters (ms)
+//   BM_ExecLatency/GAP     exec true on a live sandbox, GAP ms idle between execs (0: back to
+//                          back); p50/p99 as counters (ms)
+//   BM_HostSpawnFloor      posix_spawn + wait of /bin/true on the host, no sandbox: the floor
+//                          any exec latency on this machine stands on
 //   BM_Fork100MB           fork of a sandbox whose upper layer holds 100 MB
 //   BM_StdoutThroughput    bytes/s of a command writing to stdout, read by the host
 //   BM_IdleSandboxMemory   resident memory of each idle sandbox's leader (KiB), N sandboxes
@@ -14,11 +17,17 @@
 
 #include <benchmark/benchmark.h>
 
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 #include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -61,8 +70,14 @@ BENCHMARK(BM_CreateExecDestroy)->Unit(benchmark::kMillisecond)->MinTime(3);
 void BM_ExecLatency(benchmark::State& state) {
   sbx::ScopedSandbox sandbox(*backend(), {});
   auto true_cmd = command({"/bin/true"});
+  const auto gap = std::chrono::milliseconds(state.range(0));
   std::vector<double> samples;
   for (auto _ : state) {
+    if (gap.count() > 0) {
+      state.PauseTiming();
+      std::this_thread::sleep_for(gap);
+      state.ResumeTiming();
+    }
     auto started = std::chrono::steady_clock::now();
     auto result = sandbox->exec(true_cmd);
     samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
@@ -71,7 +86,24 @@ void BM_ExecLatency(benchmark::State& state) {
   state.counters["p50_ms"] = percentile(samples, 0.50);
   state.counters["p99_ms"] = percentile(samples, 0.99);
 }
-BENCHMARK(BM_ExecLatency)->Unit(benchmark::kMillisecond)->Iterations(500);
+BENCHMARK(BM_ExecLatency)->Arg(0)->Arg(20)->Unit(benchmark::kMillisecond)->Iterations(500);
+
+void BM_HostSpawnFloor(benchmark::State& state) {
+  char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+  std::vector<double> samples;
+  for (auto _ : state) {
+    auto started = std::chrono::steady_clock::now();
+    pid_t pid;
+    int status = 0;
+    if (::posix_spawn(&pid, argv[0], nullptr, nullptr, argv, environ) != 0 || ::waitpid(pid, &status, 0) != pid ||
+        status != 0)
+      state.SkipWithError("posix_spawn /bin/true failed");
+    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+  }
+  state.counters["p50_ms"] = percentile(samples, 0.50);
+  state.counters["p99_ms"] = percentile(samples, 0.99);
+}
+BENCHMARK(BM_HostSpawnFloor)->Unit(benchmark::kMillisecond)->Iterations(500);
 
 void BM_Fork100MB(benchmark::State& state) {
   sbx::ScopedSandbox source(*backend(), {});

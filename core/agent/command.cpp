@@ -12,8 +12,6 @@
 #include <cstring>
 #include <string>
 
-extern char** environ;
-
 namespace sbx::agent {
 namespace {
 
@@ -23,7 +21,12 @@ namespace {
   ::_exit(code);
 }
 
-[[noreturn]] void die_errno(const std::string& what) { die(126, what + ": " + std::strerror(errno)); }
+// A failure before the exec. The flag tells a shepherd that shares this process's memory
+// that the strings made here were allocated in it and never freed.
+[[noreturn]] void fail(volatile bool* failed_before_exec, int code, const std::string& message) {
+  if (failed_before_exec) *failed_before_exec = true;
+  die(code, message);
+}
 
 bool has_key(const std::vector<std::string>& env, const char* key) {
   std::size_t length = std::strlen(key);
@@ -61,41 +64,85 @@ std::string confine_leader(const CommandPolicy& policy) {
 
 bool leader_confined() { return ::prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1; }
 
-void run_command(const wire::ExecMessage& message, const CommandPolicy& policy, const PreparedUser* prepared) {
+void prepare_command(const wire::ExecMessage& message, const CommandPolicy& policy, const PreparedUser* user,
+                     PreparedCommand& command) {
+  command.user_spec = message.user.empty() ? policy.default_user : message.user;
+  if (!(user ? user->get(command.user_spec, command.user, command.error)
+             : lookup_user(command.user_spec, command.user, command.error)) &&
+      command.error.empty())
+    command.error = "cannot resolve user '" + command.user_spec + "'";
+  command.cwd = message.cwd.empty() ? policy.default_cwd : message.cwd;
+
+  command.env = merged_env(policy.base_env, message.env);
+  if (!has_key(command.env, "PATH"))
+    command.env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!has_key(command.env, "HOME")) command.env.push_back("HOME=" + command.user.home);
+  command.envp.clear();
+  for (auto& entry : command.env) command.envp.push_back(entry.data());
+  command.envp.push_back(nullptr);
+  command.args = message.argv;
+  command.argv.clear();
+  for (auto& arg : command.args) command.argv.push_back(arg.data());
+  command.argv.push_back(nullptr);
+
+  // As execvp does, but with the command's own PATH (not the shepherd's).
+  command.candidates.clear();
+  const std::string& program = command.args.empty() ? std::string() : command.args[0];
+  if (program.find('/') != std::string::npos || program.empty()) {
+    command.candidates.push_back(program);
+    return;
+  }
+  std::string path;
+  for (const auto& entry : command.env)
+    if (entry.starts_with("PATH=")) path = entry.substr(5);
+  std::size_t start = 0;
+  while (true) {
+    auto colon = path.find(':', start);
+    std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    command.candidates.push_back((dir.empty() ? std::string(".") : dir) + "/" + program);
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+}
+
+void exec_prepared(const PreparedCommand& command, const CommandPolicy& policy, volatile bool* failed_before_exec) {
+  auto fail_errno = [&](const char* what, const std::string& detail) {
+    int err = errno;
+    fail(failed_before_exec, 126, what + detail + ": " + std::strerror(err));
+  };
   // Its own session, so the command never shares a controlling terminal with the leader.
   ::setsid();
-
-  const std::string& user_spec = message.user.empty() ? policy.default_user : message.user;
-  ExecUser user;
-  std::string error;
-  if (!(prepared ? prepared->get(user_spec, user, error) : lookup_user(user_spec, user, error))) die(126, error);
-
+  if (!command.error.empty()) fail(failed_before_exec, 126, command.error);
+  const ExecUser& user = command.user;
   if (policy.can_setgroups && ::setgroups(user.groups.size(), user.groups.data()) != 0)
-    die_errno("setgroups for user '" + user_spec + "'");
+    fail_errno("setgroups for user ", "'" + command.user_spec + "'");
   if (::setresgid(user.gid, user.gid, user.gid) != 0)
-    die_errno("setgid " + std::to_string(user.gid) + " (is it mapped into the sandbox?)");
+    fail_errno("setgid ", std::to_string(user.gid) + " (is it mapped into the sandbox?)");
   if (::setresuid(user.uid, user.uid, user.uid) != 0)
-    die_errno("setuid " + std::to_string(user.uid) + " (is it mapped into the sandbox?)");
-  if (limit_capabilities(policy.keep_caps) != 0) die_errno("limit capabilities");
+    fail_errno("setuid ", std::to_string(user.uid) + " (is it mapped into the sandbox?)");
+  if (limit_capabilities(policy.keep_caps) != 0) fail_errno("limit capabilities", "");
+  if (::chdir(command.cwd.c_str()) != 0) fail_errno("cannot change directory to ", command.cwd);
 
-  const std::string& cwd = message.cwd.empty() ? policy.default_cwd : message.cwd;
-  if (::chdir(cwd.c_str()) != 0) die_errno("cannot change directory to " + cwd);
+  bool denied = false;
+  int err = ENOENT;
+  for (const auto& candidate : command.candidates) {
+    ::execve(candidate.c_str(), command.argv.data(), command.envp.data());
+    err = errno;
+    if (err == EACCES) {
+      denied = true;
+    } else if (err != ENOENT && err != ENOTDIR && err != ESTALE && err != ENODEV && err != ETIMEDOUT) {
+      break;
+    }
+  }
+  if (denied && (err == ENOENT || err == ENOTDIR)) err = EACCES;
+  const std::string program = command.args.empty() ? std::string() : command.args[0];
+  fail(failed_before_exec, err == ENOENT ? 127 : 126, program + ": " + std::strerror(err));
+}
 
-  std::vector<std::string> env = merged_env(policy.base_env, message.env);
-  if (!has_key(env, "PATH")) env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-  if (!has_key(env, "HOME")) env.push_back("HOME=" + user.home);
-  std::vector<char*> envp;
-  for (auto& entry : env) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = message.argv;
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  environ = envp.data();
-  ::execvp(argv[0], argv.data());
-  int err = errno;
-  die(err == ENOENT ? 127 : 126, args[0] + ": " + std::strerror(err));
+void run_command(const wire::ExecMessage& message, const CommandPolicy& policy) {
+  PreparedCommand command;
+  prepare_command(message, policy, nullptr, command);
+  exec_prepared(command, policy);
 }
 
 }  // namespace sbx::agent

@@ -1,6 +1,7 @@
 // How sandboxed commands are confined. The sandbox-wide part (capability bounding set,
 // no_new_privs, seccomp) is applied once to the leader and inherited by every command; the
-// per-command part (session, user, capabilities, cwd, env, exec) runs in the command process.
+// per-command part is resolved by the shepherd (prepare_command) and carried out in the
+// command process (exec_prepared: session, user, capabilities, cwd, exec).
 #pragma once
 
 #include "wire.hpp"
@@ -35,10 +36,33 @@ std::string confine_leader(const CommandPolicy& policy);
 // otherwise, so no command can run unconfined.
 bool leader_confined();
 
-// Never returns. stdin/stdout/stderr must already be in place; failures are reported on
-// stderr as "sbx: ..." with exit code 127 (not found) or 126 (anything else), as a shell does.
-// `prepared`, when given, answers the user lookup if it still can (user_lookup.hpp).
-[[noreturn]] void run_command(const wire::ExecMessage& message, const CommandPolicy& policy,
-                              const PreparedUser* prepared = nullptr);
+// A command with everything resolved ahead: user, cwd, env, argv and where to look for the
+// program. Made in the shepherd before the command process exists, because that process
+// shares the shepherd's memory until it execs (CLONE_VM): what it allocated would never be
+// freed, and a reused shepherd would leak it with every exec.
+struct PreparedCommand {
+  ExecUser user;
+  std::string user_spec;
+  std::string cwd;
+  std::vector<std::string> env, args, candidates;  // candidates: paths to try, in PATH order
+  std::vector<char*> envp, argv;                   // point into env and args
+  // Set when the request cannot run (unknown user): the command process reports it.
+  std::string error;
+};
+
+// Resolves `message` under `policy`; `user`, when given, answers the user lookup if it still
+// can (user_lookup.hpp).
+void prepare_command(const wire::ExecMessage& message, const CommandPolicy& policy, const PreparedUser* user,
+                     PreparedCommand& command);
+
+// Never returns: the command process's last steps (session, user, capabilities, cwd, exec).
+// stdin/stdout/stderr must already be in place. Makes only system calls until a step fails;
+// a failure is reported on stderr as "sbx: ..." with exit code 127 (not found) or 126
+// (anything else), as a shell does, after setting *failed_before_exec when given.
+[[noreturn]] void exec_prepared(const PreparedCommand& command, const CommandPolicy& policy,
+                                volatile bool* failed_before_exec = nullptr);
+
+// prepare_command + exec_prepared, for a command process of its own (forked, not CLONE_VM).
+[[noreturn]] void run_command(const wire::ExecMessage& message, const CommandPolicy& policy);
 
 }  // namespace sbx::agent

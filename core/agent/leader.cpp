@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace sbx::agent {
 namespace {
@@ -118,102 +119,97 @@ bool handle_host_input(int conn, std::string& input) {
   return true;
 }
 
+// A shepherd's memory, shared with its command process until the exec (CLONE_VM).
 struct CommandStart {
-  const wire::ExecMessage* message;
+  const PreparedCommand* command;
   const int* stdio;
   const CommandPolicy* policy;
-  const PreparedUser* user;
+  volatile bool failed_before_exec;
 };
 
 // The command process, from its clone to its exec. Every fd of the shepherd is close-on-exec.
 int start_command(void* argument) {
-  const auto* start = static_cast<const CommandStart*>(argument);
+  auto* start = static_cast<CommandStart*>(argument);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int i = 0; i < 3; ++i)
-    if (::dup2(start->stdio[i], i) < 0) ::_exit(126);
-  run_command(*start->message, *start->policy, start->user);
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(start->stdio[i], i) < 0) {
+      start->failed_before_exec = true;
+      ::_exit(126);
+    }
+  }
+  exec_prepared(*start->command, *start->policy, &start->failed_before_exec);
 }
 
-// What a shepherd readies while it waits, so that a request finds it done: the stack the
-// command process starts on (its top pages already faulted in) and the default user's lookup.
-struct Readied {
-  static constexpr std::size_t kStackSize = 256 * 1024;
-  static constexpr std::size_t kWarmSize = 32 * 1024;
-  void* stack = MAP_FAILED;
-  PreparedUser user;
-
-  explicit Readied(const CommandPolicy& policy) {
-    stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack != MAP_FAILED) std::memset(static_cast<char*>(stack) + kStackSize - kWarmSize, 0, kWarmSize);
-    user.prepare(policy.default_user);
+// The stack a shepherd's command processes start on, its top pages faulted in once.
+class CommandStack {
+ public:
+  static constexpr std::size_t kSize = 256 * 1024;
+  CommandStack() {
+    void* base = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (base == MAP_FAILED) return;
+    base_ = static_cast<char*>(base);
+    std::memset(base_ + kSize - kWarmSize, 0, kWarmSize);
   }
+  CommandStack(const CommandStack&) = delete;
+  CommandStack& operator=(const CommandStack&) = delete;
+  ~CommandStack() {
+    if (base_) ::munmap(base_, kSize);
+  }
+  char* top() const { return base_ ? base_ + kSize : nullptr; }
+
+ private:
+  static constexpr std::size_t kWarmSize = 32 * 1024;
+  char* base_ = nullptr;
 };
 
-// Starts the command of an exec request; -1 with errno when it cannot.
+// Starts a prepared command; -1 with errno when it cannot.
 // CLONE_VM|CLONE_VFORK, as posix_spawn does: the command process borrows this address space
 // until it execs, so no page tables are copied on the way in nor torn down at exec. The
 // shepherd sleeps (uninterruptibly) only for that short moment, never while it waits for a
 // request: an idle sandbox has no task in D state and adds nothing to the load average.
-pid_t spawn_command(const wire::ExecMessage& message, const int stdio[3], const CommandPolicy& policy,
-                    const Readied& readied) {
-  if (readied.stack == MAP_FAILED) return -1;
-  CommandStart start{&message, stdio, &policy, &readied.user};
-  return ::clone(start_command, static_cast<char*>(readied.stack) + Readied::kStackSize,
-                 CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+pid_t spawn_command(CommandStart& start, const CommandStack& stack) {
+  if (stack.top() == nullptr) {
+    errno = ENOMEM;
+    return -1;
+  }
+  return ::clone(start_command, stack.top(), CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
 }
 
-// A subreaper for one request, forked ahead by the leader and parked in accept(): a request
-// wakes only it. It tells the leader (via `taken_fd`) to fork the next shepherd, reads the
-// request, starts the command, carries out the host's kill requests, reaps everything
-// reparented to it, reports the command's status on the connection and exits. SIGCHLD is
-// already blocked (inherited). When the request is a launch, it becomes that launch's
-// shepherd instead (main_command.hpp).
-[[noreturn]] void shepherd(int listen_fd, int taken_fd, const CommandPolicy& policy) {
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  sigset_t child_signal;
-  sigemptyset(&child_signal);
-  sigaddset(&child_signal, SIGCHLD);
-  int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
-  int signal_error = errno;
-  Readied readied(policy);
+void notify_leader(int notice_fd, ShepherdNotice::Kind kind) {
+  ShepherdNotice notice{::getpid(), kind};
+  (void)!::write(notice_fd, &notice, sizeof notice);
+}
 
-  int conn = accept_connection(listen_fd);
-  if (conn < 0) ::_exit(1);
-  ::close(listen_fd);
-  ShepherdNotice taken{::getpid(), 0, 0};
-  (void)!::write(taken_fd, &taken, sizeof taken);
-  if (policy.host_clients_only && !client_outside_pid_namespace(conn)) {
-    send_line(conn, "E refused: the agent serves only the host, not processes inside the sandbox\n");
-    ::_exit(1);
+// Waits for a connection, or for the leader to retire this shepherd (-1).
+int next_connection(int listen_fd, int retire_fd) {
+  while (true) {
+    pollfd fds[2] = {{retire_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[0].revents) return -1;
+    int conn = accept_connection(listen_fd);
+    if (conn >= 0) return conn;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;  // another shepherd took it
   }
-  set_receive_timeout(conn, 5);  // a stalled client must not hold a shepherd for long
-  wire::ExecMessage message;
-  int stdio[wire::kLaunchFds] = {-1, -1, -1, -1};
-  if (!receive_request(conn, message, stdio)) {
-    send_line(conn, "E malformed exec request\n");
-    ::_exit(1);
-  }
-  set_receive_timeout(conn, 0);
-  if (message.launch) {
-    ::close(signal_fd);  // the launch's shepherd makes its own, for more signals
-    LaunchRequest launch{UniqueFd(conn), UniqueFd(stdio[0]), UniqueFd(stdio[1]), UniqueFd(stdio[2]),
-                         UniqueFd(stdio[3]), std::move(message)};
-    run_main_command(std::move(launch), taken_fd, policy);
-  }
-  ::close(taken_fd);
+}
 
-  if (signal_fd < 0) {
-    send_line(conn, std::string("E signalfd: ") + std::strerror(signal_error) + "\n");
-    ::_exit(1);
-  }
-  pid_t command = spawn_command(message, stdio, policy, readied);
-  if (command < 0) {
-    send_line(conn, std::string("E fork: ") + std::strerror(errno) + "\n");
-    ::_exit(1);
-  }
+// Runs one exec request on `conn` to its end: the command's wait status goes back as "X".
+// True (and the leader told so) when this shepherd may serve another request: the command
+// left nothing running (its leftovers would share a later command's tree and its kill) and
+// allocated nothing here.
+bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const CommandPolicy& policy,
+                int signal_fd, int notice_fd, const CommandStack& stack, const PreparedUser& user) {
+  PreparedCommand command;
+  prepare_command(message, policy, &user, command);
+  CommandStart start{&command, stdio, &policy, false};
+  pid_t pid = spawn_command(start, stack);
+  int spawn_error = errno;
   for (int i = 0; i < 3; ++i) ::close(stdio[i]);
+  if (pid < 0) {
+    send_line(conn, std::string("E fork: ") + std::strerror(spawn_error) + "\n");
+    return false;
+  }
 
   bool host_gone = false;
   std::string input;
@@ -232,25 +228,87 @@ pid_t spawn_command(const wire::ExecMessage& message, const int stdio[3], const 
       while (::read(signal_fd, &info, sizeof info) > 0) {
       }
       int child_status = 0;
-      pid_t pid;
-      while ((pid = ::waitpid(-1, &child_status, WNOHANG)) > 0) {
-        if (pid == command) {
+      pid_t reaped;
+      while ((reaped = ::waitpid(-1, &child_status, WNOHANG)) > 0) {
+        if (reaped == pid) {
           status = child_status;
           ended = true;
         }
       }
     }
   }
+  pid_t left;
+  while ((left = ::waitpid(-1, nullptr, WNOHANG)) > 0) {
+  }
+  bool has_children = left == 0;
+  bool reusable = !host_gone && !start.failed_before_exec && !has_children;
+  // Free before the status goes out: the host's next request must find this shepherd
+  // counted free, or the leader would fork another for it.
+  if (reusable) notify_leader(notice_fd, ShepherdNotice::Kind::free);
   if (!host_gone) send_line(conn, "X " + std::to_string(status) + "\n");
-  ::_exit(0);
+  return reusable;
 }
 
-// Forks the next shepherd (and through it the next waiting command); -1 when fork fails.
-pid_t start_shepherd(int listen_fd, int taken_fd, int leader_fds[2], const CommandPolicy& policy) {
+// A subreaper that serves requests one at a time, forked by the leader and parked in
+// accept(): a request wakes only it. It tells the leader when it takes a request and when it
+// is free again (the leader keeps one free shepherd and forks another only when none is),
+// prepares the command, starts it, carries out the host's kill requests, reaps everything
+// reparented to it and reports the command's status on the connection. A command that left
+// something running ends the shepherd, so its leftovers go to the leader and no later
+// command shares their tree. SIGCHLD and kRetireSignal are already blocked (inherited).
+// When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
+[[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy) {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  sigset_t child_signal, retire_signal;
+  sigemptyset(&child_signal);
+  sigaddset(&child_signal, SIGCHLD);
+  sigemptyset(&retire_signal);
+  sigaddset(&retire_signal, kRetireSignal);
+  int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  int retire_fd = ::signalfd(-1, &retire_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd < 0 || retire_fd < 0) ::_exit(1);  // the leader forks another when asked
+  // Readied while idle, so that a request finds them done.
+  CommandStack stack;
+  PreparedUser user;
+  user.prepare(policy.default_user);
+
+  while (true) {
+    int conn = next_connection(listen_fd, retire_fd);
+    if (conn < 0) ::_exit(0);
+    notify_leader(notice_fd, ShepherdNotice::Kind::took);
+    wire::ExecMessage message;
+    int stdio[wire::kLaunchFds] = {-1, -1, -1, -1};
+    if (policy.host_clients_only && !client_outside_pid_namespace(conn)) {
+      send_line(conn, "E refused: the agent serves only the host, not processes inside the sandbox\n");
+      ::_exit(1);
+    }
+    set_receive_timeout(conn, 5);  // a stalled client must not hold a shepherd for long
+    if (!receive_request(conn, message, stdio)) {
+      send_line(conn, "E malformed exec request\n");
+      ::_exit(1);
+    }
+    set_receive_timeout(conn, 0);
+    if (message.launch) {
+      ::close(listen_fd);
+      ::close(signal_fd);  // the launch's shepherd makes its own, for more signals
+      ::close(retire_fd);
+      LaunchRequest launch{UniqueFd(conn), UniqueFd(stdio[0]), UniqueFd(stdio[1]), UniqueFd(stdio[2]),
+                           UniqueFd(stdio[3]), std::move(message)};
+      run_main_command(std::move(launch), notice_fd, policy);
+    }
+    bool reusable = serve_exec(conn, message, stdio, policy, signal_fd, notice_fd, stack, user);
+    ::close(conn);
+    if (!reusable) ::_exit(0);
+    user.refresh();
+  }
+}
+
+// Forks a shepherd; -1 when fork fails.
+pid_t start_shepherd(int listen_fd, int notice_fd, int leader_fds[2], const CommandPolicy& policy) {
   pid_t pid = ::fork();
   if (pid == 0) {
     for (int i = 0; i < 2; ++i) ::close(leader_fds[i]);
-    shepherd(listen_fd, taken_fd, policy);
+    shepherd(listen_fd, notice_fd, policy);
   }
   return pid;
 }
@@ -265,27 +323,54 @@ void run_leader(int listen_fd, const CommandPolicy& policy) {
   // Blocked here so that every shepherd inherits them blocked and reads them on a signalfd.
   sigaddset(&blocked, kStartMainSignal);
   sigaddset(&blocked, kAbortMainSignal);
+  sigaddset(&blocked, kRetireSignal);
   sigprocmask(SIG_BLOCK, &blocked, nullptr);
   sigset_t child_signal;
   sigemptyset(&child_signal);
   sigaddset(&child_signal, SIGCHLD);
   int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
-  // Shepherds send a ShepherdNotice here when their command took a request.
-  int taken[2];
-  if (::pipe2(taken, O_CLOEXEC | O_NONBLOCK) != 0) ::_exit(1);
-  int leader_fds[2] = {signal_fd, taken[0]};
+  // Free shepherds poll the socket and then accept: whichever loses the race must get EAGAIN,
+  // not block.
+  ::fcntl(listen_fd, F_SETFL, ::fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+  // Shepherds send ShepherdNotices here.
+  int notices[2];
+  if (::pipe2(notices, O_CLOEXEC | O_NONBLOCK) != 0) ::_exit(1);
+  int leader_fds[2] = {signal_fd, notices[0]};
   MainSlot main_slot;
+  // The shepherds parked in accept(). One is kept ready; a new one is forked only when none
+  // is free, so a command never shares the CPU with the fork of its successor, and requests
+  // in a row are served by the same shepherd without any fork.
+  std::vector<pid_t> free_shepherds;
+  auto fork_shepherd = [&] {
+    pid_t pid = start_shepherd(listen_fd, notices[1], leader_fds, policy);
+    if (pid > 0) free_shepherds.push_back(pid);
+    return pid > 0;
+  };
+  auto forget = [&](pid_t pid) { std::erase(free_shepherds, pid); };
 
-  pid_t waiting = start_shepherd(listen_fd, taken[1], leader_fds, policy);
+  fork_shepherd();
   while (true) {
-    // The leader accepts only when it could not fork a waiting pair, to refuse the request.
-    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {taken[0], POLLIN, 0}, {waiting < 0 ? listen_fd : -1, POLLIN, 0}};
+    // With no free shepherd, a waiting connection asks for one.
+    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {notices[0], POLLIN, 0}, {free_shepherds.empty() ? listen_fd : -1, POLLIN, 0}};
     if (::poll(fds, 3, main_slot.poll_timeout_ms()) < 0) continue;
     if (fds[1].revents) {
       ShepherdNotice notice;
-      while (::read(taken[0], &notice, sizeof notice) == sizeof notice) {
-        if (notice.shepherd == waiting) waiting = -1;
-        if (notice.launch) main_slot.queue(notice.shepherd, notice.stop_grace_ms);
+      while (::read(notices[0], &notice, sizeof notice) == sizeof notice) {
+        switch (notice.kind) {
+          case ShepherdNotice::Kind::took:
+            forget(notice.shepherd);
+            break;
+          case ShepherdNotice::Kind::free:
+            // One free shepherd is enough; the others (left from concurrent requests) go.
+            if (free_shepherds.empty())
+              free_shepherds.push_back(notice.shepherd);
+            else
+              ::kill(notice.shepherd, kRetireSignal);
+            break;
+          case ShepherdNotice::Kind::launch:
+            main_slot.queue(notice.shepherd, notice.stop_grace_ms);
+            break;
+        }
       }
     }
     if (fds[0].revents) {
@@ -296,13 +381,14 @@ void run_leader(int listen_fd, const CommandPolicy& policy) {
       pid_t pid;
       // PID 1 duty: reap every zombie, ours or reparented.
       while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-        if (pid == waiting) waiting = -1;
+        forget(pid);
         main_slot.reaped(pid);
       }
+      // A shepherd that could not be reused is gone: have the next one ready.
+      if (free_shepherds.empty()) fork_shepherd();
     }
     main_slot.advance();
-    if (waiting < 0) waiting = start_shepherd(listen_fd, taken[1], leader_fds, policy);
-    if (waiting < 0 && (fds[2].revents & POLLIN))
+    if (free_shepherds.empty() && (fds[2].revents & POLLIN) && !fork_shepherd())
       refuse_next_request(listen_fd, std::string("fork: ") + std::strerror(errno));
   }
 }

@@ -87,7 +87,7 @@ void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy&
     send_line(request.connection.get(), std::string("E signalfd: ") + std::strerror(errno) + "\n");
     ::_exit(1);
   }
-  ShepherdNotice notice{::getpid(), request.message.stop_grace_ms, 1};
+  ShepherdNotice notice{::getpid(), ShepherdNotice::Kind::launch, request.message.stop_grace_ms};
   (void)!::write(notify_fd, &notice, sizeof notice);
   ::close(notify_fd);
 

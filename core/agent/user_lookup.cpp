@@ -141,6 +141,10 @@ void PreparedUser::prepare(const std::string& spec) {
   prepared_ = true;
 }
 
+void PreparedUser::refresh() {
+  if (prepared_ && (stamp("/etc/passwd") != passwd_ || stamp("/etc/group") != group_)) prepare(spec_);
+}
+
 bool PreparedUser::get(const std::string& spec, ExecUser& user, std::string& error) const {
   if (prepared_ && spec == spec_ && stamp("/etc/passwd") == passwd_ && stamp("/etc/group") == group_) {
     user = user_;

@@ -25,6 +25,8 @@ bool lookup_user(const std::string& spec, ExecUser& user, std::string& error);
 class PreparedUser {
  public:
   void prepare(const std::string& spec);
+  // Prepares again when the files changed since.
+  void refresh();
   bool get(const std::string& spec, ExecUser& user, std::string& error) const;
 
  private:

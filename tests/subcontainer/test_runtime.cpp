@@ -151,6 +151,65 @@ TEST_F(RuntimeTest, AnIdleSandboxHasNoTaskInUninterruptibleSleep) {
   }
 }
 
+// Requests in a row are served by one shepherd (the command's parent), not a fork each; a
+// command that leaves something running ends its shepherd, so the leftover is nobody's tree
+// but the leader's and a later command's kill cannot reach it.
+TEST_F(RuntimeTest, ShepherdsAreReusedUnlessACommandLeavesSomethingRunning) {
+  auto sandbox = backend_->create({});
+  auto parent = sh(*sandbox, "echo $PPID").stdout_data;
+  ASSERT_FALSE(parent.empty());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sh(*sandbox, "echo $PPID").stdout_data, parent);
+
+  auto left = sh(*sandbox, "sleep 1000 >/dev/null 2>&1 & echo $PPID");
+  EXPECT_EQ(left.stdout_data, parent);
+  auto next_parent = sh(*sandbox, "echo $PPID").stdout_data;
+  EXPECT_NE(next_parent, parent) << "the shepherd of a command that left a process behind served again";
+
+  ExecRequest request;
+  request.argv = {"sleep", "1000"};
+  request.timeout = std::chrono::milliseconds(200);
+  EXPECT_EQ(sandbox->exec(request).shell_status(), 124);
+  auto alive = sh(*sandbox, "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done");
+  EXPECT_NE(alive.stdout_data.find("sleep 1000"), std::string::npos)
+      << "a later command's kill reached an earlier command's leftover: " << alive.stdout_data;
+
+  // A command that cannot start (unknown user, missing cwd) does not break the next one.
+  request = ExecRequest{};
+  request.argv = {"true"};
+  request.user = "no-such-user";
+  auto unknown = sandbox->exec(request);
+  EXPECT_EQ(unknown.exit_code, 126);
+  EXPECT_NE(unknown.stderr_data.find("no-such-user"), std::string::npos) << unknown.stderr_data;
+  request.user = "";
+  request.cwd = "/no/such/dir";
+  EXPECT_EQ(sandbox->exec(request).exit_code, 126);
+  EXPECT_EQ(sh(*sandbox, "echo fine").stdout_data, "fine\n");
+}
+
+// Concurrent requests get a shepherd each; once they are done, one free shepherd is kept.
+TEST_F(RuntimeTest, ConcurrentExecsEachGetAShepherdAndTheSpareOnesGo) {
+  auto sandbox = backend_->create({});
+  ExecRequest slow;
+  slow.argv = {"sh", "-c", "read line; echo got $line"};
+  std::vector<std::unique_ptr<Process>> running;
+  for (int i = 0; i < 3; ++i) running.push_back(sandbox->spawn(slow));
+  EXPECT_EQ(sh(*sandbox, "echo meanwhile").stdout_data, "meanwhile\n");
+  for (auto& process : running) {
+    process->write_stdin("x\n");
+    process->close_stdin();
+    EXPECT_EQ(process->wait().stdout_data, "got x\n");
+  }
+  auto plan = sandbox_paths(runtime_->config.sandboxes_dir, sandbox->id()).plan;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::size_t count = 0;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    count = sandbox_process_states(plan).size();
+  } while (count != 2 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(count, 2u) << "leader and one free shepherd";
+  EXPECT_EQ(sh(*sandbox, "echo after").stdout_data, "after\n");
+}
+
 TEST_F(RuntimeTest, ResumeFromAnotherHandleAndDestroyIsIdempotent) {
   auto sandbox = backend_->create({});
   sh(*sandbox, "echo kept > /root/marker");
