@@ -181,13 +181,18 @@ void SubcontainerBackend::delete_snapshot(const std::string& snapshot_id) {
 
 std::string SubcontainerBackend::sandbox_using(const std::string& image_id) const {
   for (const auto& id : sandbox_ids()) {
-    try {
-      if (load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id).image_ref == image_id)
-        return "sandbox " + id;
-    } catch (const Error&) {
-      // No readable record: a leftover (prune removes it) or a create that has not written its
-      // record yet — the one race this check cannot close.
+    // The pin first: a create writes it as soon as it has resolved its image, long before the
+    // record. Sandboxes made before pins existed have only the record.
+    auto paths = sandbox_paths(runtime_->config.sandboxes_dir, id);
+    std::string ref = read_image_pin(paths);
+    if (ref.empty()) {
+      try {
+        ref = load_record(paths.record, id).image_ref;
+      } catch (const Error&) {
+        continue;  // a leftover without a record: prune removes it
+      }
     }
+    if (ref == image_id) return "sandbox " + id;
   }
   return {};
 }

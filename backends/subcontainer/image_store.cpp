@@ -630,16 +630,23 @@ void ImageStore::remove(const std::string& ref, const InUse& in_use) {
     throw Error(Errc::state, "image " + *id + " is the base of other stored images (snapshots); remove those first");
   write_json_atomic(root_ / "names.json", names);
   if (still_named || has_children) return;
+  // Hidden first, users asked second: a create that resolved the image and then pinned it
+  // (lifecycle.cpp) is either seen here or sees the mark.
+  write_file_atomic(root_ / *id / kDeletedMarker, "\n");
   if (in_use) {
     // A sandbox's overlay has the layer as a lower layer, and changing a lower layer under a
     // mounted overlay is undefined (overlayfs docs): hide the image now, remove it later.
     if (std::string user = in_use(*id); !user.empty()) {
-      write_file_atomic(root_ / *id / kDeletedMarker, user + "\n");
       if (log_) log_->info("image {}: deleted, its layer stays until {} is gone", *id, user);
       return;
     }
   }
   remove_layer(*id);
+}
+
+bool ImageStore::still_stored(const std::string& ref) const {
+  if (!is_image_id(ref)) return true;  // the host image or a directory: not the store's to delete
+  return fs::is_directory(root_ / ref) && !is_deleted(ref);
 }
 
 void ImageStore::remove_layer(const std::string& id) {

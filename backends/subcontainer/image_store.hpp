@@ -106,7 +106,12 @@ class ImageStore {
   // no longer listed nor resolvable, its layer kept until collect_deleted finds it unused.
   // Errc::state when removing by id an image other stored images are layered on;
   // Errc::not_found when unknown.
+  // The layer is marked deleted before `in_use` is asked, so a sandbox being created either
+  // shows up in `in_use` or finds the mark (still_stored) and gives up: see lifecycle.cpp.
   void remove(const std::string& ref, const InUse& in_use = {});
+
+  // False when `ref`, as resolve returned it, is a stored image that was deleted since.
+  bool still_stored(const std::string& ref) const;
 
   // Removes the layers of deleted images that no sandbox (`in_use`) and no child image uses
   // any more; returns their ids.

@@ -130,6 +130,9 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   give_to_sandbox_root(paths.work, *runtime, id);
 
   ResolvedImage image = runtime->images->resolve(spec.image);
+  write_sandbox_file(paths.image_pin, image.ref + "\n", id);
+  if (!runtime->images->still_stored(image.ref))
+    throw Error(Errc::not_found, "image '" + spec.image + "' was deleted while sandbox " + id + " was being created");
   if (seed) {
     seed(paths.upper);
   } else {

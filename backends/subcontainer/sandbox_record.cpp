@@ -30,6 +30,31 @@ std::vector<std::string> read_strings(const json::value& value) {
 
 }  // namespace
 
+void write_sandbox_file(const std::filesystem::path& file, const std::string& text, const std::string& id) {
+  auto temporary = file;
+  temporary += ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw_system_error("sandbox " + id + ": write " + temporary.string(), errno);
+  // No fsync: the rename already keeps the file whole against a crash of sbx, and after a
+  // crash of the host every sandbox is dead anyway (prune handles a damaged record). An fsync
+  // costs a journal commit, on every create.
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int err = errno;
+  ::close(fd);
+  if (!ok || ::rename(temporary.c_str(), file.c_str()) != 0) {
+    if (ok) err = errno;
+    ::unlink(temporary.c_str());
+    throw_system_error("sandbox " + id + ": write " + file.string(), err);
+  }
+}
+
+std::string read_image_pin(const SandboxPaths& paths) {
+  std::ifstream in(paths.image_pin);
+  std::string ref;
+  std::getline(in, ref);
+  return ref;
+}
+
 SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std::string& id) {
   SandboxPaths paths;
   paths.dir = sandboxes_dir / id;
@@ -39,6 +64,7 @@ SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std
   paths.socket = paths.dir / "ctl.sock";
   paths.record = paths.dir / "state.json";
   paths.plan = paths.dir / "plan";
+  paths.image_pin = paths.dir / "image";
   return paths;
 }
 
@@ -62,21 +88,7 @@ void save_record(const std::filesystem::path& file, const SandboxRecord& record)
   object["id_count"] = record.id_count;
   std::string text = json::serialize(object);
 
-  auto temporary = file;
-  temporary += ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw_system_error("sandbox " + record.id + ": write " + temporary.string(), errno);
-  // No fsync: the rename already keeps the record whole against a crash of sbx, and after a
-  // crash of the host every sandbox is dead anyway (prune handles a damaged record). An fsync
-  // costs a journal commit, twice per create.
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(temporary.c_str(), file.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(temporary.c_str());
-    throw_system_error("sandbox " + record.id + ": write " + file.string(), err);
-  }
+  write_sandbox_file(file, text, record.id);
 }
 
 SandboxRecord load_record(const std::filesystem::path& file, const std::string& id) {

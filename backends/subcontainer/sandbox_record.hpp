@@ -23,9 +23,18 @@ struct SandboxPaths {
   std::filesystem::path socket;  // the leader's control socket
   std::filesystem::path record;  // state.json
   std::filesystem::path plan;    // the helper's setup plan (kept for debugging)
+  // The stored image the sandbox stands on, written as soon as create resolved it, before
+  // the record: a snapshot delete must see a sandbox that is still being made.
+  std::filesystem::path image_pin;
 };
 
 SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std::string& id);
+
+// Replaces `file` with `text` whole (temporary file + rename).
+void write_sandbox_file(const std::filesystem::path& file, const std::string& text, const std::string& id);
+
+// The image ref in paths.image_pin; empty when there is none (yet).
+std::string read_image_pin(const SandboxPaths& paths);
 
 struct SandboxRecord {
   std::string id;

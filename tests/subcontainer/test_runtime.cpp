@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 using namespace sbx;
@@ -291,6 +292,50 @@ TEST_F(RuntimeTest, SnapshotRestoresTheFilesystem) {
   restored->destroy();
   backend_->prune({});
   EXPECT_FALSE(fs::exists(layer)) << "the deleted snapshot's layer outlived its last sandbox";
+}
+
+// A create pins its image as soon as it has resolved it; a delete hides the image before it
+// asks who uses it. So a delete racing a restore never removes a layer a sandbox stands on:
+// either the restore fails cleanly (not_found) or its sandbox works and keeps the layer.
+TEST_F(RuntimeTest, SnapshotDeleteRacingARestoreNeverPullsTheLayerFromUnderIt) {
+  auto source = backend_->create({});
+  sh(*source, "echo saved > /root/f");
+  // A create caught between resolving the image and writing its record: only its pin exists.
+  auto snapshot = source->snapshot("pinned");
+  const fs::path layer = runtime_->images->root() / snapshot.id;
+  auto half_made = sandbox_paths(runtime_->config.sandboxes_dir, "0123456789ab");
+  fs::create_directories(half_made.dir);
+  std::ofstream(half_made.image_pin) << snapshot.id << "\n";
+  backend_->delete_snapshot(snapshot.id);
+  EXPECT_TRUE(fs::exists(layer / "rootfs" / "root" / "f")) << "removed under a sandbox being created";
+  EXPECT_FALSE(runtime_->images->still_stored(snapshot.id)) << "a create would go on with a deleted image";
+  fs::remove_all(half_made.dir);
+  backend_->prune({});
+  EXPECT_FALSE(fs::exists(layer));
+
+  for (int round = 0; round < 8; ++round) {
+    auto raced = source->snapshot("race");
+    std::shared_ptr<Handle> restored;
+    std::optional<Errc> restore_error;
+    std::thread restorer([&] {
+      try {
+        restored = backend_->restore(raced.id, {});
+      } catch (const Error& e) {
+        restore_error = e.code();
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(round * 3));
+    backend_->delete_snapshot(raced.id);
+    restorer.join();
+    if (restored) {
+      EXPECT_EQ(sh(*restored, "cat /root/f").stdout_data, "saved\n") << "round " << round;
+      restored->destroy();
+    } else {
+      EXPECT_EQ(restore_error, Errc::not_found) << "round " << round;
+    }
+    backend_->prune({});
+    EXPECT_FALSE(fs::exists(runtime_->images->root() / raced.id)) << "round " << round;
+  }
 }
 
 TEST_F(RuntimeTest, ReadOnlyRootRefusesWritesButTmpWorks) {
