@@ -2,8 +2,8 @@
 # Host memory of N idle subcontainer sandboxes (target: 1000 alive, each <= 2 MiB).
 #   bench/idle_memory.sh [BUILD_DIR] [N]      (defaults: build, 200)
 # Creates N sandboxes with the sbx CLI, then reports per sandbox:
-#   pss      proportional set size of every process of the sandbox (leader and the pre-forked
-#            shepherd/command pair), shared pages split between their users
+#   pss      proportional set size of every process of the sandbox (the leader and its free
+#            shepherd), shared pages split between their users
 #   cgroup   the sandbox's memory cgroup usage (user pages + kernel memory charged to it)
 #   meminfo  MemAvailable, Slab, KernelStack and PageTables deltas of the whole host, divided
 #            by N (includes whatever else the host did meanwhile: run it on a quiet host)

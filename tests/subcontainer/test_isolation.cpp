@@ -33,7 +33,7 @@ TEST_F(RuntimeTest, HostFilesOutsideTheImageAreOutOfReach) {
 TEST_F(RuntimeTest, OnlyTheSandboxsProcessesAreVisible) {
   auto sandbox = backend_->create({});
   auto result = sh(*sandbox, "ls -d /proc/[0-9]* | wc -l; cat /proc/1/cmdline | tr '\\0' ' '");
-  // PID 1 (the leader), the shepherd, the next pre-forked shepherd and command, sh, ls/wc/cat:
+  // PID 1 (the leader), the shepherd serving this exec, sh, ls/wc/cat:
   // far fewer than the host runs.
   EXPECT_LT(std::stoi(result.stdout_data), 10) << result.stdout_data;
   EXPECT_NE(result.stdout_data.find("sbx-subcontainer-helper"), std::string::npos) << result.stdout_data;
