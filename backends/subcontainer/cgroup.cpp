@@ -22,7 +22,6 @@ namespace sbx::subcontainer {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr const char* kCgroupMount = "/sys/fs/cgroup";
 constexpr const char* kV1Controllers[] = {"memory", "pids", "cpu", "cpuacct", "freezer"};
 
 bool is_fs(const fs::path& path, long magic) {
@@ -67,13 +66,25 @@ void write_limit(const fs::path& file, const std::string& value, const std::stri
 
 bool any_limit(const Limits& limits) { return limits.memory_bytes || limits.cpus || limits.pids; }
 
-// v2: controllers must be enabled in every ancestor's cgroup.subtree_control.
-void enable_v2_controllers(const fs::path& dir) {
-  for (fs::path level = kCgroupMount; level != dir;) {
-    write_file(level / "cgroup.subtree_control", "+memory +pids +cpu");
+// v2: controllers must be enabled in every ancestor's cgroup.subtree_control. One at a time:
+// a write naming a controller the level does not have fails as a whole.
+void enable_v2_controllers(const fs::path& mount, const fs::path& dir) {
+  for (fs::path level = mount; level != dir;) {
+    auto available = read_file(level / "cgroup.controllers").value_or("");
+    for (const char* controller : {"memory", "pids", "cpu"})
+      if (available.find(controller) != std::string::npos) write_file(level / "cgroup.subtree_control", std::string("+") + controller);
     auto rel = fs::relative(dir, level);
     level /= *rel.begin();
   }
+}
+
+// v2: the limit file exists only when its controller is enabled for the sandbox's cgroup.
+void write_v2_limit(const fs::path& dir, const char* file, const std::string& value, const char* controller,
+                    const std::string& id) {
+  if (!fs::exists(dir / file))
+    refuse_limits(std::string("the cgroup v2 ") + controller + " controller is not available in " +
+                  dir.parent_path().string() + " (see its cgroup.controllers)");
+  write_limit(dir / file, value, id);
 }
 
 }  // namespace
@@ -82,23 +93,23 @@ SandboxCgroup::SandboxCgroup(int version, std::vector<std::string> dirs, std::st
     : version_(version), dirs_(std::move(dirs)), id_(std::move(id)) {}
 
 std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name, const std::string& id,
-                                                   const Limits& limits) {
+                                                   const Limits& limits, const fs::path& mount) {
   std::vector<std::string> dirs;
   int version = 0;
-  if (is_fs(kCgroupMount, CGROUP2_SUPER_MAGIC)) {
+  if (is_fs(mount, CGROUP2_SUPER_MAGIC)) {
     version = 2;
-    dirs.push_back((fs::path(kCgroupMount) / root_name / id).string());
+    dirs.push_back((mount / root_name / id).string());
   } else {
     version = 1;
     for (const char* controller : kV1Controllers) {
-      fs::path hierarchy = fs::path(kCgroupMount) / controller;
+      fs::path hierarchy = mount / controller;
       if (!is_fs(hierarchy, CGROUP_SUPER_MAGIC)) continue;
       auto dir = (fs::canonical(hierarchy) / root_name / id).string();
       if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
     }
   }
   if (dirs.empty()) {
-    if (any_limit(limits)) refuse_limits("this host has no cgroup hierarchy mounted at /sys/fs/cgroup");
+    if (any_limit(limits)) refuse_limits("this host has no cgroup hierarchy mounted at " + mount.string());
     return std::nullopt;
   }
   SandboxCgroup cgroup(version, {}, id);
@@ -118,15 +129,15 @@ std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name,
   }
   try {
     if (version == 2) {
-      enable_v2_controllers(dirs[0]);
+      enable_v2_controllers(mount, dirs[0]);
       fs::path dir = dirs[0];
       if (limits.memory_bytes) {
-        write_limit(dir / "memory.max", std::to_string(*limits.memory_bytes), id);
+        write_v2_limit(dir, "memory.max", std::to_string(*limits.memory_bytes), "memory", id);
         write_file(dir / "memory.swap.max", "0");
       }
-      if (limits.pids) write_limit(dir / "pids.max", std::to_string(*limits.pids), id);
+      if (limits.pids) write_v2_limit(dir, "pids.max", std::to_string(*limits.pids), "pids", id);
       if (limits.cpus)
-        write_limit(dir / "cpu.max", std::to_string(std::llround(*limits.cpus * 100000)) + " 100000", id);
+        write_v2_limit(dir, "cpu.max", std::to_string(std::llround(*limits.cpus * 100000)) + " 100000", "cpu", id);
     } else {
       if (limits.memory_bytes) {
         auto dir = cgroup.dir_with("memory.limit_in_bytes");
@@ -170,9 +181,9 @@ void SandboxCgroup::freeze() {
   if (!dir) throw Error(Errc::unsupported, "sandbox " + id_ + ": no freezer cgroup (pause needs root on cgroup v1)");
   auto file = fs::path(*dir) / (version_ == 2 ? "cgroup.freeze" : "freezer.state");
   write_limit(file, version_ == 2 ? "1" : "FROZEN", id_);
-  // v1 freezing is asynchronous: wait until every task is stopped. v1 wakes each task once; one
+  // Freezing is asynchronous: wait until every task is stopped. v1 wakes each task once; one
   // that was running then and went into a killable-only sleep (a shepherd waiting for its
-  // vfork-style command process) stays unfrozen until another pass, so repeat the write.
+  // vfork-style command process to exec) stays unfrozen until another pass, so repeat the write.
   for (int i = 0; i < 500 && !frozen(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (version_ == 1 && !frozen()) write_limit(file, "FROZEN", id_);

@@ -5,6 +5,7 @@
 
 #include <sbx/types.hpp>
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,11 +14,13 @@ namespace sbx::subcontainer {
 
 class SandboxCgroup {
  public:
-  // Creates <controller>/<root_name>/<id> and applies `limits`. nullopt when the host has
-  // no cgroup hierarchy this process may write (rootless on v1) and no limit was asked for;
-  // Errc::unsupported naming the limit when one was asked for.
+  // Creates <controller>/<root_name>/<id> under `mount` and applies `limits`. nullopt when
+  // the host has no cgroup hierarchy this process may write (rootless on v1) and no limit was
+  // asked for; Errc::unsupported naming the limit when one was asked for (or its controller
+  // is not available).
   static std::optional<SandboxCgroup> create(const std::string& root_name, const std::string& id,
-                                             const Limits& limits);
+                                             const Limits& limits,
+                                             const std::filesystem::path& mount = "/sys/fs/cgroup");
   // The cgroup of an existing sandbox, from its record.
   SandboxCgroup(int version, std::vector<std::string> dirs, std::string id);
 
