@@ -165,10 +165,10 @@ std::map<std::string, SandboxCgroup> SandboxCgroup::existing(const std::string& 
   for (const auto& root : roots) {
     std::error_code error;
     for (fs::directory_iterator it(root, error), end; !error && it != end; it.increment(error)) {
-      if (!it->is_directory(error)) continue;
+      std::error_code not_a_directory;
+      if (!it->is_directory(not_a_directory)) continue;
       const std::string name = it->path().filename().string();
-      auto [entry, added] = found.try_emplace(name, version, std::vector<std::string>{}, name);
-      entry->second.dirs_.push_back(it->path().string());
+      found.try_emplace(name, version, std::vector<std::string>{}, name).first->second.dirs_.push_back(it->path().string());
     }
   }
   return found;
