@@ -1,10 +1,14 @@
 #include "orphan_cgroups.hpp"
 
 #include "cgroup.hpp"
+#include "unique_fd.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -53,6 +57,15 @@ bool gone(const fs::path& dir) {
   return ::stat(dir.c_str(), &info) != 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
+// Waits (up to 2 s each) until the processes behind `pidfds` have exited: a v1 cgroup can be
+// removed as soon as its tasks have left it, a moment before they are gone.
+void wait_for_exit(const std::vector<UniqueFd>& pidfds) {
+  for (const auto& pidfd : pidfds) {
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    if (pidfd) ::poll(&exited, 1, 2000);
+  }
+}
+
 bool older_than_a_create(const std::string& dir) {
   std::error_code error;
   const auto written = fs::last_write_time(dir, error);
@@ -80,7 +93,10 @@ std::vector<std::string> prune_orphan_cgroups(const Runtime& runtime) {
       reason = "its directory " + dir->string() + " is gone";
     }
     runtime.log->info("prune: removing the cgroup of sandbox {} ({})", id, reason);
-    cgroup.remove();
+    std::vector<UniqueFd> pidfds;
+    for (pid_t pid : pids) pidfds.emplace_back(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    cgroup.remove();  // kills what is left in it
+    wait_for_exit(pidfds);
     removed.push_back(id);
   }
   return removed;

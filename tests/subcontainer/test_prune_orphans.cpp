@@ -30,6 +30,17 @@ class PruneOrphansTest : public RuntimeTest {
     RuntimeTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     SBX_NEED(cgroups_writable(), "SBX_REQUIRE_NAMESPACES", "a writable cgroup hierarchy (root)");
+    // A cgroup root of this process alone: the prune of a test running next to this one
+    // (every RuntimeTest prunes) must not take this test's orphans first.
+    runtime_->config.cgroup_root = "sbx-test-orphans-" + std::to_string(::getpid());
+    auto probe = SandboxCgroup::create(runtime_->config.cgroup_root, "probe", {});
+    ASSERT_TRUE(probe.has_value());
+    for (const auto& dir : probe->dirs()) cgroup_roots_.push_back(fs::path(dir).parent_path());
+    probe->remove();
+  }
+  void TearDown() override {
+    RuntimeTest::TearDown();
+    for (const auto& root : cgroup_roots_) EXPECT_EQ(::rmdir(root.c_str()), 0) << root << " is not empty";
   }
 
   // A backend of its own on `state_dir`, sharing this test's cgroup root, as another user of
@@ -49,6 +60,8 @@ class PruneOrphansTest : public RuntimeTest {
     auto sandbox = backend_on(state_dir)->create({});
     return load_record(sandbox_paths(state_dir / "subcontainer" / "sandboxes", sandbox->id()).record, sandbox->id());
   }
+
+  std::vector<fs::path> cgroup_roots_;
 };
 
 TEST_F(PruneOrphansTest, PruneEndsASandboxWhoseStateDirectoryWasDeleted) {
