@@ -8,6 +8,8 @@
 //   BM_StdoutThroughput    bytes/s of a command writing to stdout, read by the host
 //   BM_IdleSandboxMemory   resident memory of each idle sandbox's leader (KiB), N sandboxes
 //                          (bench/idle_memory.sh measures all of a sandbox's host memory)
+// Every figure is wall-clock time (UseRealTime): the work happens in the sandbox's processes,
+// so this thread's CPU time would end MinTime runs late and inflate bytes/s.
 // State goes to $SBX_BENCH_STATE_DIR (default /tmp/sbx-bench); $SBX_BENCH_PLUGIN overrides the
 // plugin file, to compare two builds under the same load.
 #include <sbx/config.hpp>
@@ -65,7 +67,7 @@ void BM_CreateExecDestroy(benchmark::State& state) {
     if (result.exit_code != 0) state.SkipWithError("true failed");
   }
 }
-BENCHMARK(BM_CreateExecDestroy)->Unit(benchmark::kMillisecond)->MinTime(3);
+BENCHMARK(BM_CreateExecDestroy)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 
 void BM_ExecLatency(benchmark::State& state) {
   sbx::ScopedSandbox sandbox(*backend(), {});
@@ -86,7 +88,7 @@ void BM_ExecLatency(benchmark::State& state) {
   state.counters["p50_ms"] = percentile(samples, 0.50);
   state.counters["p99_ms"] = percentile(samples, 0.99);
 }
-BENCHMARK(BM_ExecLatency)->Arg(0)->Arg(20)->Unit(benchmark::kMillisecond)->Iterations(500);
+BENCHMARK(BM_ExecLatency)->Arg(0)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(500);
 
 void BM_HostSpawnFloor(benchmark::State& state) {
   char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
@@ -103,7 +105,7 @@ void BM_HostSpawnFloor(benchmark::State& state) {
   state.counters["p50_ms"] = percentile(samples, 0.50);
   state.counters["p99_ms"] = percentile(samples, 0.99);
 }
-BENCHMARK(BM_HostSpawnFloor)->Unit(benchmark::kMillisecond)->Iterations(500);
+BENCHMARK(BM_HostSpawnFloor)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(500);
 
 void BM_Fork100MB(benchmark::State& state) {
   sbx::ScopedSandbox source(*backend(), {});
@@ -131,7 +133,7 @@ void BM_StdoutThroughput(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * kBytes);
 }
-BENCHMARK(BM_StdoutThroughput)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_StdoutThroughput)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
 void BM_IdleSandboxMemory(benchmark::State& state) {
   const auto count = static_cast<int>(state.range(0));
@@ -148,7 +150,7 @@ void BM_IdleSandboxMemory(benchmark::State& state) {
     state.counters["leader_rss_kib_avg"] = total / count;
   }
 }
-BENCHMARK(BM_IdleSandboxMemory)->Arg(50)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_IdleSandboxMemory)->Arg(50)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

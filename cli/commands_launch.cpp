@@ -22,16 +22,9 @@ SandboxBackend& backend_that_launches(Session& session, const std::string& verb)
   return backend;
 }
 
-struct LaunchOptions {
-  std::string id;
-  RequestOptions request;
-  std::vector<std::string> argv;
-};
-
-int launch(Session& session, LaunchOptions options) {
+int launch(Session& session, const SandboxCommandOptions& options) {
   ExecRequest request;
-  request.argv = command_after_id(std::move(options.argv), "launch");
-  apply_request_options(options.request, request);
+  apply_sandbox_command(options, request, "launch");
   validate_launch(request);
   const MainCommandInfo main = backend_that_launches(session, "launch").resume(options.id)->launch(request);
   if (session.options.json)
@@ -57,13 +50,10 @@ int logs(Session& session, const std::string& id, bool follow) {
 }  // namespace
 
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table) {
-  auto launch_options = std::make_shared<LaunchOptions>();
+  auto launch_options = std::make_shared<SandboxCommandOptions>();
   CLI::App* launch_command = app.add_subcommand(
       "launch", "start CMD as the sandbox's main command (replacing the running one) and print its pid");
-  add_request_options(*launch_command, launch_options->request);
-  add_id_argument(*launch_command, launch_options->id);
-  launch_command->add_option("CMD", launch_options->argv, "the command and its arguments")->required();
-  launch_command->positionals_at_end();
+  add_sandbox_command(*launch_command, *launch_options);
   table.add(launch_command, [&session, launch_options] { return launch(session, *launch_options); });
 
   auto logs_id = std::make_shared<std::string>();

@@ -110,21 +110,19 @@ int run(Session& session, const RunOptions& options) {
 }
 
 struct ExecOptions {
-  std::string id;
-  RequestOptions request;
-  CommandOptions command;
+  SandboxCommandOptions target;
+  CommandOptions command;  // its argv stays empty: the command is target.argv
 };
 
-int exec(Session& session, ExecOptions options) {
-  options.command.argv = command_after_id(std::move(options.command.argv), "exec");
+int exec(Session& session, const ExecOptions& options) {
   ExecRequest request = make_request(options.command, session.config());
-  apply_request_options(options.request, request);
+  apply_sandbox_command(options.target, request, "exec");
   validate(request);
   SandboxBackend& backend = session.backend();
   require_stdin_support(backend, options.command.interactive);
 
   InterruptWatcher watcher;
-  std::shared_ptr<Handle> sandbox = backend.resume(options.id);
+  std::shared_ptr<Handle> sandbox = backend.resume(options.target.id);
   auto process = sandbox->spawn(request);
   return stream_process(*process, watcher, options.command.interactive);
 }
@@ -145,10 +143,8 @@ void register_run_commands(CLI::App& app, Session& session, CommandTable& table)
   auto exec_options = std::make_shared<ExecOptions>();
   CLI::App* exec_command =
       app.add_subcommand("exec", "run CMD in an existing sandbox; exits with its status");
-  add_request_options(*exec_command, exec_options->request);
   add_command_options(*exec_command, exec_options->command);
-  add_id_argument(*exec_command, exec_options->id);
-  add_command_argument(*exec_command, exec_options->command);
+  add_sandbox_command(*exec_command, exec_options->target);
   table.add(exec_command, [&session, exec_options] { return exec(session, *exec_options); });
 }
 

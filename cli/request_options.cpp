@@ -1,5 +1,7 @@
 #include "request_options.hpp"
 
+#include "command.hpp"
+
 #include <sbx/error.hpp>
 #include <sbx/spec.hpp>
 
@@ -28,6 +30,18 @@ std::vector<std::string> command_after_id(std::vector<std::string> argv, const s
   if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());
   if (argv.empty()) throw Error(Errc::invalid_argument, verb + ": no command given after the sandbox id");
   return argv;
+}
+
+void add_sandbox_command(CLI::App& command, SandboxCommandOptions& options) {
+  add_request_options(command, options.request);
+  add_id_argument(command, options.id);
+  command.add_option("CMD", options.argv, "the command and its arguments")->required();
+  command.positionals_at_end();
+}
+
+void apply_sandbox_command(const SandboxCommandOptions& options, ExecRequest& request, const std::string& verb) {
+  request.argv = command_after_id(options.argv, verb);
+  apply_request_options(options.request, request);
 }
 
 }  // namespace sbx::cli

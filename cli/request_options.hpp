@@ -1,5 +1,5 @@
-// The options that shape a command in an existing sandbox, shared by exec and launch:
-// -e K=V (repeatable), -w DIR, -u USER, and the command after the sandbox id.
+// A command in an existing sandbox, as exec and launch take it:
+//   VERB [-e K=V]... [-w DIR] [-u USER] ID [--] CMD...
 #pragma once
 
 #include <sbx/types.hpp>
@@ -26,5 +26,17 @@ void apply_request_options(const RequestOptions& options, ExecRequest& request);
 // The command after ID without the "--" that CLI11 keeps when it follows ID (it separates, it
 // is not part of the command); Errc::invalid_argument when nothing is left.
 std::vector<std::string> command_after_id(std::vector<std::string> argv, const std::string& verb);
+
+struct SandboxCommandOptions {
+  RequestOptions request;
+  std::string id;
+  std::vector<std::string> argv;
+};
+
+// Adds the request options, then the ID and CMD positionals; everything after ID belongs to
+// CMD, options included.
+void add_sandbox_command(CLI::App& command, SandboxCommandOptions& options);
+// Sets argv (command_after_id, for `verb`'s messages), env, cwd and user of `request`.
+void apply_sandbox_command(const SandboxCommandOptions& options, ExecRequest& request, const std::string& verb);
 
 }  // namespace sbx::cli

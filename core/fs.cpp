@@ -46,18 +46,24 @@ std::string normalize_sandbox_path(std::string_view path) {
   if (path.find('\0') != std::string_view::npos)
     throw Error(Errc::invalid_argument, "path contains a NUL byte");
   std::string out;
+  for (const auto& part : path_components(path)) {
+    out += '/';
+    out += part;
+  }
+  return out.empty() ? "/" : out;
+}
+
+std::vector<std::string> path_components(std::string_view path) {
+  std::vector<std::string> parts;
   std::size_t pos = 0;
-  while (pos < path.size()) {
+  while (pos <= path.size()) {
     std::size_t next = path.find('/', pos);
     if (next == std::string_view::npos) next = path.size();
     std::string_view part = path.substr(pos, next - pos);
-    if (!part.empty() && part != ".") {
-      out += '/';
-      out += part;
-    }
+    if (!part.empty() && part != ".") parts.emplace_back(part);
     pos = next + 1;
   }
-  return out.empty() ? "/" : out;
+  return parts;
 }
 
 }  // namespace sbx

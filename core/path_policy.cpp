@@ -1,5 +1,6 @@
 // The host-path prefix policy of bind mounts: see <sbx/path_policy.hpp>.
 #include <sbx/error.hpp>
+#include <sbx/fs.hpp>
 #include <sbx/path_policy.hpp>
 
 #include <filesystem>
@@ -24,21 +25,15 @@ std::optional<std::string> resolve_on_host(const std::string& path) {
 }  // namespace
 
 std::string lexically_normal_absolute(std::string_view path) {
-  std::vector<std::string_view> parts;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t next = path.find('/', pos);
-    if (next == std::string_view::npos) next = path.size();
-    const std::string_view part = path.substr(pos, next - pos);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    pos = next + 1;
+  std::vector<std::string> parts;
+  for (auto& part : path_components(path)) {
+    if (part != "..")
+      parts.push_back(std::move(part));
+    else if (!parts.empty())
+      parts.pop_back();
   }
   std::string out;
-  for (const auto part : parts) {
+  for (const auto& part : parts) {
     out += '/';
     out += part;
   }

@@ -5,6 +5,7 @@
 #include <sbx/spec.hpp>
 #include <sbx/units.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -54,14 +55,8 @@ void check_env(const Env& env, const std::string& prefix) {
 // A subpath is relative to the mount source and must not climb out of it.
 bool subpath_escapes(std::string_view subpath) {
   if (is_absolute(subpath)) return true;
-  std::size_t pos = 0;
-  while (pos <= subpath.size()) {
-    std::size_t next = subpath.find('/', pos);
-    if (next == std::string_view::npos) next = subpath.size();
-    if (subpath.substr(pos, next - pos) == "..") return true;
-    pos = next + 1;
-  }
-  return false;
+  const auto parts = path_components(subpath);
+  return std::find(parts.begin(), parts.end(), "..") != parts.end();
 }
 
 // The first rule `mount` breaks on its own (without looking at the other mounts).

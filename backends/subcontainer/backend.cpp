@@ -2,6 +2,7 @@
 
 #include "handle.hpp"
 #include "lifecycle.hpp"
+#include "orphan_cgroups.hpp"
 #include "sandbox_record.hpp"
 
 #include <sbx/error.hpp>
@@ -148,6 +149,10 @@ std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
     destroy_sandbox(*runtime_, id);
     removed.push_back(id);
   }
+  // Sandboxes whose record went with their state directory still hold a cgroup. They carry
+  // no labels that could be matched, so a label filter leaves them alone.
+  if (filter.labels.empty())
+    for (auto& id : prune_orphan_cgroups(*runtime_)) removed.push_back(std::move(id));
   // Layers of deleted snapshots whose last sandbox is gone now.
   for (const auto& image : runtime_->images->collect_deleted(
            [this](const std::string& image_id) { return sandbox_using(image_id); }))

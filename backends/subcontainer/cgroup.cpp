@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 namespace sbx::subcontainer {
 namespace fs = std::filesystem;
@@ -87,6 +88,20 @@ void write_v2_limit(const fs::path& dir, const char* file, const std::string& va
   write_limit(dir / file, value, id);
 }
 
+// Where the sandbox cgroups go: the cgroup version and <hierarchy>/<root_name> for each
+// hierarchy (one on v2; on v1 one per mounted controller, co-mounted ones counted once).
+std::pair<int, std::vector<fs::path>> sandbox_roots(const std::string& root_name, const fs::path& mount) {
+  if (is_fs(mount, CGROUP2_SUPER_MAGIC)) return {2, {mount / root_name}};
+  std::vector<fs::path> roots;
+  for (const char* controller : kV1Controllers) {
+    fs::path hierarchy = mount / controller;
+    if (!is_fs(hierarchy, CGROUP_SUPER_MAGIC)) continue;
+    auto root = fs::canonical(hierarchy) / root_name;
+    if (std::find(roots.begin(), roots.end(), root) == roots.end()) roots.push_back(root);
+  }
+  return {1, roots};
+}
+
 }  // namespace
 
 SandboxCgroup::SandboxCgroup(int version, std::vector<std::string> dirs, std::string id)
@@ -94,20 +109,9 @@ SandboxCgroup::SandboxCgroup(int version, std::vector<std::string> dirs, std::st
 
 std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name, const std::string& id,
                                                    const Limits& limits, const fs::path& mount) {
+  const auto [version, roots] = sandbox_roots(root_name, mount);
   std::vector<std::string> dirs;
-  int version = 0;
-  if (is_fs(mount, CGROUP2_SUPER_MAGIC)) {
-    version = 2;
-    dirs.push_back((mount / root_name / id).string());
-  } else {
-    version = 1;
-    for (const char* controller : kV1Controllers) {
-      fs::path hierarchy = mount / controller;
-      if (!is_fs(hierarchy, CGROUP_SUPER_MAGIC)) continue;
-      auto dir = (fs::canonical(hierarchy) / root_name / id).string();
-      if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) dirs.push_back(dir);
-    }
-  }
+  for (const auto& root : roots) dirs.push_back((root / id).string());
   if (dirs.empty()) {
     if (any_limit(limits)) refuse_limits("this host has no cgroup hierarchy mounted at " + mount.string());
     return std::nullopt;
@@ -164,6 +168,32 @@ std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name,
     throw;
   }
   return cgroup;
+}
+
+std::map<std::string, SandboxCgroup> SandboxCgroup::existing(const std::string& root_name, const fs::path& mount) {
+  std::map<std::string, SandboxCgroup> found;
+  const auto [version, roots] = sandbox_roots(root_name, mount);
+  for (const auto& root : roots) {
+    std::error_code error;
+    for (fs::directory_iterator it(root, error), end; !error && it != end; it.increment(error)) {
+      std::error_code not_a_directory;
+      if (!it->is_directory(not_a_directory)) continue;
+      const std::string name = it->path().filename().string();
+      found.try_emplace(name, version, std::vector<std::string>{}, name).first->second.dirs_.push_back(it->path().string());
+    }
+  }
+  return found;
+}
+
+std::vector<pid_t> SandboxCgroup::processes() const {
+  std::vector<pid_t> pids;
+  for (const auto& dir : dirs_) {
+    std::istringstream procs(read_file(fs::path(dir) / "cgroup.procs").value_or(""));
+    for (pid_t pid = 0; procs >> pid;) pids.push_back(pid);
+  }
+  std::sort(pids.begin(), pids.end());
+  pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+  return pids;
 }
 
 std::optional<std::string> SandboxCgroup::dir_with(const std::string& file) const {

@@ -5,7 +5,10 @@
 
 #include <sbx/types.hpp>
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +26,10 @@ class SandboxCgroup {
                                              const std::filesystem::path& mount = "/sys/fs/cgroup");
   // The cgroup of an existing sandbox, from its record.
   SandboxCgroup(int version, std::vector<std::string> dirs, std::string id);
+  // Every cgroup <controller>/<root_name>/<name> on this host, by name (a sandbox id, for
+  // prune to find those whose record is gone). Empty without a readable hierarchy.
+  static std::map<std::string, SandboxCgroup> existing(const std::string& root_name,
+                                                       const std::filesystem::path& mount = "/sys/fs/cgroup");
 
   int version() const { return version_; }
   const std::vector<std::string>& dirs() const { return dirs_; }
@@ -32,6 +39,8 @@ class SandboxCgroup {
   void thaw();
   bool frozen() const;
   Stats stats() const;
+  // Host pids of the processes in it, in any of its directories (unique, sorted).
+  std::vector<pid_t> processes() const;
   // Kills every process left (thawing first) and removes the directories. Idempotent.
   void remove();
 

@@ -7,6 +7,7 @@
 
 #include <sbx/archive.hpp>
 #include <sbx/error.hpp>
+#include <sbx/fs.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -73,22 +74,13 @@ class ProgressBar {
 
 // "./a//b/" -> {"a","b"}; throws for absolute paths and "..".
 std::vector<std::string> safe_components(const std::string& raw, const std::string& archive_name) {
-  std::string path = raw;
-  if (!path.empty() && path.front() == '/')
+  if (!raw.empty() && raw.front() == '/')
     throw Error(Errc::permission_denied, "archive '" + archive_name + "' entry '" + raw +
                                              "' has an absolute path; refusing to import it");
-  std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    std::string part = path.substr(pos, next - pos);
-    if (part == "..")
-      throw Error(Errc::permission_denied, "archive '" + archive_name + "' entry '" + raw +
-                                               "' contains '..'; refusing to import it");
-    if (!part.empty() && part != ".") parts.push_back(std::move(part));
-    pos = next + 1;
-  }
+  std::vector<std::string> parts = path_components(raw);
+  if (std::find(parts.begin(), parts.end(), "..") != parts.end())
+    throw Error(Errc::permission_denied, "archive '" + archive_name + "' entry '" + raw +
+                                             "' contains '..'; refusing to import it");
   return parts;
 }
 

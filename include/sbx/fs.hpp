@@ -84,4 +84,8 @@ class SBX_INTERFACE Fs {
 // ".." components are kept: the backend's resolver confines them to the root.
 SBX_API std::string normalize_sandbox_path(std::string_view path);
 
+// The names between the slashes of `path`, without empty ones and ".": "/a//./b/" and "a/b"
+// both give {"a", "b"}. ".." is kept, for the caller to refuse or resolve. No other check.
+SBX_API std::vector<std::string> path_components(std::string_view path);
+
 }  // namespace sbx

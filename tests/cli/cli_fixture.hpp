@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <initializer_list>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,16 @@ class SbxCliTest : public ::testing::Test {
     write_config("");
   }
 
+  // Sandboxes on a real backend outlive sbx: whatever a test left there (an ASSERT that
+  // returned before its `sbx rm`) is removed before TempDir deletes the state directory under
+  // it — which would leave it running with nothing that finds it again.
+  void TearDown() override {
+    for (const auto& plugin : backends_used_) {
+      const SbxResult pruned = sbx({"--backend", plugin.string(), "prune", "--all"});
+      EXPECT_EQ(pruned.exit_code, 0) << "prune --all on " << plugin << ": " << pruned.err;
+    }
+  }
+
   // Rewrites the config file with [defaults] backend, state_dir and the test plugin dir, plus
   // `extra_defaults` (more [defaults] lines) and `extra_tables` (more tables).
   void write_config(const std::string& extra_defaults, const std::string& extra_tables = {}) {
@@ -37,6 +48,13 @@ class SbxCliTest : public ::testing::Test {
   SbxResult sbx(std::vector<std::string> args, const std::string& input = {}) {
     args.insert(args.begin(), {"--config", config_.string()});
     return run_sbx(args, input);
+  }
+
+  // Runs sbx with this test's config on the backend plugin at `plugin`, which TearDown prunes.
+  SbxResult sbx_on(const std::filesystem::path& plugin, std::vector<std::string> args) {
+    backends_used_.insert(plugin);
+    args.insert(args.begin(), {"--backend", plugin.string()});
+    return sbx(std::move(args));
   }
 
   // `sbx create` with `options`; fails the test unless it printed one id.
@@ -72,6 +90,7 @@ class SbxCliTest : public ::testing::Test {
  private:
   TempDir dir_;
   std::filesystem::path config_ = dir_.path() / "sbx.toml";
+  std::set<std::filesystem::path> backends_used_;
 };
 
 // A one-line sbx error: exit 125, nothing on stdout, exactly one "sbx: " line on stderr that

@@ -26,10 +26,7 @@ TEST_F(LaunchCliTest, MainCommandOutlivesSbxAndLaterProcessesFollowIt) {
            "user+mount namespaces and the subcontainer plugin");
   // The sandbox's root (another host uid when sbx runs as root) walks down to its state.
   ::chmod(dir().c_str(), 0711);
-  auto on_subcontainer = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {"--backend", kSubcontainerPlugin.string()});
-    return sbx(std::move(args));
-  };
+  auto on_subcontainer = [&](std::vector<std::string> args) { return sbx_on(kSubcontainerPlugin, std::move(args)); };
   const SbxResult created = on_subcontainer({"create"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   const std::string id = created.out.substr(0, created.out.size() - 1);

@@ -43,19 +43,6 @@ class UniqueFd {
   int fd_;
 };
 
-std::vector<std::string> split(std::string_view path) {
-  std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t next = path.find('/', pos);
-    if (next == std::string_view::npos) next = path.size();
-    std::string_view part = path.substr(pos, next - pos);
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-    pos = next + 1;
-  }
-  return parts;
-}
-
 FileStat to_file_stat(const struct stat& st, const fs::path& host_path) {
   FileStat out;
   if (S_ISREG(st.st_mode)) out.type = FileType::regular;
@@ -107,7 +94,7 @@ void TreeFs::fail(const std::string& verb, const std::string& path, int err) con
 
 fs::path TreeFs::resolve(const std::string& path, bool follow_last) const {
   std::string normalized = normalize_sandbox_path(path);
-  auto split_path = split(normalized);
+  auto split_path = path_components(normalized);
   std::deque<std::string> pending(split_path.begin(), split_path.end());
   std::vector<std::string> resolved;
   int hops = 0;
@@ -142,7 +129,7 @@ fs::path TreeFs::resolve(const std::string& path, bool follow_last) const {
     if (ec) fail("resolve", path, ec.value());
     resolved.pop_back();
     if (!target.empty() && target.front() == '/') resolved.clear();
-    auto target_parts = split(target);
+    auto target_parts = path_components(target);
     pending.insert(pending.begin(), target_parts.begin(), target_parts.end());
   }
   return host_path(resolved);
@@ -205,7 +192,7 @@ void TreeFs::mkdir(const std::string& path, bool parents, std::uint32_t mode) {
     return;
   }
   std::string prefix;
-  for (const auto& part : split(normalize_sandbox_path(path))) {
+  for (const auto& part : path_components(normalize_sandbox_path(path))) {
     prefix += "/" + part;
     fs::path host = resolve(prefix, true);
     struct stat st {};

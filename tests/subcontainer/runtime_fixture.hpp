@@ -5,6 +5,7 @@
 #include "config.hpp"
 #include "namespaces.hpp"
 #include "require.hpp"
+#include "temp_dir.hpp"
 
 #include <sbx/log.hpp>
 
@@ -16,7 +17,7 @@
 
 #include <filesystem>
 #include <memory>
-#include <random>
+#include <optional>
 #include <string>
 
 namespace sbx::subcontainer::test {
@@ -36,11 +37,10 @@ class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SBX_NEED(namespaces_available(), "SBX_REQUIRE_NAMESPACES", "user+mount namespaces and the helper binary");
-    std::random_device random;
     // Short: the control socket path must fit in sockaddr_un.
-    state_dir_ = std::filesystem::path(::getenv("SBX_TEST_STATE_ROOT") ? ::getenv("SBX_TEST_STATE_ROOT") : "/tmp") /
-                 ("sbxt-" + std::to_string(random() % 1000000));
-    std::filesystem::create_directories(state_dir_);
+    const char* parent = ::getenv("SBX_TEST_STATE_ROOT");
+    state_.emplace("sbxt-", parent != nullptr ? std::filesystem::path(parent) : std::filesystem::temp_directory_path());
+    state_dir_ = state_->path();
     BackendConfig config;
     config.state_root = state_dir_ / "subcontainer";
     config.sandboxes_dir = config.state_root / "sandboxes";
@@ -53,10 +53,11 @@ class RuntimeTest : public ::testing::Test {
     runtime_ = make_runtime(config, sbx::logger());
     backend_ = std::make_shared<SubcontainerBackend>(runtime_);
   }
+  // The tests leave their sandboxes to this prune; what it misses fails the test when the
+  // state directory goes (TempDir).
   void TearDown() override {
     if (backend_) backend_->prune(Filter{{}, true});
-    std::error_code ignored;
-    if (!state_dir_.empty()) std::filesystem::remove_all(state_dir_, ignored);
+    state_.reset();
   }
 
   ExecResult run(Handle& sandbox, std::vector<std::string> argv) {
@@ -66,6 +67,7 @@ class RuntimeTest : public ::testing::Test {
   }
   ExecResult sh(Handle& sandbox, const std::string& script) { return run(sandbox, {"sh", "-c", script}); }
 
+  std::optional<sbx::test::TempDir> state_;
   std::filesystem::path state_dir_;
   std::shared_ptr<Runtime> runtime_;
   std::shared_ptr<SubcontainerBackend> backend_;

@@ -3,6 +3,7 @@
 // inside — also when the host is root and the sandbox's overlay and tmpfs live in the
 // sandbox's user namespace, where host uid 0 has no mapping.
 #include "runtime_fixture.hpp"
+#include "temp_dir.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/loader.hpp>
@@ -14,7 +15,6 @@
 
 #include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -29,10 +29,6 @@ class FsLiveTest : public ::testing::Test {
   void SetUp() override {
     SBX_NEED(::geteuid() == 0 || sbx::subcontainer::test::namespaces_available(), "SBX_REQUIRE_NAMESPACES",
              "root or unprivileged user namespaces, and the helper binary");
-    std::random_device random;
-    // Short: the control socket path must fit in sockaddr_un.
-    state_dir_ = std::filesystem::path("/tmp") / ("sbxfs-" + std::to_string(random() % 1000000));
-    std::filesystem::create_directories(state_dir_);
     sbx::PluginSearch search;
     search.use_env = false;
     search.use_install_dir = false;
@@ -41,7 +37,7 @@ class FsLiveTest : public ::testing::Test {
     context.name = "subcontainer";
     context.config = sbx::ConfigTable::parse("cgroup_root = \"sbx-test\"\n", "test_fs_live");
     context.logger = sbx::logger();
-    context.state_dir = state_dir_.string();
+    context.state_dir = state_dir_.path().string();
     backend_ = sbx::load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-subcontainer.so", search, context);
     sandbox_ = backend_->create({});
   }
@@ -49,8 +45,6 @@ class FsLiveTest : public ::testing::Test {
     if (sandbox_) backend_->destroy(sandbox_->id());
     sandbox_.reset();
     backend_.reset();
-    std::error_code ignored;
-    if (!state_dir_.empty()) std::filesystem::remove_all(state_dir_, ignored);
   }
 
   ExecResult sh(const std::string& script) {
@@ -65,7 +59,8 @@ class FsLiveTest : public ::testing::Test {
     return result.stdout_data;
   }
 
-  std::filesystem::path state_dir_;
+  // Short: the control socket path must fit in sockaddr_un.
+  const sbx::test::TempDir state_dir_{"sbxfs-"};
   std::shared_ptr<sbx::SandboxBackend> backend_;
   std::shared_ptr<Handle> sandbox_;
 };

@@ -1,6 +1,7 @@
 // The same runtime as an unprivileged user: the test binary re-runs a few of its own tests
 // under setpriv as nobody, with a state directory nobody can write.
 #include "runtime_fixture.hpp"
+#include "temp_dir.hpp"
 
 #include <sys/stat.h>
 
@@ -14,9 +15,9 @@ TEST(SubcontainerRootless, CoreTestsPassAsNobody) {
                ::access("/usr/bin/setpriv", X_OK) == 0,
            "SBX_REQUIRE_NAMESPACES", "root (to switch to nobody), setpriv and namespaces");
   if (::getenv("SBX_TEST_STATE_ROOT") != nullptr) GTEST_SKIP() << "already the rootless re-run";
-  fs::path state = "/tmp/sbx-rootless-" + std::to_string(::getpid());
-  fs::create_directories(state);
-  ::chown(state.c_str(), 65534, 65534);
+  const sbx::test::TempDir state_dir("sbx-rootless-");
+  const fs::path& state = state_dir.path();
+  ASSERT_EQ(::chown(state.c_str(), 65534, 65534), 0) << state;
   std::string self = fs::read_symlink("/proc/self/exe").string();
   fs::path log = state / "log";
   std::string command = "setpriv --reuid=nobody --regid=nogroup --clear-groups env SBX_TEST_STATE_ROOT=" +
@@ -29,7 +30,6 @@ TEST(SubcontainerRootless, CoreTestsPassAsNobody) {
   int status = std::system(command.c_str());
   std::ifstream in(log);
   std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove_all(state);
   ASSERT_EQ(status, 0) << output;
   EXPECT_NE(output.find("[  PASSED  ]"), std::string::npos) << output;
   EXPECT_EQ(output.find("SKIPPED"), std::string::npos) << output;

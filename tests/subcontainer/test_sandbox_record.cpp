@@ -1,5 +1,6 @@
 // The on-disk state of a sandbox: round trip, atomic replace, and clear errors.
 #include "sandbox_record.hpp"
+#include "temp_dir.hpp"
 
 #include <sbx/error.hpp>
 
@@ -13,18 +14,10 @@
 using namespace sbx::subcontainer;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("sbx-record-" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-}  // namespace
+using sbx::test::TempDir;
 
 TEST(SubcontainerRecord, SavesAndLoadsEveryField) {
-  TempDir dir;
+  const TempDir dir("sbx-record-");
   SandboxRecord record;
   record.id = "0123456789ab";
   record.spec.image = "host";
@@ -43,9 +36,9 @@ TEST(SubcontainerRecord, SavesAndLoadsEveryField) {
   record.cgroup_dirs = {"/sys/fs/cgroup/memory/sbx/0123456789ab"};
   record.root_uid = record.root_gid = 100000;
   record.id_count = 65536;
-  auto file = dir.path / "state.json";
+  auto file = dir / "state.json";
   save_record(file, record);
-  EXPECT_FALSE(fs::exists(dir.path / "state.json.tmp")) << "the temporary file is renamed away";
+  EXPECT_FALSE(fs::exists(dir / "state.json.tmp")) << "the temporary file is renamed away";
   auto loaded = load_record(file, record.id);
   EXPECT_EQ(loaded.spec, record.spec);
   EXPECT_EQ(loaded.image_config.env, record.image_config.env);
@@ -60,17 +53,17 @@ TEST(SubcontainerRecord, SavesAndLoadsEveryField) {
 }
 
 TEST(SubcontainerRecord, MissingIsNotFoundAndDamagedIsBackendError) {
-  TempDir dir;
+  const TempDir dir("sbx-record-");
   try {
-    load_record(dir.path / "state.json", "abc");
+    load_record(dir / "state.json", "abc");
     FAIL() << "a missing record loaded";
   } catch (const sbx::Error& e) {
     EXPECT_EQ(e.code(), sbx::Errc::not_found);
     EXPECT_NE(std::string(e.what()).find("abc"), std::string::npos) << e.what();
   }
-  std::ofstream(dir.path / "state.json") << "{not json";
+  std::ofstream(dir / "state.json") << "{not json";
   try {
-    load_record(dir.path / "state.json", "abc");
+    load_record(dir / "state.json", "abc");
     FAIL() << "a damaged record loaded";
   } catch (const sbx::Error& e) {
     EXPECT_EQ(e.code(), sbx::Errc::backend);

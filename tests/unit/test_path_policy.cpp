@@ -1,6 +1,7 @@
 // The bind-mount host path policy (<sbx/path_policy.hpp>): component-wise prefix matching,
 // lexical normalization, and the check on a real directory tree with symlinks.
 #include <sbx/error.hpp>
+#include <sbx/fs.hpp>
 #include <sbx/path_policy.hpp>
 
 #include "temp_dir.hpp"
@@ -9,6 +10,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace sbx {
 namespace {
@@ -34,6 +36,17 @@ TEST(PathWithin, ComparesWholeComponents) {
 TEST(LexicallyNormalAbsolute, ResolvesDotsAndSlashes) {
   EXPECT_EQ(lexically_normal_absolute("/a/./b/../c//"), "/a/c");
   EXPECT_EQ(lexically_normal_absolute("/../.."), "/");
+}
+
+TEST(PathComponents, DropsEmptyAndDotKeepsDotDot) {
+  using Parts = std::vector<std::string>;
+  EXPECT_EQ(path_components("/a//./b/"), (Parts{"a", "b"}));
+  EXPECT_EQ(path_components("./a/b"), (Parts{"a", "b"}));
+  EXPECT_EQ(path_components("a/../b"), (Parts{"a", "..", "b"}));
+  EXPECT_EQ(path_components(".."), (Parts{".."}));
+  EXPECT_EQ(path_components("/"), Parts{});
+  EXPECT_EQ(path_components(""), Parts{});
+  EXPECT_EQ(path_components("..."), (Parts{"..."}));
 }
 
 class HostPathPolicy : public ::testing::Test {

@@ -16,20 +16,6 @@ using sbx::FileType;
 constexpr int kMaxSymlinks = 40;  // as Linux's ELOOP limit
 constexpr std::size_t kReadChunk = 64 * 1024;
 
-// Components of a path, without empty ones and ".".
-std::vector<std::string> components(const std::string& path) {
-  std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    std::string part = path.substr(pos, next - pos);
-    if (!part.empty() && part != ".") parts.push_back(std::move(part));
-    pos = next + 1;
-  }
-  return parts;
-}
-
 std::string join(const std::vector<std::string>& parts) {
   if (parts.empty()) return "/";
   std::string path;
@@ -67,7 +53,7 @@ void MemoryFs::check_open() const {
 }
 
 std::string MemoryFs::resolve(const std::string& path, bool follow_last) const {
-  const auto normalized = components(sbx::normalize_sandbox_path(path));
+  const auto normalized = sbx::path_components(sbx::normalize_sandbox_path(path));
   std::deque<std::string> pending(normalized.begin(), normalized.end());
   std::vector<std::string> resolved;
   int links_followed = 0;
@@ -89,7 +75,7 @@ std::string MemoryFs::resolve(const std::string& path, bool follow_last) const {
     const std::string& target = found->second.link_target;
     // An absolute target starts again at the sandbox root, never at the host's.
     if (target.front() == '/') resolved.clear();
-    const auto target_parts = components(target);
+    const auto target_parts = sbx::path_components(target);
     pending.insert(pending.begin(), target_parts.begin(), target_parts.end());
   }
   return join(resolved);
@@ -171,7 +157,7 @@ void MemoryFs::mkdir(const std::string& path, bool parents, std::uint32_t mode) 
     require_parent_directory(key, path);
   } else {
     std::vector<std::string> ancestor;
-    const auto parts = components(key);
+    const auto parts = sbx::path_components(key);
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
       ancestor.push_back(parts[i]);
       auto [it, created] = nodes_.try_emplace(join(ancestor), Node{FileType::directory, {}, {}, mode & 07777});
