@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,13 +47,6 @@ std::string read_text(const fs::path& file) {
   return text.str();
 }
 
-// /proc/<pid>/status "State:" letter.
-char state_of(pid_t pid) {
-  std::string status = read_text("/proc/" + std::to_string(pid) + "/status");
-  auto at = status.find("State:\t");
-  return at == std::string::npos ? '?' : status[at + 7];
-}
-
 class CgroupV2Test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -67,26 +61,39 @@ class CgroupV2Test : public ::testing::Test {
       ::kill(child_, SIGKILL);
       ::waitpid(child_, nullptr, 0);
     }
+    for (int fd : {to_child_[0], to_child_[1], from_child_[0], from_child_[1]})
+      if (fd >= 0) ::close(fd);
     std::error_code ignored;
     fs::remove(mount_ / kRoot / id_, ignored);
     fs::remove(mount_ / kRoot, ignored);
   }
 
-  // A child that sleeps, moved into `dir`.
+  // A child that echoes every byte written to it, moved into `dir`.
   pid_t start_child_in(const fs::path& dir) {
+    if (::pipe(to_child_) != 0 || ::pipe(from_child_) != 0) return -1;
     child_ = ::fork();
     if (child_ == 0) {
-      ::pause();
+      char byte;
+      while (::read(to_child_[0], &byte, 1) == 1) (void)!::write(from_child_[1], &byte, 1);
       ::_exit(0);
     }
     std::ofstream(dir / "cgroup.procs") << child_;
     return child_;
+  }
+  // Whether the child answers a byte within `wait`.
+  bool child_answers(std::chrono::milliseconds wait) {
+    char byte = 'x';
+    if (::write(to_child_[1], &byte, 1) != 1) return false;
+    pollfd answer{from_child_[0], POLLIN, 0};
+    if (::poll(&answer, 1, static_cast<int>(wait.count())) != 1) return false;
+    return ::read(from_child_[0], &byte, 1) == 1;
   }
 
   static constexpr const char* kRoot = "sbx-test-v2";
   fs::path mount_;
   std::string id_;
   pid_t child_ = -1;
+  int to_child_[2] = {-1, -1}, from_child_[2] = {-1, -1};
 };
 
 TEST_F(CgroupV2Test, FreezeThawAndRemoveKillEverything) {
@@ -97,16 +104,22 @@ TEST_F(CgroupV2Test, FreezeThawAndRemoveKillEverything) {
   const fs::path dir = cgroup->dirs()[0];
   EXPECT_EQ(dir, mount_ / kRoot / id_);
   pid_t pid = start_child_in(dir);
+  ASSERT_GT(pid, 0);
   EXPECT_NE(read_text(dir / "cgroup.procs").find(std::to_string(pid)), std::string::npos);
+  ASSERT_TRUE(child_answers(std::chrono::seconds(5)));
 
   ASSERT_TRUE(cgroup->can_freeze());
   cgroup->freeze();
   EXPECT_TRUE(cgroup->frozen());
   EXPECT_NE(read_text(dir / "cgroup.events").find("frozen 1"), std::string::npos);
+  EXPECT_FALSE(child_answers(std::chrono::milliseconds(200))) << "a frozen process ran";
   cgroup->thaw();
   for (int i = 0; i < 100 && cgroup->frozen(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_FALSE(cgroup->frozen());
-  EXPECT_EQ(state_of(pid), 'S');
+  char byte;
+  pollfd answer{from_child_[0], POLLIN, 0};  // the byte written while it was frozen
+  EXPECT_EQ(::poll(&answer, 1, 5000), 1) << "the thawed process did not go on";
+  EXPECT_EQ(::read(from_child_[0], &byte, 1), 1);
 
   // remove() uses cgroup.kill: the process dies by SIGKILL and the directory goes.
   cgroup->remove();
