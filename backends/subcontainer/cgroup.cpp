@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace sbx::subcontainer {
@@ -91,6 +92,10 @@ std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name,
   } else {
     version = 1;
     for (const char* controller : kV1Controllers) {
+      // The cpu controller only enforces a quota (usage comes from cpuacct): without one, a
+      // hierarchy less to create, join and remove. Where cpu and cpuacct share a hierarchy,
+      // cpuacct still brings it in.
+      if (!limits.cpus && std::string_view(controller) == "cpu") continue;
       fs::path hierarchy = fs::path(kCgroupMount) / controller;
       if (!is_fs(hierarchy, CGROUP_SUPER_MAGIC)) continue;
       auto dir = (fs::canonical(hierarchy) / root_name / id).string();
