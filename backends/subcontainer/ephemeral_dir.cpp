@@ -63,8 +63,11 @@ void remove_sandbox_dir(const fs::path& dir) {
   std::error_code error;
   if (fs::is_symlink(fs::symlink_status(dir, error))) {
     fs::path target = fs::read_symlink(dir, error);
-    if (!error) remove_tree(target);
-    // The link last: a failure in between leaves a dangling link, which prune finds.
+    if (error) throw Error(Errc::io, "cannot read the link " + dir.string() + ": " + error.message());
+    remove_tree(target);
+    if (fs::exists(fs::symlink_status(target, error)))
+      throw Error(Errc::io, "cannot remove " + target.string() + ": it is still there");
+    // The link last, so that a failure before leaves something prune finds.
     if (!fs::remove(dir, error) && error) throw Error(Errc::io, "cannot remove " + dir.string() + ": " + error.message());
     return;
   }
