@@ -75,6 +75,8 @@ int run(Session& session, const RunOptions& options) {
   SandboxSpec spec = make_spec(options.create, session.config());
   // A kept sandbox outlives this process, so it must not look orphaned to `sbx prune`.
   spec.detached = options.keep;
+  // Not kept: nothing reads its files once it is gone, so the backend may keep them in memory.
+  spec.ephemeral = !options.keep;
   ExecRequest request = make_request(options.command, session.config());
   validate(request);
   SandboxBackend& backend = session.backend();

@@ -59,6 +59,7 @@ std::string spec_to_json(const SandboxSpec& spec) {
   if (spec.idle_timeout) object["idle_timeout_ms"] = spec.idle_timeout->count();
   object["read_only_root"] = spec.read_only_root;
   object["detached"] = spec.detached;
+  object["ephemeral"] = spec.ephemeral;
   json::array ports;
   for (auto port : spec.ports) ports.push_back(port);
   object["ports"] = std::move(ports);
@@ -103,6 +104,7 @@ SandboxSpec spec_from_json(const std::string& text) {
       spec.idle_timeout = Duration(json::value_to<std::int64_t>(*v));
     if (auto* v = object.if_contains("read_only_root")) spec.read_only_root = v->as_bool();
     if (auto* v = object.if_contains("detached")) spec.detached = v->as_bool();
+    if (auto* v = object.if_contains("ephemeral")) spec.ephemeral = v->as_bool();
     if (auto* ports = object.if_contains("ports"); ports && ports->is_array())
       for (const auto& port : ports->as_array()) spec.ports.push_back(json::value_to<std::uint16_t>(port));
     return spec;

@@ -1,5 +1,6 @@
 #include "backend.hpp"
 
+#include "ephemeral_dir.hpp"
 #include "handle.hpp"
 #include "lifecycle.hpp"
 #include "orphan_cgroups.hpp"
@@ -141,8 +142,12 @@ std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
       // No record: a create still running writes it within milliseconds; an old one crashed.
       std::error_code error;
       auto age = fs::file_time_type::clock::now() - fs::last_write_time(paths.dir, error);
-      if (error || age < std::chrono::minutes(1)) continue;
-      reason = "no state file";
+      if (dangling_sandbox_link(paths.dir)) {
+        reason = "its ephemeral directory is gone";  // a reboot emptied the tmpfs
+      } else {
+        if (error || age < std::chrono::minutes(1)) continue;
+        reason = "no state file";
+      }
     }
     if (reason.empty()) continue;
     runtime_->log->info("prune: removing sandbox {} ({})", id, reason);

@@ -58,6 +58,11 @@ BackendConfig read_backend_config(const PluginContext& context) {
     if (*v < 4096) table.fail("log_limit", "expected at least 4k");
     config.log_limit = *v;
   }
+  if (auto v = table.get_string("ephemeral_dir")) {
+    if (!v->empty() && *v != "auto" && (*v)[0] != '/')
+      table.fail("ephemeral_dir", "expected \"auto\", \"\" or an absolute path");
+    config.ephemeral_dir = *v;
+  }
   config.helper = default_helper_path();
   if (auto v = table.get_string("helper")) config.helper = *v;
   table.reject_unknown_keys();

@@ -28,6 +28,9 @@ struct BackendConfig {
   bool seccomp = true;
   std::string cgroup_root = "sbx";
   std::filesystem::path helper;         // the sbx-subcontainer-helper executable
+  // Where ephemeral sandboxes (`sbx run`) keep their directory: "auto" (a tmpfs, see
+  // ephemeral_dir.hpp), a path, or "" for the state dir.
+  std::string ephemeral_dir = "auto";
   std::chrono::milliseconds stop_grace{10000};  // launch: SIGTERM to SIGKILL of the replaced main command
   std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
 };

@@ -1,10 +1,10 @@
 #include "lifecycle.hpp"
 
 #include "cgroup.hpp"
+#include "ephemeral_dir.hpp"
 #include "helper_launch.hpp"
 #include "plan_writer.hpp"
 #include "sandbox_record.hpp"
-#include "tree_removal.hpp"
 #include "unique_fd.hpp"
 #include "volumes.hpp"
 
@@ -51,6 +51,24 @@ class CreateRollback {
 void make_dir(const fs::path& dir, mode_t mode, const std::string& id) {
   if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) throw_system_error("sandbox " + id + ": mkdir " + dir.string(), errno);
   ::chmod(dir.c_str(), mode);
+}
+
+// The sandbox's directory: in the state dir, or for an ephemeral sandbox in `ephemeral`
+// with a symlink to it in the state dir (ephemeral_dir.hpp). Returns where it really is.
+fs::path make_sandbox_dir(const fs::path& dir, const std::optional<fs::path>& ephemeral, const std::string& id) {
+  if (!ephemeral) {
+    make_dir(dir, 0711, id);
+    return dir;
+  }
+  fs::path target = *ephemeral / id;
+  if (::mkdir(target.c_str(), 0711) != 0) throw_system_error("sandbox " + id + ": mkdir " + target.string(), errno);
+  ::chmod(target.c_str(), 0711);
+  if (::symlink(target.c_str(), dir.c_str()) != 0) {
+    int error = errno;
+    ::rmdir(target.c_str());
+    throw_system_error("sandbox " + id + ": symlink " + dir.string() + " -> " + target.string(), error);
+  }
+  return target;
 }
 
 void give_to_sandbox_root(const fs::path& path, const Runtime& runtime, const std::string& id) {
@@ -123,8 +141,10 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   std::string id = new_sandbox_id();
   ensure_state_dirs(*runtime);
   SandboxPaths paths = sandbox_paths(config.sandboxes_dir, id);
-  make_dir(paths.dir, 0711, id);
+  fs::path real_dir = make_sandbox_dir(paths.dir, spec.ephemeral ? ephemeral_base(config) : std::nullopt, id);
   CreateRollback rollback(*runtime, id);
+  // The helper gets the real paths, not the ones through an ephemeral sandbox's symlink.
+  SandboxPaths real = sandbox_paths(real_dir.parent_path(), id);
   make_dir(paths.root, 0755, id);
   make_dir(paths.work, 0700, id);
   give_to_sandbox_root(paths.work, *runtime, id);
@@ -149,15 +169,15 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.outside_gid = runtime->root_gid;
   plan.id_count = runtime->id_count;
   plan.network = spec.network;
-  plan.root = paths.root.string();
-  plan.upper = paths.upper.string();
-  plan.work = paths.work.string();
+  plan.root = real.root.string();
+  plan.upper = real.upper.string();
+  plan.work = real.work.string();
   for (const auto& lower : image.lower_dirs) plan.lower.push_back(lower.string());
   plan.read_only_root = spec.read_only_root;
   for (const auto& bind : image.ro_binds)
     plan.binds.push_back({bind.source.string(), bind.target, true, !fs::is_directory(bind.source)});
   add_mounts(plan, spec, *runtime);
-  plan.socket = paths.socket.string();
+  plan.socket = real.socket.string();
   plan.keep_caps = config.keep_caps;
   plan.seccomp = config.seccomp;
 
@@ -192,7 +212,8 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
 void destroy_sandbox(const Runtime& runtime, const std::string& id) {
   if (id.empty() || id.find('/') != std::string::npos || id == "." || id == "..") return;
   SandboxPaths paths = sandbox_paths(runtime.config.sandboxes_dir, id);
-  if (!fs::exists(paths.dir)) return;
+  std::error_code missing;
+  if (!fs::exists(fs::symlink_status(paths.dir, missing))) return;
   std::optional<SandboxRecord> record;
   try {
     record = load_record(paths.record, id);
@@ -222,7 +243,7 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
     for (int i = 0; i < 400 && leader_alive(*record); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (cgroup) cgroup->remove();
   }
-  remove_tree(paths.dir);
+  remove_sandbox_dir(paths.dir);
 }
 
 }  // namespace sbx::subcontainer

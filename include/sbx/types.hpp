@@ -83,6 +83,10 @@ struct SandboxSpec {
   // idle timeout has passed, or with --all. Otherwise the creating process owns it and prune
   // removes it once that process is gone.
   bool detached = false;
+  // Destroyed by its creator once one job is done (`sbx run`), its files never read back: a
+  // backend may keep its writable layer in memory (the subcontainer backend: on a tmpfs, see
+  // ephemeral_dir in sbx.toml), so what it writes costs RAM, not disk.
+  bool ephemeral = false;
   bool operator==(const SandboxSpec&) const = default;
 };
 

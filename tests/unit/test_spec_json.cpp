@@ -26,6 +26,7 @@ TEST(SpecJson, RoundTrips) {
   spec.read_only_root = true;
   spec.ports = {80, 443};
   spec.detached = true;
+  spec.ephemeral = true;
   EXPECT_EQ(spec_from_json(spec_to_json(spec)), spec);
   EXPECT_EQ(spec_from_json(spec_to_json(SandboxSpec{})), SandboxSpec{});
   EXPECT_THROW(spec_from_json("not json"), Error);

@@ -181,18 +181,25 @@ void mount_proc(int root_fd) {
 
 void mount_minimal_dev(int root_fd) {
   mount_fs_at(root_fd, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1m");
-  // Device nodes cannot be created in a user namespace: bind the host's harmless ones.
-  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
-    std::string target = std::string("/dev/") + node;
-    make_file(root_fd, target);
-    bind_host_path(root_fd, target, target, false);
-  }
-  make_directories(root_fd, "/dev/pts");
-  mount_fs_at(root_fd, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
-  make_directories(root_fd, "/dev/shm");
-  mount_fs_at(root_fd, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  // Everything below is made in that fresh, empty tmpfs, through one fd of it: no path of the
+  // image is involved any more, so nothing needs resolving inside the root.
   Fd dev(open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY));
   if (dev.get() < 0) fail_errno("open /dev");
+  // Device nodes cannot be created in a user namespace: bind the host's harmless ones.
+  for (const char* node : {"null", "zero", "full", "random", "urandom", "tty"}) {
+    std::string source = std::string("/dev/") + node;
+    int file = ::openat(dev.get(), node, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (file < 0) fail_errno("create mount point", source.c_str());
+    ::close(file);
+    Fd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
+    if (tree.get() < 0) fail_errno("open_tree", source.c_str());
+    if (::syscall(SYS_move_mount, tree.get(), "", dev.get(), node, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+      fail_errno("attach bind mount on", source.c_str());
+  }
+  for (const char* dir : {"pts", "shm"})
+    if (::mkdirat(dev.get(), dir, 0755) != 0) fail_errno("mkdir /dev/", dir);
+  mount_fs_at(root_fd, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620");
+  mount_fs_at(root_fd, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
   const char* links[][2] = {{"pts/ptmx", "ptmx"},       {"/proc/self/fd", "fd"},
                             {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
                             {"/proc/self/fd/2", "stderr"}};
