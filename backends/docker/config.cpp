@@ -172,6 +172,10 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table) {
     if (grace->count() < 0) table.fail("stop_grace", "must not be negative");
     config.stop_grace = *grace;
   }
+  if (auto limit = table.get_size("log_limit")) {
+    if (*limit < 4096) table.fail("log_limit", "expected at least 4k");
+    config.log_limit = *limit;
+  }
   if (auto workspace = table.get_string("workspace"))
     config.workspace = parse_at("workspace", [&] { return parse_workspace_mode(*workspace); });
   if (auto agent = table.get_string("agent")) config.agent = parse_at("agent", [&] { return parse_agent_mode(*agent); });

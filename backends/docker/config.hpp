@@ -12,7 +12,9 @@
 //   seccomp_profile  a JSON seccomp profile file; unset = Docker's default profile
 //   bind_allow       host path prefixes that bind mounts may use (none by default)
 //   host_gateway     true: host.docker.internal resolves to the host (default false)
-//   stop_grace       time between SIGTERM and SIGKILL on destroy (default "5s")
+//   stop_grace       time between SIGTERM and SIGKILL on destroy, and for a main command that
+//                    a later launch replaces (default "5s")
+//   log_limit        launch: main.log + main.log.1 stay about this size (default "8m")
 //   workspace        "ephemeral" (default) | "persistent" | "none": the /workspace volume
 //   agent            "auto" (default) | "on" | "off": run commands through sbx-agent as the
 //                    container's PID 1 (needs a local unix-socket endpoint; "auto" uses it when
@@ -69,6 +71,7 @@ struct DockerConfig {
   std::vector<std::string> bind_allow;
   bool host_gateway = false;
   Duration stop_grace = std::chrono::seconds(5);
+  std::uint64_t log_limit = 8u << 20;
   WorkspaceMode workspace = WorkspaceMode::ephemeral;
   AgentMode agent = AgentMode::automatic;
   std::optional<std::string> agent_binary;  // unset: sbx-agent next to the plugin module

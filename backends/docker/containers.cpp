@@ -9,6 +9,8 @@
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
 
+#include "agent/main_command_files.hpp"
+
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
 #include <sbx/path_policy.hpp>
@@ -184,9 +186,9 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       agent.entrypoint = agent_entrypoint(user, context->config.cap_add);
       agent.capabilities = kAgentCapabilities;
       agent.binary = context->agent_binary->string();
-      agent.run_dir = sandbox_dir->string();
+      agent.run_dir = agent_run_dir(*sandbox_dir).string();
+      labels[label::kAgentDir] = agent.run_dir;
       plan.agent = std::move(agent);
-      labels[label::kAgentDir] = sandbox_dir->string();
       labels[label::kAgentUser] = user;
     }
     labels[label::kSpec] = spec_to_json(spec);
@@ -207,8 +209,9 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     start.what = "start sandbox " + id;
     context->client->call(start);
     if (plan.agent) {
-      wait_for_agent(*context, id, *sandbox_dir);
-      if (!labels[label::kAgentUser].empty()) check_agent_user(*context, id, *sandbox_dir, labels[label::kAgentUser]);
+      wait_for_agent(*context, id, agent_run_dir(*sandbox_dir));
+      if (!labels[label::kAgentUser].empty())
+        check_agent_user(*context, id, agent_run_dir(*sandbox_dir), labels[label::kAgentUser]);
     }
     return std::make_shared<DockerHandle>(context, id, spec, labels);
   } catch (...) {
@@ -275,7 +278,7 @@ void remove_sandbox(Context& context, const std::string& id) {
     remove_image(context, image->second);
   remove_sandbox_dir(context, id, context.state_dir / id);
   if (auto dir = labels.find(label::kAgentDir); dir != labels.end() && !dir->second.empty())
-    remove_sandbox_dir(context, id, dir->second);
+    remove_sandbox_dir(context, id, host_only_dir(id, dir->second).value_or(dir->second));
   // A snapshot deleted while this sandbox ran on it was only untagged; now nothing uses it.
   if (auto* image_id = inspect.if_contains("Image"); image_id && image_id->is_string()) {
     std::string id_text(image_id->as_string());
@@ -343,6 +346,11 @@ SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const jso
     } catch (const Error&) {
     }
   }
+  // The main command (launch), from its status file in the host-only sandbox directory.
+  if (auto dir = info.labels.find(label::kAgentDir); dir != info.labels.end() && !info.id.empty())
+    if (auto main_dir = host_only_dir(info.id, dir->second))
+      info.main_command = agent::read_main_command(
+          *main_dir, info.state == SandboxState::running || info.state == SandboxState::paused);
   return info;
 }
 

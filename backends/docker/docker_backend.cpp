@@ -66,6 +66,8 @@ Capabilities DockerBackend::capabilities() const {
   caps.tty = true;
   caps.stats = true;
   caps.persistent = true;
+  // The main command runs under the agent, which a sandbox has when the plugin found one.
+  caps.launch = context_->agent_binary.has_value();
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
   return caps;

@@ -1,7 +1,6 @@
 #include "docker_fs.hpp"
 
 #include "base64.hpp"
-#include "docker_process.hpp"
 #include "engine/query.hpp"
 
 #include <sbx/archive.hpp>
@@ -132,8 +131,9 @@ std::pair<std::uint32_t, std::uint32_t> numeric_owner(const std::string& user) {
 }
 
 DockerFs::DockerFs(std::shared_ptr<Context> context, std::string container, std::function<void()> check_alive,
-                   const std::string& user)
-    : context_(std::move(context)), container_(std::move(container)), check_alive_(std::move(check_alive)) {
+                   const std::string& user, ToolRunner run_as_root)
+    : context_(std::move(context)), container_(std::move(container)), check_alive_(std::move(check_alive)),
+      run_as_root_(std::move(run_as_root)) {
   std::tie(owner_uid_, owner_gid_) = numeric_owner(user);
 }
 
@@ -304,7 +304,7 @@ std::vector<DirEntry> DockerFs::list(const std::string& raw_path) {
 }
 
 void DockerFs::run_tool(std::vector<std::string> argv, const std::string& what) {
-  auto result = while_sandbox_exists(container_, [&] { return run_helper(context_, container_, std::move(argv), "0"); });
+  auto result = run_as_root_(std::move(argv));
   if (result.shell_status() != 0) {
     std::string message = result.stderr_data.empty() ? result.stdout_data : result.stderr_data;
     while (!message.empty() && message.back() == '\n') message.pop_back();

@@ -2,8 +2,10 @@
 // symlink) on /containers/{id}/archive, with tar via libarchive. The daemon resolves paths
 // inside the container's root (symlinks included), and "..": every path is normalized with
 // sbx::normalize_sandbox_path and refused with Errc::permission_denied if ".." remains.
-// remove and rename have no archive equivalent and run busybox-style rm / rmdir / mv as root
-// inside the container. Files and directories written belong to the sandbox's user when it
+// remove, rename and symlink have no (usable) archive equivalent: they run busybox-style
+// rm / rmdir / mv / ln as root inside the container, a fixed argv with the paths after "--"
+// (no shell), through whatever runs the sandbox's commands (the agent when the sandbox has
+// one, else the exec API). Files and directories written belong to the sandbox's user when it
 // is numeric ("1000" or "1000:1000"), else to root.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sbx::docker {
 
@@ -27,9 +30,12 @@ FileStat parse_path_stat(const std::string& header_value);
 
 class DockerFs final : public Fs {
  public:
+  // Runs argv as root in the container to completion (throws like Handle::exec).
+  using ToolRunner = std::function<ExecResult(std::vector<std::string> argv)>;
+
   // `check_alive` throws Errc::state once the sandbox is destroyed; `user` is the sandbox's.
   DockerFs(std::shared_ptr<Context> context, std::string container, std::function<void()> check_alive,
-           const std::string& user);
+           const std::string& user, ToolRunner run_as_root);
 
   void read_stream(const std::string& path, const ChunkSink& sink) override;
   void write_stream(const std::string& path, const ChunkSource& source, std::uint32_t mode) override;
@@ -52,6 +58,7 @@ class DockerFs final : public Fs {
   std::shared_ptr<Context> context_;
   std::string container_;
   std::function<void()> check_alive_;
+  ToolRunner run_as_root_;
   std::uint32_t owner_uid_ = 0;
   std::uint32_t owner_gid_ = 0;
 };

@@ -9,7 +9,9 @@
 #include "sandbox_dir.hpp"
 
 #include "agent/exec_process.hpp"
+#include "agent/main_command_files.hpp"
 
+#include <sbx/backend.hpp>
 #include <sbx/error.hpp>
 #include <sbx/owner.hpp>
 #include <sbx/spec.hpp>
@@ -18,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace sbx::docker {
 namespace json = boost::json;
@@ -92,9 +95,12 @@ Stats stats_from_json(const std::string& body) {
 
 DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels)
     : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
-      exec_user_(spec_.user), fs_(context_, id_, [this] { check_alive_and_record_activity(); }, spec_.user) {
+      exec_user_(spec_.user),
+      fs_(context_, id_, [this] { check_alive_and_record_activity(); }, spec_.user,
+          [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); }) {
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
     agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
+    main_dir_ = host_only_dir(id_, dir->second);
     // The container itself runs as root (the agent's user): name the sandbox's user explicitly.
     if (auto user = labels_.find(label::kAgentUser); user != labels_.end()) exec_user_ = user->second;
   }
@@ -119,6 +125,10 @@ SandboxInfo DockerHandle::info() {
 
 ExecResult DockerHandle::exec(const ExecRequest& request) {
   check_alive_and_record_activity();
+  return run_buffered(request);
+}
+
+ExecResult DockerHandle::run_buffered(const ExecRequest& request) {
   if (agent_socket_ && !request.tty && !request.stdin_data) {
     // A buffered exec never waits for input: without stdin data the command reads EOF.
     ExecRequest with_empty_stdin = request;
@@ -140,6 +150,15 @@ std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& request,
   });
 }
 
+ExecResult DockerHandle::run_as_root(std::vector<std::string> argv) {
+  ExecRequest request;
+  request.argv = std::move(argv);
+  request.user = "0";
+  request.timeout = context_->client->request_timeout();
+  request.output_limit = 1 << 20;
+  return run_buffered(request);
+}
+
 pid_t DockerHandle::agent_pid(bool refresh) {
   if (pid_t known = agent_pid_; known != 0 && !refresh) return known;
   auto inspect = inspect_container(*context_, id_);
@@ -151,23 +170,74 @@ pid_t DockerHandle::agent_pid(bool refresh) {
   return pid;
 }
 
-std::unique_ptr<Process> DockerHandle::start_through_agent(const ExecRequest& request) {
-  validate(request);
-  if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
+template <class Send>
+decltype(auto) DockerHandle::with_agent_pid(Send&& send) {
+  try {
+    return send(agent_pid(false));
+  } catch (const Error& e) {
+    if (e.code() != Errc::permission_denied) throw;
+    pid_t before = agent_pid_;
+    if (agent_pid(true) == before) throw;
+    return send(agent_pid_.load());
+  }
+}
+
+agent::wire::ExecMessage DockerHandle::agent_message(const ExecRequest& request) const {
   agent::wire::ExecMessage message;
   message.argv = request.argv;
   for (const auto& [key, value] : request.env) message.env.push_back(key + "=" + value);
   message.cwd = request.cwd;  // empty: the agent's, which is the container's working directory
   message.user = request.user.empty() ? exec_user_ : request.user;
-  try {
-    return agent::ExecProcess::start(*agent_socket_, id_, message, request, agent_pid(false));
-  } catch (const Error& e) {
-    // The container restarted (a new PID 1) since the pid was read: read it again, once.
-    if (e.code() != Errc::permission_denied) throw;
-    pid_t before = agent_pid_;
-    if (agent_pid(true) == before) throw;
-    return agent::ExecProcess::start(*agent_socket_, id_, message, request, agent_pid_);
-  }
+  return message;
+}
+
+std::unique_ptr<Process> DockerHandle::start_through_agent(const ExecRequest& request) {
+  validate(request);
+  if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
+  auto message = agent_message(request);
+  return with_agent_pid([&](pid_t pid) { return agent::ExecProcess::start(*agent_socket_, id_, message, request, pid); });
+}
+
+const std::filesystem::path& DockerHandle::main_command_dir() const {
+  if (!agent_socket_)
+    throw Error(Errc::unsupported, "docker: sandbox " + id_ +
+                                       " has no agent (agent = \"off\", a TCP endpoint, or created so): launch and logs "
+                                       "need the agent as the container's PID 1");
+  if (!main_dir_)
+    throw Error(Errc::unsupported, "docker: sandbox " + id_ +
+                                       " was made by an older sbx whose agent directory is visible inside the container; "
+                                       "launch and logs need a sandbox created by this version");
+  return *main_dir_;
+}
+
+bool DockerHandle::container_running() {
+  auto inspect = inspect_container(*context_, id_);
+  return inspect.at("State").as_object().at("Running").as_bool();
+}
+
+MainCommandInfo DockerHandle::launch(const ExecRequest& request) {
+  check_alive_and_record_activity();
+  validate_launch(request);
+  if (request.tty) throw_unsupported(backend_name(), "launch with a tty");
+  const auto& dir = main_command_dir();
+  if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
+  auto message = agent_message(request);
+  message.launch = true;
+  message.stop_grace_ms = static_cast<std::uint32_t>(
+      std::min<std::int64_t>(context_->config.stop_grace.count(), std::numeric_limits<std::uint32_t>::max()));
+  message.log_limit = context_->config.log_limit;
+  return while_sandbox_exists(id_, [&] {
+    return with_agent_pid([&](pid_t pid) { return agent::launch_main_command(*agent_socket_, id_, dir, message, pid); });
+  });
+}
+
+void DockerHandle::logs(const std::function<bool(std::string_view)>& sink, bool follow) {
+  check_alive();
+  const auto& dir = main_command_dir();
+  agent::stream_main_log(dir, id_, sink, follow, [&] {
+    auto main = agent::read_main_command(dir, while_sandbox_exists(id_, [&] { return container_running(); }));
+    return main && main->state == MainCommandState::running;
+  });
 }
 
 void DockerHandle::post_simple(const std::string& verb, const std::string& what) {

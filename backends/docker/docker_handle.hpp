@@ -1,13 +1,15 @@
 // A live sandbox container. Its id is the container's name ("sbx-<hex>"), which the Engine
 // accepts wherever a container id goes, so resume(id) works from any process.
 //
-// Commands go to the sandbox's agent when it has one (label sbx.agent-dir; see
-// sandbox_agent.hpp), except TTY requests, which the agent cannot serve; else, and for TTY,
-// through the exec API (docker_process.hpp).
+// Commands (and the Fs's remove / rename / symlink tools) go to the sandbox's agent when it
+// has one (label sbx.agent-dir; see sandbox_agent.hpp), except TTY requests, which the agent
+// cannot serve; else, and for TTY, through the exec API (docker_process.hpp).
 #pragma once
 
 #include "context.hpp"
 #include "docker_fs.hpp"
+
+#include "agent/wire.hpp"
 
 #include <sbx/fork.hpp>
 #include <sbx/handle.hpp>
@@ -16,7 +18,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <optional>
+#include <string_view>
 #include <memory>
 #include <string>
 
@@ -36,6 +40,10 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
+  // Through the agent only: Errc::unsupported for a sandbox without one (agent = off, a TCP
+  // endpoint) and for one made before the host-only directory existed (sandbox_dir.hpp).
+  MainCommandInfo launch(const ExecRequest& request) override;
+  void logs(const std::function<bool(std::string_view chunk)>& sink, bool follow) override;
   Fs& fs() override { return fs_; }
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
@@ -58,7 +66,19 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void check_alive_and_record_activity() const;
   void post_simple(const std::string& verb, const std::string& what);
   std::unique_ptr<Process> start_command(const ExecRequest& request, bool attach_stdin);
+  // exec() without the liveness check and activity record.
+  ExecResult run_buffered(const ExecRequest& request);
   std::unique_ptr<Process> start_through_agent(const ExecRequest& request);
+  agent::wire::ExecMessage agent_message(const ExecRequest& request) const;
+  // Calls `send(agent pid)`; when the agent refuses to be the listener (the container
+  // restarted with a new PID 1 since the pid was read), reads the pid again and retries once.
+  template <class Send>
+  decltype(auto) with_agent_pid(Send&& send);
+  // The host-only directory of the main command's files; throws Errc::unsupported without one.
+  const std::filesystem::path& main_command_dir() const;
+  bool container_running();
+  // The Fs's rm / mv / ln: argv as root, through the agent when the sandbox has one.
+  ExecResult run_as_root(std::vector<std::string> argv);
   // The container's PID 1 as the host sees it (the agent), from inspect; cached.
   pid_t agent_pid(bool refresh);
 
@@ -68,6 +88,7 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   Labels labels_;
   std::atomic<bool> destroyed_{false};
   std::optional<std::filesystem::path> agent_socket_;
+  std::optional<std::filesystem::path> main_dir_;  // with the agent, in the current layout
   std::string exec_user_;  // who a request naming no user runs as, through either path
   std::atomic<pid_t> agent_pid_{0};
   // A frozen agent cannot answer; pause() through this handle refuses commands until unpause().

@@ -5,8 +5,9 @@
 // no-new-privileges, seccomp):
 //   - /.sbx/agent: the static sbx-agent binary, bind-mounted read-only; it is the entrypoint
 //     (no docker-init, no shell loop) and runs as 0:0 so that it can switch users per command;
-//   - /.sbx/run: the host directory <state_dir>/docker/<id>/ (its parent is 0700, so other host
-//     users cannot reach the socket), where the agent listens on agent.sock;
+//   - /.sbx/run: the host directory <state_dir>/docker/<id>/run/ (<id>/ and its parent are
+//     0700, so other host users cannot reach the socket), where the agent listens on
+//     agent.sock; the rest of <id>/ stays out of the container (sandbox_dir.hpp);
 //   - CAP_SETUID, CAP_SETGID (per-command user switching) and CAP_SETPCAP (to drop the bounding
 //     set of commands) added to the container. The agent gives commands only the configured
 //     cap_add set, with no_new_privs, so a command has exactly what it would have through the

@@ -29,10 +29,20 @@ std::filesystem::path make_sandbox_dir(const std::filesystem::path& state_dir, c
   if (::chmod(state_dir.c_str(), 0700) != 0) throw_system_error("make " + state_dir.string() + " private (0700)", errno);
   std::filesystem::path dir = state_dir / id;
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_system_error("create " + dir.string(), errno);
-  if (open_to_agent && ::chmod(dir.c_str(), 0777) != 0)
-    throw_system_error("open " + dir.string() + " to the sandbox's agent", errno);
+  if (open_to_agent) {
+    std::filesystem::path run = agent_run_dir(dir);
+    if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST) throw_system_error("create " + run.string(), errno);
+    if (::chmod(run.c_str(), 0777) != 0) throw_system_error("open " + run.string() + " to the sandbox's agent", errno);
+  }
   record_activity(dir);
   return dir;
+}
+
+std::filesystem::path agent_run_dir(const std::filesystem::path& sandbox_dir) { return sandbox_dir / "run"; }
+
+std::optional<std::filesystem::path> host_only_dir(const std::string& id, const std::filesystem::path& agent_dir) {
+  if (agent_dir.filename() == "run" && agent_dir.parent_path().filename() == id) return agent_dir.parent_path();
+  return std::nullopt;
 }
 
 void remove_sandbox_dir(Context& context, const std::string& id, const std::filesystem::path& dir) {

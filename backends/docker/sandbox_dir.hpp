@@ -1,6 +1,13 @@
-// The host-side directory of one docker sandbox, <state_dir>/docker/<id>/: the agent's socket
-// (sandbox_agent.hpp) and the sandbox's activity marker, whose mtime is its last exec or Fs
-// call, for idle_timeout (as the subcontainer backend uses its record's mtime).
+// The host-side directory of one docker sandbox, <state_dir>/docker/<id>/ (0700, never
+// mounted, so the sandbox cannot reach it):
+//   activity         the marker whose mtime is the last exec or Fs call, for idle_timeout (as
+//                    the subcontainer backend uses its record's mtime);
+//   main.log, main.log.1, main.status   the main command's files (launch; agent/main_command_files.hpp);
+//   run/             with the agent: bind-mounted at /.sbx/run, where the agent listens on
+//                    agent.sock (sandbox_agent.hpp). The only part the sandbox sees.
+// Sandboxes made before run/ existed had the whole directory mounted: their label sbx.agent-dir
+// names <id>/ itself, which still serves commands but not launch (whose files must stay out
+// of the sandbox's reach).
 #pragma once
 
 #include "config.hpp"
@@ -16,11 +23,19 @@ namespace sbx::docker {
 // <state_dir>/docker, or <default state dir>/docker when the config names none.
 std::filesystem::path docker_state_dir(const DockerConfig& config);
 
-// Makes <state_dir>/<id> with its parent 0700, so other host users cannot reach what is in
-// it. `open_to_agent`: the directory itself is 0777, because the agent is root in the
-// container but without CAP_DAC_OVERRIDE and must create its socket in a directory owned by
-// the host user; else 0700. Starts the activity clock.
+// Makes <state_dir>/<id> and its parent 0700, so other host users cannot reach what is in
+// them, and starts the activity clock. `open_to_agent`: also run/, 0777, because the agent is
+// root in the container but without CAP_DAC_OVERRIDE and must create its socket in a
+// directory owned by the host user. Returns <state_dir>/<id>.
 std::filesystem::path make_sandbox_dir(const std::filesystem::path& state_dir, const std::string& id, bool open_to_agent);
+
+// <sandbox dir>/run: the part mounted into the container.
+std::filesystem::path agent_run_dir(const std::filesystem::path& sandbox_dir);
+
+// The host-only sandbox directory of a sandbox whose agent directory (label sbx.agent-dir) is
+// `agent_dir`: its parent for the current layout (<id>/run), nullopt for the old one (<id>
+// itself, visible inside the container).
+std::optional<std::filesystem::path> host_only_dir(const std::string& id, const std::filesystem::path& agent_dir);
 
 // Removes `dir`, the directory of sandbox `id` (from our state dir or a label); missing is
 // fine. A path that is not "<some state dir>/docker/<id>" is left alone (a label is not

@@ -143,7 +143,7 @@ bool send_from(const fs::path& path, std::uint64_t& offset, const std::function<
 }  // namespace
 
 MainCommandInfo launch_main_command(const fs::path& socket, const std::string& sandbox_id, const fs::path& dir,
-                                    const wire::ExecMessage& message) {
+                                    const wire::ExecMessage& message, pid_t agent_pid) {
   std::string status_path = (dir / (std::string(kStatusName) + ".XXXXXX")).string();
   UniqueFd status(::mkostemp(status_path.data(), O_CLOEXEC | O_APPEND));
   if (!status) throw_system_error("sandbox " + sandbox_id + ": create " + status_path, errno);
@@ -158,7 +158,7 @@ MainCommandInfo launch_main_command(const fs::path& socket, const std::string& s
   UniqueFd log = open_file(dir / kLogName, O_RDWR | O_APPEND | O_CREAT, sandbox_id);
   UniqueFd rotated = open_file(dir / kRotatedLogName, O_RDWR | O_CREAT, sandbox_id);
   const int fds[wire::kLaunchFds] = {no_input.get(), log.get(), rotated.get(), status.get()};
-  UniqueFd connection = send_request(socket, sandbox_id, message, fds);
+  UniqueFd connection = send_request(socket, sandbox_id, message, fds, agent_pid);
 
   std::string reply = read_reply(connection.get());
   if (reply.rfind("S ", 0) == 0) {

@@ -15,6 +15,8 @@
 
 #include <sbx/types.hpp>
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -26,8 +28,11 @@ namespace sbx::agent {
 // Starts the main command: sends `message` (a launch) to the agent on `socket` with the files
 // in `dir`, and waits until it runs (after the previous one is gone). Errc::state when the
 // agent is gone or a later launch superseded this one, Errc::backend when it could not start.
+// `agent_pid`: as send_request's, for a socket the sandbox can reach (Errc::permission_denied
+// when another process listens there).
 MainCommandInfo launch_main_command(const std::filesystem::path& socket, const std::string& sandbox_id,
-                                    const std::filesystem::path& dir, const wire::ExecMessage& message);
+                                    const std::filesystem::path& dir, const wire::ExecMessage& message,
+                                    pid_t agent_pid = 0);
 
 // The recorded state; nullopt when nothing was launched. With `sandbox_running` false, a
 // command recorded as running is reported killed by SIGKILL: the sandbox's PID 1 died, and

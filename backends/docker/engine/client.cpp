@@ -661,23 +661,37 @@ std::unique_ptr<RawStream> EngineClient::hijack(const Request& request) {
   const std::string what = impl.describe(request);
   const Duration timeout = request.timeout.value_or(impl.options.request_timeout);
   const Deadline deadline = Clock::now() + timeout;
-  auto connection = impl.connect(deadline, what, timeout);
-  Connection& c = *connection;
   auto message = impl.build(request, target);
   message.set(http::field::connection, "Upgrade");
   message.set(http::field::upgrade, "tcp");
-  auto wrote = run_step(c, deadline, [&](auto done) {
-    c.with_socket([&](auto& s) { http::async_write(s, message, done); });
-  });
-  if (wrote.ec) impl.fail_step(wrote, what, "sending the request", timeout);
-  http::response_parser<http::empty_body> header_parser;
-  auto read = run_step(c, deadline, [&](auto done) {
-    c.with_socket([&](auto& s) { http::async_read_header(s, c.buffer, header_parser, done); });
-  });
-  if (read.ec) impl.fail_step(read, what, "reading the response header", timeout);
-  unsigned status = header_parser.get().result_int();
+  // An idle pooled connection saves a connect (for TCP also a resolve and a handshake) on
+  // every exec. The daemon may have closed it meanwhile: a stale one is retried once on a
+  // fresh connection, as exchange() does. The taken-over connection never goes back.
+  std::unique_ptr<Connection> connection;
+  std::optional<http::response_parser<http::empty_body>> header_parser;
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    connection = impl.acquire(deadline, what, timeout, reused);
+    Connection& c = *connection;
+    auto wrote = run_step(c, deadline, [&](auto done) {
+      c.with_socket([&](auto& s) { http::async_write(s, message, done); });
+    });
+    header_parser.emplace();
+    OpResult read;
+    if (!wrote.ec) {
+      read = run_step(c, deadline, [&](auto done) {
+        c.with_socket([&](auto& s) { http::async_read_header(s, c.buffer, *header_parser, done); });
+      });
+    }
+    const OpResult& failed = wrote.ec ? wrote : read;
+    if (!failed.ec) break;
+    if (reused && attempt == 0 && !failed.timed_out && is_stale_connection_error(failed.ec)) continue;
+    impl.fail_step(failed, what, wrote.ec ? "sending the request" : "reading the response header", timeout);
+  }
+  Connection& c = *connection;
+  unsigned status = header_parser->get().result_int();
   if (status >= 400) {
-    http::response_parser<http::string_body> body_parser{std::move(header_parser)};
+    http::response_parser<http::string_body> body_parser{std::move(*header_parser)};
     run_step(c, Clock::now() + std::chrono::seconds(5), [&](auto done) {
       c.with_socket([&](auto& s) { http::async_read(s, c.buffer, body_parser, done); });
     });

@@ -32,13 +32,65 @@ TEST_F(DockerTest, AgentDirectoryIsPrivateAndRemovedWithTheSandbox) {
   auto sandbox = create();
   auto dir = agent_dir_of(*sandbox);
   ASSERT_FALSE(dir.empty()) << "no " << label::kAgentDir << " label";
-  EXPECT_EQ(dir.parent_path(), state_dir_.path() / "docker");
+  EXPECT_EQ(dir, state_dir_.path() / "docker" / sandbox->id() / "run");
   EXPECT_TRUE(std::filesystem::is_socket(dir / kAgentSocketName));
-  auto parent = std::filesystem::status(dir.parent_path()).permissions();
-  EXPECT_EQ(parent & std::filesystem::perms::all, std::filesystem::perms::owner_all)
-      << "the parent of the socket's directory must keep other host users out";
+  for (const auto& private_dir : {dir.parent_path(), dir.parent_path().parent_path()}) {
+    auto perms = std::filesystem::status(private_dir).permissions();
+    EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_all)
+        << private_dir << " must keep other host users out";
+  }
   sandbox->destroy();
-  EXPECT_FALSE(std::filesystem::exists(dir)) << "destroy leaves " << dir;
+  EXPECT_FALSE(std::filesystem::exists(dir.parent_path())) << "destroy leaves " << dir.parent_path();
+}
+
+// Only run/ is mounted: the main command's log and status, and the activity marker, stay
+// where a sandboxed process can neither read nor forge them.
+TEST_F(DockerTest, MainCommandFilesStayOutOfTheSandbox) {
+  ASSERT_TRUE(backend_->capabilities().launch);
+  auto sandbox = create();
+  ExecRequest request;
+  request.argv = {"sh", "-c", "echo from-main; echo to-stderr >&2"};
+  auto started = sandbox->launch(request);
+  EXPECT_GT(started.pid, 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (sandbox->info().main_command->state == MainCommandState::running &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto ended = sandbox->info().main_command;
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->state, MainCommandState::exited);
+  EXPECT_EQ(ended->exit_code, 0);
+  std::string log;
+  sandbox->logs([&](std::string_view chunk) { log.append(chunk); return true; });
+  EXPECT_EQ(log, "from-main\nto-stderr\n");
+
+  auto host_dir = agent_dir_of(*sandbox).parent_path();
+  EXPECT_TRUE(std::filesystem::exists(host_dir / "main.log"));
+  auto seen = sh(*sandbox, "ls -A /.sbx/run");
+  EXPECT_EQ(seen.stdout_data, std::string(kAgentSocketName) + "\n") << "the sandbox sees more than the socket";
+}
+
+TEST_F(DockerTest, LaunchWithoutTheAgentIsUnsupported) {
+  DockerConfig config;
+  config.agent = AgentMode::off;
+  auto without_agent = make_backend(config);
+  EXPECT_FALSE(without_agent->capabilities().launch);
+  auto sandbox = create(base_spec(), without_agent.get());
+  ExecRequest request;
+  request.argv = {"true"};
+  try {
+    sandbox->launch(request);
+    FAIL() << "launch without the agent did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("agent"), std::string::npos) << e.what();
+  }
+  try {
+    sandbox->logs([](std::string_view) { return true; });
+    FAIL() << "logs without the agent did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
+  }
 }
 
 TEST_F(DockerTest, ResumeFromANewBackendObjectUsesTheAgent) {

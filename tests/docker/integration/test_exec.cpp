@@ -148,11 +148,19 @@ TEST_P(DockerBothPathsTest, ExitCodeAbove128IsAnExitCode) {
   auto result = sh(*sandbox, "exit 137");
   EXPECT_EQ(result.shell_status(), 137);
   // The agent sees the real wait status. The exec API says only 137, for `exit 137` and for
-  // SIGKILL alike, and the SDK contract reports a death by signal as that signal.
+  // SIGKILL alike, and the SDK contract (ExecResult::signal) reports it as signal 9 there.
   if (GetParam() == AgentMode::on) {
     EXPECT_EQ(result.exit_code, 137);
     EXPECT_EQ(result.signal, 0) << "an explicit exit status is not a signal";
+  } else {
+    EXPECT_EQ(result.signal, 9) << "the documented exec-API reading of 129..192";
+    EXPECT_EQ(result.exit_code, -1);
   }
+  auto highest = sh(*sandbox, "exit 192");
+  EXPECT_EQ(highest.shell_status(), 192);
+  auto above = sh(*sandbox, "exit 193");
+  EXPECT_EQ(above.exit_code, 193) << "above 128+64 no signal exists: always an exit code";
+  EXPECT_EQ(above.signal, 0);
   auto killed = sh(*sandbox, "kill -9 $$");
   EXPECT_EQ(killed.signal, 9);
   EXPECT_EQ(killed.shell_status(), 137);

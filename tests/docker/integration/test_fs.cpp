@@ -1,4 +1,9 @@
 #include "docker_fixture.hpp"
+#include "engine/query.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <thread>
 
 namespace sbx::docker::test {
 namespace {
@@ -58,7 +63,24 @@ TEST_F(DockerTest, FsStreamsLargeFiles) {
   EXPECT_EQ(firsts, "ABCDEFGHIJKLMNOPQRSTUVWX");
 }
 
-TEST_F(DockerTest, FsSymlinkRenameRemove) {
+// The Docker events the daemon recorded for `container` of type `action` ("exec_create")
+// from `since` (unix seconds) until now.
+std::size_t count_events(const std::string& container, const std::string& action, std::time_t since) {
+  ClientOptions options;
+  options.endpoint = choose_endpoint(std::nullopt);
+  EngineClient client(options);
+  Request request;
+  std::string filters = R"({"container":[")" + container + R"("],"event":[")" + action + R"("]})";
+  request.target = "/events?since=" + std::to_string(since) + "&until=" + std::to_string(std::time(nullptr)) +
+                   "&filters=" + percent_encode(filters);
+  std::string body = client.call(request).body;
+  std::size_t count = 0;
+  for (std::size_t at = body.find("\"status\""); at != std::string::npos; at = body.find("\"status\"", at + 1)) ++count;
+  return count;
+}
+
+TEST_P(DockerBothPathsTest, FsSymlinkRenameRemove) {
+  std::time_t since = std::time(nullptr) - 1;
   auto sandbox = create();
   Fs& fs = sandbox->fs();
   fs.write("/tmp/target", "through the link");
@@ -87,6 +109,27 @@ TEST_F(DockerTest, FsSymlinkRenameRemove) {
   EXPECT_FALSE(fs.exists("/tmp/tree"));
   fs.remove("/tmp/renamed");
   EXPECT_FALSE(fs.exists("/tmp/renamed"));
+
+  // Paths are argv entries after "--", never shell text: a leading dash, spaces and shell
+  // syntax are names like any other.
+  const std::string odd = "/tmp/-rf $(touch sbx-injected); x";
+  fs.write(odd, "odd");
+  fs.symlink(odd, odd + ".link");
+  EXPECT_EQ(fs.read(odd + ".link"), "odd");
+  fs.rename(odd, odd + ".moved");
+  EXPECT_EQ(fs.read(odd + ".moved"), "odd");
+  fs.remove(odd + ".moved");
+  fs.remove(odd + ".link");
+  EXPECT_FALSE(fs.exists(odd + ".moved"));
+  for (const char* cwd : {"/", "/workspace/", "/tmp/"}) EXPECT_FALSE(fs.exists(std::string(cwd) + "sbx-injected"));
+
+  // With the agent, the tools run through it: the daemon saw no exec at all.
+  if (GetParam() == AgentMode::on) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));  // `until` has a one-second grain
+    EXPECT_EQ(count_events(sandbox->id(), "exec_create", since), 0u);
+  } else {
+    EXPECT_GT(count_events(sandbox->id(), "exec_create", since), 0u) << "the events check sees execs";
+  }
 }
 
 TEST_F(DockerTest, FsWritesBelongToANumericSandboxUser) {
