@@ -14,7 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <sstream>
 #include <optional>
 
 namespace sbx::subcontainer {
@@ -26,7 +26,11 @@ constexpr auto kCreateWindow = std::chrono::minutes(1);
 
 std::vector<std::string> command_line(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
+  // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
+  std::stringstream raw_read;
+  raw_read << in.rdbuf();
+  const std::string raw = raw_read.str();
   std::vector<std::string> args;
   for (std::size_t pos = 0; pos < raw.size();) {
     const std::size_t end = raw.find('\0', pos);

@@ -126,7 +126,11 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
 std::uint64_t process_start_time(pid_t pid) {
   if (pid <= 0) return 0;
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
+  // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
+  std::stringstream text_read;
+  text_read << in.rdbuf();
+  std::string text = text_read.str();
   auto paren = text.rfind(')');
   if (paren == std::string::npos) return 0;
   std::istringstream fields(text.substr(paren + 2));

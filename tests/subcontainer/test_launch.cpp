@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace sbx::subcontainer::test {
@@ -60,7 +61,11 @@ int host_processes_with(const std::string& marker) {
   int found = 0;
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
+    // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
+    std::stringstream cmdline_read;
+    cmdline_read << in.rdbuf();
+    std::string cmdline = cmdline_read.str();
     if (cmdline.find(marker) != std::string::npos) ++found;
   }
   return found;

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <optional>
 #include <thread>
 
@@ -118,10 +119,18 @@ std::vector<std::pair<pid_t, char>> sandbox_process_states(const fs::path& plan)
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream cmdline(entry.path() / "cmdline");
-    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
+    // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
+    std::stringstream text_read;
+    text_read << cmdline.rdbuf();
+    std::string text = text_read.str();
     if (text.find(plan.string()) == std::string::npos) continue;
     std::ifstream stat(entry.path() / "stat");
-    std::string line((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
+    // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
+    std::stringstream line_read;
+    line_read << stat.rdbuf();
+    std::string line = line_read.str();
     auto paren = line.rfind(')');
     if (paren == std::string::npos || paren + 2 >= line.size()) continue;  // it just ended
     states.emplace_back(static_cast<pid_t>(std::stoi(name)), line[paren + 2]);

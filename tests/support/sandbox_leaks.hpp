@@ -21,6 +21,7 @@
 #include <iterator>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,7 +43,11 @@ inline std::vector<LeftProcess> processes_started_in(const std::filesystem::path
     const std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::ifstream in(it->path() / "cmdline", std::ios::binary);
-    const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
+    // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
+    std::stringstream raw_read;
+    raw_read << in.rdbuf();
+    const std::string raw = raw_read.str();
     LeftProcess process{static_cast<pid_t>(std::stol(name)), {}};
     bool names_dir = false;
     for (std::size_t pos = 0; pos < raw.size();) {
