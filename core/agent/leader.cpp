@@ -227,14 +227,7 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
       signalfd_siginfo info;
       while (::read(signal_fd, &info, sizeof info) > 0) {
       }
-      int child_status = 0;
-      pid_t reaped;
-      while ((reaped = ::waitpid(-1, &child_status, WNOHANG)) > 0) {
-        if (reaped == pid) {
-          status = child_status;
-          ended = true;
-        }
-      }
+      if (reap_children(pid, status)) ended = true;
     }
   }
   pid_t left;

@@ -33,20 +33,6 @@ void send_line(int fd, const std::string& line) { (void)!::send(fd, line.data(),
 
 void record(int status_fd, const std::string& line) { (void)!::write(status_fd, line.data(), line.size()); }
 
-// Reaps every child that has ended; true when `command` was among them (its status in `status`).
-bool reap(pid_t command, int& status) {
-  bool ended = false;
-  int child_status = 0;
-  pid_t pid;
-  while ((pid = ::waitpid(-1, &child_status, WNOHANG)) > 0) {
-    if (pid == command) {
-      status = child_status;
-      ended = true;
-    }
-  }
-  return ended;
-}
-
 // Blocks until the leader says start (true) or abort (false), reaping meanwhile.
 bool wait_for_turn(int signal_fd) {
   while (true) {
@@ -59,7 +45,7 @@ bool wait_for_turn(int signal_fd) {
       if (static_cast<int>(info.ssi_signo) == kAbortMainSignal) abort = true;
     }
     int ignored;
-    reap(-1, ignored);
+    reap_children(-1, ignored);
     if (abort) return false;
     if (start) return true;
   }
@@ -131,18 +117,18 @@ void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy&
       signalfd_siginfo info;
       while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
       }
-      if (!ended && reap(command, status)) {
+      if (!ended && reap_children(command, status)) {
         ended = true;
         // A service that ended leaves nothing behind (as systemd does), so a replacement or
         // a restart never meets its leftovers.
         signal_tree(::getpid(), SIGKILL);
       }
       int ignored;
-      reap(-1, ignored);
+      reap_children(-1, ignored);
     }
   }
   int ignored;
-  reap(-1, ignored);
+  reap_children(-1, ignored);
   record(request.status.get(), "X " + std::to_string(status) + " " + std::to_string(unix_ms()) + "\n");
   ::_exit(0);
 }

@@ -1,5 +1,7 @@
 #include "process_tree.hpp"
 
+#include <sys/wait.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -80,6 +82,19 @@ void signal_tree(pid_t shepherd, int signal) {
     }
     if (only_zombies) return;
   }
+}
+
+bool reap_children(pid_t command, int& status) {
+  bool ended = false;
+  int child_status = 0;
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &child_status, WNOHANG)) > 0) {
+    if (pid == command) {
+      status = child_status;
+      ended = true;
+    }
+  }
+  return ended;
 }
 
 }  // namespace sbx::agent

@@ -13,4 +13,8 @@ namespace sbx::agent {
 // repeats until none is left, so a fork racing the kill is caught too.
 void signal_tree(pid_t shepherd, int signal);
 
+// Reaps every child of the caller that has ended; true when `command` was among them (its
+// wait status in `status`).
+bool reap_children(pid_t command, int& status);
+
 }  // namespace sbx::agent
