@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cgroup.hpp"
+#include "helper_launch.hpp"
 #include "runtime.hpp"
 #include "sandbox_record.hpp"
 
@@ -36,6 +37,8 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   std::shared_ptr<ForkFactory> fork_factory() override;
 
   const SandboxRecord& record() const { return record_; }
+  // The helper that started this sandbox, reaped with the handle (create does not wait for it).
+  void adopt_helper(ExitingChild helper) { helper_ = std::move(helper); }
   SandboxPaths paths() const;
   // Runs `body` with every process of the sandbox frozen (when the host has a freezer), so
   // its upper layer can be copied consistently.
@@ -55,6 +58,7 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   std::mutex mutex_;
   bool destroyed_ = false;
   std::unique_ptr<RootFs> fs_;
+  ExitingChild helper_;
 };
 
 // The sbx.* labels plus the user's.

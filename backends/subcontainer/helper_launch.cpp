@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 extern char** environ;
@@ -25,7 +26,8 @@ std::string trim(std::string text) {
 
 }  // namespace
 
-pid_t run_helper(const std::filesystem::path& helper, const std::filesystem::path& plan, const std::string& id) {
+StartedSandbox run_helper(const std::filesystem::path& helper, const std::filesystem::path& plan,
+                          const std::string& id) {
   if (::access(helper.c_str(), X_OK) != 0)
     throw Error(Errc::backend, "sandbox " + id + ": helper " + helper.string() +
                                    " is not executable; set [backends.subcontainer] helper = \"/path/to/sbx-subcontainer-helper\"");
@@ -58,11 +60,13 @@ pid_t run_helper(const std::filesystem::path& helper, const std::filesystem::pat
   out_write.reset();
   err_write.reset();
 
-  // Read both pipes to EOF (the leader detaches from them once it is ready).
+  // Read until the helper reports the leader's pid (a whole line on stdout): from then on it
+  // only exits, and its exit (tearing down its memory) need not delay the caller. On failure,
+  // read both pipes to EOF for its message.
   std::string stdout_text, stderr_text;
   pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
   int open_streams = 2;
-  while (open_streams > 0) {
+  while (open_streams > 0 && stdout_text.find('\n') == std::string::npos) {
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       break;
@@ -79,20 +83,40 @@ pid_t run_helper(const std::filesystem::path& helper, const std::filesystem::pat
       }
     }
   }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  ExitingChild helper_process(pid);
+  const auto newline = stdout_text.find('\n');
+  if (newline != std::string::npos && stderr_text.empty()) {
+    char* end = nullptr;
+    const long leader = std::strtol(stdout_text.c_str(), &end, 10);
+    if (end == stdout_text.c_str() + newline && leader > 0)
+      return StartedSandbox{static_cast<pid_t>(leader), std::move(helper_process)};
   }
+  // A failure: the helper's exit status and message say why.
+  const int status = helper_process.reap();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string message = trim(stderr_text);
     if (message.rfind("ERR ", 0) == 0) message.erase(0, 4);
     if (message.empty()) message = "helper ended with status " + std::to_string(status);
     throw Error(Errc::backend, "sandbox " + id + ": setup failed: " + message);
   }
-  try {
-    return static_cast<pid_t>(std::stoi(stdout_text));
-  } catch (...) {
-    throw Error(Errc::backend, "sandbox " + id + ": helper printed no leader pid (got '" + trim(stdout_text) + "')");
+  throw Error(Errc::backend, "sandbox " + id + ": helper printed no leader pid (got '" + trim(stdout_text) + "')");
+}
+
+ExitingChild& ExitingChild::operator=(ExitingChild&& other) noexcept {
+  if (this != &other) {
+    reap();
+    pid_ = std::exchange(other.pid_, -1);
   }
+  return *this;
+}
+
+int ExitingChild::reap() {
+  if (pid_ <= 0) return 0;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  return status;
 }
 
 }  // namespace sbx::subcontainer

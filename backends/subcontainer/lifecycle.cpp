@@ -201,12 +201,15 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   save_record(paths.record, record);
 
   write_plan(paths.plan, plan);
-  record.leader_pid = run_helper(config.helper, paths.plan, id);
+  StartedSandbox started = run_helper(config.helper, paths.plan, id);
+  record.leader_pid = started.leader;
   record.leader_start = process_start_time(record.leader_pid);
   save_record(paths.record, record);
   runtime->log->debug("sandbox {}: started, leader pid {}", id, record.leader_pid);
   rollback.dismiss();
-  return std::make_shared<SubcontainerHandle>(runtime, std::move(record));
+  auto handle = std::make_shared<SubcontainerHandle>(runtime, std::move(record));
+  handle->adopt_helper(std::move(started.helper));
+  return handle;
 }
 
 void destroy_sandbox(const Runtime& runtime, const std::string& id) {

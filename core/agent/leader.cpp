@@ -297,10 +297,11 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 }
 
 // Forks a shepherd; -1 when fork fails.
-pid_t start_shepherd(int listen_fd, int notice_fd, int leader_fds[2], const CommandPolicy& policy) {
+pid_t start_shepherd(int listen_fd, int notice_fd, int leader_fds[3], const CommandPolicy& policy) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    for (int i = 0; i < 2; ++i) ::close(leader_fds[i]);
+    for (int i = 0; i < 3; ++i)
+      if (leader_fds[i] >= 0) ::close(leader_fds[i]);
     shepherd(listen_fd, notice_fd, policy);
   }
   return pid;
@@ -308,7 +309,7 @@ pid_t start_shepherd(int listen_fd, int notice_fd, int leader_fds[2], const Comm
 
 }  // namespace
 
-void run_leader(int listen_fd, const CommandPolicy& policy) {
+void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   if (!leader_confined()) ::_exit(1);
   sigset_t blocked;
   sigemptyset(&blocked);
@@ -328,7 +329,9 @@ void run_leader(int listen_fd, const CommandPolicy& policy) {
   // Shepherds send ShepherdNotices here.
   int notices[2];
   if (::pipe2(notices, O_CLOEXEC | O_NONBLOCK) != 0) ::_exit(1);
-  int leader_fds[2] = {signal_fd, notices[0]};
+  // Closed in every shepherd: only the leader reads its signals and notices, and the one who
+  // waits for "OK" must see EOF once the leader has written it.
+  int leader_fds[3] = {signal_fd, notices[0], ready_fd};
   MainSlot main_slot;
   // The shepherds parked in accept(). One is kept ready; a new one is forked only when none
   // is free, so a command never shares the CPU with the fork of its successor, and requests
@@ -342,6 +345,11 @@ void run_leader(int listen_fd, const CommandPolicy& policy) {
   auto forget = [&](pid_t pid) { std::erase(free_shepherds, pid); };
 
   fork_shepherd();
+  if (ready_fd >= 0) {
+    (void)!::write(ready_fd, "OK\n", 3);
+    ::close(ready_fd);
+    leader_fds[2] = -1;
+  }
   while (true) {
     // With no free shepherd, a waiting connection asks for one.
     pollfd fds[3] = {{signal_fd, POLLIN, 0}, {notices[0], POLLIN, 0}, {free_shepherds.empty() ? listen_fd : -1, POLLIN, 0}};

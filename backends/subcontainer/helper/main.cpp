@@ -140,9 +140,8 @@ void detach_stdio() {
   if (::unshare(CLONE_NEWCGROUP) != 0) fail_errno("unshare the cgroup namespace");
   if (auto confine_error = confine_leader(policy); !confine_error.empty()) fail(confine_error.c_str());
   detach_stdio();
-  if (::write(status_fd, "OK\n", 3) != 3) ::_exit(1);
-  ::close(status_fd);
-  run_leader(listen_fd, policy);
+  // "OK" goes out once the first shepherd is forked (run_leader).
+  run_leader(listen_fd, policy, status_fd);
 }
 
 int start(const char* plan_path) {
@@ -201,7 +200,9 @@ int start(const char* plan_path) {
   while ((n = ::read(status_pipe[0], buffer, sizeof buffer)) > 0) status.append(buffer, static_cast<std::size_t>(n));
   if (status.rfind("ERR ", 0) != 0 && !cgroup_error.empty()) status = cgroup_error + "\n";
   if (status.rfind("OK", 0) == 0) {
+    // Flushed now: the host goes on as soon as it has this line, not once we have exited.
     std::printf("%d\n", child);
+    std::fflush(stdout);
     return 0;
   }
   ::kill(child, SIGKILL);
