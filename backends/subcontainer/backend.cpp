@@ -1,5 +1,7 @@
 #include "backend.hpp"
 
+#include "cgroup.hpp"
+
 #include "ephemeral_dir.hpp"
 #include "handle.hpp"
 #include "lifecycle.hpp"
@@ -57,6 +59,7 @@ std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdl
     runtime->root_uid = ::geteuid();
     runtime->root_gid = ::getegid();
     runtime->id_count = 1;
+    runtime->delegated_cgroups = SandboxCgroup::delegated_base().has_value();
   } else {
     runtime->root_uid = runtime->root_gid = config.uid_base;
     runtime->id_count = config.uid_count;
@@ -77,11 +80,12 @@ Capabilities SubcontainerBackend::capabilities() const {
   Capabilities caps;
   caps.fork = true;
   caps.snapshot = true;
-  caps.pause = !runtime_->rootless;  // needs a freezer cgroup
+  const bool has_cgroups = !runtime_->rootless || runtime_->delegated_cgroups;
+  caps.pause = has_cgroups;  // needs a freezer
   caps.stdin = true;
   caps.ports = false;
   caps.tty = false;
-  caps.stats = !runtime_->rootless;
+  caps.stats = has_cgroups;
   caps.persistent = true;
   caps.launch = true;
   caps.network_modes = {NetworkMode::none, NetworkMode::host};

@@ -68,10 +68,12 @@ void write_limit(const fs::path& file, const std::string& value, const std::stri
 
 bool any_limit(const Limits& limits) { return limits.memory_bytes || limits.cpus || limits.pids; }
 
-// v2: controllers must be enabled in every ancestor's cgroup.subtree_control. One at a time:
-// a write naming a controller the level does not have fails as a whole.
-void enable_v2_controllers(const fs::path& mount, const fs::path& dir) {
-  for (fs::path level = mount; level != dir;) {
+// v2: controllers must be enabled in every ancestor's cgroup.subtree_control, from `top`
+// (the hierarchy's root, or a delegated subtree whose own ancestors are not ours to change)
+// down to `dir`. One at a time: a write naming a controller the level does not have fails as
+// a whole.
+void enable_v2_controllers(const fs::path& top, const fs::path& dir) {
+  for (fs::path level = top; level != dir;) {
     auto available = read_file(level / "cgroup.controllers").value_or("");
     for (const char* controller : {"memory", "pids", "cpu"})
       if (available.find(controller) != std::string::npos) write_file(level / "cgroup.subtree_control", std::string("+") + controller);
@@ -116,12 +118,54 @@ SandboxCgroup::SandboxCgroup(int version, std::vector<std::string> dirs, std::st
 std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name, const std::string& id,
                                                    const Limits& limits, const fs::path& mount) {
   const auto [version, roots] = sandbox_roots(root_name, mount, limits.cpus.has_value());
-  std::vector<std::string> dirs;
-  for (const auto& root : roots) dirs.push_back((root / id).string());
-  if (dirs.empty()) {
+  if (roots.empty()) {
     if (any_limit(limits)) refuse_limits("this host has no cgroup hierarchy mounted at " + mount.string());
     return std::nullopt;
   }
+  return create_in(version, roots, mount, id, limits);
+}
+
+std::optional<fs::path> SandboxCgroup::delegated_base() {
+  fs::path mount;
+  // Pure v2 hosts mount it at /sys/fs/cgroup; hybrid ones (v1 controllers) at .../unified.
+  for (const char* candidate : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"})
+    if (is_fs(candidate, CGROUP2_SUPER_MAGIC)) {
+      mount = candidate;
+      break;
+    }
+  if (mount.empty()) return std::nullopt;
+  std::ifstream self("/proc/self/cgroup");
+  std::string line, own;
+  while (std::getline(self, line))
+    if (line.rfind("0::/", 0) == 0) own = line.substr(4);
+  if (own.empty()) return std::nullopt;  // in the root cgroup, which is never delegated
+  const fs::path base = (mount / own).parent_path();
+  if (base == mount) return std::nullopt;
+  // Delegated means: we may make cgroups in it (the directory) and move processes between
+  // them (its cgroup.procs, the common ancestor of where the helper and the leader are).
+  if (::access(base.c_str(), W_OK) != 0 || ::access((base / "cgroup.procs").c_str(), W_OK) != 0)
+    return std::nullopt;
+  return base;
+}
+
+std::optional<SandboxCgroup> SandboxCgroup::create_delegated(const std::string& root_name, const std::string& id,
+                                                             const Limits& limits) {
+  const auto base = delegated_base();
+  if (!base) {
+    if (any_limit(limits))
+      refuse_limits("uid " + std::to_string(::getuid()) +
+                    " has no cgroup v2 subtree delegated to it (run sbx inside one, e.g. under "
+                    "`systemd-run --user --scope`)");
+    return std::nullopt;
+  }
+  return create_in(2, {*base / root_name}, *base, id, limits);
+}
+
+std::optional<SandboxCgroup> SandboxCgroup::create_in(int version, const std::vector<fs::path>& roots,
+                                                      const fs::path& enable_from, const std::string& id,
+                                                      const Limits& limits) {
+  std::vector<std::string> dirs;
+  for (const auto& root : roots) dirs.push_back((root / id).string());
   SandboxCgroup cgroup(version, {}, id);
   for (const auto& dir : dirs) {
     std::error_code error;
@@ -139,7 +183,7 @@ std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name,
   }
   try {
     if (version == 2) {
-      enable_v2_controllers(mount, dirs[0]);
+      enable_v2_controllers(enable_from, dirs[0]);
       fs::path dir = dirs[0];
       if (limits.memory_bytes) {
         write_v2_limit(dir, "memory.max", std::to_string(*limits.memory_bytes), "memory", id);
@@ -249,7 +293,9 @@ Stats SandboxCgroup::stats() const {
     fs::path dir = dirs_.at(0);
     stats.memory_bytes = read_number(dir / "memory.current");
     if (auto max = read_file(dir / "memory.max"); max && max->rfind("max", 0) != 0) stats.memory_limit_bytes = std::stoull(*max);
-    stats.pids = static_cast<std::uint32_t>(read_number(dir / "pids.current"));
+    // Without the pids controller (not delegated, or bound to v1), count the members.
+    stats.pids = static_cast<std::uint32_t>(fs::exists(dir / "pids.current") ? read_number(dir / "pids.current")
+                                                                              : processes().size());
     if (auto cpu = read_file(dir / "cpu.stat")) {
       auto pos = cpu->find("usage_usec ");
       if (pos != std::string::npos) stats.cpu_usage_ns = std::stoull(cpu->substr(pos + 11)) * 1000;

@@ -24,6 +24,15 @@ class SandboxCgroup {
   static std::optional<SandboxCgroup> create(const std::string& root_name, const std::string& id,
                                              const Limits& limits,
                                              const std::filesystem::path& mount = "/sys/fs/cgroup");
+  // For an unprivileged caller: <base>/<root_name>/<id> in the cgroup v2 subtree delegated to
+  // it (delegated_base), with the same nullopt / Errc::unsupported contract as create.
+  static std::optional<SandboxCgroup> create_delegated(const std::string& root_name, const std::string& id,
+                                                       const Limits& limits);
+  // The parent of this process's own cgroup v2 when it was delegated to the caller (it may
+  // write there and move processes within it): systemd's user@UID.service subtree, e.g. under
+  // `systemd-run --user --scope`. Sandboxes then get cgroups beside the caller's own (v2 lets
+  // no cgroup hold processes and enabled controllers at once). nullopt when there is none.
+  static std::optional<std::filesystem::path> delegated_base();
   // The cgroup of an existing sandbox, from its record.
   SandboxCgroup(int version, std::vector<std::string> dirs, std::string id);
   // Every cgroup <controller>/<root_name>/<name> on this host, by name (a sandbox id, for
@@ -50,6 +59,10 @@ class SandboxCgroup {
   std::string id_;
 
   std::optional<std::string> dir_with(const std::string& file) const;
+  // Makes <root>/<id> in each of `roots`; controllers are enabled (v2) from `enable_from` down.
+  static std::optional<SandboxCgroup> create_in(int version, const std::vector<std::filesystem::path>& roots,
+                                                const std::filesystem::path& enable_from, const std::string& id,
+                                                const Limits& limits);
 };
 
 }  // namespace sbx::subcontainer

@@ -181,7 +181,10 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.keep_caps = config.keep_caps;
   plan.seccomp = config.seccomp;
 
-  std::optional<SandboxCgroup> cgroup = SandboxCgroup::create(config.cgroup_root, id, spec.limits);
+  // Unprivileged, only a delegated cgroup v2 subtree can hold the sandbox's cgroup.
+  std::optional<SandboxCgroup> cgroup = runtime->rootless
+                                            ? SandboxCgroup::create_delegated(config.cgroup_root, id, spec.limits)
+                                            : SandboxCgroup::create(config.cgroup_root, id, spec.limits);
   SandboxRecord record;
   record.id = id;
   record.spec = spec;

@@ -21,6 +21,9 @@ struct Runtime {
   // Root inside is uid_base.. outside when sbx runs as root; rootless, only the caller's own
   // uid/gid is mapped (to root inside).
   bool rootless = false;
+  // Rootless with a cgroup v2 subtree delegated to the caller: sandboxes get cgroups there,
+  // and with them pause, stats and cgroup.kill (SandboxCgroup::delegated_base).
+  bool delegated_cgroups = false;
   std::uint32_t root_uid = 0, root_gid = 0, id_count = 1;
 };
 
