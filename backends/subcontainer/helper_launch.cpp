@@ -85,7 +85,7 @@ StartedSandbox run_helper(const std::filesystem::path& helper, const std::filesy
   }
   ExitingChild helper_process(pid);
   const auto newline = stdout_text.find('\n');
-  if (newline != std::string::npos && stderr_text.empty()) {
+  if (newline != std::string::npos) {
     char* end = nullptr;
     const long leader = std::strtol(stdout_text.c_str(), &end, 10);
     if (end == stdout_text.c_str() + newline && leader > 0)
