@@ -1,6 +1,6 @@
 #include "helper_launch.hpp"
 
-#include "unique_fd.hpp"
+#include "agent/control_client.hpp"
 
 #include <sbx/error.hpp>
 
@@ -26,20 +26,22 @@ std::string trim(std::string text) {
 
 }  // namespace
 
-StartedSandbox run_helper(const std::filesystem::path& helper, const std::filesystem::path& plan,
-                          const std::string& id) {
+PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::filesystem::path& plan, std::string id)
+    : id_(std::move(id)) {
   if (::access(helper.c_str(), X_OK) != 0)
-    throw Error(Errc::backend, "sandbox " + id + ": helper " + helper.string() +
+    throw Error(Errc::backend, "sandbox " + id_ + ": helper " + helper.string() +
                                    " is not executable; set [backends.subcontainer] helper = \"/path/to/sbx-subcontainer-helper\"");
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw_system_error("sandbox " + id + ": pipe", errno);
+  int go[2], out[2], err[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
+  UniqueFd go_read(go[0]), go_write(go[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
   UniqueFd out_read(out[0]), out_write(out[1]);
-  if (::pipe2(err, O_CLOEXEC) != 0) throw_system_error("sandbox " + id + ": pipe", errno);
+  if (::pipe2(err, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
   UniqueFd err_read(err[0]), err_write(err[1]);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, go_read.get(), 0);
   posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
   posix_spawnattr_t attributes;
@@ -56,15 +58,24 @@ StartedSandbox run_helper(const std::filesystem::path& helper, const std::filesy
   int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
-  if (rc != 0) throw_system_error("sandbox " + id + ": start helper " + helper_path, rc);
-  out_write.reset();
-  err_write.reset();
+  if (rc != 0) throw_system_error("sandbox " + id_ + ": start helper " + helper_path, rc);
+  child_ = ExitingChild(pid);
+  go_ = std::move(go_write);
+  out_ = std::move(out_read);
+  err_ = std::move(err_read);
+}
+
+StartedSandbox PendingHelper::start() {
+  // A helper that died meanwhile makes this fail (EPIPE, not a SIGPIPE in the host); its
+  // message is read below.
+  agent::write_without_sigpipe(go_.get(), "g");
+  go_.reset();
 
   // Read until the helper reports the leader's pid (a whole line on stdout): from then on it
   // only exits, and its exit (tearing down its memory) need not delay the caller. On failure,
   // read both pipes to EOF for its message.
   std::string stdout_text, stderr_text;
-  pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
+  pollfd fds[2] = {{out_.get(), POLLIN, 0}, {err_.get(), POLLIN, 0}};
   int open_streams = 2;
   while (open_streams > 0 && stdout_text.find('\n') == std::string::npos) {
     if (::poll(fds, 2, -1) < 0) {
@@ -83,23 +94,24 @@ StartedSandbox run_helper(const std::filesystem::path& helper, const std::filesy
       }
     }
   }
-  ExitingChild helper_process(pid);
+  out_.reset();
+  err_.reset();
   const auto newline = stdout_text.find('\n');
   if (newline != std::string::npos) {
     char* end = nullptr;
     const long leader = std::strtol(stdout_text.c_str(), &end, 10);
     if (end == stdout_text.c_str() + newline && leader > 0)
-      return StartedSandbox{static_cast<pid_t>(leader), std::move(helper_process)};
+      return StartedSandbox{static_cast<pid_t>(leader), std::move(child_)};
   }
   // A failure: the helper's exit status and message say why.
-  const int status = helper_process.reap();
+  const int status = child_.reap();
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string message = trim(stderr_text);
     if (message.rfind("ERR ", 0) == 0) message.erase(0, 4);
     if (message.empty()) message = "helper ended with status " + std::to_string(status);
-    throw Error(Errc::backend, "sandbox " + id + ": setup failed: " + message);
+    throw Error(Errc::backend, "sandbox " + id_ + ": setup failed: " + message);
   }
-  throw Error(Errc::backend, "sandbox " + id + ": helper printed no leader pid (got '" + trim(stdout_text) + "')");
+  throw Error(Errc::backend, "sandbox " + id_ + ": helper printed no leader pid (got '" + trim(stdout_text) + "')");
 }
 
 ExitingChild& ExitingChild::operator=(ExitingChild&& other) noexcept {

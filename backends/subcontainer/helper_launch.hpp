@@ -1,6 +1,8 @@
-// Starts the helper (posix_spawn: safe from the multi-threaded host) and waits until the
-// sandbox is ready or failed.
+// Starts the helper (posix_spawn: safe from the multi-threaded host) ahead of its plan, and
+// waits until the sandbox is ready or failed.
 #pragma once
+
+#include "unique_fd.hpp"
 
 #include <sys/types.h>
 
@@ -31,9 +33,26 @@ struct StartedSandbox {
   ExitingChild helper;  // the helper process, which exits right after it reported the leader
 };
 
-// Returns the leader's host pid as soon as the helper has reported it. Errc::backend with the
-// helper's message on failure.
-StartedSandbox run_helper(const std::filesystem::path& helper, const std::filesystem::path& plan,
-                          const std::string& id);
+// The helper, started before its plan is written: its exec and start-up (over a millisecond
+// for any process on a VM where page faults and cpuid trap) overlap the host's preparations.
+// It waits for one byte on its stdin before it reads `plan`; EOF (this dropped unstarted, as
+// when the create fails first) makes it exit at once.
+class PendingHelper {
+ public:
+  // Errc::backend when the helper cannot be started.
+  PendingHelper(const std::filesystem::path& helper, const std::filesystem::path& plan, std::string id);
+  PendingHelper(const PendingHelper&) = delete;
+  PendingHelper& operator=(const PendingHelper&) = delete;
+  ~PendingHelper() = default;  // unstarted: its stdin closes first, then it is reaped
+
+  // The plan is written: returns the leader's host pid as soon as the helper reports it.
+  // Errc::backend with the helper's message on failure.
+  StartedSandbox start();
+
+ private:
+  std::string id_;
+  ExitingChild child_;  // declared first: reaped last, after the pipes below have closed
+  UniqueFd go_, out_, err_;
+};
 
 }  // namespace sbx::subcontainer

@@ -341,8 +341,9 @@ ResolvedImage ImageStore::resolve(const std::string& ref) {
   if (ref.find('/') != std::string::npos && fs::exists(ref))
     throw Error(Errc::invalid_argument, "image '" + ref + "' is a relative path; give it as an absolute path");
   throw Error(Errc::not_found, "image '" + ref + "' is not in the image store '" + root_.string() +
-                                   "'; import it first (sbx image import FILE --name " + ref +
-                                   ") or give an absolute path to a rootfs directory or archive");
+                                   "' (no imported image or snapshot has that name or id); give 'host', an "
+                                   "absolute path to a rootfs directory or an image archive (imported on first "
+                                   "use), or a snapshot id");
 }
 
 ResolvedImage ImageStore::resolve_stored(const std::string& id, const std::string& ref) {

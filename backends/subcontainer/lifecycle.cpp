@@ -143,6 +143,9 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   SandboxPaths paths = sandbox_paths(config.sandboxes_dir, id);
   fs::path real_dir = make_sandbox_dir(paths.dir, spec.ephemeral ? ephemeral_base(config) : std::nullopt, id);
   CreateRollback rollback(*runtime, id);
+  // Started now, it execs and starts up while the rest is prepared; it reads the plan once
+  // told to (helper_launch.hpp). Declared after the rollback: on failure it is gone first.
+  PendingHelper helper(config.helper, paths.plan, id);
   // The helper gets the real paths, not the ones through an ephemeral sandbox's symlink.
   SandboxPaths real = sandbox_paths(real_dir.parent_path(), id);
   make_dir(paths.root, 0755, id);
@@ -204,7 +207,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   save_record(paths.record, record);
 
   write_plan(paths.plan, plan);
-  StartedSandbox started = run_helper(config.helper, paths.plan, id);
+  StartedSandbox started = helper.start();
   record.leader_pid = started.leader;
   record.leader_start = process_start_time(record.leader_pid);
   save_record(paths.record, record);

@@ -1,8 +1,9 @@
 // sbx-subcontainer-helper: starts one sandbox. The host execs it (never fork-without-exec in
 // the multi-threaded host) as
 //   sbx-subcontainer-helper start <plan-file>
-// It prints the leader's host pid on stdout and exits 0 once the sandbox is ready, or prints
-// what failed on stderr and exits 1. The leader stays behind as PID 1 of the sandbox.
+// It reads the plan once a byte arrives on its stdin (the host starts it early and writes the
+// plan meanwhile), prints the leader's host pid on stdout and exits 0 once the sandbox is
+// ready, or prints what failed on stderr and exits 1. The leader stays behind as PID 1 of the sandbox.
 //
 // The order of setup, as nsjail and bubblewrap do it; each step is one function.
 #include "../plan_format.hpp"
@@ -145,6 +146,14 @@ void detach_stdio() {
 }
 
 int start(const char* plan_path) {
+  // The host starts us before it has written the plan, so that our exec and start-up overlap
+  // its preparations: one byte on stdin says the plan is there; EOF that the create was given
+  // up (nothing to report then).
+  char go = 0;
+  ssize_t got;
+  while ((got = ::read(STDIN_FILENO, &go, 1)) < 0 && errno == EINTR) {
+  }
+  if (got != 1) return 1;
   Plan plan;
   std::string error;
   if (!read_plan(plan_path, plan, error)) {
