@@ -168,7 +168,12 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
     plan.workspace_volume = name;
     labels[label::kWorkspaceVolume] = name;
-    Labels volume_labels{{kLabelManaged, "true"}, {kLabelOwner, owner}, {label::kWorkspace, to_string(workspace)}};
+    // An ephemeral volume also carries the spec's labels, so a prune narrowed by labels finds
+    // it when its sandbox is gone (a persistent one outlives the sandbox that named it).
+    Labels volume_labels = workspace == WorkspaceMode::ephemeral ? spec.labels : Labels{};
+    volume_labels[kLabelManaged] = "true";
+    volume_labels[kLabelOwner] = owner;
+    volume_labels[label::kWorkspace] = to_string(workspace);
     if (workspace == WorkspaceMode::ephemeral) volume_labels[kLabelId] = id;
     create_volume(*context, name, volume_labels);
     if (workspace == WorkspaceMode::ephemeral) created_volume = name;
