@@ -155,7 +155,10 @@ TEST_F(DockerTest, PruneRemovesSandboxesWhoseOwnerIsGone) {
                            {"Labels", boost::json::object{{kLabelManaged, "true"},
                                                           {kLabelId, leaked_id},
                                                           {kLabelOwner, dead_owner},
-                                                          {"prune-run", run}}}};
+                                                          {"prune-run", run},
+                                                          // Not the suite's label: the crashed-run prune of
+                                                          // a parallel test process would take it.
+                                                          {kRunLabel, test_run_id()}}}};
   Request request;
   request.method = Method::post;
   request.target = "/containers/create?name=" + leaked_id;
