@@ -1,6 +1,7 @@
 // fork, snapshot/restore, pause, stats, ports, security settings, workspaces, config policies.
 #include "docker_fixture.hpp"
 #include "containers.hpp"
+#include "error_of.hpp"
 #include "images.hpp"
 #include "labels.hpp"
 #include "temp_dir.hpp"
@@ -111,6 +112,29 @@ TEST_F(DockerTest, PauseUnpauseAndStats) {
   sandbox->pause();
   sandbox->destroy();
   EXPECT_TRUE(backend_->list(this_run("PauseUnpauseAndStats")).empty());
+}
+
+// `docker pause` from another process freezes the agent too, which would then take a request
+// and answer only after the unpause: a command fails at once instead.
+TEST_P(DockerBothPathsTest, CommandsInASandboxPausedElsewhereFailFast) {
+  auto sandbox = create();
+  auto engine = [&](const std::string& verb) {
+    Request request;
+    request.method = Method::post;
+    request.target = "/containers/" + sandbox->id() + "/" + verb;
+    backend_->context()->client->call(request);
+  };
+  EXPECT_EQ(sh(*sandbox, "echo before").stdout_data, "before\n");
+  engine("pause");
+  for (const auto& handle : {sandbox, backend_->resume(sandbox->id())}) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string message = sbx::test::message_of(Errc::state, [&] { sh(*handle, "echo paused"); });
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    EXPECT_NE(message.find("paused"), std::string::npos) << message;
+    EXPECT_NE(message.find("unpause"), std::string::npos) << message;
+  }
+  engine("unpause");
+  EXPECT_EQ(sh(*sandbox, "echo after").stdout_data, "after\n");
 }
 
 TEST_F(DockerTest, SecurityDefaults) {
