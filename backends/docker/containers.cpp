@@ -107,6 +107,16 @@ json::object inspect_container(Context& context, const std::string& id) {
   return std::move(value.as_object());
 }
 
+bool container_paused(Context& context, const std::string& id) {
+  try {
+    const auto* paused = inspect_container(context, id).at("State").as_object().if_contains("Paused");
+    return paused != nullptr && paused->is_bool() && paused->as_bool();
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
                                              const CreateOptions& options) {
   validate(requested);

@@ -198,8 +198,7 @@ void DockerHandle::check_not_paused(pid_t agent) {
   // request and answer only after the unpause. The freezer file is read in microseconds; the
   // daemon is asked only when it cannot be read from here.
   auto frozen = process_frozen(agent);
-  if (!frozen) frozen = inspect_container(*context_, id_).at("State").as_object().at("Paused").as_bool();
-  if (*frozen)
+  if (frozen ? *frozen : container_paused(*context_, id_))
     throw Error(Errc::state, "sandbox " + id_ + " is paused (by `docker pause` or another process); unpause it first");
 }
 
