@@ -40,7 +40,7 @@ Labels Conformance::test_labels() const {
   std::string test = std::string(info->test_suite_name()) + "." + info->name();
   for (char& c : test)
     if (c == '/') c = '.';
-  return {{"sbx-conformance-run", run_id()}, {"sbx-conformance-test", test}};
+  return {{kSuiteLabel, "1"}, {"sbx-conformance-run", run_id()}, {"sbx-conformance-test", test}};
 }
 
 SandboxSpec Conformance::base_spec() const {
@@ -104,6 +104,11 @@ void Conformance::TearDown() {
   } catch (const std::exception& e) {
     ADD_FAILURE() << "listing this test's sandboxes failed: " << e.what();
   }
+}
+
+std::vector<std::string> prune_crashed_runs(SandboxBackend& backend) {
+  // Without --all: only what belongs to a process that is gone, never a parallel run's.
+  return backend.prune(Filter{{{kSuiteLabel, "1"}}, false});
 }
 
 }  // namespace sbx::conformance
