@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <thread>
 
 namespace sbx::docker {
 namespace json = boost::json;
@@ -33,6 +34,20 @@ void ignore_missing(const std::function<void()>& call) {
     call();
   } catch (const Error& e) {
     if (e.code() != Errc::not_found) throw;
+  }
+}
+
+void wait_until_removed(Context& context, const std::string& id, const Error& conflict) {
+  auto give_up = Clock::now() + context.client->request_timeout();
+  for (;;) {
+    try {
+      inspect_container(context, id);
+    } catch (const Error& e) {
+      if (e.code() == Errc::not_found) return;
+      throw;
+    }
+    if (Clock::now() > give_up) throw conflict;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
@@ -284,7 +299,18 @@ void remove_sandbox(Context& context, const std::string& id) {
   remove.method = Method::delete_;
   remove.target = container_path(id) + "?force=true&v=true";
   remove.what = "remove sandbox " + id;
-  ignore_missing([&] { context.client->call(remove); });
+  try {
+    context.client->call(remove);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) {
+    } else if (e.code() == Errc::state) {
+      // With force, a conflict means another process removes it right now (two prunes, a
+      // prune and a destroy): wait for that removal instead of failing, then tidy up the rest.
+      wait_until_removed(context, id, e);
+    } else {
+      throw;
+    }
+  }
 
   if (auto mode = labels.find(label::kWorkspace); mode != labels.end() && mode->second == "ephemeral")
     if (auto volume = labels.find(label::kWorkspaceVolume); volume != labels.end() && !volume->second.empty())
