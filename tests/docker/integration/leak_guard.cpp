@@ -4,6 +4,7 @@
 #include "engine/query.hpp"
 
 #include <sbx/log.hpp>
+#include <sbx/owner.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <set>
 
 namespace sbx::docker::test {
 namespace json = boost::json;
@@ -132,7 +134,26 @@ void fail_and_remove_leftovers(DockerBackend& backend, const std::string& run, c
 }
 
 std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
-  return backend.prune(Filter{{{kSuiteLabel, kSuiteName}}, false});
+  // Not a plain prune on the suite's label: that also takes a live run's sandboxes whose ttl or
+  // idle_timeout passed (a test of those). A run is one process: once its owner is gone,
+  // everything of the run goes, with prune --all on the run's label.
+  const Labels suite{{kSuiteLabel, kSuiteName}};
+  std::set<std::string> dead_runs;
+  auto consider = [&](const std::string& owner, const std::string& run) {
+    if (!run.empty() && owner_gone(owner)) dead_runs.insert(run);
+  };
+  for (auto& info : backend.list(Filter{suite})) consider(info.labels[kLabelOwner], info.labels[kRunLabel]);
+  auto volumes = list(backend, "/volumes", suite);
+  if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
+    for (const auto& item : items->as_array())
+      consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
+  auto images = list(backend, "/images/json", suite);
+  for (const auto& item : images.as_array())
+    consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
+  std::vector<std::string> removed;
+  for (const auto& run : dead_runs)
+    for (auto& id : backend.prune(Filter{{{kSuiteLabel, kSuiteName}, {kRunLabel, run}}, true})) removed.push_back(id);
+  return removed;
 }
 
 }  // namespace sbx::docker::test

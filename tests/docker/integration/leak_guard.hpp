@@ -6,8 +6,9 @@
 //     by name, and is removed by the backend's prune --all on the run's label;
 //   - at the end of the process, the same for anything a test outside the fixture left;
 //   - at the start, what earlier runs of this suite left when their process died (killed,
-//     crashed, interrupted) is pruned: prune without --all on the suite's label removes only
-//     what belongs to a process that is gone, never a parallel run's.
+//     crashed, interrupted) is pruned: each run whose owner process is gone, with prune --all
+//     on its run label; a parallel run's things are never touched (not even its sandboxes
+//     whose ttl or idle_timeout passed, which a plain prune would take).
 #pragma once
 
 #include "docker_backend.hpp"
