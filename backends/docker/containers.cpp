@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <thread>
 
 namespace sbx::docker {
 namespace json = boost::json;
@@ -33,6 +34,20 @@ void ignore_missing(const std::function<void()>& call) {
     call();
   } catch (const Error& e) {
     if (e.code() != Errc::not_found) throw;
+  }
+}
+
+void wait_until_removed(Context& context, const std::string& id, const Error& conflict) {
+  auto give_up = Clock::now() + context.client->request_timeout();
+  for (;;) {
+    try {
+      inspect_container(context, id);
+    } catch (const Error& e) {
+      if (e.code() == Errc::not_found) return;
+      throw;
+    }
+    if (Clock::now() > give_up) throw conflict;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
@@ -107,6 +122,16 @@ json::object inspect_container(Context& context, const std::string& id) {
   return std::move(value.as_object());
 }
 
+bool container_paused(Context& context, const std::string& id) {
+  try {
+    const auto* paused = inspect_container(context, id).at("State").as_object().if_contains("Paused");
+    return paused != nullptr && paused->is_bool() && paused->as_bool();
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
                                              const CreateOptions& options) {
   validate(requested);
@@ -168,7 +193,12 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
     plan.workspace_volume = name;
     labels[label::kWorkspaceVolume] = name;
-    Labels volume_labels{{kLabelManaged, "true"}, {kLabelOwner, owner}, {label::kWorkspace, to_string(workspace)}};
+    // An ephemeral volume also carries the spec's labels, so a prune narrowed by labels finds
+    // it when its sandbox is gone (a persistent one outlives the sandbox that named it).
+    Labels volume_labels = workspace == WorkspaceMode::ephemeral ? spec.labels : Labels{};
+    volume_labels[kLabelManaged] = "true";
+    volume_labels[kLabelOwner] = owner;
+    volume_labels[label::kWorkspace] = to_string(workspace);
     if (workspace == WorkspaceMode::ephemeral) volume_labels[kLabelId] = id;
     create_volume(*context, name, volume_labels);
     if (workspace == WorkspaceMode::ephemeral) created_volume = name;
@@ -269,7 +299,18 @@ void remove_sandbox(Context& context, const std::string& id) {
   remove.method = Method::delete_;
   remove.target = container_path(id) + "?force=true&v=true";
   remove.what = "remove sandbox " + id;
-  ignore_missing([&] { context.client->call(remove); });
+  try {
+    context.client->call(remove);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) {
+    } else if (e.code() == Errc::state) {
+      // With force, a conflict means another process removes it right now (two prunes, a
+      // prune and a destroy): wait for that removal instead of failing, then tidy up the rest.
+      wait_until_removed(context, id, e);
+    } else {
+      throw;
+    }
+  }
 
   if (auto mode = labels.find(label::kWorkspace); mode != labels.end() && mode->second == "ephemeral")
     if (auto volume = labels.find(label::kWorkspaceVolume); volume != labels.end() && !volume->second.empty())

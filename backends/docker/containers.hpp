@@ -29,6 +29,9 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
 
 // GET /containers/{id}/json; Errc::not_found when there is no such container.
 boost::json::object inspect_container(Context& context, const std::string& id);
+// State.Paused of that inspect (paused by sbx, `docker pause` or anyone); false when the
+// container is gone.
+bool container_paused(Context& context, const std::string& id);
 
 // Stops (grace period, then SIGKILL), removes the container and its anonymous volumes, its
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.

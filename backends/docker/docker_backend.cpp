@@ -129,16 +129,15 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
       removed.push_back(info.id);
     }
   }
-  // Volumes and images carry no user labels: a prune narrowed by labels stops here so it
-  // never touches what belongs to other sandboxes.
-  if (!filter.labels.empty()) return removed;
-  remove_orphan_sandbox_dirs(existing);
+  // Host directories carry no labels: only a prune of everything looks at them.
+  if (filter.labels.empty()) remove_orphan_sandbox_dirs(existing);
   // Ephemeral workspace volumes whose sandbox is gone (e.g. a create interrupted by a crash).
+  // They carry their sandbox's spec labels, and fork and snapshot images their source's (a
+  // commit keeps the container's labels), so a filter by labels narrows these too.
+  auto volume_labels = label_filters(filter.labels);
+  volume_labels.push_back(std::string(label::kWorkspace) + "=ephemeral");
   Request volumes;
-  volumes.target = Target("/volumes")
-                       .add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true",
-                                                                std::string(label::kWorkspace) + "=ephemeral"}}}))
-                       .str();
+  volumes.target = Target("/volumes").add("filters", filters_json({{"label", volume_labels}})).str();
   volumes.what = "list sbx volumes";
   auto volume_list = context_->client->call_json(volumes);
   if (auto* items = volume_list.as_object().if_contains("Volumes"); items && items->is_array()) {
@@ -160,7 +159,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   }
   // Fork and snapshot images of owners that are gone.
   Request images;
-  images.target = Target("/images/json").add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true"}}})).str();
+  images.target = Target("/images/json").add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
   images.what = "list sbx images";
   auto image_list = context_->client->call_json(images);
   for (const auto& item : image_list.as_array()) {

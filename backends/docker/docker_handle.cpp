@@ -3,6 +3,7 @@
 #include "containers.hpp"
 #include "create_body.hpp"
 #include "docker_process.hpp"
+#include "freezer_state.hpp"
 #include "engine/query.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
@@ -191,11 +192,23 @@ agent::wire::ExecMessage DockerHandle::agent_message(const ExecRequest& request)
   return message;
 }
 
+void DockerHandle::check_not_paused(pid_t agent) {
+  if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
+  // Paused by another process (`docker pause`, another sbx): the frozen agent would take the
+  // request and answer only after the unpause. The freezer file is read in microseconds; the
+  // daemon is asked only when it cannot be read from here.
+  auto frozen = process_frozen(agent);
+  if (frozen ? *frozen : container_paused(*context_, id_))
+    throw Error(Errc::state, "sandbox " + id_ + " is paused (by `docker pause` or another process); unpause it first");
+}
+
 std::unique_ptr<Process> DockerHandle::start_through_agent(const ExecRequest& request) {
   validate(request);
-  if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
   auto message = agent_message(request);
-  return with_agent_pid([&](pid_t pid) { return agent::ExecProcess::start(*agent_socket_, id_, message, request, pid); });
+  return with_agent_pid([&](pid_t pid) {
+    check_not_paused(pid);
+    return agent::ExecProcess::start(*agent_socket_, id_, message, request, pid);
+  });
 }
 
 const std::filesystem::path& DockerHandle::main_command_dir() const {
@@ -220,14 +233,16 @@ MainCommandInfo DockerHandle::launch(const ExecRequest& request) {
   validate_launch(request);
   if (request.tty) throw_unsupported(backend_name(), "launch with a tty");
   const auto& dir = main_command_dir();
-  if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
   auto message = agent_message(request);
   message.launch = true;
   message.stop_grace_ms = static_cast<std::uint32_t>(
       std::min<std::int64_t>(context_->config.stop_grace.count(), std::numeric_limits<std::uint32_t>::max()));
   message.log_limit = context_->config.log_limit;
   return while_sandbox_exists(id_, [&] {
-    return with_agent_pid([&](pid_t pid) { return agent::launch_main_command(*agent_socket_, id_, dir, message, pid); });
+    return with_agent_pid([&](pid_t pid) {
+      check_not_paused(pid);
+      return agent::launch_main_command(*agent_socket_, id_, dir, message, pid);
+    });
   });
 }
 

@@ -79,6 +79,9 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   bool container_running();
   // The Fs's rm / mv / ln: argv as root, through the agent when the sandbox has one.
   ExecResult run_as_root(std::vector<std::string> argv);
+  // Errc::state when the sandbox is paused, through this handle or by another process (the
+  // cgroup freezer of `agent`, its PID 1), since a frozen agent would not answer.
+  void check_not_paused(pid_t agent);
   // The container's PID 1 as the host sees it (the agent), from inspect; cached.
   pid_t agent_pid(bool refresh);
 

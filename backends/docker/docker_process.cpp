@@ -1,5 +1,7 @@
 #include "docker_process.hpp"
 
+#include "containers.hpp"
+
 #include "engine/query.hpp"
 
 #include <sbx/error.hpp>
@@ -292,8 +294,18 @@ void DockerProcess::signal_tree(int signal) {
   // daemon reports the exec ended, try again.
   auto give_up = Clock::now() + context_->client->request_timeout();
   for (;;) {
-    auto killer = run_helper(context_, container_,
-                             {"/bin/sh", "-c", kKillTreeScript, "sbx-kill", std::to_string(signal), marker_}, user_);
+    ExecResult killer;
+    try {
+      killer = run_helper(context_, container_,
+                          {"/bin/sh", "-c", kKillTreeScript, "sbx-kill", std::to_string(signal), marker_}, user_);
+    } catch (const Error& e) {
+      // The daemon refuses an exec into a paused container (409): say so instead of quoting the
+      // helper's script. The command, frozen too, goes on after the unpause.
+      if (e.code() == Errc::state && container_paused(*context_, container_))
+        throw Error(Errc::state, what_ + ": cannot signal the command: sandbox " + container_ +
+                                     " is paused (by `docker pause` or another process); unpause it first");
+      throw;
+    }
     if (killer.exit_code == 0) return;
     if (killer.exit_code != 3)
       throw Error(Errc::backend, what_ + ": the kill helper failed (status " + std::to_string(killer.shell_status()) +

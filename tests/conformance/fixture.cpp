@@ -1,6 +1,9 @@
 #include "fixture.hpp"
 
+#include <sbx/owner.hpp>
+
 #include <algorithm>
+#include <set>
 #include <random>
 #include <sstream>
 
@@ -40,7 +43,7 @@ Labels Conformance::test_labels() const {
   std::string test = std::string(info->test_suite_name()) + "." + info->name();
   for (char& c : test)
     if (c == '/') c = '.';
-  return {{"sbx-conformance-run", run_id()}, {"sbx-conformance-test", test}};
+  return {{kSuiteLabel, "1"}, {"sbx-conformance-run", run_id()}, {"sbx-conformance-test", test}};
 }
 
 SandboxSpec Conformance::base_spec() const {
@@ -104,6 +107,21 @@ void Conformance::TearDown() {
   } catch (const std::exception& e) {
     ADD_FAILURE() << "listing this test's sandboxes failed: " << e.what();
   }
+}
+
+std::vector<std::string> prune_crashed_runs(SandboxBackend& backend) {
+  // Runs whose owner process is gone, each with prune --all on its run label. Not a plain
+  // prune on the suite's label: that would also take a live parallel run's sandboxes whose
+  // ttl or idle_timeout passed.
+  std::set<std::string> dead_runs;
+  for (auto& info : backend.list(Filter{{{kSuiteLabel, "1"}}}))
+    if (owner_gone(info.labels[kLabelOwner]) && !info.labels["sbx-conformance-run"].empty())
+      dead_runs.insert(info.labels["sbx-conformance-run"]);
+  std::vector<std::string> removed;
+  for (const auto& run : dead_runs)
+    for (auto& id : backend.prune(Filter{{{kSuiteLabel, "1"}, {"sbx-conformance-run", run}}, true}))
+      removed.push_back(id);
+  return removed;
 }
 
 }  // namespace sbx::conformance

@@ -20,6 +20,13 @@ namespace sbx::conformance {
 
 using namespace std::chrono_literals;
 
+// On every sandbox of the suite, so a run can find what earlier runs left.
+inline constexpr const char* kSuiteLabel = "sbx-conformance-suite";
+
+// What runs of the suite that died (crashed, killed: no TearDown ran) left on `backend`:
+// pruned by the suite's label; the ids removed. The runner calls it before the tests.
+std::vector<std::string> prune_crashed_runs(SandboxBackend& backend);
+
 // Success when fn throws sbx::Error with `code`; otherwise says what happened instead.
 ::testing::AssertionResult throws_errc(Errc code, const std::function<void()>& fn);
 

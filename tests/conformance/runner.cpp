@@ -6,6 +6,7 @@
 //
 // Every argument it does not know is handed to GoogleTest (--gtest_filter=..., ...).
 #include "commands.hpp"
+#include "fixture.hpp"
 #include "target.hpp"
 
 #include <sbx/sbx.hpp>
@@ -95,6 +96,14 @@ int main(int argc, char** argv) {
                 << (options.image.empty() ? "<backend default>" : options.image)
                 << "', commands " << options.commands
                 << ", capabilities: " << sbx::describe(backend->capabilities()) << "\n";
+      try {
+        if (auto removed = sbx::conformance::prune_crashed_runs(*backend); !removed.empty())
+          std::cerr << "sbx-conformance: pruned " << removed.size()
+                    << " sandbox(es) of earlier runs whose process is gone\n";
+      } catch (const std::exception& e) {
+        // The prune tests say what is wrong with prune; the rest can still run.
+        std::cerr << "sbx-conformance: pruning what earlier runs left failed: " << e.what() << "\n";
+      }
       sbx::conformance::register_target({backend, options.image, commands});
     }
   } catch (const std::exception& e) {

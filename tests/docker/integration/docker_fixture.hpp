@@ -4,6 +4,7 @@
 
 #include "docker_backend.hpp"
 #include "engine/client.hpp"
+#include "leak_guard.hpp"
 
 #include <sbx/error.hpp>
 #include <sbx/log.hpp>
@@ -68,6 +69,8 @@ class DockerTest : public ::testing::Test {
         ADD_FAILURE() << "destroying " << handle->id() << " failed: " << e.what();
       }
     }
+    // Tests run one after another in a process, so what this run still has is this test's.
+    if (backend_) fail_and_remove_leftovers(*backend_, test_run_id(), "after this test");
   }
 
   // A backend with the test's agent mode unless `config` picks one, the agent built next to the
@@ -81,25 +84,21 @@ class DockerTest : public ::testing::Test {
     return std::make_shared<DockerBackend>("docker", std::move(config), sbx::logger());
   }
 
-  // Labels every sandbox with the test's name and this test process's run, so a test that
-  // looks for what it left finds only its own, never a leftover of another run or checkout.
-  SandboxSpec base_spec() {
+  // Labels every sandbox with the suite, this test process's run and the test's name, so a
+  // test that looks for what it left finds only its own, never a leftover of another run or
+  // checkout, and the leak guard (leak_guard.hpp) finds whatever a test left.
+  static SandboxSpec base_spec() {
     SandboxSpec spec;
     spec.image = test_image();
-    spec.labels["sbx-test"] = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    spec.labels["sbx-test-run"] = test_run_id();
+    spec.labels[kSuiteLabel] = kSuiteName;
+    spec.labels[kRunLabel] = test_run_id();
+    spec.labels[kTestLabel] = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     return spec;
   }
 
   // The sandboxes of this run labelled with `test_name`.
   static Filter this_run(const std::string& test_name) {
-    return Filter{{{"sbx-test", test_name}, {"sbx-test-run", test_run_id()}}};
-  }
-
-  static const std::string& test_run_id() {
-    static const std::string id = std::to_string(::getpid()) + "-" +
-                                  std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-    return id;
+    return Filter{{{kTestLabel, test_name}, {kRunLabel, test_run_id()}}};
   }
 
   // Creates a sandbox that TearDown destroys.

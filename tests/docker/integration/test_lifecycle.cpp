@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace sbx::docker::test {
 namespace {
@@ -125,6 +126,35 @@ TEST_P(DockerBothPathsTest, FailedStartRemovesTheContainerAndItsVolume) {
   EXPECT_EQ(my_volumes(), volumes_before) << "the workspace volume of the failed sandbox was left behind";
 }
 
+// Two processes pruning at once (two test runs starting, two `sbx prune`) remove the same
+// sandbox: the later one waits for the removal in progress instead of failing on its 409.
+TEST_F(DockerTest, ConcurrentRemovalsOfOneSandboxBothSucceed) {
+  auto sandbox = create();
+  auto other = make_backend(DockerConfig{});
+  std::exception_ptr first_error, second_error;
+  std::thread first([&] {
+    try {
+      backend_->destroy(sandbox->id());
+    } catch (...) {
+      first_error = std::current_exception();
+    }
+  });
+  try {
+    other->destroy(sandbox->id());
+  } catch (...) {
+    second_error = std::current_exception();
+  }
+  first.join();
+  for (auto error : {first_error, second_error}) {
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+  }
+  EXPECT_TRUE(backend_->list(this_run("ConcurrentRemovalsOfOneSandboxBothSucceed")).empty());
+}
+
 TEST_F(DockerTest, PruneRemovesByFilterWithAll) {
   auto spec = base_spec();
   spec.labels["prune-run"] = random_hex(8);
@@ -155,7 +185,10 @@ TEST_F(DockerTest, PruneRemovesSandboxesWhoseOwnerIsGone) {
                            {"Labels", boost::json::object{{kLabelManaged, "true"},
                                                           {kLabelId, leaked_id},
                                                           {kLabelOwner, dead_owner},
-                                                          {"prune-run", run}}}};
+                                                          {"prune-run", run},
+                                                          // Not the suite's label: the crashed-run prune of
+                                                          // a parallel test process would take it.
+                                                          {kRunLabel, test_run_id()}}}};
   Request request;
   request.method = Method::post;
   request.target = "/containers/create?name=" + leaked_id;

@@ -1,6 +1,7 @@
 // fork, snapshot/restore, pause, stats, ports, security settings, workspaces, config policies.
 #include "docker_fixture.hpp"
 #include "containers.hpp"
+#include "error_of.hpp"
 #include "images.hpp"
 #include "labels.hpp"
 #include "temp_dir.hpp"
@@ -111,6 +112,64 @@ TEST_F(DockerTest, PauseUnpauseAndStats) {
   sandbox->pause();
   sandbox->destroy();
   EXPECT_TRUE(backend_->list(this_run("PauseUnpauseAndStats")).empty());
+}
+
+// `docker pause` from another process freezes the agent too, which would then take a request
+// and answer only after the unpause: a command fails at once instead.
+TEST_P(DockerBothPathsTest, CommandsInASandboxPausedElsewhereFailFast) {
+  auto sandbox = create();
+  auto engine = [&](const std::string& verb) {
+    Request request;
+    request.method = Method::post;
+    request.target = "/containers/" + sandbox->id() + "/" + verb;
+    backend_->context()->client->call(request);
+  };
+  EXPECT_EQ(sh(*sandbox, "echo before").stdout_data, "before\n");
+  engine("pause");
+  for (const auto& handle : {sandbox, backend_->resume(sandbox->id())}) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string message = sbx::test::message_of(Errc::state, [&] { sh(*handle, "echo paused"); });
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    EXPECT_NE(message.find("paused"), std::string::npos) << message;
+    EXPECT_NE(message.find("unpause"), std::string::npos) << message;
+  }
+  engine("unpause");
+  EXPECT_EQ(sh(*sandbox, "echo after").stdout_data, "after\n");
+}
+
+// A pause in the middle of a command freezes it and whatever would end it at its timeout.
+// Through the exec API the kill helper cannot start in a paused container: a clear
+// Errc::state at the deadline. Through the agent, the frozen agent takes the kill only after
+// the unpause: the result (timed_out) comes then.
+TEST_P(DockerBothPathsTest, TimeoutOfACommandPausedMidwayIsClear) {
+  auto sandbox = create();
+  auto engine = [&](const std::string& verb) {
+    Request request;
+    request.method = Method::post;
+    request.target = "/containers/" + sandbox->id() + "/" + verb;
+    backend_->context()->client->call(request);
+  };
+  const auto started = std::chrono::steady_clock::now();
+  std::thread pauser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    engine("pause");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    engine("unpause");
+  });
+  ExecRequest request;
+  request.argv = {"sleep", "5"};
+  request.timeout = std::chrono::seconds(1);
+  if (GetParam() == AgentMode::off) {
+    const std::string message = sbx::test::message_of(Errc::state, [&] { sandbox->exec(request); });
+    EXPECT_NE(message.find("is paused"), std::string::npos) << message;
+    EXPECT_EQ(message.find("marker="), std::string::npos) << "quotes the kill helper: " << message;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2500));
+  } else {
+    auto result = sandbox->exec(request);
+    EXPECT_TRUE(result.timed_out);
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2800));
+  }
+  pauser.join();
 }
 
 TEST_F(DockerTest, SecurityDefaults) {

@@ -1,0 +1,159 @@
+#include "leak_guard.hpp"
+
+#include "docker_fixture.hpp"
+#include "engine/query.hpp"
+
+#include <sbx/log.hpp>
+#include <sbx/owner.hpp>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <set>
+
+namespace sbx::docker::test {
+namespace json = boost::json;
+namespace {
+
+std::vector<std::string> label_filters(const Labels& labels) {
+  std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
+  for (const auto& [key, value] : labels) out.push_back(key + "=" + value);
+  return out;
+}
+
+json::value list(DockerBackend& backend, const std::string& path, const Labels& labels) {
+  Request request;
+  request.target = Target(path).add("filters", filters_json({{"label", label_filters(labels)}})).str();
+  request.what = "list what the tests left (" + path + ")";
+  return backend.context()->client->call_json(request);
+}
+
+std::string label_of(const json::object& object, const char* key) {
+  const auto* labels = object.if_contains("Labels");
+  if (labels == nullptr || !labels->is_object()) return {};
+  const auto* value = labels->as_object().if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+// Made before anything else at the start of the process, and checked after every test has run.
+class LeakGuardEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!docker_unavailable_reason().empty()) return;  // the tests say why
+    try {
+      auto removed = prune_crashed_runs(*backend());
+      if (!removed.empty())
+        std::cerr << "[leak guard] pruned " << removed.size() << " sandbox(es) of earlier runs of this suite whose "
+                  << "process is gone\n";
+    } catch (const std::exception& e) {
+      // Not this run's failure (a parallel run may be pruning the same); the next start retries.
+      std::cerr << "[leak guard] pruning what earlier runs left failed: " << e.what() << "\n";
+    }
+  }
+
+  void TearDown() override {
+    if (!docker_unavailable_reason().empty()) return;
+    fail_and_remove_leftovers(*backend(), test_run_id(), "at the end of the test program");
+    backend_.reset();
+    state_dir_.reset();
+  }
+
+ private:
+  // Made on first use: the environment object itself exists in every process of this binary,
+  // also in the one that only lists the tests.
+  DockerBackend* backend() {
+    if (!backend_) {
+      state_dir_ = std::make_unique<sbx::test::TempDir>("sbx-docker-guard-");
+      DockerConfig config;
+      config.agent = AgentMode::off;  // only prunes
+      config.state_dir = state_dir_->path().string();
+      backend_ = std::make_unique<DockerBackend>("docker", std::move(config), sbx::logger());
+    }
+    return backend_.get();
+  }
+
+  std::unique_ptr<sbx::test::TempDir> state_dir_;
+  std::unique_ptr<DockerBackend> backend_;
+};
+
+[[maybe_unused]] auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new LeakGuardEnvironment);
+
+}  // namespace
+
+const std::string& test_run_id() {
+  static const std::string id = std::to_string(::getpid()) + "-" +
+                                std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  return id;
+}
+
+std::vector<std::string> leftovers(DockerBackend& backend, const Labels& labels) {
+  std::vector<std::string> out;
+  for (auto& info : backend.list(Filter{labels}))
+    out.push_back("sandbox " + info.id + " (made by test '" + info.labels[kTestLabel] + "')");
+  auto volumes = list(backend, "/volumes", labels);
+  if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
+    for (const auto& item : items->as_array())
+      out.push_back("volume " + std::string(item.as_object().at("Name").as_string()) + " (of sandbox " +
+                    label_of(item.as_object(), kLabelId) + ")");
+  auto images = list(backend, "/images/json", labels);
+  for (const auto& item : images.as_array()) {
+    const auto& image = item.as_object();
+    std::string name(image.at("Id").as_string());
+    if (auto* tags = image.if_contains("RepoTags"); tags != nullptr && tags->is_array() && !tags->as_array().empty())
+      name = std::string(tags->as_array().front().as_string());
+    out.push_back("image " + name + " (made by test '" + label_of(image, kTestLabel) + "')");
+  }
+  return out;
+}
+
+void fail_and_remove_leftovers(DockerBackend& backend, const std::string& run, const std::string& when) {
+  const Labels mine{{kRunLabel, run}};
+  std::vector<std::string> found;
+  try {
+    found = leftovers(backend, mine);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "leak guard: listing what run " << run << " left failed: " << e.what();
+    return;
+  }
+  if (found.empty()) return;
+  std::string listing;
+  for (const auto& line : found) listing += "\n  " + line;
+  ADD_FAILURE() << "leak guard: run " << run << " left " << found.size() << " thing(s) on the daemon " << when
+                << "; a test did not destroy what it made (removed now by prune --all on its run label):" << listing;
+  try {
+    backend.prune(Filter{mine, true});
+    for (const auto& line : leftovers(backend, mine)) ADD_FAILURE() << "leak guard: prune --all did not remove " << line;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "leak guard: removing what run " << run << " left failed: " << e.what();
+  }
+}
+
+std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
+  // Not a plain prune on the suite's label: that also takes a live run's sandboxes whose ttl or
+  // idle_timeout passed (a test of those). A run is one process: once its owner is gone,
+  // everything of the run goes, with prune --all on the run's label.
+  const Labels suite{{kSuiteLabel, kSuiteName}};
+  std::set<std::string> dead_runs;
+  auto consider = [&](const std::string& owner, const std::string& run) {
+    if (!run.empty() && owner_gone(owner)) dead_runs.insert(run);
+  };
+  for (auto& info : backend.list(Filter{suite})) consider(info.labels[kLabelOwner], info.labels[kRunLabel]);
+  auto volumes = list(backend, "/volumes", suite);
+  if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
+    for (const auto& item : items->as_array())
+      consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
+  auto images = list(backend, "/images/json", suite);
+  for (const auto& item : images.as_array())
+    consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
+  std::vector<std::string> removed;
+  for (const auto& run : dead_runs)
+    for (auto& id : backend.prune(Filter{{{kSuiteLabel, kSuiteName}, {kRunLabel, run}}, true})) removed.push_back(id);
+  return removed;
+}
+
+}  // namespace sbx::docker::test
