@@ -20,6 +20,10 @@ namespace {
 // only while it keeps coming; the command's own output is already in the pipe.
 constexpr int kDrainIdleMs = 50;
 constexpr std::size_t kReadSize = 64 * 1024;
+// How long a timed-out command's shepherd has to report the kill. It answers in milliseconds
+// unless it cannot run at all: a frozen (paused) sandbox would otherwise hold wait() until
+// someone unpauses it.
+constexpr auto kKillAnswerTime = std::chrono::seconds(5);
 
 std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& id) {
   int fds[2];
@@ -106,6 +110,16 @@ std::optional<OutputChunk> ExecProcess::step(bool collect) {
     timed_out_ = true;
     send_kill(SIGKILL);
   }
+  if (timed_out_ && !status_ && !control_lost_ && now >= *deadline_ + kKillAnswerTime) {
+    // Closing the connection is what ends the command once the shepherd runs again: a
+    // shepherd whose host has gone kills the command's whole tree.
+    kill_unanswered_ = true;
+    control_lost_ = true;
+    control_.reset();
+    stdout_.reset();
+    stderr_.reset();
+    return std::nullopt;
+  }
   pollfd fds[4];
   nfds_t count = 0;
   int stdout_index = -1, stderr_index = -1, control_index = -1, stdin_index = -1;
@@ -116,9 +130,11 @@ std::optional<OutputChunk> ExecProcess::step(bool collect) {
   if (writing_stdin) stdin_index = static_cast<int>(count), fds[count++] = {stdin_.get(), POLLOUT, 0};
 
   int timeout = -1;
-  if (deadline_ && !timed_out_)
+  if (deadline_ && !status_ && !control_lost_) {
+    const auto until = timed_out_ ? *deadline_ + kKillAnswerTime : *deadline_;
     timeout = static_cast<int>(std::max<std::int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(*deadline_ - now).count() + 1));
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1));
+  }
   if (status_ || control_lost_) timeout = kDrainIdleMs;
   int ready = ::poll(fds, count, timeout);
   if (ready < 0) {
@@ -191,6 +207,10 @@ ExecResult ExecProcess::wait() {
   while (!finished()) step(true);
   if (!start_error_.empty())
     throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command could not be started: " + start_error_);
+  if (kill_unanswered_)
+    throw Error(Errc::state, "sandbox " + sandbox_id_ +
+                                 ": the command timed out and its sandbox did not carry out the kill (is it paused?); "
+                                 "the command ends as soon as the sandbox runs again");
   if (!status_)
     throw Error(Errc::io, "sandbox " + sandbox_id_ +
                               ": the sandbox's leader went away before the command ended (was the sandbox destroyed?)");

@@ -60,6 +60,7 @@ class ExecProcess final : public Process {
   std::string start_error_;
   bool control_lost_ = false;
   bool timed_out_ = false;
+  bool kill_unanswered_ = false;  // timed out, and the shepherd did not report the kill in time
   std::optional<ExecResult> result_;
   ExecResult collected_;
 };

@@ -401,6 +401,33 @@ TEST_F(RuntimeCgroupTest, PauseFreezesAndUnpauseThaws) {
   EXPECT_EQ(sh(*sandbox, "echo back").stdout_data, "back\n");
 }
 
+// A command that times out while its sandbox is paused cannot be killed until it runs again:
+// wait() must not hang until someone unpauses, and the kill must still happen then.
+TEST_F(RuntimeCgroupTest, ATimeoutInAPausedSandboxFailsClearlyAndTheCommandEndsOnUnpause) {
+  auto sandbox = backend_->create({});
+  ExecRequest request;
+  request.argv = {"sh", "-c", "echo started; exec sleep 1000"};
+  request.timeout = std::chrono::milliseconds(500);
+  auto process = sandbox->spawn(request);
+  auto first = process->read_output();
+  ASSERT_TRUE(first.has_value());
+  sandbox->pause();
+  const auto began = std::chrono::steady_clock::now();
+  const Error error = sbx::test::error_of([&] { process->wait(); });
+  const auto waited = std::chrono::steady_clock::now() - began;
+  EXPECT_EQ(error.code(), Errc::state) << error.what();
+  EXPECT_NE(std::string(error.what()).find("paused"), std::string::npos) << error.what();
+  EXPECT_LT(waited, std::chrono::seconds(20)) << "wait() waited for the unpause";
+  sandbox->unpause();
+  // Once thawed, the shepherd sees its host gone and ends the command's tree.
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = sh(*sandbox, "ps -o comm= | grep -c '^sleep$' || true").stdout_data == "0\n";
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "the timed-out command still runs after the unpause";
+}
+
 TEST_F(RuntimeTest, VolumesPersistReadOnlyHoldsAndBindsNeedAnAllowedPrefix) {
   SandboxSpec spec;
   spec.mounts = {Mount{MountType::volume, "v1", "/data"}, Mount{MountType::tmpfs, "", "/scratch"}};
