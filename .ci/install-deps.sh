@@ -6,8 +6,8 @@ set -euo pipefail
 profile=${1:-build}
 packages=(
   build-essential cmake ninja-build pkg-config ccache
-  libboost1.81-dev libboost-json1.81-dev libboost-filesystem1.81-dev
-  libspdlog-dev libtomlplusplus-dev libcli11-dev
+  libboost1.81-dev libboost-filesystem1.81-dev
+  libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
   libseccomp-dev libarchive-dev libcap-dev nettle-dev
   zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev

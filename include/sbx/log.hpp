@@ -1,5 +1,8 @@
 // The logger sbx uses and hands to plugins: spdlog, writing to stderr only (stdout carries
-// nothing but the output a command asked for).
+// nothing but the output a command asked for). spdlog is compiled into each module from its
+// headers (sbx::spdlog), so spdlog's own registry and default logger (spdlog::get,
+// spdlog::info, spdlog::set_level) are one per module: log through this logger (or
+// PluginContext::logger), never through those.
 #pragma once
 
 #include <sbx/export.hpp>
