@@ -2,6 +2,7 @@
 #include "command.hpp"
 #include "create_options.hpp"
 #include "output.hpp"
+#include "sandbox_source.hpp"
 
 #include <sbx/backend.hpp>
 #include <sbx/error.hpp>
@@ -20,13 +21,13 @@ int create(Session& session, const CreateOptions& options) {
   SandboxSpec spec = make_spec(options, session.config());
   // Made to outlive this process: only its ttl, idle timeout or `prune --all` removes it.
   spec.detached = true;
-  SandboxBackend& backend = session.backend();
+  SandboxBackend& backend = backend_for(session, options);
   // A sandbox of a non-persistent backend ends with this process: its id would be useless.
   if (!backend.capabilities().persistent)
     throw Error(Errc::unsupported, "backend '" + backend.name() +
                                        "' does not support create (its sandboxes do not outlive "
                                        "the sbx process); use 'sbx run' instead");
-  const std::string id = backend.create(spec)->id();
+  const std::string id = create_or_restore(backend, options, spec)->id();
   if (session.options.json)
     print_json(boost::json::object{{"id", id}});
   else
@@ -104,21 +105,12 @@ struct RemoveOptions {
 // the caller only wants it gone, and gone it is.
 int remove(Session& session, const RemoveOptions& options) {
   SandboxBackend& backend = session.backend();
-  int status = 0;
-  for (const std::string& id : options.ids) {
-    try {
-      if (options.force)
-        backend.destroy(id);
-      else
-        backend.resume(id)->destroy();
-      std::cout << id << '\n';
-    } catch (const Error& error) {
-      std::cout.flush();
-      std::cerr << "sbx: " << error.what() << std::endl;
-      status = 125;
-    }
-  }
-  return status;
+  return remove_each(options.ids, [&](const std::string& id) {
+    if (options.force)
+      backend.destroy(id);
+    else
+      backend.resume(id)->destroy();
+  });
 }
 
 int prune(Session& session, bool all) {
@@ -132,7 +124,7 @@ int prune(Session& session, bool all) {
 
 void register_lifecycle_commands(CLI::App& app, Session& session, CommandTable& table) {
   auto create_options = std::make_shared<CreateOptions>();
-  CLI::App* create_command = app.add_subcommand("create", "create a sandbox and print its id");
+  CLI::App* create_command = app.add_subcommand("create", "create (or restore) a sandbox and print its id");
   add_create_options(*create_command, *create_options);
   table.add(create_command, [&session, create_options] { return create(session, *create_options); });
 

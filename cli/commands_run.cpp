@@ -4,6 +4,7 @@
 #include "create_options.hpp"
 #include "interrupt.hpp"
 #include "request_options.hpp"
+#include "sandbox_source.hpp"
 #include "stream_exec.hpp"
 
 #include <sbx/backend.hpp>
@@ -79,12 +80,12 @@ int run(Session& session, const RunOptions& options) {
   spec.ephemeral = !options.keep;
   ExecRequest request = make_request(options.command, session.config());
   validate(request);
-  SandboxBackend& backend = session.backend();
+  SandboxBackend& backend = backend_for(session, options.create);
   require_stdin_support(backend, options.command.interactive);
 
   // Watching from before create: a signal during create still ends in destroy.
   InterruptWatcher watcher;
-  ScopedSandbox sandbox(backend, spec);
+  ScopedSandbox sandbox(create_or_restore(backend, options.create, spec));
   const std::string id = sandbox->id();
   logger()->debug("created sandbox {}", id);
 

@@ -15,20 +15,14 @@ namespace sbx::cli {
 
 namespace {
 
-SandboxBackend& backend_with(Session& session, bool Capabilities::*capability, const std::string& verb) {
-  SandboxBackend& backend = session.backend();
-  if (!(backend.capabilities().*capability)) throw_unsupported(backend.name(), verb);
-  return backend;
-}
-
 int fork(Session& session, const std::string& id) {
-  auto source = backend_with(session, &Capabilities::fork, "fork").resume(id);
+  auto source = session.backend_with(&Capabilities::fork, "fork").resume(id);
   std::cout << source->fork()->id() << '\n';
   return 0;
 }
 
 int snapshot(Session& session, const std::string& id, const std::string& label) {
-  auto source = backend_with(session, &Capabilities::snapshot, "snapshot").resume(id);
+  auto source = session.backend_with(&Capabilities::snapshot, "snapshot").resume(id);
   const SnapshotInfo snapshot = source->snapshot(label);
   if (session.options.json)
     print_json(to_json(snapshot));
@@ -38,7 +32,7 @@ int snapshot(Session& session, const std::string& id, const std::string& label) 
 }
 
 int pause(Session& session, const std::string& id, bool paused) {
-  auto sandbox = backend_with(session, &Capabilities::pause, paused ? "pause" : "unpause").resume(id);
+  auto sandbox = session.backend_with(&Capabilities::pause, paused ? "pause" : "unpause").resume(id);
   if (paused)
     sandbox->pause();
   else
@@ -51,7 +45,7 @@ std::string format_optional_size(const std::optional<std::uint64_t>& bytes, cons
 }
 
 int stats(Session& session, const std::string& id) {
-  const Stats stats = backend_with(session, &Capabilities::stats, "stats").resume(id)->stats();
+  const Stats stats = session.backend_with(&Capabilities::stats, "stats").resume(id)->stats();
   if (session.options.json) {
     print_json(to_json(stats));
     return 0;

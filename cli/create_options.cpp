@@ -10,6 +10,8 @@ namespace sbx::cli {
 
 void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--image", options.image, "image (backend-specific: host, a path, busybox:latest)");
+  command.add_option("--from-snapshot", options.from_snapshot,
+                     "start from this snapshot (see 'sbx snapshots') instead of an image");
   command.add_option("-e,--env", options.env, "environment variable K=V (repeatable)")
       ->allow_extra_args(false);
   command.add_option("-w,--workdir", options.workdir, "working directory inside the sandbox");
@@ -44,6 +46,10 @@ auto parse_option(const std::string& option, Parse&& parse) -> decltype(parse())
 }  // namespace
 
 SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
+  if (options.image && options.from_snapshot)
+    throw Error(Errc::invalid_argument, "--image " + *options.image + " and --from-snapshot " + *options.from_snapshot +
+                                            " exclude each other: a sandbox restored from a snapshot has the "
+                                            "snapshot's filesystem, not an image's");
   const SandboxSpec& defaults = config.defaults;
   SandboxSpec spec;
   if (options.image) spec.image = *options.image;

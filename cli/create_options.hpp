@@ -15,6 +15,7 @@ namespace sbx::cli {
 
 struct CreateOptions {
   std::optional<std::string> image;
+  std::optional<std::string> from_snapshot;  // a snapshot id: restore instead of create
   std::vector<std::string> env;  // K=V
   std::optional<std::string> workdir;
   std::optional<std::string> user;
@@ -32,6 +33,7 @@ struct CreateOptions {
 void add_create_options(CLI::App& command, CreateOptions& options);
 
 // Parses every value (naming the option in any error), merges config.defaults, validates.
+// --image with --from-snapshot is Errc::invalid_argument: the snapshot is the filesystem.
 SandboxSpec make_spec(const CreateOptions& options, const Config& config);
 
 }  // namespace sbx::cli

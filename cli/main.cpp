@@ -16,14 +16,12 @@
 
 namespace {
 
-constexpr int kExitSbxError = 125;
-
 int report_error(std::string message) {
   // Exactly one line, whatever the message looked like.
   std::replace(message.begin(), message.end(), '\n', ' ');
   std::cout.flush();
   std::cerr << "sbx: " << message << std::endl;
-  return kExitSbxError;
+  return sbx::cli::kExitSbxError;
 }
 
 void add_global_options(CLI::App& app, sbx::cli::GlobalOptions& options) {
@@ -34,7 +32,17 @@ void add_global_options(CLI::App& app, sbx::cli::GlobalOptions& options) {
                  "backend name or path to a plugin .so (default: [defaults] backend)");
   app.add_option("--log-level", options.log_level,
                  "trace, debug, info, warn, error, critical or off (logs go to stderr)");
-  app.add_flag("--json", options.json, "machine-readable output (backends, ls, inspect, create, stats, launch)");
+  app.add_flag("--json", options.json,
+               "machine-readable output (backends, ls, inspect, create, stats, launch, snapshots)");
+}
+
+// Global options are also accepted after the verb, of any depth ("sbx ls --json",
+// "sbx snapshots rm --log-level debug ID").
+void pass_unknown_options_up(CLI::App& parent) {
+  for (CLI::App* command : parent.get_subcommands({})) {
+    command->fallthrough();
+    pass_unknown_options_up(*command);
+  }
 }
 
 }  // namespace
@@ -55,8 +63,8 @@ int main(int argc, char** argv) {
   sbx::cli::register_sandbox_verb_commands(app, session, commands);
   sbx::cli::register_cp_command(app, session, commands);
   sbx::cli::register_launch_commands(app, session, commands);
-  // Global options are also accepted after the verb ("sbx ls --json").
-  for (CLI::App* command : app.get_subcommands({})) command->fallthrough();
+  sbx::cli::register_snapshots_commands(app, session, commands);
+  pass_unknown_options_up(app);
 
   try {
     app.parse(argc, argv);

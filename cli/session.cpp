@@ -22,4 +22,10 @@ SandboxBackend& Session::backend() {
   return *backend_;
 }
 
+SandboxBackend& Session::backend_with(bool Capabilities::*capability, const std::string& verb) {
+  SandboxBackend& selected = backend();
+  if (!(selected.capabilities().*capability)) throw_unsupported(selected.name(), verb);
+  return selected;
+}
+
 }  // namespace sbx::cli

@@ -32,6 +32,10 @@ class Session {
   // The selected backend, loaded once.
   SandboxBackend& backend();
 
+  // The selected backend if it has `capability`, else Errc::unsupported "backend '<name>' does
+  // not support <verb>" — decided from its capabilities, before any engine is contacted.
+  SandboxBackend& backend_with(bool Capabilities::*capability, const std::string& verb);
+
  private:
   std::optional<Config> config_;
   std::shared_ptr<SandboxBackend> backend_;

@@ -13,6 +13,7 @@ namespace sbx {
 class ScopedSandbox {
  public:
   ScopedSandbox(SandboxBackend& backend, const SandboxSpec& spec) : handle_(backend.create(spec)) {}
+  // Adopts a sandbox made another way (SandboxBackend::restore, Handle::fork, resume).
   explicit ScopedSandbox(std::shared_ptr<Handle> handle) : handle_(std::move(handle)) {}
   ScopedSandbox(ScopedSandbox&&) noexcept = default;
   ScopedSandbox& operator=(ScopedSandbox&& other) noexcept {
