@@ -157,7 +157,8 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
       }
     }
   }
-  // Fork and snapshot images of owners that are gone.
+  // Fork images of owners that are gone. Snapshots outlive the process that took them (as
+  // `sbx snapshot` does, then exits): only delete_snapshot or prune --all removes them.
   Request images;
   images.target = Target("/images/json").add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
   images.what = "list sbx images";
@@ -165,7 +166,11 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   for (const auto& item : image_list.as_array()) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
-    if (!filter.all && !owner_gone(labels)) continue;
+    if (!filter.all) {
+      const auto kind = labels.find(label::kKind);
+      if (kind != labels.end() && kind->second == "snapshot") continue;
+      if (!owner_gone(labels)) continue;
+    }
     std::vector<std::string> references;
     if (auto* tags = image.if_contains("RepoTags"); tags && tags->is_array())
       for (const auto& tag : tags->as_array())

@@ -167,7 +167,7 @@ void SubcontainerHandle::with_frozen(const std::function<void()>& body) {
 SnapshotInfo SubcontainerHandle::snapshot(const std::string& label) {
   require_running();
   SnapshotInfo info;
-  with_frozen([&] { info.id = runtime_->images->commit_layer(paths().upper, record_.image_ref, label); });
+  with_frozen([&] { info.id = runtime_->images->commit_layer(paths().upper, record_.image_ref, label, record_.id); });
   info.label = label;
   info.source_sandbox = record_.id;
   info.created = std::chrono::system_clock::now();

@@ -532,7 +532,7 @@ std::string ImageStore::import_locked(const fs::path& tar, const std::string& na
 }
 
 std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::string& base_ref,
-                                     const std::string& label) {
+                                     const std::string& label, const std::string& source) {
   const ResolvedImage base = resolve(base_ref);
   const std::string id = random_hex(32);
   Lock lock(root_);
@@ -542,7 +542,7 @@ std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::strin
   json::object meta;
   meta["config"] = config_to_json(base.config);
   meta["parent"] = base.ref;
-  meta["source"] = upper_dir.string();
+  meta["source"] = source;
   meta["label"] = label;
   meta["created"] = now_unix();
   meta["uid_base"] = shift_.uid_base;

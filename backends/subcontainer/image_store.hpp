@@ -90,9 +90,10 @@ class ImageStore {
                              bool progress);
 
   // Snapshot: stores a copy of the overlay upper dir `upper_dir` as a new layer on top of
-  // `base_ref` and returns the new image's id. `label` is kept as its name when non-empty.
+  // `base_ref` and returns the new image's id. `label` is kept as its name when non-empty;
+  // `source` (the snapshotted sandbox's id) is what SnapshotInfo::source_sandbox reports.
   std::string commit_layer(const std::filesystem::path& upper_dir, const std::string& base_ref,
-                           const std::string& label);
+                           const std::string& label, const std::string& source = "");
 
   // Names of named images, ids of the unnamed ones.
   std::vector<std::string> list();

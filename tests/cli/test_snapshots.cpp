@@ -101,10 +101,7 @@ class SnapshotsCliTest : public SbxCliTest {
     auto snapshots = listed_snapshots();
     ASSERT_EQ(snapshots.count(snapshot), 1u);
     EXPECT_EQ(snapshots[snapshot].at("label").as_string(), "my-label");
-    // Names the source sandbox. (Subcontainer reports its upper directory, .../sandboxes/ID/upper,
-    // not the bare id that docker reports: a backend matter.)
-    const std::string source_sandbox(snapshots[snapshot].at("source_sandbox").as_string());
-    EXPECT_NE(source_sandbox.find(source), std::string::npos) << source_sandbox;
+    EXPECT_EQ(snapshots[snapshot].at("source_sandbox").as_string(), source);
     EXPECT_FALSE(snapshots[snapshot].at("created").as_string().empty());
 
     const SbxResult ran =

@@ -214,5 +214,54 @@ TEST_F(DockerTest, ImportsARootfsTarball) {
   EXPECT_EQ(sandbox->spec().image.rfind("sbx-import:", 0), 0u) << sandbox->spec().image;
 }
 
+// Commits `container` as repository:tag with `labels` (as the backend's fork and snapshot do).
+void commit_image(DockerBackend& backend, const std::string& container, const std::string& reference_tag,
+                  const boost::json::object& labels) {
+  Request request;
+  request.method = Method::post;
+  request.target = "/commit?container=" + container + "&repo=sbx-prune-test&tag=" + reference_tag;
+  request.body = boost::json::serialize(boost::json::object{{"Labels", labels}});
+  backend.context()->client->call(request);
+}
+
+bool image_exists(DockerBackend& backend, const std::string& reference) {
+  Request request;
+  request.target = "/images/sbx-prune-test:" + reference + "/json";
+  try {
+    backend.context()->client->call(request);
+    return true;
+  } catch (const Error& error) {
+    if (error.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
+
+// A snapshot is made by a process that then exits (`sbx snapshot`): a plain prune must keep it
+// although its owner is gone, while a fork image of a gone owner goes. prune --all takes both.
+TEST_F(DockerTest, PruneKeepsSnapshotsOfGoneOwnersButNotTheirForkImages) {
+  auto spec = base_spec();
+  const std::string run = random_hex(8);
+  spec.labels["prune-run"] = run;
+  auto alive = create(spec);
+  const std::string dead_owner = "00000000-0000-0000-0000-000000000000:1:1";
+  auto labels_of_kind = [&](const char* kind) {
+    return boost::json::object{{kLabelManaged, "true"}, {kLabelOwner, dead_owner}, {label::kKind, kind},
+                               {"prune-run", run},      {kRunLabel, test_run_id()}};
+  };
+  const std::string snapshot_tag = "snap-" + run, fork_tag = "fork-" + run;
+  commit_image(*backend_, alive->id(), snapshot_tag, labels_of_kind("snapshot"));
+  commit_image(*backend_, alive->id(), fork_tag, labels_of_kind("fork"));
+
+  backend_->prune(Filter{{{"prune-run", run}}, false});
+  EXPECT_TRUE(image_exists(*backend_, snapshot_tag)) << "a plain prune removed a snapshot";
+  EXPECT_FALSE(image_exists(*backend_, fork_tag)) << "a fork image of a gone owner was kept";
+  EXPECT_EQ(backend_->list(Filter{{{"prune-run", run}}}).size(), 1u) << "the live sandbox went";
+
+  alive.reset();
+  backend_->prune(Filter{{{"prune-run", run}}, true});
+  EXPECT_FALSE(image_exists(*backend_, snapshot_tag)) << "prune --all kept a snapshot";
+}
+
 }  // namespace
 }  // namespace sbx::docker::test
