@@ -21,12 +21,6 @@ namespace sbx::docker {
 namespace json = boost::json;
 namespace {
 
-std::vector<std::string> label_filters(const Labels& labels) {
-  std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
-  for (const auto& [key, value] : labels) out.push_back(key + "=" + value);
-  return out;
-}
-
 Labels labels_of(const json::value* value) {
   Labels out;
   if (value == nullptr || !value->is_object()) return out;

@@ -2,6 +2,11 @@
 // sbx.id / sbx.owner. They let another process (resume, prune) rebuild what it needs.
 #pragma once
 
+#include <sbx/types.hpp>
+
+#include <string>
+#include <vector>
+
 namespace sbx::docker::label {
 
 inline constexpr const char* kSpec = "sbx.spec";                     // the SandboxSpec as JSON
@@ -24,3 +29,14 @@ inline constexpr const char* kUserWorkspace = "sbx-workspace";
 inline constexpr const char* kUserWorkspaceName = "sbx-workspace-name";
 
 }  // namespace sbx::docker::label
+
+namespace sbx::docker {
+
+// The Engine API's "label" filter values for managed objects carrying all of `labels`.
+inline std::vector<std::string> label_filters(const Labels& labels) {
+  std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
+  for (const auto& [key, value] : labels) out.push_back(key + "=" + value);
+  return out;
+}
+
+}  // namespace sbx::docker

@@ -5,6 +5,7 @@
 // hierarchy lacks must be refused clearly; where the controllers are there, the limits are set.
 #include "cgroup.hpp"
 
+#include "cgroup_files.hpp"
 #include "error_of.hpp"
 #include "require.hpp"
 
@@ -29,23 +30,10 @@ using sbx::Errc;
 using sbx::subcontainer::SandboxCgroup;
 namespace fs = std::filesystem;
 
+using sbx::test::cgroup2_mount;
+using sbx::test::read_text;
+
 namespace {
-
-// The first cgroup2 mount of this host, or empty.
-fs::path cgroup2_mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string device, point, type, rest;
-  while (mounts >> device >> point >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return point;
-  return {};
-}
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 class CgroupV2Test : public ::testing::Test {
  protected:

@@ -6,6 +6,7 @@
 #include "runtime_fixture.hpp"
 
 #include "cgroup.hpp"
+#include "cgroup_files.hpp"
 #include "error_of.hpp"
 #include "handle.hpp"
 
@@ -23,24 +24,12 @@ namespace fs = std::filesystem;
 using namespace sbx;
 using sbx::subcontainer::test::RuntimeTest;
 
+using sbx::test::cgroup2_mount;
+using sbx::test::read_text;
+
 namespace {
 
 constexpr uid_t kNobody = 65534;
-
-fs::path cgroup2_mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string device, point, type, rest;
-  while (mounts >> device >> point >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return point;
-  return {};
-}
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A cgroup handed to nobody the way systemd delegates one: the directory and the files that
 // let its owner make children and move processes between them.

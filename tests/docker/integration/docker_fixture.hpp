@@ -110,6 +110,15 @@ class DockerTest : public ::testing::Test {
   std::shared_ptr<Handle> create() { return create(base_spec()); }
   void adopt(std::shared_ptr<Handle> handle) { created_.push_back(std::move(handle)); }
 
+  // POST /containers/<id>/<verb> straight to the engine, as another process would
+  // (`docker pause`, `docker unpause`, ...).
+  void engine_post(const std::string& id, const std::string& verb) {
+    Request request;
+    request.method = Method::post;
+    request.target = "/containers/" + id + "/" + verb;
+    backend_->context()->client->call(request);
+  }
+
   static ExecResult sh(Handle& handle, const std::string& script) {
     ExecRequest request;
     request.argv = {"sh", "-c", script};

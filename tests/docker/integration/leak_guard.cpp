@@ -1,5 +1,7 @@
 #include "leak_guard.hpp"
 
+#include "labels.hpp"
+
 #include "docker_fixture.hpp"
 #include "engine/query.hpp"
 
@@ -19,12 +21,6 @@
 namespace sbx::docker::test {
 namespace json = boost::json;
 namespace {
-
-std::vector<std::string> label_filters(const Labels& labels) {
-  std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
-  for (const auto& [key, value] : labels) out.push_back(key + "=" + value);
-  return out;
-}
 
 json::value list(DockerBackend& backend, const std::string& path, const Labels& labels) {
   Request request;

@@ -118,12 +118,7 @@ TEST_F(DockerTest, PauseUnpauseAndStats) {
 // and answer only after the unpause: a command fails at once instead.
 TEST_P(DockerBothPathsTest, CommandsInASandboxPausedElsewhereFailFast) {
   auto sandbox = create();
-  auto engine = [&](const std::string& verb) {
-    Request request;
-    request.method = Method::post;
-    request.target = "/containers/" + sandbox->id() + "/" + verb;
-    backend_->context()->client->call(request);
-  };
+  auto engine = [&](const std::string& verb) { engine_post(sandbox->id(), verb); };
   EXPECT_EQ(sh(*sandbox, "echo before").stdout_data, "before\n");
   engine("pause");
   for (const auto& handle : {sandbox, backend_->resume(sandbox->id())}) {
@@ -143,12 +138,7 @@ TEST_P(DockerBothPathsTest, CommandsInASandboxPausedElsewhereFailFast) {
 // the unpause: the result (timed_out) comes then.
 TEST_P(DockerBothPathsTest, TimeoutOfACommandPausedMidwayIsClear) {
   auto sandbox = create();
-  auto engine = [&](const std::string& verb) {
-    Request request;
-    request.method = Method::post;
-    request.target = "/containers/" + sandbox->id() + "/" + verb;
-    backend_->context()->client->call(request);
-  };
+  auto engine = [&](const std::string& verb) { engine_post(sandbox->id(), verb); };
   const auto started = std::chrono::steady_clock::now();
   std::thread pauser([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
