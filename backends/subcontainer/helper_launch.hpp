@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -30,7 +31,7 @@ class ExitingChild {
 
 struct StartedSandbox {
   pid_t leader = -1;
-  ExitingChild helper;  // the helper process, which exits right after it reported the leader
+  ExitingChild helper;  // the helper process, which exits once the leader is in its cgroups
 };
 
 // The helper, started before its plan is written: its exec and start-up (over a millisecond
@@ -45,9 +46,11 @@ class PendingHelper {
   PendingHelper& operator=(const PendingHelper&) = delete;
   ~PendingHelper() = default;  // unstarted: its stdin closes first, then it is reaped
 
-  // The plan is written: returns the leader's host pid as soon as the helper reports it.
-  // Errc::backend with the helper's message on failure.
-  StartedSandbox start();
+  // The plan is written: returns the leader's host pid as soon as the leader reports that the
+  // sandbox is ready. `on_leader` gets that pid as soon as it is known, long before, so that
+  // the caller's bookkeeping overlaps the sandbox's setup; if it throws, the leader is killed
+  // and the exception passes on. Errc::backend with the first reported cause on failure.
+  StartedSandbox start(const std::function<void(pid_t leader)>& on_leader);
 
  private:
   std::string id_;

@@ -207,10 +207,13 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   save_record(paths.record, record);
 
   write_plan(paths.plan, plan);
-  StartedSandbox started = helper.start();
-  record.leader_pid = started.leader;
-  record.leader_start = process_start_time(record.leader_pid);
-  save_record(paths.record, record);
+  StartedSandbox started = helper.start([&](pid_t leader) {
+    // Recorded while the leader sets the sandbox up: from here on, whatever happens to this
+    // process, the record names the leader to kill.
+    record.leader_pid = leader;
+    record.leader_start = process_start_time(leader);
+    save_record(paths.record, record);
+  });
   runtime->log->debug("sandbox {}: started, leader pid {}", id, record.leader_pid);
   rollback.dismiss();
   auto handle = std::make_shared<SubcontainerHandle>(runtime, std::move(record));

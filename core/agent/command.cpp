@@ -1,6 +1,7 @@
 #include "command.hpp"
 
 #include "capabilities.hpp"
+#include "seccomp_filter.hpp"
 #include "user_lookup.hpp"
 
 #include <grp.h>
@@ -57,7 +58,7 @@ std::string confine_leader(const CommandPolicy& policy) {
     return std::string("drop the capability bounding set: ") + std::strerror(errno);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return std::string("set no_new_privs: ") + std::strerror(errno);
-  if (policy.seccomp != nullptr && policy.seccomp->install() != 0)
+  if (policy.seccomp && install_default_seccomp_filter() != 0)
     return std::string("install the seccomp filter: ") + std::strerror(errno);
   return {};
 }

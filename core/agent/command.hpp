@@ -5,7 +5,6 @@
 #pragma once
 
 #include "wire.hpp"
-#include "seccomp_filter.hpp"
 #include "user_lookup.hpp"
 
 #include <string>
@@ -15,7 +14,7 @@ namespace sbx::agent {
 
 struct CommandPolicy {
   std::vector<int> keep_caps;
-  const SeccompProgram* seccomp = nullptr;  // null: no filter
+  bool seccomp = false;  // install the default filter (seccomp_filter.hpp)
   bool can_setgroups = true;
   // What a request that leaves them empty gets. The subcontainer host always sends the full
   // env, cwd and user; sbx-agent in a container serves the container's own (its environment,

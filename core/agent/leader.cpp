@@ -150,7 +150,10 @@ class CommandStack {
     void* base = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (base == MAP_FAILED) return;
     base_ = static_cast<char*>(base);
-    std::memset(base_ + kSize - kWarmSize, 0, kWarmSize);
+    // One call rather than a fault per page (a fault is tens of microseconds on some VMs);
+    // kernels before 5.14 lack MADV_POPULATE_WRITE and get the faults.
+    if (::madvise(base_ + kSize - kWarmSize, kWarmSize, kPopulateWrite) != 0)
+      std::memset(base_ + kSize - kWarmSize, 0, kWarmSize);
   }
   CommandStack(const CommandStack&) = delete;
   CommandStack& operator=(const CommandStack&) = delete;
@@ -161,6 +164,7 @@ class CommandStack {
 
  private:
   static constexpr std::size_t kWarmSize = 32 * 1024;
+  static constexpr int kPopulateWrite = 23;  // MADV_POPULATE_WRITE, missing from glibc 2.36's headers
   char* base_ = nullptr;
 };
 
@@ -250,7 +254,7 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 // something running ends the shepherd, so its leftovers go to the leader and no later
 // command shares their tree. SIGCHLD and kRetireSignal are already blocked (inherited).
 // When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
-[[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy) {
+[[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy, const PreparedUser& looked_up) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t child_signal, retire_signal;
   sigemptyset(&child_signal);
@@ -260,10 +264,11 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
   int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
   int retire_fd = ::signalfd(-1, &retire_signal, SFD_CLOEXEC | SFD_NONBLOCK);
   if (signal_fd < 0 || retire_fd < 0) ::_exit(1);  // the leader forks another when asked
-  // Readied while idle, so that a request finds them done.
+  // Readied while idle, so that a request finds them done. The user was looked up by the
+  // leader before the fork: reading it here costs no copy-on-write faults, as parsing would.
   CommandStack stack;
-  PreparedUser user;
-  user.prepare(policy.default_user);
+  PreparedUser user = looked_up;
+  user.refresh();
 
   while (true) {
     int conn = next_connection(listen_fd, retire_fd);
@@ -297,12 +302,12 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 }
 
 // Forks a shepherd; -1 when fork fails.
-pid_t start_shepherd(int listen_fd, int notice_fd, int leader_fds[3], const CommandPolicy& policy) {
+pid_t start_shepherd(int listen_fd, int notice_fd, const int leader_fds[2], const CommandPolicy& policy,
+                     const PreparedUser& user) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    for (int i = 0; i < 3; ++i)
-      if (leader_fds[i] >= 0) ::close(leader_fds[i]);
-    shepherd(listen_fd, notice_fd, policy);
+    for (int i = 0; i < 2; ++i) ::close(leader_fds[i]);
+    shepherd(listen_fd, notice_fd, policy, user);
   }
   return pid;
 }
@@ -329,27 +334,31 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   // Shepherds send ShepherdNotices here.
   int notices[2];
   if (::pipe2(notices, O_CLOEXEC | O_NONBLOCK) != 0) ::_exit(1);
-  // Closed in every shepherd: only the leader reads its signals and notices, and the one who
-  // waits for "OK" must see EOF once the leader has written it.
-  int leader_fds[3] = {signal_fd, notices[0], ready_fd};
+  // Closed in every shepherd: only the leader reads its signals and notices.
+  int leader_fds[2] = {signal_fd, notices[0]};
   MainSlot main_slot;
   // The shepherds parked in accept(). One is kept ready; a new one is forked only when none
   // is free, so a command never shares the CPU with the fork of its successor, and requests
   // in a row are served by the same shepherd without any fork.
   std::vector<pid_t> free_shepherds;
+  // Looked up once here, refreshed by each shepherd when the files changed.
+  PreparedUser default_user;
   auto fork_shepherd = [&] {
-    pid_t pid = start_shepherd(listen_fd, notices[1], leader_fds, policy);
+    pid_t pid = start_shepherd(listen_fd, notices[1], leader_fds, policy, default_user);
     if (pid > 0) free_shepherds.push_back(pid);
     return pid > 0;
   };
   auto forget = [&](pid_t pid) { std::erase(free_shepherds, pid); };
 
-  fork_shepherd();
+  // Ready before the first shepherd exists: the host goes on at once, and the fork (page
+  // tables copied, then copy-on-write faults) and the shepherd's warm-up overlap what the host
+  // does before its first request. A request that comes first waits in the socket's backlog.
   if (ready_fd >= 0) {
     (void)!::write(ready_fd, "OK\n", 3);
     ::close(ready_fd);
-    leader_fds[2] = -1;
   }
+  default_user.prepare(policy.default_user);
+  fork_shepherd();
   while (true) {
     // With no free shepherd, a waiting connection asks for one.
     pollfd fds[3] = {{signal_fd, POLLIN, 0}, {notices[0], POLLIN, 0}, {free_shepherds.empty() ? listen_fd : -1, POLLIN, 0}};

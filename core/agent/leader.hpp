@@ -12,8 +12,9 @@ namespace sbx::agent {
 // A launch request is carried out by its shepherd (main_command.hpp); the leader only decides
 // when it may start (main_slot.hpp).
 // The caller must have applied confine_leader(policy) (command.hpp); otherwise this exits.
-// `ready_fd` (or -1): written "OK\n" and closed once the first shepherd is forked, so that its
-// warm-up overlaps with what the host does when it hears that the sandbox is ready.
+// `ready_fd` (or -1): written "OK\n" and closed as soon as the leader serves requests, before
+// its first shepherd is forked: that fork and the shepherd's warm-up overlap with what the host
+// does when it hears that the sandbox is ready.
 [[noreturn]] void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd = -1);
 
 }  // namespace sbx::agent

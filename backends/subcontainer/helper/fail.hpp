@@ -1,5 +1,5 @@
-// Error reporting of the helper's setup child: a message on the status pipe, then exit.
-// The parent relays it to the host, which wraps it in sbx::Error.
+// Error reporting of the helper and its setup child: "ERR <what>" on the status fd (stderr
+// until set_status_fd), then exit. The host reads it and wraps it in sbx::Error.
 #pragma once
 
 namespace sbx::subcontainer::helper {

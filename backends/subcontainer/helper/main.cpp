@@ -2,14 +2,18 @@
 // the multi-threaded host) as
 //   sbx-subcontainer-helper start <plan-file>
 // It reads the plan once a byte arrives on its stdin (the host starts it early and writes the
-// plan meanwhile), prints the leader's host pid on stdout and exits 0 once the sandbox is
-// ready, or prints what failed on stderr and exits 1. The leader stays behind as PID 1 of the sandbox.
+// plan meanwhile). On its stdout the host then reads lines:
+//   "P <pid>"   the leader's host pid, written by the helper right after the clone;
+//   "OK"        the sandbox is ready, written by the leader itself (so the host need not wait
+//               for the helper to relay it, nor to exit);
+//   "ERR <why>" what failed, from the helper or the leader; the first one is the cause.
+// A failure before the clone is "ERR <why>" on stderr and exit status 1. The helper exits as
+// soon as the leader is in its cgroups; the leader stays behind as PID 1 of the sandbox.
 //
 // The order of setup, as nsjail and bubblewrap do it; each step is one function.
 #include "../plan_format.hpp"
 #include "agent/command.hpp"
 #include "agent/leader.hpp"
-#include "agent/seccomp_filter.hpp"
 #include "fail.hpp"
 #include "idmapped_mounts.hpp"
 #include "network.hpp"
@@ -37,7 +41,6 @@ using namespace sbx::subcontainer::helper;
 using sbx::agent::CommandPolicy;
 using sbx::agent::confine_leader;
 using sbx::agent::run_leader;
-using sbx::agent::SeccompProgram;
 
 namespace {
 
@@ -100,7 +103,10 @@ void detach_stdio() {
 }
 
 // Runs as PID 1 of the new namespaces.
-[[noreturn]] void setup_sandbox(const Plan& plan, int listen_fd, int sync_fd, int status_fd) {
+[[noreturn]] void setup_sandbox(const Plan& plan, int listen_fd, int sync_fd) {
+  // The host's end of stdout, kept once stdio is detached: "OK" or "ERR <why>" goes there.
+  int status_fd = ::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (status_fd < 0) fail_errno("dup the status pipe");
   set_status_fd(status_fd);
   // The leader dies with its sandbox's destroyer only through an explicit kill; it must not
   // die with the helper parent that exits once setup is done.
@@ -128,11 +134,7 @@ void detach_stdio() {
   policy.keep_caps = plan.keep_caps;
   policy.can_setgroups = !plan.deny_setgroups;
   policy.default_user = plan.default_user;
-  static SeccompProgram seccomp;
-  if (plan.seccomp) {
-    if (auto error = seccomp.compile(); !error.empty()) fail(error.c_str());
-    policy.seccomp = &seccomp;
-  }
+  policy.seccomp = plan.seccomp;
   // Nothing runs in the sandbox but this process until it is in the sandbox's cgroups.
   wait_for_parent(sync_fd);
   ::close(sync_fd);
@@ -163,63 +165,40 @@ int start(const char* plan_path) {
   prepare_idmapped_binds(plan);
   int listen_fd = listen_on(plan.socket_path);
 
-  int sync_pipe[2], status_pipe[2];
-  if (::pipe2(sync_pipe, O_CLOEXEC) != 0 || ::pipe2(status_pipe, O_CLOEXEC) != 0) {
-    std::perror("pipe");
-    return 1;
-  }
+  int sync_pipe[2];
+  if (::pipe2(sync_pipe, O_CLOEXEC) != 0) fail_errno("pipe");
   // No CLONE_NEWCGROUP yet: the leader makes its cgroup namespace once it is in its cgroups.
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                         (plan.new_network ? CLONE_NEWNET : 0);
   // Single-threaded here, so a raw clone behaves like fork into the new namespaces.
   pid_t child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-  if (child < 0) {
-    std::fprintf(stderr, "clone into new namespaces: %s\n", std::strerror(errno));
-    return 1;
-  }
+  if (child < 0) fail_errno("clone into new namespaces");
   if (child == 0) {
     ::close(sync_pipe[1]);
-    ::close(status_pipe[0]);
-    setup_sandbox(plan, listen_fd, sync_pipe[0], status_pipe[1]);
+    setup_sandbox(plan, listen_fd, sync_pipe[0]);
   }
   ::close(sync_pipe[0]);
-  ::close(status_pipe[1]);
   ::close(listen_fd);
-  if (auto map_error = write_id_maps(child, plan); !map_error.empty()) {
-    std::fprintf(stderr, "user namespace id map: %s\n", map_error.c_str());
+  std::printf("P %d\n", child);
+  std::fflush(stdout);
+  // From here on, failures go to stdout after the pid, and the leader is stopped. A leader
+  // that failed first has already written why, which the host takes as the cause.
+  auto give_up = [child](const std::string& why) {
+    std::string line = "ERR " + why + "\n";
+    (void)!::write(STDOUT_FILENO, line.data(), line.size());
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     return 1;
-  }
-  if (::write(sync_pipe[1], "1", 1) != 1) {
-    std::perror("wake the sandbox leader");
-    return 1;
-  }
-  // A leader that failed its setup meanwhile has closed the pipe: its own message (read
-  // below) says why, better than the failed join or wake-up would.
+  };
+  // A leader that failed its setup has closed the pipe: a write then fails with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
-  std::string cgroup_error = join_cgroups(plan, child);
-  if (cgroup_error.empty() && ::write(sync_pipe[1], "2", 1) != 1) cgroup_error = "the sandbox leader died during setup";
-  ::close(sync_pipe[1]);
-  if (!cgroup_error.empty()) ::kill(child, SIGKILL);
-
-  std::string status;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(status_pipe[0], buffer, sizeof buffer)) > 0) status.append(buffer, static_cast<std::size_t>(n));
-  if (status.rfind("ERR ", 0) != 0 && !cgroup_error.empty()) status = cgroup_error + "\n";
-  if (status.rfind("OK", 0) == 0) {
-    // Flushed now: the host goes on as soon as it has this line, not once we have exited.
-    std::printf("%d\n", child);
-    std::fflush(stdout);
-    return 0;
-  }
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
-  if (status.rfind("ERR ", 0) == 0) status.erase(0, 4);
-  if (status.empty()) status = "the sandbox leader died during setup\n";
-  std::fputs(status.c_str(), stderr);
-  return 1;
+  if (auto map_error = write_id_maps(child, plan); !map_error.empty())
+    return give_up("user namespace id map: " + map_error);
+  if (::write(sync_pipe[1], "1", 1) != 1) return give_up("the sandbox leader died during setup");
+  if (auto cgroup_error = join_cgroups(plan, child); !cgroup_error.empty()) return give_up(cgroup_error);
+  if (::write(sync_pipe[1], "2", 1) != 1) return give_up("the sandbox leader died during setup");
+  // The leader reports "OK" itself; there is nothing left to wait for.
+  return 0;
 }
 
 }  // namespace

@@ -1,0 +1,56 @@
+#include "seccomp_policy.hpp"
+
+#include <sched.h>
+#include <seccomp.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sbx::agent {
+namespace {
+
+constexpr const char* kDenied[] = {
+    "mount",          "umount",        "umount2",         "pivot_root",  "open_tree",
+    "move_mount",     "fsopen",        "fsconfig",        "fsmount",     "fspick",
+    "mount_setattr",  "kexec_load",    "kexec_file_load", "init_module", "finit_module",
+    "delete_module",  "bpf",           "keyctl",          "add_key",     "request_key",
+    "userfaultfd",    "perf_event_open", "ptrace",        "process_vm_readv",
+    "process_vm_writev", "unshare",    "setns",           "reboot",      "swapon",
+    "swapoff",        "acct",
+};
+
+constexpr unsigned long kNamespaceFlags[] = {CLONE_NEWNS,  CLONE_NEWUSER, CLONE_NEWPID,
+                                             CLONE_NEWNET, CLONE_NEWIPC,  CLONE_NEWUTS,
+                                             CLONE_NEWCGROUP, CLONE_NEWTIME};
+
+struct Context {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+  ~Context() {
+    if (ctx) seccomp_release(ctx);
+  }
+};
+
+}  // namespace
+
+std::string export_default_seccomp_bpf(int fd) {
+  Context context;
+  if (!context.ctx) return "seccomp_init failed";
+  for (const char* name : kDenied) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) continue;  // not on this architecture
+    if (int rc = seccomp_rule_add(context.ctx, SCMP_ACT_ERRNO(EPERM), nr, 0); rc != 0)
+      return std::string("seccomp rule for ") + name + ": " + std::strerror(-rc);
+  }
+  for (unsigned long flag : kNamespaceFlags) {
+    int rc = seccomp_rule_add(context.ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+    if (rc != 0) return std::string("seccomp rule for clone flags: ") + std::strerror(-rc);
+  }
+  if (int rc = seccomp_rule_add(context.ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0); rc != 0)
+    return std::string("seccomp rule for clone3: ") + std::strerror(-rc);
+  if (int rc = seccomp_export_bpf(context.ctx, fd); rc != 0)
+    return std::string("seccomp_export_bpf: ") + std::strerror(-rc);
+  return {};
+}
+
+}  // namespace sbx::agent
