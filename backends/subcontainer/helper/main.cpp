@@ -179,11 +179,16 @@ int start(const char* plan_path) {
   }
   ::close(sync_pipe[0]);
   ::close(listen_fd);
-  std::printf("P %d\n", child);
-  std::fflush(stdout);
   // From here on, failures go to stdout after the pid, and the leader is stopped. A leader
   // that failed first has already written why, which the host takes as the cause.
-  auto give_up = [child](const std::string& why) {
+  bool pid_reported = false;
+  auto report_pid = [&] {
+    char line[32];
+    int length = std::snprintf(line, sizeof line, "P %d\n", child);
+    pid_reported = ::write(STDOUT_FILENO, line, static_cast<std::size_t>(length)) == length;
+  };
+  auto give_up = [&](const std::string& why) {
+    if (!pid_reported) report_pid();
     std::string line = "ERR " + why + "\n";
     (void)!::write(STDOUT_FILENO, line.data(), line.size());
     ::kill(child, SIGKILL);
@@ -192,9 +197,13 @@ int start(const char* plan_path) {
   };
   // A leader that failed its setup has closed the pipe: a write then fails with EPIPE.
   ::signal(SIGPIPE, SIG_IGN);
+  // The leader waits for its id maps: they come first, its pid (for the host) after. This
+  // process shares its pages copy-on-write with the leader now, so each page it writes
+  // costs a fault; it writes few.
   if (auto map_error = write_id_maps(child, plan); !map_error.empty())
     return give_up("user namespace id map: " + map_error);
   if (::write(sync_pipe[1], "1", 1) != 1) return give_up("the sandbox leader died during setup");
+  report_pid();
   if (auto cgroup_error = join_cgroups(plan, child); !cgroup_error.empty()) return give_up(cgroup_error);
   if (::write(sync_pipe[1], "2", 1) != 1) return give_up("the sandbox leader died during setup");
   // The leader reports "OK" itself; there is nothing left to wait for.
