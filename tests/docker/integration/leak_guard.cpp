@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <memory>
-#include <set>
+#include <map>
 
 namespace sbx::docker::test {
 namespace json = boost::json;
@@ -34,6 +35,33 @@ std::string label_of(const json::object& object, const char* key) {
   if (labels == nullptr || !labels->is_object()) return {};
   const auto* value = labels->as_object().if_contains(key);
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+// The persistent workspace volumes tests named (kPersistentVolumePrefix) whose owner label
+// `wanted` accepts.
+std::vector<std::string> persistent_test_volumes(DockerBackend& backend,
+                                                 const std::function<bool(const std::string& owner)>& wanted) {
+  std::vector<std::string> names;
+  auto volumes = list(backend, "/volumes", {{label::kWorkspace, "persistent"}});
+  if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
+    for (const auto& item : items->as_array()) {
+      std::string name(item.as_object().at("Name").as_string());
+      if (name.rfind(kPersistentVolumePrefix, 0) == 0 && wanted(label_of(item.as_object(), kLabelOwner)))
+        names.push_back(name);
+    }
+  return names;
+}
+
+void remove_volume(DockerBackend& backend, const std::string& name) {
+  Request remove;
+  remove.method = Method::delete_;
+  remove.target = Target("/volumes").segment(name).str();
+  remove.what = "remove the test volume '" + name + "'";
+  try {
+    backend.context()->client->call(remove);
+  } catch (const Error& e) {
+    if (e.code() != Errc::not_found) throw;
+  }
 }
 
 // Made before anything else at the start of the process, and checked after every test has run.
@@ -112,6 +140,11 @@ void fail_and_remove_leftovers(DockerBackend& backend, const std::string& run, c
   std::vector<std::string> found;
   try {
     found = leftovers(backend, mine);
+    const std::string me = current_owner();
+    for (const auto& name : persistent_test_volumes(backend, [&](const std::string& owner) { return owner == me; })) {
+      found.push_back("persistent volume " + name);
+      remove_volume(backend, name);
+    }
   } catch (const std::exception& e) {
     ADD_FAILURE() << "leak guard: listing what run " << run << " left failed: " << e.what();
     return;
@@ -120,7 +153,8 @@ void fail_and_remove_leftovers(DockerBackend& backend, const std::string& run, c
   std::string listing;
   for (const auto& line : found) listing += "\n  " + line;
   ADD_FAILURE() << "leak guard: run " << run << " left " << found.size() << " thing(s) on the daemon " << when
-                << "; a test did not destroy what it made (removed now by prune --all on its run label):" << listing;
+                << "; a test did not destroy what it made (removed now: persistent volumes by name, the rest"
+                << " by prune --all on its run label):" << listing;
   try {
     backend.prune(Filter{mine, true});
     for (const auto& line : leftovers(backend, mine)) ADD_FAILURE() << "leak guard: prune --all did not remove " << line;
@@ -133,10 +167,12 @@ std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
   // Not a plain prune on the suite's label: that also takes a live run's sandboxes whose ttl or
   // idle_timeout passed (a test of those). A run is one process: once its owner is gone,
   // everything of the run goes, with prune --all on the run's label.
+  // A run is dead only when every owner among its things is gone: a test may label some of
+  // its things with a made-up gone owner (to test prune) while its run is alive.
   const Labels suite{{kSuiteLabel, kSuiteName}};
-  std::set<std::string> dead_runs;
+  std::map<std::string, bool> run_alive;
   auto consider = [&](const std::string& owner, const std::string& run) {
-    if (!run.empty() && owner_gone(owner)) dead_runs.insert(run);
+    if (!run.empty()) run_alive[run] = run_alive[run] || !owner_gone(owner);
   };
   for (auto& info : backend.list(Filter{suite})) consider(info.labels[kLabelOwner], info.labels[kRunLabel]);
   auto volumes = list(backend, "/volumes", suite);
@@ -147,8 +183,11 @@ std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
   for (const auto& item : images.as_array())
     consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
   std::vector<std::string> removed;
-  for (const auto& run : dead_runs)
-    for (auto& id : backend.prune(Filter{{{kSuiteLabel, kSuiteName}, {kRunLabel, run}}, true})) removed.push_back(id);
+  for (const auto& [run, alive] : run_alive)
+    if (!alive)
+      for (auto& id : backend.prune(Filter{{{kSuiteLabel, kSuiteName}, {kRunLabel, run}}, true})) removed.push_back(id);
+  for (const auto& name : persistent_test_volumes(backend, [](const std::string& owner) { return owner_gone(owner); }))
+    remove_volume(backend, name);
   return removed;
 }
 

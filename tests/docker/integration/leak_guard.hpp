@@ -5,6 +5,7 @@
 //   - after each test, whatever of this run is still on the daemon fails that test, is listed
 //     by name, and is removed by the backend's prune --all on the run's label;
 //   - at the end of the process, the same for anything a test outside the fixture left;
+//   - named persistent workspace volumes (kPersistentVolumePrefix) are found by name and owner;
 //   - at the start, what earlier runs of this suite left when their process died (killed,
 //     crashed, interrupted) is pruned: each run whose owner process is gone, with prune --all
 //     on its run label; a parallel run's things are never touched (not even its sandboxes
@@ -24,6 +25,11 @@ inline constexpr const char* kSuiteLabel = "sbx-test-suite";
 inline constexpr const char* kSuiteName = "docker-integration";
 inline constexpr const char* kRunLabel = "sbx-test-run";
 inline constexpr const char* kTestLabel = "sbx-test";
+// A named persistent workspace volume carries none of its sandbox's labels (it outlives the
+// sandbox, and a prune narrowed by labels must not take it). Tests name theirs with this
+// prefix, so the guard finds them by name and owner: after each test those of this process,
+// at the start those whose process is gone.
+inline constexpr const char* kPersistentVolumePrefix = "sbx-test-ws-";
 
 // This test process's run: its pid and start time, so it never matches another run.
 const std::string& test_run_id();

@@ -1,5 +1,6 @@
 // The leak guard (leak_guard.hpp) catches what a test leaves and what a crashed run left.
 #include "docker_fixture.hpp"
+#include "labels.hpp"
 #include "leak_guard.hpp"
 
 #include <gtest/gtest-spi.h>
@@ -22,6 +23,25 @@ bool contains(const std::vector<std::string>& lines, const std::string& text) {
   return false;
 }
 
+bool volume_exists(DockerBackend& backend, const std::string& name) {
+  Request inspect;
+  inspect.target = "/volumes/" + name;
+  try {
+    backend.context()->client->call(inspect);
+    return true;
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
+// A spec whose sandbox keeps its workspace in the persistent volume `name`.
+SandboxSpec with_persistent_workspace(SandboxSpec spec, const std::string& name) {
+  spec.labels[label::kUserWorkspace] = "persistent";
+  spec.labels[label::kUserWorkspaceName] = name;
+  return spec;
+}
+
 TEST_F(DockerTest, LeakGuardFailsForWhatATestLeftAndRemovesIt) {
   auto leaked = backend_->create(base_spec());  // not given to TearDown
   auto snapshot = leaked->snapshot("leaked");   // an image that outlives the sandbox
@@ -36,6 +56,17 @@ TEST_F(DockerTest, LeakGuardFailsForWhatATestLeftAndRemovesIt) {
   EXPECT_TRUE(backend_->snapshots().end() ==
               std::find_if(backend_->snapshots().begin(), backend_->snapshots().end(),
                            [&](const SnapshotInfo& info) { return info.id == snapshot.id; }));
+}
+
+// A named persistent workspace carries no run label (it outlives its sandbox); the guard finds
+// a test's by its name prefix and this process as owner.
+TEST_F(DockerTest, LeakGuardFindsAPersistentTestVolumeByNameAndOwner) {
+  const std::string name = kPersistentVolumePrefix + random_hex(6);
+  create(with_persistent_workspace(base_spec(), name))->destroy();
+  ASSERT_TRUE(volume_exists(*backend_, name)) << "the persistent workspace went with its sandbox";
+  EXPECT_NONFATAL_FAILURE(fail_and_remove_leftovers(*backend_, test_run_id(), "after this test"),
+                          "persistent volume " + name);
+  EXPECT_FALSE(volume_exists(*backend_, name));
 }
 
 // Run only as the child of the next test (DISABLED_: never on its own): leaks a sandbox, so
@@ -71,6 +102,7 @@ TEST_F(DockerTest, LeakGuardFailsATestThatLeaksAndLeavesNothing) {
 // A run that dies (killed, crashed) runs no TearDown: the next run's start prunes what it left.
 TEST_F(DockerTest, LeakGuardPrunesWhatACrashedRunLeft) {
   const std::string crashed_run = "crashed-" + random_hex(8);
+  const std::string crashed_volume = kPersistentVolumePrefix + random_hex(6);
   int to_child[2], from_child[2];
   ASSERT_EQ(::pipe(to_child), 0);
   ASSERT_EQ(::pipe(from_child), 0);
@@ -86,6 +118,7 @@ TEST_F(DockerTest, LeakGuardPrunesWhatACrashedRunLeft) {
       spec.labels[kRunLabel] = crashed_run;
       auto sandbox = backend->create(spec);
       sandbox->snapshot("of-a-crashed-run");
+      backend->create(with_persistent_workspace(spec, crashed_volume))->destroy();
       code = 0;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "child: %s\n", e.what());
@@ -105,6 +138,7 @@ TEST_F(DockerTest, LeakGuardPrunesWhatACrashedRunLeft) {
   // The owner still lives: a crashed-run prune keeps everything.
   prune_crashed_runs(*backend_);
   EXPECT_EQ(leftovers(*backend_, {{kRunLabel, crashed_run}}).size(), left.size());
+  EXPECT_TRUE(volume_exists(*backend_, crashed_volume)) << "a live run's persistent volume was pruned";
   ::close(to_child[1]);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -112,6 +146,7 @@ TEST_F(DockerTest, LeakGuardPrunesWhatACrashedRunLeft) {
   prune_crashed_runs(*backend_);
   EXPECT_TRUE(leftovers(*backend_, {{kRunLabel, crashed_run}}).empty())
       << ::testing::PrintToString(leftovers(*backend_, {{kRunLabel, crashed_run}}));
+  EXPECT_FALSE(volume_exists(*backend_, crashed_volume)) << "a dead run's persistent volume was kept";
 }
 
 }  // namespace

@@ -247,7 +247,7 @@ TEST_F(DockerTest, BindMountsOnlyUnderAllowedPrefixes) {
 
 TEST_F(DockerTest, PersistentWorkspaceOutlivesTheSandbox) {
   auto spec = base_spec();
-  const std::string volume = "sbx-test-ws-" + random_hex(6);
+  const std::string volume = kPersistentVolumePrefix + random_hex(6);
   spec.labels[label::kUserWorkspace] = "persistent";
   spec.labels[label::kUserWorkspaceName] = volume;
   auto first = create(spec);
@@ -256,6 +256,7 @@ TEST_F(DockerTest, PersistentWorkspaceOutlivesTheSandbox) {
   auto second = create(spec);
   EXPECT_EQ(second->fs().read("/workspace/kept"), "still here");
   second->destroy();
+  // Removed here; should the test stop earlier, the leak guard finds it by its name.
   Request remove;
   remove.method = Method::delete_;
   remove.target = "/volumes/" + volume;
