@@ -51,23 +51,6 @@ void wait_until_removed(Context& context, const std::string& id, const Error& co
   }
 }
 
-void remove_volume(Context& context, const std::string& name) {
-  Request request;
-  request.method = Method::delete_;
-  request.target = Target("/volumes").segment(name).str();
-  request.what = "remove volume '" + name + "'";
-  try {
-    context.client->call(request);
-  } catch (const Error& e) {
-    if (e.code() == Errc::not_found) return;
-    if (e.code() == Errc::state) {  // still in use by another container
-      context.logger->warn("docker: {}", e.what());
-      return;
-    }
-    throw;
-  }
-}
-
 void remove_image(Context& context, const std::string& reference) {
   Request request;
   request.method = Method::delete_;
@@ -128,6 +111,23 @@ bool container_paused(Context& context, const std::string& id) {
     return paused != nullptr && paused->is_bool() && paused->as_bool();
   } catch (const Error& e) {
     if (e.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
+void remove_volume(Context& context, const std::string& name) {
+  Request request;
+  request.method = Method::delete_;
+  request.target = Target("/volumes").segment(name).str();
+  request.what = "remove volume '" + name + "'";
+  try {
+    context.client->call(request);
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return;
+    if (e.code() == Errc::state) {  // still in use by another container
+      context.logger->warn("docker: {}", e.what());
+      return;
+    }
     throw;
   }
 }

@@ -37,6 +37,10 @@ bool container_paused(Context& context, const std::string& id);
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
 void remove_sandbox(Context& context, const std::string& id);
 
+// DELETE /volumes/{name}. A missing volume is fine; one still in use by a container is logged
+// and kept.
+void remove_volume(Context& context, const std::string& name);
+
 // Turns inspect output (or a list entry) into SandboxInfo.
 SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const boost::json::object& inspect);
 

@@ -139,16 +139,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
       const auto& volume = item.as_object();
       Labels labels = labels_of(volume.if_contains("Labels"));
       if (!filter.all && !owner_gone(labels)) continue;
-      std::string name(volume.at("Name").as_string());
-      Request remove;
-      remove.method = Method::delete_;
-      remove.target = Target("/volumes").segment(name).str();
-      remove.what = "prune volume '" + name + "'";
-      try {
-        context_->client->call(remove);
-      } catch (const Error& e) {
-        if (e.code() != Errc::not_found && e.code() != Errc::state) throw;  // state: still in use
-      }
+      remove_volume(*context_, std::string(volume.at("Name").as_string()));
     }
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as

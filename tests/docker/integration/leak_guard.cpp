@@ -1,5 +1,6 @@
 #include "leak_guard.hpp"
 
+#include "containers.hpp"
 #include "labels.hpp"
 
 #include "docker_fixture.hpp"
@@ -50,18 +51,6 @@ std::vector<std::string> persistent_test_volumes(DockerBackend& backend,
         names.push_back(name);
     }
   return names;
-}
-
-void remove_volume(DockerBackend& backend, const std::string& name) {
-  Request remove;
-  remove.method = Method::delete_;
-  remove.target = Target("/volumes").segment(name).str();
-  remove.what = "remove the test volume '" + name + "'";
-  try {
-    backend.context()->client->call(remove);
-  } catch (const Error& e) {
-    if (e.code() != Errc::not_found) throw;
-  }
 }
 
 // Made before anything else at the start of the process, and checked after every test has run.
@@ -143,7 +132,7 @@ void fail_and_remove_leftovers(DockerBackend& backend, const std::string& run, c
     const std::string me = current_owner();
     for (const auto& name : persistent_test_volumes(backend, [&](const std::string& owner) { return owner == me; })) {
       found.push_back("persistent volume " + name);
-      remove_volume(backend, name);
+      remove_volume(*backend.context(), name);
     }
   } catch (const std::exception& e) {
     ADD_FAILURE() << "leak guard: listing what run " << run << " left failed: " << e.what();
@@ -187,7 +176,7 @@ std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
     if (!alive)
       for (auto& id : backend.prune(Filter{{{kSuiteLabel, kSuiteName}, {kRunLabel, run}}, true})) removed.push_back(id);
   for (const auto& name : persistent_test_volumes(backend, [](const std::string& owner) { return owner_gone(owner); }))
-    remove_volume(backend, name);
+    remove_volume(*backend.context(), name);
   return removed;
 }
 
