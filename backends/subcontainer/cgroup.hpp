@@ -46,7 +46,7 @@ class SandboxCgroup {
   bool can_freeze() const;
   void freeze();
   void thaw();
-  bool frozen() const;
+  bool frozen() const;  // false where there is no freezer
   Stats stats() const;
   // Host pids of the processes in it, in any of its directories (unique, sorted).
   std::vector<pid_t> processes() const;

@@ -97,7 +97,8 @@ SandboxInfo SubcontainerHandle::info() {
 
 void SubcontainerHandle::prepare_command() {
   require_running();
-  if (auto group = cgroup(); group && group->can_freeze() && group->frozen())
+  // frozen() is false where there is no freezer: one lookup, not two, before each command.
+  if (auto group = cgroup(); group && group->frozen())
     throw Error(Errc::state, "sandbox " + record_.id + " is paused; unpause it first");
   // The record's mtime is the sandbox's last activity, for idle_timeout.
   ::utimensat(AT_FDCWD, paths().record.c_str(), nullptr, 0);
