@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <optional>
 #include <thread>
@@ -249,6 +250,43 @@ TEST_F(RuntimeTest, FailedCreateLeavesNothingBehind) {
   EXPECT_THROW(backend_->create(spec), Error);
   std::error_code ignored;
   EXPECT_TRUE(fs::is_empty(runtime_->config.sandboxes_dir, ignored)) << "a half-made sandbox was left";
+}
+
+// Whether any process's command line mentions `text` (the helper's names its plan's path,
+// which holds the sandbox id; the leader keeps the helper's).
+bool some_process_mentions(const std::string& text) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A failure inside the sandbox's own setup (here: the image has a file where /proc is
+// mounted) is reported by the leader itself, with what failed, and the half-made sandbox is
+// gone: no directory, no process, no cgroup.
+TEST_F(RuntimeTest, ASetupFailureInsideTheSandboxIsReportedAndLeavesNothing) {
+  const fs::path rootfs = state_dir_ / "proc-is-a-file";
+  fs::create_directories(rootfs / "bin");
+  std::ofstream(rootfs / "proc") << "not a directory\n";
+  SandboxSpec spec;
+  spec.image = rootfs.string();
+  const Error error = sbx::test::error_of([&] { backend_->create(spec); });
+  const std::string message = error.what();
+  EXPECT_EQ(error.code(), Errc::backend) << message;
+  EXPECT_NE(message.find("setup failed: "), std::string::npos) << message;
+  EXPECT_NE(message.find("proc"), std::string::npos) << message;
+  EXPECT_NE(message.find("Not a directory"), std::string::npos) << message;
+  const auto at = message.find("sandbox ");
+  ASSERT_NE(at, std::string::npos) << message;
+  const std::string id = message.substr(at + 8, 12);
+  std::error_code ignored;
+  EXPECT_TRUE(fs::is_empty(runtime_->config.sandboxes_dir, ignored)) << "a half-made sandbox was left";
+  EXPECT_FALSE(some_process_mentions(id)) << "a helper or leader of sandbox " << id << " is still running";
+  for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", ignored))
+    EXPECT_FALSE(fs::exists(hierarchy.path() / runtime_->config.cgroup_root / id, ignored))
+        << "cgroup " << (hierarchy.path() / runtime_->config.cgroup_root / id) << " was left";
 }
 
 TEST_F(RuntimeTest, PruneRemovesSandboxesWhoseOwnerIsGone) {
