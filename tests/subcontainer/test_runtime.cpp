@@ -56,6 +56,33 @@ TEST_F(RuntimeTest, EnvLayersCwdAndUser) {
   EXPECT_EQ(sandbox->exec(request).stdout_data, "/root\n");
 }
 
+// Root in a sandbox may replace its account files with a FIFO (an open of it would block the
+// shepherd for good) or a huge file: user lookups then fail at once with a message saying so,
+// and root and numeric ids keep working, so the sandbox stays usable.
+TEST_F(RuntimeTest, AnAccountFileThatIsNotARegularFileDoesNotHangCommands) {
+  auto sandbox = backend_->create({});
+  ASSERT_EQ(sh(*sandbox, "rm -f /etc/passwd /etc/group && mkfifo /etc/passwd /etc/group").exit_code, 0);
+  ExecRequest request;
+  request.argv = {"sh", "-c", "id -u"};
+  request.timeout = std::chrono::seconds(20);  // a regression then fails here instead of hanging
+  request.user = "nobody";
+  auto named = sandbox->exec(request);
+  EXPECT_FALSE(named.timed_out);
+  EXPECT_EQ(named.exit_code, 126);
+  EXPECT_NE(named.stderr_data.find("unknown user 'nobody' (the sandbox's /etc/passwd is not a regular file)"),
+            std::string::npos)
+      << named.stderr_data;
+  request.user = "0:nogroup";
+  auto group = sandbox->exec(request);
+  EXPECT_EQ(group.exit_code, 126);
+  EXPECT_NE(group.stderr_data.find("the sandbox's /etc/group is not a regular file"), std::string::npos)
+      << group.stderr_data;
+  request.user = "";
+  EXPECT_EQ(sandbox->exec(request).stdout_data, "0\n");
+  request.user = "65534:65534";
+  EXPECT_EQ(sandbox->exec(request).stdout_data, "65534\n");
+}
+
 TEST_F(RuntimeTest, StdinDataReachesTheCommandAndEmptyStdinIsEof) {
   auto sandbox = backend_->create({});
   ExecRequest request;
