@@ -183,6 +183,9 @@ void DockerFs::read_stream(const std::string& raw_path, const ChunkSink& sink) {
     }
     if (info.type == FileType::directory)
       throw Error(Errc::invalid_argument, "read '" + raw_path + "' in sandbox " + container_ + ": it is a directory");
+    if (info.type != FileType::regular)
+      throw Error(Errc::invalid_argument, "read '" + raw_path + "' in sandbox " + container_ +
+                                              ": not a regular file (a FIFO, device or socket)");
     break;
   }
   Request request;

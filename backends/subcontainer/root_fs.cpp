@@ -59,6 +59,11 @@ Errc errc_for(int err) {
   throw Error(errc_for(err), "sandbox fs: cannot " + what + " '" + path + "': " + std::strerror(err));
 }
 
+[[noreturn]] void refuse_special_file(const std::string& what, const std::string& path) {
+  throw Error(Errc::invalid_argument,
+              "sandbox fs: cannot " + what + " '" + path + "': not a regular file (a FIFO, device or socket)");
+}
+
 FileType type_of(mode_t mode) {
   if (S_ISREG(mode)) return FileType::regular;
   if (S_ISDIR(mode)) return FileType::directory;
@@ -224,10 +229,13 @@ FileStat RootFs::stat_at(int dir_fd, const std::string& name, const std::string&
 }
 
 void RootFs::read_stream(const std::string& path, const ChunkSink& sink) {
-  const UniqueFd fd = open_in_root(path, O_RDONLY);
+  // Without blocking, and then only a regular file: a FIFO made in the sandbox would hold this
+  // (host) process until some writer came, and the devices of its /dev are the host's own.
+  const UniqueFd fd = open_in_root(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) fail("stat", path, errno);
   if (S_ISDIR(st.st_mode)) fail("read", path, EISDIR);
+  if (!S_ISREG(st.st_mode)) refuse_special_file("read", path);
   std::vector<char> buffer(kChunkSize);
   for (;;) {
     const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
@@ -253,14 +261,24 @@ UniqueFd RootFs::open_for_writing(const std::string& clean, mode_t mode) const {
   // shell redirect in the sandbox would.
   int fd = sys_openat2(root_.get(), clean.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0 && errno == EEXIST) {
-    fd = sys_openat2(root_.get(), clean.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC, 0);
+    // An existing file: opened without blocking (a FIFO without a reader fails with ENXIO
+    // instead of waiting for one) and without truncating it before it is known to be a
+    // regular file.
+    fd = sys_openat2(root_.get(), clean.c_str(), O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
     if (fd < 0 && errno == ENOENT) {
       // A dangling symlink: create its target (inside the root), as a shell redirect would.
-      fd = sys_openat2(root_.get(), clean.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+      fd = sys_openat2(root_.get(), clean.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC, mode);
     }
+    if (fd < 0 && errno == ENXIO) refuse_special_file("write", clean);
   }
   if (fd < 0) fail("create", clean, errno);
   UniqueFd file(fd);
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0) fail("stat", clean, errno);
+  if (!S_ISREG(st.st_mode)) refuse_special_file("write", clean);
+  if (::ftruncate(file.get(), 0) != 0) fail("truncate", clean, errno);
+  // Regular files ignore O_NONBLOCK; cleared all the same, for the writes that follow.
+  ::fcntl(file.get(), F_SETFL, ::fcntl(file.get(), F_GETFL) & ~O_NONBLOCK);
   // O_CREAT applies the umask, and an existing file keeps its old bits otherwise.
   if (::fchmod(file.get(), mode) != 0) fail("chmod", clean, errno);
   return file;

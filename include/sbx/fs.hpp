@@ -47,6 +47,11 @@ class SBX_INTERFACE Fs {
  public:
   virtual ~Fs() = default;
 
+  // read, read_stream, write and write_stream work on regular files (symlinks followed).
+  // Reading a FIFO, device or socket is Errc::invalid_argument; writing to the path of one is
+  // refused the same way or replaces it with a regular file (backends differ). Neither ever
+  // waits for the other end of a FIFO made in the sandbox.
+
   // Whole-file read. For large files prefer read_stream.
   virtual std::string read(const std::string& path);
   // Streams the file in chunks of the backend's choosing; memory stays bounded.

@@ -58,4 +58,6 @@ Argv Commands::print_cwd() const { return {"pwd"}; }
 
 Argv Commands::missing_command() const { return {"sbx-conformance-no-such-command"}; }
 
+Argv Commands::make_fifo(const std::string& path) const { return {"mkfifo", path}; }
+
 }  // namespace sbx::conformance

@@ -33,6 +33,7 @@ class Commands {
   Argv print_env(const std::string& key) const;       // the value + "\n"
   Argv print_cwd() const;                             // the working directory + "\n"
   Argv missing_command() const;                       // a command that does not exist
+  Argv make_fifo(const std::string& path) const;      // a named pipe at `path`
 
  private:
   Flavour flavour_;

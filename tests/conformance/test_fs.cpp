@@ -176,6 +176,27 @@ TEST_P(Files, RenameMovesAndReplaces) {
   EXPECT_TRUE(throws_errc(Errc::not_found, [&] { fs.rename(work_path("gone"), work_path("x")); }));
 }
 
+// A FIFO made in the sandbox must not block the host: reading it is refused; writing to its
+// path is refused or replaces it with a regular file (backends differ), without waiting for a
+// reader either way.
+TEST_P(Files, AFifoInTheSandboxIsNeitherReadNorWaitedFor) {
+  auto sandbox = create();
+  make_work_dir(*sandbox);
+  auto& fs = sandbox->fs();
+  ASSERT_EQ(run(*sandbox, cmd().make_fifo(work_path("fifo"))).exit_code, 0);
+  EXPECT_TRUE(throws_errc(Errc::invalid_argument, [&] { fs.read(work_path("fifo")); }));
+  try {
+    fs.write(work_path("fifo"), "data");
+    EXPECT_EQ(fs.stat(work_path("fifo")).type, FileType::regular) << "the write went nowhere";
+    EXPECT_EQ(fs.read(work_path("fifo")), "data");
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::invalid_argument) << error.what();
+  }
+  fs.symlink(work_path("fifo"), work_path("link-to-fifo"));
+  if (fs.stat(work_path("fifo")).type != FileType::regular)
+    EXPECT_TRUE(throws_errc(Errc::invalid_argument, [&] { fs.read(work_path("link-to-fifo")); }));
+}
+
 TEST_P(Files, RelativePathsAreInvalidArguments) {
   auto sandbox = create();
   auto& fs = sandbox->fs();

@@ -1,8 +1,14 @@
 #include "commands.hpp"
 
+#include "tree_fs.hpp"
+
 #include <sbx/error.hpp>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <functional>
 #include <map>
 
@@ -58,6 +64,24 @@ CommandOutcome cat(const Args& args, const CommandContext& context, CommandIo& i
       });
     } catch (const Error& e) {
       io.write(StreamId::stderr_stream, "cat: " + args[i] + ": " + e.what() + "\n");
+      status = 1;
+    }
+  }
+  return {status, 0};
+}
+
+// mkfifo PATH...: a named pipe in the sandbox's tree, for the tests of files that are not
+// regular ones.
+CommandOutcome mkfifo(const Args& args, const CommandContext& context, CommandIo& io) {
+  auto* tree = dynamic_cast<TreeFs*>(context.fs);
+  if (args.size() < 2 || tree == nullptr) return usage_error(io, "mkfifo: usage: mkfifo PATH...");
+  int status = 0;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    try {
+      if (::mkfifo(tree->resolve(absolute_in(context.cwd, args[i]), false).c_str(), 0644) != 0)
+        throw Error(Errc::io, std::strerror(errno));
+    } catch (const Error& e) {
+      io.write(StreamId::stderr_stream, "mkfifo: " + args[i] + ": " + e.what() + "\n");
       status = 1;
     }
   }
@@ -137,6 +161,7 @@ const std::map<std::string, Builtin, std::less<>>& builtins() {
       {"echo", echo},           {"cat", cat},           {"exit", exit_with},
       {"sleep", sleep},         {"kill-self", kill_self}, {"yes-flood", yes_flood},
       {"printenv", printenv},   {"pwd", pwd},           {"stderr", print_stderr},
+      {"mkfifo", mkfifo},
   };
   return table;
 }

@@ -138,11 +138,15 @@ fs::path TreeFs::resolve(const std::string& path, bool follow_last) const {
 void TreeFs::read_stream(const std::string& path, const ChunkSink& sink) {
   require_alive();
   fs::path host = resolve(path, true);
-  UniqueFd fd(::open(host.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  // Without blocking, and then only a regular file (as the Fs contract asks): a FIFO would
+  // hold this process until some writer came.
+  UniqueFd fd(::open(host.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) fail("read", path, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) fail("read", path, errno);
   if (S_ISDIR(st.st_mode)) fail("read", path, EISDIR);
+  if (!S_ISREG(st.st_mode))
+    throw Error(Errc::invalid_argument, "fake sandbox " + sandbox_id_ + ": cannot read '" + path + "': not a regular file");
 
   std::string buffer(kChunkSize, '\0');
   for (;;) {
@@ -160,9 +164,16 @@ void TreeFs::write_stream(const std::string& path, const ChunkSource& source, st
   require_alive();
   fs::path host = resolve(path, true);
   if (host == root_) fail("write", path, EISDIR);
-  UniqueFd fd(::open(host.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+  // Not truncated before it is known to be a regular file; a FIFO without a reader fails
+  // (ENXIO) instead of being waited for.
+  UniqueFd fd(::open(host.c_str(), O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC,
                      mode & 07777));
+  struct stat st {};
+  if (fd.get() >= 0 && ::fstat(fd.get(), &st) != 0) fail("write", path, errno);
+  if ((fd.get() < 0 && errno == ENXIO) || (fd.get() >= 0 && !S_ISREG(st.st_mode)))
+    throw Error(Errc::invalid_argument, "fake sandbox " + sandbox_id_ + ": cannot write '" + path + "': not a regular file");
   if (fd.get() < 0) fail("write", path, errno);
+  if (::ftruncate(fd.get(), 0) != 0) fail("write", path, errno);
   // The umask must not change the mode the caller asked for.
   if (::fchmod(fd.get(), mode & 07777) != 0) fail("write", path, errno);
   for (;;) {
