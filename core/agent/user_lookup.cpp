@@ -48,8 +48,11 @@ std::optional<std::string> read_account_file(const char* path, std::string& prob
     text.emplace();
     char buffer[8192];
     ssize_t n;
-    while ((n = ::read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR))
-      if (n > 0 && text->size() < static_cast<std::size_t>(kAccountFileLimit)) text->append(buffer, static_cast<std::size_t>(n));
+    // Up to the limit, also when the file grows meanwhile: a writer that never stops must not
+    // keep this loop going.
+    while (text->size() < static_cast<std::size_t>(kAccountFileLimit) &&
+           ((n = ::read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)))
+      if (n > 0) text->append(buffer, static_cast<std::size_t>(n));
   }
   ::close(fd);
   return text;

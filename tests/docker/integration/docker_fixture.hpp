@@ -50,6 +50,19 @@ inline std::string docker_unavailable_reason() {
   }
 }
 
+// Whether GET `target` (an inspect: "/volumes/<name>", "/images/<ref>/json") finds it.
+inline bool engine_has(DockerBackend& backend, const std::string& target) {
+  Request request;
+  request.target = target;
+  try {
+    backend.context()->client->call(request);
+    return true;
+  } catch (const Error& error) {
+    if (error.code() == Errc::not_found) return false;
+    throw;
+  }
+}
+
 class DockerTest : public ::testing::Test {
  protected:
   // How backend_ runs commands; suites that test both paths override it.

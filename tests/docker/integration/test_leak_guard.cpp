@@ -24,15 +24,7 @@ bool contains(const std::vector<std::string>& lines, const std::string& text) {
 }
 
 bool volume_exists(DockerBackend& backend, const std::string& name) {
-  Request inspect;
-  inspect.target = "/volumes/" + name;
-  try {
-    backend.context()->client->call(inspect);
-    return true;
-  } catch (const Error& e) {
-    if (e.code() == Errc::not_found) return false;
-    throw;
-  }
+  return engine_has(backend, "/volumes/" + name);
 }
 
 // A spec whose sandbox keeps its workspace in the persistent volume `name`.

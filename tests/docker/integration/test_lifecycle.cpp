@@ -225,15 +225,7 @@ void commit_image(DockerBackend& backend, const std::string& container, const st
 }
 
 bool image_exists(DockerBackend& backend, const std::string& reference) {
-  Request request;
-  request.target = "/images/sbx-prune-test:" + reference + "/json";
-  try {
-    backend.context()->client->call(request);
-    return true;
-  } catch (const Error& error) {
-    if (error.code() == Errc::not_found) return false;
-    throw;
-  }
+  return engine_has(backend, "/images/sbx-prune-test:" + reference + "/json");
 }
 
 
