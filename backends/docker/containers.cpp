@@ -51,21 +51,29 @@ void wait_until_removed(Context& context, const std::string& id, const Error& co
   }
 }
 
-void remove_image(Context& context, const std::string& reference) {
+// DELETE <collection>/<name>. Gone already is fine; still in use (409) is logged at `level`
+// and kept, for a later prune.
+void delete_unless_in_use(Context& context, const char* collection, const std::string& name, const char* kind,
+                          spdlog::level::level_enum level) {
   Request request;
   request.method = Method::delete_;
-  request.target = Target("/images").segment(reference).str();
-  request.what = "remove image '" + reference + "'";
+  request.target = Target(collection).segment(name).str();
+  request.what = std::string("remove ") + kind + " '" + name + "'";
   try {
     context.client->call(request);
   } catch (const Error& e) {
     if (e.code() == Errc::not_found) return;
-    if (e.code() == Errc::state) {  // a fork of the fork still uses it; prune retries later
-      context.logger->info("docker: {}", e.what());
+    if (e.code() == Errc::state) {
+      context.logger->log(level, "docker: {}", e.what());
       return;
     }
     throw;
   }
+}
+
+void remove_image(Context& context, const std::string& reference) {
+  // In use: a fork of the fork still uses it; prune retries later.
+  delete_unless_in_use(context, "/images", reference, "image", spdlog::level::info);
 }
 
 WorkspaceMode workspace_mode_for(const Context& context, const SandboxSpec& spec) {
@@ -116,20 +124,8 @@ bool container_paused(Context& context, const std::string& id) {
 }
 
 void remove_volume(Context& context, const std::string& name) {
-  Request request;
-  request.method = Method::delete_;
-  request.target = Target("/volumes").segment(name).str();
-  request.what = "remove volume '" + name + "'";
-  try {
-    context.client->call(request);
-  } catch (const Error& e) {
-    if (e.code() == Errc::not_found) return;
-    if (e.code() == Errc::state) {  // still in use by another container
-      context.logger->warn("docker: {}", e.what());
-      return;
-    }
-    throw;
-  }
+  // In use: another container still mounts it.
+  delete_unless_in_use(context, "/volumes", name, "volume", spdlog::level::warn);
 }
 
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
