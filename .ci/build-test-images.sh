@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the test images from the busybox-static package (no registry is reachable):
-#   - the docker image sbx-test-busybox:latest (docker import of a busybox rootfs)
-#   - $SBX_TEST_DATA/busybox-rootfs.tar      a plain rootfs tarball (subcontainer import)
-#   - $SBX_TEST_DATA/busybox-docker-save.tar `docker save` of the image (layered import)
+#   - the docker image hutch-test-busybox:latest (docker import of a busybox rootfs)
+#   - $HUTCH_TEST_DATA/busybox-rootfs.tar      a plain rootfs tarball (subcontainer import)
+#   - $HUTCH_TEST_DATA/busybox-docker-save.tar `docker save` of the image (layered import)
 # Idempotent: existing outputs are kept.
 set -euo pipefail
 
-data=${SBX_TEST_DATA:-/tmp/sbx-test-data}
-image=${SBX_DOCKER_TEST_IMAGE:-sbx-test-busybox:latest}
+data=${HUTCH_TEST_DATA:-/tmp/hutch-test-data}
+image=${HUTCH_DOCKER_TEST_IMAGE:-hutch-test-busybox:latest}
 mkdir -p "$data"
 
 rootfs_tar="$data/busybox-rootfs.tar"
@@ -19,8 +19,8 @@ if [ ! -s "$rootfs_tar" ]; then
   for applet in $("$staging/bin/busybox" --list); do
     [ "$applet" = busybox ] || ln -sf busybox "$staging/bin/$applet"
   done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\nsbxuser:x:1000:1000:sbx user:/home:/bin/sh\n' >"$staging/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\nsbxuser:x:1000:\n' >"$staging/etc/group"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\nhutchuser:x:1000:1000:hutch user:/home:/bin/sh\n' >"$staging/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\nhutchuser:x:1000:\n' >"$staging/etc/group"
   chmod 1777 "$staging/tmp"
   tar --numeric-owner --owner=0 --group=0 -C "$staging" -cf "$rootfs_tar.tmp" .
   mv "$rootfs_tar.tmp" "$rootfs_tar"

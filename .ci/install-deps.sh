@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages sbx needs, idempotently: nothing is fetched when all are
+# Installs the Debian 12 packages hutch needs, idempotently: nothing is fetched when all are
 # present. Usage: install-deps.sh [build|test]   (test = build + what the test suite uses)
 set -euo pipefail
 

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Starts dockerd in the background unless one already answers, then waits for its socket.
-# Prints nothing on success; the daemon's log is in ${SBX_DOCKERD_LOG:-/tmp/sbx-dockerd.log}.
+# Prints nothing on success; the daemon's log is in ${HUTCH_DOCKERD_LOG:-/tmp/hutch-dockerd.log}.
 set -euo pipefail
 
 socket=/var/run/docker.sock
 if docker version >/dev/null 2>&1; then
   exit 0
 fi
-log=${SBX_DOCKERD_LOG:-/tmp/sbx-dockerd.log}
+log=${HUTCH_DOCKERD_LOG:-/tmp/hutch-dockerd.log}
 nohup dockerd >"$log" 2>&1 </dev/null &
 for _ in $(seq 1 120); do
   if [ -S "$socket" ] && docker version >/dev/null 2>&1; then

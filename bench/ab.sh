@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares two commands run alternately (A B, B A, ...) so that drift of the machine hits both:
 #   bench/ab.sh N 'command A' 'command B'
-# e.g. bench/ab.sh 150 'old/bin/sbx --config a.toml run -- /bin/true' 'build/bin/sbx --config b.toml run -- /bin/true'
+# e.g. bench/ab.sh 150 'old/bin/hutch --config a.toml run -- /bin/true' 'build/bin/hutch --config b.toml run -- /bin/true'
 # Prints per command the wall-time median and 10%-trimmed mean, and the median CPU time (user +
 # system of the command and the children it waited for), then the B/A ratios. On a small VM a
 # difference below ~2% needs N >= 150 to stand out of the noise; single traced runs mislead.

@@ -6,8 +6,8 @@
 //   StdoutThroughput   bytes per second of a command's stdout through the hijacked stream
 // Every figure is wall-clock time (UseRealTime): the work happens in the daemon and the
 // container, so this thread's CPU time would inflate bytes/s.
-// Needs a running dockerd and the image $SBX_DOCKER_TEST_IMAGE (default sbx-test-busybox:latest).
-#include <sbx/sbx.hpp>
+// Needs a running dockerd and the image $HUTCH_DOCKER_TEST_IMAGE (default hutch-test-busybox:latest).
+#include <hutch/hutch.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -22,33 +22,33 @@
 namespace {
 
 std::string test_image() {
-  const char* image = std::getenv("SBX_DOCKER_TEST_IMAGE");
-  return image != nullptr && *image != '\0' ? image : "sbx-test-busybox:latest";
+  const char* image = std::getenv("HUTCH_DOCKER_TEST_IMAGE");
+  return image != nullptr && *image != '\0' ? image : "hutch-test-busybox:latest";
 }
 
 // How commands reach the sandbox: [backends.docker] agent = "on" or "off".
 enum class Path { agent, exec_api };
 
 // The backend for `path`, or nullptr with `error` set when the plugin or daemon is unavailable.
-std::shared_ptr<sbx::SandboxBackend> backend(std::string& error, Path path = Path::agent) {
+std::shared_ptr<hutch::SandboxBackend> backend(std::string& error, Path path = Path::agent) {
   struct Loaded {
-    std::shared_ptr<sbx::SandboxBackend> backend;
+    std::shared_ptr<hutch::SandboxBackend> backend;
     std::string error;
   };
   static std::map<Path, Loaded> loaded;
   auto [entry, first] = loaded.try_emplace(path);
   if (first) {
     try {
-      sbx::PluginContext context;
+      hutch::PluginContext context;
       context.name = "docker";
-      context.logger = sbx::logger();
-      auto config = sbx::ConfigTable::parse(
+      context.logger = hutch::logger();
+      auto config = hutch::ConfigTable::parse(
           std::string("[backends.docker]\nagent = \"") + (path == Path::agent ? "on" : "off") + "\"\n", "bench");
       context.config = *config.get_table("backends")->get_table("docker");
-      sbx::PluginSearch search;
+      hutch::PluginSearch search;
       search.use_env = false;
       search.use_install_dir = false;
-      entry->second.backend = sbx::load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+      entry->second.backend = hutch::load_backend(std::string(HUTCH_PLUGIN_OUTPUT_DIR) + "/hutch-docker.so", search, context);
       entry->second.backend->list();  // reaches the daemon
     } catch (const std::exception& e) {
       entry->second.error = e.what();
@@ -59,15 +59,15 @@ std::shared_ptr<sbx::SandboxBackend> backend(std::string& error, Path path = Pat
   return entry->second.backend;
 }
 
-sbx::SandboxSpec spec() {
-  sbx::SandboxSpec spec;
+hutch::SandboxSpec spec() {
+  hutch::SandboxSpec spec;
   spec.image = test_image();
-  spec.labels["sbx-bench"] = "docker";
+  spec.labels["hutch-bench"] = "docker";
   return spec;
 }
 
-sbx::ExecRequest command(std::vector<std::string> argv) {
-  sbx::ExecRequest request;
+hutch::ExecRequest command(std::vector<std::string> argv) {
+  hutch::ExecRequest request;
   request.argv = std::move(argv);
   request.timeout = std::chrono::seconds(60);
   return request;
@@ -78,7 +78,7 @@ void CreateExecDestroy(benchmark::State& state) {
   auto docker = backend(error);
   if (!docker) return state.SkipWithError(error.c_str());
   for (auto _ : state) {
-    sbx::ScopedSandbox sandbox(*docker, spec());
+    hutch::ScopedSandbox sandbox(*docker, spec());
     auto result = sandbox->exec(command({"true"}));
     if (result.exit_code != 0) return state.SkipWithError("`true` failed in the sandbox");
   }
@@ -89,7 +89,7 @@ void ExecLatency(benchmark::State& state, Path path) {
   std::string error;
   auto docker = backend(error, path);
   if (!docker) return state.SkipWithError(error.c_str());
-  sbx::ScopedSandbox sandbox(*docker, spec());
+  hutch::ScopedSandbox sandbox(*docker, spec());
   std::vector<double> samples;
   for (auto _ : state) {
     auto started = std::chrono::steady_clock::now();
@@ -109,10 +109,10 @@ void Fork(benchmark::State& state) {
   std::string error;
   auto docker = backend(error);
   if (!docker) return state.SkipWithError(error.c_str());
-  sbx::ScopedSandbox source(*docker, spec());
+  hutch::ScopedSandbox source(*docker, spec());
   source->fs().write("/workspace/data", std::string(1 << 20, 'x'));
   for (auto _ : state) {
-    sbx::ScopedSandbox copy(source->fork());
+    hutch::ScopedSandbox copy(source->fork());
     benchmark::DoNotOptimize(copy->id());
   }
 }
@@ -122,7 +122,7 @@ void StdoutThroughput(benchmark::State& state) {
   std::string error;
   auto docker = backend(error);
   if (!docker) return state.SkipWithError(error.c_str());
-  sbx::ScopedSandbox sandbox(*docker, spec());
+  hutch::ScopedSandbox sandbox(*docker, spec());
   const std::int64_t bytes = 64ll << 20;
   for (auto _ : state) {
     // dd with 1 MiB blocks, not `head -c`: busybox head writes 4 KiB at a time and is itself

@@ -1,5 +1,5 @@
 // Benchmarks of the subcontainer backend, loaded as a plugin the way hosts load it.
-//   BM_CreateExecDestroy   create -> exec true -> destroy (the `sbx run -- /bin/true` path)
+//   BM_CreateExecDestroy   create -> exec true -> destroy (the `hutch run -- /bin/true` path)
 //   BM_ExecLatency/GAP     exec true on a live sandbox, GAP ms idle between execs (0: back to
 //                          back); p50/p99 as counters (ms)
 //   BM_HostSpawnFloor      posix_spawn + wait of /bin/true on the host, no sandbox: the floor
@@ -10,12 +10,12 @@
 //                          (bench/idle_memory.sh measures all of a sandbox's host memory)
 // Every figure is wall-clock time (UseRealTime): the work happens in the sandbox's processes,
 // so this thread's CPU time would end MinTime runs late and inflate bytes/s.
-// State goes to $SBX_BENCH_STATE_DIR (default /tmp/sbx-bench); $SBX_BENCH_PLUGIN overrides the
+// State goes to $HUTCH_BENCH_STATE_DIR (default /tmp/hutch-bench); $HUTCH_BENCH_PLUGIN overrides the
 // plugin file, to compare two builds under the same load.
-#include <sbx/config.hpp>
-#include <sbx/loader.hpp>
-#include <sbx/log.hpp>
-#include <sbx/scoped.hpp>
+#include <hutch/config.hpp>
+#include <hutch/loader.hpp>
+#include <hutch/log.hpp>
+#include <hutch/scoped.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -33,22 +33,22 @@ extern char** environ;
 
 namespace {
 
-std::shared_ptr<sbx::SandboxBackend> backend() {
-  static std::shared_ptr<sbx::SandboxBackend> instance = [] {
-    sbx::PluginContext context;
+std::shared_ptr<hutch::SandboxBackend> backend() {
+  static std::shared_ptr<hutch::SandboxBackend> instance = [] {
+    hutch::PluginContext context;
     context.name = "subcontainer";
-    context.logger = sbx::logger();
-    const char* state = std::getenv("SBX_BENCH_STATE_DIR");
-    context.state_dir = state ? state : "/tmp/sbx-bench";
-    sbx::PluginSearch search;
-    const char* plugin = std::getenv("SBX_BENCH_PLUGIN");
-    return sbx::load_backend(plugin ? plugin : SBX_PLUGIN_OUTPUT_DIR "/sbx-subcontainer.so", search, context);
+    context.logger = hutch::logger();
+    const char* state = std::getenv("HUTCH_BENCH_STATE_DIR");
+    context.state_dir = state ? state : "/tmp/hutch-bench";
+    hutch::PluginSearch search;
+    const char* plugin = std::getenv("HUTCH_BENCH_PLUGIN");
+    return hutch::load_backend(plugin ? plugin : HUTCH_PLUGIN_OUTPUT_DIR "/hutch-subcontainer.so", search, context);
   }();
   return instance;
 }
 
-sbx::ExecRequest command(std::vector<std::string> argv) {
-  sbx::ExecRequest request;
+hutch::ExecRequest command(std::vector<std::string> argv) {
+  hutch::ExecRequest request;
   request.argv = std::move(argv);
   return request;
 }
@@ -62,7 +62,7 @@ double percentile(std::vector<double> values, double p) {
 void BM_CreateExecDestroy(benchmark::State& state) {
   auto true_cmd = command({"/bin/true"});
   for (auto _ : state) {
-    sbx::ScopedSandbox sandbox(*backend(), {});
+    hutch::ScopedSandbox sandbox(*backend(), {});
     auto result = sandbox->exec(true_cmd);
     if (result.exit_code != 0) state.SkipWithError("true failed");
   }
@@ -70,7 +70,7 @@ void BM_CreateExecDestroy(benchmark::State& state) {
 BENCHMARK(BM_CreateExecDestroy)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 
 void BM_ExecLatency(benchmark::State& state) {
-  sbx::ScopedSandbox sandbox(*backend(), {});
+  hutch::ScopedSandbox sandbox(*backend(), {});
   auto true_cmd = command({"/bin/true"});
   const auto gap = std::chrono::milliseconds(state.range(0));
   std::vector<double> samples;
@@ -108,7 +108,7 @@ void BM_HostSpawnFloor(benchmark::State& state) {
 BENCHMARK(BM_HostSpawnFloor)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(500);
 
 void BM_Fork100MB(benchmark::State& state) {
-  sbx::ScopedSandbox source(*backend(), {});
+  hutch::ScopedSandbox source(*backend(), {});
   source->exec(command({"sh", "-c", "head -c 104857600 /dev/urandom > /root/data"}));
   for (auto _ : state) {
     auto started = std::chrono::steady_clock::now();
@@ -122,7 +122,7 @@ void BM_Fork100MB(benchmark::State& state) {
 BENCHMARK(BM_Fork100MB)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(10);
 
 void BM_StdoutThroughput(benchmark::State& state) {
-  sbx::ScopedSandbox sandbox(*backend(), {});
+  hutch::ScopedSandbox sandbox(*backend(), {});
   constexpr std::int64_t kBytes = 512 << 20;
   for (auto _ : state) {
     auto process = sandbox->spawn(command({"head", "-c", std::to_string(kBytes), "/dev/zero"}));
@@ -138,8 +138,8 @@ BENCHMARK(BM_StdoutThroughput)->Unit(benchmark::kMillisecond)->UseRealTime()->It
 void BM_IdleSandboxMemory(benchmark::State& state) {
   const auto count = static_cast<int>(state.range(0));
   for (auto _ : state) {
-    std::vector<sbx::ScopedSandbox> sandboxes;
-    for (int i = 0; i < count; ++i) sandboxes.emplace_back(*backend(), sbx::SandboxSpec{});
+    std::vector<hutch::ScopedSandbox> sandboxes;
+    for (int i = 0; i < count; ++i) sandboxes.emplace_back(*backend(), hutch::SandboxSpec{});
     double total = 0;
     // PID 1 inside is the leader; VmRSS counts its shared pages too, so this is an upper
     // bound of what each idle sandbox costs the host.

@@ -1,34 +1,34 @@
 #!/usr/bin/env bash
 # Host memory of N idle subcontainer sandboxes (target: 1000 alive, each <= 2 MiB).
 #   bench/idle_memory.sh [BUILD_DIR] [N]      (defaults: build, 200)
-# Creates N sandboxes with the sbx CLI, then reports per sandbox:
+# Creates N sandboxes with the hutch CLI, then reports per sandbox:
 #   pss      proportional set size of every process of the sandbox (the leader and its free
 #            shepherd), shared pages split between their users
 #   cgroup   the sandbox's memory cgroup usage (user pages + kernel memory charged to it)
 #   meminfo  MemAvailable, Slab, KernelStack and PageTables deltas of the whole host, divided
 #            by N (includes whatever else the host did meanwhile: run it on a quiet host)
-# and destroys them all again. Needs root (or a rootless setup) like sbx itself.
+# and destroys them all again. Needs root (or a rootless setup) like hutch itself.
 set -euo pipefail
 build=${1:-build}
 count=${2:-200}
-sbx="$build/bin/sbx"
-export SBX_PLUGIN_PATH="$build/plugins"
+hutch="$build/bin/hutch"
+export HUTCH_PLUGIN_PATH="$build/plugins"
 
 meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 snapshot() { echo "$(meminfo MemAvailable) $(meminfo Slab) $(meminfo KernelStack) $(meminfo PageTables)"; }
 
 ids=()
-cleanup() { for id in "${ids[@]}"; do "$sbx" rm "$id" >/dev/null 2>&1 || true; done; }
+cleanup() { for id in "${ids[@]}"; do "$hutch" rm "$id" >/dev/null 2>&1 || true; done; }
 trap cleanup EXIT
 
 read -r avail0 slab0 stack0 pt0 < <(snapshot)
-for _ in $(seq "$count"); do ids+=("$("$sbx" create)"); done
+for _ in $(seq "$count"); do ids+=("$("$hutch" create)"); done
 sleep 1
 read -r avail1 slab1 stack1 pt1 < <(snapshot)
 
 pss_kib=0 cgroup_bytes=0 processes=0
 for id in "${ids[@]}"; do
-  for dir in /sys/fs/cgroup/memory/sbx/"$id" /sys/fs/cgroup/sbx/"$id"; do
+  for dir in /sys/fs/cgroup/memory/hutch/"$id" /sys/fs/cgroup/hutch/"$id"; do
     [ -d "$dir" ] || continue
     file=$dir/memory.usage_in_bytes; [ -f "$file" ] || file=$dir/memory.current
     cgroup_bytes=$((cgroup_bytes + $(cat "$file")))

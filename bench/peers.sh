@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Runs sbx and its peers on the same one-shot jobs in the same run and prints the ratios.
+# Runs hutch and its peers on the same one-shot jobs in the same run and prints the ratios.
 #   bench/peers.sh [BUILD_DIR]      (default: build)
-# Environment: N (iterations, default 50), SBX_DOCKER_TEST_IMAGE (default sbx-test-busybox:latest)
+# Environment: N (iterations, default 50), HUTCH_DOCKER_TEST_IMAGE (default hutch-test-busybox:latest)
 # Peers: bwrap (subcontainer's job), the docker CLI (docker backend's job). A peer that is not
 # installed, or a daemon that is not running, is reported as missing — never silently dropped.
 set -uo pipefail
 build=${1:-build}
 iterations=${N:-50}
-image=${SBX_DOCKER_TEST_IMAGE:-sbx-test-busybox:latest}
-sbx="$build/bin/sbx"
-export SBX_PLUGIN_PATH="$build/plugins"
+image=${HUTCH_DOCKER_TEST_IMAGE:-hutch-test-busybox:latest}
+hutch="$build/bin/hutch"
+export HUTCH_PLUGIN_PATH="$build/plugins"
 
 # Times `iterations` runs of a command; prints "p50 p99" in milliseconds, or "fail".
 measure() {
@@ -26,14 +26,14 @@ measure() {
           printf "%.2f %.2f\n", p50 / 1000, p99 / 1000 }'
 }
 
-row() {  # name, sbx result, peer name, peer result
+row() {  # name, hutch result, peer name, peer result
   local name=$1 ours=$2 peer=$3 theirs=$4
   if [ "$ours" = fail ] || [ "$theirs" = fail ]; then
-    printf '%-34s sbx: %-16s %s: %-16s ratio: n/a\n' "$name" "$ours" "$peer" "$theirs"
+    printf '%-34s hutch: %-16s %s: %-16s ratio: n/a\n' "$name" "$ours" "$peer" "$theirs"
     return
   fi
   local ours50=${ours% *} theirs50=${theirs% *}
-  printf '%-34s sbx p50 %7.2f ms | %-6s p50 %7.2f ms | ratio %.2f\n' \
+  printf '%-34s hutch p50 %7.2f ms | %-6s p50 %7.2f ms | ratio %.2f\n' \
     "$name" "$ours50" "$peer" "$theirs50" "$(awk -v a="$ours50" -v b="$theirs50" 'BEGIN { print a / b }')"
 }
 
@@ -44,41 +44,41 @@ if command -v bwrap >/dev/null; then
   bwrap_cmd=(bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/bin /bin
              --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin
              --proc /proc --dev /dev --tmpfs /tmp /bin/true)
-  row "run /bin/true (subcontainer)" "$(measure "$sbx" run -- /bin/true)" bwrap "$(measure "${bwrap_cmd[@]}")"
+  row "run /bin/true (subcontainer)" "$(measure "$hutch" run -- /bin/true)" bwrap "$(measure "${bwrap_cmd[@]}")"
 else
   echo "bwrap: missing (apt-get install bubblewrap)"
 fi
 
 # --- docker backend vs the docker CLI -------------------------------------------------------
 if docker version >/dev/null 2>&1 && docker image inspect "$image" >/dev/null 2>&1; then
-  row "run true (docker)" "$(measure "$sbx" --backend docker run --image "$image" -- true)" \
+  row "run true (docker)" "$(measure "$hutch" --backend docker run --image "$image" -- true)" \
       docker "$(measure docker run --rm "$image" true)"
   peer=$(docker run -d --rm "$image" sleep 3600)
-  ours=$("$sbx" --backend docker create --image "$image")
+  ours=$("$hutch" --backend docker create --image "$image")
   docker_exec=$(measure docker exec "$peer" true)
-  row "exec true, CLI process (docker)" "$(measure "$sbx" --backend docker exec "$ours" -- true)" \
+  row "exec true, CLI process (docker)" "$(measure "$hutch" --backend docker exec "$ours" -- true)" \
       docker "$docker_exec"
   # The issue's target compares exec into a live sandbox as a host program sees it (in-process,
   # one plugin load): through the agent (<= 0.1x) and through the exec API (<= 0.5x).
-  if [ -x "$build/bin/sbx_bench_docker" ]; then
+  if [ -x "$build/bin/hutch_bench_docker" ]; then
     for path in agent exec_api; do
-      json=$("$build/bin/sbx_bench_docker" --benchmark_filter="^ExecLatency/$path/" --benchmark_format=json 2>/dev/null)
+      json=$("$build/bin/hutch_bench_docker" --benchmark_filter="^ExecLatency/$path/" --benchmark_format=json 2>/dev/null)
       counter() { awk -F'[:,]' -v key="\"$1\"" '$1 ~ key { gsub(/ /, "", $2); print $2; exit }' <<<"$json"; }
       p50=$(counter p50_ms) p99=$(counter p99_ms)
       in_process=${p50:+$p50 $p99}
       row "exec true, in-process, $path" "${in_process:-fail}" docker "$docker_exec"
     done
   else
-    echo "exec true, in-process: $build/bin/sbx_bench_docker missing (build with -DSBX_BUILD_BENCH=ON)"
+    echo "exec true, in-process: $build/bin/hutch_bench_docker missing (build with -DHUTCH_BUILD_BENCH=ON)"
   fi
-  "$sbx" --backend docker rm "$ours" >/dev/null
+  "$hutch" --backend docker rm "$ours" >/dev/null
   docker rm -f "$peer" >/dev/null
 else
   echo "docker: daemon or image $image missing (bash .ci/start-dockerd.sh && bash .ci/build-test-images.sh)"
 fi
 
 # --- in-process figures (Google Benchmark) ----------------------------------------------------
-for bench in "$build"/bin/sbx_bench_*; do
+for bench in "$build"/bin/hutch_bench_*; do
   [ -x "$bench" ] || continue
   echo "== $(basename "$bench")"
   "$bench" --benchmark_counters_tabular=true 2>&1 | grep -v '^\*\*\*'

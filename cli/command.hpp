@@ -1,11 +1,11 @@
 // How verbs are wired: each commands_*.cpp registers its subcommands with CLI11 and an action
 // that main() runs once parsing (of everything) has succeeded. Actions return the exit code and
-// report failures by throwing sbx::Error.
+// report failures by throwing hutch::Error.
 #pragma once
 
 #include "session.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
-// sbx's own failures exit with this, so a script can tell them from a command's status.
-inline constexpr int kExitSbxError = 125;
+// hutch's own failures exit with this, so a script can tell them from a command's status.
+inline constexpr int kExitHutchError = 125;
 
 using Action = std::function<int()>;
 
@@ -30,7 +30,7 @@ class CommandTable {
   // with its own subcommands ("snapshots rm"), the innermost one given that has an action.
   int run(const CLI::App& app) const {
     if (const Action* action = given_action(app)) return (*action)();
-    throw Error(Errc::invalid_argument, "no verb given (see 'sbx --help')");
+    throw Error(Errc::invalid_argument, "no verb given (see 'hutch --help')");
   }
 
  private:
@@ -52,7 +52,7 @@ inline CLI::Option* add_id_argument(CLI::App& command, std::string& id) {
 }
 
 // What the rm verbs do with their ids: `remove` each in turn and print it, report each failure
-// as one "sbx: " line without stopping; kExitSbxError if any failed, else 0.
+// as one "hutch: " line without stopping; kExitHutchError if any failed, else 0.
 inline int remove_each(const std::vector<std::string>& ids, const std::function<void(const std::string&)>& remove) {
   int status = 0;
   for (const std::string& id : ids) {
@@ -61,8 +61,8 @@ inline int remove_each(const std::vector<std::string>& ids, const std::function<
       std::cout << id << '\n';
     } catch (const Error& error) {
       std::cout.flush();
-      std::cerr << "sbx: " << error.what() << std::endl;
-      status = kExitSbxError;
+      std::cerr << "hutch: " << error.what() << std::endl;
+      status = kExitHutchError;
     }
   }
   return status;
@@ -76,4 +76,4 @@ void register_snapshots_commands(CLI::App& app, Session& session, CommandTable& 
 void register_cp_command(CLI::App& app, Session& session, CommandTable& table);
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table);  // launch, logs
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,12 +1,12 @@
-// `sbx backends`: every backend sbx can see — the configured default, each [backends.X]
-// table, --backend, and every sbx-*.so in the plugin search path — loaded one by one. A plugin
+// `hutch backends`: every backend hutch can see — the configured default, each [backends.X]
+// table, --backend, and every hutch-*.so in the plugin search path — loaded one by one. A plugin
 // that fails to load is listed with its error; that is what this verb is for.
 #include "command.hpp"
 #include "output.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/loader.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/loader.hpp>
+#include <hutch/log.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -15,18 +15,18 @@
 #include <optional>
 #include <sstream>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kPluginPrefix = "sbx-";
+constexpr std::string_view kPluginPrefix = "hutch-";
 constexpr std::string_view kPluginSuffix = ".so";
 
 std::vector<fs::path> plugin_directories(const Config& config) {
   std::vector<fs::path> directories(config.plugin_paths.begin(), config.plugin_paths.end());
-  if (const char* env = std::getenv("SBX_PLUGIN_PATH")) {
+  if (const char* env = std::getenv("HUTCH_PLUGIN_PATH")) {
     std::stringstream entries(env);
     for (std::string entry; std::getline(entries, entry, ':');)
       if (!entry.empty()) directories.emplace_back(entry);
@@ -35,7 +35,7 @@ std::vector<fs::path> plugin_directories(const Config& config) {
   return directories;
 }
 
-// Backend names of the sbx-<name>.so files in `directory` (none if it does not exist).
+// Backend names of the hutch-<name>.so files in `directory` (none if it does not exist).
 std::vector<std::string> plugins_in(const fs::path& directory) {
   std::vector<std::string> names;
   std::error_code error;
@@ -114,8 +114,8 @@ int list_backends(Session& session) {
 }  // namespace
 
 void register_backends_command(CLI::App& app, Session& session, CommandTable& table) {
-  CLI::App* command = app.add_subcommand("backends", "list the backends sbx finds and what they can do");
+  CLI::App* command = app.add_subcommand("backends", "list the backends hutch finds and what they can do");
   table.add(command, [&session] { return list_backends(session); });
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,14 +1,14 @@
-// `sbx cp SRC DST`: exactly one side names a sandbox as ID:/path.
+// `hutch cp SRC DST`: exactly one side names a sandbox as ID:/path.
 #include "command.hpp"
 #include "host_copy.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
 
 #include <memory>
 #include <optional>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -67,4 +67,4 @@ void register_cp_command(CLI::App& app, Session& session, CommandTable& table) {
   table.add(command, [&session, options] { return copy(session, options->source, options->destination); });
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

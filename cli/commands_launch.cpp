@@ -1,18 +1,18 @@
-// A sandbox's main command: `sbx launch` starts (or replaces) it, `sbx logs` shows its output.
+// A sandbox's main command: `hutch launch` starts (or replaces) it, `hutch logs` shows its output.
 // Both check the backend's launch capability first, so an unsupported verb fails before any
 // engine is contacted.
 #include "command.hpp"
 #include "output.hpp"
 #include "request_options.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include <iostream>
 #include <memory>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -64,4 +64,4 @@ void register_launch_commands(CLI::App& app, Session& session, CommandTable& tab
   table.add(logs_command, [&session, logs_id, follow] { return logs(session, *logs_id, *follow); });
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

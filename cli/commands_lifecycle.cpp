@@ -4,16 +4,16 @@
 #include "output.hpp"
 #include "sandbox_source.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
-#include <sbx/spec.hpp>
-#include <sbx/units.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
+#include <hutch/spec.hpp>
+#include <hutch/units.hpp>
 
 #include <iostream>
 #include <memory>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -26,7 +26,7 @@ int create(Session& session, const CreateOptions& options) {
   if (!backend.capabilities().persistent)
     throw Error(Errc::unsupported, "backend '" + backend.name() +
                                        "' does not support create (its sandboxes do not outlive "
-                                       "the sbx process); use 'sbx run' instead");
+                                       "the hutch process); use 'hutch run' instead");
   const std::string id = create_or_restore(backend, options, spec)->id();
   if (session.options.json)
     print_json(boost::json::object{{"id", id}});
@@ -149,8 +149,8 @@ void register_lifecycle_commands(CLI::App& app, Session& session, CommandTable& 
   auto prune_all = std::make_shared<bool>(false);
   CLI::App* prune_command = app.add_subcommand(
       "prune", "destroy leaked sandboxes (owner gone, ttl or idle timeout passed) and print their ids");
-  prune_command->add_flag("--all", *prune_all, "destroy every sandbox sbx manages");
+  prune_command->add_flag("--all", *prune_all, "destroy every sandbox hutch manages");
   table.add(prune_command, [&session, prune_all] { return prune(session, *prune_all); });
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

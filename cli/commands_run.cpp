@@ -1,4 +1,4 @@
-// `sbx run` (a command in a fresh sandbox, destroyed afterwards) and `sbx exec` (a command in
+// `hutch run` (a command in a fresh sandbox, destroyed afterwards) and `hutch exec` (a command in
 // an existing sandbox). Both stream output live and exit with the command's status.
 #include "command.hpp"
 #include "create_options.hpp"
@@ -7,12 +7,12 @@
 #include "sandbox_source.hpp"
 #include "stream_exec.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
-#include <sbx/scoped.hpp>
-#include <sbx/spec.hpp>
-#include <sbx/units.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
+#include <hutch/scoped.hpp>
+#include <hutch/spec.hpp>
+#include <hutch/units.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -20,7 +20,7 @@
 #include <limits>
 #include <memory>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -74,7 +74,7 @@ struct RunOptions {
 int run(Session& session, const RunOptions& options) {
   // Every argument is checked before the backend is loaded.
   SandboxSpec spec = make_spec(options.create, session.config());
-  // A kept sandbox outlives this process, so it must not look orphaned to `sbx prune`.
+  // A kept sandbox outlives this process, so it must not look orphaned to `hutch prune`.
   spec.detached = options.keep;
   // Not kept: nothing reads its files once it is gone, so the backend may keep them in memory.
   spec.ephemeral = !options.keep;
@@ -99,14 +99,14 @@ int run(Session& session, const RunOptions& options) {
 
   std::shared_ptr<Handle> handle = sandbox.release();
   if (options.keep && watcher.received_signal() == 0) {
-    std::cerr << "sbx: kept sandbox " << id << std::endl;
+    std::cerr << "hutch: kept sandbox " << id << std::endl;
     return status;
   }
   try {
     handle->destroy();
   } catch (const Error& error) {
     // The command's status is what the caller asked for; a leak is reported, not hidden.
-    std::cerr << "sbx: destroying sandbox " << id << " failed (remove it with 'sbx rm " << id
+    std::cerr << "hutch: destroying sandbox " << id << " failed (remove it with 'hutch rm " << id
               << "'): " << error.what() << std::endl;
   }
   return status;
@@ -151,4 +151,4 @@ void register_run_commands(CLI::App& app, Session& session, CommandTable& table)
   table.add(exec_command, [&session, exec_options] { return exec(session, *exec_options); });
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

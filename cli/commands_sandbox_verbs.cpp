@@ -3,15 +3,15 @@
 #include "command.hpp"
 #include "output.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
-#include <sbx/units.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
+#include <hutch/units.hpp>
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -101,4 +101,4 @@ void register_sandbox_verb_commands(CLI::App& app, Session& session, CommandTabl
             [&session, stats_id] { return stats(session, *stats_id); });
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,17 +1,17 @@
-// `sbx snapshots` (the backend's snapshots) and `sbx snapshots rm` (delete them). Snapshots are
-// made by `sbx snapshot ID` and started from by `--from-snapshot` of create and run. Both verbs
+// `hutch snapshots` (the backend's snapshots) and `hutch snapshots rm` (delete them). Snapshots are
+// made by `hutch snapshot ID` and started from by `--from-snapshot` of create and run. Both verbs
 // check the backend's snapshot capability first, before any engine is contacted.
 #include "command.hpp"
 #include "output.hpp"
 #include "sandbox_source.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
 
 #include <iostream>
 #include <memory>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -30,7 +30,7 @@ int list(Session& session) {
   return 0;
 }
 
-// Like `sbx rm` (remove_each). Sandboxes restored from a deleted snapshot keep running.
+// Like `hutch rm` (remove_each). Sandboxes restored from a deleted snapshot keep running.
 int remove(Session& session, const std::vector<std::string>& ids) {
   SandboxBackend& backend = session.backend_with(&Capabilities::snapshot, "snapshots rm");
   const std::vector<SnapshotInfo> snapshots = backend.snapshots();
@@ -53,4 +53,4 @@ void register_snapshots_commands(CLI::App& app, Session& session, CommandTable& 
   table.add(remove_command, [&session, remove_ids] { return remove(session, *remove_ids); });
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,17 +1,17 @@
 #include "create_options.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/spec.hpp>
-#include <sbx/units.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec.hpp>
+#include <hutch/units.hpp>
 
 #include <functional>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--image", options.image, "image (backend-specific: host, a path, busybox:latest)");
   command.add_option("--from-snapshot", options.from_snapshot,
-                     "start from this snapshot (see 'sbx snapshots') instead of an image");
+                     "start from this snapshot (see 'hutch snapshots') instead of an image");
   command.add_option("-e,--env", options.env, "environment variable K=V (repeatable)")
       ->allow_extra_args(false);
   command.add_option("-w,--workdir", options.workdir, "working directory inside the sandbox");
@@ -26,8 +26,8 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
                   "[,kind=file|dir][,subpath=...][,idmap=FROM:TO:RANGE][,size=64m] (repeatable)")
       ->allow_extra_args(false);
   command.add_option("--label", options.labels, "label K=V (repeatable)")->allow_extra_args(false);
-  command.add_option("--ttl", options.ttl, "destroy by `sbx prune` once this old, e.g. 1h");
-  command.add_option("--idle-timeout", options.idle_timeout, "destroy by `sbx prune` once idle this long");
+  command.add_option("--ttl", options.ttl, "destroy by `hutch prune` once this old, e.g. 1h");
+  command.add_option("--idle-timeout", options.idle_timeout, "destroy by `hutch prune` once idle this long");
   command.add_flag("--read-only", options.read_only, "read-only root filesystem");
 }
 
@@ -85,4 +85,4 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
   return spec;
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

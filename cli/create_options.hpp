@@ -1,9 +1,9 @@
-// CREATE-OPTIONS, shared by `sbx create` and `sbx run`: what the user typed, and the
+// CREATE-OPTIONS, shared by `hutch create` and `hutch run`: what the user typed, and the
 // SandboxSpec it means once the configuration's [defaults] are merged in.
 #pragma once
 
-#include <sbx/config.hpp>
-#include <sbx/types.hpp>
+#include <hutch/config.hpp>
+#include <hutch/types.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 struct CreateOptions {
   std::optional<std::string> image;
@@ -36,4 +36,4 @@ void add_create_options(CLI::App& command, CreateOptions& options);
 // --image with --from-snapshot is Errc::invalid_argument: the snapshot is the filesystem.
 SandboxSpec make_spec(const CreateOptions& options, const Config& config);
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

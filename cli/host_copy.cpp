@@ -1,7 +1,7 @@
 #include "host_copy.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <vector>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -162,4 +162,4 @@ void copy_sandbox_to_host(Fs& sandbox, const std::string& sandbox_source, const 
   copy_sandbox_tree(sandbox, sandbox_source, stat, target);
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

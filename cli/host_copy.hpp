@@ -1,14 +1,14 @@
-// Copying between the host's filesystem and a sandbox's Fs (`sbx cp`), files streamed in
+// Copying between the host's filesystem and a sandbox's Fs (`hutch cp`), files streamed in
 // chunks, directories recursively, symlinks as symlinks. Like `cp -r`: when the destination is
 // an existing directory, the source is copied into it under its own name.
 #pragma once
 
-#include <sbx/fs.hpp>
+#include <hutch/fs.hpp>
 
 #include <filesystem>
 #include <string>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 void copy_host_to_sandbox(const std::filesystem::path& host_source, Fs& sandbox,
                           const std::string& sandbox_destination);
@@ -16,4 +16,4 @@ void copy_host_to_sandbox(const std::filesystem::path& host_source, Fs& sandbox,
 void copy_sandbox_to_host(Fs& sandbox, const std::string& sandbox_source,
                           const std::filesystem::path& host_destination);
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,6 +1,6 @@
 #include "interrupt.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <utility>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -111,4 +111,4 @@ void InterruptWatcher::watch() {
   }
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,4 +1,4 @@
-// Signals: SIGINT/SIGTERM/SIGHUP while sbx runs a command must not leave a sandbox behind.
+// Signals: SIGINT/SIGTERM/SIGHUP while hutch runs a command must not leave a sandbox behind.
 // The handlers only write the signal number to a pipe; a watcher thread turns it into the
 // action the caller registered (kill the running command), and the normal path then cleans up.
 #pragma once
@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 // Replaces the default SIGPIPE action (exit without cleanup) with a no-op handler, so a write
 // to a closed stdout fails with EPIPE instead. A handler rather than SIG_IGN: handlers are
@@ -18,7 +18,7 @@ void survive_broken_pipes();
 class InterruptWatcher {
  public:
   // Installs the handlers (one watcher at a time). The third signal gets the default action,
-  // so a user can still force sbx to stop if cleanup hangs.
+  // so a user can still force hutch to stop if cleanup hangs.
   InterruptWatcher();
   ~InterruptWatcher();
   InterruptWatcher(const InterruptWatcher&) = delete;
@@ -42,4 +42,4 @@ class InterruptWatcher {
   std::thread thread_;
 };
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

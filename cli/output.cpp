@@ -1,13 +1,13 @@
 #include "output.hpp"
 
-#include <sbx/spec.hpp>
-#include <sbx/units.hpp>
+#include <hutch/spec.hpp>
+#include <hutch/units.hpp>
 
 #include <algorithm>
 #include <ctime>
 #include <iostream>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace json = boost::json;
 
@@ -195,4 +195,4 @@ void print_fields(const std::vector<std::pair<std::string, std::string>>& fields
     std::cout << key << ':' << std::string(width - key.size() + 1, ' ') << value << '\n';
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -2,7 +2,7 @@
 // lines for people. Everything here writes to stdout only.
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <boost/json.hpp>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 boost::json::object to_json(const Capabilities& capabilities);
 boost::json::object to_json(const SandboxSpec& spec);
@@ -35,4 +35,4 @@ void print_table(const std::vector<std::vector<std::string>>& rows);
 // "key: value" lines, keys aligned.
 void print_fields(const std::vector<std::pair<std::string, std::string>>& fields);
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -2,10 +2,10 @@
 
 #include "command.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 void add_request_options(CLI::App& command, RequestOptions& options) {
   command.add_option("-e,--env", options.env, "environment variable K=V (repeatable)")->allow_extra_args(false);
@@ -44,4 +44,4 @@ void apply_sandbox_command(const SandboxCommandOptions& options, ExecRequest& re
   apply_request_options(options.request, request);
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

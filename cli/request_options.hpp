@@ -2,7 +2,7 @@
 //   VERB [-e K=V]... [-w DIR] [-u USER] ID [--] CMD...
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 struct RequestOptions {
   std::vector<std::string> env;
@@ -39,4 +39,4 @@ void add_sandbox_command(CLI::App& command, SandboxCommandOptions& options);
 // Sets argv (command_after_id, for `verb`'s messages), env, cwd and user of `request`.
 void apply_sandbox_command(const SandboxCommandOptions& options, ExecRequest& request, const std::string& verb);
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

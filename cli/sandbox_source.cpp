@@ -1,10 +1,10 @@
 #include "sandbox_source.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <algorithm>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 SandboxBackend& backend_for(Session& session, const CreateOptions& options) {
   if (options.from_snapshot) return session.backend_with(&Capabilities::snapshot, "--from-snapshot");
@@ -24,8 +24,8 @@ const SnapshotInfo& find_snapshot(const std::vector<SnapshotInfo>& snapshots, co
                             [&](const SnapshotInfo& snapshot) { return snapshot.id == id; });
   if (found == snapshots.end())
     throw Error(Errc::not_found,
-                "no snapshot '" + id + "' on backend '" + backend + "' (see 'sbx snapshots')");
+                "no snapshot '" + id + "' on backend '" + backend + "' (see 'hutch snapshots')");
   return *found;
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,17 +1,17 @@
-// Where a new sandbox's filesystem comes from, for `sbx create` and `sbx run`: the spec's image,
+// Where a new sandbox's filesystem comes from, for `hutch create` and `hutch run`: the spec's image,
 // or a snapshot the backend restores (--from-snapshot).
 #pragma once
 
 #include "create_options.hpp"
 #include "session.hpp"
 
-#include <sbx/backend.hpp>
+#include <hutch/backend.hpp>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 // The selected backend, checked to support what `options` ask for (--from-snapshot needs
 // snapshots): Errc::unsupported before any engine is contacted.
@@ -28,4 +28,4 @@ std::shared_ptr<Handle> create_or_restore(SandboxBackend& backend, const CreateO
 const SnapshotInfo& find_snapshot(const std::vector<SnapshotInfo>& snapshots, const std::string& id,
                                   const std::string& backend);
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,9 +1,9 @@
 #include "session.hpp"
 
-#include <sbx/loader.hpp>
-#include <sbx/log.hpp>
+#include <hutch/loader.hpp>
+#include <hutch/log.hpp>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 const Config& Session::config() {
   if (!config_) {
@@ -28,4 +28,4 @@ SandboxBackend& Session::backend_with(bool Capabilities::*capability, const std:
   return selected;
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,15 +1,15 @@
 // The state every verb shares: the global options, and the configuration and backend they
-// select, loaded on first use so that `sbx --help` or a parse error touches neither.
+// select, loaded on first use so that `hutch --help` or a parse error touches neither.
 #pragma once
 
-#include <sbx/backend.hpp>
-#include <sbx/config.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/config.hpp>
 
 #include <memory>
 #include <optional>
 #include <string>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 struct GlobalOptions {
   std::optional<std::string> config_file;
@@ -22,7 +22,7 @@ class Session {
  public:
   GlobalOptions options;
 
-  // The configuration (--config, $SBX_CONFIG, the lookup order, or the built-in defaults);
+  // The configuration (--config, $HUTCH_CONFIG, the lookup order, or the built-in defaults);
   // also applies the log level.
   const Config& config();
 
@@ -41,4 +41,4 @@ class Session {
   std::shared_ptr<SandboxBackend> backend_;
 };
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

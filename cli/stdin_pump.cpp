@@ -1,7 +1,7 @@
 #include "stdin_pump.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 constexpr std::size_t kChunkBytes = 64 * 1024;
@@ -69,4 +69,4 @@ void StdinPump::pump() {
   }
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

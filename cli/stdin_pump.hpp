@@ -1,13 +1,13 @@
-// Forwards our stdin to a running command (`sbx run -i`, `sbx exec -i`) on its own thread,
+// Forwards our stdin to a running command (`hutch run -i`, `hutch exec -i`) on its own thread,
 // so the main thread can keep copying the command's output. At EOF the command's stdin is
 // closed; destroying the pump stops it even while our stdin is idle.
 #pragma once
 
-#include <sbx/process.hpp>
+#include <hutch/process.hpp>
 
 #include <thread>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 class StdinPump {
  public:
@@ -25,4 +25,4 @@ class StdinPump {
   std::thread thread_;
 };
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -2,8 +2,8 @@
 
 #include "stdin_pump.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
 
 #include <signal.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <optional>
 #include <string_view>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 namespace {
 
@@ -80,4 +80,4 @@ int stream_process(Process& process, InterruptWatcher& watcher, bool forward_std
   return result.shell_status();
 }
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -4,12 +4,12 @@
 
 #include "interrupt.hpp"
 
-#include <sbx/process.hpp>
+#include <hutch/process.hpp>
 
-namespace sbx::cli {
+namespace hutch::cli {
 
 // Returns the shell status (exit code, 124 on timeout, 128+N on signal N). When `watcher`
 // saw a signal, the command is killed and 128+<that signal> is returned, as a shell does.
 int stream_process(Process& process, InterruptWatcher& watcher, bool forward_stdin);
 
-}  // namespace sbx::cli
+}  // namespace hutch::cli

@@ -1,7 +1,7 @@
-// RAII wrappers over libarchive: see <sbx/archive.hpp>.
-#include <sbx/archive.hpp>
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
+// RAII wrappers over libarchive: see <hutch/archive.hpp>.
+#include <hutch/archive.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -16,7 +16,7 @@
 #include <exception>
 #include <utility>
 
-namespace sbx {
+namespace hutch {
 
 namespace {
 
@@ -415,4 +415,4 @@ std::string ArchiveExtractor::extract(ArchiveReader& reader, const ExtractTarget
   return warning;
 }
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,8 +1,8 @@
-// sbx.toml: what each section means, where the file is looked for, and the built-in defaults.
-#include <sbx/config.hpp>
-#include <sbx/error.hpp>
-#include <sbx/types.hpp>
-#include <sbx/units.hpp>
+// hutch.toml: what each section means, where the file is looked for, and the built-in defaults.
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
+#include <hutch/types.hpp>
+#include <hutch/units.hpp>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -19,7 +19,7 @@
 #include <system_error>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 namespace fs = std::filesystem;
@@ -150,11 +150,11 @@ bool is_file(const fs::path& path) {
 }  // namespace
 
 std::string default_state_dir() {
-  if (geteuid() == 0) return "/var/lib/sbx";
+  if (geteuid() == 0) return "/var/lib/hutch";
   std::string base = xdg_dir("XDG_STATE_HOME", ".local/state");
   // No home at all (a stripped service environment): a per-user directory that still works.
-  if (base.empty()) return "/tmp/sbx-" + std::to_string(geteuid());
-  return base + "/sbx";
+  if (base.empty()) return "/tmp/hutch-" + std::to_string(geteuid());
+  return base + "/hutch";
 }
 
 ConfigTable Config::backend_table(const std::string& name) const {
@@ -188,17 +188,17 @@ Config load_config_file(const fs::path& file) {
 
 std::optional<fs::path> find_config_file(const std::optional<std::string>& explicit_path) {
   if (explicit_path) return require_file(*explicit_path, "given with --config");
-  if (std::string from_env = env_or_empty("SBX_CONFIG"); !from_env.empty())
-    return require_file(from_env, "from $SBX_CONFIG");
+  if (std::string from_env = env_or_empty("HUTCH_CONFIG"); !from_env.empty())
+    return require_file(from_env, "from $HUTCH_CONFIG");
 
   std::vector<fs::path> candidates;
   std::error_code ec;
   fs::path cwd = fs::current_path(ec);
-  if (!ec) candidates.push_back(cwd / "sbx.toml");
+  if (!ec) candidates.push_back(cwd / "hutch.toml");
   // ~/.config, or $XDG_CONFIG_HOME where the user moved it.
   if (std::string config_home = xdg_dir("XDG_CONFIG_HOME", ".config"); !config_home.empty())
-    candidates.push_back(fs::path(config_home) / "sbx" / "sbx.toml");
-  candidates.emplace_back("/etc/sbx/sbx.toml");
+    candidates.push_back(fs::path(config_home) / "hutch" / "hutch.toml");
+  candidates.emplace_back("/etc/hutch/hutch.toml");
   for (const auto& candidate : candidates)
     if (is_file(candidate)) return candidate;
   return std::nullopt;
@@ -209,4 +209,4 @@ Config load_config(const std::optional<std::string>& explicit_path) {
   return Config{};
 }
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,9 +1,9 @@
 // ConfigTable: typed, position-aware reads of a TOML table (toml++ stays behind the pimpl).
 // Every key a getter asks for — present or not — is recorded, so reject_unknown_keys can
 // name a misspelt key and suggest the known one it is closest to.
-#include <sbx/config.hpp>
-#include <sbx/error.hpp>
-#include <sbx/units.hpp>
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
+#include <hutch/units.hpp>
 
 #include <toml++/toml.h>
 
@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 // One parsed file, shared by every view of its tables.
@@ -320,4 +320,4 @@ void ConfigTable::reject_unknown_keys() const {
   }
 }
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,11 +1,11 @@
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
 
-namespace sbx {
+namespace hutch {
 
 std::string_view to_string(Errc code) noexcept {
   switch (code) {
@@ -26,7 +26,7 @@ std::string_view to_string(Errc code) noexcept {
 
 Error::Error(Errc code, const std::string& message) : std::runtime_error(message), code_(code) {}
 
-// Out of line on purpose: the key function puts Error's vtable and typeinfo in libsbx only,
+// Out of line on purpose: the key function puts Error's vtable and typeinfo in libhutch only,
 // so a plugin's throw and the host's catch agree on the type.
 Error::~Error() = default;
 
@@ -44,4 +44,4 @@ void throw_unsupported(const std::string& backend, const std::string& verb) {
   throw Error(Errc::unsupported, "backend '" + backend + "' does not support " + verb);
 }
 
-}  // namespace sbx
+}  // namespace hutch

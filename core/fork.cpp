@@ -1,9 +1,9 @@
 // The generic fork factory and copy_tree: copy a sandbox's files through two Fs objects, so
-// any backend with an Fs can fork, and `sbx cp` can copy between sandboxes.
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
-#include <sbx/fork.hpp>
-#include <sbx/fs.hpp>
+// any backend with an Fs can fork, and `hutch cp` can copy between sandboxes.
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fork.hpp>
+#include <hutch/fs.hpp>
 
 #include <condition_variable>
 #include <cstddef>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 // Fs::read_stream pushes chunks into a callback while Fs::write_stream pulls them from one.
@@ -194,9 +194,9 @@ class FsCopyForkFactory final : public ForkFactory {
 
   std::shared_ptr<Handle> fork(Handle& source) override {
     SandboxSpec spec = source.spec();
-    // The backend adds its own sbx.* labels (a new id, this process as owner); passing the
+    // The backend adds its own hutch.* labels (a new id, this process as owner); passing the
     // source's would be refused as reserved.
-    std::erase_if(spec.labels, [](const auto& label) { return label.first.starts_with("sbx."); });
+    std::erase_if(spec.labels, [](const auto& label) { return label.first.starts_with("hutch."); });
 
     std::vector<std::string> excluded = options_.excluded;
     for (auto& target : shared_mount_targets(spec)) excluded.push_back(std::move(target));
@@ -226,7 +226,7 @@ class FsCopyForkFactory final : public ForkFactory {
     try {
       handle.destroy();
     } catch (...) {
-      // The copy error is the one worth reporting; a leaked sandbox is found by `sbx prune`.
+      // The copy error is the one worth reporting; a leaked sandbox is found by `hutch prune`.
     }
   }
 
@@ -250,4 +250,4 @@ void copy_tree(Fs& from, const std::string& from_path, Fs& to, const std::string
   TreeCopier(from, to, {}).copy(source, target);
 }
 
-}  // namespace sbx
+}  // namespace hutch

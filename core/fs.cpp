@@ -1,12 +1,12 @@
 // Default implementations of the convenience verbs of Fs, and the path rules every backend
 // applies before resolving a path in its own way.
-#include <sbx/error.hpp>
-#include <sbx/fs.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fs.hpp>
 
 #include <string>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 
 std::string Fs::read(const std::string& path) {
   std::string content;
@@ -66,4 +66,4 @@ std::vector<std::string> path_components(std::string_view path) {
   return parts;
 }
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,11 +1,11 @@
 // Default implementations for the optional verbs of Handle and SandboxBackend: each one
 // refuses by name, so a backend implements only what its Capabilities promise.
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
-#include <sbx/fork.hpp>
-#include <sbx/handle.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fork.hpp>
+#include <hutch/handle.hpp>
 
-namespace sbx {
+namespace hutch {
 
 std::shared_ptr<ForkFactory> Handle::fork_factory() { return nullptr; }
 
@@ -31,4 +31,4 @@ void SandboxBackend::delete_snapshot(const std::string&) {
   throw_unsupported(name(), "delete_snapshot");
 }
 
-}  // namespace sbx
+}  // namespace hutch

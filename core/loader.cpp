@@ -2,9 +2,9 @@
 // factory. The objects it returns are wrapped in the pinning proxies of plugin_proxies.hpp.
 #include "plugin_proxies.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/loader.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/loader.hpp>
+#include <hutch/log.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
@@ -18,18 +18,18 @@
 #include <string_view>
 #include <utility>
 
-namespace sbx {
+namespace hutch {
 
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kVersionSymbol = "sbx_plugin_api_version";
-constexpr const char* kFactorySymbol = "sbx_plugin_create";
-constexpr std::string_view kFilePrefix = "sbx-";
+constexpr const char* kVersionSymbol = "hutch_plugin_api_version";
+constexpr const char* kFactorySymbol = "hutch_plugin_create";
+constexpr std::string_view kFilePrefix = "hutch-";
 constexpr std::string_view kFileSuffix = ".so";
 
-fs::path libsbx_directory() {
+fs::path libhutch_directory() {
   return boost::dll::this_line_location().parent_path().lexically_normal().native();
 }
 
@@ -40,7 +40,7 @@ bool names_a_file(const std::string& name_or_path) {
 
 std::vector<std::string> env_plugin_path() {
   std::vector<std::string> directories;
-  const char* value = std::getenv("SBX_PLUGIN_PATH");
+  const char* value = std::getenv("HUTCH_PLUGIN_PATH");
   if (value == nullptr) return directories;
   std::stringstream entries(value);
   for (std::string entry; std::getline(entries, entry, ':');)
@@ -56,8 +56,8 @@ std::vector<std::string> search_directories(const PluginSearch& search) {
     for (auto& path : env_plugin_path()) directories.push_back(std::move(path));
   if (search.use_install_dir) {
     directories.push_back(plugin_install_dir().string());
-    // Run from a build tree (<build>/lib/libsbx.so), the plugins are in <build>/plugins.
-    fs::path build_tree = libsbx_directory().parent_path() / "plugins";
+    // Run from a build tree (<build>/lib/libhutch.so), the plugins are in <build>/plugins.
+    fs::path build_tree = libhutch_directory().parent_path() / "plugins";
     std::error_code ignored;
     if (fs::is_directory(build_tree, ignored)) directories.push_back(build_tree.string());
   }
@@ -109,23 +109,23 @@ detail::PluginLibrary load_library(const fs::path& file, bool unload_when_unused
 
 void check_api_version(const boost::dll::shared_library& library, const std::string& file) {
   if (!library.has(kVersionSymbol))
-    throw Error(Errc::plugin, file + ": not an sbx plugin (symbol '" + kVersionSymbol + "' missing)");
+    throw Error(Errc::plugin, file + ": not a hutch plugin (symbol '" + kVersionSymbol + "' missing)");
   const std::uint32_t version = library.get<const std::uint32_t>(kVersionSymbol);
   if (version != kPluginApiVersion)
     throw Error(Errc::plugin, file + ": wrong plugin API version: plugin has " +
-                                  std::to_string(version) + ", sbx expects " +
+                                  std::to_string(version) + ", hutch expects " +
                                   std::to_string(kPluginApiVersion) +
-                                  " (rebuild the plugin against this sbx)");
+                                  " (rebuild the plugin against this hutch)");
 }
 
 std::shared_ptr<SandboxBackend> call_factory(const boost::dll::shared_library& library,
                                              const std::string& file,
                                              const PluginContext& context) {
   if (!library.has(kFactorySymbol))
-    throw Error(Errc::plugin, file + ": not an sbx plugin (symbol '" + kFactorySymbol + "' missing)");
+    throw Error(Errc::plugin, file + ": not a hutch plugin (symbol '" + kFactorySymbol + "' missing)");
   auto& factory = library.get_alias<PluginFactory>(kFactorySymbol);
   std::shared_ptr<SandboxBackend> backend;
-  // The exception objects may belong to the plugin: turn them into sbx::Error here, while the
+  // The exception objects may belong to the plugin: turn them into hutch::Error here, while the
   // library is still loaded.
   try {
     backend = factory(context);
@@ -150,9 +150,9 @@ std::string backend_name_of(const std::string& name_or_path) {
 
 }  // namespace
 
-// Relative to where libsbx itself is (<libdir>/libsbx.so → <libdir>/sbx/plugins), so an
+// Relative to where libhutch itself is (<libdir>/libhutch.so → <libdir>/hutch/plugins), so an
 // install moved to another prefix still finds its plugins.
-fs::path plugin_install_dir() { return libsbx_directory() / "sbx" / "plugins"; }
+fs::path plugin_install_dir() { return libhutch_directory() / "hutch" / "plugins"; }
 
 fs::path find_plugin(const std::string& name_or_path, const PluginSearch& search) {
   if (name_or_path.empty()) throw Error(Errc::plugin, "plugin name is empty");
@@ -194,8 +194,8 @@ std::shared_ptr<SandboxBackend> open_backend(const Config& config, const std::st
                                              std::shared_ptr<spdlog::logger> logger) {
   const std::string backend_name = backend_name_of(name);
   PluginContext context{backend_name, config.backend_table(backend_name),
-                        logger ? std::move(logger) : sbx::logger(), config.state_dir};
+                        logger ? std::move(logger) : hutch::logger(), config.state_dir};
   return load_backend(name, PluginSearch{config.plugin_paths}, context);
 }
 
-}  // namespace sbx
+}  // namespace hutch

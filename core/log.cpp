@@ -1,21 +1,21 @@
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <mutex>
 
-namespace sbx {
+namespace hutch {
 
 std::shared_ptr<spdlog::logger> logger() {
   static std::once_flag once;
   static std::shared_ptr<spdlog::logger> instance;
   std::call_once(once, [] {
     // stderr only: stdout belongs to the output the user asked for.
-    instance = spdlog::stderr_color_mt("sbx");
+    instance = spdlog::stderr_color_mt("hutch");
     instance->set_level(spdlog::level::warn);
-    instance->set_pattern("sbx: %^%l%$: %v");
+    instance->set_pattern("hutch: %^%l%$: %v");
   });
   return instance;
 }
@@ -30,4 +30,4 @@ void set_log_level(const std::string& level) {
   logger()->set_level(parsed);
 }
 
-}  // namespace sbx
+}  // namespace hutch

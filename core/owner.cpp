@@ -1,6 +1,6 @@
 // Owner identity: boot id + pid + process start time, so a recycled pid is never mistaken
 // for the process that created a sandbox.
-#include <sbx/owner.hpp>
+#include <hutch/owner.hpp>
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 std::string boot_id() {
@@ -64,4 +64,4 @@ bool owner_gone(const std::string& owner) {
   return owner != kDetachedOwner && !owner_alive(owner);
 }
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,13 +1,13 @@
-// The host-path prefix policy of bind mounts: see <sbx/path_policy.hpp>.
-#include <sbx/error.hpp>
-#include <sbx/fs.hpp>
-#include <sbx/path_policy.hpp>
+// The host-path prefix policy of bind mounts: see <hutch/path_policy.hpp>.
+#include <hutch/error.hpp>
+#include <hutch/fs.hpp>
+#include <hutch/path_policy.hpp>
 
 #include <filesystem>
 #include <optional>
 #include <system_error>
 
-namespace sbx {
+namespace hutch {
 
 namespace {
 
@@ -75,4 +75,4 @@ std::string check_host_path_allowed(const std::string& host_path,
                   "); to allow it, add a prefix to " + setting);
 }
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,10 +1,10 @@
 #include "plugin_proxies.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <utility>
 
-namespace sbx::detail {
+namespace hutch::detail {
 
 namespace {
 
@@ -119,4 +119,4 @@ void PinnedBackend::delete_snapshot(const std::string& snapshot_id) {
   inner_->delete_snapshot(snapshot_id);
 }
 
-}  // namespace sbx::detail
+}  // namespace hutch::detail

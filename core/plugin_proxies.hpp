@@ -7,10 +7,10 @@
 // last, after the plugin object whose code lives in it.
 #pragma once
 
-#include <sbx/backend.hpp>
-#include <sbx/fork.hpp>
-#include <sbx/handle.hpp>
-#include <sbx/process.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/fork.hpp>
+#include <hutch/handle.hpp>
+#include <hutch/process.hpp>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::detail {
+namespace hutch::detail {
 
 using PluginLibrary = std::shared_ptr<const boost::dll::shared_library>;
 
@@ -112,4 +112,4 @@ class PinnedBackend final : public SandboxBackend {
   std::shared_ptr<SandboxBackend> inner_;
 };
 
-}  // namespace sbx::detail
+}  // namespace hutch::detail

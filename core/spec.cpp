@@ -1,9 +1,9 @@
 // The rules a SandboxSpec, an ExecRequest and a mount must follow, written once for the CLI,
 // the config and every backend.
-#include <sbx/error.hpp>
-#include <sbx/fs.hpp>
-#include <sbx/spec.hpp>
-#include <sbx/units.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fs.hpp>
+#include <hutch/spec.hpp>
+#include <hutch/units.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
-constexpr std::string_view kReservedLabelPrefix = "sbx.";
+constexpr std::string_view kReservedLabelPrefix = "hutch.";
 constexpr std::string_view kMountOptions =
     "type, src (source), dst (target, destination), ro (readonly), kind, subpath, idmap, size";
 
@@ -153,7 +153,7 @@ void validate(const SandboxSpec& spec) {
   for (const auto& [key, value] : spec.labels) {
     if (key.empty()) invalid("label key is empty");
     if (key.compare(0, kReservedLabelPrefix.size(), kReservedLabelPrefix) == 0)
-      invalid("label '" + key + "' uses the prefix 'sbx.', which is reserved for sbx's own labels");
+      invalid("label '" + key + "' uses the prefix 'hutch.', which is reserved for hutch's own labels");
   }
 
   if (spec.ttl && spec.ttl->count() <= 0)
@@ -286,4 +286,4 @@ SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults) {
   return spec;
 }
 
-}  // namespace sbx
+}  // namespace hutch

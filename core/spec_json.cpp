@@ -1,11 +1,11 @@
 // SandboxSpec <-> JSON (moved here from backends/docker so both backends share it).
-#include <sbx/spec_json.hpp>
+#include <hutch/spec_json.hpp>
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 
-namespace sbx {
+namespace hutch {
 namespace json = boost::json;
 namespace {
 
@@ -111,8 +111,8 @@ SandboxSpec spec_from_json(const std::string& text) {
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(Errc::backend, std::string("not a valid sbx spec (JSON): ") + e.what());
+    throw Error(Errc::backend, std::string("not a valid hutch spec (JSON): ") + e.what());
   }
 }
 
-}  // namespace sbx
+}  // namespace hutch

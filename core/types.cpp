@@ -1,9 +1,9 @@
-#include <sbx/error.hpp>
-#include <sbx/types.hpp>
+#include <hutch/error.hpp>
+#include <hutch/types.hpp>
 
 #include <string>
 
-namespace sbx {
+namespace hutch {
 
 const char* to_string(NetworkMode mode) noexcept {
   switch (mode) {
@@ -86,4 +86,4 @@ std::string describe(const Capabilities& capabilities) {
   return text;
 }
 
-}  // namespace sbx
+}  // namespace hutch

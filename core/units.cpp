@@ -1,7 +1,7 @@
 // Sizes and durations as people write them. Arithmetic is done on integers (with a 128-bit
 // intermediate for fractions) so "1.5g" is exactly 1610612736 and formatting round-trips.
-#include <sbx/error.hpp>
-#include <sbx/units.hpp>
+#include <hutch/error.hpp>
+#include <hutch/units.hpp>
 
 #include <array>
 #include <cctype>
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 constexpr std::string_view kSizeForms =
@@ -218,4 +218,4 @@ std::string format_duration(Duration d) {
   return out;
 }
 
-}  // namespace sbx
+}  // namespace hutch

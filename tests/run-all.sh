@@ -1,29 +1,29 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what it needs (apt, idempotent),
-# builds sbx with tests, starts dockerd, builds the test images, runs CTest, then checks that
+# builds hutch with tests, starts dockerd, builds the test images, runs CTest, then checks that
 # the installed SDK works for a third-party plugin.
 #
-# Switches read by the tests: SBX_REQUIRE_DOCKER=1 / SBX_REQUIRE_NAMESPACES=1 turn "component
+# Switches read by the tests: HUTCH_REQUIRE_DOCKER=1 / HUTCH_REQUIRE_NAMESPACES=1 turn "component
 # missing" from a skip into a failure (CI sets both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-build=${SBX_BUILD_DIR:-build}
-export SBX_TEST_DATA=${SBX_TEST_DATA:-/tmp/sbx-test-data}
+build=${HUTCH_BUILD_DIR:-build}
+export HUTCH_TEST_DATA=${HUTCH_TEST_DATA:-/tmp/hutch-test-data}
 
 bash .ci/install-deps.sh test
 
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSBX_BUILD_TESTS=ON -DSBX_BUILD_BENCH=ON "${launcher[@]}" >/dev/null
+  -DHUTCH_BUILD_TESTS=ON -DHUTCH_BUILD_BENCH=ON "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
 if [ "$(id -u)" -eq 0 ]; then
   bash .ci/start-dockerd.sh
   bash .ci/build-test-images.sh
 else
-  echo "not root: dockerd is not started; docker tests will skip unless SBX_REQUIRE_DOCKER=1" >&2
+  echo "not root: dockerd is not started; docker tests will skip unless HUTCH_REQUIRE_DOCKER=1" >&2
   bash .ci/build-test-images.sh --no-docker
 fi
 

@@ -1,8 +1,8 @@
 #include "base64.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 std::string base64_encode(std::string_view data, bool url_safe) {
   const char* alphabet = url_safe ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -54,4 +54,4 @@ std::string base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 std::string base64_encode(std::string_view data, bool url_safe);
 // Accepts both alphabets, with or without padding; throws Errc::backend on other characters.
 std::string base64_decode(std::string_view text);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -4,14 +4,14 @@
 #include "engine/client.hpp"
 #include "engine/endpoint.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 
 #include <fstream>
 #include <sstream>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 bool is_capability_name(const std::string& name) {
@@ -187,9 +187,9 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table) {
   }
   config.agent_binary = table.get_string("agent_binary");
   if (config.agent_binary && (config.agent_binary->empty() || config.agent_binary->front() != '/'))
-    table.fail("agent_binary", "expected an absolute path to sbx-agent");
+    table.fail("agent_binary", "expected an absolute path to hutch-agent");
   table.reject_unknown_keys();
   return config;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

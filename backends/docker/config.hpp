@@ -16,23 +16,23 @@
 //                    a later launch replaces (default "5s")
 //   log_limit        launch: main.log + main.log.1 stay about this size (default "8m")
 //   workspace        "ephemeral" (default) | "persistent" | "none": the /workspace volume
-//   agent            "auto" (default) | "on" | "off": run commands through sbx-agent as the
+//   agent            "auto" (default) | "on" | "off": run commands through hutch-agent as the
 //                    container's PID 1 (needs a local unix-socket endpoint; "auto" uses it when
 //                    the endpoint is a unix socket and the agent binary exists)
-//   agent_binary     the sbx-agent executable (default: next to the plugin module)
+//   agent_binary     the hutch-agent executable (default: next to the plugin module)
 #pragma once
 
 #include "image_map.hpp"
 
-#include <sbx/config.hpp>
-#include <sbx/types.hpp>
+#include <hutch/config.hpp>
+#include <hutch/types.hpp>
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 enum class PullPolicy { always, missing, never };
 enum class WorkspaceMode { none, ephemeral, persistent };
@@ -74,8 +74,8 @@ struct DockerConfig {
   std::uint64_t log_limit = 8u << 20;
   WorkspaceMode workspace = WorkspaceMode::ephemeral;
   AgentMode agent = AgentMode::automatic;
-  std::optional<std::string> agent_binary;  // unset: sbx-agent next to the plugin module
-  // sbx's state directory (PluginContext::state_dir; empty: default_state_dir()). Per-sandbox
+  std::optional<std::string> agent_binary;  // unset: hutch-agent next to the plugin module
+  // hutch's state directory (PluginContext::state_dir; empty: default_state_dir()). Per-sandbox
   // host directories (the agent's socket) are made in <state_dir>/docker/<id>.
   std::string state_dir;
 
@@ -83,4 +83,4 @@ struct DockerConfig {
   static DockerConfig from_table(const ConfigTable& table);
 };
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

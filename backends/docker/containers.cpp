@@ -11,11 +11,11 @@
 
 #include "agent/main_command_files.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/owner.hpp>
-#include <sbx/path_policy.hpp>
-#include <sbx/spec.hpp>
-#include <sbx/spec_json.hpp>
+#include <hutch/error.hpp>
+#include <hutch/owner.hpp>
+#include <hutch/path_policy.hpp>
+#include <hutch/spec.hpp>
+#include <hutch/spec_json.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -23,7 +23,7 @@
 #include <ctime>
 #include <thread>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace json = boost::json;
 namespace {
 
@@ -132,7 +132,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
                                              const CreateOptions& options) {
   validate(requested);
   SandboxSpec spec = requested;
-  const std::string id = options.id.value_or("sbx-" + random_hex(12));
+  const std::string id = options.id.value_or("hutch-" + random_hex(12));
 
   spec.image = options.image ? *options.image : ensure_image(*context, context->config.image_map.resolve(spec.image));
 
@@ -184,7 +184,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
   labels[label::kWorkspace] = to_string(workspace);
   std::optional<std::string> created_volume;  // removed again if the create fails
   if (workspace != WorkspaceMode::none) {
-    std::string name = "sbx-ws-" + id;
+    std::string name = "hutch-ws-" + id;
     if (workspace == WorkspaceMode::persistent)
       if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
     plan.workspace_volume = name;
@@ -391,4 +391,4 @@ SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const jso
   return info;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -4,7 +4,7 @@
 
 #include "context.hpp"
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -12,14 +12,14 @@
 #include <optional>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 class DockerHandle;
 
 struct CreateOptions {
   std::optional<std::string> image;  // use this image as is (fork, restore) instead of resolving spec.image
-  std::optional<std::string> id;     // sandbox id to use (default: a new "sbx-<hex>")
-  Labels extra_labels;               // sbx.* labels to add (fork image, source)
+  std::optional<std::string> id;     // sandbox id to use (default: a new "hutch-<hex>")
+  Labels extra_labels;               // hutch.* labels to add (fork image, source)
 };
 
 // Creates and starts a container for `spec`. Whatever was made before a failure (volume,
@@ -29,7 +29,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
 
 // GET /containers/{id}/json; Errc::not_found when there is no such container.
 boost::json::object inspect_container(Context& context, const std::string& id);
-// State.Paused of that inspect (paused by sbx, `docker pause` or anyone); false when the
+// State.Paused of that inspect (paused by hutch, `docker pause` or anyone); false when the
 // container is gone.
 bool container_paused(Context& context, const std::string& id);
 
@@ -44,4 +44,4 @@ void remove_volume(Context& context, const std::string& name);
 // Turns inspect output (or a list entry) into SandboxInfo.
 SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const boost::json::object& inspect);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -3,7 +3,7 @@
 #include <random>
 #include <string_view>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 bool is_container_gone(const Error& error) {
   return error.code() == Errc::not_found &&
@@ -18,4 +18,4 @@ std::string random_hex(std::size_t length) {
   return out;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

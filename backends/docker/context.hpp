@@ -6,7 +6,7 @@
 #include "config.hpp"
 #include "engine/client.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <filesystem>
 #include <memory>
@@ -17,16 +17,16 @@ namespace spdlog {
 class logger;
 }
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 struct Context {
   std::string backend_name = "docker";
   DockerConfig config;
   std::shared_ptr<EngineClient> client;
   std::shared_ptr<spdlog::logger> logger;  // never null
-  // Set when new sandboxes run sbx-agent as PID 1 (see sandbox_agent.hpp).
+  // Set when new sandboxes run hutch-agent as PID 1 (see sandbox_agent.hpp).
   std::optional<std::filesystem::path> agent_binary;
-  std::filesystem::path state_dir;  // <sbx state dir>/docker: per-sandbox host directories
+  std::filesystem::path state_dir;  // <hutch state dir>/docker: per-sandbox host directories
 };
 
 // Runs `call`; a "No such container" from the daemon means the sandbox was destroyed
@@ -50,4 +50,4 @@ decltype(auto) while_sandbox_exists(const std::string& id, Call&& call) {
   }
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

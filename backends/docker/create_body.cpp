@@ -2,14 +2,14 @@
 
 #include "sandbox_agent.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace json = boost::json;
 
 const std::vector<std::string> kKeepAliveCommand = {
@@ -171,4 +171,4 @@ json::object make_create_body(const CreatePlan& plan) {
   return body;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -5,10 +5,10 @@
 // default seccomp profile unless one is given, network "none" unless the spec asks, published
 // ports bound to 127.0.0.1 only. PID 1 is docker-init (Init=true, reaps zombies) running a
 // shell loop that sleeps until SIGTERM, so the sandbox stays up between commands; or, with
-// the agent (sandbox_agent.hpp), sbx-agent itself.
+// the agent (sandbox_agent.hpp), hutch-agent itself.
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 // The keep-alive command: needs only a POSIX sh (busybox is enough). `sleep & wait` keeps the
 // shell responsive to SIGTERM, which makes it exit 0 at once on `docker stop`.
 extern const std::vector<std::string> kKeepAliveCommand;
 
-// sbx-agent as PID 1 (see sandbox_agent.hpp for what the container gets).
+// hutch-agent as PID 1 (see sandbox_agent.hpp for what the container gets).
 struct AgentPlan {
   std::string binary;    // host path, bind-mounted read-only at kAgentInContainer
   std::string run_dir;   // host path, bind-mounted at kAgentRunDirInContainer
@@ -34,7 +34,7 @@ struct CreatePlan {
   std::string image;  // resolved reference
   SandboxSpec spec;   // validated; binds already checked against bind_allow
   Env env;            // final environment (host passthrough merged under spec.env)
-  Labels labels;      // every label, sbx.* included
+  Labels labels;      // every label, hutch.* included
   std::vector<std::string> cap_add;
   std::optional<std::string> seccomp_profile_json;
   bool host_gateway = false;
@@ -48,4 +48,4 @@ inline constexpr const char* kWorkspaceTarget = "/workspace";
 // subpaths of volumes, ports without a network, backup mounts), naming the field.
 boost::json::object make_create_body(const CreatePlan& plan);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

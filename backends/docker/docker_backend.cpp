@@ -8,8 +8,8 @@
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/owner.hpp>
+#include <hutch/error.hpp>
+#include <hutch/owner.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -17,7 +17,7 @@
 #include <algorithm>
 #include <set>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace json = boost::json;
 namespace {
 
@@ -80,7 +80,7 @@ std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
   }
   auto info = sandbox_info_from_inspect(context_->backend_name, inspect);
   if (info.labels[kLabelManaged] != "true")
-    throw Error(Errc::not_found, "docker: container " + id + " exists but is not an sbx sandbox (no sbx.managed label)");
+    throw Error(Errc::not_found, "docker: container " + id + " exists but is not a hutch sandbox (no hutch.managed label)");
   if (info.state == SandboxState::stopped || info.state == SandboxState::creating) {
     Request start;
     start.method = Method::post;
@@ -132,7 +132,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   volume_labels.push_back(std::string(label::kWorkspace) + "=ephemeral");
   Request volumes;
   volumes.target = Target("/volumes").add("filters", filters_json({{"label", volume_labels}})).str();
-  volumes.what = "list sbx volumes";
+  volumes.what = "list hutch volumes";
   auto volume_list = context_->client->call_json(volumes);
   if (auto* items = volume_list.as_object().if_contains("Volumes"); items && items->is_array()) {
     for (const auto& item : items->as_array()) {
@@ -143,10 +143,10 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
     }
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
-  // `sbx snapshot` does, then exits): only delete_snapshot or prune --all removes them.
+  // `hutch snapshot` does, then exits): only delete_snapshot or prune --all removes them.
   Request images;
   images.target = Target("/images/json").add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
-  images.what = "list sbx images";
+  images.what = "list hutch images";
   auto image_list = context_->client->call_json(images);
   for (const auto& item : image_list.as_array()) {
     const auto& image = item.as_object();
@@ -183,7 +183,7 @@ void DockerBackend::remove_orphan_sandbox_dirs(const std::set<std::string>& exis
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(context_->state_dir, ec)) {
     std::string id = entry.path().filename().string();
-    if (!id.starts_with("sbx-") || existing.count(id) != 0 || !entry.is_directory(ec)) continue;
+    if (!id.starts_with("hutch-") || existing.count(id) != 0 || !entry.is_directory(ec)) continue;
     auto modified = std::filesystem::last_write_time(entry.path(), ec);
     if (ec || std::filesystem::file_time_type::clock::now() - modified < kCreateGrace) continue;
     remove_sandbox_dir(*context_, id, entry.path());
@@ -215,9 +215,9 @@ std::vector<SnapshotInfo> DockerBackend::snapshots() {
     if (tags == nullptr || !tags->is_array()) continue;
     for (const auto& tag : tags->as_array()) {
       std::string reference(tag.as_string());
-      if (!reference.starts_with("sbx-snapshot:")) continue;
+      if (!reference.starts_with("hutch-snapshot:")) continue;
       SnapshotInfo info;
-      info.id = reference.substr(std::string("sbx-snapshot:").size());
+      info.id = reference.substr(std::string("hutch-snapshot:").size());
       info.label = labels[label::kSnapshotLabel];
       info.source_sandbox = labels[label::kSource];
       info.created = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(image.at("Created").to_number<std::int64_t>()));
@@ -249,4 +249,4 @@ std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_
                                          plugin_context.logger);
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

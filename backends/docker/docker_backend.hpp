@@ -1,18 +1,18 @@
-// The Docker Engine backend: sandboxes are containers labelled sbx.managed, created from a
+// The Docker Engine backend: sandboxes are containers labelled hutch.managed, created from a
 // busybox-capable image (the keep-alive PID 1 and the kill helper need /bin/sh).
 #pragma once
 
 #include "config.hpp"
 #include "context.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/plugin.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/plugin.hpp>
 
 #include <memory>
 #include <set>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 class DockerBackend final : public SandboxBackend {
  public:
@@ -36,7 +36,7 @@ class DockerBackend final : public SandboxBackend {
 
  private:
   // Removes host directories of sandboxes whose container is gone (a crash between making the
-  // directory and the container, or a container removed behind sbx's back).
+  // directory and the container, or a container removed behind hutch's back).
   void remove_orphan_sandbox_dirs(const std::set<std::string>& existing);
 
   std::shared_ptr<Context> context_;
@@ -45,4 +45,4 @@ class DockerBackend final : public SandboxBackend {
 // The plugin factory (see plugins/docker).
 std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

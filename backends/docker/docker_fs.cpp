@@ -3,9 +3,9 @@
 #include "base64.hpp"
 #include "engine/query.hpp"
 
-#include <sbx/archive.hpp>
-#include <sbx/error.hpp>
-#include <sbx/path_policy.hpp>
+#include <hutch/archive.hpp>
+#include <hutch/error.hpp>
+#include <hutch/path_policy.hpp>
 
 #include <boost/json.hpp>
 
@@ -20,7 +20,7 @@
 #include <optional>
 #include <tuple>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace json = boost::json;
 namespace {
 
@@ -354,4 +354,4 @@ void DockerFs::symlink(const std::string& target, const std::string& raw_path) {
   run_tool({"ln", "-s", "--", target, path}, what);
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

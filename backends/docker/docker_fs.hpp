@@ -1,7 +1,7 @@
 // Fs of a container through the archive API: GET (read, list), HEAD (stat), PUT (write, mkdir,
 // symlink) on /containers/{id}/archive, with tar via libarchive. The daemon resolves paths
 // inside the container's root (symlinks included), and "..": every path is normalized with
-// sbx::normalize_sandbox_path and refused with Errc::permission_denied if ".." remains.
+// hutch::normalize_sandbox_path and refused with Errc::permission_denied if ".." remains.
 // remove, rename and symlink have no (usable) archive equivalent: they run busybox-style
 // rm / rmdir / mv / ln as root inside the container, a fixed argv with the paths after "--"
 // (no shell), through whatever runs the sandbox's commands (the agent when the sandbox has
@@ -11,8 +11,8 @@
 
 #include "context.hpp"
 
-#include <sbx/archive.hpp>
-#include <sbx/fs.hpp>
+#include <hutch/archive.hpp>
+#include <hutch/fs.hpp>
 
 #include <atomic>
 #include <functional>
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 // The path after the sandbox path rules; throws Errc::permission_denied for "..".
 std::string checked_sandbox_path(const std::string& path);
@@ -66,4 +66,4 @@ class DockerFs final : public Fs {
 // "1000" -> {1000, 1000}, "1000:50" -> {1000, 50}; anything else (names, empty) -> {0, 0}.
 std::pair<std::uint32_t, std::uint32_t> numeric_owner(const std::string& user);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -12,10 +12,10 @@
 #include "agent/exec_process.hpp"
 #include "agent/main_command_files.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/error.hpp>
-#include <sbx/owner.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/error.hpp>
+#include <hutch/owner.hpp>
+#include <hutch/spec.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -23,7 +23,7 @@
 #include <algorithm>
 #include <limits>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace json = boost::json;
 namespace {
 
@@ -42,7 +42,7 @@ const json::object* object_at(const json::object& object, const char* key) {
 
 }  // namespace
 
-std::string snapshot_image(const std::string& snapshot_id) { return "sbx-snapshot:" + snapshot_id; }
+std::string snapshot_image(const std::string& snapshot_id) { return "hutch-snapshot:" + snapshot_id; }
 
 Stats stats_from_json(const std::string& body) {
   auto value = json::parse(body);
@@ -165,7 +165,7 @@ pid_t DockerHandle::agent_pid(bool refresh) {
   auto inspect = inspect_container(*context_, id_);
   const auto& state = inspect.at("State").as_object();
   if (!state.at("Running").as_bool())
-    throw Error(Errc::state, "sandbox " + id_ + " is not running; resume it or remove it with `sbx rm " + id_ + "`");
+    throw Error(Errc::state, "sandbox " + id_ + " is not running; resume it or remove it with `hutch rm " + id_ + "`");
   pid_t pid = static_cast<pid_t>(state.at("Pid").to_number<std::int64_t>());
   agent_pid_ = pid;
   return pid;
@@ -194,7 +194,7 @@ agent::wire::ExecMessage DockerHandle::agent_message(const ExecRequest& request)
 
 void DockerHandle::check_not_paused(pid_t agent) {
   if (paused_) throw Error(Errc::state, "sandbox " + id_ + " is paused; unpause it first");
-  // Paused by another process (`docker pause`, another sbx): the frozen agent would take the
+  // Paused by another process (`docker pause`, another hutch): the frozen agent would take the
   // request and answer only after the unpause. The freezer file is read in microseconds; the
   // daemon is asked only when it cannot be read from here.
   auto frozen = process_frozen(agent);
@@ -218,7 +218,7 @@ const std::filesystem::path& DockerHandle::main_command_dir() const {
                                        "need the agent as the container's PID 1");
   if (!main_dir_)
     throw Error(Errc::unsupported, "docker: sandbox " + id_ +
-                                       " was made by an older sbx whose agent directory is visible inside the container; "
+                                       " was made by an older hutch whose agent directory is visible inside the container; "
                                        "launch and logs need a sandbox created by this version");
   return *main_dir_;
 }
@@ -344,7 +344,7 @@ SnapshotInfo DockerHandle::snapshot(const std::string& label_text) {
   info.label = label_text;
   info.source_sandbox = id_;
   info.created = std::chrono::system_clock::now();
-  commit("sbx-snapshot", info.id,
+  commit("hutch-snapshot", info.id,
          {{kLabelManaged, "true"},
           {kLabelOwner, current_owner()},
           {label::kKind, "snapshot"},
@@ -362,8 +362,8 @@ std::shared_ptr<Handle> DockerForkFactory::fork(Handle& source_handle) {
   auto* source = dynamic_cast<DockerHandle*>(&source_handle);
   if (source == nullptr)
     throw Error(Errc::invalid_argument, "docker fork: sandbox " + source_handle.id() + " is not a docker sandbox");
-  const std::string new_id = "sbx-" + random_hex(12);
-  std::string image = source->commit("sbx-fork", new_id,
+  const std::string new_id = "hutch-" + random_hex(12);
+  std::string image = source->commit("hutch-fork", new_id,
                                      {{kLabelManaged, "true"},
                                       {kLabelOwner, current_owner()},
                                       {kLabelId, new_id},
@@ -418,4 +418,4 @@ std::shared_ptr<Handle> DockerForkFactory::fork(Handle& source_handle) {
   return copy;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

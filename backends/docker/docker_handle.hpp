@@ -1,8 +1,8 @@
-// A live sandbox container. Its id is the container's name ("sbx-<hex>"), which the Engine
+// A live sandbox container. Its id is the container's name ("hutch-<hex>"), which the Engine
 // accepts wherever a container id goes, so resume(id) works from any process.
 //
 // Commands (and the Fs's remove / rename / symlink tools) go to the sandbox's agent when it
-// has one (label sbx.agent-dir; see sandbox_agent.hpp), except TTY requests, which the agent
+// has one (label hutch.agent-dir; see sandbox_agent.hpp), except TTY requests, which the agent
 // cannot serve; else, and for TTY, through the exec API (docker_process.hpp).
 #pragma once
 
@@ -11,8 +11,8 @@
 
 #include "agent/wire.hpp"
 
-#include <sbx/fork.hpp>
-#include <sbx/handle.hpp>
+#include <hutch/fork.hpp>
+#include <hutch/handle.hpp>
 
 #include <sys/types.h>
 
@@ -24,9 +24,9 @@
 #include <memory>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
-// How a snapshot's image is named: "sbx-snapshot:<snapshot id>".
+// How a snapshot's image is named: "hutch-snapshot:<snapshot id>".
 std::string snapshot_image(const std::string& snapshot_id);
 // Computes Stats from one GET /containers/{id}/stats?stream=false answer (cgroup v1 or v2).
 Stats stats_from_json(const std::string& body);
@@ -110,4 +110,4 @@ class DockerForkFactory final : public ForkFactory {
   std::shared_ptr<Context> context_;
 };
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -4,22 +4,22 @@
 
 #include "engine/query.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace json = boost::json;
 namespace {
 
 // Signals every process whose initial environment holds the marker, except itself. For
 // SIGKILL it repeats until a pass finds none (a dying parent may have forked meanwhile).
 // Exits 0 when it signalled something, 3 when it found nothing.
-constexpr const char* kKillTreeScript = R"(sig=$1; marker=SBX_EXEC_ID=$2; self=$$; round=0; any=3
+constexpr const char* kKillTreeScript = R"(sig=$1; marker=HUTCH_EXEC_ID=$2; self=$$; round=0; any=3
 while [ $round -lt 50 ]; do
   found=0
   for dir in /proc/[0-9]*; do
@@ -35,7 +35,7 @@ while [ $round -lt 50 ]; do
 done
 exit $any)";
 
-constexpr const char* kMarkerVariable = "SBX_EXEC_ID";
+constexpr const char* kMarkerVariable = "HUTCH_EXEC_ID";
 
 std::string describe_command(const std::vector<std::string>& argv) {
   std::string out;
@@ -297,7 +297,7 @@ void DockerProcess::signal_tree(int signal) {
     ExecResult killer;
     try {
       killer = run_helper(context_, container_,
-                          {"/bin/sh", "-c", kKillTreeScript, "sbx-kill", std::to_string(signal), marker_}, user_);
+                          {"/bin/sh", "-c", kKillTreeScript, "hutch-kill", std::to_string(signal), marker_}, user_);
     } catch (const Error& e) {
       // The daemon refuses an exec into a paused container (409): say so instead of quoting the
       // helper's script. The command, frozen too, goes on after the unpause.
@@ -334,4 +334,4 @@ ExecResult run_helper(const std::shared_ptr<Context>& context, const std::string
   return process->wait();
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,7 +1,7 @@
 // One command in a container, run through the exec API on a hijacked connection.
 //
 // Killing: the exec API cannot signal an exec, and a process group is not enough (a child may
-// call setsid() or double-fork). So every exec gets a unique SBX_EXEC_ID=<marker> in its
+// call setsid() or double-fork). So every exec gets a unique HUTCH_EXEC_ID=<marker> in its
 // environment, which all its descendants inherit, and kill() runs a second exec that scans
 // /proc inside the container for processes whose initial environment holds that marker and
 // signals them, repeating for SIGKILL until none is left. Limits, documented in README.md: a
@@ -13,7 +13,7 @@
 #include "engine/client.hpp"
 #include "engine/frame_demuxer.hpp"
 
-#include <sbx/process.hpp>
+#include <hutch/process.hpp>
 
 #include <atomic>
 #include <deque>
@@ -22,7 +22,7 @@
 #include <string>
 #include <thread>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 class DockerProcess final : public Process {
  public:
@@ -81,4 +81,4 @@ class DockerProcess final : public Process {
 ExecResult run_helper(const std::shared_ptr<Context>& context, const std::string& container,
                       std::vector<std::string> argv, const std::string& user);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -7,7 +7,7 @@
 
 extern char** environ;
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 bool glob_match(const std::string& pattern, const std::string& text) {
   return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
@@ -35,4 +35,4 @@ std::vector<std::string> current_environment() {
   return out;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -3,13 +3,13 @@
 // passed through unless asked. Globs are fnmatch(3) patterns: "LANG", "LC_*", "*_PROXY".
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 struct EnvPolicy {
   std::vector<std::string> passthrough;
@@ -24,4 +24,4 @@ Env filter_host_env(const EnvPolicy& policy, const std::vector<std::string>& hos
 // The calling process's environment as "KEY=VALUE" entries.
 std::vector<std::string> current_environment();
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 const std::filesystem::path kCgroupRoot = "/sys/fs/cgroup";
@@ -64,4 +64,4 @@ std::optional<bool> process_frozen(pid_t pid) {
   return std::nullopt;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

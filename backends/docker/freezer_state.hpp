@@ -9,11 +9,11 @@
 
 #include <optional>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 // True when frozen or freezing (cgroup v1 freezer.state FROZEN/FREEZING, v2 cgroup.freeze 1),
 // false when thawed; nullopt when it cannot tell here (no such process, or its cgroup is not
 // visible under /sys/fs/cgroup, e.g. another cgroup namespace): ask the daemon instead.
 std::optional<bool> process_frozen(pid_t pid);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,8 +1,8 @@
 #include "image_map.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 std::string ImageMap::resolve(const std::string& requested) const {
   if (requested.empty()) {
@@ -23,4 +23,4 @@ std::string ImageMap::resolve(const std::string& requested) const {
   return best != nullptr ? *best : requested;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 class ImageMap {
  public:
@@ -24,4 +24,4 @@ class ImageMap {
   std::optional<std::string> default_;
 };
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

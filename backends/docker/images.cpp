@@ -2,7 +2,7 @@
 
 #include "engine/query.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -17,7 +17,7 @@
 #include <functional>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 constexpr Duration kPullTimeout = std::chrono::minutes(30);
@@ -172,7 +172,7 @@ std::string ensure_image(Context& context, const std::string& reference) {
     if (::stat(path.c_str(), &info) != 0)
       throw Error(Errc::not_found, "image '" + reference + "': cannot read the tarball '" + path +
                                        "': " + std::strerror(errno));
-    std::string imported = "sbx-import:" + hex_hash(path + "\n" + std::to_string(info.st_size) + "\n" +
+    std::string imported = "hutch-import:" + hex_hash(path + "\n" + std::to_string(info.st_size) + "\n" +
                                                     std::to_string(info.st_mtim.tv_sec) + "." +
                                                     std::to_string(info.st_mtim.tv_nsec));
     if (!image_exists(context, imported)) import_rootfs(context, path, imported);
@@ -195,4 +195,4 @@ std::string ensure_image(Context& context, const std::string& reference) {
   return reference;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

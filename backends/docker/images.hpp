@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 // "repo/name:tag" -> {"repo/name", "tag"}; a digest reference keeps its "@sha256:..." in the
 // name and an empty tag; no tag means "latest".
@@ -19,7 +19,7 @@ bool image_exists(Context& context, const std::string& reference);
 void pull_image(Context& context, const std::string& reference);
 
 // Makes sure `reference` is usable per the pull policy; returns the reference to create from.
-// "tar:<path>" imports the tarball once (as sbx-import:<hash of path, size, mtime>).
+// "tar:<path>" imports the tarball once (as hutch-import:<hash of path, size, mtime>).
 std::string ensure_image(Context& context, const std::string& reference);
 
 // The user an image's config runs as ("" when it names none).
@@ -28,4 +28,4 @@ std::string image_user(Context& context, const std::string& reference);
 // POST /images/create?fromSrc=- with the tarball at `tar_path` streamed as the body.
 void import_rootfs(Context& context, const std::string& tar_path, const std::string& reference);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,36 +1,36 @@
-// The labels the docker backend puts on what it creates, beyond the SDK's sbx.managed /
-// sbx.id / sbx.owner. They let another process (resume, prune) rebuild what it needs.
+// The labels the docker backend puts on what it creates, beyond the SDK's hutch.managed /
+// hutch.id / hutch.owner. They let another process (resume, prune) rebuild what it needs.
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <string>
 #include <vector>
 
-namespace sbx::docker::label {
+namespace hutch::docker::label {
 
-inline constexpr const char* kSpec = "sbx.spec";                     // the SandboxSpec as JSON
-inline constexpr const char* kWorkspace = "sbx.workspace";           // ephemeral|persistent|none
-inline constexpr const char* kWorkspaceVolume = "sbx.workspace-volume";  // its volume name
-inline constexpr const char* kForkImage = "sbx.fork-image";          // image removed with the sandbox
-inline constexpr const char* kKind = "sbx.kind";                     // on images: fork|snapshot
-inline constexpr const char* kSnapshotLabel = "sbx.snapshot-label";  // Handle::snapshot's label
-inline constexpr const char* kSource = "sbx.source";                 // sandbox a fork/snapshot came from
-inline constexpr const char* kCreated = "sbx.created";               // creation, ms since epoch
+inline constexpr const char* kSpec = "hutch.spec";                     // the SandboxSpec as JSON
+inline constexpr const char* kWorkspace = "hutch.workspace";           // ephemeral|persistent|none
+inline constexpr const char* kWorkspaceVolume = "hutch.workspace-volume";  // its volume name
+inline constexpr const char* kForkImage = "hutch.fork-image";          // image removed with the sandbox
+inline constexpr const char* kKind = "hutch.kind";                     // on images: fork|snapshot
+inline constexpr const char* kSnapshotLabel = "hutch.snapshot-label";  // Handle::snapshot's label
+inline constexpr const char* kSource = "hutch.source";                 // sandbox a fork/snapshot came from
+inline constexpr const char* kCreated = "hutch.created";               // creation, ms since epoch
 // With the agent as PID 1: the host directory of its socket, and the user commands run as
 // when a request names none (the spec's, else the image's). Absent: commands use the exec API.
-inline constexpr const char* kAgentDir = "sbx.agent-dir";
-inline constexpr const char* kAgentUser = "sbx.agent-user";
+inline constexpr const char* kAgentDir = "hutch.agent-dir";
+inline constexpr const char* kAgentUser = "hutch.agent-user";
 
 // The spec label through which a caller picks the workspace mode for one sandbox
 // (overrides [backends.docker] workspace): "ephemeral", "persistent" or "none".
-inline constexpr const char* kUserWorkspace = "sbx-workspace";
-// With a persistent workspace: the volume's name (default "sbx-ws-<sandbox id>").
-inline constexpr const char* kUserWorkspaceName = "sbx-workspace-name";
+inline constexpr const char* kUserWorkspace = "hutch-workspace";
+// With a persistent workspace: the volume's name (default "hutch-ws-<sandbox id>").
+inline constexpr const char* kUserWorkspaceName = "hutch-workspace-name";
 
-}  // namespace sbx::docker::label
+}  // namespace hutch::docker::label
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 // The Engine API's "label" filter values for managed objects carrying all of `labels`.
 inline std::vector<std::string> label_filters(const Labels& labels) {
@@ -39,4 +39,4 @@ inline std::vector<std::string> label_filters(const Labels& labels) {
   return out;
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

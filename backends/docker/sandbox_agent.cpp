@@ -5,7 +5,7 @@
 #include "agent/unique_fd.hpp"
 #include "containers.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/json.hpp>
@@ -21,7 +21,7 @@
 #include <cstring>
 #include <thread>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 // Connects once to see that the agent listens (the connection is dropped at once, which the
@@ -64,11 +64,11 @@ std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& con
   }
   std::filesystem::path binary =
       config.agent_binary ? std::filesystem::path(*config.agent_binary)
-                          : std::filesystem::path(boost::dll::this_line_location().parent_path().string()) / "sbx-agent";
+                          : std::filesystem::path(boost::dll::this_line_location().parent_path().string()) / "hutch-agent";
   if (::access(binary.c_str(), X_OK) != 0) {
     if (config.agent == AgentMode::on)
       throw Error(Errc::config, "[backends.docker] agent = \"on\" but the agent binary " + binary.string() +
-                                    " is not executable (" + std::strerror(errno) + "); set agent_binary or build sbx-agent");
+                                    " is not executable (" + std::strerror(errno) + "); set agent_binary or build hutch-agent");
     return std::nullopt;
   }
   return binary;
@@ -128,4 +128,4 @@ void check_agent_user(Context& context, const std::string& id, const std::filesy
   }
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

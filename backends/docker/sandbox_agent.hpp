@@ -1,11 +1,11 @@
-// The exec fast path: sbx-agent (core/agent) as PID 1 of a sandbox container, reached over a
+// The exec fast path: hutch-agent (core/agent) as PID 1 of a sandbox container, reached over a
 // unix socket in a per-sandbox host directory, instead of one Docker exec per command.
 //
 // What such a container gets, beyond what every sandbox gets (CapDrop ALL + cap_add,
 // no-new-privileges, seccomp):
-//   - /.sbx/agent: the static sbx-agent binary, bind-mounted read-only; it is the entrypoint
+//   - /.hutch/agent: the static hutch-agent binary, bind-mounted read-only; it is the entrypoint
 //     (no docker-init, no shell loop) and runs as 0:0 so that it can switch users per command;
-//   - /.sbx/run: the host directory <state_dir>/docker/<id>/run/ (<id>/ and its parent are
+//   - /.hutch/run: the host directory <state_dir>/docker/<id>/run/ (<id>/ and its parent are
 //     0700, so other host users cannot reach the socket), where the agent listens on
 //     agent.sock; the rest of <id>/ stays out of the container (sandbox_dir.hpp);
 //   - CAP_SETUID, CAP_SETGID (per-command user switching) and CAP_SETPCAP (to drop the bounding
@@ -28,21 +28,21 @@
 #include <string>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
-inline constexpr const char* kAgentInContainer = "/.sbx/agent";
-inline constexpr const char* kAgentRunDirInContainer = "/.sbx/run";
+inline constexpr const char* kAgentInContainer = "/.hutch/agent";
+inline constexpr const char* kAgentRunDirInContainer = "/.hutch/run";
 inline constexpr const char* kAgentSocketName = "agent.sock";
 
 // The capabilities the agent needs itself, added to the container's cap_add.
 extern const std::vector<std::string> kAgentCapabilities;
 
-// The sbx-agent binary to use, or nullopt for the exec API. "auto" uses the agent when the
+// The hutch-agent binary to use, or nullopt for the exec API. "auto" uses the agent when the
 // endpoint is a unix socket (the daemon on this host) and the binary exists; "on" without
 // either is Errc::config.
 std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& config, const Endpoint& endpoint);
 
-// The container's entrypoint: sbx-agent serve with the default user and the capability numbers
+// The container's entrypoint: hutch-agent serve with the default user and the capability numbers
 // commands keep (from cap_add; Errc::invalid_argument for a name libcap does not know).
 std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add);
 
@@ -56,4 +56,4 @@ void wait_for_agent(Context& context, const std::string& id, const std::filesyst
 void check_agent_user(Context& context, const std::string& id, const std::filesystem::path& dir,
                       const std::string& user);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

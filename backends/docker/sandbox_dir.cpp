@@ -1,7 +1,7 @@
 #include "sandbox_dir.hpp"
 
-#include <sbx/config.hpp>
-#include <sbx/error.hpp>
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -11,7 +11,7 @@
 
 #include <cerrno>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 constexpr const char* kActivityMarker = "activity";
@@ -69,4 +69,4 @@ std::optional<std::chrono::system_clock::time_point> last_activity(const std::fi
                                                std::chrono::nanoseconds(st.st_mtim.tv_nsec));
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

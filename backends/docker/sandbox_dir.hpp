@@ -3,9 +3,9 @@
 //   activity         the marker whose mtime is the last exec or Fs call, for idle_timeout (as
 //                    the subcontainer backend uses its record's mtime);
 //   main.log, main.log.1, main.status   the main command's files (launch; agent/main_command_files.hpp);
-//   run/             with the agent: bind-mounted at /.sbx/run, where the agent listens on
+//   run/             with the agent: bind-mounted at /.hutch/run, where the agent listens on
 //                    agent.sock (sandbox_agent.hpp). The only part the sandbox sees.
-// Sandboxes made before run/ existed had the whole directory mounted: their label sbx.agent-dir
+// Sandboxes made before run/ existed had the whole directory mounted: their label hutch.agent-dir
 // names <id>/ itself, which still serves commands but not launch (whose files must stay out
 // of the sandbox's reach).
 #pragma once
@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 // <state_dir>/docker, or <default state dir>/docker when the config names none.
 std::filesystem::path docker_state_dir(const DockerConfig& config);
@@ -32,7 +32,7 @@ std::filesystem::path make_sandbox_dir(const std::filesystem::path& state_dir, c
 // <sandbox dir>/run: the part mounted into the container.
 std::filesystem::path agent_run_dir(const std::filesystem::path& sandbox_dir);
 
-// The host-only sandbox directory of a sandbox whose agent directory (label sbx.agent-dir) is
+// The host-only sandbox directory of a sandbox whose agent directory (label hutch.agent-dir) is
 // `agent_dir`: its parent for the current layout (<id>/run), nullopt for the old one (<id>
 // itself, visible inside the container).
 std::optional<std::filesystem::path> host_only_dir(const std::string& id, const std::filesystem::path& agent_dir);
@@ -48,4 +48,4 @@ void record_activity(const std::filesystem::path& dir);
 // When the sandbox was last used, or nullopt when nothing was recorded.
 std::optional<std::chrono::system_clock::time_point> last_activity(const std::filesystem::path& dir);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -8,8 +8,8 @@
 #include "orphan_cgroups.hpp"
 #include "sandbox_record.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/owner.hpp>
+#include <hutch/error.hpp>
+#include <hutch/owner.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -18,7 +18,7 @@
 #include <algorithm>
 #include <filesystem>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace fs = std::filesystem;
 namespace {
 
@@ -211,4 +211,4 @@ std::string SubcontainerBackend::sandbox_using(const std::string& image_id) cons
   return {};
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

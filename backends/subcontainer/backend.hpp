@@ -5,12 +5,12 @@
 
 #include "runtime.hpp"
 
-#include <sbx/backend.hpp>
-#include <sbx/plugin.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/plugin.hpp>
 
 #include <memory>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 class SubcontainerBackend final : public SandboxBackend {
  public:
@@ -37,4 +37,4 @@ class SubcontainerBackend final : public SandboxBackend {
 
 std::shared_ptr<SandboxBackend> make_subcontainer_backend(const PluginContext& context);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -1,6 +1,6 @@
 #include "cgroup.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -20,7 +20,7 @@
 #include <thread>
 #include <utility>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace fs = std::filesystem;
 namespace {
 
@@ -154,7 +154,7 @@ std::optional<SandboxCgroup> SandboxCgroup::create_delegated(const std::string& 
   if (!base) {
     if (any_limit(limits))
       refuse_limits("uid " + std::to_string(::getuid()) +
-                    " has no cgroup v2 subtree delegated to it (run sbx inside one, e.g. under "
+                    " has no cgroup v2 subtree delegated to it (run hutch inside one, e.g. under "
                     "`systemd-run --user --scope`)");
     return std::nullopt;
   }
@@ -334,4 +334,4 @@ void SandboxCgroup::remove() {
   }
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -3,7 +3,7 @@
 // with one directory per controller (memory, pids, cpu, cpuacct, freezer).
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <sys/types.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 class SandboxCgroup {
  public:
@@ -65,4 +65,4 @@ class SandboxCgroup {
                                                 const Limits& limits);
 };
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

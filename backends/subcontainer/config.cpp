@@ -1,11 +1,11 @@
 #include "config.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace {
 
 int capability_number(const ConfigTable& table, const std::string& name) {
@@ -18,7 +18,7 @@ int capability_number(const ConfigTable& table, const std::string& name) {
 
 std::filesystem::path default_helper_path() {
   return std::filesystem::path(boost::dll::this_line_location().parent_path().string()) /
-         "sbx-subcontainer-helper";
+         "hutch-subcontainer-helper";
 }
 
 BackendConfig read_backend_config(const PluginContext& context) {
@@ -46,7 +46,7 @@ BackendConfig read_backend_config(const PluginContext& context) {
   if (auto v = table.get_bool("seccomp")) config.seccomp = *v;
   if (auto v = table.get_string("cgroup_root")) {
     if (v->empty() || v->find("..") != std::string::npos || (*v)[0] == '/')
-      table.fail("cgroup_root", "expected a relative cgroup name like \"sbx\"");
+      table.fail("cgroup_root", "expected a relative cgroup name like \"hutch\"");
     config.cgroup_root = *v;
   }
   if (auto v = table.get_string("image_store")) config.image_store = *v;
@@ -69,4 +69,4 @@ BackendConfig read_backend_config(const PluginContext& context) {
   return config;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -3,7 +3,7 @@
 
 #include "agent/capability_names.hpp"
 
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 struct BackendConfig {
   std::string name = "subcontainer";
@@ -21,14 +21,14 @@ struct BackendConfig {
   std::filesystem::path image_store;    // image_store key, default <state_root>/images
   std::filesystem::path volumes_dir;    // <state_root>/volumes
   std::filesystem::path backups_dir;    // <state_root>/backups
-  std::uint32_t uid_base = 100000;      // host id of root inside (when sbx runs as root)
+  std::uint32_t uid_base = 100000;      // host id of root inside (when hutch runs as root)
   std::uint32_t uid_count = 65536;
   std::vector<std::string> bind_allow;
   std::vector<int> keep_caps;           // capability numbers commands keep
   bool seccomp = true;
-  std::string cgroup_root = "sbx";
-  std::filesystem::path helper;         // the sbx-subcontainer-helper executable
-  // Where ephemeral sandboxes (`sbx run`) keep their directory: "auto" (a tmpfs, see
+  std::string cgroup_root = "hutch";
+  std::filesystem::path helper;         // the hutch-subcontainer-helper executable
+  // Where ephemeral sandboxes (`hutch run`) keep their directory: "auto" (a tmpfs, see
   // ephemeral_dir.hpp), a path, or "" for the state dir.
   std::string ephemeral_dir = "auto";
   std::chrono::milliseconds stop_grace{10000};  // launch: SIGTERM to SIGKILL of the replaced main command
@@ -50,4 +50,4 @@ BackendConfig read_backend_config(const PluginContext& context);
 // Where the helper is when no `helper` key is set: next to the plugin module.
 std::filesystem::path default_helper_path();
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -2,7 +2,7 @@
 
 #include "unique_fd.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <nettle/nettle-meta.h>
 #include <nettle/sha2.h>
@@ -17,7 +17,7 @@
 
 namespace fs = std::filesystem;
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 std::string to_hex(const unsigned char* bytes, std::size_t size) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -107,4 +107,4 @@ void verify_content_digest(const fs::path& file, std::string_view digest,
                                             " (corrupted archive)");
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 // Lowercase hex of `size` bytes.
 std::string to_hex(const unsigned char* bytes, std::size_t size);
@@ -31,4 +31,4 @@ void verify_content_digest(const std::filesystem::path& file, std::string_view d
 // True when `digest` is "<algorithm>:<hex>" with a known algorithm and hex of its length.
 bool is_well_formed_digest(std::string_view digest);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -2,7 +2,7 @@
 
 #include "tree_removal.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -16,7 +16,7 @@
 #include <system_error>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace fs = std::filesystem;
 namespace {
 
@@ -37,9 +37,9 @@ bool private_dir(const fs::path& dir) {
 std::vector<fs::path> tmpfs_candidates() {
   std::vector<fs::path> out;
   const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
-  if (runtime_dir != nullptr && runtime_dir[0] == '/') out.emplace_back(fs::path(runtime_dir) / "sbx");
-  if (::geteuid() == 0) out.emplace_back("/run/sbx");
-  out.emplace_back("/dev/shm/sbx-" + std::to_string(::geteuid()));
+  if (runtime_dir != nullptr && runtime_dir[0] == '/') out.emplace_back(fs::path(runtime_dir) / "hutch");
+  if (::geteuid() == 0) out.emplace_back("/run/hutch");
+  out.emplace_back("/dev/shm/hutch-" + std::to_string(::geteuid()));
   return out;
 }
 
@@ -79,4 +79,4 @@ bool dangling_sandbox_link(const fs::path& dir) {
   return fs::is_symlink(fs::symlink_status(dir, error)) && !fs::exists(dir, error);
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

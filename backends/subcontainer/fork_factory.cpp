@@ -4,9 +4,9 @@
 #include "layer_copy.hpp"
 #include "lifecycle.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 std::shared_ptr<Handle> SubcontainerForkFactory::fork(Handle& source) {
   auto* sandbox = dynamic_cast<SubcontainerHandle*>(&source);
@@ -20,4 +20,4 @@ std::shared_ptr<Handle> SubcontainerForkFactory::fork(Handle& source) {
   });
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -4,9 +4,9 @@
 
 #include "runtime.hpp"
 
-#include <sbx/fork.hpp>
+#include <hutch/fork.hpp>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 class SubcontainerForkFactory final : public ForkFactory {
  public:
@@ -18,4 +18,4 @@ class SubcontainerForkFactory final : public ForkFactory {
   std::shared_ptr<Runtime> runtime_;
 };
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -6,8 +6,8 @@
 #include "lifecycle.hpp"
 #include "root_fs.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,7 +16,7 @@
 #include <map>
 #include <thread>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace {
 
 agent::wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& request) {
@@ -81,7 +81,7 @@ SandboxPaths SubcontainerHandle::paths() const { return sandbox_paths(runtime_->
 void SubcontainerHandle::require_running() const {
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
   if (!leader_alive(record_))
-    throw Error(Errc::state, "sandbox " + record_.id + " is not running (its leader process is gone); remove it with `sbx rm " +
+    throw Error(Errc::state, "sandbox " + record_.id + " is not running (its leader process is gone); remove it with `hutch rm " +
                                  record_.id + "`");
 }
 
@@ -219,4 +219,4 @@ std::shared_ptr<ForkFactory> SubcontainerHandle::fork_factory() {
   return std::make_shared<SubcontainerForkFactory>(runtime_);
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -6,13 +6,13 @@
 #include "runtime.hpp"
 #include "sandbox_record.hpp"
 
-#include <sbx/handle.hpp>
+#include <hutch/handle.hpp>
 
 #include <memory>
 #include <mutex>
 #include <optional>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 class RootFs;
 
@@ -61,8 +61,8 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   ExitingChild helper_;
 };
 
-// The sbx.* labels plus the user's.
+// The hutch.* labels plus the user's.
 Labels sandbox_labels(const SandboxRecord& record);
 SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -2,7 +2,7 @@
 
 #include "agent/control_client.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace {
 
 std::string trim(std::string text) {
@@ -31,7 +31,7 @@ PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::fil
     : id_(std::move(id)) {
   if (::access(helper.c_str(), X_OK) != 0)
     throw Error(Errc::backend, "sandbox " + id_ + ": helper " + helper.string() +
-                                   " is not executable; set [backends.subcontainer] helper = \"/path/to/sbx-subcontainer-helper\"");
+                                   " is not executable; set [backends.subcontainer] helper = \"/path/to/hutch-subcontainer-helper\"");
   int go[2], out[2], err[2];
   if (::pipe2(go, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
   UniqueFd go_read(go[0]), go_write(go[1]);
@@ -180,4 +180,4 @@ int ExitingChild::reap() {
   return status;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 // A child that has done its part and only exits from now on: reaped (waited for) when this
 // goes, not on the way of whoever started it.
@@ -58,4 +58,4 @@ class PendingHelper {
   UniqueFd go_, out_, err_;
 };
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -5,9 +5,9 @@
 
 #include "unique_fd.hpp"
 
-#include <sbx/archive.hpp>
-#include <sbx/error.hpp>
-#include <sbx/fs.hpp>
+#include <hutch/archive.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fs.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -28,7 +28,7 @@
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 namespace {
 
@@ -513,4 +513,4 @@ ImportedImage import_image(const fs::path& archive_path, const fs::path& staging
   return {image.config, image.tags};
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

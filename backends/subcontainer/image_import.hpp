@@ -1,6 +1,6 @@
 // Turns an archive into one flattened rootfs directory plus its metadata.
 //
-// Accepted: a plain rootfs tar (plain, gzip, bzip2, xz or zstd: what sbx::ArchiveReader reads), a `docker save` archive
+// Accepted: a plain rootfs tar (plain, gzip, bzip2, xz or zstd: what hutch::ArchiveReader reads), a `docker save` archive
 // (manifest.json -> layer tars in order, config JSON -> Env/User/WorkingDir/Entrypoint+Cmd)
 // and an OCI image layout archive (index.json -> manifest -> layer blobs). Layers are applied
 // in order into ONE directory, honouring whiteouts (.wh.NAME deletes NAME from the layers
@@ -26,11 +26,11 @@ namespace spdlog {
 class logger;
 }
 
-namespace sbx {
+namespace hutch {
 class ArchiveReader;
 }
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 struct ImportOptions {
   OwnershipShift shift;
@@ -61,4 +61,4 @@ std::optional<std::string> read_small_file(const std::filesystem::path& file);
 // The env/user/workdir every image gets unless its metadata says otherwise.
 ImageConfig default_image_config();
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -6,7 +6,7 @@
 #include "layer_copy.hpp"
 #include "unique_fd.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -27,7 +27,7 @@
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 namespace {
 
@@ -364,7 +364,7 @@ ResolvedImage ImageStore::resolve_stored(const std::string& id, const std::strin
       throw Error(Errc::state, "image '" + ref + "' was stored for uid_base " + std::to_string(base) +
                                    "/uid_count " + std::to_string(count) + " but the backend now uses " +
                                    std::to_string(shift_.uid_base) + "/" + std::to_string(shift_.uid_count) +
-                                   "; remove it (sbx image rm " + ref + ") and import it again");
+                                   "; remove it (hutch image rm " + ref + ") and import it again");
     if (first) {
       if (const json::value* config = object->if_contains("config")) image.config = config_from_json(*config);
       else image.config = default_image_config();
@@ -458,7 +458,7 @@ std::string ImageStore::import_archive(const fs::path& tar, const std::string& n
   if (!name.empty()) validate_image_name(name);
   if (!tar.is_absolute())
     throw Error(Errc::invalid_argument, "image archive '" + tar.string() + "' must be an absolute path");
-  // Fast path for `sbx run --image x.tar` on every run: nothing to write, no lock, no hashing.
+  // Fast path for `hutch run --image x.tar` on every run: nothing to write, no lock, no hashing.
   if (name.empty()) {
     const std::string id = known_id(read_json_file(root_ / "sources.json"), archive_source(tar));
     if (!id.empty() && fs::is_directory(root_ / id / "rootfs")) return id;
@@ -675,4 +675,4 @@ std::vector<std::string> ImageStore::collect_deleted(const InUse& in_use) {
   return removed;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -18,10 +18,10 @@
 //   <root>/names.json                name -> id
 //   <root>/sources.json              tarball (path, size, mtime) -> id, saves re-hashing
 // Every write is atomic (temp dir/file + rename) and serialized by a lock file, so several
-// sbx processes can share one store.
+// hutch processes can share one store.
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -34,7 +34,7 @@ namespace spdlog {
 class logger;
 }
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 struct ImageConfig {
   std::vector<std::string> env;  // "K=V"
@@ -138,4 +138,4 @@ class ImageStore {
                             bool progress);
 };
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

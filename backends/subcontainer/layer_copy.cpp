@@ -6,7 +6,7 @@
 
 #include "unique_fd.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,7 +26,7 @@
 
 namespace fs = std::filesystem;
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 namespace {
 
@@ -217,4 +217,4 @@ void copy_layer(const fs::path& from, const fs::path& to) {
   }
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

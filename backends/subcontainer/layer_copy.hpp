@@ -3,14 +3,14 @@
 
 #include <filesystem>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 // Copies the tree `from` to `to` (which must not exist; its parent must). Kept: file types
 // (regular, dir, symlink, fifo, socket, char/block devices incl. overlay whiteouts = char dev
 // 0/0), ownership, permission bits incl. setuid, timestamps, xattrs (trusted.overlay.*,
 // user.overlay.*, security.capability, ...), hardlinks within the tree. Regular files are
 // cloned (FICLONE) where the filesystem can, else copied in the kernel with copy_file_range.
-// Throws sbx::Error(io) naming the file that failed; a partial `to` is removed.
+// Throws hutch::Error(io) naming the file that failed; a partial `to` is removed.
 void copy_layer(const std::filesystem::path& from, const std::filesystem::path& to);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

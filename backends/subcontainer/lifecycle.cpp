@@ -8,9 +8,9 @@
 #include "unique_fd.hpp"
 #include "volumes.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/owner.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/error.hpp>
+#include <hutch/owner.hpp>
+#include <hutch/spec.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -24,7 +24,7 @@
 #include <random>
 #include <thread>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace fs = std::filesystem;
 namespace {
 
@@ -165,7 +165,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
 
   SetupPlan plan;
   plan.id = id;
-  plan.hostname = "sbx-" + id;
+  plan.hostname = "hutch-" + id;
   plan.default_user = !spec.user.empty() ? spec.user : image.config.user;
   plan.rootless = runtime->rootless;
   plan.outside_uid = runtime->root_uid;
@@ -258,4 +258,4 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
   remove_sandbox_dir(paths.dir);
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

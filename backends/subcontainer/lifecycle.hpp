@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 // Fills `upper` (which does not exist yet) with a starting upper layer: fork and restore.
 using UpperSeed = std::function<void(const std::filesystem::path& upper)>;
@@ -23,4 +23,4 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id);
 // A new random sandbox id (12 hex digits).
 std::string new_sandbox_id();
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -17,7 +17,7 @@
 #include <sstream>
 #include <optional>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace fs = std::filesystem;
 namespace {
 
@@ -106,4 +106,4 @@ std::vector<std::string> prune_orphan_cgroups(const Runtime& runtime) {
   return removed;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

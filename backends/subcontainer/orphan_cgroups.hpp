@@ -9,20 +9,20 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 // Removes the cgroups under the configured cgroup_root that provably belong to no sandbox
 // record, and returns their names (sandbox ids):
 //  - no process is left in it, and it is over a minute old (a create in progress, of this or
 //    another state directory, has made its cgroup but not yet started its leader);
-//  - its leader (`sbx-subcontainer-helper start <dir>/<id>/plan`) was started for a sandbox
+//  - its leader (`hutch-subcontainer-helper start <dir>/<id>/plan`) was started for a sandbox
 //    directory that no longer exists: nothing can reach that sandbox any more, so everything
 //    in the cgroup is killed.
 // A cgroup whose sandbox directory exists (here, or in another state_dir on this host that
 // shares cgroup_root) is kept, and so is one whose processes say nothing about their
-// directory. Paths are judged in this process's mount namespace: sbx instances that see
+// directory. Paths are judged in this process's mount namespace: hutch instances that see
 // different filesystems must use different cgroup_root names. Rootless, nothing is done:
 // rootless sandboxes get no cgroup there, and root's are not ours to judge.
 std::vector<std::string> prune_orphan_cgroups(const Runtime& runtime);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -3,7 +3,7 @@
 // and the reader (helper); header-only, no Boost.
 #pragma once
 
-namespace sbx::subcontainer::plan_key {
+namespace hutch::subcontainer::plan_key {
 
 inline constexpr const char* kId = "id";              // sandbox id
 inline constexpr const char* kHostname = "hostname";  // name
@@ -25,4 +25,4 @@ inline constexpr const char* kKeepCap = "keep_cap";   // capability number kept;
 inline constexpr const char* kSeccomp = "seccomp";    // 1 | 0
 inline constexpr const char* kUser = "user";          // the default user of an exec; optional
 
-}  // namespace sbx::subcontainer::plan_key
+}  // namespace hutch::subcontainer::plan_key

@@ -2,11 +2,11 @@
 
 #include "plan_format.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <fstream>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace {
 
 class Lines {
@@ -76,4 +76,4 @@ void write_plan(const std::filesystem::path& file, const SetupPlan& plan) {
   if (!out) throw Error(Errc::io, "sandbox " + plan.id + ": cannot write setup plan " + file.string());
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

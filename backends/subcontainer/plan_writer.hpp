@@ -2,7 +2,7 @@
 // plain data work, so it is testable without root; the helper only carries it out.
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 struct PlanBind {
   std::string source, target;
@@ -19,7 +19,7 @@ struct PlanBind {
   // An idmapped bind: files owned on disk by host id `to + i` appear as id `from + i` inside
   // the sandbox. Made by the helper parent in the host namespaces (creating an idmapped
   // mount needs privilege over the source filesystem: root only).
-  std::optional<sbx::IdMap> idmap;
+  std::optional<hutch::IdMap> idmap;
 };
 
 struct PlanTmpfs {
@@ -50,4 +50,4 @@ struct SetupPlan {
 std::string render_plan(const SetupPlan& plan);
 void write_plan(const std::filesystem::path& file, const SetupPlan& plan);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -1,9 +1,9 @@
-// sbx::Fs over a sandbox root fd; see root_fs.hpp for the resolution rules.
+// hutch::Fs over a sandbox root fd; see root_fs.hpp for the resolution rules.
 #include "root_fs.hpp"
 
 #include "scoped_fs_ids.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <cstring>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 namespace {
 
@@ -322,4 +322,4 @@ void RootFs::symlink(const std::string& target, const std::string& path) {
   if (::symlinkat(target.c_str(), parent.dir.get(), parent.name.c_str()) != 0) fail("create symlink", clean, errno);
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -1,4 +1,4 @@
-// sbx::Fs over a live sandbox's root directory, reached from the host.
+// hutch::Fs over a live sandbox's root directory, reached from the host.
 //
 // The runtime opens /proc/<leader-pid>/root (O_PATH|O_DIRECTORY) and hands the fd over.
 // Every path is resolved with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) relative to
@@ -15,7 +15,7 @@
 
 #include "unique_fd.hpp"
 
-#include <sbx/fs.hpp>
+#include <hutch/fs.hpp>
 
 #include <sys/types.h>
 
@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
-class RootFs final : public sbx::Fs {
+class RootFs final : public hutch::Fs {
  public:
   // `owner_uid`/`owner_gid`: host ids of root inside; `id_count`: how many ids the sandbox's
   // user namespace maps from there (uid_count; 1 rootless). stat() reports ids inside.
@@ -65,4 +65,4 @@ class RootFs final : public sbx::Fs {
   std::uint32_t id_count_;
 };
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

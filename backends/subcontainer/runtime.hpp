@@ -12,13 +12,13 @@ namespace spdlog {
 class logger;
 }
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 struct Runtime {
   BackendConfig config;
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<ImageStore> images;
-  // Root inside is uid_base.. outside when sbx runs as root; rootless, only the caller's own
+  // Root inside is uid_base.. outside when hutch runs as root; rootless, only the caller's own
   // uid/gid is mapped (to root inside).
   bool rootless = false;
   // Rootless with a cgroup v2 subtree delegated to the caller: sandboxes get cgroups there,
@@ -29,4 +29,4 @@ struct Runtime {
 
 std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdlog::logger> log);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

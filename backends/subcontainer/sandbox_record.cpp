@@ -1,7 +1,7 @@
 #include "sandbox_record.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/spec_json.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec_json.hpp>
 
 #include <boost/json.hpp>
 
@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace json = boost::json;
 namespace {
 
@@ -35,7 +35,7 @@ void write_sandbox_file(const std::filesystem::path& file, const std::string& te
   temporary += ".tmp";
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw_system_error("sandbox " + id + ": write " + temporary.string(), errno);
-  // No fsync: the rename already keeps the file whole against a crash of sbx, and after a
+  // No fsync: the rename already keeps the file whole against a crash of hutch, and after a
   // crash of the host every sandbox is dead anyway (prune handles a damaged record). An fsync
   // costs a journal commit, on every create.
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -119,7 +119,7 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
     return record;
   } catch (const std::exception& e) {
     throw Error(Errc::backend, "sandbox " + id + ": state file " + file.string() +
-                                   " is damaged (" + e.what() + "); remove it with `sbx rm " + id + "`");
+                                   " is damaged (" + e.what() + "); remove it with `hutch rm " + id + "`");
   }
 }
 
@@ -148,4 +148,4 @@ bool leader_alive(const SandboxRecord& record) {
   return record.leader_pid > 0 && process_start_time(record.leader_pid) == record.leader_start;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -1,10 +1,10 @@
 // What the host knows about one sandbox, on disk as <sandbox dir>/state.json so any later
-// process (`sbx exec ID`, `sbx rm ID`, prune) finds it again. Written atomically.
+// process (`hutch exec ID`, `hutch rm ID`, prune) finds it again. Written atomically.
 #pragma once
 
 #include "image_store.hpp"
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <sys/types.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 struct SandboxPaths {
   std::filesystem::path dir;     // <sandboxes_dir>/<id>
@@ -43,7 +43,7 @@ struct SandboxRecord {
   ImageConfig image_config;
   pid_t leader_pid = 0;         // host pid of the sandbox's PID 1
   std::uint64_t leader_start = 0;  // its start time (/proc/<pid>/stat), against pid reuse
-  std::string owner;            // sbx::current_owner() of the creator
+  std::string owner;            // hutch::current_owner() of the creator
   std::int64_t created_ms = 0;  // unix epoch
   int cgroup_version = 0;       // 0: no cgroup
   std::vector<std::string> cgroup_dirs;
@@ -61,4 +61,4 @@ std::uint64_t process_start_time(pid_t pid);
 // True while the recorded leader is the running process of that pid.
 bool leader_alive(const SandboxRecord& record);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

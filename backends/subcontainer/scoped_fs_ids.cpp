@@ -1,6 +1,6 @@
 #include "scoped_fs_ids.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace {
 
 using ThreadCaps = ScopedFsIds::ThreadCaps;
@@ -39,7 +39,7 @@ gid_t thread_fsgid() { return static_cast<gid_t>(::syscall(SYS_setfsgid, -1)); }
 [[noreturn]] void die_with_wrong_credentials(const char* what) {
   // A thread of a host process left with a sandbox's fs ids would create host files as that
   // user; nothing sane can continue.
-  std::fprintf(stderr, "sbx: sandbox fs: cannot restore the thread's %s: %s\n", what, std::strerror(errno));
+  std::fprintf(stderr, "hutch: sandbox fs: cannot restore the thread's %s: %s\n", what, std::strerror(errno));
   std::abort();
 }
 
@@ -88,4 +88,4 @@ void ScopedFsIds::restore() noexcept {
   if (!set_thread_caps(saved_caps_)) die_with_wrong_credentials("capabilities");
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

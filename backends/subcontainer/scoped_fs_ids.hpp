@@ -12,7 +12,7 @@
 
 #include <string>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 class ScopedFsIds {
  public:
@@ -41,4 +41,4 @@ class ScopedFsIds {
   bool active_ = false;
 };
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

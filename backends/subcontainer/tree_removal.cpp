@@ -1,10 +1,10 @@
 #include "tree_removal.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <system_error>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 namespace fs = std::filesystem;
 namespace {
 
@@ -28,4 +28,4 @@ void remove_tree(const fs::path& path) {
   if (error) throw Error(Errc::io, "cannot remove " + path.string() + ": " + error.message());
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

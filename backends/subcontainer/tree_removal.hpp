@@ -4,9 +4,9 @@
 
 #include <filesystem>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 // Errc::io naming the path that could not be removed. A missing tree is not an error.
 void remove_tree(const std::filesystem::path& path);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -4,10 +4,10 @@
 
 #include "agent/unique_fd.hpp"
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 using agent::open_dir_stream;
 using agent::UniqueDir;
 using agent::UniqueFd;
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

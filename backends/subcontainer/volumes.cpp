@@ -1,8 +1,8 @@
 // Mount policy: from a spec's Mount to the host source to bind. See volumes.hpp.
 #include "volumes.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/path_policy.hpp>
+#include <hutch/error.hpp>
+#include <hutch/path_policy.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,18 +15,18 @@
 
 namespace fs = std::filesystem;
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 namespace {
 
 constexpr std::size_t kMaxNameLength = 128;
 
-std::string describe(const sbx::Mount& mount) {
+std::string describe(const hutch::Mount& mount) {
   return std::string("mount ") + to_string(mount.type) + " '" + mount.source + "' -> '" + mount.target + "'";
 }
 
 // A directory owned by the backend (volume, backup), created on first use.
-fs::path managed_dir(const fs::path& parent, const std::string& name, bool create, const sbx::Mount& mount,
+fs::path managed_dir(const fs::path& parent, const std::string& name, bool create, const hutch::Mount& mount,
                      const MountPolicy& policy) {
   if (parent.empty())
     throw Error(Errc::invalid_argument, describe(mount) + ": the backend has no directory for this mount type");
@@ -67,7 +67,7 @@ fs::path managed_dir(const fs::path& parent, const std::string& name, bool creat
 
 // Applies `subpath` inside `source`: relative, no "..", and after resolving symlinks still
 // inside the source.
-fs::path apply_subpath(const fs::path& source, const std::string& subpath, const sbx::Mount& mount) {
+fs::path apply_subpath(const fs::path& source, const std::string& subpath, const hutch::Mount& mount) {
   if (subpath.empty()) return source;
   const fs::path sub(subpath);
   if (sub.is_absolute())
@@ -99,7 +99,7 @@ void validate_volume_name(const std::string& name, const char* what) {
                     " characters of [A-Za-z0-9_.-], without '..'");
 }
 
-ResolvedMount resolve_mount(const sbx::Mount& mount, const MountPolicy& policy) {
+ResolvedMount resolve_mount(const hutch::Mount& mount, const MountPolicy& policy) {
   if (mount.target.empty() || mount.target.front() != '/')
     throw Error(Errc::invalid_argument, describe(mount) + ": the target must be an absolute path");
   ResolvedMount out;
@@ -160,4 +160,4 @@ ResolvedMount resolve_mount(const sbx::Mount& mount, const MountPolicy& policy) 
   return out;
 }
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

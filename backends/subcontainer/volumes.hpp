@@ -2,7 +2,7 @@
 // policy: which host paths may be bound, where named volumes and backups live.
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer {
+namespace hutch::subcontainer {
 
 struct MountPolicy {
   std::vector<std::string> bind_allow;  // host path prefixes a bind may use (component-wise)
@@ -28,7 +28,7 @@ struct ResolvedMount {
   std::string target;                 // absolute path inside the sandbox
   bool read_only = false;
   bool is_file = false;               // bind a file (create a file mount point), not a dir
-  std::optional<sbx::IdMap> idmap;
+  std::optional<hutch::IdMap> idmap;
   bool tmpfs = false;
   std::uint64_t tmpfs_size = 0;       // 0: the kernel default
 };
@@ -36,11 +36,11 @@ struct ResolvedMount {
 // volume: <volumes_dir>/<name>, created on first use; pointer: an existing volume
 // (Errc::not_found otherwise); assets: read-only always; backup: <backups_dir>/<name>,
 // created on first use; bind: the canonical host path, Errc::permission_denied unless it lies
-// under a bind_allow prefix (sbx::check_host_path_allowed); tmpfs. `subpath` is applied inside the source and may not leave
+// under a bind_allow prefix (hutch::check_host_path_allowed); tmpfs. `subpath` is applied inside the source and may not leave
 // it. Names: [A-Za-z0-9_.-], 1..128 chars, not "." or "..". Errc::invalid_argument otherwise.
-ResolvedMount resolve_mount(const sbx::Mount& mount, const MountPolicy& policy);
+ResolvedMount resolve_mount(const hutch::Mount& mount, const MountPolicy& policy);
 
 // Checks a volume/backup name against the rules above; throws invalid_argument.
 void validate_volume_name(const std::string& name, const char* what);
 
-}  // namespace sbx::subcontainer
+}  // namespace hutch::subcontainer

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 bool kept(const std::vector<int>& keep, int cap) {
@@ -50,4 +50,4 @@ int limit_capabilities(const std::vector<int>& keep) {
   return static_cast<int>(::syscall(SYS_capset, &header, data));
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

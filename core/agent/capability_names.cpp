@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 std::optional<int> capability_from_name(const std::string& name) {
   std::string lowered = name;
@@ -16,4 +16,4 @@ std::optional<int> capability_from_name(const std::string& name) {
   return value;
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // The capability's number, or nullopt when libcap does not know the name.
 std::optional<int> capability_from_name(const std::string& name);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

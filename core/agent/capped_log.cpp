@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 // Copies [0, size) of `from` over `to` (truncated first). In the kernel where it can.
@@ -56,4 +56,4 @@ void CappedLog::rotate() {
   if (::ftruncate(log_.get(), 0) == 0) size_ = 0;
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 class CappedLog {
  public:
@@ -30,4 +30,4 @@ class CappedLog {
   std::uint64_t size_ = 0;
 };
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

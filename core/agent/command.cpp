@@ -13,11 +13,11 @@
 #include <cstring>
 #include <string>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 [[noreturn]] void die(int code, const std::string& message) {
-  std::string line = "sbx: " + message + "\n";
+  std::string line = "hutch: " + message + "\n";
   (void)!::write(2, line.data(), line.size());
   ::_exit(code);
 }
@@ -146,4 +146,4 @@ void run_command(const wire::ExecMessage& message, const CommandPolicy& policy) 
   exec_prepared(command, policy);
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

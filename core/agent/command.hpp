@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 struct CommandPolicy {
   std::vector<int> keep_caps;
   bool seccomp = false;  // install the default filter (seccomp_filter.hpp)
   bool can_setgroups = true;
   // What a request that leaves them empty gets. The subcontainer host always sends the full
-  // env, cwd and user; sbx-agent in a container serves the container's own (its environment,
+  // env, cwd and user; hutch-agent in a container serves the container's own (its environment,
   // working directory and configured user).
   std::vector<std::string> base_env;  // "K=V", overridden by the request's entries
   std::string default_cwd = "/";
@@ -56,7 +56,7 @@ void prepare_command(const wire::ExecMessage& message, const CommandPolicy& poli
 
 // Never returns: the command process's last steps (session, user, capabilities, cwd, exec).
 // stdin/stdout/stderr must already be in place. Makes only system calls until a step fails;
-// a failure is reported on stderr as "sbx: ..." with exit code 127 (not found) or 126
+// a failure is reported on stderr as "hutch: ..." with exit code 127 (not found) or 126
 // (anything else), as a shell does, after setting *failed_before_exec when given.
 [[noreturn]] void exec_prepared(const PreparedCommand& command, const CommandPolicy& policy,
                                 volatile bool* failed_before_exec = nullptr);
@@ -64,4 +64,4 @@ void prepare_command(const wire::ExecMessage& message, const CommandPolicy& poli
 // prepare_command + exec_prepared, for a command process of its own (forked, not CLONE_VM).
 [[noreturn]] void run_command(const wire::ExecMessage& message, const CommandPolicy& policy);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -1,6 +1,6 @@
 #include "control_client.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,7 +13,7 @@
 #include <cstring>
 #include <ctime>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
                            const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd,
@@ -41,7 +41,7 @@ UniqueFd send_request(const std::filesystem::path& socket, const std::string& id
     int err = errno;
     if (err == ENOENT || err == ECONNREFUSED)
       throw Error(Errc::state, "sandbox " + id + " is not running (its leader does not answer on " +
-                                   socket.string() + "); remove it with `sbx rm " + id + "`");
+                                   socket.string() + "); remove it with `hutch rm " + id + "`");
     throw_system_error("sandbox " + id + ": connect to " + socket.string(), err);
   }
   if (agent_pid != 0) {
@@ -113,4 +113,4 @@ bool write_all_without_sigpipe(int fd, std::string_view data) {
   return true;
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // Connects to the leader and sends the request with the command's stdio fds. Errc::state when
 // the sandbox's leader is not listening (the sandbox is gone). With `agent_pid` (a host pid),
@@ -29,4 +29,4 @@ ssize_t write_without_sigpipe(int fd, std::string_view data);
 // write(2) all of `data`; EPIPE is returned as false instead of raising SIGPIPE in the host.
 bool write_all_without_sigpipe(int fd, std::string_view data);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -2,7 +2,7 @@
 
 #include "control_client.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 #include <cerrno>
 #include <csignal>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 // After the command ended, output still held open by something it left running is read
@@ -231,4 +231,4 @@ ExecResult ExecProcess::wait() {
   return result;
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -1,5 +1,5 @@
 // One command in a sandbox, seen from the host: its stdio pipes and its control connection
-// to the leader. Implements sbx::Process; Handle::exec is spawn + wait.
+// to the leader. Implements hutch::Process; Handle::exec is spawn + wait.
 //
 // Memory stays bounded however much the command prints: read_output hands chunks to the
 // caller as they come (the command blocks when the caller stops reading), and wait keeps at
@@ -9,7 +9,7 @@
 #include "unique_fd.hpp"
 #include "wire.hpp"
 
-#include <sbx/process.hpp>
+#include <hutch/process.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 class ExecProcess final : public Process {
  public:
@@ -65,4 +65,4 @@ class ExecProcess final : public Process {
   ExecResult collected_;
 };
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 void send_line(int fd, const std::string& line) {
@@ -403,4 +403,4 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   }
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -3,7 +3,7 @@
 
 #include "command.hpp"
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // Serves `listen_fd` until killed. One shepherd (a subreaper) is kept forked ahead, parked in
 // accept(): a request wakes only it; it tells the leader to fork the next one, starts the
@@ -17,4 +17,4 @@ namespace sbx::agent {
 // does when it hears that the sandbox is ready.
 [[noreturn]] void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd = -1);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -17,7 +17,7 @@
 #include <ctime>
 #include <string>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 // After the command ended and its leftovers were killed, output is drained while it comes.
@@ -133,4 +133,4 @@ void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy&
   ::_exit(0);
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -8,7 +8,7 @@
 #include "unique_fd.hpp"
 #include "wire.hpp"
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 struct LaunchRequest {
   UniqueFd connection;
@@ -22,4 +22,4 @@ struct LaunchRequest {
 // running are gone.
 [[noreturn]] void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy& policy);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

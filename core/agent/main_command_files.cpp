@@ -3,7 +3,7 @@
 #include "control_client.hpp"
 #include "unique_fd.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 
@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace fs = std::filesystem;
 namespace {
 
@@ -212,4 +212,4 @@ void stream_main_log(const fs::path& dir, const std::string& sandbox_id,
   }
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

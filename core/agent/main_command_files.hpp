@@ -13,7 +13,7 @@
 
 #include "wire.hpp"
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <sys/types.h>
 
@@ -23,7 +23,7 @@
 #include <string>
 #include <string_view>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // Starts the main command: sends `message` (a launch) to the agent on `socket` with the files
 // in `dir`, and waits until it runs (after the previous one is gone). Errc::state when the
@@ -45,4 +45,4 @@ void stream_main_log(const std::filesystem::path& dir, const std::string& sandbo
                      const std::function<bool(std::string_view)>& sink, bool follow,
                      const std::function<bool()>& running);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

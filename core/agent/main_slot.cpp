@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 // While a stop is past its grace: how often SIGKILL is sent again (a process forked between
@@ -54,4 +54,4 @@ int MainSlot::poll_timeout_ms() const {
   return left > 0 ? static_cast<int>(std::min<long long>(left + 1, 1 << 30)) : kKillRepeatMs;
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <deque>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 class MainSlot {
  public:
@@ -37,4 +37,4 @@ class MainSlot {
   Clock::time_point kill_at_{};
 };
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

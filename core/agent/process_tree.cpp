@@ -13,7 +13,7 @@
 #include <map>
 #include <vector>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 // Reads state and parent pid from /proc/<pid>/stat; false when the process is gone.
@@ -97,4 +97,4 @@ bool reap_children(pid_t command, int& status) {
   return ended;
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

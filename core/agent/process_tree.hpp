@@ -7,7 +7,7 @@
 
 #include <sys/types.h>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // Sends `signal` to every descendant of `shepherd` (not to the shepherd). For SIGKILL it
 // repeats until none is left, so a fork racing the kill is caught too.
@@ -17,4 +17,4 @@ void signal_tree(pid_t shepherd, int signal);
 // wait status in `status`).
 bool reap_children(pid_t command, int& status);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -4,7 +4,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 const sock_filter kDefaultFilter[] = {
@@ -20,4 +20,4 @@ int install_default_seccomp_filter() {
   return ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -1,11 +1,11 @@
 // The default seccomp filter of sandboxed commands (seccomp_policy.hpp), compiled to BPF when
-// sbx is built and installed in the leader with one prctl; every command inherits it.
+// hutch is built and installed in the leader with one prctl; every command inherits it.
 #pragma once
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // Installs the default filter in the calling process (no_new_privs must already be set).
 // -1/errno on error.
 int install_default_seccomp_filter();
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 constexpr const char* kDenied[] = {
@@ -53,4 +53,4 @@ std::string export_default_seccomp_bpf(int fd) {
   return {};
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

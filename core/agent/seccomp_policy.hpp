@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // Writes the policy as raw BPF (struct sock_filter[]) for the architecture this runs on to
 // `fd`: mount family, kexec, module loading, bpf, keyctl, userfaultfd, perf_event_open,
@@ -14,4 +14,4 @@ namespace sbx::agent {
 // failed.
 std::string export_default_seccomp_bpf(int fd);
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

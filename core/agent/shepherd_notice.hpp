@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 // Written (atomically: smaller than PIPE_BUF) on the leader's pipe by shepherds.
 struct ShepherdNotice {
@@ -30,4 +30,4 @@ inline constexpr int kAbortMainSignal = SIGUSR2;
 // another process.
 inline constexpr int kRetireSignal = SIGWINCH;
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

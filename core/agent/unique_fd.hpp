@@ -8,7 +8,7 @@
 #include <memory>
 #include <utility>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 class UniqueFd {
  public:
@@ -52,4 +52,4 @@ inline UniqueDir open_dir_stream(UniqueFd fd) {
   return UniqueDir(dir);
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

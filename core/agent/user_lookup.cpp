@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <optional>
 
-namespace sbx::agent {
+namespace hutch::agent {
 namespace {
 
 std::vector<std::string> split(const std::string& line, char sep) {
@@ -203,4 +203,4 @@ bool PreparedUser::get(const std::string& spec, ExecUser& user, std::string& err
   return lookup_user(spec, user, error);
 }
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::agent {
+namespace hutch::agent {
 
 struct ExecUser {
   uid_t uid = 0;
@@ -48,4 +48,4 @@ class PreparedUser {
   std::string error_;
 };
 
-}  // namespace sbx::agent
+}  // namespace hutch::agent

@@ -1,5 +1,5 @@
 // The control protocol between the host and a sandbox's agent (PID 1: the subcontainer
-// helper's leader, or sbx-agent in a container), shared by both sides. Header-only and free
+// helper's leader, or hutch-agent in a container), shared by both sides. Header-only and free
 // of Boost so the agent stays small.
 //
 // The host connects to the agent's unix socket and sends one exec request:
@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx::agent::wire {
+namespace hutch::agent::wire {
 
 inline constexpr char kArg = 'a';
 inline constexpr char kEnv = 'e';
@@ -98,4 +98,4 @@ inline bool decode(std::string_view payload, ExecMessage& message) {
   return !message.argv.empty();
 }
 
-}  // namespace sbx::agent::wire
+}  // namespace hutch::agent::wire

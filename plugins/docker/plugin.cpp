@@ -1,14 +1,14 @@
-// The sbx-docker.so entry point; the backend lives in backends/docker.
+// The hutch-docker.so entry point; the backend lives in backends/docker.
 #include "docker_backend.hpp"
 
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
 namespace {
 
-std::shared_ptr<sbx::SandboxBackend> make_docker_backend(const sbx::PluginContext& context) {
-  return sbx::docker::make_docker_backend(context);
+std::shared_ptr<hutch::SandboxBackend> make_docker_backend(const hutch::PluginContext& context) {
+  return hutch::docker::make_docker_backend(context);
 }
 
 }  // namespace
 
-SBX_PLUGIN(make_docker_backend)
+HUTCH_PLUGIN(make_docker_backend)

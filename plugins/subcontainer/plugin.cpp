@@ -1,14 +1,14 @@
-// The sbx-subcontainer.so entry point; the backend lives in backends/subcontainer.
+// The hutch-subcontainer.so entry point; the backend lives in backends/subcontainer.
 #include "backend.hpp"
 
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
 namespace {
 
-std::shared_ptr<sbx::SandboxBackend> make_subcontainer_backend(const sbx::PluginContext& context) {
-  return sbx::subcontainer::make_subcontainer_backend(context);
+std::shared_ptr<hutch::SandboxBackend> make_subcontainer_backend(const hutch::PluginContext& context) {
+  return hutch::subcontainer::make_subcontainer_backend(context);
 }
 
 }  // namespace
 
-SBX_PLUGIN(make_subcontainer_backend)
+HUTCH_PLUGIN(make_subcontainer_backend)

@@ -1,8 +1,8 @@
-// A fresh sbx world per test: a config file selecting the fake backend, with its state in a
+// A fresh hutch world per test: a config file selecting the fake backend, with its state in a
 // temporary directory, so tests never see each other's sandboxes.
 #pragma once
 
-#include "sbx_runner.hpp"
+#include "hutch_runner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,26 +12,26 @@
 #include <string>
 #include <vector>
 
-namespace sbx::test {
+namespace hutch::test {
 
-inline const std::filesystem::path kFakePlugin = std::filesystem::path(SBX_TEST_PLUGIN_DIR) / "sbx-fake.so";
-inline const std::filesystem::path kLimitedPlugin = SBX_CLI_LIMITED_PLUGIN;
+inline const std::filesystem::path kFakePlugin = std::filesystem::path(HUTCH_TEST_PLUGIN_DIR) / "hutch-fake.so";
+inline const std::filesystem::path kLimitedPlugin = HUTCH_CLI_LIMITED_PLUGIN;
 
-class SbxCliTest : public ::testing::Test {
+class HutchCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(std::filesystem::exists(SBX_EXE)) << "the sbx binary is not built: " << SBX_EXE;
+    ASSERT_TRUE(std::filesystem::exists(HUTCH_EXE)) << "the hutch binary is not built: " << HUTCH_EXE;
     ASSERT_TRUE(std::filesystem::exists(kFakePlugin))
-        << "the fake backend plugin is not built: " << kFakePlugin << " (target sbx-fake)";
+        << "the fake backend plugin is not built: " << kFakePlugin << " (target hutch-fake)";
     write_config("");
   }
 
-  // Sandboxes on a real backend outlive sbx: whatever a test left there (an ASSERT that
-  // returned before its `sbx rm`) is removed before TempDir deletes the state directory under
+  // Sandboxes on a real backend outlive hutch: whatever a test left there (an ASSERT that
+  // returned before its `hutch rm`) is removed before TempDir deletes the state directory under
   // it — which would leave it running with nothing that finds it again.
   void TearDown() override {
     for (const auto& plugin : backends_used_) {
-      const SbxResult pruned = sbx({"--backend", plugin.string(), "prune", "--all"});
+      const HutchResult pruned = hutch({"--backend", plugin.string(), "prune", "--all"});
       EXPECT_EQ(pruned.exit_code, 0) << "prune --all on " << plugin << ": " << pruned.err;
     }
   }
@@ -40,27 +40,27 @@ class SbxCliTest : public ::testing::Test {
   // `extra_defaults` (more [defaults] lines) and `extra_tables` (more tables).
   void write_config(const std::string& extra_defaults, const std::string& extra_tables = {}) {
     write_file(config_, "[defaults]\nbackend = \"fake\"\nstate_dir = \"" + (dir_.path() / "state").string() +
-                            "\"\n" + extra_defaults + "\n[plugins]\npaths = [\"" + SBX_TEST_PLUGIN_DIR + "\"]\n" +
+                            "\"\n" + extra_defaults + "\n[plugins]\npaths = [\"" + HUTCH_TEST_PLUGIN_DIR + "\"]\n" +
                             extra_tables);
   }
 
-  // Runs sbx with this test's config.
-  SbxResult sbx(std::vector<std::string> args, const std::string& input = {}) {
+  // Runs hutch with this test's config.
+  HutchResult hutch(std::vector<std::string> args, const std::string& input = {}) {
     args.insert(args.begin(), {"--config", config_.string()});
-    return run_sbx(args, input);
+    return run_hutch(args, input);
   }
 
-  // Runs sbx with this test's config on the backend plugin at `plugin`, which TearDown prunes.
-  SbxResult sbx_on(const std::filesystem::path& plugin, std::vector<std::string> args) {
+  // Runs hutch with this test's config on the backend plugin at `plugin`, which TearDown prunes.
+  HutchResult hutch_on(const std::filesystem::path& plugin, std::vector<std::string> args) {
     backends_used_.insert(plugin);
     args.insert(args.begin(), {"--backend", plugin.string()});
-    return sbx(std::move(args));
+    return hutch(std::move(args));
   }
 
-  // `sbx create` with `options`; fails the test unless it printed one id.
+  // `hutch create` with `options`; fails the test unless it printed one id.
   std::string create(std::vector<std::string> options = {}) {
     options.insert(options.begin(), "create");
-    const SbxResult result = sbx(options);
+    const HutchResult result = hutch(options);
     EXPECT_EQ(result.exit_code, 0) << result.err;
     EXPECT_EQ(result.err, "");
     std::string id = result.out;
@@ -70,9 +70,9 @@ class SbxCliTest : public ::testing::Test {
     return id;
   }
 
-  // The ids `sbx ls --json` reports.
+  // The ids `hutch ls --json` reports.
   std::vector<std::string> listed_ids() {
-    const SbxResult result = sbx({"--json", "ls"});
+    const HutchResult result = hutch({"--json", "ls"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
     std::vector<std::string> ids;
     const boost::json::value listing = parse_json(result.out);
@@ -89,20 +89,20 @@ class SbxCliTest : public ::testing::Test {
 
  private:
   TempDir dir_;
-  std::filesystem::path config_ = dir_.path() / "sbx.toml";
+  std::filesystem::path config_ = dir_.path() / "hutch.toml";
   std::set<std::filesystem::path> backends_used_;
 };
 
-// A one-line sbx error: exit 125, nothing on stdout, exactly one "sbx: " line on stderr that
+// A one-line hutch error: exit 125, nothing on stdout, exactly one "hutch: " line on stderr that
 // contains every one of `needles`.
-inline void expect_sbx_error(const SbxResult& result, std::initializer_list<std::string> needles) {
+inline void expect_hutch_error(const HutchResult& result, std::initializer_list<std::string> needles) {
   EXPECT_EQ(result.exit_code, 125) << "stderr: " << result.err;
   EXPECT_EQ(result.out, "");
   const auto lines = result.err_lines();
   ASSERT_EQ(lines.size(), 1u) << "stderr: " << result.err;
-  EXPECT_EQ(lines[0].rfind("sbx: ", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0].rfind("hutch: ", 0), 0u) << lines[0];
   for (const std::string& needle : needles)
     EXPECT_NE(lines[0].find(needle), std::string::npos) << "'" << needle << "' not in: " << lines[0];
 }
 
-}  // namespace sbx::test
+}  // namespace hutch::test

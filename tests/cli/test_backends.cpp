@@ -1,10 +1,10 @@
-// `sbx backends`: every backend found, loadable or not, with capabilities or the error.
+// `hutch backends`: every backend found, loadable or not, with capabilities or the error.
 #include "cli_fixture.hpp"
 
-namespace sbx::test {
+namespace hutch::test {
 namespace {
 
-using BackendsTest = SbxCliTest;
+using BackendsTest = HutchCliTest;
 
 const boost::json::object* find_backend(const boost::json::value& listing, const std::string& name) {
   if (!listing.is_array()) return nullptr;
@@ -15,13 +15,13 @@ const boost::json::object* find_backend(const boost::json::value& listing, const
 
 TEST_F(BackendsTest, ListsTheDefaultWithCapabilitiesAndBrokenPluginsWithTheirError) {
   const TempDir plugins;
-  write_file(plugins.path() / "sbx-notaplugin.so", "this is not a shared library\n");
-  // The test plugin dir (with sbx-fake.so) and a dir with a broken plugin.
+  write_file(plugins.path() / "hutch-notaplugin.so", "this is not a shared library\n");
+  // The test plugin dir (with hutch-fake.so) and a dir with a broken plugin.
   write_file(config(), "[defaults]\nbackend = \"fake\"\nstate_dir = \"" + (dir() / "state").string() +
-                           "\"\n[plugins]\npaths = [\"" + SBX_TEST_PLUGIN_DIR + "\", \"" +
+                           "\"\n[plugins]\npaths = [\"" + HUTCH_TEST_PLUGIN_DIR + "\", \"" +
                            plugins.path().string() + "\"]\n");
 
-  const SbxResult result = sbx({"backends", "--json"});
+  const HutchResult result = hutch({"backends", "--json"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const boost::json::value listing = parse_json(result.out);
 
@@ -36,10 +36,10 @@ TEST_F(BackendsTest, ListsTheDefaultWithCapabilitiesAndBrokenPluginsWithTheirErr
   ASSERT_NE(broken, nullptr) << result.out;
   EXPECT_FALSE(broken->at("default").as_bool());
   EXPECT_TRUE(broken->at("capabilities").is_null());
-  EXPECT_NE(std::string(broken->at("error").as_string()).find("sbx-notaplugin.so"), std::string::npos)
+  EXPECT_NE(std::string(broken->at("error").as_string()).find("hutch-notaplugin.so"), std::string::npos)
       << result.out;
 
-  const SbxResult text = sbx({"backends"});
+  const HutchResult text = hutch({"backends"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("notaplugin"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("fork"), std::string::npos) << text.out;
@@ -47,7 +47,7 @@ TEST_F(BackendsTest, ListsTheDefaultWithCapabilitiesAndBrokenPluginsWithTheirErr
 
 TEST_F(BackendsTest, ConfiguredBackendThatCannotLoadIsListedNotFatal) {
   write_config("", "[backends.missing]\n");
-  const SbxResult result = sbx({"--json", "backends"});
+  const HutchResult result = hutch({"--json", "backends"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const boost::json::value listing = parse_json(result.out);
   const boost::json::object* missing = find_backend(listing, "missing");
@@ -56,7 +56,7 @@ TEST_F(BackendsTest, ConfiguredBackendThatCannotLoadIsListedNotFatal) {
 }
 
 TEST_F(BackendsTest, BackendGivenByPath) {
-  const SbxResult result = sbx({"--backend", kLimitedPlugin.string(), "--json", "backends"});
+  const HutchResult result = hutch({"--backend", kLimitedPlugin.string(), "--json", "backends"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const boost::json::value listing = parse_json(result.out);
   const boost::json::object* limited = find_backend(listing, kLimitedPlugin.string());
@@ -66,4 +66,4 @@ TEST_F(BackendsTest, BackendGivenByPath) {
 }
 
 }  // namespace
-}  // namespace sbx::test
+}  // namespace hutch::test

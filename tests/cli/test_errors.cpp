@@ -1,97 +1,97 @@
-// sbx's own errors: one "sbx: " line naming the bad value, exit 125, nothing on stdout.
+// hutch's own errors: one "hutch: " line naming the bad value, exit 125, nothing on stdout.
 #include "cli_fixture.hpp"
 
-namespace sbx::test {
+namespace hutch::test {
 namespace {
 
-using ErrorTest = SbxCliTest;
+using ErrorTest = HutchCliTest;
 
 TEST_F(ErrorTest, BadMemorySize) {
-  expect_sbx_error(sbx({"run", "--memory", "lots", "--", "echo", "hi"}), {"--memory", "lots"});
+  expect_hutch_error(hutch({"run", "--memory", "lots", "--", "echo", "hi"}), {"--memory", "lots"});
 }
 
 TEST_F(ErrorTest, BadMount) {
-  expect_sbx_error(sbx({"create", "--mount", "type=bogus,dst=/x"}), {"--mount", "bogus"});
-  expect_sbx_error(sbx({"create", "--mount", "type=tmpfs,dst=relative"}), {"relative"});
+  expect_hutch_error(hutch({"create", "--mount", "type=bogus,dst=/x"}), {"--mount", "bogus"});
+  expect_hutch_error(hutch({"create", "--mount", "type=tmpfs,dst=relative"}), {"relative"});
 }
 
 TEST_F(ErrorTest, BadDurationNetworkAndEnv) {
-  expect_sbx_error(sbx({"run", "--timeout", "soon", "echo"}), {"--timeout", "soon"});
-  expect_sbx_error(sbx({"create", "--ttl", "-5s"}), {"--ttl", "-5s"});
-  expect_sbx_error(sbx({"create", "--network", "wifi"}), {"--network", "wifi"});
-  expect_sbx_error(sbx({"create", "-e", "NOVALUE"}), {"--env", "NOVALUE"});
+  expect_hutch_error(hutch({"run", "--timeout", "soon", "echo"}), {"--timeout", "soon"});
+  expect_hutch_error(hutch({"create", "--ttl", "-5s"}), {"--ttl", "-5s"});
+  expect_hutch_error(hutch({"create", "--network", "wifi"}), {"--network", "wifi"});
+  expect_hutch_error(hutch({"create", "-e", "NOVALUE"}), {"--env", "NOVALUE"});
 }
 
 TEST_F(ErrorTest, UnknownBackend) {
-  expect_sbx_error(sbx({"--backend", "no-such-backend", "ls"}), {"no-such-backend"});
+  expect_hutch_error(hutch({"--backend", "no-such-backend", "ls"}), {"no-such-backend"});
 }
 
 TEST_F(ErrorTest, MissingArguments) {
-  expect_sbx_error(sbx({"inspect"}), {"ID"});
-  expect_sbx_error(sbx({"exec"}), {"ID"});
-  expect_sbx_error(sbx({"run"}), {"CMD"});
-  expect_sbx_error(sbx({"cp", "only-one"}), {"DST"});
+  expect_hutch_error(hutch({"inspect"}), {"ID"});
+  expect_hutch_error(hutch({"exec"}), {"ID"});
+  expect_hutch_error(hutch({"run"}), {"CMD"});
+  expect_hutch_error(hutch({"cp", "only-one"}), {"DST"});
 }
 
 TEST_F(ErrorTest, UnknownVerbAndOption) {
-  expect_sbx_error(sbx({"frobnicate"}), {"frobnicate"});
-  expect_sbx_error(sbx({"ls", "--frobnicate"}), {"--frobnicate"});
-  expect_sbx_error(sbx({}), {});
+  expect_hutch_error(hutch({"frobnicate"}), {"frobnicate"});
+  expect_hutch_error(hutch({"ls", "--frobnicate"}), {"--frobnicate"});
+  expect_hutch_error(hutch({}), {});
 }
 
 TEST_F(ErrorTest, BadConfigFileNamesFileAndKey) {
   write_config("memroy = \"1g\"");
-  const SbxResult result = sbx({"ls"});
-  expect_sbx_error(result, {config().string(), "memroy"});
-  expect_sbx_error(run_sbx({"--config", (dir() / "absent.toml").string(), "ls"}), {"absent.toml"});
+  const HutchResult result = hutch({"ls"});
+  expect_hutch_error(result, {config().string(), "memroy"});
+  expect_hutch_error(run_hutch({"--config", (dir() / "absent.toml").string(), "ls"}), {"absent.toml"});
 }
 
-TEST_F(ErrorTest, BadLogLevel) { expect_sbx_error(sbx({"--log-level", "loud", "ls"}), {"loud"}); }
+TEST_F(ErrorTest, BadLogLevel) { expect_hutch_error(hutch({"--log-level", "loud", "ls"}), {"loud"}); }
 
 TEST_F(ErrorTest, HelpExitsZeroOnStdout) {
-  const SbxResult help = sbx({"--help"});
+  const HutchResult help = hutch({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("run"), std::string::npos) << help.out;
   EXPECT_NE(help.out.find("--backend"), std::string::npos) << help.out;
   EXPECT_EQ(help.err, "");
 
-  const SbxResult run_help = sbx({"run", "--help"});
+  const HutchResult run_help = hutch({"run", "--help"});
   EXPECT_EQ(run_help.exit_code, 0);
   EXPECT_NE(run_help.out.find("--timeout"), std::string::npos) << run_help.out;
 }
 
 // The limited plugin is the fake without fork, snapshot, pause, stats and stdin.
-class UnsupportedTest : public SbxCliTest {
+class UnsupportedTest : public HutchCliTest {
  protected:
-  SbxResult limited(std::vector<std::string> args, const std::string& input = {}) {
+  HutchResult limited(std::vector<std::string> args, const std::string& input = {}) {
     args.insert(args.begin(), {"--backend", kLimitedPlugin.string()});
-    return sbx(args, input);
+    return hutch(args, input);
   }
 };
 
 TEST_F(UnsupportedTest, VerbTheBackendLacksIsNamed) {
-  const SbxResult created = limited({"create"});
+  const HutchResult created = limited({"create"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   std::string id = created.out;
   ASSERT_FALSE(id.empty());
   id.pop_back();
 
   for (const std::string verb : {"fork", "pause", "unpause", "stats", "snapshot"})
-    expect_sbx_error(limited({verb, id}), {"does not support " + verb, "cli-limited"});
-  expect_sbx_error(limited({"exec", "-i", id, "cat"}), {"does not support stdin", "cli-limited"});
-  expect_sbx_error(limited({"run", "-i", "cat"}), {"does not support stdin"});
+    expect_hutch_error(limited({verb, id}), {"does not support " + verb, "cli-limited"});
+  expect_hutch_error(limited({"exec", "-i", id, "cat"}), {"does not support stdin", "cli-limited"});
+  expect_hutch_error(limited({"run", "-i", "cat"}), {"does not support stdin"});
 
   // What it has still works through the same plugin.
   EXPECT_EQ(limited({"exec", id, "echo", "fine"}).out, "fine\n");
 }
 
-TEST_F(UnsupportedTest, CreateIsRefusedWhenSandboxesDoNotOutliveSbx) {
+TEST_F(UnsupportedTest, CreateIsRefusedWhenSandboxesDoNotOutliveHutch) {
   write_config("", "[backends.cli-limited]\npersistent = false\n");
-  expect_sbx_error(limited({"create"}), {"does not support create", "cli-limited", "sbx run"});
+  expect_hutch_error(limited({"create"}), {"does not support create", "cli-limited", "hutch run"});
   EXPECT_TRUE(listed_ids().empty());
   // run needs no persistence.
   EXPECT_EQ(limited({"run", "echo", "ok"}).out, "ok\n");
 }
 
 }  // namespace
-}  // namespace sbx::test
+}  // namespace hutch::test

@@ -1,14 +1,14 @@
-// Sandboxes across separate sbx processes: create, exec, ls, inspect, cp, fork, snapshot,
+// Sandboxes across separate hutch processes: create, exec, ls, inspect, cp, fork, snapshot,
 // pause, stats, rm, prune.
 #include "cli_fixture.hpp"
 
 #include <algorithm>
 
-namespace sbx::test {
+namespace hutch::test {
 namespace {
 
 namespace fs = std::filesystem;
-using LifecycleTest = SbxCliTest;
+using LifecycleTest = HutchCliTest;
 
 bool contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
@@ -19,15 +19,15 @@ TEST_F(LifecycleTest, CreateExecListInspectRemoveAcrossProcesses) {
                                  "--pids", "32", "-w", "/work"});
   ASSERT_FALSE(id.empty());
 
-  EXPECT_EQ(sbx({"exec", id, "printenv", "GREETING"}).out, "hi\n");
+  EXPECT_EQ(hutch({"exec", id, "printenv", "GREETING"}).out, "hi\n");
   EXPECT_TRUE(contains(listed_ids(), id));
 
-  const SbxResult table = sbx({"ls"});
+  const HutchResult table = hutch({"ls"});
   EXPECT_EQ(table.exit_code, 0) << table.err;
   EXPECT_EQ(table.out.rfind("ID", 0), 0u) << table.out;
   EXPECT_NE(table.out.find(id), std::string::npos) << table.out;
 
-  const SbxResult inspected = sbx({"inspect", id, "--json"});
+  const HutchResult inspected = hutch({"inspect", id, "--json"});
   ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
   const boost::json::value info = parse_json(inspected.out);
   ASSERT_TRUE(info.is_object()) << inspected.out;
@@ -41,24 +41,24 @@ TEST_F(LifecycleTest, CreateExecListInspectRemoveAcrossProcesses) {
   EXPECT_EQ(spec.at("limits").at("pids").to_number<std::uint32_t>(), 32u);
   EXPECT_EQ(spec.at("workdir").as_string(), "/work");
 
-  const SbxResult text = sbx({"inspect", id});
+  const HutchResult text = hutch({"inspect", id});
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find("team=cli"), std::string::npos) << text.out;
 
-  const SbxResult removed = sbx({"rm", id});
+  const HutchResult removed = hutch({"rm", id});
   EXPECT_EQ(removed.exit_code, 0) << removed.err;
   EXPECT_EQ(removed.out, id + "\n");
   EXPECT_FALSE(contains(listed_ids(), id));
 
   // Gone: rm names it as unknown, rm -f does not mind.
-  expect_sbx_error(sbx({"rm", id}), {id});
-  const SbxResult forced = sbx({"rm", "-f", id});
+  expect_hutch_error(hutch({"rm", id}), {id});
+  const HutchResult forced = hutch({"rm", "-f", id});
   EXPECT_EQ(forced.exit_code, 0) << forced.err;
-  expect_sbx_error(sbx({"inspect", id}), {id});
+  expect_hutch_error(hutch({"inspect", id}), {id});
 }
 
 TEST_F(LifecycleTest, CreateJsonIsAnObjectWithTheId) {
-  const SbxResult result = sbx({"--json", "create"});
+  const HutchResult result = hutch({"--json", "create"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const boost::json::value created = parse_json(result.out);
   ASSERT_TRUE(created.is_object()) << result.out;
@@ -76,12 +76,12 @@ TEST_F(LifecycleTest, CopyFilesAndDirectoriesBothWays) {
   write_file(dir() / "payload.bin", payload);
   fs::permissions(dir() / "payload.bin", fs::perms(0750));
 
-  SbxResult in = sbx({"cp", (dir() / "payload.bin").string(), id + ":/payload.bin"});
+  HutchResult in = hutch({"cp", (dir() / "payload.bin").string(), id + ":/payload.bin"});
   ASSERT_EQ(in.exit_code, 0) << in.err;
   EXPECT_EQ(in.out, "");
-  EXPECT_EQ(sbx({"exec", id, "cat", "/payload.bin"}).out, payload);
+  EXPECT_EQ(hutch({"exec", id, "cat", "/payload.bin"}).out, payload);
 
-  SbxResult out = sbx({"cp", id + ":/payload.bin", (dir() / "back.bin").string()});
+  HutchResult out = hutch({"cp", id + ":/payload.bin", (dir() / "back.bin").string()});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(read_file(dir() / "back.bin"), payload);
   EXPECT_EQ(fs::status(dir() / "back.bin").permissions() & fs::perms::all, fs::perms(0750));
@@ -91,12 +91,12 @@ TEST_F(LifecycleTest, CopyFilesAndDirectoriesBothWays) {
   write_file(dir() / "tree" / "top.txt", "top\n");
   write_file(dir() / "tree" / "sub" / "deep.txt", "deep\n");
   fs::create_symlink("top.txt", dir() / "tree" / "link");
-  in = sbx({"cp", (dir() / "tree").string(), id + ":/"});
+  in = hutch({"cp", (dir() / "tree").string(), id + ":/"});
   ASSERT_EQ(in.exit_code, 0) << in.err;
-  EXPECT_EQ(sbx({"exec", id, "cat", "/tree/sub/deep.txt"}).out, "deep\n");
+  EXPECT_EQ(hutch({"exec", id, "cat", "/tree/sub/deep.txt"}).out, "deep\n");
 
   fs::create_directory(dir() / "restored");
-  out = sbx({"cp", id + ":/tree", (dir() / "restored").string()});
+  out = hutch({"cp", id + ":/tree", (dir() / "restored").string()});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(read_file(dir() / "restored" / "tree" / "top.txt"), "top\n");
   EXPECT_EQ(read_file(dir() / "restored" / "tree" / "sub" / "deep.txt"), "deep\n");
@@ -107,12 +107,12 @@ TEST_F(LifecycleTest, CopyFilesAndDirectoriesBothWays) {
 TEST_F(LifecycleTest, CopyOutReplacesAHostSymlinkInsteadOfWritingThroughIt) {
   const std::string id = create();
   write_file(dir() / "from-sandbox", "sandbox data\n");
-  ASSERT_EQ(sbx({"cp", (dir() / "from-sandbox").string(), id + ":/evil"}).exit_code, 0);
+  ASSERT_EQ(hutch({"cp", (dir() / "from-sandbox").string(), id + ":/evil"}).exit_code, 0);
 
   write_file(dir() / "precious", "original\n");
   fs::create_directory(dir() / "out");
   fs::create_symlink(dir() / "precious", dir() / "out" / "evil");
-  const SbxResult result = sbx({"cp", id + ":/evil", (dir() / "out").string()});
+  const HutchResult result = hutch({"cp", id + ":/evil", (dir() / "out").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_FALSE(fs::is_symlink(dir() / "out" / "evil"));
   EXPECT_EQ(read_file(dir() / "out" / "evil"), "sandbox data\n");
@@ -123,67 +123,67 @@ TEST_F(LifecycleTest, CopyOutNeverCreatesSetuidFilesOnTheHost) {
   const std::string id = create();
   write_file(dir() / "tool", "#!/bin/sh\n");
   fs::permissions(dir() / "tool", fs::perms(04755));
-  ASSERT_EQ(sbx({"cp", (dir() / "tool").string(), id + ":/tool"}).exit_code, 0);
+  ASSERT_EQ(hutch({"cp", (dir() / "tool").string(), id + ":/tool"}).exit_code, 0);
   // The fake keeps the mode it was given, so the sandbox's copy is setuid.
   ASSERT_EQ(fs::status(dir() / "state" / "fake" / "sandboxes" / id / "files" / "tool").permissions() &
                 fs::perms::mask,
             fs::perms(04755));
 
-  const SbxResult result = sbx({"cp", id + ":/tool", (dir() / "tool-back").string()});
+  const HutchResult result = hutch({"cp", id + ":/tool", (dir() / "tool-back").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(fs::status(dir() / "tool-back").permissions() & fs::perms::mask, fs::perms(0755));
 }
 
 TEST_F(LifecycleTest, CopyArgumentErrors) {
   const std::string id = create();
-  expect_sbx_error(sbx({"cp", "a", "b"}), {"ID:/path"});
-  expect_sbx_error(sbx({"cp", id + ":/a", id + ":/b"}), {"ID:/path"});
-  expect_sbx_error(sbx({"cp", id + ":relative", (dir() / "x").string()}), {"absolute"});
-  expect_sbx_error(sbx({"cp", (dir() / "missing").string(), id + ":/x"}), {"missing"});
-  expect_sbx_error(sbx({"cp", id + ":/no/such/file", (dir() / "x").string()}), {"/no/such/file"});
+  expect_hutch_error(hutch({"cp", "a", "b"}), {"ID:/path"});
+  expect_hutch_error(hutch({"cp", id + ":/a", id + ":/b"}), {"ID:/path"});
+  expect_hutch_error(hutch({"cp", id + ":relative", (dir() / "x").string()}), {"absolute"});
+  expect_hutch_error(hutch({"cp", (dir() / "missing").string(), id + ":/x"}), {"missing"});
+  expect_hutch_error(hutch({"cp", id + ":/no/such/file", (dir() / "x").string()}), {"/no/such/file"});
 }
 
 TEST_F(LifecycleTest, ForkCopiesTheFilesystemIntoANewSandbox) {
   const std::string id = create();
   write_file(dir() / "note.txt", "before fork\n");
-  ASSERT_EQ(sbx({"cp", (dir() / "note.txt").string(), id + ":/note.txt"}).exit_code, 0);
+  ASSERT_EQ(hutch({"cp", (dir() / "note.txt").string(), id + ":/note.txt"}).exit_code, 0);
 
-  const SbxResult forked = sbx({"fork", id});
+  const HutchResult forked = hutch({"fork", id});
   ASSERT_EQ(forked.exit_code, 0) << forked.err;
   std::string fork_id = forked.out;
   ASSERT_FALSE(fork_id.empty());
   fork_id.pop_back();
   EXPECT_NE(fork_id, id);
   EXPECT_TRUE(contains(listed_ids(), fork_id));
-  EXPECT_EQ(sbx({"exec", fork_id, "cat", "/note.txt"}).out, "before fork\n");
+  EXPECT_EQ(hutch({"exec", fork_id, "cat", "/note.txt"}).out, "before fork\n");
 }
 
 TEST_F(LifecycleTest, SnapshotPauseUnpauseStats) {
   const std::string id = create();
-  const SbxResult snapshot = sbx({"snapshot", id, "my-label"});
+  const HutchResult snapshot = hutch({"snapshot", id, "my-label"});
   ASSERT_EQ(snapshot.exit_code, 0) << snapshot.err;
   EXPECT_FALSE(snapshot.out.empty());
   EXPECT_EQ(std::count(snapshot.out.begin(), snapshot.out.end(), '\n'), 1) << snapshot.out;
 
-  EXPECT_EQ(sbx({"pause", id}).exit_code, 0);
-  const SbxResult paused = sbx({"--json", "inspect", id});
+  EXPECT_EQ(hutch({"pause", id}).exit_code, 0);
+  const HutchResult paused = hutch({"--json", "inspect", id});
   EXPECT_EQ(parse_json(paused.out).at("state").as_string(), "paused") << paused.out;
-  EXPECT_EQ(sbx({"unpause", id}).exit_code, 0);
-  EXPECT_EQ(parse_json(sbx({"--json", "inspect", id}).out).at("state").as_string(), "running");
+  EXPECT_EQ(hutch({"unpause", id}).exit_code, 0);
+  EXPECT_EQ(parse_json(hutch({"--json", "inspect", id}).out).at("state").as_string(), "running");
 
-  const SbxResult stats = sbx({"stats", id, "--json"});
+  const HutchResult stats = hutch({"stats", id, "--json"});
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
   const boost::json::value document = parse_json(stats.out);
   ASSERT_TRUE(document.is_object()) << stats.out;
   EXPECT_TRUE(document.as_object().contains("memory_bytes"));
   EXPECT_TRUE(document.as_object().contains("pids"));
-  EXPECT_NE(sbx({"stats", id}).out.find("memory:"), std::string::npos);
+  EXPECT_NE(hutch({"stats", id}).out.find("memory:"), std::string::npos);
 }
 
 TEST_F(LifecycleTest, RemoveSeveralReportsTheUnknownOneAndRemovesTheRest) {
   const std::string first = create();
   const std::string second = create();
-  const SbxResult result = sbx({"rm", first, "no-such-sandbox", second});
+  const HutchResult result = hutch({"rm", first, "no-such-sandbox", second});
   EXPECT_EQ(result.exit_code, 125);
   EXPECT_EQ(result.out, first + "\n" + second + "\n");
   ASSERT_EQ(result.err_lines().size(), 1u) << result.err;
@@ -194,7 +194,7 @@ TEST_F(LifecycleTest, RemoveSeveralReportsTheUnknownOneAndRemovesTheRest) {
 TEST_F(LifecycleTest, ListFiltersByLabel) {
   const std::string tagged = create({"--label", "purpose=ci"});
   const std::string other = create({"--label", "purpose=dev"});
-  const SbxResult result = sbx({"--json", "ls", "--label", "purpose=ci"});
+  const HutchResult result = hutch({"--json", "ls", "--label", "purpose=ci"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const boost::json::value listing = parse_json(result.out);
   ASSERT_TRUE(listing.is_array()) << result.out;
@@ -206,7 +206,7 @@ TEST_F(LifecycleTest, ListFiltersByLabel) {
 TEST_F(LifecycleTest, PruneAllRemovesEverySandboxAndPrintsTheIds) {
   const std::string first = create();
   const std::string second = create();
-  const SbxResult pruned = sbx({"prune", "--all"});
+  const HutchResult pruned = hutch({"prune", "--all"});
   ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
   EXPECT_NE(pruned.out.find(first + "\n"), std::string::npos) << pruned.out;
   EXPECT_NE(pruned.out.find(second + "\n"), std::string::npos) << pruned.out;
@@ -214,10 +214,10 @@ TEST_F(LifecycleTest, PruneAllRemovesEverySandboxAndPrintsTheIds) {
 }
 
 TEST_F(LifecycleTest, LsJsonOfAnEmptyBackendIsAnEmptyArray) {
-  const SbxResult result = sbx({"ls", "--json"});
+  const HutchResult result = hutch({"ls", "--json"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "[]\n");
 }
 
 }  // namespace
-}  // namespace sbx::test
+}  // namespace hutch::test

@@ -1,5 +1,5 @@
-// sbx snapshots, sbx snapshots rm and --from-snapshot of create and run: a snapshot made by one
-// sbx process is listed, started from and deleted by later ones, on the subcontainer backend and
+// hutch snapshots, hutch snapshots rm and --from-snapshot of create and run: a snapshot made by one
+// hutch process is listed, started from and deleted by later ones, on the subcontainer backend and
 // on docker; and the refusals that come before any backend is contacted.
 #include "cli_fixture.hpp"
 #include "namespaces.hpp"
@@ -10,16 +10,16 @@
 #include <algorithm>
 #include <cstdlib>
 
-namespace sbx::test {
+namespace hutch::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSubcontainerPlugin = fs::path(SBX_PLUGIN_OUTPUT_DIR) / "sbx-subcontainer.so";
-const fs::path kDockerPlugin = fs::path(SBX_PLUGIN_OUTPUT_DIR) / "sbx-docker.so";
+const fs::path kSubcontainerPlugin = fs::path(HUTCH_PLUGIN_OUTPUT_DIR) / "hutch-subcontainer.so";
+const fs::path kDockerPlugin = fs::path(HUTCH_PLUGIN_OUTPUT_DIR) / "hutch-docker.so";
 
 // stdout of a verb that prints one id, without its newline; fails the test unless it did.
-std::string printed_id(const SbxResult& result, const std::string& verb) {
+std::string printed_id(const HutchResult& result, const std::string& verb) {
   EXPECT_EQ(result.exit_code, 0) << verb << ": " << result.err;
   std::string id = result.out;
   if (id.empty() || id.back() != '\n' || std::count(id.begin(), id.end(), '\n') != 1) {
@@ -30,37 +30,37 @@ std::string printed_id(const SbxResult& result, const std::string& verb) {
   return id;
 }
 
-class SnapshotsCliTest : public SbxCliTest {
+class SnapshotsCliTest : public HutchCliTest {
  protected:
-  // Runs sbx on backend_plugin_. What a test leaves on the subcontainer backend is pruned by
+  // Runs hutch on backend_plugin_. What a test leaves on the subcontainer backend is pruned by
   // TearDown (its state is this test's own); not on docker, where `prune --all` would remove
-  // every sandbox sbx manages on the daemon, other tests' too.
-  SbxResult on_backend(std::vector<std::string> args) {
-    if (backend_plugin_ == kSubcontainerPlugin) return sbx_on(backend_plugin_, std::move(args));
+  // every sandbox hutch manages on the daemon, other tests' too.
+  HutchResult on_backend(std::vector<std::string> args) {
+    if (backend_plugin_ == kSubcontainerPlugin) return hutch_on(backend_plugin_, std::move(args));
     args.insert(args.begin(), {"--backend", backend_plugin_.string()});
-    return sbx(std::move(args));
+    return hutch(std::move(args));
   }
 
   void use_subcontainer() {
     backend_plugin_ = kSubcontainerPlugin;
-    // The sandbox's root (another host uid when sbx runs as root) walks down to its state.
+    // The sandbox's root (another host uid when hutch runs as root) walks down to its state.
     ::chmod(dir().c_str(), 0711);
   }
 
   // A label only this test's sandboxes carry (the daemon is shared on docker).
-  std::string test_label() const { return "sbx-cli-test=" + dir().filename().string(); }
+  std::string test_label() const { return "hutch-cli-test=" + dir().filename().string(); }
 
   // The sandboxes with test_label().
   std::size_t labelled_sandboxes() {
-    const SbxResult listed = on_backend({"--json", "ls", "--label", test_label()});
+    const HutchResult listed = on_backend({"--json", "ls", "--label", test_label()});
     EXPECT_EQ(listed.exit_code, 0) << listed.err;
     const boost::json::value listing = parse_json(listed.out);
     return listing.is_array() ? listing.as_array().size() : 0;
   }
 
-  // The snapshots `sbx --json snapshots` lists, by id.
+  // The snapshots `hutch --json snapshots` lists, by id.
   std::map<std::string, boost::json::object> listed_snapshots() {
-    const SbxResult result = on_backend({"--json", "snapshots"});
+    const HutchResult result = on_backend({"--json", "snapshots"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
     std::map<std::string, boost::json::object> snapshots;
     const boost::json::value listing = parse_json(result.out);
@@ -87,7 +87,7 @@ class SnapshotsCliTest : public SbxCliTest {
     ASSERT_FALSE(snapshot.empty());
     ASSERT_EQ(on_backend({"exec", source, "sh", "-c", "echo changed > /root/f"}).exit_code, 0);
 
-    const SbxResult table = on_backend({"snapshots"});
+    const HutchResult table = on_backend({"snapshots"});
     ASSERT_EQ(table.exit_code, 0) << table.err;
     EXPECT_EQ(table.out.rfind("ID", 0), 0u) << table.out;
     EXPECT_NE(table.out.find("LABEL"), std::string::npos) << table.out;
@@ -104,7 +104,7 @@ class SnapshotsCliTest : public SbxCliTest {
     EXPECT_EQ(snapshots[snapshot].at("source_sandbox").as_string(), source);
     EXPECT_FALSE(snapshots[snapshot].at("created").as_string().empty());
 
-    const SbxResult ran =
+    const HutchResult ran =
         on_backend({"run", "--label", test_label(), "--from-snapshot", snapshot, "--", "cat", "/root/f"});
     EXPECT_EQ(ran.exit_code, 0) << ran.err;
     EXPECT_EQ(ran.out, "saved\n");
@@ -116,12 +116,12 @@ class SnapshotsCliTest : public SbxCliTest {
     ASSERT_FALSE(restored.empty());
     EXPECT_EQ(on_backend({"exec", restored, "sh", "-c", "cat /root/f; echo $GREETING"}).out, "saved\nhi\n");
 
-    const SbxResult removed = on_backend({"snapshots", "rm", snapshot});
+    const HutchResult removed = on_backend({"snapshots", "rm", snapshot});
     EXPECT_EQ(removed.exit_code, 0) << removed.err;
     EXPECT_EQ(removed.out, snapshot + "\n");
     EXPECT_EQ(listed_snapshots().count(snapshot), 0u);
     EXPECT_EQ(on_backend({"exec", restored, "cat", "/root/f"}).out, "saved\n");
-    expect_sbx_error(on_backend({"run", "--label", test_label(), "--from-snapshot", snapshot, "true"}),
+    expect_hutch_error(on_backend({"run", "--label", test_label(), "--from-snapshot", snapshot, "true"}),
                      {"no snapshot '" + snapshot + "'"});
 
     EXPECT_EQ(on_backend({"rm", restored, source}).exit_code, 0);
@@ -132,14 +132,14 @@ class SnapshotsCliTest : public SbxCliTest {
 };
 
 TEST_F(SnapshotsCliTest, SubcontainerSnapshotIsListedRestoredByRunAndCreateAndRemoved) {
-  SBX_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "SBX_REQUIRE_NAMESPACES",
+  HUTCH_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "HUTCH_REQUIRE_NAMESPACES",
            "user+mount namespaces and the subcontainer plugin");
   use_subcontainer();
   round_trip({});
 }
 
 TEST_F(SnapshotsCliTest, RemoveNamesTheUnknownIdAndDeletesTheRest) {
-  SBX_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "SBX_REQUIRE_NAMESPACES",
+  HUTCH_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "HUTCH_REQUIRE_NAMESPACES",
            "user+mount namespaces and the subcontainer plugin");
   use_subcontainer();
   const std::string source = printed_id(on_backend({"create"}), "create");
@@ -147,26 +147,26 @@ TEST_F(SnapshotsCliTest, RemoveNamesTheUnknownIdAndDeletesTheRest) {
   const std::string snapshot = printed_id(on_backend({"snapshot", source}), "snapshot");
   ASSERT_FALSE(snapshot.empty());
 
-  const SbxResult result = on_backend({"snapshots", "rm", "no-such-snapshot", snapshot});
+  const HutchResult result = on_backend({"snapshots", "rm", "no-such-snapshot", snapshot});
   EXPECT_EQ(result.exit_code, 125);
   EXPECT_EQ(result.out, snapshot + "\n");
   ASSERT_EQ(result.err_lines().size(), 1u) << result.err;
-  EXPECT_EQ(result.err.rfind("sbx: ", 0), 0u) << result.err;
+  EXPECT_EQ(result.err.rfind("hutch: ", 0), 0u) << result.err;
   EXPECT_NE(result.err.find("no snapshot 'no-such-snapshot'"), std::string::npos) << result.err;
   EXPECT_TRUE(listed_snapshots().empty());
-  expect_sbx_error(on_backend({"snapshots", "rm", "no-such-snapshot"}), {"no-such-snapshot", "subcontainer"});
+  expect_hutch_error(on_backend({"snapshots", "rm", "no-such-snapshot"}), {"no-such-snapshot", "subcontainer"});
   EXPECT_EQ(on_backend({"rm", source}).exit_code, 0);
 }
 
 TEST_F(SnapshotsCliTest, UnknownSnapshotIsNamedAndNothingIsLeft) {
-  SBX_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "SBX_REQUIRE_NAMESPACES",
+  HUTCH_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "HUTCH_REQUIRE_NAMESPACES",
            "user+mount namespaces and the subcontainer plugin");
   use_subcontainer();
-  expect_sbx_error(on_backend({"run", "--from-snapshot", "no-such-snapshot", "true"}), {"no snapshot 'no-such-snapshot'"});
-  expect_sbx_error(on_backend({"create", "--from-snapshot", "no-such-snapshot"}), {"no snapshot 'no-such-snapshot'"});
+  expect_hutch_error(on_backend({"run", "--from-snapshot", "no-such-snapshot", "true"}), {"no snapshot 'no-such-snapshot'"});
+  expect_hutch_error(on_backend({"create", "--from-snapshot", "no-such-snapshot"}), {"no snapshot 'no-such-snapshot'"});
   // Only snapshots are restored: an image the backend knows (the host) is not one.
-  expect_sbx_error(on_backend({"run", "--from-snapshot", "host", "true"}), {"no snapshot 'host'"});
-  const SbxResult listed = on_backend({"--json", "ls"});
+  expect_hutch_error(on_backend({"run", "--from-snapshot", "host", "true"}), {"no snapshot 'host'"});
+  const HutchResult listed = on_backend({"--json", "ls"});
   EXPECT_EQ(listed.out, "[]\n") << listed.err;
 }
 
@@ -175,30 +175,30 @@ TEST_F(SnapshotsCliTest, ImageWithFromSnapshotIsRefused) {
   for (const std::string verb : {"run", "create"}) {
     std::vector<std::string> args{verb, "--image", "busybox:latest", "--from-snapshot", "snap-1"};
     if (verb == "run") args.insert(args.end(), {"--", "true"});
-    expect_sbx_error(sbx(args), {"--image", "--from-snapshot", "snapshot's filesystem"});
+    expect_hutch_error(hutch(args), {"--image", "--from-snapshot", "snapshot's filesystem"});
   }
   EXPECT_TRUE(listed_ids().empty());
 }
 
 TEST_F(SnapshotsCliTest, BackendWithoutSnapshotsIsNamed) {
   backend_plugin_ = kLimitedPlugin;
-  expect_sbx_error(on_backend({"snapshots"}), {"does not support snapshots", "cli-limited"});
-  expect_sbx_error(on_backend({"snapshots", "rm", "snap-1"}), {"does not support snapshots rm", "cli-limited"});
-  expect_sbx_error(on_backend({"run", "--from-snapshot", "snap-1", "true"}), {"does not support --from-snapshot"});
-  expect_sbx_error(on_backend({"create", "--from-snapshot", "snap-1"}), {"does not support --from-snapshot"});
+  expect_hutch_error(on_backend({"snapshots"}), {"does not support snapshots", "cli-limited"});
+  expect_hutch_error(on_backend({"snapshots", "rm", "snap-1"}), {"does not support snapshots rm", "cli-limited"});
+  expect_hutch_error(on_backend({"run", "--from-snapshot", "snap-1", "true"}), {"does not support --from-snapshot"});
+  expect_hutch_error(on_backend({"create", "--from-snapshot", "snap-1"}), {"does not support --from-snapshot"});
   EXPECT_TRUE(listed_ids().empty());
 }
 
-// Not through sbx_on: its TearDown runs `prune --all`, which on docker would remove every
-// sandbox sbx manages on the daemon, other tests' too. The round trip removes what it made.
+// Not through hutch_on: its TearDown runs `prune --all`, which on docker would remove every
+// sandbox hutch manages on the daemon, other tests' too. The round trip removes what it made.
 TEST_F(SnapshotsCliTest, DockerSnapshotIsListedRestoredByRunAndCreateAndRemoved) {
   const char* docker_host = std::getenv("DOCKER_HOST");
   const bool daemon = (docker_host != nullptr && *docker_host != '\0') || fs::exists("/var/run/docker.sock");
-  SBX_NEED(daemon && fs::exists(kDockerPlugin), "SBX_REQUIRE_DOCKER", "a docker daemon and the docker plugin");
-  const char* image = std::getenv("SBX_DOCKER_TEST_IMAGE");
+  HUTCH_NEED(daemon && fs::exists(kDockerPlugin), "HUTCH_REQUIRE_DOCKER", "a docker daemon and the docker plugin");
+  const char* image = std::getenv("HUTCH_DOCKER_TEST_IMAGE");
   backend_plugin_ = kDockerPlugin;
-  round_trip({"--image", image != nullptr && *image != '\0' ? image : "sbx-test-busybox:latest"});
+  round_trip({"--image", image != nullptr && *image != '\0' ? image : "hutch-test-busybox:latest"});
 }
 
 }  // namespace
-}  // namespace sbx::test
+}  // namespace hutch::test

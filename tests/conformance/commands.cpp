@@ -1,11 +1,11 @@
 #include "commands.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <algorithm>
 #include <cctype>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 
 Commands Commands::parse(const std::string& name) {
   if (name == "posix") return Commands(Flavour::posix);
@@ -56,8 +56,8 @@ Argv Commands::print_env(const std::string& key) const {
 
 Argv Commands::print_cwd() const { return {"pwd"}; }
 
-Argv Commands::missing_command() const { return {"sbx-conformance-no-such-command"}; }
+Argv Commands::missing_command() const { return {"hutch-conformance-no-such-command"}; }
 
 Argv Commands::make_fifo(const std::string& path) const { return {"mkfifo", path}; }
 
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 
 using Argv = std::vector<std::string>;
 
@@ -39,4 +39,4 @@ class Commands {
   Flavour flavour_;
 };
 
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -1,13 +1,13 @@
 #include "fixture.hpp"
 
-#include <sbx/owner.hpp>
+#include <hutch/owner.hpp>
 
 #include <algorithm>
 #include <set>
 #include <random>
 #include <sstream>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
 // One value per run of the suite, so two runs on one engine never see each other's sandboxes.
@@ -32,7 +32,7 @@ const std::string& run_id() {
                                          << to_string(e.code()) << ": " << e.what();
   } catch (const std::exception& e) {
     return ::testing::AssertionFailure()
-           << "expected Errc::" << to_string(code) << ", got a non-sbx exception: " << e.what();
+           << "expected Errc::" << to_string(code) << ", got a non-hutch exception: " << e.what();
   }
   return ::testing::AssertionFailure() << "expected Errc::" << to_string(code)
                                        << ", but nothing was thrown";
@@ -43,7 +43,7 @@ Labels Conformance::test_labels() const {
   std::string test = std::string(info->test_suite_name()) + "." + info->name();
   for (char& c : test)
     if (c == '/') c = '.';
-  return {{kSuiteLabel, "1"}, {"sbx-conformance-run", run_id()}, {"sbx-conformance-test", test}};
+  return {{kSuiteLabel, "1"}, {"hutch-conformance-run", run_id()}, {"hutch-conformance-test", test}};
 }
 
 SandboxSpec Conformance::base_spec() const {
@@ -115,13 +115,13 @@ std::vector<std::string> prune_crashed_runs(SandboxBackend& backend) {
   // ttl or idle_timeout passed.
   std::set<std::string> dead_runs;
   for (auto& info : backend.list(Filter{{{kSuiteLabel, "1"}}}))
-    if (owner_gone(info.labels[kLabelOwner]) && !info.labels["sbx-conformance-run"].empty())
-      dead_runs.insert(info.labels["sbx-conformance-run"]);
+    if (owner_gone(info.labels[kLabelOwner]) && !info.labels["hutch-conformance-run"].empty())
+      dead_runs.insert(info.labels["hutch-conformance-run"]);
   std::vector<std::string> removed;
   for (const auto& run : dead_runs)
-    for (auto& id : backend.prune(Filter{{{kSuiteLabel, "1"}, {"sbx-conformance-run", run}}, true}))
+    for (auto& id : backend.prune(Filter{{{kSuiteLabel, "1"}, {"hutch-conformance-run", run}}, true}))
       removed.push_back(id);
   return removed;
 }
 
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -1,12 +1,12 @@
 // The base fixture of every conformance suite: the backend under test, the command
 // vocabulary, sandboxes that are destroyed after each test whatever happens, and helpers
-// to check sbx::Error codes.
+// to check hutch::Error codes.
 #pragma once
 
 #include "commands.hpp"
 #include "target.hpp"
 
-#include <sbx/sbx.hpp>
+#include <hutch/hutch.hpp>
 
 #include <gtest/gtest.h>
 
@@ -16,18 +16,18 @@
 #include <string>
 #include <vector>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 
 using namespace std::chrono_literals;
 
 // On every sandbox of the suite, so a run can find what earlier runs left.
-inline constexpr const char* kSuiteLabel = "sbx-conformance-suite";
+inline constexpr const char* kSuiteLabel = "hutch-conformance-suite";
 
 // What runs of the suite that died (crashed, killed: no TearDown ran) left on `backend`:
 // pruned by the suite's label; the ids removed. The runner calls it before the tests.
 std::vector<std::string> prune_crashed_runs(SandboxBackend& backend);
 
-// Success when fn throws sbx::Error with `code`; otherwise says what happened instead.
+// Success when fn throws hutch::Error with `code`; otherwise says what happened instead.
 ::testing::AssertionResult throws_errc(Errc code, const std::function<void()>& fn);
 
 class Conformance : public ::testing::TestWithParam<const Target*> {
@@ -56,7 +56,7 @@ class Conformance : public ::testing::TestWithParam<const Target*> {
   ExecResult run(Handle& sandbox, Argv argv);
 
   // The directory the file tests work in; created with mkdir -p.
-  static constexpr const char* kWorkDir = "/tmp/sbx-conformance";
+  static constexpr const char* kWorkDir = "/tmp/hutch-conformance";
   std::string work_path(const std::string& name) const { return std::string(kWorkDir) + "/" + name; }
   void make_work_dir(Handle& sandbox) const { sandbox.fs().mkdir(kWorkDir, true); }
 
@@ -66,10 +66,10 @@ class Conformance : public ::testing::TestWithParam<const Target*> {
 };
 
 // Declares a conformance suite and instantiates it for every registered target.
-#define SBX_CONFORMANCE_SUITE(suite)                                                 \
-  class suite : public ::sbx::conformance::Conformance {};                          \
+#define HUTCH_CONFORMANCE_SUITE(suite)                                                 \
+  class suite : public ::hutch::conformance::Conformance {};                          \
   INSTANTIATE_TEST_SUITE_P(Backend, suite,                                           \
-                           ::testing::ValuesIn(::sbx::conformance::targets()),      \
-                           ::sbx::conformance::TargetName{})
+                           ::testing::ValuesIn(::hutch::conformance::targets()),      \
+                           ::hutch::conformance::TargetName{})
 
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -1,15 +1,15 @@
-// sbx-conformance: runs the backend conformance suite against one plugin.
+// hutch-conformance: runs the backend conformance suite against one plugin.
 //
-//   sbx-conformance --plugin PATH|NAME [--config FILE] [--image IMG] [--commands posix|fake]
+//   hutch-conformance --plugin PATH|NAME [--config FILE] [--image IMG] [--commands posix|fake]
 //                   [--log-level LEVEL] [gtest flags...]
-// ($SBX_CONFORMANCE_IMAGE and $SBX_CONFORMANCE_COMMANDS give defaults for --image/--commands.)
+// ($HUTCH_CONFORMANCE_IMAGE and $HUTCH_CONFORMANCE_COMMANDS give defaults for --image/--commands.)
 //
 // Every argument it does not know is handed to GoogleTest (--gtest_filter=..., ...).
 #include "commands.hpp"
 #include "fixture.hpp"
 #include "target.hpp"
 
-#include <sbx/sbx.hpp>
+#include <hutch/hutch.hpp>
 
 #include <gtest/gtest.h>
 
@@ -32,29 +32,29 @@ struct RunnerOptions {
 };
 
 constexpr std::string_view kUsage =
-    "usage: sbx-conformance --plugin PATH|NAME [options] [gtest flags]\n"
+    "usage: hutch-conformance --plugin PATH|NAME [options] [gtest flags]\n"
     "  --plugin PATH|NAME     the backend plugin to test (a .so path or a backend name)\n"
-    "  --config FILE          sbx.toml to read (state_dir, [plugins], [backends.<name>]);\n"
+    "  --config FILE          hutch.toml to read (state_dir, [plugins], [backends.<name>]);\n"
     "                         default: built-in defaults, no file is searched\n"
-    "  --image IMG            image for the test sandboxes; default: $SBX_CONFORMANCE_IMAGE,\n"
+    "  --image IMG            image for the test sandboxes; default: $HUTCH_CONFORMANCE_IMAGE,\n"
     "                         else the backend's default\n"
     "  --commands posix|fake  command vocabulary: posix (sh, echo, cat, sleep, ...) or fake\n"
     "                         (the fake test backend's built-ins); default:\n"
-    "                         $SBX_CONFORMANCE_COMMANDS, else posix\n"
-    "  --log-level LEVEL      sbx log level (trace ... off)\n";
+    "                         $HUTCH_CONFORMANCE_COMMANDS, else posix\n"
+    "  --log-level LEVEL      hutch log level (trace ... off)\n";
 
 // Takes our options out of argv and leaves the rest (program name first) for GoogleTest.
 RunnerOptions parse_options(int argc, char** argv, std::vector<char*>& rest) {
   RunnerOptions options;
-  if (const char* image = std::getenv("SBX_CONFORMANCE_IMAGE")) options.image = image;
-  if (const char* commands = std::getenv("SBX_CONFORMANCE_COMMANDS")) options.commands = commands;
+  if (const char* image = std::getenv("HUTCH_CONFORMANCE_IMAGE")) options.image = image;
+  if (const char* commands = std::getenv("HUTCH_CONFORMANCE_COMMANDS")) options.commands = commands;
   rest.push_back(argv[0]);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto take = [&](std::string_view flag, auto& into) {
       if (arg == flag) {
         if (i + 1 >= argc)
-          throw sbx::Error(sbx::Errc::invalid_argument, std::string(flag) + " needs a value");
+          throw hutch::Error(hutch::Errc::invalid_argument, std::string(flag) + " needs a value");
         into = argv[++i];
         return true;
       }
@@ -86,28 +86,28 @@ int main(int argc, char** argv) {
       std::cout << kUsage << "\nGoogleTest flags:\n";
     } else {
       if (options.plugin.empty())
-        throw sbx::Error(sbx::Errc::invalid_argument, "--plugin is required (see --help)");
-      if (options.log_level) sbx::set_log_level(*options.log_level);
-      sbx::Config config = options.config ? sbx::load_config_file(*options.config) : sbx::Config{};
-      auto backend = sbx::open_backend(config, options.plugin, sbx::logger());
-      auto commands = sbx::conformance::Commands::parse(options.commands);
-      std::cerr << "sbx-conformance: backend '" << backend->name() << "' ("
+        throw hutch::Error(hutch::Errc::invalid_argument, "--plugin is required (see --help)");
+      if (options.log_level) hutch::set_log_level(*options.log_level);
+      hutch::Config config = options.config ? hutch::load_config_file(*options.config) : hutch::Config{};
+      auto backend = hutch::open_backend(config, options.plugin, hutch::logger());
+      auto commands = hutch::conformance::Commands::parse(options.commands);
+      std::cerr << "hutch-conformance: backend '" << backend->name() << "' ("
                 << options.plugin << "), image '"
                 << (options.image.empty() ? "<backend default>" : options.image)
                 << "', commands " << options.commands
-                << ", capabilities: " << sbx::describe(backend->capabilities()) << "\n";
+                << ", capabilities: " << hutch::describe(backend->capabilities()) << "\n";
       try {
-        if (auto removed = sbx::conformance::prune_crashed_runs(*backend); !removed.empty())
-          std::cerr << "sbx-conformance: pruned " << removed.size()
+        if (auto removed = hutch::conformance::prune_crashed_runs(*backend); !removed.empty())
+          std::cerr << "hutch-conformance: pruned " << removed.size()
                     << " sandbox(es) of earlier runs whose process is gone\n";
       } catch (const std::exception& e) {
         // The prune tests say what is wrong with prune; the rest can still run.
-        std::cerr << "sbx-conformance: pruning what earlier runs left failed: " << e.what() << "\n";
+        std::cerr << "hutch-conformance: pruning what earlier runs left failed: " << e.what() << "\n";
       }
-      sbx::conformance::register_target({backend, options.image, commands});
+      hutch::conformance::register_target({backend, options.image, commands});
     }
   } catch (const std::exception& e) {
-    std::cerr << "sbx-conformance: " << e.what() << "\n";
+    std::cerr << "hutch-conformance: " << e.what() << "\n";
     return 2;
   }
   int gtest_argc = static_cast<int>(rest.size());

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <deque>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
 std::deque<Target>& registry() {
@@ -32,4 +32,4 @@ std::string TargetName::operator()(const ::testing::TestParamInfo<const Target*>
   return name + "_" + std::to_string(info.index);
 }
 
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -4,7 +4,7 @@
 
 #include "commands.hpp"
 
-#include <sbx/backend.hpp>
+#include <hutch/backend.hpp>
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 
 struct Target {
   std::shared_ptr<SandboxBackend> backend;
@@ -32,4 +32,4 @@ struct TargetName {
   std::string operator()(const ::testing::TestParamInfo<const Target*>& info) const;
 };
 
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -1,10 +1,10 @@
 // Buffered exec: exit status, output streams, stdin, env, cwd, timeout, signals, output caps.
 #include "fixture.hpp"
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
-SBX_CONFORMANCE_SUITE(Exec);
+HUTCH_CONFORMANCE_SUITE(Exec);
 
 using Clock = std::chrono::steady_clock;
 
@@ -73,18 +73,18 @@ TEST_P(Exec, WithoutStdinDataTheCommandSeesEndOfInput) {
 
 TEST_P(Exec, RequestEnvIsAddedToAndOverridesTheSandboxEnv) {
   SandboxSpec spec = base_spec();
-  spec.env = {{"SBX_CONF_A", "spec-a"}, {"SBX_CONF_B", "spec-b"}};
+  spec.env = {{"HUTCH_CONF_A", "spec-a"}, {"HUTCH_CONF_B", "spec-b"}};
   auto sandbox = create(spec);
 
   auto printenv = [&](const std::string& key) {
     ExecRequest req = request(cmd().print_env(key));
-    req.env = {{"SBX_CONF_B", "request-b"}, {"SBX_CONF_C", "request-c"}};
+    req.env = {{"HUTCH_CONF_B", "request-b"}, {"HUTCH_CONF_C", "request-c"}};
     return sandbox->exec(req);
   };
-  EXPECT_EQ(printenv("SBX_CONF_A").stdout_data, "spec-a\n");
-  EXPECT_EQ(printenv("SBX_CONF_B").stdout_data, "request-b\n");
-  EXPECT_EQ(printenv("SBX_CONF_C").stdout_data, "request-c\n");
-  EXPECT_EQ(run(*sandbox, cmd().print_env("SBX_CONF_B")).stdout_data, "spec-b\n")
+  EXPECT_EQ(printenv("HUTCH_CONF_A").stdout_data, "spec-a\n");
+  EXPECT_EQ(printenv("HUTCH_CONF_B").stdout_data, "request-b\n");
+  EXPECT_EQ(printenv("HUTCH_CONF_C").stdout_data, "request-c\n");
+  EXPECT_EQ(run(*sandbox, cmd().print_env("HUTCH_CONF_B")).stdout_data, "spec-b\n")
       << "a request's env must not change the sandbox's";
 }
 
@@ -151,4 +151,4 @@ TEST_P(Exec, OutputWithinTheLimitIsWholeAndNotFlagged) {
 }
 
 }  // namespace
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

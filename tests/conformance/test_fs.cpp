@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <random>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
-SBX_CONFORMANCE_SUITE(Files);
+HUTCH_CONFORMANCE_SUITE(Files);
 
 // Deterministic content that differs at every offset, so a lost or repeated chunk shows.
 char byte_at(std::uint64_t offset) {
@@ -220,7 +220,7 @@ TEST_P(Files, DotDotAndSymlinksStayInside) {
   auto sandbox = create();
   make_work_dir(*sandbox);
   auto& fs = sandbox->fs();
-  std::string marker = "sbx-conformance-escape-" + std::to_string(std::random_device{}());
+  std::string marker = "hutch-conformance-escape-" + std::to_string(std::random_device{}());
   std::filesystem::path host_marker = std::filesystem::temp_directory_path() / marker;
   std::string up;
   for (int i = 0; i < 32; ++i) up += "../";
@@ -246,4 +246,4 @@ TEST_P(Files, DotDotAndSymlinksStayInside) {
 }
 
 }  // namespace
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -5,10 +5,10 @@
 
 #include <thread>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
-SBX_CONFORMANCE_SUITE(MainCommand);
+HUTCH_CONFORMANCE_SUITE(MainCommand);
 
 ExecRequest main_command(Argv argv) {
   ExecRequest request;  // no timeout: a main command has none
@@ -65,4 +65,4 @@ TEST_P(MainCommand, LaunchRunsLogsAndReplaces) {
 }
 
 }  // namespace
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

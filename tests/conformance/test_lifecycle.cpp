@@ -3,14 +3,14 @@
 
 #include <algorithm>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
 bool contains_id(const std::vector<SandboxInfo>& infos, const std::string& id) {
   return std::any_of(infos.begin(), infos.end(), [&](const auto& info) { return info.id == id; });
 }
 
-SBX_CONFORMANCE_SUITE(Lifecycle);
+HUTCH_CONFORMANCE_SUITE(Lifecycle);
 
 TEST_P(Lifecycle, CreateGivesARunningSandboxWithItsLabels) {
   auto sandbox = create();
@@ -22,7 +22,7 @@ TEST_P(Lifecycle, CreateGivesARunningSandboxWithItsLabels) {
   EXPECT_EQ(info.state, SandboxState::running);
   EXPECT_EQ(info.labels[kLabelManaged], "true");
   EXPECT_EQ(info.labels[kLabelId], sandbox->id());
-  EXPECT_FALSE(info.labels[kLabelOwner].empty()) << "sandboxes must carry the sbx.owner label";
+  EXPECT_FALSE(info.labels[kLabelOwner].empty()) << "sandboxes must carry the hutch.owner label";
   for (const auto& [key, value] : test_labels()) EXPECT_EQ(info.labels[key], value) << key;
 
   SandboxSpec spec = sandbox->spec();
@@ -62,7 +62,7 @@ TEST_P(Lifecycle, DestroyRemovesTheSandboxAndIsIdempotent) {
   EXPECT_FALSE(contains_id(backend().list(test_filter()), id));
   EXPECT_NO_THROW(sandbox->destroy());
   EXPECT_NO_THROW(backend().destroy(id));
-  EXPECT_NO_THROW(backend().destroy("sbx-conformance-no-such-sandbox"));
+  EXPECT_NO_THROW(backend().destroy("hutch-conformance-no-such-sandbox"));
 }
 
 TEST_P(Lifecycle, CallsAfterDestroyFailWithState) {
@@ -85,7 +85,7 @@ TEST_P(Lifecycle, DestroyThroughOneHandleIsSeenByAnother) {
 
 TEST_P(Lifecycle, ResumeOfAnUnknownOrDestroyedIdIsNotFound) {
   EXPECT_TRUE(throws_errc(Errc::not_found,
-                          [&] { backend().resume("sbx-conformance-no-such-sandbox"); }));
+                          [&] { backend().resume("hutch-conformance-no-such-sandbox"); }));
   auto sandbox = create();
   sandbox->destroy();
   EXPECT_TRUE(throws_errc(Errc::not_found, [&] { track(backend().resume(sandbox->id())); }));
@@ -98,9 +98,9 @@ TEST_P(Lifecycle, BadSpecIsInvalidArgumentAndLeavesNothing) {
       << "relative workdir";
 
   SandboxSpec reserved_label = base_spec();
-  reserved_label.labels["sbx.id"] = "forged";
+  reserved_label.labels["hutch.id"] = "forged";
   EXPECT_TRUE(throws_errc(Errc::invalid_argument, [&] { create(reserved_label); }))
-      << "label with the reserved sbx. prefix";
+      << "label with the reserved hutch. prefix";
 
   SandboxSpec bad_env = base_spec();
   bad_env.env["A=B"] = "x";
@@ -115,4 +115,4 @@ TEST_P(Lifecycle, BadSpecIsInvalidArgumentAndLeavesNothing) {
 }
 
 }  // namespace
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

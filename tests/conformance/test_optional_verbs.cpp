@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
-SBX_CONFORMANCE_SUITE(OptionalVerbs);
+HUTCH_CONFORMANCE_SUITE(OptionalVerbs);
 
 TEST_P(OptionalVerbs, ForkMakesAnIndependentCopy) {
   auto source = create();
@@ -93,4 +93,4 @@ TEST_P(OptionalVerbs, Stats) {
 }
 
 }  // namespace
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

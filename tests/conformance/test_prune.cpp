@@ -3,10 +3,10 @@
 
 #include <algorithm>
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
-SBX_CONFORMANCE_SUITE(Prune);
+HUTCH_CONFORMANCE_SUITE(Prune);
 
 bool contains(const std::vector<std::string>& ids, const std::string& id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
@@ -35,20 +35,20 @@ TEST_P(Prune, SandboxesOfALiveOwnerAreKept) {
 
 TEST_P(Prune, OnlySandboxesMatchingTheFilterAreRemoved) {
   SandboxSpec kept_spec = base_spec();
-  kept_spec.labels["sbx-conformance-group"] = "kept";
+  kept_spec.labels["hutch-conformance-group"] = "kept";
   SandboxSpec pruned_spec = base_spec();
-  pruned_spec.labels["sbx-conformance-group"] = "pruned";
+  pruned_spec.labels["hutch-conformance-group"] = "pruned";
   auto kept = create(kept_spec);
   auto pruned = create(pruned_spec);
   ASSERT_EQ(backend().list(test_filter()).size(), 2u)
       << "list() ignores the label filter; not calling prune(all)";
 
   Filter filter = test_filter(true);
-  filter.labels["sbx-conformance-group"] = "pruned";
+  filter.labels["hutch-conformance-group"] = "pruned";
   auto removed = backend().prune(filter);
   EXPECT_EQ(removed, std::vector<std::string>{pruned->id()});
   EXPECT_NO_THROW(kept->info());
 }
 
 }  // namespace
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -1,10 +1,10 @@
 // Streamed commands (Handle::spawn -> Process): live output, stdin, wait, kill, timeout.
 #include "fixture.hpp"
 
-namespace sbx::conformance {
+namespace hutch::conformance {
 namespace {
 
-SBX_CONFORMANCE_SUITE(Spawn);
+HUTCH_CONFORMANCE_SUITE(Spawn);
 
 using Clock = std::chrono::steady_clock;
 
@@ -147,4 +147,4 @@ TEST_P(Spawn, TimeoutCountsFromSpawn) {
 }
 
 }  // namespace
-}  // namespace sbx::conformance
+}  // namespace hutch::conformance

@@ -2,14 +2,14 @@
 
 #include "handle.hpp"
 
-#include <sbx/config.hpp>
-#include <sbx/error.hpp>
-#include <sbx/owner.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
+#include <hutch/owner.hpp>
+#include <hutch/spec.hpp>
 
 #include <algorithm>
 
-namespace sbx::fake {
+namespace hutch::fake {
 namespace {
 
 bool labels_match(const Labels& labels, const Labels& wanted) {
@@ -191,4 +191,4 @@ std::shared_ptr<SandboxBackend> make_fake_backend_from_context(const PluginConte
   return make_fake_backend(std::move(options));
 }
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

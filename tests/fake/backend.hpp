@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 class FakeBackend final : public SandboxBackend,
                           public std::enable_shared_from_this<FakeBackend> {
@@ -44,4 +44,4 @@ class FakeBackend final : public SandboxBackend,
   std::map<std::string, std::vector<std::weak_ptr<RunState>>> runs_;
 };
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -2,7 +2,7 @@
 
 #include "tree_fs.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <sys/stat.h>
 
@@ -12,7 +12,7 @@
 #include <functional>
 #include <map>
 
-namespace sbx::fake {
+namespace hutch::fake {
 namespace {
 
 using Args = std::vector<std::string>;
@@ -177,4 +177,4 @@ CommandOutcome run_command(const Args& argv, const CommandContext& context, Comm
   return found->second(argv, context, io);
 }
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -12,9 +12,9 @@
 // Anything else exits 127 with "fake: command not found: NAME" on stderr, like a shell.
 #pragma once
 
-#include <sbx/fs.hpp>
-#include <sbx/process.hpp>
-#include <sbx/types.hpp>
+#include <hutch/fs.hpp>
+#include <hutch/process.hpp>
+#include <hutch/types.hpp>
 
 #include <chrono>
 #include <optional>
@@ -22,10 +22,10 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 // Where a command's input and output go. Each call may end the command (a kill or a
-// timeout) by throwing an exception that is not an sbx::Error; commands let it pass.
+// timeout) by throwing an exception that is not a hutch::Error; commands let it pass.
 class CommandIo {
  public:
   virtual ~CommandIo() = default;
@@ -49,4 +49,4 @@ struct CommandOutcome {
 CommandOutcome run_command(const std::vector<std::string>& argv, const CommandContext& context,
                            CommandIo& io);
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

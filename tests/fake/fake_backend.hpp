@@ -3,23 +3,23 @@
 // directories (see store.hpp), its Fs is a confined directory tree (tree_fs.hpp), and its
 // exec interprets a handful of built-in commands (commands.hpp).
 //
-// Loaded as the plugin sbx-fake.so its [backends.fake] table accepts one key:
+// Loaded as the plugin hutch-fake.so its [backends.fake] table accepts one key:
 //   root = "/abs/dir"   where sandboxes live (default: <state_dir>/fake)
 #pragma once
 
-#include <sbx/backend.hpp>
-#include <sbx/plugin.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/plugin.hpp>
 
 #include <filesystem>
 #include <memory>
 #include <string>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 struct FakeOptions {
   std::filesystem::path root;  // the state directory; created on first create()
   std::string name = "fake";   // what name() returns
-  // The sbx.owner label of new sandboxes; empty means sbx::owner_for(spec) (this process,
+  // The hutch.owner label of new sandboxes; empty means hutch::owner_for(spec) (this process,
   // or "detached"). Tests set a dead owner here to exercise prune.
   std::string owner;
 };
@@ -29,4 +29,4 @@ std::shared_ptr<SandboxBackend> make_fake_backend(FakeOptions options);
 // The plugin factory: reads and checks context.config, then makes the backend.
 std::shared_ptr<SandboxBackend> make_fake_backend_from_context(const PluginContext& context);
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -3,11 +3,11 @@
 #include "backend.hpp"
 #include "process.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/fork.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fork.hpp>
+#include <hutch/spec.hpp>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 FakeHandle::FakeHandle(std::shared_ptr<FakeBackend> backend, SandboxRecord record)
     : backend_(std::move(backend)),
@@ -102,4 +102,4 @@ std::shared_ptr<ForkFactory> FakeHandle::fork_factory() {
   return std::shared_ptr<ForkFactory>(holder, holder->factory.get());
 }
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -5,11 +5,11 @@
 #include "store.hpp"
 #include "tree_fs.hpp"
 
-#include <sbx/handle.hpp>
+#include <hutch/handle.hpp>
 
 #include <memory>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 class FakeBackend;
 
@@ -45,4 +45,4 @@ class FakeHandle final : public Handle {
   TreeFs fs_;
 };
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -1,14 +1,14 @@
-// The loadable entry point of the fake backend (sbx-fake.so).
+// The loadable entry point of the fake backend (hutch-fake.so).
 #include "fake_backend.hpp"
 
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
 namespace {
 
-std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext& context) {
-  return sbx::fake::make_fake_backend_from_context(context);
+std::shared_ptr<hutch::SandboxBackend> make_backend(const hutch::PluginContext& context) {
+  return hutch::fake::make_fake_backend_from_context(context);
 }
 
 }  // namespace
 
-SBX_PLUGIN(make_backend)
+HUTCH_PLUGIN(make_backend)

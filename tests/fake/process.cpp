@@ -1,13 +1,13 @@
 #include "process.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <mutex>
 
-namespace sbx::fake {
+namespace hutch::fake {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -213,4 +213,4 @@ void FakeProcess::close_stdin() { state_->close_stdin(); }
 ExecResult FakeProcess::wait() { return state_->wait(); }
 void FakeProcess::kill(int signal) { state_->kill(signal); }
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

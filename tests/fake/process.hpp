@@ -6,14 +6,14 @@
 
 #include "commands.hpp"
 
-#include <sbx/process.hpp>
-#include <sbx/types.hpp>
+#include <hutch/process.hpp>
+#include <hutch/types.hpp>
 
 #include <memory>
 #include <string>
 #include <thread>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 class RunState;
 
@@ -39,4 +39,4 @@ class FakeProcess final : public Process {
 // Ends a running command as kill(signal) would; no effect once it has ended.
 void kill_run(RunState& state, int signal);
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -1,7 +1,7 @@
 #include "store.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/spec_json.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec_json.hpp>
 
 #include <boost/json.hpp>
 
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <system_error>
 
-namespace sbx::fake {
+namespace hutch::fake {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
@@ -129,7 +129,7 @@ std::optional<SandboxRecord> Store::load(const std::string& id) const {
     const auto& in = value->as_object();
     SandboxRecord record;
     record.id = std::string(in.at("id").as_string());
-    record.spec = sbx::spec_from_json(json::serialize(in.at("spec")));
+    record.spec = hutch::spec_from_json(json::serialize(in.at("spec")));
     for (const auto& [key, label] : in.at("labels").as_object())
       record.labels.emplace(std::string(key), std::string(label.as_string()));
     record.created = from_millis(in.at("created_ms").to_number<std::int64_t>());
@@ -143,7 +143,7 @@ std::optional<SandboxRecord> Store::load(const std::string& id) const {
 void Store::save(const SandboxRecord& record) {
   json::object out;
   out["id"] = record.id;
-  out["spec"] = json::parse(sbx::spec_to_json(record.spec));
+  out["spec"] = json::parse(hutch::spec_to_json(record.spec));
   out["labels"] = labels_to_json(record.labels);
   out["created_ms"] = to_millis(record.created);
   out["paused"] = record.paused;
@@ -252,4 +252,4 @@ void Store::restore_files(const std::string& snapshot_id, const std::string& san
   copy_directory_tree(snapshot_dir(snapshot_id) / "files", files);
 }
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -1,13 +1,13 @@
 // The fake backend's state on disk, so a sandbox created by one process can be used and
 // removed by another (the CLI does that):
-//   <root>/sandboxes/<id>/spec.json   the record below, spec via <sbx/spec_json.hpp> (written
+//   <root>/sandboxes/<id>/spec.json   the record below, spec via <hutch/spec_json.hpp> (written
 //                                     last, replaced atomically)
 //   <root>/sandboxes/<id>/files/      the tree its Fs serves
 //   <root>/sandboxes/<id>/active      its mtime is the last exec (for idle_timeout)
 //   <root>/snapshots/<id>/snapshot.json and files/
 #pragma once
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 struct SandboxRecord {
   std::string id;
-  SandboxSpec spec;  // as created, with the fake's defaults filled in, without sbx.* labels
-  Labels labels;     // spec.labels plus the sbx.* ones
+  SandboxSpec spec;  // as created, with the fake's defaults filled in, without hutch.* labels
+  Labels labels;     // spec.labels plus the hutch.* ones
   std::chrono::system_clock::time_point created{};
   bool paused = false;
 };
@@ -71,4 +71,4 @@ class Store {
 // Copies a directory tree exactly (modes kept, symlinks copied as symlinks).
 void copy_directory_tree(const std::filesystem::path& from, const std::filesystem::path& to);
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

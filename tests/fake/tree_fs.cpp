@@ -1,6 +1,6 @@
 #include "tree_fs.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace sbx::fake {
+namespace hutch::fake {
 namespace fs = std::filesystem;
 
 namespace {
@@ -281,4 +281,4 @@ void TreeFs::symlink(const std::string& target, const std::string& path) {
   if (::symlink(target.c_str(), host.c_str()) != 0) fail("create symlink", path, errno);
 }
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

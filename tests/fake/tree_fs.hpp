@@ -7,12 +7,12 @@
 // component between the check and the use; a real backend needs openat2(RESOLVE_IN_ROOT).
 #pragma once
 
-#include <sbx/fs.hpp>
+#include <hutch/fs.hpp>
 
 #include <filesystem>
 #include <string>
 
-namespace sbx::fake {
+namespace hutch::fake {
 
 class TreeFs final : public Fs {
  public:
@@ -41,4 +41,4 @@ class TreeFs final : public Fs {
   std::string sandbox_id_;
 };
 
-}  // namespace sbx::fake
+}  // namespace hutch::fake

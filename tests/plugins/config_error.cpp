@@ -1,12 +1,12 @@
 // Refuses its configuration the way a real backend does: an Errc::config naming the key.
-#include <sbx/error.hpp>
-#include <sbx/plugin.hpp>
+#include <hutch/error.hpp>
+#include <hutch/plugin.hpp>
 
 namespace {
-std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext& context) {
-  throw sbx::Error(sbx::Errc::config,
+std::shared_ptr<hutch::SandboxBackend> make_backend(const hutch::PluginContext& context) {
+  throw hutch::Error(hutch::Errc::config,
                    "backends." + context.name + ".socket: expected a path, got nothing");
 }
 }  // namespace
 
-SBX_PLUGIN(make_backend)
+HUTCH_PLUGIN(make_backend)

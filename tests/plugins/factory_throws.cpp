@@ -1,12 +1,12 @@
-// Broken on purpose: the factory throws a std::exception that is not an sbx::Error.
-#include <sbx/plugin.hpp>
+// Broken on purpose: the factory throws a std::exception that is not a hutch::Error.
+#include <hutch/plugin.hpp>
 
 #include <stdexcept>
 
 namespace {
-std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext&) {
+std::shared_ptr<hutch::SandboxBackend> make_backend(const hutch::PluginContext&) {
   throw std::runtime_error("boom");
 }
 }  // namespace
 
-SBX_PLUGIN(make_backend)
+HUTCH_PLUGIN(make_backend)

@@ -1,8 +1,8 @@
 // Broken on purpose: the factory throws something that is not even a std::exception.
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
 namespace {
-std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext&) { throw 42; }
+std::shared_ptr<hutch::SandboxBackend> make_backend(const hutch::PluginContext&) { throw 42; }
 }  // namespace
 
-SBX_PLUGIN(make_backend)
+HUTCH_PLUGIN(make_backend)

@@ -1,4 +1,4 @@
-// Broken on purpose: has the right API version but no sbx_plugin_create.
-#include <sbx/plugin.hpp>
+// Broken on purpose: has the right API version but no hutch_plugin_create.
+#include <hutch/plugin.hpp>
 
-extern "C" BOOST_SYMBOL_EXPORT const std::uint32_t sbx_plugin_api_version = ::sbx::kPluginApiVersion;
+extern "C" BOOST_SYMBOL_EXPORT const std::uint32_t hutch_plugin_api_version = ::hutch::kPluginApiVersion;

@@ -1,8 +1,8 @@
 // Broken on purpose: the factory returns no backend.
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
 namespace {
-std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext&) { return nullptr; }
+std::shared_ptr<hutch::SandboxBackend> make_backend(const hutch::PluginContext&) { return nullptr; }
 }  // namespace
 
-SBX_PLUGIN(make_backend)
+HUTCH_PLUGIN(make_backend)

@@ -1,14 +1,14 @@
 // Broken on purpose: calls a function no library defines. Loaded with RTLD_NOW this fails in
 // dlopen, with the symbol's name in the message; a lazy load would only fail mid-call.
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
-extern "C" void sbx_test_symbol_nobody_defines();
+extern "C" void hutch_test_symbol_nobody_defines();
 
 namespace {
-std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext&) {
-  sbx_test_symbol_nobody_defines();
+std::shared_ptr<hutch::SandboxBackend> make_backend(const hutch::PluginContext&) {
+  hutch_test_symbol_nobody_defines();
   return nullptr;
 }
 }  // namespace
 
-SBX_PLUGIN(make_backend)
+HUTCH_PLUGIN(make_backend)

@@ -7,7 +7,7 @@
 #include "require.hpp"
 #include "temp_dir.hpp"
 
-#include <sbx/log.hpp>
+#include <hutch/log.hpp>
 
 #include <gtest/gtest.h>
 
@@ -20,11 +20,11 @@
 #include <optional>
 #include <string>
 
-namespace sbx::subcontainer::test {
+namespace hutch::subcontainer::test {
 
 // True when this process may create a user + mount namespace and the helper is built.
 inline bool namespaces_available() {
-  return sbx::test::user_namespaces_available() && std::filesystem::exists(SBX_SUBCONTAINER_HELPER);
+  return hutch::test::user_namespaces_available() && std::filesystem::exists(HUTCH_SUBCONTAINER_HELPER);
 }
 
 // Limits, pause and stats need a cgroup hierarchy this process can write: root here.
@@ -36,10 +36,10 @@ inline bool cgroups_writable() {
 class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SBX_NEED(namespaces_available(), "SBX_REQUIRE_NAMESPACES", "user+mount namespaces and the helper binary");
+    HUTCH_NEED(namespaces_available(), "HUTCH_REQUIRE_NAMESPACES", "user+mount namespaces and the helper binary");
     // Short: the control socket path must fit in sockaddr_un.
-    const char* parent = ::getenv("SBX_TEST_STATE_ROOT");
-    state_.emplace("sbxt-", parent != nullptr ? std::filesystem::path(parent) : std::filesystem::temp_directory_path());
+    const char* parent = ::getenv("HUTCH_TEST_STATE_ROOT");
+    state_.emplace("hutcht-", parent != nullptr ? std::filesystem::path(parent) : std::filesystem::temp_directory_path());
     state_dir_ = state_->path();
     BackendConfig config;
     config.state_root = state_dir_ / "subcontainer";
@@ -47,10 +47,10 @@ class RuntimeTest : public ::testing::Test {
     config.volumes_dir = config.state_root / "volumes";
     config.backups_dir = config.state_root / "backups";
     config.image_store = config.state_root / "images";
-    config.cgroup_root = "sbx-test";
-    config.helper = SBX_SUBCONTAINER_HELPER;
+    config.cgroup_root = "hutch-test";
+    config.helper = HUTCH_SUBCONTAINER_HELPER;
     for (const auto& name : kDefaultCapabilities) config.keep_caps.push_back(*capability_from_name(name));
-    runtime_ = make_runtime(config, sbx::logger());
+    runtime_ = make_runtime(config, hutch::logger());
     backend_ = std::make_shared<SubcontainerBackend>(runtime_);
   }
   // The tests leave their sandboxes to this prune; what it misses fails the test when the
@@ -67,10 +67,10 @@ class RuntimeTest : public ::testing::Test {
   }
   ExecResult sh(Handle& sandbox, const std::string& script) { return run(sandbox, {"sh", "-c", script}); }
 
-  std::optional<sbx::test::TempDir> state_;
+  std::optional<hutch::test::TempDir> state_;
   std::filesystem::path state_dir_;
   std::shared_ptr<Runtime> runtime_;
   std::shared_ptr<SubcontainerBackend> backend_;
 };
 
-}  // namespace sbx::subcontainer::test
+}  // namespace hutch::subcontainer::test

@@ -9,7 +9,7 @@
 #include "error_of.hpp"
 #include "require.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -26,12 +26,12 @@
 #include <string>
 #include <thread>
 
-using sbx::Errc;
-using sbx::subcontainer::SandboxCgroup;
+using hutch::Errc;
+using hutch::subcontainer::SandboxCgroup;
 namespace fs = std::filesystem;
 
-using sbx::test::cgroup2_mount;
-using sbx::test::read_text;
+using hutch::test::cgroup2_mount;
+using hutch::test::read_text;
 
 namespace {
 
@@ -39,7 +39,7 @@ class CgroupV2Test : public ::testing::Test {
  protected:
   void SetUp() override {
     mount_ = cgroup2_mount();
-    SBX_NEED(::geteuid() == 0 && !mount_.empty(), "SBX_REQUIRE_NAMESPACES",
+    HUTCH_NEED(::geteuid() == 0 && !mount_.empty(), "HUTCH_REQUIRE_NAMESPACES",
              "root and a mounted cgroup v2 hierarchy");
     std::random_device random;
     id_ = "v2test" + std::to_string(random() % 1000000);
@@ -77,7 +77,7 @@ class CgroupV2Test : public ::testing::Test {
     return ::read(from_child_[0], &byte, 1) == 1;
   }
 
-  static constexpr const char* kRoot = "sbx-test-v2";
+  static constexpr const char* kRoot = "hutch-test-v2";
   fs::path mount_;
   std::string id_;
   pid_t child_ = -1;
@@ -121,7 +121,7 @@ TEST_F(CgroupV2Test, FreezeThawAndRemoveKillEverything) {
 
 TEST_F(CgroupV2Test, LimitsAreSetWhereTheControllerIsAvailableAndRefusedWhereNot) {
   const std::string available = read_text(mount_ / "cgroup.controllers");
-  sbx::Limits limits;
+  hutch::Limits limits;
   limits.memory_bytes = 64 << 20;
   limits.pids = 32;
   limits.cpus = 0.5;
@@ -142,7 +142,7 @@ TEST_F(CgroupV2Test, LimitsAreSetWhereTheControllerIsAvailableAndRefusedWhereNot
     try {
       SandboxCgroup::create(kRoot, id_, limits, mount_);
       FAIL() << "limits were accepted without their controller (" << available << ")";
-    } catch (const sbx::Error& e) {
+    } catch (const hutch::Error& e) {
       EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
       EXPECT_NE(std::string(e.what()).find("controller is not available"), std::string::npos) << e.what();
     }

@@ -1,4 +1,4 @@
-// Ephemeral sandboxes (SandboxSpec::ephemeral, `sbx run`): their directory lives in
+// Ephemeral sandboxes (SandboxSpec::ephemeral, `hutch run`): their directory lives in
 // ephemeral_dir behind a symlink in the state dir; destroy and prune remove both.
 #include "runtime_fixture.hpp"
 
@@ -9,9 +9,9 @@
 
 #include <linux/magic.h>
 
-using namespace sbx;
-using namespace sbx::subcontainer;
-using sbx::subcontainer::test::RuntimeTest;
+using namespace hutch;
+using namespace hutch::subcontainer;
+using hutch::subcontainer::test::RuntimeTest;
 namespace fs = std::filesystem;
 
 namespace {

@@ -1,13 +1,13 @@
-// Fs of a live sandbox made by the real plugin (sbx-subcontainer.so, loaded like a host loads
+// Fs of a live sandbox made by the real plugin (hutch-subcontainer.so, loaded like a host loads
 // it): what the host changes through Fs is what commands inside see, and it belongs to root
 // inside — also when the host is root and the sandbox's overlay and tmpfs live in the
 // sandbox's user namespace, where host uid 0 has no mapping.
 #include "runtime_fixture.hpp"
 #include "temp_dir.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/loader.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/loader.hpp>
+#include <hutch/log.hpp>
 
 #include <gtest/gtest.h>
 
@@ -20,25 +20,25 @@
 
 namespace {
 
-using sbx::ExecResult;
-using sbx::FileType;
-using sbx::Handle;
+using hutch::ExecResult;
+using hutch::FileType;
+using hutch::Handle;
 
 class FsLiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SBX_NEED(::geteuid() == 0 || sbx::subcontainer::test::namespaces_available(), "SBX_REQUIRE_NAMESPACES",
+    HUTCH_NEED(::geteuid() == 0 || hutch::subcontainer::test::namespaces_available(), "HUTCH_REQUIRE_NAMESPACES",
              "root or unprivileged user namespaces, and the helper binary");
-    sbx::PluginSearch search;
+    hutch::PluginSearch search;
     search.use_env = false;
     search.use_install_dir = false;
     search.unload_when_unused = true;
-    sbx::PluginContext context;
+    hutch::PluginContext context;
     context.name = "subcontainer";
-    context.config = sbx::ConfigTable::parse("cgroup_root = \"sbx-test\"\n", "test_fs_live");
-    context.logger = sbx::logger();
+    context.config = hutch::ConfigTable::parse("cgroup_root = \"hutch-test\"\n", "test_fs_live");
+    context.logger = hutch::logger();
     context.state_dir = state_dir_.path().string();
-    backend_ = sbx::load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-subcontainer.so", search, context);
+    backend_ = hutch::load_backend(std::string(HUTCH_PLUGIN_OUTPUT_DIR) + "/hutch-subcontainer.so", search, context);
     sandbox_ = backend_->create({});
   }
   void TearDown() override {
@@ -48,7 +48,7 @@ class FsLiveTest : public ::testing::Test {
   }
 
   ExecResult sh(const std::string& script) {
-    sbx::ExecRequest request;
+    hutch::ExecRequest request;
     request.argv = {"sh", "-c", script};
     return sandbox_->exec(request);
   }
@@ -60,13 +60,13 @@ class FsLiveTest : public ::testing::Test {
   }
 
   // Short: the control socket path must fit in sockaddr_un.
-  const sbx::test::TempDir state_dir_{"sbxfs-"};
-  std::shared_ptr<sbx::SandboxBackend> backend_;
+  const hutch::test::TempDir state_dir_{"hutchfs-"};
+  std::shared_ptr<hutch::SandboxBackend> backend_;
   std::shared_ptr<Handle> sandbox_;
 };
 
 TEST_F(FsLiveTest, WritesAreSeenInsideAndBelongToRootThere) {
-  sbx::Fs& files = sandbox_->fs();
+  hutch::Fs& files = sandbox_->fs();
   files.write("/f.txt", "from the host\n", 0640);
   EXPECT_EQ(out("cat /f.txt"), "from the host\n");
   EXPECT_EQ(out("stat -c '%u %g %a' /f.txt"), "0 0 640\n");
@@ -80,7 +80,7 @@ TEST_F(FsLiveTest, WritesAreSeenInsideAndBelongToRootThere) {
 }
 
 TEST_F(FsLiveTest, MkdirRenameSymlinkRemoveAreSeenInside) {
-  sbx::Fs& files = sandbox_->fs();
+  hutch::Fs& files = sandbox_->fs();
   files.mkdir("/a/b/c", true, 0750);
   EXPECT_EQ(out("stat -c '%u %g %a %F' /a /a/b /a/b/c"),
             "0 0 750 directory\n0 0 750 directory\n0 0 750 directory\n");
@@ -104,14 +104,14 @@ TEST_F(FsLiveTest, MkdirRenameSymlinkRemoveAreSeenInside) {
 }
 
 TEST_F(FsLiveTest, FilesOfOtherSandboxUsersAreReadableAndWritable) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES",
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES",
            "a sandbox with more than one user needs a root host (rootless maps only root)");
   // Made inside by root for uid 1000: mode 0600 in a 0700 directory.
   out("mkdir -p /home/u && echo secret > /home/u/s && chown -R 1000:1000 /home/u &&"
       " chmod 700 /home/u && chmod 600 /home/u/s");
-  sbx::Fs& files = sandbox_->fs();
+  hutch::Fs& files = sandbox_->fs();
   EXPECT_EQ(files.read("/home/u/s"), "secret\n");
-  const sbx::FileStat st = files.stat("/home/u/s");
+  const hutch::FileStat st = files.stat("/home/u/s");
   EXPECT_EQ(st.uid, 1000u);
   EXPECT_EQ(st.gid, 1000u);
   EXPECT_EQ(st.mode, 0600u);

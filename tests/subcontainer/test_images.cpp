@@ -1,6 +1,6 @@
 // Image store of the subcontainer backend: docker-save / OCI / plain tar import with
 // whiteouts, refused archive entries, the host skeleton, snapshots (commit_layer) and the
-// exact layer copy they rest on. Archives are built in the test with sbx::ArchiveWriter.
+// exact layer copy they rest on. Archives are built in the test with hutch::ArchiveWriter.
 #include "content_digest.hpp"
 #include "image_import.hpp"
 #include "image_store.hpp"
@@ -11,9 +11,9 @@
 #include "require.hpp"
 #include "temp_dir.hpp"
 
-#include <sbx/archive.hpp>
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
+#include <hutch/archive.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -38,17 +38,17 @@
 #include <sstream>
 
 namespace fs = std::filesystem;
-using sbx::ArchiveWriter;
-using sbx::Errc;
-using sbx::subcontainer::copy_layer;
-using sbx::subcontainer::ImageStore;
+using hutch::ArchiveWriter;
+using hutch::Errc;
+using hutch::subcontainer::copy_layer;
+using hutch::subcontainer::ImageStore;
 
 namespace {
 
-using sbx::test::code_of;
-using sbx::test::error_of;
+using hutch::test::code_of;
+using hutch::test::error_of;
 using ::testing::HasSubstr;
-using sbx::test::read_file;
+using hutch::test::read_file;
 
 bool present(const fs::path& path) { return fs::exists(fs::symlink_status(path)); }
 
@@ -67,7 +67,7 @@ std::string make_tar(Fill&& fill) {
   return out;
 }
 
-// An entry for make_raw_tar: what sbx::ArchiveWriter does not write (device nodes, owner names).
+// An entry for make_raw_tar: what hutch::ArchiveWriter does not write (device nodes, owner names).
 struct RawEntry {
   std::string path;
   unsigned int type = AE_IFREG;
@@ -80,7 +80,7 @@ struct RawEntry {
   dev_t rdev = 0;
 };
 
-// A tar written with the test's own libarchive (sbx keeps its copy private).
+// A tar written with the test's own libarchive (hutch keeps its copy private).
 std::string make_raw_tar(const std::vector<RawEntry>& entries) {
   std::string out;
   archive* writer = archive_write_new();
@@ -156,7 +156,7 @@ struct OciParts {
 class ImagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    store_ = std::make_unique<ImageStore>(dir_ / "store", sbx::logger());
+    store_ = std::make_unique<ImageStore>(dir_ / "store", hutch::logger());
   }
   void TearDown() override {
     store_.reset();
@@ -188,7 +188,7 @@ class ImagesTest : public ::testing::Test {
 
   // The SHA-256 (hex) of `content`.
   std::string digest_of(const std::string& content) const {
-    return sbx::subcontainer::sha256_hex_of_file(write_file("digest-input", content));
+    return hutch::subcontainer::sha256_hex_of_file(write_file("digest-input", content));
   }
 
   fs::path oci_archive(const std::string& name, const OciParts& parts) const {
@@ -214,7 +214,7 @@ class ImagesTest : public ::testing::Test {
     }));
   }
 
-  const sbx::test::TempDir temp_{"sbx-images-"};
+  const hutch::test::TempDir temp_{"hutch-images-"};
   const fs::path& dir_ = temp_.path();
   std::unique_ptr<ImageStore> store_;
 };
@@ -370,9 +370,9 @@ TEST_F(ImagesTest, DockerSaveLayersMustMatchTheConfigsDiffIds) {
 // A `docker save` archive written by the real dockerd (.ci/build-test-images.sh): its layers are
 // checked against the image config's diff_ids, and the image's env comes from its config.
 TEST_F(ImagesTest, RealDockerSaveArchiveImportsWithVerifiedLayers) {
-  const char* data = std::getenv("SBX_TEST_DATA");
-  const fs::path archive = fs::path(data != nullptr ? data : "/tmp/sbx-test-data") / "busybox-docker-save.tar";
-  SBX_NEED(fs::exists(archive), "SBX_REQUIRE_DOCKER",
+  const char* data = std::getenv("HUTCH_TEST_DATA");
+  const fs::path archive = fs::path(data != nullptr ? data : "/tmp/hutch-test-data") / "busybox-docker-save.tar";
+  HUTCH_NEED(fs::exists(archive), "HUTCH_REQUIRE_DOCKER",
            archive.string() + " (made by .ci/build-test-images.sh with a running dockerd)");
   const auto image = store_->resolve(archive.string());
   EXPECT_TRUE(fs::exists(image.lower_dirs.at(0) / "bin" / "busybox"));
@@ -443,7 +443,7 @@ TEST_F(ImagesTest, LeftoversOfACrashedImportAreRemoved) {
   fs::create_directories(store_->root() / ".tmp-0123456789ab-cafe" / "rootfs");
   fs::create_directories(store_->root() / ".trash-feed");
   std::ofstream(store_->root() / "names.json.tmp-beef") << "{";
-  ImageStore reopened(store_->root(), sbx::logger());
+  ImageStore reopened(store_->root(), hutch::logger());
   EXPECT_FALSE(present(store_->root() / ".tmp-0123456789ab-cafe"));
   EXPECT_FALSE(present(store_->root() / ".trash-feed"));
   EXPECT_FALSE(present(store_->root() / "names.json.tmp-beef"));
@@ -623,7 +623,7 @@ int mount_overlay(const std::string& lower, const fs::path& upper, const fs::pat
 }
 
 TEST_F(ImagesTest, SnapshotLayersStackOnARealOverlay) {
-  SBX_NEED(namespaces_available(), "SBX_REQUIRE_NAMESPACES",
+  HUTCH_NEED(namespaces_available(), "HUTCH_REQUIRE_NAMESPACES",
            "mounting overlayfs needs root or an unprivileged user namespace");
   store_->import_archive(docker_save_archive(), "base", false);
   const fs::path base_rootfs = store_->resolve("base").lower_dirs.at(0);
@@ -673,8 +673,8 @@ TEST_F(ImagesTest, SnapshotLayersStackOnARealOverlay) {
 }
 
 TEST_F(ImagesTest, ImportedFilesAreShiftedToTheSandboxRange) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "storing files for uid 100000+ needs root");
-  ImageStore shifted(dir_ / "shifted", sbx::logger(), {100000, 65536});
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "storing files for uid 100000+ needs root");
+  ImageStore shifted(dir_ / "shifted", hutch::logger(), {100000, 65536});
   const fs::path archive = write_file(
       "owned.tar",
       make_raw_tar({
@@ -700,7 +700,7 @@ TEST_F(ImagesTest, ImportedFilesAreShiftedToTheSandboxRange) {
   ASSERT_EQ(::lstat((shifted.resolve("host").lower_dirs[0] / "etc" / "passwd").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 100000u);
   // A store written for one range is not silently used with another.
-  ImageStore other(dir_ / "shifted", sbx::logger(), {200000, 65536});
+  ImageStore other(dir_ / "shifted", hutch::logger(), {200000, 65536});
   EXPECT_EQ(code_of([&] { other.resolve(archive.string()); }), Errc::state);
 }
 
@@ -751,7 +751,7 @@ TEST_F(LayerCopyTest, CopiesContentModesLinksAndTimes) {
 }
 
 TEST_F(LayerCopyTest, CopiesWhiteoutsOwnersAndTrustedXattrs) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "owners and trusted.* xattrs need root");
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "owners and trusted.* xattrs need root");
   const fs::path from = dir_ / "upper";
   fs::create_directories(from / "opaque");
   ASSERT_EQ(::mknod((from / "deleted").c_str(), S_IFCHR | 0000, makedev(0, 0)), 0);

@@ -2,12 +2,12 @@
 // kernel calls the seccomp filter denies; and host memory stays bounded under a 10 GiB output flood.
 #include "runtime_fixture.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <fstream>
 
-using namespace sbx;
-using sbx::subcontainer::test::RuntimeTest;
+using namespace hutch;
+using hutch::subcontainer::test::RuntimeTest;
 
 namespace {
 
@@ -24,10 +24,10 @@ std::uint64_t resident_kib() {
 TEST_F(RuntimeTest, HostFilesOutsideTheImageAreOutOfReach) {
   auto sandbox = backend_->create({});
   // The state dir (host /tmp) and the build tree exist on the host, not inside.
-  auto result = sh(*sandbox, "ls " + state_dir_.string() + " " + std::string(SBX_BUILD_DIR) + " 2>&1; echo rc=$?");
+  auto result = sh(*sandbox, "ls " + state_dir_.string() + " " + std::string(HUTCH_BUILD_DIR) + " 2>&1; echo rc=$?");
   EXPECT_EQ(result.stdout_data.find("rc=0"), std::string::npos) << result.stdout_data;
   EXPECT_NE(result.stdout_data.find("No such file"), std::string::npos) << result.stdout_data;
-  EXPECT_NE(sh(*sandbox, "touch /usr/sbx-escape").exit_code, 0) << "the host's /usr is read-only inside";
+  EXPECT_NE(sh(*sandbox, "touch /usr/hutch-escape").exit_code, 0) << "the host's /usr is read-only inside";
 }
 
 TEST_F(RuntimeTest, OnlyTheSandboxsProcessesAreVisible) {
@@ -36,7 +36,7 @@ TEST_F(RuntimeTest, OnlyTheSandboxsProcessesAreVisible) {
   // PID 1 (the leader), the shepherd serving this exec, sh, ls/wc/cat:
   // far fewer than the host runs.
   EXPECT_LT(std::stoi(result.stdout_data), 10) << result.stdout_data;
-  EXPECT_NE(result.stdout_data.find("sbx-subcontainer-helper"), std::string::npos) << result.stdout_data;
+  EXPECT_NE(result.stdout_data.find("hutch-subcontainer-helper"), std::string::npos) << result.stdout_data;
 }
 
 TEST_F(RuntimeTest, NetworkNoneHasOnlyLoopbackAndItIsUp) {
@@ -50,7 +50,7 @@ TEST_F(RuntimeTest, NetworkNoneHasOnlyLoopbackAndItIsUp) {
 TEST_F(RuntimeTest, CgroupNamespaceHidesTheHostHierarchy) {
   auto sandbox = backend_->create({});
   auto result = sh(*sandbox, "cat /proc/self/cgroup");
-  EXPECT_EQ(result.stdout_data.find("/sbx"), std::string::npos) << result.stdout_data;
+  EXPECT_EQ(result.stdout_data.find("/hutch"), std::string::npos) << result.stdout_data;
 }
 
 TEST_F(RuntimeTest, SeccompAndCapabilitiesAreApplied) {

@@ -5,7 +5,7 @@
 
 #include "error_of.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,13 +16,13 @@
 #include <sstream>
 #include <thread>
 
-namespace sbx::subcontainer::test {
+namespace hutch::subcontainer::test {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using LaunchTest = RuntimeTest;
-using sbx::test::error_of;
+using hutch::test::error_of;
 
 ExecRequest command(std::vector<std::string> argv) {
   ExecRequest request;
@@ -110,10 +110,10 @@ TEST_F(LaunchTest, LaunchLogsOutputAndRecordsTheExitStatus) {
   EXPECT_EQ(log_of(*sandbox), "to-stdout\nto-stderr\n");
 
   // A command that cannot run starts, exits 127 and says why in the log, as in a shell.
-  sandbox->launch(command({"no-such-command-sbx"}));
+  sandbox->launch(command({"no-such-command-hutch"}));
   main = wait_until_ended(*sandbox);
   EXPECT_EQ(main.exit_code, 127);
-  EXPECT_NE(log_of(*sandbox).find("no-such-command-sbx"), std::string::npos);
+  EXPECT_NE(log_of(*sandbox).find("no-such-command-hutch"), std::string::npos);
 }
 
 TEST_F(LaunchTest, LaunchEnvWorkdirAndUserApply) {
@@ -246,4 +246,4 @@ TEST_F(LaunchTest, LaunchRefusesWhatAMainCommandCannotHave) {
 }
 
 }  // namespace
-}  // namespace sbx::subcontainer::test
+}  // namespace hutch::subcontainer::test

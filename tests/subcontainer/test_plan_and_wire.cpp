@@ -2,17 +2,17 @@
 #include "plan_writer.hpp"
 #include "agent/wire.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
-using namespace sbx::subcontainer;
-namespace wire = sbx::agent::wire;
+using namespace hutch::subcontainer;
+namespace wire = hutch::agent::wire;
 
 TEST(SubcontainerPlan, RendersOneLinePerStepInOrder) {
   SetupPlan plan;
   plan.id = "abc";
-  plan.hostname = "sbx-abc";
+  plan.hostname = "hutch-abc";
   plan.outside_uid = 100000;
   plan.outside_gid = 100000;
   plan.id_count = 65536;
@@ -38,7 +38,7 @@ TEST(SubcontainerPlan, IdmappedBindCarriesTheMountsMapFromDiskToSandboxIds) {
   SetupPlan plan;
   plan.outside_uid = 100000;
   PlanBind bind{"/data", "/data", false, false};
-  bind.idmap = sbx::IdMap{0, 1000, 1};  // host 1000 on disk is root (0) inside
+  bind.idmap = hutch::IdMap{0, 1000, 1};  // host 1000 on disk is root (0) inside
   plan.binds = {bind};
   std::string text = render_plan(plan);
   EXPECT_NE(text.find("bind\t/data\t/data\t0\t0\t1000\t100000\t1\n"), std::string::npos) << text;
@@ -47,7 +47,7 @@ TEST(SubcontainerPlan, IdmappedBindCarriesTheMountsMapFromDiskToSandboxIds) {
 TEST(SubcontainerPlan, RootlessDeniesSetgroupsAndHostNetworkIsKept) {
   SetupPlan plan;
   plan.rootless = true;
-  plan.network = sbx::NetworkMode::host;
+  plan.network = hutch::NetworkMode::host;
   std::string text = render_plan(plan);
   EXPECT_NE(text.find("setgroups\tdeny\n"), std::string::npos);
   EXPECT_NE(text.find("network\thost\n"), std::string::npos);
@@ -59,8 +59,8 @@ TEST(SubcontainerPlan, RefusesPathsWithTabsOrNewlines) {
   try {
     render_plan(plan);
     FAIL() << "a TAB in a bind source was accepted";
-  } catch (const sbx::Error& e) {
-    EXPECT_EQ(e.code(), sbx::Errc::invalid_argument);
+  } catch (const hutch::Error& e) {
+    EXPECT_EQ(e.code(), hutch::Errc::invalid_argument);
     EXPECT_NE(std::string(e.what()).find("TAB or newline"), std::string::npos) << e.what();
   }
 }

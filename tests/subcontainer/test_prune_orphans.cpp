@@ -15,7 +15,7 @@
 #include <algorithm>
 #include <chrono>
 
-namespace sbx::subcontainer::test {
+namespace hutch::subcontainer::test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -29,10 +29,10 @@ class PruneOrphansTest : public RuntimeTest {
   void SetUp() override {
     RuntimeTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    SBX_NEED(cgroups_writable(), "SBX_REQUIRE_NAMESPACES", "a writable cgroup hierarchy (root)");
+    HUTCH_NEED(cgroups_writable(), "HUTCH_REQUIRE_NAMESPACES", "a writable cgroup hierarchy (root)");
     // A cgroup root of this process alone: the prune of a test running next to this one
     // (every RuntimeTest prunes) must not take this test's orphans first.
-    runtime_->config.cgroup_root = "sbx-test-orphans-" + std::to_string(::getpid());
+    runtime_->config.cgroup_root = "hutch-test-orphans-" + std::to_string(::getpid());
     auto probe = SandboxCgroup::create(runtime_->config.cgroup_root, "probe", {});
     ASSERT_TRUE(probe.has_value());
     for (const auto& dir : probe->dirs()) cgroup_roots_.push_back(fs::path(dir).parent_path());
@@ -44,7 +44,7 @@ class PruneOrphansTest : public RuntimeTest {
   }
 
   // A backend of its own on `state_dir`, sharing this test's cgroup root, as another user of
-  // sbx on this host.
+  // hutch on this host.
   std::shared_ptr<SubcontainerBackend> backend_on(const fs::path& state_dir) {
     BackendConfig config = runtime_->config;
     config.state_root = state_dir / "subcontainer";
@@ -65,7 +65,7 @@ class PruneOrphansTest : public RuntimeTest {
 };
 
 TEST_F(PruneOrphansTest, PruneEndsASandboxWhoseStateDirectoryWasDeleted) {
-  const sbx::test::TempDir other("sbxo-");
+  const hutch::test::TempDir other("hutcho-");
   const SandboxRecord record = sandbox_in(other.path());
   ASSERT_TRUE(leader_alive(record));
   ASSERT_FALSE(record.cgroup_dirs.empty());
@@ -79,7 +79,7 @@ TEST_F(PruneOrphansTest, PruneEndsASandboxWhoseStateDirectoryWasDeleted) {
 }
 
 TEST_F(PruneOrphansTest, PruneKeepsTheSandboxesOfAnotherStateDirectory) {
-  const sbx::test::TempDir other("sbxo-");
+  const hutch::test::TempDir other("hutcho-");
   auto other_backend = backend_on(other.path());
   auto sandbox = other_backend->create({});
   const auto record = load_record(sandbox_paths(other / "subcontainer" / "sandboxes", sandbox->id()).record, sandbox->id());
@@ -113,7 +113,7 @@ TEST_F(PruneOrphansTest, TempDirFailsTheTestThatLeftASandboxAndEndsIt) {
   SandboxRecord record;
   EXPECT_NONFATAL_FAILURE(
       {
-        const sbx::test::TempDir forgotten("sbxo-");
+        const hutch::test::TempDir forgotten("hutcho-");
         record = sandbox_in(forgotten.path());
       },
       "processes still run from");
@@ -122,4 +122,4 @@ TEST_F(PruneOrphansTest, TempDirFailsTheTestThatLeftASandboxAndEndsIt) {
 }
 
 }  // namespace
-}  // namespace sbx::subcontainer::test
+}  // namespace hutch::subcontainer::test

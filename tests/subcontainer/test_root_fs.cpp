@@ -8,7 +8,7 @@
 #include "require.hpp"
 #include "temp_dir.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -28,16 +28,16 @@
 #include <thread>
 
 namespace fs = std::filesystem;
-using sbx::Errc;
-using sbx::FileType;
-using sbx::subcontainer::RootFs;
-using sbx::subcontainer::ScopedFsIds;
-using sbx::subcontainer::UniqueFd;
+using hutch::Errc;
+using hutch::FileType;
+using hutch::subcontainer::RootFs;
+using hutch::subcontainer::ScopedFsIds;
+using hutch::subcontainer::UniqueFd;
 
 namespace {
 
-using sbx::test::code_of;
-using sbx::test::read_file;
+using hutch::test::code_of;
+using hutch::test::read_file;
 
 // A field of /proc/<status>, e.g. "Uid:" -> "0\t0\t0\t100000" (real, effective, saved, fs).
 std::string status_field(const fs::path& status_file, const std::string& key) {
@@ -69,7 +69,7 @@ class RootFsTest : public ::testing::Test {
     return std::make_unique<RootFs>(std::move(fd), uid, gid, count);
   }
 
-  const sbx::test::TempDir temp_{"sbx-rootfs-"};
+  const hutch::test::TempDir temp_{"hutch-rootfs-"};
   const fs::path& dir_ = temp_.path();
   fs::path root_;
   std::unique_ptr<RootFs> fs_;
@@ -180,7 +180,7 @@ TEST_F(RootFsTest, AbsoluteAndRelativeSymlinksStayInside) {
 }
 
 TEST_F(RootFsTest, ProcMagicLinksAreRefused) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "bind-mounting /proc into the test root needs root");
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "bind-mounting /proc into the test root needs root");
   fs::create_directory(root_ / "proc");
   ASSERT_EQ(::mount("/proc", (root_ / "proc").c_str(), nullptr, MS_BIND | MS_REC, nullptr), 0)
       << std::strerror(errno);
@@ -189,11 +189,11 @@ TEST_F(RootFsTest, ProcMagicLinksAreRefused) {
     ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
   } unmount{root_ / "proc"};
   EXPECT_NE(code_of([&] { fs_->read("/proc/self/root" + (dir_ / "secret").string()); }), Errc::io);
-  EXPECT_THROW(fs_->read("/proc/self/root" + (dir_ / "secret").string()), sbx::Error);
-  EXPECT_THROW(fs_->read("/proc/1/root/etc/hostname"), sbx::Error);
+  EXPECT_THROW(fs_->read("/proc/self/root" + (dir_ / "secret").string()), hutch::Error);
+  EXPECT_THROW(fs_->read("/proc/1/root/etc/hostname"), hutch::Error);
   fs::create_symlink("/proc/self/root", root_ / "via");
-  EXPECT_THROW(fs_->read("/via" + (dir_ / "secret").string()), sbx::Error);
-  EXPECT_THROW(fs_->write("/proc/self/cwd/x", "x"), sbx::Error);
+  EXPECT_THROW(fs_->read("/via" + (dir_ / "secret").string()), hutch::Error);
+  EXPECT_THROW(fs_->write("/proc/self/cwd/x", "x"), hutch::Error);
   // Ordinary /proc files (no magic link on the way) still resolve.
   EXPECT_FALSE(fs_->read("/proc/self/status").empty());
 }
@@ -234,7 +234,7 @@ TEST_F(RootFsTest, LargeFilesStreamInBoundedChunks) {
 }
 
 TEST_F(RootFsTest, NewFilesBelongToRootInside) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "chown to the sandbox's host uid range needs root");
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "chown to the sandbox's host uid range needs root");
   const auto mapped = make_fs(100000, 100000, 65536);
   mapped->write("/owned", "x");
   mapped->mkdir("/owned-dir");
@@ -260,7 +260,7 @@ TEST_F(RootFsTest, NewFilesBelongToRootInside) {
 // switches that thread only (the others keep their ids), and gives the holder back the
 // filesystem capabilities the kernel drops on the switch.
 TEST_F(RootFsTest, OnlyTheCallingThreadSwitchesIds) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "switching to the sandbox's host uid range needs root");
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "switching to the sandbox's host uid range needs root");
   const std::string main_uids = status_field(own_thread_status(), "Uid:");
   const std::string main_gids = status_field(own_thread_status(), "Gid:");
   const std::string main_caps = status_field(own_thread_status(), "CapEff:");
@@ -275,7 +275,7 @@ TEST_F(RootFsTest, OnlyTheCallingThreadSwitchesIds) {
       const ScopedFsIds as_sandbox_root(100000, 100000, "/a/file");
       switched.set_value();
       released.get_future().wait();
-    } catch (const sbx::Error& e) {
+    } catch (const hutch::Error& e) {
       holder_error = e.what();
       switched.set_value();
     }
@@ -302,7 +302,7 @@ TEST_F(RootFsTest, OnlyTheCallingThreadSwitchesIds) {
 }
 
 TEST_F(RootFsTest, IdsAndCapabilitiesComeBackAfterEveryCall) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "switching to the sandbox's host uid range needs root");
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "switching to the sandbox's host uid range needs root");
   const auto mapped = make_fs(100000, 100000, 65536);
   const std::string uids = status_field(own_thread_status(), "Uid:");
   const std::string gids = status_field(own_thread_status(), "Gid:");
@@ -333,7 +333,7 @@ TEST_F(RootFsTest, IdsAndCapabilitiesComeBackAfterEveryCall) {
 
 // Root inside may change files of every sandbox user; so may the host acting as that root.
 TEST_F(RootFsTest, FilesOfOtherSandboxUsersStayWritable) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "chown to the sandbox's host uid range needs root");
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "chown to the sandbox's host uid range needs root");
   const auto mapped = make_fs(100000, 100000, 65536);
   fs::create_directory(root_ / "home");
   ASSERT_EQ(::chown((root_ / "home").c_str(), 101000, 101000), 0);

@@ -11,17 +11,17 @@
 namespace fs = std::filesystem;
 
 TEST(SubcontainerRootless, CoreTestsPassAsNobody) {
-  SBX_NEED(::geteuid() == 0 && sbx::subcontainer::test::namespaces_available() &&
+  HUTCH_NEED(::geteuid() == 0 && hutch::subcontainer::test::namespaces_available() &&
                ::access("/usr/bin/setpriv", X_OK) == 0,
-           "SBX_REQUIRE_NAMESPACES", "root (to switch to nobody), setpriv and namespaces");
-  if (::getenv("SBX_TEST_STATE_ROOT") != nullptr) GTEST_SKIP() << "already the rootless re-run";
-  const sbx::test::TempDir state_dir("sbx-rootless-");
+           "HUTCH_REQUIRE_NAMESPACES", "root (to switch to nobody), setpriv and namespaces");
+  if (::getenv("HUTCH_TEST_STATE_ROOT") != nullptr) GTEST_SKIP() << "already the rootless re-run";
+  const hutch::test::TempDir state_dir("hutch-rootless-");
   const fs::path& state = state_dir.path();
   ASSERT_EQ(::chown(state.c_str(), 65534, 65534), 0) << state;
   std::string self = fs::read_symlink("/proc/self/exe").string();
   fs::path log = state / "log";
-  std::string command = "setpriv --reuid=nobody --regid=nogroup --clear-groups env SBX_TEST_STATE_ROOT=" +
-                        state.string() + " SBX_REQUIRE_NAMESPACES=1 " + self +
+  std::string command = "setpriv --reuid=nobody --regid=nogroup --clear-groups env HUTCH_TEST_STATE_ROOT=" +
+                        state.string() + " HUTCH_REQUIRE_NAMESPACES=1 " + self +
                         " --gtest_filter='RuntimeTest.Exec*:RuntimeTest.Spawn*:RuntimeTest.Timeout*:"
                         "RuntimeTest.Fork*:RuntimeTest.Isolation*:RuntimeTest.OnlyThe*:RuntimeTest.Seccomp*:"
                         "RuntimeTest.Resume*:RuntimeTest.Shepherds*:RuntimeTest.AnIdle*:RuntimeTest.Concurrent*:"

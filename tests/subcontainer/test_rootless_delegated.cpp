@@ -10,7 +10,7 @@
 #include "error_of.hpp"
 #include "handle.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <sys/stat.h>
 
@@ -21,11 +21,11 @@
 #include <thread>
 
 namespace fs = std::filesystem;
-using namespace sbx;
-using sbx::subcontainer::test::RuntimeTest;
+using namespace hutch;
+using hutch::subcontainer::test::RuntimeTest;
 
-using sbx::test::cgroup2_mount;
-using sbx::test::read_text;
+using hutch::test::cgroup2_mount;
+using hutch::test::read_text;
 
 namespace {
 
@@ -53,11 +53,11 @@ void remove_cgroup_tree(const fs::path& dir) {
 
 TEST(SubcontainerRootless, ADelegatedCgroupV2SubtreeGivesPauseStatsAndKill) {
   const fs::path mount = cgroup2_mount();
-  SBX_NEED(::geteuid() == 0 && sbx::subcontainer::test::namespaces_available() && !mount.empty() &&
+  HUTCH_NEED(::geteuid() == 0 && hutch::subcontainer::test::namespaces_available() && !mount.empty() &&
                ::access("/usr/bin/setpriv", X_OK) == 0,
-           "SBX_REQUIRE_NAMESPACES", "root (to delegate a cgroup and switch to nobody), cgroup v2 and setpriv");
+           "HUTCH_REQUIRE_NAMESPACES", "root (to delegate a cgroup and switch to nobody), cgroup v2 and setpriv");
   std::random_device random;
-  const fs::path base = mount / ("sbx-delegated-" + std::to_string(random() % 1000000));
+  const fs::path base = mount / ("hutch-delegated-" + std::to_string(random() % 1000000));
   ASSERT_EQ(::mkdir(base.c_str(), 0755), 0) << base;
   struct Cleanup {
     fs::path base;
@@ -68,15 +68,15 @@ TEST(SubcontainerRootless, ADelegatedCgroupV2SubtreeGivesPauseStatsAndKill) {
   ASSERT_EQ(::mkdir(client.c_str(), 0755), 0);
   delegate(client);
 
-  const sbx::test::TempDir state_dir("sbx-delegated-");
+  const hutch::test::TempDir state_dir("hutch-delegated-");
   ASSERT_EQ(::chown(state_dir.path().c_str(), kNobody, kNobody), 0);
   const fs::path log = state_dir.path() / "log";
   const std::string self = fs::read_symlink("/proc/self/exe").string();
   // Root moves the shell into the delegated cgroup; as nobody it could not leave its own.
   const std::string command = "sh -c 'echo $$ > " + (client / "cgroup.procs").string() +
-                              " && exec setpriv --reuid=nobody --regid=nogroup --clear-groups env SBX_TEST_STATE_ROOT=" +
-                              state_dir.path().string() + " SBX_TEST_DELEGATED_CGROUP=" + base.string() +
-                              " SBX_REQUIRE_NAMESPACES=1 " + self +
+                              " && exec setpriv --reuid=nobody --regid=nogroup --clear-groups env HUTCH_TEST_STATE_ROOT=" +
+                              state_dir.path().string() + " HUTCH_TEST_DELEGATED_CGROUP=" + base.string() +
+                              " HUTCH_REQUIRE_NAMESPACES=1 " + self +
                               " --gtest_also_run_disabled_tests"
                               " --gtest_filter=RuntimeTest.DISABLED_RootlessInADelegatedCgroup' > " +
                               log.string() + " 2>&1";
@@ -85,8 +85,8 @@ TEST(SubcontainerRootless, ADelegatedCgroupV2SubtreeGivesPauseStatsAndKill) {
   ASSERT_EQ(status, 0) << output;
   EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
   // Every sandbox cgroup the re-run made is gone again (the root they share, like
-  // /sys/fs/cgroup/<controller>/sbx as root, stays).
-  const fs::path sandboxes_root = base / "sbx-test";
+  // /sys/fs/cgroup/<controller>/hutch as root, stays).
+  const fs::path sandboxes_root = base / "hutch-test";
   EXPECT_TRUE(fs::is_directory(sandboxes_root)) << "no sandbox cgroup was made under " << base;
   std::vector<std::string> left;
   for (const auto& entry : fs::recursive_directory_iterator(base))
@@ -98,11 +98,11 @@ TEST(SubcontainerRootless, ADelegatedCgroupV2SubtreeGivesPauseStatsAndKill) {
 // The half that runs as nobody inside the delegated subtree (disabled: only the test above
 // runs it, with the environment it sets up).
 TEST_F(RuntimeTest, DISABLED_RootlessInADelegatedCgroup) {
-  const char* base_variable = ::getenv("SBX_TEST_DELEGATED_CGROUP");
+  const char* base_variable = ::getenv("HUTCH_TEST_DELEGATED_CGROUP");
   ASSERT_NE(base_variable, nullptr) << "run by SubcontainerRootless.ADelegatedCgroupV2SubtreeGivesPauseStatsAndKill";
   const fs::path base = base_variable;
   ASSERT_NE(::geteuid(), 0u);
-  ASSERT_EQ(sbx::subcontainer::SandboxCgroup::delegated_base(), base);
+  ASSERT_EQ(hutch::subcontainer::SandboxCgroup::delegated_base(), base);
 
   const auto caps = backend_->capabilities();
   EXPECT_TRUE(caps.pause);
@@ -112,7 +112,7 @@ TEST_F(RuntimeTest, DISABLED_RootlessInADelegatedCgroup) {
   const fs::path cgroup = base / runtime_->config.cgroup_root / sandbox->id();
   ASSERT_TRUE(fs::is_directory(cgroup)) << cgroup;
   const std::string leader = std::to_string(
-      std::static_pointer_cast<sbx::subcontainer::SubcontainerHandle>(sandbox)->record().leader_pid);
+      std::static_pointer_cast<hutch::subcontainer::SubcontainerHandle>(sandbox)->record().leader_pid);
   EXPECT_NE(("\n" + read_text(cgroup / "cgroup.procs")).find("\n" + leader + "\n"), std::string::npos)
       << "the leader " << leader << " is not in " << cgroup;
 
@@ -129,7 +129,7 @@ TEST_F(RuntimeTest, DISABLED_RootlessInADelegatedCgroup) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   sandbox->pause();
   EXPECT_EQ(sandbox->info().state, SandboxState::paused);
-  EXPECT_EQ(sbx::test::code_of([&] { sh(*sandbox, "true"); }), Errc::state);
+  EXPECT_EQ(hutch::test::code_of([&] { sh(*sandbox, "true"); }), Errc::state);
   const std::string frozen_tick = sandbox->fs().read("/tmp/tick");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(sandbox->fs().read("/tmp/tick"), frozen_tick) << "a paused process still ran";
@@ -140,7 +140,7 @@ TEST_F(RuntimeTest, DISABLED_RootlessInADelegatedCgroup) {
   SandboxSpec limited;
   limited.limits.memory_bytes = 64u << 20;
   if (read_text(base / "cgroup.controllers").find("memory") == std::string::npos) {
-    EXPECT_EQ(sbx::test::code_of([&] { backend_->create(limited); }), Errc::unsupported);
+    EXPECT_EQ(hutch::test::code_of([&] { backend_->create(limited); }), Errc::unsupported);
   } else {
     auto with_limit = backend_->create(limited);
     EXPECT_EQ(read_text(base / runtime_->config.cgroup_root / with_limit->id() / "memory.max"), "67108864\n");

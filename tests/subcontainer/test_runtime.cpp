@@ -6,9 +6,9 @@
 #include "handle.hpp"
 #include "sandbox_record.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/fork.hpp>
-#include <sbx/owner.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fork.hpp>
+#include <hutch/owner.hpp>
 
 #include <sys/stat.h>
 
@@ -20,9 +20,9 @@
 #include <optional>
 #include <thread>
 
-using namespace sbx;
-using namespace sbx::subcontainer;
-using sbx::subcontainer::test::RuntimeTest;
+using namespace hutch;
+using namespace hutch::subcontainer;
+using hutch::subcontainer::test::RuntimeTest;
 namespace fs = std::filesystem;
 
 TEST_F(RuntimeTest, ExecReturnsOutputAndStatus) {
@@ -299,7 +299,7 @@ TEST_F(RuntimeTest, ASetupFailureInsideTheSandboxIsReportedAndLeavesNothing) {
   std::ofstream(rootfs / "proc") << "not a directory\n";
   SandboxSpec spec;
   spec.image = rootfs.string();
-  const Error error = sbx::test::error_of([&] { backend_->create(spec); });
+  const Error error = hutch::test::error_of([&] { backend_->create(spec); });
   const std::string message = error.what();
   EXPECT_EQ(error.code(), Errc::backend) << message;
   EXPECT_NE(message.find("setup failed: "), std::string::npos) << message;
@@ -356,7 +356,7 @@ TEST_F(RuntimeTest, SnapshotRestoresTheFilesystem) {
   listed = false;
   for (const auto& info : backend_->snapshots()) listed |= info.id == snapshot.id;
   EXPECT_FALSE(listed);
-  EXPECT_EQ(sbx::test::code_of([&] { backend_->restore(snapshot.id, {}); }), Errc::not_found);
+  EXPECT_EQ(hutch::test::code_of([&] { backend_->restore(snapshot.id, {}); }), Errc::not_found);
   const fs::path layer = runtime_->images->root() / snapshot.id;
   EXPECT_TRUE(fs::exists(layer / "rootfs" / "root" / "f"));
   EXPECT_EQ(sh(*restored, "cat /root/f").stdout_data, "saved\n");
@@ -425,7 +425,7 @@ class RuntimeCgroupTest : public RuntimeTest {
   void SetUp() override {
     RuntimeTest::SetUp();
     if (IsSkipped() || HasFailure()) return;
-    SBX_NEED(sbx::subcontainer::test::cgroups_writable(), "SBX_REQUIRE_NAMESPACES", "a writable cgroup hierarchy (root)");
+    HUTCH_NEED(hutch::subcontainer::test::cgroups_writable(), "HUTCH_REQUIRE_NAMESPACES", "a writable cgroup hierarchy (root)");
   }
 };
 
@@ -478,7 +478,7 @@ TEST_F(RuntimeCgroupTest, ATimeoutInAPausedSandboxFailsClearlyAndTheCommandEndsO
   ASSERT_TRUE(first.has_value());
   sandbox->pause();
   const auto began = std::chrono::steady_clock::now();
-  const Error error = sbx::test::error_of([&] { process->wait(); });
+  const Error error = hutch::test::error_of([&] { process->wait(); });
   const auto waited = std::chrono::steady_clock::now() - began;
   EXPECT_EQ(error.code(), Errc::state) << error.what();
   EXPECT_NE(std::string(error.what()).find("paused"), std::string::npos) << error.what();

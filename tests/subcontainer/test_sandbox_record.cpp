@@ -2,7 +2,7 @@
 #include "sandbox_record.hpp"
 #include "temp_dir.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -11,13 +11,13 @@
 #include <filesystem>
 #include <fstream>
 
-using namespace sbx::subcontainer;
+using namespace hutch::subcontainer;
 namespace fs = std::filesystem;
 
-using sbx::test::TempDir;
+using hutch::test::TempDir;
 
 TEST(SubcontainerRecord, SavesAndLoadsEveryField) {
-  const TempDir dir("sbx-record-");
+  const TempDir dir("hutch-record-");
   SandboxRecord record;
   record.id = "0123456789ab";
   record.spec.image = "host";
@@ -33,7 +33,7 @@ TEST(SubcontainerRecord, SavesAndLoadsEveryField) {
   record.owner = "boot:1:2";
   record.created_ms = 1700000000000;
   record.cgroup_version = 1;
-  record.cgroup_dirs = {"/sys/fs/cgroup/memory/sbx/0123456789ab"};
+  record.cgroup_dirs = {"/sys/fs/cgroup/memory/hutch/0123456789ab"};
   record.root_uid = record.root_gid = 100000;
   record.id_count = 65536;
   auto file = dir / "state.json";
@@ -53,21 +53,21 @@ TEST(SubcontainerRecord, SavesAndLoadsEveryField) {
 }
 
 TEST(SubcontainerRecord, MissingIsNotFoundAndDamagedIsBackendError) {
-  const TempDir dir("sbx-record-");
+  const TempDir dir("hutch-record-");
   try {
     load_record(dir / "state.json", "abc");
     FAIL() << "a missing record loaded";
-  } catch (const sbx::Error& e) {
-    EXPECT_EQ(e.code(), sbx::Errc::not_found);
+  } catch (const hutch::Error& e) {
+    EXPECT_EQ(e.code(), hutch::Errc::not_found);
     EXPECT_NE(std::string(e.what()).find("abc"), std::string::npos) << e.what();
   }
   std::ofstream(dir / "state.json") << "{not json";
   try {
     load_record(dir / "state.json", "abc");
     FAIL() << "a damaged record loaded";
-  } catch (const sbx::Error& e) {
-    EXPECT_EQ(e.code(), sbx::Errc::backend);
-    EXPECT_NE(std::string(e.what()).find("sbx rm abc"), std::string::npos) << e.what();
+  } catch (const hutch::Error& e) {
+    EXPECT_EQ(e.code(), hutch::Errc::backend);
+    EXPECT_NE(std::string(e.what()).find("hutch rm abc"), std::string::npos) << e.what();
   }
 }
 

@@ -3,7 +3,7 @@
 // confinement, file/dir kinds. Real directories in a temp dir.
 #include "volumes.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include "require.hpp"
 #include "temp_dir.hpp"
@@ -19,11 +19,11 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using sbx::Errc;
-using sbx::Mount;
-using sbx::MountType;
-using sbx::subcontainer::MountPolicy;
-using sbx::subcontainer::resolve_mount;
+using hutch::Errc;
+using hutch::Mount;
+using hutch::MountType;
+using hutch::subcontainer::MountPolicy;
+using hutch::subcontainer::resolve_mount;
 
 namespace {
 
@@ -50,14 +50,14 @@ class VolumesTest : public ::testing::Test {
   static Errc code_of(const Mount& mount, const MountPolicy& policy) {
     try {
       resolve_mount(mount, policy);
-    } catch (const sbx::Error& e) {
+    } catch (const hutch::Error& e) {
       return e.code();
     }
     ADD_FAILURE() << "resolve_mount accepted " << mount.source;
     return Errc::io;
   }
 
-  const sbx::test::TempDir temp_{"sbx-volumes-"};
+  const hutch::test::TempDir temp_{"hutch-volumes-"};
   const fs::path& dir_ = temp_.path();
   MountPolicy policy_;
 };
@@ -83,7 +83,7 @@ TEST_F(VolumesTest, VolumeNamesAreValidated) {
 }
 
 TEST_F(VolumesTest, NewVolumesBelongToRootInside) {
-  SBX_NEED(::geteuid() == 0, "SBX_REQUIRE_NAMESPACES", "chown to the sandbox's host uid needs root");
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "chown to the sandbox's host uid needs root");
   MountPolicy owned = policy_;
   owned.owner_uid = 100000;
   owned.owner_gid = 100001;
@@ -178,11 +178,11 @@ TEST_F(VolumesTest, SubpathIsConfined) {
 TEST_F(VolumesTest, KindDecidesFileOrDirectory) {
   Mount file = make(MountType::bind, (dir_ / "data" / "file.txt").string(), "/etc/app.conf");
   EXPECT_TRUE(resolve_mount(file, policy_).is_file);
-  file.kind = sbx::MountKind::directory;
+  file.kind = hutch::MountKind::directory;
   EXPECT_EQ(code_of(file, policy_), Errc::invalid_argument);
   Mount dir = make(MountType::bind, (dir_ / "data").string());
   EXPECT_FALSE(resolve_mount(dir, policy_).is_file);
-  dir.kind = sbx::MountKind::file;
+  dir.kind = hutch::MountKind::file;
   EXPECT_EQ(code_of(dir, policy_), Errc::invalid_argument);
 }
 
@@ -195,7 +195,7 @@ TEST_F(VolumesTest, TmpfsAndIdmapPassThrough) {
   EXPECT_TRUE(resolved.host_source.empty());
 
   Mount volume = make(MountType::volume, "mapped");
-  volume.idmap = sbx::IdMap{0, 1000, 1};
+  volume.idmap = hutch::IdMap{0, 1000, 1};
   const auto mapped = resolve_mount(volume, policy_);
   ASSERT_TRUE(mapped.idmap.has_value());
   EXPECT_EQ(mapped.idmap->to, 1000u);

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-namespace sbx::test {
+namespace hutch::test {
 
 // The first cgroup2 mount of this host, or empty.
 inline std::filesystem::path cgroup2_mount() {
@@ -25,4 +25,4 @@ inline std::string read_text(const std::filesystem::path& file) {
   return text.str();
 }
 
-}  // namespace sbx::test
+}  // namespace hutch::test

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace sbx::test {
+namespace hutch::test {
 
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -26,4 +26,4 @@ inline void write_file(const std::filesystem::path& path, const std::string& con
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
-}  // namespace sbx::test
+}  // namespace hutch::test

@@ -1,4 +1,4 @@
-// Whether this process may create sandboxes on namespaces: for the SBX_NEED checks of the
+// Whether this process may create sandboxes on namespaces: for the HUTCH_NEED checks of the
 // tests that use the subcontainer backend.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-namespace sbx::test {
+namespace hutch::test {
 
 // True when this process may create a user + mount namespace (root, or unprivileged user
 // namespaces enabled).
@@ -18,4 +18,4 @@ inline bool user_namespaces_available() {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-}  // namespace sbx::test
+}  // namespace hutch::test

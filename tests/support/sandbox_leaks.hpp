@@ -5,9 +5,9 @@
 // silently.
 #pragma once
 
-#include <sbx/config.hpp>
-#include <sbx/loader.hpp>
-#include <sbx/log.hpp>
+#include <hutch/config.hpp>
+#include <hutch/loader.hpp>
+#include <hutch/log.hpp>
 
 #include <gtest/gtest.h>
 
@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-namespace sbx::test {
+namespace hutch::test {
 
 struct LeftProcess {
   pid_t pid = 0;
@@ -34,7 +34,7 @@ struct LeftProcess {
 };
 
 // Processes of this host whose command line names `dir` or a path below it: a subcontainer
-// sandbox's leader runs as `sbx-subcontainer-helper start <state_dir>/.../plan`.
+// sandbox's leader runs as `hutch-subcontainer-helper start <state_dir>/.../plan`.
 inline std::vector<LeftProcess> processes_started_in(const std::filesystem::path& dir) {
   const std::string prefix = dir.string() + "/";
   std::vector<LeftProcess> found;
@@ -82,7 +82,7 @@ inline std::string prune_all_subcontainer_sandboxes(const std::filesystem::path&
     PluginSearch search;
     search.use_env = false;
     search.use_install_dir = false;
-    load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-subcontainer.so", search, context)->prune(Filter{{}, true});
+    load_backend(std::string(HUTCH_PLUGIN_OUTPUT_DIR) + "/hutch-subcontainer.so", search, context)->prune(Filter{{}, true});
     return {};
   } catch (const std::exception& e) {
     return e.what();
@@ -116,4 +116,4 @@ inline void end_sandboxes_left_in(const std::filesystem::path& dir) {
   }
 }
 
-}  // namespace sbx::test
+}  // namespace hutch::test

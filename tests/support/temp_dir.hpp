@@ -6,7 +6,7 @@
 
 #include "sandbox_leaks.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <stdlib.h>
 
@@ -15,13 +15,13 @@
 #include <string>
 #include <system_error>
 
-namespace sbx::test {
+namespace hutch::test {
 
 class TempDir {
  public:
   // Creates <parent>/<prefix>XXXXXX (parent: $TMPDIR or /tmp). The path is canonical (no
   // symlink on the way), so tests can compare it with paths the code under test resolved.
-  explicit TempDir(const std::string& prefix = "sbx-test-",
+  explicit TempDir(const std::string& prefix = "hutch-test-",
                    const std::filesystem::path& parent = std::filesystem::temp_directory_path()) {
     std::string pattern = (parent / (prefix + "XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) throw_system_error("mkdtemp " + pattern, errno);
@@ -43,4 +43,4 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-}  // namespace sbx::test
+}  // namespace hutch::test

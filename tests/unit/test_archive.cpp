@@ -1,7 +1,7 @@
-// sbx::ArchiveReader / ArchiveWriter: round trips through memory and files, entry metadata,
+// hutch::ArchiveReader / ArchiveWriter: round trips through memory and files, entry metadata,
 // streaming, and the errors a caller sees for missing, corrupt and inconsistent archives.
-#include <sbx/archive.hpp>
-#include <sbx/error.hpp>
+#include <hutch/archive.hpp>
+#include <hutch/error.hpp>
 
 #include "error_of.hpp"
 #include "temp_dir.hpp"
@@ -16,10 +16,10 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using sbx::ArchiveReader;
-using sbx::ArchiveWriter;
-using sbx::Errc;
-using sbx::FileType;
+using hutch::ArchiveReader;
+using hutch::ArchiveWriter;
+using hutch::Errc;
+using hutch::FileType;
 
 namespace {
 
@@ -37,7 +37,7 @@ std::string build_sample() {
   return tar;
 }
 
-using sbx::test::code_of;
+using hutch::test::code_of;
 
 // The current entry's data, read to the end.
 std::string data_of(ArchiveReader& reader) {
@@ -79,7 +79,7 @@ TEST(Archive, MemoryRoundTripKeepsEntriesAndMetadata) {
 }
 
 TEST(Archive, FileRoundTripStreamsLargeEntries) {
-  const sbx::test::TempDir dir("sbx-archive-");
+  const hutch::test::TempDir dir("hutch-archive-");
   const fs::path file = dir / "big.tar";
   constexpr std::uint64_t kSize = 8u << 20;
   const std::string piece(64 * 1024, 'q');
@@ -111,7 +111,7 @@ TEST(Archive, FileRoundTripStreamsLargeEntries) {
 }
 
 // Hands `data` out in pieces of `piece` bytes, as a network body arrives.
-sbx::ChunkSource pieces_of(const std::string& data, std::size_t piece, std::size_t* calls = nullptr) {
+hutch::ChunkSource pieces_of(const std::string& data, std::size_t piece, std::size_t* calls = nullptr) {
   auto offset = std::make_shared<std::size_t>(0);
   return [&data, piece, offset, calls]() -> std::string_view {
     if (calls != nullptr) ++*calls;
@@ -129,7 +129,7 @@ TEST(Archive, StreamSourceReadsEntriesAsTheyArrive) {
   EXPECT_EQ(reader.entry_relative_path(), "dir");
   ASSERT_NE(reader.next(), nullptr);
   EXPECT_EQ(reader.entry_relative_path(), "dir/hello.txt");
-  const sbx::FileStat stat = reader.entry_stat();
+  const hutch::FileStat stat = reader.entry_stat();
   EXPECT_EQ(stat.type, FileType::regular);
   EXPECT_EQ(stat.size, 11u);
   EXPECT_EQ(stat.mode, 0640u);
@@ -176,7 +176,7 @@ TEST(Archive, AFailingStreamSourceIsAnIoErrorNamingTheArchive) {
   const std::string tar = build_sample();
   std::size_t served = 0;
   auto source = [&]() -> std::string_view {
-    if (served >= 1024) throw sbx::Error(Errc::timeout, "the daemon stopped sending");
+    if (served >= 1024) throw hutch::Error(Errc::timeout, "the daemon stopped sending");
     const std::string_view chunk = std::string_view(tar).substr(served, 512);
     served += chunk.size();
     return chunk;
@@ -185,7 +185,7 @@ TEST(Archive, AFailingStreamSourceIsAnIoErrorNamingTheArchive) {
     ArchiveReader reader = ArchiveReader::from_stream(source, "sandbox x:/big");
     while (reader.next() != nullptr) reader.read_data([](std::string_view) { return true; });
     ADD_FAILURE() << "the broken stream was read to the end";
-  } catch (const sbx::Error& e) {
+  } catch (const hutch::Error& e) {
     EXPECT_EQ(e.code(), Errc::io);
     const std::string message = e.what();
     EXPECT_NE(message.find("sandbox x:/big"), std::string::npos) << message;
@@ -215,7 +215,7 @@ TEST(Archive, ErrorsNameTheArchive) {
     ArchiveReader reader = ArchiveReader::from_memory(garbage, "garbage.tar");
     reader.next();
     ADD_FAILURE() << "garbage was read as an archive";
-  } catch (const sbx::Error& e) {
+  } catch (const hutch::Error& e) {
     EXPECT_EQ(e.code(), Errc::io);
     EXPECT_NE(std::string(e.what()).find("garbage.tar"), std::string::npos) << e.what();
   }
@@ -253,10 +253,10 @@ TEST(Archive, WriterReportsAReceiverThatStops) {
 
 }  // namespace
 
-// libsbx links only the tar reader and these filters (statically): each must really be there.
+// libhutch links only the tar reader and these filters (statically): each must really be there.
 // The compressed files are made by the usual command-line tools, as a user's tarball would be.
 TEST(Archive, ReadsTarCompressedWithEveryFilterItLinks) {
-  const sbx::test::TempDir dir("sbx-archive-");
+  const hutch::test::TempDir dir("hutch-archive-");
   const fs::path tar = dir / "sample.tar";
   std::ofstream(tar, std::ios::binary) << build_sample();
   for (const std::string tool : {"gzip", "bzip2", "xz", "lzma", "zstd -q"}) {

@@ -1,5 +1,5 @@
-#include <sbx/config.hpp>
-#include <sbx/error.hpp>
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
 
 #include "error_of.hpp"
 #include "host_files.hpp"
@@ -18,7 +18,7 @@
 #include <regex>
 #include <string>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 namespace fs = std::filesystem;
@@ -89,7 +89,7 @@ network = "bridge"
 read_only = true
 timeout = "30s"
 log_level = "debug"
-state_dir = "/srv/sbx"
+state_dir = "/srv/hutch"
 ttl = "1d"
 idle_timeout = 600
 
@@ -98,7 +98,7 @@ LANG = "C.UTF-8"
 PATH = "/bin"
 
 [plugins]
-paths = ["/opt/sbx/plugins", "plugins"]
+paths = ["/opt/hutch/plugins", "plugins"]
 
 [backends.docker]
 host = "unix:///run/docker.sock"
@@ -119,11 +119,11 @@ seccomp = false
   EXPECT_TRUE(c.defaults.read_only_root);
   EXPECT_EQ(c.exec_timeout, 30s);
   EXPECT_EQ(c.log_level, "debug");
-  EXPECT_EQ(c.state_dir, "/srv/sbx");
+  EXPECT_EQ(c.state_dir, "/srv/hutch");
   EXPECT_EQ(c.defaults.ttl, 24h);
   EXPECT_EQ(c.defaults.idle_timeout, 10min);
   EXPECT_EQ(c.defaults.env, (Env{{"LANG", "C.UTF-8"}, {"PATH", "/bin"}}));
-  EXPECT_EQ(c.plugin_paths, (std::vector<std::string>{"/opt/sbx/plugins", "plugins"}));
+  EXPECT_EQ(c.plugin_paths, (std::vector<std::string>{"/opt/hutch/plugins", "plugins"}));
 
   ASSERT_EQ(c.backends.size(), 2u);
   EXPECT_EQ(c.backends[0].first, "docker");  // file order
@@ -150,7 +150,7 @@ TEST(ParseConfig, AnEmptyDocumentGivesTheBuiltInDefaults) {
 
 // The shipped, annotated file must say exactly what the built-in defaults are.
 TEST(ParseConfig, TheShippedFileEqualsTheBuiltInDefaults) {
-  const fs::path file = fs::path(SBX_SOURCE_DIR) / "conf" / "sbx.toml";
+  const fs::path file = fs::path(HUTCH_SOURCE_DIR) / "conf" / "hutch.toml";
   Config shipped = load_config_file(file);
   Config builtin;
   EXPECT_EQ(shipped.source, file.string());
@@ -166,7 +166,7 @@ TEST(ParseConfig, TheShippedFileEqualsTheBuiltInDefaults) {
 // The backend examples in the shipped file are commented out; with the "# " removed from their
 // headers and settings they must be valid TOML giving each bundled backend its table.
 TEST(ParseConfig, TheShippedBackendExamplesParseWhenUncommented) {
-  const fs::path file = fs::path(SBX_SOURCE_DIR) / "conf" / "sbx.toml";
+  const fs::path file = fs::path(HUTCH_SOURCE_DIR) / "conf" / "hutch.toml";
   std::ifstream in(file);
   ASSERT_TRUE(in) << "cannot read " << file;
   const std::regex example(R"(^# (\[backends[.a-z_]*\]|[a-z_]+ = ))");
@@ -341,9 +341,9 @@ TEST(FindConfigFile, MissingExplicitFileIsAnError) {
 TEST(FindConfigFile, MissingFileFromEnvironmentIsAnError) {
   TempDir dir;
   const std::string missing = (dir.path() / "nope.toml").string();
-  ScopedEnv env("SBX_CONFIG", missing);
+  ScopedEnv env("HUTCH_CONFIG", missing);
   EXPECT_EQ(config_error([&] { find_config_file(std::nullopt); }),
-            "config file '" + missing + "' (from $SBX_CONFIG) does not exist");
+            "config file '" + missing + "' (from $HUTCH_CONFIG) does not exist");
 }
 
 TEST(FindConfigFile, FollowsTheLookupOrder) {
@@ -352,8 +352,8 @@ TEST(FindConfigFile, FollowsTheLookupOrder) {
   const fs::path work = dir.path() / "work";
   const fs::path explicit_file = dir.path() / "explicit.toml";
   const fs::path env_file = dir.path() / "env.toml";
-  const fs::path cwd_file = work / "sbx.toml";
-  const fs::path home_file = home / ".config" / "sbx" / "sbx.toml";
+  const fs::path cwd_file = work / "hutch.toml";
+  const fs::path home_file = home / ".config" / "hutch" / "hutch.toml";
   for (const auto& [file, backend] :
        {std::pair{explicit_file, "explicit"}, std::pair{env_file, "env"},
         std::pair{cwd_file, "cwd"}, std::pair{home_file, "home"}})
@@ -361,7 +361,7 @@ TEST(FindConfigFile, FollowsTheLookupOrder) {
 
   ScopedEnv set_home("HOME", home.string());
   ScopedEnv no_xdg("XDG_CONFIG_HOME", std::nullopt);
-  ScopedEnv set_env("SBX_CONFIG", env_file.string());
+  ScopedEnv set_env("HUTCH_CONFIG", env_file.string());
   ScopedCwd in_work(work);
 
   EXPECT_EQ(find_config_file(explicit_file.string()), explicit_file);
@@ -370,8 +370,8 @@ TEST(FindConfigFile, FollowsTheLookupOrder) {
   EXPECT_EQ(load_config().backend, "env");
 
   {
-    ScopedEnv no_env("SBX_CONFIG", std::nullopt);
-    EXPECT_EQ(find_config_file(std::nullopt), fs::current_path() / "sbx.toml");
+    ScopedEnv no_env("HUTCH_CONFIG", std::nullopt);
+    EXPECT_EQ(find_config_file(std::nullopt), fs::current_path() / "hutch.toml");
     EXPECT_EQ(load_config().backend, "cwd");
 
     fs::remove(cwd_file);
@@ -381,14 +381,14 @@ TEST(FindConfigFile, FollowsTheLookupOrder) {
 
     {
       ScopedEnv xdg("XDG_CONFIG_HOME", (dir.path() / "xdg").string());
-      write_file(dir.path() / "xdg" / "sbx" / "sbx.toml", "[defaults]\nbackend = \"xdg\"\n");
+      write_file(dir.path() / "xdg" / "hutch" / "hutch.toml", "[defaults]\nbackend = \"xdg\"\n");
       EXPECT_EQ(load_config().backend, "xdg");
     }
 
     fs::remove(home_file);
-    // The last place is /etc/sbx/sbx.toml, which this test cannot own: expect it only if the
+    // The last place is /etc/hutch/hutch.toml, which this test cannot own: expect it only if the
     // machine has one; otherwise the built-in defaults.
-    const fs::path etc_file = "/etc/sbx/sbx.toml";
+    const fs::path etc_file = "/etc/hutch/hutch.toml";
     if (fs::is_regular_file(etc_file)) {
       EXPECT_EQ(find_config_file(std::nullopt), etc_file);
     } else {
@@ -413,13 +413,13 @@ TEST(FindConfigFile, ErrorsInTheFileNameTheFile) {
 TEST(DefaultStateDir, IsVarLibForRootAndXdgOtherwise) {
   if (geteuid() != 0) {
     ScopedEnv xdg("XDG_STATE_HOME", "/xdg-state");
-    EXPECT_EQ(default_state_dir(), "/xdg-state/sbx");
+    EXPECT_EQ(default_state_dir(), "/xdg-state/hutch");
     ScopedEnv no_xdg("XDG_STATE_HOME", std::nullopt);
     ScopedEnv home("HOME", "/home/someone");
-    EXPECT_EQ(default_state_dir(), "/home/someone/.local/state/sbx");
+    EXPECT_EQ(default_state_dir(), "/home/someone/.local/state/hutch");
     return;
   }
-  EXPECT_EQ(default_state_dir(), "/var/lib/sbx");
+  EXPECT_EQ(default_state_dir(), "/var/lib/hutch");
 }
 
 // As root, check the non-root rule in a child that drops its effective uid.
@@ -431,10 +431,10 @@ TEST(DefaultStateDir, NonRootUsesXdgStateHomeOrHome) {
     int failures = 0;
     if (seteuid(65534) != 0) _exit(100);
     setenv("XDG_STATE_HOME", "/xdg-state", 1);
-    failures += default_state_dir() != "/xdg-state/sbx";
+    failures += default_state_dir() != "/xdg-state/hutch";
     setenv("XDG_STATE_HOME", "relative", 1);  // ignored, as the XDG spec says
     setenv("HOME", "/home/someone", 1);
-    failures += default_state_dir() != "/home/someone/.local/state/sbx";
+    failures += default_state_dir() != "/home/someone/.local/state/hutch";
     _exit(failures);
   }
   int status = 0;
@@ -444,4 +444,4 @@ TEST(DefaultStateDir, NonRootUsesXdgStateHomeOrHome) {
 }
 
 }  // namespace
-}  // namespace sbx
+}  // namespace hutch

@@ -4,7 +4,7 @@
 #include "temp_dir.hpp"
 #include "tree_fs.hpp"
 
-#include <sbx/sbx.hpp>
+#include <hutch/hutch.hpp>
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <fstream>
 #include <thread>
 
-namespace sbx::fake {
+namespace hutch::fake {
 namespace {
 
 using namespace std::chrono_literals;
@@ -30,7 +30,7 @@ Errc code_of(const std::function<void()>& fn) {
   } catch (const Error& e) {
     return e.code();
   }
-  ADD_FAILURE() << "no sbx::Error was thrown";
+  ADD_FAILURE() << "no hutch::Error was thrown";
   return Errc::backend;
 }
 
@@ -242,4 +242,4 @@ TEST_F(FakeBackendTest, PluginFactoryReadsAndChecksItsTable) {
 }
 
 }  // namespace
-}  // namespace sbx::fake
+}  // namespace hutch::fake

@@ -2,11 +2,11 @@
 #include "fake_backend.hpp"
 #include "temp_dir.hpp"
 
-#include <sbx/sbx.hpp>
+#include <hutch/hutch.hpp>
 
 #include <gtest/gtest.h>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 class ForkTest : public ::testing::Test {
@@ -112,7 +112,7 @@ TEST_F(ForkTest, FactoryCopiesTheRootsAndSkipsExcludedPaths) {
 
   SandboxInfo info = copy->info();
   EXPECT_EQ(info.labels["team"], "a") << "user labels are carried over";
-  EXPECT_EQ(info.labels[kLabelId], copy->id()) << "sbx.* labels are the new sandbox's own";
+  EXPECT_EQ(info.labels[kLabelId], copy->id()) << "hutch.* labels are the new sandbox's own";
 }
 
 TEST_F(ForkTest, FactoryRefusesRelativeRootsAndReportsMissingOnes) {
@@ -214,4 +214,4 @@ TEST_F(ForkTest, HandleForkUsesTheFactoryAndCopiesAreIndependent) {
 }
 
 }  // namespace
-}  // namespace sbx
+}  // namespace hutch

@@ -1,8 +1,8 @@
-// The bind-mount host path policy (<sbx/path_policy.hpp>): component-wise prefix matching,
+// The bind-mount host path policy (<hutch/path_policy.hpp>): component-wise prefix matching,
 // lexical normalization, and the check on a real directory tree with symlinks.
-#include <sbx/error.hpp>
-#include <sbx/fs.hpp>
-#include <sbx/path_policy.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fs.hpp>
+#include <hutch/path_policy.hpp>
 
 #include "temp_dir.hpp"
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 namespace fs = std::filesystem;
@@ -56,7 +56,7 @@ class HostPathPolicy : public ::testing::Test {
     fs::create_directories(root_ / "secret");
     fs::create_directory_symlink(root_ / "secret", root_ / "allowed" / "escape");
   }
-  test::TempDir root_{"sbx-bind-"};
+  test::TempDir root_{"hutch-bind-"};
 };
 
 TEST_F(HostPathPolicy, AllowsPathsUnderAPrefix) {
@@ -116,4 +116,4 @@ TEST_F(HostPathPolicy, ErrorCodesAndMessages) {
 }
 
 }  // namespace
-}  // namespace sbx
+}  // namespace hutch

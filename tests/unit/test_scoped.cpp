@@ -1,14 +1,14 @@
-// ScopedSandbox and with_temp_sandbox (include/sbx/scoped.hpp), on the fake backend.
+// ScopedSandbox and with_temp_sandbox (include/hutch/scoped.hpp), on the fake backend.
 #include "fake_backend.hpp"
 #include "temp_dir.hpp"
 
-#include <sbx/sbx.hpp>
+#include <hutch/hutch.hpp>
 
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 class ScopedTest : public ::testing::Test {
@@ -94,4 +94,4 @@ TEST_F(ScopedTest, DestroyErrorsDoNotEscapeTheScope) {
 }
 
 }  // namespace
-}  // namespace sbx
+}  // namespace hutch

@@ -1,5 +1,5 @@
-#include <sbx/error.hpp>
-#include <sbx/spec.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include "error_of.hpp"
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 using namespace std::chrono_literals;
@@ -88,8 +88,8 @@ TEST(ValidateSpec, NamesTheFieldThatIsWrong) {
       {"negative cpus", [](SandboxSpec& s) { s.limits.cpus = -1; },
        "limits.cpus must be a number greater than zero, got -1"},
       {"zero pids", [](SandboxSpec& s) { s.limits.pids = 0; }, "limits.pids must be greater than zero"},
-      {"reserved label", [](SandboxSpec& s) { s.labels["sbx.id"] = "x"; },
-       "label 'sbx.id' uses the prefix 'sbx.', which is reserved for sbx's own labels"},
+      {"reserved label", [](SandboxSpec& s) { s.labels["hutch.id"] = "x"; },
+       "label 'hutch.id' uses the prefix 'hutch.', which is reserved for hutch's own labels"},
       {"zero ttl", [](SandboxSpec& s) { s.ttl = 0ms; }, "ttl must be greater than zero, got 0s"},
       {"negative idle timeout", [](SandboxSpec& s) { s.idle_timeout = -5s; },
        "idle_timeout must be greater than zero, got -5s"},
@@ -292,4 +292,4 @@ TEST(MergeDefaults, FillsOnlyUnsetFields) {
 }
 
 }  // namespace
-}  // namespace sbx
+}  // namespace hutch

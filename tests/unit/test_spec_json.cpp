@@ -1,13 +1,13 @@
-// SandboxSpec <-> JSON (<sbx/spec_json.hpp>): what backends store so resume() and fork() get
+// SandboxSpec <-> JSON (<hutch/spec_json.hpp>): what backends store so resume() and fork() get
 // the spec a sandbox was created with.
-#include <sbx/error.hpp>
-#include <sbx/spec_json.hpp>
+#include <hutch/error.hpp>
+#include <hutch/spec_json.hpp>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 TEST(SpecJson, RoundTrips) {
@@ -33,4 +33,4 @@ TEST(SpecJson, RoundTrips) {
 }
 
 }  // namespace
-}  // namespace sbx
+}  // namespace hutch

@@ -1,5 +1,5 @@
-#include <sbx/error.hpp>
-#include <sbx/units.hpp>
+#include <hutch/error.hpp>
+#include <hutch/units.hpp>
 
 #include "error_of.hpp"
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-namespace sbx {
+namespace hutch {
 namespace {
 
 using namespace std::chrono_literals;
@@ -169,4 +169,4 @@ TEST(FormatDuration, RoundTripsThroughParseDuration) {
 }
 
 }  // namespace
-}  // namespace sbx
+}  // namespace hutch

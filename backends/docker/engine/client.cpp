@@ -4,7 +4,7 @@
 // poll()/recv()/send() on the socket so a reader thread and a stdin writer can share it.
 #include "engine/client.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -26,7 +26,7 @@
 #include <mutex>
 #include <variant>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 namespace asio = boost::asio;
@@ -293,7 +293,7 @@ struct EngineClient::Impl {
   http::request<http::string_body> build(const Request& request, const std::string& target) const {
     http::request<http::string_body> message{to_verb(request.method), target, 11};
     message.set(http::field::host, "docker");
-    message.set(http::field::user_agent, "sbx");
+    message.set(http::field::user_agent, "hutch");
     for (const auto& [name, value] : request.headers) message.set(name, value);
     if (!request.body.empty()) {
       message.set(http::field::content_type, request.content_type);
@@ -370,7 +370,7 @@ struct EngineClient::Impl {
     std::string daemon(daemon_version->as_string());
     if (compare_api_versions(daemon, kMinApiVersion) < 0)
       throw Error(Errc::backend, "docker (" + endpoint_name + "): the daemon speaks API " + daemon +
-                                     ", sbx needs " + kMinApiVersion +
+                                     ", hutch needs " + kMinApiVersion +
                                      " or newer (Docker Engine 20.10+); upgrade the daemon");
     version = compare_api_versions(daemon, kMaxApiVersion) < 0 ? daemon : std::string(kMaxApiVersion);
     return *version;
@@ -646,7 +646,7 @@ std::unique_ptr<BodyWriter> EngineClient::open_writer(const Request& request) {
   auto connection = impl.connect(Clock::now() + timeout, what, timeout);
   http::request<http::empty_body> message{to_verb(request.method), target, 11};
   message.set(http::field::host, "docker");
-  message.set(http::field::user_agent, "sbx");
+  message.set(http::field::user_agent, "hutch");
   message.set(http::field::content_type, request.content_type);
   for (const auto& [name, value] : request.headers) message.set(name, value);
   message.chunked(true);
@@ -715,4 +715,4 @@ std::string EngineClient::api_version() { return impl_->negotiated_version(); }
 std::string EngineClient::endpoint_name() const { return impl_->endpoint_name; }
 Duration EngineClient::request_timeout() const { return impl_->options.request_timeout; }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -11,7 +11,7 @@
 
 #include "engine/endpoint.hpp"
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <boost/json/value.hpp>
 
@@ -24,7 +24,7 @@
 #include <utility>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
@@ -38,7 +38,7 @@ struct Request {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<Duration> timeout;  // whole call; default: the client's request timeout
-  std::string what;  // what the call does, for error messages ("start container sbx-1")
+  std::string what;  // what the call does, for error messages ("start container hutch-1")
 };
 
 struct Response {
@@ -49,7 +49,7 @@ struct Response {
   std::optional<std::string> header(std::string_view name) const;
 };
 
-// Maps an HTTP status and the daemon's response body to an sbx::Error and throws it.
+// Maps an HTTP status and the daemon's response body to a hutch::Error and throws it.
 [[noreturn]] void throw_engine_error(const std::string& endpoint, const std::string& what,
                                      unsigned status, std::string_view body);
 // The daemon's own message from an error body ({"message": "..."}), or the trimmed body.
@@ -138,4 +138,4 @@ class EngineClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,11 +1,11 @@
 #include "engine/endpoint.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <cstdlib>
 #include <string_view>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 std::string Endpoint::to_string() const {
   if (kind == Kind::unix_socket) return "unix://" + path;
@@ -66,4 +66,4 @@ Endpoint choose_endpoint(const std::optional<std::string>& configured_host) {
   return parse_endpoint(kDefaultDockerHost);
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

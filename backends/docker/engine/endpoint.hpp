@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 struct Endpoint {
   enum class Kind { unix_socket, tcp };
@@ -27,4 +27,4 @@ Endpoint parse_endpoint(const std::string& text);
 // The endpoint to use: the configured `host` if given, else $DOCKER_HOST, else the default.
 Endpoint choose_endpoint(const std::optional<std::string>& configured_host);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

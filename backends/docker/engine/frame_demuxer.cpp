@@ -1,11 +1,11 @@
 #include "engine/frame_demuxer.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <algorithm>
 #include <string>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 void FrameDemuxer::feed(std::string_view bytes, const Sink& sink) {
   while (!bytes.empty()) {
@@ -32,4 +32,4 @@ void FrameDemuxer::feed(std::string_view bytes, const Sink& sink) {
   }
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -12,7 +12,7 @@
 #include <functional>
 #include <string_view>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 enum class FrameStream : std::uint8_t { stdin_stream = 0, stdout_stream = 1, stderr_stream = 2 };
 
@@ -35,4 +35,4 @@ class FrameDemuxer {
   FrameStream current_ = FrameStream::stdout_stream;
 };
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,10 +1,10 @@
 #include "engine/query.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 std::string percent_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -60,4 +60,4 @@ std::string filters_json(const std::map<std::string, std::vector<std::string>>& 
   return boost::json::serialize(object);
 }
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 
 // RFC 3986 percent-encoding of everything but unreserved characters.
 std::string percent_encode(std::string_view text);
@@ -34,7 +34,7 @@ class Target {
   std::vector<std::pair<std::string, std::string>> query_;
 };
 
-// The Engine's filters parameter: {"label":["sbx.managed=true","k=v"],"dangling":["false"]}.
+// The Engine's filters parameter: {"label":["hutch.managed=true","k=v"],"dangling":["false"]}.
 std::string filters_json(const std::map<std::string, std::vector<std::string>>& filters);
 
-}  // namespace sbx::docker
+}  // namespace hutch::docker

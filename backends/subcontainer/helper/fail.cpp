@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 namespace {
 int status_fd = 2;
 
@@ -32,4 +32,4 @@ void fail_errno(const char* what, const char* object) {
   report(message + ": " + std::strerror(err));
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

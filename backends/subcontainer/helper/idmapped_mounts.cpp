@@ -12,7 +12,7 @@
 
 #include <string>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 namespace {
 
 void write_file(const std::string& path, const std::string& text) {
@@ -71,4 +71,4 @@ void prepare_idmapped_binds(Plan& plan) {
   }
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

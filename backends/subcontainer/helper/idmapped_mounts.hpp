@@ -6,10 +6,10 @@
 
 #include "plan.hpp"
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 
 // For every bind with an idmap: a user namespace carrying the map, a detached recursive copy
 // of the source with that idmap (and read-only when asked) in bind.prepared_tree.
 void prepare_idmapped_binds(Plan& plan);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

@@ -1,6 +1,6 @@
-// sbx-subcontainer-helper: starts one sandbox. The host execs it (never fork-without-exec in
+// hutch-subcontainer-helper: starts one sandbox. The host execs it (never fork-without-exec in
 // the multi-threaded host) as
-//   sbx-subcontainer-helper start <plan-file>
+//   hutch-subcontainer-helper start <plan-file>
 // It reads the plan once a byte arrives on its stdin (the host starts it early and writes the
 // plan meanwhile). On its stdout the host then reads lines:
 //   "P <pid>"   the leader's host pid, written by the helper right after the clone;
@@ -37,10 +37,10 @@
 #include <cstring>
 #include <string>
 
-using namespace sbx::subcontainer::helper;
-using sbx::agent::CommandPolicy;
-using sbx::agent::confine_leader;
-using sbx::agent::run_leader;
+using namespace hutch::subcontainer::helper;
+using hutch::agent::CommandPolicy;
+using hutch::agent::confine_leader;
+using hutch::agent::run_leader;
 
 namespace {
 
@@ -216,6 +216,6 @@ int main(int argc, char** argv) {
   // Nothing the host left open may reach the sandbox.
   ::syscall(SYS_close_range, 3U, ~0U, 0U);
   if (argc == 3 && std::strcmp(argv[1], "start") == 0) return start(argv[2]);
-  std::fprintf(stderr, "usage: %s start <plan-file>\n(started by the sbx subcontainer backend)\n", argv[0]);
+  std::fprintf(stderr, "usage: %s start <plan-file>\n(started by the hutch subcontainer backend)\n", argv[0]);
   return 2;
 }

@@ -9,7 +9,7 @@
 
 #include <cstring>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 
 void bring_loopback_up() {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -22,4 +22,4 @@ void bring_loopback_up() {
   ::close(fd);
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

@@ -1,6 +1,6 @@
 // The sandbox's own network namespace starts with loopback down; bring it up.
 #pragma once
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 void bring_loopback_up();
 }

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 namespace {
 
 std::vector<std::string> split_tabs(const std::string& line) {
@@ -141,4 +141,4 @@ bool read_plan(const char* path, Plan& plan, std::string& error) {
   return true;
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 
 struct IdMapLine {
   unsigned long inside = 0, outside = 0, count = 0;
@@ -46,4 +46,4 @@ struct Plan {
 // Reads the plan file; on a malformed line returns false with `error` set.
 bool read_plan(const char* path, Plan& plan, std::string& error);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <string>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 namespace {
 
 class Fd {
@@ -222,4 +222,4 @@ void pivot_into(int root_fd) {
   if (::chdir("/") != 0) fail_errno("chdir /");
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

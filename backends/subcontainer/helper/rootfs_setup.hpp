@@ -5,7 +5,7 @@
 
 #include "plan.hpp"
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 
 // Stops mount events propagating back to the host.
 void make_mounts_private();
@@ -24,4 +24,4 @@ void make_root_read_only(int root_fd);
 // pivot_root into the new root and detach the old one; never chroot.
 void pivot_into(int root_fd);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

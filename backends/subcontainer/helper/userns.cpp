@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 namespace {
 
 std::string write_proc_file(pid_t child, const char* name, const std::string& content) {
@@ -51,4 +51,4 @@ void become_namespace_root(const Plan& plan) {
   if (::setresuid(0, 0, 0) != 0) fail_errno("setresuid(0) in the sandbox user namespace");
 }
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace sbx::subcontainer::helper {
+namespace hutch::subcontainer::helper {
 
 // Writes setgroups (when denied), uid_map and gid_map of `child`. Empty string on success,
 // else what failed.
@@ -18,4 +18,4 @@ std::string write_id_maps(pid_t child, const Plan& plan);
 // plan's outside range) and drop the host's supplementary groups where allowed.
 void become_namespace_root(const Plan& plan);
 
-}  // namespace sbx::subcontainer::helper
+}  // namespace hutch::subcontainer::helper

@@ -1,17 +1,17 @@
 #include "memory_fs.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <algorithm>
 #include <deque>
 #include <utility>
 
-namespace sbx_template {
+namespace hutch_template {
 
 namespace {
 
-using sbx::Errc;
-using sbx::FileType;
+using hutch::Errc;
+using hutch::FileType;
 
 constexpr int kMaxSymlinks = 40;  // as Linux's ELOOP limit
 constexpr std::size_t kReadChunk = 64 * 1024;
@@ -45,15 +45,15 @@ void MemoryFs::close() {
 }
 
 void MemoryFs::fail(Errc code, const std::string& path, const std::string& what) const {
-  throw sbx::Error(code, "sandbox " + sandbox_id_ + ": " + path + ": " + what);
+  throw hutch::Error(code, "sandbox " + sandbox_id_ + ": " + path + ": " + what);
 }
 
 void MemoryFs::check_open() const {
-  if (closed_) throw sbx::Error(Errc::state, "sandbox " + sandbox_id_ + " is destroyed");
+  if (closed_) throw hutch::Error(Errc::state, "sandbox " + sandbox_id_ + " is destroyed");
 }
 
 std::string MemoryFs::resolve(const std::string& path, bool follow_last) const {
-  const auto normalized = sbx::path_components(sbx::normalize_sandbox_path(path));
+  const auto normalized = hutch::path_components(hutch::normalize_sandbox_path(path));
   std::deque<std::string> pending(normalized.begin(), normalized.end());
   std::vector<std::string> resolved;
   int links_followed = 0;
@@ -75,7 +75,7 @@ std::string MemoryFs::resolve(const std::string& path, bool follow_last) const {
     const std::string& target = found->second.link_target;
     // An absolute target starts again at the sandbox root, never at the host's.
     if (target.front() == '/') resolved.clear();
-    const auto target_parts = sbx::path_components(target);
+    const auto target_parts = hutch::path_components(target);
     pending.insert(pending.begin(), target_parts.begin(), target_parts.end());
   }
   return join(resolved);
@@ -101,8 +101,8 @@ bool MemoryFs::has_children(const std::string& key) const {
   return it != nodes_.end() && it->first.starts_with(prefix);
 }
 
-sbx::FileStat MemoryFs::stat_of(const Node& node) const {
-  sbx::FileStat stat;
+hutch::FileStat MemoryFs::stat_of(const Node& node) const {
+  hutch::FileStat stat;
   stat.type = node.type;
   stat.mode = node.mode;
   stat.mtime = node.mtime;
@@ -114,7 +114,7 @@ sbx::FileStat MemoryFs::stat_of(const Node& node) const {
   return stat;
 }
 
-void MemoryFs::read_stream(const std::string& path, const sbx::ChunkSink& sink) {
+void MemoryFs::read_stream(const std::string& path, const hutch::ChunkSink& sink) {
   std::string content;
   {
     std::lock_guard lock(mutex_);
@@ -128,9 +128,9 @@ void MemoryFs::read_stream(const std::string& path, const sbx::ChunkSink& sink) 
     if (!sink(std::string_view(content).substr(offset, kReadChunk))) return;
 }
 
-void MemoryFs::write_stream(const std::string& path, const sbx::ChunkSource& source,
+void MemoryFs::write_stream(const std::string& path, const hutch::ChunkSource& source,
                             std::uint32_t mode) {
-  sbx::normalize_sandbox_path(path);  // reject a bad path before consuming the source
+  hutch::normalize_sandbox_path(path);  // reject a bad path before consuming the source
   std::string content;
   for (auto chunk = source(); !chunk.empty(); chunk = source()) content.append(chunk);
 
@@ -157,7 +157,7 @@ void MemoryFs::mkdir(const std::string& path, bool parents, std::uint32_t mode) 
     require_parent_directory(key, path);
   } else {
     std::vector<std::string> ancestor;
-    const auto parts = sbx::path_components(key);
+    const auto parts = hutch::path_components(key);
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
       ancestor.push_back(parts[i]);
       auto [it, created] = nodes_.try_emplace(join(ancestor), Node{FileType::directory, {}, {}, mode & 07777});
@@ -168,25 +168,25 @@ void MemoryFs::mkdir(const std::string& path, bool parents, std::uint32_t mode) 
   nodes_[key] = Node{FileType::directory, {}, {}, mode & 07777};
 }
 
-std::vector<sbx::DirEntry> MemoryFs::list(const std::string& path) {
+std::vector<hutch::DirEntry> MemoryFs::list(const std::string& path) {
   std::lock_guard lock(mutex_);
   check_open();
   const std::string key = resolve(path, true);
   if (existing(key, path).type != FileType::directory)
     fail(Errc::invalid_argument, path, "not a directory");
   const std::string prefix = children_prefix(key);
-  std::vector<sbx::DirEntry> entries;
+  std::vector<hutch::DirEntry> entries;
   for (auto it = nodes_.lower_bound(prefix); it != nodes_.end() && it->first.starts_with(prefix); ++it) {
     const std::string name = it->first.substr(prefix.size());
     if (name.empty() || name.find('/') != std::string::npos) continue;  // itself, or deeper
-    entries.push_back(sbx::DirEntry{name, stat_of(it->second)});
+    entries.push_back(hutch::DirEntry{name, stat_of(it->second)});
   }
   std::sort(entries.begin(), entries.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   return entries;
 }
 
-sbx::FileStat MemoryFs::stat(const std::string& path) {
+hutch::FileStat MemoryFs::stat(const std::string& path) {
   std::lock_guard lock(mutex_);
   check_open();
   return stat_of(existing(resolve(path, false), path));
@@ -249,4 +249,4 @@ void MemoryFs::symlink(const std::string& target, const std::string& path) {
   nodes_[key] = Node{FileType::symlink, {}, target, 0777};
 }
 
-}  // namespace sbx_template
+}  // namespace hutch_template

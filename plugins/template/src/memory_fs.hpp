@@ -6,8 +6,8 @@
 // (and keep every path confined to the sandbox's root).
 #pragma once
 
-#include <sbx/error.hpp>
-#include <sbx/fs.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fs.hpp>
 
 #include <chrono>
 #include <map>
@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-namespace sbx_template {
+namespace hutch_template {
 
-class MemoryFs final : public sbx::Fs {
+class MemoryFs final : public hutch::Fs {
  public:
   // `sandbox_id` names the sandbox in error messages.
   explicit MemoryFs(std::string sandbox_id);
@@ -25,19 +25,19 @@ class MemoryFs final : public sbx::Fs {
   // After close(), every call throws Errc::state (the sandbox is destroyed).
   void close();
 
-  void read_stream(const std::string& path, const sbx::ChunkSink& sink) override;
-  void write_stream(const std::string& path, const sbx::ChunkSource& source,
+  void read_stream(const std::string& path, const hutch::ChunkSink& sink) override;
+  void write_stream(const std::string& path, const hutch::ChunkSource& source,
                     std::uint32_t mode) override;
   void mkdir(const std::string& path, bool parents, std::uint32_t mode) override;
-  std::vector<sbx::DirEntry> list(const std::string& path) override;
-  sbx::FileStat stat(const std::string& path) override;
+  std::vector<hutch::DirEntry> list(const std::string& path) override;
+  hutch::FileStat stat(const std::string& path) override;
   void remove(const std::string& path, bool recursive) override;
   void rename(const std::string& from, const std::string& to) override;
   void symlink(const std::string& target, const std::string& path) override;
 
  private:
   struct Node {
-    sbx::FileType type = sbx::FileType::regular;
+    hutch::FileType type = hutch::FileType::regular;
     std::string data;         // file content
     std::string link_target;  // symlink target, as given
     std::uint32_t mode = 0644;
@@ -52,8 +52,8 @@ class MemoryFs final : public sbx::Fs {
   Node& existing(const std::string& key, const std::string& path);
   void require_parent_directory(const std::string& key, const std::string& path) const;
   bool has_children(const std::string& key) const;
-  sbx::FileStat stat_of(const Node& node) const;
-  [[noreturn]] void fail(sbx::Errc code, const std::string& path, const std::string& what) const;
+  hutch::FileStat stat_of(const Node& node) const;
+  [[noreturn]] void fail(hutch::Errc code, const std::string& path, const std::string& what) const;
 
   std::string sandbox_id_;
   mutable std::mutex mutex_;
@@ -61,4 +61,4 @@ class MemoryFs final : public sbx::Fs {
   bool closed_ = false;
 };
 
-}  // namespace sbx_template
+}  // namespace hutch_template

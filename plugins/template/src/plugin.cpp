@@ -1,14 +1,14 @@
 // The plugin's entry point: reads the backend's config table and makes the backend.
-// SBX_PLUGIN exports the two symbols the loader looks for (the API version and the factory).
+// HUTCH_PLUGIN exports the two symbols the loader looks for (the API version and the factory).
 #include "template_backend.hpp"
 
-#include <sbx/plugin.hpp>
+#include <hutch/plugin.hpp>
 
 #include <memory>
 
-namespace sbx_template {
+namespace hutch_template {
 
-std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext& context) {
+std::shared_ptr<hutch::SandboxBackend> make_backend(const hutch::PluginContext& context) {
   TemplateOptions options;
   if (auto max = context.config.get_int("max_sandboxes", 1, 100000)) options.max_sandboxes = *max;
   // A misspelt key is an Errc::config error naming file:line:col, not silently ignored.
@@ -16,6 +16,6 @@ std::shared_ptr<sbx::SandboxBackend> make_backend(const sbx::PluginContext& cont
   return std::make_shared<TemplateBackend>(context.name.empty() ? "template" : context.name, options);
 }
 
-}  // namespace sbx_template
+}  // namespace hutch_template
 
-SBX_PLUGIN(sbx_template::make_backend)
+HUTCH_PLUGIN(hutch_template::make_backend)

@@ -1,6 +1,6 @@
 #include "sandbox_registry.hpp"
 
-namespace sbx_template {
+namespace hutch_template {
 
 void SandboxRegistry::add(std::shared_ptr<Sandbox> sandbox) {
   std::lock_guard lock(mutex_);
@@ -37,4 +37,4 @@ void SandboxRegistry::remove(const std::string& id) {
   removed->fs.close();
 }
 
-}  // namespace sbx_template
+}  // namespace hutch_template

@@ -7,7 +7,7 @@
 
 #include "memory_fs.hpp"
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <chrono>
 #include <map>
@@ -16,15 +16,15 @@
 #include <string>
 #include <vector>
 
-namespace sbx_template {
+namespace hutch_template {
 
 struct Sandbox {
-  Sandbox(const std::string& sandbox_id, sbx::SandboxSpec sandbox_spec, sbx::Labels sandbox_labels)
+  Sandbox(const std::string& sandbox_id, hutch::SandboxSpec sandbox_spec, hutch::Labels sandbox_labels)
       : id(sandbox_id), spec(std::move(sandbox_spec)), labels(std::move(sandbox_labels)), fs(sandbox_id) {}
 
   const std::string id;
-  const sbx::SandboxSpec spec;
-  const sbx::Labels labels;  // the user's and the sbx.* ones
+  const hutch::SandboxSpec spec;
+  const hutch::Labels labels;  // the user's and the hutch.* ones
   const std::chrono::system_clock::time_point created = std::chrono::system_clock::now();
   MemoryFs fs;
 };
@@ -50,4 +50,4 @@ class SandboxRegistry {
   std::map<std::string, std::shared_ptr<Sandbox>> sandboxes_;
 };
 
-}  // namespace sbx_template
+}  // namespace hutch_template

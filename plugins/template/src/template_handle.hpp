@@ -1,28 +1,28 @@
 // TemplateHandle: one sandbox of the template backend.
 //
 // Fill in exec and spawn with your engine's way of running a command (see the contract in
-// <sbx/handle.hpp> and <sbx/process.hpp>); until then they throw Errc::unsupported, which is
+// <hutch/handle.hpp> and <hutch/process.hpp>); until then they throw Errc::unsupported, which is
 // what the SDK's default verbs (fork, snapshot, pause, stats) do too.
 #pragma once
 
 #include "sandbox_registry.hpp"
 
-#include <sbx/handle.hpp>
+#include <hutch/handle.hpp>
 
 #include <memory>
 
-namespace sbx_template {
+namespace hutch_template {
 
-class TemplateHandle final : public sbx::Handle {
+class TemplateHandle final : public hutch::Handle {
  public:
   TemplateHandle(std::shared_ptr<SandboxRegistry> registry, std::shared_ptr<Sandbox> sandbox);
 
   std::string id() const override;
-  sbx::SandboxSpec spec() const override;
-  sbx::SandboxInfo info() override;
-  sbx::ExecResult exec(const sbx::ExecRequest& request) override;
-  std::unique_ptr<sbx::Process> spawn(const sbx::ExecRequest& request) override;
-  sbx::Fs& fs() override;
+  hutch::SandboxSpec spec() const override;
+  hutch::SandboxInfo info() override;
+  hutch::ExecResult exec(const hutch::ExecRequest& request) override;
+  std::unique_ptr<hutch::Process> spawn(const hutch::ExecRequest& request) override;
+  hutch::Fs& fs() override;
   void destroy() override;
 
  protected:
@@ -37,6 +37,6 @@ class TemplateHandle final : public sbx::Handle {
 };
 
 // The SandboxInfo of `sandbox`, for Handle::info and SandboxBackend::list.
-sbx::SandboxInfo describe(const Sandbox& sandbox, const std::string& backend_name);
+hutch::SandboxInfo describe(const Sandbox& sandbox, const std::string& backend_name);
 
-}  // namespace sbx_template
+}  // namespace hutch_template

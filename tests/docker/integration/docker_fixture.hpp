@@ -6,8 +6,8 @@
 #include "engine/client.hpp"
 #include "leak_guard.hpp"
 
-#include <sbx/error.hpp>
-#include <sbx/log.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
 
 #include <require.hpp>
 #include <temp_dir.hpp>
@@ -22,11 +22,11 @@
 #include <string>
 #include <vector>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 
 inline std::string test_image() {
-  const char* image = std::getenv("SBX_DOCKER_TEST_IMAGE");
-  return image != nullptr && *image != '\0' ? image : "sbx-test-busybox:latest";
+  const char* image = std::getenv("HUTCH_DOCKER_TEST_IMAGE");
+  return image != nullptr && *image != '\0' ? image : "hutch-test-busybox:latest";
 }
 
 // Why docker cannot be used here, or empty when it can.
@@ -70,7 +70,7 @@ class DockerTest : public ::testing::Test {
 
   void SetUp() override {
     static const std::string reason = docker_unavailable_reason();
-    SBX_NEED(reason.empty(), "SBX_REQUIRE_DOCKER", reason);
+    HUTCH_NEED(reason.empty(), "HUTCH_REQUIRE_DOCKER", reason);
     backend_ = make_backend(DockerConfig{});
   }
 
@@ -87,14 +87,14 @@ class DockerTest : public ::testing::Test {
   }
 
   // A backend with the test's agent mode unless `config` picks one, the agent built next to the
-  // plugins, and sbx state in a directory of this test.
+  // plugins, and hutch state in a directory of this test.
   std::shared_ptr<DockerBackend> make_backend(DockerConfig config) {
     if (config.agent == AgentMode::automatic) config.agent = agent_mode();
-    if (!config.agent_binary) config.agent_binary = SBX_AGENT_BINARY;
+    if (!config.agent_binary) config.agent_binary = HUTCH_AGENT_BINARY;
     if (config.state_dir.empty()) config.state_dir = state_dir_.path().string();
     config.request_timeout = std::chrono::seconds(30);
     config.stop_grace = std::chrono::seconds(1);
-    return std::make_shared<DockerBackend>("docker", std::move(config), sbx::logger());
+    return std::make_shared<DockerBackend>("docker", std::move(config), hutch::logger());
   }
 
   // Labels every sandbox with the suite, this test process's run and the test's name, so a
@@ -139,7 +139,7 @@ class DockerTest : public ::testing::Test {
     return handle.exec(request);
   }
 
-  sbx::test::TempDir state_dir_{"sbx-docker-state-"};
+  hutch::test::TempDir state_dir_{"hutch-docker-state-"};
   std::shared_ptr<DockerBackend> backend_;
   std::vector<std::shared_ptr<Handle>> created_;
 };
@@ -155,4 +155,4 @@ inline std::string agent_mode_name(const ::testing::TestParamInfo<AgentMode>& in
   return info.param == AgentMode::on ? "Agent" : "ExecApi";
 }
 
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

@@ -6,8 +6,8 @@
 #include "docker_fixture.hpp"
 #include "engine/query.hpp"
 
-#include <sbx/log.hpp>
-#include <sbx/owner.hpp>
+#include <hutch/log.hpp>
+#include <hutch/owner.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -20,7 +20,7 @@
 #include <memory>
 #include <map>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace json = boost::json;
 namespace {
 
@@ -81,16 +81,16 @@ class LeakGuardEnvironment : public ::testing::Environment {
   // also in the one that only lists the tests.
   DockerBackend* backend() {
     if (!backend_) {
-      state_dir_ = std::make_unique<sbx::test::TempDir>("sbx-docker-guard-");
+      state_dir_ = std::make_unique<hutch::test::TempDir>("hutch-docker-guard-");
       DockerConfig config;
       config.agent = AgentMode::off;  // only prunes
       config.state_dir = state_dir_->path().string();
-      backend_ = std::make_unique<DockerBackend>("docker", std::move(config), sbx::logger());
+      backend_ = std::make_unique<DockerBackend>("docker", std::move(config), hutch::logger());
     }
     return backend_.get();
   }
 
-  std::unique_ptr<sbx::test::TempDir> state_dir_;
+  std::unique_ptr<hutch::test::TempDir> state_dir_;
   std::unique_ptr<DockerBackend> backend_;
 };
 
@@ -180,4 +180,4 @@ std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
   return removed;
 }
 
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

@@ -14,22 +14,22 @@
 
 #include "docker_backend.hpp"
 
-#include <sbx/types.hpp>
+#include <hutch/types.hpp>
 
 #include <string>
 #include <vector>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 
-inline constexpr const char* kSuiteLabel = "sbx-test-suite";
+inline constexpr const char* kSuiteLabel = "hutch-test-suite";
 inline constexpr const char* kSuiteName = "docker-integration";
-inline constexpr const char* kRunLabel = "sbx-test-run";
-inline constexpr const char* kTestLabel = "sbx-test";
+inline constexpr const char* kRunLabel = "hutch-test-run";
+inline constexpr const char* kTestLabel = "hutch-test";
 // A named persistent workspace volume carries none of its sandbox's labels (it outlives the
 // sandbox, and a prune narrowed by labels must not take it). Tests name theirs with this
 // prefix, so the guard finds them by name and owner: after each test those of this process,
 // at the start those whose process is gone.
-inline constexpr const char* kPersistentVolumePrefix = "sbx-test-ws-";
+inline constexpr const char* kPersistentVolumePrefix = "hutch-test-ws-";
 
 // This test process's run: its pid and start time, so it never matches another run.
 const std::string& test_run_id();
@@ -45,4 +45,4 @@ void fail_and_remove_leftovers(DockerBackend& backend, const std::string& run, c
 // Prunes what dead runs of this suite left; the ids of the sandboxes removed.
 std::vector<std::string> prune_crashed_runs(DockerBackend& backend);
 
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

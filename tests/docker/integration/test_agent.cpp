@@ -19,7 +19,7 @@
 #include <filesystem>
 #include <thread>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 std::filesystem::path agent_dir_of(Handle& handle) {
@@ -66,7 +66,7 @@ TEST_F(DockerTest, MainCommandFilesStayOutOfTheSandbox) {
 
   auto host_dir = agent_dir_of(*sandbox).parent_path();
   EXPECT_TRUE(std::filesystem::exists(host_dir / "main.log"));
-  auto seen = sh(*sandbox, "ls -A /.sbx/run");
+  auto seen = sh(*sandbox, "ls -A /.hutch/run");
   EXPECT_EQ(seen.stdout_data, std::string(kAgentSocketName) + "\n") << "the sandbox sees more than the socket";
 }
 
@@ -150,7 +150,7 @@ TEST_P(DockerBothPathsTest, PruneRemovesSandboxesIdleLongerThanTheirIdleTimeout)
 }
 
 // A process inside the sandbox's pid namespace that reaches the socket (it is visible in the
-// container at /.sbx/run) gets a refusal, not a command: it could otherwise ask for any user.
+// container at /.hutch/run) gets a refusal, not a command: it could otherwise ask for any user.
 TEST_F(DockerTest, AgentRefusesClientsInsideTheSandbox) {
   auto sandbox = create();
   auto dir = agent_dir_of(*sandbox);
@@ -196,7 +196,7 @@ TEST_F(DockerTest, AgentRefusesClientsInsideTheSandbox) {
 // The host sends a command only to the container's PID 1: a socket served by anyone else
 // (a sandboxed process could replace the socket file) is refused before anything is sent.
 TEST(DockerAgentClient, RefusesASocketServedByAnotherProcess) {
-  sbx::test::TempDir dir;
+  hutch::test::TempDir dir;
   const auto path = dir.path() / kAgentSocketName;
   agent::UniqueFd server(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un address{};
@@ -208,7 +208,7 @@ TEST(DockerAgentClient, RefusesASocketServedByAnotherProcess) {
   message.argv = {"true"};
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   try {
-    agent::send_exec_request(path, "sbx-test", message, null_fd, null_fd, null_fd, /*agent_pid=*/1);
+    agent::send_exec_request(path, "hutch-test", message, null_fd, null_fd, null_fd, /*agent_pid=*/1);
     ADD_FAILURE() << "a request went to a socket that PID 1 does not serve";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::permission_denied) << e.what();
@@ -219,7 +219,7 @@ TEST(DockerAgentClient, RefusesASocketServedByAnotherProcess) {
 TEST(DockerAgentConfig, OnNeedsTheAgentBinary) {
   DockerConfig config;
   config.agent = AgentMode::on;
-  config.agent_binary = "/nonexistent/sbx-agent";
+  config.agent_binary = "/nonexistent/hutch-agent";
   Endpoint local;
   local.path = "/var/run/docker.sock";
   try {
@@ -227,7 +227,7 @@ TEST(DockerAgentConfig, OnNeedsTheAgentBinary) {
     FAIL() << "no error for a missing agent binary";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::config);
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/sbx-agent"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/hutch-agent"), std::string::npos) << e.what();
   }
   config.agent = AgentMode::automatic;
   EXPECT_FALSE(choose_agent_binary(config, local)) << "auto falls back to the exec API";
@@ -235,11 +235,11 @@ TEST(DockerAgentConfig, OnNeedsTheAgentBinary) {
   tcp.kind = Endpoint::Kind::tcp;
   tcp.host = "127.0.0.1";
   tcp.port = 2375;
-  config.agent_binary = SBX_AGENT_BINARY;
+  config.agent_binary = HUTCH_AGENT_BINARY;
   EXPECT_FALSE(choose_agent_binary(config, tcp)) << "auto does not use the agent with a remote daemon";
   config.agent = AgentMode::on;
   EXPECT_THROW(choose_agent_binary(config, tcp), Error);
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 TEST_F(DockerTest, NegotiatesTheLowerOfBothApiVersions) {
@@ -30,17 +30,17 @@ TEST_F(DockerTest, ManyCallsReuseConnections) {
 
 TEST_F(DockerTest, DaemonErrorsCarryItsMessage) {
   Request request;
-  request.target = "/containers/sbx-surely-missing/json";
-  request.what = "inspect sandbox sbx-surely-missing";
+  request.target = "/containers/hutch-surely-missing/json";
+  request.what = "inspect sandbox hutch-surely-missing";
   try {
     backend_->context()->client->call(request);
     FAIL() << "inspecting a missing container succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::not_found);
-    EXPECT_NE(std::string(e.what()).find("No such container: sbx-surely-missing"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("No such container: hutch-surely-missing"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("(HTTP 404)"), std::string::npos) << e.what();
   }
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

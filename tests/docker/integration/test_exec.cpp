@@ -2,7 +2,7 @@
 
 #include <thread>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 TEST_P(DockerBothPathsTest, MissingProgramIs127) {
@@ -170,7 +170,7 @@ TEST_P(DockerBothPathsTest, UserByNameFromTheSandboxPasswd) {
   auto sandbox = create();
   ExecRequest request;
   request.argv = {"sh", "-c", "id -u; id -g; echo $HOME"};
-  request.user = "sbxuser";
+  request.user = "hutchuser";
   auto result = sandbox->exec(request);
   EXPECT_EQ(result.stdout_data, "1000\n1000\n/home\n") << result.stderr_data;
   request.user = "no-such-user";
@@ -195,4 +195,4 @@ TEST_P(DockerBothPathsTest, CommandsHaveOnlyTheConfiguredCapabilities) {
 INSTANTIATE_TEST_SUITE_P(Paths, DockerBothPathsTest, ::testing::Values(AgentMode::on, AgentMode::off), agent_mode_name);
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

@@ -5,7 +5,7 @@
 #include <ctime>
 #include <thread>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 TEST_F(DockerTest, FsWriteReadStatList) {
@@ -112,7 +112,7 @@ TEST_P(DockerBothPathsTest, FsSymlinkRenameRemove) {
 
   // Paths are argv entries after "--", never shell text: a leading dash, spaces and shell
   // syntax are names like any other.
-  const std::string odd = "/tmp/-rf $(touch sbx-injected); x";
+  const std::string odd = "/tmp/-rf $(touch hutch-injected); x";
   fs.write(odd, "odd");
   fs.symlink(odd, odd + ".link");
   EXPECT_EQ(fs.read(odd + ".link"), "odd");
@@ -121,7 +121,7 @@ TEST_P(DockerBothPathsTest, FsSymlinkRenameRemove) {
   fs.remove(odd + ".moved");
   fs.remove(odd + ".link");
   EXPECT_FALSE(fs.exists(odd + ".moved"));
-  for (const char* cwd : {"/", "/workspace/", "/tmp/"}) EXPECT_FALSE(fs.exists(std::string(cwd) + "sbx-injected"));
+  for (const char* cwd : {"/", "/workspace/", "/tmp/"}) EXPECT_FALSE(fs.exists(std::string(cwd) + "hutch-injected"));
 
   // With the agent, the tools run through it: the daemon saw no exec at all.
   if (GetParam() == AgentMode::on) {
@@ -167,10 +167,10 @@ TEST_F(DockerTest, FsErrors) {
   EXPECT_FALSE(fs.exists("/no/such/file"));
   // An absolute symlink stays inside the container: it reads the container's file.
   fs.symlink("/etc/passwd", "/tmp/passwd-link");
-  EXPECT_NE(fs.read("/tmp/passwd-link").find("sbxuser"), std::string::npos);
+  EXPECT_NE(fs.read("/tmp/passwd-link").find("hutchuser"), std::string::npos);
   sandbox->destroy();
   expect_code(Errc::state, [&] { fs.stat("/tmp"); }, "after destroy");
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

@@ -14,7 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 bool contains(const std::vector<std::string>& lines, const std::string& text) {
@@ -37,11 +37,11 @@ SandboxSpec with_persistent_workspace(SandboxSpec spec, const std::string& name)
 TEST_F(DockerTest, LeakGuardFailsForWhatATestLeftAndRemovesIt) {
   auto leaked = backend_->create(base_spec());  // not given to TearDown
   auto snapshot = leaked->snapshot("leaked");   // an image that outlives the sandbox
-  const std::string volume = leaked->info().labels.at("sbx.workspace-volume");
+  const std::string volume = leaked->info().labels.at("hutch.workspace-volume");
   auto found = leftovers(*backend_, {{kRunLabel, test_run_id()}});
   EXPECT_TRUE(contains(found, "sandbox " + leaked->id())) << ::testing::PrintToString(found);
   EXPECT_TRUE(contains(found, "volume " + volume)) << ::testing::PrintToString(found);
-  EXPECT_TRUE(contains(found, "image sbx-snapshot:" + snapshot.id)) << ::testing::PrintToString(found);
+  EXPECT_TRUE(contains(found, "image hutch-snapshot:" + snapshot.id)) << ::testing::PrintToString(found);
   EXPECT_NONFATAL_FAILURE(fail_and_remove_leftovers(*backend_, test_run_id(), "after this test"),
                           "sandbox " + leaked->id() + " (made by test 'LeakGuardFailsForWhatATestLeftAndRemovesIt')");
   EXPECT_TRUE(leftovers(*backend_, {{kRunLabel, test_run_id()}}).empty());
@@ -69,7 +69,7 @@ TEST_F(DockerTest, DISABLED_LeaksASandboxOnPurpose) {
 }
 
 TEST_F(DockerTest, LeakGuardFailsATestThatLeaksAndLeavesNothing) {
-  const std::string command = "SBX_DOCKER_TEST_IMAGE='" + test_image() + "' '" +
+  const std::string command = "HUTCH_DOCKER_TEST_IMAGE='" + test_image() + "' '" +
                               std::filesystem::read_symlink("/proc/self/exe").string() +
                               "' --gtest_also_run_disabled_tests "
                               "--gtest_filter=DockerTest.DISABLED_LeaksASandboxOnPurpose 2>&1";
@@ -81,7 +81,7 @@ TEST_F(DockerTest, LeakGuardFailsATestThatLeaksAndLeavesNothing) {
   int status = ::pclose(child);
   ASSERT_TRUE(WIFEXITED(status)) << output;
   EXPECT_EQ(WEXITSTATUS(status), 1) << "the leaking test passed:\n" << output;
-  auto at = output.find("leaked sbx-");
+  auto at = output.find("leaked hutch-");
   ASSERT_NE(at, std::string::npos) << output;
   const std::string id = output.substr(at + 7, output.find('\n', at) - at - 7);
   EXPECT_NE(output.find("leak guard: run"), std::string::npos) << output;
@@ -142,4 +142,4 @@ TEST_F(DockerTest, LeakGuardPrunesWhatACrashedRunLeft) {
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

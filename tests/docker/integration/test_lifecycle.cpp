@@ -3,7 +3,7 @@
 #include "engine/query.hpp"
 #include "labels.hpp"
 
-#include <sbx/owner.hpp>
+#include <hutch/owner.hpp>
 
 #include <boost/json.hpp>
 
@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <thread>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 TEST_F(DockerTest, CreateExecDestroy) {
@@ -49,7 +49,7 @@ TEST_P(DockerBothPathsTest, PidOneReapsAndKeepsTheSandboxUp) {
   auto result = sh(*sandbox, "(sh -c 'exit 0' &) ; sleep 0.5; ps -o stat,comm | grep -c '^Z' || true");
   EXPECT_EQ(result.stdout_data, "0\n");
   auto init = sh(*sandbox, "cat /proc/1/cmdline | tr '\\0' ' '");
-  const char* expected = GetParam() == AgentMode::on ? "/.sbx/agent serve" : "docker-init";
+  const char* expected = GetParam() == AgentMode::on ? "/.hutch/agent serve" : "docker-init";
   EXPECT_NE(init.stdout_data.find(expected), std::string::npos) << init.stdout_data;
 }
 
@@ -68,9 +68,9 @@ TEST_F(DockerTest, ResumeFromAnotherBackendObject) {
   EXPECT_EQ(listed[0].state, SandboxState::running);
 }
 
-TEST_F(DockerTest, ResumeRefusesContainersNotMadeBySbx) {
+TEST_F(DockerTest, ResumeRefusesContainersNotMadeByHutch) {
   try {
-    backend_->resume("sbx-does-not-exist");
+    backend_->resume("hutch-does-not-exist");
     FAIL() << "resumed a missing sandbox";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::not_found);
@@ -82,21 +82,21 @@ TEST_F(DockerTest, MissingImageIsNotFoundAndLeavesNothing) {
   config.pull = PullPolicy::never;
   auto backend = make_backend(config);
   auto spec = base_spec();
-  spec.image = "sbx-no-such-image:never";
+  spec.image = "hutch-no-such-image:never";
   try {
     backend->create(spec);
     FAIL() << "created from a missing image";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::not_found);
-    EXPECT_NE(std::string(e.what()).find("sbx-no-such-image:never"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hutch-no-such-image:never"), std::string::npos) << e.what();
   }
   EXPECT_TRUE(backend->list(this_run("MissingImageIsNotFoundAndLeavesNothing")).empty());
 }
 
 TEST_F(DockerTest, EmptyAndUnknownIdsAreClearErrors) {
-  auto error = sbx::test::error_of([&] { backend_->resume(""); });
+  auto error = hutch::test::error_of([&] { backend_->resume(""); });
   EXPECT_EQ(error.code(), Errc::invalid_argument) << error.what();
-  error = sbx::test::error_of([&] { backend_->resume("sbx-000000000000"); });
+  error = hutch::test::error_of([&] { backend_->resume("hutch-000000000000"); });
   EXPECT_EQ(error.code(), Errc::not_found) << error.what();
   EXPECT_NE(std::string(error.what()).find("No such container"), std::string::npos) << "the daemon's own message";
 }
@@ -126,7 +126,7 @@ TEST_P(DockerBothPathsTest, FailedStartRemovesTheContainerAndItsVolume) {
   EXPECT_EQ(my_volumes(), volumes_before) << "the workspace volume of the failed sandbox was left behind";
 }
 
-// Two processes pruning at once (two test runs starting, two `sbx prune`) remove the same
+// Two processes pruning at once (two test runs starting, two `hutch prune`) remove the same
 // sandbox: the later one waits for the removal in progress instead of failing on its 409.
 TEST_F(DockerTest, ConcurrentRemovalsOfOneSandboxBothSucceed) {
   auto sandbox = create();
@@ -177,7 +177,7 @@ TEST_F(DockerTest, PruneRemovesSandboxesWhoseOwnerIsGone) {
   spec.labels["prune-run"] = run;
   auto alive = create(spec);
   // A leaked sandbox: labelled as made by a process of another boot, so its owner is gone.
-  const std::string leaked_id = "sbx-leak-" + random_hex(8);
+  const std::string leaked_id = "hutch-leak-" + random_hex(8);
   const std::string dead_owner = "00000000-0000-0000-0000-000000000000:1:1";
   ASSERT_FALSE(owner_alive(dead_owner));
   boost::json::object body{{"Image", test_image()},
@@ -203,15 +203,15 @@ TEST_F(DockerTest, PruneRemovesSandboxesWhoseOwnerIsGone) {
 }
 
 TEST_F(DockerTest, ImportsARootfsTarball) {
-  const char* data = std::getenv("SBX_TEST_DATA");
-  std::string tarball = std::string(data != nullptr ? data : "/tmp/sbx-test-data") + "/busybox-rootfs.tar";
-  SBX_NEED(::access(tarball.c_str(), R_OK) == 0, "SBX_REQUIRE_DOCKER",
+  const char* data = std::getenv("HUTCH_TEST_DATA");
+  std::string tarball = std::string(data != nullptr ? data : "/tmp/hutch-test-data") + "/busybox-rootfs.tar";
+  HUTCH_NEED(::access(tarball.c_str(), R_OK) == 0, "HUTCH_REQUIRE_DOCKER",
            tarball + " is missing (run .ci/build-test-images.sh)");
   auto spec = base_spec();
   spec.image = "tar:" + tarball;
   auto sandbox = create(spec);
   EXPECT_EQ(sh(*sandbox, "echo imported").stdout_data, "imported\n");
-  EXPECT_EQ(sandbox->spec().image.rfind("sbx-import:", 0), 0u) << sandbox->spec().image;
+  EXPECT_EQ(sandbox->spec().image.rfind("hutch-import:", 0), 0u) << sandbox->spec().image;
 }
 
 // Commits `container` as repository:tag with `labels` (as the backend's fork and snapshot do).
@@ -219,17 +219,17 @@ void commit_image(DockerBackend& backend, const std::string& container, const st
                   const boost::json::object& labels) {
   Request request;
   request.method = Method::post;
-  request.target = "/commit?container=" + container + "&repo=sbx-prune-test&tag=" + reference_tag;
+  request.target = "/commit?container=" + container + "&repo=hutch-prune-test&tag=" + reference_tag;
   request.body = boost::json::serialize(boost::json::object{{"Labels", labels}});
   backend.context()->client->call(request);
 }
 
 bool image_exists(DockerBackend& backend, const std::string& reference) {
-  return engine_has(backend, "/images/sbx-prune-test:" + reference + "/json");
+  return engine_has(backend, "/images/hutch-prune-test:" + reference + "/json");
 }
 
 
-// A snapshot is made by a process that then exits (`sbx snapshot`): a plain prune must keep it
+// A snapshot is made by a process that then exits (`hutch snapshot`): a plain prune must keep it
 // although its owner is gone, while a fork image of a gone owner goes. prune --all takes both.
 TEST_F(DockerTest, PruneKeepsSnapshotsOfGoneOwnersButNotTheirForkImages) {
   auto spec = base_spec();
@@ -256,4 +256,4 @@ TEST_F(DockerTest, PruneKeepsSnapshotsOfGoneOwnersButNotTheirForkImages) {
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

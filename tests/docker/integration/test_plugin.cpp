@@ -1,24 +1,24 @@
 // The plugin as a host loads it.
 #include "docker_fixture.hpp"
 
-#include <sbx/loader.hpp>
+#include <hutch/loader.hpp>
 
 #include <memory>
 #include <utility>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
-// Loads the built sbx-docker.so by path (no $SBX_PLUGIN_PATH, no install dir) as "docker".
+// Loads the built hutch-docker.so by path (no $HUTCH_PLUGIN_PATH, no install dir) as "docker".
 std::shared_ptr<SandboxBackend> load_docker_plugin(ConfigTable config = {}) {
   PluginContext context;
   context.name = "docker";
-  context.logger = sbx::logger();
+  context.logger = hutch::logger();
   context.config = std::move(config);
   PluginSearch search;
   search.use_env = false;
   search.use_install_dir = false;
-  return load_backend(std::string(SBX_PLUGIN_OUTPUT_DIR) + "/sbx-docker.so", search, context);
+  return load_backend(std::string(HUTCH_PLUGIN_OUTPUT_DIR) + "/hutch-docker.so", search, context);
 }
 
 TEST(DockerPlugin, LoadsAndReportsCapabilitiesWithoutADaemon) {
@@ -48,4 +48,4 @@ TEST_F(DockerTest, PluginBackendRunsACommand) {
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

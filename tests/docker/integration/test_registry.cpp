@@ -1,5 +1,5 @@
 // Pulling from a registry: a real registry (Debian's docker-registry) on 127.0.0.1 with the
-// test image pushed into it. Needs the docker-registry package; SBX_REQUIRE_REGISTRY=1 makes
+// test image pushed into it. Needs the docker-registry package; HUTCH_REQUIRE_REGISTRY=1 makes
 // its absence a failure.
 #include "docker_fixture.hpp"
 #include "engine/query.hpp"
@@ -18,7 +18,7 @@
 #include <fstream>
 #include <thread>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 constexpr const char* kRegistryBinary = "/usr/bin/docker-registry";
@@ -76,17 +76,17 @@ class LocalRegistry {
 
  private:
   std::uint16_t port_;
-  sbx::test::TempDir dir_{"sbx-registry-"};
+  hutch::test::TempDir dir_{"hutch-registry-"};
   pid_t pid_ = -1;
 };
 
 TEST_F(DockerTest, PullsAMissingImageFromARegistry) {
-  SBX_NEED(::access(kRegistryBinary, X_OK) == 0, "SBX_REQUIRE_REGISTRY",
+  HUTCH_NEED(::access(kRegistryBinary, X_OK) == 0, "HUTCH_REQUIRE_REGISTRY",
            "docker-registry is not installed (apt-get install docker-registry)");
   LocalRegistry registry;
   ASSERT_TRUE(registry.up()) << "the registry did not start on " << registry.address();
   auto& context = *backend_->context();
-  const std::string repository = registry.address() + "/sbx-test/busybox";
+  const std::string repository = registry.address() + "/hutch-test/busybox";
   const std::string reference = repository + ":pull-" + random_hex(6);
   auto [name, tag] = split_image_reference(reference);
 
@@ -141,4 +141,4 @@ TEST_F(DockerTest, PullsAMissingImageFromARegistry) {
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

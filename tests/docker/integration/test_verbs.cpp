@@ -15,7 +15,7 @@
 #include <fstream>
 #include <thread>
 
-namespace sbx::docker::test {
+namespace hutch::docker::test {
 namespace {
 
 TEST_F(DockerTest, ForkCopiesRootfsAndWorkspaceThenDiverges) {
@@ -75,11 +75,11 @@ TEST_F(DockerTest, RestoreDoesNotInheritTheSourcesLabels) {
   std::string fork_image = fork->info().labels.at(label::kForkImage);
   auto snapshot = fork->snapshot("of-a-fork");
   auto spec = base_spec();
-  spec.labels["sbx-test"] = "restored-elsewhere";
+  spec.labels["hutch-test"] = "restored-elsewhere";
   auto restored = backend_->restore(snapshot.id, spec);
   adopt(restored);
   auto labels = restored->info().labels;
-  EXPECT_EQ(labels.at("sbx-test"), "restored-elsewhere");
+  EXPECT_EQ(labels.at("hutch-test"), "restored-elsewhere");
   EXPECT_EQ(labels.count(label::kForkImage), 0u) << "the restored sandbox claims the fork's image";
   EXPECT_EQ(labels.count(label::kKind), 0u);
   restored->destroy();
@@ -123,7 +123,7 @@ TEST_P(DockerBothPathsTest, CommandsInASandboxPausedElsewhereFailFast) {
   engine("pause");
   for (const auto& handle : {sandbox, backend_->resume(sandbox->id())}) {
     const auto started = std::chrono::steady_clock::now();
-    const std::string message = sbx::test::message_of(Errc::state, [&] { sh(*handle, "echo paused"); });
+    const std::string message = hutch::test::message_of(Errc::state, [&] { sh(*handle, "echo paused"); });
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
     EXPECT_NE(message.find("paused"), std::string::npos) << message;
     EXPECT_NE(message.find("unpause"), std::string::npos) << message;
@@ -150,7 +150,7 @@ TEST_P(DockerBothPathsTest, TimeoutOfACommandPausedMidwayIsClear) {
   request.argv = {"sleep", "5"};
   request.timeout = std::chrono::seconds(1);
   if (GetParam() == AgentMode::off) {
-    const std::string message = sbx::test::message_of(Errc::state, [&] { sandbox->exec(request); });
+    const std::string message = hutch::test::message_of(Errc::state, [&] { sandbox->exec(request); });
     EXPECT_NE(message.find("is paused"), std::string::npos) << message;
     EXPECT_EQ(message.find("marker="), std::string::npos) << "quotes the kill helper: " << message;
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2500));
@@ -216,18 +216,18 @@ TEST_F(DockerTest, PublishedPortIsReachableOnLoopback) {
 }
 
 TEST_F(DockerTest, EnvPassthroughAndBlock) {
-  ::setenv("SBX_PASS_ME", "yes", 1);
-  ::setenv("SBX_PASS_SECRET", "no", 1);
+  ::setenv("HUTCH_PASS_ME", "yes", 1);
+  ::setenv("HUTCH_PASS_SECRET", "no", 1);
   DockerConfig config;
-  config.env_passthrough = {"SBX_PASS_*"};
+  config.env_passthrough = {"HUTCH_PASS_*"};
   config.env_block = {"*SECRET*"};
   auto backend = make_backend(config);
   auto sandbox = create(base_spec(), backend.get());
-  EXPECT_EQ(sh(*sandbox, "echo ${SBX_PASS_ME:-unset} ${SBX_PASS_SECRET:-unset}").stdout_data, "yes unset\n");
+  EXPECT_EQ(sh(*sandbox, "echo ${HUTCH_PASS_ME:-unset} ${HUTCH_PASS_SECRET:-unset}").stdout_data, "yes unset\n");
 }
 
 TEST_F(DockerTest, BindMountsOnlyUnderAllowedPrefixes) {
-  const sbx::test::TempDir dir("sbx-bind-it-");
+  const hutch::test::TempDir dir("hutch-bind-it-");
   { std::ofstream(dir / "host.txt") << "from host"; }
   auto spec = base_spec();
   spec.mounts = {Mount{MountType::bind, dir.path().string(), "/host", true}};
@@ -278,4 +278,4 @@ TEST_F(DockerTest, EphemeralWorkspaceIsRemovedWithTheSandbox) {
 }
 
 }  // namespace
-}  // namespace sbx::docker::test
+}  // namespace hutch::docker::test

@@ -1,8 +1,8 @@
 // [backends.docker] parsing.
 #include "config.hpp"
 
-#include <sbx/config.hpp>
-#include <sbx/error.hpp>
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <unistd.h>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 DockerConfig parse(const std::string& body) {
@@ -43,7 +43,7 @@ TEST(DockerConfig, DefaultsWhenEmpty) {
 }
 
 TEST(DockerConfig, ReadsEveryKey) {
-  std::string profile = "/tmp/sbx-seccomp-" + std::to_string(::getpid()) + ".json";
+  std::string profile = "/tmp/hutch-seccomp-" + std::to_string(::getpid()) + ".json";
   std::ofstream(profile) << R"({"defaultAction": "SCMP_ACT_ALLOW"})";
   auto config = parse(R"(
 host = "tcp://127.0.0.1:2375"
@@ -106,12 +106,12 @@ TEST(DockerConfig, RejectsMistakesWithTheirLocation) {
 TEST(DockerConfig, AgentModes) {
   EXPECT_EQ(parse("").agent, AgentMode::automatic);
   EXPECT_EQ(parse("agent = \"off\"").agent, AgentMode::off);
-  auto on = parse("agent = \"on\"\nhost = \"unix:///run/docker.sock\"\nagent_binary = \"/opt/sbx-agent\"");
+  auto on = parse("agent = \"on\"\nhost = \"unix:///run/docker.sock\"\nagent_binary = \"/opt/hutch-agent\"");
   EXPECT_EQ(on.agent, AgentMode::on);
-  EXPECT_EQ(on.agent_binary, "/opt/sbx-agent");
+  EXPECT_EQ(on.agent_binary, "/opt/hutch-agent");
   expect_config_error("agent = \"sometimes\"", "auto, on, off");
   expect_config_error("agent = \"on\"\nhost = \"tcp://127.0.0.1:2375\"", "local unix socket");
-  expect_config_error("agent_binary = \"sbx-agent\"", "absolute path");
+  expect_config_error("agent_binary = \"hutch-agent\"", "absolute path");
 }
 
 TEST(RegistryAuth, HeaderIsBase64UrlJson) {
@@ -121,4 +121,4 @@ TEST(RegistryAuth, HeaderIsBase64UrlJson) {
 }
 
 }  // namespace
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,19 +1,19 @@
 // SandboxSpec -> POST /containers/create body.
 #include "create_body.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 namespace json = boost::json;
 
 CreatePlan base_plan() {
   CreatePlan plan;
   plan.image = "busybox:latest";
-  plan.labels = {{"sbx.managed", "true"}, {"sbx.id", "sbx-1"}};
+  plan.labels = {{"hutch.managed", "true"}, {"hutch.id", "hutch-1"}};
   return plan;
 }
 
@@ -38,7 +38,7 @@ TEST(CreateBody, SafeDefaults) {
   json::array entrypoint;
   for (const auto& arg : kKeepAliveCommand) entrypoint.emplace_back(arg);
   EXPECT_EQ(body.at("Entrypoint"), entrypoint);
-  EXPECT_EQ(body.at("Labels").at("sbx.id").as_string(), "sbx-1");
+  EXPECT_EQ(body.at("Labels").at("hutch.id").as_string(), "hutch-1");
 }
 
 TEST(CreateBody, MapsEveryField) {
@@ -55,7 +55,7 @@ TEST(CreateBody, MapsEveryField) {
   plan.cap_add = {"NET_BIND_SERVICE"};
   plan.seccomp_profile_json = R"({"defaultAction":"SCMP_ACT_ALLOW"})";
   plan.host_gateway = true;
-  plan.workspace_volume = "sbx-ws-1";
+  plan.workspace_volume = "hutch-ws-1";
   plan.spec.mounts = {
       Mount{MountType::volume, "data", "/data", false},
       Mount{MountType::bind, "/srv/in", "/in", true},
@@ -98,7 +98,7 @@ TEST(CreateBody, MapsEveryField) {
   EXPECT_EQ(mounts[2].at("TmpfsOptions").at("SizeBytes").to_number<std::int64_t>(), 1 << 20);
   EXPECT_EQ(mounts[3].at("Type").as_string(), "bind");
   EXPECT_TRUE(mounts[3].at("ReadOnly").as_bool()) << "assets are always read-only";
-  EXPECT_EQ(mounts[4].at("Source").as_string(), "sbx-ws-1");
+  EXPECT_EQ(mounts[4].at("Source").as_string(), "hutch-ws-1");
   EXPECT_EQ(mounts[4].at("Target").as_string(), kWorkspaceTarget);
 }
 
@@ -132,4 +132,4 @@ TEST(CreateBody, RefusesWhatDockerCannotExpress) {
 }
 
 }  // namespace
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -3,7 +3,7 @@
 // at once with Errc::backend. Uses real Unix sockets in a temporary directory.
 #include "engine/client.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 #include <cstring>
 #include <thread>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 // A Unix socket server that accepts connections and answers each with `reply` (maybe none),
@@ -23,7 +23,7 @@ namespace {
 class SilentServer {
  public:
   explicit SilentServer(std::string reply) : reply_(std::move(reply)) {
-    path_ = "/tmp/sbx-silent-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".sock";
+    path_ = "/tmp/hutch-silent-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".sock";
     ::unlink(path_.c_str());
     fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un address{};
@@ -112,7 +112,7 @@ TEST(EngineDeadlines, VersionNegotiationTimesOutToo) {
 }
 
 TEST(EngineDeadlines, MissingSocketFailsAtOnce) {
-  EngineClient client(options_for("/tmp/sbx-no-such-daemon.sock"));
+  EngineClient client(options_for("/tmp/hutch-no-such-daemon.sock"));
   Request request;
   request.target = "/_ping";
   try {
@@ -120,7 +120,7 @@ TEST(EngineDeadlines, MissingSocketFailsAtOnce) {
     FAIL() << "a call to a missing socket succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::backend);
-    EXPECT_NE(std::string(e.what()).find("/tmp/sbx-no-such-daemon.sock"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/tmp/hutch-no-such-daemon.sock"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("dockerd"), std::string::npos) << e.what();
   }
 }
@@ -191,4 +191,4 @@ TEST(EngineStreams, StdinThatIsNotReadGivesUpAtTheDeadline) {
 }
 
 }  // namespace
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,6 +1,6 @@
 #include "engine/frame_demuxer.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 std::string frame(std::uint8_t stream, const std::string& payload) {
@@ -112,4 +112,4 @@ TEST(FrameDemuxer, RejectsAMalformedHeader) {
 }
 
 }  // namespace
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -2,11 +2,11 @@
 #include "env_filter.hpp"
 #include "image_map.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 TEST(EnvFilter, NothingPassesByDefault) {
@@ -52,4 +52,4 @@ TEST(ImageMap, NoDefaultIsAClearError) {
 }
 
 }  // namespace
-}  // namespace sbx::docker
+}  // namespace hutch::docker

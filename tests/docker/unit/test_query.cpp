@@ -3,13 +3,13 @@
 #include "engine/query.hpp"
 #include "images.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 TEST(Query, PercentEncodesReservedCharacters) {
@@ -21,14 +21,14 @@ TEST(Query, PercentEncodesReservedCharacters) {
 
 TEST(Query, BuildsTargetsInOrder) {
   EXPECT_EQ(Target("/containers/json").str(), "/containers/json");
-  EXPECT_EQ(Target("/containers").segment("sbx-1").str(), "/containers/sbx-1");
+  EXPECT_EQ(Target("/containers").segment("hutch-1").str(), "/containers/hutch-1");
   EXPECT_EQ(Target("/images").segment("repo/name:tag").str(), "/images/repo%2Fname%3Atag");
   EXPECT_EQ(Target("/x").add("path", "/tmp/a b").add("all", true).add("t", 5LL).str(),
             "/x?path=%2Ftmp%2Fa%20b&all=true&t=5");
 }
 
 TEST(Query, AnEmptySegmentIsRefused) {
-  // "/containers//json" would reach another route of the daemon (`sbx exec "" ...` once did).
+  // "/containers//json" would reach another route of the daemon (`hutch exec "" ...` once did).
   try {
     Target("/containers").segment("");
     FAIL() << "an empty segment was accepted";
@@ -39,7 +39,7 @@ TEST(Query, AnEmptySegmentIsRefused) {
 }
 
 TEST(Query, FiltersAreJson) {
-  EXPECT_EQ(filters_json({{"label", {"sbx.managed=true", "a=b"}}}), R"({"label":["sbx.managed=true","a=b"]})");
+  EXPECT_EQ(filters_json({{"label", {"hutch.managed=true", "a=b"}}}), R"({"label":["hutch.managed=true","a=b"]})");
   EXPECT_EQ(percent_encode(filters_json({{"label", {"k=v"}}})), "%7B%22label%22%3A%5B%22k%3Dv%22%5D%7D");
 }
 
@@ -115,4 +115,4 @@ TEST(ImageReference, SplitsNameAndTag) {
 }
 
 }  // namespace
-}  // namespace sbx::docker
+}  // namespace hutch::docker

@@ -1,14 +1,14 @@
 // Formats read from the daemon: the path-stat header and stats JSON. (The spec label is
-// <sbx/spec_json.hpp>, tested in tests/unit/test_spec_json.cpp.)
+// <hutch/spec_json.hpp>, tested in tests/unit/test_spec_json.cpp.)
 #include "base64.hpp"
 #include "docker_fs.hpp"
 #include "docker_handle.hpp"
 
-#include <sbx/error.hpp>
+#include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
-namespace sbx::docker {
+namespace hutch::docker {
 namespace {
 
 TEST(Base64, RoundTripsBothAlphabets) {
@@ -78,4 +78,4 @@ TEST(Stats, ComputesCpuPercentMemoryAndNetwork) {
 }
 
 }  // namespace
-}  // namespace sbx::docker
+}  // namespace hutch::docker

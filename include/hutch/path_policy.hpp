@@ -4,20 +4,20 @@
 // host, so a link inside an allowed tree cannot point out of it.
 #pragma once
 
-#include <sbx/export.hpp>
+#include <hutch/export.hpp>
 
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 
 // "/a/./b/../c//" -> "/a/c"; ".." at the root stays at the root. Purely lexical.
-SBX_API std::string lexically_normal_absolute(std::string_view path);
+HUTCH_API std::string lexically_normal_absolute(std::string_view path);
 
 // True when `path` equals `prefix` or lies below it, compared component by component after
 // both are normalized lexically. False when either is not absolute.
-SBX_API bool path_within(std::string_view path, std::string_view prefix);
+HUTCH_API bool path_within(std::string_view path, std::string_view prefix);
 
 // Resolves `host_path` on the host (symlinks followed; trailing components that do not exist
 // yet are taken lexically) and returns it when it lies within one of `allowed_prefixes`
@@ -25,9 +25,9 @@ SBX_API bool path_within(std::string_view path, std::string_view prefix);
 // Throws Errc::invalid_argument for a relative path, Errc::permission_denied otherwise; the
 // message starts with `what`, names the path, what it resolves to and the allowed prefixes,
 // and says to add a prefix to `setting` (e.g. "[backends.docker] bind_allow").
-SBX_API std::string check_host_path_allowed(const std::string& host_path,
+HUTCH_API std::string check_host_path_allowed(const std::string& host_path,
                                             const std::vector<std::string>& allowed_prefixes,
                                             const std::string& setting,
                                             const std::string& what = "bind mount");
 
-}  // namespace sbx
+}  // namespace hutch

@@ -2,13 +2,13 @@
 // withTemp). Move-only. Destruction errors are logged by the backend, never thrown.
 #pragma once
 
-#include <sbx/backend.hpp>
-#include <sbx/handle.hpp>
+#include <hutch/backend.hpp>
+#include <hutch/handle.hpp>
 
 #include <memory>
 #include <utility>
 
-namespace sbx {
+namespace hutch {
 
 class ScopedSandbox {
  public:
@@ -40,7 +40,7 @@ class ScopedSandbox {
     try {
       handle_->destroy();
     } catch (...) {
-      // A destructor must not throw; the sandbox is left for `sbx prune`.
+      // A destructor must not throw; the sandbox is left for `hutch prune`.
     }
     handle_.reset();
   }
@@ -54,4 +54,4 @@ decltype(auto) with_temp_sandbox(SandboxBackend& backend, const SandboxSpec& spe
   return std::forward<Fn>(fn)(*sandbox);
 }
 
-}  // namespace sbx
+}  // namespace hutch

@@ -10,7 +10,7 @@
 // write, Errc::state when the sandbox is gone. An Fs is valid as long as its Handle is.
 #pragma once
 
-#include <sbx/export.hpp>
+#include <hutch/export.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 
 enum class FileType { regular, directory, symlink, other };
 
@@ -43,7 +43,7 @@ using ChunkSink = std::function<bool(std::string_view chunk)>;
 // Produces successive chunks; an empty chunk means the end.
 using ChunkSource = std::function<std::string_view()>;
 
-class SBX_INTERFACE Fs {
+class HUTCH_INTERFACE Fs {
  public:
   virtual ~Fs() = default;
 
@@ -87,10 +87,10 @@ class SBX_INTERFACE Fs {
 
 // Checks the path rules above and returns the path with duplicate slashes and "." removed.
 // ".." components are kept: the backend's resolver confines them to the root.
-SBX_API std::string normalize_sandbox_path(std::string_view path);
+HUTCH_API std::string normalize_sandbox_path(std::string_view path);
 
 // The names between the slashes of `path`, without empty ones and ".": "/a//./b/" and "a/b"
 // both give {"a", "b"}. ".." is kept, for the caller to refuse or resolve. No other check.
-SBX_API std::vector<std::string> path_components(std::string_view path);
+HUTCH_API std::vector<std::string> path_components(std::string_view path);
 
-}  // namespace sbx
+}  // namespace hutch

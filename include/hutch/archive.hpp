@@ -7,15 +7,15 @@
 // archive formats (zip, cpio, 7z, ...) are refused as unrecognised. Writing produces a POSIX
 // pax tar, uncompressed.
 //
-// libarchive is linked into libsbx privately (statically where the build finds libarchive.a, so
+// libarchive is linked into libhutch privately (statically where the build finds libarchive.a, so
 // that starting a program does not load it and its dependencies): its handles never cross
 // this API, and callers need no libarchive of their own.
 // Errors: Errc::not_found for a missing file, Errc::io for everything libarchive reports; the
 // message names the archive and, when there is one, the entry.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/fs.hpp>
+#include <hutch/export.hpp>
+#include <hutch/fs.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -25,9 +25,9 @@
 struct archive;
 struct archive_entry;
 
-namespace sbx {
+namespace hutch {
 
-class SBX_API ArchiveReader {
+class HUTCH_API ArchiveReader {
  public:
   // Opens a file. `name` in messages is the path.
   explicit ArchiveReader(const std::filesystem::path& file);
@@ -89,7 +89,7 @@ struct ArchiveEntryOptions {
   std::int64_t mtime_unix = 0;
 };
 
-class SBX_API ArchiveWriter {
+class HUTCH_API ArchiveWriter {
  public:
   // Writes the tar to `file` (created or truncated).
   explicit ArchiveWriter(const std::filesystem::path& file);
@@ -136,7 +136,7 @@ struct ExtractTarget {
 // attributes and (as root) the owner; a symlink in the target's path or a ".." is refused, and
 // an existing non-directory at the target is replaced. User and group names are ignored: ids
 // stay numeric, so the host's passwd never renames an archive's owners.
-class SBX_API ArchiveExtractor {
+class HUTCH_API ArchiveExtractor {
  public:
   ArchiveExtractor();
   ArchiveExtractor(const ArchiveExtractor&) = delete;
@@ -153,4 +153,4 @@ class SBX_API ArchiveExtractor {
   archive* disk_ = nullptr;
 };
 
-}  // namespace sbx
+}  // namespace hutch

@@ -4,20 +4,20 @@
 // Bad text throws Error(Errc::invalid_argument) quoting the text and the accepted forms.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/types.hpp>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace sbx {
+namespace hutch {
 
-SBX_API std::uint64_t parse_size(std::string_view text);
-SBX_API Duration parse_duration(std::string_view text);
+HUTCH_API std::uint64_t parse_size(std::string_view text);
+HUTCH_API Duration parse_duration(std::string_view text);
 
 // Inverse forms for display: "512m", "1.5g", "30s", "1h30m".
-SBX_API std::string format_size(std::uint64_t bytes);
-SBX_API std::string format_duration(Duration d);
+HUTCH_API std::string format_size(std::uint64_t bytes);
+HUTCH_API std::string format_duration(Duration d);
 
-}  // namespace sbx
+}  // namespace hutch

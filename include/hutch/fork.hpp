@@ -6,18 +6,18 @@
 // through Fs, so any backend that has an Fs can fork.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/handle.hpp>
+#include <hutch/export.hpp>
+#include <hutch/handle.hpp>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 
 class SandboxBackend;
 
-class SBX_INTERFACE ForkFactory {
+class HUTCH_INTERFACE ForkFactory {
  public:
   virtual ~ForkFactory() = default;
   // Makes a new, running sandbox whose filesystem equals `source`'s. On failure the partial
@@ -35,10 +35,10 @@ struct FsForkOptions {
 // The generic factory: backend.create(source.spec()), then copies every regular file,
 // directory and symlink under options.roots through Fs (streamed; modes kept).
 // The backend must outlive the factory.
-SBX_API std::shared_ptr<ForkFactory> make_fs_copy_fork_factory(SandboxBackend& backend,
+HUTCH_API std::shared_ptr<ForkFactory> make_fs_copy_fork_factory(SandboxBackend& backend,
                                                                 FsForkOptions options = {});
 
-// Copies one tree between two Fs (also used by `sbx cp`). Directories are created as needed.
-SBX_API void copy_tree(Fs& from, const std::string& from_path, Fs& to, const std::string& to_path);
+// Copies one tree between two Fs (also used by `hutch cp`). Directories are created as needed.
+HUTCH_API void copy_tree(Fs& from, const std::string& from_path, Fs& to, const std::string& to_path);
 
-}  // namespace sbx
+}  // namespace hutch

@@ -2,20 +2,20 @@
 //
 // One backend object is made per configuration by the plugin's factory and may be used from
 // several threads. It must be cheap to construct: talking to an engine happens on first use,
-// so `sbx backends` can list a backend whose daemon is down.
+// so `hutch backends` can list a backend whose daemon is down.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/handle.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/handle.hpp>
+#include <hutch/types.hpp>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 
-class SBX_INTERFACE SandboxBackend {
+class HUTCH_INTERFACE SandboxBackend {
  public:
   virtual ~SandboxBackend() = default;
 
@@ -32,7 +32,7 @@ class SBX_INTERFACE SandboxBackend {
   // no such sandbox.
   virtual std::shared_ptr<Handle> resume(const std::string& id) = 0;
 
-  // The sandboxes this backend manages (labelled sbx.managed) that match `filter`.
+  // The sandboxes this backend manages (labelled hutch.managed) that match `filter`.
   virtual std::vector<SandboxInfo> list(const Filter& filter = {}) = 0;
 
   // Destroys by id; idempotent (an unknown id is not an error).
@@ -52,6 +52,6 @@ class SBX_INTERFACE SandboxBackend {
 };
 
 // Throws Error(Errc::unsupported) "backend '<backend>' does not support <verb>".
-[[noreturn]] SBX_API void throw_unsupported(const std::string& backend, const std::string& verb);
+[[noreturn]] HUTCH_API void throw_unsupported(const std::string& backend, const std::string& verb);
 
-}  // namespace sbx
+}  // namespace hutch

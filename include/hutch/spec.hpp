@@ -2,38 +2,38 @@
 // is written once.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/types.hpp>
 
 #include <string>
 #include <string_view>
 #include <utility>
 
-namespace sbx {
+namespace hutch {
 
 // Throws Error(invalid_argument) naming the field for: a relative workdir or mount target, an
 // empty volume/bind source, a target given twice, zero or negative limits, a label key using
-// the reserved "sbx." prefix, an env key that is empty or contains '=' or NUL.
-SBX_API void validate(const SandboxSpec& spec);
+// the reserved "hutch." prefix, an env key that is empty or contains '=' or NUL.
+HUTCH_API void validate(const SandboxSpec& spec);
 // Throws for an empty argv, a relative cwd, a bad env key, a zero timeout.
-SBX_API void validate(const ExecRequest& request);
+HUTCH_API void validate(const ExecRequest& request);
 // validate(request), and what a main command cannot have (Handle::launch): stdin_data, a
 // timeout.
-SBX_API void validate_launch(const ExecRequest& request);
+HUTCH_API void validate_launch(const ExecRequest& request);
 
 // Parses the CLI/config mount syntax:
 //   type=volume|bind|tmpfs|assets|pointer|backup,src=...,dst=...[,ro][,kind=file|dir]
 //   [,subpath=...][,idmap=FROM:TO:RANGE][,size=64m]
 // ("source"/"target"/"destination" and "readonly" are accepted aliases.)
-SBX_API Mount parse_mount(std::string_view text);
-SBX_API std::string format_mount(const Mount& mount);
+HUTCH_API Mount parse_mount(std::string_view text);
+HUTCH_API std::string format_mount(const Mount& mount);
 
 // "K=V" -> {K, V}; throws when there is no '=' or the key is empty.
-SBX_API std::pair<std::string, std::string> parse_key_value(std::string_view text,
+HUTCH_API std::pair<std::string, std::string> parse_key_value(std::string_view text,
                                                            std::string_view what);
 
 // Fills the fields of `spec` that are unset from `defaults` (image, workdir, user, limits,
 // env entries not already present). Network and read_only_root come from `spec`.
-SBX_API SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults);
+HUTCH_API SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults);
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,12 +1,12 @@
-// Configuration (TOML, read with toml++ inside libsbx; toml++ types never cross the SDK).
+// Configuration (TOML, read with toml++ inside libhutch; toml++ types never cross the SDK).
 //
 // Every mistake in a file — an unknown key, a wrong type, a value out of range — is an
 // Error(Errc::config) whose message starts with "file:line:col: " and names the key, e.g.
-//   /etc/sbx/sbx.toml:12:10: defaults.memory: expected a size like "512m", got "lots"
+//   /etc/hutch/hutch.toml:12:10: defaults.memory: expected a size like "512m", got "lots"
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/types.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 
 // A view of one TOML table together with the file it came from. Backends read their
 // [backends.<name>] table through it. Every getter marks its key as known; after reading,
 // call reject_unknown_keys() so a misspelt key is an error instead of being ignored.
 // Copies share the record of which keys were read.
-class SBX_API ConfigTable {
+class HUTCH_API ConfigTable {
  public:
   ConfigTable();  // an empty table from "<built-in>"
   ~ConfigTable();
@@ -66,21 +66,21 @@ class SBX_API ConfigTable {
   explicit ConfigTable(std::shared_ptr<Impl> impl);
 };
 
-// /var/lib/sbx as root; $XDG_STATE_HOME/sbx (or ~/.local/state/sbx) otherwise.
-SBX_API std::string default_state_dir();
+// /var/lib/hutch as root; $XDG_STATE_HOME/hutch (or ~/.local/state/hutch) otherwise.
+HUTCH_API std::string default_state_dir();
 
-struct SBX_API Config {
+struct HUTCH_API Config {
   std::string source = "<built-in>";  // the file read, or "<built-in>"
 
   // [defaults]
   std::string backend = "subcontainer";
   SandboxSpec defaults;  // image, env, workdir, user, limits, network, read_only_root
-  std::optional<Duration> exec_timeout;  // default per-command timeout of `sbx run/exec`
+  std::optional<Duration> exec_timeout;  // default per-command timeout of `hutch run/exec`
   std::string log_level = "warn";
   std::string state_dir = default_state_dir();
 
   // [plugins]
-  std::vector<std::string> plugin_paths;  // searched before SBX_PLUGIN_PATH and the install dir
+  std::vector<std::string> plugin_paths;  // searched before HUTCH_PLUGIN_PATH and the install dir
 
   // [backends.<name>]: handed to the plugin of that name unchanged.
   std::vector<std::pair<std::string, ConfigTable>> backends;
@@ -89,16 +89,16 @@ struct SBX_API Config {
 };
 
 // Parses a configuration document (all keys checked).
-SBX_API Config parse_config(const std::string& text, const std::string& source_name);
-SBX_API Config load_config_file(const std::filesystem::path& file);
+HUTCH_API Config parse_config(const std::string& text, const std::string& source_name);
+HUTCH_API Config load_config_file(const std::filesystem::path& file);
 
 // The file `load_config` would read: `explicit_path` if given (it must exist), else
-// $SBX_CONFIG (must exist), ./sbx.toml, ~/.config/sbx/sbx.toml, /etc/sbx/sbx.toml; nullopt
+// $HUTCH_CONFIG (must exist), ./hutch.toml, ~/.config/hutch/hutch.toml, /etc/hutch/hutch.toml; nullopt
 // when none exists (built-in defaults apply).
-SBX_API std::optional<std::filesystem::path> find_config_file(
+HUTCH_API std::optional<std::filesystem::path> find_config_file(
     const std::optional<std::string>& explicit_path);
 
 // find_config_file + load_config_file, or the built-in defaults.
-SBX_API Config load_config(const std::optional<std::string>& explicit_path = std::nullopt);
+HUTCH_API Config load_config(const std::optional<std::string>& explicit_path = std::nullopt);
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,10 +1,10 @@
-// sbx-agent: the in-sandbox agent as PID 1 of an existing container (the Docker backend's fast
+// hutch-agent: the in-sandbox agent as PID 1 of an existing container (the Docker backend's fast
 // path). It serves the control protocol of wire.hpp on a unix socket that the host reaches
 // through a bind mount, runs each command under its own subreaper (so kill and timeout end
 // the whole tree), and reaps every zombie as PID 1 must.
 //
-//   sbx-agent serve <socket-path> [--user <user>] [--keep-caps <n,n,...>]
-//   sbx-agent noop      exits 0: a command that exists in every sandbox, which the host runs
+//   hutch-agent serve <socket-path> [--user <user>] [--keep-caps <n,n,...>]
+//   hutch-agent noop      exits 0: a command that exists in every sandbox, which the host runs
 //                       once through the agent to check the sandbox's user at create time
 //
 // --user       who a request that names no user runs as (the container's configured user;
@@ -46,13 +46,13 @@ int listen_on(const char* path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (std::strlen(path) >= sizeof address.sun_path) {
-    std::fprintf(stderr, "sbx-agent: socket path too long: %s\n", path);
+    std::fprintf(stderr, "hutch-agent: socket path too long: %s\n", path);
     std::exit(1);
   }
   std::strcpy(address.sun_path, path);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    std::perror("sbx-agent: socket");
+    std::perror("hutch-agent: socket");
     std::exit(1);
   }
   ::unlink(path);  // left by a previous run of this container (docker restart)
@@ -60,7 +60,7 @@ int listen_on(const char* path) {
   int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   ::umask(old_mask);
   if (rc != 0 || ::listen(fd, 128) != 0) {
-    std::fprintf(stderr, "sbx-agent: listen on %s: %s\n", path, std::strerror(errno));
+    std::fprintf(stderr, "hutch-agent: listen on %s: %s\n", path, std::strerror(errno));
     std::exit(1);
   }
   return fd;
@@ -93,7 +93,7 @@ void end_agent(int) { ::_exit(0); }
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "noop") == 0) return 0;
   if (argc < 3 || std::strcmp(argv[1], "serve") != 0) usage(argv[0]);
-  sbx::agent::CommandPolicy policy;
+  hutch::agent::CommandPolicy policy;
   for (int i = 3; i < argc; ++i) {
     std::string option = argv[i];
     if (i + 1 >= argc) usage(argv[0]);
@@ -119,9 +119,9 @@ int main(int argc, char** argv) {
   ::sigaction(SIGINT, &end, nullptr);
 
   int listen_fd = listen_on(argv[2]);
-  if (auto error = sbx::agent::confine_leader(policy); !error.empty()) {
-    std::fprintf(stderr, "sbx-agent: %s\n", error.c_str());
+  if (auto error = hutch::agent::confine_leader(policy); !error.empty()) {
+    std::fprintf(stderr, "hutch-agent: %s\n", error.c_str());
     return 1;
   }
-  sbx::agent::run_leader(listen_fd, policy);
+  hutch::agent::run_leader(listen_fd, policy);
 }

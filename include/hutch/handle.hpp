@@ -4,17 +4,17 @@
 // (std::shared_ptr): copies of the pointer refer to the same sandbox (StartOS's rc()).
 // Dropping the last reference does NOT destroy the sandbox — sandboxes outlive the objects
 // (and, for persistent backends, the processes) that made them; call destroy(), or use
-// sbx::ScopedSandbox (<sbx/scoped.hpp>) to destroy on every path out of a scope.
+// hutch::ScopedSandbox (<hutch/scoped.hpp>) to destroy on every path out of a scope.
 //
 // After destroy(), every other call throws Errc::state. A verb the backend cannot do (see
 // SandboxBackend::capabilities) throws Errc::unsupported naming the verb and the backend.
 // Methods may be called from several threads unless a comment says otherwise.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/fs.hpp>
-#include <sbx/process.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/fs.hpp>
+#include <hutch/process.hpp>
+#include <hutch/types.hpp>
 
 #include <functional>
 #include <memory>
@@ -22,11 +22,11 @@
 #include <string_view>
 #include <vector>
 
-namespace sbx {
+namespace hutch {
 
 class ForkFactory;
 
-class SBX_INTERFACE Handle {
+class HUTCH_INTERFACE Handle {
  public:
   virtual ~Handle() = default;
 
@@ -99,7 +99,7 @@ class SBX_INTERFACE Handle {
   virtual void destroy() = 0;
 
   // The factory fork() uses: the backend's native one, or the core's generic
-  // copy-through-Fs factory (make_fs_copy_fork_factory in <sbx/fork.hpp>). Default: none.
+  // copy-through-Fs factory (make_fs_copy_fork_factory in <hutch/fork.hpp>). Default: none.
   virtual std::shared_ptr<ForkFactory> fork_factory();
 
  protected:
@@ -107,4 +107,4 @@ class SBX_INTERFACE Handle {
   virtual std::string backend_name() const = 0;
 };
 
-}  // namespace sbx
+}  // namespace hutch

@@ -3,27 +3,27 @@
 // a pid plus its start time (from /proc/<pid>/stat) on the same boot is not.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/types.hpp>
 
 #include <string>
 
-namespace sbx {
+namespace hutch {
 
 // The owner recorded for a sandbox that belongs to no process (SandboxSpec::detached).
 inline constexpr const char* kDetachedOwner = "detached";
 
 // The owner string of the calling process.
-SBX_API std::string current_owner();
+HUTCH_API std::string current_owner();
 // True when the process named by `owner` is still running on this machine's current boot.
 // An unparsable owner, or one from another boot, is not alive.
-SBX_API bool owner_alive(const std::string& owner);
+HUTCH_API bool owner_alive(const std::string& owner);
 
-// What a backend records as the sbx.owner of a new sandbox: kDetachedOwner for a detached
+// What a backend records as the hutch.owner of a new sandbox: kDetachedOwner for a detached
 // spec, current_owner() otherwise.
-SBX_API std::string owner_for(const SandboxSpec& spec);
+HUTCH_API std::string owner_for(const SandboxSpec& spec);
 // True when prune (without --all) should remove a sandbox recorded with `owner`: its creating
 // process is gone. A detached sandbox is never orphaned; a missing or unparsable owner is.
-SBX_API bool owner_gone(const std::string& owner);
+HUTCH_API bool owner_gone(const std::string& owner);
 
-}  // namespace sbx
+}  // namespace hutch

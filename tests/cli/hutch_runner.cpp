@@ -1,4 +1,4 @@
-#include "sbx_runner.hpp"
+#include "hutch_runner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,18 +11,18 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace sbx::test {
+namespace hutch::test {
 
 namespace bp = boost::process;
 
-std::vector<std::string> SbxResult::err_lines() const {
+std::vector<std::string> HutchResult::err_lines() const {
   std::vector<std::string> lines;
   std::stringstream stream(err);
   for (std::string line; std::getline(stream, line);) lines.push_back(line);
   return lines;
 }
 
-struct SbxProcess::Impl {
+struct HutchProcess::Impl {
   boost::asio::io_context io;
   std::string input;
   std::future<std::string> out;
@@ -30,35 +30,35 @@ struct SbxProcess::Impl {
   bp::child child;
 };
 
-SbxProcess::SbxProcess(const std::vector<std::string>& args, const std::string& input)
+HutchProcess::HutchProcess(const std::vector<std::string>& args, const std::string& input)
     : impl_(std::make_unique<Impl>()) {
   impl_->input = input;
-  // Only what the test says may influence sbx: no configuration or plugins from the caller.
+  // Only what the test says may influence hutch: no configuration or plugins from the caller.
   bp::environment env = boost::this_process::environment();
-  env.erase("SBX_CONFIG");
-  env.erase("SBX_PLUGIN_PATH");
-  impl_->child = bp::child(bp::exe = SBX_EXE, bp::args = args, env,
+  env.erase("HUTCH_CONFIG");
+  env.erase("HUTCH_PLUGIN_PATH");
+  impl_->child = bp::child(bp::exe = HUTCH_EXE, bp::args = args, env,
                            bp::std_in < boost::asio::buffer(impl_->input), bp::std_out > impl_->out,
                            bp::std_err > impl_->err, impl_->io);
 }
 
-SbxProcess::~SbxProcess() {
+HutchProcess::~HutchProcess() {
   if (impl_->child.running()) {
     impl_->child.terminate();
     impl_->child.wait();
   }
 }
 
-int SbxProcess::pid() const { return impl_->child.id(); }
+int HutchProcess::pid() const { return impl_->child.id(); }
 
-SbxResult SbxProcess::finish(std::chrono::seconds limit) {
+HutchResult HutchProcess::finish(std::chrono::seconds limit) {
   impl_->io.run_for(limit);
   if (!impl_->io.stopped()) {
     impl_->child.terminate();
-    throw std::runtime_error("sbx did not finish within " + std::to_string(limit.count()) + "s");
+    throw std::runtime_error("hutch did not finish within " + std::to_string(limit.count()) + "s");
   }
   impl_->child.wait();
-  SbxResult result;
+  HutchResult result;
   const int status = impl_->child.native_exit_code();
   result.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
   result.out = impl_->out.get();
@@ -66,9 +66,9 @@ SbxResult SbxProcess::finish(std::chrono::seconds limit) {
   return result;
 }
 
-SbxResult run_sbx(const std::vector<std::string>& args, const std::string& input,
+HutchResult run_hutch(const std::vector<std::string>& args, const std::string& input,
                   std::chrono::seconds limit) {
-  SbxProcess process(args, input);
+  HutchProcess process(args, input);
   return process.finish(limit);
 }
 
@@ -79,4 +79,4 @@ boost::json::value parse_json(const std::string& text) {
   return value;
 }
 
-}  // namespace sbx::test
+}  // namespace hutch::test

@@ -1,4 +1,4 @@
-// Runs the built `sbx` binary as a subprocess, the way a user or a script does, against the
+// Runs the built `hutch` binary as a subprocess, the way a user or a script does, against the
 // fake backend plugin with its state in a private temporary directory.
 #pragma once
 
@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-namespace sbx::test {
+namespace hutch::test {
 
-struct SbxResult {
-  int exit_code = -1;  // 128+N when sbx itself was killed by signal N
+struct HutchResult {
+  int exit_code = -1;  // 128+N when hutch itself was killed by signal N
   std::string out;
   std::string err;
 
@@ -24,27 +24,27 @@ struct SbxResult {
   std::vector<std::string> err_lines() const;
 };
 
-// One running `sbx` process; its stdin gets `input` and is then closed.
-class SbxProcess {
+// One running `hutch` process; its stdin gets `input` and is then closed.
+class HutchProcess {
  public:
-  SbxProcess(const std::vector<std::string>& args, const std::string& input);
-  ~SbxProcess();
-  SbxProcess(const SbxProcess&) = delete;
-  SbxProcess& operator=(const SbxProcess&) = delete;
+  HutchProcess(const std::vector<std::string>& args, const std::string& input);
+  ~HutchProcess();
+  HutchProcess(const HutchProcess&) = delete;
+  HutchProcess& operator=(const HutchProcess&) = delete;
 
   int pid() const;
   // Waits (at most `limit`, then kills it and throws) and collects the result.
-  SbxResult finish(std::chrono::seconds limit = std::chrono::seconds(60));
+  HutchResult finish(std::chrono::seconds limit = std::chrono::seconds(60));
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-SbxResult run_sbx(const std::vector<std::string>& args, const std::string& input = {},
+HutchResult run_hutch(const std::vector<std::string>& args, const std::string& input = {},
                   std::chrono::seconds limit = std::chrono::seconds(60));
 
 // Parses stdout as JSON; a parse failure fails the calling test with the text.
 boost::json::value parse_json(const std::string& text);
 
-}  // namespace sbx::test
+}  // namespace hutch::test

@@ -3,7 +3,7 @@
 // (Capabilities), and what a caller can read back (SandboxInfo, Stats).
 //
 // These are plain data. Validation of their contents happens in the core
-// (sbx::validate(...) in <sbx/spec.hpp>) and in the backend that receives them.
+// (hutch::validate(...) in <hutch/spec.hpp>) and in the backend that receives them.
 #pragma once
 
 #include <chrono>
@@ -13,18 +13,18 @@
 #include <string>
 #include <vector>
 
-#include <sbx/export.hpp>
+#include <hutch/export.hpp>
 
-namespace sbx {
+namespace hutch {
 
 using Duration = std::chrono::milliseconds;
 using Env = std::map<std::string, std::string>;
 using Labels = std::map<std::string, std::string>;
 
-// Labels sbx sets on everything it creates, so `prune` finds leaks again.
-inline constexpr const char* kLabelManaged = "sbx.managed";  // always "true"
-inline constexpr const char* kLabelId = "sbx.id";            // the sandbox id
-inline constexpr const char* kLabelOwner = "sbx.owner";      // "<host>:<pid>:<start-time>" of the creator
+// Labels hutch sets on everything it creates, so `prune` finds leaks again.
+inline constexpr const char* kLabelManaged = "hutch.managed";  // always "true"
+inline constexpr const char* kLabelId = "hutch.id";            // the sandbox id
+inline constexpr const char* kLabelOwner = "hutch.owner";      // "<host>:<pid>:<start-time>" of the creator
 
 enum class NetworkMode { none, host, bridge };
 
@@ -74,18 +74,18 @@ struct SandboxSpec {
   std::vector<Mount> mounts;
   Limits limits;
   NetworkMode network = NetworkMode::none;
-  Labels labels;  // user labels; the sbx.* labels are added by the backend
+  Labels labels;  // user labels; the hutch.* labels are added by the backend
   std::optional<Duration> ttl;           // destroyed by `prune` once this old
   std::optional<Duration> idle_timeout;  // destroyed by `prune` once idle this long
   bool read_only_root = false;
   std::vector<std::uint16_t> ports;  // container ports to publish on 127.0.0.1
-  // Owned by no process (`sbx create`, `sbx run --keep`): prune removes it only once its ttl or
+  // Owned by no process (`hutch create`, `hutch run --keep`): prune removes it only once its ttl or
   // idle timeout has passed, or with --all. Otherwise the creating process owns it and prune
   // removes it once that process is gone.
   bool detached = false;
-  // Destroyed by its creator once one job is done (`sbx run`), its files never read back: a
+  // Destroyed by its creator once one job is done (`hutch run`), its files never read back: a
   // backend may keep its writable layer in memory (the subcontainer backend: on a tmpfs, see
-  // ephemeral_dir in sbx.toml), so what it writes costs RAM, not disk.
+  // ephemeral_dir in hutch.toml), so what it writes costs RAM, not disk.
   bool ephemeral = false;
   bool operator==(const SandboxSpec&) const = default;
 };
@@ -162,7 +162,7 @@ struct SandboxInfo {
   std::string backend;
   std::string image;
   SandboxState state = SandboxState::unknown;
-  Labels labels;  // including the sbx.* ones
+  Labels labels;  // including the hutch.* ones
   std::chrono::system_clock::time_point created{};
   SandboxSpec spec;  // as created (best effort for sandboxes made by other tools)
   std::optional<MainCommandInfo> main_command;  // unset: nothing was ever launched
@@ -199,13 +199,13 @@ struct Filter {
 
 // String forms used in config, CLI and --json output; the parse_* functions are their inverse
 // and throw Error(invalid_argument) naming the bad value and the accepted ones.
-SBX_API const char* to_string(NetworkMode) noexcept;
-SBX_API const char* to_string(MountType) noexcept;
-SBX_API const char* to_string(SandboxState) noexcept;
-SBX_API const char* to_string(MainCommandState) noexcept;
-SBX_API NetworkMode parse_network_mode(const std::string& text);
-SBX_API MountType parse_mount_type(const std::string& text);
+HUTCH_API const char* to_string(NetworkMode) noexcept;
+HUTCH_API const char* to_string(MountType) noexcept;
+HUTCH_API const char* to_string(SandboxState) noexcept;
+HUTCH_API const char* to_string(MainCommandState) noexcept;
+HUTCH_API NetworkMode parse_network_mode(const std::string& text);
+HUTCH_API MountType parse_mount_type(const std::string& text);
 // One line for people: "fork snapshot pause ...; network: none host; mounts: volume bind".
-SBX_API std::string describe(const Capabilities& capabilities);
+HUTCH_API std::string describe(const Capabilities& capabilities);
 
-}  // namespace sbx
+}  // namespace hutch

@@ -3,15 +3,15 @@
 // returns it and fork() can create a sibling. Additive SDK header; layout of no type changes.
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/types.hpp>
 
 #include <string>
 
-namespace sbx {
+namespace hutch {
 
-SBX_API std::string spec_to_json(const SandboxSpec& spec);
+HUTCH_API std::string spec_to_json(const SandboxSpec& spec);
 // Throws Errc::backend when the text is not a spec written by spec_to_json.
-SBX_API SandboxSpec spec_from_json(const std::string& text);
+HUTCH_API SandboxSpec spec_from_json(const std::string& text);
 
-}  // namespace sbx
+}  // namespace hutch

@@ -15,14 +15,14 @@
 // read_output that is blocked).
 #pragma once
 
-#include <sbx/export.hpp>
-#include <sbx/types.hpp>
+#include <hutch/export.hpp>
+#include <hutch/types.hpp>
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace sbx {
+namespace hutch {
 
 enum class StreamId { stdout_stream = 1, stderr_stream = 2 };
 
@@ -31,7 +31,7 @@ struct OutputChunk {
   std::string data;
 };
 
-class SBX_INTERFACE Process {
+class HUTCH_INTERFACE Process {
  public:
   virtual ~Process() = default;
 
@@ -54,4 +54,4 @@ class SBX_INTERFACE Process {
   virtual void kill(int signal = 9) = 0;
 };
 
-}  // namespace sbx
+}  // namespace hutch

@@ -1,18 +1,18 @@
-// The one error model of sbx. Every failure that crosses an sbx interface — from the core,
-// from a plugin, from the CLI — is an sbx::Error carrying a code from the list below and a
+// The one error model of hutch. Every failure that crosses a hutch interface — from the core,
+// from a plugin, from the CLI — is a hutch::Error carrying a code from the list below and a
 // message that says what failed, on which object, and (where it helps) what to do.
 //
-// The class is defined (its vtable and typeinfo) in libsbx, so an Error thrown inside a
-// plugin is caught as sbx::Error in the host: both sides see the same type.
+// The class is defined (its vtable and typeinfo) in libhutch, so an Error thrown inside a
+// plugin is caught as hutch::Error in the host: both sides see the same type.
 #pragma once
 
-#include <sbx/export.hpp>
+#include <hutch/export.hpp>
 
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
-namespace sbx {
+namespace hutch {
 
 enum class Errc {
   invalid_argument,   // bad input from the caller: a spec field, an argument, a path
@@ -22,16 +22,16 @@ enum class Errc {
   unsupported,        // the backend cannot do this verb (see Capabilities)
   permission_denied,  // refused by policy (bind prefix, path escaping the root) or the kernel
   timeout,            // a deadline passed (engine call, stream, wait)
-  plugin,             // a plugin could not be loaded or is not an sbx plugin
+  plugin,             // a plugin could not be loaded or is not a hutch plugin
   backend,            // the engine underneath failed (daemon error, kernel call failed)
   io,                 // reading or writing a file or stream failed
   state,              // the object is in the wrong state for this call (destroyed, paused)
 };
 
 // A short stable name for the code ("not_found", ...), for logs and --json output.
-SBX_API std::string_view to_string(Errc code) noexcept;
+HUTCH_API std::string_view to_string(Errc code) noexcept;
 
-class SBX_API Error : public std::runtime_error {
+class HUTCH_API Error : public std::runtime_error {
  public:
   Error(Errc code, const std::string& message);
   ~Error() override;
@@ -43,6 +43,6 @@ class SBX_API Error : public std::runtime_error {
 };
 
 // Throws Error(Errc::backend) whose message is "<what>: <strerror(err)>". For kernel calls.
-[[noreturn]] SBX_API void throw_system_error(std::string_view what, int err);
+[[noreturn]] HUTCH_API void throw_system_error(std::string_view what, int err);
 
-}  // namespace sbx
+}  // namespace hutch

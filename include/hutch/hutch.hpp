@@ -1,0 +1,17 @@
+// Everything a host application needs.
+#pragma once
+
+#include <hutch/backend.hpp>
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
+#include <hutch/fork.hpp>
+#include <hutch/fs.hpp>
+#include <hutch/handle.hpp>
+#include <hutch/loader.hpp>
+#include <hutch/log.hpp>
+#include <hutch/owner.hpp>
+#include <hutch/process.hpp>
+#include <hutch/scoped.hpp>
+#include <hutch/spec.hpp>
+#include <hutch/types.hpp>
+#include <hutch/units.hpp>

@@ -1,0 +1,49 @@
+// The plugin ABI. A backend plugin is a shared module that exports two symbols through
+// Boost.DLL:
+//   hutch_plugin_api_version  — a std::uint32_t equal to hutch::kPluginApiVersion it was built with
+//   hutch_plugin_create       — a PluginFactory
+// A plugin source file declares both with one line:
+//   HUTCH_PLUGIN(make_my_backend)
+// where make_my_backend has the signature of PluginFactory.
+//
+// The loader (<hutch/loader.hpp>) reads the version before it calls anything else and refuses a
+// mismatch. Bump kPluginApiVersion whenever any SDK type or interface changes layout.
+#pragma once
+
+#include <hutch/backend.hpp>
+#include <hutch/config.hpp>
+#include <hutch/export.hpp>
+
+#include <boost/dll/alias.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace spdlog {
+class logger;
+}
+
+namespace hutch {
+
+// 2: Handle::launch/logs, SandboxInfo::main_command; 3: the project's new name (module, symbol
+// and namespace names all changed, so an older plugin cannot be loaded).
+inline constexpr std::uint32_t kPluginApiVersion = 3;
+
+struct PluginContext {
+  std::string name;                         // the backend name it is loaded as
+  ConfigTable config;                       // its [backends.<name>] table (maybe empty)
+  std::shared_ptr<spdlog::logger> logger;   // the host's logger; never null
+  std::string state_dir;                    // where hutch keeps state (root: /var/lib/hutch)
+};
+
+// Builds the backend. May throw hutch::Error (e.g. Errc::config via context.config.fail);
+// any other exception is reported by the loader as "factory threw: <what()>".
+using PluginFactory = std::shared_ptr<SandboxBackend>(const PluginContext& context);
+
+}  // namespace hutch
+
+#define HUTCH_PLUGIN(factory_function)                                                   \
+  extern "C" BOOST_SYMBOL_EXPORT const std::uint32_t hutch_plugin_api_version =          \
+      ::hutch::kPluginApiVersion;                                                        \
+  BOOST_DLL_ALIAS(factory_function, hutch_plugin_create)
