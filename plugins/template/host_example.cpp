@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 namespace {
 
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
   try {
     // The name a plugin file is loaded as: "hutch-<name>.so" -> "<name>".
     std::string name = std::filesystem::path(plugin).stem().string();
-    if (name.starts_with("hutch-")) name.erase(0, 4);
+    constexpr std::string_view kPrefix = "hutch-";
+    if (name.starts_with(kPrefix)) name.erase(0, kPrefix.size());
     hutch::PluginContext context{name, hutch::ConfigTable{}, hutch::logger(), hutch::default_state_dir()};
     auto backend = hutch::load_backend(plugin, hutch::PluginSearch{}, context);
     print_capabilities(*backend);
