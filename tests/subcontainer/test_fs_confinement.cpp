@@ -191,8 +191,9 @@ TEST_F(FsConfinementTest, AHostOnlyFileBoundIntoTheSandboxIsNotReadableThroughFs
   EXPECT_EQ(files.stat("/shared/made").uid, 0u);
 }
 
-// The fs helper is root of the sandbox's user namespace (the host ids that are root inside), not
-// dumpable, and outside the sandbox's pid namespace, where no sandbox process can reach it.
+// The fs helper is root of the sandbox's user namespace (the host ids that are root inside) with
+// the file capabilities only, not dumpable, and outside the sandbox's pid namespace, where no
+// sandbox process can reach it.
 TEST_F(FsConfinementTest, TheFsHelperHasTheSandboxRootsCredentialsAndStaysOutside) {
   auto sandbox = backend_->create({});
   const auto& record = dynamic_cast<SubcontainerHandle&>(*sandbox).record();
@@ -208,6 +209,9 @@ TEST_F(FsConfinementTest, TheFsHelperHasTheSandboxRootsCredentialsAndStaysOutsid
   // Rootless, the namespace denies setgroups and the caller's groups stay, as for the sandbox.
   // (The kernel ends the list with a space.)
   if (::geteuid() == 0) EXPECT_NE(status.find("\nGroups:\t \n"), std::string::npos) << status;
+  // Of its capabilities there, only dac_override, dac_read_search, fowner and fsetid.
+  EXPECT_NE(status.find("\nCapEff:\t000000000000001e\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("\nCapBnd:\t000000000000001e\n"), std::string::npos) << status;
   EXPECT_EQ(fs::read_symlink(helper / "ns" / "user"), fs::read_symlink(leader / "ns" / "user"));
   EXPECT_EQ(fs::read_symlink(helper / "ns" / "pid"), fs::read_symlink("/proc/self/ns/pid"));
   EXPECT_NE(fs::read_symlink(helper / "ns" / "pid"), fs::read_symlink(leader / "ns" / "pid"));

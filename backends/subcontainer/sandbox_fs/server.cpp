@@ -1,10 +1,12 @@
 #include "sandbox_fs/server.hpp"
 
+#include "agent/capabilities.hpp"
 #include "sandbox_fs/protocol.hpp"
 #include "sandbox_fs/root_tree.hpp"
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hutch::subcontainer {
 namespace {
@@ -39,6 +42,11 @@ std::string become_sandbox_root(int user_namespace) {
     return std::string("drop supplementary groups: ") + std::strerror(errno);
   if (::setresgid(0, 0, 0) != 0) return std::string("become gid 0 in the sandbox: ") + std::strerror(errno);
   if (::setresuid(0, 0, 0) != 0) return std::string("become uid 0 in the sandbox: ") + std::strerror(errno);
+  // Of the capabilities setns gave (all, in the sandbox's namespace), only those that let root
+  // reach the files of every sandbox user stay: read, write, search, chmod, keep set-id bits.
+  const std::vector<int> keep = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID};
+  if (agent::drop_bounding_set(keep) != 0 || agent::limit_capabilities(keep) != 0)
+    return std::string("drop capabilities: ") + std::strerror(errno);
   return {};
 }
 

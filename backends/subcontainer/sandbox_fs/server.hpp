@@ -1,9 +1,10 @@
 // The fs helper: `hutch-subcontainer-helper fs`, exec'd by the host (client.hpp) for one
 // sandbox, serves the host's file operations on that sandbox (protocol.hpp) as the sandbox's
 // own root. It joins the sandbox's user namespace and becomes root there — the host ids that
-// are root inside — with exactly the capabilities root inside has: files of any sandbox user
-// stay reachable, while the host's own files (global /proc and /sys entries, a host file bound
-// in under an owner the sandbox does not map) are as closed to it as to the sandbox. It stays
+// are root inside — keeping of the capabilities it has there only DAC_OVERRIDE,
+// DAC_READ_SEARCH, FOWNER and FSETID: files of any sandbox user stay reachable, while the
+// host's own files (global /proc and /sys entries, a host file bound in under an owner the
+// sandbox does not map) are as closed to it as to the sandbox. It stays
 // in the host's other namespaces and cgroup: no sandbox process can see, signal or trace it,
 // and it keeps serving while the sandbox is frozen.
 #pragma once
