@@ -24,10 +24,13 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 using hutch::Errc;
@@ -280,6 +283,49 @@ TEST_F(SandboxFsTest, TheHelperLivesAsLongAsItsFs) {
   EXPECT_EQ(helpers(), 1u);
   fs_.reset();
   EXPECT_EQ(helpers(), 0u) << "the helper outlived its Fs (or was not reaped)";
+}
+
+// A helper that died while idle (killed, out of memory) is replaced without the caller seeing it.
+TEST_F(SandboxFsTest, AHelperThatDiedIsReplaced) {
+  EXPECT_EQ(fs_->read("/etc/hostname"), "inside");
+  const auto first = hutch::subcontainer::test::fs_helper_processes();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(::kill(first[0], SIGKILL), 0);
+  // Its socket closes when it is gone; wait for that (it stays a zombie until the Fs reaps it).
+  for (int i = 0; i < 200 && hutch::subcontainer::test::read_proc_file("/proc/" + std::to_string(first[0]) + "/stat")
+                                     .find(") Z ") == std::string::npos;
+       ++i)
+    ::usleep(5000);
+  EXPECT_EQ(fs_->read("/etc/hostname"), "inside");
+  const auto second = hutch::subcontainer::test::fs_helper_processes();
+  ASSERT_EQ(second.size(), 1u) << "the dead helper was not reaped";
+  EXPECT_NE(second[0], first[0]);
+}
+
+// Calls from several threads share one helper and each gets its own answer.
+TEST_F(SandboxFsTest, ConcurrentCallsShareOneHelper) {
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 50;
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < kRounds; ++round) {
+        const std::string path = "/etc/t" + std::to_string(t);
+        const std::string content = std::to_string(t) + ":" + std::to_string(round);
+        try {
+          fs_->write(path, content);
+          if (fs_->read(path) != content || fs_->stat(path).size != content.size()) ++mismatches;
+        } catch (const hutch::Error&) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(fs_->list("/etc").size(), 1u + kThreads);
+  EXPECT_EQ(hutch::subcontainer::test::fs_helper_processes().size(), 1u);
 }
 
 TEST(KernelFilesystems, AreToldApartFromOrdinaryOnes) {

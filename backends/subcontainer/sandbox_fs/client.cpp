@@ -43,15 +43,24 @@ SandboxFs::Reply SandboxFs::call(const std::string& body) {
   Reply reply;
   {
     std::lock_guard lock(mutex_);
-    if (!process_) process_ = std::make_unique<FsHelperProcess>(helper_, id_, open_leader_());
-    int rc = fs_wire::send_frame(process_->socket(), body);
-    if (rc == 0) rc = fs_wire::receive_frame(process_->socket(), answer, reply.passed);
-    if (rc != 0) {
-      // The next call starts a new helper.
-      const pid_t pid = process_->pid();
-      process_.reset();
-      throw Error(Errc::backend, "sandbox " + id_ + ": the fs helper (pid " + std::to_string(pid) + ") " +
-                                     (rc == -1 ? std::string("ended") : std::string("failed: ") + std::strerror(rc)));
+    for (bool retried = false;; retried = true) {
+      if (!process_) process_ = std::make_unique<FsHelperProcess>(helper_, id_, open_leader_());
+      int rc = fs_wire::send_frame(process_->socket(), body);
+      if (rc == EPIPE && !retried) {
+        // The helper died while idle (its end of the socket is closed): nothing of this request
+        // ran, so a new helper may take it.
+        process_.reset();
+        continue;
+      }
+      if (rc == 0) rc = fs_wire::receive_frame(process_->socket(), answer, reply.passed);
+      if (rc != 0) {
+        // Whether the request was done is unknown; the next call starts a new helper.
+        const pid_t pid = process_->pid();
+        process_.reset();
+        throw Error(Errc::backend, "sandbox " + id_ + ": the fs helper (pid " + std::to_string(pid) + ") " +
+                                       (rc == -1 ? std::string("ended") : std::string("failed: ") + std::strerror(rc)));
+      }
+      break;
     }
   }
   try {

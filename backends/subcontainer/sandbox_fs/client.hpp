@@ -4,8 +4,9 @@
 // a kernel interface filesystem (root_tree.hpp) — so the host can do nothing to the sandbox's
 // files that root inside could not do, and nothing through them to the host.
 //
-// The helper starts with the first call and lives as long as this object (restarted by the
-// next call if it died). Data does not pass through it: for reads and writes it opens the file
+// The helper starts with the first call and lives as long as this object. One that died while
+// idle is replaced for the next call; one that dies during a call fails that call
+// (Errc::backend), and the next one starts a new helper. Data does not pass through it: for reads and writes it opens the file
 // and hands the descriptor over, and the host reads or writes that, after checking again that
 // it is a regular file on an ordinary filesystem. Thread-safe: requests to the helper take
 // turns; the data of reads and writes moves in parallel.
