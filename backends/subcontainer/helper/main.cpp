@@ -1,7 +1,7 @@
 // hutch-subcontainer-helper: starts one sandbox, or serves the host's file operations on one.
 // The host execs it (never fork-without-exec in the multi-threaded host) as
-//   hutch-subcontainer-helper fs      (sandbox_fs/server.hpp: fd 0 the socket to the host, fd 3
-//                                      the leader's user namespace, fd 4 the leader's root)
+//   hutch-subcontainer-helper fs      (sandbox_fs/server.hpp: the socket to the host, the
+//                                      leader's user namespace and root on fixed fds)
 //   hutch-subcontainer-helper start <plan-file>
 // It reads the plan once a byte arrives on its stdin (the host starts it early and writes the
 // plan meanwhile). On its stdout the host then reads lines:
@@ -217,8 +217,9 @@ int start(const char* plan_path) {
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "fs") == 0) {
-    ::syscall(SYS_close_range, 5U, ~0U, 0U);
-    return hutch::subcontainer::serve_sandbox_fs(STDIN_FILENO, 3, 4);
+    using namespace hutch::subcontainer;
+    ::syscall(SYS_close_range, static_cast<unsigned>(kFsHelperRootFd) + 1, ~0U, 0U);
+    return serve_sandbox_fs(kFsHelperSocketFd, kFsHelperUserNamespaceFd, kFsHelperRootFd);
   }
   // Nothing the host left open may reach the sandbox.
   ::syscall(SYS_close_range, 3U, ~0U, 0U);

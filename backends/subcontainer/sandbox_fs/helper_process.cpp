@@ -2,6 +2,7 @@
 
 #include "helper_launch.hpp"
 #include "sandbox_fs/protocol.hpp"
+#include "sandbox_fs/server.hpp"
 
 #include <hutch/error.hpp>
 
@@ -13,6 +14,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace hutch::subcontainer {
 
@@ -24,9 +26,14 @@ FsHelperProcess::FsHelperProcess(const std::filesystem::path& helper, const std:
     throw_system_error("sandbox " + id + ": socketpair for the fs helper", errno);
   socket_ = UniqueFd(pair[0]);
   const UniqueFd theirs(pair[1]);
-  // The helper's fds: 0 the socket, 1 /dev/null, 2 the host's stderr (a crash says why), 3 and
-  // 4 what it serves (server.hpp).
-  pid_ = spawn_helper(helper, {"fs"}, {theirs.get(), -1, STDERR_FILENO, leader.user_namespace.get(), leader.root.get()}, id);
+  // The helper's fds as server.hpp places them (the others /dev/null); stderr is the host's, so
+  // a crash says why.
+  std::vector<int> fds(kFsHelperRootFd + 1, -1);
+  fds[kFsHelperSocketFd] = theirs.get();
+  fds[STDERR_FILENO] = STDERR_FILENO;
+  fds[kFsHelperUserNamespaceFd] = leader.user_namespace.get();
+  fds[kFsHelperRootFd] = leader.root.get();
+  pid_ = spawn_helper(helper, {"fs"}, fds, id);
   // The child is not reaped before stop(), so its pid cannot name another process here.
   pidfd_ = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
 

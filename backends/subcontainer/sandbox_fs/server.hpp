@@ -11,6 +11,12 @@
 
 namespace hutch::subcontainer {
 
+// Where `hutch-subcontainer-helper fs` finds what it serves; the host places them there
+// (helper_process.cpp). Its fd 1 is /dev/null, fd 2 the host's stderr.
+inline constexpr int kFsHelperSocketFd = 0;
+inline constexpr int kFsHelperUserNamespaceFd = 3;
+inline constexpr int kFsHelperRootFd = 4;
+
 // Serves requests on `socket` until the host closes it (returns 0), or until the socket
 // fails (returns 1). `user_namespace`: the sandbox leader's /proc/<pid>/ns/user; one naming this
 // process's own namespace (tests) keeps this process's ids. `root`: the leader's
