@@ -6,6 +6,7 @@
 
 #include <hutch/error.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -30,7 +31,7 @@ FsHelperProcess::FsHelperProcess(const std::filesystem::path& helper, const std:
   // a crash says why.
   std::vector<int> fds(kFsHelperRootFd + 1, -1);
   fds[kFsHelperSocketFd] = theirs.get();
-  fds[STDERR_FILENO] = STDERR_FILENO;
+  if (::fcntl(STDERR_FILENO, F_GETFD) >= 0) fds[STDERR_FILENO] = STDERR_FILENO;  // a daemon may have none
   fds[kFsHelperUserNamespaceFd] = leader.user_namespace.get();
   fds[kFsHelperRootFd] = leader.root.get();
   pid_ = spawn_helper(helper, {"fs"}, fds, id);
