@@ -8,6 +8,11 @@
 //   BM_StdoutThroughput    bytes/s of a command writing to stdout, read by the host
 //   BM_IdleSandboxMemory   resident memory of each idle sandbox's leader (KiB), N sandboxes
 //                          (bench/idle_memory.sh measures all of a sandbox's host memory)
+//   BM_FsFirstOp           a fresh handle's first Fs call (stat "/"): what opening a
+//                          sandbox's files costs before the first byte moves
+//   BM_FsStat              Fs::stat on a warm Fs: the per-call floor
+//   BM_FsWriteRead4K       write then read back a 4 KiB file
+//   BM_FsReadThroughput    bytes/s of read_stream of a 64 MiB file
 // Every figure is wall-clock time (UseRealTime): the work happens in the sandbox's processes,
 // so this thread's CPU time would end MinTime runs late and inflate bytes/s.
 // State goes to $HUTCH_BENCH_STATE_DIR (default /tmp/hutch-bench); $HUTCH_BENCH_PLUGIN overrides the
@@ -151,6 +156,60 @@ void BM_IdleSandboxMemory(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_IdleSandboxMemory)->Arg(50)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_FsFirstOp(benchmark::State& state) {
+  hutch::ScopedSandbox sandbox(*backend(), {});
+  std::vector<double> samples;
+  for (auto _ : state) {
+    // A new handle has no Fs yet: the first call pays for whatever opening the files costs.
+    auto fresh = backend()->resume(sandbox->id());
+    auto started = std::chrono::steady_clock::now();
+    fresh->fs().stat("/");
+    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    state.PauseTiming();
+    fresh.reset();
+    state.ResumeTiming();
+  }
+  state.counters["p50_ms"] = percentile(samples, 0.50);
+  state.counters["p99_ms"] = percentile(samples, 0.99);
+}
+BENCHMARK(BM_FsFirstOp)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(200);
+
+void BM_FsStat(benchmark::State& state) {
+  hutch::ScopedSandbox sandbox(*backend(), {});
+  hutch::Fs& files = sandbox->fs();
+  files.stat("/");
+  for (auto _ : state) benchmark::DoNotOptimize(files.stat("/etc/passwd"));
+}
+BENCHMARK(BM_FsStat)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(2);
+
+void BM_FsWriteRead4K(benchmark::State& state) {
+  hutch::ScopedSandbox sandbox(*backend(), {});
+  hutch::Fs& files = sandbox->fs();
+  const std::string data(4096, 'x');
+  for (auto _ : state) {
+    files.write("/tmp/bench-4k", data);
+    if (files.read("/tmp/bench-4k").size() != data.size()) state.SkipWithError("short read");
+  }
+}
+BENCHMARK(BM_FsWriteRead4K)->Unit(benchmark::kMicrosecond)->UseRealTime()->MinTime(2);
+
+void BM_FsReadThroughput(benchmark::State& state) {
+  hutch::ScopedSandbox sandbox(*backend(), {});
+  constexpr std::int64_t kBytes = 64 << 20;
+  sandbox->exec(command({"sh", "-c", "head -c " + std::to_string(kBytes) + " /dev/zero > /root/big"}));
+  hutch::Fs& files = sandbox->fs();
+  for (auto _ : state) {
+    std::int64_t seen = 0;
+    files.read_stream("/root/big", [&](std::string_view chunk) {
+      seen += static_cast<std::int64_t>(chunk.size());
+      return true;
+    });
+    if (seen != kBytes) state.SkipWithError("short read");
+  }
+  state.SetBytesProcessed(state.iterations() * kBytes);
+}
+BENCHMARK(BM_FsReadThroughput)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(20);
 
 }  // namespace
 

@@ -3,8 +3,9 @@
 #include "agent/exec_process.hpp"
 #include "agent/main_command_files.hpp"
 #include "fork_factory.hpp"
+#include "leader_files.hpp"
 #include "lifecycle.hpp"
-#include "root_fs.hpp"
+#include "sandbox_fs/client.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/spec.hpp>
@@ -143,12 +144,9 @@ ExecResult SubcontainerHandle::exec(const ExecRequest& request) {
 Fs& SubcontainerHandle::fs() {
   std::lock_guard lock(mutex_);
   require_running();
-  if (!fs_) {
-    std::string root = "/proc/" + std::to_string(record_.leader_pid) + "/root";
-    UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) throw_system_error("sandbox " + record_.id + ": open " + root, errno);
-    fs_ = std::make_unique<RootFs>(std::move(fd), record_.root_uid, record_.root_gid, record_.id_count);
-  }
+  // The helper that serves it starts with its first call.
+  if (!fs_)
+    fs_ = std::make_unique<SandboxFs>(runtime_->config.helper, record_.id, [record = record_] { return open_leader_files(record); });
   return *fs_;
 }
 

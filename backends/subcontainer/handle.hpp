@@ -14,7 +14,7 @@
 
 namespace hutch::subcontainer {
 
-class RootFs;
+class SandboxFs;
 
 class SubcontainerHandle final : public Handle, public std::enable_shared_from_this<SubcontainerHandle> {
  public:
@@ -57,7 +57,7 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   SandboxRecord record_;
   std::mutex mutex_;
   bool destroyed_ = false;
-  std::unique_ptr<RootFs> fs_;
+  std::unique_ptr<SandboxFs> fs_;
   ExitingChild helper_;
 };
 

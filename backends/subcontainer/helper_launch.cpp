@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 extern char** environ;
 
@@ -27,24 +28,35 @@ std::string trim(std::string text) {
 
 }  // namespace
 
-PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::filesystem::path& plan, std::string id)
-    : id_(std::move(id)) {
+pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::string>& args, const std::vector<int>& fds,
+                   const std::string& id) {
   if (::access(helper.c_str(), X_OK) != 0)
-    throw Error(Errc::backend, "sandbox " + id_ + ": helper " + helper.string() +
+    throw Error(Errc::backend, "sandbox " + id + ": helper " + helper.string() +
                                    " is not executable; set [backends.subcontainer] helper = \"/path/to/hutch-subcontainer-helper\"");
-  int go[2], out[2], err[2];
-  if (::pipe2(go, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
-  UniqueFd go_read(go[0]), go_write(go[1]);
-  if (::pipe2(out, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
-  UniqueFd out_read(out[0]), out_write(out[1]);
-  if (::pipe2(err, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
-  UniqueFd err_read(err[0]), err_write(err[1]);
-
+  // A source below fds.size() could be overwritten by an earlier dup2 of the child's, and a
+  // dup2 onto itself would keep close-on-exec: such sources are copied above that range first.
+  const auto first_free = static_cast<int>(fds.size());
+  std::vector<UniqueFd> copies;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, go_read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
+  for (int target = 0; target < first_free; ++target) {
+    int source = fds[static_cast<std::size_t>(target)];
+    if (source < 0) {
+      posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_RDWR, 0);
+      continue;
+    }
+    if (source < first_free) {
+      UniqueFd copy(::fcntl(source, F_DUPFD_CLOEXEC, first_free));
+      if (!copy) {
+        const int err = errno;
+        posix_spawn_file_actions_destroy(&actions);
+        throw_system_error("sandbox " + id + ": duplicate a descriptor for the helper", err);
+      }
+      source = copy.get();
+      copies.push_back(std::move(copy));
+    }
+    posix_spawn_file_actions_adddup2(&actions, source, target);
+  }
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   sigset_t no_signals, default_signals;
@@ -53,14 +65,29 @@ PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::fil
   posix_spawnattr_setsigmask(&attributes, &no_signals);
   posix_spawnattr_setsigdefault(&attributes, &default_signals);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-  std::string helper_path = helper.string(), plan_path = plan.string();
-  char* argv[] = {helper_path.data(), const_cast<char*>("start"), plan_path.data(), nullptr};
+  std::string helper_path = helper.string();
+  std::vector<std::string> arguments = args;
+  std::vector<char*> argv{helper_path.data()};
+  for (auto& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv, environ);
+  const int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
-  if (rc != 0) throw_system_error("sandbox " + id_ + ": start helper " + helper_path, rc);
-  child_ = ExitingChild(pid);
+  if (rc != 0) throw_system_error("sandbox " + id + ": start helper " + helper_path, rc);
+  return pid;
+}
+
+PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::filesystem::path& plan, std::string id)
+    : id_(std::move(id)) {
+  int go[2], out[2], err[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
+  UniqueFd go_read(go[0]), go_write(go[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
+  UniqueFd out_read(out[0]), out_write(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
+  UniqueFd err_read(err[0]), err_write(err[1]);
+  child_ = ExitingChild(spawn_helper(helper, {"start", plan.string()}, {go_read.get(), out_write.get(), err_write.get()}, id_));
   go_ = std::move(go_write);
   out_ = std::move(out_read);
   err_ = std::move(err_read);

@@ -1,5 +1,7 @@
-// hutch-subcontainer-helper: starts one sandbox. The host execs it (never fork-without-exec in
-// the multi-threaded host) as
+// hutch-subcontainer-helper: starts one sandbox, or serves the host's file operations on one.
+// The host execs it (never fork-without-exec in the multi-threaded host) as
+//   hutch-subcontainer-helper fs      (sandbox_fs/server.hpp: the socket to the host, the
+//                                      leader's user namespace and root on fixed fds)
 //   hutch-subcontainer-helper start <plan-file>
 // It reads the plan once a byte arrives on its stdin (the host starts it early and writes the
 // plan meanwhile). On its stdout the host then reads lines:
@@ -19,6 +21,7 @@
 #include "network.hpp"
 #include "plan.hpp"
 #include "rootfs_setup.hpp"
+#include "sandbox_fs/server.hpp"
 #include "userns.hpp"
 
 #include <fcntl.h>
@@ -213,9 +216,14 @@ int start(const char* plan_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "fs") == 0) {
+    using namespace hutch::subcontainer;
+    ::syscall(SYS_close_range, static_cast<unsigned>(kFsHelperRootFd) + 1, ~0U, 0U);
+    return serve_sandbox_fs(kFsHelperSocketFd, kFsHelperUserNamespaceFd, kFsHelperRootFd);
+  }
   // Nothing the host left open may reach the sandbox.
   ::syscall(SYS_close_range, 3U, ~0U, 0U);
   if (argc == 3 && std::strcmp(argv[1], "start") == 0) return start(argv[2]);
-  std::fprintf(stderr, "usage: %s start <plan-file>\n(started by the hutch subcontainer backend)\n", argv[0]);
+  std::fprintf(stderr, "usage: %s start <plan-file> | fs\n(started by the hutch subcontainer backend)\n", argv[0]);
   return 2;
 }
