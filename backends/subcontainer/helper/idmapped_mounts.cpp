@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace hutch::subcontainer::helper {
 namespace {
@@ -52,23 +54,54 @@ int userns_with_map(const IdMapLine& map) {
   return fd;
 }
 
+// The user namespaces that carry the maps, one per distinct map, closed when done.
+class MapNamespaces {
+ public:
+  MapNamespaces() = default;
+  MapNamespaces(const MapNamespaces&) = delete;
+  MapNamespaces& operator=(const MapNamespaces&) = delete;
+  ~MapNamespaces() {
+    for (auto& entry : made_) ::close(entry.second);
+  }
+  int get(const IdMapLine& map) {
+    for (auto& entry : made_)
+      if (entry.first.inside == map.inside && entry.first.outside == map.outside && entry.first.count == map.count)
+        return entry.second;
+    made_.emplace_back(map, userns_with_map(map));
+    return made_.back().second;
+  }
+
+ private:
+  std::vector<std::pair<IdMapLine, int>> made_;
+};
+
+// A detached copy of `source` (with its submounts when `recursive`), read-only when asked and
+// idmapped when `map` has ids; the copy is never visible without its attributes.
+int detached_copy(const std::string& source, bool recursive, bool read_only, const IdMapLine& map,
+                  MapNamespaces& namespaces) {
+  int tree = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, source.c_str(),
+                                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
+  if (tree < 0) fail_errno("open_tree", source.c_str());
+  mount_attr attr{};
+  attr.attr_set = (map.count != 0 ? MOUNT_ATTR_IDMAP : 0) | (read_only ? MOUNT_ATTR_RDONLY : 0);
+  if (map.count != 0) attr.userns_fd = static_cast<unsigned long long>(namespaces.get(map));
+  if (attr.attr_set != 0 &&
+      ::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) != 0)
+    fail_errno(map.count != 0 ? "idmap the mount of" : "make read-only", source.c_str());
+  return tree;
+}
+
 }  // namespace
 
-void prepare_idmapped_binds(Plan& plan) {
-  for (auto& bind : plan.binds) {
-    if (bind.idmap.count == 0) continue;
-    int userns = userns_with_map(bind.idmap);
-    int tree = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, bind.source.c_str(),
-                                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-    if (tree < 0) fail_errno("open_tree", bind.source.c_str());
-    mount_attr attr{};
-    attr.attr_set = MOUNT_ATTR_IDMAP | (bind.read_only ? MOUNT_ATTR_RDONLY : 0);
-    attr.userns_fd = static_cast<unsigned long long>(userns);
-    if (::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
-      fail_errno("idmap the mount of", bind.source.c_str());
-    ::close(userns);
-    bind.prepared_tree = tree;
-  }
+void prepare_detached_mounts(Plan& plan) {
+  MapNamespaces namespaces;
+  for (auto& bind : plan.binds)
+    if (bind.idmap.count != 0)
+      bind.prepared_tree = detached_copy(bind.source, /*recursive=*/true, bind.read_only, bind.idmap, namespaces);
+  // A layer is one directory of the store (or a rootfs directory): no submounts to carry.
+  for (auto& lower : plan.lower)
+    if (!lower.mount_point.empty())
+      lower.prepared_tree = detached_copy(lower.dir, /*recursive=*/false, /*read_only=*/true, lower.idmap, namespaces);
 }
 
 }  // namespace hutch::subcontainer::helper
