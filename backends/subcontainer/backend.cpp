@@ -66,8 +66,18 @@ std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdl
         std::make_unique<IdRangeRegistry>(config.id_ranges_dir, config.uid_base, config.uid_count, config.uid_ranges);
     const IdRange store = runtime->id_ranges->store_range();
     const std::string what = "[backends." + config.name + "] uid_base/uid_count/uid_ranges";
-    for (const auto& file : {config.subuid_file, config.subgid_file})
-      register_subordinate_ids(file, kSubordinateIdsName, store.first, runtime->id_ranges->block_size(), what);
+    for (const auto& file : {config.subuid_file, config.subgid_file}) {
+      try {
+        register_subordinate_ids(file, kSubordinateIdsName, store.first, runtime->id_ranges->block_size(), what);
+      } catch (const Error& e) {
+        // An overlap is refused; a file that cannot be written (a read-only /etc) only leaves
+        // the block unannounced, which the user should know about.
+        if (e.code() != Errc::io) throw;
+        if (log)
+          log->warn("subcontainer: could not register hutch's host ids in {} ({}); useradd may hand them "
+                    "to a new user, who could then map them", file.string(), e.what());
+      }
+    }
     shift = {store.first, store.count};
   }
   runtime->images = std::make_unique<ImageStore>(config.image_store, log, shift);

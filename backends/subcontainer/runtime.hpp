@@ -31,7 +31,8 @@ struct Runtime {
 };
 
 // As root, this also registers the id block in config.subuid_file/subgid_file
-// (subordinate_ids.hpp): Errc::config when the block overlaps another user's entry there.
+// (subordinate_ids.hpp): Errc::config when the block overlaps another user's entry there; a
+// file that cannot be written is only a warning in the log.
 std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdlog::logger> log);
 
 }  // namespace hutch::subcontainer

@@ -217,6 +217,10 @@ TEST_F(IdRangeTest, TheBackendRefusesABlockThatOverlapsAnotherUsersSubuidEntry) 
   const std::string entry = "hutch:" + std::to_string(config.uid_base) + ":" + std::to_string(block.block_size()) + "\n";
   EXPECT_EQ(read_text(subuid), "alice:100000:65536\n" + entry);
   EXPECT_EQ(read_text(subgid), entry);
+
+  // A file that cannot be written (a read-only /etc) is no reason to refuse the backend.
+  config.subuid_file = state_dir_ / "missing-dir" / "subuid";
+  EXPECT_NO_THROW(make_runtime(config, hutch::logger()));
 }
 
 // --- the registry of ranges -----------------------------------------------------------------
