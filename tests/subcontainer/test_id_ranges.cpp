@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/nsfs.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -422,6 +423,32 @@ TEST_F(IdRangeTest, EachSandboxsUserNamespaceIsOwnedByTheFirstIdOfItsRange) {
     EXPECT_NE(owner, 0u);
   }
   EXPECT_NE(record_of(*a).root_uid, record_of(*b).root_uid);
+}
+
+// Finding 6, the attack itself: a sandbox holding every inotify instance its user may have
+// left host root without any (EMFILE for every root program). Now it exhausts only its own.
+TEST_F(IdRangeTest, ASandboxHoldingAllItsInotifyInstancesLeavesHostRootItsOwn) {
+  HUTCH_NEED(fs::exists("/usr/bin/python3"), "HUTCH_REQUIRE_NAMESPACES", "python3 on the host (the host image runs it)");
+  const int limit = std::stoi(read_text("/proc/sys/fs/inotify/max_user_instances"));
+  auto sandbox = backend_->create({});
+  ExecRequest request;
+  request.argv = {"python3", "-c",
+                  "import ctypes, sys, time\n"
+                  "libc = ctypes.CDLL(None, use_errno=True)\n"
+                  "fds = [libc.inotify_init() for _ in range(" + std::to_string(limit + 8) + ")]\n"
+                  "print(sum(fd >= 0 for fd in fds), flush=True)\n"
+                  "time.sleep(600)\n"};
+  auto holder = sandbox->spawn(request);
+  auto chunk = holder->read_output();
+  ASSERT_TRUE(chunk);
+  EXPECT_GT(std::stoi(chunk->data), 0) << "the sandbox made no inotify instance at all";
+  // While the sandbox holds them, host root still gets one.
+  const int fd = ::inotify_init1(IN_CLOEXEC);
+  const int error = errno;
+  EXPECT_GE(fd, 0) << "host root has no inotify instance left: " << std::strerror(error);
+  if (fd >= 0) ::close(fd);
+  holder->kill(9);
+  holder->wait();
 }
 
 // Images are stored once, in the store range; every sandbox sees their owners as the image
