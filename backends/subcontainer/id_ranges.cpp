@@ -129,10 +129,10 @@ IdRange IdRangeRegistry::allocate(const fs::path& owner) {
                            "[backends.subcontainer] uid_ranges");
 }
 
-void IdRangeRegistry::release(std::uint32_t first, const fs::path& owner) noexcept {
+void IdRangeRegistry::release(const IdRange& range, const fs::path& owner) noexcept {
   try {
     Lock lock(dir_);
-    const fs::path file = dir_ / file_name({first, count_});
+    const fs::path file = dir_ / file_name(range);
     std::string holder = read_small_file(file).value_or("");
     if (holder == owner_key(owner) + "\n") ::unlink(file.c_str());
   } catch (const std::exception&) {

@@ -51,9 +51,9 @@ class IdRangeRegistry {
   // registry cannot be written.
   IdRange allocate(const std::filesystem::path& owner);
 
-  // Frees the range starting at `first` if `owner` holds it (a range already released, or
-  // taken by another sandbox since, is left alone). Never throws.
-  void release(std::uint32_t first, const std::filesystem::path& owner) noexcept;
+  // Frees `range` if `owner` holds it (a range already released, or taken by another sandbox
+  // since, is left alone). Never throws.
+  void release(const IdRange& range, const std::filesystem::path& owner) noexcept;
 
   // Frees the range `owner` holds, whichever it is (a sandbox that died before its record was
   // written). Never throws.

@@ -313,7 +313,7 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
   // Only once its files are gone may another sandbox get the range.
   if (runtime.id_ranges) {
     if (record && record->id_count > 1)
-      runtime.id_ranges->release(record->root_uid, paths.dir);
+      runtime.id_ranges->release({record->root_uid, record->id_count}, paths.dir);
     else
       runtime.id_ranges->release_owner(paths.dir);
   }

@@ -243,9 +243,9 @@ TEST_F(IdRangeRegistryTest, EachSandboxGetsARangeOfItsOwnOutsideTheStoreRange) {
   EXPECT_EQ(b.first, 1000131072u);
   EXPECT_EQ(a.count, 65536u);
   // Released, a range goes to the next sandbox; a release by a sandbox not holding it does nothing.
-  registry.release(a.first, owner("b"));
+  registry.release(a, owner("b"));
   EXPECT_EQ(registry.allocate(owner("c")).first, 1000196608u);
-  registry.release(a.first, owner("a"));
+  registry.release(a, owner("a"));
   EXPECT_EQ(registry.allocate(owner("d")).first, a.first);
   registry.release_owner(owner("b"));
   EXPECT_EQ(registry.allocate(owner("e")).first, b.first);
@@ -511,9 +511,18 @@ TEST_F(IdRangeTest, ImageFilesHaveTheirOwnersInTwoSandboxesAtOnceAndForksAndSnap
 TEST_F(IdRangeTest, DestroyAndPruneGiveTheRangeBack) {
   auto sandbox = backend_->create({});
   const SandboxRecord record = record_of(*sandbox);
-  const fs::path entry = runtime_->config.id_ranges_dir /
-                         (std::to_string(record.root_uid) + "-" + std::to_string(record.id_count));
+  const fs::path& registry = runtime_->config.id_ranges_dir;
+  const fs::path entry = registry / (std::to_string(record.root_uid) + "-" + std::to_string(record.id_count));
   EXPECT_EQ(read_text(entry), paths_of(*sandbox).dir.string() + "\n");
   sandbox->destroy();
-  EXPECT_EQ(stat_of(entry).error, ENOENT) << "destroy keeps the range taken";
+  EXPECT_EQ(stat_of(entry).error, ENOENT) << "destroy kept the range taken";
+
+  // A hutch that died between removing a sandbox's directory and releasing its range: the
+  // last range of the block, taken by a directory that is gone. prune frees it.
+  const auto& config = runtime_->config;
+  const std::uint64_t last = config.uid_base + std::uint64_t(config.uid_ranges) * config.uid_count;
+  const fs::path leaked = registry / (std::to_string(last) + "-" + std::to_string(config.uid_count));
+  write_text(leaked, (state_dir_ / "subcontainer" / "sandboxes" / "0123456789ab").string() + "\n");
+  backend_->prune({});
+  EXPECT_EQ(stat_of(leaked).error, ENOENT) << "prune left the range of a vanished sandbox taken";
 }
