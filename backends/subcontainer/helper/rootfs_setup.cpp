@@ -125,6 +125,9 @@ void make_mounts_private() {
     fail_errno("make mounts private");
 }
 
+// Attached, not handed to overlayfs as /proc/self/fd paths: overlayfs clones each layer's
+// mount (clone_private_mount), which older kernels, Debian 12's 6.1 among them, allow only for
+// a mount attached in the caller's own mount namespace. Idmapped lower layers need 5.19.
 void attach_lower_layers(const Plan& plan) {
   for (const auto& lower : plan.lower) {
     if (lower.prepared_tree < 0) continue;
