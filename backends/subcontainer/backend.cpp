@@ -7,6 +7,7 @@
 #include "lifecycle.hpp"
 #include "orphan_cgroups.hpp"
 #include "sandbox_record.hpp"
+#include "subordinate_ids.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
@@ -55,17 +56,30 @@ std::string prune_reason(const SandboxRecord& record, const fs::path& record_fil
 std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdlog::logger> log) {
   auto runtime = std::make_shared<Runtime>();
   runtime->rootless = ::geteuid() != 0;
+  OwnershipShift shift;
   if (runtime->rootless) {
-    runtime->root_uid = ::geteuid();
-    runtime->root_gid = ::getegid();
-    runtime->id_count = 1;
+    runtime->caller_uid = ::geteuid();
+    runtime->caller_gid = ::getegid();
     runtime->delegated_cgroups = SandboxCgroup::delegated_base().has_value();
   } else {
-    runtime->root_uid = runtime->root_gid = config.uid_base;
-    runtime->id_count = config.uid_count;
+    runtime->id_ranges =
+        std::make_unique<IdRangeRegistry>(config.id_ranges_dir, config.uid_base, config.uid_count, config.uid_ranges);
+    const IdRange store = runtime->id_ranges->store_range();
+    const std::string what = "[backends." + config.name + "] uid_base/uid_count/uid_ranges";
+    for (const auto& file : {config.subuid_file, config.subgid_file}) {
+      try {
+        register_subordinate_ids(file, kSubordinateIdsName, store.first, runtime->id_ranges->block_size(), what);
+      } catch (const Error& e) {
+        // An overlap is refused; a file that cannot be written (a read-only /etc) only leaves
+        // the block unannounced, which the user should know about.
+        if (e.code() != Errc::io) throw;
+        if (log)
+          log->warn("subcontainer: could not register hutch's host ids in {} ({}); useradd may hand them "
+                    "to a new user, who could then map them", file.string(), e.what());
+      }
+    }
+    shift = {store.first, store.count};
   }
-  OwnershipShift shift;
-  if (!runtime->rootless) shift = {config.uid_base, config.uid_count};
   runtime->images = std::make_unique<ImageStore>(config.image_store, log, shift);
   runtime->config = std::move(config);
   runtime->log = std::move(log);
@@ -162,6 +176,11 @@ std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
   // no labels that could be matched, so a label filter leaves them alone.
   if (filter.labels.empty())
     for (auto& id : prune_orphan_cgroups(*runtime_)) removed.push_back(std::move(id));
+  // Id ranges of sandboxes whose directory went without a release (a hutch that crashed).
+  if (runtime_->id_ranges)
+    for (const auto& range : runtime_->id_ranges->reclaim_stale())
+      runtime_->log->info("prune: freed the host id range {}-{} of a sandbox that is gone", range.first,
+                          std::uint64_t(range.first) + range.count - 1);
   // Layers of deleted snapshots whose last sandbox is gone now.
   for (const auto& image : runtime_->images->collect_deleted(
            [this](const std::string& image_id) { return sandbox_using(image_id); }))

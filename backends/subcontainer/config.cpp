@@ -33,8 +33,12 @@ BackendConfig read_backend_config(const PluginContext& context) {
 
   if (auto v = table.get_int("uid_base", 1, 0xFFFFFFFFLL - 1)) config.uid_base = static_cast<std::uint32_t>(*v);
   if (auto v = table.get_int("uid_count", 1, 0xFFFFFFFFLL)) config.uid_count = static_cast<std::uint32_t>(*v);
-  if (std::uint64_t(config.uid_base) + config.uid_count > 0xFFFFFFFFULL)
-    table.fail("uid_count", "uid_base + uid_count exceeds the 32-bit id space");
+  if (auto v = table.get_int("uid_ranges", 1, 0xFFFFFFFFLL)) config.uid_ranges = static_cast<std::uint32_t>(*v);
+  // The last id (4294967295) is the kernel's "no id"; the block must end before it.
+  if ((std::uint64_t(config.uid_ranges) + 1) * config.uid_count + config.uid_base > 0xFFFFFFFFULL)
+    table.fail("uid_ranges", "uid_base + (uid_ranges + 1) * uid_count exceeds the 32-bit id space (" +
+                                 std::to_string(config.uid_base) + " + " + std::to_string(config.uid_ranges) +
+                                 "+1 ranges of " + std::to_string(config.uid_count) + " ids)");
   if (auto v = table.get_string_array("bind_allow")) {
     for (const auto& prefix : *v)
       if (prefix.empty() || prefix[0] != '/') table.fail("bind_allow", "'" + prefix + "' is not an absolute path");

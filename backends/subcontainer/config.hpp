@@ -21,8 +21,19 @@ struct BackendConfig {
   std::filesystem::path image_store;    // image_store key, default <state_root>/images
   std::filesystem::path volumes_dir;    // <state_root>/volumes
   std::filesystem::path backups_dir;    // <state_root>/backups
-  std::uint32_t uid_base = 100000;      // host id of root inside (when hutch runs as root)
-  std::uint32_t uid_count = 65536;
+  // When hutch runs as root, sandboxes get host ids from one block hutch owns (id_ranges.hpp):
+  // [uid_base, uid_base + (uid_ranges + 1) * uid_count), the first uid_count ids for the image
+  // store, then one range of uid_count ids per sandbox. The default base sits far above the
+  // ranges useradd hands out in /etc/subuid (100000 up to 600100000 by default).
+  std::uint32_t uid_base = 1000000000;
+  std::uint32_t uid_count = 65536;      // ids of each sandbox (and of the store range)
+  std::uint32_t uid_ranges = 4096;      // how many sandboxes can hold a range at once
+  // Where the block is registered (subordinate_ids.hpp) and where the ranges in use are
+  // recorded (id_ranges.hpp): host-wide, shared by every state dir. Not TOML keys; tests
+  // point them elsewhere.
+  std::filesystem::path subuid_file = "/etc/subuid";
+  std::filesystem::path subgid_file = "/etc/subgid";
+  std::filesystem::path id_ranges_dir = "/var/lib/hutch/id-ranges";
   std::vector<std::string> bind_allow;
   std::vector<int> keep_caps;           // capability numbers commands keep
   bool seccomp = true;

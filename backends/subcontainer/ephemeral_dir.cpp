@@ -25,13 +25,16 @@ bool on_tmpfs(const fs::path& dir) {
   return ::statfs(dir.c_str(), &info) == 0 && info.f_type == TMPFS_MAGIC;
 }
 
-// `dir` made (mode 0711: sandbox root, a host uid of its own, walks through it to its overlay
-// layers) or found as a real directory of ours; a symlink or someone else's is refused.
+// `dir` made or found as a real directory of ours; a symlink or someone else's is refused.
+// As root, mode 0711: the root of each sandbox, a host uid of its own, walks through it to its
+// own sandbox directory (0700, its own: lifecycle.cpp), and nobody can list it. Rootless,
+// everything is the caller's: 0700.
 bool private_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0711) != 0 && errno != EEXIST) return false;
+  const mode_t mode = ::geteuid() == 0 ? 0711 : 0700;
+  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) return false;
   struct stat info {};
   if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != ::geteuid()) return false;
-  return (info.st_mode & 07777) == 0711 || ::chmod(dir.c_str(), 0711) == 0;
+  return (info.st_mode & 07777) == mode || ::chmod(dir.c_str(), mode) == 0;
 }
 
 std::vector<fs::path> tmpfs_candidates() {

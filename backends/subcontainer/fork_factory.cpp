@@ -6,6 +6,8 @@
 
 #include <hutch/error.hpp>
 
+#include <algorithm>
+
 namespace hutch::subcontainer {
 
 std::shared_ptr<Handle> SubcontainerForkFactory::fork(Handle& source) {
@@ -15,8 +17,12 @@ std::shared_ptr<Handle> SubcontainerForkFactory::fork(Handle& source) {
   SandboxSpec spec = sandbox->spec();
   spec.image = sandbox->record().image_ref;
   auto source_upper = sandbox->paths().upper;
-  return create_sandbox(runtime_, spec, [&](const std::filesystem::path& upper) {
-    sandbox->with_frozen([&] { copy_layer(source_upper, upper); });
+  const SandboxRecord& from = sandbox->record();
+  return create_sandbox(runtime_, spec, [&](const std::filesystem::path& upper, const IdRange& ids) {
+    // The fork has a range of its own: its copy of the layer moves into it.
+    IdShift shift;
+    if (!runtime_->rootless) shift = {from.root_uid, from.root_gid, ids.first, ids.first, std::min(from.id_count, ids.count)};
+    sandbox->with_frozen([&] { copy_layer(source_upper, upper, shift); });
   });
 }
 

@@ -166,7 +166,10 @@ void SubcontainerHandle::with_frozen(const std::function<void()>& body) {
 SnapshotInfo SubcontainerHandle::snapshot(const std::string& label) {
   require_running();
   SnapshotInfo info;
-  with_frozen([&] { info.id = runtime_->images->commit_layer(paths().upper, record_.image_ref, label, record_.id); });
+  with_frozen([&] {
+    info.id = runtime_->images->commit_layer(paths().upper, record_.image_ref, label, record_.id, record_.root_uid,
+                                             record_.root_gid);
+  });
   info.label = label;
   info.source_sandbox = record_.id;
   info.created = std::chrono::system_clock::now();

@@ -1,6 +1,7 @@
 // The image store; layout and refs are described in image_store.hpp.
 #include "image_store.hpp"
 
+#include "atomic_file.hpp"
 #include "content_digest.hpp"
 #include "image_import.hpp"
 #include "layer_copy.hpp"
@@ -81,31 +82,6 @@ json::value read_json_file(const fs::path& file) {
   json::value value = json::parse(*text, ec);
   if (ec) throw Error(Errc::io, "image store file '" + file.string() + "' is corrupt: " + ec.message());
   return value;
-}
-
-// tmp + fsync + rename, so a crash leaves the old or the new file, never half of one.
-void write_file_atomic(const fs::path& file, const std::string& content) {
-  const fs::path tmp = file.string() + ".tmp-" + random_hex(6);
-  {
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!fd) throw Error(Errc::io, "cannot create '" + tmp.string() + "': " + std::strerror(errno));
-    for (std::size_t off = 0; off < content.size();) {
-      const ssize_t put = ::write(fd.get(), content.data() + off, content.size() - off);
-      if (put < 0) {
-        if (errno == EINTR) continue;
-        const int err = errno;
-        ::unlink(tmp.c_str());
-        throw Error(Errc::io, "cannot write '" + tmp.string() + "': " + std::strerror(err));
-      }
-      off += static_cast<std::size_t>(put);
-    }
-    ::fsync(fd.get());
-  }
-  if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(Errc::io, "cannot replace '" + file.string() + "': " + std::strerror(err));
-  }
 }
 
 void write_json_atomic(const fs::path& file, const json::value& value) {
@@ -290,6 +266,9 @@ ImageStore::ImageStore(fs::path root, std::shared_ptr<spdlog::logger> log, Owner
   if (ec) throw Error(Errc::io, "cannot create image store '" + root_.string() + "': " + ec.message() +
                                     " (set [backends.subcontainer] image_store to a writable directory)");
   root_ = fs::canonical(root_);
+  // Also for a store made by an older hutch, which left it open (0755).
+  if (::chmod(root_.c_str(), 0700) != 0)
+    throw Error(Errc::io, "cannot chmod the image store '" + root_.string() + "' to 0700: " + std::strerror(errno));
   remove_stale_staging();
 }
 
@@ -532,13 +511,17 @@ std::string ImageStore::import_locked(const fs::path& tar, const std::string& na
 }
 
 std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::string& base_ref,
-                                     const std::string& label, const std::string& source) {
+                                     const std::string& label, const std::string& source,
+                                     std::uint32_t upper_root_uid, std::uint32_t upper_root_gid) {
   const ResolvedImage base = resolve(base_ref);
   const std::string id = random_hex(32);
   Lock lock(root_);
   StagingDir staging(root_ / (".tmp-" + id.substr(0, 12)));
   fs::create_directory(staging.path());
-  copy_layer(upper_dir, staging.path() / "rootfs");
+  IdShift to_store;
+  if (shift_.uid_count != 0)
+    to_store = {upper_root_uid, upper_root_gid, shift_.uid_base, shift_.uid_base, shift_.uid_count};
+  copy_layer(upper_dir, staging.path() / "rootfs", to_store);
   json::object meta;
   meta["config"] = config_to_json(base.config);
   meta["parent"] = base.ref;
@@ -561,6 +544,12 @@ std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::strin
     }
   }
   return id;
+}
+
+bool ImageStore::holds(const fs::path& dir) const {
+  const fs::path normal = dir.lexically_normal();
+  auto [root_end, dir_it] = std::mismatch(root_.begin(), root_.end(), normal.begin(), normal.end());
+  return root_end == root_.end() && dir_it != normal.end();
 }
 
 bool ImageStore::is_deleted(const std::string& id) const {

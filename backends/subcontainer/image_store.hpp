@@ -19,6 +19,10 @@
 //   <root>/sources.json              tarball (path, size, mtime) -> id, saves re-hashing
 // Every write is atomic (temp dir/file + rename) and serialized by a lock file, so several
 // hutch processes can share one store.
+//
+// The store's root directory is mode 0700: nothing in it is reachable for another host user,
+// so the setuid files images carry (they need them) cannot be run from the host. Sandboxes
+// do not reach it either: as root, the helper opens their layers (id_ranges.hpp).
 #pragma once
 
 #include <hutch/types.hpp>
@@ -55,9 +59,10 @@ struct ResolvedImage {
   ImageConfig config;
 };
 
-// How ownership of imported files maps to the host. When the host process is root, the
-// sandbox's root is host uid `uid_base`, so files a tar says belong to uid N are stored as
-// uid_base + N (ids >= uid_count become the overflow id). Rootless, files belong to the
+// How ownership of imported files maps to the host. When the host process is root, files are
+// stored in the store range (id_ranges.hpp) that starts at `uid_base`: a file a tar says
+// belongs to uid N is stored as uid_base + N (ids >= uid_count become the overflow id), and
+// every sandbox sees it as N through an idmapped mount. Rootless, files belong to the
 // invoking user, which is root inside.
 struct OwnershipShift {
   std::uint32_t uid_base = 0;
@@ -92,8 +97,15 @@ class ImageStore {
   // Snapshot: stores a copy of the overlay upper dir `upper_dir` as a new layer on top of
   // `base_ref` and returns the new image's id. `label` is kept as its name when non-empty;
   // `source` (the snapshotted sandbox's id) is what SnapshotInfo::source_sandbox reports.
+  // `upper_root_uid`/`upper_root_gid`: the host ids root inside the sandbox has, which the
+  // copy moves into the store range (nothing moves rootless, where the shift is empty).
   std::string commit_layer(const std::filesystem::path& upper_dir, const std::string& base_ref,
-                           const std::string& label, const std::string& source = "");
+                           const std::string& label, const std::string& source = "",
+                           std::uint32_t upper_root_uid = 0, std::uint32_t upper_root_gid = 0);
+
+  // True when `dir` lies in the store (a layer of an imported image, a snapshot or the host
+  // skeleton), whose files are owned by the store range.
+  bool holds(const std::filesystem::path& dir) const;
 
   // Names of named images, ids of the unnamed ones.
   std::vector<std::string> list();

@@ -9,7 +9,9 @@
 #include <hutch/error.hpp>
 
 #include <dirent.h>
+#include <endian.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <string>
@@ -38,8 +41,41 @@ std::string proc_path(int dir_fd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
 }
 
+// The ids inside an xattr value, moved by `shift`: the root id of a namespaced (v3) file
+// capability, which says in which user namespace the capability counts, and the uid/gid of
+// POSIX ACL entries. Both formats are little-endian on disk and through getxattr.
+void shift_ids_in_xattr(const char* key, std::vector<char>& value, const IdShift& shift) {
+  if (shift.count == 0) return;
+  auto get32 = [&](std::size_t at) {
+    std::uint32_t raw;
+    std::memcpy(&raw, value.data() + at, 4);
+    return le32toh(raw);
+  };
+  auto put32 = [&](std::size_t at, std::uint32_t id) {
+    const std::uint32_t raw = htole32(id);
+    std::memcpy(value.data() + at, &raw, 4);
+  };
+  if (std::strcmp(key, "security.capability") == 0) {
+    if (value.size() == sizeof(vfs_ns_cap_data) && (get32(0) & VFS_CAP_REVISION_MASK) == VFS_CAP_REVISION_3)
+      put32(offsetof(vfs_ns_cap_data, rootid), shift.uid(get32(offsetof(vfs_ns_cap_data, rootid))));
+    return;
+  }
+  const bool acl = std::strcmp(key, "system.posix_acl_access") == 0 || std::strcmp(key, "system.posix_acl_default") == 0;
+  if (!acl) return;
+  // A 4-byte version header, then entries of {le16 tag, le16 perm, le32 id}.
+  constexpr std::size_t kHeader = 4, kEntry = 8;
+  constexpr std::uint16_t kAclUser = 0x02, kAclGroup = 0x08;
+  for (std::size_t at = kHeader; at + kEntry <= value.size(); at += kEntry) {
+    std::uint16_t tag;
+    std::memcpy(&tag, value.data() + at, 2);
+    tag = le16toh(tag);
+    if (tag == kAclUser) put32(at + 4, shift.uid(get32(at + 4)));
+    if (tag == kAclGroup) put32(at + 4, shift.gid(get32(at + 4)));
+  }
+}
+
 // Copies every xattr of `name` in `from_dir` to `name` in `to_dir`; never follows symlinks.
-void copy_xattrs(int from_dir, int to_dir, const std::string& name, const std::string& shown) {
+void copy_xattrs(int from_dir, int to_dir, const std::string& name, const std::string& shown, const IdShift& shift) {
   const std::string src = proc_path(from_dir, name);
   const std::string dst = proc_path(to_dir, name);
   ssize_t size = ::llistxattr(src.c_str(), nullptr, 0);
@@ -58,6 +94,8 @@ void copy_xattrs(int from_dir, int to_dir, const std::string& name, const std::s
     value.resize(static_cast<std::size_t>(length));
     length = ::lgetxattr(src.c_str(), key, value.data(), value.size());
     if (length < 0) fail(std::string("read xattr ") + key + " of", shown, errno);
+    value.resize(static_cast<std::size_t>(length));
+    shift_ids_in_xattr(key, value, shift);
     if (::lsetxattr(dst.c_str(), key, value.data(), static_cast<std::size_t>(length), 0) != 0)
       fail(std::string("set xattr ") + key + " on", shown, errno);
   }
@@ -99,7 +137,8 @@ void copy_file_data(int from_fd, int to_fd, std::uint64_t size, const std::strin
 
 class LayerCopier {
  public:
-  LayerCopier(fs::path from, fs::path to) : from_root_(std::move(from)), to_root_(std::move(to)) {}
+  LayerCopier(fs::path from, fs::path to, const IdShift& shift)
+      : from_root_(std::move(from)), to_root_(std::move(to)), shift_(shift) {}
 
   void run() {
     UniqueFd from_dir(::open(from_root_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -174,24 +213,24 @@ class LayerCopier {
   }
 
   // Owner first (chown clears setuid bits), then mode, xattrs, and times last.
-  static void apply_metadata(int from_dir, int to_dir, const std::string& name, const struct stat& st,
-                             const std::string& shown_path) {
-    if (::fchownat(to_dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+  void apply_metadata(int from_dir, int to_dir, const std::string& name, const struct stat& st,
+                             const std::string& shown_path) const {
+    if (::fchownat(to_dir, name.c_str(), shift_.uid(st.st_uid), shift_.gid(st.st_gid), AT_SYMLINK_NOFOLLOW) != 0 &&
         !(errno == EPERM && ::geteuid() != 0))
       fail("chown", shown_path, errno);
     if (!S_ISLNK(st.st_mode) && ::fchmodat(to_dir, name.c_str(), st.st_mode & 07777, 0) != 0)
       fail("chmod", shown_path, errno);
-    copy_xattrs(from_dir, to_dir, name, shown_path);
+    copy_xattrs(from_dir, to_dir, name, shown_path, shift_);
     const struct timespec times[2] = {st.st_atim, st.st_mtim};
     if (::utimensat(to_dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) fail("set times of", shown_path, errno);
   }
 
-  static void finish_directory(int from_fd, int to_fd, const struct stat& st, const std::string& from_shown,
-                               const std::string& to_shown) {
-    if (::fchown(to_fd, st.st_uid, st.st_gid) != 0 && !(errno == EPERM && ::geteuid() != 0))
+  void finish_directory(int from_fd, int to_fd, const struct stat& st, const std::string& from_shown,
+                        const std::string& to_shown) const {
+    if (::fchown(to_fd, shift_.uid(st.st_uid), shift_.gid(st.st_gid)) != 0 && !(errno == EPERM && ::geteuid() != 0))
       fail("chown", to_shown, errno);
     if (::fchmod(to_fd, st.st_mode & 07777) != 0) fail("chmod", to_shown, errno);
-    copy_xattrs(from_fd, to_fd, ".", from_shown);
+    copy_xattrs(from_fd, to_fd, ".", from_shown, shift_);
     const struct timespec times[2] = {st.st_atim, st.st_mtim};
     if (::futimens(to_fd, times) != 0) fail("set times of", to_shown, errno);
   }
@@ -200,17 +239,18 @@ class LayerCopier {
 
   fs::path from_root_;
   fs::path to_root_;
+  IdShift shift_;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;  // first copy of each hardlinked inode
 };
 
 }  // namespace
 
-void copy_layer(const fs::path& from, const fs::path& to) {
+void copy_layer(const fs::path& from, const fs::path& to, const IdShift& shift) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(to, ec)))
     throw Error(Errc::already_exists, "layer copy: destination '" + to.string() + "' already exists");
   try {
-    LayerCopier(from, to).run();
+    LayerCopier(from, to, shift).run();
   } catch (...) {
     fs::remove_all(to, ec);
     throw;

@@ -55,14 +55,17 @@ void make_dir(const fs::path& dir, mode_t mode, const std::string& id) {
 
 // The sandbox's directory: in the state dir, or for an ephemeral sandbox in `ephemeral`
 // with a symlink to it in the state dir (ephemeral_dir.hpp). Returns where it really is.
+// Mode 0700: no other host user reaches anything in it, above all not a setuid file the
+// sandbox made in its upper layer. As root it is given to the sandbox's host root once the
+// sandbox has its ids (the helper enters it as that uid to mount the overlay).
 fs::path make_sandbox_dir(const fs::path& dir, const std::optional<fs::path>& ephemeral, const std::string& id) {
   if (!ephemeral) {
-    make_dir(dir, 0711, id);
+    make_dir(dir, 0700, id);
     return dir;
   }
   fs::path target = *ephemeral / id;
-  if (::mkdir(target.c_str(), 0711) != 0) throw_system_error("sandbox " + id + ": mkdir " + target.string(), errno);
-  ::chmod(target.c_str(), 0711);
+  if (::mkdir(target.c_str(), 0700) != 0) throw_system_error("sandbox " + id + ": mkdir " + target.string(), errno);
+  ::chmod(target.c_str(), 0700);
   if (::symlink(target.c_str(), dir.c_str()) != 0) {
     int error = errno;
     ::rmdir(target.c_str());
@@ -71,22 +74,43 @@ fs::path make_sandbox_dir(const fs::path& dir, const std::optional<fs::path>& ep
   return target;
 }
 
-void give_to_sandbox_root(const fs::path& path, const Runtime& runtime, const std::string& id) {
+void give_to_sandbox_root(const fs::path& path, const Runtime& runtime, const IdRange& ids, const std::string& id) {
   if (runtime.rootless) return;
-  if (::chown(path.c_str(), runtime.root_uid, runtime.root_gid) != 0)
-    throw_system_error("sandbox " + id + ": chown " + path.string(), errno);
+  if (::chown(path.c_str(), ids.first, ids.first) != 0) throw_system_error("sandbox " + id + ": chown " + path.string(), errno);
 }
 
-// The sandbox's root (a host uid of its own) walks these paths when it mounts its overlay.
+void set_mode(const fs::path& dir, mode_t mode) {
+  if (::chmod(dir.c_str(), mode) != 0) throw_system_error("chmod " + dir.string(), errno);
+}
+
+// The sandbox's root (a host uid of its own) walks down to its own directory when it mounts
+// its overlay: the state dir and the sandboxes dir let it pass (o+x), the sandboxes dir
+// without listing (0711). Volumes and backups are reached only by the helper as host root
+// (idmapped, like image layers): 0700, so a setuid file a sandbox leaves there is out of
+// reach too. Rootless, everything is the caller's alone.
 void ensure_state_dirs(const Runtime& runtime) {
   const auto& config = runtime.config;
   fs::create_directories(config.sandboxes_dir);
-  if (runtime.rootless) return;
-  for (fs::path dir = config.sandboxes_dir; !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+  for (const auto& dir : {config.volumes_dir, config.backups_dir}) {
+    fs::create_directories(dir);
+    set_mode(dir, 0700);
+  }
+  if (runtime.rootless) {
+    set_mode(config.sandboxes_dir, 0700);
+    return;
+  }
+  set_mode(config.sandboxes_dir, 0711);
+  for (fs::path dir = config.sandboxes_dir.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
     struct stat info {};
     if (::stat(dir.c_str(), &info) == 0 && (info.st_mode & S_IXOTH) == 0) ::chmod(dir.c_str(), info.st_mode | S_IXOTH);
     if (dir == config.state_root.parent_path()) break;
   }
+}
+
+// The host ids of a new sandbox: a range of its own as root, the caller's one id rootless.
+IdRange sandbox_ids(const Runtime& runtime, const fs::path& sandbox_dir) {
+  if (runtime.rootless) return {runtime.caller_uid, 1};
+  return runtime.id_ranges->allocate(sandbox_dir);
 }
 
 std::int64_t now_ms() {
@@ -99,12 +123,19 @@ void add_mounts(SetupPlan& plan, const SandboxSpec& spec, const Runtime& runtime
   policy.bind_allow = runtime.config.bind_allow;
   policy.volumes_dir = runtime.config.volumes_dir;
   policy.backups_dir = runtime.config.backups_dir;
+  std::optional<IdMap> store_map;
   if (!runtime.rootless) {
-    policy.owner_uid = runtime.root_uid;
-    policy.owner_gid = runtime.root_gid;
+    // Volumes and backups outlive sandboxes and are shared by them, so, like images, they
+    // belong to the store range, which each sandbox sees as its own ids.
+    const IdRange store = runtime.id_ranges->store_range();
+    policy.owner_uid = policy.owner_gid = store.first;
+    store_map = IdMap{0, store.first, store.count};
   }
   for (const auto& mount : spec.mounts) {
     ResolvedMount resolved = resolve_mount(mount, policy);
+    const bool managed = mount.type == MountType::volume || mount.type == MountType::pointer ||
+                         mount.type == MountType::backup;
+    if (managed && !resolved.idmap) resolved.idmap = store_map;
     if (resolved.idmap && runtime.rootless)
       throw Error(Errc::unsupported, "subcontainer: mount on " + mount.target +
                                          ": idmapped mounts need root (privilege over the source filesystem)");
@@ -114,6 +145,28 @@ void add_mounts(SetupPlan& plan, const SandboxSpec& spec, const Runtime& runtime
       plan.binds.push_back(
           {resolved.host_source.string(), resolved.target, resolved.read_only, resolved.is_file, resolved.idmap});
     }
+  }
+}
+
+// Rootless, the overlay takes the layers' directories as they are. As root the sandbox cannot
+// reach the image store (0700), and stored layers belong to the store range: the helper
+// parent copies each layer (idmapped onto the sandbox's range when it is the store's) and the
+// sandbox attaches the copies on <sandbox dir>/lower/<n> for its overlay.
+void add_lower_layers(SetupPlan& plan, const ResolvedImage& image, const Runtime& runtime, const SandboxPaths& paths,
+                      const SandboxPaths& real, const std::string& id) {
+  if (runtime.rootless) {
+    for (const auto& lower : image.lower_dirs) plan.lower.push_back({lower.string(), {}, {}});
+    return;
+  }
+  const IdRange store = runtime.id_ranges->store_range();
+  make_dir(paths.dir / "lower", 0700, id);
+  give_to_sandbox_root(paths.dir / "lower", runtime, {plan.outside_uid, plan.id_count}, id);
+  for (std::size_t i = 0; i < image.lower_dirs.size(); ++i) {
+    const std::string name = std::to_string(i);
+    make_dir(paths.dir / "lower" / name, 0700, id);
+    PlanLower lower{image.lower_dirs[i].string(), (real.dir / "lower" / name).string(), {}};
+    if (runtime.images->holds(image.lower_dirs[i])) lower.idmap = IdMap{0, store.first, store.count};
+    plan.lower.push_back(std::move(lower));
   }
 }
 
@@ -146,21 +199,24 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   // Started now, it execs and starts up while the rest is prepared; it reads the plan once
   // told to (helper_launch.hpp). Declared after the rollback: on failure it is gone first.
   PendingHelper helper(config.helper, paths.plan, id);
+  // Taken once the directory exists: a range whose directory is gone counts as free.
+  const IdRange ids = sandbox_ids(*runtime, paths.dir);
+  give_to_sandbox_root(real_dir, *runtime, ids, id);
   // The helper gets the real paths, not the ones through an ephemeral sandbox's symlink.
   SandboxPaths real = sandbox_paths(real_dir.parent_path(), id);
   make_dir(paths.root, 0755, id);
   make_dir(paths.work, 0700, id);
-  give_to_sandbox_root(paths.work, *runtime, id);
+  give_to_sandbox_root(paths.work, *runtime, ids, id);
 
   ResolvedImage image = runtime->images->resolve(spec.image);
   write_sandbox_file(paths.image_pin, image.ref + "\n", id);
   if (!runtime->images->still_stored(image.ref))
     throw Error(Errc::not_found, "image '" + spec.image + "' was deleted while sandbox " + id + " was being created");
   if (seed) {
-    seed(paths.upper);
+    seed(paths.upper, ids);
   } else {
     make_dir(paths.upper, 0755, id);
-    give_to_sandbox_root(paths.upper, *runtime, id);
+    give_to_sandbox_root(paths.upper, *runtime, ids, id);
   }
 
   SetupPlan plan;
@@ -168,14 +224,13 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.hostname = "hutch-" + id;
   plan.default_user = !spec.user.empty() ? spec.user : image.config.user;
   plan.rootless = runtime->rootless;
-  plan.outside_uid = runtime->root_uid;
-  plan.outside_gid = runtime->root_gid;
-  plan.id_count = runtime->id_count;
+  plan.outside_uid = plan.outside_gid = ids.first;
+  plan.id_count = ids.count;
   plan.network = spec.network;
   plan.root = real.root.string();
   plan.upper = real.upper.string();
   plan.work = real.work.string();
-  for (const auto& lower : image.lower_dirs) plan.lower.push_back(lower.string());
+  add_lower_layers(plan, image, *runtime, paths, real, id);
   plan.read_only_root = spec.read_only_root;
   for (const auto& bind : image.ro_binds)
     plan.binds.push_back({bind.source.string(), bind.target, true, !fs::is_directory(bind.source)});
@@ -200,9 +255,8 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
     record.cgroup_dirs = cgroup->dirs();
     plan.cgroups = cgroup->dirs();
   }
-  record.root_uid = runtime->root_uid;
-  record.root_gid = runtime->root_gid;
-  record.id_count = runtime->id_count;
+  record.root_uid = record.root_gid = ids.first;
+  record.id_count = ids.count;
   // Saved before the helper runs so that a crash from here on leaves a record prune can find.
   save_record(paths.record, record);
 
@@ -256,6 +310,13 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
     if (cgroup) cgroup->remove();
   }
   remove_sandbox_dir(paths.dir);
+  // Only once its files are gone may another sandbox get the range.
+  if (runtime.id_ranges) {
+    if (record && record->id_count > 1)
+      runtime.id_ranges->release({record->root_uid, record->id_count}, paths.dir);
+    else
+      runtime.id_ranges->release_owner(paths.dir);
+  }
 }
 
 }  // namespace hutch::subcontainer

@@ -13,6 +13,8 @@ inline constexpr const char* kSetgroups = "setgroups";  // allow | deny
 inline constexpr const char* kNetwork = "network";    // none | host
 inline constexpr const char* kRoot = "root";          // the merged mount point
 inline constexpr const char* kLower = "lower";        // lower dir, top-most first; repeated
+    // [mount-point map-inside map-outside map-count]: attached on mount-point from a copy the
+    // helper parent makes (idmapped unless map-count is 0); see helper/plan.hpp LowerStep
 inline constexpr const char* kUpper = "upper";
 inline constexpr const char* kWork = "work";
 inline constexpr const char* kReadOnlyRoot = "read_only_root";  // 1

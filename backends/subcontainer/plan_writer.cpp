@@ -4,6 +4,7 @@
 
 #include <hutch/error.hpp>
 
+#include <array>
 #include <fstream>
 
 namespace hutch::subcontainer {
@@ -30,6 +31,15 @@ class Lines {
 
 std::string flag(bool value) { return value ? "1" : "0"; }
 
+// The map line of an idmapped mount: it shows an on-disk id u as make_kuid(mount userns, u),
+// so the line takes `to` (on disk) "inside" to the host id that is `from` in the sandbox
+// "outside". No map: "0 0 0".
+std::array<std::string, 3> idmap_fields(const std::optional<hutch::IdMap>& idmap, std::uint32_t outside_uid) {
+  if (!idmap) return {"0", "0", "0"};
+  return {std::to_string(idmap->to), std::to_string(std::uint64_t(outside_uid) + idmap->from),
+          std::to_string(idmap->range)};
+}
+
 }  // namespace
 
 std::string render_plan(const SetupPlan& plan) {
@@ -43,18 +53,21 @@ std::string render_plan(const SetupPlan& plan) {
   lines.add(k::kSetgroups, {plan.rootless ? "deny" : "allow"});
   lines.add(k::kNetwork, {plan.network == NetworkMode::host ? "host" : "none"});
   lines.add(k::kRoot, {plan.root});
-  for (const auto& lower : plan.lower) lines.add(k::kLower, {lower});
+  for (const auto& lower : plan.lower) {
+    if (lower.mount_point.empty()) {
+      lines.add(k::kLower, {lower.dir});
+    } else {
+      const auto map = idmap_fields(lower.idmap, plan.outside_uid);
+      lines.add(k::kLower, {lower.dir, lower.mount_point, map[0], map[1], map[2]});
+    }
+  }
   lines.add(k::kUpper, {plan.upper});
   lines.add(k::kWork, {plan.work});
   lines.add(k::kReadOnlyRoot, {flag(plan.read_only_root)});
   for (const auto& bind : plan.binds) {
     if (bind.idmap) {
-      // An idmapped mount shows an on-disk id u as make_kuid(mount userns, u): its map line
-      // takes `to` (on disk) "inside" to the host id that is `from` in the sandbox "outside".
-      lines.add(k::kBind, {bind.source, bind.target, flag(bind.read_only), flag(bind.is_file),
-                           std::to_string(bind.idmap->to),
-                           std::to_string(std::uint64_t(plan.outside_uid) + bind.idmap->from),
-                           std::to_string(bind.idmap->range)});
+      const auto map = idmap_fields(bind.idmap, plan.outside_uid);
+      lines.add(k::kBind, {bind.source, bind.target, flag(bind.read_only), flag(bind.is_file), map[0], map[1], map[2]});
     } else {
       lines.add(k::kBind, {bind.source, bind.target, flag(bind.read_only), flag(bind.is_file)});
     }

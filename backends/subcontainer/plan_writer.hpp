@@ -22,6 +22,15 @@ struct PlanBind {
   std::optional<hutch::IdMap> idmap;
 };
 
+// A lower layer of the overlay root. With a mount point (as root), the helper parent makes a
+// read-only copy of `dir`, idmapped by `idmap` as a bind's (on-disk `to` shows as `from` of the
+// sandbox), and the sandbox attaches it there; without one (rootless) the overlay takes `dir`.
+struct PlanLower {
+  std::string dir;
+  std::string mount_point;
+  std::optional<hutch::IdMap> idmap;
+};
+
 struct PlanTmpfs {
   std::string target;
   std::uint64_t size = 0;
@@ -36,7 +45,7 @@ struct SetupPlan {
   std::uint32_t outside_uid = 0, outside_gid = 0, id_count = 1;
   NetworkMode network = NetworkMode::none;
   std::string root, upper, work;
-  std::vector<std::string> lower;  // top-most first
+  std::vector<PlanLower> lower;  // top-most first
   bool read_only_root = false;
   std::vector<PlanBind> binds;     // applied in order
   std::vector<PlanTmpfs> tmpfs;

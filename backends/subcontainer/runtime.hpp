@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "id_ranges.hpp"
 #include "image_store.hpp"
 
 #include <cstdint>
@@ -18,15 +19,20 @@ struct Runtime {
   BackendConfig config;
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<ImageStore> images;
-  // Root inside is uid_base.. outside when hutch runs as root; rootless, only the caller's own
-  // uid/gid is mapped (to root inside).
+  // As root, each sandbox gets a range of host ids of its own from `id_ranges` (see
+  // id_ranges.hpp) and the image store keeps its files in the store range; rootless, only
+  // the caller's own uid/gid (`caller_uid`, `caller_gid`) is mapped, to root inside.
   bool rootless = false;
   // Rootless with a cgroup v2 subtree delegated to the caller: sandboxes get cgroups there,
   // and with them pause, stats and cgroup.kill (SandboxCgroup::delegated_base).
   bool delegated_cgroups = false;
-  std::uint32_t root_uid = 0, root_gid = 0, id_count = 1;
+  std::uint32_t caller_uid = 0, caller_gid = 0;
+  std::unique_ptr<IdRangeRegistry> id_ranges;  // as root only
 };
 
+// As root, this also registers the id block in config.subuid_file/subgid_file
+// (subordinate_ids.hpp): Errc::config when the block overlaps another user's entry there; a
+// file that cannot be written is only a warning in the log.
 std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdlog::logger> log);
 
 }  // namespace hutch::subcontainer

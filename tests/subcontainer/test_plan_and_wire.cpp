@@ -19,7 +19,7 @@ TEST(SubcontainerPlan, RendersOneLinePerStepInOrder) {
   plan.root = "/s/root";
   plan.upper = "/s/upper";
   plan.work = "/s/work";
-  plan.lower = {"/img/top", "/img/base"};
+  plan.lower = {{"/img/top", {}, {}}, {"/img/base", {}, {}}};
   plan.binds = {{"/usr", "/usr", true, false}, {"/data/f", "/etc/f", false, true}};
   plan.tmpfs = {{"/scratch", 1048576, false}};
   plan.socket = "/s/ctl.sock";
@@ -42,6 +42,17 @@ TEST(SubcontainerPlan, IdmappedBindCarriesTheMountsMapFromDiskToSandboxIds) {
   plan.binds = {bind};
   std::string text = render_plan(plan);
   EXPECT_NE(text.find("bind\t/data\t/data\t0\t0\t1000\t100000\t1\n"), std::string::npos) << text;
+}
+
+TEST(SubcontainerPlan, StoredLayersAreIdmappedFromTheStoreRangeOntoTheSandboxsRange) {
+  SetupPlan plan;
+  plan.outside_uid = plan.outside_gid = 1000065536;
+  plan.lower = {{"/store/a/rootfs", "/s/lower/0", hutch::IdMap{0, 1000000000, 65536}},
+                {"/rootfs-dir", "/s/lower/1", std::nullopt}};
+  std::string text = render_plan(plan);
+  EXPECT_NE(text.find("lower\t/store/a/rootfs\t/s/lower/0\t1000000000\t1000065536\t65536\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lower\t/rootfs-dir\t/s/lower/1\t0\t0\t0\n"), std::string::npos) << text;
 }
 
 TEST(SubcontainerPlan, RootlessDeniesSetgroupsAndHostNetworkIsKept) {

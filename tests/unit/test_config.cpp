@@ -181,7 +181,7 @@ TEST(ParseConfig, TheShippedBackendExamplesParseWhenUncommented) {
   ASSERT_EQ(c.backends.size(), 2u);
   EXPECT_EQ(c.backends[0].first, "subcontainer");
   EXPECT_EQ(c.backends[1].first, "docker");
-  EXPECT_EQ(c.backend_table("subcontainer").get_int("uid_base", 0, 1ll << 32), 100000);
+  EXPECT_EQ(c.backend_table("subcontainer").get_int("uid_base", 0, 1ll << 32), 1000000000);
   EXPECT_EQ(c.backend_table("docker").get_string("pull"), "missing");
   EXPECT_EQ(c.backend_table("docker").get_table("image_map")->get_string("python"),
             "python:3.12-slim");

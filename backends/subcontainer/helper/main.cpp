@@ -116,6 +116,7 @@ void detach_stdio() {
   wait_for_parent(sync_fd);  // id maps written
   become_namespace_root(plan);
   make_mounts_private();
+  attach_lower_layers(plan);
   int root_fd = mount_root_overlay(plan);
   create_mount_points(root_fd, plan);
   mount_binds(root_fd, plan);
@@ -165,7 +166,7 @@ int start(const char* plan_path) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
-  prepare_idmapped_binds(plan);
+  prepare_detached_mounts(plan);
   int listen_fd = listen_on(plan.socket_path);
 
   int sync_pipe[2];
@@ -173,13 +174,18 @@ int start(const char* plan_path) {
   // No CLONE_NEWCGROUP yet: the leader makes its cgroup namespace once it is in its cgroups.
   unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
                         (plan.new_network ? CLONE_NEWNET : 0);
-  // Single-threaded here, so a raw clone behaves like fork into the new namespaces.
+  // Single-threaded here, so a raw clone behaves like fork into the new namespaces. The
+  // sandbox's own host uid creates them, so that it owns its user namespace (userns.hpp).
+  act_as_namespace_owner(plan);
   pid_t child = static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-  if (child < 0) fail_errno("clone into new namespaces");
+  if (child < 0)
+    fail_errno("clone into new namespaces (as the sandbox's host uid; is creating user namespaces restricted "
+               "for unprivileged users, e.g. kernel.apparmor_restrict_unprivileged_userns?)");
   if (child == 0) {
     ::close(sync_pipe[1]);
     setup_sandbox(plan, listen_fd, sync_pipe[0]);
   }
+  resume_host_root(plan);
   ::close(sync_pipe[0]);
   ::close(listen_fd);
   // From here on, failures go to stdout after the pid, and the leader is stopped. A leader

@@ -64,8 +64,14 @@ bool apply_line(const std::vector<std::string>& f, Plan& plan) {
   if (key == k::kUpper) return one(plan.upper);
   if (key == k::kWork) return one(plan.work);
   if (key == k::kLower) {
-    if (f.size() != 2) return false;
-    plan.lower.push_back(f[1]);
+    if (f.size() != 2 && f.size() != 6) return false;
+    LowerStep lower{f[1]};
+    if (f.size() == 6) {
+      lower.mount_point = f[2];
+      lower.idmap = {std::strtoul(f[3].c_str(), nullptr, 10), std::strtoul(f[4].c_str(), nullptr, 10),
+                     std::strtoul(f[5].c_str(), nullptr, 10)};
+    }
+    plan.lower.push_back(std::move(lower));
     return true;
   }
   if (key == k::kReadOnlyRoot) return flag(plan.read_only_root);

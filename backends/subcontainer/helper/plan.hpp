@@ -19,6 +19,18 @@ struct BindStep {
   int prepared_tree = -1;  // an idmapped detached mount made by the helper parent
 };
 
+// A lower layer of the overlay root. Rootless, the overlay takes `dir` itself. As root the
+// helper parent makes a detached read-only copy of it (idmapped when `idmap` has ids: stored
+// layers are owned by the store range, id_ranges.hpp) and the sandbox child attaches that on
+// `mount_point` (in the sandbox's own directory, which the child, running as the sandbox's
+// host ids, can reach; the image store cannot be reached by it) for the overlay to use.
+struct LowerStep {
+  std::string dir;
+  std::string mount_point;  // empty: the overlay takes `dir` as it is
+  IdMapLine idmap;          // count 0: not idmapped
+  int prepared_tree = -1;
+};
+
 struct TmpfsStep {
   std::string target;
   std::uint64_t size = 0;
@@ -33,7 +45,7 @@ struct Plan {
   bool deny_setgroups = false;
   bool new_network = true;
   std::string root, upper, work;
-  std::vector<std::string> lower;
+  std::vector<LowerStep> lower;  // top-most first
   bool read_only_root = false;
   std::vector<BindStep> binds;
   std::vector<TmpfsStep> tmpfs;

@@ -125,9 +125,22 @@ void make_mounts_private() {
     fail_errno("make mounts private");
 }
 
+// Attached, not handed to overlayfs as /proc/self/fd paths: overlayfs clones each layer's
+// mount (clone_private_mount), which older kernels, Debian 12's 6.1 among them, allow only for
+// a mount attached in the caller's own mount namespace. Idmapped lower layers need 5.19.
+void attach_lower_layers(const Plan& plan) {
+  for (const auto& lower : plan.lower) {
+    if (lower.prepared_tree < 0) continue;
+    Fd tree(lower.prepared_tree);
+    if (::syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, lower.mount_point.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+      fail_errno("attach the image layer on", lower.mount_point.c_str());
+  }
+}
+
 int mount_root_overlay(const Plan& plan) {
   std::string options = "lowerdir=";
-  for (std::size_t i = 0; i < plan.lower.size(); ++i) options += (i ? ":" : "") + plan.lower[i];
+  for (std::size_t i = 0; i < plan.lower.size(); ++i)
+    options += (i ? ":" : "") + (plan.lower[i].mount_point.empty() ? plan.lower[i].dir : plan.lower[i].mount_point);
   // userxattr: a user namespace may not write trusted.* xattrs; overlay keeps its metadata
   // in user.overlay.* instead.
   options += ",upperdir=" + plan.upper + ",workdir=" + plan.work + ",userxattr";

@@ -9,6 +9,8 @@ namespace hutch::subcontainer::helper {
 
 // Stops mount events propagating back to the host.
 void make_mounts_private();
+// Attaches the lower layers the helper parent prepared on their mount points (plan.hpp).
+void attach_lower_layers(const Plan& plan);
 // Mounts the overlay (image layers + upper/work) on plan.root; returns an O_PATH fd of it.
 int mount_root_overlay(const Plan& plan);
 // Creates the mount points the sandbox needs (/proc, /dev, /tmp, every bind and tmpfs
