@@ -548,6 +548,51 @@ TEST_F(ImagesTest, ImportGivesNoHostPrivilegeFromALayer) {
   expect_no_host_privilege(store_->resolve(archive.string()).lower_dirs.at(0));
 }
 
+TEST_F(ImagesTest, SparseEntriesKeepTheirHoles) {
+  // A pax sparse entry: 64 MiB with 4 KiB of data at 32 MiB, as `tar --sparse` writes it.
+  constexpr la_int64_t kSize = 64 << 20, kDataAt = 32 << 20;
+  const std::string data(4096, 'd');
+  std::string tar;
+  archive* writer = archive_write_new();
+  archive_write_set_format_pax_restricted(writer);
+  archive_write_open(
+      writer, &tar, nullptr,
+      [](archive*, void* out, const void* buffer, size_t size) -> la_ssize_t {
+        static_cast<std::string*>(out)->append(static_cast<const char*>(buffer), size);
+        return static_cast<la_ssize_t>(size);
+      },
+      nullptr);
+  archive_entry* entry = archive_entry_new();
+  archive_entry_set_pathname(entry, "sparse");
+  archive_entry_set_filetype(entry, AE_IFREG);
+  archive_entry_set_perm(entry, 0644);
+  archive_entry_set_size(entry, kSize);
+  archive_entry_sparse_add_entry(entry, kDataAt, static_cast<la_int64_t>(data.size()));
+  ASSERT_EQ(archive_write_header(writer, entry), ARCHIVE_OK);
+  // The writer takes the whole content and stores only what lies in the data regions.
+  const std::string zeros(1 << 20, '\0');
+  for (la_int64_t at = 0; at < kSize;) {
+    const la_int64_t region_end = at < kDataAt ? kDataAt : kSize;
+    std::string_view piece(zeros.data(), static_cast<std::size_t>(std::min<la_int64_t>(zeros.size(), region_end - at)));
+    if (at == kDataAt) piece = data;
+    ASSERT_EQ(archive_write_data(writer, piece.data(), piece.size()), static_cast<la_ssize_t>(piece.size()));
+    at += static_cast<la_int64_t>(piece.size());
+  }
+  archive_entry_free(entry);
+  archive_write_close(writer);
+  archive_write_free(writer);
+  ASSERT_LT(tar.size(), 1u << 20) << "the test archive is not sparse";
+
+  const fs::path file = store_->resolve(write_file("sparse.tar", tar).string()).lower_dirs.at(0) / "sparse";
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, kSize);
+  EXPECT_LT(static_cast<std::uint64_t>(st.st_blocks) * 512, 1u << 20) << "the holes were written out";
+  const std::string content = read_file(file);
+  EXPECT_EQ(content.substr(static_cast<std::size_t>(kDataAt), data.size()), data);
+  EXPECT_EQ(content.find_first_not_of('\0'), static_cast<std::size_t>(kDataAt));
+}
+
 TEST_F(ImagesTest, UnknownAndMissingRefs) {
   EXPECT_EQ(code_of([&] { store_->resolve("no-such-image"); }), Errc::not_found);
   EXPECT_EQ(code_of([&] { store_->resolve((dir_ / "missing.tar").string()); }), Errc::not_found);
