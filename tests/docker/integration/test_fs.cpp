@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <thread>
 
 namespace hutch::docker::test {
@@ -104,6 +105,18 @@ TEST_F(DockerTest, ReadTreeFetchesOneArchiveForANestedTree) {
   EXPECT_EQ(files, 5u);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   EXPECT_EQ(count_events(sandbox->id(), "archive-path", since), 1u) << "the tree was fetched more than once";
+
+  // A second name of a file comes as a tar hardlink without data: its content is still there.
+  ASSERT_EQ(sh(*sandbox, "ln /tmp/nest/a/f /tmp/nest/a/b/hard").exit_code, 0);
+  std::map<std::string, std::string> content;
+  fs.read_tree("/tmp/nest/a", [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data) {
+    read_data([&](std::string_view chunk) {
+      content[entry.path].append(chunk);
+      return true;
+    });
+  });
+  EXPECT_EQ(content["f"], "data\n");
+  EXPECT_EQ(content["b/hard"], "data\n");
 }
 
 TEST_P(DockerBothPathsTest, FsSymlinkRenameRemove) {
