@@ -108,6 +108,10 @@ int list_backends(Session& session) {
                     report.capabilities ? describe(*report.capabilities) + " (" + report.file + ")"
                                         : report.error});
   print_table(rows);
+  for (const BackendReport& report : reports)
+    if (report.capabilities)
+      for (const std::string& warning : report.capabilities->warnings)
+        std::cout << report.name << ": warning: " << warning << '\n';
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "host_copy.hpp"
 
+#include "sparse_file.hpp"
+
 #include <hutch/error.hpp>
 #include <hutch/log.hpp>
 
@@ -7,6 +9,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
+#include <set>
+#include <utility>
 #include <vector>
 
 namespace hutch::cli {
@@ -100,41 +105,33 @@ void clear_for_replacement(const fs::path& path, bool for_directory) {
   }
 }
 
-void copy_sandbox_file(Fs& sandbox, const std::string& source, const fs::path& destination,
+void copy_sandbox_file(const std::function<void(const ChunkSink&)>& read_data, const fs::path& destination,
                        std::uint32_t mode) {
   clear_for_replacement(destination, false);
-  std::ofstream out(destination, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(Errc::io, "cp: cannot create host file '" + destination.string() + "'");
-  sandbox.read_stream(source, [&](std::string_view chunk) {
-    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    if (!out) throw Error(Errc::io, "cp: writing host file '" + destination.string() + "' failed");
+  SparseFileWriter out(destination);
+  read_data([&](std::string_view chunk) {
+    out.write(chunk);
     return true;
   });
-  out.close();
-  if (!out) throw Error(Errc::io, "cp: writing host file '" + destination.string() + "' failed");
+  out.finish();
   fs::permissions(destination, static_cast<fs::perms>(mode & kHostModeMask));
 }
 
-void copy_sandbox_tree(Fs& sandbox, const std::string& source, const FileStat& stat,
-                       const fs::path& destination) {
-  switch (stat.type) {
-    case FileType::regular:
-      copy_sandbox_file(sandbox, source, destination, stat.mode);
-      return;
-    case FileType::symlink:
-      clear_for_replacement(destination, false);
-      fs::create_symlink(stat.link_target, destination);
-      return;
-    case FileType::directory:
-      clear_for_replacement(destination, true);
-      fs::create_directory(destination);
-      for (const DirEntry& entry : sandbox.list(source))
-        copy_sandbox_tree(sandbox, join(source, entry.name), entry.stat, destination / entry.name);
-      fs::permissions(destination, static_cast<fs::perms>(stat.mode & kHostModeMask));
-      return;
-    case FileType::other:
-      logger()->warn("cp: skipping '{}': not a regular file, directory or symlink", source);
-  }
+// Where a tree entry goes on the host. Its path must be plain names below the tree's root,
+// and its parent a directory this copy made: nothing is ever written through a host symlink
+// or outside `root`.
+fs::path host_path_of(const TreeEntry& entry, const fs::path& root, const std::set<fs::path>& made,
+                      const std::string& source) {
+  if (entry.path.empty()) return root;
+  const std::vector<std::string> parts = path_components(entry.path);
+  std::string plain;
+  for (const std::string& part : parts) plain += (plain.empty() ? "" : "/") + part;
+  if (plain != entry.path || std::find(parts.begin(), parts.end(), "..") != parts.end())
+    throw Error(Errc::io, "cp: the sandbox named an entry '" + entry.path + "' below '" + source + "'; refusing it");
+  const fs::path destination = root / entry.path;
+  if (!made.contains(destination.parent_path()))
+    throw Error(Errc::io, "cp: entry '" + entry.path + "' of '" + source + "' came without its directory");
+  return destination;
 }
 
 }  // namespace
@@ -153,13 +150,37 @@ void copy_host_to_sandbox(const fs::path& host_source, Fs& sandbox, const std::s
 }
 
 void copy_sandbox_to_host(Fs& sandbox, const std::string& sandbox_source, const fs::path& host_destination) {
-  const FileStat stat = sandbox.stat(sandbox_source);
   fs::path target = host_destination;
   if (fs::is_directory(target)) {
     const std::string name = base_name(sandbox_source);
     if (!name.empty()) target /= name;
   }
-  copy_sandbox_tree(sandbox, sandbox_source, stat, target);
+  std::set<fs::path> made;  // directories of this copy
+  // Directories get their modes after their content: a read-only one must still take it.
+  std::vector<std::pair<fs::path, std::uint32_t>> directories;
+  sandbox.read_tree(sandbox_source, [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data) {
+    const fs::path destination = host_path_of(entry, target, made, sandbox_source);
+    const std::string source = entry.path.empty() ? sandbox_source : join(sandbox_source, entry.path);
+    switch (entry.stat.type) {
+      case FileType::regular:
+        copy_sandbox_file(read_data, destination, entry.stat.mode);
+        return;
+      case FileType::symlink:
+        clear_for_replacement(destination, false);
+        fs::create_symlink(entry.stat.link_target, destination);
+        return;
+      case FileType::directory:
+        clear_for_replacement(destination, true);
+        fs::create_directory(destination);
+        made.insert(destination);
+        directories.emplace_back(destination, entry.stat.mode);
+        return;
+      case FileType::other:
+        logger()->warn("cp: skipping '{}': not a regular file, directory or symlink", source);
+    }
+  });
+  for (auto it = directories.rbegin(); it != directories.rend(); ++it)
+    fs::permissions(it->first, static_cast<fs::perms>(it->second & kHostModeMask));
 }
 
 }  // namespace hutch::cli

@@ -1,6 +1,8 @@
 // Copying between the host's filesystem and a sandbox's Fs (`hutch cp`), files streamed in
 // chunks, directories recursively, symlinks as symlinks. Like `cp -r`: when the destination is
-// an existing directory, the source is copied into it under its own name.
+// an existing directory, the source is copied into it under its own name. Out of a sandbox,
+// the tree comes through one Fs::read_tree (docker: one archive), and runs of zeros in a file
+// become holes on the host (sparse_file.hpp).
 #pragma once
 
 #include <hutch/fs.hpp>

@@ -14,7 +14,9 @@
 #include <cerrno>
 #include <chrono>
 #include <exception>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace hutch {
 
@@ -368,6 +370,45 @@ void ArchiveWriter::finish() {
 
 // --- extracting --------------------------------------------------------------------------
 
+namespace {
+
+// Extended attributes an archive may set on the host. user.* is the archive's own data and
+// system.posix_acl_* grants no more than permission bits could; security.* (file
+// capabilities, SELinux/SMACK labels, IMA), trusted.* (overlayfs redirects and opaque marks)
+// and anything unknown would act on the host with the authority of whoever extracts.
+bool xattr_allowed(std::string_view name) {
+  return name.starts_with("user.") || name == "system.posix_acl_access" ||
+         name == "system.posix_acl_default";
+}
+
+// Removes the entry's extended attributes that xattr_allowed refuses; returns their names.
+std::vector<std::string> drop_unsafe_xattrs(archive_entry* entry) {
+  struct Kept {
+    std::string name;
+    std::string value;
+  };
+  std::vector<Kept> kept;
+  std::vector<std::string> dropped;
+  archive_entry_xattr_reset(entry);
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK) {
+    if (name == nullptr) continue;
+    if (xattr_allowed(name))
+      kept.push_back({name, std::string(static_cast<const char*>(value), size)});
+    else
+      dropped.emplace_back(name);
+  }
+  if (dropped.empty()) return dropped;
+  archive_entry_xattr_clear(entry);
+  for (const Kept& xattr : kept)
+    archive_entry_xattr_add_entry(entry, xattr.name.c_str(), xattr.value.data(), xattr.value.size());
+  return dropped;
+}
+
+}  // namespace
+
 ArchiveExtractor::ArchiveExtractor() : disk_(archive_write_disk_new()) {
   if (disk_ == nullptr) throw Error(Errc::io, "cannot allocate a libarchive disk writer");
   int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
@@ -392,11 +433,15 @@ std::string ArchiveExtractor::extract(ArchiveReader& reader, const ExtractTarget
   archive_entry_set_gid(entry, target.gid);
 
   std::string warning;
+  if (const std::vector<std::string> dropped = drop_unsafe_xattrs(entry); !dropped.empty()) {
+    warning = "dropped extended attribute";
+    for (std::size_t i = 0; i < dropped.size(); ++i) warning += (i == 0 ? " " : ", ") + dropped[i];
+  }
   const int rc = archive_write_header(disk_, entry);
   if (rc < ARCHIVE_WARN)
     throw Error(rc == ARCHIVE_FAILED ? Errc::permission_denied : Errc::io,
                 "cannot extract " + where + ": " + libarchive_message(disk_));
-  if (rc == ARCHIVE_WARN) warning = libarchive_message(disk_);
+  if (rc == ARCHIVE_WARN) warning += (warning.empty() ? "" : "; ") + libarchive_message(disk_);
   if (archive_entry_size(entry) > 0) {
     const void* block = nullptr;
     size_t size = 0;

@@ -29,6 +29,26 @@ void Fs::write(const std::string& path, std::string_view data, std::uint32_t mod
       mode);
 }
 
+namespace {
+
+void walk(Fs& fs, const std::string& path, const std::string& relative, const FileStat& stat,
+          const TreeVisitor& visit) {
+  visit(TreeEntry{relative, stat}, [&](const ChunkSink& sink) {
+    if (stat.type == FileType::regular) fs.read_stream(path, sink);
+  });
+  if (stat.type != FileType::directory) return;
+  for (const DirEntry& entry : fs.list(path))
+    walk(fs, path == "/" ? "/" + entry.name : path + "/" + entry.name,
+         relative.empty() ? entry.name : relative + "/" + entry.name, entry.stat, visit);
+}
+
+}  // namespace
+
+void Fs::read_tree(const std::string& path, const TreeVisitor& visit) {
+  const std::string root = normalize_sandbox_path(path);
+  walk(*this, root, "", stat(root), visit);
+}
+
 bool Fs::exists(const std::string& path) {
   try {
     stat(path);

@@ -306,6 +306,45 @@ std::vector<DirEntry> DockerFs::list(const std::string& raw_path) {
   return entries;
 }
 
+void DockerFs::read_tree(const std::string& raw_path, const TreeVisitor& visit) {
+  check_alive_();
+  const std::string path = checked_sandbox_path(raw_path);
+  const FileStat root = stat(path);
+  const auto join = [&](const std::string& relative) { return path == "/" ? "/" + relative : path + "/" + relative; };
+  if (root.type != FileType::directory) {
+    visit(TreeEntry{"", root}, [&](const ChunkSink& sink) {
+      if (root.type == FileType::regular) read_stream(path, sink);
+    });
+    return;
+  }
+  visit(TreeEntry{"", root}, [](const ChunkSink&) {});
+  Request request;
+  request.target = archive_target(path == "/" ? "/." : path + "/.");
+  request.what = "read the tree '" + path + "' in sandbox " + container_;
+  auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(request); });
+  auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
+  while (tar.next() != nullptr) {
+    const std::string relative = tar.entry_relative_path();
+    if (relative.empty()) continue;  // the root, reported above
+    const std::vector<std::string> parts = path_components(relative);
+    if (std::find(parts.begin(), parts.end(), "..") != parts.end())
+      throw Error(Errc::io, request.what + ": the daemon sent an entry '" + relative + "' with '..'");
+    TreeEntry entry{relative, tar.entry_stat()};
+    // A hardlink's data went with the first name of the file; it is read again by that name.
+    const std::string hardlink = tar.entry_hardlink();
+    visit(entry, [&](const ChunkSink& sink) {
+      if (entry.stat.type != FileType::regular) return;
+      if (hardlink.empty()) {
+        tar.read_data(sink);
+      } else {
+        std::string target;
+        for (const std::string& part : path_components(hardlink)) target += "/" + part;
+        read_stream(join(target.substr(1)), sink);
+      }
+    });
+  }
+}
+
 void DockerFs::run_tool(std::vector<std::string> argv, const std::string& what) {
   auto result = run_as_root_(std::move(argv));
   if (result.shell_status() != 0) {

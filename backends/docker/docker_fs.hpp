@@ -41,6 +41,8 @@ class DockerFs final : public Fs {
   void write_stream(const std::string& path, const ChunkSource& source, std::uint32_t mode) override;
   void mkdir(const std::string& path, bool parents, std::uint32_t mode) override;
   std::vector<DirEntry> list(const std::string& path) override;
+  // A directory comes in one archive (list at every level would fetch each subtree again).
+  void read_tree(const std::string& path, const TreeVisitor& visit) override;
   FileStat stat(const std::string& path) override;
   void remove(const std::string& path, bool recursive) override;
   void rename(const std::string& from, const std::string& to) override;

@@ -105,6 +105,7 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
+  caps.warnings = disk_limit_warnings(runtime_->config, runtime_->rootless);
   return caps;
 }
 

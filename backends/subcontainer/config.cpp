@@ -67,6 +67,10 @@ BackendConfig read_backend_config(const PluginContext& context) {
       table.fail("ephemeral_dir", "expected \"auto\", \"\" or an absolute path");
     config.ephemeral_dir = *v;
   }
+  if (auto v = table.get_size("ephemeral_size")) {
+    if (*v != 0 && *v < (1u << 20)) table.fail("ephemeral_size", "expected 0 (no tmpfs of its own) or at least 1m");
+    config.ephemeral_size = *v;
+  }
   config.helper = default_helper_path();
   if (auto v = table.get_string("helper")) config.helper = *v;
   table.reject_unknown_keys();

@@ -42,6 +42,8 @@ struct BackendConfig {
   // Where ephemeral sandboxes (`hutch run`) keep their directory: "auto" (a tmpfs, see
   // ephemeral_dir.hpp), a path, or "" for the state dir.
   std::string ephemeral_dir = "auto";
+  // Run as root, each of them gets a tmpfs of this size of its own there; 0: none of its own.
+  std::uint64_t ephemeral_size = 1ull << 30;
   std::chrono::milliseconds stop_grace{10000};  // launch: SIGTERM to SIGKILL of the replaced main command
   std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
 };

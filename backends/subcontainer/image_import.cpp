@@ -183,16 +183,10 @@ void apply_layer(ArchiveReader& layer, const fs::path& rootfs, bool whiteouts,
     const std::string rel = join(parts, parts.size());
     const mode_t type = layer.entry_filetype();
 
-    if (parts.empty()) {
-      // The "./" entry: the image root's own mode and owner.
-      if (S_ISDIR(type)) {
-        const FileStat root = layer.entry_stat();
-        ::chmod(rootfs.c_str(), root.mode);
-        if (::geteuid() == 0)
-          (void)::lchown(rootfs.c_str(), shift_id(root.uid, options.shift), shift_id(root.gid, options.shift));
-      }
-      continue;
-    }
+    // The "./" entry names the extraction root, a directory of the store: its mode and owner
+    // are the store's (settle_root), never the archive's. A 07777 "./" would let any host
+    // user plant files into every sandbox of the image.
+    if (parts.empty()) continue;
     check_parents(rootfs, parts, raw, name);
 
     const std::string& base = parts.back();
@@ -452,6 +446,14 @@ LayeredImage read_oci_layout(const fs::path& outer, const std::string& archive_n
   return out;
 }
 
+// The image root as every sandbox sees it: 0755, owned by root inside the sandbox.
+void settle_root(const fs::path& rootfs, const OwnershipShift& shift) {
+  if (::chmod(rootfs.c_str(), 0755) != 0)
+    throw Error(Errc::io, "cannot set the mode of '" + rootfs.string() + "': " + std::strerror(errno));
+  if (::geteuid() == 0 && ::lchown(rootfs.c_str(), shift_id(0, shift), shift_id(0, shift)) != 0)
+    throw Error(Errc::io, "cannot set the owner of '" + rootfs.string() + "': " + std::strerror(errno));
+}
+
 bool is_regular(const fs::path& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -489,12 +491,13 @@ ImportedImage import_image(const fs::path& archive_path, const fs::path& staging
     image = read_oci_layout(outer, archive_name);
   } else {
     fs::rename(outer, rootfs);
+    settle_root(rootfs, options.shift);
     return {default_image_config(), {}};
   }
 
   // Pass 2: layers in order into one rootfs.
   fs::create_directory(rootfs);
-  ::chmod(rootfs.c_str(), 0755);
+  settle_root(rootfs, options.shift);
   std::uint64_t total = 0;
   for (const fs::path& layer : image.layers) total += size_on_disk(layer);
   ProgressBar bar(options.progress, total, "applying layers");

@@ -10,7 +10,10 @@
 // Refused (Errc::permission_denied, the import fails): entries with ".." components, absolute
 // paths, entries reached through a symlink, hardlinks pointing outside. Skipped with a
 // warning: device nodes and sockets (an unprivileged sandbox cannot use them; /dev is
-// provided at run time).
+// provided at run time). Dropped: extended attributes other than user.* and POSIX ACLs
+// (file capabilities, security labels, overlayfs metadata: see hutch::ArchiveExtractor), and
+// the mode and owner of a "./" entry: the image root is always 0755, owned by root inside the
+// sandbox. Setuid and setgid files are kept: images need them.
 #pragma once
 
 #include "image_store.hpp"

@@ -196,6 +196,10 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   SandboxPaths paths = sandbox_paths(config.sandboxes_dir, id);
   fs::path real_dir = make_sandbox_dir(paths.dir, spec.ephemeral ? ephemeral_base(config) : std::nullopt, id);
   CreateRollback rollback(*runtime, id);
+  // A bounded tmpfs of its own (ephemeral_dir.hpp), mounted before the helper starts: the
+  // sandbox's mount namespace is a copy of this one.
+  if (real_dir != paths.dir && !runtime->rootless && config.ephemeral_size != 0)
+    mount_ephemeral_tmpfs(real_dir, config.ephemeral_size, id);
   // Started now, it execs and starts up while the rest is prepared; it reads the plan once
   // told to (helper_launch.hpp). Declared after the rollback: on failure it is gone first.
   PendingHelper helper(config.helper, paths.plan, id);

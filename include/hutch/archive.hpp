@@ -132,10 +132,14 @@ struct ExtractTarget {
   std::uint32_t gid = 0;
 };
 
-// Writes archive entries to disk with libarchive's disk writer: permissions, times, extended
-// attributes and (as root) the owner; a symlink in the target's path or a ".." is refused, and
-// an existing non-directory at the target is replaced. User and group names are ignored: ids
-// stay numeric, so the host's passwd never renames an archive's owners.
+// Writes archive entries to disk with libarchive's disk writer: permissions (setuid included),
+// times, extended attributes and (as root) the owner; a symlink in the target's path or a ".."
+// is refused, and an existing non-directory at the target is replaced. User and group names
+// are ignored: ids stay numeric, so the host's passwd never renames an archive's owners.
+// Archives are untrusted: of the extended attributes only user.* and the POSIX ACLs
+// (system.posix_acl_access/default) are written. security.* (file capabilities would give a
+// host program real capabilities, labels would relabel it) and trusted.* (overlayfs metadata)
+// and every other namespace are dropped, and extract() says so in its warning.
 class HUTCH_API ArchiveExtractor {
  public:
   ArchiveExtractor();
@@ -143,8 +147,9 @@ class HUTCH_API ArchiveExtractor {
   ArchiveExtractor& operator=(const ArchiveExtractor&) = delete;
   ~ArchiveExtractor();
 
-  // Writes `reader`'s current entry, with its data, to `target`. Returns libarchive's warning
-  // (e.g. an xattr it could not set), empty when there is none. Throws Errc::permission_denied
+  // Writes `reader`'s current entry, with its data, to `target`. Returns a warning (the
+  // extended attributes dropped, or libarchive's, e.g. an xattr it could not set), empty when
+  // there is none. Throws Errc::permission_denied
   // when the entry is refused (an unsafe path), Errc::io for every other failure; messages name
   // the entry and the archive.
   std::string extract(ArchiveReader& reader, const ExtractTarget& target);

@@ -43,6 +43,16 @@ using ChunkSink = std::function<bool(std::string_view chunk)>;
 // Produces successive chunks; an empty chunk means the end.
 using ChunkSource = std::function<std::string_view()>;
 
+// One entry of a tree walked by Fs::read_tree.
+struct TreeEntry {
+  std::string path;  // relative to the tree's root, "a/b"; "" for the root itself
+  FileStat stat;     // lstat of the entry
+};
+// Called once per entry. For a regular file, `read_data` streams its content (at most once,
+// and only during the call); for other entries it does nothing.
+using TreeVisitor =
+    std::function<void(const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data)>;
+
 class HUTCH_INTERFACE Fs {
  public:
   virtual ~Fs() = default;
@@ -69,6 +79,13 @@ class HUTCH_INTERFACE Fs {
 
   // The entries of a directory, without "." and "..", sorted by name.
   virtual std::vector<DirEntry> list(const std::string& path) = 0;
+
+  // Walks the tree at `path` (a directory, or a single entry of another type), parents before
+  // their children, calling `visit` for each entry; symlinks are reported, not followed.
+  // Entry paths never contain "." or ".." components. The default uses stat, list and
+  // read_stream; a backend that can fetch a tree in one go overrides it (docker: one archive,
+  // where list would fetch the subtree again at every level).
+  virtual void read_tree(const std::string& path, const TreeVisitor& visit);
 
   // lstat: a symlink is reported as a symlink.
   virtual FileStat stat(const std::string& path) = 0;

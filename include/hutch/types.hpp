@@ -136,6 +136,9 @@ struct Capabilities {
   bool launch = false;      // Handle::launch and Handle::logs: a main command per sandbox
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
+  // What the backend, as configured on this host, does not guarantee, in a sentence each
+  // (e.g. "disk is not limited: ..."). `hutch backends` shows them; empty when there is none.
+  std::vector<std::string> warnings;
 };
 
 enum class SandboxState { creating, running, paused, stopped, unknown };

@@ -1,6 +1,8 @@
 // `hutch backends`: every backend found, loadable or not, with capabilities or the error.
 #include "cli_fixture.hpp"
 
+#include <unistd.h>
+
 namespace hutch::test {
 namespace {
 
@@ -63,6 +65,41 @@ TEST_F(BackendsTest, BackendGivenByPath) {
   ASSERT_NE(limited, nullptr) << result.out;
   EXPECT_TRUE(limited->at("default").as_bool());
   EXPECT_FALSE(limited->at("capabilities").at("fork").as_bool());
+}
+
+// What the subcontainer backend does not bound on this host: it has no disk quota for a
+// sandbox's writable layer; an ephemeral root is bounded unless rootless or ephemeral_size = 0.
+TEST_F(BackendsTest, SubcontainerSaysWhatItDoesNotLimit) {
+  const auto subcontainer_with = [&](const std::string& table) {
+    write_file(config(), "[defaults]\nbackend = \"subcontainer\"\nstate_dir = \"" + (dir() / "state").string() +
+                             "\"\n[plugins]\npaths = [\"" + HUTCH_PLUGIN_OUTPUT_DIR + "\"]\n[backends.subcontainer]\n" +
+                             table);
+    const HutchResult result = hutch({"backends", "--json"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    const boost::json::value listing = parse_json(result.out);
+    const boost::json::object* found = find_backend(listing, "subcontainer");
+    return found != nullptr ? *found : boost::json::object{};
+  };
+  const auto warnings_of = [](const boost::json::object& backend) {
+    std::string all;
+    for (const auto& warning : backend.at("capabilities").at("warnings").as_array())
+      all += std::string(warning.as_string()) + "\n";
+    return all;
+  };
+  const std::string bounded = warnings_of(subcontainer_with(""));
+  EXPECT_NE(bounded.find("disk is not limited"), std::string::npos) << bounded;
+  const bool rootless = ::geteuid() != 0;
+  EXPECT_EQ(bounded.find("`hutch run` sandbox is not size-limited") != std::string::npos, rootless) << bounded;
+  const std::string unbounded = warnings_of(subcontainer_with("ephemeral_size = \"0\"\n"));
+  EXPECT_NE(unbounded.find("`hutch run` sandbox is not size-limited"), std::string::npos) << unbounded;
+
+  const boost::json::object refused = subcontainer_with("ephemeral_size = \"100k\"\n");
+  ASSERT_TRUE(refused.contains("error"));
+  EXPECT_NE(std::string(refused.at("error").as_string()).find("ephemeral_size"), std::string::npos);
+
+  subcontainer_with("");
+  const HutchResult text = hutch({"backends"});
+  EXPECT_NE(text.out.find("subcontainer: warning: disk is not limited"), std::string::npos) << text.out;
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 // pause, stats, rm, prune.
 #include "cli_fixture.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <fstream>
 
 namespace hutch::test {
 namespace {
@@ -132,6 +135,31 @@ TEST_F(LifecycleTest, CopyOutNeverCreatesSetuidFilesOnTheHost) {
   const HutchResult result = hutch({"cp", id + ":/tool", (dir() / "tool-back").string()});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(fs::status(dir() / "tool-back").permissions() & fs::perms::mask, fs::perms(0755));
+}
+
+TEST_F(LifecycleTest, CopyOutKeepsTheHolesOfASparseFile) {
+  const std::string id = create();
+  // 64 MiB with 4 KiB of data in the middle, made sparse in the fake's own files.
+  const fs::path inside = dir() / "state" / "fake" / "sandboxes" / id / "files" / "sparse";
+  constexpr off_t kSize = 64 << 20, kDataAt = 32 << 20;
+  const std::string data(4096, 'd');
+  {
+    std::ofstream file(inside, std::ios::binary);
+    file.seekp(kDataAt);
+    file.write(data.data(), static_cast<std::streamsize>(data.size()));
+  }
+  fs::resize_file(inside, kSize);
+
+  const HutchResult out = hutch({"cp", id + ":/sparse", (dir() / "sparse-back").string()});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  struct stat st {};
+  ASSERT_EQ(::stat((dir() / "sparse-back").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, kSize);
+  EXPECT_LT(static_cast<std::uint64_t>(st.st_blocks) * 512, 1u << 20) << "the holes were written out as zeros";
+  const std::string back = read_file(dir() / "sparse-back");
+  EXPECT_EQ(back.substr(static_cast<std::size_t>(kDataAt), data.size()), data);
+  EXPECT_EQ(back.find_first_not_of('\0'), static_cast<std::size_t>(kDataAt));
+  EXPECT_EQ(back.find_last_not_of('\0'), static_cast<std::size_t>(kDataAt) + data.size() - 1);
 }
 
 TEST_F(LifecycleTest, CopyArgumentErrors) {

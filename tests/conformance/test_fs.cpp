@@ -2,6 +2,8 @@
 #include "fixture.hpp"
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <random>
 
 namespace hutch::conformance {
@@ -115,6 +117,46 @@ TEST_P(Files, ListIsSortedAndReportsTypes) {
   EXPECT_EQ(entries[2].stat.type, FileType::directory);
   EXPECT_EQ(entries[3].stat.type, FileType::symlink) << "list must not follow symlinks";
   EXPECT_TRUE(throws_errc(Errc::not_found, [&] { fs.list(work_path("nope")); }));
+}
+
+TEST_P(Files, ReadTreeGivesParentsBeforeChildrenWithContent) {
+  auto sandbox = create();
+  make_work_dir(*sandbox);
+  auto& fs = sandbox->fs();
+  fs.mkdir(work_path("tree/sub/deeper"), true);
+  fs.write(work_path("tree/top"), "top", 0640);
+  fs.write(work_path("tree/sub/deeper/leaf"), "leaf");
+  fs.symlink("top", work_path("tree/link"));
+
+  std::map<std::string, FileStat> seen;
+  std::map<std::string, std::string> content;
+  fs.read_tree(work_path("tree"), [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data) {
+    const auto slash = entry.path.rfind('/');
+    if (!entry.path.empty())
+      EXPECT_TRUE(seen.contains(slash == std::string::npos ? "" : entry.path.substr(0, slash)))
+          << entry.path << " came before its directory";
+    seen[entry.path] = entry.stat;
+    read_data([&](std::string_view chunk) {
+      content[entry.path].append(chunk);
+      return true;
+    });
+  });
+  std::vector<std::string> paths;
+  for (const auto& [path, stat] : seen) paths.push_back(path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"", "link", "sub", "sub/deeper", "sub/deeper/leaf", "top"}));
+  EXPECT_EQ(seen[""].type, FileType::directory);
+  EXPECT_EQ(seen["sub/deeper"].type, FileType::directory);
+  EXPECT_EQ(seen["link"].type, FileType::symlink);
+  EXPECT_EQ(seen["link"].link_target, "top");
+  EXPECT_EQ(seen["top"].mode, 0640u);
+  EXPECT_EQ(content["top"], "top");
+  EXPECT_EQ(content["sub/deeper/leaf"], "leaf");
+  EXPECT_FALSE(content.contains("link"));
+
+  // A file alone is a tree of one entry.
+  std::vector<std::string> single;
+  fs.read_tree(work_path("tree/top"), [&](const TreeEntry& entry, const auto&) { single.push_back(entry.path); });
+  EXPECT_EQ(single, std::vector<std::string>{""});
 }
 
 TEST_P(Files, StatAndExists) {

@@ -5,9 +5,17 @@
 #include "ephemeral_dir.hpp"
 #include "sandbox_record.hpp"
 
+#include <gmock/gmock.h>
+
+#include <signal.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <linux/magic.h>
+
+#include <fstream>
+#include <sstream>
 
 using namespace hutch;
 using namespace hutch::subcontainer;
@@ -78,4 +86,75 @@ TEST_F(RuntimeTest, PruneRemovesTheLinkOfAnEphemeralSandboxWhoseDirectoryIsGone)
   ASSERT_EQ(removed.size(), 1u);
   EXPECT_EQ(removed[0], "0123456789ab");
   EXPECT_FALSE(fs::exists(fs::symlink_status(link)));
+}
+
+namespace {
+
+// True when a mount sits on `dir` (its mount point, as /proc/self/mountinfo lists it).
+bool mounted_on(const fs::path& dir) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  for (std::string line; std::getline(mountinfo, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point;
+    fields >> id >> parent >> device >> root >> mount_point;
+    if (mount_point == dir.string()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_F(RuntimeTest, EphemeralSandboxFillsOnlyItsOwnBoundedTmpfs) {
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "a tmpfs of its own needs root");
+  const fs::path base = state_dir_ / "ephemeral";
+  runtime_->config.ephemeral_dir = base.string();
+  runtime_->config.ephemeral_size = 8u << 20;
+  auto sandbox = backend_->create(ephemeral_spec());
+  const fs::path dir = base / sandbox->id();
+  EXPECT_TRUE(mounted_on(dir)) << "the sandbox has no tmpfs of its own";
+  struct statfs info {};
+  ASSERT_EQ(::statfs(dir.c_str(), &info), 0);
+  EXPECT_EQ(info.f_type, TMPFS_MAGIC);
+  EXPECT_EQ(static_cast<std::uint64_t>(info.f_blocks) * info.f_bsize, 8u << 20);
+  EXPECT_NE(info.f_flags & ST_NOSUID, 0u);
+  EXPECT_NE(info.f_flags & ST_NODEV, 0u);
+  const ExecResult full = sh(*sandbox, "dd if=/dev/zero of=/root/big bs=1M count=16 2>&1; echo status=$?");
+  EXPECT_THAT(full.stdout_data, ::testing::HasSubstr("No space left on device"));
+  EXPECT_THAT(full.stdout_data, ::testing::Not(::testing::HasSubstr("status=0")));
+  EXPECT_EQ(sh(*sandbox, "rm /root/big; echo ok").stdout_data, "ok\n") << "the sandbox is unusable once full";
+  // Overlayfs works on the nodev tmpfs: a whiteout hides a file of the image.
+  EXPECT_EQ(sh(*sandbox, "rm /etc/hostname && test ! -e /etc/hostname && echo hidden").stdout_data, "hidden\n");
+  sandbox->destroy();
+  EXPECT_FALSE(mounted_on(dir)) << "destroy left the tmpfs mounted";
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir)));
+}
+
+TEST_F(RuntimeTest, PruneUnmountsTheTmpfsOfACrashedEphemeralSandbox) {
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "a tmpfs of its own needs root");
+  const fs::path base = state_dir_ / "ephemeral";
+  runtime_->config.ephemeral_dir = base.string();
+  runtime_->config.ephemeral_size = 8u << 20;
+  std::string id;
+  {
+    auto sandbox = backend_->create(ephemeral_spec());
+    id = sandbox->id();
+    // What a crash of the sandbox leaves: the leader gone, nobody called destroy.
+    const SandboxRecord record = load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id);
+    ASSERT_EQ(::kill(record.leader_pid, SIGKILL), 0);
+    for (int i = 0; i < 400 && ::kill(record.leader_pid, 0) == 0; ++i) ::usleep(5000);
+  }
+  ASSERT_TRUE(mounted_on(base / id));
+  const auto removed = backend_->prune({});
+  EXPECT_EQ(removed, std::vector<std::string>{id});
+  EXPECT_FALSE(mounted_on(base / id)) << "prune left the tmpfs of a crashed sandbox mounted";
+  EXPECT_FALSE(fs::exists(fs::symlink_status(base / id)));
+}
+
+TEST_F(RuntimeTest, EphemeralSizeZeroMountsNoTmpfsOfItsOwn) {
+  const fs::path base = state_dir_ / "ephemeral";
+  runtime_->config.ephemeral_dir = base.string();
+  runtime_->config.ephemeral_size = 0;
+  auto sandbox = backend_->create(ephemeral_spec());
+  EXPECT_FALSE(mounted_on(base / sandbox->id()));
+  EXPECT_EQ(sh(*sandbox, "echo ok").stdout_data, "ok\n");
 }

@@ -30,8 +30,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -78,6 +80,7 @@ struct RawEntry {
   const char* uname = nullptr;
   const char* gname = nullptr;
   dev_t rdev = 0;
+  std::vector<std::pair<std::string, std::string>> xattrs;  // name, value
 };
 
 // A tar written with the test's own libarchive (hutch keeps its copy private).
@@ -103,6 +106,8 @@ std::string make_raw_tar(const std::vector<RawEntry>& entries) {
     if (raw.uname) archive_entry_set_uname(entry, raw.uname);
     if (raw.gname) archive_entry_set_gname(entry, raw.gname);
     if (raw.rdev) archive_entry_set_rdev(entry, raw.rdev);
+    for (const auto& [name, value] : raw.xattrs)
+      archive_entry_xattr_add_entry(entry, name.c_str(), value.data(), value.size());
     EXPECT_EQ(archive_write_header(writer, entry), ARCHIVE_OK) << raw.path;
     if (!raw.data.empty()) archive_write_data(writer, raw.data.data(), raw.data.size());
     archive_entry_free(entry);
@@ -480,6 +485,112 @@ TEST_F(ImagesTest, DeviceNodesAreSkipped) {
   const auto image = store_->resolve(archive.string());
   EXPECT_TRUE(present(image.lower_dirs.at(0) / "dev" / ".keep"));
   EXPECT_FALSE(present(image.lower_dirs.at(0) / "dev" / "sda"));
+}
+
+// What `setcap cap_setuid,cap_setgid+ep` stores: a VFS_CAP_REVISION_2 security.capability
+// (little-endian magic|effective, permitted and inheritable for caps 0-31, then 32-63).
+std::string setuid_setgid_file_capability() {
+  const std::uint32_t words[5] = {0x02000000u | 0x1u, (1u << 7) | (1u << 6), 0, 0, 0};
+  return std::string(reinterpret_cast<const char*>(words), sizeof words);
+}
+
+// The attack of a crafted image: a file with host capabilities, overlayfs metadata and a
+// world-writable image root. Only the user.* attribute may survive.
+std::vector<RawEntry> privileged_rootfs_entries() {
+  return {
+      {.path = "./", .type = AE_IFDIR, .perm = 07777},
+      {.path = "./bin", .type = AE_IFDIR, .perm = 0755},
+      {.path = "./bin/x",
+       .perm = 0755,
+       .data = "#!/bin/sh\n",
+       .xattrs = {{"security.capability", setuid_setgid_file_capability()},
+                  {"trusted.overlay.opaque", "y"},
+                  {"user.note", "kept"}}},
+      {.path = "./bin/su", .perm = 04755, .data = "setuid"},
+  };
+}
+
+void expect_no_host_privilege(const fs::path& rootfs) {
+  struct stat st {};
+  ASSERT_EQ(::lstat(rootfs.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u) << "the archive's './' entry set the mode of the image root";
+  EXPECT_EQ(st.st_mode & S_IWOTH, 0u);
+  const fs::path file = rootfs / "bin" / "x";
+  char value[64];
+  EXPECT_EQ(::lgetxattr(file.c_str(), "security.capability", value, sizeof value), -1)
+      << "a file capability of the archive reached the host";
+  EXPECT_EQ(errno, ENODATA);
+  EXPECT_EQ(::lgetxattr(file.c_str(), "trusted.overlay.opaque", value, sizeof value), -1);
+  EXPECT_EQ(errno, ENODATA);
+  const ssize_t size = ::lgetxattr(file.c_str(), "user.note", value, sizeof value);
+  ASSERT_EQ(size, 4) << std::strerror(errno);
+  EXPECT_EQ(std::string(value, 4), "kept");
+  // Setuid files are part of images and stay.
+  ASSERT_EQ(::lstat((rootfs / "bin" / "su").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+}
+
+TEST_F(ImagesTest, ImportGivesNoHostPrivilegeFromAPlainTar) {
+  // Setting security.capability and trusted.* needs root; as a user the import only fails to set them.
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "the attack needs an import as root");
+  const fs::path archive = write_file("privileged.tar", make_raw_tar(privileged_rootfs_entries()));
+  expect_no_host_privilege(store_->resolve(archive.string()).lower_dirs.at(0));
+}
+
+TEST_F(ImagesTest, ImportGivesNoHostPrivilegeFromALayer) {
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "the attack needs an import as root");
+  const std::string layer = make_raw_tar(privileged_rootfs_entries());
+  const fs::path archive = write_file("privileged-save.tar", make_tar([&](ArchiveWriter& w) {
+    w.add_directory("l1");
+    w.add_file("l1/layer.tar", layer);
+    w.add_file("manifest.json", R"([{"Layers":["l1/layer.tar"]}])");
+  }));
+  expect_no_host_privilege(store_->resolve(archive.string()).lower_dirs.at(0));
+}
+
+TEST_F(ImagesTest, SparseEntriesKeepTheirHoles) {
+  // A pax sparse entry: 64 MiB with 4 KiB of data at 32 MiB, as `tar --sparse` writes it.
+  constexpr la_int64_t kSize = 64 << 20, kDataAt = 32 << 20;
+  const std::string data(4096, 'd');
+  std::string tar;
+  archive* writer = archive_write_new();
+  archive_write_set_format_pax_restricted(writer);
+  archive_write_open(
+      writer, &tar, nullptr,
+      [](archive*, void* out, const void* buffer, size_t size) -> la_ssize_t {
+        static_cast<std::string*>(out)->append(static_cast<const char*>(buffer), size);
+        return static_cast<la_ssize_t>(size);
+      },
+      nullptr);
+  archive_entry* entry = archive_entry_new();
+  archive_entry_set_pathname(entry, "sparse");
+  archive_entry_set_filetype(entry, AE_IFREG);
+  archive_entry_set_perm(entry, 0644);
+  archive_entry_set_size(entry, kSize);
+  archive_entry_sparse_add_entry(entry, kDataAt, static_cast<la_int64_t>(data.size()));
+  ASSERT_EQ(archive_write_header(writer, entry), ARCHIVE_OK);
+  // The writer takes the whole content and stores only what lies in the data regions.
+  const std::string zeros(1 << 20, '\0');
+  for (la_int64_t at = 0; at < kSize;) {
+    const la_int64_t region_end = at < kDataAt ? kDataAt : kSize;
+    std::string_view piece(zeros.data(), static_cast<std::size_t>(std::min<la_int64_t>(zeros.size(), region_end - at)));
+    if (at == kDataAt) piece = data;
+    ASSERT_EQ(archive_write_data(writer, piece.data(), piece.size()), static_cast<la_ssize_t>(piece.size()));
+    at += static_cast<la_int64_t>(piece.size());
+  }
+  archive_entry_free(entry);
+  archive_write_close(writer);
+  archive_write_free(writer);
+  ASSERT_LT(tar.size(), 1u << 20) << "the test archive is not sparse";
+
+  const fs::path file = store_->resolve(write_file("sparse.tar", tar).string()).lower_dirs.at(0) / "sparse";
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, kSize);
+  EXPECT_LT(static_cast<std::uint64_t>(st.st_blocks) * 512, 1u << 20) << "the holes were written out";
+  const std::string content = read_file(file);
+  EXPECT_EQ(content.substr(static_cast<std::size_t>(kDataAt), data.size()), data);
+  EXPECT_EQ(content.find_first_not_of('\0'), static_cast<std::size_t>(kDataAt));
 }
 
 TEST_F(ImagesTest, UnknownAndMissingRefs) {

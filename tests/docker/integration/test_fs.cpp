@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <functional>
+#include <map>
 #include <thread>
 
 namespace hutch::docker::test {
@@ -77,6 +79,44 @@ std::size_t count_events(const std::string& container, const std::string& action
   std::size_t count = 0;
   for (std::size_t at = body.find("\"status\""); at != std::string::npos; at = body.find("\"status\"", at + 1)) ++count;
   return count;
+}
+
+// `hutch cp` of a directory out of a docker sandbox walks it with read_tree: one archive of the
+// whole tree, where list() at every level fetched each subtree again (depth x size).
+TEST_F(DockerTest, ReadTreeFetchesOneArchiveForANestedTree) {
+  auto sandbox = create();
+  Fs& fs = sandbox->fs();
+  ASSERT_EQ(sh(*sandbox, "mkdir -p /tmp/nest/a/b/c/d && for d in /tmp/nest /tmp/nest/a /tmp/nest/a/b /tmp/nest/a/b/c "
+                         "/tmp/nest/a/b/c/d; do echo data > $d/f; done").exit_code, 0);
+  const std::time_t since = std::time(nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // events have a one-second grain
+  std::size_t files = 0;
+  fs.read_tree("/tmp/nest", [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data) {
+    std::string data;
+    read_data([&](std::string_view chunk) {
+      data.append(chunk);
+      return true;
+    });
+    if (entry.stat.type == FileType::regular) {
+      ++files;
+      EXPECT_EQ(data, "data\n") << entry.path;
+    }
+  });
+  EXPECT_EQ(files, 5u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(count_events(sandbox->id(), "archive-path", since), 1u) << "the tree was fetched more than once";
+
+  // A second name of a file comes as a tar hardlink without data: its content is still there.
+  ASSERT_EQ(sh(*sandbox, "ln /tmp/nest/a/f /tmp/nest/a/b/hard").exit_code, 0);
+  std::map<std::string, std::string> content;
+  fs.read_tree("/tmp/nest/a", [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data) {
+    read_data([&](std::string_view chunk) {
+      content[entry.path].append(chunk);
+      return true;
+    });
+  });
+  EXPECT_EQ(content["f"], "data\n");
+  EXPECT_EQ(content["b/hard"], "data\n");
 }
 
 TEST_P(DockerBothPathsTest, FsSymlinkRenameRemove) {
