@@ -214,6 +214,7 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
     send_line(conn, std::string("E fork: ") + std::strerror(spawn_error) + "\n");
     return false;
   }
+  send_line(conn, "S\n");
 
   bool host_gone = false;
   std::string input;
@@ -255,6 +256,13 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 // command shares their tree. SIGCHLD and kRetireSignal are already blocked (inherited).
 // When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
 [[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy, const PreparedUser& looked_up) {
+  // A command process shares this memory from its clone to its exec (CLONE_VM), after it has
+  // taken the command's user and capabilities: a dumpable memory map would then be open to
+  // /proc/<pid>/mem of any sandboxed process with those same credentials, which could rewrite
+  // this shepherd. Dumpability belongs to the memory map, so this covers that window too;
+  // the exec gives the command a map of its own, dumpable as usual.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) ::_exit(1);
+  if (policy.shepherd_uid && ::setresuid(*policy.shepherd_uid, 0, *policy.shepherd_uid) != 0) ::_exit(1);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t child_signal, retire_signal;
   sigemptyset(&child_signal);

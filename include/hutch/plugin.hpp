@@ -27,8 +27,9 @@ class logger;
 namespace hutch {
 
 // 2: Handle::launch/logs, SandboxInfo::main_command; 3: the project's new name (module, symbol
-// and namespace names all changed, so an older plugin cannot be loaded).
-inline constexpr std::uint32_t kPluginApiVersion = 3;
+// and namespace names all changed, so an older plugin cannot be loaded); 4: ExecRequest::start_timeout,
+// SandboxBackend::warnings.
+inline constexpr std::uint32_t kPluginApiVersion = 4;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

@@ -90,6 +90,8 @@ struct SandboxSpec {
   bool operator==(const SandboxSpec&) const = default;
 };
 
+inline constexpr Duration kDefaultStartTimeout{10000};
+
 struct ExecRequest {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH inside the sandbox
   Env env;                        // added to (and overriding) the sandbox env
@@ -97,6 +99,10 @@ struct ExecRequest {
   std::string user;               // empty: the sandbox user
   std::optional<std::string> stdin_data;  // buffered exec: bytes written then stdin closed
   std::optional<Duration> timeout;        // whole command, including its children
+  // How long the sandbox may take to start the command (a shepherd to take it, on the agent
+  // paths); past it, Errc::timeout naming the sandbox. Unset: kDefaultStartTimeout. A sandbox
+  // whose processes stop its agent's helpers cannot hold the caller longer than this.
+  std::optional<Duration> start_timeout;
   std::uint64_t output_limit = 16u << 20;  // bytes kept per stream; the rest is counted, dropped
   bool tty = false;
 };
