@@ -54,7 +54,8 @@ TEST_F(BackendsTest, ShowsWhatTheBackendWarnsAbout) {
   EXPECT_NE(text.err.find("warning: fake: the engine shares host root's quotas"), std::string::npos) << text.err;
   const HutchResult json = hutch({"--json", "backends"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
-  const boost::json::object* fake = find_backend(parse_json(json.out), "fake");
+  const boost::json::value listing = parse_json(json.out);
+  const boost::json::object* fake = find_backend(listing, "fake");
   ASSERT_NE(fake, nullptr) << json.out;
   EXPECT_EQ(fake->at("warnings"), (boost::json::array{"the engine shares host root's quotas"})) << json.out;
 }
