@@ -134,7 +134,9 @@ void ExecProcess::handle_control_input() {
 std::optional<OutputChunk> ExecProcess::step(bool collect) {
   auto now = Clock::now();
   const bool waiting = !status_ && !control_lost_;
-  if (waiting && !start_answered_ && now >= start_deadline_) {
+  // Where the timeout comes first, it is the timeout that passed: its kill follows below.
+  const bool start_deadline_binds = !deadline_ || start_deadline_ < *deadline_;
+  if (waiting && !start_answered_ && start_deadline_binds && now >= start_deadline_) {
     start_timed_out_ = true;
     abandon();
     return std::nullopt;

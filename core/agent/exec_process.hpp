@@ -2,7 +2,9 @@
 // to the leader. Implements hutch::Process; Handle::exec is spawn + wait.
 //
 // Nothing in the sandbox can hold the host forever: a command must start within the
-// request's start_timeout (Errc::timeout naming the sandbox), and once the host has asked for
+// request's start_timeout (Errc::timeout naming the sandbox; the agent reports a command that
+// still runs 20 ms after its start, so give it well more than that; a shorter timeout bounds
+// the start instead, and the command then times out), and once the host has asked for
 // a SIGKILL (kill(9), or the timeout), the shepherd has a short while to report the command's
 // end before the host gives up on it (Errc::state). Sandboxed processes can stop the agent's
 // shepherds (root in the sandbox may signal them); these deadlines are what bounds the host.

@@ -19,8 +19,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -119,6 +121,15 @@ bool handle_host_input(int conn, std::string& input) {
   return true;
 }
 
+// How long after its start a command that still runs is reported started ("S", wire.hpp).
+constexpr std::int64_t kStartReportDelayMs = 20;
+
+std::int64_t monotonic_ms() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
 // A shepherd's memory, shared with its command process until the exec (CLONE_VM).
 struct CommandStart {
   const PreparedCommand* command;
@@ -214,15 +225,25 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
     send_line(conn, std::string("E fork: ") + std::strerror(spawn_error) + "\n");
     return false;
   }
-  send_line(conn, "S\n");
 
   bool host_gone = false;
   std::string input;
   int status = 0;
   bool ended = false;
+  // "S" (started) goes out only for a command still running kStartReportDelayMs after its
+  // start: for a short one, "X" says it too, and the host is spared a wakeup.
+  bool start_reported = false;
+  const std::int64_t report_start_at = monotonic_ms() + kStartReportDelayMs;
   while (!ended) {
     pollfd fds[2] = {{signal_fd, POLLIN, 0}, {host_gone ? -1 : conn, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
+    const int wait_ms = start_reported ? -1 : static_cast<int>(std::max<std::int64_t>(0, report_start_at - monotonic_ms()));
+    const int ready = ::poll(fds, 2, wait_ms);
+    if (ready < 0) continue;
+    if (ready == 0 && !start_reported) {
+      start_reported = true;
+      if (!host_gone) send_line(conn, "S\n");
+      continue;
+    }
     if (fds[1].revents && !handle_host_input(conn, input)) {
       // The host went away before the command ended: end the command with it.
       host_gone = true;

@@ -83,7 +83,7 @@ TEST_F(StoppedSandboxCliTest, ExecEndsAtTheStartDeadlineOrTheTimeoutWithAnErrorN
   start = Clock::now();
   const HutchResult timed_out = on_subcontainer({"exec", "--timeout", "3s", id, "true"});
   EXPECT_LT(seconds_since(start), 6.0) << "--timeout 3s held hutch much longer";
-  expect_hutch_error(timed_out, {id, "did not start"});
+  expect_hutch_error(timed_out, {id, "timed out"});
 
   // Without either: the default start deadline (10 s), not for ever.
   start = Clock::now();
