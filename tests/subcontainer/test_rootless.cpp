@@ -25,6 +25,7 @@ TEST(SubcontainerRootless, CoreTestsPassAsNobody) {
                         " --gtest_filter='RuntimeTest.Exec*:RuntimeTest.Spawn*:RuntimeTest.Timeout*:"
                         "RuntimeTest.Fork*:RuntimeTest.Isolation*:RuntimeTest.OnlyThe*:RuntimeTest.Seccomp*:"
                         "RuntimeTest.Resume*:RuntimeTest.Shepherds*:RuntimeTest.AnIdle*:RuntimeTest.Concurrent*:"
+                        "RuntimeTest.ShepherdMemory*:"
                         "LaunchTest.*' > " +
                         log.string() + " 2>&1";
   int status = std::system(command.c_str());

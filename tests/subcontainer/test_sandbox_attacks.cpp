@@ -27,9 +27,11 @@ std::vector<int> all_capabilities() {
 // Finding 3: a command process shares its shepherd's memory from clone to exec, with the
 // command's own credentials. Even with every capability kept (the command's credentials then
 // match the shepherd's), root in the sandbox cannot open a shepherd's memory — the serving
-// shepherd's included. (The leader, PID 1, stays dumpable: the host, rootless too, reaches the
-// sandbox through its /proc entries; it keeps capabilities that commands with the default set
-// lack, which shields it.)
+// shepherd's included. Where the host is root, the leader's switch to the sandbox's root
+// (another host uid) already made it and its shepherds non-dumpable; rootless (the re-run in
+// test_rootless.cpp: root inside is the host user itself) only PR_SET_DUMPABLE does. (The
+// leader, PID 1, keeps its dumpability: the rootless host reaches the sandbox through its
+// /proc entries.)
 TEST_F(RuntimeTest, ShepherdMemoryIsClosedToSandboxRoot) {
   runtime_->config.keep_caps = all_capabilities();
   runtime_->config.bind_allow = {HUTCH_TEST_PROBE_DIR};
