@@ -1,6 +1,7 @@
 #include "helper_launch.hpp"
 
 #include "agent/control_client.hpp"
+#include "plan_format.hpp"
 
 #include <hutch/error.hpp>
 
@@ -15,7 +16,6 @@
 #include <cstdlib>
 #include <string>
 
-extern char** environ;
 
 namespace hutch::subcontainer {
 namespace {
@@ -53,10 +53,17 @@ PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::fil
   posix_spawnattr_setsigmask(&attributes, &no_signals);
   posix_spawnattr_setsigdefault(&attributes, &default_signals);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-  std::string helper_path = helper.string(), plan_path = plan.string();
-  char* argv[] = {helper_path.data(), const_cast<char*>("start"), plan_path.data(), nullptr};
+  // The leader keeps the helper's command line, which every process in the sandbox can read
+  // (/proc/1/cmdline): no host path goes there. The plan's path goes in the environment, which
+  // only the host can read (orphan_cgroups.cpp does), and nothing of the host's own environment
+  // is handed over.
+  std::string helper_path = helper.string();
+  std::string name = helper.filename().string();
+  std::string plan_variable = std::string(kPlanVariable) + "=" + plan.string();
+  char* argv[] = {name.data(), const_cast<char*>("start"), nullptr};
+  char* envp[] = {plan_variable.data(), nullptr};
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv, environ);
+  int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv, envp);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) throw_system_error("sandbox " + id_ + ": start helper " + helper_path, rc);
