@@ -1,6 +1,6 @@
 // Attacks from inside a subcontainer sandbox on its leader and shepherds, and on the host's
-// calls into it (issue 12): the shepherds' memory, the seccomp filter's refusals and the host's
-// exec deadlines.
+// calls into it (issue 12): the shepherds' memory, the seccomp filter's refusals, the host's
+// exec deadlines, and what the sandbox can read of how the host started it.
 #include "runtime_fixture.hpp"
 
 #include <probe.hpp>
@@ -63,4 +63,17 @@ TEST_F(RuntimeTest, StoppedShepherdsFailTheExecAtTheStartDeadline) {
 // Finding 7: a shepherd stopped while its command runs holds neither a timeout nor a kill.
 TEST_F(RuntimeTest, AStoppedShepherdHoldsNeitherTheTimeoutNorAKill) {
   hutch::test::expect_a_stopped_shepherd_holds_neither_timeout_nor_kill(*backend_->create({}));
+}
+
+// Lower item of issue 12: PID 1 keeps the helper's command line, which every process in the
+// sandbox can read; it names no host path (the state directory is the host's business). Its
+// environment, which does, is not readable inside.
+TEST_F(RuntimeTest, ThePlanPathStaysOutOfTheSandboxsView) {
+  auto sandbox = backend_->create({});
+  const ExecResult cmdline = sh(*sandbox, "tr '\\0' ' ' < /proc/1/cmdline");
+  ASSERT_EQ(cmdline.exit_code, 0) << cmdline.stderr_data;
+  EXPECT_EQ(cmdline.stdout_data, "hutch-subcontainer-helper start ");
+  EXPECT_EQ(cmdline.stdout_data.find(state_dir_.string()), std::string::npos) << cmdline.stdout_data;
+  const ExecResult environ = sh(*sandbox, "cat /proc/1/environ");
+  EXPECT_NE(environ.exit_code, 0) << "PID 1's environment is readable inside: " << environ.stdout_data;
 }
