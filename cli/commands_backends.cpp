@@ -54,15 +54,22 @@ struct BackendReport {
   bool is_default = false;
   std::string file;
   std::optional<Capabilities> capabilities;
+  std::vector<std::string> warnings;  // SandboxBackend::warnings, or why they could not be read
   std::string error;
 };
 
 BackendReport probe(const Config& config, const std::string& name, bool is_default) {
-  BackendReport report{name, is_default, {}, {}, {}};
+  BackendReport report{name, is_default, {}, {}, {}, {}};
   try {
     report.file = find_plugin(name, PluginSearch{config.plugin_paths}).string();
     auto backend = open_backend(config, name, logger());
     report.capabilities = backend->capabilities();
+    try {
+      report.warnings = backend->warnings();
+    } catch (const Error& error) {
+      // The plugin loads; only its engine is out of reach, which is worth saying too.
+      report.warnings.push_back(std::string("could not check the backend's isolation: ") + error.what());
+    }
   } catch (const Error& error) {
     report.error = error.what();
   }
@@ -96,6 +103,9 @@ int list_backends(Session& session) {
         object["capabilities"] = to_json(*report.capabilities);
       else
         object["capabilities"] = nullptr;
+      boost::json::array warnings;
+      for (const std::string& warning : report.warnings) warnings.emplace_back(warning);
+      object["warnings"] = std::move(warnings);
       object["error"] = report.error.empty() ? boost::json::value(nullptr) : boost::json::value(report.error);
       array.emplace_back(std::move(object));
     }
@@ -108,10 +118,9 @@ int list_backends(Session& session) {
                     report.capabilities ? describe(*report.capabilities) + " (" + report.file + ")"
                                         : report.error});
   print_table(rows);
+  // On stderr, like every warning: stdout stays the table that scripts read.
   for (const BackendReport& report : reports)
-    if (report.capabilities)
-      for (const std::string& warning : report.capabilities->warnings)
-        std::cout << report.name << ": warning: " << warning << '\n';
+    for (const std::string& warning : report.warnings) std::cerr << "warning: " << report.name << ": " << warning << "\n";
   return 0;
 }
 

@@ -27,12 +27,16 @@ namespace {
 struct CommandOptions {
   std::vector<std::string> argv;
   std::optional<std::string> timeout;
+  std::optional<std::string> start_timeout;
   bool interactive = false;
 };
 
 void add_command_options(CLI::App& command, CommandOptions& options) {
   command.add_option("--timeout", options.timeout,
                      "kill the command after this long (exit 124), e.g. 30s; default: [defaults] timeout");
+  command.add_option("--start-timeout", options.start_timeout,
+                     "fail if the sandbox has not started the command after this long, e.g. 5s; "
+                     "default: [defaults] start_timeout, else 10s");
   command.add_flag("-i,--interactive", options.interactive, "forward stdin to the command");
 }
 
@@ -42,18 +46,22 @@ void add_command_argument(CLI::App& command, CommandOptions& options) {
   command.positionals_at_end();
 }
 
+// The duration given as `option`, or `fallback` when it was not given.
+std::optional<Duration> duration_option(const char* option, const std::optional<std::string>& text,
+                                        const std::optional<Duration>& fallback) {
+  if (!text) return fallback;
+  try {
+    return parse_duration(*text);
+  } catch (const Error& error) {
+    throw Error(error.code(), std::string(option) + ": " + error.what());
+  }
+}
+
 ExecRequest make_request(const CommandOptions& options, const Config& config) {
   ExecRequest request;
   request.argv = options.argv;
-  if (options.timeout) {
-    try {
-      request.timeout = parse_duration(*options.timeout);
-    } catch (const Error& error) {
-      throw Error(error.code(), std::string("--timeout: ") + error.what());
-    }
-  } else {
-    request.timeout = config.exec_timeout;
-  }
+  request.timeout = duration_option("--timeout", options.timeout, config.exec_timeout);
+  request.start_timeout = duration_option("--start-timeout", options.start_timeout, config.exec_start_timeout);
   // Output is streamed to us as it comes; nothing needs to be kept.
   request.output_limit = std::numeric_limits<std::uint64_t>::max();
   // Without -i the command sees an empty, closed stdin, never our terminal.

@@ -1,9 +1,15 @@
-// Signals: SIGINT/SIGTERM/SIGHUP while hutch runs a command must not leave a sandbox behind.
-// The handlers only write the signal number to a pipe; a watcher thread turns it into the
-// action the caller registered (kill the running command), and the normal path then cleans up.
+// Signals: SIGINT/SIGTERM/SIGHUP while hutch runs a command must not leave a sandbox behind,
+// and one of them must be enough to end hutch. The handlers only write the signal number to a
+// pipe; a watcher thread turns it into the action the caller registered (kill the running
+// command), and the normal path then cleans up (destroys the sandbox of `hutch run`). That
+// cleanup is bounded: the host gives a killed command's sandbox a short while to confirm
+// (agent/exec_process.hpp), and should cleanup still hang, the watcher ends hutch once
+// kCleanupDeadline has passed. A second signal (not the same one delivered twice) ends hutch
+// at once.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -17,8 +23,11 @@ void survive_broken_pipes();
 
 class InterruptWatcher {
  public:
-  // Installs the handlers (one watcher at a time). The third signal gets the default action,
-  // so a user can still force hutch to stop if cleanup hangs.
+  // How long cleanup may take after the first signal before hutch exits anyway (128 + signal).
+  static constexpr std::chrono::seconds kCleanupDeadline{20};
+
+  // Installs the handlers (one watcher at a time). A second signal gets the default action,
+  // so a user can still force hutch to stop at once.
   InterruptWatcher();
   ~InterruptWatcher();
   InterruptWatcher(const InterruptWatcher&) = delete;

@@ -68,9 +68,6 @@ json::object to_json(const Capabilities& capabilities) {
   json::array mounts;
   for (MountType type : capabilities.mount_types) mounts.emplace_back(to_string(type));
   object["mount_types"] = std::move(mounts);
-  json::array warnings;
-  for (const std::string& warning : capabilities.warnings) warnings.emplace_back(warning);
-  object["warnings"] = std::move(warnings);
   return object;
 }
 

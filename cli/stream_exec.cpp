@@ -67,8 +67,18 @@ int stream_process(Process& process, InterruptWatcher& watcher, bool forward_std
     }
   };
 
-  while (auto chunk = process.read_output()) copy_out(chunk->stream, chunk->data);
-  const ExecResult result = process.wait();
+  ExecResult result;
+  try {
+    while (auto chunk = process.read_output()) copy_out(chunk->stream, chunk->data);
+    result = process.wait();
+  } catch (const Error& error) {
+    // Interrupted: the command was killed on our behalf, and a sandbox that did not confirm it
+    // in time (its agent's processes stopped) is no reason to report anything but the signal.
+    const int signal_number = watcher.received_signal();
+    if (signal_number == 0) throw;
+    logger()->warn("after signal {}: {}", signal_number, error.what());
+    return 128 + signal_number;
+  }
   copy_out(StreamId::stdout_stream, result.stdout_data);
   copy_out(StreamId::stderr_stream, result.stderr_data);
   stdin_pump.reset();

@@ -104,6 +104,8 @@ void read_defaults(const ConfigTable& table, Config& config) {
   if (auto read_only = table.get_bool("read_only")) spec.read_only_root = *read_only;
   if (auto timeout = table.get_duration("timeout"))
     config.exec_timeout = positive_duration(table, "timeout", *timeout);
+  if (auto start_timeout = table.get_duration("start_timeout"))
+    config.exec_start_timeout = positive_duration(table, "start_timeout", *start_timeout);
   if (auto level = table.get_string("log_level")) {
     if (std::find(kLogLevels.begin(), kLogLevels.end(), *level) == kLogLevels.end())
       table.fail("log_level", "expected one of trace, debug, info, warn, error, critical, off, got \"" +

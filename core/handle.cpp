@@ -27,6 +27,7 @@ std::shared_ptr<Handle> SandboxBackend::restore(const std::string&, const Sandbo
   throw_unsupported(name(), "restore");
 }
 std::vector<SnapshotInfo> SandboxBackend::snapshots() { return {}; }
+std::vector<std::string> SandboxBackend::warnings() { return {}; }
 void SandboxBackend::delete_snapshot(const std::string&) {
   throw_unsupported(name(), "delete_snapshot");
 }

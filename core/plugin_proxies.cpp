@@ -115,6 +115,7 @@ std::shared_ptr<Handle> PinnedBackend::restore(const std::string& snapshot_id,
 }
 
 std::vector<SnapshotInfo> PinnedBackend::snapshots() { return inner_->snapshots(); }
+std::vector<std::string> PinnedBackend::warnings() { return inner_->warnings(); }
 void PinnedBackend::delete_snapshot(const std::string& snapshot_id) {
   inner_->delete_snapshot(snapshot_id);
 }

@@ -106,6 +106,7 @@ class PinnedBackend final : public SandboxBackend {
                                   const SandboxSpec& overrides) override;
   std::vector<SnapshotInfo> snapshots() override;
   void delete_snapshot(const std::string& snapshot_id) override;
+  std::vector<std::string> warnings() override;
 
  private:
   PluginLibrary library_;  // first: outlives inner_

@@ -178,6 +178,8 @@ void validate(const ExecRequest& request) {
   check_env(request.env, "exec: ");
   if (request.timeout && request.timeout->count() <= 0)
     invalid("exec: timeout must be greater than zero, got " + format_duration(*request.timeout));
+  if (request.start_timeout && request.start_timeout->count() <= 0)
+    invalid("exec: start_timeout must be greater than zero, got " + format_duration(*request.start_timeout));
 }
 
 void validate_launch(const ExecRequest& request) {

@@ -9,7 +9,8 @@
 //   env_passthrough  globs of HOST variables copied into every sandbox (none by default)
 //   env_block        globs never copied (wins over env_passthrough)
 //   cap_add          capabilities added back after dropping all ("NET_BIND_SERVICE")
-//   seccomp_profile  a JSON seccomp profile file; unset = Docker's default profile
+//   seccomp_profile  a JSON seccomp profile file; unset = Docker's default profile, and with the
+//                    agent hutch's default filter on top (io_uring, vsock, mounts, ... denied)
 //   bind_allow       host path prefixes that bind mounts may use (none by default)
 //   host_gateway     true: host.docker.internal resolves to the host (default false)
 //   stop_grace       time between SIGTERM and SIGKILL on destroy, and for a main command that

@@ -209,7 +209,8 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
                                : inherited_agent_user ? *inherited_agent_user
                                                       : image_user(*context, spec.image);
       AgentPlan agent;
-      agent.entrypoint = agent_entrypoint(user, context->config.cap_add);
+      agent.entrypoint =
+          agent_entrypoint(user, context->config.cap_add, !context->config.seccomp_profile_json.has_value());
       agent.capabilities = kAgentCapabilities;
       agent.binary = context->agent_binary->string();
       agent.run_dir = agent_run_dir(*sandbox_dir).string();

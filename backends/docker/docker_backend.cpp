@@ -7,6 +7,7 @@
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
+#include "security_warnings.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
@@ -65,6 +66,16 @@ Capabilities DockerBackend::capabilities() const {
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
   return caps;
+}
+
+std::vector<std::string> DockerBackend::warnings() {
+  Request request;
+  request.target = "/info";
+  request.what = "read the engine's settings (/info)";
+  const json::value info = context_->client->call_json(request);
+  if (!info.is_object()) throw Error(Errc::backend, "docker: the engine's /info answer is not a JSON object");
+  return security_warnings(info.as_object(), context_->agent_binary.has_value(),
+                           context_->config.seccomp_profile_json.has_value());
 }
 
 std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) { return create_sandbox(context_, spec); }

@@ -1,6 +1,7 @@
 #include "sandbox_agent.hpp"
 
 #include "agent/capability_names.hpp"
+#include "agent/control_client.hpp"
 #include "agent/exec_process.hpp"
 #include "agent/unique_fd.hpp"
 #include "containers.hpp"
@@ -25,19 +26,9 @@ namespace hutch::docker {
 namespace {
 
 // Connects once to see that the agent listens (the connection is dropped at once, which the
-// agent answers as a malformed request). Relative to an O_PATH fd of the directory so that a
-// long state directory does not overflow sun_path.
+// agent answers as a malformed request).
 bool agent_listening(const std::filesystem::path& dir) {
-  agent::UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd) return false;
-  struct stat st{};
-  if (::fstatat(dir_fd.get(), kAgentSocketName, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK(st.st_mode)) return false;
-  agent::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::string path = "/proc/self/fd/" + std::to_string(dir_fd.get()) + "/" + kAgentSocketName;
-  std::strcpy(address.sun_path, path.c_str());
-  return fd && ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  return static_cast<bool>(agent::connect_socket_file(dir / kAgentSocketName));
 }
 
 std::string container_status(Context& context, const std::string& id) {
@@ -51,7 +42,7 @@ std::string container_status(Context& context, const std::string& id) {
 
 }  // namespace
 
-const std::vector<std::string> kAgentCapabilities = {"SETUID", "SETGID", "SETPCAP"};
+const std::vector<std::string> kAgentCapabilities = {"SETUID", "SETGID", "SETPCAP", "KILL"};
 
 std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& config, const Endpoint& endpoint) {
   if (config.agent == AgentMode::off) return std::nullopt;
@@ -74,7 +65,8 @@ std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& con
   return binary;
 }
 
-std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add) {
+std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add,
+                                          bool seccomp) {
   std::string keep;
   for (const auto& name : cap_add) {
     std::vector<int> numbers;
@@ -90,6 +82,7 @@ std::vector<std::string> agent_entrypoint(const std::string& default_user, const
   std::vector<std::string> command{kAgentInContainer, "serve", std::string(kAgentRunDirInContainer) + "/" + kAgentSocketName};
   if (!default_user.empty()) command.insert(command.end(), {"--user", default_user});
   if (!keep.empty()) command.insert(command.end(), {"--keep-caps", keep});
+  if (seccomp) command.insert(command.end(), {"--seccomp", "1"});
   return command;
 }
 

@@ -8,8 +8,12 @@
 //   - /.hutch/run: the host directory <state_dir>/docker/<id>/run/ (<id>/ and its parent are
 //     0700, so other host users cannot reach the socket), where the agent listens on
 //     agent.sock; the rest of <id>/ stays out of the container (sandbox_dir.hpp);
-//   - CAP_SETUID, CAP_SETGID (per-command user switching) and CAP_SETPCAP (to drop the bounding
-//     set of commands) added to the container. The agent gives commands only the configured
+//   - without a configured seccomp_profile, hutch's default seccomp filter for every command, on
+//     top of Docker's default profile;
+//   - CAP_SETUID, CAP_SETGID (per-command user switching), CAP_SETPCAP (to drop the bounding
+//     set of commands) and CAP_KILL (its shepherds run with another real uid than root's, so that
+//     root in the container cannot stop them without CAP_KILL; they must still signal commands
+//     of any user) added to the container. The agent gives commands only the configured
 //     cap_add set, with no_new_privs, so a command has exactly what it would have through the
 //     exec API.
 // The agent serves only clients outside the container's pid namespace, and the host sends a
@@ -44,7 +48,11 @@ std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& con
 
 // The container's entrypoint: hutch-agent serve with the default user and the capability numbers
 // commands keep (from cap_add; Errc::invalid_argument for a name libcap does not know).
-std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add);
+// `seccomp`: the agent also confines commands with hutch's default seccomp filter, stacked on
+// the container's profile (Docker's default lets io_uring and vsock sockets through); off when
+// the configuration names its own profile, which then decides alone.
+std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add,
+                                          bool seccomp);
 
 // Waits until the agent of container `id` listens in `dir`, at most the request timeout;
 // Errc::backend with the container's state when it does not come up.

@@ -105,8 +105,11 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
-  caps.warnings = disk_limit_warnings(runtime_->config, runtime_->rootless);
   return caps;
+}
+
+std::vector<std::string> SubcontainerBackend::warnings() {
+  return disk_limit_warnings(runtime_->config, runtime_->rootless);
 }
 
 std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) { return create_sandbox(runtime_, spec); }

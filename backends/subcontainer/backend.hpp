@@ -26,6 +26,7 @@ class SubcontainerBackend final : public SandboxBackend {
   std::shared_ptr<Handle> restore(const std::string& snapshot_id, const SandboxSpec& overrides) override;
   std::vector<SnapshotInfo> snapshots() override;
   void delete_snapshot(const std::string& snapshot_id) override;
+  std::vector<std::string> warnings() override;
 
  private:
   std::vector<std::string> sandbox_ids() const;

@@ -1,6 +1,7 @@
 #include "helper_launch.hpp"
 
 #include "agent/control_client.hpp"
+#include "plan_format.hpp"
 
 #include <hutch/error.hpp>
 
@@ -16,8 +17,6 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
-
 namespace hutch::subcontainer {
 namespace {
 
@@ -28,8 +27,8 @@ std::string trim(std::string text) {
 
 }  // namespace
 
-pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::string>& args, const std::vector<int>& fds,
-                   const std::string& id) {
+pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::string>& args,
+                   const std::vector<std::string>& environment, const std::vector<int>& fds, const std::string& id) {
   if (::access(helper.c_str(), X_OK) != 0)
     throw Error(Errc::backend, "sandbox " + id + ": helper " + helper.string() +
                                    " is not executable; set [backends.subcontainer] helper = \"/path/to/hutch-subcontainer-helper\"");
@@ -65,13 +64,22 @@ pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::s
   posix_spawnattr_setsigmask(&attributes, &no_signals);
   posix_spawnattr_setsigdefault(&attributes, &default_signals);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  // The leader keeps the helper's command line, which every process in the sandbox can read
+  // (/proc/1/cmdline): no host path goes there (argv[0] is the bare file name; the plan's path
+  // goes in the environment, which only the host can read: orphan_cgroups.cpp does). Nothing of
+  // the host's own environment is handed over, to either verb.
   std::string helper_path = helper.string();
+  std::string name = helper.filename().string();
   std::vector<std::string> arguments = args;
-  std::vector<char*> argv{helper_path.data()};
+  std::vector<char*> argv{name.data()};
   for (auto& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
+  std::vector<std::string> variables = environment;
+  std::vector<char*> envp;
+  for (auto& variable : variables) envp.push_back(variable.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv.data(), environ);
+  const int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) throw_system_error("sandbox " + id + ": start helper " + helper_path, rc);
@@ -87,7 +95,7 @@ PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::fil
   UniqueFd out_read(out[0]), out_write(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) throw_system_error("sandbox " + id_ + ": pipe", errno);
   UniqueFd err_read(err[0]), err_write(err[1]);
-  child_ = ExitingChild(spawn_helper(helper, {"start", plan.string()}, {go_read.get(), out_write.get(), err_write.get()}, id_));
+  child_ = ExitingChild(spawn_helper(helper, {"start"}, {std::string(kPlanVariable) + "=" + plan.string()}, {go_read.get(), out_write.get(), err_write.get()}, id_));
   go_ = std::move(go_write);
   out_ = std::move(out_read);
   err_ = std::move(err_read);

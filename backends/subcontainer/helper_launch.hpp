@@ -30,12 +30,13 @@ class ExitingChild {
   pid_t pid_ = -1;
 };
 
-// Starts `helper` with `args` after argv[0]: posix_spawn (safe from the multi-threaded host), a
-// session of its own, no signal blocked or ignored. The child's fd i is `fds[i]` (-1: /dev/null);
-// nothing else of the host's survives the exec if it is close-on-exec. `id` names the sandbox
-// in errors: Errc::backend when the helper is not executable or cannot be started.
-pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::string>& args, const std::vector<int>& fds,
-                   const std::string& id);
+// Starts `helper` with `args` after argv[0] (the bare file name) and exactly `environment`
+// ("NAME=value" entries; nothing of the host's own): posix_spawn (safe from the multi-threaded
+// host), a session of its own, no signal blocked or ignored. The child's fd i is `fds[i]` (-1:
+// /dev/null); nothing else of the host's survives the exec if it is close-on-exec. `id` names
+// the sandbox in errors: Errc::backend when the helper is not executable or cannot be started.
+pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::string>& args,
+                   const std::vector<std::string>& environment, const std::vector<int>& fds, const std::string& id);
 
 struct StartedSandbox {
   pid_t leader = -1;

@@ -1,6 +1,7 @@
 #include "orphan_cgroups.hpp"
 
 #include "cgroup.hpp"
+#include "plan_format.hpp"
 #include "unique_fd.hpp"
 
 #include <spdlog/spdlog.h>
@@ -24,8 +25,9 @@ namespace {
 // A create writes its cgroup moments before its leader joins it.
 constexpr auto kCreateWindow = std::chrono::minutes(1);
 
-std::vector<std::string> command_line(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+// The NUL-separated entries of /proc/<pid>/<file> (cmdline, environ).
+std::vector<std::string> proc_strings(pid_t pid, const char* file) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file, std::ios::binary);
   // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
   // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
   std::stringstream raw_read;
@@ -41,14 +43,20 @@ std::vector<std::string> command_line(pid_t pid) {
   return args;
 }
 
-// The sandbox directory the leader among `pids` was started for: the helper runs as
-// `<helper> start <sandboxes_dir>/<id>/plan`, and the processes it forks keep that command
-// line. nullopt when none of them says (they exec'd something else, or are gone).
+// The sandbox directory the leader among `pids` was started for: the helper runs with
+// <sandboxes_dir>/<id>/plan in kPlanVariable, and the processes it forks keep that
+// environment (readable by root only: prune runs this as root). nullopt when none of them
+// says (they exec'd something else, or are gone).
 std::optional<fs::path> sandbox_dir_of(const std::vector<pid_t>& pids, const std::string& id) {
+  const std::string prefix = std::string(kPlanVariable) + "=";
   for (pid_t pid : pids) {
-    const auto args = command_line(pid);
-    if (args.size() != 3 || args[1] != "start") continue;
-    const fs::path plan = args[2];
+    const auto args = proc_strings(pid, "cmdline");
+    if (args.size() != 2 || args[1] != "start") continue;
+    std::optional<fs::path> found;
+    for (const auto& entry : proc_strings(pid, "environ"))
+      if (entry.starts_with(prefix)) found = entry.substr(prefix.size());
+    if (!found) continue;
+    const fs::path plan = *found;
     if (plan.is_absolute() && plan.filename() == "plan" && plan.parent_path().filename() == id)
       return plan.parent_path();
   }

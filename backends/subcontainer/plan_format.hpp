@@ -28,3 +28,12 @@ inline constexpr const char* kSeccomp = "seccomp";    // 1 | 0
 inline constexpr const char* kUser = "user";          // the default user of an exec; optional
 
 }  // namespace hutch::subcontainer::plan_key
+
+namespace hutch::subcontainer {
+
+// The helper is started as `hutch-subcontainer-helper start` with the plan file's path in this
+// environment variable (and nothing else in its environment): the leader keeps the helper's
+// command line, which the whole sandbox can read, while its environment is the host's to read.
+inline constexpr const char* kPlanVariable = "HUTCH_SUBCONTAINER_PLAN";
+
+}  // namespace hutch::subcontainer

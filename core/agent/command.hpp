@@ -7,6 +7,9 @@
 #include "wire.hpp"
 #include "user_lookup.hpp"
 
+#include <sys/types.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,11 @@ struct CommandPolicy {
   // Serve only clients outside the agent's pid namespace (the host): set where the socket is
   // also reachable from inside the sandbox, so a sandboxed process cannot ask for another user.
   bool host_clients_only = false;
+  // Set: each shepherd takes this real and saved uid (its effective uid stays 0, and with it its
+  // capabilities), so that a sandboxed process needs CAP_KILL, not only uid 0, to signal it —
+  // to SIGSTOP it and hold the host's requests. The id must be used by nothing in the sandbox.
+  // Only where ids are not mapped (a container without a user namespace).
+  std::optional<uid_t> shepherd_uid;
 };
 
 // Applies the sandbox-wide part of `policy` to the calling process, the leader-to-be, after

@@ -1,11 +1,13 @@
 #include "control_client.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/units.hpp>
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -15,33 +17,62 @@
 
 namespace hutch::agent {
 
+UniqueFd connect_socket_file(const std::filesystem::path& socket, std::chrono::milliseconds send_timeout) {
+  UniqueFd dir(::open(socket.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return UniqueFd();
+  UniqueFd file(::openat(dir.get(), socket.filename().c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!file) return UniqueFd();
+  struct stat st{};
+  if (::fstat(file.get(), &st) != 0) return UniqueFd();
+  if (!S_ISSOCK(st.st_mode)) {
+    errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTSOCK;
+    return UniqueFd();
+  }
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return UniqueFd();
+  if (send_timeout.count() > 0) {
+    timeval limit{static_cast<time_t>(send_timeout.count() / 1000),
+                  static_cast<suseconds_t>(send_timeout.count() % 1000 * 1000)};
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit) != 0) return UniqueFd();
+  }
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::string short_path = "/proc/self/fd/" + std::to_string(file.get());
+  std::strcpy(address.sun_path, short_path.c_str());
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return UniqueFd();
+  return fd;
+}
+
 UniqueFd send_exec_request(const std::filesystem::path& socket, const std::string& id,
                            const wire::ExecMessage& message, int stdin_fd, int stdout_fd, int stderr_fd,
-                           pid_t agent_pid) {
+                           pid_t agent_pid, Duration start_timeout) {
   const int fds[3] = {stdin_fd, stdout_fd, stderr_fd};
-  return send_request(socket, id, message, fds, agent_pid);
+  return send_request(socket, id, message, fds, agent_pid, start_timeout);
+}
+
+Error start_timeout_error(const std::string& id, Duration limit) {
+  return Error(Errc::timeout, "sandbox " + id + ": the command did not start within " + format_duration(limit) +
+                                  ": the sandbox's agent did not take it (are the sandbox's processes stopped, "
+                                  "or is it paused?)");
 }
 
 UniqueFd send_request(const std::filesystem::path& socket, const std::string& id, const wire::ExecMessage& message,
-                      std::span<const int> fds, pid_t agent_pid) {
+                      std::span<const int> fds, pid_t agent_pid, Duration start_timeout) {
   if (fds.size() != static_cast<std::size_t>(wire::request_fd_count(message)) || fds.size() > wire::kLaunchFds)
     throw Error(Errc::invalid_argument, "sandbox " + id + ": a request with the wrong number of fds");
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) throw_system_error("sandbox " + id + ": socket", errno);
-  // Connected through /proc/self/fd/<dir> so that a long state directory does not overflow
-  // sun_path.
-  UniqueFd dir(::open(socket.parent_path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir)
-    throw Error(Errc::state, "sandbox " + id + " is gone (" + socket.parent_path().string() + " does not exist)");
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::string short_path = "/proc/self/fd/" + std::to_string(dir.get()) + "/" + socket.filename().string();
-  std::strcpy(address.sun_path, short_path.c_str());
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+  UniqueFd fd = connect_socket_file(socket, start_timeout);
+  if (!fd) {
     int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) throw start_timeout_error(id, start_timeout);
+    if (err == ENOENT && ::access(socket.parent_path().c_str(), F_OK) != 0)
+      throw Error(Errc::state, "sandbox " + id + " is gone (" + socket.parent_path().string() + " does not exist)");
     if (err == ENOENT || err == ECONNREFUSED)
       throw Error(Errc::state, "sandbox " + id + " is not running (its leader does not answer on " +
                                    socket.string() + "); remove it with `hutch rm " + id + "`");
+    if (err == ELOOP || err == ENOTSOCK)
+      throw Error(Errc::permission_denied, "sandbox " + id + ": " + socket.string() +
+                                               " is not a socket (something in the sandbox replaced it); "
+                                               "refusing to connect");
     throw_system_error("sandbox " + id + ": connect to " + socket.string(), err);
   }
   if (agent_pid != 0) {
@@ -70,14 +101,17 @@ UniqueFd send_request(const std::filesystem::path& socket, const std::string& id
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
   std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
-  if (::sendmsg(fd.get(), &header, MSG_NOSIGNAL) != sizeof length)
-    throw_system_error("sandbox " + id + ": send exec request", errno);
+  auto send_failed = [&](int err) {
+    if (err == EAGAIN || err == EWOULDBLOCK) throw start_timeout_error(id, start_timeout);
+    throw_system_error("sandbox " + id + ": send exec request", err);
+  };
+  if (::sendmsg(fd.get(), &header, MSG_NOSIGNAL) != sizeof length) send_failed(errno);
   std::size_t sent = 0;
   while (sent < payload.size()) {
     ssize_t n = ::send(fd.get(), payload.data() + sent, payload.size() - sent, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw_system_error("sandbox " + id + ": send exec request", errno);
+      send_failed(errno);
     }
     sent += static_cast<std::size_t>(n);
   }

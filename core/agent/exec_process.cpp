@@ -6,10 +6,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 
@@ -20,10 +22,11 @@ namespace {
 // only while it keeps coming; the command's own output is already in the pipe.
 constexpr int kDrainIdleMs = 50;
 constexpr std::size_t kReadSize = 64 * 1024;
-// How long a timed-out command's shepherd has to report the kill. It answers in milliseconds
-// unless it cannot run at all: a frozen (paused) sandbox would otherwise hold wait() until
-// someone unpauses it.
-constexpr auto kKillAnswerTime = std::chrono::seconds(5);
+// How long a shepherd has to report a SIGKILL (a timeout's, or the caller's). It answers in
+// milliseconds unless it cannot run at all: a frozen (paused) sandbox, or a shepherd that a
+// sandboxed process stopped, would otherwise hold wait() for ever. Short, because it adds to
+// the timeout that the caller set for the whole call.
+constexpr auto kKillAnswerTime = std::chrono::seconds(2);
 
 std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& id) {
   int fds[2];
@@ -42,10 +45,17 @@ std::unique_ptr<ExecProcess> ExecProcess::start(const std::filesystem::path& soc
   auto [stdin_read, stdin_write] = make_pipe(sandbox_id);
   auto [stdout_read, stdout_write] = make_pipe(sandbox_id);
   auto [stderr_read, stderr_write] = make_pipe(sandbox_id);
+  process->wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!process->wake_) throw_system_error("sandbox " + sandbox_id + ": eventfd", errno);
   process->started_ = Clock::now();
   if (request.timeout) process->deadline_ = process->started_ + *request.timeout;
+  // The timeout bounds the whole call, its start included.
+  constexpr Duration kLongest = std::chrono::hours(24 * 365);  // keeps started_ + limit from overflowing
+  process->start_limit_ = std::min({request.start_timeout.value_or(kDefaultStartTimeout),
+                                    request.timeout.value_or(kLongest), kLongest});
+  process->start_deadline_ = process->started_ + process->start_limit_;
   process->control_ = send_exec_request(socket, sandbox_id, message, stdin_read.get(), stdout_write.get(),
-                                        stderr_write.get(), agent_pid);
+                                        stderr_write.get(), agent_pid, process->start_limit_);
   process->stdout_ = std::move(stdout_read);
   process->stderr_ = std::move(stderr_read);
   process->stdin_ = std::move(stdin_write);
@@ -73,6 +83,19 @@ void ExecProcess::send_kill(int signal) {
 void ExecProcess::kill(int signal) {
   if (status_ || control_lost_) return;
   send_kill(signal);
+  if (signal == SIGKILL) {
+    Clock::rep none = 0;
+    kill_deadline_.compare_exchange_strong(none, (Clock::now() + kKillAnswerTime).time_since_epoch().count());
+    const std::uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+  }
+}
+
+void ExecProcess::abandon() {
+  control_lost_ = true;
+  control_.reset();
+  stdout_.reset();
+  stderr_.reset();
 }
 
 void ExecProcess::keep(std::string& buffer, bool& truncated, const char* data, std::size_t size) const {
@@ -95,10 +118,14 @@ void ExecProcess::handle_control_input() {
   while ((newline = control_input_.find('\n')) != std::string::npos) {
     std::string line = control_input_.substr(0, newline);
     control_input_.erase(0, newline + 1);
-    if (line.rfind("X ", 0) == 0) {
+    if (line == "S") {
+      start_answered_ = true;
+    } else if (line.rfind("X ", 0) == 0) {
+      start_answered_ = true;
       status_ = std::stoi(line.substr(2));
       ended_ = Clock::now();
     } else if (line.rfind("E ", 0) == 0) {
+      start_answered_ = true;
       start_error_ = line.substr(2);
     }
   }
@@ -106,23 +133,28 @@ void ExecProcess::handle_control_input() {
 
 std::optional<OutputChunk> ExecProcess::step(bool collect) {
   auto now = Clock::now();
-  if (deadline_ && !status_ && !control_lost_ && now >= *deadline_ && !timed_out_) {
-    timed_out_ = true;
-    send_kill(SIGKILL);
-  }
-  if (timed_out_ && !status_ && !control_lost_ && now >= *deadline_ + kKillAnswerTime) {
-    // Closing the connection is what ends the command once the shepherd runs again: a
-    // shepherd whose host has gone kills the command's whole tree.
-    kill_unanswered_ = true;
-    control_lost_ = true;
-    control_.reset();
-    stdout_.reset();
-    stderr_.reset();
+  const bool waiting = !status_ && !control_lost_;
+  // Where the timeout comes first, it is the timeout that passed: its kill follows below.
+  const bool start_deadline_binds = !deadline_ || start_deadline_ < *deadline_;
+  if (waiting && !start_answered_ && start_deadline_binds && now >= start_deadline_) {
+    start_timed_out_ = true;
+    abandon();
     return std::nullopt;
   }
-  pollfd fds[4];
+  if (deadline_ && waiting && now >= *deadline_ && !timed_out_) {
+    timed_out_ = true;
+    kill(SIGKILL);
+  }
+  const Clock::rep kill_deadline = kill_deadline_.load();
+  if (waiting && kill_deadline != 0 && now.time_since_epoch().count() >= kill_deadline) {
+    kill_unanswered_ = true;
+    abandon();
+    return std::nullopt;
+  }
+  pollfd fds[5];
   nfds_t count = 0;
   int stdout_index = -1, stderr_index = -1, control_index = -1, stdin_index = -1;
+  fds[count++] = {wake_.get(), POLLIN, 0};
   if (stdout_) stdout_index = static_cast<int>(count), fds[count++] = {stdout_.get(), POLLIN, 0};
   if (stderr_) stderr_index = static_cast<int>(count), fds[count++] = {stderr_.get(), POLLIN, 0};
   if (control_) control_index = static_cast<int>(count), fds[count++] = {control_.get(), POLLIN, 0};
@@ -130,16 +162,27 @@ std::optional<OutputChunk> ExecProcess::step(bool collect) {
   if (writing_stdin) stdin_index = static_cast<int>(count), fds[count++] = {stdin_.get(), POLLOUT, 0};
 
   int timeout = -1;
-  if (deadline_ && !status_ && !control_lost_) {
-    const auto until = timed_out_ ? *deadline_ + kKillAnswerTime : *deadline_;
-    timeout = static_cast<int>(std::max<std::int64_t>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count() + 1));
+  if (waiting) {
+    std::optional<Clock::time_point> until;
+    auto earliest = [&](Clock::time_point at) { until = until ? std::min(*until, at) : at; };
+    if (!start_answered_) earliest(start_deadline_);
+    if (deadline_ && !timed_out_) earliest(*deadline_);
+    if (kill_deadline != 0) earliest(Clock::time_point(Clock::duration(kill_deadline)));
+    if (until)
+      timeout = static_cast<int>(std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(*until - now).count() + 1));
+  } else {
+    timeout = kDrainIdleMs;
   }
-  if (status_ || control_lost_) timeout = kDrainIdleMs;
   int ready = ::poll(fds, count, timeout);
   if (ready < 0) {
     if (errno == EINTR) return std::nullopt;
     throw_system_error("sandbox " + sandbox_id_ + ": poll", errno);
+  }
+  if (fds[0].revents) {
+    std::uint64_t count_read;
+    (void)!::read(wake_.get(), &count_read, sizeof count_read);
+    if (ready == 1) return std::nullopt;
   }
   if (ready == 0) {
     if (status_ || control_lost_) {
@@ -207,10 +250,11 @@ ExecResult ExecProcess::wait() {
   while (!finished()) step(true);
   if (!start_error_.empty())
     throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command could not be started: " + start_error_);
+  if (start_timed_out_) throw start_timeout_error(sandbox_id_, start_limit_);
   if (kill_unanswered_)
-    throw Error(Errc::state, "sandbox " + sandbox_id_ +
-                                 ": the command timed out and its sandbox did not carry out the kill (is it paused?); "
-                                 "the command ends as soon as the sandbox runs again");
+    throw Error(Errc::state, "sandbox " + sandbox_id_ + ": the command " + (timed_out_ ? "timed out" : "was killed") +
+                                 " and its sandbox did not carry out the kill (is it paused, or are its processes "
+                                 "stopped?); the command ends as soon as the sandbox runs again");
   if (!status_)
     throw Error(Errc::io, "sandbox " + sandbox_id_ +
                               ": the sandbox's leader went away before the command ended (was the sandbox destroyed?)");

@@ -1,6 +1,14 @@
 // One command in a sandbox, seen from the host: its stdio pipes and its control connection
 // to the leader. Implements hutch::Process; Handle::exec is spawn + wait.
 //
+// Nothing in the sandbox can hold the host forever: a command must start within the
+// request's start_timeout (Errc::timeout naming the sandbox; the agent reports a command that
+// still runs 20 ms after its start, so give it well more than that; a shorter timeout bounds
+// the start instead, and the command then times out), and once the host has asked for
+// a SIGKILL (kill(9), or the timeout), the shepherd has a short while to report the command's
+// end before the host gives up on it (Errc::state). Sandboxed processes can stop the agent's
+// shepherds (root in the sandbox may signal them); these deadlines are what bounds the host.
+//
 // Memory stays bounded however much the command prints: read_output hands chunks to the
 // caller as they come (the command blocks when the caller stops reading), and wait keeps at
 // most request.output_limit bytes per stream, counting and dropping the rest.
@@ -11,6 +19,7 @@
 
 #include <hutch/process.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -39,6 +48,9 @@ class ExecProcess final : public Process {
   // One poll round. Returns a chunk read from stdout/stderr when `collect` is false.
   std::optional<OutputChunk> step(bool collect);
   bool finished() const { return !stdout_ && !stderr_ && (status_ || control_lost_); }
+  // Stops waiting for the shepherd: closing the connection ends the command once the shepherd
+  // runs again (a shepherd whose host has gone kills the command's whole tree).
+  void abandon();
   void handle_control_input();
   void keep(std::string& buffer, bool& truncated, const char* data, std::size_t size) const;
   void send_kill(int signal);
@@ -53,6 +65,14 @@ class ExecProcess final : public Process {
 
   std::uint64_t output_limit_ = 0;
   std::optional<Clock::time_point> deadline_;
+  Clock::time_point start_deadline_;
+  Duration start_limit_{0};
+  bool start_answered_ = false;  // "S", "X" or "E" came
+  bool start_timed_out_ = false;
+  // When the shepherd must have reported a SIGKILL's effect, in Clock ticks; 0 before any.
+  // Set by kill() from any thread, which then wakes step() through wake_.
+  std::atomic<Clock::rep> kill_deadline_{0};
+  UniqueFd wake_;
   Clock::time_point started_;
   std::optional<Clock::time_point> ended_;
   std::string control_input_;

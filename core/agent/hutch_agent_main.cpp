@@ -3,7 +3,7 @@
 // through a bind mount, runs each command under its own subreaper (so kill and timeout end
 // the whole tree), and reaps every zombie as PID 1 must.
 //
-//   hutch-agent serve <socket-path> [--user <user>] [--keep-caps <n,n,...>]
+//   hutch-agent serve <socket-path> [--user <user>] [--keep-caps <n,n,...>] [--seccomp 1]
 //   hutch-agent noop      exits 0: a command that exists in every sandbox, which the host runs
 //                       once through the agent to check the sandbox's user at create time
 //
@@ -12,12 +12,16 @@
 // --keep-caps  capability numbers commands keep (the sandbox's configured set); every other
 //              capability, including those the agent needs to switch users, is dropped from
 //              commands, which also get no_new_privs
+// --seccomp 1  also confine commands with hutch's default seccomp filter (seccomp_policy.hpp),
+//              on top of the container's profile: Docker's default profile lets io_uring and
+//              vsock sockets through
 // A request's empty env/cwd are the agent's own: the container's environment (minus HOME,
 // which follows the command's user) and working directory. SIGTERM (docker stop) ends the
 // agent and with it the container.
 #include "leader.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,7 +40,8 @@ extern char** environ;
 namespace {
 
 [[noreturn]] void usage(const char* program) {
-  std::fprintf(stderr, "usage: %s serve <socket-path> [--user <user>] [--keep-caps <n,n,...>]\n", program);
+  std::fprintf(stderr, "usage: %s serve <socket-path> [--user <user>] [--keep-caps <n,n,...>] [--seccomp 1]\n",
+               program);
   std::exit(2);
 }
 
@@ -88,10 +93,22 @@ std::vector<std::string> own_environment() {
 
 void end_agent(int) { ::_exit(0); }
 
+// The real and saved uid of the shepherds (CommandPolicy::shepherd_uid): root in the container
+// cannot signal them without CAP_KILL, which commands have only when cap_add grants it. High, so
+// that no image's user has it; commands cannot take it without CAP_SETUID.
+constexpr uid_t kShepherdUid = 2147483646;
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "noop") == 0) return 0;
+  // Root in the container, as the sandbox's own root is: dumpable, its memory would be open to
+  // /proc/1/mem of any sandboxed process that holds the same capabilities (cap_add can grant
+  // all of them). Inherited by every shepherd it forks (leader.cpp).
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    std::perror("hutch-agent: prctl(PR_SET_DUMPABLE)");
+    return 1;
+  }
   if (argc < 3 || std::strcmp(argv[1], "serve") != 0) usage(argv[0]);
   hutch::agent::CommandPolicy policy;
   for (int i = 3; i < argc; ++i) {
@@ -102,6 +119,8 @@ int main(int argc, char** argv) {
       policy.default_user = value;
     } else if (option == "--keep-caps") {
       if (!parse_caps(value, policy.keep_caps)) usage(argv[0]);
+    } else if (option == "--seccomp" && (value == "0" || value == "1")) {
+      policy.seccomp = value == "1";
     } else {
       usage(argv[0]);
     }
@@ -110,6 +129,7 @@ int main(int argc, char** argv) {
   if (::getcwd(cwd, sizeof cwd) != nullptr) policy.default_cwd = cwd;
   policy.base_env = own_environment();
   policy.host_clients_only = true;
+  policy.shepherd_uid = kShepherdUid;
 
   // PID 1 gets no default signal actions: without a handler, docker stop would wait for its
   // grace period and then SIGKILL.

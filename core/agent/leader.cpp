@@ -19,8 +19,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -117,6 +119,15 @@ bool handle_host_input(int conn, std::string& input) {
     if (line.size() > 2 && line[0] == 'K') signal_tree(::getpid(), std::atoi(line.c_str() + 2));
   }
   return true;
+}
+
+// How long after its start a command that still runs is reported started ("S", wire.hpp).
+constexpr std::int64_t kStartReportDelayMs = 20;
+
+std::int64_t monotonic_ms() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
 // A shepherd's memory, shared with its command process until the exec (CLONE_VM).
@@ -219,9 +230,20 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
   std::string input;
   int status = 0;
   bool ended = false;
+  // "S" (started) goes out only for a command still running kStartReportDelayMs after its
+  // start: for a short one, "X" says it too, and the host is spared a wakeup.
+  bool start_reported = false;
+  const std::int64_t report_start_at = monotonic_ms() + kStartReportDelayMs;
   while (!ended) {
     pollfd fds[2] = {{signal_fd, POLLIN, 0}, {host_gone ? -1 : conn, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
+    const int wait_ms = start_reported ? -1 : static_cast<int>(std::max<std::int64_t>(0, report_start_at - monotonic_ms()));
+    const int ready = ::poll(fds, 2, wait_ms);
+    if (ready < 0) continue;
+    if (ready == 0 && !start_reported) {
+      start_reported = true;
+      if (!host_gone) send_line(conn, "S\n");
+      continue;
+    }
     if (fds[1].revents && !handle_host_input(conn, input)) {
       // The host went away before the command ended: end the command with it.
       host_gone = true;
@@ -255,6 +277,13 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 // command shares their tree. SIGCHLD and kRetireSignal are already blocked (inherited).
 // When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
 [[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy, const PreparedUser& looked_up) {
+  // A command process shares this memory from its clone to its exec (CLONE_VM), after it has
+  // taken the command's user and capabilities: a dumpable memory map would then be open to
+  // /proc/<pid>/mem of any sandboxed process with those same credentials, which could rewrite
+  // this shepherd. Dumpability belongs to the memory map, so this covers that window too;
+  // the exec gives the command a map of its own, dumpable as usual.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) ::_exit(1);
+  if (policy.shepherd_uid && ::setresuid(*policy.shepherd_uid, 0, *policy.shepherd_uid) != 0) ::_exit(1);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t child_signal, retire_signal;
   sigemptyset(&child_signal);

@@ -86,12 +86,18 @@ std::string read_whole(const fs::path& path) {
 }
 
 // One reply line from the agent; empty when it closed the connection without one.
-std::string read_reply(int fd) {
+// The agent's one-line answer; empty when it closed the connection. Errc::timeout naming the
+// sandbox when none comes within `limit`: sandboxed processes can stop the agent's shepherds.
+std::string read_reply(int fd, const std::string& sandbox_id, Duration limit) {
+  timeval until{static_cast<time_t>(limit.count() / 1000), static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &until, sizeof until) != 0)
+    throw_system_error("sandbox " + sandbox_id + ": set the launch's reply deadline", errno);
   std::string line;
   char c;
   while (true) {
     ssize_t n = ::recv(fd, &c, 1, 0);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) throw start_timeout_error(sandbox_id, limit);
     if (n <= 0) return {};
     if (c == '\n') return line;
     line.push_back(c);
@@ -160,7 +166,9 @@ MainCommandInfo launch_main_command(const fs::path& socket, const std::string& s
   const int fds[wire::kLaunchFds] = {no_input.get(), log.get(), rotated.get(), status.get()};
   UniqueFd connection = send_request(socket, sandbox_id, message, fds, agent_pid);
 
-  std::string reply = read_reply(connection.get());
+  // The main command it replaces gets its grace period first.
+  std::string reply = read_reply(connection.get(), sandbox_id,
+                                 kDefaultStartTimeout + std::chrono::milliseconds(message.stop_grace_ms));
   if (reply.rfind("S ", 0) == 0) {
     if (::rename(status_path.c_str(), (dir / kStatusName).c_str()) != 0)
       throw_system_error("sandbox " + sandbox_id + ": rename " + status_path, errno);

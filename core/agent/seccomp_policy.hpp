@@ -9,8 +9,9 @@ namespace hutch::agent {
 
 // Writes the policy as raw BPF (struct sock_filter[]) for the architecture this runs on to
 // `fd`: mount family, kexec, module loading, bpf, keyctl, userfaultfd, perf_event_open,
-// ptrace, unshare/setns and clone with CLONE_NEW* fail with EPERM; clone3 fails with ENOSYS so
-// libc falls back to clone (whose flags can be checked). Empty string on success, else what
+// ptrace, unshare/setns, io_uring and clone with CLONE_NEW* fail with EPERM; socket(AF_VSOCK)
+// fails with EAFNOSUPPORT, as on a kernel without vsock; clone3 fails with ENOSYS so libc falls
+// back to clone (whose flags can be checked). Empty string on success, else what
 // failed.
 std::string export_default_seccomp_bpf(int fd);
 

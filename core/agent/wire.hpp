@@ -7,6 +7,8 @@
 //   where <k> is one char: 'a' argv element (in order), 'e' "K=V", 'c' cwd, 'u' user.
 //   The first sendmsg carries three fds (SCM_RIGHTS): the command's stdin, stdout, stderr.
 // The leader answers with lines on the same connection:
+//   "S\n"                the command started and still runs 20 ms later (a command that ends
+//                        sooner gets only "X"); either ends the host's start deadline
 //   "X <wait status>\n"  the command ended (raw waitpid status)
 //   "E <message>\n"      the command could not be started
 // The host may send, while the command runs:

@@ -49,6 +49,13 @@ class HUTCH_INTERFACE SandboxBackend {
                                           const SandboxSpec& overrides);
   virtual std::vector<SnapshotInfo> snapshots();
   virtual void delete_snapshot(const std::string& snapshot_id);
+
+  // What an operator should know about this backend's isolation on this host, as configured,
+  // one sentence each, with what fixes it (e.g. the Docker engine runs without user
+  // namespaces, so sandboxes share host root's kernel quotas; disk is not limited). May ask
+  // the engine; shown by `hutch backends`.
+  // Errors reaching the engine are thrown as usual. Default: none.
+  virtual std::vector<std::string> warnings();
 };
 
 // Throws Error(Errc::unsupported) "backend '<backend>' does not support <verb>".

@@ -76,6 +76,7 @@ struct HUTCH_API Config {
   std::string backend = "subcontainer";
   SandboxSpec defaults;  // image, env, workdir, user, limits, network, read_only_root
   std::optional<Duration> exec_timeout;  // default per-command timeout of `hutch run/exec`
+  std::optional<Duration> exec_start_timeout;  // default ExecRequest::start_timeout of `hutch run/exec`
   std::string log_level = "warn";
   std::string state_dir = default_state_dir();
 

@@ -27,7 +27,8 @@ class logger;
 namespace hutch {
 
 // 2: Handle::launch/logs, SandboxInfo::main_command; 3: the project's new name (module, symbol
-// and namespace names all changed, so an older plugin cannot be loaded); 4: Capabilities::warnings.
+// and namespace names all changed, so an older plugin cannot be loaded); 4 (issue 12):
+// ExecRequest::start_timeout, SandboxBackend::warnings, Fs::read_tree.
 inline constexpr std::uint32_t kPluginApiVersion = 4;
 
 struct PluginContext {

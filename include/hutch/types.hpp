@@ -90,6 +90,8 @@ struct SandboxSpec {
   bool operator==(const SandboxSpec&) const = default;
 };
 
+inline constexpr Duration kDefaultStartTimeout{10000};
+
 struct ExecRequest {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH inside the sandbox
   Env env;                        // added to (and overriding) the sandbox env
@@ -97,6 +99,10 @@ struct ExecRequest {
   std::string user;               // empty: the sandbox user
   std::optional<std::string> stdin_data;  // buffered exec: bytes written then stdin closed
   std::optional<Duration> timeout;        // whole command, including its children
+  // How long the sandbox may take to start the command (a shepherd to take it, on the agent
+  // paths); past it, Errc::timeout naming the sandbox. Unset: kDefaultStartTimeout. A sandbox
+  // whose processes stop its agent's helpers cannot hold the caller longer than this.
+  std::optional<Duration> start_timeout;
   std::uint64_t output_limit = 16u << 20;  // bytes kept per stream; the rest is counted, dropped
   bool tty = false;
 };
@@ -136,9 +142,6 @@ struct Capabilities {
   bool launch = false;      // Handle::launch and Handle::logs: a main command per sandbox
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
-  // What the backend, as configured on this host, does not guarantee, in a sentence each
-  // (e.g. "disk is not limited: ..."). `hutch backends` shows them; empty when there is none.
-  std::vector<std::string> warnings;
 };
 
 enum class SandboxState { creating, running, paused, stopped, unknown };

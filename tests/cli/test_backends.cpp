@@ -47,6 +47,21 @@ TEST_F(BackendsTest, ListsTheDefaultWithCapabilitiesAndBrokenPluginsWithTheirErr
   EXPECT_NE(text.out.find("fork"), std::string::npos) << text.out;
 }
 
+// A backend's warnings (the docker engine without user namespaces, ...) go to stderr, and into
+// the JSON listing.
+TEST_F(BackendsTest, ShowsWhatTheBackendWarnsAbout) {
+  write_config("", "[backends.fake]\nwarning = \"the engine shares host root's quotas\"\n");
+  const HutchResult text = hutch({"backends"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.err.find("warning: fake: the engine shares host root's quotas"), std::string::npos) << text.err;
+  const HutchResult json = hutch({"--json", "backends"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const boost::json::value listing = parse_json(json.out);
+  const boost::json::object* fake = find_backend(listing, "fake");
+  ASSERT_NE(fake, nullptr) << json.out;
+  EXPECT_EQ(fake->at("warnings"), (boost::json::array{"the engine shares host root's quotas"})) << json.out;
+}
+
 TEST_F(BackendsTest, ConfiguredBackendThatCannotLoadIsListedNotFatal) {
   write_config("", "[backends.missing]\n");
   const HutchResult result = hutch({"--json", "backends"});
@@ -82,7 +97,7 @@ TEST_F(BackendsTest, SubcontainerSaysWhatItDoesNotLimit) {
   };
   const auto warnings_of = [](const boost::json::object& backend) {
     std::string all;
-    for (const auto& warning : backend.at("capabilities").at("warnings").as_array())
+    for (const auto& warning : backend.at("warnings").as_array())
       all += std::string(warning.as_string()) + "\n";
     return all;
   };
@@ -99,7 +114,7 @@ TEST_F(BackendsTest, SubcontainerSaysWhatItDoesNotLimit) {
 
   subcontainer_with("");
   const HutchResult text = hutch({"backends"});
-  EXPECT_NE(text.out.find("subcontainer: warning: disk is not limited"), std::string::npos) << text.out;
+  EXPECT_NE(text.err.find("warning: subcontainer: disk is not limited"), std::string::npos) << text.err;
 }
 
 }  // namespace

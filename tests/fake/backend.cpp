@@ -187,6 +187,7 @@ std::shared_ptr<SandboxBackend> make_fake_backend_from_context(const PluginConte
       context.config.fail("root", "no state directory given; set root = \"/abs/dir\"");
     options.root = std::filesystem::path(context.state_dir) / "fake";
   }
+  if (auto warning = context.config.get_string("warning")) options.warnings.push_back(*warning);
   context.config.reject_unknown_keys();
   return make_fake_backend(std::move(options));
 }

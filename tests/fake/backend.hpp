@@ -28,6 +28,7 @@ class FakeBackend final : public SandboxBackend,
                                   const SandboxSpec& overrides) override;
   std::vector<SnapshotInfo> snapshots() override;
   void delete_snapshot(const std::string& snapshot_id) override;
+  std::vector<std::string> warnings() override { return options_.warnings; }
 
   // For the handles.
   Store& store() { return store_; }

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hutch::fake {
 
@@ -22,6 +23,8 @@ struct FakeOptions {
   // The hutch.owner label of new sandboxes; empty means hutch::owner_for(spec) (this process,
   // or "detached"). Tests set a dead owner here to exercise prune.
   std::string owner;
+  // What warnings() returns (config key `warning`), for the `hutch backends` tests.
+  std::vector<std::string> warnings;
 };
 
 std::shared_ptr<SandboxBackend> make_fake_backend(FakeOptions options);

@@ -2,6 +2,7 @@
 // snapshot, limits, pause and stats.
 #include "error_of.hpp"
 #include "runtime_fixture.hpp"
+#include "sandbox_leaks.hpp"
 
 #include "handle.hpp"
 #include "sandbox_record.hpp"
@@ -18,6 +19,8 @@
 #include <iterator>
 #include <sstream>
 #include <optional>
+#include <set>
+#include <map>
 #include <thread>
 
 using namespace hutch;
@@ -140,19 +143,17 @@ TEST_F(RuntimeTest, OutputIsCappedPerStreamWithTruncatedFlags) {
 
 namespace {
 
-// The host-side processes of a sandbox (leader and shepherds): their command line names its plan.
+// The host-side processes of a sandbox: its leader (started with its plan) and the leader's
+// children (the shepherds, and whatever commands left running).
 std::vector<std::pair<pid_t, char>> sandbox_process_states(const fs::path& plan) {
   std::vector<std::pair<pid_t, char>> states;
+  std::set<pid_t> with_plan;  // the leader, and the shepherds where their environment is readable
+  std::vector<std::pair<pid_t, std::string>> stats;  // pid, what follows "(comm) " in its stat
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::string name = entry.path().filename();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream cmdline(entry.path() / "cmdline");
-    // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
-    // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
-    std::stringstream text_read;
-    text_read << cmdline.rdbuf();
-    std::string text = text_read.str();
-    if (text.find(plan.string()) == std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stoi(name));
+    if (hutch::test::subcontainer_plan_of(pid) == plan.string()) with_plan.insert(pid);
     std::ifstream stat(entry.path() / "stat");
     // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
     // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
@@ -161,8 +162,21 @@ std::vector<std::pair<pid_t, char>> sandbox_process_states(const fs::path& plan)
     std::string line = line_read.str();
     auto paren = line.rfind(')');
     if (paren == std::string::npos || paren + 2 >= line.size()) continue;  // it just ended
-    states.emplace_back(static_cast<pid_t>(std::stoi(name)), line[paren + 2]);
+    stats.emplace_back(pid, line.substr(paren + 2));
   }
+  std::map<pid_t, std::pair<char, pid_t>> state_and_parent;
+  for (const auto& [pid, fields] : stats) {
+    std::istringstream parts(fields);
+    char state = '?';
+    pid_t parent = 0;
+    parts >> state >> parent;
+    state_and_parent[pid] = {state, parent};
+  }
+  pid_t leader = 0;  // the one with the plan whose parent has none
+  for (pid_t pid : with_plan)
+    if (state_and_parent.count(pid) && !with_plan.count(state_and_parent[pid].second)) leader = pid;
+  for (const auto& [pid, state_parent] : state_and_parent)
+    if (leader != 0 && (pid == leader || state_parent.second == leader)) states.emplace_back(pid, state_parent.first);
   return states;
 }
 

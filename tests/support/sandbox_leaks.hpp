@@ -33,31 +33,52 @@ struct LeftProcess {
   std::vector<std::string> args;
 };
 
-// Processes of this host whose command line names `dir` or a path below it: a subcontainer
-// sandbox's leader runs as `hutch-subcontainer-helper start <state_dir>/.../plan`.
+// The NUL-separated strings of /proc/<pid>/<file> (cmdline, environ); empty when unreadable.
+inline std::vector<std::string> proc_strings(pid_t pid, const char* file) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file, std::ios::binary);
+  // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
+  // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
+  std::stringstream raw_read;
+  raw_read << in.rdbuf();
+  const std::string raw = raw_read.str();
+  std::vector<std::string> strings;
+  for (std::size_t pos = 0; pos < raw.size();) {
+    const std::size_t next = std::min(raw.find('\0', pos), raw.size());
+    strings.push_back(raw.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return strings;
+}
+
+// The plan a subcontainer leader was started with: the helper runs as
+// `hutch-subcontainer-helper start` with HUTCH_SUBCONTAINER_PLAN=<plan> (backends/subcontainer/
+// plan_format.hpp) as its environment, which the leader keeps. Empty for another process, or
+// one whose environment this process may not read.
+inline std::string subcontainer_plan_of(pid_t pid) {
+  static const std::string kVariable = "HUTCH_SUBCONTAINER_PLAN=";
+  for (const auto& entry : proc_strings(pid, "environ"))
+    if (entry.rfind(kVariable, 0) == 0) return entry.substr(kVariable.size());
+  return {};
+}
+
+// Processes of this host whose command line, or subcontainer plan, names `dir` or a path below
+// it: a subcontainer sandbox's leader (its args then end with the plan).
 inline std::vector<LeftProcess> processes_started_in(const std::filesystem::path& dir) {
   const std::string prefix = dir.string() + "/";
+  auto names_dir = [&](const std::string& arg) { return arg.rfind(prefix, 0) == 0 || arg == dir.string(); };
   std::vector<LeftProcess> found;
   std::error_code error;
   for (std::filesystem::directory_iterator it("/proc", error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(it->path() / "cmdline", std::ios::binary);
-    // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
-    // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
-    std::stringstream raw_read;
-    raw_read << in.rdbuf();
-    const std::string raw = raw_read.str();
-    LeftProcess process{static_cast<pid_t>(std::stol(name)), {}};
-    bool names_dir = false;
-    for (std::size_t pos = 0; pos < raw.size();) {
-      const std::size_t next = std::min(raw.find('\0', pos), raw.size());
-      std::string arg = raw.substr(pos, next - pos);
-      if (arg.rfind(prefix, 0) == 0 || arg == dir.string()) names_dir = true;
-      process.args.push_back(std::move(arg));
-      pos = next + 1;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    LeftProcess process{pid, proc_strings(pid, "cmdline")};
+    bool named = std::any_of(process.args.begin(), process.args.end(), names_dir);
+    if (const std::string plan = subcontainer_plan_of(pid); !named && names_dir(plan)) {
+      process.args.push_back(plan);
+      named = true;
     }
-    if (names_dir) found.push_back(std::move(process));
+    if (named) found.push_back(std::move(process));
   }
   return found;
 }

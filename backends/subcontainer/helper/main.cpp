@@ -2,7 +2,8 @@
 // The host execs it (never fork-without-exec in the multi-threaded host) as
 //   hutch-subcontainer-helper fs      (sandbox_fs/server.hpp: the socket to the host, the
 //                                      leader's user namespace and root on fixed fds)
-//   hutch-subcontainer-helper start <plan-file>
+//   HUTCH_SUBCONTAINER_PLAN=<plan-file> hutch-subcontainer-helper start
+// (no host path on the command line, which the leader keeps: plan_format.hpp)
 // It reads the plan once a byte arrives on its stdin (the host starts it early and writes the
 // plan meanwhile). On its stdout the host then reads lines:
 //   "P <pid>"   the leader's host pid, written by the helper right after the clone;
@@ -37,6 +38,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -229,7 +231,9 @@ int main(int argc, char** argv) {
   }
   // Nothing the host left open may reach the sandbox.
   ::syscall(SYS_close_range, 3U, ~0U, 0U);
-  if (argc == 3 && std::strcmp(argv[1], "start") == 0) return start(argv[2]);
-  std::fprintf(stderr, "usage: %s start <plan-file> | fs\n(started by the hutch subcontainer backend)\n", argv[0]);
+  const char* plan = std::getenv(hutch::subcontainer::kPlanVariable);
+  if (argc == 2 && std::strcmp(argv[1], "start") == 0 && plan != nullptr && *plan == '/') return start(plan);
+  std::fprintf(stderr, "usage: %s=<plan-file> %s start | %s fs\n(started by the hutch subcontainer backend)\n",
+               hutch::subcontainer::kPlanVariable, argv[0], argv[0]);
   return 2;
 }

@@ -34,7 +34,7 @@ FsHelperProcess::FsHelperProcess(const std::filesystem::path& helper, const std:
   if (::fcntl(STDERR_FILENO, F_GETFD) >= 0) fds[STDERR_FILENO] = STDERR_FILENO;  // a daemon may have none
   fds[kFsHelperUserNamespaceFd] = leader.user_namespace.get();
   fds[kFsHelperRootFd] = leader.root.get();
-  pid_ = spawn_helper(helper, {"fs"}, fds, id);
+  pid_ = spawn_helper(helper, {"fs"}, {}, fds, id);
   // The child is not reaped before stop(), so its pid cannot name another process here.
   pidfd_ = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
 

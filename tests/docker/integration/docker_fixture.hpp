@@ -4,6 +4,7 @@
 
 #include "docker_backend.hpp"
 #include "engine/client.hpp"
+#include "labels.hpp"
 #include "leak_guard.hpp"
 
 #include <hutch/error.hpp>
@@ -61,6 +62,13 @@ inline bool engine_has(DockerBackend& backend, const std::string& target) {
     if (error.code() == Errc::not_found) return false;
     throw;
   }
+}
+
+// The host directory a sandbox's agent listens in (label hutch.agent-dir), or empty.
+inline std::filesystem::path agent_dir_of(Handle& handle) {
+  auto labels = handle.info().labels;
+  auto dir = labels.find(label::kAgentDir);
+  return dir == labels.end() ? std::filesystem::path() : std::filesystem::path(dir->second);
 }
 
 class DockerTest : public ::testing::Test {

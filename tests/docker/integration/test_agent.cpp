@@ -22,12 +22,6 @@
 namespace hutch::docker::test {
 namespace {
 
-std::filesystem::path agent_dir_of(Handle& handle) {
-  auto labels = handle.info().labels;
-  auto dir = labels.find(label::kAgentDir);
-  return dir == labels.end() ? std::filesystem::path() : std::filesystem::path(dir->second);
-}
-
 TEST_F(DockerTest, AgentDirectoryIsPrivateAndRemovedWithTheSandbox) {
   auto sandbox = create();
   auto dir = agent_dir_of(*sandbox);

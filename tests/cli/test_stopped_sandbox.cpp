@@ -1,0 +1,117 @@
+// `hutch exec` and `hutch run` against a sandbox whose processes stopped its agent's shepherds
+// (issue 12, finding 7), on the subcontainer backend: the start deadline, the timeout bounding
+// the whole call, and one SIGTERM being enough to end hutch and remove a `run` sandbox.
+#include "cli_fixture.hpp"
+#include "namespaces.hpp"
+#include "require.hpp"
+#include "shepherd_attacks.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
+
+namespace hutch::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+const fs::path kSubcontainerPlugin = fs::path(HUTCH_PLUGIN_OUTPUT_DIR) / "hutch-subcontainer.so";
+
+class StoppedSandboxCliTest : public HutchCliTest {
+ protected:
+  void SetUp() override {
+    HutchCliTest::SetUp();
+    HUTCH_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "HUTCH_REQUIRE_NAMESPACES",
+               "user+mount namespaces and the subcontainer plugin");
+    // The sandbox's root (another host uid when hutch runs as root) walks down to its state.
+    ::chmod(dir().c_str(), 0711);
+  }
+
+  HutchResult on_subcontainer(std::vector<std::string> args) { return hutch_on(kSubcontainerPlugin, std::move(args)); }
+
+  // The arguments that run `args` as on_subcontainer does, for a HutchProcess.
+  std::vector<std::string> subcontainer_args(std::vector<std::string> args) {
+    on_subcontainer({"ls"});  // registers the plugin for TearDown's prune
+    args.insert(args.begin(), {"--config", config().string(), "--backend", kSubcontainerPlugin.string()});
+    return args;
+  }
+
+  std::string create_sandbox() {
+    const HutchResult created = on_subcontainer({"create"});
+    EXPECT_EQ(created.exit_code, 0) << created.err;
+    return created.out.substr(0, created.out.size() - 1);
+  }
+
+  // Stops every shepherd of sandbox `id` from inside and waits until that is done.
+  void stop_shepherds(const std::string& id) {
+    const HutchResult started = on_subcontainer({"exec", id, "sh", "-c", stop_shepherds_script()});
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    const auto give_up = Clock::now() + std::chrono::seconds(20);
+    while (on_subcontainer({"cp", id + ":" + kShepherdsStoppedMarker, (dir() / "marker").string()}).exit_code != 0) {
+      ASSERT_LT(Clock::now(), give_up) << "the shepherds were never stopped";
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  std::vector<std::string> subcontainer_ids() {
+    const HutchResult listed = on_subcontainer({"--json", "ls"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.err;
+    std::vector<std::string> ids;
+    const boost::json::value listing = parse_json(listed.out);
+    if (!listing.is_array()) {
+      ADD_FAILURE() << "ls --json is not an array: " << listed.out;
+      return ids;
+    }
+    for (const auto& entry : listing.as_array()) ids.emplace_back(entry.at("id").as_string());
+    return ids;
+  }
+};
+
+TEST_F(StoppedSandboxCliTest, ExecEndsAtTheStartDeadlineOrTheTimeoutWithAnErrorNamingTheSandbox) {
+  const std::string id = create_sandbox();
+  stop_shepherds(id);
+  if (HasFatalFailure()) return;
+
+  auto start = Clock::now();
+  const HutchResult short_deadline = on_subcontainer({"exec", "--start-timeout", "1s", id, "true"});
+  EXPECT_LT(seconds_since(start), 5.0);
+  expect_hutch_error(short_deadline, {id, "did not start"});
+
+  start = Clock::now();
+  const HutchResult timed_out = on_subcontainer({"exec", "--timeout", "3s", id, "true"});
+  EXPECT_LT(seconds_since(start), 6.0) << "--timeout 3s held hutch much longer";
+  expect_hutch_error(timed_out, {id, "timed out"});
+
+  // Without either: the default start deadline (10 s), not for ever.
+  start = Clock::now();
+  const HutchResult by_default = on_subcontainer({"exec", id, "true"});
+  EXPECT_LT(seconds_since(start), 20.0);
+  expect_hutch_error(by_default, {id, "did not start"});
+}
+
+TEST_F(StoppedSandboxCliTest, OneSigtermEndsExecWhoseShepherdIsStopped) {
+  const std::string id = create_sandbox();
+  HutchProcess exec(subcontainer_args({"exec", id, "sh", "-c", kStopOwnShepherdScript}), "");
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the command runs and stops its shepherd
+  ASSERT_EQ(::kill(exec.pid(), SIGTERM), 0);
+  const HutchResult result = exec.finish(std::chrono::seconds(15));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+}
+
+TEST_F(StoppedSandboxCliTest, OneSigtermEndsRunWhoseShepherdIsStoppedAndRemovesItsSandbox) {
+  HutchProcess run(subcontainer_args({"run", "--", "sh", "-c", kStopOwnShepherdScript}), "");
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (subcontainer_ids().empty() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(subcontainer_ids().size(), 1u) << "hutch run never created its sandbox";
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the command runs and stops its shepherd
+  ASSERT_EQ(::kill(run.pid(), SIGTERM), 0);
+  const HutchResult result = run.finish(std::chrono::seconds(15));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  EXPECT_TRUE(subcontainer_ids().empty()) << "the sandbox outlived hutch run";
+}
+
+}  // namespace
+}  // namespace hutch::test
