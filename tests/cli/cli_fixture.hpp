@@ -71,8 +71,10 @@ class HutchCliTest : public ::testing::Test {
   }
 
   // The ids `hutch ls --json` reports.
-  std::vector<std::string> listed_ids() {
-    const HutchResult result = hutch({"--json", "ls"});
+  std::vector<std::string> listed_ids() { return ids_listed_by(hutch({"--json", "ls"})); }
+
+  // The ids in the output of a `hutch --json ls` that has run.
+  std::vector<std::string> ids_listed_by(const HutchResult& result) {
     EXPECT_EQ(result.exit_code, 0) << result.err;
     std::vector<std::string> ids;
     const boost::json::value listing = parse_json(result.out);

@@ -56,18 +56,7 @@ class StoppedSandboxCliTest : public HutchCliTest {
     }
   }
 
-  std::vector<std::string> subcontainer_ids() {
-    const HutchResult listed = on_subcontainer({"--json", "ls"});
-    EXPECT_EQ(listed.exit_code, 0) << listed.err;
-    std::vector<std::string> ids;
-    const boost::json::value listing = parse_json(listed.out);
-    if (!listing.is_array()) {
-      ADD_FAILURE() << "ls --json is not an array: " << listed.out;
-      return ids;
-    }
-    for (const auto& entry : listing.as_array()) ids.emplace_back(entry.at("id").as_string());
-    return ids;
-  }
+  std::vector<std::string> subcontainer_ids() { return ids_listed_by(on_subcontainer({"--json", "ls"})); }
 };
 
 TEST_F(StoppedSandboxCliTest, ExecEndsAtTheStartDeadlineOrTheTimeoutWithAnErrorNamingTheSandbox) {
