@@ -279,7 +279,8 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 // prepares the command, starts it, carries out the host's kill requests, reaps everything
 // reparented to it and reports the command's status on the connection. A command that left
 // something running ends the shepherd, so its leftovers go to the leader and no later
-// command shares their tree (in a commands' pid namespace they go to its init at once). SIGCHLD and kRetireSignal are already blocked (inherited).
+// command shares their tree (in a commands' pid namespace they go to its init at once).
+// SIGCHLD and kRetireSignal are already blocked (inherited).
 // When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
 [[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy, const PreparedUser& looked_up) {
   // A command process shares this memory from its clone to its exec (CLONE_VM), after it has

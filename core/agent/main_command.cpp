@@ -1,6 +1,7 @@
 #include "main_command.hpp"
 
 #include "capped_log.hpp"
+#include "main_process.hpp"
 #include "process_tree.hpp"
 #include "shepherd_notice.hpp"
 
@@ -8,7 +9,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,78 +61,6 @@ bool wait_for_turn(int signal_fd) {
   run_command(request.message, policy);  // every other fd is close-on-exec
 }
 
-// Ends the calling process as `status` says another ended: the same exit code, or the same
-// signal.
-[[noreturn]] void end_like(int status) {
-  if (WIFSIGNALED(status)) {
-    const int signal = WTERMSIG(status);
-    ::signal(signal, SIG_DFL);
-    sigset_t one;
-    sigemptyset(&one);
-    sigaddset(&one, signal);
-    ::sigprocmask(SIG_UNBLOCK, &one, nullptr);
-    ::raise(signal);
-  }
-  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
-}
-
-// The main command's reaper (start_main_process); writes the command's pid on `pid_fd`.
-[[noreturn]] void reap_main_command(const LaunchRequest& request, int output_fd, const CommandPolicy& policy,
-                                    int pid_fd) {
-  sigset_t all;
-  sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  // Its tree, in the pids of its own namespace: the mounted /proc.
-  read_processes_through(-1);
-  pid_t command = ::fork();
-  if (command == 0) start_command(request, output_fd, policy);
-  (void)!::write(pid_fd, &command, sizeof command);
-  if (command < 0) ::_exit(126);
-  int status = 0;
-  pid_t ended;
-  while ((ended = ::waitpid(-1, &status, 0)) != command) {
-    if (ended < 0 && errno != EINTR) ::_exit(126);
-  }
-  signal_tree(::getpid(), SIGKILL);
-  while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
-  }
-  end_like(status);
-}
-
-struct MainProcess {
-  pid_t reaper = -1;   // this shepherd's child, which ends as the command does
-  pid_t command = -1;  // the command, as the sandbox sees it
-};
-
-// Forks the main command under a reaper of its own, a subreaper in the commands' pid namespace:
-// an orphan never crosses a pid namespace to the shepherd (command_pid_namespace.hpp), so it is
-// the reaper that keeps what the command leaves (double forks included) in the command's tree.
-// Once the command ends, the reaper kills what is left there and ends with the command's wait
-// status. It blocks every signal: a stop's SIGTERM to the tree reaches the command, not it.
-// reaper < 0 (errno set) when no process could be forked.
-MainProcess start_main_process(const LaunchRequest& request, int output_fd, const CommandPolicy& policy) {
-  MainProcess started;
-  int pid_pipe[2];
-  if (::pipe2(pid_pipe, O_CLOEXEC) != 0) return started;
-  UniqueFd pid_read(pid_pipe[0]), pid_write(pid_pipe[1]);
-  started.reaper = ::fork();
-  if (started.reaper == 0) {
-    pid_read.reset();
-    reap_main_command(request, output_fd, policy, pid_write.get());
-  }
-  if (started.reaper < 0) return started;
-  pid_write.reset();
-  if (::read(pid_read.get(), &started.command, sizeof started.command) != sizeof started.command ||
-      started.command < 0) {
-    int status;
-    ::waitpid(started.reaper, &status, 0);
-    started.reaper = -1;
-    errno = EAGAIN;
-  }
-  return started;
-}
-
 }  // namespace
 
 void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy& policy) {
@@ -160,7 +88,8 @@ void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy&
     ::_exit(1);
   }
   UniqueFd output_read(output[0]), output_write(output[1]);
-  const MainProcess started = start_main_process(request, output_write.get(), policy);
+  const MainProcess started =
+      start_main_process([&] { start_command(request, output_write.get(), policy); });
   if (started.reaper < 0) {
     send_line(request.connection.get(), std::string("E fork: ") + std::strerror(errno) + "\n");
     ::_exit(1);
