@@ -33,6 +33,11 @@ struct CommandPolicy {
   // to SIGSTOP it and hold the host's requests. The id must be used by nothing in the sandbox.
   // Only where ids are not mapped (a container without a user namespace).
   std::optional<uid_t> shepherd_uid;
+  // Set (the subcontainer backend): the pid namespace, below the agent's, that every command
+  // runs in (its nsfs fd, which each shepherd joins for its children), and its init, whose end
+  // ends the leader (command_pid_namespace.hpp). -1/0: commands share the agent's namespace.
+  int command_pid_namespace = -1;
+  pid_t command_pid_namespace_init = 0;
 };
 
 // Applies the sandbox-wide part of `policy` to the calling process, the leader-to-be, after

@@ -6,8 +6,10 @@
 // still runs 20 ms after its start, so give it well more than that; a shorter timeout bounds
 // the start instead, and the command then times out), and once the host has asked for
 // a SIGKILL (kill(9), or the timeout), the shepherd has a short while to report the command's
-// end before the host gives up on it (Errc::state). Sandboxed processes can stop the agent's
-// shepherds (root in the sandbox may signal them); these deadlines are what bounds the host.
+// end before the host gives up on it (Errc::state). Where sandboxed processes can stop the
+// agent's shepherds (docker, with CAP_KILL) or the whole sandbox is frozen, these deadlines are
+// what bounds the host; subcontainer shepherds are out of the sandbox's reach
+// (command_pid_namespace.hpp).
 //
 // Memory stays bounded however much the command prints: read_output hands chunks to the
 // caller as they come (the command blocks when the caller stops reading), and wait keeps at

@@ -1,5 +1,6 @@
 #include "leader.hpp"
 
+#include "command_pid_namespace.hpp"
 #include "main_command.hpp"
 #include "main_slot.hpp"
 #include "process_tree.hpp"
@@ -144,6 +145,10 @@ int start_command(void* argument) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // In a pid namespace below the shepherd's, an orphan goes to the nearest subreaper of its own
+  // namespace, never to the shepherd: the command is that subreaper, so what it double-forks
+  // stays in its tree (and in reach of the host's kill) while it runs.
+  if (start->policy->command_pid_namespace >= 0) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   for (int i = 0; i < 3; ++i) {
     if (::dup2(start->stdio[i], i) < 0) {
       start->failed_before_exec = true;
@@ -274,7 +279,8 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 // prepares the command, starts it, carries out the host's kill requests, reaps everything
 // reparented to it and reports the command's status on the connection. A command that left
 // something running ends the shepherd, so its leftovers go to the leader and no later
-// command shares their tree. SIGCHLD and kRetireSignal are already blocked (inherited).
+// command shares their tree (in a commands' pid namespace they go to its init at once).
+// SIGCHLD and kRetireSignal are already blocked (inherited).
 // When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
 [[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy, const PreparedUser& looked_up) {
   // A command process shares this memory from its clone to its exec (CLONE_VM), after it has
@@ -283,6 +289,7 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
   // this shepherd. Dumpability belongs to the memory map, so this covers that window too;
   // the exec gives the command a map of its own, dumpable as usual.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) ::_exit(1);
+  if (!join_command_pid_namespace(policy)) ::_exit(1);
   if (policy.shepherd_uid && ::setresuid(*policy.shepherd_uid, 0, *policy.shepherd_uid) != 0) ::_exit(1);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t child_signal, retire_signal;
@@ -420,6 +427,8 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
       pid_t pid;
       // PID 1 duty: reap every zombie, ours or reparented.
       while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        // Without it, no command could start any more (command_pid_namespace.hpp).
+        if (pid == policy.command_pid_namespace_init) ::_exit(1);
         forget(pid);
         main_slot.reaped(pid);
       }

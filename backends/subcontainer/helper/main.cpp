@@ -16,6 +16,7 @@
 // The order of setup, as nsjail and bubblewrap do it; each step is one function.
 #include "../plan_format.hpp"
 #include "agent/command.hpp"
+#include "agent/command_pid_namespace.hpp"
 #include "agent/leader.hpp"
 #include "fail.hpp"
 #include "idmapped_mounts.hpp"
@@ -147,6 +148,12 @@ void detach_stdio() {
   // A cgroup namespace is rooted where its creator is at that moment: made only now, it hides
   // everything above the sandbox's own cgroups.
   if (::unshare(CLONE_NEWCGROUP) != 0) fail_errno("unshare the cgroup namespace");
+  // Commands run in a pid namespace below this one, where neither this leader nor its
+  // shepherds can be seen, signalled or traced (issue 12, finding 7). Made last, so that its
+  // init is in the sandbox's cgroups and namespaces and sees the final root.
+  hutch::agent::CommandPidNamespace commands;
+  if (auto error = hutch::agent::start_command_pid_namespace(commands); !error.empty()) fail(error.c_str());
+  hutch::agent::use_command_pid_namespace(commands, policy);
   if (auto confine_error = confine_leader(policy); !confine_error.empty()) fail(confine_error.c_str());
   detach_stdio();
   // "OK" goes out once the first shepherd is forked (run_leader).
