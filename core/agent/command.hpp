@@ -33,6 +33,14 @@ struct CommandPolicy {
   // to SIGSTOP it and hold the host's requests. The id must be used by nothing in the sandbox.
   // Only where ids are not mapped (a container without a user namespace).
   std::optional<uid_t> shepherd_uid;
+  // When the host stops the sandbox (SIGTERM to PID 1): how long its processes get between
+  // SIGTERM and SIGKILL (sandbox_stop.hpp).
+  std::uint32_t stop_grace_ms = 10000;
+  // The sandbox's lifetimes (lifetime.hpp; 0: none) until the host sets others, and where PID 1
+  // records its expiry (-1: nowhere).
+  std::int64_t ttl_deadline_ms = 0;
+  std::int64_t idle_timeout_ms = 0;
+  int expiry_fd = -1;
 };
 
 // Applies the sandbox-wide part of `policy` to the calling process, the leader-to-be, after
