@@ -255,6 +255,12 @@ ExitingChild start_sandbox(const Runtime& runtime, SandboxRecord& record) {
   PendingHelper helper(runtime.config.helper, paths.plan, record.id);
   std::optional<SandboxCgroup> cgroup = make_cgroup(runtime, record.id, record.spec.limits);
   try {
+    // The overlay was mounted `volatile` (rootfs_setup.cpp), which leaves this mark and refuses
+    // to mount over it again: the upper layer may have lost writes in a crash of the host. Its
+    // leader only ended — the host did not crash, its page cache still holds every write — so
+    // the layer is whole.
+    std::error_code ignored;
+    fs::remove_all(paths.work / "work" / "incompat" / "volatile", ignored);
     std::vector<std::vector<std::string>> cgroup_lines;
     if (cgroup)
       for (const auto& dir : cgroup->dirs()) cgroup_lines.push_back({dir});

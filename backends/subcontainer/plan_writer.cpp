@@ -87,7 +87,7 @@ std::string render_plan(const SetupPlan& plan) {
   lines.add(k::kSeccomp, {flag(plan.seccomp)});
   lines.add(k::kStopGrace, {std::to_string(plan.stop_grace_ms)});
   lines.add(k::kLifetime, {std::to_string(plan.ttl_deadline_ms), std::to_string(plan.idle_timeout_ms)});
-  lines.add(k::kExpiryFile, {plan.expiry_file});
+  if (!plan.expiry_file.empty()) lines.add(k::kExpiryFile, {plan.expiry_file});
   return lines.take();
 }
 

@@ -39,6 +39,13 @@ void write_sandbox_file(const std::filesystem::path& file, const std::string& te
   agent::replace_host_file(file, text, id);
 }
 
+std::string read_image_pin(const SandboxPaths& paths) {
+  std::ifstream in(paths.image_pin);
+  std::string ref;
+  std::getline(in, ref);
+  return ref;
+}
+
 std::string read_expiry(const SandboxPaths& paths) {
   std::ifstream in(paths.expiry);
   std::string why;
