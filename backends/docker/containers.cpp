@@ -380,7 +380,8 @@ void remove_sandbox(Context& context, const std::string& id) {
   }
 }
 
-SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const json::object& inspect) {
+SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const json::object& inspect,
+                                      const std::filesystem::path& state_dir) {
   SandboxInfo info;
   info.backend = backend_name;
   const json::object* labels = nullptr;
@@ -425,19 +426,25 @@ SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const jso
     } catch (const Error&) {
     }
   }
-  // The main command (launch), from its status file in the host-only sandbox directory; the
-  // lifetimes and the state of a stopped sandbox from the files there too.
+  // The main command (launch), from its status file in the host-only sandbox directory.
   if (auto dir = info.labels.find(label::kAgentDir); dir != info.labels.end() && !info.id.empty())
-    if (auto main_dir = host_only_dir(info.id, dir->second)) {
+    if (auto main_dir = host_only_dir(info.id, dir->second))
       info.main_command = agent::read_main_command(
           *main_dir, info.state == SandboxState::running || info.state == SandboxState::paused);
-      if (info.state == SandboxState::stopped && !stopped_on_purpose(*main_dir) && expired_by_agent(*main_dir))
-        info.state = SandboxState::expired;
-      if (auto lifetime = read_lifetime(*main_dir); lifetime && lifetime->ttl_deadline_ms != 0)
-        info.expires_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(lifetime->ttl_deadline_ms));
-    }
-  if (!info.expires_at && info.spec.ttl && info.created.time_since_epoch().count() != 0)
-    info.expires_at = info.created + *info.spec.ttl;
+  // The lifetimes and how a stopped sandbox stopped, from the host directory.
+  std::optional<agent::LifetimeSettings> lifetime;
+  if (!info.id.empty()) {
+    const auto host_dir = state_dir / info.id;
+    if (info.state == SandboxState::stopped && !stopped_on_purpose(host_dir) && expired_by_agent(host_dir))
+      info.state = SandboxState::expired;
+    lifetime = read_lifetime(host_dir);
+  }
+  if (lifetime) {
+    if (lifetime->ttl_deadline_ms != 0)
+      info.expires_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(lifetime->ttl_deadline_ms));
+  } else if (info.spec.ttl && info.created.time_since_epoch().count() != 0) {
+    info.expires_at = info.created + *info.spec.ttl;  // made before the host directory held them
+  }
   return info;
 }
 

@@ -8,6 +8,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,9 @@ void remove_sandbox(Context& context, const std::string& id);
 void remove_volume(Context& context, const std::string& name);
 
 // Turns inspect output (or a list entry) into SandboxInfo.
-SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const boost::json::object& inspect);
+// `state_dir`: the backend's, where the sandbox's host directory (sandbox_dir.hpp) tells its
+// lifetimes and whether it was stopped on purpose or expired.
+SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const boost::json::object& inspect,
+                                      const std::filesystem::path& state_dir);
 
 }  // namespace hutch::docker

@@ -96,7 +96,7 @@ std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
     if (e.code() == Errc::not_found) throw Error(Errc::not_found, "docker: no sandbox " + id + " (" + e.what() + ")");
     throw;
   }
-  auto info = sandbox_info_from_inspect(context_->backend_name, inspect);
+  auto info = sandbox_info_from_inspect(context_->backend_name, inspect, context_->state_dir);
   if (info.labels[kLabelManaged] != "true")
     throw Error(Errc::not_found, "docker: container " + id + " exists but is not a hutch sandbox (no hutch.managed label)");
   // A container that stopped by itself (a daemon or host restart) is started again; one
@@ -115,7 +115,7 @@ std::vector<SandboxInfo> DockerBackend::list(const Filter& filter) {
   request.what = "list sandboxes";
   auto value = context_->client->call_json(request);
   std::vector<SandboxInfo> out;
-  for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object()));
+  for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object(), context_->state_dir));
   std::sort(out.begin(), out.end(), [](const SandboxInfo& a, const SandboxInfo& b) { return a.id < b.id; });
   return out;
 }

@@ -129,7 +129,8 @@ void DockerHandle::record_file_activity() {
 SandboxInfo DockerHandle::info() {
   check_alive();
   auto info = sandbox_info_from_inspect(context_->backend_name,
-                                        while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); }));
+                                        while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); }),
+                                        context_->state_dir);
   if (info.id.empty()) info.id = id_;
   return info;
 }

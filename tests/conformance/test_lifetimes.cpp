@@ -39,6 +39,20 @@ TEST_P(Lifetimes, IdleTimeoutWaitsForARunningCommandThenEndsTheSandbox) {
   EXPECT_GE(*ended, 1s) << "it ended sooner than its idle timeout after the command";
 }
 
+// Before, prune judged idleness by the start of the last command: one that ran longer than
+// the idle timeout had its sandbox removed under it.
+TEST_P(Lifetimes, PruneLeavesASandboxWhoseCommandOutlastsItsIdleTimeout) {
+  if (!caps().lifetimes) GTEST_SKIP() << "no lifetimes capability: prune alone judges idleness there";
+  auto spec = base_spec();
+  spec.idle_timeout = 1s;
+  auto sandbox = create(spec);
+  auto command = sandbox->spawn(request(cmd().sleep(4)));
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_TRUE(backend().prune(test_filter()).empty()) << "prune removed a sandbox while its command ran";
+  EXPECT_EQ(sandbox->info().state, SandboxState::running);
+  EXPECT_EQ(command->wait().exit_code, 0);
+}
+
 TEST_P(Lifetimes, TtlEndsTheSandboxWhichPruneThenRemoves) {
   if (!caps().lifetimes) GTEST_SKIP() << "no lifetimes capability: only prune applies them (see `hutch backends`)";
   auto spec = base_spec();
