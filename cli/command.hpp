@@ -75,5 +75,6 @@ void register_sandbox_verb_commands(CLI::App& app, Session& session, CommandTabl
 void register_snapshots_commands(CLI::App& app, Session& session, CommandTable& table);  // snapshots, snapshots rm
 void register_cp_command(CLI::App& app, Session& session, CommandTable& table);
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table);  // launch, logs
+void register_stop_start_commands(CLI::App& app, Session& session, CommandTable& table);  // stop, start, update
 
 }  // namespace hutch::cli

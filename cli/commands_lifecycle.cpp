@@ -78,6 +78,7 @@ int inspect(Session& session, const std::string& id) {
       {"image", info.image},
       {"state", to_string(info.state)},
       {"created", format_time(info.created)},
+      {"expires at", info.expires_at ? format_time(*info.expires_at) : "never"},
       {"labels", join_labels(info.labels)},
       {"workdir", spec.workdir},
       {"user", spec.user},
@@ -88,6 +89,7 @@ int inspect(Session& session, const std::string& id) {
       {"pids", spec.limits.pids ? std::to_string(*spec.limits.pids) : "unlimited"},
       {"ttl", spec.ttl ? format_duration(*spec.ttl) : "none"},
       {"idle timeout", spec.idle_timeout ? format_duration(*spec.idle_timeout) : "none"},
+      {"stop grace", spec.stop_grace ? format_duration(*spec.stop_grace) : "the backend's default"},
   };
   for (const auto& [key, value] : spec.env) fields.emplace_back("env", key + "=" + value);
   for (const Mount& mount : spec.mounts) fields.emplace_back("mount", format_mount(mount));

@@ -26,8 +26,11 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
                   "[,kind=file|dir][,subpath=...][,idmap=FROM:TO:RANGE][,size=64m] (repeatable)")
       ->allow_extra_args(false);
   command.add_option("--label", options.labels, "label K=V (repeatable)")->allow_extra_args(false);
-  command.add_option("--ttl", options.ttl, "destroy by `hutch prune` once this old, e.g. 1h");
-  command.add_option("--idle-timeout", options.idle_timeout, "destroy by `hutch prune` once idle this long");
+  command.add_option("--ttl", options.ttl, "the sandbox stops (expires) once this old, e.g. 1h; prune removes it");
+  command.add_option("--idle-timeout", options.idle_timeout,
+                     "it stops (expires) once no command, file operation or stream used it this long");
+  command.add_option("--stop-grace", options.stop_grace,
+                     "on stop and rm: SIGTERM, then SIGKILL this long after (0: at once), e.g. 10s");
   command.add_flag("--read-only", options.read_only, "read-only root filesystem");
 }
 
@@ -73,6 +76,8 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
   spec.idle_timeout = options.idle_timeout
                           ? parse_option("--idle-timeout", [&] { return parse_duration(*options.idle_timeout); })
                           : defaults.idle_timeout;
+  if (options.stop_grace)
+    spec.stop_grace = parse_option("--stop-grace", [&] { return parse_duration(*options.stop_grace); });
 
   // merge_defaults leaves these to the caller: only the caller knows whether they were given.
   spec.network = options.network

@@ -27,6 +27,7 @@ struct CreateOptions {
   std::vector<std::string> labels;  // K=V
   std::optional<std::string> ttl;
   std::optional<std::string> idle_timeout;
+  std::optional<std::string> stop_grace;
   bool read_only = false;
 };
 

@@ -89,6 +89,7 @@ json::object to_json(const SandboxSpec& spec) {
   object["labels"] = to_json(spec.labels);
   object["ttl_ms"] = optional_ms(spec.ttl);
   object["idle_timeout_ms"] = optional_ms(spec.idle_timeout);
+  object["stop_grace_ms"] = optional_ms(spec.stop_grace);
   object["read_only_root"] = spec.read_only_root;
   json::array ports;
   for (std::uint16_t port : spec.ports) ports.emplace_back(port);
@@ -103,6 +104,7 @@ json::object to_json(const SandboxInfo& info) {
   object["image"] = info.image;
   object["state"] = to_string(info.state);
   object["created"] = format_time(info.created);
+  object["expires_at"] = info.expires_at ? json::value(format_time(*info.expires_at)) : json::value(nullptr);
   object["labels"] = to_json(info.labels);
   object["spec"] = to_json(info.spec);
   object["main_command"] = info.main_command ? json::value(to_json(*info.main_command)) : json::value(nullptr);

@@ -120,6 +120,7 @@ void read_defaults(const ConfigTable& table, Config& config) {
   if (auto ttl = table.get_duration("ttl")) spec.ttl = positive_duration(table, "ttl", *ttl);
   if (auto idle = table.get_duration("idle_timeout"))
     spec.idle_timeout = positive_duration(table, "idle_timeout", *idle);
+  if (auto grace = table.get_duration("stop_grace")) spec.stop_grace = checked_stop_grace(table, "stop_grace", *grace);
   table.reject_unknown_keys();
 }
 
@@ -150,6 +151,22 @@ bool is_file(const fs::path& path) {
 }
 
 }  // namespace
+
+Duration checked_stop_grace(const ConfigTable& table, const std::string& key, Duration value) {
+  if (value.count() < 0 || value.count() > kMaxStopGraceMs)
+    table.fail(key, "expected a duration from 0 to 49 days, got " + format_duration(value));
+  return value;
+}
+
+std::optional<Duration> read_legacy_stop_grace(const ConfigTable& backend_table,
+                                               const std::function<void(const std::string&)>& warn) {
+  auto grace = backend_table.get_duration("stop_grace");
+  if (!grace) return std::nullopt;
+  warn(backend_table.where("stop_grace") + ": " + backend_table.path() +
+       ".stop_grace is deprecated: set stop_grace in [defaults] (or per sandbox: SandboxSpec::stop_grace, "
+       "`--stop-grace`); this one applies only to sandboxes whose spec sets none");
+  return checked_stop_grace(backend_table, "stop_grace", *grace);
+}
 
 std::string default_state_dir() {
   if (geteuid() == 0) return "/var/lib/hutch";

@@ -63,6 +63,9 @@ std::shared_ptr<Handle> PinnedHandle::fork() {
 SnapshotInfo PinnedHandle::snapshot(const std::string& label) { return inner_->snapshot(label); }
 void PinnedHandle::pause() { inner_->pause(); }
 void PinnedHandle::unpause() { inner_->unpause(); }
+void PinnedHandle::stop() { inner_->stop(); }
+void PinnedHandle::start() { inner_->start(); }
+void PinnedHandle::set_lifetime(const LifetimeUpdate& update) { inner_->set_lifetime(update); }
 Stats PinnedHandle::stats() { return inner_->stats(); }
 std::vector<PortBinding> PinnedHandle::ports() { return inner_->ports(); }
 void PinnedHandle::destroy() { inner_->destroy(); }

@@ -60,6 +60,9 @@ class PinnedHandle final : public Handle {
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
   void unpause() override;
+  void stop() override;
+  void start() override;
+  void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
   void destroy() override;

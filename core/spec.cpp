@@ -160,6 +160,8 @@ void validate(const SandboxSpec& spec) {
     invalid("ttl must be greater than zero, got " + format_duration(*spec.ttl));
   if (spec.idle_timeout && spec.idle_timeout->count() <= 0)
     invalid("idle_timeout must be greater than zero, got " + format_duration(*spec.idle_timeout));
+  if (spec.stop_grace && (spec.stop_grace->count() < 0 || spec.stop_grace->count() > kMaxStopGraceMs))
+    invalid("stop_grace must be from 0 to 49 days, got " + format_duration(*spec.stop_grace));
 
   std::set<std::uint16_t> ports;
   for (auto port : spec.ports) {
@@ -283,6 +285,7 @@ SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults) {
   if (!spec.limits.pids) spec.limits.pids = defaults.limits.pids;
   if (!spec.ttl) spec.ttl = defaults.ttl;
   if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
+  if (!spec.stop_grace) spec.stop_grace = defaults.stop_grace;
   spec.env.insert(defaults.env.begin(), defaults.env.end());        // keeps existing keys
   spec.labels.insert(defaults.labels.begin(), defaults.labels.end());
   return spec;

@@ -57,6 +57,7 @@ std::string spec_to_json(const SandboxSpec& spec) {
   object["labels"] = string_map(spec.labels);
   if (spec.ttl) object["ttl_ms"] = spec.ttl->count();
   if (spec.idle_timeout) object["idle_timeout_ms"] = spec.idle_timeout->count();
+  if (spec.stop_grace) object["stop_grace_ms"] = spec.stop_grace->count();
   object["read_only_root"] = spec.read_only_root;
   object["detached"] = spec.detached;
   object["ephemeral"] = spec.ephemeral;
@@ -102,6 +103,7 @@ SandboxSpec spec_from_json(const std::string& text) {
     if (auto* v = object.if_contains("ttl_ms")) spec.ttl = Duration(json::value_to<std::int64_t>(*v));
     if (auto* v = object.if_contains("idle_timeout_ms"))
       spec.idle_timeout = Duration(json::value_to<std::int64_t>(*v));
+    if (auto* v = object.if_contains("stop_grace_ms")) spec.stop_grace = Duration(json::value_to<std::int64_t>(*v));
     if (auto* v = object.if_contains("read_only_root")) spec.read_only_root = v->as_bool();
     if (auto* v = object.if_contains("detached")) spec.detached = v->as_bool();
     if (auto* v = object.if_contains("ephemeral")) spec.ephemeral = v->as_bool();

@@ -84,7 +84,7 @@ std::string registry_auth_header(const RegistryAuth& auth) {
   return base64_encode(boost::json::serialize(object), true);
 }
 
-DockerConfig DockerConfig::from_table(const ConfigTable& table) {
+DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::function<void(const std::string&)>& warn) {
   DockerConfig config;
   // Turns an invalid_argument from a parse_* helper into a config error at the key.
   auto parse_at = [&](const std::string& key, auto&& parse) {
@@ -168,10 +168,8 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table) {
     if (prefix.empty() || prefix.front() != '/')
       table.fail("bind_allow", "'" + prefix + "' must be an absolute host path");
   config.host_gateway = table.get_bool("host_gateway").value_or(false);
-  if (auto grace = table.get_duration("stop_grace")) {
-    if (grace->count() < 0) table.fail("stop_grace", "must not be negative");
+  if (auto grace = read_legacy_stop_grace(table, [&](const std::string& why) { if (warn) warn(why); }))
     config.stop_grace = *grace;
-  }
   if (auto limit = table.get_size("log_limit")) {
     if (*limit < 4096) table.fail("log_limit", "expected at least 4k");
     config.log_limit = *limit;

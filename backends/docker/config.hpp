@@ -13,8 +13,8 @@
 //                    agent hutch's default filter on top (io_uring, vsock, mounts, ... denied)
 //   bind_allow       host path prefixes that bind mounts may use (none by default)
 //   host_gateway     true: host.docker.internal resolves to the host (default false)
-//   stop_grace       time between SIGTERM and SIGKILL on destroy, and for a main command that
-//                    a later launch replaces (default "5s")
+//   stop_grace       deprecated: [defaults] stop_grace (SandboxSpec::stop_grace) replaces it;
+//                    still read for sandboxes whose spec sets none (default "10s")
 //   log_limit        launch: main.log + main.log.1 stay about this size (default "8m")
 //   workspace        "ephemeral" (default) | "persistent" | "none": the /workspace volume
 //   agent            "auto" (default) | "on" | "off": run commands through hutch-agent as the
@@ -71,7 +71,7 @@ struct DockerConfig {
   std::optional<std::string> seccomp_profile_json;  // its content, read and checked at load
   std::vector<std::string> bind_allow;
   bool host_gateway = false;
-  Duration stop_grace = std::chrono::seconds(5);
+  Duration stop_grace = kDefaultStopGrace;
   std::uint64_t log_limit = 8u << 20;
   WorkspaceMode workspace = WorkspaceMode::ephemeral;
   AgentMode agent = AgentMode::automatic;
@@ -81,7 +81,8 @@ struct DockerConfig {
   std::string state_dir;
 
   // Reads and checks every key; unknown keys are Errc::config with file:line:col.
-  static DockerConfig from_table(const ConfigTable& table);
+  // `warn` hears about deprecated keys.
+  static DockerConfig from_table(const ConfigTable& table, const std::function<void(const std::string&)>& warn = {});
 };
 
 }  // namespace hutch::docker

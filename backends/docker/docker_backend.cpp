@@ -63,6 +63,8 @@ Capabilities DockerBackend::capabilities() const {
   caps.persistent = true;
   // The main command runs under the agent, which a sandbox has when the plugin found one.
   caps.launch = context_->agent_binary.has_value();
+  caps.stop = true;
+  caps.lifetimes = context_->agent_binary.has_value();  // the agent holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
   return caps;
@@ -74,8 +76,13 @@ std::vector<std::string> DockerBackend::warnings() {
   request.what = "read the engine's settings (/info)";
   const json::value info = context_->client->call_json(request);
   if (!info.is_object()) throw Error(Errc::backend, "docker: the engine's /info answer is not a JSON object");
-  return security_warnings(info.as_object(), context_->agent_binary.has_value(),
-                           context_->config.seccomp_profile_json.has_value());
+  auto warnings = security_warnings(info.as_object(), context_->agent_binary.has_value(),
+                                    context_->config.seccomp_profile_json.has_value());
+  if (!context_->agent_binary)
+    warnings.push_back("lifetimes need `hutch prune`: without the agent (agent = \"off\", or a remote engine) no "
+                       "process in a sandbox holds its ttl and idle_timeout, and a sandbox past them ends only when "
+                       "prune removes it (an idle timeout also counts a command that is still running as idle)");
+  return warnings;
 }
 
 std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) { return create_sandbox(context_, spec); }
@@ -89,19 +96,16 @@ std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
     if (e.code() == Errc::not_found) throw Error(Errc::not_found, "docker: no sandbox " + id + " (" + e.what() + ")");
     throw;
   }
-  auto info = sandbox_info_from_inspect(context_->backend_name, inspect);
+  auto info = sandbox_info_from_inspect(context_->backend_name, inspect, context_->state_dir);
   if (info.labels[kLabelManaged] != "true")
     throw Error(Errc::not_found, "docker: container " + id + " exists but is not a hutch sandbox (no hutch.managed label)");
-  if (info.state == SandboxState::stopped || info.state == SandboxState::creating) {
-    Request start;
-    start.method = Method::post;
-    start.target = Target("/containers").segment(id).str() + "/start";
-    start.what = "restart stopped sandbox " + id;
-    context_->client->call(start);
-    if (auto dir = info.labels.find(label::kAgentDir); dir != info.labels.end() && !dir->second.empty())
-      wait_for_agent(*context_, id, dir->second);
-  }
-  return std::make_shared<DockerHandle>(context_, info.id.empty() ? id : info.id, info.spec, info.labels);
+  // A container that stopped by itself (a daemon or host restart) is started again; one
+  // stopped on purpose (Handle::stop) stays stopped until Handle::start.
+  const std::string sandbox_id = info.id.empty() ? id : info.id;
+  if ((info.state == SandboxState::stopped || info.state == SandboxState::creating) &&
+      !stopped_on_purpose(context_->state_dir / sandbox_id))
+    start_container(*context_, id, info.labels);
+  return std::make_shared<DockerHandle>(context_, sandbox_id, info.spec, info.labels);
 }
 
 std::vector<SandboxInfo> DockerBackend::list(const Filter& filter) {
@@ -111,7 +115,7 @@ std::vector<SandboxInfo> DockerBackend::list(const Filter& filter) {
   request.what = "list sandboxes";
   auto value = context_->client->call_json(request);
   std::vector<SandboxInfo> out;
-  for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object()));
+  for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object(), context_->state_dir));
   std::sort(out.begin(), out.end(), [](const SandboxInfo& a, const SandboxInfo& b) { return a.id < b.id; });
   return out;
 }
@@ -124,11 +128,17 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   std::set<std::string> existing;
   for (const auto& info : list(filter)) {
     existing.insert(info.id);
-    bool expired = info.spec.ttl && info.created.time_since_epoch().count() != 0 && info.created + *info.spec.ttl < now;
-    // Idle since the last exec or Fs call (sandbox_dir.hpp), or since its creation.
-    auto last_used = last_activity(context_->state_dir / info.id).value_or(info.created);
-    bool idle = info.spec.idle_timeout && last_used.time_since_epoch().count() != 0 &&
-                last_used + *info.spec.idle_timeout < now;
+    const auto dir = context_->state_dir / info.id;
+    bool expired = info.state == SandboxState::expired || (info.expires_at && *info.expires_at < now);
+    // A running agent holds the idle timeout itself (it sees the commands that run); else idle
+    // since the last exec or Fs call (sandbox_dir.hpp), or since its creation.
+    const bool agent_holds_it = info.state == SandboxState::running && info.labels.count(label::kAgentDir) != 0;
+    auto lifetime = read_lifetime(dir);
+    std::optional<Duration> idle_timeout = info.spec.idle_timeout;
+    if (lifetime) idle_timeout = lifetime->idle_timeout_ms != 0 ? std::optional<Duration>(lifetime->idle_timeout_ms) : std::nullopt;
+    auto last_used = last_activity(dir).value_or(info.created);
+    bool idle = !agent_holds_it && idle_timeout && last_used.time_since_epoch().count() != 0 &&
+                last_used + *idle_timeout < now;
     if (filter.all || owner_gone(info.labels) || expired || idle) {
       remove_sandbox(*context_, info.id);
       removed.push_back(info.id);
@@ -254,7 +264,7 @@ void DockerBackend::import_image(const std::string& tar_path, const std::string&
 }
 
 std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context) {
-  DockerConfig config = DockerConfig::from_table(plugin_context.config);
+  DockerConfig config = DockerConfig::from_table(plugin_context.config, [&](const std::string& why) { plugin_context.logger->warn("{}", why); });
   config.state_dir = plugin_context.state_dir;
   return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name, std::move(config),
                                          plugin_context.logger);

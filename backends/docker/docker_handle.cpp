@@ -10,6 +10,7 @@
 #include "sandbox_dir.hpp"
 
 #include "agent/exec_process.hpp"
+#include "agent/launch_request.hpp"
 #include "agent/main_command_files.hpp"
 
 #include <hutch/backend.hpp>
@@ -97,7 +98,7 @@ Stats stats_from_json(const std::string& body) {
 DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels)
     : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
       exec_user_(spec_.user),
-      fs_(context_, id_, [this] { check_alive_and_record_activity(); }, spec_.user,
+      fs_(context_, id_, [this] { record_file_activity(); }, spec_.user,
           [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); }) {
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
     agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
@@ -116,10 +117,20 @@ void DockerHandle::check_alive_and_record_activity() const {
   record_activity(context_->state_dir / id_);
 }
 
+void DockerHandle::record_file_activity() {
+  check_alive_and_record_activity();
+  const auto dir = context_->state_dir / id_;
+  // File operations do not pass through the agent (the archive API): tell it, for its idle
+  // timeout; commands it sees itself.
+  if (agent_socket_)
+    if (auto lifetime = read_lifetime(dir); lifetime && lifetime->idle_timeout_ms != 0) touch_.touch(*agent_socket_, id_);
+}
+
 SandboxInfo DockerHandle::info() {
   check_alive();
   auto info = sandbox_info_from_inspect(context_->backend_name,
-                                        while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); }));
+                                        while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); }),
+                                        context_->state_dir);
   if (info.id.empty()) info.id = id_;
   return info;
 }
@@ -165,7 +176,8 @@ pid_t DockerHandle::agent_pid(bool refresh) {
   auto inspect = inspect_container(*context_, id_);
   const auto& state = inspect.at("State").as_object();
   if (!state.at("Running").as_bool())
-    throw Error(Errc::state, "sandbox " + id_ + " is not running; resume it or remove it with `hutch rm " + id_ + "`");
+    throw Error(Errc::state, "sandbox " + id_ + " is not running; start it with `hutch start " + id_ +
+                                 "` or remove it with `hutch rm " + id_ + "`");
   pid_t pid = static_cast<pid_t>(state.at("Pid").to_number<std::int64_t>());
   agent_pid_ = pid;
   return pid;
@@ -235,13 +247,14 @@ MainCommandInfo DockerHandle::launch(const ExecRequest& request) {
   const auto& dir = main_command_dir();
   auto message = agent_message(request);
   message.launch = true;
-  message.stop_grace_ms = static_cast<std::uint32_t>(
-      std::min<std::int64_t>(context_->config.stop_grace.count(), std::numeric_limits<std::uint32_t>::max()));
+  message.stop_grace_ms = static_cast<std::uint32_t>(stop_grace(*context_, spec_).count());
   message.log_limit = context_->config.log_limit;
   return while_sandbox_exists(id_, [&] {
     return with_agent_pid([&](pid_t pid) {
       check_not_paused(pid);
-      return agent::launch_main_command(*agent_socket_, id_, dir, message, pid);
+      auto started = agent::launch_main_command(*agent_socket_, id_, dir, message, pid);
+      agent::save_launch_request(dir, message, id_);
+      return started;
     });
   });
 }
@@ -272,6 +285,64 @@ void DockerHandle::pause() {
 void DockerHandle::unpause() {
   post_simple("unpause", "unpause");
   paused_ = false;
+}
+
+void DockerHandle::stop() {
+  check_alive();
+  const auto dir = context_->state_dir / id_;
+  // Recorded first: a stop cut short still reads as one, and resume leaves it stopped.
+  mark_stopped(dir, id_, true);
+  auto inspect = while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); });
+  const auto& state = inspect.at("State").as_object();
+  if (state.at("Running").as_bool()) stop_container(*context_, id_, spec_, state.at("Paused").as_bool());
+  paused_ = false;
+  agent_pid_ = 0;
+}
+
+void DockerHandle::start() {
+  check_alive();
+  const auto dir = context_->state_dir / id_;
+  auto inspect = while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); });
+  if (inspect.at("State").as_object().at("Running").as_bool()) return;
+  mark_stopped(dir, id_, false);
+  clear_expiry(dir);
+  auto lifetime = read_lifetime(dir);
+  // A ttl that has passed counts again from this start.
+  if (lifetime && lifetime->ttl_deadline_ms != 0 && spec_.ttl) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    if (lifetime->ttl_deadline_ms <= now.count()) {
+      lifetime->ttl_deadline_ms = (now + *spec_.ttl).count();
+      write_lifetime(dir, id_, *lifetime);
+    }
+  }
+  start_container(*context_, id_, labels_);
+  agent_pid_ = 0;
+  // The agent starts with the lifetimes of the container's create; these are today's.
+  if (agent_socket_ && lifetime)
+    with_agent_pid([&](pid_t pid) {
+      agent::send_lifetime(*agent_socket_, id_, *lifetime, pid);
+      return 0;
+    });
+  if (main_dir_)
+    if (auto message = agent::load_launch_request(*main_dir_))
+      with_agent_pid([&](pid_t pid) { return agent::launch_main_command(*agent_socket_, id_, *main_dir_, *message, pid); });
+}
+
+void DockerHandle::set_lifetime(const LifetimeUpdate& update) {
+  check_alive();
+  const auto dir = context_->state_dir / id_;
+  auto lifetime = read_lifetime(dir).value_or(agent::LifetimeSettings{});
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  if (update.ttl) lifetime.ttl_deadline_ms = (now + *update.ttl).count();
+  if (update.idle_timeout) lifetime.idle_timeout_ms = update.idle_timeout->count();
+  write_lifetime(dir, id_, lifetime);
+  if (agent_socket_ && container_running())
+    with_agent_pid([&](pid_t pid) {
+      agent::send_lifetime(*agent_socket_, id_, lifetime, pid);
+      return 0;
+    });
 }
 
 Stats DockerHandle::stats() {

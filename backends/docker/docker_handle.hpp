@@ -9,6 +9,7 @@
 #include "context.hpp"
 #include "docker_fs.hpp"
 
+#include "agent/lifetime_client.hpp"
 #include "agent/wire.hpp"
 
 #include <hutch/fork.hpp>
@@ -48,6 +49,11 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
   void unpause() override;
+  // stop: the container stopped (SIGTERM through the agent to every process, SIGKILL after
+  // the grace); start: the container started again, its main command launched again.
+  void stop() override;
+  void start() override;
+  void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
   void destroy() override;
@@ -64,6 +70,8 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void check_alive() const;
   // Every exec, spawn and Fs call counts as activity, for the spec's idle_timeout.
   void check_alive_and_record_activity() const;
+  // ... and, for the Fs's calls, tells the agent (idle timeout; lifetime_client.hpp).
+  void record_file_activity();
   void post_simple(const std::string& verb, const std::string& what);
   std::unique_ptr<Process> start_command(const ExecRequest& request, bool attach_stdin);
   // exec() without the liveness check and activity record.
@@ -96,6 +104,7 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   std::atomic<pid_t> agent_pid_{0};
   // A frozen agent cannot answer; pause() through this handle refuses commands until unpause().
   std::atomic<bool> paused_{false};
+  agent::ActivityTouch touch_;
   DockerFs fs_;
 };
 

@@ -38,6 +38,14 @@ struct CommandPolicy {
   // ends the leader (command_pid_namespace.hpp). -1/0: commands share the agent's namespace.
   int command_pid_namespace = -1;
   pid_t command_pid_namespace_init = 0;
+  // When the host stops the sandbox (SIGTERM to PID 1): how long its processes get between
+  // SIGTERM and SIGKILL (sandbox_stop.hpp).
+  std::uint32_t stop_grace_ms = 10000;
+  // The sandbox's lifetimes (lifetime.hpp; 0: none) until the host sets others, and where PID 1
+  // records its expiry (-1: nowhere).
+  std::int64_t ttl_deadline_ms = 0;
+  std::int64_t idle_timeout_ms = 0;
+  int expiry_fd = -1;
 };
 
 // Applies the sandbox-wide part of `policy` to the calling process, the leader-to-be, after

@@ -1,9 +1,11 @@
 #include "leader.hpp"
 
 #include "command_pid_namespace.hpp"
+#include "lifetime.hpp"
 #include "main_command.hpp"
 #include "main_slot.hpp"
 #include "process_tree.hpp"
+#include "sandbox_stop.hpp"
 #include "shepherd_notice.hpp"
 #include "user_lookup.hpp"
 
@@ -85,7 +87,8 @@ bool receive_request(int fd, wire::ExecMessage& message, int fds[wire::kLaunchFd
   auto close_received = [&] {
     for (int i = 0; i < std::min(received, wire::kLaunchFds); ++i) ::close(fds[i]);
   };
-  if ((received != wire::kExecFds && received != wire::kLaunchFds) || length == 0 || length > wire::kMaxPayload) {
+  if ((received != 0 && received != wire::kExecFds && received != wire::kLaunchFds) || length == 0 ||
+      length > wire::kMaxPayload) {
     close_received();
     return false;
   }
@@ -322,6 +325,11 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
       ::_exit(1);
     }
     set_receive_timeout(conn, 0);
+    if (wire::is_control(message)) {
+      serve_control_request(conn, message, notice_fd);
+      ::close(conn);
+      continue;
+    }
     if (message.launch) {
       ::close(listen_fd);
       ::close(signal_fd);  // the launch's shepherd makes its own, for more signals
@@ -359,11 +367,15 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   sigaddset(&blocked, kStartMainSignal);
   sigaddset(&blocked, kAbortMainSignal);
   sigaddset(&blocked, kRetireSignal);
+  // The host's stop (sandbox_stop.hpp). Shepherds keep it blocked: they outlive the SIGTERM
+  // that every process gets, to report their command's end.
+  sigaddset(&blocked, SIGTERM);
   sigprocmask(SIG_BLOCK, &blocked, nullptr);
-  sigset_t child_signal;
-  sigemptyset(&child_signal);
-  sigaddset(&child_signal, SIGCHLD);
-  int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigset_t leader_signals;
+  sigemptyset(&leader_signals);
+  sigaddset(&leader_signals, SIGCHLD);
+  sigaddset(&leader_signals, SIGTERM);
+  int signal_fd = ::signalfd(-1, &leader_signals, SFD_CLOEXEC | SFD_NONBLOCK);
   // Free shepherds poll the socket and then accept: whichever loses the race must get EAGAIN,
   // not block.
   ::fcntl(listen_fd, F_SETFL, ::fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
@@ -377,11 +389,20 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   // is free, so a command never shares the CPU with the fork of its successor, and requests
   // in a row are served by the same shepherd without any fork.
   std::vector<pid_t> free_shepherds;
+  std::vector<pid_t> shepherds;  // every one alive, busy or free
+  std::vector<pid_t> busy;       // serving a host call (not the main command's)
+  SandboxStop stop;
+  Lifetime lifetime;
+  lifetime.set(policy.ttl_deadline_ms, policy.idle_timeout_ms);
   // Looked up once here, refreshed by each shepherd when the files changed.
   PreparedUser default_user;
   auto fork_shepherd = [&] {
+    if (stop.begun()) return false;
     pid_t pid = start_shepherd(listen_fd, notices[1], leader_fds, policy, default_user);
-    if (pid > 0) free_shepherds.push_back(pid);
+    if (pid > 0) {
+      free_shepherds.push_back(pid);
+      shepherds.push_back(pid);
+    }
     return pid > 0;
   };
   auto forget = [&](pid_t pid) { std::erase(free_shepherds, pid); };
@@ -397,16 +418,26 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   fork_shepherd();
   while (true) {
     // With no free shepherd, a waiting connection asks for one.
-    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {notices[0], POLLIN, 0}, {free_shepherds.empty() ? listen_fd : -1, POLLIN, 0}};
-    if (::poll(fds, 3, main_slot.poll_timeout_ms()) < 0) continue;
+    pollfd fds[3] = {{signal_fd, POLLIN, 0},
+                     {notices[0], POLLIN, 0},
+                     {free_shepherds.empty() && !stop.begun() ? listen_fd : -1, POLLIN, 0}};
+    int wait = -1;
+    for (int part : {main_slot.poll_timeout_ms(), stop.poll_timeout_ms(), stop.begun() ? -1 : lifetime.poll_timeout_ms()})
+      if (part >= 0) wait = wait < 0 ? part : std::min(wait, part);
+    if (::poll(fds, 3, wait) < 0) continue;
     if (fds[1].revents) {
       ShepherdNotice notice;
       while (::read(notices[0], &notice, sizeof notice) == sizeof notice) {
         switch (notice.kind) {
           case ShepherdNotice::Kind::took:
             forget(notice.shepherd);
+            busy.push_back(notice.shepherd);
+            break;
+          case ShepherdNotice::Kind::lifetime:
+            lifetime.set(notice.ttl_deadline_ms, notice.idle_timeout_ms);
             break;
           case ShepherdNotice::Kind::free:
+            std::erase(busy, notice.shepherd);
             // One free shepherd is enough; the others (left from concurrent requests) go.
             if (free_shepherds.empty())
               free_shepherds.push_back(notice.shepherd);
@@ -414,14 +445,19 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
               ::kill(notice.shepherd, kRetireSignal);
             break;
           case ShepherdNotice::Kind::launch:
+            std::erase(busy, notice.shepherd);
             main_slot.queue(notice.shepherd, notice.stop_grace_ms);
             break;
         }
       }
+      lifetime.calls_in_progress(busy.size());
     }
     if (fds[0].revents) {
       signalfd_siginfo info;
       while (::read(signal_fd, &info, sizeof info) > 0) {
+        // Only from outside the sandbox (a pid this namespace cannot see reads as 0): a process
+        // inside must not end the sandbox it runs in.
+        if (info.ssi_signo == SIGTERM && info.ssi_pid == 0) stop.begin(policy.stop_grace_ms, shepherds);
       }
       int status;
       pid_t pid;
@@ -430,11 +466,18 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
         // Without it, no command could start any more (command_pid_namespace.hpp).
         if (pid == policy.command_pid_namespace_init) ::_exit(1);
         forget(pid);
+        std::erase(shepherds, pid);
+        if (std::erase(busy, pid) != 0) lifetime.calls_in_progress(busy.size());
         main_slot.reaped(pid);
       }
       // A shepherd that could not be reused is gone: have the next one ready.
       if (free_shepherds.empty()) fork_shepherd();
     }
+    if (const char* why = stop.begun() ? nullptr : lifetime.expired()) {
+      record_expiry(policy.expiry_fd, why);
+      stop.begin(policy.stop_grace_ms, shepherds);
+    }
+    if (stop.advance()) ::_exit(0);
     main_slot.advance();
     if (free_shepherds.empty() && (fds[2].revents & POLLIN) && !fork_shepherd())
       refuse_next_request(listen_fd, std::string("fork: ") + std::strerror(errno));

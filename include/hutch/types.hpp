@@ -77,6 +77,9 @@ struct SandboxSpec {
   Labels labels;  // user labels; the hutch.* labels are added by the backend
   std::optional<Duration> ttl;           // destroyed by `prune` once this old
   std::optional<Duration> idle_timeout;  // destroyed by `prune` once idle this long
+  // Destroy and stop send SIGTERM to every process of the sandbox, wait this long for them to
+  // end, then SIGKILL what is left. 0: SIGKILL at once. Unset: the backend's default (10s).
+  std::optional<Duration> stop_grace;
   bool read_only_root = false;
   std::vector<std::uint16_t> ports;  // container ports to publish on 127.0.0.1
   // Owned by no process (`hutch create`, `hutch run --keep`): prune removes it only once its ttl or
@@ -91,6 +94,10 @@ struct SandboxSpec {
 };
 
 inline constexpr Duration kDefaultStartTimeout{10000};
+// SandboxSpec::stop_grace when neither the spec nor the backend's configuration sets one, and
+// the longest one accepted (the agents count it in 32-bit milliseconds).
+inline constexpr Duration kDefaultStopGrace{10000};
+inline constexpr std::int64_t kMaxStopGraceMs = 0xFFFFFFFFLL;
 
 struct ExecRequest {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH inside the sandbox
@@ -140,11 +147,18 @@ struct Capabilities {
   bool stats = false;
   bool persistent = false;  // sandboxes outlive the creating process (resume by id)
   bool launch = false;      // Handle::launch and Handle::logs: a main command per sandbox
+  bool stop = false;        // Handle::stop, Handle::start, Handle::set_lifetime
+  // The sandbox ends by itself once its ttl or idle timeout has passed (its PID 1 holds them);
+  // without it, only prune applies them.
+  bool lifetimes = false;
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
 };
 
-enum class SandboxState { creating, running, paused, stopped, unknown };
+// creating: being made (its leader or container not started yet); running; paused (frozen); stopped: no process
+// runs, its files stay (Handle::stop, or every process ended); expired: its ttl or idle
+// timeout passed and it stopped itself, until `prune` removes it.
+enum class SandboxState { creating, running, paused, stopped, expired, unknown };
 
 // The sandbox's main command (Handle::launch), as last recorded.
 enum class MainCommandState {
@@ -163,6 +177,12 @@ struct MainCommandInfo {
   int signal = 0;      // valid when killed
 };
 
+// Handle::set_lifetime: what changes; an unset field stays as it is.
+struct LifetimeUpdate {
+  std::optional<Duration> ttl;           // the sandbox ends this long from now (E2B's setTimeout)
+  std::optional<Duration> idle_timeout;  // the idle limit from now on
+};
+
 struct SandboxInfo {
   std::string id;
   std::string backend;
@@ -172,6 +192,9 @@ struct SandboxInfo {
   std::chrono::system_clock::time_point created{};
   SandboxSpec spec;  // as created (best effort for sandboxes made by other tools)
   std::optional<MainCommandInfo> main_command;  // unset: nothing was ever launched
+  // When the sandbox's ttl ends it (its creation + spec.ttl, or as Handle::set_lifetime set
+  // it); unset: no ttl.
+  std::optional<std::chrono::system_clock::time_point> expires_at;
 };
 
 struct Stats {

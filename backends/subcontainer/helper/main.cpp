@@ -142,6 +142,10 @@ void detach_stdio() {
   policy.can_setgroups = !plan.deny_setgroups;
   policy.default_user = plan.default_user;
   policy.seccomp = plan.seccomp;
+  policy.stop_grace_ms = plan.stop_grace_ms;
+  policy.ttl_deadline_ms = plan.ttl_deadline_ms;
+  policy.idle_timeout_ms = plan.idle_timeout_ms;
+  policy.expiry_fd = plan.expiry_fd;
   // Nothing runs in the sandbox but this process until it is in the sandbox's cgroups.
   wait_for_parent(sync_fd);
   ::close(sync_fd);
@@ -176,6 +180,12 @@ int start(const char* plan_path) {
     return 1;
   }
   prepare_detached_mounts(plan);
+  // Opened here, as the host user, emptied for this start: the leader writes why it expired
+  // (agent/lifetime.hpp), the host reads it. Close-on-exec: no command inherits it.
+  if (!plan.expiry_file.empty()) {
+    plan.expiry_fd = ::open(plan.expiry_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (plan.expiry_fd < 0) fail_errno("open", plan.expiry_file.c_str());
+  }
   int listen_fd = listen_on(plan.socket_path);
 
   int sync_pipe[2];

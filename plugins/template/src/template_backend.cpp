@@ -41,7 +41,8 @@ TemplateBackend::TemplateBackend(std::string name, TemplateOptions options)
 std::string TemplateBackend::name() const { return registry_->backend_name(); }
 
 hutch::Capabilities TemplateBackend::capabilities() const {
-  hutch::Capabilities capabilities;  // everything off: no exec engine yet
+  hutch::Capabilities capabilities;  // everything off but stop: no exec engine yet
+  capabilities.stop = true;
   capabilities.network_modes = {hutch::NetworkMode::none};
   return capabilities;
 }
