@@ -1,6 +1,7 @@
 // `hutch cp SRC DST`: exactly one side names a sandbox as ID:/path.
 #include "command.hpp"
 #include "host_copy.hpp"
+#include "sandbox_lookup.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
@@ -40,12 +41,11 @@ int copy(Session& session, const std::string& source_text, const std::string& de
   if (source.path.empty() || destination.path.empty())
     throw Error(Errc::invalid_argument, "cp: empty path");
 
-  SandboxBackend& backend = session.backend();
   if (destination.sandbox_id) {
-    auto sandbox = backend.resume(*destination.sandbox_id);
+    auto sandbox = find_sandbox(session, *destination.sandbox_id).handle;
     copy_host_to_sandbox(source.path, sandbox->fs(), destination.path);
   } else {
-    auto sandbox = backend.resume(*source.sandbox_id);
+    auto sandbox = find_sandbox(session, *source.sandbox_id).handle;
     copy_sandbox_to_host(sandbox->fs(), source.path, destination.path);
   }
   return 0;

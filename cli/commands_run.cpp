@@ -5,6 +5,7 @@
 #include "create_options.hpp"
 #include "interrupt.hpp"
 #include "request_options.hpp"
+#include "sandbox_lookup.hpp"
 #include "sandbox_source.hpp"
 #include "stream_exec.hpp"
 
@@ -163,11 +164,11 @@ int exec(Session& session, const ExecOptions& options) {
   ExecRequest request = make_request(options.command, session.config());
   apply_sandbox_command(options.target, request, "exec");
   validate(request);
-  SandboxBackend& backend = session.backend();
-  require_stdin_support(backend, options.command.interactive);
+  const OwnedSandbox owned = find_sandbox(session, options.target.id);
+  require_stdin_support(*owned.backend, options.command.interactive);
 
   InterruptWatcher watcher;
-  std::shared_ptr<Handle> sandbox = backend.resume(options.target.id);
+  const std::shared_ptr<Handle>& sandbox = owned.handle;
   auto process = sandbox->spawn(request);
   return finish(stream_process(*process, watcher, options.command.interactive, policy), policy);
 }
