@@ -31,7 +31,7 @@ CopyEndpoint parse_endpoint(const std::string& text) {
   return endpoint;
 }
 
-int copy(Session& session, const std::string& source_text, const std::string& destination_text) {
+int copy(Session& session, const std::string& source_text, const std::string& destination_text, bool follow_links) {
   const CopyEndpoint source = parse_endpoint(source_text);
   const CopyEndpoint destination = parse_endpoint(destination_text);
   if (source.sandbox_id.has_value() == destination.sandbox_id.has_value())
@@ -46,7 +46,7 @@ int copy(Session& session, const std::string& source_text, const std::string& de
     copy_host_to_sandbox(source.path, sandbox->fs(), destination.path);
   } else {
     auto sandbox = find_sandbox(session, *source.sandbox_id).handle;
-    copy_sandbox_to_host(sandbox->fs(), source.path, destination.path);
+    copy_sandbox_to_host(sandbox->fs(), source.path, destination.path, follow_links);
   }
   return 0;
 }
@@ -54,6 +54,7 @@ int copy(Session& session, const std::string& source_text, const std::string& de
 struct CopyOptions {
   std::string source;
   std::string destination;
+  bool follow_links = false;
 };
 
 }  // namespace
@@ -62,9 +63,11 @@ void register_cp_command(CLI::App& app, Session& session, CommandTable& table) {
   auto options = std::make_shared<CopyOptions>();
   CLI::App* command = app.add_subcommand(
       "cp", "copy files or directories between the host and a sandbox (one side is ID:/path)");
+  command->add_flag("-L,--follow-link", options->follow_links,
+                    "out of a sandbox: copy every symlink as what it points to (inside the sandbox)");
   command->add_option("SRC", options->source, "host path or ID:/path")->required();
   command->add_option("DST", options->destination, "host path or ID:/path")->required();
-  table.add(command, [&session, options] { return copy(session, options->source, options->destination); });
+  table.add(command, [&session, options] { return copy(session, options->source, options->destination, options->follow_links); });
 }
 
 }  // namespace hutch::cli

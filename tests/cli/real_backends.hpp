@@ -2,13 +2,16 @@
 // run them, and the image a docker sandbox starts from.
 #pragma once
 
+#include "cli_fixture.hpp"
 #include "namespaces.hpp"
+#include "require.hpp"
 
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace hutch::test {
 
@@ -35,5 +38,32 @@ inline std::string docker_test_image() {
 // The sandbox's root (another host uid when hutch runs as root) walks down to the state under
 // a test's directory.
 inline void let_sandbox_roots_in(const std::filesystem::path& directory) { ::chmod(directory.c_str(), 0711); }
+
+// A CLI test run once per backend: "fake", "subcontainer" and "docker" (INSTANTIATE with
+// kEachBackend). A backend this machine lacks is skipped, or fails under HUTCH_REQUIRE_*.
+class EachBackendCliTest : public HutchCliTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    HutchCliTest::SetUp();
+    if (GetParam() == "subcontainer") {
+      HUTCH_NEED(subcontainer_usable(), "HUTCH_REQUIRE_NAMESPACES", "user+mount namespaces and the subcontainer plugin");
+      let_sandbox_roots_in(dir());
+    } else if (GetParam() == "docker") {
+      HUTCH_NEED(docker_usable(), "HUTCH_REQUIRE_DOCKER", "a docker daemon and the docker plugin");
+    }
+  }
+
+  // hutch on this test's backend. Subcontainer sandboxes a failed test leaves are pruned by
+  // TearDown (hutch_on); on docker that `prune --all` would hit other tests' sandboxes, so each
+  // test removes what it made.
+  HutchResult on_backend(std::vector<std::string> args) {
+    if (GetParam() == "subcontainer") return hutch_on(kSubcontainerPluginFile, std::move(args));
+    if (GetParam() == "docker") args.insert(args.begin(), {"--backend", kDockerPluginFile.string()});
+    return hutch(std::move(args));
+  }
+};
+
+inline const auto kEachBackend = ::testing::Values("fake", "subcontainer", "docker");
+inline std::string backend_test_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
 
 }  // namespace hutch::test

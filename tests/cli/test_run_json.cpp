@@ -2,9 +2,7 @@
 // tell a timeout from a command that exits 124, bytes that are not UTF-8 from text, and a cut
 // stream from a whole one; and --max-output without --json. On the fake backend, subcontainer
 // and docker, each run by separate hutch processes.
-#include "cli_fixture.hpp"
 #include "real_backends.hpp"
-#include "require.hpp"
 
 #include <hutch/base64.hpp>
 
@@ -27,26 +25,11 @@ const JsonCase kShell{"shell",
                       {"printf", "\\377\\376"},
                       {"sh", "-c", "head -c 3072 /dev/zero"}};
 
-class RunJsonTest : public HutchCliTest, public ::testing::WithParamInterface<std::string> {
+class RunJsonTest : public EachBackendCliTest {
  protected:
   void SetUp() override {
-    HutchCliTest::SetUp();
-    if (GetParam() == "subcontainer") {
-      HUTCH_NEED(subcontainer_usable(), "HUTCH_REQUIRE_NAMESPACES", "user+mount namespaces and the subcontainer plugin");
-      let_sandbox_roots_in(dir());
-    } else if (GetParam() == "docker") {
-      HUTCH_NEED(docker_usable(), "HUTCH_REQUIRE_DOCKER", "a docker daemon and the docker plugin");
-      image_ = {"--image", docker_test_image()};
-    }
-  }
-
-  // hutch on this test's backend. Subcontainer sandboxes a failed test leaves are pruned by
-  // TearDown (hutch_on); on docker that `prune --all` would hit other tests' sandboxes, so each
-  // test removes what it made.
-  HutchResult on_backend(std::vector<std::string> args) {
-    if (GetParam() == "subcontainer") return hutch_on(kSubcontainerPluginFile, std::move(args));
-    if (GetParam() == "docker") args.insert(args.begin(), {"--backend", kDockerPluginFile.string()});
-    return hutch(std::move(args));
+    EachBackendCliTest::SetUp();
+    if (GetParam() == "docker") image_ = {"--image", docker_test_image()};
   }
 
   const JsonCase& commands() const { return GetParam() == "fake" ? kFake : kShell; }
@@ -128,8 +111,7 @@ TEST_P(RunJsonTest, ExecJsonInACreatedSandbox) {
   EXPECT_EQ(on_backend({"rm", id}).exit_code, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, RunJsonTest, ::testing::Values("fake", "subcontainer", "docker"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, RunJsonTest, kEachBackend, backend_test_name);
 
 using MaxOutputTest = HutchCliTest;
 
