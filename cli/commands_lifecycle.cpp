@@ -2,6 +2,7 @@
 #include "command.hpp"
 #include "create_options.hpp"
 #include "output.hpp"
+#include "sandbox_lookup.hpp"
 #include "sandbox_source.hpp"
 
 #include <hutch/backend.hpp>
@@ -11,6 +12,7 @@
 #include <hutch/units.hpp>
 
 #include <iostream>
+#include <iterator>
 #include <memory>
 
 namespace hutch::cli {
@@ -45,7 +47,18 @@ int list(Session& session, const ListOptions& options) {
     auto [key, value] = parse_key_value(entry, "--label");
     filter.labels[key] = value;
   }
-  const std::vector<SandboxInfo> sandboxes = session.backend().list(filter);
+  std::vector<SandboxInfo> sandboxes;
+  const std::vector<SandboxBackend*> backends = available_backends(session);
+  for (SandboxBackend* backend : backends) {
+    try {
+      std::vector<SandboxInfo> listed = backend->list(filter);
+      sandboxes.insert(sandboxes.end(), std::make_move_iterator(listed.begin()), std::make_move_iterator(listed.end()));
+    } catch (const Error& error) {
+      // One backend down (dockerd stopped) hides only its own sandboxes; asked for alone, it fails.
+      if (session.searched_backend_names().size() == 1) throw;
+      warn_unavailable(backend->name(), error.what());
+    }
+  }
   if (session.options.json) {
     boost::json::array array;
     for (const SandboxInfo& info : sandboxes) array.emplace_back(to_json(info));
@@ -66,7 +79,7 @@ std::string join_labels(const Labels& labels) {
 }
 
 int inspect(Session& session, const std::string& id) {
-  const SandboxInfo info = session.backend().resume(id)->info();
+  const SandboxInfo info = find_sandbox(session, id).handle->info();
   if (session.options.json) {
     print_json(to_json(info));
     return 0;
@@ -106,12 +119,11 @@ struct RemoveOptions {
 // rm destroys whatever state the sandbox is in. An unknown id is an error, unless -f: then
 // the caller only wants it gone, and gone it is.
 int remove(Session& session, const RemoveOptions& options) {
-  SandboxBackend& backend = session.backend();
   return remove_each(options.ids, [&](const std::string& id) {
-    if (options.force)
-      backend.destroy(id);
-    else
-      backend.resume(id)->destroy();
+    if (!options.force)
+      find_sandbox(session, id).handle->destroy();
+    else if (SandboxBackend* owner = owner_if_any(session, id))
+      owner->destroy(id);
   });
 }
 
@@ -131,7 +143,7 @@ void register_lifecycle_commands(CLI::App& app, Session& session, CommandTable& 
   table.add(create_command, [&session, create_options] { return create(session, *create_options); });
 
   auto list_options = std::make_shared<ListOptions>();
-  CLI::App* list_command = app.add_subcommand("ls", "list the sandboxes of the backend");
+  CLI::App* list_command = app.add_subcommand("ls", "list the sandboxes of every configured backend (--backend: of that one)");
   list_command->add_option("--label", list_options->labels, "only those with label K=V (repeatable)")
       ->allow_extra_args(false);
   table.add(list_command, [&session, list_options] { return list(session, *list_options); });

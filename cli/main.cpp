@@ -33,7 +33,7 @@ void add_global_options(CLI::App& app, hutch::cli::GlobalOptions& options) {
   app.add_option("--log-level", options.log_level,
                  "trace, debug, info, warn, error, critical or off (logs go to stderr)");
   app.add_flag("--json", options.json,
-               "machine-readable output (backends, ls, inspect, create, stats, launch, snapshots)");
+               "machine-readable output (backends, ls, inspect, create, stats, launch, snapshots; run and exec: one result object)");
 }
 
 // Global options are also accepted after the verb, of any depth ("hutch ls --json",
