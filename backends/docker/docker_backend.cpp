@@ -2,6 +2,7 @@
 
 #include "containers.hpp"
 #include "docker_handle.hpp"
+#include "engine_quirks.hpp"
 #include "engine/query.hpp"
 #include "images.hpp"
 #include "labels.hpp"
@@ -21,14 +22,6 @@
 namespace hutch::docker {
 namespace json = boost::json;
 namespace {
-
-Labels labels_of(const json::value* value) {
-  Labels out;
-  if (value == nullptr || !value->is_object()) return out;
-  for (const auto& [key, item] : value->as_object())
-    if (item.is_string()) out[std::string(key)] = std::string(item.as_string());
-  return out;
-}
 
 bool owner_gone(const Labels& labels) {
   auto owner = labels.find(kLabelOwner);
@@ -155,11 +148,8 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
   // `hutch snapshot` does, then exits): only delete_snapshot or prune --all removes them.
-  Request images;
-  images.target = Target("/images/json").add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
-  images.what = "list hutch images";
-  auto image_list = context_->client->call_json(images);
-  for (const auto& item : image_list.as_array()) {
+  auto image_list = images_with_labels(*context_, label_filters(filter.labels), "list hutch images");
+  for (const auto& item : image_list) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
     if (!filter.all) {
@@ -211,21 +201,17 @@ std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, c
 }
 
 std::vector<SnapshotInfo> DockerBackend::snapshots() {
-  Request request;
-  request.target = Target("/images/json")
-                       .add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true",
-                                                                std::string(label::kKind) + "=snapshot"}}}))
-                       .str();
-  request.what = "list snapshots";
-  auto value = context_->client->call_json(request);
+  auto images = images_with_labels(
+      *context_, {std::string(label::kKind) + "=snapshot", std::string(kLabelManaged) + "=true"}, "list snapshots");
+  const EngineIdentity engine = context_->client->engine();
   std::vector<SnapshotInfo> out;
-  for (const auto& item : value.as_array()) {
+  for (const auto& item : images) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
     auto* tags = image.if_contains("RepoTags");
     if (tags == nullptr || !tags->is_array()) continue;
     for (const auto& tag : tags->as_array()) {
-      std::string reference(tag.as_string());
+      std::string reference = short_image_name(std::string(tag.as_string()), engine);
       if (!reference.starts_with("hutch-snapshot:")) continue;
       SnapshotInfo info;
       info.id = reference.substr(std::string("hutch-snapshot:").size());

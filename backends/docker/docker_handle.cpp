@@ -3,6 +3,7 @@
 #include "containers.hpp"
 #include "create_body.hpp"
 #include "docker_process.hpp"
+#include "engine_quirks.hpp"
 #include "freezer_state.hpp"
 #include "engine/query.hpp"
 #include "labels.hpp"
@@ -327,9 +328,12 @@ std::string DockerHandle::commit(const std::string& repository, const std::strin
   json::object label_object;
   for (const auto& [key, value] : labels) label_object[key] = value;
   config["Labels"] = std::move(label_object);
+  Target target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true);
+  if (commit_ignores_body_labels(context_->client->engine()))
+    for (const auto& [key, value] : labels) target.add("changes", label_instruction(key, value));
   Request request;
   request.method = Method::post;
-  request.target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true).str();
+  request.target = target.str();
   request.body = json::serialize(config);
   request.what = "commit sandbox " + id_ + " as " + repository + ":" + tag;
   request.timeout = kCommitTimeout;
