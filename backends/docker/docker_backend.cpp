@@ -226,13 +226,38 @@ std::vector<SnapshotInfo> DockerBackend::snapshots() {
 }
 
 void DockerBackend::delete_snapshot(const std::string& snapshot_id) {
-  Request request;
-  request.method = Method::delete_;
-  // force: sandboxes restored from the snapshot keep running on the untagged image; prune
-  // removes it once they are gone.
-  request.target = Target("/images").segment(snapshot_image(snapshot_id)).str() + "?force=true";
-  request.what = "delete snapshot " + snapshot_id;
-  context_->client->call(request);
+  const std::string reference = snapshot_image(snapshot_id);
+  const std::string what = "delete snapshot " + snapshot_id;
+  if (!forced_image_delete_removes_containers(context_->client->engine())) {
+    Request request;
+    request.method = Method::delete_;
+    // force: sandboxes restored from the snapshot keep running on the untagged image; prune
+    // removes it once they are gone.
+    request.target = Target("/images").segment(reference).str() + "?force=true";
+    request.what = what;
+    context_->client->call(request);
+    return;
+  }
+  // The same outcome on Podman: untag (every tag of the snapshot's own image), then delete the
+  // image unless a sandbox restored from it still runs (409; removed with that sandbox).
+  Request inspect;
+  inspect.target = Target("/images").segment(reference).str() + "/json";
+  inspect.what = what;
+  std::string image_id(context_->client->call_json(inspect).as_object().at("Id").as_string());
+  Request untag;
+  untag.method = Method::post;
+  untag.target = Target("/libpod/images").segment(reference).str() + "/untag";
+  untag.what = what + " (untag)";
+  context_->client->call(untag);
+  Request remove;
+  remove.method = Method::delete_;
+  remove.target = Target("/images").segment(image_id).str();
+  remove.what = what;
+  try {
+    context_->client->call(remove);
+  } catch (const Error& e) {
+    if (e.code() != Errc::state) throw;
+  }
 }
 
 void DockerBackend::import_image(const std::string& tar_path, const std::string& reference) {

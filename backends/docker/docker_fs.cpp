@@ -253,6 +253,8 @@ void DockerFs::write_stream(const std::string& raw_path, const ChunkSource& sour
   if (::lseek(staged.fd(), 0, SEEK_SET) != 0) throw_system_error(what + ": rewinding the staged file", errno);
   if (exists(path) && stat(path).type == FileType::directory)
     throw Error(Errc::already_exists, what + ": a directory is in the way");
+  if (archive_put_creates_directories(context_->client->engine()) && !exists(parent_of(path)))
+    throw Error(Errc::not_found, what + ": '" + parent_of(path) + "' does not exist");
   put_archive(parent_of(path), what,
               [&](ArchiveWriter& tar) {
                 std::vector<char> buffer(64 * 1024);

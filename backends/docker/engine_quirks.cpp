@@ -13,6 +13,14 @@ std::string short_image_name(const std::string& listed, const EngineIdentity& en
 
 bool commit_ignores_body_labels(const EngineIdentity& engine) { return engine.kind == EngineIdentity::Kind::podman; }
 
+bool import_ignores_tag_parameter(const EngineIdentity& engine) { return engine.kind == EngineIdentity::Kind::podman; }
+
+bool archive_put_creates_directories(const EngineIdentity& engine) { return engine.kind == EngineIdentity::Kind::podman; }
+
+bool forced_image_delete_removes_containers(const EngineIdentity& engine) {
+  return engine.kind == EngineIdentity::Kind::podman;
+}
+
 std::string label_instruction(const std::string& key, const std::string& value) {
   auto quoted = [](const std::string& text) {
     std::string out = "\"";

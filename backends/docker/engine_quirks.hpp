@@ -26,6 +26,19 @@ std::string short_image_name(const std::string& listed, const EngineIdentity& en
 // Dockerfile instructions given as `changes` query parameters (which dockerd takes too).
 bool commit_ignores_body_labels(const EngineIdentity& engine);
 
+// Podman 4.3's POST /images/create?fromSrc= ignores the `tag` parameter (the image is named
+// REPO:latest) but takes a tag inside `repo`.
+bool import_ignores_tag_parameter(const EngineIdentity& engine);
+
+// Podman's PUT /containers/ID/archive?path=DIR creates DIR and its missing parents; dockerd
+// answers 404. Callers that must not create parents check first on Podman.
+bool archive_put_creates_directories(const EngineIdentity& engine);
+
+// Podman's DELETE /images/REF?force=true also removes every container made from the image;
+// dockerd only untags it while containers use it. On Podman, untag through the libpod API
+// (which Podman serves on the same socket) and delete without force.
+bool forced_image_delete_removes_containers(const EngineIdentity& engine);
+
 // The Dockerfile instruction that sets label `key` to `value`, each double-quoted with `"`
 // and `\` escaped, so any text survives the engine's Dockerfile parser.
 std::string label_instruction(const std::string& key, const std::string& value);

@@ -1,6 +1,7 @@
 #include "images.hpp"
 
 #include "engine/query.hpp"
+#include "engine_quirks.hpp"
 #include "labels.hpp"
 
 #include <hutch/error.hpp>
@@ -136,7 +137,10 @@ void import_rootfs(Context& context, const std::string& tar_path, const std::str
   } closer{fd};
   auto [name, tag] = split_image_reference(reference);
   Target target("/images/create");
-  target.add("fromSrc", "-").add("repo", name).add("tag", tag.empty() ? "latest" : tag);
+  if (import_ignores_tag_parameter(context.client->engine()))
+    target.add("fromSrc", "-").add("repo", name + ":" + (tag.empty() ? "latest" : tag));
+  else
+    target.add("fromSrc", "-").add("repo", name).add("tag", tag.empty() ? "latest" : tag);
   target.add("changes", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   Request request;
   request.method = Method::post;
