@@ -200,7 +200,7 @@ void DockerHandle::check_not_paused(pid_t agent) {
   // daemon is asked only when it cannot be read from here.
   auto frozen = process_frozen(agent);
   if (frozen ? *frozen : container_paused(*context_, id_))
-    throw Error(Errc::state, "sandbox " + id_ + " is paused (by `docker pause` or another process); unpause it first");
+    throw paused_elsewhere("", id_);
 }
 
 std::unique_ptr<Process> DockerHandle::start_through_agent(const ExecRequest& request) {
