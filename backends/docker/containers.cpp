@@ -179,6 +179,11 @@ bool container_paused(Context& context, const std::string& id) {
   }
 }
 
+Error paused_elsewhere(const std::string& what, const std::string& id) {
+  return Error(Errc::state, (what.empty() ? "" : what + ": ") + "sandbox " + id +
+                                " is paused (by `docker pause` or another process); unpause it first");
+}
+
 void remove_volume(Context& context, const std::string& name) {
   // In use: another container still mounts it.
   delete_unless_in_use(context, "/volumes", name, "volume", spdlog::level::warn);

@@ -46,6 +46,9 @@ boost::json::object inspect_container(Context& context, const std::string& id);
 // container is gone.
 bool container_paused(Context& context, const std::string& id);
 
+// The error for `what` (may be empty) failing because container `id` was paused outside this handle.
+Error paused_elsewhere(const std::string& what, const std::string& id);
+
 // Stops (grace period, then SIGKILL), removes the container and its anonymous volumes, its
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
 void remove_sandbox(Context& context, const std::string& id);

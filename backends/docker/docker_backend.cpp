@@ -2,6 +2,7 @@
 
 #include "containers.hpp"
 #include "docker_handle.hpp"
+#include "engine_quirks.hpp"
 #include "engine/query.hpp"
 #include "images.hpp"
 #include "labels.hpp"
@@ -21,14 +22,6 @@
 namespace hutch::docker {
 namespace json = boost::json;
 namespace {
-
-Labels labels_of(const json::value* value) {
-  Labels out;
-  if (value == nullptr || !value->is_object()) return out;
-  for (const auto& [key, item] : value->as_object())
-    if (item.is_string()) out[std::string(key)] = std::string(item.as_string());
-  return out;
-}
 
 bool owner_gone(const Labels& labels) {
   auto owner = labels.find(kLabelOwner);
@@ -165,11 +158,8 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
   // `hutch snapshot` does, then exits): only delete_snapshot or prune --all removes them.
-  Request images;
-  images.target = Target("/images/json").add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
-  images.what = "list hutch images";
-  auto image_list = context_->client->call_json(images);
-  for (const auto& item : image_list.as_array()) {
+  auto image_list = images_with_labels(*context_, label_filters(filter.labels), "list hutch images");
+  for (const auto& item : image_list) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
     if (!filter.all) {
@@ -221,21 +211,17 @@ std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, c
 }
 
 std::vector<SnapshotInfo> DockerBackend::snapshots() {
-  Request request;
-  request.target = Target("/images/json")
-                       .add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true",
-                                                                std::string(label::kKind) + "=snapshot"}}}))
-                       .str();
-  request.what = "list snapshots";
-  auto value = context_->client->call_json(request);
+  auto images = images_with_labels(
+      *context_, {std::string(label::kKind) + "=snapshot", std::string(kLabelManaged) + "=true"}, "list snapshots");
+  const EngineIdentity engine = context_->client->engine();
   std::vector<SnapshotInfo> out;
-  for (const auto& item : value.as_array()) {
+  for (const auto& item : images) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
     auto* tags = image.if_contains("RepoTags");
     if (tags == nullptr || !tags->is_array()) continue;
     for (const auto& tag : tags->as_array()) {
-      std::string reference(tag.as_string());
+      std::string reference = short_image_name(std::string(tag.as_string()), engine);
       if (!reference.starts_with("hutch-snapshot:")) continue;
       SnapshotInfo info;
       info.id = reference.substr(std::string("hutch-snapshot:").size());
@@ -250,13 +236,38 @@ std::vector<SnapshotInfo> DockerBackend::snapshots() {
 }
 
 void DockerBackend::delete_snapshot(const std::string& snapshot_id) {
-  Request request;
-  request.method = Method::delete_;
-  // force: sandboxes restored from the snapshot keep running on the untagged image; prune
-  // removes it once they are gone.
-  request.target = Target("/images").segment(snapshot_image(snapshot_id)).str() + "?force=true";
-  request.what = "delete snapshot " + snapshot_id;
-  context_->client->call(request);
+  const std::string reference = snapshot_image(snapshot_id);
+  const std::string what = "delete snapshot " + snapshot_id;
+  if (!forced_image_delete_removes_containers(context_->client->engine())) {
+    Request request;
+    request.method = Method::delete_;
+    // force: sandboxes restored from the snapshot keep running on the untagged image; prune
+    // removes it once they are gone.
+    request.target = Target("/images").segment(reference).str() + "?force=true";
+    request.what = what;
+    context_->client->call(request);
+    return;
+  }
+  // The same outcome on Podman: untag (every tag of the snapshot's own image), then delete the
+  // image unless a sandbox restored from it still runs (409; removed with that sandbox).
+  Request inspect;
+  inspect.target = Target("/images").segment(reference).str() + "/json";
+  inspect.what = what;
+  std::string image_id(context_->client->call_json(inspect).as_object().at("Id").as_string());
+  Request untag;
+  untag.method = Method::post;
+  untag.target = Target("/libpod/images").segment(reference).str() + "/untag";
+  untag.what = what + " (untag)";
+  context_->client->call(untag);
+  Request remove;
+  remove.method = Method::delete_;
+  remove.target = Target("/images").segment(image_id).str();
+  remove.what = what;
+  try {
+    context_->client->call(remove);
+  } catch (const Error& e) {
+    if (e.code() != Errc::state) throw;
+  }
 }
 
 void DockerBackend::import_image(const std::string& tar_path, const std::string& reference) {

@@ -3,6 +3,7 @@
 #include "containers.hpp"
 #include "create_body.hpp"
 #include "docker_process.hpp"
+#include "engine_quirks.hpp"
 #include "freezer_state.hpp"
 #include "engine/query.hpp"
 #include "labels.hpp"
@@ -211,7 +212,7 @@ void DockerHandle::check_not_paused(pid_t agent) {
   // daemon is asked only when it cannot be read from here.
   auto frozen = process_frozen(agent);
   if (frozen ? *frozen : container_paused(*context_, id_))
-    throw Error(Errc::state, "sandbox " + id_ + " is paused (by `docker pause` or another process); unpause it first");
+    throw paused_elsewhere("", id_);
 }
 
 std::unique_ptr<Process> DockerHandle::start_through_agent(const ExecRequest& request) {
@@ -398,9 +399,12 @@ std::string DockerHandle::commit(const std::string& repository, const std::strin
   json::object label_object;
   for (const auto& [key, value] : labels) label_object[key] = value;
   config["Labels"] = std::move(label_object);
+  Target target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true);
+  if (commit_ignores_body_labels(context_->client->engine()))
+    for (const auto& [key, value] : labels) target.add("changes", label_instruction(key, value));
   Request request;
   request.method = Method::post;
-  request.target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true).str();
+  request.target = target.str();
   request.body = json::serialize(config);
   request.what = "commit sandbox " + id_ + " as " + repository + ":" + tag;
   request.timeout = kCommitTimeout;

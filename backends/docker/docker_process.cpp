@@ -85,7 +85,14 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   create_request.target = Target("/containers").segment(container).str() + "/exec";
   create_request.body = json::serialize(create);
   create_request.what = "create " + self.what_;
-  self.exec_id_ = std::string(self.context_->client->call_json(create_request).at("Id").as_string());
+  try {
+    self.exec_id_ = std::string(self.context_->client->call_json(create_request).at("Id").as_string());
+  } catch (const Error& e) {
+    // dockerd's 409 says to unpause; Podman's only that the container is paused.
+    if (e.code() == Errc::state && container_paused(*self.context_, container))
+      throw paused_elsewhere("create " + self.what_, container);
+    throw;
+  }
 
   Request start_request;
   start_request.method = Method::post;
@@ -302,8 +309,7 @@ void DockerProcess::signal_tree(int signal) {
       // The daemon refuses an exec into a paused container (409): say so instead of quoting the
       // helper's script. The command, frozen too, goes on after the unpause.
       if (e.code() == Errc::state && container_paused(*context_, container_))
-        throw Error(Errc::state, what_ + ": cannot signal the command: sandbox " + container_ +
-                                     " is paused (by `docker pause` or another process); unpause it first");
+        throw paused_elsewhere(what_ + ": cannot signal the command", container_);
       throw;
     }
     if (killer.exit_code == 0) return;

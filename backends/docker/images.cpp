@@ -1,6 +1,8 @@
 #include "images.hpp"
 
 #include "engine/query.hpp"
+#include "engine_quirks.hpp"
+#include "labels.hpp"
 
 #include <hutch/error.hpp>
 
@@ -13,6 +15,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -134,7 +137,10 @@ void import_rootfs(Context& context, const std::string& tar_path, const std::str
   } closer{fd};
   auto [name, tag] = split_image_reference(reference);
   Target target("/images/create");
-  target.add("fromSrc", "-").add("repo", name).add("tag", tag.empty() ? "latest" : tag);
+  if (import_ignores_tag_parameter(context.client->engine()))
+    target.add("fromSrc", "-").add("repo", name + ":" + (tag.empty() ? "latest" : tag));
+  else
+    target.add("fromSrc", "-").add("repo", name).add("tag", tag.empty() ? "latest" : tag);
   target.add("changes", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   Request request;
   request.method = Method::post;
@@ -193,6 +199,29 @@ std::string ensure_image(Context& context, const std::string& reference) {
       return reference;
   }
   return reference;
+}
+
+boost::json::array images_with_labels(Context& context, const std::vector<std::string>& label_filters,
+                                      const std::string& what) {
+  Request request;
+  request.target = "/images/json";
+  if (!label_filters.empty()) request.target = Target("/images/json").add("filters", filters_json({{"label", {label_filters.front()}}})).str();
+  request.what = what;
+  auto listed = context.client->call_json(request);
+  boost::json::array out;
+  if (!listed.is_array()) return out;
+  for (auto& item : listed.as_array()) {
+    const auto* image = item.if_object();
+    if (image == nullptr) continue;
+    Labels labels = labels_of(image->if_contains("Labels"));
+    bool matches = std::all_of(label_filters.begin(), label_filters.end(), [&](const std::string& wanted) {
+      auto equals = wanted.find('=');
+      auto found = labels.find(wanted.substr(0, equals));
+      return found != labels.end() && (equals == std::string::npos || found->second == wanted.substr(equals + 1));
+    });
+    if (matches) out.push_back(std::move(item));
+  }
+  return out;
 }
 
 }  // namespace hutch::docker

@@ -4,7 +4,10 @@
 
 #include "context.hpp"
 
+#include <boost/json/array.hpp>
+
 #include <string>
+#include <vector>
 
 namespace hutch::docker {
 
@@ -24,6 +27,12 @@ std::string ensure_image(Context& context, const std::string& reference);
 
 // The user an image's config runs as ("" when it names none).
 std::string image_user(Context& context, const std::string& reference);
+
+// The images (GET /images/json entries) carrying every label of `label_filters`
+// ("key=value"). Only the first goes to the engine as a filter; the rest are checked here,
+// because Podman 4.3 answers an empty list to a filter of more than one label.
+boost::json::array images_with_labels(Context& context, const std::vector<std::string>& label_filters,
+                                      const std::string& what);
 
 // POST /images/create?fromSrc=- with the tarball at `tar_path` streamed as the body.
 void import_rootfs(Context& context, const std::string& tar_path, const std::string& reference);

@@ -4,6 +4,8 @@
 
 #include <hutch/types.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <string>
 #include <vector>
 
@@ -33,6 +35,15 @@ inline constexpr const char* kUserWorkspaceName = "hutch-workspace-name";
 namespace hutch::docker {
 
 // The Engine API's "label" filter values for managed objects carrying all of `labels`.
+// The string labels of an engine object's "Labels" (an object, or null for none).
+inline Labels labels_of(const boost::json::value* value) {
+  Labels out;
+  if (value == nullptr || !value->is_object()) return out;
+  for (const auto& [key, item] : value->as_object())
+    if (item.is_string()) out[std::string(key)] = std::string(item.as_string());
+  return out;
+}
+
 inline std::vector<std::string> label_filters(const Labels& labels) {
   std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
   for (const auto& [key, value] : labels) out.push_back(key + "=" + value);
