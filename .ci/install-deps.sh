@@ -16,6 +16,8 @@ packages=(
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.
   packages+=(docker.io docker-registry busybox-static bubblewrap procps)
+  # a real terminal for the `run -it` tests (tests/cli/test_terminal.cpp)
+  packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with
   packages+=(gzip bzip2 xz-utils zstd)
 fi

@@ -6,6 +6,7 @@
 #include "request_options.hpp"
 #include "sandbox_source.hpp"
 #include "stream_exec.hpp"
+#include "window_size.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
@@ -19,6 +20,9 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <tuple>
+
+#include <unistd.h>
 
 namespace hutch::cli {
 
@@ -29,6 +33,7 @@ struct CommandOptions {
   std::optional<std::string> timeout;
   std::optional<std::string> start_timeout;
   bool interactive = false;
+  bool tty = false;
 };
 
 void add_command_options(CLI::App& command, CommandOptions& options) {
@@ -38,10 +43,13 @@ void add_command_options(CLI::App& command, CommandOptions& options) {
                      "fail if the sandbox has not started the command after this long, e.g. 5s; "
                      "default: [defaults] start_timeout, else 10s");
   command.add_flag("-i,--interactive", options.interactive, "forward stdin to the command");
+  command.add_flag("-t,--tty", options.tty,
+                   "give the command a terminal (with -i: ours in raw mode, Ctrl-C goes to the command)");
 }
 
 void add_command_argument(CLI::App& command, CommandOptions& options) {
-  command.add_option("CMD", options.argv, "the command and its arguments")->required();
+  command.add_option("CMD", options.argv,
+                     "the command and its arguments, after the image's Entrypoint; default: the image's Cmd");
   // Everything after the first positional belongs to the command, options included.
   command.positionals_at_end();
 }
@@ -66,11 +74,16 @@ ExecRequest make_request(const CommandOptions& options, const Config& config) {
   request.output_limit = std::numeric_limits<std::uint64_t>::max();
   // Without -i the command sees an empty, closed stdin, never our terminal.
   if (!options.interactive) request.stdin_data = "";
+  request.tty = options.tty;
+  if (options.tty)
+    if (auto size = ::isatty(STDOUT_FILENO) == 1 ? terminal_size(STDOUT_FILENO) : terminal_size(STDIN_FILENO))
+      std::tie(request.tty_cols, request.tty_rows) = *size;
   return request;
 }
 
-void require_stdin_support(SandboxBackend& backend, bool interactive) {
-  if (interactive && !backend.capabilities().stdin) throw_unsupported(backend.name(), "stdin (-i)");
+void require_stdin_support(SandboxBackend& backend, const CommandOptions& options) {
+  if (options.interactive && !backend.capabilities().stdin) throw_unsupported(backend.name(), "stdin (-i)");
+  if (options.tty && !backend.capabilities().tty) throw_unsupported(backend.name(), "a terminal (-t)");
 }
 
 struct RunOptions {
@@ -87,9 +100,11 @@ int run(Session& session, const RunOptions& options) {
   // Not kept: nothing reads its files once it is gone, so the backend may keep them in memory.
   spec.ephemeral = !options.keep;
   ExecRequest request = make_request(options.command, session.config());
+  // As `docker run`: the image's Entrypoint first, then CMD (or the image's Cmd).
+  request.use_entrypoint = true;
   validate(request);
   SandboxBackend& backend = backend_for(session, options.create);
-  require_stdin_support(backend, options.command.interactive);
+  require_stdin_support(backend, options.command);
 
   // Watching from before create: a signal during create still ends in destroy.
   InterruptWatcher watcher;
@@ -102,7 +117,7 @@ int run(Session& session, const RunOptions& options) {
     status = 128 + signal_number;
   } else {
     auto process = sandbox->spawn(request);
-    status = stream_process(*process, watcher, options.command.interactive);
+    status = stream_process(*process, watcher, options.command.interactive, options.command.tty);
   }
 
   std::shared_ptr<Handle> handle = sandbox.release();
@@ -130,12 +145,12 @@ int exec(Session& session, const ExecOptions& options) {
   apply_sandbox_command(options.target, request, "exec");
   validate(request);
   SandboxBackend& backend = session.backend();
-  require_stdin_support(backend, options.command.interactive);
+  require_stdin_support(backend, options.command);
 
   InterruptWatcher watcher;
   std::shared_ptr<Handle> sandbox = backend.resume(options.target.id);
   auto process = sandbox->spawn(request);
-  return stream_process(*process, watcher, options.command.interactive);
+  return stream_process(*process, watcher, options.command.interactive, options.command.tty);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ struct CreateOptions {
   std::optional<std::string> ttl;
   std::optional<std::string> idle_timeout;
   bool read_only = false;
+  std::optional<std::string> entrypoint;  // "" clears the image's
 };
 
 void add_create_options(CLI::App& command, CreateOptions& options);

@@ -95,6 +95,9 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   self.stream_ = self.context_->client->hijack(start_request);
   self.started_ = Clock::now();
   if (request.timeout) self.deadline_ = self.started_ + *request.timeout;
+  // The exec's first size (ConsoleSize needs Engine API 1.42; a resize works with every one).
+  if (request.tty && (request.tty_cols != 0 || request.tty_rows != 0))
+    self.resize(request.tty_cols != 0 ? request.tty_cols : 80, request.tty_rows != 0 ? request.tty_rows : 24);
 
   if (!self.stdin_attached_) {
     self.stdin_closed_ = true;
@@ -112,6 +115,23 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
     });
   }
   return process;
+}
+
+void DockerProcess::resize(std::uint16_t cols, std::uint16_t rows) {
+  if (!request_.tty) throw Error(Errc::state, what_ + ": resize: the command was started without a tty");
+  Request request;
+  request.method = Method::post;
+  request.target = Target(Target("/exec").segment(exec_id_).str() + "/resize")
+                       .add("h", static_cast<long long>(rows))
+                       .add("w", static_cast<long long>(cols))
+                       .str();
+  request.what = "resize the terminal of " + what_;
+  try {
+    context_->client->call(request);
+  } catch (const Error& e) {
+    // The exec has ended (the daemon answers 404 or 409/500 for a gone process): nothing to resize.
+    if (e.code() != Errc::not_found && e.code() != Errc::state && e.code() != Errc::backend) throw;
+  }
 }
 
 DockerProcess::~DockerProcess() {

@@ -22,8 +22,9 @@ void pull_image(Context& context, const std::string& reference);
 // "tar:<path>" imports the tarball once (as hutch-import:<hash of path, size, mtime>).
 std::string ensure_image(Context& context, const std::string& reference);
 
-// The user an image's config runs as ("" when it names none).
-std::string image_user(Context& context, const std::string& reference);
+// What an image's config asks of its commands: Entrypoint, Cmd, Env, WorkingDir, User
+// (fields it leaves out stay empty).
+ImageDefaults image_defaults(Context& context, const std::string& reference);
 
 // POST /images/create?fromSrc=- with the tarball at `tar_path` streamed as the body.
 void import_rootfs(Context& context, const std::string& tar_path, const std::string& reference);

@@ -6,6 +6,12 @@
 //   u32 payload length (host byte order), then the payload: NUL-terminated tokens "<k><value>"
 //   where <k> is one char: 'a' argv element (in order), 'e' "K=V", 'c' cwd, 'u' user.
 //   The first sendmsg carries three fds (SCM_RIGHTS): the command's stdin, stdout, stderr.
+// A terminal request (ExecRequest::tty) has the token 't' "<cols>x<rows>" (its first size) and
+// carries no fds: the agent makes the terminal in the sandbox's devpts (command_pty.hpp) and
+// answers first, once the command is started,
+//   "T\n"                with the terminal's master attached (SCM_RIGHTS)
+// which is then the command's stdin and output on the host. The host resizes the terminal
+// itself, with TIOCSWINSZ on the master it holds: no message, no round trip to the agent.
 // The leader answers with lines on the same connection:
 //   "S\n"                the command started and still runs 20 ms later (a command that ends
 //                        sooner gets only "X"); either ends the host's start deadline
@@ -41,6 +47,7 @@ inline constexpr char kUser = 'u';
 inline constexpr char kLaunch = 'l';
 inline constexpr char kStopGrace = 'g';
 inline constexpr char kLogLimit = 'm';
+inline constexpr char kTty = 't';
 inline constexpr std::uint32_t kMaxPayload = 8u << 20;
 inline constexpr const char* kSocketName = "ctl.sock";
 
@@ -52,12 +59,17 @@ struct ExecMessage {
   bool launch = false;
   std::uint32_t stop_grace_ms = 10000;  // launch only
   std::uint64_t log_limit = 8u << 20;   // launch only
+  bool tty = false;                     // not with launch
+  std::uint16_t tty_cols = 0, tty_rows = 0;  // 0: 80x24
 };
 
 // How many fds (SCM_RIGHTS) a request carries.
 inline constexpr int kExecFds = 3;    // stdin, stdout, stderr
 inline constexpr int kLaunchFds = 4;  // stdin, log, rotated log, status
-inline int request_fd_count(const ExecMessage& message) { return message.launch ? kLaunchFds : kExecFds; }
+inline constexpr int kTtyFds = 0;     // the agent makes the terminal
+inline int request_fd_count(const ExecMessage& message) {
+  return message.launch ? kLaunchFds : message.tty ? kTtyFds : kExecFds;
+}
 
 inline void append_token(std::string& out, char key, std::string_view value) {
   out.push_back(key);
@@ -76,6 +88,8 @@ inline std::string encode(const ExecMessage& message) {
     append_token(payload, kStopGrace, std::to_string(message.stop_grace_ms));
     append_token(payload, kLogLimit, std::to_string(message.log_limit));
   }
+  if (message.tty)
+    append_token(payload, kTty, std::to_string(message.tty_cols) + "x" + std::to_string(message.tty_rows));
   return payload;
 }
 
@@ -93,11 +107,22 @@ inline bool decode(std::string_view payload, ExecMessage& message) {
       case kLaunch: message.launch = true; break;
       case kStopGrace: message.stop_grace_ms = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10)); break;
       case kLogLimit: message.log_limit = std::strtoull(value.c_str(), nullptr, 10); break;
+      case kTty: {
+        char* end = nullptr;
+        const unsigned long cols = std::strtoul(value.c_str(), &end, 10);
+        if (end == nullptr || *end != 'x') return false;
+        const unsigned long rows = std::strtoul(end + 1, nullptr, 10);
+        if (cols > 0xffff || rows > 0xffff) return false;
+        message.tty = true;
+        message.tty_cols = static_cast<std::uint16_t>(cols);
+        message.tty_rows = static_cast<std::uint16_t>(rows);
+        break;
+      }
       default: return false;
     }
     payload.remove_prefix(end + 1);
   }
-  return !message.argv.empty();
+  return !message.argv.empty() && !(message.launch && message.tty);
 }
 
 }  // namespace hutch::agent::wire
