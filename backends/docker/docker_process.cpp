@@ -70,6 +70,10 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   create["AttachStdout"] = true;
   create["AttachStderr"] = true;
   create["Tty"] = request.tty;
+  // Engine API 1.42 and later start the terminal at this size (older ones ignore the field;
+  // the resize after the start below sets it there).
+  if (request.tty && request.tty_cols != 0 && request.tty_rows != 0)
+    create["ConsoleSize"] = json::array{request.tty_rows, request.tty_cols};
   json::array env;
   for (const auto& [key, value] : request.env) env.emplace_back(key + "=" + value);
   env.emplace_back(std::string(kMarkerVariable) + "=" + self.marker_);
@@ -95,7 +99,8 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   self.stream_ = self.context_->client->hijack(start_request);
   self.started_ = Clock::now();
   if (request.timeout) self.deadline_ = self.started_ + *request.timeout;
-  // The exec's first size (ConsoleSize needs Engine API 1.42; a resize works with every one).
+  // The exec's first size for engines before API 1.42 (no ConsoleSize): a command that reads
+  // its size at once may still see 0x0 there, as with `docker exec -t` on those engines.
   if (request.tty && (request.tty_cols != 0 || request.tty_rows != 0))
     self.resize(request.tty_cols != 0 ? request.tty_cols : 80, request.tty_rows != 0 ? request.tty_rows : 24);
 

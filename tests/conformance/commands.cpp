@@ -32,8 +32,7 @@ Argv Commands::cat_stdin() const { return {"cat"}; }
 
 Argv Commands::terminal_sizes() const {
   return {"sh", "-c",
-          "test -t 0 && test -t 1 && echo \"tty $(stty size)\"; "
-          "while IFS= read -r line && [ \"$line\" != q ]; do stty size; done"};
+          "while IFS= read -r line && [ \"$line\" != q ]; do test -t 0 && test -t 1 && echo \"tty $(stty size)\"; done"};
 }
 
 Argv Commands::cat_file(const std::string& path) const { return {"cat", path}; }

@@ -34,8 +34,8 @@ class Commands {
   Argv print_cwd() const;                             // the working directory + "\n"
   Argv missing_command() const;                       // a command that does not exist
   Argv make_fifo(const std::string& path) const;      // a named pipe at `path`
-  // On a terminal: "tty <rows> <cols>\n" (stdin and stdout are a terminal, of that size), then
-  // after each line on stdin the size again, "<rows> <cols>\n", until "q". Posix only.
+  // For each line on stdin until "q": "tty <rows> <cols>\n" when stdin and stdout are a
+  // terminal, of that size. Posix only.
   Argv terminal_sizes() const;
 
  private:
