@@ -135,7 +135,7 @@ struct ExecResult {
   int signal = 0;       // signal that ended the command, 0 if it exited
   // Where the backend sees only a shell-style status, a death by signal N and `exit 128+N`
   // look the same, and a status 129..192 is reported as signal N (exit_code stays -1): the
-  // docker backend's exec-API path (agent off, TTY requests) does so, so `exit 137` reads as
+  // docker backend's exec-API path (agent off) does so, so `exit 137` reads as
   // signal 9 there. shell_status() is exact on every path; the agent paths report the real
   // wait status.
   std::string stdout_data;
