@@ -18,7 +18,7 @@ namespace {
 
 int launch(Session& session, const SandboxCommandOptions& options) {
   ExecRequest request;
-  apply_sandbox_command(options, request, "launch");
+  apply_sandbox_command(options, request, "launch", true);
   validate_launch(request);
   const MainCommandInfo main = find_sandbox_with(session, options.id, &Capabilities::launch, "launch").handle->launch(request);
   if (session.options.json)
@@ -46,8 +46,9 @@ int logs(Session& session, const std::string& id, bool follow) {
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table) {
   auto launch_options = std::make_shared<SandboxCommandOptions>();
   CLI::App* launch_command = app.add_subcommand(
-      "launch", "start CMD as the sandbox's main command (replacing the running one) and print its pid");
-  add_sandbox_command(*launch_command, *launch_options);
+      "launch", "start CMD (default: the image's Entrypoint + Cmd) as the sandbox's main command (replacing the "
+                "running one) and print its pid");
+  add_sandbox_command(*launch_command, *launch_options, true);
   table.add(launch_command, [&session, launch_options] { return launch(session, *launch_options); });
 
   auto logs_id = std::make_shared<std::string>();

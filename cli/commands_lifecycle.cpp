@@ -107,6 +107,14 @@ int inspect(Session& session, const std::string& id) {
   for (const auto& [key, value] : spec.env) fields.emplace_back("env", key + "=" + value);
   for (const Mount& mount : spec.mounts) fields.emplace_back("mount", format_mount(mount));
   fields.emplace_back("main command", info.main_command ? describe(*info.main_command) : "none");
+  // What a command that sets nothing of its own gets: the image's defaults under the spec's.
+  if (const auto& defaults = info.defaults) {
+    fields.emplace_back("entrypoint", quote_command(defaults->entrypoint));
+    fields.emplace_back("cmd", quote_command(defaults->cmd));
+    fields.emplace_back("default workdir", defaults->workdir);
+    fields.emplace_back("default user", defaults->user.empty() ? "root" : defaults->user);
+    for (const auto& [key, value] : defaults->env) fields.emplace_back("default env", key + "=" + value);
+  }
   print_fields(fields);
   return 0;
 }

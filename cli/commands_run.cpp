@@ -8,6 +8,7 @@
 #include "sandbox_lookup.hpp"
 #include "sandbox_source.hpp"
 #include "stream_exec.hpp"
+#include "window_size.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
@@ -22,6 +23,9 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <tuple>
+
+#include <unistd.h>
 
 namespace hutch::cli {
 
@@ -33,6 +37,7 @@ struct CommandOptions {
   std::optional<std::string> start_timeout;
   std::optional<std::string> max_output;
   bool interactive = false;
+  bool tty = false;
 };
 
 // --json keeps at most this much of each stream unless --max-output says otherwise.
@@ -48,10 +53,13 @@ void add_command_options(CLI::App& command, CommandOptions& options) {
   command.add_option("--max-output", options.max_output,
                      "bytes of stdout and of stderr passed on (or kept, with --json), e.g. 1m; the rest "
                      "is dropped. Default: no cap, 16m with --json");
+  command.add_flag("-t,--tty", options.tty,
+                   "give the command a terminal (with -i: ours in raw mode, Ctrl-C goes to the command)");
 }
 
 void add_command_argument(CLI::App& command, CommandOptions& options) {
-  command.add_option("CMD", options.argv, "the command and its arguments")->required();
+  command.add_option("CMD", options.argv,
+                     "the command and its arguments, after the image's Entrypoint; default: the image's Cmd");
   // Everything after the first positional belongs to the command, options included.
   command.positionals_at_end();
 }
@@ -91,6 +99,10 @@ ExecRequest make_request(const CommandOptions& options, const Config& config) {
   request.output_limit = std::numeric_limits<std::uint64_t>::max();
   // Without -i the command sees an empty, closed stdin, never our terminal.
   if (!options.interactive) request.stdin_data = "";
+  request.tty = options.tty;
+  if (options.tty)
+    if (auto size = ::isatty(STDOUT_FILENO) == 1 ? terminal_size(STDOUT_FILENO) : terminal_size(STDIN_FILENO))
+      std::tie(request.tty_cols, request.tty_rows) = *size;
   return request;
 }
 
@@ -100,8 +112,9 @@ int finish(const StreamOutcome& outcome, const OutputPolicy& policy) {
   return outcome.status;
 }
 
-void require_stdin_support(SandboxBackend& backend, bool interactive) {
-  if (interactive && !backend.capabilities().stdin) throw_unsupported(backend.name(), "stdin (-i)");
+void require_stdin_support(SandboxBackend& backend, const CommandOptions& options) {
+  if (options.interactive && !backend.capabilities().stdin) throw_unsupported(backend.name(), "stdin (-i)");
+  if (options.tty && !backend.capabilities().tty) throw_unsupported(backend.name(), "a terminal (-t)");
 }
 
 struct RunOptions {
@@ -119,9 +132,11 @@ int run(Session& session, const RunOptions& options) {
   spec.ephemeral = !options.keep;
   const OutputPolicy policy = output_policy(options.command, session.options.json);
   ExecRequest request = make_request(options.command, session.config());
+  // As `docker run`: the image's Entrypoint first, then CMD (or the image's Cmd).
+  request.use_entrypoint = true;
   validate(request);
   SandboxBackend& backend = backend_for(session, options.create);
-  require_stdin_support(backend, options.command.interactive);
+  require_stdin_support(backend, options.command);
 
   // Watching from before create: a signal during create still ends in destroy.
   InterruptWatcher watcher;
@@ -135,7 +150,7 @@ int run(Session& session, const RunOptions& options) {
     outcome.result.signal = signal_number;
   } else {
     auto process = sandbox->spawn(request);
-    outcome = stream_process(*process, watcher, options.command.interactive, policy);
+    outcome = stream_process(*process, watcher, options.command.interactive, policy, options.command.tty);
   }
   const int status = finish(outcome, policy);
 
@@ -165,12 +180,12 @@ int exec(Session& session, const ExecOptions& options) {
   apply_sandbox_command(options.target, request, "exec");
   validate(request);
   const OwnedSandbox owned = find_sandbox(session, options.target.id);
-  require_stdin_support(*owned.backend, options.command.interactive);
+  require_stdin_support(*owned.backend, options.command);
 
   InterruptWatcher watcher;
   const std::shared_ptr<Handle>& sandbox = owned.handle;
   auto process = sandbox->spawn(request);
-  return finish(stream_process(*process, watcher, options.command.interactive, policy), policy);
+  return finish(stream_process(*process, watcher, options.command.interactive, policy, options.command.tty), policy);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // (Handle::set_lifetime). Each checks the backend's capability first, so an unsupported verb
 // fails before any engine is contacted.
 #include "command.hpp"
+#include "sandbox_lookup.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/handle.hpp>
@@ -25,8 +26,9 @@ CLI::App* add_ids_verb(CLI::App& app, const std::string& name, const std::string
 
 // Runs `verb` on each sandbox; prints each id done, reports each failure (as rm does).
 int on_each(Session& session, const std::vector<std::string>& ids, const char* name, void (Handle::*verb)()) {
-  SandboxBackend& backend = session.backend_with(&Capabilities::stop, name);
-  return remove_each(ids, [&](const std::string& id) { (*backend.resume(id).*verb)(); });
+  return remove_each(ids, [&](const std::string& id) {
+    (*find_sandbox_with(session, id, &Capabilities::stop, name).handle.*verb)();
+  });
 }
 
 struct UpdateOptions {
@@ -51,7 +53,7 @@ int update(Session& session, const UpdateOptions& options) {
   LifetimeUpdate change{duration_of("--ttl", options.ttl), duration_of("--idle-timeout", options.idle_timeout)};
   if (!change.ttl && !change.idle_timeout)
     throw Error(Errc::invalid_argument, "update: nothing to change; give --ttl DUR and/or --idle-timeout DUR");
-  session.backend_with(&Capabilities::stop, "update").resume(options.id)->set_lifetime(change);
+  find_sandbox_with(session, options.id, &Capabilities::stop, "update").handle->set_lifetime(change);
   return 0;
 }
 

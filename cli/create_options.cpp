@@ -32,6 +32,8 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--stop-grace", options.stop_grace,
                      "on stop and rm: SIGTERM, then SIGKILL this long after (0: at once), e.g. 10s");
   command.add_flag("--read-only", options.read_only, "read-only root filesystem");
+  command.add_option("--entrypoint", options.entrypoint,
+                     "program that replaces the image's Entrypoint (its Cmd is then not used); \"\" for none");
 }
 
 namespace {
@@ -62,6 +64,8 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
   }
   if (options.workdir) spec.workdir = *options.workdir;
   if (options.user) spec.user = *options.user;
+  if (options.entrypoint)
+    spec.entrypoint = options.entrypoint->empty() ? std::vector<std::string>{} : std::vector<std::string>{*options.entrypoint};
   if (options.memory)
     spec.limits.memory_bytes = parse_option("--memory", [&] { return parse_size(*options.memory); });
   if (options.cpus) spec.limits.cpus = *options.cpus;

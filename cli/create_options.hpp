@@ -29,6 +29,7 @@ struct CreateOptions {
   std::optional<std::string> idle_timeout;
   std::optional<std::string> stop_grace;
   bool read_only = false;
+  std::optional<std::string> entrypoint;  // "" clears the image's
 };
 
 void add_create_options(CLI::App& command, CreateOptions& options);

@@ -13,6 +13,12 @@ namespace json = boost::json;
 
 namespace {
 
+json::array string_array(const std::vector<std::string>& items) {
+  json::array array;
+  for (const auto& item : items) array.emplace_back(item);
+  return array;
+}
+
 json::object to_json(const Labels& labels) {
   json::object object;
   for (const auto& [key, value] : labels) object[key] = value;
@@ -94,6 +100,17 @@ json::object to_json(const SandboxSpec& spec) {
   json::array ports;
   for (std::uint16_t port : spec.ports) ports.emplace_back(port);
   object["ports"] = std::move(ports);
+  object["entrypoint"] = spec.entrypoint ? json::value(string_array(*spec.entrypoint)) : json::value(nullptr);
+  return object;
+}
+
+json::object to_json(const ImageDefaults& defaults) {
+  json::object object;
+  object["entrypoint"] = string_array(defaults.entrypoint);
+  object["cmd"] = string_array(defaults.cmd);
+  object["env"] = to_json(defaults.env);
+  object["workdir"] = defaults.workdir;
+  object["user"] = defaults.user;
   return object;
 }
 
@@ -108,15 +125,14 @@ json::object to_json(const SandboxInfo& info) {
   object["labels"] = to_json(info.labels);
   object["spec"] = to_json(info.spec);
   object["main_command"] = info.main_command ? json::value(to_json(*info.main_command)) : json::value(nullptr);
+  object["defaults"] = info.defaults ? json::value(to_json(*info.defaults)) : json::value(nullptr);
   return object;
 }
 
 json::object to_json(const MainCommandInfo& main) {
   json::object object;
   object["state"] = to_string(main.state);
-  json::array argv;
-  for (const auto& arg : main.argv) argv.emplace_back(arg);
-  object["argv"] = std::move(argv);
+  object["argv"] = string_array(main.argv);
   object["pid"] = main.pid;
   object["started"] = format_time(main.started);
   object["ended"] = main.ended ? json::value(format_time(*main.ended)) : json::value(nullptr);
@@ -125,13 +141,17 @@ json::object to_json(const MainCommandInfo& main) {
   return object;
 }
 
-std::string describe(const MainCommandInfo& main) {
+std::string quote_command(const std::vector<std::string>& argv) {
   std::string command;
-  for (const auto& arg : main.argv) {
+  for (const auto& arg : argv) {
     bool plain = !arg.empty() && arg.find_first_of(" \t'\"") == std::string::npos;
     command += (command.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
   }
-  std::string text = command + " (pid " + std::to_string(main.pid) + ", started " + format_time(main.started) + "): ";
+  return command;
+}
+
+std::string describe(const MainCommandInfo& main) {
+  std::string text = quote_command(main.argv) + " (pid " + std::to_string(main.pid) + ", started " + format_time(main.started) + "): ";
   switch (main.state) {
     case MainCommandState::running: return text + "running";
     case MainCommandState::exited: text += "exited with " + std::to_string(main.exit_code); break;

@@ -1,6 +1,8 @@
 #include "stream_exec.hpp"
 
+#include "raw_terminal.hpp"
 #include "stdin_pump.hpp"
+#include "window_size.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/log.hpp>
@@ -98,9 +100,16 @@ class OutputSink {
 }  // namespace
 
 StreamOutcome stream_process(Process& process, InterruptWatcher& watcher, bool forward_stdin,
-                             const OutputPolicy& policy) {
+                             const OutputPolicy& policy, bool tty) {
   const auto started = std::chrono::steady_clock::now();
   InterruptAction interrupt_action(watcher, process);
+  // Declared before the pump: the terminal is restored once nothing reads it any more.
+  std::optional<RawTerminal> raw_terminal;
+  std::optional<WindowSizeForwarder> window_size;
+  if (tty) {
+    window_size.emplace(process, ::isatty(STDIN_FILENO) == 1 ? STDIN_FILENO : STDOUT_FILENO);
+    if (forward_stdin) raw_terminal.emplace(STDIN_FILENO);
+  }
   std::optional<StdinPump> stdin_pump;
   if (forward_stdin) stdin_pump.emplace(process);
 

@@ -32,7 +32,9 @@ struct StreamOutcome {
   ExecResult result;
 };
 
+// With `tty` (the command was started with one): our terminal's size follows to the
+// command's (SIGWINCH), and with `forward_stdin` our terminal is raw while it runs.
 StreamOutcome stream_process(Process& process, InterruptWatcher& watcher, bool forward_stdin,
-                             const OutputPolicy& policy);
+                             const OutputPolicy& policy, bool tty = false);
 
 }  // namespace hutch::cli

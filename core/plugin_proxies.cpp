@@ -30,6 +30,7 @@ void PinnedProcess::write_stdin(std::string_view data) { inner_->write_stdin(dat
 void PinnedProcess::close_stdin() { inner_->close_stdin(); }
 ExecResult PinnedProcess::wait() { return inner_->wait(); }
 void PinnedProcess::kill(int signal) { inner_->kill(signal); }
+void PinnedProcess::resize(std::uint16_t cols, std::uint16_t rows) { inner_->resize(cols, rows); }
 
 // --- PinnedHandle ----------------------------------------------------------------------------
 

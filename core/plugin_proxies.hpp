@@ -32,6 +32,7 @@ class PinnedProcess final : public Process {
   void close_stdin() override;
   ExecResult wait() override;
   void kill(int signal) override;
+  void resize(std::uint16_t cols, std::uint16_t rows) override;
 
  private:
   PluginLibrary library_;  // first: outlives inner_

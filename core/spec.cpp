@@ -163,6 +163,10 @@ void validate(const SandboxSpec& spec) {
   if (spec.stop_grace && (spec.stop_grace->count() < 0 || spec.stop_grace->count() > kMaxStopGraceMs))
     invalid("stop_grace must be from 0 to 49 days, got " + format_duration(*spec.stop_grace));
 
+  if (spec.entrypoint)
+    for (std::size_t i = 0; i < spec.entrypoint->size(); ++i)
+      if (has_nul((*spec.entrypoint)[i])) invalid("entrypoint[" + std::to_string(i) + "] contains a NUL byte");
+
   std::set<std::uint16_t> ports;
   for (auto port : spec.ports) {
     if (port == 0) invalid("port 0 cannot be published");
@@ -171,8 +175,9 @@ void validate(const SandboxSpec& spec) {
 }
 
 void validate(const ExecRequest& request) {
-  if (request.argv.empty()) invalid("exec: argv is empty: give the command to run");
-  if (request.argv.front().empty()) invalid("exec: argv[0] (the program) is empty");
+  // With use_entrypoint an empty argv means the image's Cmd (hutch::command_argv checks it).
+  if (request.argv.empty() && !request.use_entrypoint) invalid("exec: argv is empty: give the command to run");
+  if (!request.argv.empty() && request.argv.front().empty()) invalid("exec: argv[0] (the program) is empty");
   for (std::size_t i = 0; i < request.argv.size(); ++i)
     if (has_nul(request.argv[i])) invalid("exec: argv[" + std::to_string(i) + "] contains a NUL byte");
   if (!request.cwd.empty() && !is_absolute(request.cwd))

@@ -28,6 +28,20 @@ std::string read_string(const json::object& object, const char* key) {
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
+json::array string_array(const std::vector<std::string>& items) {
+  json::array array;
+  for (const auto& item : items) array.emplace_back(item);
+  return array;
+}
+
+std::vector<std::string> read_string_array(const json::value* value) {
+  std::vector<std::string> out;
+  if (value == nullptr || !value->is_array()) return out;
+  for (const auto& item : value->as_array())
+    if (item.is_string()) out.emplace_back(item.as_string());
+  return out;
+}
+
 }  // namespace
 
 std::string spec_to_json(const SandboxSpec& spec) {
@@ -64,6 +78,7 @@ std::string spec_to_json(const SandboxSpec& spec) {
   json::array ports;
   for (auto port : spec.ports) ports.push_back(port);
   object["ports"] = std::move(ports);
+  if (spec.entrypoint) object["entrypoint"] = string_array(*spec.entrypoint);
   return json::serialize(object);
 }
 
@@ -109,12 +124,38 @@ SandboxSpec spec_from_json(const std::string& text) {
     if (auto* v = object.if_contains("ephemeral")) spec.ephemeral = v->as_bool();
     if (auto* ports = object.if_contains("ports"); ports && ports->is_array())
       for (const auto& port : ports->as_array()) spec.ports.push_back(json::value_to<std::uint16_t>(port));
+    if (auto* entrypoint = object.if_contains("entrypoint")) spec.entrypoint = read_string_array(entrypoint);
     return spec;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(Errc::backend, std::string("not a valid hutch spec (JSON): ") + e.what());
   }
+}
+
+std::string defaults_to_json(const ImageDefaults& defaults) {
+  json::object object;
+  object["entrypoint"] = string_array(defaults.entrypoint);
+  object["cmd"] = string_array(defaults.cmd);
+  object["env"] = string_map(defaults.env);
+  object["workdir"] = defaults.workdir;
+  object["user"] = defaults.user;
+  return json::serialize(object);
+}
+
+ImageDefaults defaults_from_json(const std::string& text) {
+  boost::system::error_code ec;
+  auto parsed = json::parse(text, ec);
+  if (ec || !parsed.is_object())
+    throw Error(Errc::backend, "not valid image defaults (JSON): " + (ec ? ec.message() : std::string("not an object")));
+  const auto& object = parsed.as_object();
+  ImageDefaults defaults;
+  defaults.entrypoint = read_string_array(object.if_contains("entrypoint"));
+  defaults.cmd = read_string_array(object.if_contains("cmd"));
+  defaults.env = read_string_map(object.if_contains("env"));
+  defaults.workdir = read_string(object, "workdir");
+  defaults.user = read_string(object, "user");
+  return defaults;
 }
 
 }  // namespace hutch

@@ -12,6 +12,7 @@
 #include "agent/main_command_files.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/path_policy.hpp>
 #include <hutch/spec.hpp>
@@ -225,6 +226,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
   if (spec.idle_timeout) lifetime.idle_timeout_ms = spec.idle_timeout->count();
   for (const auto& [key, value] : options.extra_labels) labels[key] = value;
   std::optional<std::string> inherited_agent_user;
+  std::optional<ImageDefaults> inherited_defaults;
   if (options.image) {
     // A committed image carries its source container's labels, and a container inherits its
     // image's labels. Labels cannot be removed, so blank those this sandbox does not set.
@@ -238,6 +240,9 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
         // The image of an agent sandbox says "0:0" (the agent's user); its commands' user is here.
         if (auto* user = inherited->as_object().if_contains(label::kAgentUser); user && user->is_string())
           inherited_agent_user = std::string(user->as_string());
+        // Its Entrypoint and Cmd are the agent's: the source's defaults are in a label.
+        if (auto* found = inherited->as_object().if_contains(label::kDefaults); found && found->is_string())
+          inherited_defaults = defaults_from_json(std::string(found->as_string()));
       }
   }
 
@@ -269,10 +274,15 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     // The host directory: the activity marker, and with the agent its socket.
     sandbox_dir = make_sandbox_dir(context->state_dir, id, context->agent_binary.has_value());
     write_lifetime(*sandbox_dir, id, lifetime);
+    ImageDefaults defaults =
+        resolve_defaults(inherited_defaults ? *inherited_defaults : image_defaults(*context, spec.image), spec);
+    for (const auto& [key, value] : plan.env) defaults.env[key] = value;
+    if (defaults.workdir.empty()) defaults.workdir = "/";
+    labels[label::kDefaults] = defaults_to_json(defaults);
     if (context->agent_binary) {
       const std::string user = !spec.user.empty()      ? spec.user
                                : inherited_agent_user ? *inherited_agent_user
-                                                      : image_user(*context, spec.image);
+                                                      : defaults.user;
       AgentPlan agent;
       agent.entrypoint =
           agent_entrypoint(user, context->config.cap_add, !context->config.seccomp_profile_json.has_value(),
@@ -428,6 +438,12 @@ SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const jso
   if (auto spec = info.labels.find(label::kSpec); spec != info.labels.end()) {
     try {
       info.spec = spec_from_json(spec->second);
+    } catch (const Error&) {
+    }
+  }
+  if (auto defaults = info.labels.find(label::kDefaults); defaults != info.labels.end()) {
+    try {
+      info.defaults = defaults_from_json(defaults->second);
     } catch (const Error&) {
     }
   }

@@ -16,6 +16,8 @@
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
+#include <hutch/spec_json.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/spec.hpp>
 
@@ -107,6 +109,16 @@ DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, San
     // The container itself runs as root (the agent's user): name the sandbox's user explicitly.
     if (auto user = labels_.find(label::kAgentUser); user != labels_.end()) exec_user_ = user->second;
   }
+  if (auto defaults = labels_.find(label::kDefaults); defaults != labels_.end() && !defaults->second.empty())
+    defaults_ = defaults_from_json(defaults->second);
+}
+
+ExecRequest DockerHandle::with_command_argv(const ExecRequest& request) const {
+  if (!request.use_entrypoint) return request;
+  ExecRequest resolved = request;
+  resolved.argv = command_argv(request, defaults_, id_);
+  resolved.use_entrypoint = false;
+  return resolved;
 }
 
 void DockerHandle::check_alive() const {
@@ -142,7 +154,7 @@ ExecResult DockerHandle::exec(const ExecRequest& request) {
 }
 
 ExecResult DockerHandle::run_buffered(const ExecRequest& request) {
-  if (agent_socket_ && !request.tty && !request.stdin_data) {
+  if (agent_socket_ && !request.stdin_data) {
     // A buffered exec never waits for input: without stdin data the command reads EOF.
     ExecRequest with_empty_stdin = request;
     with_empty_stdin.stdin_data = std::string();
@@ -156,9 +168,10 @@ std::unique_ptr<Process> DockerHandle::spawn(const ExecRequest& request) {
   return start_command(request, true);
 }
 
-std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& request, bool attach_stdin) {
+std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& given, bool attach_stdin) {
+  const ExecRequest request = with_command_argv(given);
   return while_sandbox_exists(id_, [&]() -> std::unique_ptr<Process> {
-    if (agent_socket_ && !request.tty) return start_through_agent(request);
+    if (agent_socket_) return start_through_agent(request);
     return DockerProcess::start(context_, id_, request, exec_user_, attach_stdin);
   });
 }
@@ -246,7 +259,7 @@ MainCommandInfo DockerHandle::launch(const ExecRequest& request) {
   validate_launch(request);
   if (request.tty) throw_unsupported(backend_name(), "launch with a tty");
   const auto& dir = main_command_dir();
-  auto message = agent_message(request);
+  auto message = agent_message(with_command_argv(request));
   message.launch = true;
   message.stop_grace_ms = static_cast<std::uint32_t>(stop_grace(*context_, spec_).count());
   message.log_limit = context_->config.log_limit;

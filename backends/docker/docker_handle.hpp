@@ -74,6 +74,8 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void record_file_activity();
   void post_simple(const std::string& verb, const std::string& what);
   std::unique_ptr<Process> start_command(const ExecRequest& request, bool attach_stdin);
+  // `request` with its argv resolved against the sandbox's entrypoint (use_entrypoint).
+  ExecRequest with_command_argv(const ExecRequest& request) const;
   // exec() without the liveness check and activity record.
   ExecResult run_buffered(const ExecRequest& request);
   std::unique_ptr<Process> start_through_agent(const ExecRequest& request);
@@ -101,6 +103,7 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   std::optional<std::filesystem::path> agent_socket_;
   std::optional<std::filesystem::path> main_dir_;  // with the agent, in the current layout
   std::string exec_user_;  // who a request naming no user runs as, through either path
+  ImageDefaults defaults_;  // from label::kDefaults; empty for sandboxes made before it
   std::atomic<pid_t> agent_pid_{0};
   // A frozen agent cannot answer; pause() through this handle refuses commands until unpause().
   std::atomic<bool> paused_{false};

@@ -5,6 +5,7 @@
 #include "labels.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -89,15 +90,31 @@ bool image_exists(Context& context, const std::string& reference) {
   }
 }
 
-std::string image_user(Context& context, const std::string& reference) {
+ImageDefaults image_defaults(Context& context, const std::string& reference) {
   Request request;
   request.target = Target("/images").segment(reference).str() + "/json";
   request.what = "inspect image '" + reference + "'";
   auto image = context.client->call_json(request);
-  if (auto* config = image.as_object().if_contains("Config"); config && config->is_object())
-    if (auto* user = config->as_object().if_contains("User"); user && user->is_string())
-      return std::string(user->as_string());
-  return {};
+  ImageDefaults defaults;
+  const auto* config = image.is_object() ? image.as_object().if_contains("Config") : nullptr;
+  if (config == nullptr || !config->is_object()) return defaults;
+  auto strings = [&](const char* key) {
+    std::vector<std::string> out;
+    if (auto* value = config->as_object().if_contains(key); value && value->is_array())
+      for (const auto& item : value->as_array())
+        if (item.is_string()) out.emplace_back(item.as_string());
+    return out;
+  };
+  auto text = [&](const char* key) {
+    auto* value = config->as_object().if_contains(key);
+    return value && value->is_string() ? std::string(value->as_string()) : std::string();
+  };
+  defaults.entrypoint = strings("Entrypoint");
+  defaults.cmd = strings("Cmd");
+  defaults.env = env_from_entries(strings("Env"));
+  defaults.workdir = text("WorkingDir");
+  defaults.user = text("User");
+  return defaults;
 }
 
 void pull_image(Context& context, const std::string& reference) {

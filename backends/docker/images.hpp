@@ -25,8 +25,9 @@ void pull_image(Context& context, const std::string& reference);
 // "tar:<path>" imports the tarball once (as hutch-import:<hash of path, size, mtime>).
 std::string ensure_image(Context& context, const std::string& reference);
 
-// The user an image's config runs as ("" when it names none).
-std::string image_user(Context& context, const std::string& reference);
+// What an image's config asks of its commands: Entrypoint, Cmd, Env, WorkingDir, User
+// (fields it leaves out stay empty).
+ImageDefaults image_defaults(Context& context, const std::string& reference);
 
 // The images (GET /images/json entries) carrying every label of `label_filters`
 // ("key=value"). Only the first goes to the engine as a filter; the rest are checked here,

@@ -23,6 +23,9 @@ inline constexpr const char* kCreated = "hutch.created";               // creati
 // when a request names none (the spec's, else the image's). Absent: commands use the exec API.
 inline constexpr const char* kAgentDir = "hutch.agent-dir";
 inline constexpr const char* kAgentUser = "hutch.agent-user";
+// What a command that sets nothing gets (SandboxInfo::defaults), as JSON (defaults_to_json):
+// the image's Entrypoint/Cmd cannot be read back from the container, whose are the agent's.
+inline constexpr const char* kDefaults = "hutch.defaults";
 
 // The spec label through which a caller picks the workspace mode for one sandbox
 // (overrides [backends.docker] workspace): "ephemeral", "persistent" or "none".

@@ -101,7 +101,7 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.pause = has_cgroups;  // needs a freezer
   caps.stdin = true;
   caps.ports = false;
-  caps.tty = false;
+  caps.tty = true;
   caps.stats = has_cgroups;
   caps.persistent = true;
   caps.launch = true;

@@ -10,35 +10,36 @@
 #include "sandbox_fs/client.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/spec.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <map>
 #include <thread>
 
 namespace hutch::subcontainer {
 namespace {
 
+// The image's defaults under the spec's; "/" when neither names a working directory.
+ImageDefaults sandbox_defaults(const SandboxRecord& record) {
+  const ImageConfig& image = record.image_config;
+  ImageDefaults defaults = resolve_defaults(
+      ImageDefaults{image.entrypoint, image.cmd, env_from_entries(image.env), image.workdir, image.user}, record.spec);
+  if (defaults.workdir.empty()) defaults.workdir = "/";
+  return defaults;
+}
+
 agent::wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& request) {
-  // Image env, then the sandbox's, then the request's: later ones win.
-  std::map<std::string, std::string> env;
-  for (const auto& entry : record.image_config.env) {
-    auto equals = entry.find('=');
-    if (equals != std::string::npos) env[entry.substr(0, equals)] = entry.substr(equals + 1);
-  }
-  for (const auto& [key, value] : record.spec.env) env[key] = value;
-  for (const auto& [key, value] : request.env) env[key] = value;
+  ImageDefaults defaults = sandbox_defaults(record);
+  // Image env, then the sandbox's (both in defaults), then the request's: later ones win.
+  for (const auto& [key, value] : request.env) defaults.env[key] = value;
   agent::wire::ExecMessage message;
-  message.argv = request.argv;
-  for (const auto& [key, value] : env) message.env.push_back(key + "=" + value);
-  message.cwd = !request.cwd.empty()              ? request.cwd
-                : !record.spec.workdir.empty()      ? record.spec.workdir
-                : !record.image_config.workdir.empty() ? record.image_config.workdir
-                                                       : "/";
-  message.user = !request.user.empty() ? request.user : !record.spec.user.empty() ? record.spec.user : record.image_config.user;
+  message.argv = command_argv(request, defaults, record.id);
+  for (const auto& [key, value] : defaults.env) message.env.push_back(key + "=" + value);
+  message.cwd = !request.cwd.empty() ? request.cwd : defaults.workdir;
+  message.user = !request.user.empty() ? request.user : defaults.user;
   return message;
 }
 
@@ -60,6 +61,7 @@ SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record) {
   info.labels = sandbox_labels(record);
   info.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
   info.spec = record.spec;
+  info.defaults = sandbox_defaults(record);
   bool alive = leader_alive(record);
   const auto paths = sandbox_paths(runtime.config.sandboxes_dir, record.id);
   info.main_command = agent::read_main_command(paths.dir, alive);
@@ -131,7 +133,6 @@ void SubcontainerHandle::prepare_command() {
 
 std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
   validate(request);
-  if (request.tty) throw_unsupported(backend_name(), "tty");
   prepare_command();
   return agent::ExecProcess::start(paths().socket, record_.id, exec_message(record_, request), request);
 }

@@ -76,6 +76,7 @@ void save_record(const std::filesystem::path& file, const SandboxRecord& record)
   object["image_user"] = record.image_config.user;
   object["image_workdir"] = record.image_config.workdir;
   object["image_cmd"] = strings(record.image_config.cmd);
+  object["image_entrypoint"] = strings(record.image_config.entrypoint);
   object["leader_pid"] = record.leader_pid;
   object["leader_start"] = record.leader_start;
   object["owner"] = record.owner;
@@ -109,6 +110,7 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
     record.image_config.user = std::string(o.at("image_user").as_string());
     record.image_config.workdir = std::string(o.at("image_workdir").as_string());
     record.image_config.cmd = read_strings(o.at("image_cmd"));
+    if (auto* entrypoint = o.if_contains("image_entrypoint")) record.image_config.entrypoint = read_strings(*entrypoint);
     record.leader_pid = json::value_to<pid_t>(o.at("leader_pid"));
     record.leader_start = json::value_to<std::uint64_t>(o.at("leader_start"));
     record.owner = std::string(o.at("owner").as_string());

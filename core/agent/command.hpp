@@ -68,6 +68,8 @@ struct PreparedCommand {
   std::vector<char*> envp, argv;                   // point into env and args
   // Set when the request cannot run (unknown user): the command process reports it.
   std::string error;
+  // stdin is a terminal (command_pty.hpp) that becomes the controlling one of its session.
+  bool tty = false;
 };
 
 // Resolves `message` under `policy`; `user`, when given, answers the user lookup if it still

@@ -11,6 +11,10 @@
 // what bounds the host; subcontainer shepherds are out of the sandbox's reach
 // (command_pid_namespace.hpp).
 //
+// With request.tty the agent makes a terminal in the sandbox (command_pty.hpp) and hands its
+// master over: it is then the command's stdin and (as stdout_stream) its output, and resize()
+// sets its size directly.
+//
 // Memory stays bounded however much the command prints: read_output hands chunks to the
 // caller as they come (the command blocks when the caller stops reading), and wait keeps at
 // most request.output_limit bytes per stream, counting and dropping the rest.
@@ -42,6 +46,7 @@ class ExecProcess final : public Process {
   void close_stdin() override;
   ExecResult wait() override;
   void kill(int signal = 9) override;
+  void resize(std::uint16_t cols, std::uint16_t rows) override;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -54,11 +59,15 @@ class ExecProcess final : public Process {
   // runs again (a shepherd whose host has gone kills the command's whole tree).
   void abandon();
   void handle_control_input();
+  void parse_control_lines();
   void keep(std::string& buffer, bool& truncated, const char* data, std::size_t size) const;
   void send_kill(int signal);
+  // Waits (up to the start deadline) for the agent's "T" and the terminal's master with it.
+  UniqueFd receive_pty_master();
 
   std::string sandbox_id_;
   UniqueFd control_, stdout_, stderr_;
+  UniqueFd tty_;  // the terminal's master, kept for resize() (stdout_ closes at its end)
   std::mutex stdin_mutex_;
   UniqueFd stdin_;
   bool stdin_from_request_ = false;

@@ -1,6 +1,7 @@
 #include "leader.hpp"
 
 #include "command_pid_namespace.hpp"
+#include "command_pty.hpp"
 #include "lifetime.hpp"
 #include "main_command.hpp"
 #include "main_slot.hpp"
@@ -87,8 +88,8 @@ bool receive_request(int fd, wire::ExecMessage& message, int fds[wire::kLaunchFd
   auto close_received = [&] {
     for (int i = 0; i < std::min(received, wire::kLaunchFds); ++i) ::close(fds[i]);
   };
-  if ((received != 0 && received != wire::kExecFds && received != wire::kLaunchFds) || length == 0 ||
-      length > wire::kMaxPayload) {
+  // How many fds the request must carry is known once it is decoded (below).
+  if (length == 0 || length > wire::kMaxPayload) {
     close_received();
     return false;
   }
@@ -225,13 +226,29 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
                 int signal_fd, int notice_fd, const CommandStack& stack, const PreparedUser& user) {
   PreparedCommand command;
   prepare_command(message, policy, &user, command);
+  CommandPty pty;
+  if (message.tty) {
+    // A tty request carries no fds: the terminal's slave is the command's stdio.
+    if (std::string error = open_command_pty(message.tty_cols, message.tty_rows, pty); !error.empty()) {
+      send_line(conn, "E " + error + "\n");
+      return false;
+    }
+    for (int i = 0; i < 3; ++i) stdio[i] = pty.slave.get();
+  }
   CommandStart start{&command, stdio, &policy, false};
   pid_t pid = spawn_command(start, stack);
   int spawn_error = errno;
-  for (int i = 0; i < 3; ++i) ::close(stdio[i]);
+  if (!message.tty)
+    for (int i = 0; i < 3; ++i) ::close(stdio[i]);
+  pty.slave.reset();
   if (pid < 0) {
     send_line(conn, std::string("E fork: ") + std::strerror(spawn_error) + "\n");
     return false;
+  }
+  if (pty.master) {
+    // Before "S" and "X": the host reads the command's output from it.
+    (void)send_pty_master(conn, pty.master.get());
+    pty.master.reset();
   }
 
   bool host_gone = false;

@@ -6,6 +6,12 @@
 //   u32 payload length (host byte order), then the payload: NUL-terminated tokens "<k><value>"
 //   where <k> is one char: 'a' argv element (in order), 'e' "K=V", 'c' cwd, 'u' user.
 //   The first sendmsg carries three fds (SCM_RIGHTS): the command's stdin, stdout, stderr.
+// A terminal request (ExecRequest::tty) has the token 't' "<cols>x<rows>" (its first size) and
+// carries no fds: the agent makes the terminal in the sandbox's devpts (command_pty.hpp) and
+// answers first, once the command is started,
+//   "T\n"                with the terminal's master attached (SCM_RIGHTS)
+// which is then the command's stdin and output on the host. The host resizes the terminal
+// itself, with TIOCSWINSZ on the master it holds: no message, no round trip to the agent.
 // The leader answers with lines on the same connection:
 //   "S\n"                the command started and still runs 20 ms later (a command that ends
 //                        sooner gets only "X"); either ends the host's start deadline
@@ -49,6 +55,7 @@ inline constexpr char kStopGrace = 'g';
 inline constexpr char kLogLimit = 'm';
 inline constexpr char kTouch = 't';
 inline constexpr char kLifetime = 'L';
+inline constexpr char kTty = 'y';
 inline constexpr std::uint32_t kMaxPayload = 8u << 20;
 inline constexpr const char* kSocketName = "ctl.sock";
 
@@ -64,6 +71,8 @@ struct ExecMessage {
   bool lifetime = false;                // a control request: the two fields below
   std::int64_t ttl_deadline_ms = 0;
   std::int64_t idle_timeout_ms = 0;
+  bool tty = false;                     // not with launch
+  std::uint16_t tty_cols = 0, tty_rows = 0;  // 0: 80x24
 };
 
 inline bool is_control(const ExecMessage& message) { return message.touch || message.lifetime; }
@@ -71,8 +80,9 @@ inline bool is_control(const ExecMessage& message) { return message.touch || mes
 // How many fds (SCM_RIGHTS) a request carries.
 inline constexpr int kExecFds = 3;    // stdin, stdout, stderr
 inline constexpr int kLaunchFds = 4;  // stdin, log, rotated log, status
+inline constexpr int kTtyFds = 0;     // the agent makes the terminal
 inline int request_fd_count(const ExecMessage& message) {
-  return is_control(message) ? 0 : message.launch ? kLaunchFds : kExecFds;
+  return is_control(message) ? 0 : message.launch ? kLaunchFds : message.tty ? kTtyFds : kExecFds;
 }
 
 inline void append_token(std::string& out, char key, std::string_view value) {
@@ -96,6 +106,8 @@ inline std::string encode(const ExecMessage& message) {
     append_token(payload, kStopGrace, std::to_string(message.stop_grace_ms));
     append_token(payload, kLogLimit, std::to_string(message.log_limit));
   }
+  if (message.tty)
+    append_token(payload, kTty, std::to_string(message.tty_cols) + "x" + std::to_string(message.tty_rows));
   return payload;
 }
 
@@ -121,10 +133,22 @@ inline bool decode(std::string_view payload, ExecMessage& message) {
         message.idle_timeout_ms = std::strtoll(rest, nullptr, 10);
         break;
       }
+      case kTty: {
+        char* end = nullptr;
+        const unsigned long cols = std::strtoul(value.c_str(), &end, 10);
+        if (end == nullptr || *end != 'x') return false;
+        const unsigned long rows = std::strtoul(end + 1, nullptr, 10);
+        if (cols > 0xffff || rows > 0xffff) return false;
+        message.tty = true;
+        message.tty_cols = static_cast<std::uint16_t>(cols);
+        message.tty_rows = static_cast<std::uint16_t>(rows);
+        break;
+      }
       default: return false;
     }
     payload.remove_prefix(end + 1);
   }
+  if (message.launch && message.tty) return false;
   return !message.argv.empty() || is_control(message);
 }
 

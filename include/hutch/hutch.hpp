@@ -9,6 +9,7 @@
 #include <hutch/fork.hpp>
 #include <hutch/fs.hpp>
 #include <hutch/handle.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/loader.hpp>
 #include <hutch/log.hpp>
 #include <hutch/owner.hpp>

@@ -15,7 +15,7 @@ namespace hutch {
 // empty volume/bind source, a target given twice, zero or negative limits, a label key using
 // the reserved "hutch." prefix, an env key that is empty or contains '=' or NUL.
 HUTCH_API void validate(const SandboxSpec& spec);
-// Throws for an empty argv, a relative cwd, a bad env key, a zero timeout.
+// Throws for an empty argv (unless use_entrypoint), a relative cwd, a bad env key, a zero timeout.
 HUTCH_API void validate(const ExecRequest& request);
 // validate(request), and what a main command cannot have (Handle::launch): stdin_data, a
 // timeout.

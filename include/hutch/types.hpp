@@ -66,6 +66,17 @@ struct Limits {
   bool operator==(const Limits&) const = default;
 };
 
+// What an image asks of the commands run from it (its Docker/OCI config: Entrypoint, Cmd,
+// Env, WorkingDir, User). SandboxInfo::defaults holds it resolved under the sandbox's spec.
+struct ImageDefaults {
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> cmd;  // the entrypoint's default arguments, or the command itself
+  Env env;
+  std::string workdir;  // empty: none given
+  std::string user;     // empty: none given (root)
+  bool operator==(const ImageDefaults&) const = default;
+};
+
 struct SandboxSpec {
   std::string image;  // backend-specific reference: "host", a path, "busybox:latest", ...
   Env env;
@@ -90,6 +101,9 @@ struct SandboxSpec {
   // backend may keep its writable layer in memory (the subcontainer backend: on a tmpfs, see
   // ephemeral_dir in hutch.toml), so what it writes costs RAM, not disk.
   bool ephemeral = false;
+  // Replaces the image's Entrypoint, and then its Cmd is not used (`docker run --entrypoint`).
+  // Unset: the image's. An empty vector: no entrypoint.
+  std::optional<std::vector<std::string>> entrypoint;
   bool operator==(const SandboxSpec&) const = default;
 };
 
@@ -111,7 +125,16 @@ struct ExecRequest {
   // whose processes stop its agent's helpers cannot hold the caller longer than this.
   std::optional<Duration> start_timeout;
   std::uint64_t output_limit = 16u << 20;  // bytes kept per stream; the rest is counted, dropped
+  // A terminal: the command's stdin, stdout and stderr are one pseudo-terminal in the sandbox,
+  // its controlling terminal (it runs in a session of its own); its output comes as
+  // stdout_stream only. tty_cols/tty_rows: its first size (0: the backend's default, 80x24);
+  // Process::resize changes it.
   bool tty = false;
+  std::uint16_t tty_cols = 0;
+  std::uint16_t tty_rows = 0;
+  // As `docker run` runs its arguments: the sandbox's entrypoint (SandboxInfo::defaults) goes
+  // first, then argv, or the image's Cmd when argv is empty. Unset: argv as it is (`docker exec`).
+  bool use_entrypoint = false;
 };
 
 struct ExecResult {
@@ -119,7 +142,7 @@ struct ExecResult {
   int signal = 0;       // signal that ended the command, 0 if it exited
   // Where the backend sees only a shell-style status, a death by signal N and `exit 128+N`
   // look the same, and a status 129..192 is reported as signal N (exit_code stays -1): the
-  // docker backend's exec-API path (agent off, TTY requests) does so, so `exit 137` reads as
+  // docker backend's exec-API path (agent off) does so, so `exit 137` reads as
   // signal 9 there. shell_status() is exact on every path; the agent paths report the real
   // wait status.
   std::string stdout_data;
@@ -195,6 +218,9 @@ struct SandboxInfo {
   // When the sandbox's ttl ends it (its creation + spec.ttl, or as Handle::set_lifetime set
   // it); unset: no ttl.
   std::optional<std::chrono::system_clock::time_point> expires_at;
+  // What a command that sets nothing of its own gets: the image's defaults under the spec's
+  // (hutch::resolve_defaults). Unset where the backend does not know them.
+  std::optional<ImageDefaults> defaults;
 };
 
 struct Stats {

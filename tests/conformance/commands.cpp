@@ -30,6 +30,11 @@ Argv Commands::sleep(int seconds) const { return {"sleep", std::to_string(second
 
 Argv Commands::cat_stdin() const { return {"cat"}; }
 
+Argv Commands::terminal_sizes() const {
+  return {"sh", "-c",
+          "while IFS= read -r line && [ \"$line\" != q ]; do test -t 0 && test -t 1 && echo \"tty $(stty size)\"; done"};
+}
+
 Argv Commands::cat_file(const std::string& path) const { return {"cat", path}; }
 
 Argv Commands::flood(std::uint64_t bytes) const {

@@ -39,6 +39,9 @@ class Commands {
   Argv on_term_write(const std::string& ready, const std::string& done) const;
   // Writes `ready` and runs on, ignoring SIGTERM (a child of it too): only SIGKILL ends it.
   Argv ignore_term(const std::string& ready) const;
+  // For each line on stdin until "q": "tty <rows> <cols>\n" when stdin and stdout are a
+  // terminal, of that size. Posix only.
+  Argv terminal_sizes() const;
 
  private:
   Flavour flavour_;

@@ -5,6 +5,7 @@
 
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/spec.hpp>
 
@@ -74,6 +75,9 @@ SandboxInfo FakeBackend::info_of(const SandboxRecord& record) {
   info.labels = record.labels;
   info.created = record.created;
   info.spec = record.spec;
+  // The fake's images have no config of their own: the spec's entrypoint, env, workdir, user.
+  info.defaults = resolve_defaults({}, record.spec);
+  if (info.defaults->workdir.empty()) info.defaults->workdir = "/";
   return info;
 }
 

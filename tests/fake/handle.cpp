@@ -5,6 +5,7 @@
 
 #include <hutch/error.hpp>
 #include <hutch/fork.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/spec.hpp>
 
 namespace hutch::fake {
@@ -45,11 +46,13 @@ Fs& FakeHandle::fs() {
   return fs_;
 }
 
-std::unique_ptr<Process> FakeHandle::start(const ExecRequest& request, bool keep_stdin_open) {
+std::unique_ptr<Process> FakeHandle::start(const ExecRequest& given, bool keep_stdin_open) {
   SandboxRecord record = running();
   if (record.paused)
     throw Error(Errc::state, "fake sandbox '" + id_ + "' is paused; unpause it first");
-  validate(request);
+  validate(given);
+  ExecRequest request = given;
+  request.argv = command_argv(given, resolve_defaults({}, record.spec), id_);
   if (request.tty) throw_unsupported(backend_name(), "tty");
 
   CommandContext context;

@@ -2,6 +2,7 @@
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/spec.hpp>
 
 #include <utility>
@@ -40,7 +41,11 @@ hutch::ExecResult TemplateHandle::exec(const hutch::ExecRequest& request) {
 std::unique_ptr<hutch::Process> TemplateHandle::spawn(const hutch::ExecRequest& request) {
   check_running();
   hutch::validate(request);
-  // TODO(plugin author): start request.argv and return a Process streaming its output.
+  // TODO(plugin author): start hutch::command_argv(request, <the image's defaults resolved
+  // under the spec: hutch::resolve_defaults>, id()) (<hutch/image_defaults.hpp>: it puts the
+  // entrypoint first when request.use_entrypoint) and return a Process streaming its output.
+  // With request.tty, give it a terminal of tty_cols x tty_rows and implement
+  // Process::resize; or leave capabilities().tty false and throw Errc::unsupported.
   hutch::throw_unsupported(backend_name(), "spawn");
 }
 
@@ -84,6 +89,8 @@ hutch::SandboxInfo describe(const Sandbox& sandbox, const std::string& backend_n
   info.labels = sandbox.labels;
   info.created = sandbox.created;
   info.spec = sandbox.spec;
+  // TODO(plugin author): the image's own Entrypoint/Cmd/Env/WorkingDir/User go in first.
+  info.defaults = hutch::resolve_defaults({}, sandbox.spec);
   return info;
 }
 
