@@ -6,6 +6,7 @@
 #include <csignal>
 #include <deque>
 #include <mutex>
+#include <utility>
 
 namespace hutch::fake {
 namespace {
