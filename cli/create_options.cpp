@@ -4,7 +4,9 @@
 #include <hutch/spec.hpp>
 #include <hutch/units.hpp>
 
+#include <charconv>
 #include <functional>
+#include <system_error>
 
 namespace hutch::cli {
 
@@ -16,9 +18,9 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
       ->allow_extra_args(false);
   command.add_option("-w,--workdir", options.workdir, "working directory inside the sandbox");
   command.add_option("-u,--user", options.user, "user: name, uid or uid:gid");
-  command.add_option("--memory", options.memory, "memory limit, e.g. 512m, 1g");
+  command.add_option("--memory", options.memory, "memory limit, e.g. 512m, 1g, or unlimited (default: 2g)");
   command.add_option("--cpus", options.cpus, "CPU limit in cores, e.g. 1.5");
-  command.add_option("--pids", options.pids, "maximum number of processes");
+  command.add_option("--pids", options.pids, "maximum number of processes, or unlimited (default: 1024)");
   command.add_option("--network", options.network, "none, host or bridge");
   command
       .add_option("--mount", options.mounts,
@@ -48,6 +50,15 @@ auto parse_option(const std::string& option, Parse&& parse) -> decltype(parse())
   }
 }
 
+// A process count: a whole number from 1 to 4194304 (the kernel's pid_max limit).
+std::uint32_t parse_pids(const std::string& text) {
+  std::uint32_t pids = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), pids);
+  if (error != std::errc() || end != text.data() + text.size() || pids == 0 || pids > 4194304)
+    throw Error(Errc::invalid_argument, "expected a number of processes from 1 to 4194304, or unlimited, got '" + text + "'");
+  return pids;
+}
+
 }  // namespace
 
 SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
@@ -66,10 +77,15 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
   if (options.user) spec.user = *options.user;
   if (options.entrypoint)
     spec.entrypoint = options.entrypoint->empty() ? std::vector<std::string>{} : std::vector<std::string>{*options.entrypoint};
-  if (options.memory)
+  if (options.memory && is_unlimited(*options.memory))
+    spec.limits.memory_unlimited = true;
+  else if (options.memory)
     spec.limits.memory_bytes = parse_option("--memory", [&] { return parse_size(*options.memory); });
   if (options.cpus) spec.limits.cpus = *options.cpus;
-  if (options.pids) spec.limits.pids = *options.pids;
+  if (options.pids && is_unlimited(*options.pids))
+    spec.limits.pids_unlimited = true;
+  else if (options.pids)
+    spec.limits.pids = parse_option("--pids", [&] { return parse_pids(*options.pids); });
   for (const auto& mount : options.mounts)
     spec.mounts.push_back(parse_option("--mount", [&] { return parse_mount(mount); }));
   for (const auto& entry : options.labels) {

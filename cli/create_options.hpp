@@ -21,7 +21,7 @@ struct CreateOptions {
   std::optional<std::string> user;
   std::optional<std::string> memory;
   std::optional<double> cpus;
-  std::optional<std::uint32_t> pids;
+  std::optional<std::string> pids;
   std::optional<std::string> network;
   std::vector<std::string> mounts;
   std::vector<std::string> labels;  // K=V

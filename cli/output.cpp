@@ -88,9 +88,12 @@ json::object to_json(const SandboxSpec& spec) {
   json::array mounts;
   for (const Mount& mount : spec.mounts) mounts.emplace_back(to_json(mount));
   object["mounts"] = std::move(mounts);
+  // null: no limit.
   object["limits"] = {{"memory_bytes", optional_json(spec.limits.memory_bytes)},
                       {"cpus", optional_json(spec.limits.cpus)},
-                      {"pids", optional_json(spec.limits.pids)}};
+                      {"pids", optional_json(spec.limits.pids)},
+                      {"memory_defaulted", spec.limits.memory_defaulted},
+                      {"pids_defaulted", spec.limits.pids_defaulted}};
   object["network"] = to_string(spec.network);
   object["labels"] = to_json(spec.labels);
   object["ttl_ms"] = optional_ms(spec.ttl);

@@ -1,6 +1,7 @@
 // hutch.toml: what each section means, where the file is looked for, and the built-in defaults.
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 #include <hutch/types.hpp>
 #include <hutch/units.hpp>
 
@@ -64,6 +65,17 @@ Duration positive_duration(const ConfigTable& table, const std::string& key, Dur
   return value;
 }
 
+// A limit key written "unlimited" (else it is a size or a number, read as such).
+bool says_unlimited(const ConfigTable& table, const std::string& key) {
+  if (!table.contains(key)) return false;
+  try {
+    const auto text = table.get_string(key);
+    return text && is_unlimited(*text);
+  } catch (const Error&) {
+    return false;  // not a string: a number, which the caller reads
+  }
+}
+
 void read_env(const ConfigTable& env_table, Env& env) {
   for (const auto& key : env_table.keys()) {
     if (key.empty() || key.find('=') != std::string::npos ||
@@ -87,12 +99,16 @@ void read_defaults(const ConfigTable& table, Config& config) {
     spec.workdir = *workdir;
   }
   if (auto user = table.get_string("user")) spec.user = *user;
-  if (auto memory = table.get_size("memory")) {
+  if (says_unlimited(table, "memory")) {
+    spec.limits.memory_unlimited = true;
+  } else if (auto memory = table.get_size("memory")) {
     if (*memory == 0) table.fail("memory", "expected a size greater than zero, got 0");
     spec.limits.memory_bytes = *memory;
   }
   if (auto cpus = table.get_double("cpus", 0.01, kMaxCpus)) spec.limits.cpus = *cpus;
-  if (auto pids = table.get_int("pids", 1, kMaxPids))
+  if (says_unlimited(table, "pids"))
+    spec.limits.pids_unlimited = true;
+  else if (auto pids = table.get_int("pids", 1, kMaxPids))
     spec.limits.pids = static_cast<std::uint32_t>(*pids);
   if (auto network = table.get_string("network")) {
     try {

@@ -1,6 +1,7 @@
 #include "plugin_proxies.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include <utility>
 
@@ -101,8 +102,10 @@ PinnedBackend::~PinnedBackend() = default;
 std::string PinnedBackend::name() const { return inner_->name(); }
 Capabilities PinnedBackend::capabilities() const { return inner_->capabilities(); }
 
+// Every sandbox a host makes through a loaded plugin gets the safe default limits here, so no
+// host and no backend can forget them.
 std::shared_ptr<Handle> PinnedBackend::create(const SandboxSpec& spec) {
-  return pin_handle(library_, inner_->create(spec), inner_->name(), "create");
+  return pin_handle(library_, inner_->create(apply_safe_defaults(spec)), inner_->name(), "create");
 }
 
 std::shared_ptr<Handle> PinnedBackend::resume(const std::string& id) {
@@ -115,7 +118,7 @@ std::vector<std::string> PinnedBackend::prune(const Filter& filter) { return inn
 
 std::shared_ptr<Handle> PinnedBackend::restore(const std::string& snapshot_id,
                                                const SandboxSpec& overrides) {
-  return pin_handle(library_, inner_->restore(snapshot_id, overrides), inner_->name(), "restore");
+  return pin_handle(library_, inner_->restore(snapshot_id, apply_safe_defaults(overrides)), inner_->name(), "restore");
 }
 
 std::vector<SnapshotInfo> PinnedBackend::snapshots() { return inner_->snapshots(); }

@@ -149,6 +149,10 @@ void validate(const SandboxSpec& spec) {
   if (limits.cpus && !(std::isfinite(*limits.cpus) && *limits.cpus > 0))
     invalid("limits.cpus must be a number greater than zero, got " + format_number(*limits.cpus));
   if (limits.pids && *limits.pids == 0) invalid("limits.pids must be greater than zero");
+  if (limits.memory_unlimited && limits.memory_bytes)
+    invalid("limits.memory is both unlimited and " + format_size(*limits.memory_bytes));
+  if (limits.pids_unlimited && limits.pids)
+    invalid("limits.pids is both unlimited and " + std::to_string(*limits.pids));
 
   for (const auto& [key, value] : spec.labels) {
     if (key.empty()) invalid("label key is empty");
@@ -285,9 +289,16 @@ SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults) {
   if (spec.image.empty()) spec.image = defaults.image;
   if (spec.workdir.empty()) spec.workdir = defaults.workdir;
   if (spec.user.empty()) spec.user = defaults.user;
-  if (!spec.limits.memory_bytes) spec.limits.memory_bytes = defaults.limits.memory_bytes;
-  if (!spec.limits.cpus) spec.limits.cpus = defaults.limits.cpus;
-  if (!spec.limits.pids) spec.limits.pids = defaults.limits.pids;
+  Limits& limits = spec.limits;
+  if (!limits.memory_bytes && !limits.memory_unlimited) {
+    limits.memory_bytes = defaults.limits.memory_bytes;
+    limits.memory_unlimited = defaults.limits.memory_unlimited;
+  }
+  if (!limits.cpus) limits.cpus = defaults.limits.cpus;
+  if (!limits.pids && !limits.pids_unlimited) {
+    limits.pids = defaults.limits.pids;
+    limits.pids_unlimited = defaults.limits.pids_unlimited;
+  }
   if (!spec.ttl) spec.ttl = defaults.ttl;
   if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
   if (!spec.stop_grace) spec.stop_grace = defaults.stop_grace;
@@ -295,5 +306,20 @@ SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults) {
   spec.labels.insert(defaults.labels.begin(), defaults.labels.end());
   return spec;
 }
+
+SandboxSpec apply_safe_defaults(SandboxSpec spec) {
+  Limits& limits = spec.limits;
+  if (!limits.memory_bytes && !limits.memory_unlimited) {
+    limits.memory_bytes = kDefaultMemoryBytes;
+    limits.memory_defaulted = true;
+  }
+  if (!limits.pids && !limits.pids_unlimited) {
+    limits.pids = kDefaultPids;
+    limits.pids_defaulted = true;
+  }
+  return spec;
+}
+
+bool is_unlimited(std::string_view text) noexcept { return text == "unlimited"; }
 
 }  // namespace hutch

@@ -2,6 +2,7 @@
 #include <hutch/spec_json.hpp>
 
 #include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include <boost/json.hpp>
 
@@ -42,6 +43,19 @@ std::vector<std::string> read_string_array(const json::value* value) {
   return out;
 }
 
+// The limit `key`: a number, or "unlimited"; `key`_defaulted says it is the safe default.
+template <class Number>
+void read_limit(const json::object& object, const std::string& key, std::optional<Number>& value, bool& unlimited,
+                bool& defaulted) {
+  if (auto* v = object.if_contains(key)) {
+    if (v->is_string() && is_unlimited(v->as_string()))
+      unlimited = true;
+    else
+      value = json::value_to<Number>(*v);
+  }
+  if (auto* v = object.if_contains(key + "_defaulted")) defaulted = v->as_bool();
+}
+
 }  // namespace
 
 std::string spec_to_json(const SandboxSpec& spec) {
@@ -65,8 +79,12 @@ std::string spec_to_json(const SandboxSpec& spec) {
   }
   object["mounts"] = std::move(mounts);
   if (spec.limits.memory_bytes) object["memory"] = *spec.limits.memory_bytes;
+  if (spec.limits.memory_unlimited) object["memory"] = "unlimited";
+  if (spec.limits.memory_defaulted) object["memory_defaulted"] = true;
   if (spec.limits.cpus) object["cpus"] = *spec.limits.cpus;
   if (spec.limits.pids) object["pids"] = *spec.limits.pids;
+  if (spec.limits.pids_unlimited) object["pids"] = "unlimited";
+  if (spec.limits.pids_defaulted) object["pids_defaulted"] = true;
   object["network"] = to_string(spec.network);
   object["labels"] = string_map(spec.labels);
   if (spec.ttl) object["ttl_ms"] = spec.ttl->count();
@@ -110,9 +128,10 @@ SandboxSpec spec_from_json(const std::string& text) {
         spec.mounts.push_back(std::move(mount));
       }
     }
-    if (auto* v = object.if_contains("memory")) spec.limits.memory_bytes = json::value_to<std::uint64_t>(*v);
-    if (auto* v = object.if_contains("cpus")) spec.limits.cpus = json::value_to<double>(*v);
-    if (auto* v = object.if_contains("pids")) spec.limits.pids = json::value_to<std::uint32_t>(*v);
+    Limits& limits = spec.limits;
+    read_limit(object, "memory", limits.memory_bytes, limits.memory_unlimited, limits.memory_defaulted);
+    if (auto* v = object.if_contains("cpus")) limits.cpus = json::value_to<double>(*v);
+    read_limit(object, "pids", limits.pids, limits.pids_unlimited, limits.pids_defaulted);
     spec.network = parse_network_mode(read_string(object, "network"));
     spec.labels = read_string_map(object.if_contains("labels"));
     if (auto* v = object.if_contains("ttl_ms")) spec.ttl = Duration(json::value_to<std::int64_t>(*v));

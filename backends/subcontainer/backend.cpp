@@ -114,7 +114,12 @@ Capabilities SubcontainerBackend::capabilities() const {
 }
 
 std::vector<std::string> SubcontainerBackend::warnings() {
-  return disk_limit_warnings(runtime_->config, runtime_->rootless);
+  std::vector<std::string> warnings = disk_limit_warnings(runtime_->config, runtime_->rootless);
+  if (auto problem = SandboxCgroup::limits_problem(runtime_->rootless))
+    warnings.push_back("memory and pids limits are not enforced: " + *problem +
+                       "; sandboxes are made without the default ones (memory 2g, pids 1024), and "
+                       "--memory/--pids are refused");
+  return warnings;
 }
 
 std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) { return create_sandbox(runtime_, spec); }

@@ -175,10 +175,27 @@ void add_lower_layers(SetupPlan& plan, const ResolvedImage& image, const Runtime
   }
 }
 
-// Unprivileged, only a delegated cgroup v2 subtree can hold the sandbox's cgroup.
-std::optional<SandboxCgroup> make_cgroup(const Runtime& runtime, const std::string& id, const Limits& limits) {
-  return runtime.rootless ? SandboxCgroup::create_delegated(runtime.config.cgroup_root, id, limits)
-                          : SandboxCgroup::create(runtime.config.cgroup_root, id, limits);
+// The sandbox's cgroup, with its limits. A safe default limit (Limits::*_defaulted) this host
+// cannot enforce is dropped from `limits` — the sandbox is made without it, the record says
+// so, and warnings() told the operator — while a limit that was asked for stays an error.
+std::optional<SandboxCgroup> make_cgroup(const Runtime& runtime, const std::string& id, Limits& limits) {
+  auto create = [&] {
+    // Unprivileged, only a delegated cgroup v2 subtree can hold the sandbox's cgroup.
+    return runtime.rootless ? SandboxCgroup::create_delegated(runtime.config.cgroup_root, id, limits)
+                            : SandboxCgroup::create(runtime.config.cgroup_root, id, limits);
+  };
+  try {
+    return create();
+  } catch (const Error& error) {
+    Limits asked = limits;
+    if (asked.memory_defaulted) asked.memory_bytes.reset();
+    if (asked.pids_defaulted) asked.pids.reset();
+    asked.memory_defaulted = asked.pids_defaulted = false;
+    if (error.code() != Errc::unsupported || asked == limits) throw;
+    runtime.log->info("sandbox {}: the default limits are not enforced: {}", id, error.what());
+    limits = asked;
+    return create();
+  }
 }
 
 // Hands the written plan to the helper; the helper process, which exits by itself.

@@ -59,10 +59,22 @@ struct Mount {
   bool operator==(const Mount&) const = default;
 };
 
+// Memory and pids are each unset, a value, or explicitly unlimited. Unset, a default applies
+// when the sandbox is created: the config's [defaults], else the safe default
+// (kDefaultMemoryBytes, kDefaultPids; apply_safe_defaults in <hutch/spec.hpp>, which every
+// create and restore through a loaded plugin goes through). Unlimited ("unlimited" in TOML, CLI
+// and JSON) keeps any default away. What reaches a backend: a value to enforce, or none.
 struct Limits {
   std::optional<std::uint64_t> memory_bytes;
-  std::optional<double> cpus;  // e.g. 1.5 cores
+  std::optional<double> cpus;  // e.g. 1.5 cores; no default
   std::optional<std::uint32_t> pids;
+  bool memory_unlimited = false;  // no memory limit, whatever the defaults (memory_bytes unset)
+  bool pids_unlimited = false;    // no pids limit, whatever the defaults (pids unset)
+  // The value is the safe default, not asked for: a backend that cannot enforce it (no writable
+  // cgroup, rootless without delegation) creates the sandbox without it and says so in
+  // SandboxBackend::warnings(); a limit that was asked for and cannot be enforced is an error.
+  bool memory_defaulted = false;
+  bool pids_defaulted = false;
   bool operator==(const Limits&) const = default;
 };
 
@@ -76,6 +88,9 @@ struct ImageDefaults {
   std::string user;     // empty: none given (root)
   bool operator==(const ImageDefaults&) const = default;
 };
+
+inline constexpr std::uint64_t kDefaultMemoryBytes = std::uint64_t{2} << 30;  // "2g"
+inline constexpr std::uint32_t kDefaultPids = 1024;
 
 struct SandboxSpec {
   std::string image;  // backend-specific reference: "host", a path, "busybox:latest", ...
