@@ -28,7 +28,8 @@ namespace {
 
 // PID 1 of the commands' namespace. Signals from inside its namespace reach a namespace's init
 // only where it installed a handler, and it installs none: SIGKILL and SIGSTOP from the sandbox
-// are dropped, whatever the sender's capabilities.
+// are dropped, whatever the sender's capabilities; the others stay blocked, and the only one it
+// acts on is the leader's SIGTERM.
 [[noreturn]] void run_init(int ready_fd) {
   // The procfs of this namespace, over the outer one: /proc in the sandbox lists the commands
   // only. (The outer one stays underneath, out of reach without a umount.)
@@ -47,13 +48,25 @@ namespace {
   (void)!::write(ready_fd, "OK", 2);
   // Nothing of the leader's (the control socket, the host's status pipe) stays open here.
   ::syscall(SYS_close_range, 0U, ~0U, 0U);
-  sigset_t child_signal;
-  sigemptyset(&child_signal);
-  sigaddset(&child_signal, SIGCHLD);
+  sigset_t waited;
+  sigemptyset(&waited);
+  sigaddset(&waited, SIGCHLD);
+  sigaddset(&waited, SIGTERM);
+  // Set by the leader's SIGTERM when the sandbox stops (sandbox_stop.hpp): from then on the
+  // init ends as soon as nothing else runs in its namespace, so that the stop ends then too and
+  // does not wait out its grace for this init.
+  bool stopping = false;
+  constexpr timespec kStoppingTick{0, 50 * 1000 * 1000};
   while (true) {
-    ::sigwaitinfo(&child_signal, nullptr);
+    siginfo_t info{};
+    const int received = stopping ? ::sigtimedwait(&waited, &info, &kStoppingTick) : ::sigwaitinfo(&waited, &info);
+    // Only the leader's: sent with kill() (SI_USER, which no process can forge for another
+    // one) from outside this namespace, where the sender has no pid (0).
+    if (received == SIGTERM && info.si_code == SI_USER && info.si_pid == 0) stopping = true;
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
+    // kill(-1) from a namespace's init reaches every other process of the namespace.
+    if (stopping && ::kill(-1, 0) != 0 && errno == ESRCH) ::_exit(0);
   }
 }
 

@@ -480,8 +480,9 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
       pid_t pid;
       // PID 1 duty: reap every zombie, ours or reparented.
       while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
-        // Without it, no command could start any more (command_pid_namespace.hpp).
-        if (pid == policy.command_pid_namespace_init) ::_exit(1);
+        // Without it, no command could start any more (command_pid_namespace.hpp); in a stop,
+        // it ends once the commands are gone.
+        if (pid == policy.command_pid_namespace_init && !stop.begun()) ::_exit(1);
         forget(pid);
         std::erase(shepherds, pid);
         if (std::erase(busy, pid) != 0) lifetime.calls_in_progress(busy.size());
