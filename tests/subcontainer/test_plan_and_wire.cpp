@@ -112,7 +112,7 @@ TEST(SubcontainerWire, TtyRoundTripCarriesNoFds) {
   EXPECT_EQ(decoded.tty_rows, 43);
   EXPECT_EQ(wire::request_fd_count(decoded), 0) << "the agent makes the terminal";
   wire::ExecMessage bad_size;
-  EXPECT_FALSE(wire::decode(std::string("ash\0t80\0", 8), bad_size)) << "a size without rows";
+  EXPECT_FALSE(wire::decode(std::string("ash\0y80\0", 8), bad_size)) << "a size without rows";
   message.launch = true;
   wire::ExecMessage launch_with_tty;
   EXPECT_FALSE(wire::decode(wire::encode(message), launch_with_tty)) << "a main command has no terminal";
