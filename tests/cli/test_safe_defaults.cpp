@@ -106,7 +106,9 @@ TEST_P(SafeDefaultsTest, AForkBombEndsInsideADefaultSandbox) {
   const auto start = Clock::now();
   std::vector<std::string> args{"--json", "run", "--timeout", "10s", "--max-output", "64k"};
   args.insert(args.end(), image_.begin(), image_.end());
-  args.insert(args.end(), {"--", "sh", "-c", "bomb() { bomb | bomb & }; bomb; wait"});
+  // In the foreground: every level waits for its pipeline, so the bomb grows until forks fail
+  // and then holds its processes until the timeout (a backgrounded bomb would return at once).
+  args.insert(args.end(), {"--", "sh", "-c", "bomb() { bomb | bomb; }; bomb"});
   const HutchResult result = on_backend(args);
   const auto worst = probe.stop();
   EXPECT_EQ(result.exit_code, 124) << result.err;
