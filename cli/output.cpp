@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include <hutch/spec.hpp>
+#include <hutch/spec_json.hpp>
 #include <hutch/units.hpp>
 
 #include <algorithm>
@@ -107,15 +108,8 @@ json::object to_json(const SandboxSpec& spec) {
   return object;
 }
 
-json::object to_json(const ImageDefaults& defaults) {
-  json::object object;
-  object["entrypoint"] = string_array(defaults.entrypoint);
-  object["cmd"] = string_array(defaults.cmd);
-  object["env"] = to_json(defaults.env);
-  object["workdir"] = defaults.workdir;
-  object["user"] = defaults.user;
-  return object;
-}
+// The same object the backends store (hutch::defaults_to_json).
+json::object to_json(const ImageDefaults& defaults) { return json::parse(defaults_to_json(defaults)).as_object(); }
 
 json::object to_json(const SandboxInfo& info) {
   json::object object;
