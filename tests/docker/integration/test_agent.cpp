@@ -118,12 +118,21 @@ TEST_F(DockerTest, ResumeAfterARestartWaitsForTheNewAgent) {
 
 TEST_F(DockerTest, PruneRemovesTheAgentDirectory) {
   auto spec = base_spec();
-  spec.ttl = std::chrono::milliseconds(1);
   auto sandbox = create(spec);
   auto dir = agent_dir_of(*sandbox);
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The ttl starts once the agent runs (a ttl in the spec this short would end the sandbox
+  // before create() saw its agent); then the sandbox ends by itself and is listed expired.
+  sandbox->set_lifetime({.ttl = std::chrono::milliseconds(1)});
   Filter filter;
   filter.labels = spec.labels;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  auto expired = [&] {
+    auto listed = backend_->list(filter);
+    return listed.size() == 1 && listed[0].state == SandboxState::expired;
+  };
+  while (!expired() && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(expired()) << "the sandbox did not end at its ttl";
   auto removed = backend_->prune(filter);
   ASSERT_EQ(removed, std::vector<std::string>{sandbox->id()});
   EXPECT_FALSE(std::filesystem::exists(dir));
