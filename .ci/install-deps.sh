@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-filesystem1.81-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
-  libseccomp-dev libarchive-dev libcap-dev nettle-dev
+  libseccomp-dev libarchive-dev libcap-dev nettle-dev libssl-dev
   zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
@@ -23,6 +23,8 @@ if [ "$profile" = test ]; then
   packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with
   packages+=(gzip bzip2 xz-utils zstd)
+  # certificates for the TLS dockerd (.ci/start-tls-dockerd.sh) and its s_server test peer
+  packages+=(openssl)
 fi
 
 missing=()
