@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-filesystem1.81-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
-  libseccomp-dev libarchive-dev libcap-dev nettle-dev
+  libseccomp-dev libarchive-dev libcap-dev nettle-dev libssl-dev
   zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
