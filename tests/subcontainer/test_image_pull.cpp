@@ -22,6 +22,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -111,9 +112,11 @@ class ImagePullTest : public ::testing::Test {
     return state_dir_.path() / "subcontainer" / "images" / "blobs" / "sha256" / digest.substr(7);
   }
 
-  // An image in the fake registry: the busybox rootfs as its first layer (uncompressed tar),
-  // a layer with /hello.txt, a config with Env. Returns "host/repo:tag".
-  std::string serve_image(FakeRegistry& registry, const std::string& repository) {
+  // An image in the fake registry: the busybox rootfs as its first layer (gzip), a layer with
+  // /hello.txt (zstd), a config with Env. With `as_index`, the tag names an OCI index whose
+  // first entry is for another architecture (its manifest is not served) and whose second is
+  // for this host's. Returns "host/repo:1".
+  std::string serve_image(FakeRegistry& registry, const std::string& repository, bool as_index = false) {
     const std::string rootfs = read_whole(test_data() / "busybox-rootfs.tar");
     std::string hello;
     {
@@ -124,26 +127,59 @@ class ImagePullTest : public ::testing::Test {
       writer.add_file("hello.txt", "hello from " + repository + "\n");
       writer.finish();
     }
-    layers_ = {rootfs, hello};
+    const fs::path scratch = state_dir_.path() / "scratch";
+    layers_ = {compress(rootfs, "gzip -c"), compress(hello, "zstd -q -c")};
     layer_digests_.clear();
-    for (const std::string& layer : layers_) layer_digests_.push_back(sha256_of(layer, state_dir_.path() / "scratch"));
-    // The layers are uncompressed, so their digests are the diff_ids, which make the config,
-    // hence the image id, differ between images with other layers.
-    std::string config = R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","FROM_CONFIG=yes"]},)"
-                         R"("rootfs":{"type":"layers","diff_ids":[")" + layer_digests_[0] + R"(",")" + layer_digests_[1] + R"("]}})";
-    const std::string config_digest = sha256_of(config, state_dir_.path() / "scratch");
+    for (const std::string& layer : layers_) layer_digests_.push_back(sha256_of(layer, scratch));
+    // diff_ids (digests of the uncompressed layers) make the config, hence the image id,
+    // differ between images with other layers.
+    const std::string config = R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","FROM_CONFIG=yes"]},)"
+                               R"("rootfs":{"type":"layers","diff_ids":[")" + sha256_of(rootfs, scratch) + R"(",")" +
+                               sha256_of(hello, scratch) + R"("]}})";
+    const std::string config_digest = sha256_of(config, scratch);
+    const char* types[] = {"application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar+zstd"};
     std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
                            R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
                            config_digest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[)";
     for (std::size_t i = 0; i < layers_.size(); ++i)
-      manifest += std::string(i == 0 ? "" : ",") + R"({"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":")" +
+      manifest += std::string(i == 0 ? "" : ",") + R"({"mediaType":")" + types[i] + R"(","digest":")" +
                   layer_digests_[i] + R"(","size":)" + std::to_string(layers_[i].size()) + "}";
     manifest += "]}";
-    registry.put("/v2/" + repository + "/manifests/1", {"application/vnd.oci.image.manifest.v1+json", manifest});
+    const std::string manifest_type = "application/vnd.oci.image.manifest.v1+json";
+    if (as_index) {
+      const std::string manifest_digest = sha256_of(manifest, scratch);
+      const std::string index = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+                                R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:)" +
+                                std::string(64, '0') + R"(","size":10,"platform":{"os":"linux","architecture":"s390x"}},)"
+                                R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + manifest_digest +
+                                R"(","size":)" + std::to_string(manifest.size()) +
+                                R"(,"platform":{"os":"linux","architecture":")" + host_architecture() + R"("}}]})";
+      registry.put("/v2/" + repository + "/manifests/1", {"application/vnd.oci.image.index.v1+json", index});
+      registry.put("/v2/" + repository + "/manifests/" + manifest_digest, {manifest_type, manifest});
+    } else {
+      registry.put("/v2/" + repository + "/manifests/1", {manifest_type, manifest});
+    }
     registry.put("/v2/" + repository + "/blobs/" + config_digest, {"application/octet-stream", config});
     for (std::size_t i = 0; i < layers_.size(); ++i)
       registry.put("/v2/" + repository + "/blobs/" + layer_digests_[i], {"application/octet-stream", layers_[i]});
     return registry.host() + "/" + repository + ":1";
+  }
+
+  // `data` through a compressor command (gzip, zstd: .ci/install-deps.sh test).
+  std::string compress(const std::string& data, const std::string& command) {
+    const fs::path in = state_dir_.path() / "compress-in";
+    const fs::path out = state_dir_.path() / "compress-out";
+    std::ofstream(in, std::ios::binary) << data;
+    const std::string line = command + " <" + in.string() + " >" + out.string();
+    EXPECT_EQ(std::system(line.c_str()), 0) << line;
+    return read_whole(out);
+  }
+
+  static std::string host_architecture() {
+    utsname name{};
+    ::uname(&name);
+    const std::string machine = name.machine;
+    return machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
   }
 
   bool need_busybox_rootfs() { return fs::exists(test_data() / "busybox-rootfs.tar"); }
@@ -200,10 +236,17 @@ TEST_F(ImagePullTest, TwoPullsOfOneImageAtOnceDownloadEachBlobOnce) {
   // Two backends on one state dir, as two hutch processes would be: only the store's locks
   // keep them from downloading twice.
   const std::shared_ptr<hutch::SandboxBackend> second_backend = load();
-  std::string first, second;
-  std::thread other([&] { first = second_backend->pull_image(image, {}); });
+  std::string first, second, failure;
+  std::thread other([&] {
+    try {
+      first = second_backend->pull_image(image, {});
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
   second = backend().pull_image(image, {});
   other.join();
+  EXPECT_EQ(failure, "");
   EXPECT_EQ(first, second);
   for (const std::string& digest : layer_digests_) EXPECT_EQ(registry.requests("/v2/twice/blobs/" + digest), 1) << digest;
   EXPECT_EQ(run_in(image, "cat /hello.txt; echo $FROM_CONFIG"), "hello from twice\nyes\n");
@@ -220,6 +263,14 @@ TEST_F(ImagePullTest, AnInterruptedPullLeavesNothingTrustedAndTheNextOneSucceeds
     EXPECT_FALSE(entry.path().filename().string().find(".tmp-") != std::string::npos) << entry.path();
   EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from cut\n");
   EXPECT_EQ(registry.requests("/v2/cut/blobs/" + layer_digests_[0]), 2);
+}
+
+TEST_F(ImagePullTest, AnIndexIsFollowedToThisHostsPlatform) {
+  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  FakeRegistry registry;
+  const std::string image = serve_image(registry, "multi", /*as_index=*/true);
+  EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from multi\n");
+  EXPECT_EQ(registry.requests("/v2/multi/manifests/sha256:" + std::string(64, '0')), 0);
 }
 
 TEST_F(ImagePullTest, BasicAuthAndTheTokenFlowUseTheConfiguredCredentials) {
