@@ -23,6 +23,8 @@ if [ "$profile" = test ]; then
   packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with
   packages+=(gzip bzip2 xz-utils zstd)
+  # the CA and certificate of the TLS registry test (tests/subcontainer/test_image_pull.cpp)
+  packages+=(openssl)
 fi
 
 missing=()

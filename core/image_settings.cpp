@@ -104,7 +104,7 @@ std::string_view to_string(PullPolicy policy) noexcept {
 }
 
 bool ImageSettings::is_insecure(const std::string& registry) const {
-  if (is_loopback(host_of(registry))) return true;
+  if (loopback_insecure && is_loopback(host_of(registry))) return true;
   for (const std::string& insecure : insecure_registries)
     if (insecure == registry || insecure == host_of(registry)) return true;
   return false;
@@ -130,6 +130,7 @@ ImageSettings read_image_settings(const ConfigTable& table) {
         table.fail("insecure_registries", "expected registries as host or host:port, got \"" + registry + "\"");
     settings.insecure_registries = *registries;
   }
+  if (auto loopback = table.get_bool("loopback_insecure")) settings.loopback_insecure = *loopback;
   if (auto docker_config = table.get_bool("docker_config")) settings.docker_config = *docker_config;
   if (auto auth = table.get_table("auth")) {
     for (const std::string& registry : auth->keys()) {

@@ -222,7 +222,10 @@ struct HttpClient::Impl {
     if (!request.url.tls) return exchange(socket, runner, request, sink, max_body, close_socket);
 
     ssl::stream<tcp::socket&> stream(socket, tls_context());
-    if (::SSL_set_tlsext_host_name(stream.native_handle(), request.url.host.c_str()) != 1)
+    // SNI names hosts, never addresses (RFC 6066); the certificate is checked either way.
+    error_code not_an_address;
+    asio::ip::make_address(request.url.host, not_an_address);
+    if (not_an_address && ::SSL_set_tlsext_host_name(stream.native_handle(), request.url.host.c_str()) != 1)
       throw Error(Errc::io, "registry request " + request.url.str() + ": cannot set the TLS server name");
     stream.set_verify_callback(ssl::host_name_verification(request.url.host));
     runner.run(request.url, "the TLS handshake", [&](auto handler) { stream.async_handshake(ssl::stream_base::client, handler); },

@@ -27,12 +27,15 @@ struct RegistryCredentials {
 //   pull = "missing" | "always" | "never"
 //   insecure_registries = ["host:port", ...]   plain HTTP (registries on 127.0.0.0/8,
 //                                               localhost and ::1 are insecure anyway)
+//   loopback_insecure = true                   registries on 127.0.0.0/8, localhost and ::1 are
+//                                               insecure (as Docker has it); false: TLS there too
 //   docker_config = true                       read the docker CLI's config.json auths
 //   [images.auth."HOST"] username, password | identity_token
 struct HUTCH_API ImageSettings {
   PullPolicy pull = PullPolicy::missing;
   std::vector<std::string> insecure_registries;
   std::map<std::string, RegistryCredentials> auth;  // by registry host as written in names
+  bool loopback_insecure = true;
   bool docker_config = true;
 
   // True when `registry` ("host[:port]") is reached over plain HTTP.

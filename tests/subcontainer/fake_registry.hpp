@@ -1,12 +1,15 @@
 // A tiny OCI registry on 127.0.0.1 for the pull tests: serves the manifests and blobs a test
 // puts in it, counts requests per path, and misbehaves on request (a blob cut off after half
 // its bytes, a blob whose content differs from its digest, Basic auth, a Bearer token
-// server). One connection at a time, each closed after its answer (the client asks for that).
+// server), over TLS when given a certificate. One connection at a time, each closed after its
+// answer (the client asks for that).
 #pragma once
 
 #include "unique_fd.hpp"
 
 #include <hutch/base64.hpp>
+
+#include <openssl/ssl.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,7 +18,9 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -32,7 +37,18 @@ class FakeRegistry {
 
   enum class Auth { none, basic, token };
 
-  FakeRegistry() {
+  struct TlsFiles {
+    std::string certificate;  // PEM, for 127.0.0.1
+    std::string key;
+  };
+
+  explicit FakeRegistry(std::optional<TlsFiles> tls = std::nullopt) {
+    if (tls) {
+      tls_.reset(::SSL_CTX_new(::TLS_server_method()));
+      if (!tls_ || ::SSL_CTX_use_certificate_chain_file(tls_.get(), tls->certificate.c_str()) != 1 ||
+          ::SSL_CTX_use_PrivateKey_file(tls_.get(), tls->key.c_str(), SSL_FILETYPE_PEM) != 1)
+        throw std::runtime_error("fake registry: cannot load the TLS certificate " + tls->certificate);
+    }
     listener_ = subcontainer::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -52,6 +68,7 @@ class FakeRegistry {
   }
 
   std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string scheme() const { return tls_ ? "https" : "http"; }
 
   void put(const std::string& path, Route route) {
     std::lock_guard lock(mutex_);
@@ -79,19 +96,45 @@ class FakeRegistry {
         if (stopping_) return;
         continue;
       }
-      answer(client.get());
+      Connection connection{client.get(), nullptr};
+      if (tls_) {
+        connection.ssl = ::SSL_new(tls_.get());
+        ::SSL_set_fd(connection.ssl, client.get());
+        if (::SSL_accept(connection.ssl) != 1) {  // e.g. the client did not trust the certificate
+          ::SSL_free(connection.ssl);
+          continue;
+        }
+      }
+      answer(connection);
+      if (connection.ssl != nullptr) {
+        ::SSL_shutdown(connection.ssl);
+        ::SSL_free(connection.ssl);
+      }
     }
   }
 
-  static void send_all(int fd, std::string_view data) {
+  // A client connection, plain or TLS.
+  struct Connection {
+    int fd;
+    SSL* ssl;
+    ssize_t read(char* buffer, std::size_t size) const {
+      return ssl != nullptr ? ::SSL_read(ssl, buffer, static_cast<int>(size)) : ::recv(fd, buffer, size, 0);
+    }
+    ssize_t write(std::string_view data) const {
+      return ssl != nullptr ? ::SSL_write(ssl, data.data(), static_cast<int>(data.size()))
+                            : ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    }
+  };
+
+  static void send_all(const Connection& fd, std::string_view data) {
     while (!data.empty()) {
-      const ssize_t sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      const ssize_t sent = fd.write(data);
       if (sent <= 0) return;
       data.remove_prefix(static_cast<std::size_t>(sent));
     }
   }
 
-  static void reply(int fd, int status, const std::string& extra_headers, const std::string& content_type,
+  static void reply(const Connection& fd, int status, const std::string& extra_headers, const std::string& content_type,
                     std::string_view body, std::size_t content_length) {
     std::string head = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: " + content_type +
                        "\r\nContent-Length: " + std::to_string(content_length) + "\r\nConnection: close\r\n" +
@@ -100,11 +143,11 @@ class FakeRegistry {
     send_all(fd, body);
   }
 
-  void answer(int fd) {
+  void answer(const Connection& fd) {
     std::string request;
     char buffer[4096];
     while (request.find("\r\n\r\n") == std::string::npos) {
-      const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
+      const ssize_t got = fd.read(buffer, sizeof buffer);
       if (got <= 0) return;
       request.append(buffer, static_cast<std::size_t>(got));
     }
@@ -128,7 +171,7 @@ class FakeRegistry {
       return reply(fd, 401, "WWW-Authenticate: Basic realm=\"fake\"\r\n", "text/plain", "", 0);
     if (auth_ == Auth::token && authorization != std::string("Bearer ") + kToken)
       return reply(fd, 401,
-                   "WWW-Authenticate: Bearer realm=\"http://" + host() + "/token\",service=\"fake\"\r\n",
+                   "WWW-Authenticate: Bearer realm=\"" + scheme() + "://" + host() + "/token\",service=\"fake\"\r\n",
                    "text/plain", "", 0);
     const auto route = routes_.find(path);
     if (route == routes_.end()) return reply(fd, 404, "", "application/json", "{}", 2);
@@ -142,6 +185,10 @@ class FakeRegistry {
     reply(fd, 200, "", type, body, body.size());
   }
 
+  struct FreeContext {
+    void operator()(SSL_CTX* context) const { ::SSL_CTX_free(context); }
+  };
+  std::unique_ptr<SSL_CTX, FreeContext> tls_;
   subcontainer::UniqueFd listener_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -1,9 +1,10 @@
 // Pulls from OCI registries on 127.0.0.1 into the subcontainer backend (issue 18): the Debian
 // docker-registry that .ci/build-test-images.sh starts and fills with docker (plain HTTP, a
 // multi-layer image with whiteouts and an opaque directory), and a fake registry of the test's
-// own (fake_registry.hpp) that tampers with blobs, cuts downloads off, counts requests and
-// asks for credentials. No test sends a request anywhere but 127.0.0.1: unqualified names are
-// only used with pull = "never".
+// own (fake_registry.hpp) that serves gzip and zstd layers and image indexes, tampers with
+// blobs, cuts downloads off, counts requests, asks for credentials and speaks TLS with a CA
+// the test makes. No test sends a request anywhere but 127.0.0.1: unqualified names are only
+// used with pull = "never".
 #include "blob_store.hpp"
 #include "content_digest.hpp"
 #include "fake_registry.hpp"
@@ -271,6 +272,42 @@ TEST_F(ImagePullTest, AnIndexIsFollowedToThisHostsPlatform) {
   const std::string image = serve_image(registry, "multi", /*as_index=*/true);
   EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from multi\n");
   EXPECT_EQ(registry.requests("/v2/multi/manifests/sha256:" + std::string(64, '0')), 0);
+}
+
+// With loopback_insecure = false a registry on 127.0.0.1 is reached over TLS, and its
+// certificate must chain to a CA the system store has (SSL_CERT_FILE points it at the test's).
+TEST_F(ImagePullTest, TlsIsVerifiedAgainstTheSystemStore) {
+  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  const fs::path tls = state_dir_.path() / "tls";
+  fs::create_directory(tls);
+  const std::string make_certificates =
+      "cd " + tls.string() + " && (openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 1 "
+      "-subj /CN=hutch-test-ca -addext basicConstraints=critical,CA:TRUE && "
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 && "
+      "printf 'subjectAltName=IP:127.0.0.1\\n' >ext && "
+      "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 1 -extfile ext"
+      ") >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make_certificates.c_str()), 0) << make_certificates << " (install openssl)";
+  FakeRegistry registry(FakeRegistry::TlsFiles{(tls / "server.crt").string(), (tls / "server.key").string()});
+  const std::string image = serve_image(registry, "secure");
+  registry.require(FakeRegistry::Auth::token, "carol:pw");  // the token realm is https too
+  settings_.loopback_insecure = false;
+  settings_.auth[registry.host()] = {"carol", "pw", ""};
+
+  // The system store does not know the test's CA.
+  const char* previous = std::getenv("SSL_CERT_FILE");
+  ::unsetenv("SSL_CERT_FILE");
+  const hutch::Error untrusted = hutch::test::error_of([&] { backend().pull_image(image, {}); });
+  EXPECT_EQ(untrusted.code(), Errc::io);
+  EXPECT_THAT(untrusted.what(), HasSubstr("certificate verify failed"));
+
+  ::setenv("SSL_CERT_FILE", (tls / "ca.crt").c_str(), 1);
+  std::string id;
+  EXPECT_NO_THROW(id = backend().pull_image(image, {}));
+  if (previous != nullptr) ::setenv("SSL_CERT_FILE", previous, 1);
+  else ::unsetenv("SSL_CERT_FILE");
+  EXPECT_FALSE(id.empty());
+  EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from secure\n");
 }
 
 TEST_F(ImagePullTest, BasicAuthAndTheTokenFlowUseTheConfiguredCredentials) {

@@ -85,6 +85,8 @@ password = "secret"
   ASSERT_TRUE(config.images.credentials_for("registry.example.com"));
   EXPECT_EQ(config.images.credentials_for("registry.example.com")->password, "secret");
   EXPECT_FALSE(config.images.credentials_for("other.example.com"));
+  const hutch::Config tls_everywhere = hutch::parse_config("[images]\nloopback_insecure = false\n", "t.toml");
+  EXPECT_FALSE(tls_everywhere.images.is_insecure("127.0.0.1:5000"));
 
   EXPECT_THAT(hutch::test::error_of([] { hutch::parse_config("[images]\npull = \"sometimes\"\n", "t.toml"); }).what(),
               HasSubstr("t.toml:2:"));
