@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   hutch::cli::register_launch_commands(app, session, commands);
   hutch::cli::register_stop_start_commands(app, session, commands);
   hutch::cli::register_snapshots_commands(app, session, commands);
+  hutch::cli::register_images_commands(app, session, commands);
   pass_unknown_options_up(app);
 
   try {

@@ -31,6 +31,9 @@ std::shared_ptr<Handle> SandboxBackend::restore(const std::string&, const Sandbo
 }
 std::vector<SnapshotInfo> SandboxBackend::snapshots() { return {}; }
 std::vector<std::string> SandboxBackend::warnings() { return {}; }
+std::string SandboxBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>&) {
+  throw Error(Errc::unsupported, "backend '" + name() + "' cannot pull images (pull_image of '" + image + "')");
+}
 void SandboxBackend::delete_snapshot(const std::string&) {
   throw_unsupported(name(), "delete_snapshot");
 }

@@ -123,6 +123,9 @@ std::shared_ptr<Handle> PinnedBackend::restore(const std::string& snapshot_id,
 
 std::vector<SnapshotInfo> PinnedBackend::snapshots() { return inner_->snapshots(); }
 std::vector<std::string> PinnedBackend::warnings() { return inner_->warnings(); }
+std::string PinnedBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) {
+  return inner_->pull_image(image, progress);
+}
 void PinnedBackend::delete_snapshot(const std::string& snapshot_id) {
   inner_->delete_snapshot(snapshot_id);
 }

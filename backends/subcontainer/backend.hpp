@@ -27,6 +27,7 @@ class SubcontainerBackend final : public SandboxBackend {
   std::vector<SnapshotInfo> snapshots() override;
   void delete_snapshot(const std::string& snapshot_id) override;
   std::vector<std::string> warnings() override;
+  std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) override;
 
  private:
   std::vector<std::string> sandbox_ids() const;

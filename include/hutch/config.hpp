@@ -6,6 +6,7 @@
 #pragma once
 
 #include <hutch/export.hpp>
+#include <hutch/image_settings.hpp>
 #include <hutch/types.hpp>
 
 #include <cstdint>
@@ -89,6 +90,9 @@ struct HUTCH_API Config {
   std::optional<Duration> exec_start_timeout;  // default ExecRequest::start_timeout of `hutch run/exec`
   std::string log_level = "warn";
   std::string state_dir = default_state_dir();
+
+  // [images]: pull policy, insecure registries, credentials (image_settings.hpp)
+  ImageSettings images;
 
   // [plugins]
   std::vector<std::string> plugin_paths;  // searched before HUTCH_PLUGIN_PATH and the install dir
