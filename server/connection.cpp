@@ -9,26 +9,31 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <future>
+#include <mutex>
 
 namespace hutch::server {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 
 namespace {
 
 template <class Protocol>
-class Connection final : public Exchange, public std::enable_shared_from_this<Connection<Protocol>> {
+class Connection final : public Exchange,
+                         public WebSocket,
+                         public std::enable_shared_from_this<Connection<Protocol>> {
  public:
   Connection(typename Protocol::socket socket, const ConnectionContext& context)
-      : stream_(std::move(socket)), context_(context) {}
+      : stream_(std::move(socket)), executor_(stream_.get_executor()), context_(context) {}
 
   void start() { read_header(); }
 
@@ -41,6 +46,12 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
   void write_chunk(std::string_view data) override;
   void end_stream() override;
   bool responded() const override { return responded_; }
+  WebSocket& accept_websocket() override;
+
+  // WebSocket, on worker threads.
+  std::optional<Message> read() override;
+  void write(bool text, std::string_view data) override;
+  void close(std::uint16_t code, std::string_view reason) override;
 
  private:
   using Stream = beast::basic_stream<Protocol, net::any_io_executor>;
@@ -49,7 +60,7 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
   void on_header(beast::error_code ec);
   void answer_bad_request(unsigned status, const std::string& message);
   void run_on_worker();
-  void close();
+  void shutdown_socket();
 
   // Starts `op(handler)` on the connection's strand and waits (on the worker) until the
   // handler ran; returns what it got. The deadline applies to the operation.
@@ -57,7 +68,7 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
   std::pair<beast::error_code, std::size_t> wait_io(Op op) {
     std::promise<std::pair<beast::error_code, std::size_t>> done;
     auto result = done.get_future();
-    net::dispatch(stream_.get_executor(), [&] {
+    net::dispatch(executor_, [&] {
       op([&done](beast::error_code ec, std::size_t n) { done.set_value({ec, n}); });
     });
     return result.get();
@@ -82,6 +93,12 @@ class Connection final : public Exchange, public std::enable_shared_from_this<Co
   }
 
   Stream stream_;
+  // The connection's strand; kept apart because stream_ moves into ws_ on an upgrade.
+  net::any_io_executor executor_;
+  std::optional<websocket::stream<Stream>> ws_;
+  beast::flat_buffer ws_buffer_;
+  std::mutex ws_write_mutex_;
+  bool upgrade_ = false;
   ConnectionContext context_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
@@ -108,7 +125,7 @@ template <class Protocol>
 void Connection<Protocol>::on_header(beast::error_code ec) {
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
       ec == net::error::operation_aborted || ec == net::error::connection_reset)
-    return close();
+    return shutdown_socket();
   if (ec == http::error::header_limit) return answer_bad_request(431, "the request header is larger than " +
                                                                        std::to_string(context_.limits.header_limit) + " bytes");
   if (ec) return answer_bad_request(400, "malformed request: " + ec.message());
@@ -125,6 +142,7 @@ void Connection<Protocol>::on_header(beast::error_code ec) {
     request_.authorization.assign(auth->value().data(), auth->value().size());
   if (auto length = parser_->content_length()) request_.content_length = *length;
   request_.has_body = !parser_->is_done();
+  upgrade_ = websocket::is_upgrade(parser_->get());
   net::post(context_.workers, [self = this->shared_from_this()] { self->run_on_worker(); });
 }
 
@@ -137,7 +155,7 @@ void Connection<Protocol>::answer_bad_request(unsigned status, const std::string
   response->prepare_payload();
   stream_.expires_after(context_.limits.idle_timeout);
   http::async_write(stream_, *response, [self = this->shared_from_this(), response](beast::error_code, std::size_t) {
-    self->close();
+    self->shutdown_socket();
   });
 }
 
@@ -146,19 +164,68 @@ void Connection<Protocol>::run_on_worker() {
   bool reuse = context_.router.dispatch(context_.service, *this);
   // A body left unread would be taken for the next request.
   reuse = reuse && !close_after_ && parser_->is_done() && parser_->get().keep_alive();
-  net::post(stream_.get_executor(), [self = this->shared_from_this(), reuse] {
+  net::post(executor_, [self = this->shared_from_this(), reuse] {
     if (reuse)
       self->read_header();
     else
-      self->close();
+      self->shutdown_socket();
   });
 }
 
 template <class Protocol>
-void Connection<Protocol>::close() {
+void Connection<Protocol>::shutdown_socket() {
   beast::error_code ignored;
-  stream_.socket().shutdown(net::socket_base::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  auto& socket = ws_ ? ws_->next_layer().socket() : stream_.socket();
+  socket.shutdown(net::socket_base::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+template <class Protocol>
+WebSocket& Connection<Protocol>::accept_websocket() {
+  if (!upgrade_)
+    throw Error(Errc::invalid_argument, request_.method + " " + request_.path +
+                                            " is a WebSocket: send an Upgrade: websocket request (see server/STREAMS.md)");
+  responded_ = true;
+  close_after_ = true;
+  auto [ec, n] = wait_io([&](auto handler) {
+    ws_.emplace(std::move(stream_));
+    // The WebSocket's own deadlines (a ping when idle, a close handshake that must end) take
+    // over from the HTTP stream's.
+    ws_->next_layer().expires_never();
+    ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_->read_message_max(1 << 20);
+    ws_->async_accept(parser_->get(), [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); });
+  });
+  if (ec) io_failed("accepting the WebSocket", ec);
+  return *this;
+}
+
+template <class Protocol>
+std::optional<WebSocket::Message> Connection<Protocol>::read() {
+  auto [ec, n] = wait_io([&](auto handler) { ws_->async_read(ws_buffer_, std::move(handler)); });
+  if (ec) return std::nullopt;  // closed by the client, gone, or timed out: the stream ends
+  Message message{ws_->got_text(), beast::buffers_to_string(ws_buffer_.data())};
+  ws_buffer_.consume(ws_buffer_.size());
+  return message;
+}
+
+template <class Protocol>
+void Connection<Protocol>::write(bool text, std::string_view data) {
+  std::lock_guard lock(ws_write_mutex_);
+  auto [ec, n] = wait_io([&](auto handler) {
+    ws_->text(text);
+    ws_->async_write(net::const_buffer(data.data(), data.size()), std::move(handler));
+  });
+  if (ec) io_failed("writing to the WebSocket", ec);
+}
+
+template <class Protocol>
+void Connection<Protocol>::close(std::uint16_t code, std::string_view reason) {
+  std::lock_guard lock(ws_write_mutex_);
+  wait_io([&](auto handler) {
+    ws_->async_close(websocket::close_reason(static_cast<websocket::close_code>(code), std::string(reason)),
+                     [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); });
+  });
 }
 
 template <class Protocol>

@@ -31,6 +31,25 @@ struct Request {
   std::vector<std::string> query_values(const std::string& name) const;
 };
 
+// A request upgraded to a WebSocket (server/STREAMS.md). Every call blocks the worker until the
+// I/O thread has done it; one read and one write may run at once (from two threads), writes
+// are serialized. Messages are at most 1 MiB.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  struct Message {
+    bool text = false;
+    std::string data;
+  };
+  // The next message; nullopt once the client closed the socket or went away.
+  virtual std::optional<Message> read() = 0;
+  // Sends one message; Errc::io / Errc::timeout when the client is gone or stopped reading.
+  virtual void write(bool text, std::string_view data) = 0;
+  // Sends a close frame with `code` (1000 normal, 1008 policy, 1011 error); no error if the
+  // client is already gone.
+  virtual void close(std::uint16_t code, std::string_view reason) = 0;
+};
+
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -52,6 +71,10 @@ class Exchange {
   virtual void begin_stream(unsigned status, std::string_view content_type) = 0;
   virtual void write_chunk(std::string_view data) = 0;
   virtual void end_stream() = 0;
+  // Answers a WebSocket upgrade request (101) and returns the socket; after it, the exchange
+  // has responded and the connection ends with the socket. Errc::invalid_argument when the
+  // request is not an upgrade.
+  virtual WebSocket& accept_websocket() = 0;
   // Whether a response (or its header) was sent already.
   virtual bool responded() const = 0;
 };

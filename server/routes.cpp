@@ -29,6 +29,7 @@ Router make_router() {
   router.add("GET", "/v1/sandboxes/{id}/stats", get_stats);
 
   router.add("POST", "/v1/sandboxes/{id}/exec", exec_command);
+  router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
 
   router.add("GET", "/v1/sandboxes/{id}/files", read_file);
   router.add("PUT", "/v1/sandboxes/{id}/files", write_file);

@@ -41,6 +41,8 @@ void snapshot_sandbox(Context& context);
 void get_stats(Context& context);
 // routes_commands.cpp
 void exec_command(Context& context);
+// routes_streams.cpp
+void stream_command(Context& context);
 // routes_files.cpp
 void read_file(Context& context);
 void write_file(Context& context);
