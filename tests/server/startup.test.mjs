@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, statSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, statSync, rmSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,6 +57,30 @@ describe('hutch serve at start', () => {
       await refused(['--listen', `unix://${service.socket}`], 'already listening');
     } finally {
       await service.stop();
+    }
+  });
+
+  it('serves the socket systemd passes (LISTEN_FDS) instead of making its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hutch-serve-activation-'));
+    const socket = join(dir, 'activated.sock');
+    try {
+      writeFileSync(join(dir, 'hutch.toml'), `[defaults]\nbackend = "fake"\nstate_dir = "${dir}/state"\n[plugins]\npaths = ["${env.testPlugins}"]\n`);
+      // systemd's own tool: it listens, and on the first connection execs the service with
+      // LISTEN_FDS=1 and LISTEN_PID set, as a .socket unit would.
+      const activator = spawn('systemd-socket-activate', ['-l', socket, env.hutch, '--config', join(dir, 'hutch.toml'), 'serve'],
+        { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      activator.stderr.on('data', (d) => { stderr += d; });
+      const exited = new Promise((resolve) => activator.on('exit', (code, signal) => resolve(code ?? signal)));
+      for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+      const { stdout } = await run('curl', ['-sS', '--max-time', '20', '--unix-socket', socket, 'http://localhost/healthz']);
+      assert.deepEqual(JSON.parse(stdout), { status: 'ok' });
+      assert.match(stderr, /listening on socket activation: fd 3/);
+      assert.ok(!existsSync(join(dir, 'run')), 'it made a socket of its own');
+      activator.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
