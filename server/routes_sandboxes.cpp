@@ -52,7 +52,7 @@ void create_sandbox(Context& context) {
   if (context.caller.tenant) spec.labels[kLabelTenant] = *context.caller.tenant;
   SandboxBackend& backend = context.service.backend(backend_name);
   std::shared_ptr<Handle> handle = backend.create(spec);
-  context.service.remember(handle->id(), backend_name);
+  context.service.remember(backend, handle);
   answer_info(context, *handle, 201);
 }
 
@@ -110,7 +110,7 @@ void unpause_sandbox(Context& context) { run_verb(context, &Handle::unpause); }
 void fork_sandbox(Context& context) {
   OwnedSandbox owned = sandbox_of(context);
   std::shared_ptr<Handle> copy = owned.handle->fork();
-  context.service.remember(copy->id(), owned.backend->name());
+  context.service.remember(*owned.backend, copy);
   answer_info(context, *copy, 201);
 }
 

@@ -81,9 +81,10 @@ bool Service::visible(const Caller& caller, const Labels& labels) {
   return label != labels.end() && label->second == *caller.tenant;
 }
 
-void Service::remember(const std::string& id, const std::string& backend) {
+void Service::remember(SandboxBackend& backend, std::shared_ptr<Handle> handle) {
+  const std::string id = handle->id();
   std::lock_guard lock(owners_mutex_);
-  owners_[id] = backend;
+  owners_[id] = {&backend, std::move(handle)};
 }
 
 void Service::forget(const std::string& id) {
@@ -92,24 +93,22 @@ void Service::forget(const std::string& id) {
 }
 
 OwnedSandbox Service::find(const Caller& caller, const std::string& id) {
-  const std::string not_found = "no sandbox '" + id + "'";
-  std::string known;
+  OwnedSandbox owned;
   {
     std::lock_guard lock(owners_mutex_);
-    if (auto owner = owners_.find(id); owner != owners_.end()) known = owner->second;
+    if (auto known = owners_.find(id); known != owners_.end()) owned = known->second;
   }
-  OwnedSandbox owned;
-  for (const auto& [name, backend] : backends_) {
-    if (!known.empty() && name != known) continue;
+  for (auto backend = backends_.begin(); !owned.handle && backend != backends_.end(); ++backend) {
     try {
-      owned = {backend.get(), backend->resume(id)};
-      remember(id, name);
-      break;
+      owned = {backend->second.get(), backend->second->resume(id)};
+      remember(*backend->second, owned.handle);
     } catch (const Error& error) {
       if (error.code() != Errc::not_found) throw;
     }
   }
-  if (!owned.handle || !visible(caller, owned.handle->info().labels)) throw Error(Errc::not_found, not_found);
+  // The spec's labels: hutch.tenant is put there on create, and reading them costs nothing.
+  if (!owned.handle || !visible(caller, owned.handle->spec().labels))
+    throw Error(Errc::not_found, "no sandbox '" + id + "'");
   return owned;
 }
 

@@ -52,8 +52,10 @@ class Service {
   OwnedSandbox find(const Caller& caller, const std::string& id);
   // Whether the caller may see a sandbox with these labels.
   static bool visible(const Caller& caller, const Labels& labels);
-  // Remembers which backend owns `id` (after a create), so find() asks only that one.
-  void remember(const std::string& id, const std::string& backend);
+  // Keeps the handle of a sandbox it made or found, so later requests on it reuse it (a
+  // backend's handle keeps its connections to the sandbox: asking the backend to resume the
+  // sandbox at every request cost several milliseconds each).
+  void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
   void forget(const std::string& id);
 
  private:
@@ -64,7 +66,7 @@ class Service {
   Tokens tokens_;
   std::string instance_id_;
   std::mutex owners_mutex_;
-  std::map<std::string, std::string> owners_;  // sandbox id -> backend name
+  std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
 };
 
 }  // namespace hutch::server
