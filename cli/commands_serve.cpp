@@ -29,6 +29,7 @@ void register_serve_command(CLI::App& app, Session& session, CommandTable& table
                "(options: hutch serve --help)");
   // Everything after `serve` is the service's own (--listen, --tokens-file, --help).
   command->prefix_command();
+  command->set_help_flag();  // `hutch serve --help` is the service's own help
   table.add(command, [command, &session] {
     const std::filesystem::path program = server_program();
     std::vector<std::string> args{program.string()};

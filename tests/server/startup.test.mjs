@@ -34,6 +34,11 @@ async function refused(args, needle, { tokens } = {}) {
 const goodTokens = { text: 'ops 0123456789abcdef-ops\n' };
 
 describe('hutch serve at start', () => {
+  it('shows the service\'s own options for --help', async () => {
+    const { stdout } = await run(env.hutch, ['serve', '--help']);
+    for (const option of ['--listen', '--tokens-file', '--config']) assert.ok(stdout.includes(option), stdout);
+  });
+
   it('refuses plain TCP on a non-loopback address', () =>
     refused(['--listen', 'tcp://0.0.0.0:0', '--tokens-file', 'TOKENS'], 'non-loopback', { tokens: goodTokens }));
 
