@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
+  libssl-dev
 )
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.
@@ -19,6 +20,9 @@ if [ "$profile" = test ]; then
   # Podman's Docker-compatible service (the docker backend's second engine) and what its
   # containers need: an init for containers without the agent, rootless networking and storage.
   packages+=(podman catatonit slirp4netns fuse-overlayfs containernetworking-plugins curl)
+  # the service's API tests (tests/server): node's test runner, fetch and npm (the ws
+  # client), curl; systemd-socket-activate for the socket-activation test
+  packages+=(nodejs systemd)
   # a real terminal for the `run -it` tests (tests/cli/test_terminal.cpp)
   packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with

@@ -77,5 +77,6 @@ void register_images_commands(CLI::App& app, Session& session, CommandTable& tab
 void register_cp_command(CLI::App& app, Session& session, CommandTable& table);
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table);  // launch, logs
 void register_stop_start_commands(CLI::App& app, Session& session, CommandTable& table);  // stop, start, update
+void register_serve_command(CLI::App& app, Session& session, CommandTable& table);        // serve
 
 }  // namespace hutch::cli

@@ -101,6 +101,9 @@ struct HUTCH_API Config {
   std::vector<std::pair<std::string, ConfigTable>> backends;
   // The table of `name`, or an empty one.
   ConfigTable backend_table(const std::string& name) const;
+
+  // [serve]: handed to the service (`hutch serve`) unread; it checks its own keys.
+  ConfigTable serve;
 };
 
 // Parses a configuration document (all keys checked).
