@@ -71,13 +71,14 @@ class EndpointChoice : public ::testing::Test {
 };
 
 TEST_F(EndpointChoice, ConfiguredHostWinsOverDockerHostWhichWinsOverContexts) {
-  make_context("remote", "tcp://10.9.9.9:2375", false);
+  // Only parsed, never connected to; loopback addresses all the same.
+  make_context("remote", "tcp://127.0.0.99:2375", false);
   write(config_dir() / "config.json", R"({"currentContext":"remote"})");
-  ::setenv("DOCKER_HOST", "tcp://10.0.0.1:2375", 1);
+  ::setenv("DOCKER_HOST", "tcp://127.0.0.11:2375", 1);
   EXPECT_EQ(choose_endpoint({.host = "unix:///x.sock"}).path, "/x.sock");
-  EXPECT_EQ(choose_endpoint({}).host, "10.0.0.1");
+  EXPECT_EQ(choose_endpoint({}).host, "127.0.0.11");
   ::unsetenv("DOCKER_HOST");
-  EXPECT_EQ(choose_endpoint({}).host, "10.9.9.9") << "config.json's currentContext";
+  EXPECT_EQ(choose_endpoint({}).host, "127.0.0.99") << "config.json's currentContext";
   make_context("other", "unix:///other.sock", false);
   ::setenv("DOCKER_CONTEXT", "other", 1);
   EXPECT_EQ(choose_endpoint({}).path, "/other.sock") << "DOCKER_CONTEXT wins over currentContext";
