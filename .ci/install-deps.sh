@@ -27,7 +27,7 @@ if [ "$profile" = test ]; then
   packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with
   packages+=(gzip bzip2 xz-utils zstd)
-  # certificates for the TLS dockerd (.ci/start-tls-dockerd.sh) and its s_server test peer,
+  # certificates for dockerd's TLS listener (.ci/make-tls-pki.sh) and its s_server test peer,
   # and for the TLS registry test (tests/subcontainer/test_image_pull.cpp)
   packages+=(openssl)
 fi

@@ -1,6 +1,6 @@
 // The docker backend against a dockerd that listens on 127.0.0.1 with --tlsverify
-// (.ci/start-tls-dockerd.sh starts it and makes its certificates; HUTCH_REQUIRE_TLS_DOCKER=1
-// makes its absence a failure): commands, stdin and files over TLS, a docker context that
+// (.ci/start-dockerd.sh starts it so, with certificates from .ci/make-tls-pki.sh;
+// HUTCH_REQUIRE_TLS_DOCKER=1 makes its absence a failure): commands, stdin and files over TLS, a docker context that
 // points at it, and each way the certificates can be wrong, said plainly.
 #include "docker_fixture.hpp"
 #include <openssl/evp.h>
@@ -42,7 +42,7 @@ class TlsDockerTest : public DockerTest {
     DockerTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     HUTCH_NEED(fs::exists(pki() / "client" / "cert.pem"), "HUTCH_REQUIRE_TLS_DOCKER",
-               "no TLS dockerd (run .ci/start-tls-dockerd.sh)");
+               "no TLS listener on dockerd (start it with .ci/start-dockerd.sh)");
   }
 
   void TearDown() override {
