@@ -183,7 +183,8 @@ class ImagePullTest : public ::testing::Test {
     return machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
   }
 
-  bool need_busybox_rootfs() { return fs::exists(test_data() / "busybox-rootfs.tar"); }
+  // The busybox rootfs tar .ci/build-test-images.sh leaves (CI requires it with the registry).
+  bool has_busybox_rootfs() { return fs::exists(test_data() / "busybox-rootfs.tar"); }
 
   const hutch::test::TempDir state_dir_{"hutchpl-"};
   ImageSettings settings_;
@@ -215,7 +216,7 @@ TEST_F(ImagePullTest, PullNeverRefusesANameThatIsNotStoredWithoutAsking) {
 }
 
 TEST_F(ImagePullTest, ABlobThatDoesNotMatchItsDigestIsRejectedAndNotKept) {
-  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
   FakeRegistry registry;
   const std::string image = serve_image(registry, "tampered");
   std::string altered = layers_[1];
@@ -231,7 +232,7 @@ TEST_F(ImagePullTest, ABlobThatDoesNotMatchItsDigestIsRejectedAndNotKept) {
 }
 
 TEST_F(ImagePullTest, TwoPullsOfOneImageAtOnceDownloadEachBlobOnce) {
-  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
   FakeRegistry registry;
   const std::string image = serve_image(registry, "twice");
   // Two backends on one state dir, as two hutch processes would be: only the store's locks
@@ -254,7 +255,7 @@ TEST_F(ImagePullTest, TwoPullsOfOneImageAtOnceDownloadEachBlobOnce) {
 }
 
 TEST_F(ImagePullTest, AnInterruptedPullLeavesNothingTrustedAndTheNextOneSucceeds) {
-  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
   FakeRegistry registry;
   const std::string image = serve_image(registry, "cut");
   registry.put("/v2/cut/blobs/" + layer_digests_[0], {"application/octet-stream", layers_[0], /*cut_off_times=*/1});
@@ -267,7 +268,7 @@ TEST_F(ImagePullTest, AnInterruptedPullLeavesNothingTrustedAndTheNextOneSucceeds
 }
 
 TEST_F(ImagePullTest, AnIndexIsFollowedToThisHostsPlatform) {
-  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
   FakeRegistry registry;
   const std::string image = serve_image(registry, "multi", /*as_index=*/true);
   EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from multi\n");
@@ -277,7 +278,7 @@ TEST_F(ImagePullTest, AnIndexIsFollowedToThisHostsPlatform) {
 // With loopback_insecure = false a registry on 127.0.0.1 is reached over TLS, and its
 // certificate must chain to a CA the system store has (SSL_CERT_FILE points it at the test's).
 TEST_F(ImagePullTest, TlsIsVerifiedAgainstTheSystemStore) {
-  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
   const fs::path tls = state_dir_.path() / "tls";
   fs::create_directory(tls);
   const std::string make_certificates =
@@ -311,7 +312,7 @@ TEST_F(ImagePullTest, TlsIsVerifiedAgainstTheSystemStore) {
 }
 
 TEST_F(ImagePullTest, BasicAuthAndTheTokenFlowUseTheConfiguredCredentials) {
-  if (!need_busybox_rootfs()) GTEST_SKIP() << "no busybox rootfs tar (.ci/build-test-images.sh)";
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
   FakeRegistry registry;
   const std::string image = serve_image(registry, "private");
   registry.require(FakeRegistry::Auth::basic, "alice:secret");
