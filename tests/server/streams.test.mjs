@@ -17,7 +17,7 @@ if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
 function stream(url, request, { token = tokens.admin, socketPath, script, pauseReading } = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, socketPath });
-    const result = { stdout: [], stderr: [], errors: [], exit: null, frames: 0 };
+    const result = { stdout: [], stderr: [], errors: [], exit: null, started: false, frames: 0 };
     ws.on('open', async () => {
       ws.send(JSON.stringify({ type: 'request', ...request }));
       if (pauseReading) {
@@ -28,6 +28,7 @@ function stream(url, request, { token = tokens.admin, socketPath, script, pauseR
     });
     ws.on('message', (data, binary) => {
       if (binary) {
+        if (!result.started) reject(new Error('output came before the started message'));
         result.frames++;
         const id = data[0];
         const payload = data.subarray(1);
@@ -36,7 +37,10 @@ function stream(url, request, { token = tokens.admin, socketPath, script, pauseR
         else reject(new Error(`a frame with stream id ${id}`));
       } else {
         const message = JSON.parse(data.toString());
-        if (message.type === 'exit') result.exit = message;
+        if (message.type === 'started') {
+          if (result.started || result.frames > 0) reject(new Error(`a late or second started message: ${data}`));
+          result.started = true;
+        } else if (message.type === 'exit') result.exit = message;
         else if (message.type === 'error') result.errors.push(message.error);
         else reject(new Error(`unexpected message ${data}`));
       }
@@ -70,6 +74,7 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
   it('streams stdout and stderr apart and ends with the exit message', async () => {
     const result = await stream(url(), { argv: ['printenv', 'WHO'] });
     assert.equal(result.stdoutText, 'stream\n');
+    assert.equal(result.started, true, "no started message before the output");
     assert.equal(result.exit.exit_code, 0);
     assert.equal(result.exit.timed_out, false);
     assert.equal(result.code, 1000);
