@@ -3,7 +3,8 @@
 #
 # Runs COMMAND against a real `hutch serve` on BACKEND: the service listens on a Unix socket in
 # a fresh temporary directory, with a tokens file; COMMAND gets a client configuration in
-# $HUTCH_REMOTE_CONFIG ([backends.remote] host and token) and HUTCH_HOST / HUTCH_TOKEN set.
+# $HUTCH_REMOTE_CONFIG ([backends.remote] host and token) and HUTCH_HOST / HUTCH_TOKEN set,
+# and the service's own configuration in $HUTCH_SERVICE_CONFIG (to compare with local runs).
 # Afterwards the service is stopped with SIGTERM (it must exit 0), whatever COMMAND left on
 # BACKEND is pruned, and the directory is removed: nothing is left behind. Exits with COMMAND's
 # status, or 1 when the service failed.
@@ -72,5 +73,5 @@ until [ -S "$socket" ]; do
   sleep 0.1
 done
 
-HUTCH_REMOTE_CONFIG="$dir/client.toml" HUTCH_HOST="unix://$socket" HUTCH_TOKEN="$token" "$@"
+HUTCH_SERVICE_CONFIG="$dir/service.toml" HUTCH_REMOTE_CONFIG="$dir/client.toml" HUTCH_HOST="unix://$socket" HUTCH_TOKEN="$token" "$@"
 finish $?
