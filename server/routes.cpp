@@ -34,6 +34,8 @@ Router make_router() {
 
   router.add("POST", "/v1/sandboxes/{id}/exec", exec_command);
   router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
+  router.add("POST", "/v1/sandboxes/{id}/launch", launch_command);
+  router.add("GET", "/v1/sandboxes/{id}/logs", command_logs);
 
   router.add("GET", "/v1/sandboxes/{id}/files", read_file);
   router.add("PUT", "/v1/sandboxes/{id}/files", write_file);

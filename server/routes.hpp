@@ -45,6 +45,8 @@ void delete_snapshot(Context& context);
 void restore_snapshot(Context& context);
 // routes_commands.cpp
 void exec_command(Context& context);
+void launch_command(Context& context);
+void command_logs(Context& context);
 // routes_streams.cpp
 void stream_command(Context& context);
 // routes_files.cpp

@@ -132,17 +132,17 @@ void list_sandboxes(Context& context) {
   for (const auto& [name, backend] : context.service.backends()) {
     if (backend_filter && name != *backend_filter) continue;
     for (const SandboxInfo& info : backend->list(filter))
-      if (Service::visible(context.caller, info.labels)) sandboxes.push_back(sandbox_json(info));
+      if (Service::visible(context.caller, info.labels) && !context.service.being_removed(info.id))
+        sandboxes.push_back(sandbox_json(info));
   }
   respond_json(context, 200, sandboxes);
 }
 
 void get_sandbox(Context& context) { answer_info(context, *sandbox_of(context).handle); }
 
+// Answers once the sandbox is marked for removal; it is removed in the background.
 void delete_sandbox(Context& context) {
-  OwnedSandbox owned = sandbox_of(context);
-  owned.handle->destroy();
-  context.service.forget(owned.handle->id());
+  context.service.remove_in_background(sandbox_of(context));
   context.exchange.respond(204, "application/json", "");
 }
 

@@ -53,6 +53,8 @@ void Server::run() {
   });
   io_.run();
   listeners_.clear();  // closes them and removes the Unix sockets' files
+  // A DELETE that was answered is carried out before the service ends.
+  service_->finish_removals();
 }
 
 void Server::stop() {

@@ -25,8 +25,8 @@ class Server {
   ~Server();
 
   // Serves until SIGINT or SIGTERM (or stop()). Prints one "listening on ADDRESS" line per
-  // listener on stderr once accepting; closes the listeners (removing socket files) before it
-  // returns. Requests still running on workers are not waited for: destroying the Server
+  // listener on stderr once accepting; closes the listeners (removing socket files) and waits
+  // for the sandbox removals in progress (Service::finish_removals) before it returns. Requests still running on workers are not waited for: destroying the Server
   // joins them, so a program that must end at once _exits instead.
   void run();
   void stop();

@@ -1,5 +1,7 @@
 #include "service.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <hutch/error.hpp>
 #include <hutch/loader.hpp>
 #include <hutch/log.hpp>
@@ -92,10 +94,36 @@ void Service::forget(const std::string& id) {
   owners_.erase(id);
 }
 
+void Service::remove_in_background(OwnedSandbox owned) {
+  const std::string id = owned.handle->id();
+  {
+    std::lock_guard lock(owners_mutex_);
+    removing_.insert(id);
+    owners_.erase(id);
+  }
+  boost::asio::post(removals_, [this, id, handle = std::move(owned.handle)] {
+    try {
+      handle->destroy();
+    } catch (const std::exception& error) {
+      logger()->warn("removing sandbox {} failed: {}; it stays listed", id, error.what());
+    }
+    std::lock_guard lock(owners_mutex_);
+    removing_.erase(id);
+  });
+}
+
+bool Service::being_removed(const std::string& id) {
+  std::lock_guard lock(owners_mutex_);
+  return removing_.count(id) != 0;
+}
+
+void Service::finish_removals() { removals_.join(); }
+
 OwnedSandbox Service::find(const Caller& caller, const std::string& id) {
   OwnedSandbox owned;
   {
     std::lock_guard lock(owners_mutex_);
+    if (removing_.count(id)) throw Error(Errc::not_found, "no sandbox '" + id + "'");
     if (auto known = owners_.find(id); known != owners_.end()) owned = known->second;
   }
   for (auto backend = backends_.begin(); !owned.handle && backend != backends_.end(); ++backend) {

@@ -8,9 +8,12 @@
 #include <hutch/config.hpp>
 #include <hutch/service_labels.hpp>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +61,15 @@ class Service {
   void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
   void forget(const std::string& id);
 
+  // DELETE answers once the sandbox is marked for removal; the removal itself (which may wait a
+  // stop grace for its processes) runs on a removal thread. From the mark on, find() does not
+  // see the sandbox and being_removed() is true, so listings leave it out. A removal that fails
+  // is logged and the mark taken back: the sandbox shows again and can be deleted again.
+  void remove_in_background(OwnedSandbox owned);
+  bool being_removed(const std::string& id);
+  // Waits until every removal started has finished: the service ends only after them.
+  void finish_removals();
+
  private:
   Config config_;
   std::uint64_t json_body_limit_ = 16u << 20;
@@ -67,6 +79,8 @@ class Service {
   std::string instance_id_;
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
+  std::set<std::string> removing_;               // under owners_mutex_
+  boost::asio::thread_pool removals_{2};
 };
 
 }  // namespace hutch::server

@@ -43,7 +43,6 @@ void RemoteBackend::ask_backends() const {
     if (!wanted) continue;
     Capabilities caps = json_io::capabilities_from_json(object.at("capabilities"));
     // Verbs the /v1 API does not carry yet.
-    caps.launch = false;
     caps.ports = false;
     caps.persistent = true;
     capabilities_ = caps;

@@ -2,7 +2,7 @@
 // SandboxBackend. The service owns them (they outlive the client); this backend only asks.
 //
 // capabilities() are those of the service's backend (asked once, GET /v1/backends) minus
-// what the API does not carry yet (launch/logs, ports), plus
+// what the API does not carry yet (published ports), plus
 // `persistent`: a sandbox of the service is reached again by id from any process.
 #pragma once
 

@@ -51,6 +51,14 @@ std::unique_ptr<Process> RemoteHandle::spawn(const ExecRequest& request) {
   });
 }
 
+MainCommandInfo RemoteHandle::launch(const ExecRequest& request) {
+  return guarded([&] { return json_io::main_command_from_json(client_->call("POST", target("/launch"), json_io::to_json(request))); });
+}
+
+void RemoteHandle::logs(const std::function<bool(std::string_view chunk)>& sink, bool follow) {
+  guarded([&] { client_->download(target(follow ? "/logs?follow=1" : "/logs"), sink); });
+}
+
 std::shared_ptr<Handle> RemoteHandle::fork() {
   return guarded([&] {
     return std::make_shared<RemoteHandle>(client_, backend_name_, remote_info(client_->call("POST", target("/fork")), backend_name_));

@@ -50,6 +50,8 @@ class RemoteHandle final : public Handle {
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
+  MainCommandInfo launch(const ExecRequest& request) override;
+  void logs(const std::function<bool(std::string_view chunk)>& sink, bool follow) override;
   Fs& fs() override { return fs_; }
   std::shared_ptr<Handle> fork() override;
   SnapshotInfo snapshot(const std::string& label) override;

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Service, tokens, env, expectError, namespacesUsable } from './service_fixture.mjs';
 
 const required = (name) => ['1', 'true', 'yes'].includes(process.env[name] ?? '');
@@ -79,6 +81,30 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
     const removed = await service.curl('DELETE', `/v1/sandboxes/${sandbox.id}`, admin);
     assert.equal(removed.status, 204, removed.text);
     expectError(await service.curl('GET', `/v1/sandboxes/${sandbox.id}`, admin), 404, 'not_found', sandbox.id);
+  });
+
+  it('answers DELETE once the sandbox is marked for removal, and removes it in the background', {
+    skip: env.backend === 'fake' && 'the fake backend removes at once: nothing to wait for',
+  }, async () => {
+    // A process that ignores SIGTERM makes the removal wait the whole 3 s stop grace.
+    const sandbox = await create(admin, { stop_grace_ms: 3000 });
+    const started = await exec(sandbox.id, { argv: ['sh', '-c', "(trap '' TERM; exec sleep 60) >/dev/null 2>&1 </dev/null &"] });
+    assert.equal(started.status, 200, started.text);
+    const before = Date.now();
+    const removed = await service.curl('DELETE', `/v1/sandboxes/${sandbox.id}`, admin);
+    const took = Date.now() - before;
+    assert.equal(removed.status, 204, removed.text);
+    assert.ok(took < 1500, `DELETE took ${took} ms: it waited for the removal`);
+    expectError(await service.curl('GET', `/v1/sandboxes/${sandbox.id}`, admin), 404, 'not_found', sandbox.id);
+    const listed = await service.curl('GET', '/v1/sandboxes', admin);
+    assert.ok(!listed.json.some((s) => s.id === sandbox.id), 'a sandbox marked for removal is still listed');
+    // The backend itself, asked directly: the removal finishes.
+    for (let waited = 0; ; waited += 200) {
+      const { stdout } = await promisify(execFile)(env.hutch, ['--config', service.config, '--json', 'ls']);
+      if (!JSON.parse(stdout).some((s) => s.id === sandbox.id)) break;
+      assert.ok(waited < 10000, `sandbox ${sandbox.id} still exists 10 s after its DELETE`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 
   it('runs commands: output, stdin as text and as base64, env, exit status as a result', async () => {
