@@ -114,6 +114,13 @@ void stream_command(Context& context) {
     socket.close(error.code() == Errc::invalid_argument ? 1008 : 1011, "no command");
     return;
   }
+  // A drain (SIGTERM) ends the command; the stream then ends as for any other exit.
+  context.service.add_stream(*process);
+  struct Unregister {
+    Service& service;
+    Process& process;
+    ~Unregister() { service.remove_stream(process); }
+  } unregister{context.service, *process};
   std::thread reader([&] { read_client(socket, *process); });
   try {
     while (auto chunk = process->read_output()) {

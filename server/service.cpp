@@ -119,6 +119,41 @@ bool Service::being_removed(const std::string& id) {
 
 void Service::finish_removals() { removals_.join(); }
 
+void Service::destroy_own_sandboxes() {
+  const Filter own{{{kLabelService, instance_id_}}};
+  for (const auto& [name, backend] : backends_) {
+    try {
+      for (const SandboxInfo& info : backend->list(own)) {
+        try {
+          backend->destroy(info.id);
+        } catch (const std::exception& error) {
+          logger()->warn("--destroy-on-exit: removing sandbox {} failed: {}", info.id, error.what());
+        }
+      }
+    } catch (const std::exception& error) {
+      logger()->warn("--destroy-on-exit: listing the sandboxes of backend '{}' failed: {}", name, error.what());
+    }
+  }
+}
+
+void Service::begin_drain() {
+  draining_ = true;
+  std::lock_guard lock(streams_mutex_);
+  for (Process* process : streams_) process->kill(9);
+}
+
+void Service::add_stream(Process& process) {
+  std::lock_guard lock(streams_mutex_);
+  streams_.insert(&process);
+  // A stream that started while the drain began is ended as well.
+  if (draining_) process.kill(9);
+}
+
+void Service::remove_stream(Process& process) {
+  std::lock_guard lock(streams_mutex_);
+  streams_.erase(&process);
+}
+
 OwnedSandbox Service::find(const Caller& caller, const std::string& id) {
   OwnedSandbox owned;
   {

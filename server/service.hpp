@@ -10,6 +10,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,22 @@ class Service {
   bool being_removed(const std::string& id);
   // Waits until every removal started has finished: the service ends only after them.
   void finish_removals();
+  // Destroys every sandbox this service made (labelled with its instance id), on every
+  // backend: `hutch serve --destroy-on-exit`. Failures are logged; the rest go on.
+  void destroy_own_sandboxes();
+
+  // The drain on SIGTERM: no connection is kept for another request, the commands streamed to
+  // clients are ended (SIGKILL: each client gets the exit message and a normal close), and the
+  // server waits until requests_running() is 0. Sandboxes stay.
+  void begin_drain();
+  bool draining() const { return draining_; }
+  // Counted by the connection around each request's handler.
+  void request_started() { ++requests_running_; }
+  void request_ended() { --requests_running_; }
+  int requests_running() const { return requests_running_; }
+  // A streamed command registers its process for as long as it streams, so a drain can end it.
+  void add_stream(Process& process);
+  void remove_stream(Process& process);
 
  private:
   Config config_;
@@ -80,6 +97,10 @@ class Service {
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
   std::set<std::string> removing_;               // under owners_mutex_
+  std::atomic<bool> draining_{false};
+  std::atomic<int> requests_running_{0};
+  std::mutex streams_mutex_;
+  std::set<Process*> streams_;
   boost::asio::thread_pool removals_{2};
 };
 

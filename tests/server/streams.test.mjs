@@ -147,3 +147,56 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
     assert.ok(grown < 24 * 1024 * 1024, `the service's peak RSS grew by ${grown} bytes for ${size} bytes of output`);
   });
 });
+
+describe(`SIGTERM drains the service on ${env.backend}`, { skip }, () => {
+  const admin = { token: tokens.admin };
+  // Starts a service with a sandbox and a streamed `sleep 60` in it; resolves once it started.
+  async function serviceWithStream(extraArgs = []) {
+    const service = await Service.start({ extraArgs });
+    const created = await service.curl('POST', '/v1/sandboxes', { ...admin, json: { image: 'host' } });
+    assert.equal(created.status, 201, created.text);
+    const url = `ws://127.0.0.1:${service.port}/v1/sandboxes/${created.json.id}/exec`;
+    let started;
+    const running = new Promise((resolve) => { started = resolve; });
+    const streamed = stream(url, { argv: ['sleep', '60'] }, {
+      script: async (ws) => ws.on('message', (data, binary) => { if (!binary && JSON.parse(data).type === 'started') started(); }),
+    });
+    await running;
+    return { service, id: created.json.id, streamed };
+  }
+  const listedByBackend = async (service) => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)(env.hutch, ['--config', service.config, '--json', 'ls']);
+    return JSON.parse(stdout).map((s) => s.id);
+  };
+
+  it('ends streams with their exit message and a normal close, exits 0, and keeps the sandboxes', async () => {
+    const { service, id, streamed } = await serviceWithStream();
+    try {
+      const before = Date.now();
+      service.process.kill('SIGTERM');
+      const result = await streamed;
+      assert.equal(result.code, 1000, 'the stream did not end with a normal close');
+      assert.equal(result.exit?.signal, 9, `no exit message for the ended command: ${JSON.stringify(result.exit)}`);
+      const { code } = await service.exited;
+      assert.equal(code, 0, service.stderr);
+      assert.ok(Date.now() - before < 10000, 'the drain took longer than 10 s');
+      assert.deepEqual(await listedByBackend(service), [id], 'the sandbox did not stay');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('removes the sandboxes it made with --destroy-on-exit', async () => {
+    const { service, streamed } = await serviceWithStream(['--destroy-on-exit']);
+    try {
+      service.process.kill('SIGTERM');
+      await streamed;
+      assert.equal((await service.exited).code, 0, service.stderr);
+      assert.deepEqual(await listedByBackend(service), [], 'a sandbox outlived --destroy-on-exit');
+    } finally {
+      await service.stop();
+    }
+  });
+});
