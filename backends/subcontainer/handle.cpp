@@ -106,6 +106,8 @@ void SubcontainerHandle::require_running() {
 
 void SubcontainerHandle::reload_record() { record_ = load_record(paths().record, record_.id); }
 
+FileLock SubcontainerHandle::lock_record() const { return FileLock(paths().dir / "record.lock"); }
+
 std::optional<SandboxCgroup> SubcontainerHandle::cgroup() const {
   if (record_.cgroup_version == 0) return std::nullopt;
   return SandboxCgroup(record_.cgroup_version, record_.cgroup_dirs, record_.id);
@@ -242,6 +244,7 @@ Stats SubcontainerHandle::stats() {
 void SubcontainerHandle::stop() {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  const FileLock record_lock = lock_record();
   reload_record();
   // Its helper works in the leader's namespaces, which go with the leader.
   fs_.reset();
@@ -251,6 +254,7 @@ void SubcontainerHandle::stop() {
 void SubcontainerHandle::start() {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  const FileLock record_lock = lock_record();
   reload_record();
   if (leader_alive(record_)) return;
   fs_.reset();
@@ -263,6 +267,7 @@ void SubcontainerHandle::start() {
 void SubcontainerHandle::set_lifetime(const LifetimeUpdate& update) {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  const FileLock record_lock = lock_record();
   reload_record();
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now().time_since_epoch());
