@@ -152,6 +152,10 @@ std::vector<SandboxInfo> SubcontainerBackend::list(const Filter& filter) {
   for (const auto& id : sandbox_ids()) {
     try {
       auto record = load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id);
+      if (record.cgroup_version != 0 && record.leader_pid != 0 && !leader_alive(record)) {
+        release_cgroup_of_ended(*runtime_, id);
+        record = load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id);
+      }
       auto info = sandbox_info(*runtime_, record);
       if (labels_match(info.labels, filter.labels)) out.push_back(std::move(info));
     } catch (const Error& e) {

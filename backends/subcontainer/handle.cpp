@@ -106,7 +106,7 @@ void SubcontainerHandle::require_running() {
 
 void SubcontainerHandle::reload_record() { record_ = load_record(paths().record, record_.id); }
 
-FileLock SubcontainerHandle::lock_record() const { return FileLock(paths().dir / "record.lock"); }
+FileLock SubcontainerHandle::lock_record() const { return FileLock(paths().record_lock); }
 
 std::optional<SandboxCgroup> SubcontainerHandle::cgroup() const {
   if (record_.cgroup_version == 0) return std::nullopt;
@@ -119,6 +119,10 @@ SandboxInfo SubcontainerHandle::info() {
   // As saved now: another process may have stopped, started or changed it.
   try {
     reload_record();
+    if (record_.cgroup_version != 0 && !leader_alive(record_)) {
+      release_cgroup_of_ended(*runtime_, record_.id);
+      reload_record();
+    }
   } catch (const Error&) {
   }
   return sandbox_info(*runtime_, record_);

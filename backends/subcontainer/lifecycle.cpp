@@ -1,6 +1,7 @@
 #include "lifecycle.hpp"
 
 #include "cgroup.hpp"
+#include "file_lock.hpp"
 #include "ephemeral_dir.hpp"
 #include "helper_launch.hpp"
 #include "plan_format.hpp"
@@ -261,6 +262,17 @@ void stop_sandbox(const Runtime& runtime, SandboxRecord& record) {
   stop_leader(record, stop_grace(runtime, record.spec));
   // Gone with its processes: a stopped sandbox holds no memory of its own. start() makes it anew.
   if (cgroup) cgroup->remove();
+  record.cgroup_version = 0;
+  record.cgroup_dirs.clear();
+  save_record(paths.record, record);
+}
+
+void release_cgroup_of_ended(const Runtime& runtime, const std::string& id) {
+  const auto paths = sandbox_paths(runtime.config.sandboxes_dir, id);
+  const FileLock lock(paths.record_lock);
+  SandboxRecord record = load_record(paths.record, id);
+  if (record.cgroup_version == 0 || record.leader_pid == 0 || leader_alive(record)) return;
+  SandboxCgroup(record.cgroup_version, record.cgroup_dirs, record.id).remove();
   record.cgroup_version = 0;
   record.cgroup_dirs.clear();
   save_record(paths.record, record);

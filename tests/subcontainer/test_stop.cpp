@@ -108,6 +108,22 @@ TEST_F(StopTest, StoppedSandboxHoldsNoProcessAndNoCgroup) {
   for (const auto& dir : handle.record().cgroup_dirs) EXPECT_TRUE(fs::exists(dir)) << dir << " was not made again";
 }
 
+// An expired sandbox is stopped by its own leader, with no host process around: its cgroup
+// (and the memory charged to it) goes as soon as anyone looks at it, not only at prune.
+TEST_F(StopTest, AnExpiredSandboxHoldsNoCgroupOnceSeen) {
+  SandboxSpec spec;
+  spec.ttl = 1s;
+  auto sandbox = backend_->create(spec);
+  const auto dirs = static_cast<SubcontainerHandle&>(*sandbox).record().cgroup_dirs;
+  ASSERT_FALSE(dirs.empty());
+  auto listed = backend_->resume(sandbox->id());  // another process's view, through list
+  const auto until = Clock::now() + 15s;
+  while (Clock::now() < until && listed->info().state != SandboxState::expired) std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(listed->info().state, SandboxState::expired);
+  for (const auto& dir : dirs) EXPECT_FALSE(fs::exists(dir)) << dir << " is still there";
+  EXPECT_EQ(sandbox->info().state, SandboxState::expired);
+}
+
 // Before, prune judged idleness by the start of the last command: a command that ran longer
 // than the idle timeout had its sandbox removed under it.
 // Stop, start and set_lifetime read, change and save the record under a lock on the sandbox's
