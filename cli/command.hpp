@@ -75,5 +75,7 @@ void register_sandbox_verb_commands(CLI::App& app, Session& session, CommandTabl
 void register_snapshots_commands(CLI::App& app, Session& session, CommandTable& table);  // snapshots, snapshots rm
 void register_cp_command(CLI::App& app, Session& session, CommandTable& table);
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table);  // launch, logs
+void register_update_command(CLI::App& app, Session& session, CommandTable& table);   // update
+void register_volume_commands(CLI::App& app, Session& session, CommandTable& table);  // volume ls, volume rm
 
 }  // namespace hutch::cli

@@ -63,6 +63,17 @@ std::string spec_to_json(const SandboxSpec& spec) {
   json::array ports;
   for (auto port : spec.ports) ports.push_back(port);
   object["ports"] = std::move(ports);
+  json::array files;
+  for (const auto& file : spec.files) {
+    json::object f{{"path", file.path}, {"mode", file.mode}};
+    if (!file.content.empty()) f["content"] = file.content;
+    if (!file.source.empty()) f["source"] = file.source;
+    if (!file.owner.empty()) f["owner"] = file.owner;
+    files.push_back(std::move(f));
+  }
+  if (!files.empty()) object["files"] = std::move(files);
+  if (spec.max_file_bytes) object["max_file_bytes"] = *spec.max_file_bytes;
+  if (!spec.workspace.empty()) object["workspace"] = spec.workspace;
   return json::serialize(object);
 }
 
@@ -107,6 +118,20 @@ SandboxSpec spec_from_json(const std::string& text) {
     if (auto* v = object.if_contains("ephemeral")) spec.ephemeral = v->as_bool();
     if (auto* ports = object.if_contains("ports"); ports && ports->is_array())
       for (const auto& port : ports->as_array()) spec.ports.push_back(json::value_to<std::uint16_t>(port));
+    if (auto* files = object.if_contains("files"); files && files->is_array()) {
+      for (const auto& item : files->as_array()) {
+        const auto& f = item.as_object();
+        SandboxFile file;
+        file.path = read_string(f, "path");
+        file.content = read_string(f, "content");
+        file.source = read_string(f, "source");
+        file.owner = read_string(f, "owner");
+        if (auto* mode = f.if_contains("mode")) file.mode = json::value_to<std::uint32_t>(*mode);
+        spec.files.push_back(std::move(file));
+      }
+    }
+    if (auto* v = object.if_contains("max_file_bytes")) spec.max_file_bytes = json::value_to<std::uint64_t>(*v);
+    spec.workspace = read_string(object, "workspace");
     return spec;
   } catch (const Error&) {
     throw;

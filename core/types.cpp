@@ -78,6 +78,8 @@ std::string describe(const Capabilities& capabilities) {
   add(capabilities.stats, "stats");
   add(capabilities.persistent, "persistent");
   add(capabilities.launch, "launch");
+  add(capabilities.set_env, "set_env");
+  add(capabilities.volumes, "volumes");
   text += text.empty() ? "network:" : "; network:";
   for (NetworkMode mode : capabilities.network_modes) text += std::string(" ") + to_string(mode);
   text += "; mounts:";

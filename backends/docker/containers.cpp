@@ -3,7 +3,6 @@
 #include "create_body.hpp"
 #include "docker_handle.hpp"
 #include "engine/query.hpp"
-#include "env_filter.hpp"
 #include "images.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
@@ -11,11 +10,14 @@
 
 #include "agent/main_command_files.hpp"
 
+#include <hutch/env_filter.hpp>
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/path_policy.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec_json.hpp>
+#include <hutch/workspace.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -76,15 +78,27 @@ void remove_image(Context& context, const std::string& reference) {
   delete_unless_in_use(context, "/images", reference, "image", spdlog::level::info);
 }
 
-WorkspaceMode workspace_mode_for(const Context& context, const SandboxSpec& spec) {
+// The workspace's mode and, for a persistent one, its volume: SandboxSpec::workspace, or the
+// older ways to ask: the spec label hutch-workspace (with hutch-workspace-name), then
+// [backends.docker] workspace.
+std::pair<WorkspaceMode, std::string> workspace_for(const Context& context, const SandboxSpec& spec,
+                                                    const std::string& id) {
+  WorkspaceMode mode = context.config.workspace;
   if (auto chosen = spec.labels.find(label::kUserWorkspace); chosen != spec.labels.end()) {
     try {
-      return parse_workspace_mode(chosen->second);
+      mode = parse_workspace_mode(chosen->second);
     } catch (const Error& e) {
       throw Error(Errc::invalid_argument, std::string("label ") + label::kUserWorkspace + ": " + e.what());
     }
+  } else if (!spec.workspace.empty() || workspace_of(spec).kind == WorkspaceKind::none) {
+    const Workspace workspace = workspace_of(spec);
+    if (workspace.kind == WorkspaceKind::named) return {WorkspaceMode::persistent, workspace.volume};
+    mode = workspace.kind == WorkspaceKind::none ? WorkspaceMode::none : WorkspaceMode::ephemeral;
   }
-  return context.config.workspace;
+  std::string name = "hutch-ws-" + id;
+  if (mode == WorkspaceMode::persistent)
+    if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
+  return {mode, name};
 }
 
 std::string create_volume(Context& context, const std::string& name, const Labels& labels) {
@@ -177,16 +191,17 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       }
   }
 
-  WorkspaceMode workspace = workspace_mode_for(*context, spec);
+  auto [workspace, name] = workspace_for(*context, spec, id);
   bool workspace_taken = false;
   for (const auto& mount : spec.mounts) workspace_taken |= mount.target == kWorkspaceTarget;
   if (workspace_taken) workspace = WorkspaceMode::none;
   labels[label::kWorkspace] = to_string(workspace);
+  // The working directory (workspace.hpp): -w or [defaults] workdir, then the image's
+  // WorkingDir (the engine's own default), then /workspace when there is one.
+  if (spec.workdir.empty() && workspace != WorkspaceMode::none && image_working_dir(*context, spec.image).empty())
+    spec.workdir = kWorkspaceTarget;
   std::optional<std::string> created_volume;  // removed again if the create fails
   if (workspace != WorkspaceMode::none) {
-    std::string name = "hutch-ws-" + id;
-    if (workspace == WorkspaceMode::persistent)
-      if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
     plan.workspace_volume = name;
     labels[label::kWorkspaceVolume] = name;
     // An ephemeral volume also carries the spec's labels, so a prune narrowed by labels finds
@@ -218,7 +233,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       plan.agent = std::move(agent);
       labels[label::kAgentUser] = user;
     }
-    labels[label::kSpec] = spec_to_json(spec);
+    labels[label::kSpec] = spec_to_json(without_file_contents(spec));
     plan.labels = labels;
     plan.spec = spec;
 
@@ -240,7 +255,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       if (!labels[label::kAgentUser].empty())
         check_agent_user(*context, id, agent_run_dir(*sandbox_dir), labels[label::kAgentUser]);
     }
-    return std::make_shared<DockerHandle>(context, id, spec, labels);
+    return std::make_shared<DockerHandle>(context, id, without_file_contents(spec), labels);
   } catch (...) {
     try {
       if (container_created) {

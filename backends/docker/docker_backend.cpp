@@ -8,9 +8,11 @@
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
 #include "security_warnings.hpp"
+#include "volumes.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -49,6 +51,8 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
   context_->logger = std::move(logger);
+  if (context_->logger)
+    for (const auto& deprecation : context_->config.deprecations) context_->logger->warn("docker: {}", deprecation);
 }
 
 Capabilities DockerBackend::capabilities() const {
@@ -63,6 +67,8 @@ Capabilities DockerBackend::capabilities() const {
   caps.persistent = true;
   // The main command runs under the agent, which a sandbox has when the plugin found one.
   caps.launch = context_->agent_binary.has_value();
+  caps.set_env = true;
+  caps.volumes = true;
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
   return caps;
@@ -78,7 +84,13 @@ std::vector<std::string> DockerBackend::warnings() {
                            context_->config.seccomp_profile_json.has_value());
 }
 
-std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) { return create_sandbox(context_, spec); }
+std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) {
+  return stage_files_or_destroy(create_sandbox(context_, spec), spec.files);
+}
+
+std::vector<VolumeInfo> DockerBackend::volumes() { return list_persistent_volumes(*context_); }
+
+void DockerBackend::remove_volume(const std::string& name) { delete_persistent_volume(*context_, name); }
 
 std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
   if (id.empty()) throw Error(Errc::invalid_argument, "docker: the sandbox id is empty");
@@ -150,7 +162,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
       const auto& volume = item.as_object();
       Labels labels = labels_of(volume.if_contains("Labels"));
       if (!filter.all && !owner_gone(labels)) continue;
-      remove_volume(*context_, std::string(volume.at("Name").as_string()));
+      docker::remove_volume(*context_, std::string(volume.at("Name").as_string()));
     }
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
@@ -207,7 +219,7 @@ std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, c
   CreateOptions options;
   options.image = image;
   options.extra_labels = {{label::kSource, snapshot_id}};
-  return create_sandbox(context_, overrides, options);
+  return stage_files_or_destroy(create_sandbox(context_, overrides, options), overrides.files);
 }
 
 std::vector<SnapshotInfo> DockerBackend::snapshots() {

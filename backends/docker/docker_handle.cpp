@@ -13,6 +13,7 @@
 #include "agent/main_command_files.hpp"
 
 #include <hutch/backend.hpp>
+#include <hutch/env_changes.hpp>
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/spec.hpp>
@@ -99,12 +100,29 @@ DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, San
       exec_user_(spec_.user),
       fs_(context_, id_, [this] { check_alive_and_record_activity(); }, spec_.user,
           [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); }) {
+  fs_.set_max_file_bytes(spec_.max_file_bytes);
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
     agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
     main_dir_ = host_only_dir(id_, dir->second);
     // The container itself runs as root (the agent's user): name the sandbox's user explicitly.
     if (auto user = labels_.find(label::kAgentUser); user != labels_.end()) exec_user_ = user->second;
   }
+}
+
+std::filesystem::path DockerHandle::env_file() const { return context_->state_dir / id_ / "env.json"; }
+
+SandboxSpec DockerHandle::spec() const {
+  SandboxSpec spec = spec_;
+  spec.env = apply_env_changes(std::move(spec.env), read_env_changes(env_file()));
+  return spec;
+}
+
+void DockerHandle::set_env(const Env& set, const std::vector<std::string>& unset) {
+  validate_env_change(set, unset);
+  check_alive();
+  // A sandbox made by another host has no directory here yet.
+  std::filesystem::create_directories(env_file().parent_path());
+  update_env_changes(env_file(), set, unset);
 }
 
 void DockerHandle::check_alive() const {
@@ -147,7 +165,8 @@ std::unique_ptr<Process> DockerHandle::spawn(const ExecRequest& request) {
 std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& request, bool attach_stdin) {
   return while_sandbox_exists(id_, [&]() -> std::unique_ptr<Process> {
     if (agent_socket_ && !request.tty) return start_through_agent(request);
-    return DockerProcess::start(context_, id_, request, exec_user_, attach_stdin);
+    return DockerProcess::start(context_, id_, request, exec_user_, attach_stdin,
+                                env_change_entries(read_env_changes(env_file())));
   });
 }
 
@@ -186,6 +205,7 @@ decltype(auto) DockerHandle::with_agent_pid(Send&& send) {
 agent::wire::ExecMessage DockerHandle::agent_message(const ExecRequest& request) const {
   agent::wire::ExecMessage message;
   message.argv = request.argv;
+  message.env = env_change_entries(read_env_changes(env_file()));
   for (const auto& [key, value] : request.env) message.env.push_back(key + "=" + value);
   message.cwd = request.cwd;  // empty: the agent's, which is the container's working directory
   message.user = request.user.empty() ? exec_user_ : request.user;

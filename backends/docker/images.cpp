@@ -86,15 +86,28 @@ bool image_exists(Context& context, const std::string& reference) {
   }
 }
 
-std::string image_user(Context& context, const std::string& reference) {
+namespace {
+
+// A string field of the image's Config ("User", "WorkingDir"); empty when unset.
+std::string image_config_field(Context& context, const std::string& reference, const char* field) {
   Request request;
   request.target = Target("/images").segment(reference).str() + "/json";
   request.what = "inspect image '" + reference + "'";
   auto image = context.client->call_json(request);
   if (auto* config = image.as_object().if_contains("Config"); config && config->is_object())
-    if (auto* user = config->as_object().if_contains("User"); user && user->is_string())
-      return std::string(user->as_string());
+    if (auto* value = config->as_object().if_contains(field); value && value->is_string())
+      return std::string(value->as_string());
   return {};
+}
+
+}  // namespace
+
+std::string image_user(Context& context, const std::string& reference) {
+  return image_config_field(context, reference, "User");
+}
+
+std::string image_working_dir(Context& context, const std::string& reference) {
+  return image_config_field(context, reference, "WorkingDir");
 }
 
 void pull_image(Context& context, const std::string& reference) {

@@ -24,6 +24,8 @@ std::string ensure_image(Context& context, const std::string& reference);
 
 // The user an image's config runs as ("" when it names none).
 std::string image_user(Context& context, const std::string& reference);
+// The image's WorkingDir, empty when it sets none.
+std::string image_working_dir(Context& context, const std::string& reference);
 
 // POST /images/create?fromSrc=- with the tarball at `tar_path` streamed as the body.
 void import_rootfs(Context& context, const std::string& tar_path, const std::string& reference);

@@ -8,9 +8,11 @@
 #include "orphan_cgroups.hpp"
 #include "sandbox_record.hpp"
 #include "subordinate_ids.hpp"
+#include "volumes_admin.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -102,6 +104,8 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.stats = has_cgroups;
   caps.persistent = true;
   caps.launch = true;
+  caps.set_env = true;
+  caps.volumes = true;
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
@@ -112,7 +116,9 @@ std::vector<std::string> SubcontainerBackend::warnings() {
   return disk_limit_warnings(runtime_->config, runtime_->rootless);
 }
 
-std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) { return create_sandbox(runtime_, spec); }
+std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) {
+  return stage_files_or_destroy(create_sandbox(runtime_, spec), spec.files);
+}
 
 std::shared_ptr<Handle> SubcontainerBackend::resume(const std::string& id) {
   if (!valid_id(id)) throw Error(Errc::not_found, "no subcontainer sandbox '" + id + "'");
@@ -129,6 +135,24 @@ std::vector<std::string> SubcontainerBackend::sandbox_ids() const {
   }
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+std::vector<SandboxRecord> SubcontainerBackend::records() const {
+  std::vector<SandboxRecord> out;
+  for (const auto& id : sandbox_ids()) {
+    try {
+      out.push_back(load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id));
+    } catch (const Error& e) {
+      runtime_->log->debug("skipping sandbox {}: {}", id, e.what());
+    }
+  }
+  return out;
+}
+
+std::vector<VolumeInfo> SubcontainerBackend::volumes() { return list_volumes(*runtime_, records()); }
+
+void SubcontainerBackend::remove_volume(const std::string& name) {
+  subcontainer::remove_volume(*runtime_, name, records());
 }
 
 std::vector<SandboxInfo> SubcontainerBackend::list(const Filter& filter) {
@@ -195,7 +219,7 @@ std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
 std::shared_ptr<Handle> SubcontainerBackend::restore(const std::string& snapshot_id, const SandboxSpec& overrides) {
   SandboxSpec spec = overrides;
   spec.image = snapshot_id;
-  return create_sandbox(runtime_, spec);
+  return stage_files_or_destroy(create_sandbox(runtime_, spec), spec.files);
 }
 
 std::vector<SnapshotInfo> SubcontainerBackend::snapshots() {

@@ -8,7 +8,9 @@
 #include "sandbox_fs/client.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/env_changes.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/workspace.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,7 +22,12 @@
 namespace hutch::subcontainer {
 namespace {
 
-agent::wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& request) {
+// Handle::set_env's changes, kept next to the record (not in it: other fields of the record
+// change too, and a read-modify-write of the whole record could undo them).
+std::filesystem::path env_file(const SandboxPaths& paths) { return paths.dir / "env.json"; }
+
+agent::wire::ExecMessage exec_message(const SandboxRecord& record, const EnvChanges& env_changes,
+                                      const ExecRequest& request) {
   // Image env, then the sandbox's, then the request's: later ones win.
   std::map<std::string, std::string> env;
   for (const auto& entry : record.image_config.env) {
@@ -28,14 +35,12 @@ agent::wire::ExecMessage exec_message(const SandboxRecord& record, const ExecReq
     if (equals != std::string::npos) env[entry.substr(0, equals)] = entry.substr(equals + 1);
   }
   for (const auto& [key, value] : record.spec.env) env[key] = value;
+  env = apply_env_changes(std::move(env), env_changes);
   for (const auto& [key, value] : request.env) env[key] = value;
   agent::wire::ExecMessage message;
   message.argv = request.argv;
   for (const auto& [key, value] : env) message.env.push_back(key + "=" + value);
-  message.cwd = !request.cwd.empty()              ? request.cwd
-                : !record.spec.workdir.empty()      ? record.spec.workdir
-                : !record.image_config.workdir.empty() ? record.image_config.workdir
-                                                       : "/";
+  message.cwd = working_directory(request.cwd, record.spec, record.image_config.workdir);
   message.user = !request.user.empty() ? request.user : !record.spec.user.empty() ? record.spec.user : record.image_config.user;
   return message;
 }
@@ -58,6 +63,8 @@ SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record) {
   info.labels = sandbox_labels(record);
   info.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
   info.spec = record.spec;
+  info.spec.env = apply_env_changes(std::move(info.spec.env),
+                                    read_env_changes(env_file(sandbox_paths(runtime.config.sandboxes_dir, record.id))));
   bool alive = leader_alive(record);
   info.main_command = agent::read_main_command(sandbox_paths(runtime.config.sandboxes_dir, record.id).dir, alive);
   if (!alive) {
@@ -105,18 +112,30 @@ void SubcontainerHandle::prepare_command() {
   ::utimensat(AT_FDCWD, paths().record.c_str(), nullptr, 0);
 }
 
+SandboxSpec SubcontainerHandle::spec() const {
+  SandboxSpec spec = record_.spec;
+  spec.env = apply_env_changes(std::move(spec.env), read_env_changes(env_file(paths())));
+  return spec;
+}
+
+void SubcontainerHandle::set_env(const Env& set, const std::vector<std::string>& unset) {
+  validate_env_change(set, unset);
+  require_running();
+  update_env_changes(env_file(paths()), set, unset);
+}
+
 std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
   validate(request);
   if (request.tty) throw_unsupported(backend_name(), "tty");
   prepare_command();
-  return agent::ExecProcess::start(paths().socket, record_.id, exec_message(record_, request), request);
+  return agent::ExecProcess::start(paths().socket, record_.id, exec_message(record_, read_env_changes(env_file(paths())), request), request);
 }
 
 MainCommandInfo SubcontainerHandle::launch(const ExecRequest& request) {
   validate_launch(request);
   if (request.tty) throw_unsupported(backend_name(), "tty");
   prepare_command();
-  agent::wire::ExecMessage message = exec_message(record_, request);
+  agent::wire::ExecMessage message = exec_message(record_, read_env_changes(env_file(paths())), request);
   message.launch = true;
   message.stop_grace_ms = static_cast<std::uint32_t>(runtime_->config.stop_grace.count());
   message.log_limit = runtime_->config.log_limit;
@@ -145,8 +164,10 @@ Fs& SubcontainerHandle::fs() {
   std::lock_guard lock(mutex_);
   require_running();
   // The helper that serves it starts with its first call.
-  if (!fs_)
+  if (!fs_) {
     fs_ = std::make_unique<SandboxFs>(runtime_->config.helper, record_.id, [record = record_] { return open_leader_files(record); });
+    fs_->set_max_file_bytes(record_.spec.max_file_bytes);
+  }
   return *fs_;
 }
 

@@ -78,6 +78,7 @@ std::string render_plan(const SetupPlan& plan) {
   for (const auto& cgroup : plan.cgroups) lines.add(k::kCgroup, {cgroup});
   for (int cap : plan.keep_caps) lines.add(k::kKeepCap, {std::to_string(cap)});
   lines.add(k::kSeccomp, {flag(plan.seccomp)});
+  if (plan.max_file_bytes) lines.add(k::kMaxFileBytes, {std::to_string(*plan.max_file_bytes)});
   return lines.take();
 }
 

@@ -53,6 +53,7 @@ struct SetupPlan {
   std::vector<std::string> cgroups;
   std::vector<int> keep_caps;
   bool seccomp = true;
+  std::optional<std::uint64_t> max_file_bytes;  // SandboxSpec::max_file_bytes
 };
 
 // The plan as text. Errc::invalid_argument for a value with a TAB or newline in it.

@@ -5,7 +5,9 @@
 //   /etc/hutch/hutch.toml:12:10: defaults.memory: expected a size like "512m", got "lots"
 #pragma once
 
+#include <hutch/env_filter.hpp>
 #include <hutch/export.hpp>
+#include <hutch/image_map.hpp>
 #include <hutch/types.hpp>
 
 #include <cstdint>
@@ -66,6 +68,10 @@ class HUTCH_API ConfigTable {
   explicit ConfigTable(std::shared_ptr<Impl> impl);
 };
 
+// An image_map table: "<name or prefix>" = "<image>", and default = "<image>"; every value a
+// non-empty string (Errc::config at the key otherwise).
+HUTCH_API ImageMap read_image_map(const ConfigTable& table);
+
 // /var/lib/hutch as root; $XDG_STATE_HOME/hutch (or ~/.local/state/hutch) otherwise.
 HUTCH_API std::string default_state_dir();
 
@@ -79,6 +85,8 @@ struct HUTCH_API Config {
   std::optional<Duration> exec_start_timeout;  // default ExecRequest::start_timeout of `hutch run/exec`
   std::string log_level = "warn";
   std::string state_dir = default_state_dir();
+  EnvPolicy env_policy;  // env_passthrough, env_block: host variables every sandbox inherits
+  ImageMap image_map;    // [defaults.image_map]: name or prefix -> image, and "default"
 
   // [plugins]
   std::vector<std::string> plugin_paths;  // searched before HUTCH_PLUGIN_PATH and the install dir

@@ -33,7 +33,7 @@ HUTCH_API std::pair<std::string, std::string> parse_key_value(std::string_view t
                                                            std::string_view what);
 
 // Fills the fields of `spec` that are unset from `defaults` (image, workdir, user, limits,
-// env entries not already present). Network and read_only_root come from `spec`.
+// max_file_bytes, workspace, env entries not already present). Network and read_only_root come from `spec`.
 HUTCH_API SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults);
 
 }  // namespace hutch

@@ -66,6 +66,24 @@ struct Limits {
   bool operator==(const Limits&) const = default;
 };
 
+// One file of SandboxSpec::files: written into the sandbox, missing parent directories
+// created, before create returns (anvia's manifest). Exactly one of `content` and `source`
+// carries the bytes: `source` is a host file read by the process that calls create.
+struct SandboxFile {
+  std::string path;     // absolute, inside the sandbox
+  std::string content;  // the bytes, when source is empty
+  std::string source;   // a host path, read at create time (instead of content)
+  std::uint32_t mode = 0644;
+  std::string owner;    // "uid" or "uid:gid" inside the sandbox; empty: the backend's default
+  bool operator==(const SandboxFile&) const = default;
+};
+
+// The /workspace of a sandbox (SandboxSpec::workspace): an empty directory that lives and dies
+// with the sandbox (the default), none, or a named persistent volume that outlives it.
+inline constexpr const char* kWorkspaceEphemeral = "ephemeral";
+inline constexpr const char* kWorkspaceNone = "none";
+inline constexpr const char* kWorkspaceTarget = "/workspace";
+
 struct SandboxSpec {
   std::string image;  // backend-specific reference: "host", a path, "busybox:latest", ...
   Env env;
@@ -87,6 +105,15 @@ struct SandboxSpec {
   // backend may keep its writable layer in memory (the subcontainer backend: on a tmpfs, see
   // ephemeral_dir in hutch.toml), so what it writes costs RAM, not disk.
   bool ephemeral = false;
+  // Staged before create returns (see SandboxFile). A backend keeps paths, modes and owners
+  // in the spec it records, not the contents.
+  std::vector<SandboxFile> files;
+  // Largest file a command may write (RLIMIT_FSIZE: a write beyond it fails with EFBIG, the
+  // writer is not killed) and Fs may write (Errc::invalid_argument). Unset: no limit.
+  std::optional<std::uint64_t> max_file_bytes;
+  // kWorkspaceEphemeral, kWorkspaceNone, or the name of a persistent volume mounted at
+  // kWorkspaceTarget. Empty: ephemeral. A mount of its own on /workspace replaces it.
+  std::string workspace;
   bool operator==(const SandboxSpec&) const = default;
 };
 
@@ -140,6 +167,8 @@ struct Capabilities {
   bool stats = false;
   bool persistent = false;  // sandboxes outlive the creating process (resume by id)
   bool launch = false;      // Handle::launch and Handle::logs: a main command per sandbox
+  bool set_env = false;     // Handle::set_env
+  bool volumes = false;     // SandboxBackend::volumes and remove_volume
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
 };
@@ -188,6 +217,14 @@ struct PortBinding {
   std::uint16_t container_port = 0;
   std::string host_address;  // "127.0.0.1"
   std::uint16_t host_port = 0;
+};
+
+// A persistent volume of a backend (a named workspace, a volume mount's source).
+struct VolumeInfo {
+  std::string name;
+  std::string backend;
+  std::vector<std::string> used_by;  // ids of the sandboxes that mount it
+  std::optional<std::chrono::system_clock::time_point> created;
 };
 
 struct SnapshotInfo {

@@ -4,6 +4,7 @@
 
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/spec.hpp>
 
@@ -34,6 +35,7 @@ Capabilities FakeBackend::capabilities() const {
   caps.stdin = true;
   caps.stats = true;
   caps.persistent = true;
+  caps.set_env = true;
   return caps;
 }
 
@@ -61,7 +63,7 @@ std::shared_ptr<Handle> FakeBackend::create(const SandboxSpec& spec) {
 
   SandboxRecord record;
   record.id = Store::new_id("fake-");
-  record.spec = spec;
+  record.spec = without_file_contents(spec);
   if (record.spec.image.empty()) record.spec.image = "fake";
   if (record.spec.workdir.empty()) record.spec.workdir = "/";
   record.labels = spec.labels;
@@ -74,13 +76,13 @@ std::shared_ptr<Handle> FakeBackend::create(const SandboxSpec& spec) {
     try {
       auto handle = std::make_shared<FakeHandle>(shared_from_this(), record);
       handle->fs().mkdir(record.spec.workdir, true);
-      return handle;
+      return stage_files_or_destroy(handle, spec.files);
     } catch (...) {
       store_.remove(record.id);
       throw;
     }
   }
-  return std::make_shared<FakeHandle>(shared_from_this(), std::move(record));
+  return stage_files_or_destroy(std::make_shared<FakeHandle>(shared_from_this(), std::move(record)), spec.files);
 }
 
 std::shared_ptr<Handle> FakeBackend::resume(const std::string& id) {

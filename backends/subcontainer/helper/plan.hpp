@@ -53,6 +53,7 @@ struct Plan {
   std::vector<std::string> cgroups;
   std::vector<int> keep_caps;
   bool seccomp = true;
+  std::uint64_t max_file_bytes = 0;  // 0: no RLIMIT_FSIZE
 };
 
 // Reads the plan file; on a malformed line returns false with `error` set.

@@ -4,6 +4,7 @@
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec.hpp>
 
 #include <algorithm>
@@ -65,9 +66,11 @@ std::shared_ptr<hutch::Handle> TemplateBackend::create(const hutch::SandboxSpec&
   labels[hutch::kLabelManaged] = "true";
   labels[hutch::kLabelId] = id;
   labels[hutch::kLabelOwner] = hutch::current_owner();
-  auto sandbox = std::make_shared<Sandbox>(id, spec, std::move(labels));
+  auto sandbox = std::make_shared<Sandbox>(id, hutch::without_file_contents(spec), std::move(labels));
   registry_->add(sandbox);
-  return std::make_shared<TemplateHandle>(registry_, std::move(sandbox));
+  // SandboxSpec::files go in through the handle's Fs before create returns; a failure
+  // destroys the sandbox again. Copy this line into a real backend's create.
+  return hutch::stage_files_or_destroy(std::make_shared<TemplateHandle>(registry_, std::move(sandbox)), spec.files);
 }
 
 std::shared_ptr<hutch::Handle> TemplateBackend::resume(const std::string& id) {
