@@ -3,6 +3,8 @@
 #   - the docker image hutch-test-busybox:latest (docker import of a busybox rootfs)
 #   - $HUTCH_TEST_DATA/busybox-rootfs.tar      a plain rootfs tarball (subcontainer import)
 #   - $HUTCH_TEST_DATA/busybox-docker-save.tar `docker save` of the image (layered import)
+#   - the docker image hutch-test-defaults:latest, built FROM it with ENTRYPOINT/CMD/ENV/
+#     WORKDIR/USER (.ci/test-images/defaults), and $HUTCH_TEST_DATA/defaults-docker-save.tar
 # Idempotent: existing outputs are kept.
 set -euo pipefail
 
@@ -34,5 +36,16 @@ if [ "${1:-}" != --no-docker ]; then
   if [ ! -s "$save_tar" ]; then
     docker save -o "$save_tar.tmp" "$image"
     mv "$save_tar.tmp" "$save_tar"
+  fi
+  defaults_image=${HUTCH_DOCKER_DEFAULTS_IMAGE:-hutch-test-defaults:latest}
+  if ! docker image inspect "$defaults_image" >/dev/null 2>&1; then
+    # The classic builder: FROM a local image, nothing pulled.
+    DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$image" -t "$defaults_image" \
+      "$(dirname "$0")/test-images/defaults" >/dev/null
+  fi
+  defaults_tar="$data/defaults-docker-save.tar"
+  if [ ! -s "$defaults_tar" ]; then
+    docker save -o "$defaults_tar.tmp" "$defaults_image"
+    mv "$defaults_tar.tmp" "$defaults_tar"
   fi
 fi

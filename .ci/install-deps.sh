@@ -16,6 +16,11 @@ packages=(
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.
   packages+=(docker.io docker-registry busybox-static bubblewrap procps)
+  # Podman's Docker-compatible service (the docker backend's second engine) and what its
+  # containers need: an init for containers without the agent, rootless networking and storage.
+  packages+=(podman catatonit slirp4netns fuse-overlayfs containernetworking-plugins curl)
+  # a real terminal for the `run -it` tests (tests/cli/test_terminal.cpp)
+  packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with
   packages+=(gzip bzip2 xz-utils zstd)
 fi

@@ -75,7 +75,8 @@ void register_sandbox_verb_commands(CLI::App& app, Session& session, CommandTabl
 void register_snapshots_commands(CLI::App& app, Session& session, CommandTable& table);  // snapshots, snapshots rm
 void register_cp_command(CLI::App& app, Session& session, CommandTable& table);
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table);  // launch, logs
-void register_update_command(CLI::App& app, Session& session, CommandTable& table);   // update
+void register_update_command(CLI::App& app, Session& session, CommandTable& table);   // update (lifetimes, env)
 void register_volume_commands(CLI::App& app, Session& session, CommandTable& table);  // volume ls, volume rm
+void register_stop_start_commands(CLI::App& app, Session& session, CommandTable& table);  // stop, start
 
 }  // namespace hutch::cli

@@ -1,6 +1,7 @@
 // `hutch cp SRC DST`: exactly one side names a sandbox as ID:/path.
 #include "command.hpp"
 #include "host_copy.hpp"
+#include "sandbox_lookup.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
@@ -30,7 +31,7 @@ CopyEndpoint parse_endpoint(const std::string& text) {
   return endpoint;
 }
 
-int copy(Session& session, const std::string& source_text, const std::string& destination_text) {
+int copy(Session& session, const std::string& source_text, const std::string& destination_text, bool follow_links) {
   const CopyEndpoint source = parse_endpoint(source_text);
   const CopyEndpoint destination = parse_endpoint(destination_text);
   if (source.sandbox_id.has_value() == destination.sandbox_id.has_value())
@@ -40,13 +41,12 @@ int copy(Session& session, const std::string& source_text, const std::string& de
   if (source.path.empty() || destination.path.empty())
     throw Error(Errc::invalid_argument, "cp: empty path");
 
-  SandboxBackend& backend = session.backend();
   if (destination.sandbox_id) {
-    auto sandbox = backend.resume(*destination.sandbox_id);
+    auto sandbox = find_sandbox(session, *destination.sandbox_id).handle;
     copy_host_to_sandbox(source.path, sandbox->fs(), destination.path);
   } else {
-    auto sandbox = backend.resume(*source.sandbox_id);
-    copy_sandbox_to_host(sandbox->fs(), source.path, destination.path);
+    auto sandbox = find_sandbox(session, *source.sandbox_id).handle;
+    copy_sandbox_to_host(sandbox->fs(), source.path, destination.path, follow_links);
   }
   return 0;
 }
@@ -54,6 +54,7 @@ int copy(Session& session, const std::string& source_text, const std::string& de
 struct CopyOptions {
   std::string source;
   std::string destination;
+  bool follow_links = false;
 };
 
 }  // namespace
@@ -62,9 +63,11 @@ void register_cp_command(CLI::App& app, Session& session, CommandTable& table) {
   auto options = std::make_shared<CopyOptions>();
   CLI::App* command = app.add_subcommand(
       "cp", "copy files or directories between the host and a sandbox (one side is ID:/path)");
+  command->add_flag("-L,--follow-link", options->follow_links,
+                    "out of a sandbox: copy every symlink as what it points to (inside the sandbox)");
   command->add_option("SRC", options->source, "host path or ID:/path")->required();
   command->add_option("DST", options->destination, "host path or ID:/path")->required();
-  table.add(command, [&session, options] { return copy(session, options->source, options->destination); });
+  table.add(command, [&session, options] { return copy(session, options->source, options->destination, options->follow_links); });
 }
 
 }  // namespace hutch::cli

@@ -1,9 +1,9 @@
 // A sandbox's main command: `hutch launch` starts (or replaces) it, `hutch logs` shows its output.
-// Both check the backend's launch capability first, so an unsupported verb fails before any
-// engine is contacted.
+// Both check the owning backend's launch capability first (sandbox_lookup.hpp).
 #include "command.hpp"
 #include "output.hpp"
 #include "request_options.hpp"
+#include "sandbox_lookup.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
@@ -16,17 +16,11 @@ namespace hutch::cli {
 
 namespace {
 
-SandboxBackend& backend_that_launches(Session& session, const std::string& verb) {
-  SandboxBackend& backend = session.backend();
-  if (!backend.capabilities().launch) throw_unsupported(backend.name(), verb);
-  return backend;
-}
-
 int launch(Session& session, const SandboxCommandOptions& options) {
   ExecRequest request;
-  apply_sandbox_command(options, request, "launch");
+  apply_sandbox_command(options, request, "launch", true);
   validate_launch(request);
-  const MainCommandInfo main = backend_that_launches(session, "launch").resume(options.id)->launch(request);
+  const MainCommandInfo main = find_sandbox_with(session, options.id, &Capabilities::launch, "launch").handle->launch(request);
   if (session.options.json)
     print_json(to_json(main));
   else
@@ -35,7 +29,7 @@ int launch(Session& session, const SandboxCommandOptions& options) {
 }
 
 int logs(Session& session, const std::string& id, bool follow) {
-  auto sandbox = backend_that_launches(session, "logs").resume(id);
+  auto sandbox = find_sandbox_with(session, id, &Capabilities::launch, "logs").handle;
   sandbox->logs(
       [follow](std::string_view chunk) {
         std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
@@ -52,8 +46,9 @@ int logs(Session& session, const std::string& id, bool follow) {
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table) {
   auto launch_options = std::make_shared<SandboxCommandOptions>();
   CLI::App* launch_command = app.add_subcommand(
-      "launch", "start CMD as the sandbox's main command (replacing the running one) and print its pid");
-  add_sandbox_command(*launch_command, *launch_options);
+      "launch", "start CMD (default: the image's Entrypoint + Cmd) as the sandbox's main command (replacing the "
+                "running one) and print its pid");
+  add_sandbox_command(*launch_command, *launch_options, true);
   table.add(launch_command, [&session, launch_options] { return launch(session, *launch_options); });
 
   auto logs_id = std::make_shared<std::string>();

@@ -2,6 +2,7 @@
 #include "command.hpp"
 #include "create_options.hpp"
 #include "output.hpp"
+#include "sandbox_lookup.hpp"
 #include "sandbox_source.hpp"
 
 #include <hutch/backend.hpp>
@@ -11,6 +12,7 @@
 #include <hutch/units.hpp>
 
 #include <iostream>
+#include <iterator>
 #include <memory>
 
 namespace hutch::cli {
@@ -45,7 +47,18 @@ int list(Session& session, const ListOptions& options) {
     auto [key, value] = parse_key_value(entry, "--label");
     filter.labels[key] = value;
   }
-  const std::vector<SandboxInfo> sandboxes = session.backend().list(filter);
+  std::vector<SandboxInfo> sandboxes;
+  const std::vector<SandboxBackend*> backends = available_backends(session);
+  for (SandboxBackend* backend : backends) {
+    try {
+      std::vector<SandboxInfo> listed = backend->list(filter);
+      sandboxes.insert(sandboxes.end(), std::make_move_iterator(listed.begin()), std::make_move_iterator(listed.end()));
+    } catch (const Error& error) {
+      // One backend down (dockerd stopped) hides only its own sandboxes; asked for alone, it fails.
+      if (session.searched_backend_names().size() == 1) throw;
+      warn_unavailable(backend->name(), error.what());
+    }
+  }
   if (session.options.json) {
     boost::json::array array;
     for (const SandboxInfo& info : sandboxes) array.emplace_back(to_json(info));
@@ -66,7 +79,7 @@ std::string join_labels(const Labels& labels) {
 }
 
 int inspect(Session& session, const std::string& id) {
-  const SandboxInfo info = session.backend().resume(id)->info();
+  const SandboxInfo info = find_sandbox(session, id).handle->info();
   if (session.options.json) {
     print_json(to_json(info));
     return 0;
@@ -78,6 +91,7 @@ int inspect(Session& session, const std::string& id) {
       {"image", info.image},
       {"state", to_string(info.state)},
       {"created", format_time(info.created)},
+      {"expires at", info.expires_at ? format_time(*info.expires_at) : "never"},
       {"labels", join_labels(info.labels)},
       {"workdir", spec.workdir},
       {"user", spec.user},
@@ -88,10 +102,19 @@ int inspect(Session& session, const std::string& id) {
       {"pids", spec.limits.pids ? std::to_string(*spec.limits.pids) : "unlimited"},
       {"ttl", spec.ttl ? format_duration(*spec.ttl) : "none"},
       {"idle timeout", spec.idle_timeout ? format_duration(*spec.idle_timeout) : "none"},
+      {"stop grace", spec.stop_grace ? format_duration(*spec.stop_grace) : "the backend's default"},
   };
   for (const auto& [key, value] : spec.env) fields.emplace_back("env", key + "=" + value);
   for (const Mount& mount : spec.mounts) fields.emplace_back("mount", format_mount(mount));
   fields.emplace_back("main command", info.main_command ? describe(*info.main_command) : "none");
+  // What a command that sets nothing of its own gets: the image's defaults under the spec's.
+  if (const auto& defaults = info.defaults) {
+    fields.emplace_back("entrypoint", quote_command(defaults->entrypoint));
+    fields.emplace_back("cmd", quote_command(defaults->cmd));
+    fields.emplace_back("default workdir", defaults->workdir);
+    fields.emplace_back("default user", defaults->user.empty() ? "root" : defaults->user);
+    for (const auto& [key, value] : defaults->env) fields.emplace_back("default env", key + "=" + value);
+  }
   print_fields(fields);
   return 0;
 }
@@ -104,12 +127,11 @@ struct RemoveOptions {
 // rm destroys whatever state the sandbox is in. An unknown id is an error, unless -f: then
 // the caller only wants it gone, and gone it is.
 int remove(Session& session, const RemoveOptions& options) {
-  SandboxBackend& backend = session.backend();
   return remove_each(options.ids, [&](const std::string& id) {
-    if (options.force)
-      backend.destroy(id);
-    else
-      backend.resume(id)->destroy();
+    if (!options.force)
+      find_sandbox(session, id).handle->destroy();
+    else if (SandboxBackend* owner = owner_if_any(session, id))
+      owner->destroy(id);
   });
 }
 
@@ -129,7 +151,7 @@ void register_lifecycle_commands(CLI::App& app, Session& session, CommandTable& 
   table.add(create_command, [&session, create_options] { return create(session, *create_options); });
 
   auto list_options = std::make_shared<ListOptions>();
-  CLI::App* list_command = app.add_subcommand("ls", "list the sandboxes of the backend");
+  CLI::App* list_command = app.add_subcommand("ls", "list the sandboxes of every configured backend (--backend: of that one)");
   list_command->add_option("--label", list_options->labels, "only those with label K=V (repeatable)")
       ->allow_extra_args(false);
   table.add(list_command, [&session, list_options] { return list(session, *list_options); });

@@ -1,7 +1,9 @@
 // The optional verbs on one sandbox: fork, snapshot, pause, unpause, stats. Each checks the
-// backend's capabilities first, so an unsupported verb fails before any engine is contacted.
+// owning backend's capabilities first (sandbox_lookup.hpp): with one backend to look in, an
+// unsupported verb fails before any engine is contacted.
 #include "command.hpp"
 #include "output.hpp"
+#include "sandbox_lookup.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
@@ -16,13 +18,13 @@ namespace hutch::cli {
 namespace {
 
 int fork(Session& session, const std::string& id) {
-  auto source = session.backend_with(&Capabilities::fork, "fork").resume(id);
+  auto source = find_sandbox_with(session, id, &Capabilities::fork, "fork").handle;
   std::cout << source->fork()->id() << '\n';
   return 0;
 }
 
 int snapshot(Session& session, const std::string& id, const std::string& label) {
-  auto source = session.backend_with(&Capabilities::snapshot, "snapshot").resume(id);
+  auto source = find_sandbox_with(session, id, &Capabilities::snapshot, "snapshot").handle;
   const SnapshotInfo snapshot = source->snapshot(label);
   if (session.options.json)
     print_json(to_json(snapshot));
@@ -32,7 +34,7 @@ int snapshot(Session& session, const std::string& id, const std::string& label) 
 }
 
 int pause(Session& session, const std::string& id, bool paused) {
-  auto sandbox = session.backend_with(&Capabilities::pause, paused ? "pause" : "unpause").resume(id);
+  auto sandbox = find_sandbox_with(session, id, &Capabilities::pause, paused ? "pause" : "unpause").handle;
   if (paused)
     sandbox->pause();
   else
@@ -45,7 +47,7 @@ std::string format_optional_size(const std::optional<std::uint64_t>& bytes, cons
 }
 
 int stats(Session& session, const std::string& id) {
-  const Stats stats = session.backend_with(&Capabilities::stats, "stats").resume(id)->stats();
+  const Stats stats = find_sandbox_with(session, id, &Capabilities::stats, "stats").handle->stats();
   if (session.options.json) {
     print_json(to_json(stats));
     return 0;

@@ -5,8 +5,10 @@
 #include <hutch/spec_policy.hpp>
 #include <hutch/units.hpp>
 
+#include <charconv>
 #include <filesystem>
 #include <functional>
+#include <system_error>
 
 namespace hutch::cli {
 
@@ -18,9 +20,9 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
       ->allow_extra_args(false);
   command.add_option("-w,--workdir", options.workdir, "working directory inside the sandbox");
   command.add_option("-u,--user", options.user, "user: name, uid or uid:gid");
-  command.add_option("--memory", options.memory, "memory limit, e.g. 512m, 1g");
+  command.add_option("--memory", options.memory, "memory limit, e.g. 512m, 1g, or unlimited (default: 2g)");
   command.add_option("--cpus", options.cpus, "CPU limit in cores, e.g. 1.5");
-  command.add_option("--pids", options.pids, "maximum number of processes");
+  command.add_option("--pids", options.pids, "maximum number of processes, or unlimited (default: 1024)");
   command.add_option("--network", options.network, "none, host or bridge");
   command
       .add_option("--mount", options.mounts,
@@ -28,8 +30,11 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
                   "[,kind=file|dir][,subpath=...][,idmap=FROM:TO:RANGE][,size=64m] (repeatable)")
       ->allow_extra_args(false);
   command.add_option("--label", options.labels, "label K=V (repeatable)")->allow_extra_args(false);
-  command.add_option("--ttl", options.ttl, "destroy by `hutch prune` once this old, e.g. 1h");
-  command.add_option("--idle-timeout", options.idle_timeout, "destroy by `hutch prune` once idle this long");
+  command.add_option("--ttl", options.ttl, "the sandbox stops (expires) once this old, e.g. 1h; prune removes it");
+  command.add_option("--idle-timeout", options.idle_timeout,
+                     "it stops (expires) once no command, file operation or stream used it this long");
+  command.add_option("--stop-grace", options.stop_grace,
+                     "on stop and rm: SIGTERM, then SIGKILL this long after (0: at once), e.g. 10s");
   command.add_flag("--read-only", options.read_only, "read-only root filesystem");
   command
       .add_option("--file", options.files,
@@ -40,6 +45,8 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
                      "largest file a command may write (EFBIG beyond it), e.g. 100m");
   command.add_option("--workspace", options.workspace,
                      "/workspace: ephemeral (default), none, or NAME of a persistent volume (see 'hutch volume')");
+  command.add_option("--entrypoint", options.entrypoint,
+                     "program that replaces the image's Entrypoint (its Cmd is then not used); \"\" for none");
 }
 
 namespace {
@@ -80,6 +87,15 @@ SandboxFile parse_file_option(const std::string& text) {
   return file;
 }
 
+// A process count: a whole number from 1 to 4194304 (the kernel's pid_max limit).
+std::uint32_t parse_pids(const std::string& text) {
+  std::uint32_t pids = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), pids);
+  if (error != std::errc() || end != text.data() + text.size() || pids == 0 || pids > 4194304)
+    throw Error(Errc::invalid_argument, "expected a number of processes from 1 to 4194304, or unlimited, got '" + text + "'");
+  return pids;
+}
+
 }  // namespace
 
 SandboxSpec make_spec(const CreateOptions& options, const Config& config, const std::vector<std::string>& command) {
@@ -96,10 +112,17 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config, const 
   }
   if (options.workdir) spec.workdir = *options.workdir;
   if (options.user) spec.user = *options.user;
-  if (options.memory)
+  if (options.entrypoint)
+    spec.entrypoint = options.entrypoint->empty() ? std::vector<std::string>{} : std::vector<std::string>{*options.entrypoint};
+  if (options.memory && is_unlimited(*options.memory))
+    spec.limits.memory_unlimited = true;
+  else if (options.memory)
     spec.limits.memory_bytes = parse_option("--memory", [&] { return parse_size(*options.memory); });
   if (options.cpus) spec.limits.cpus = *options.cpus;
-  if (options.pids) spec.limits.pids = *options.pids;
+  if (options.pids && is_unlimited(*options.pids))
+    spec.limits.pids_unlimited = true;
+  else if (options.pids)
+    spec.limits.pids = parse_option("--pids", [&] { return parse_pids(*options.pids); });
   for (const auto& mount : options.mounts)
     spec.mounts.push_back(parse_option("--mount", [&] { return parse_mount(mount); }));
   for (const auto& entry : options.labels) {
@@ -110,6 +133,8 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config, const 
   spec.idle_timeout = options.idle_timeout
                           ? parse_option("--idle-timeout", [&] { return parse_duration(*options.idle_timeout); })
                           : defaults.idle_timeout;
+  if (options.stop_grace)
+    spec.stop_grace = parse_option("--stop-grace", [&] { return parse_duration(*options.stop_grace); });
 
   // merge_defaults leaves these to the caller: only the caller knows whether they were given.
   spec.network = options.network

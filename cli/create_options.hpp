@@ -21,16 +21,18 @@ struct CreateOptions {
   std::optional<std::string> user;
   std::optional<std::string> memory;
   std::optional<double> cpus;
-  std::optional<std::uint32_t> pids;
+  std::optional<std::string> pids;
   std::optional<std::string> network;
   std::vector<std::string> mounts;
   std::vector<std::string> labels;  // K=V
   std::optional<std::string> ttl;
   std::optional<std::string> idle_timeout;
+  std::optional<std::string> stop_grace;
   bool read_only = false;
   std::vector<std::string> files;  // HOST_PATH:SANDBOX_PATH[:MODE]
   std::optional<std::string> max_file_bytes;
   std::optional<std::string> workspace;  // ephemeral | none | NAME
+  std::optional<std::string> entrypoint;  // "" clears the image's
 };
 
 void add_create_options(CLI::App& command, CreateOptions& options);

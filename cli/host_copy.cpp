@@ -1,5 +1,6 @@
 #include "host_copy.hpp"
 
+#include "sandbox_links.hpp"
 #include "sparse_file.hpp"
 
 #include <hutch/error.hpp>
@@ -7,8 +8,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
+#include <iostream>
+#include <optional>
 #include <functional>
 #include <set>
 #include <utility>
@@ -105,16 +110,30 @@ void clear_for_replacement(const fs::path& path, bool for_directory) {
   }
 }
 
+// Writes the file under a temporary name beside `destination` and renames it into place, so a
+// read the sandbox refuses (or that fails half-way) leaves nothing behind on the host, and an
+// existing file or symlink there is replaced, never written through.
 void copy_sandbox_file(const std::function<void(const ChunkSink&)>& read_data, const fs::path& destination,
                        std::uint32_t mode) {
-  clear_for_replacement(destination, false);
-  SparseFileWriter out(destination);
-  read_data([&](std::string_view chunk) {
-    out.write(chunk);
-    return true;
-  });
-  out.finish();
-  fs::permissions(destination, static_cast<fs::perms>(mode & kHostModeMask));
+  if (fs::symlink_status(destination).type() == fs::file_type::directory)
+    throw Error(Errc::already_exists,
+                "cp: cannot overwrite directory '" + destination.string() + "' with a non-directory");
+  const fs::path partial =
+      destination.parent_path() / ("." + destination.filename().string() + ".hutch-cp-" + std::to_string(::getpid()));
+  try {
+    SparseFileWriter out(partial);
+    read_data([&](std::string_view chunk) {
+      out.write(chunk);
+      return true;
+    });
+    out.finish();
+    fs::permissions(partial, static_cast<fs::perms>(mode & kHostModeMask));
+    fs::rename(partial, destination);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(partial, ignored);
+    throw;
+  }
 }
 
 // Where a tree entry goes on the host. Its path must be plain names below the tree's root,
@@ -134,6 +153,88 @@ fs::path host_path_of(const TreeEntry& entry, const fs::path& root, const std::s
   return destination;
 }
 
+// One copy out of a sandbox: trees read with Fs::read_tree, and the links in them either
+// reproduced (link_stays_inside, unless follow_links) or replaced by what they point to inside
+// the sandbox, which is copied in turn.
+class SandboxTreeCopy {
+ public:
+  SandboxTreeCopy(Fs& sandbox, bool follow_links) : sandbox_(sandbox), follow_links_(follow_links) {}
+
+  // Copies the tree at `source` (an entry of any type) to `target`.
+  void tree(const std::string& source, const fs::path& target) {
+    std::set<fs::path> made;  // directories of this tree
+    // Links to copy as what they point to: after the walk, which must not be re-entered.
+    std::vector<std::pair<std::string, fs::path>> to_resolve;
+    sandbox_.read_tree(source, [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data) {
+      const fs::path destination = host_path_of(entry, target, made, source);
+      const std::string path = entry.path.empty() ? source : join(source, entry.path);
+      switch (entry.stat.type) {
+        case FileType::regular:
+          copy_sandbox_file(read_data, destination, entry.stat.mode);
+          return;
+        case FileType::symlink:
+          if (!follow_links_ && link_stays_inside(entry.path, entry.stat.link_target)) {
+            clear_for_replacement(destination, false);
+            fs::create_symlink(entry.stat.link_target, destination);
+          } else {
+            to_resolve.emplace_back(path, destination);
+          }
+          return;
+        case FileType::directory:
+          clear_for_replacement(destination, true);
+          fs::create_directory(destination);
+          made.insert(destination);
+          directories_.emplace_back(destination, entry.stat.mode);
+          return;
+        case FileType::other:
+          logger()->warn("cp: skipping '{}': not a regular file, directory or symlink", path);
+      }
+    });
+    for (const auto& [link, destination] : to_resolve) copy_link_target(link, destination);
+  }
+
+  // Gives the directories their modes, after their content: a read-only one must still take it.
+  void finish() {
+    for (auto it = directories_.rbegin(); it != directories_.rend(); ++it)
+      fs::permissions(it->first, static_cast<fs::perms>(it->second & kHostModeMask));
+  }
+
+ private:
+  void copy_link_target(const std::string& link, const fs::path& destination) {
+    const std::optional<ResolvedLink> resolved = resolve_link(sandbox_, link);
+    if (!resolved) {
+      std::cerr << "hutch: warning: cp: skipping '" << link << "': the link points at nothing in the sandbox"
+                << std::endl;
+      return;
+    }
+    if (resolved->stat.type == FileType::directory) {
+      // A link to a directory that holds it (or one being copied through another link) would
+      // copy itself forever.
+      const std::string directory = lexically_normal(resolved->path);
+      const std::string from = lexically_normal(link);
+      auto contains = [&directory](const std::string& path) {
+        return directory == "/" || path == directory || path.starts_with(directory + "/");
+      };
+      if (contains(from) || std::any_of(through_.begin(), through_.end(), contains)) {
+        std::cerr << "hutch: warning: cp: skipping '" << link << "': it points at '" << resolved->path
+                  << "', which contains it" << std::endl;
+        return;
+      }
+      through_.push_back(directory);
+      tree(resolved->path, destination);
+      through_.pop_back();
+      return;
+    }
+    // Regular files and the rest, as read_tree reports them.
+    tree(resolved->path, destination);
+  }
+
+  Fs& sandbox_;
+  const bool follow_links_;
+  std::vector<std::string> through_;  // directories being copied through links, outermost first
+  std::vector<std::pair<fs::path, std::uint32_t>> directories_;
+};
+
 }  // namespace
 
 void copy_host_to_sandbox(const fs::path& host_source, Fs& sandbox, const std::string& sandbox_destination) {
@@ -149,38 +250,16 @@ void copy_host_to_sandbox(const fs::path& host_source, Fs& sandbox, const std::s
   copy_host_tree(host_source, sandbox, target);
 }
 
-void copy_sandbox_to_host(Fs& sandbox, const std::string& sandbox_source, const fs::path& host_destination) {
+void copy_sandbox_to_host(Fs& sandbox, const std::string& sandbox_source, const fs::path& host_destination,
+                          bool follow_links) {
   fs::path target = host_destination;
   if (fs::is_directory(target)) {
     const std::string name = base_name(sandbox_source);
     if (!name.empty()) target /= name;
   }
-  std::set<fs::path> made;  // directories of this copy
-  // Directories get their modes after their content: a read-only one must still take it.
-  std::vector<std::pair<fs::path, std::uint32_t>> directories;
-  sandbox.read_tree(sandbox_source, [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data) {
-    const fs::path destination = host_path_of(entry, target, made, sandbox_source);
-    const std::string source = entry.path.empty() ? sandbox_source : join(sandbox_source, entry.path);
-    switch (entry.stat.type) {
-      case FileType::regular:
-        copy_sandbox_file(read_data, destination, entry.stat.mode);
-        return;
-      case FileType::symlink:
-        clear_for_replacement(destination, false);
-        fs::create_symlink(entry.stat.link_target, destination);
-        return;
-      case FileType::directory:
-        clear_for_replacement(destination, true);
-        fs::create_directory(destination);
-        made.insert(destination);
-        directories.emplace_back(destination, entry.stat.mode);
-        return;
-      case FileType::other:
-        logger()->warn("cp: skipping '{}': not a regular file, directory or symlink", source);
-    }
-  });
-  for (auto it = directories.rbegin(); it != directories.rend(); ++it)
-    fs::permissions(it->first, static_cast<fs::perms>(it->second & kHostModeMask));
+  SandboxTreeCopy copy(sandbox, follow_links);
+  copy.tree(sandbox_source, target);
+  copy.finish();
 }
 
 }  // namespace hutch::cli

@@ -1,5 +1,7 @@
 #include "interrupt.hpp"
 
+#include "raw_terminal.hpp"
+
 #include <hutch/error.hpp>
 
 #include <fcntl.h>
@@ -43,6 +45,7 @@ void forward_signal_to_pipe(int signal_number) {
     g_first_signal_ns = monotonic_ns();
     g_first_signal_seen = 1;
   } else if (monotonic_ns() - g_first_signal_ns >= kSameSignalWindowNs) {
+    restore_terminal_now();  // the default action skips every destructor
     ::signal(signal_number, SIG_DFL);
     ::raise(signal_number);
   }
@@ -122,6 +125,7 @@ void InterruptWatcher::watch() {
       // Cleanup hangs (an engine that does not answer, ...): what was asked for is an exit.
       const int signal_number = signal_.load();
       static constexpr char kMessage[] = "hutch: cleanup after the signal did not finish in time; exiting\n";
+      restore_terminal_now();
       [[maybe_unused]] auto written = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
       ::_exit(128 + signal_number);
     }

@@ -33,7 +33,7 @@ void add_global_options(CLI::App& app, hutch::cli::GlobalOptions& options) {
   app.add_option("--log-level", options.log_level,
                  "trace, debug, info, warn, error, critical or off (logs go to stderr)");
   app.add_flag("--json", options.json,
-               "machine-readable output (backends, ls, inspect, create, stats, launch, snapshots)");
+               "machine-readable output (backends, ls, inspect, create, stats, launch, snapshots; run and exec: one result object)");
 }
 
 // Global options are also accepted after the verb, of any depth ("hutch ls --json",
@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   hutch::cli::register_sandbox_verb_commands(app, session, commands);
   hutch::cli::register_cp_command(app, session, commands);
   hutch::cli::register_launch_commands(app, session, commands);
+  hutch::cli::register_stop_start_commands(app, session, commands);
   hutch::cli::register_snapshots_commands(app, session, commands);
   hutch::cli::register_update_command(app, session, commands);
   hutch::cli::register_volume_commands(app, session, commands);

@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include <hutch/spec.hpp>
+#include <hutch/spec_json.hpp>
 #include <hutch/units.hpp>
 
 #include <algorithm>
@@ -12,6 +13,12 @@ namespace hutch::cli {
 namespace json = boost::json;
 
 namespace {
+
+json::array string_array(const std::vector<std::string>& items) {
+  json::array array;
+  for (const auto& item : items) array.emplace_back(item);
+  return array;
+}
 
 json::object to_json(const Labels& labels) {
   json::object object;
@@ -82,19 +89,27 @@ json::object to_json(const SandboxSpec& spec) {
   json::array mounts;
   for (const Mount& mount : spec.mounts) mounts.emplace_back(to_json(mount));
   object["mounts"] = std::move(mounts);
+  // null: no limit.
   object["limits"] = {{"memory_bytes", optional_json(spec.limits.memory_bytes)},
                       {"cpus", optional_json(spec.limits.cpus)},
-                      {"pids", optional_json(spec.limits.pids)}};
+                      {"pids", optional_json(spec.limits.pids)},
+                      {"memory_defaulted", spec.limits.memory_defaulted},
+                      {"pids_defaulted", spec.limits.pids_defaulted}};
   object["network"] = to_string(spec.network);
   object["labels"] = to_json(spec.labels);
   object["ttl_ms"] = optional_ms(spec.ttl);
   object["idle_timeout_ms"] = optional_ms(spec.idle_timeout);
+  object["stop_grace_ms"] = optional_ms(spec.stop_grace);
   object["read_only_root"] = spec.read_only_root;
   json::array ports;
   for (std::uint16_t port : spec.ports) ports.emplace_back(port);
   object["ports"] = std::move(ports);
+  object["entrypoint"] = spec.entrypoint ? json::value(string_array(*spec.entrypoint)) : json::value(nullptr);
   return object;
 }
+
+// The same object the backends store (hutch::defaults_to_json).
+json::object to_json(const ImageDefaults& defaults) { return json::parse(defaults_to_json(defaults)).as_object(); }
 
 json::object to_json(const SandboxInfo& info) {
   json::object object;
@@ -103,18 +118,18 @@ json::object to_json(const SandboxInfo& info) {
   object["image"] = info.image;
   object["state"] = to_string(info.state);
   object["created"] = format_time(info.created);
+  object["expires_at"] = info.expires_at ? json::value(format_time(*info.expires_at)) : json::value(nullptr);
   object["labels"] = to_json(info.labels);
   object["spec"] = to_json(info.spec);
   object["main_command"] = info.main_command ? json::value(to_json(*info.main_command)) : json::value(nullptr);
+  object["defaults"] = info.defaults ? json::value(to_json(*info.defaults)) : json::value(nullptr);
   return object;
 }
 
 json::object to_json(const MainCommandInfo& main) {
   json::object object;
   object["state"] = to_string(main.state);
-  json::array argv;
-  for (const auto& arg : main.argv) argv.emplace_back(arg);
-  object["argv"] = std::move(argv);
+  object["argv"] = string_array(main.argv);
   object["pid"] = main.pid;
   object["started"] = format_time(main.started);
   object["ended"] = main.ended ? json::value(format_time(*main.ended)) : json::value(nullptr);
@@ -123,13 +138,17 @@ json::object to_json(const MainCommandInfo& main) {
   return object;
 }
 
-std::string describe(const MainCommandInfo& main) {
+std::string quote_command(const std::vector<std::string>& argv) {
   std::string command;
-  for (const auto& arg : main.argv) {
+  for (const auto& arg : argv) {
     bool plain = !arg.empty() && arg.find_first_of(" \t'\"") == std::string::npos;
     command += (command.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
   }
-  std::string text = command + " (pid " + std::to_string(main.pid) + ", started " + format_time(main.started) + "): ";
+  return command;
+}
+
+std::string describe(const MainCommandInfo& main) {
+  std::string text = quote_command(main.argv) + " (pid " + std::to_string(main.pid) + ", started " + format_time(main.started) + "): ";
   switch (main.state) {
     case MainCommandState::running: return text + "running";
     case MainCommandState::exited: text += "exited with " + std::to_string(main.exit_code); break;

@@ -18,9 +18,12 @@ boost::json::object to_json(const SandboxInfo& info);  // with its spec
 boost::json::object to_json(const Stats& stats);
 boost::json::object to_json(const SnapshotInfo& snapshot);
 boost::json::object to_json(const MainCommandInfo& main);
+boost::json::object to_json(const ImageDefaults& defaults);
 
 // "sh -c 'serve' (pid 7, started 2026-...Z): exited with 3 at 2026-...Z"
 std::string describe(const MainCommandInfo& main);
+// argv as a shell would read it back: arguments with blanks or quotes in single quotes.
+std::string quote_command(const std::vector<std::string>& argv);
 
 // "2026-11-22T07:00:00Z"
 std::string format_time(std::chrono::system_clock::time_point time);

@@ -26,21 +26,26 @@ void apply_request_options(const RequestOptions& options, ExecRequest& request) 
   if (options.user) request.user = *options.user;
 }
 
-std::vector<std::string> command_after_id(std::vector<std::string> argv, const std::string& verb) {
+std::vector<std::string> command_after_id(std::vector<std::string> argv, const std::string& verb, bool optional) {
   if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());
-  if (argv.empty()) throw Error(Errc::invalid_argument, verb + ": no command given after the sandbox id");
+  if (argv.empty() && !optional) throw Error(Errc::invalid_argument, verb + ": no command given after the sandbox id");
   return argv;
 }
 
-void add_sandbox_command(CLI::App& command, SandboxCommandOptions& options) {
+void add_sandbox_command(CLI::App& command, SandboxCommandOptions& options, bool command_optional) {
   add_request_options(command, options.request);
   add_id_argument(command, options.id);
-  command.add_option("CMD", options.argv, "the command and its arguments")->required();
+  auto* cmd = command.add_option("CMD", options.argv,
+                                 command_optional ? "the command and its arguments; default: the image's Entrypoint + Cmd"
+                                                  : "the command and its arguments");
+  if (!command_optional) cmd->required();
   command.positionals_at_end();
 }
 
-void apply_sandbox_command(const SandboxCommandOptions& options, ExecRequest& request, const std::string& verb) {
-  request.argv = command_after_id(options.argv, verb);
+void apply_sandbox_command(const SandboxCommandOptions& options, ExecRequest& request, const std::string& verb,
+                           bool command_optional) {
+  request.argv = command_after_id(options.argv, verb, command_optional);
+  request.use_entrypoint = request.argv.empty();
   apply_request_options(options.request, request);
 }
 

@@ -3,6 +3,8 @@
 #include <hutch/loader.hpp>
 #include <hutch/log.hpp>
 
+#include <algorithm>
+
 namespace hutch::cli {
 
 const Config& Session::config() {
@@ -17,9 +19,20 @@ const Config& Session::config() {
 
 std::string Session::backend_name() { return options.backend.value_or(config().backend); }
 
-SandboxBackend& Session::backend() {
-  if (!backend_) backend_ = open_backend(config(), backend_name(), logger());
-  return *backend_;
+SandboxBackend& Session::backend() { return backend_named(backend_name()); }
+
+std::vector<std::string> Session::searched_backend_names() {
+  if (options.backend) return {*options.backend};
+  std::vector<std::string> names{config().backend};
+  for (const auto& [name, table] : config().backends)
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  return names;
+}
+
+SandboxBackend& Session::backend_named(const std::string& name) {
+  std::shared_ptr<SandboxBackend>& loaded = backends_[name];
+  if (!loaded) loaded = open_backend(config(), name, logger());
+  return *loaded;
 }
 
 SandboxBackend& Session::backend_with(bool Capabilities::*capability, const std::string& verb) {

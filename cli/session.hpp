@@ -5,9 +5,11 @@
 #include <hutch/backend.hpp>
 #include <hutch/config.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hutch::cli {
 
@@ -32,13 +34,21 @@ class Session {
   // The selected backend, loaded once.
   SandboxBackend& backend();
 
+  // The backends that `ls` and the verbs taking an ID look in: with --backend, that one alone;
+  // else the configured default first, then each backend with a [backends.<name>] table.
+  std::vector<std::string> searched_backend_names();
+
+  // Backend `name` (a name or a plugin path), loaded once: later calls return the same object.
+  // Errc::plugin (or the factory's error) when it does not load.
+  SandboxBackend& backend_named(const std::string& name);
+
   // The selected backend if it has `capability`, else Errc::unsupported "backend '<name>' does
   // not support <verb>" — decided from its capabilities, before any engine is contacted.
   SandboxBackend& backend_with(bool Capabilities::*capability, const std::string& verb);
 
  private:
   std::optional<Config> config_;
-  std::shared_ptr<SandboxBackend> backend_;
+  std::map<std::string, std::shared_ptr<SandboxBackend>> backends_;
 };
 
 }  // namespace hutch::cli

@@ -1,6 +1,7 @@
 // hutch.toml: what each section means, where the file is looked for, and the built-in defaults.
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 #include <hutch/types.hpp>
 #include <hutch/units.hpp>
 #include <hutch/workspace.hpp>
@@ -65,6 +66,17 @@ Duration positive_duration(const ConfigTable& table, const std::string& key, Dur
   return value;
 }
 
+// A limit key written "unlimited" (else it is a size or a number, read as such).
+bool says_unlimited(const ConfigTable& table, const std::string& key) {
+  if (!table.contains(key)) return false;
+  try {
+    const auto text = table.get_string(key);
+    return text && is_unlimited(*text);
+  } catch (const Error&) {
+    return false;  // not a string: a number, which the caller reads
+  }
+}
+
 void read_env(const ConfigTable& env_table, Env& env) {
   for (const auto& key : env_table.keys()) {
     if (key.empty() || key.find('=') != std::string::npos ||
@@ -88,12 +100,16 @@ void read_defaults(const ConfigTable& table, Config& config) {
     spec.workdir = *workdir;
   }
   if (auto user = table.get_string("user")) spec.user = *user;
-  if (auto memory = table.get_size("memory")) {
+  if (says_unlimited(table, "memory")) {
+    spec.limits.memory_unlimited = true;
+  } else if (auto memory = table.get_size("memory")) {
     if (*memory == 0) table.fail("memory", "expected a size greater than zero, got 0");
     spec.limits.memory_bytes = *memory;
   }
   if (auto cpus = table.get_double("cpus", 0.01, kMaxCpus)) spec.limits.cpus = *cpus;
-  if (auto pids = table.get_int("pids", 1, kMaxPids))
+  if (says_unlimited(table, "pids"))
+    spec.limits.pids_unlimited = true;
+  else if (auto pids = table.get_int("pids", 1, kMaxPids))
     spec.limits.pids = static_cast<std::uint32_t>(*pids);
   if (auto network = table.get_string("network")) {
     try {
@@ -136,6 +152,7 @@ void read_defaults(const ConfigTable& table, Config& config) {
   if (auto ttl = table.get_duration("ttl")) spec.ttl = positive_duration(table, "ttl", *ttl);
   if (auto idle = table.get_duration("idle_timeout"))
     spec.idle_timeout = positive_duration(table, "idle_timeout", *idle);
+  if (auto grace = table.get_duration("stop_grace")) spec.stop_grace = checked_stop_grace(table, "stop_grace", *grace);
   table.reject_unknown_keys();
 }
 
@@ -166,6 +183,22 @@ bool is_file(const fs::path& path) {
 }
 
 }  // namespace
+
+Duration checked_stop_grace(const ConfigTable& table, const std::string& key, Duration value) {
+  if (value.count() < 0 || value.count() > kMaxStopGraceMs)
+    table.fail(key, "expected a duration from 0 to 49 days, got " + format_duration(value));
+  return value;
+}
+
+std::optional<Duration> read_legacy_stop_grace(const ConfigTable& backend_table,
+                                               const std::function<void(const std::string&)>& warn) {
+  auto grace = backend_table.get_duration("stop_grace");
+  if (!grace) return std::nullopt;
+  warn(backend_table.where("stop_grace") + ": " + backend_table.path() +
+       ".stop_grace is deprecated: set stop_grace in [defaults] (or per sandbox: SandboxSpec::stop_grace, "
+       "`--stop-grace`); this one applies only to sandboxes whose spec sets none");
+  return checked_stop_grace(backend_table, "stop_grace", *grace);
+}
 
 std::string default_state_dir() {
   if (geteuid() == 0) return "/var/lib/hutch";

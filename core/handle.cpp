@@ -18,6 +18,9 @@ std::shared_ptr<Handle> Handle::fork() {
 SnapshotInfo Handle::snapshot(const std::string&) { throw_unsupported(backend_name(), "snapshot"); }
 void Handle::pause() { throw_unsupported(backend_name(), "pause"); }
 void Handle::unpause() { throw_unsupported(backend_name(), "unpause"); }
+void Handle::stop() { throw_unsupported(backend_name(), "stop"); }
+void Handle::start() { throw_unsupported(backend_name(), "start"); }
+void Handle::set_lifetime(const LifetimeUpdate&) { throw_unsupported(backend_name(), "set_lifetime"); }
 Stats Handle::stats() { throw_unsupported(backend_name(), "stats"); }
 std::vector<PortBinding> Handle::ports() { return {}; }
 MainCommandInfo Handle::launch(const ExecRequest&) { throw_unsupported(backend_name(), "launch"); }

@@ -1,6 +1,7 @@
 #include "plugin_proxies.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include <utility>
 
@@ -30,6 +31,7 @@ void PinnedProcess::write_stdin(std::string_view data) { inner_->write_stdin(dat
 void PinnedProcess::close_stdin() { inner_->close_stdin(); }
 ExecResult PinnedProcess::wait() { return inner_->wait(); }
 void PinnedProcess::kill(int signal) { inner_->kill(signal); }
+void PinnedProcess::resize(std::uint16_t cols, std::uint16_t rows) { inner_->resize(cols, rows); }
 
 // --- PinnedHandle ----------------------------------------------------------------------------
 
@@ -64,6 +66,9 @@ std::shared_ptr<Handle> PinnedHandle::fork() {
 SnapshotInfo PinnedHandle::snapshot(const std::string& label) { return inner_->snapshot(label); }
 void PinnedHandle::pause() { inner_->pause(); }
 void PinnedHandle::unpause() { inner_->unpause(); }
+void PinnedHandle::stop() { inner_->stop(); }
+void PinnedHandle::start() { inner_->start(); }
+void PinnedHandle::set_lifetime(const LifetimeUpdate& update) { inner_->set_lifetime(update); }
 Stats PinnedHandle::stats() { return inner_->stats(); }
 std::vector<PortBinding> PinnedHandle::ports() { return inner_->ports(); }
 void PinnedHandle::destroy() { inner_->destroy(); }
@@ -98,8 +103,10 @@ PinnedBackend::~PinnedBackend() = default;
 std::string PinnedBackend::name() const { return inner_->name(); }
 Capabilities PinnedBackend::capabilities() const { return inner_->capabilities(); }
 
+// Every sandbox a host makes through a loaded plugin gets the safe default limits here, so no
+// host and no backend can forget them.
 std::shared_ptr<Handle> PinnedBackend::create(const SandboxSpec& spec) {
-  return pin_handle(library_, inner_->create(spec), inner_->name(), "create");
+  return pin_handle(library_, inner_->create(apply_safe_defaults(spec)), inner_->name(), "create");
 }
 
 std::shared_ptr<Handle> PinnedBackend::resume(const std::string& id) {
@@ -112,7 +119,7 @@ std::vector<std::string> PinnedBackend::prune(const Filter& filter) { return inn
 
 std::shared_ptr<Handle> PinnedBackend::restore(const std::string& snapshot_id,
                                                const SandboxSpec& overrides) {
-  return pin_handle(library_, inner_->restore(snapshot_id, overrides), inner_->name(), "restore");
+  return pin_handle(library_, inner_->restore(snapshot_id, apply_safe_defaults(overrides)), inner_->name(), "restore");
 }
 
 std::vector<SnapshotInfo> PinnedBackend::snapshots() { return inner_->snapshots(); }

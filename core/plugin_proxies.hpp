@@ -32,6 +32,7 @@ class PinnedProcess final : public Process {
   void close_stdin() override;
   ExecResult wait() override;
   void kill(int signal) override;
+  void resize(std::uint16_t cols, std::uint16_t rows) override;
 
  private:
   PluginLibrary library_;  // first: outlives inner_
@@ -61,6 +62,9 @@ class PinnedHandle final : public Handle {
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
   void unpause() override;
+  void stop() override;
+  void start() override;
+  void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
   void destroy() override;

@@ -151,6 +151,10 @@ void validate(const SandboxSpec& spec) {
   if (limits.cpus && !(std::isfinite(*limits.cpus) && *limits.cpus > 0))
     invalid("limits.cpus must be a number greater than zero, got " + format_number(*limits.cpus));
   if (limits.pids && *limits.pids == 0) invalid("limits.pids must be greater than zero");
+  if (limits.memory_unlimited && limits.memory_bytes)
+    invalid("limits.memory is both unlimited and " + format_size(*limits.memory_bytes));
+  if (limits.pids_unlimited && limits.pids)
+    invalid("limits.pids is both unlimited and " + std::to_string(*limits.pids));
 
   for (const auto& [key, value] : spec.labels) {
     if (key.empty()) invalid("label key is empty");
@@ -162,6 +166,12 @@ void validate(const SandboxSpec& spec) {
     invalid("ttl must be greater than zero, got " + format_duration(*spec.ttl));
   if (spec.idle_timeout && spec.idle_timeout->count() <= 0)
     invalid("idle_timeout must be greater than zero, got " + format_duration(*spec.idle_timeout));
+  if (spec.stop_grace && (spec.stop_grace->count() < 0 || spec.stop_grace->count() > kMaxStopGraceMs))
+    invalid("stop_grace must be from 0 to 49 days, got " + format_duration(*spec.stop_grace));
+
+  if (spec.entrypoint)
+    for (std::size_t i = 0; i < spec.entrypoint->size(); ++i)
+      if (has_nul((*spec.entrypoint)[i])) invalid("entrypoint[" + std::to_string(i) + "] contains a NUL byte");
 
   std::set<std::uint16_t> ports;
   for (auto port : spec.ports) {
@@ -175,8 +185,9 @@ void validate(const SandboxSpec& spec) {
 }
 
 void validate(const ExecRequest& request) {
-  if (request.argv.empty()) invalid("exec: argv is empty: give the command to run");
-  if (request.argv.front().empty()) invalid("exec: argv[0] (the program) is empty");
+  // With use_entrypoint an empty argv means the image's Cmd (hutch::command_argv checks it).
+  if (request.argv.empty() && !request.use_entrypoint) invalid("exec: argv is empty: give the command to run");
+  if (!request.argv.empty() && request.argv.front().empty()) invalid("exec: argv[0] (the program) is empty");
   for (std::size_t i = 0; i < request.argv.size(); ++i)
     if (has_nul(request.argv[i])) invalid("exec: argv[" + std::to_string(i) + "] contains a NUL byte");
   if (!request.cwd.empty() && !is_absolute(request.cwd))
@@ -284,16 +295,39 @@ SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults) {
   if (spec.image.empty()) spec.image = defaults.image;
   if (spec.workdir.empty()) spec.workdir = defaults.workdir;
   if (spec.user.empty()) spec.user = defaults.user;
-  if (!spec.limits.memory_bytes) spec.limits.memory_bytes = defaults.limits.memory_bytes;
-  if (!spec.limits.cpus) spec.limits.cpus = defaults.limits.cpus;
-  if (!spec.limits.pids) spec.limits.pids = defaults.limits.pids;
+  Limits& limits = spec.limits;
+  if (!limits.memory_bytes && !limits.memory_unlimited) {
+    limits.memory_bytes = defaults.limits.memory_bytes;
+    limits.memory_unlimited = defaults.limits.memory_unlimited;
+  }
+  if (!limits.cpus) limits.cpus = defaults.limits.cpus;
+  if (!limits.pids && !limits.pids_unlimited) {
+    limits.pids = defaults.limits.pids;
+    limits.pids_unlimited = defaults.limits.pids_unlimited;
+  }
   if (!spec.ttl) spec.ttl = defaults.ttl;
   if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
   if (!spec.max_file_bytes) spec.max_file_bytes = defaults.max_file_bytes;
   if (spec.workspace.empty()) spec.workspace = defaults.workspace;
+  if (!spec.stop_grace) spec.stop_grace = defaults.stop_grace;
   spec.env.insert(defaults.env.begin(), defaults.env.end());        // keeps existing keys
   spec.labels.insert(defaults.labels.begin(), defaults.labels.end());
   return spec;
 }
+
+SandboxSpec apply_safe_defaults(SandboxSpec spec) {
+  Limits& limits = spec.limits;
+  if (!limits.memory_bytes && !limits.memory_unlimited) {
+    limits.memory_bytes = kDefaultMemoryBytes;
+    limits.memory_defaulted = true;
+  }
+  if (!limits.pids && !limits.pids_unlimited) {
+    limits.pids = kDefaultPids;
+    limits.pids_defaulted = true;
+  }
+  return spec;
+}
+
+bool is_unlimited(std::string_view text) noexcept { return text == "unlimited"; }
 
 }  // namespace hutch

@@ -2,6 +2,7 @@
 #include <hutch/spec_json.hpp>
 
 #include <hutch/error.hpp>
+#include <hutch/spec.hpp>
 
 #include <boost/json.hpp>
 
@@ -28,6 +29,33 @@ std::string read_string(const json::object& object, const char* key) {
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
+json::array string_array(const std::vector<std::string>& items) {
+  json::array array;
+  for (const auto& item : items) array.emplace_back(item);
+  return array;
+}
+
+std::vector<std::string> read_string_array(const json::value* value) {
+  std::vector<std::string> out;
+  if (value == nullptr || !value->is_array()) return out;
+  for (const auto& item : value->as_array())
+    if (item.is_string()) out.emplace_back(item.as_string());
+  return out;
+}
+
+// The limit `key`: a number, or "unlimited"; `key`_defaulted says it is the safe default.
+template <class Number>
+void read_limit(const json::object& object, const std::string& key, std::optional<Number>& value, bool& unlimited,
+                bool& defaulted) {
+  if (auto* v = object.if_contains(key)) {
+    if (v->is_string() && is_unlimited(v->as_string()))
+      unlimited = true;
+    else
+      value = json::value_to<Number>(*v);
+  }
+  if (auto* v = object.if_contains(key + "_defaulted")) defaulted = v->as_bool();
+}
+
 }  // namespace
 
 std::string spec_to_json(const SandboxSpec& spec) {
@@ -51,12 +79,17 @@ std::string spec_to_json(const SandboxSpec& spec) {
   }
   object["mounts"] = std::move(mounts);
   if (spec.limits.memory_bytes) object["memory"] = *spec.limits.memory_bytes;
+  if (spec.limits.memory_unlimited) object["memory"] = "unlimited";
+  if (spec.limits.memory_defaulted) object["memory_defaulted"] = true;
   if (spec.limits.cpus) object["cpus"] = *spec.limits.cpus;
   if (spec.limits.pids) object["pids"] = *spec.limits.pids;
+  if (spec.limits.pids_unlimited) object["pids"] = "unlimited";
+  if (spec.limits.pids_defaulted) object["pids_defaulted"] = true;
   object["network"] = to_string(spec.network);
   object["labels"] = string_map(spec.labels);
   if (spec.ttl) object["ttl_ms"] = spec.ttl->count();
   if (spec.idle_timeout) object["idle_timeout_ms"] = spec.idle_timeout->count();
+  if (spec.stop_grace) object["stop_grace_ms"] = spec.stop_grace->count();
   object["read_only_root"] = spec.read_only_root;
   object["detached"] = spec.detached;
   object["ephemeral"] = spec.ephemeral;
@@ -74,6 +107,7 @@ std::string spec_to_json(const SandboxSpec& spec) {
   if (!files.empty()) object["files"] = std::move(files);
   if (spec.max_file_bytes) object["max_file_bytes"] = *spec.max_file_bytes;
   if (!spec.workspace.empty()) object["workspace"] = spec.workspace;
+  if (spec.entrypoint) object["entrypoint"] = string_array(*spec.entrypoint);
   return json::serialize(object);
 }
 
@@ -105,14 +139,16 @@ SandboxSpec spec_from_json(const std::string& text) {
         spec.mounts.push_back(std::move(mount));
       }
     }
-    if (auto* v = object.if_contains("memory")) spec.limits.memory_bytes = json::value_to<std::uint64_t>(*v);
-    if (auto* v = object.if_contains("cpus")) spec.limits.cpus = json::value_to<double>(*v);
-    if (auto* v = object.if_contains("pids")) spec.limits.pids = json::value_to<std::uint32_t>(*v);
+    Limits& limits = spec.limits;
+    read_limit(object, "memory", limits.memory_bytes, limits.memory_unlimited, limits.memory_defaulted);
+    if (auto* v = object.if_contains("cpus")) limits.cpus = json::value_to<double>(*v);
+    read_limit(object, "pids", limits.pids, limits.pids_unlimited, limits.pids_defaulted);
     spec.network = parse_network_mode(read_string(object, "network"));
     spec.labels = read_string_map(object.if_contains("labels"));
     if (auto* v = object.if_contains("ttl_ms")) spec.ttl = Duration(json::value_to<std::int64_t>(*v));
     if (auto* v = object.if_contains("idle_timeout_ms"))
       spec.idle_timeout = Duration(json::value_to<std::int64_t>(*v));
+    if (auto* v = object.if_contains("stop_grace_ms")) spec.stop_grace = Duration(json::value_to<std::int64_t>(*v));
     if (auto* v = object.if_contains("read_only_root")) spec.read_only_root = v->as_bool();
     if (auto* v = object.if_contains("detached")) spec.detached = v->as_bool();
     if (auto* v = object.if_contains("ephemeral")) spec.ephemeral = v->as_bool();
@@ -132,12 +168,38 @@ SandboxSpec spec_from_json(const std::string& text) {
     }
     if (auto* v = object.if_contains("max_file_bytes")) spec.max_file_bytes = json::value_to<std::uint64_t>(*v);
     spec.workspace = read_string(object, "workspace");
+    if (auto* entrypoint = object.if_contains("entrypoint")) spec.entrypoint = read_string_array(entrypoint);
     return spec;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(Errc::backend, std::string("not a valid hutch spec (JSON): ") + e.what());
   }
+}
+
+std::string defaults_to_json(const ImageDefaults& defaults) {
+  json::object object;
+  object["entrypoint"] = string_array(defaults.entrypoint);
+  object["cmd"] = string_array(defaults.cmd);
+  object["env"] = string_map(defaults.env);
+  object["workdir"] = defaults.workdir;
+  object["user"] = defaults.user;
+  return json::serialize(object);
+}
+
+ImageDefaults defaults_from_json(const std::string& text) {
+  boost::system::error_code ec;
+  auto parsed = json::parse(text, ec);
+  if (ec || !parsed.is_object())
+    throw Error(Errc::backend, "not valid image defaults (JSON): " + (ec ? ec.message() : std::string("not an object")));
+  const auto& object = parsed.as_object();
+  ImageDefaults defaults;
+  defaults.entrypoint = read_string_array(object.if_contains("entrypoint"));
+  defaults.cmd = read_string_array(object.if_contains("cmd"));
+  defaults.env = read_string_map(object.if_contains("env"));
+  defaults.workdir = read_string(object, "workdir");
+  defaults.user = read_string(object, "user");
+  return defaults;
 }
 
 }  // namespace hutch

@@ -32,6 +32,7 @@ const char* to_string(SandboxState state) noexcept {
     case SandboxState::running: return "running";
     case SandboxState::paused: return "paused";
     case SandboxState::stopped: return "stopped";
+    case SandboxState::expired: return "expired";
     case SandboxState::unknown: return "unknown";
   }
   return "unknown";
@@ -80,6 +81,8 @@ std::string describe(const Capabilities& capabilities) {
   add(capabilities.launch, "launch");
   add(capabilities.set_env, "set_env");
   add(capabilities.volumes, "volumes");
+  add(capabilities.stop, "stop");
+  add(capabilities.lifetimes, "lifetimes");
   text += text.empty() ? "network:" : "; network:";
   for (NetworkMode mode : capabilities.network_modes) text += std::string(" ") + to_string(mode);
   text += "; mounts:";

@@ -33,11 +33,14 @@ Workspace workspace_of(const SandboxSpec& spec) {
   return {WorkspaceKind::named, spec.workspace};
 }
 
-std::string working_directory(const std::string& request_cwd, const SandboxSpec& spec,
-                              const std::string& image_workdir) {
-  if (!request_cwd.empty()) return request_cwd;
-  if (!spec.workdir.empty()) return spec.workdir;
-  if (!image_workdir.empty()) return image_workdir;
+void refuse_named_workspace(const SandboxSpec& spec, const std::string& backend) {
+  const Workspace workspace = workspace_of(spec);
+  if (workspace.kind == WorkspaceKind::named)
+    throw Error(Errc::unsupported, "backend '" + backend + "' has no persistent volumes, so workspace '" +
+                                       workspace.volume + "' cannot be kept; use --workspace ephemeral or none");
+}
+
+std::string fallback_working_directory(const SandboxSpec& spec) {
   if (workspace_of(spec).kind != WorkspaceKind::none) return kWorkspaceTarget;
   return "/";
 }

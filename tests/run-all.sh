@@ -3,8 +3,8 @@
 # builds hutch with tests, starts dockerd, builds the test images, runs CTest, then checks that
 # the installed SDK works for a third-party plugin.
 #
-# Switches read by the tests: HUTCH_REQUIRE_DOCKER=1 / HUTCH_REQUIRE_NAMESPACES=1 turn "component
-# missing" from a skip into a failure (CI sets both).
+# Switches read by the tests: HUTCH_REQUIRE_DOCKER=1 / HUTCH_REQUIRE_PODMAN=1 /
+# HUTCH_REQUIRE_NAMESPACES=1 turn "component missing" from a skip into a failure (CI sets them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,7 @@ cmake --build "$build" -j"$(nproc)"
 if [ "$(id -u)" -eq 0 ]; then
   bash .ci/start-dockerd.sh
   bash .ci/build-test-images.sh
+  bash .ci/start-podman.sh
 else
   echo "not root: dockerd is not started; docker tests will skip unless HUTCH_REQUIRE_DOCKER=1" >&2
   bash .ci/build-test-images.sh --no-docker

@@ -84,7 +84,7 @@ std::string registry_auth_header(const RegistryAuth& auth) {
   return base64_encode(boost::json::serialize(object), true);
 }
 
-DockerConfig DockerConfig::from_table(const ConfigTable& table) {
+DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::function<void(const std::string&)>& warn) {
   DockerConfig config;
   // Turns an invalid_argument from a parse_* helper into a config error at the key.
   auto parse_at = [&](const std::string& key, auto&& parse) {
@@ -151,10 +151,8 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table) {
     if (prefix.empty() || prefix.front() != '/')
       table.fail("bind_allow", "'" + prefix + "' must be an absolute host path");
   config.host_gateway = table.get_bool("host_gateway").value_or(false);
-  if (auto grace = table.get_duration("stop_grace")) {
-    if (grace->count() < 0) table.fail("stop_grace", "must not be negative");
+  if (auto grace = read_legacy_stop_grace(table, [&](const std::string& why) { if (warn) warn(why); }))
     config.stop_grace = *grace;
-  }
   if (auto limit = table.get_size("log_limit")) {
     if (*limit < 4096) table.fail("log_limit", "expected at least 4k");
     config.log_limit = *limit;
@@ -178,9 +176,9 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table) {
         {"env_passthrough", "[defaults] env_passthrough"},
         {"env_block", "[defaults] env_block"},
         {"workspace", "[defaults] workspace"}})
-    if (table.contains(key))
-      config.deprecations.push_back(table.where(key) + ": [" + table.path() + "] " + key +
-                                    " is deprecated and applies to this backend only; move it to " + moved_to);
+    if (table.contains(key) && warn)
+      warn(table.where(key) + ": [" + table.path() + "] " + key +
+           " is deprecated and applies to this backend only; move it to " + moved_to);
   table.reject_unknown_keys();
   return config;
 }

@@ -15,8 +15,8 @@
 //                    agent hutch's default filter on top (io_uring, vsock, mounts, ... denied)
 //   bind_allow       host path prefixes that bind mounts may use (none by default)
 //   host_gateway     true: host.docker.internal resolves to the host (default false)
-//   stop_grace       time between SIGTERM and SIGKILL on destroy, and for a main command that
-//                    a later launch replaces (default "5s")
+//   stop_grace       deprecated: [defaults] stop_grace (SandboxSpec::stop_grace) replaces it;
+//                    still read for sandboxes whose spec sets none (default "10s")
 //   log_limit        launch: main.log + main.log.1 stay about this size (default "8m")
 //   workspace        "ephemeral" (default) | "persistent" | "none": the /workspace volume
 //                    (deprecated: [defaults] workspace, which also names persistent volumes)
@@ -74,7 +74,7 @@ struct DockerConfig {
   std::optional<std::string> seccomp_profile_json;  // its content, read and checked at load
   std::vector<std::string> bind_allow;
   bool host_gateway = false;
-  Duration stop_grace = std::chrono::seconds(5);
+  Duration stop_grace = kDefaultStopGrace;
   std::uint64_t log_limit = 8u << 20;
   WorkspaceMode workspace = WorkspaceMode::ephemeral;
   AgentMode agent = AgentMode::automatic;
@@ -82,11 +82,11 @@ struct DockerConfig {
   // hutch's state directory (PluginContext::state_dir; empty: default_state_dir()). Per-sandbox
   // host directories (the agent's socket) are made in <state_dir>/docker/<id>.
   std::string state_dir;
-  // Keys that moved to [defaults] (issue 14), one sentence each saying where; they still work.
-  std::vector<std::string> deprecations;
-
   // Reads and checks every key; unknown keys are Errc::config with file:line:col.
-  static DockerConfig from_table(const ConfigTable& table);
+  // `warn` hears about deprecated keys (stop_grace; image_map, default_image, env_passthrough,
+  // env_block and workspace, which moved to [defaults]), one sentence each saying where they
+  // belong now; they still work.
+  static DockerConfig from_table(const ConfigTable& table, const std::function<void(const std::string&)>& warn = {});
 };
 
 }  // namespace hutch::docker

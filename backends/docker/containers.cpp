@@ -12,6 +12,7 @@
 
 #include <hutch/env_filter.hpp>
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/path_policy.hpp>
 #include <hutch/spec.hpp>
@@ -115,7 +116,63 @@ std::string create_volume(Context& context, const std::string& name, const Label
   return name;
 }
 
+// The spec recorded in the container's labels; the default one when unreadable.
+SandboxSpec spec_of(const Labels& labels) {
+  if (auto spec = labels.find(label::kSpec); spec != labels.end()) {
+    try {
+      return spec_from_json(spec->second);
+    } catch (const Error&) {
+    }
+  }
+  return {};
+}
+
 }  // namespace
+
+Duration stop_grace(const Context& context, const SandboxSpec& spec) {
+  return spec.stop_grace.value_or(context.config.stop_grace);
+}
+
+void stop_container(Context& context, const std::string& id, const SandboxSpec& spec, bool paused) {
+  if (paused) {
+    Request unpause;
+    unpause.method = Method::post;
+    unpause.target = container_path(id) + "/unpause";
+    unpause.what = "unpause sandbox " + id + " before stopping it";
+    ignore_missing([&] { context.client->call(unpause); });
+  }
+  const Duration grace = stop_grace(context, spec);
+  Request stop;
+  stop.method = Method::post;
+  stop.what = "stop sandbox " + id;
+  if (grace.count() == 0) {
+    stop.target = Target(container_path(id) + "/kill").add("signal", "KILL").str();
+    try {
+      context.client->call(stop);
+    } catch (const Error& e) {
+      // Not running (any more) is what was asked for.
+      if (e.code() != Errc::not_found && e.code() != Errc::state) throw;
+    }
+    return;
+  }
+  // Whole seconds for the Engine, rounded up, and one more: the agent sends its own SIGKILL
+  // at the end of the grace and exits once everything is gone; docker's is the backstop (and
+  // the only one without the agent, where SIGTERM reaches PID 1 alone).
+  const auto seconds = (grace.count() + 999) / 1000 + 1;
+  stop.target = Target(container_path(id) + "/stop").add("t", static_cast<long long>(seconds)).str();
+  stop.timeout = std::chrono::seconds(seconds) + context.client->request_timeout();
+  ignore_missing([&] { context.client->call(stop); });
+}
+
+void start_container(Context& context, const std::string& id, const Labels& labels) {
+  Request start;
+  start.method = Method::post;
+  start.target = container_path(id) + "/start";
+  start.what = "start sandbox " + id;
+  context.client->call(start);
+  if (auto dir = labels.find(label::kAgentDir); dir != labels.end() && !dir->second.empty())
+    wait_for_agent(context, id, dir->second);
+}
 
 json::object inspect_container(Context& context, const std::string& id) {
   Request request;
@@ -135,6 +192,11 @@ bool container_paused(Context& context, const std::string& id) {
     if (e.code() == Errc::not_found) return false;
     throw;
   }
+}
+
+Error paused_elsewhere(const std::string& what, const std::string& id) {
+  return Error(Errc::state, (what.empty() ? "" : what + ": ") + "sandbox " + id +
+                                " is paused (by `docker pause` or another process); unpause it first");
 }
 
 void remove_volume(Context& context, const std::string& name) {
@@ -170,11 +232,15 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
   labels[kLabelManaged] = "true";
   labels[kLabelId] = id;
   labels[kLabelOwner] = owner;
-  labels[label::kCreated] = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
+  const std::int64_t created_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  labels[label::kCreated] = std::to_string(created_ms);
+  agent::LifetimeSettings lifetime;
+  if (spec.ttl) lifetime.ttl_deadline_ms = created_ms + spec.ttl->count();
+  if (spec.idle_timeout) lifetime.idle_timeout_ms = spec.idle_timeout->count();
   for (const auto& [key, value] : options.extra_labels) labels[key] = value;
   std::optional<std::string> inherited_agent_user;
+  std::optional<ImageDefaults> inherited_defaults;
   if (options.image) {
     // A committed image carries its source container's labels, and a container inherits its
     // image's labels. Labels cannot be removed, so blank those this sandbox does not set.
@@ -188,9 +254,13 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
         // The image of an agent sandbox says "0:0" (the agent's user); its commands' user is here.
         if (auto* user = inherited->as_object().if_contains(label::kAgentUser); user && user->is_string())
           inherited_agent_user = std::string(user->as_string());
+        // Its Entrypoint and Cmd are the agent's: the source's defaults are in a label.
+        if (auto* found = inherited->as_object().if_contains(label::kDefaults); found && found->is_string())
+          inherited_defaults = defaults_from_json(std::string(found->as_string()));
       }
   }
 
+  const ImageDefaults image = inherited_defaults ? *inherited_defaults : image_defaults(*context, spec.image);
   auto [workspace, name] = workspace_for(*context, spec, id);
   bool workspace_taken = false;
   for (const auto& mount : spec.mounts) workspace_taken |= mount.target == kWorkspaceTarget;
@@ -198,7 +268,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
   labels[label::kWorkspace] = to_string(workspace);
   // The working directory (workspace.hpp): -w or [defaults] workdir, then the image's
   // WorkingDir (the engine's own default), then /workspace when there is one.
-  if (spec.workdir.empty() && workspace != WorkspaceMode::none && image_working_dir(*context, spec.image).empty())
+  if (spec.workdir.empty() && workspace != WorkspaceMode::none && image.workdir.empty())
     spec.workdir = kWorkspaceTarget;
   std::optional<std::string> created_volume;  // removed again if the create fails
   if (workspace != WorkspaceMode::none) {
@@ -219,13 +289,19 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
   try {
     // The host directory: the activity marker, and with the agent its socket.
     sandbox_dir = make_sandbox_dir(context->state_dir, id, context->agent_binary.has_value());
+    write_lifetime(*sandbox_dir, id, lifetime);
+    ImageDefaults defaults = resolve_defaults(image, spec);
+    for (const auto& [key, value] : plan.env) defaults.env[key] = value;
+    if (defaults.workdir.empty()) defaults.workdir = "/";
+    labels[label::kDefaults] = defaults_to_json(defaults);
     if (context->agent_binary) {
       const std::string user = !spec.user.empty()      ? spec.user
                                : inherited_agent_user ? *inherited_agent_user
-                                                      : image_user(*context, spec.image);
+                                                      : defaults.user;
       AgentPlan agent;
       agent.entrypoint =
-          agent_entrypoint(user, context->config.cap_add, !context->config.seccomp_profile_json.has_value());
+          agent_entrypoint(user, context->config.cap_add, !context->config.seccomp_profile_json.has_value(),
+                           stop_grace(*context, spec), lifetime);
       agent.capabilities = kAgentCapabilities;
       agent.binary = context->agent_binary->string();
       agent.run_dir = agent_run_dir(*sandbox_dir).string();
@@ -245,13 +321,8 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     context->client->call(create);
     container_created = true;
 
-    Request start;
-    start.method = Method::post;
-    start.target = container_path(id) + "/start";
-    start.what = "start sandbox " + id;
-    context->client->call(start);
+    start_container(*context, id, labels);
     if (plan.agent) {
-      wait_for_agent(*context, id, agent_run_dir(*sandbox_dir));
       if (!labels[label::kAgentUser].empty())
         check_agent_user(*context, id, agent_run_dir(*sandbox_dir), labels[label::kAgentUser]);
     }
@@ -291,22 +362,7 @@ void remove_sandbox(Context& context, const std::string& id) {
   bool paused = state.at("Paused").as_bool();
   bool running = state.at("Running").as_bool();
 
-  if (paused) {
-    Request unpause;
-    unpause.method = Method::post;
-    unpause.target = container_path(id) + "/unpause";
-    unpause.what = "unpause sandbox " + id + " before stopping it";
-    ignore_missing([&] { context.client->call(unpause); });
-  }
-  if (running) {
-    auto grace = std::chrono::duration_cast<std::chrono::seconds>(context.config.stop_grace).count();
-    Request stop;
-    stop.method = Method::post;
-    stop.target = Target(container_path(id) + "/stop").add("t", static_cast<long long>(grace)).str();
-    stop.what = "stop sandbox " + id;
-    stop.timeout = context.config.stop_grace + context.client->request_timeout();
-    ignore_missing([&] { context.client->call(stop); });
-  }
+  if (running) stop_container(context, id, spec_of(labels), paused);
   Request remove;
   remove.method = Method::delete_;
   remove.target = container_path(id) + "?force=true&v=true";
@@ -354,7 +410,8 @@ void remove_sandbox(Context& context, const std::string& id) {
   }
 }
 
-SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const json::object& inspect) {
+SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const json::object& inspect,
+                                      const std::filesystem::path& state_dir) {
   SandboxInfo info;
   info.backend = backend_name;
   const json::object* labels = nullptr;
@@ -399,11 +456,31 @@ SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const jso
     } catch (const Error&) {
     }
   }
+  if (auto defaults = info.labels.find(label::kDefaults); defaults != info.labels.end()) {
+    try {
+      info.defaults = defaults_from_json(defaults->second);
+    } catch (const Error&) {
+    }
+  }
   // The main command (launch), from its status file in the host-only sandbox directory.
   if (auto dir = info.labels.find(label::kAgentDir); dir != info.labels.end() && !info.id.empty())
     if (auto main_dir = host_only_dir(info.id, dir->second))
       info.main_command = agent::read_main_command(
           *main_dir, info.state == SandboxState::running || info.state == SandboxState::paused);
+  // The lifetimes and how a stopped sandbox stopped, from the host directory.
+  std::optional<agent::LifetimeSettings> lifetime;
+  if (!info.id.empty()) {
+    const auto host_dir = state_dir / info.id;
+    if (info.state == SandboxState::stopped && !stopped_on_purpose(host_dir) && expired_by_agent(host_dir))
+      info.state = SandboxState::expired;
+    lifetime = read_lifetime(host_dir);
+  }
+  if (lifetime) {
+    if (lifetime->ttl_deadline_ms != 0)
+      info.expires_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(lifetime->ttl_deadline_ms));
+  } else if (info.spec.ttl && info.created.time_since_epoch().count() != 0) {
+    info.expires_at = info.created + *info.spec.ttl;  // made before the host directory held them
+  }
   return info;
 }
 

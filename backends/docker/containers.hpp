@@ -8,6 +8,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,11 +28,26 @@ struct CreateOptions {
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& spec,
                                              const CreateOptions& options = {});
 
+// The sandbox's SIGTERM-to-SIGKILL grace: its spec's, else the backend's default.
+Duration stop_grace(const Context& context, const SandboxSpec& spec);
+
+// Stops the container: SIGTERM to its PID 1 (with the agent: to every process, agent/
+// sandbox_stop.hpp), SIGKILL after the sandbox's grace (at once for 0). A paused container is
+// unpaused first; a stopped or missing one is fine.
+void stop_container(Context& context, const std::string& id, const SandboxSpec& spec, bool paused);
+
+// POST /containers/{id}/start, then (with the agent, label hutch.agent-dir) waits until the
+// agent listens.
+void start_container(Context& context, const std::string& id, const Labels& labels);
+
 // GET /containers/{id}/json; Errc::not_found when there is no such container.
 boost::json::object inspect_container(Context& context, const std::string& id);
 // State.Paused of that inspect (paused by hutch, `docker pause` or anyone); false when the
 // container is gone.
 bool container_paused(Context& context, const std::string& id);
+
+// The error for `what` (may be empty) failing because container `id` was paused outside this handle.
+Error paused_elsewhere(const std::string& what, const std::string& id);
 
 // Stops (grace period, then SIGKILL), removes the container and its anonymous volumes, its
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
@@ -42,6 +58,9 @@ void remove_sandbox(Context& context, const std::string& id);
 void remove_volume(Context& context, const std::string& name);
 
 // Turns inspect output (or a list entry) into SandboxInfo.
-SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const boost::json::object& inspect);
+// `state_dir`: the backend's, where the sandbox's host directory (sandbox_dir.hpp) tells its
+// lifetimes and whether it was stopped on purpose or expired.
+SandboxInfo sandbox_info_from_inspect(const std::string& backend_name, const boost::json::object& inspect,
+                                      const std::filesystem::path& state_dir);
 
 }  // namespace hutch::docker

@@ -1,13 +1,20 @@
 #include "context.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <random>
 #include <string_view>
 
 namespace hutch::docker {
 
 bool is_container_gone(const Error& error) {
-  return error.code() == Errc::not_found &&
-         std::string_view(error.what()).find("No such container") != std::string_view::npos;
+  if (error.code() != Errc::not_found) return false;
+  // dockerd says "No such container: ID"; Podman says "no container with name or ID "ID"
+  // found: no such container".
+  std::string message = error.what();
+  std::transform(message.begin(), message.end(), message.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return message.find("no such container") != std::string::npos;
 }
 
 std::string random_hex(std::size_t length) {

@@ -12,8 +12,13 @@
 namespace hutch::docker {
 namespace json = boost::json;
 
+// On docker stop's SIGTERM (docker-init, PID 1, passes it on to this shell only): SIGTERM to
+// every other process of the container (kill -1 spares PID 1 and the caller), then stay until
+// they are gone, so that they may finish (docker's SIGKILL after the grace is the limit).
 const std::vector<std::string> kKeepAliveCommand = {
-    "/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"};
+    "/bin/sh", "-c",
+    "trap 'kill -TERM -1 2>/dev/null; while kill -0 -1 2>/dev/null; do sleep 1 & wait $!; done; exit 0' TERM INT; "
+    "while :; do sleep 3600 & wait $!; done"};
 
 namespace {
 

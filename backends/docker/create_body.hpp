@@ -19,7 +19,8 @@
 namespace hutch::docker {
 
 // The keep-alive command: needs only a POSIX sh (busybox is enough). `sleep & wait` keeps the
-// shell responsive to SIGTERM, which makes it exit 0 at once on `docker stop`.
+// shell responsive to SIGTERM: on `docker stop` it sends SIGTERM to every other process of the
+// container and exits 0 once they are gone (a graceful stop without the agent).
 extern const std::vector<std::string> kKeepAliveCommand;
 
 // hutch-agent as PID 1 (see sandbox_agent.hpp for what the container gets).

@@ -2,6 +2,7 @@
 
 #include "containers.hpp"
 #include "docker_handle.hpp"
+#include "engine_quirks.hpp"
 #include "engine/query.hpp"
 #include "images.hpp"
 #include "labels.hpp"
@@ -24,14 +25,6 @@ namespace hutch::docker {
 namespace json = boost::json;
 namespace {
 
-Labels labels_of(const json::value* value) {
-  Labels out;
-  if (value == nullptr || !value->is_object()) return out;
-  for (const auto& [key, item] : value->as_object())
-    if (item.is_string()) out[std::string(key)] = std::string(item.as_string());
-  return out;
-}
-
 bool owner_gone(const Labels& labels) {
   auto owner = labels.find(kLabelOwner);
   return owner == labels.end() || !owner_alive(owner->second);
@@ -51,8 +44,6 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
   context_->logger = std::move(logger);
-  if (context_->logger)
-    for (const auto& deprecation : context_->config.deprecations) context_->logger->warn("docker: {}", deprecation);
 }
 
 Capabilities DockerBackend::capabilities() const {
@@ -69,6 +60,8 @@ Capabilities DockerBackend::capabilities() const {
   caps.launch = context_->agent_binary.has_value();
   caps.set_env = true;
   caps.volumes = true;
+  caps.stop = true;
+  caps.lifetimes = context_->agent_binary.has_value();  // the agent holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
   return caps;
@@ -80,8 +73,13 @@ std::vector<std::string> DockerBackend::warnings() {
   request.what = "read the engine's settings (/info)";
   const json::value info = context_->client->call_json(request);
   if (!info.is_object()) throw Error(Errc::backend, "docker: the engine's /info answer is not a JSON object");
-  return security_warnings(info.as_object(), context_->agent_binary.has_value(),
-                           context_->config.seccomp_profile_json.has_value());
+  auto warnings = security_warnings(info.as_object(), context_->agent_binary.has_value(),
+                                    context_->config.seccomp_profile_json.has_value());
+  if (!context_->agent_binary)
+    warnings.push_back("lifetimes need `hutch prune`: without the agent (agent = \"off\", or a remote engine) no "
+                       "process in a sandbox holds its ttl and idle_timeout, and a sandbox past them ends only when "
+                       "prune removes it (an idle timeout also counts a command that is still running as idle)");
+  return warnings;
 }
 
 std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) {
@@ -101,19 +99,16 @@ std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
     if (e.code() == Errc::not_found) throw Error(Errc::not_found, "docker: no sandbox " + id + " (" + e.what() + ")");
     throw;
   }
-  auto info = sandbox_info_from_inspect(context_->backend_name, inspect);
+  auto info = sandbox_info_from_inspect(context_->backend_name, inspect, context_->state_dir);
   if (info.labels[kLabelManaged] != "true")
     throw Error(Errc::not_found, "docker: container " + id + " exists but is not a hutch sandbox (no hutch.managed label)");
-  if (info.state == SandboxState::stopped || info.state == SandboxState::creating) {
-    Request start;
-    start.method = Method::post;
-    start.target = Target("/containers").segment(id).str() + "/start";
-    start.what = "restart stopped sandbox " + id;
-    context_->client->call(start);
-    if (auto dir = info.labels.find(label::kAgentDir); dir != info.labels.end() && !dir->second.empty())
-      wait_for_agent(*context_, id, dir->second);
-  }
-  return std::make_shared<DockerHandle>(context_, info.id.empty() ? id : info.id, info.spec, info.labels);
+  // A container that stopped by itself (a daemon or host restart) is started again; one
+  // stopped on purpose (Handle::stop) stays stopped until Handle::start.
+  const std::string sandbox_id = info.id.empty() ? id : info.id;
+  if ((info.state == SandboxState::stopped || info.state == SandboxState::creating) &&
+      !stopped_on_purpose(context_->state_dir / sandbox_id))
+    start_container(*context_, id, info.labels);
+  return std::make_shared<DockerHandle>(context_, sandbox_id, info.spec, info.labels);
 }
 
 std::vector<SandboxInfo> DockerBackend::list(const Filter& filter) {
@@ -123,7 +118,7 @@ std::vector<SandboxInfo> DockerBackend::list(const Filter& filter) {
   request.what = "list sandboxes";
   auto value = context_->client->call_json(request);
   std::vector<SandboxInfo> out;
-  for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object()));
+  for (const auto& item : value.as_array()) out.push_back(sandbox_info_from_inspect(context_->backend_name, item.as_object(), context_->state_dir));
   std::sort(out.begin(), out.end(), [](const SandboxInfo& a, const SandboxInfo& b) { return a.id < b.id; });
   return out;
 }
@@ -136,11 +131,17 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   std::set<std::string> existing;
   for (const auto& info : list(filter)) {
     existing.insert(info.id);
-    bool expired = info.spec.ttl && info.created.time_since_epoch().count() != 0 && info.created + *info.spec.ttl < now;
-    // Idle since the last exec or Fs call (sandbox_dir.hpp), or since its creation.
-    auto last_used = last_activity(context_->state_dir / info.id).value_or(info.created);
-    bool idle = info.spec.idle_timeout && last_used.time_since_epoch().count() != 0 &&
-                last_used + *info.spec.idle_timeout < now;
+    const auto dir = context_->state_dir / info.id;
+    bool expired = info.state == SandboxState::expired || (info.expires_at && *info.expires_at < now);
+    // A running agent holds the idle timeout itself (it sees the commands that run); else idle
+    // since the last exec or Fs call (sandbox_dir.hpp), or since its creation.
+    const bool agent_holds_it = info.state == SandboxState::running && info.labels.count(label::kAgentDir) != 0;
+    auto lifetime = read_lifetime(dir);
+    std::optional<Duration> idle_timeout = info.spec.idle_timeout;
+    if (lifetime) idle_timeout = lifetime->idle_timeout_ms != 0 ? std::optional<Duration>(lifetime->idle_timeout_ms) : std::nullopt;
+    auto last_used = last_activity(dir).value_or(info.created);
+    bool idle = !agent_holds_it && idle_timeout && last_used.time_since_epoch().count() != 0 &&
+                last_used + *idle_timeout < now;
     if (filter.all || owner_gone(info.labels) || expired || idle) {
       remove_sandbox(*context_, info.id);
       removed.push_back(info.id);
@@ -167,11 +168,8 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
   // `hutch snapshot` does, then exits): only delete_snapshot or prune --all removes them.
-  Request images;
-  images.target = Target("/images/json").add("filters", filters_json({{"label", label_filters(filter.labels)}})).str();
-  images.what = "list hutch images";
-  auto image_list = context_->client->call_json(images);
-  for (const auto& item : image_list.as_array()) {
+  auto image_list = images_with_labels(*context_, label_filters(filter.labels), "list hutch images");
+  for (const auto& item : image_list) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
     if (!filter.all) {
@@ -223,21 +221,17 @@ std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, c
 }
 
 std::vector<SnapshotInfo> DockerBackend::snapshots() {
-  Request request;
-  request.target = Target("/images/json")
-                       .add("filters", filters_json({{"label", {std::string(kLabelManaged) + "=true",
-                                                                std::string(label::kKind) + "=snapshot"}}}))
-                       .str();
-  request.what = "list snapshots";
-  auto value = context_->client->call_json(request);
+  auto images = images_with_labels(
+      *context_, {std::string(label::kKind) + "=snapshot", std::string(kLabelManaged) + "=true"}, "list snapshots");
+  const EngineIdentity engine = context_->client->engine();
   std::vector<SnapshotInfo> out;
-  for (const auto& item : value.as_array()) {
+  for (const auto& item : images) {
     const auto& image = item.as_object();
     Labels labels = labels_of(image.if_contains("Labels"));
     auto* tags = image.if_contains("RepoTags");
     if (tags == nullptr || !tags->is_array()) continue;
     for (const auto& tag : tags->as_array()) {
-      std::string reference(tag.as_string());
+      std::string reference = short_image_name(std::string(tag.as_string()), engine);
       if (!reference.starts_with("hutch-snapshot:")) continue;
       SnapshotInfo info;
       info.id = reference.substr(std::string("hutch-snapshot:").size());
@@ -252,13 +246,38 @@ std::vector<SnapshotInfo> DockerBackend::snapshots() {
 }
 
 void DockerBackend::delete_snapshot(const std::string& snapshot_id) {
-  Request request;
-  request.method = Method::delete_;
-  // force: sandboxes restored from the snapshot keep running on the untagged image; prune
-  // removes it once they are gone.
-  request.target = Target("/images").segment(snapshot_image(snapshot_id)).str() + "?force=true";
-  request.what = "delete snapshot " + snapshot_id;
-  context_->client->call(request);
+  const std::string reference = snapshot_image(snapshot_id);
+  const std::string what = "delete snapshot " + snapshot_id;
+  if (!forced_image_delete_removes_containers(context_->client->engine())) {
+    Request request;
+    request.method = Method::delete_;
+    // force: sandboxes restored from the snapshot keep running on the untagged image; prune
+    // removes it once they are gone.
+    request.target = Target("/images").segment(reference).str() + "?force=true";
+    request.what = what;
+    context_->client->call(request);
+    return;
+  }
+  // The same outcome on Podman: untag (every tag of the snapshot's own image), then delete the
+  // image unless a sandbox restored from it still runs (409; removed with that sandbox).
+  Request inspect;
+  inspect.target = Target("/images").segment(reference).str() + "/json";
+  inspect.what = what;
+  std::string image_id(context_->client->call_json(inspect).as_object().at("Id").as_string());
+  Request untag;
+  untag.method = Method::post;
+  untag.target = Target("/libpod/images").segment(reference).str() + "/untag";
+  untag.what = what + " (untag)";
+  context_->client->call(untag);
+  Request remove;
+  remove.method = Method::delete_;
+  remove.target = Target("/images").segment(image_id).str();
+  remove.what = what;
+  try {
+    context_->client->call(remove);
+  } catch (const Error& e) {
+    if (e.code() != Errc::state) throw;
+  }
 }
 
 void DockerBackend::import_image(const std::string& tar_path, const std::string& reference) {
@@ -266,7 +285,7 @@ void DockerBackend::import_image(const std::string& tar_path, const std::string&
 }
 
 std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context) {
-  DockerConfig config = DockerConfig::from_table(plugin_context.config);
+  DockerConfig config = DockerConfig::from_table(plugin_context.config, [&](const std::string& why) { plugin_context.logger->warn("{}", why); });
   config.state_dir = plugin_context.state_dir;
   return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name, std::move(config),
                                          plugin_context.logger);

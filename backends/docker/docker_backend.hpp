@@ -29,7 +29,8 @@ class DockerBackend final : public SandboxBackend {
   std::shared_ptr<Handle> restore(const std::string& snapshot_id, const SandboxSpec& overrides) override;
   std::vector<SnapshotInfo> snapshots() override;
   void delete_snapshot(const std::string& snapshot_id) override;
-  // security_warnings.hpp, from the engine's /info.
+  // security_warnings.hpp, from the engine's /info; and, without the agent, that lifetimes
+  // need prune.
   std::vector<std::string> warnings() override;
   // volumes.hpp: the persistent workspace volumes.
   std::vector<VolumeInfo> volumes() override;

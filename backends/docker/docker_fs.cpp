@@ -1,6 +1,7 @@
 #include "docker_fs.hpp"
 
 #include "base64.hpp"
+#include "engine_quirks.hpp"
 #include "engine/query.hpp"
 
 #include <hutch/archive.hpp>
@@ -150,11 +151,25 @@ FileStat DockerFs::stat(const std::string& raw_path) {
   request.method = Method::head;
   request.target = archive_target(path);
   request.what = "stat '" + path + "' in sandbox " + container_;
+  const bool resolves_links = archive_resolves_links(context_->client->engine());
+  if (resolves_links) request.returned_statuses = {404};  // a dangling link: see engine_quirks.hpp
   auto response = while_sandbox_exists(container_, [&] { return context_->client->call(request); });
   auto header = response.header("X-Docker-Container-Path-Stat");
+  if (response.status == 404) {
+    if (!header || parse_path_stat(*header).type != FileType::symlink)
+      throw Error(Errc::not_found, request.what + ": no such file or directory");
+  }
   if (!header) throw Error(Errc::backend, request.what + ": the daemon sent no X-Docker-Container-Path-Stat header");
   FileStat stat = parse_path_stat(*header);
-  if (stat.type == FileType::symlink) {
+  if (stat.type == FileType::symlink && resolves_links) {
+    // The engine sends the link's target, not the link: ask the sandbox.
+    auto result = run_as_root_({"readlink", "--", path});
+    if (result.shell_status() != 0)
+      throw Error(Errc::io, request.what + ": readlink in the sandbox failed: " + result.stderr_data);
+    stat.link_target = result.stdout_data;
+    if (!stat.link_target.empty() && stat.link_target.back() == '\n') stat.link_target.pop_back();
+    stat.size = stat.link_target.size();
+  } else if (stat.type == FileType::symlink) {
     // The header's linkTarget is the daemon's resolution of the link; the target as stored
     // is in the link's tar header.
     Request get;
@@ -239,6 +254,8 @@ void DockerFs::write_stream(const std::string& raw_path, const ChunkSource& sour
   if (::lseek(staged.fd(), 0, SEEK_SET) != 0) throw_system_error(what + ": rewinding the staged file", errno);
   if (exists(path) && stat(path).type == FileType::directory)
     throw Error(Errc::already_exists, what + ": a directory is in the way");
+  if (archive_put_creates_directories(context_->client->engine()) && !exists(parent_of(path)))
+    throw Error(Errc::not_found, what + ": '" + parent_of(path) + "' does not exist");
   put_archive(parent_of(path), what,
               [&](ArchiveWriter& tar) {
                 std::vector<char> buffer(64 * 1024);

@@ -3,6 +3,7 @@
 #include "containers.hpp"
 #include "create_body.hpp"
 #include "docker_process.hpp"
+#include "engine_quirks.hpp"
 #include "freezer_state.hpp"
 #include "engine/query.hpp"
 #include "labels.hpp"
@@ -10,11 +11,14 @@
 #include "sandbox_dir.hpp"
 
 #include "agent/exec_process.hpp"
+#include "agent/launch_request.hpp"
 #include "agent/main_command_files.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/env_changes.hpp>
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
+#include <hutch/spec_json.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/spec.hpp>
 
@@ -98,7 +102,7 @@ Stats stats_from_json(const std::string& body) {
 DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels)
     : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
       exec_user_(spec_.user),
-      fs_(context_, id_, [this] { check_alive_and_record_activity(); }, spec_.user,
+      fs_(context_, id_, [this] { record_file_activity(); }, spec_.user,
           [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); }) {
   fs_.set_max_file_bytes(spec_.max_file_bytes);
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
@@ -107,6 +111,16 @@ DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, San
     // The container itself runs as root (the agent's user): name the sandbox's user explicitly.
     if (auto user = labels_.find(label::kAgentUser); user != labels_.end()) exec_user_ = user->second;
   }
+  if (auto defaults = labels_.find(label::kDefaults); defaults != labels_.end() && !defaults->second.empty())
+    defaults_ = defaults_from_json(defaults->second);
+}
+
+ExecRequest DockerHandle::with_command_argv(const ExecRequest& request) const {
+  if (!request.use_entrypoint) return request;
+  ExecRequest resolved = request;
+  resolved.argv = command_argv(request, defaults_, id_);
+  resolved.use_entrypoint = false;
+  return resolved;
 }
 
 std::filesystem::path DockerHandle::env_file() const { return context_->state_dir / id_ / "env.json"; }
@@ -134,10 +148,20 @@ void DockerHandle::check_alive_and_record_activity() const {
   record_activity(context_->state_dir / id_);
 }
 
+void DockerHandle::record_file_activity() {
+  check_alive_and_record_activity();
+  const auto dir = context_->state_dir / id_;
+  // File operations do not pass through the agent (the archive API): tell it, for its idle
+  // timeout; commands it sees itself.
+  if (agent_socket_)
+    if (auto lifetime = read_lifetime(dir); lifetime && lifetime->idle_timeout_ms != 0) touch_.touch(*agent_socket_, id_);
+}
+
 SandboxInfo DockerHandle::info() {
   check_alive();
   auto info = sandbox_info_from_inspect(context_->backend_name,
-                                        while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); }));
+                                        while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); }),
+                                        context_->state_dir);
   if (info.id.empty()) info.id = id_;
   return info;
 }
@@ -148,7 +172,7 @@ ExecResult DockerHandle::exec(const ExecRequest& request) {
 }
 
 ExecResult DockerHandle::run_buffered(const ExecRequest& request) {
-  if (agent_socket_ && !request.tty && !request.stdin_data) {
+  if (agent_socket_ && !request.stdin_data) {
     // A buffered exec never waits for input: without stdin data the command reads EOF.
     ExecRequest with_empty_stdin = request;
     with_empty_stdin.stdin_data = std::string();
@@ -162,9 +186,10 @@ std::unique_ptr<Process> DockerHandle::spawn(const ExecRequest& request) {
   return start_command(request, true);
 }
 
-std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& request, bool attach_stdin) {
+std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& given, bool attach_stdin) {
+  const ExecRequest request = with_command_argv(given);
   return while_sandbox_exists(id_, [&]() -> std::unique_ptr<Process> {
-    if (agent_socket_ && !request.tty) return start_through_agent(request);
+    if (agent_socket_) return start_through_agent(request);
     return DockerProcess::start(context_, id_, request, exec_user_, attach_stdin,
                                 env_change_entries(read_env_changes(env_file())));
   });
@@ -184,7 +209,8 @@ pid_t DockerHandle::agent_pid(bool refresh) {
   auto inspect = inspect_container(*context_, id_);
   const auto& state = inspect.at("State").as_object();
   if (!state.at("Running").as_bool())
-    throw Error(Errc::state, "sandbox " + id_ + " is not running; resume it or remove it with `hutch rm " + id_ + "`");
+    throw Error(Errc::state, "sandbox " + id_ + " is stopped (not running); start it with `hutch start " + id_ +
+                                 "` or remove it with `hutch rm " + id_ + "`");
   pid_t pid = static_cast<pid_t>(state.at("Pid").to_number<std::int64_t>());
   agent_pid_ = pid;
   return pid;
@@ -219,7 +245,7 @@ void DockerHandle::check_not_paused(pid_t agent) {
   // daemon is asked only when it cannot be read from here.
   auto frozen = process_frozen(agent);
   if (frozen ? *frozen : container_paused(*context_, id_))
-    throw Error(Errc::state, "sandbox " + id_ + " is paused (by `docker pause` or another process); unpause it first");
+    throw paused_elsewhere("", id_);
 }
 
 std::unique_ptr<Process> DockerHandle::start_through_agent(const ExecRequest& request) {
@@ -253,15 +279,16 @@ MainCommandInfo DockerHandle::launch(const ExecRequest& request) {
   validate_launch(request);
   if (request.tty) throw_unsupported(backend_name(), "launch with a tty");
   const auto& dir = main_command_dir();
-  auto message = agent_message(request);
+  auto message = agent_message(with_command_argv(request));
   message.launch = true;
-  message.stop_grace_ms = static_cast<std::uint32_t>(
-      std::min<std::int64_t>(context_->config.stop_grace.count(), std::numeric_limits<std::uint32_t>::max()));
+  message.stop_grace_ms = static_cast<std::uint32_t>(stop_grace(*context_, spec_).count());
   message.log_limit = context_->config.log_limit;
   return while_sandbox_exists(id_, [&] {
     return with_agent_pid([&](pid_t pid) {
       check_not_paused(pid);
-      return agent::launch_main_command(*agent_socket_, id_, dir, message, pid);
+      auto started = agent::launch_main_command(*agent_socket_, id_, dir, message, pid);
+      agent::save_launch_request(dir, message, id_);
+      return started;
     });
   });
 }
@@ -292,6 +319,64 @@ void DockerHandle::pause() {
 void DockerHandle::unpause() {
   post_simple("unpause", "unpause");
   paused_ = false;
+}
+
+void DockerHandle::stop() {
+  check_alive();
+  const auto dir = context_->state_dir / id_;
+  // Recorded first: a stop cut short still reads as one, and resume leaves it stopped.
+  mark_stopped(dir, id_, true);
+  auto inspect = while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); });
+  const auto& state = inspect.at("State").as_object();
+  if (state.at("Running").as_bool()) stop_container(*context_, id_, spec_, state.at("Paused").as_bool());
+  paused_ = false;
+  agent_pid_ = 0;
+}
+
+void DockerHandle::start() {
+  check_alive();
+  const auto dir = context_->state_dir / id_;
+  auto inspect = while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); });
+  if (inspect.at("State").as_object().at("Running").as_bool()) return;
+  mark_stopped(dir, id_, false);
+  clear_expiry(dir);
+  auto lifetime = read_lifetime(dir);
+  // A ttl that has passed counts again from this start.
+  if (lifetime && lifetime->ttl_deadline_ms != 0 && spec_.ttl) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    if (lifetime->ttl_deadline_ms <= now.count()) {
+      lifetime->ttl_deadline_ms = (now + *spec_.ttl).count();
+      write_lifetime(dir, id_, *lifetime);
+    }
+  }
+  start_container(*context_, id_, labels_);
+  agent_pid_ = 0;
+  // The agent starts with the lifetimes of the container's create; these are today's.
+  if (agent_socket_ && lifetime)
+    with_agent_pid([&](pid_t pid) {
+      agent::send_lifetime(*agent_socket_, id_, *lifetime, pid);
+      return 0;
+    });
+  if (main_dir_)
+    if (auto message = agent::load_launch_request(*main_dir_))
+      with_agent_pid([&](pid_t pid) { return agent::launch_main_command(*agent_socket_, id_, *main_dir_, *message, pid); });
+}
+
+void DockerHandle::set_lifetime(const LifetimeUpdate& update) {
+  check_alive();
+  const auto dir = context_->state_dir / id_;
+  auto lifetime = read_lifetime(dir).value_or(agent::LifetimeSettings{});
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  if (update.ttl) lifetime.ttl_deadline_ms = (now + *update.ttl).count();
+  if (update.idle_timeout) lifetime.idle_timeout_ms = update.idle_timeout->count();
+  write_lifetime(dir, id_, lifetime);
+  if (agent_socket_ && container_running())
+    with_agent_pid([&](pid_t pid) {
+      agent::send_lifetime(*agent_socket_, id_, lifetime, pid);
+      return 0;
+    });
 }
 
 Stats DockerHandle::stats() {
@@ -347,9 +432,12 @@ std::string DockerHandle::commit(const std::string& repository, const std::strin
   json::object label_object;
   for (const auto& [key, value] : labels) label_object[key] = value;
   config["Labels"] = std::move(label_object);
+  Target target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true);
+  if (commit_ignores_body_labels(context_->client->engine()))
+    for (const auto& [key, value] : labels) target.add("changes", label_instruction(key, value));
   Request request;
   request.method = Method::post;
-  request.target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true).str();
+  request.target = target.str();
   request.body = json::serialize(config);
   request.what = "commit sandbox " + id_ + " as " + repository + ":" + tag;
   request.timeout = kCommitTimeout;

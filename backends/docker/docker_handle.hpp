@@ -9,6 +9,7 @@
 #include "context.hpp"
 #include "docker_fs.hpp"
 
+#include "agent/lifetime_client.hpp"
 #include "agent/wire.hpp"
 
 #include <hutch/fork.hpp>
@@ -49,6 +50,11 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
   void unpause() override;
+  // stop: the container stopped (SIGTERM through the agent to every process, SIGKILL after
+  // the grace); start: the container started again, its main command launched again.
+  void stop() override;
+  void start() override;
+  void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
   void destroy() override;
@@ -65,8 +71,12 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void check_alive() const;
   // Every exec, spawn and Fs call counts as activity, for the spec's idle_timeout.
   void check_alive_and_record_activity() const;
+  // ... and, for the Fs's calls, tells the agent (idle timeout; lifetime_client.hpp).
+  void record_file_activity();
   void post_simple(const std::string& verb, const std::string& what);
   std::unique_ptr<Process> start_command(const ExecRequest& request, bool attach_stdin);
+  // `request` with its argv resolved against the sandbox's entrypoint (use_entrypoint).
+  ExecRequest with_command_argv(const ExecRequest& request) const;
   // exec() without the liveness check and activity record.
   ExecResult run_buffered(const ExecRequest& request);
   std::unique_ptr<Process> start_through_agent(const ExecRequest& request);
@@ -96,9 +106,11 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   std::optional<std::filesystem::path> agent_socket_;
   std::optional<std::filesystem::path> main_dir_;  // with the agent, in the current layout
   std::string exec_user_;  // who a request naming no user runs as, through either path
+  ImageDefaults defaults_;  // from label::kDefaults; empty for sandboxes made before it
   std::atomic<pid_t> agent_pid_{0};
   // A frozen agent cannot answer; pause() through this handle refuses commands until unpause().
   std::atomic<bool> paused_{false};
+  agent::ActivityTouch touch_;
   DockerFs fs_;
 };
 

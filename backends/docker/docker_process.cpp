@@ -71,6 +71,10 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   create["AttachStdout"] = true;
   create["AttachStderr"] = true;
   create["Tty"] = request.tty;
+  // Engine API 1.42 and later start the terminal at this size (older ones ignore the field;
+  // the resize after the start below sets it there).
+  if (request.tty && request.tty_cols != 0 && request.tty_rows != 0)
+    create["ConsoleSize"] = json::array{request.tty_rows, request.tty_cols};
   json::array env;
   for (const auto& entry : env_changes) env.emplace_back(entry);
   for (const auto& [key, value] : request.env) env.emplace_back(key + "=" + value);
@@ -87,7 +91,14 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   create_request.target = Target("/containers").segment(container).str() + "/exec";
   create_request.body = json::serialize(create);
   create_request.what = "create " + self.what_;
-  self.exec_id_ = std::string(self.context_->client->call_json(create_request).at("Id").as_string());
+  try {
+    self.exec_id_ = std::string(self.context_->client->call_json(create_request).at("Id").as_string());
+  } catch (const Error& e) {
+    // dockerd's 409 says to unpause; Podman's only that the container is paused.
+    if (e.code() == Errc::state && container_paused(*self.context_, container))
+      throw paused_elsewhere("create " + self.what_, container);
+    throw;
+  }
 
   Request start_request;
   start_request.method = Method::post;
@@ -97,6 +108,10 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   self.stream_ = self.context_->client->hijack(start_request);
   self.started_ = Clock::now();
   if (request.timeout) self.deadline_ = self.started_ + *request.timeout;
+  // The exec's first size for engines before API 1.42 (no ConsoleSize): a command that reads
+  // its size at once may still see 0x0 there, as with `docker exec -t` on those engines.
+  if (request.tty && (request.tty_cols != 0 || request.tty_rows != 0))
+    self.resize(request.tty_cols != 0 ? request.tty_cols : 80, request.tty_rows != 0 ? request.tty_rows : 24);
 
   if (!self.stdin_attached_) {
     self.stdin_closed_ = true;
@@ -114,6 +129,23 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
     });
   }
   return process;
+}
+
+void DockerProcess::resize(std::uint16_t cols, std::uint16_t rows) {
+  if (!request_.tty) throw Error(Errc::state, what_ + ": resize: the command was started without a tty");
+  Request request;
+  request.method = Method::post;
+  request.target = Target(Target("/exec").segment(exec_id_).str() + "/resize")
+                       .add("h", static_cast<long long>(rows))
+                       .add("w", static_cast<long long>(cols))
+                       .str();
+  request.what = "resize the terminal of " + what_;
+  try {
+    context_->client->call(request);
+  } catch (const Error& e) {
+    // The exec has ended (the daemon answers 404 or 409/500 for a gone process): nothing to resize.
+    if (e.code() != Errc::not_found && e.code() != Errc::state && e.code() != Errc::backend) throw;
+  }
 }
 
 DockerProcess::~DockerProcess() {
@@ -304,8 +336,7 @@ void DockerProcess::signal_tree(int signal) {
       // The daemon refuses an exec into a paused container (409): say so instead of quoting the
       // helper's script. The command, frozen too, goes on after the unpause.
       if (e.code() == Errc::state && container_paused(*context_, container_))
-        throw Error(Errc::state, what_ + ": cannot signal the command: sandbox " + container_ +
-                                     " is paused (by `docker pause` or another process); unpause it first");
+        throw paused_elsewhere(what_ + ": cannot signal the command", container_);
       throw;
     }
     if (killer.exit_code == 0) return;

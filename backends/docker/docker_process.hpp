@@ -41,6 +41,8 @@ class DockerProcess final : public Process {
   void close_stdin() override;
   ExecResult wait() override;
   void kill(int signal = 9) override;
+  // POST /exec/<id>/resize.
+  void resize(std::uint16_t cols, std::uint16_t rows) override;
 
   const std::string& marker() const { return marker_; }
 

@@ -1,8 +1,11 @@
 #include "images.hpp"
 
 #include "engine/query.hpp"
+#include "engine_quirks.hpp"
+#include "labels.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/image_defaults.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -13,6 +16,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -86,28 +90,31 @@ bool image_exists(Context& context, const std::string& reference) {
   }
 }
 
-namespace {
-
-// A string field of the image's Config ("User", "WorkingDir"); empty when unset.
-std::string image_config_field(Context& context, const std::string& reference, const char* field) {
+ImageDefaults image_defaults(Context& context, const std::string& reference) {
   Request request;
   request.target = Target("/images").segment(reference).str() + "/json";
   request.what = "inspect image '" + reference + "'";
   auto image = context.client->call_json(request);
-  if (auto* config = image.as_object().if_contains("Config"); config && config->is_object())
-    if (auto* value = config->as_object().if_contains(field); value && value->is_string())
-      return std::string(value->as_string());
-  return {};
-}
-
-}  // namespace
-
-std::string image_user(Context& context, const std::string& reference) {
-  return image_config_field(context, reference, "User");
-}
-
-std::string image_working_dir(Context& context, const std::string& reference) {
-  return image_config_field(context, reference, "WorkingDir");
+  ImageDefaults defaults;
+  const auto* config = image.is_object() ? image.as_object().if_contains("Config") : nullptr;
+  if (config == nullptr || !config->is_object()) return defaults;
+  auto strings = [&](const char* key) {
+    std::vector<std::string> out;
+    if (auto* value = config->as_object().if_contains(key); value && value->is_array())
+      for (const auto& item : value->as_array())
+        if (item.is_string()) out.emplace_back(item.as_string());
+    return out;
+  };
+  auto text = [&](const char* key) {
+    auto* value = config->as_object().if_contains(key);
+    return value && value->is_string() ? std::string(value->as_string()) : std::string();
+  };
+  defaults.entrypoint = strings("Entrypoint");
+  defaults.cmd = strings("Cmd");
+  defaults.env = env_from_entries(strings("Env"));
+  defaults.workdir = text("WorkingDir");
+  defaults.user = text("User");
+  return defaults;
 }
 
 void pull_image(Context& context, const std::string& reference) {
@@ -147,7 +154,10 @@ void import_rootfs(Context& context, const std::string& tar_path, const std::str
   } closer{fd};
   auto [name, tag] = split_image_reference(reference);
   Target target("/images/create");
-  target.add("fromSrc", "-").add("repo", name).add("tag", tag.empty() ? "latest" : tag);
+  if (import_ignores_tag_parameter(context.client->engine()))
+    target.add("fromSrc", "-").add("repo", name + ":" + (tag.empty() ? "latest" : tag));
+  else
+    target.add("fromSrc", "-").add("repo", name).add("tag", tag.empty() ? "latest" : tag);
   target.add("changes", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   Request request;
   request.method = Method::post;
@@ -206,6 +216,29 @@ std::string ensure_image(Context& context, const std::string& reference) {
       return reference;
   }
   return reference;
+}
+
+boost::json::array images_with_labels(Context& context, const std::vector<std::string>& label_filters,
+                                      const std::string& what) {
+  Request request;
+  request.target = "/images/json";
+  if (!label_filters.empty()) request.target = Target("/images/json").add("filters", filters_json({{"label", {label_filters.front()}}})).str();
+  request.what = what;
+  auto listed = context.client->call_json(request);
+  boost::json::array out;
+  if (!listed.is_array()) return out;
+  for (auto& item : listed.as_array()) {
+    const auto* image = item.if_object();
+    if (image == nullptr) continue;
+    Labels labels = labels_of(image->if_contains("Labels"));
+    bool matches = std::all_of(label_filters.begin(), label_filters.end(), [&](const std::string& wanted) {
+      auto equals = wanted.find('=');
+      auto found = labels.find(wanted.substr(0, equals));
+      return found != labels.end() && (equals == std::string::npos || found->second == wanted.substr(equals + 1));
+    });
+    if (matches) out.push_back(std::move(item));
+  }
+  return out;
 }
 
 }  // namespace hutch::docker

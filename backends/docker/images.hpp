@@ -4,7 +4,10 @@
 
 #include "context.hpp"
 
+#include <boost/json/array.hpp>
+
 #include <string>
+#include <vector>
 
 namespace hutch::docker {
 
@@ -22,10 +25,15 @@ void pull_image(Context& context, const std::string& reference);
 // "tar:<path>" imports the tarball once (as hutch-import:<hash of path, size, mtime>).
 std::string ensure_image(Context& context, const std::string& reference);
 
-// The user an image's config runs as ("" when it names none).
-std::string image_user(Context& context, const std::string& reference);
-// The image's WorkingDir, empty when it sets none.
-std::string image_working_dir(Context& context, const std::string& reference);
+// What an image's config asks of its commands: Entrypoint, Cmd, Env, WorkingDir, User
+// (fields it leaves out stay empty).
+ImageDefaults image_defaults(Context& context, const std::string& reference);
+
+// The images (GET /images/json entries) carrying every label of `label_filters`
+// ("key=value"). Only the first goes to the engine as a filter; the rest are checked here,
+// because Podman 4.3 answers an empty list to a filter of more than one label.
+boost::json::array images_with_labels(Context& context, const std::vector<std::string>& label_filters,
+                                      const std::string& what);
 
 // POST /images/create?fromSrc=- with the tarball at `tar_path` streamed as the body.
 void import_rootfs(Context& context, const std::string& tar_path, const std::string& reference);

@@ -4,6 +4,8 @@
 
 #include <hutch/types.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <string>
 #include <vector>
 
@@ -21,6 +23,9 @@ inline constexpr const char* kCreated = "hutch.created";               // creati
 // when a request names none (the spec's, else the image's). Absent: commands use the exec API.
 inline constexpr const char* kAgentDir = "hutch.agent-dir";
 inline constexpr const char* kAgentUser = "hutch.agent-user";
+// What a command that sets nothing gets (SandboxInfo::defaults), as JSON (defaults_to_json):
+// the image's Entrypoint/Cmd cannot be read back from the container, whose are the agent's.
+inline constexpr const char* kDefaults = "hutch.defaults";
 
 // The spec label through which a caller picks the workspace mode for one sandbox
 // (overrides [backends.docker] workspace): "ephemeral", "persistent" or "none".
@@ -33,6 +38,15 @@ inline constexpr const char* kUserWorkspaceName = "hutch-workspace-name";
 namespace hutch::docker {
 
 // The Engine API's "label" filter values for managed objects carrying all of `labels`.
+// The string labels of an engine object's "Labels" (an object, or null for none).
+inline Labels labels_of(const boost::json::value* value) {
+  Labels out;
+  if (value == nullptr || !value->is_object()) return out;
+  for (const auto& [key, item] : value->as_object())
+    if (item.is_string()) out[std::string(key)] = std::string(item.as_string());
+  return out;
+}
+
 inline std::vector<std::string> label_filters(const Labels& labels) {
   std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
   for (const auto& [key, value] : labels) out.push_back(key + "=" + value);

@@ -66,7 +66,7 @@ std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& con
 }
 
 std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add,
-                                          bool seccomp) {
+                                          bool seccomp, Duration stop_grace, const agent::LifetimeSettings& lifetime) {
   std::string keep;
   for (const auto& name : cap_add) {
     std::vector<int> numbers;
@@ -83,6 +83,10 @@ std::vector<std::string> agent_entrypoint(const std::string& default_user, const
   if (!default_user.empty()) command.insert(command.end(), {"--user", default_user});
   if (!keep.empty()) command.insert(command.end(), {"--keep-caps", keep});
   if (seccomp) command.insert(command.end(), {"--seccomp", "1"});
+  command.insert(command.end(), {"--stop-grace", std::to_string(stop_grace.count())});
+  if (lifetime.ttl_deadline_ms != 0) command.insert(command.end(), {"--ttl-deadline", std::to_string(lifetime.ttl_deadline_ms)});
+  if (lifetime.idle_timeout_ms != 0) command.insert(command.end(), {"--idle-timeout", std::to_string(lifetime.idle_timeout_ms)});
+  command.insert(command.end(), {"--expiry-file", std::string(kAgentRunDirInContainer) + "/" + kAgentExpiryName});
   return command;
 }
 

@@ -23,6 +23,8 @@
 
 #include "config.hpp"
 #include "context.hpp"
+
+#include "agent/lifetime_client.hpp"
 #include "engine/endpoint.hpp"
 
 #include <sys/types.h>
@@ -37,6 +39,8 @@ namespace hutch::docker {
 inline constexpr const char* kAgentInContainer = "/.hutch/agent";
 inline constexpr const char* kAgentRunDirInContainer = "/.hutch/run";
 inline constexpr const char* kAgentSocketName = "agent.sock";
+// In the run dir: why the agent ended the sandbox when a lifetime passed (agent/lifetime.hpp).
+inline constexpr const char* kAgentExpiryName = "expired";
 
 // The capabilities the agent needs itself, added to the container's cap_add.
 extern const std::vector<std::string> kAgentCapabilities;
@@ -50,9 +54,11 @@ std::optional<std::filesystem::path> choose_agent_binary(const DockerConfig& con
 // commands keep (from cap_add; Errc::invalid_argument for a name libcap does not know).
 // `seccomp`: the agent also confines commands with hutch's default seccomp filter, stacked on
 // the container's profile (Docker's default lets io_uring and vsock sockets through); off when
-// the configuration names its own profile, which then decides alone.
+// the configuration names its own profile, which then decides alone. `stop_grace`: on docker
+// stop, SIGTERM to every process, SIGKILL this long after. `lifetime`: what the agent enforces
+// until the host sends it others (it records an expiry in the run dir's kAgentExpiryName).
 std::vector<std::string> agent_entrypoint(const std::string& default_user, const std::vector<std::string>& cap_add,
-                                          bool seccomp);
+                                          bool seccomp, Duration stop_grace, const agent::LifetimeSettings& lifetime);
 
 // Waits until the agent of container `id` listens in `dir`, at most the request timeout;
 // Errc::backend with the container's state when it does not come up.

@@ -1,5 +1,7 @@
 #include "sandbox_dir.hpp"
 
+#include "agent/host_file.hpp"
+
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
 
@@ -10,11 +12,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 
 namespace hutch::docker {
 namespace {
 
 constexpr const char* kActivityMarker = "activity";
+constexpr const char* kStoppedMarker = "stopped";
+constexpr const char* kLifetimeFile = "lifetime";
+constexpr const char* kExpiryFile = "expired";  // in run/, the agent's (kAgentExpiryName)
 
 }  // namespace
 
@@ -60,6 +66,43 @@ void record_activity(const std::filesystem::path& dir) {
   if (::utimensat(AT_FDCWD, marker.c_str(), nullptr, 0) == 0 || errno != ENOENT) return;
   int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd >= 0) ::close(fd);
+}
+
+void mark_stopped(const std::filesystem::path& dir, const std::string& id, bool stopped) {
+  const auto marker = dir / kStoppedMarker;
+  if (!stopped) {
+    if (::unlink(marker.c_str()) != 0 && errno != ENOENT) throw_system_error("sandbox " + id + ": remove " + marker.string(), errno);
+    return;
+  }
+  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw_system_error("sandbox " + id + ": create " + marker.string(), errno);
+  ::close(fd);
+}
+
+std::optional<agent::LifetimeSettings> read_lifetime(const std::filesystem::path& dir) {
+  std::ifstream in(dir / kLifetimeFile);
+  agent::LifetimeSettings lifetime;
+  if (!(in >> lifetime.ttl_deadline_ms >> lifetime.idle_timeout_ms)) return std::nullopt;
+  return lifetime;
+}
+
+void write_lifetime(const std::filesystem::path& dir, const std::string& id, const agent::LifetimeSettings& lifetime) {
+  agent::replace_host_file(dir / kLifetimeFile,
+                           std::to_string(lifetime.ttl_deadline_ms) + " " + std::to_string(lifetime.idle_timeout_ms) + "\n",
+                           id);
+}
+
+bool expired_by_agent(const std::filesystem::path& dir) {
+  // The run dir is the sandbox's to write in: only a regular file counts, never followed.
+  struct stat st{};
+  return ::lstat((agent_run_dir(dir) / kExpiryFile).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+void clear_expiry(const std::filesystem::path& dir) { ::unlink((agent_run_dir(dir) / kExpiryFile).c_str()); }
+
+bool stopped_on_purpose(const std::filesystem::path& dir) {
+  struct stat st{};
+  return ::lstat((dir / kStoppedMarker).c_str(), &st) == 0;
 }
 
 std::optional<std::chrono::system_clock::time_point> last_activity(const std::filesystem::path& dir) {

@@ -1,5 +1,10 @@
 // The host-side directory of one docker sandbox, <state_dir>/docker/<id>/ (0700, never
 // mounted, so the sandbox cannot reach it):
+//   lifetime         "<ttl deadline unix ms> <idle timeout ms>": the lifetimes as they are now
+//                    (from the spec at create, changed by Handle::set_lifetime), which the
+//                    agent enforces and prune applies; docker labels cannot change;
+//   stopped          present while the sandbox is stopped on purpose (Handle::stop): resume
+//                    leaves it stopped, where it starts a container that stopped otherwise;
 //   activity         the marker whose mtime is the last exec or Fs call, for idle_timeout (as
 //                    the subcontainer backend uses its record's mtime);
 //   main.log, main.log.1, main.status   the main command's files (launch; agent/main_command_files.hpp);
@@ -12,6 +17,8 @@
 
 #include "config.hpp"
 #include "context.hpp"
+
+#include "agent/lifetime_client.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -44,6 +51,21 @@ void remove_sandbox_dir(Context& context, const std::string& id, const std::file
 
 // Marks the sandbox as used now. Best effort: a sandbox made elsewhere may have no directory.
 void record_activity(const std::filesystem::path& dir);
+
+// Records whether the sandbox is stopped on purpose (Handle::stop) or not (Handle::start).
+// Errc::io naming the sandbox when the marker cannot be written.
+void mark_stopped(const std::filesystem::path& dir, const std::string& id, bool stopped);
+bool stopped_on_purpose(const std::filesystem::path& dir);
+
+// The lifetimes in <dir>/lifetime; nullopt when the file is missing or unreadable.
+std::optional<agent::LifetimeSettings> read_lifetime(const std::filesystem::path& dir);
+// Replaces them; Errc::io naming the sandbox when the file cannot be written.
+void write_lifetime(const std::filesystem::path& dir, const std::string& id, const agent::LifetimeSettings& lifetime);
+
+// Whether the agent ended the sandbox when a lifetime passed: run/expired holds why.
+bool expired_by_agent(const std::filesystem::path& dir);
+// Removes that record (before the sandbox starts again).
+void clear_expiry(const std::filesystem::path& dir);
 
 // When the sandbox was last used, or nullopt when nothing was recorded.
 std::optional<std::chrono::system_clock::time_point> last_activity(const std::filesystem::path& dir);

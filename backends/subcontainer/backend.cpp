@@ -39,16 +39,19 @@ bool labels_match(const Labels& have, const Labels& want) {
 // Why `record` should be pruned, or empty to keep it.
 std::string prune_reason(const SandboxRecord& record, const fs::path& record_file, const Filter& filter) {
   if (filter.all) return "all";
-  if (record.leader_pid == 0 || !leader_alive(record)) return "leader gone";
+  // A sandbox stopped on purpose is kept by the same rules as a running one.
+  if (!record.stopped && (record.leader_pid == 0 || !leader_alive(record))) return "leader gone";
   if (!owner_alive(record.owner)) return "owner gone";
   auto now = std::chrono::system_clock::now();
-  auto created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
-  if (record.spec.ttl && now - created > *record.spec.ttl) return "ttl passed";
-  if (record.spec.idle_timeout) {
+  if (record.ttl_deadline_ms != 0 && now > std::chrono::system_clock::time_point(std::chrono::milliseconds(record.ttl_deadline_ms)))
+    return "ttl passed";
+  // A running sandbox's leader holds its idle timeout (it sees the commands that run): only a
+  // stopped one is judged here, by its last activity the record's mtime says.
+  if (record.idle_timeout_ms != 0 && !leader_alive(record)) {
     std::error_code error;
     auto last = fs::last_write_time(record_file, error);
     auto idle = fs::file_time_type::clock::now() - last;
-    if (!error && idle > *record.spec.idle_timeout) return "idle timeout passed";
+    if (!error && idle > std::chrono::milliseconds(record.idle_timeout_ms)) return "idle timeout passed";
   }
   return {};
 }
@@ -100,12 +103,14 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.pause = has_cgroups;  // needs a freezer
   caps.stdin = true;
   caps.ports = false;
-  caps.tty = false;
+  caps.tty = true;
   caps.stats = has_cgroups;
   caps.persistent = true;
   caps.launch = true;
   caps.set_env = true;
   caps.volumes = true;
+  caps.stop = true;
+  caps.lifetimes = true;  // the leader holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
@@ -113,7 +118,12 @@ Capabilities SubcontainerBackend::capabilities() const {
 }
 
 std::vector<std::string> SubcontainerBackend::warnings() {
-  return disk_limit_warnings(runtime_->config, runtime_->rootless);
+  std::vector<std::string> warnings = disk_limit_warnings(runtime_->config, runtime_->rootless);
+  if (auto problem = SandboxCgroup::limits_problem(runtime_->rootless))
+    warnings.push_back("memory and pids limits are not enforced: " + *problem +
+                       "; sandboxes are made without the default ones (memory 2g, pids 1024), and "
+                       "--memory/--pids are refused");
+  return warnings;
 }
 
 std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) {

@@ -148,6 +148,25 @@ std::optional<fs::path> SandboxCgroup::delegated_base() {
   return base;
 }
 
+std::optional<std::string> SandboxCgroup::limits_problem(bool rootless, const fs::path& mount) {
+  if (rootless) {
+    const auto base = delegated_base();
+    if (!base)
+      return "uid " + std::to_string(::getuid()) +
+             " has no cgroup v2 subtree delegated to it (run hutch inside one, e.g. under `systemd-run --user --scope`)";
+    const std::string controllers = read_file(*base / "cgroup.controllers").value_or("");
+    for (const char* controller : {"memory", "pids"})
+      if (controllers.find(controller) == std::string::npos)
+        return std::string("the delegated cgroup ") + base->string() + " has no " + controller + " controller";
+    return std::nullopt;
+  }
+  if (is_fs(mount, CGROUP2_SUPER_MAGIC)) return std::nullopt;
+  for (const char* controller : {"memory", "pids"})
+    if (!is_fs(mount / controller, CGROUP_SUPER_MAGIC))
+      return std::string("the cgroup v1 ") + controller + " controller is not mounted at " + (mount / controller).string();
+  return std::nullopt;
+}
+
 std::optional<SandboxCgroup> SandboxCgroup::create_delegated(const std::string& root_name, const std::string& id,
                                                              const Limits& limits) {
   const auto base = delegated_base();

@@ -33,6 +33,10 @@ class SandboxCgroup {
   // `systemd-run --user --scope`. Sandboxes then get cgroups beside the caller's own (v2 lets
   // no cgroup hold processes and enabled controllers at once). nullopt when there is none.
   static std::optional<std::filesystem::path> delegated_base();
+  // Why sandboxes this process makes cannot have the memory and pids limits enforced (no
+  // hierarchy with those controllers; rootless: no delegated cgroup v2 subtree with them), or
+  // nullopt when they can.
+  static std::optional<std::string> limits_problem(bool rootless, const std::filesystem::path& mount = "/sys/fs/cgroup");
   // The cgroup of an existing sandbox, from its record.
   SandboxCgroup(int version, std::vector<std::string> dirs, std::string id);
   // Every cgroup <controller>/<root_name>/<name> on this host, by name (a sandbox id, for

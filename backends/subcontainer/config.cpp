@@ -2,6 +2,8 @@
 
 #include <hutch/error.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <boost/dll/runtime_symbol_info.hpp>
 
 
@@ -54,10 +56,8 @@ BackendConfig read_backend_config(const PluginContext& context) {
     config.cgroup_root = *v;
   }
   if (auto v = table.get_string("image_store")) config.image_store = *v;
-  if (auto v = table.get_duration("stop_grace")) {
-    if (v->count() < 0 || v->count() > 0xFFFFFFFFLL) table.fail("stop_grace", "expected a duration from 0 to 49 days");
+  if (auto v = read_legacy_stop_grace(table, [&](const std::string& why) { context.logger->warn("{}", why); }))
     config.stop_grace = *v;
-  }
   if (auto v = table.get_size("log_limit")) {
     if (*v < 4096) table.fail("log_limit", "expected at least 4k");
     config.log_limit = *v;

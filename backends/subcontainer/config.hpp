@@ -44,7 +44,9 @@ struct BackendConfig {
   std::string ephemeral_dir = "auto";
   // Run as root, each of them gets a tmpfs of this size of its own there; 0: none of its own.
   std::uint64_t ephemeral_size = 1ull << 30;
-  std::chrono::milliseconds stop_grace{10000};  // launch: SIGTERM to SIGKILL of the replaced main command
+  // SIGTERM to SIGKILL on stop, destroy and a launch's replaced main command, for sandboxes
+  // whose spec sets no stop_grace (the deprecated [backends.<name>] stop_grace).
+  std::chrono::milliseconds stop_grace = kDefaultStopGrace;
   std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
 };
 

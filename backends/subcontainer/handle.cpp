@@ -1,6 +1,8 @@
 #include "handle.hpp"
 
 #include "agent/exec_process.hpp"
+#include "agent/launch_request.hpp"
+#include "agent/lifetime_client.hpp"
 #include "agent/main_command_files.hpp"
 #include "fork_factory.hpp"
 #include "leader_files.hpp"
@@ -9,6 +11,7 @@
 
 #include <hutch/error.hpp>
 #include <hutch/env_changes.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/workspace.hpp>
 
@@ -16,7 +19,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <map>
 #include <thread>
 
 namespace hutch::subcontainer {
@@ -26,22 +28,28 @@ namespace {
 // change too, and a read-modify-write of the whole record could undo them).
 std::filesystem::path env_file(const SandboxPaths& paths) { return paths.dir / "env.json"; }
 
+// The image's defaults under the spec's and under set_env's changes; the working directory
+// falls back to /workspace or "/" (fallback_working_directory) when neither names one.
+ImageDefaults sandbox_defaults(const SandboxRecord& record, const EnvChanges& env_changes) {
+  const ImageConfig& image = record.image_config;
+  ImageDefaults defaults = resolve_defaults(
+      ImageDefaults{image.entrypoint, image.cmd, env_from_entries(image.env), image.workdir, image.user}, record.spec);
+  defaults.env = apply_env_changes(std::move(defaults.env), env_changes);
+  if (defaults.workdir.empty()) defaults.workdir = fallback_working_directory(record.spec);
+  return defaults;
+}
+
 agent::wire::ExecMessage exec_message(const SandboxRecord& record, const EnvChanges& env_changes,
                                       const ExecRequest& request) {
-  // Image env, then the sandbox's, then the request's: later ones win.
-  std::map<std::string, std::string> env;
-  for (const auto& entry : record.image_config.env) {
-    auto equals = entry.find('=');
-    if (equals != std::string::npos) env[entry.substr(0, equals)] = entry.substr(equals + 1);
-  }
-  for (const auto& [key, value] : record.spec.env) env[key] = value;
-  env = apply_env_changes(std::move(env), env_changes);
-  for (const auto& [key, value] : request.env) env[key] = value;
+  ImageDefaults defaults = sandbox_defaults(record, env_changes);
+  // Image env, then the sandbox's and set_env's (all in defaults), then the request's: later
+  // ones win.
+  for (const auto& [key, value] : request.env) defaults.env[key] = value;
   agent::wire::ExecMessage message;
-  message.argv = request.argv;
-  for (const auto& [key, value] : env) message.env.push_back(key + "=" + value);
-  message.cwd = working_directory(request.cwd, record.spec, record.image_config.workdir);
-  message.user = !request.user.empty() ? request.user : !record.spec.user.empty() ? record.spec.user : record.image_config.user;
+  message.argv = command_argv(request, defaults, record.id);
+  for (const auto& [key, value] : defaults.env) message.env.push_back(key + "=" + value);
+  message.cwd = !request.cwd.empty() ? request.cwd : defaults.workdir;
+  message.user = !request.user.empty() ? request.user : defaults.user;
   return message;
 }
 
@@ -63,12 +71,19 @@ SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record) {
   info.labels = sandbox_labels(record);
   info.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
   info.spec = record.spec;
-  info.spec.env = apply_env_changes(std::move(info.spec.env),
-                                    read_env_changes(env_file(sandbox_paths(runtime.config.sandboxes_dir, record.id))));
+  const auto paths = sandbox_paths(runtime.config.sandboxes_dir, record.id);
+  const EnvChanges env_changes = read_env_changes(env_file(paths));
+  info.spec.env = apply_env_changes(std::move(info.spec.env), env_changes);
+  info.defaults = sandbox_defaults(record, env_changes);
   bool alive = leader_alive(record);
-  info.main_command = agent::read_main_command(sandbox_paths(runtime.config.sandboxes_dir, record.id).dir, alive);
+  info.main_command = agent::read_main_command(paths.dir, alive);
+  if (record.ttl_deadline_ms != 0)
+    info.expires_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.ttl_deadline_ms));
   if (!alive) {
-    info.state = record.leader_pid == 0 ? SandboxState::creating : SandboxState::stopped;
+    // Stopped on purpose, ended by its lifetime (its leader says so), or ended otherwise.
+    info.state = record.leader_pid == 0                         ? SandboxState::creating
+                 : !record.stopped && !read_expiry(paths).empty() ? SandboxState::expired
+                                                                  : SandboxState::stopped;
   } else {
     info.state = SandboxState::running;
     if (record.cgroup_version != 0) {
@@ -86,12 +101,22 @@ SubcontainerHandle::~SubcontainerHandle() = default;
 
 SandboxPaths SubcontainerHandle::paths() const { return sandbox_paths(runtime_->config.sandboxes_dir, record_.id); }
 
-void SubcontainerHandle::require_running() const {
+void SubcontainerHandle::require_running() {
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
-  if (!leader_alive(record_))
-    throw Error(Errc::state, "sandbox " + record_.id + " is not running (its leader process is gone); remove it with `hutch rm " +
-                                 record_.id + "`");
+  if (leader_alive(record_)) return;
+  // Started again since this handle read the record (by another handle or process)?
+  try {
+    reload_record();
+  } catch (const Error&) {
+  }
+  if (leader_alive(record_)) return;
+  if (record_.stopped)
+    throw Error(Errc::state, "sandbox " + record_.id + " is stopped; start it with `hutch start " + record_.id + "`");
+  throw Error(Errc::state, "sandbox " + record_.id + " is not running (its leader process is gone); start it with `hutch start " +
+                               record_.id + "` or remove it with `hutch rm " + record_.id + "`");
 }
+
+void SubcontainerHandle::reload_record() { record_ = load_record(paths().record, record_.id); }
 
 std::optional<SandboxCgroup> SubcontainerHandle::cgroup() const {
   if (record_.cgroup_version == 0) return std::nullopt;
@@ -99,7 +124,13 @@ std::optional<SandboxCgroup> SubcontainerHandle::cgroup() const {
 }
 
 SandboxInfo SubcontainerHandle::info() {
+  std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  // As saved now: another process may have stopped, started or changed it.
+  try {
+    reload_record();
+  } catch (const Error&) {
+  }
   return sandbox_info(*runtime_, record_);
 }
 
@@ -126,7 +157,6 @@ void SubcontainerHandle::set_env(const Env& set, const std::vector<std::string>&
 
 std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
   validate(request);
-  if (request.tty) throw_unsupported(backend_name(), "tty");
   prepare_command();
   return agent::ExecProcess::start(paths().socket, record_.id, exec_message(record_, read_env_changes(env_file(paths())), request), request);
 }
@@ -137,10 +167,12 @@ MainCommandInfo SubcontainerHandle::launch(const ExecRequest& request) {
   prepare_command();
   agent::wire::ExecMessage message = exec_message(record_, read_env_changes(env_file(paths())), request);
   message.launch = true;
-  message.stop_grace_ms = static_cast<std::uint32_t>(runtime_->config.stop_grace.count());
+  message.stop_grace_ms = static_cast<std::uint32_t>(stop_grace(*runtime_, record_.spec).count());
   message.log_limit = runtime_->config.log_limit;
   auto paths = this->paths();
-  return agent::launch_main_command(paths.socket, record_.id, paths.dir, message);
+  auto started = agent::launch_main_command(paths.socket, record_.id, paths.dir, message);
+  agent::save_launch_request(paths.dir, message, record_.id);
+  return started;
 }
 
 void SubcontainerHandle::logs(const std::function<bool(std::string_view)>& sink, bool follow) {
@@ -163,6 +195,8 @@ ExecResult SubcontainerHandle::exec(const ExecRequest& request) {
 Fs& SubcontainerHandle::fs() {
   std::lock_guard lock(mutex_);
   require_running();
+  // File operations do not pass through the leader: tell it, for its idle timeout.
+  if (record_.idle_timeout_ms != 0) touch_.touch(paths().socket, record_.id);
   // The helper that serves it starts with its first call.
   if (!fs_) {
     fs_ = std::make_unique<SandboxFs>(runtime_->config.helper, record_.id, [record = record_] { return open_leader_files(record); });
@@ -227,6 +261,42 @@ Stats SubcontainerHandle::stats() {
   stats.cpu_percent = 100.0 * static_cast<double>(stats.cpu_usage_ns - std::min(stats.cpu_usage_ns, first.cpu_usage_ns)) /
                       static_cast<double>(std::chrono::nanoseconds(kWindow).count());
   return stats;
+}
+
+void SubcontainerHandle::stop() {
+  std::lock_guard lock(mutex_);
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  reload_record();
+  // Its helper works in the leader's namespaces, which go with the leader.
+  fs_.reset();
+  stop_sandbox(*runtime_, record_);
+}
+
+void SubcontainerHandle::start() {
+  std::lock_guard lock(mutex_);
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  reload_record();
+  if (leader_alive(record_)) return;
+  fs_.reset();
+  helper_ = start_sandbox(*runtime_, record_);
+  auto paths = this->paths();
+  if (auto message = agent::load_launch_request(paths.dir))
+    agent::launch_main_command(paths.socket, record_.id, paths.dir, *message);
+}
+
+void SubcontainerHandle::set_lifetime(const LifetimeUpdate& update) {
+  std::lock_guard lock(mutex_);
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  reload_record();
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  if (update.ttl) record_.ttl_deadline_ms = (now + *update.ttl).count();
+  if (update.idle_timeout) record_.idle_timeout_ms = update.idle_timeout->count();
+  auto paths = this->paths();
+  save_record(paths.record, record_);
+  write_plan_lifetime(paths.plan, record_);
+  if (leader_alive(record_))
+    agent::send_lifetime(paths.socket, record_.id, {record_.ttl_deadline_ms, record_.idle_timeout_ms});
 }
 
 void SubcontainerHandle::destroy() {

@@ -6,6 +6,8 @@
 #include "runtime.hpp"
 #include "sandbox_record.hpp"
 
+#include "agent/lifetime_client.hpp"
+
 #include <hutch/handle.hpp>
 
 #include <memory>
@@ -33,6 +35,9 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
   void unpause() override;
+  void stop() override;
+  void start() override;
+  void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   void destroy() override;
   std::shared_ptr<ForkFactory> fork_factory() override;
@@ -49,7 +54,9 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   std::string backend_name() const override { return runtime_->config.name; }
 
  private:
-  void require_running() const;
+  void require_running();
+  // The record as saved now: another process may have stopped or started the sandbox.
+  void reload_record();
   // require_running, not paused, and the record's mtime touched (last activity).
   void prepare_command();
   std::optional<SandboxCgroup> cgroup() const;
@@ -60,6 +67,7 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   bool destroyed_ = false;
   std::unique_ptr<SandboxFs> fs_;
   ExitingChild helper_;
+  agent::ActivityTouch touch_;
 };
 
 // The hutch.* labels plus the user's.

@@ -167,7 +167,6 @@ ImageConfig default_image_config() {
   // No HOME: the agent sets it from the exec's user (its /etc/passwd entry), as Docker does.
   config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   config.user = "root";
-  config.workdir = "/";
   return config;
 }
 
@@ -321,8 +320,8 @@ ImageConfig parse_image_config(const json::value& document) {
   if (const json::value* dir = c.if_contains("WorkingDir"); dir != nullptr && dir->is_string() &&
                                                            !dir->as_string().empty())
     config.workdir = std::string(dir->as_string());
-  config.cmd = string_array(c, "Entrypoint");
-  for (std::string& arg : string_array(c, "Cmd")) config.cmd.push_back(std::move(arg));
+  config.entrypoint = string_array(c, "Entrypoint");
+  config.cmd = string_array(c, "Cmd");
   return config;
 }
 

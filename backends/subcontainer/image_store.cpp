@@ -95,9 +95,11 @@ json::value config_to_json(const ImageConfig& config) {
   out["env"] = std::move(env);
   out["user"] = config.user;
   out["workdir"] = config.workdir;
-  json::array cmd;
-  for (const auto& item : config.cmd) cmd.emplace_back(item);
-  out["cmd"] = std::move(cmd);
+  for (const auto* key : {"entrypoint", "cmd"}) {
+    json::array items;
+    for (const auto& item : key == std::string_view("cmd") ? config.cmd : config.entrypoint) items.emplace_back(item);
+    out[key] = std::move(items);
+  }
   return out;
 }
 
@@ -130,6 +132,7 @@ ImageConfig config_from_json(const json::value& value) {
   config.env = strings_of(*object, "env");
   config.user = string_of(*object, "user");
   config.workdir = string_of(*object, "workdir");
+  config.entrypoint = strings_of(*object, "entrypoint");
   config.cmd = strings_of(*object, "cmd");
   return config;
 }

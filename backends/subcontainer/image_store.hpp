@@ -43,8 +43,9 @@ namespace hutch::subcontainer {
 struct ImageConfig {
   std::vector<std::string> env;  // "K=V"
   std::string user;              // "name", "uid" or "uid:gid"; empty = root
-  std::string workdir;           // empty = "/"
-  std::vector<std::string> cmd;  // the image's default command (may be empty)
+  std::string workdir;           // empty: none given ("/" unless the sandbox has a workspace)
+  std::vector<std::string> entrypoint;  // Entrypoint, kept apart from Cmd (--entrypoint replaces it)
+  std::vector<std::string> cmd;         // Cmd: the entrypoint's default arguments (may be empty)
 };
 
 struct HostBind {

@@ -3,6 +3,7 @@
 #include "cgroup.hpp"
 #include "ephemeral_dir.hpp"
 #include "helper_launch.hpp"
+#include "plan_format.hpp"
 #include "plan_writer.hpp"
 #include "sandbox_record.hpp"
 #include "unique_fd.hpp"
@@ -29,6 +30,10 @@
 namespace hutch::subcontainer {
 namespace fs = std::filesystem;
 namespace {
+
+// How long after the grace the host waits for a stopping leader to exit by itself: it sends
+// SIGKILL at the end of the grace, and exits once the last process is reaped.
+constexpr Duration kLeaderExitMargin{1000};
 
 // Undoes a half-made sandbox in reverse order unless dismissed.
 class CreateRollback {
@@ -197,7 +202,134 @@ void add_lower_layers(SetupPlan& plan, const ResolvedImage& image, const Runtime
   }
 }
 
+// The sandbox's cgroup, with its limits. A safe default limit (Limits::*_defaulted) this host
+// cannot enforce is dropped from `limits` — the sandbox is made without it, the record says
+// so, and warnings() told the operator — while a limit that was asked for stays an error.
+std::optional<SandboxCgroup> make_cgroup(const Runtime& runtime, const std::string& id, Limits& limits) {
+  auto create = [&] {
+    // Unprivileged, only a delegated cgroup v2 subtree can hold the sandbox's cgroup.
+    return runtime.rootless ? SandboxCgroup::create_delegated(runtime.config.cgroup_root, id, limits)
+                            : SandboxCgroup::create(runtime.config.cgroup_root, id, limits);
+  };
+  try {
+    return create();
+  } catch (const Error& error) {
+    Limits asked = limits;
+    if (asked.memory_defaulted) asked.memory_bytes.reset();
+    if (asked.pids_defaulted) asked.pids.reset();
+    asked.memory_defaulted = asked.pids_defaulted = false;
+    if (error.code() != Errc::unsupported || asked == limits) throw;
+    runtime.log->info("sandbox {}: the default limits are not enforced: {}", id, error.what());
+    limits = asked;
+    return create();
+  }
+}
+
+// Hands the written plan to the helper; the helper process, which exits by itself.
+ExitingChild start_leader(PendingHelper& helper, SandboxRecord& record, const SandboxPaths& paths) {
+  StartedSandbox started = helper.start([&](pid_t leader) {
+    // Recorded while the leader sets the sandbox up: from here on, whatever happens to this
+    // process, the record names the leader to kill.
+    record.leader_pid = leader;
+    record.leader_start = process_start_time(leader);
+    save_record(paths.record, record);
+  });
+  return std::move(started.helper);
+}
+
 }  // namespace
+
+void write_plan_lifetime(const std::filesystem::path& plan, const SandboxRecord& record) {
+  replace_plan_lines(plan, plan_key::kLifetime,
+                     {{std::to_string(record.ttl_deadline_ms), std::to_string(record.idle_timeout_ms)}}, record.id);
+}
+
+Duration stop_grace(const Runtime& runtime, const SandboxSpec& spec) {
+  return spec.stop_grace.value_or(runtime.config.stop_grace);
+}
+
+void stop_leader(const SandboxRecord& record, Duration grace) {
+  if (leader_alive(record)) {
+    UniqueFd leader(static_cast<int>(::syscall(SYS_pidfd_open, record.leader_pid, 0)));
+    // Checked after opening the pidfd, so the fd cannot refer to a reused pid.
+    if (leader && leader_alive(record)) {
+      pollfd exited{leader.get(), POLLIN, 0};
+      if (grace.count() > 0) {
+        // The leader sends SIGTERM on to every process, SIGKILL after the grace (it has the
+        // same one, from the plan), and exits once they are gone (agent/sandbox_stop.hpp).
+        // The wait allows it that and a moment more; SIGKILL below is the backstop.
+        ::syscall(SYS_pidfd_send_signal, leader.get(), SIGTERM, nullptr, 0);
+        const auto give_up = std::chrono::steady_clock::now() + grace + kLeaderExitMargin;
+        while (::poll(&exited, 1, 0) == 0 && std::chrono::steady_clock::now() < give_up) {
+          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
+          ::poll(&exited, 1, static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(left.count(), 1 << 30))));
+        }
+      }
+      // PID 1 dying takes every process of its pid namespace with it.
+      if (::poll(&exited, 1, 0) == 0) {
+        ::syscall(SYS_pidfd_send_signal, leader.get(), SIGKILL, nullptr, 0);
+        ::poll(&exited, 1, 2000);
+      }
+    }
+  }
+  for (int i = 0; i < 400 && leader_alive(record); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+void stop_sandbox(const Runtime& runtime, SandboxRecord& record) {
+  const auto paths = sandbox_paths(runtime.config.sandboxes_dir, record.id);
+  std::optional<SandboxCgroup> cgroup;
+  if (record.cgroup_version != 0) cgroup.emplace(record.cgroup_version, record.cgroup_dirs, record.id);
+  // A frozen leader cannot act on SIGTERM, nor die.
+  if (cgroup && cgroup->can_freeze() && cgroup->frozen()) cgroup->thaw();
+  // Recorded first: a stop cut short (this process killed) still reads as a stop, not a crash.
+  record.stopped = true;
+  save_record(paths.record, record);
+  stop_leader(record, stop_grace(runtime, record.spec));
+  // Gone with its processes: a stopped sandbox holds no memory of its own. start() makes it anew.
+  if (cgroup) cgroup->remove();
+  record.cgroup_version = 0;
+  record.cgroup_dirs.clear();
+  save_record(paths.record, record);
+}
+
+ExitingChild start_sandbox(const Runtime& runtime, SandboxRecord& record) {
+  if (leader_alive(record)) return {};
+  const auto paths = sandbox_paths(runtime.config.sandboxes_dir, record.id);
+  // Started first, so that its exec overlaps the cgroup's creation (as in create).
+  PendingHelper helper(runtime.config.helper, paths.plan, record.id);
+  std::optional<SandboxCgroup> cgroup = make_cgroup(runtime, record.id, record.spec.limits);
+  try {
+    // The overlay was mounted `volatile` (rootfs_setup.cpp), which leaves this mark and refuses
+    // to mount over it again: the upper layer may have lost writes in a crash of the host. Its
+    // leader only ended — the host did not crash, its page cache still holds every write — so
+    // the layer is whole.
+    std::error_code ignored;
+    fs::remove_all(paths.work / "work" / "incompat" / "volatile", ignored);
+    std::vector<std::vector<std::string>> cgroup_lines;
+    if (cgroup)
+      for (const auto& dir : cgroup->dirs()) cgroup_lines.push_back({dir});
+    replace_plan_lines(paths.plan, plan_key::kCgroup, cgroup_lines, record.id);
+    // A ttl that has passed counts again from this start.
+    if (record.ttl_deadline_ms != 0 && record.ttl_deadline_ms <= now_ms() && record.spec.ttl)
+      record.ttl_deadline_ms = now_ms() + record.spec.ttl->count();
+    write_plan_lifetime(paths.plan, record);
+    record.cgroup_version = cgroup ? cgroup->version() : 0;
+    record.cgroup_dirs = cgroup ? cgroup->dirs() : std::vector<std::string>{};
+    record.stopped = false;
+    ExitingChild started = start_leader(helper, record, paths);
+    runtime.log->debug("sandbox {}: started again, leader pid {}", record.id, record.leader_pid);
+    return started;
+  } catch (...) {
+    // Left stopped, as it was: a later start may succeed.
+    if (leader_alive(record)) stop_leader(record, Duration(0));
+    if (cgroup) cgroup->remove();
+    record.cgroup_version = 0;
+    record.cgroup_dirs.clear();
+    record.stopped = true;
+    save_record(paths.record, record);
+    throw;
+  }
+}
 
 std::string new_sandbox_id() {
   std::random_device random;
@@ -271,11 +403,9 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.socket = real.socket.string();
   plan.keep_caps = config.keep_caps;
   plan.seccomp = config.seccomp;
+  plan.stop_grace_ms = static_cast<std::uint32_t>(stop_grace(*runtime, spec).count());
 
-  // Unprivileged, only a delegated cgroup v2 subtree can hold the sandbox's cgroup.
-  std::optional<SandboxCgroup> cgroup = runtime->rootless
-                                            ? SandboxCgroup::create_delegated(config.cgroup_root, id, spec.limits)
-                                            : SandboxCgroup::create(config.cgroup_root, id, spec.limits);
+  std::optional<SandboxCgroup> cgroup = make_cgroup(*runtime, id, spec.limits);
   SandboxRecord record;
   record.id = id;
   record.spec = without_file_contents(spec);
@@ -283,6 +413,11 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   record.image_config = image.config;
   record.owner = current_owner();
   record.created_ms = now_ms();
+  if (spec.ttl) record.ttl_deadline_ms = record.created_ms + spec.ttl->count();
+  if (spec.idle_timeout) record.idle_timeout_ms = spec.idle_timeout->count();
+  plan.ttl_deadline_ms = record.ttl_deadline_ms;
+  plan.idle_timeout_ms = record.idle_timeout_ms;
+  plan.expiry_file = real.expiry.string();
   if (cgroup) {
     record.cgroup_version = cgroup->version();
     record.cgroup_dirs = cgroup->dirs();
@@ -294,17 +429,11 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   save_record(paths.record, record);
 
   write_plan(paths.plan, plan);
-  StartedSandbox started = helper.start([&](pid_t leader) {
-    // Recorded while the leader sets the sandbox up: from here on, whatever happens to this
-    // process, the record names the leader to kill.
-    record.leader_pid = leader;
-    record.leader_start = process_start_time(leader);
-    save_record(paths.record, record);
-  });
+  ExitingChild started = start_leader(helper, record, paths);
   runtime->log->debug("sandbox {}: started, leader pid {}", id, record.leader_pid);
   rollback.dismiss();
   auto handle = std::make_shared<SubcontainerHandle>(runtime, std::move(record));
-  handle->adopt_helper(std::move(started.helper));
+  handle->adopt_helper(std::move(started));
   return handle;
 }
 
@@ -329,17 +458,7 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
       } catch (...) {
       }
     }
-    // PID 1 dying takes every process of its pid namespace with it.
-    if (leader_alive(*record)) {
-      UniqueFd leader(static_cast<int>(::syscall(SYS_pidfd_open, record->leader_pid, 0)));
-      // Checked after opening the pidfd, so the fd cannot refer to a reused pid.
-      if (leader && leader_alive(*record)) {
-        ::syscall(SYS_pidfd_send_signal, leader.get(), SIGKILL, nullptr, 0);
-        pollfd exited{leader.get(), POLLIN, 0};
-        ::poll(&exited, 1, 2000);
-      }
-    }
-    for (int i = 0; i < 400 && leader_alive(*record); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop_leader(*record, stop_grace(runtime, record->spec));
     if (cgroup) cgroup->remove();
   }
   remove_sandbox_dir(paths.dir);

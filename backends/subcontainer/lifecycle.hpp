@@ -22,6 +22,26 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
 // range. Idempotent.
 void destroy_sandbox(const Runtime& runtime, const std::string& id);
 
+// The sandbox's SIGTERM-to-SIGKILL grace: its spec's, else the backend's default.
+Duration stop_grace(const Runtime& runtime, const SandboxSpec& spec);
+
+// Ends the recorded leader and with it every process of the sandbox: SIGTERM to the leader,
+// which stops them gracefully (agent/sandbox_stop.hpp), then SIGKILL if it has not exited
+// shortly after `grace` (0: SIGKILL at once). Returns once the leader is gone.
+void stop_leader(const SandboxRecord& record, Duration grace);
+
+// Handle::stop: stops every process gracefully (stop_leader) and removes the cgroup; the
+// sandbox's files stay. `record` is updated (stopped, no cgroup) and saved.
+void stop_sandbox(const Runtime& runtime, SandboxRecord& record);
+
+// Handle::start: a new cgroup and a new leader on the sandbox's plan and files. `record` is
+// updated (leader, cgroup) and saved. Does nothing when the leader runs. On failure the
+// sandbox is left stopped. Returns the helper process, which exits by itself.
+ExitingChild start_sandbox(const Runtime& runtime, SandboxRecord& record);
+
+// Writes the record's lifetimes into the sandbox's plan, for the leader of its next start.
+void write_plan_lifetime(const std::filesystem::path& plan, const SandboxRecord& record);
+
 // A new random sandbox id (12 hex digits).
 std::string new_sandbox_id();
 

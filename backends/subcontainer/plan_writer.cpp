@@ -12,7 +12,7 @@ namespace {
 
 class Lines {
  public:
-  void add(const char* key, std::initializer_list<std::string> fields) {
+  void add(const char* key, const std::vector<std::string>& fields) {
     text_ += key;
     for (const auto& field : fields) {
       if (field.find_first_of("\t\n") != std::string::npos)
@@ -30,6 +30,13 @@ class Lines {
 };
 
 std::string flag(bool value) { return value ? "1" : "0"; }
+
+void write_plan_text(const std::filesystem::path& file, const std::string& text, const std::string& id) {
+  std::ofstream out(file, std::ios::trunc);
+  out << text;
+  out.flush();
+  if (!out) throw Error(Errc::io, "sandbox " + id + ": cannot write setup plan " + file.string());
+}
 
 // The map line of an idmapped mount: it shows an on-disk id u as make_kuid(mount userns, u),
 // so the line takes `to` (on disk) "inside" to the host id that is `from` in the sandbox
@@ -79,15 +86,25 @@ std::string render_plan(const SetupPlan& plan) {
   for (int cap : plan.keep_caps) lines.add(k::kKeepCap, {std::to_string(cap)});
   lines.add(k::kSeccomp, {flag(plan.seccomp)});
   if (plan.max_file_bytes) lines.add(k::kMaxFileBytes, {std::to_string(*plan.max_file_bytes)});
+  lines.add(k::kStopGrace, {std::to_string(plan.stop_grace_ms)});
+  lines.add(k::kLifetime, {std::to_string(plan.ttl_deadline_ms), std::to_string(plan.idle_timeout_ms)});
+  if (!plan.expiry_file.empty()) lines.add(k::kExpiryFile, {plan.expiry_file});
   return lines.take();
 }
 
-void write_plan(const std::filesystem::path& file, const SetupPlan& plan) {
-  std::string text = render_plan(plan);
-  std::ofstream out(file, std::ios::trunc);
-  out << text;
-  out.flush();
-  if (!out) throw Error(Errc::io, "sandbox " + plan.id + ": cannot write setup plan " + file.string());
+void write_plan(const std::filesystem::path& file, const SetupPlan& plan) { write_plan_text(file, render_plan(plan), plan.id); }
+
+void replace_plan_lines(const std::filesystem::path& file, const char* key,
+                        const std::vector<std::vector<std::string>>& values, const std::string& id) {
+  std::ifstream in(file);
+  if (!in) throw Error(Errc::io, "sandbox " + id + ": cannot read setup plan " + file.string());
+  const std::string prefix = std::string(key) + "\t";
+  Lines lines;
+  std::string text, line;
+  while (std::getline(in, line))
+    if (line.compare(0, prefix.size(), prefix) != 0) text += line + "\n";
+  for (const auto& fields : values) lines.add(key, fields);
+  write_plan_text(file, text + lines.take(), id);
 }
 
 }  // namespace hutch::subcontainer

@@ -54,10 +54,19 @@ struct SetupPlan {
   std::vector<int> keep_caps;
   bool seccomp = true;
   std::optional<std::uint64_t> max_file_bytes;  // SandboxSpec::max_file_bytes
+  std::uint32_t stop_grace_ms = 10000;  // the leader's SIGTERM-to-SIGKILL on a stop
+  // The leader's lifetimes (agent/lifetime.hpp; 0: none), and the file it records its expiry in.
+  std::int64_t ttl_deadline_ms = 0, idle_timeout_ms = 0;
+  std::string expiry_file;
 };
 
 // The plan as text. Errc::invalid_argument for a value with a TAB or newline in it.
 std::string render_plan(const SetupPlan& plan);
 void write_plan(const std::filesystem::path& file, const SetupPlan& plan);
+// Replaces the lines of `key` in the plan in `file` with one line per entry of `values`: a
+// sandbox started again gets its cgroups anew (a rootless caller's delegated subtree may have
+// moved), and its lifetimes as they are now.
+void replace_plan_lines(const std::filesystem::path& file, const char* key,
+                        const std::vector<std::vector<std::string>>& values, const std::string& id);
 
 }  // namespace hutch::subcontainer

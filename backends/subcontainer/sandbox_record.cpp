@@ -1,5 +1,7 @@
 #include "sandbox_record.hpp"
 
+#include "agent/host_file.hpp"
+
 #include <hutch/error.hpp>
 #include <hutch/spec_json.hpp>
 
@@ -31,21 +33,10 @@ std::vector<std::string> read_strings(const json::value& value) {
 }  // namespace
 
 void write_sandbox_file(const std::filesystem::path& file, const std::string& text, const std::string& id) {
-  auto temporary = file;
-  temporary += ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw_system_error("sandbox " + id + ": write " + temporary.string(), errno);
   // No fsync: the rename already keeps the file whole against a crash of hutch, and after a
   // crash of the host every sandbox is dead anyway (prune handles a damaged record). An fsync
   // costs a journal commit, on every create.
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(temporary.c_str(), file.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(temporary.c_str());
-    throw_system_error("sandbox " + id + ": write " + file.string(), err);
-  }
+  agent::replace_host_file(file, text, id);
 }
 
 std::string read_image_pin(const SandboxPaths& paths) {
@@ -53,6 +44,13 @@ std::string read_image_pin(const SandboxPaths& paths) {
   std::string ref;
   std::getline(in, ref);
   return ref;
+}
+
+std::string read_expiry(const SandboxPaths& paths) {
+  std::ifstream in(paths.expiry);
+  std::string why;
+  in >> why;
+  return why;
 }
 
 SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std::string& id) {
@@ -65,6 +63,7 @@ SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std
   paths.record = paths.dir / "state.json";
   paths.plan = paths.dir / "plan";
   paths.image_pin = paths.dir / "image";
+  paths.expiry = paths.dir / "expired";
   return paths;
 }
 
@@ -77,6 +76,7 @@ void save_record(const std::filesystem::path& file, const SandboxRecord& record)
   object["image_user"] = record.image_config.user;
   object["image_workdir"] = record.image_config.workdir;
   object["image_cmd"] = strings(record.image_config.cmd);
+  object["image_entrypoint"] = strings(record.image_config.entrypoint);
   object["leader_pid"] = record.leader_pid;
   object["leader_start"] = record.leader_start;
   object["owner"] = record.owner;
@@ -86,6 +86,9 @@ void save_record(const std::filesystem::path& file, const SandboxRecord& record)
   object["root_uid"] = record.root_uid;
   object["root_gid"] = record.root_gid;
   object["id_count"] = record.id_count;
+  object["stopped"] = record.stopped;
+  object["ttl_deadline_ms"] = record.ttl_deadline_ms;
+  object["idle_timeout_ms"] = record.idle_timeout_ms;
   std::string text = json::serialize(object);
 
   write_sandbox_file(file, text, record.id);
@@ -107,6 +110,7 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
     record.image_config.user = std::string(o.at("image_user").as_string());
     record.image_config.workdir = std::string(o.at("image_workdir").as_string());
     record.image_config.cmd = read_strings(o.at("image_cmd"));
+    if (auto* entrypoint = o.if_contains("image_entrypoint")) record.image_config.entrypoint = read_strings(*entrypoint);
     record.leader_pid = json::value_to<pid_t>(o.at("leader_pid"));
     record.leader_start = json::value_to<std::uint64_t>(o.at("leader_start"));
     record.owner = std::string(o.at("owner").as_string());
@@ -116,6 +120,16 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
     record.root_uid = json::value_to<std::uint32_t>(o.at("root_uid"));
     record.root_gid = json::value_to<std::uint32_t>(o.at("root_gid"));
     record.id_count = json::value_to<std::uint32_t>(o.at("id_count"));
+    if (auto* stopped = o.if_contains("stopped")) record.stopped = stopped->as_bool();
+    // Records from before these fields: the spec's lifetimes.
+    if (auto* v = o.if_contains("ttl_deadline_ms"))
+      record.ttl_deadline_ms = json::value_to<std::int64_t>(*v);
+    else if (record.spec.ttl)
+      record.ttl_deadline_ms = record.created_ms + record.spec.ttl->count();
+    if (auto* v = o.if_contains("idle_timeout_ms"))
+      record.idle_timeout_ms = json::value_to<std::int64_t>(*v);
+    else if (record.spec.idle_timeout)
+      record.idle_timeout_ms = record.spec.idle_timeout->count();
     return record;
   } catch (const std::exception& e) {
     throw Error(Errc::backend, "sandbox " + id + ": state file " + file.string() +

@@ -26,7 +26,13 @@ struct SandboxPaths {
   // The stored image the sandbox stands on, written as soon as create resolved it, before
   // the record: a snapshot delete must see a sandbox that is still being made.
   std::filesystem::path image_pin;
+  // Why the leader ended the sandbox when a lifetime passed ("ttl"/"idle" and when); empty
+  // otherwise (agent/lifetime.hpp).
+  std::filesystem::path expiry;
 };
+
+// The expiry the leader recorded in paths.expiry ("ttl" or "idle"), or empty.
+std::string read_expiry(const SandboxPaths& paths);
 
 SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std::string& id);
 
@@ -49,6 +55,13 @@ struct SandboxRecord {
   std::vector<std::string> cgroup_dirs;
   std::uint32_t root_uid = 0, root_gid = 0;  // host ids of root inside
   std::uint32_t id_count = 1;
+  // Stopped on purpose (Handle::stop) and not started since: its leader is gone by design,
+  // not by a crash, and prune keeps it by the same rules as a running one.
+  bool stopped = false;
+  // The lifetimes the leader enforces (agent/lifetime.hpp), 0: none: from the spec at create,
+  // changed by Handle::set_lifetime.
+  std::int64_t ttl_deadline_ms = 0;  // unix epoch
+  std::int64_t idle_timeout_ms = 0;
 };
 
 void save_record(const std::filesystem::path& file, const SandboxRecord& record);

@@ -5,6 +5,7 @@
 #include "user_lookup.hpp"
 
 #include <grp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -79,6 +80,7 @@ void prepare_command(const wire::ExecMessage& message, const CommandPolicy& poli
       command.error.empty())
     command.error = "cannot resolve user '" + command.user_spec + "'";
   command.cwd = message.cwd.empty() ? policy.default_cwd : message.cwd;
+  command.tty = message.tty;
 
   command.env = merged_env(policy.base_env, message.env);
   if (!has_key(command.env, "PATH"))
@@ -119,6 +121,9 @@ void exec_prepared(const PreparedCommand& command, const CommandPolicy& policy, 
   };
   // Its own session, so the command never shares a controlling terminal with the leader.
   ::setsid();
+  // With a terminal, it is the session's controlling one: job control, ^C as SIGINT to the
+  // foreground group, SIGHUP when the host's end closes.
+  if (command.tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) fail_errno("make the terminal the controlling one", "");
   if (!command.error.empty()) fail(failed_before_exec, 126, command.error);
   const ExecUser& user = command.user;
   if (policy.can_setgroups && ::setgroups(user.groups.size(), user.groups.data()) != 0)

@@ -33,6 +33,19 @@ struct CommandPolicy {
   // to SIGSTOP it and hold the host's requests. The id must be used by nothing in the sandbox.
   // Only where ids are not mapped (a container without a user namespace).
   std::optional<uid_t> shepherd_uid;
+  // Set (the subcontainer backend): the pid namespace, below the agent's, that every command
+  // runs in (its nsfs fd, which each shepherd joins for its children), and its init, whose end
+  // ends the leader (command_pid_namespace.hpp). -1/0: commands share the agent's namespace.
+  int command_pid_namespace = -1;
+  pid_t command_pid_namespace_init = 0;
+  // When the host stops the sandbox (SIGTERM to PID 1): how long its processes get between
+  // SIGTERM and SIGKILL (sandbox_stop.hpp).
+  std::uint32_t stop_grace_ms = 10000;
+  // The sandbox's lifetimes (lifetime.hpp; 0: none) until the host sets others, and where PID 1
+  // records its expiry (-1: nowhere).
+  std::int64_t ttl_deadline_ms = 0;
+  std::int64_t idle_timeout_ms = 0;
+  int expiry_fd = -1;
 };
 
 // Applies the sandbox-wide part of `policy` to the calling process, the leader-to-be, after
@@ -55,6 +68,8 @@ struct PreparedCommand {
   std::vector<char*> envp, argv;                   // point into env and args
   // Set when the request cannot run (unknown user): the command process reports it.
   std::string error;
+  // stdin is a terminal (command_pty.hpp) that becomes the controlling one of its session.
+  bool tty = false;
 };
 
 // Resolves `message` under `policy`; `user`, when given, answers the user lookup if it still

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 
 namespace hutch::agent {
 namespace {
@@ -42,9 +44,6 @@ std::unique_ptr<ExecProcess> ExecProcess::start(const std::filesystem::path& soc
   std::unique_ptr<ExecProcess> process(new ExecProcess());
   process->sandbox_id_ = sandbox_id;
   process->output_limit_ = request.output_limit;
-  auto [stdin_read, stdin_write] = make_pipe(sandbox_id);
-  auto [stdout_read, stdout_write] = make_pipe(sandbox_id);
-  auto [stderr_read, stderr_write] = make_pipe(sandbox_id);
   process->wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!process->wake_) throw_system_error("sandbox " + sandbox_id + ": eventfd", errno);
   process->started_ = Clock::now();
@@ -54,11 +53,26 @@ std::unique_ptr<ExecProcess> ExecProcess::start(const std::filesystem::path& soc
   process->start_limit_ = std::min({request.start_timeout.value_or(kDefaultStartTimeout),
                                     request.timeout.value_or(kLongest), kLongest});
   process->start_deadline_ = process->started_ + process->start_limit_;
-  process->control_ = send_exec_request(socket, sandbox_id, message, stdin_read.get(), stdout_write.get(),
-                                        stderr_write.get(), agent_pid, process->start_limit_);
-  process->stdout_ = std::move(stdout_read);
-  process->stderr_ = std::move(stderr_read);
-  process->stdin_ = std::move(stdin_write);
+  if (request.tty) {
+    wire::ExecMessage with_tty = message;
+    with_tty.tty = true;
+    with_tty.tty_cols = request.tty_cols;
+    with_tty.tty_rows = request.tty_rows;
+    process->control_ = send_request(socket, sandbox_id, with_tty, {}, agent_pid, process->start_limit_);
+    process->tty_ = process->receive_pty_master();
+    process->stdout_ = UniqueFd(::fcntl(process->tty_.get(), F_DUPFD_CLOEXEC, 0));
+    process->stdin_ = UniqueFd(::fcntl(process->tty_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!process->stdout_ || !process->stdin_) throw_system_error("sandbox " + sandbox_id + ": dup the terminal", errno);
+  } else {
+    auto [stdin_read, stdin_write] = make_pipe(sandbox_id);
+    auto [stdout_read, stdout_write] = make_pipe(sandbox_id);
+    auto [stderr_read, stderr_write] = make_pipe(sandbox_id);
+    process->control_ = send_exec_request(socket, sandbox_id, message, stdin_read.get(), stdout_write.get(),
+                                          stderr_write.get(), agent_pid, process->start_limit_);
+    process->stdout_ = std::move(stdout_read);
+    process->stderr_ = std::move(stderr_read);
+    process->stdin_ = std::move(stdin_write);
+  }
   if (request.stdin_data) {
     process->stdin_from_request_ = true;
     process->pending_stdin_ = *request.stdin_data;
@@ -80,6 +94,16 @@ void ExecProcess::send_kill(int signal) {
   ::send(control_.get(), line.data(), line.size(), MSG_NOSIGNAL);
 }
 
+void ExecProcess::resize(std::uint16_t cols, std::uint16_t rows) {
+  if (!tty_) throw Error(Errc::state, "sandbox " + sandbox_id_ + ": resize: the command was started without a tty");
+  winsize size{};
+  size.ws_col = cols;
+  size.ws_row = rows;
+  // EIO: the command's side is closed (it ended); nothing to resize any more.
+  if (::ioctl(tty_.get(), TIOCSWINSZ, &size) != 0 && errno != EIO)
+    throw_system_error("sandbox " + sandbox_id_ + ": resize the terminal", errno);
+}
+
 void ExecProcess::kill(int signal) {
   if (status_ || control_lost_) return;
   send_kill(signal);
@@ -88,6 +112,63 @@ void ExecProcess::kill(int signal) {
     kill_deadline_.compare_exchange_strong(none, (Clock::now() + kKillAnswerTime).time_since_epoch().count());
     const std::uint64_t one = 1;
     (void)!::write(wake_.get(), &one, sizeof one);
+  }
+}
+
+UniqueFd ExecProcess::receive_pty_master() {
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(start_deadline_ - Clock::now()).count();
+    pollfd fd{control_.get(), POLLIN, 0};
+    const int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left, 60000)) + 1) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw_system_error("sandbox " + sandbox_id_ + ": poll", errno);
+    if (ready == 0) {
+      if (Clock::now() < start_deadline_) continue;
+      throw start_timeout_error(sandbox_id_, start_limit_);
+    }
+    char buffer[256];
+    char control[CMSG_SPACE(sizeof(int) * 4)]{};
+    iovec iov{buffer, sizeof buffer};
+    msghdr header{};
+    header.msg_iov = &iov;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(control_.get(), &header, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    UniqueFd master;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (std::size_t i = 0; i < count; ++i) {
+        int fd_received;
+        std::memcpy(&fd_received, CMSG_DATA(c) + i * sizeof(int), sizeof fd_received);
+        if (!master)
+          master.reset(fd_received);
+        else
+          ::close(fd_received);
+      }
+    }
+    if (n <= 0)
+      throw Error(Errc::io, "sandbox " + sandbox_id_ + ": the sandbox's agent closed the connection before the "
+                                                       "command's terminal was made (was the sandbox destroyed?)");
+    control_input_.append(buffer, static_cast<std::size_t>(n));
+    if (control_input_.starts_with("E ")) {
+      parse_control_lines();
+      throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command could not be started: " + start_error_);
+    }
+    if (!control_input_.starts_with("T\n")) {
+      if (control_input_.size() < 2 && !master) continue;
+      throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the agent answered a terminal request with something else");
+    }
+    // Only a terminal's master answers TIOCGPTN: anything else the agent passed is refused.
+    unsigned int number = 0;
+    if (!master || ::ioctl(master.get(), TIOCGPTN, &number) != 0)
+      throw Error(Errc::permission_denied, "sandbox " + sandbox_id_ + ": the agent's answer to a terminal request "
+                                                                      "carries no terminal; refusing it");
+    control_input_.erase(0, 2);
+    parse_control_lines();  // "S" or "X" that came with it
+    return master;
   }
 }
 
@@ -114,6 +195,10 @@ void ExecProcess::handle_control_input() {
     return;
   }
   control_input_.append(buffer, static_cast<std::size_t>(n));
+  parse_control_lines();
+}
+
+void ExecProcess::parse_control_lines() {
   std::size_t newline;
   while ((newline = control_input_.find('\n')) != std::string::npos) {
     std::string line = control_input_.substr(0, newline);
@@ -207,7 +292,8 @@ std::optional<OutputChunk> ExecProcess::step(bool collect) {
     UniqueFd& fd = stream == StreamId::stdout_stream ? stdout_ : stderr_;
     char buffer[kReadSize];
     ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
+    // EAGAIN: a terminal's master shares its O_NONBLOCK with stdin (the same open file).
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) {
       fd.reset();
       continue;

@@ -6,8 +6,14 @@
 // still runs 20 ms after its start, so give it well more than that; a shorter timeout bounds
 // the start instead, and the command then times out), and once the host has asked for
 // a SIGKILL (kill(9), or the timeout), the shepherd has a short while to report the command's
-// end before the host gives up on it (Errc::state). Sandboxed processes can stop the agent's
-// shepherds (root in the sandbox may signal them); these deadlines are what bounds the host.
+// end before the host gives up on it (Errc::state). Where sandboxed processes can stop the
+// agent's shepherds (docker, with CAP_KILL) or the whole sandbox is frozen, these deadlines are
+// what bounds the host; subcontainer shepherds are out of the sandbox's reach
+// (command_pid_namespace.hpp).
+//
+// With request.tty the agent makes a terminal in the sandbox (command_pty.hpp) and hands its
+// master over: it is then the command's stdin and (as stdout_stream) its output, and resize()
+// sets its size directly.
 //
 // Memory stays bounded however much the command prints: read_output hands chunks to the
 // caller as they come (the command blocks when the caller stops reading), and wait keeps at
@@ -40,6 +46,7 @@ class ExecProcess final : public Process {
   void close_stdin() override;
   ExecResult wait() override;
   void kill(int signal = 9) override;
+  void resize(std::uint16_t cols, std::uint16_t rows) override;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -52,11 +59,15 @@ class ExecProcess final : public Process {
   // runs again (a shepherd whose host has gone kills the command's whole tree).
   void abandon();
   void handle_control_input();
+  void parse_control_lines();
   void keep(std::string& buffer, bool& truncated, const char* data, std::size_t size) const;
   void send_kill(int signal);
+  // Waits (up to the start deadline) for the agent's "T" and the terminal's master with it.
+  UniqueFd receive_pty_master();
 
   std::string sandbox_id_;
   UniqueFd control_, stdout_, stderr_;
+  UniqueFd tty_;  // the terminal's master, kept for resize() (stdout_ closes at its end)
   std::mutex stdin_mutex_;
   UniqueFd stdin_;
   bool stdin_from_request_ = false;

@@ -4,6 +4,8 @@
 // the whole tree), and reaps every zombie as PID 1 must.
 //
 //   hutch-agent serve <socket-path> [--user <user>] [--keep-caps <n,n,...>] [--seccomp 1]
+//                     [--stop-grace <ms>] [--ttl-deadline <unix ms>] [--idle-timeout <ms>]
+//                     [--expiry-file <path>]
 //   hutch-agent noop      exits 0: a command that exists in every sandbox, which the host runs
 //                       once through the agent to check the sandbox's user at create time
 //
@@ -15,11 +17,17 @@
 // --seccomp 1  also confine commands with hutch's default seccomp filter (seccomp_policy.hpp),
 //              on top of the container's profile: Docker's default profile lets io_uring and
 //              vsock sockets through
+// --stop-grace on SIGTERM (docker stop), how long every process gets between the SIGTERM the
+//              agent forwards to it and SIGKILL (default 10000)
+// --ttl-deadline, --idle-timeout  the sandbox's lifetimes (lifetime.hpp), until the host sets
+//              others; at expiry the agent writes why to --expiry-file and stops the container
 // A request's empty env/cwd are the agent's own: the container's environment (minus HOME,
-// which follows the command's user) and working directory. SIGTERM (docker stop) ends the
-// agent and with it the container.
+// which follows the command's user) and working directory. SIGTERM from outside the container
+// (docker stop) stops every process gracefully (sandbox_stop.hpp); the agent exits, and with it
+// the container, once they are gone.
 #include "leader.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -29,6 +37,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -40,7 +49,9 @@ extern char** environ;
 namespace {
 
 [[noreturn]] void usage(const char* program) {
-  std::fprintf(stderr, "usage: %s serve <socket-path> [--user <user>] [--keep-caps <n,n,...>] [--seccomp 1]\n",
+  std::fprintf(stderr,
+               "usage: %s serve <socket-path> [--user <user>] [--keep-caps <n,n,...>] [--seccomp 1] "
+               "[--stop-grace <ms>] [--ttl-deadline <unix ms>] [--idle-timeout <ms>] [--expiry-file <path>]\n",
                program);
   std::exit(2);
 }
@@ -93,6 +104,10 @@ std::vector<std::string> own_environment() {
 
 void end_agent(int) { ::_exit(0); }
 
+bool is_number(const std::string& text, std::size_t max_digits) {
+  return !text.empty() && text.size() <= max_digits && text.find_first_not_of("0123456789") == std::string::npos;
+}
+
 // The real and saved uid of the shepherds (CommandPolicy::shepherd_uid): root in the container
 // cannot signal them without CAP_KILL, which commands have only when cap_add grants it. High, so
 // that no image's user has it; commands cannot take it without CAP_SETUID.
@@ -121,6 +136,19 @@ int main(int argc, char** argv) {
       if (!parse_caps(value, policy.keep_caps)) usage(argv[0]);
     } else if (option == "--seccomp" && (value == "0" || value == "1")) {
       policy.seccomp = value == "1";
+    } else if (option == "--stop-grace" && is_number(value, 10) && std::stoull(value) <= 0xFFFFFFFFull) {
+      policy.stop_grace_ms = static_cast<std::uint32_t>(std::stoull(value));
+    } else if (option == "--ttl-deadline" && is_number(value, 18)) {
+      policy.ttl_deadline_ms = std::stoll(value);
+    } else if (option == "--idle-timeout" && is_number(value, 18)) {
+      policy.idle_timeout_ms = std::stoll(value);
+    } else if (option == "--expiry-file" && !value.empty()) {
+      // Emptied for this start; close-on-exec: no command inherits it.
+      policy.expiry_fd = ::open(value.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (policy.expiry_fd < 0) {
+        std::fprintf(stderr, "hutch-agent: open %s: %s\n", value.c_str(), std::strerror(errno));
+        return 1;
+      }
     } else {
       usage(argv[0]);
     }
@@ -131,11 +159,10 @@ int main(int argc, char** argv) {
   policy.host_clients_only = true;
   policy.shepherd_uid = kShepherdUid;
 
-  // PID 1 gets no default signal actions: without a handler, docker stop would wait for its
-  // grace period and then SIGKILL.
+  // PID 1 gets no default signal actions. SIGTERM is the leader's (run_leader: a graceful
+  // stop); SIGINT ends the agent at once, and with it every process of the container.
   struct sigaction end{};
   end.sa_handler = end_agent;
-  ::sigaction(SIGTERM, &end, nullptr);
   ::sigaction(SIGINT, &end, nullptr);
   // The container's RLIMIT_FSIZE (SandboxSpec::max_file_bytes) must make a write fail with
   // EFBIG, not kill the writer: an ignored SIGXFSZ stays ignored in every command it starts.

@@ -1,8 +1,12 @@
 #include "leader.hpp"
 
+#include "command_pid_namespace.hpp"
+#include "command_pty.hpp"
+#include "lifetime.hpp"
 #include "main_command.hpp"
 #include "main_slot.hpp"
 #include "process_tree.hpp"
+#include "sandbox_stop.hpp"
 #include "shepherd_notice.hpp"
 #include "user_lookup.hpp"
 
@@ -84,7 +88,8 @@ bool receive_request(int fd, wire::ExecMessage& message, int fds[wire::kLaunchFd
   auto close_received = [&] {
     for (int i = 0; i < std::min(received, wire::kLaunchFds); ++i) ::close(fds[i]);
   };
-  if ((received != wire::kExecFds && received != wire::kLaunchFds) || length == 0 || length > wire::kMaxPayload) {
+  // How many fds the request must carry is known once it is decoded (below).
+  if (length == 0 || length > wire::kMaxPayload) {
     close_received();
     return false;
   }
@@ -144,6 +149,10 @@ int start_command(void* argument) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // In a pid namespace below the shepherd's, an orphan goes to the nearest subreaper of its own
+  // namespace, never to the shepherd: the command is that subreaper, so what it double-forks
+  // stays in its tree (and in reach of the host's kill) while it runs.
+  if (start->policy->command_pid_namespace >= 0) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   for (int i = 0; i < 3; ++i) {
     if (::dup2(start->stdio[i], i) < 0) {
       start->failed_before_exec = true;
@@ -217,13 +226,29 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
                 int signal_fd, int notice_fd, const CommandStack& stack, const PreparedUser& user) {
   PreparedCommand command;
   prepare_command(message, policy, &user, command);
+  CommandPty pty;
+  if (message.tty) {
+    // A tty request carries no fds: the terminal's slave is the command's stdio.
+    if (std::string error = open_command_pty(message.tty_cols, message.tty_rows, pty); !error.empty()) {
+      send_line(conn, "E " + error + "\n");
+      return false;
+    }
+    for (int i = 0; i < 3; ++i) stdio[i] = pty.slave.get();
+  }
   CommandStart start{&command, stdio, &policy, false};
   pid_t pid = spawn_command(start, stack);
   int spawn_error = errno;
-  for (int i = 0; i < 3; ++i) ::close(stdio[i]);
+  if (!message.tty)
+    for (int i = 0; i < 3; ++i) ::close(stdio[i]);
+  pty.slave.reset();
   if (pid < 0) {
     send_line(conn, std::string("E fork: ") + std::strerror(spawn_error) + "\n");
     return false;
+  }
+  if (pty.master) {
+    // Before "S" and "X": the host reads the command's output from it.
+    (void)send_pty_master(conn, pty.master.get());
+    pty.master.reset();
   }
 
   bool host_gone = false;
@@ -274,7 +299,8 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
 // prepares the command, starts it, carries out the host's kill requests, reaps everything
 // reparented to it and reports the command's status on the connection. A command that left
 // something running ends the shepherd, so its leftovers go to the leader and no later
-// command shares their tree. SIGCHLD and kRetireSignal are already blocked (inherited).
+// command shares their tree (in a commands' pid namespace they go to its init at once).
+// SIGCHLD and kRetireSignal are already blocked (inherited).
 // When the request is a launch, it becomes that launch's shepherd instead (main_command.hpp).
 [[noreturn]] void shepherd(int listen_fd, int notice_fd, const CommandPolicy& policy, const PreparedUser& looked_up) {
   // A command process shares this memory from its clone to its exec (CLONE_VM), after it has
@@ -283,6 +309,7 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
   // this shepherd. Dumpability belongs to the memory map, so this covers that window too;
   // the exec gives the command a map of its own, dumpable as usual.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) ::_exit(1);
+  if (!join_command_pid_namespace(policy)) ::_exit(1);
   if (policy.shepherd_uid && ::setresuid(*policy.shepherd_uid, 0, *policy.shepherd_uid) != 0) ::_exit(1);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   sigset_t child_signal, retire_signal;
@@ -315,6 +342,11 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
       ::_exit(1);
     }
     set_receive_timeout(conn, 0);
+    if (wire::is_control(message)) {
+      serve_control_request(conn, message, notice_fd);
+      ::close(conn);
+      continue;
+    }
     if (message.launch) {
       ::close(listen_fd);
       ::close(signal_fd);  // the launch's shepherd makes its own, for more signals
@@ -352,11 +384,15 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   sigaddset(&blocked, kStartMainSignal);
   sigaddset(&blocked, kAbortMainSignal);
   sigaddset(&blocked, kRetireSignal);
+  // The host's stop (sandbox_stop.hpp). Shepherds keep it blocked: they outlive the SIGTERM
+  // that every process gets, to report their command's end.
+  sigaddset(&blocked, SIGTERM);
   sigprocmask(SIG_BLOCK, &blocked, nullptr);
-  sigset_t child_signal;
-  sigemptyset(&child_signal);
-  sigaddset(&child_signal, SIGCHLD);
-  int signal_fd = ::signalfd(-1, &child_signal, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigset_t leader_signals;
+  sigemptyset(&leader_signals);
+  sigaddset(&leader_signals, SIGCHLD);
+  sigaddset(&leader_signals, SIGTERM);
+  int signal_fd = ::signalfd(-1, &leader_signals, SFD_CLOEXEC | SFD_NONBLOCK);
   // Free shepherds poll the socket and then accept: whichever loses the race must get EAGAIN,
   // not block.
   ::fcntl(listen_fd, F_SETFL, ::fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
@@ -370,11 +406,20 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   // is free, so a command never shares the CPU with the fork of its successor, and requests
   // in a row are served by the same shepherd without any fork.
   std::vector<pid_t> free_shepherds;
+  std::vector<pid_t> shepherds;  // every one alive, busy or free
+  std::vector<pid_t> busy;       // serving a host call (not the main command's)
+  SandboxStop stop;
+  Lifetime lifetime;
+  lifetime.set(policy.ttl_deadline_ms, policy.idle_timeout_ms);
   // Looked up once here, refreshed by each shepherd when the files changed.
   PreparedUser default_user;
   auto fork_shepherd = [&] {
+    if (stop.begun()) return false;
     pid_t pid = start_shepherd(listen_fd, notices[1], leader_fds, policy, default_user);
-    if (pid > 0) free_shepherds.push_back(pid);
+    if (pid > 0) {
+      free_shepherds.push_back(pid);
+      shepherds.push_back(pid);
+    }
     return pid > 0;
   };
   auto forget = [&](pid_t pid) { std::erase(free_shepherds, pid); };
@@ -390,16 +435,26 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
   fork_shepherd();
   while (true) {
     // With no free shepherd, a waiting connection asks for one.
-    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {notices[0], POLLIN, 0}, {free_shepherds.empty() ? listen_fd : -1, POLLIN, 0}};
-    if (::poll(fds, 3, main_slot.poll_timeout_ms()) < 0) continue;
+    pollfd fds[3] = {{signal_fd, POLLIN, 0},
+                     {notices[0], POLLIN, 0},
+                     {free_shepherds.empty() && !stop.begun() ? listen_fd : -1, POLLIN, 0}};
+    int wait = -1;
+    for (int part : {main_slot.poll_timeout_ms(), stop.poll_timeout_ms(), stop.begun() ? -1 : lifetime.poll_timeout_ms()})
+      if (part >= 0) wait = wait < 0 ? part : std::min(wait, part);
+    if (::poll(fds, 3, wait) < 0) continue;
     if (fds[1].revents) {
       ShepherdNotice notice;
       while (::read(notices[0], &notice, sizeof notice) == sizeof notice) {
         switch (notice.kind) {
           case ShepherdNotice::Kind::took:
             forget(notice.shepherd);
+            busy.push_back(notice.shepherd);
+            break;
+          case ShepherdNotice::Kind::lifetime:
+            lifetime.set(notice.ttl_deadline_ms, notice.idle_timeout_ms);
             break;
           case ShepherdNotice::Kind::free:
+            std::erase(busy, notice.shepherd);
             // One free shepherd is enough; the others (left from concurrent requests) go.
             if (free_shepherds.empty())
               free_shepherds.push_back(notice.shepherd);
@@ -407,25 +462,40 @@ void run_leader(int listen_fd, const CommandPolicy& policy, int ready_fd) {
               ::kill(notice.shepherd, kRetireSignal);
             break;
           case ShepherdNotice::Kind::launch:
+            std::erase(busy, notice.shepherd);
             main_slot.queue(notice.shepherd, notice.stop_grace_ms);
             break;
         }
       }
+      lifetime.calls_in_progress(busy.size());
     }
     if (fds[0].revents) {
       signalfd_siginfo info;
       while (::read(signal_fd, &info, sizeof info) > 0) {
+        // Only from outside the sandbox (a pid this namespace cannot see reads as 0): a process
+        // inside must not end the sandbox it runs in.
+        if (info.ssi_signo == SIGTERM && info.ssi_pid == 0) stop.begin(policy.stop_grace_ms, shepherds);
       }
       int status;
       pid_t pid;
       // PID 1 duty: reap every zombie, ours or reparented.
       while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        // Without it, no command could start any more (command_pid_namespace.hpp); in a stop,
+        // it ends once the commands are gone.
+        if (pid == policy.command_pid_namespace_init && !stop.begun()) ::_exit(1);
         forget(pid);
+        std::erase(shepherds, pid);
+        if (std::erase(busy, pid) != 0) lifetime.calls_in_progress(busy.size());
         main_slot.reaped(pid);
       }
       // A shepherd that could not be reused is gone: have the next one ready.
       if (free_shepherds.empty()) fork_shepherd();
     }
+    if (const char* why = stop.begun() ? nullptr : lifetime.expired()) {
+      record_expiry(policy.expiry_fd, why);
+      stop.begin(policy.stop_grace_ms, shepherds);
+    }
+    if (stop.advance()) ::_exit(0);
     main_slot.advance();
     if (free_shepherds.empty() && (fds[2].revents & POLLIN) && !fork_shepherd())
       refuse_next_request(listen_fd, std::string("fork: ") + std::strerror(errno));

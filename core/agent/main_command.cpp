@@ -1,6 +1,7 @@
 #include "main_command.hpp"
 
 #include "capped_log.hpp"
+#include "main_process.hpp"
 #include "process_tree.hpp"
 #include "shepherd_notice.hpp"
 
@@ -87,16 +88,16 @@ void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy&
     ::_exit(1);
   }
   UniqueFd output_read(output[0]), output_write(output[1]);
-  pid_t command = ::fork();
-  if (command == 0) start_command(request, output_write.get(), policy);
-  if (command < 0) {
+  const MainProcess started =
+      start_main_process([&] { start_command(request, output_write.get(), policy); });
+  if (started.reaper < 0) {
     send_line(request.connection.get(), std::string("E fork: ") + std::strerror(errno) + "\n");
     ::_exit(1);
   }
   output_write.reset();
   request.stdin_file.reset();
-  record(request.status.get(), "R " + std::to_string(command) + " " + std::to_string(unix_ms()) + "\n");
-  send_line(request.connection.get(), "S " + std::to_string(command) + "\n");
+  record(request.status.get(), "R " + std::to_string(started.command) + " " + std::to_string(unix_ms()) + "\n");
+  send_line(request.connection.get(), "S " + std::to_string(started.command) + "\n");
   request.connection.reset();  // from here on the main command depends on no host process
 
   CappedLog log(std::move(request.log), std::move(request.rotated_log), request.message.log_limit);
@@ -117,7 +118,7 @@ void run_main_command(LaunchRequest request, int notify_fd, const CommandPolicy&
       signalfd_siginfo info;
       while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
       }
-      if (!ended && reap_children(command, status)) {
+      if (!ended && reap_children(started.reaper, status)) {
         ended = true;
         // A service that ended leaves nothing behind (as systemd does), so a replacement or
         // a restart never meets its leftovers.

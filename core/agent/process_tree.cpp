@@ -1,5 +1,7 @@
 #include "process_tree.hpp"
 
+#include "unique_fd.hpp"
+
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -11,16 +13,25 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace hutch::agent {
 namespace {
 
+int g_proc_dir = -1;  // read_processes_through
+
+// Opens `name` ("<pid>/stat", or "." for the table itself) in the process table.
+int open_in_proc(const char* name, int flags) {
+  if (g_proc_dir >= 0) return ::openat(g_proc_dir, name, flags | O_CLOEXEC);
+  return ::openat(AT_FDCWD, (std::string("/proc/") + name).c_str(), flags | O_CLOEXEC);
+}
+
 // Reads state and parent pid from /proc/<pid>/stat; false when the process is gone.
 bool read_stat(pid_t pid, char& state, pid_t& ppid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  char path[32];
+  std::snprintf(path, sizeof path, "%d/stat", pid);
+  int fd = open_in_proc(path, O_RDONLY);
   if (fd < 0) return false;
   char buffer[512];
   ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
@@ -38,15 +49,14 @@ bool read_stat(pid_t pid, char& state, pid_t& ppid) {
 
 std::vector<pid_t> descendants(pid_t root) {
   std::multimap<pid_t, pid_t> children;
-  if (DIR* proc = ::opendir("/proc")) {
-    while (dirent* entry = ::readdir(proc)) {
+  if (UniqueDir proc = open_dir_stream(UniqueFd(open_in_proc(".", O_RDONLY | O_DIRECTORY)))) {
+    while (dirent* entry = ::readdir(proc.get())) {
       pid_t pid = std::atoi(entry->d_name);
       if (pid <= 0) continue;
       char state;
       pid_t ppid;
       if (read_stat(pid, state, ppid)) children.emplace(ppid, pid);
     }
-    ::closedir(proc);
   }
   std::vector<pid_t> found;
   std::vector<pid_t> queue{root};
@@ -63,6 +73,8 @@ std::vector<pid_t> descendants(pid_t root) {
 }
 
 }  // namespace
+
+void read_processes_through(int proc_dir) { g_proc_dir = proc_dir; }
 
 void signal_tree(pid_t shepherd, int signal) {
   for (int round = 0; round < 1000; ++round) {

@@ -16,8 +16,8 @@ constexpr const char* kDenied[] = {
     "mount_setattr",  "kexec_load",    "kexec_file_load", "init_module", "finit_module",
     "delete_module",  "bpf",           "keyctl",          "add_key",     "request_key",
     "userfaultfd",    "perf_event_open", "ptrace",        "process_vm_readv",
-    "process_vm_writev", "unshare",    "setns",           "reboot",      "swapon",
-    "swapoff",        "acct",
+    "process_vm_writev", "unshare",    "reboot",          "swapon",      "swapoff",
+    "acct",
     // io_uring runs its requests in kernel workers outside seccomp's view, and its code has been
     // a steady source of privilege escalations; no sandboxed program needs it.
     "io_uring_setup", "io_uring_enter", "io_uring_register",
@@ -45,6 +45,15 @@ std::string export_default_seccomp_bpf(int fd) {
     if (int rc = seccomp_rule_add(context.ctx, SCMP_ACT_ERRNO(EPERM), nr, 0); rc != 0)
       return std::string("seccomp rule for ") + name + ": " + std::strerror(-rc);
   }
+  // setns for a pid namespace only sets where the caller's children start, and the kernel takes
+  // only the caller's own namespace or one below it: the shepherds join the commands' namespace
+  // (command_pid_namespace.hpp) after the leader's confinement, and a command, whose own
+  // namespace is the lowest it can name, gains nothing from it. Any other type (0 included) is
+  // refused.
+  if (int rc = seccomp_rule_add(context.ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(setns), 1,
+                                SCMP_A1(SCMP_CMP_NE, static_cast<scmp_datum_t>(CLONE_NEWPID)));
+      rc != 0)
+    return std::string("seccomp rule for setns: ") + std::strerror(-rc);
   for (unsigned long flag : kNamespaceFlags) {
     int rc = seccomp_rule_add(context.ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));

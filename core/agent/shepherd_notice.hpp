@@ -15,10 +15,13 @@ struct ShepherdNotice {
     took,    // accepted a connection: no longer free
     free,    // served it and waits for the next one
     launch,  // its request is a launch: asks for the main command slot
+    lifetime,  // its request set the sandbox's lifetimes (lifetime.hpp)
   };
   pid_t shepherd = 0;
   Kind kind = Kind::took;
   std::uint32_t stop_grace_ms = 0;  // launch: how long the replaced main command gets
+  std::int64_t ttl_deadline_ms = 0;  // lifetime
+  std::int64_t idle_timeout_ms = 0;  // lifetime
 };
 
 // Leader -> a launch's shepherd, once the previous main command is gone: start yours.

@@ -6,6 +6,12 @@
 //   u32 payload length (host byte order), then the payload: NUL-terminated tokens "<k><value>"
 //   where <k> is one char: 'a' argv element (in order), 'e' "K=V", 'c' cwd, 'u' user.
 //   The first sendmsg carries three fds (SCM_RIGHTS): the command's stdin, stdout, stderr.
+// A terminal request (ExecRequest::tty) has the token 't' "<cols>x<rows>" (its first size) and
+// carries no fds: the agent makes the terminal in the sandbox's devpts (command_pty.hpp) and
+// answers first, once the command is started,
+//   "T\n"                with the terminal's master attached (SCM_RIGHTS)
+// which is then the command's stdin and output on the host. The host resizes the terminal
+// itself, with TIOCSWINSZ on the master it holds: no message, no round trip to the agent.
 // The leader answers with lines on the same connection:
 //   "S\n"                the command started and still runs 20 ms later (a command that ends
 //                        sooner gets only "X"); either ends the host's start deadline
@@ -24,6 +30,12 @@
 //   "X <wait status> <end unix ms>\n"  once it and everything it left running are gone
 // and answers "S <pid>\n" (started) or "E <message>\n", then closes the connection: the
 // main command does not depend on it.
+//
+// Two control requests carry no fds and no argv; the agent answers "X 0" and closes:
+//   't'                      a touch: the host used the sandbox (a file operation), which
+//                            counts as activity for the idle timeout (lifetime.hpp)
+//   'L' "<ttl deadline unix ms> <idle timeout ms>"  the sandbox's lifetimes from now on
+//                            (0: none)
 #pragma once
 
 #include <cstdint>
@@ -41,6 +53,9 @@ inline constexpr char kUser = 'u';
 inline constexpr char kLaunch = 'l';
 inline constexpr char kStopGrace = 'g';
 inline constexpr char kLogLimit = 'm';
+inline constexpr char kTouch = 't';
+inline constexpr char kLifetime = 'L';
+inline constexpr char kTty = 'y';
 inline constexpr std::uint32_t kMaxPayload = 8u << 20;
 inline constexpr const char* kSocketName = "ctl.sock";
 
@@ -52,12 +67,23 @@ struct ExecMessage {
   bool launch = false;
   std::uint32_t stop_grace_ms = 10000;  // launch only
   std::uint64_t log_limit = 8u << 20;   // launch only
+  bool touch = false;                   // a control request: activity only
+  bool lifetime = false;                // a control request: the two fields below
+  std::int64_t ttl_deadline_ms = 0;
+  std::int64_t idle_timeout_ms = 0;
+  bool tty = false;                     // not with launch
+  std::uint16_t tty_cols = 0, tty_rows = 0;  // 0: 80x24
 };
+
+inline bool is_control(const ExecMessage& message) { return message.touch || message.lifetime; }
 
 // How many fds (SCM_RIGHTS) a request carries.
 inline constexpr int kExecFds = 3;    // stdin, stdout, stderr
 inline constexpr int kLaunchFds = 4;  // stdin, log, rotated log, status
-inline int request_fd_count(const ExecMessage& message) { return message.launch ? kLaunchFds : kExecFds; }
+inline constexpr int kTtyFds = 0;     // the agent makes the terminal
+inline int request_fd_count(const ExecMessage& message) {
+  return is_control(message) ? 0 : message.launch ? kLaunchFds : message.tty ? kTtyFds : kExecFds;
+}
 
 inline void append_token(std::string& out, char key, std::string_view value) {
   out.push_back(key);
@@ -67,6 +93,10 @@ inline void append_token(std::string& out, char key, std::string_view value) {
 
 inline std::string encode(const ExecMessage& message) {
   std::string payload;
+  if (message.touch) append_token(payload, kTouch, "");
+  if (message.lifetime)
+    append_token(payload, kLifetime, std::to_string(message.ttl_deadline_ms) + " " + std::to_string(message.idle_timeout_ms));
+  if (is_control(message)) return payload;
   for (const auto& arg : message.argv) append_token(payload, kArg, arg);
   for (const auto& entry : message.env) append_token(payload, kEnv, entry);
   append_token(payload, kCwd, message.cwd);
@@ -76,6 +106,8 @@ inline std::string encode(const ExecMessage& message) {
     append_token(payload, kStopGrace, std::to_string(message.stop_grace_ms));
     append_token(payload, kLogLimit, std::to_string(message.log_limit));
   }
+  if (message.tty)
+    append_token(payload, kTty, std::to_string(message.tty_cols) + "x" + std::to_string(message.tty_rows));
   return payload;
 }
 
@@ -93,11 +125,31 @@ inline bool decode(std::string_view payload, ExecMessage& message) {
       case kLaunch: message.launch = true; break;
       case kStopGrace: message.stop_grace_ms = static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10)); break;
       case kLogLimit: message.log_limit = std::strtoull(value.c_str(), nullptr, 10); break;
+      case kTouch: message.touch = true; break;
+      case kLifetime: {
+        char* rest = nullptr;
+        message.lifetime = true;
+        message.ttl_deadline_ms = std::strtoll(value.c_str(), &rest, 10);
+        message.idle_timeout_ms = std::strtoll(rest, nullptr, 10);
+        break;
+      }
+      case kTty: {
+        char* end = nullptr;
+        const unsigned long cols = std::strtoul(value.c_str(), &end, 10);
+        if (end == nullptr || *end != 'x') return false;
+        const unsigned long rows = std::strtoul(end + 1, nullptr, 10);
+        if (cols > 0xffff || rows > 0xffff) return false;
+        message.tty = true;
+        message.tty_cols = static_cast<std::uint16_t>(cols);
+        message.tty_rows = static_cast<std::uint16_t>(rows);
+        break;
+      }
       default: return false;
     }
     payload.remove_prefix(end + 1);
   }
-  return !message.argv.empty();
+  if (message.launch && message.tty) return false;
+  return !message.argv.empty() || is_control(message);
 }
 
 }  // namespace hutch::agent::wire

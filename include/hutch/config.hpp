@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,15 @@ class HUTCH_API ConfigTable {
 // An image_map table: "<name or prefix>" = "<image>", and default = "<image>"; every value a
 // non-empty string (Errc::config at the key otherwise).
 HUTCH_API ImageMap read_image_map(const ConfigTable& table);
+
+// A stop_grace: 0 to kMaxStopGraceMs, else Errc::config naming `key` in `table`.
+HUTCH_API Duration checked_stop_grace(const ConfigTable& table, const std::string& key, Duration value);
+
+// The `stop_grace` key a [backends.<name>] table had before [defaults] stop_grace replaced it:
+// still read (checked as that one) for sandboxes whose spec sets none, with `warn` told where
+// the key belongs now.
+HUTCH_API std::optional<Duration> read_legacy_stop_grace(const ConfigTable& backend_table,
+                                                          const std::function<void(const std::string&)>& warn);
 
 // /var/lib/hutch as root; $XDG_STATE_HOME/hutch (or ~/.local/state/hutch) otherwise.
 HUTCH_API std::string default_state_dir();

@@ -97,13 +97,37 @@ class HUTCH_INTERFACE Handle {
   virtual void pause();
   virtual void unpause();
 
+  // Stops the sandbox and keeps it: every process gets SIGTERM, then SIGKILL once the spec's
+  // stop_grace has passed (0: at once); the main command is stopped with them. Files, the
+  // writable layer and volumes stay; no process runs and the sandbox holds no memory of its
+  // own. info().state is then SandboxState::stopped; exec, spawn, launch, fs, pause and the
+  // like throw Errc::state until start(). Stopping a stopped (or expired) sandbox does nothing.
+  // Errc::unsupported without capabilities().stop.
+  virtual void stop();
+  // Starts a stopped (or expired) sandbox again with the spec it was created with: new
+  // processes (its PID 1 / container), the same files. A main command that was launched starts
+  // again with the request it was last launched with. An expired sandbox's lifetimes start
+  // over: its ttl counts from this start. Starting a running sandbox does nothing.
+  // Errc::unsupported without capabilities().stop.
+  virtual void start();
+
+  // Changes the sandbox's lifetimes: `ttl` sets its deadline to now + ttl, `idle_timeout`
+  // replaces its idle limit (spec.ttl and spec.idle_timeout were the first ones). Where the
+  // sandbox holds its lifetimes itself (capabilities().lifetimes: its PID 1 does), it ends at
+  // expiry by itself — gracefully, as stop() — and is listed SandboxState::expired until prune
+  // removes it; elsewhere prune applies them. Idle means: no command running, no file
+  // operation, no attached stream (a launched main command does not count). Errc::state when
+  // destroyed; Errc::unsupported without capabilities().stop.
+  virtual void set_lifetime(const LifetimeUpdate& update);
+
   virtual Stats stats();
 
   // Published ports and where the host reaches them.
   virtual std::vector<PortBinding> ports();
 
-  // Stops every process (the main command included: it is killed) and removes everything the
-  // sandbox owns (except persistent volumes). Idempotent: destroying a destroyed sandbox does nothing.
+  // Stops every process (SIGTERM, then SIGKILL after the spec's stop_grace, as stop() does; the
+  // main command included) and removes everything the sandbox owns (except persistent
+  // volumes). Idempotent: destroying a destroyed sandbox does nothing.
   virtual void destroy() = 0;
 
   // The factory fork() uses: the backend's native one, or the core's generic

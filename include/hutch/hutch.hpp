@@ -2,11 +2,14 @@
 #pragma once
 
 #include <hutch/backend.hpp>
+#include <hutch/base64.hpp>
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
+#include <hutch/exec_result_json.hpp>
 #include <hutch/fork.hpp>
 #include <hutch/fs.hpp>
 #include <hutch/handle.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/loader.hpp>
 #include <hutch/log.hpp>
 #include <hutch/owner.hpp>

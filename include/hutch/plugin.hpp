@@ -28,9 +28,9 @@ namespace hutch {
 
 // 2: Handle::launch/logs, SandboxInfo::main_command; 3: the project's new name (module, symbol
 // and namespace names all changed, so an older plugin cannot be loaded); 4 (issue 12):
-// ExecRequest::start_timeout, SandboxBackend::warnings, Fs::read_tree; 6 (issue 14):
-// SandboxSpec::files/max_file_bytes/workspace, Handle::set_env, SandboxBackend::volumes and
-// remove_volume, Capabilities::set_env/volumes.
+// ExecRequest::start_timeout, SandboxBackend::warnings, Fs::read_tree; 5 (issue 13): stop/start
+// and lifetimes; 6 (issue 14): terminals, image defaults, SandboxSpec::files/max_file_bytes/
+// workspace, Fs::write parents, Handle::set_env, SandboxBackend::volumes and remove_volume.
 inline constexpr std::uint32_t kPluginApiVersion = 6;
 
 struct PluginContext {

@@ -18,6 +18,7 @@
 #include <hutch/export.hpp>
 #include <hutch/types.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +53,12 @@ class HUTCH_INTERFACE Process {
 
   // Sends `signal` to the whole process tree of the command. No effect once it has ended.
   virtual void kill(int signal = 9) = 0;
+
+  // Sets the size of the command's terminal (ExecRequest::tty); the kernel sends SIGWINCH to
+  // the terminal's foreground process group. May be called from any thread (a SIGWINCH
+  // watcher). No effect once the command has ended. Errc::state when the command was started
+  // without a tty; Errc::unsupported (the default) where the backend cannot resize.
+  virtual void resize(std::uint16_t cols, std::uint16_t rows);
 };
 
 }  // namespace hutch

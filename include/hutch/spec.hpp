@@ -15,7 +15,7 @@ namespace hutch {
 // empty volume/bind source, a target given twice, zero or negative limits, a label key using
 // the reserved "hutch." prefix, an env key that is empty or contains '=' or NUL.
 HUTCH_API void validate(const SandboxSpec& spec);
-// Throws for an empty argv, a relative cwd, a bad env key, a zero timeout.
+// Throws for an empty argv (unless use_entrypoint), a relative cwd, a bad env key, a zero timeout.
 HUTCH_API void validate(const ExecRequest& request);
 // validate(request), and what a main command cannot have (Handle::launch): stdin_data, a
 // timeout.
@@ -32,8 +32,18 @@ HUTCH_API std::string format_mount(const Mount& mount);
 HUTCH_API std::pair<std::string, std::string> parse_key_value(std::string_view text,
                                                            std::string_view what);
 
-// Fills the fields of `spec` that are unset from `defaults` (image, workdir, user, limits,
+// Fills the fields of `spec` that are unset from `defaults` (image, workdir, user, limits —
+// a limit unlimited in `spec` stays so, one unlimited in `defaults` becomes so —, stop_grace,
 // max_file_bytes, workspace, env entries not already present). Network and read_only_root come from `spec`.
 HUTCH_API SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults);
+
+// The safe defaults for untrusted code: memory kDefaultMemoryBytes and pids kDefaultPids where
+// the spec leaves them unset and not unlimited, marked *_defaulted (see Limits). Applied by the
+// loader's backend proxy to every create and restore, so every host and backend gets them.
+HUTCH_API SandboxSpec apply_safe_defaults(SandboxSpec spec);
+
+// Whether a limit written in TOML, the CLI or JSON says "unlimited" (any other text is a size
+// or a number, for the caller to parse).
+HUTCH_API bool is_unlimited(std::string_view text) noexcept;
 
 }  // namespace hutch

@@ -59,10 +59,22 @@ struct Mount {
   bool operator==(const Mount&) const = default;
 };
 
+// Memory and pids are each unset, a value, or explicitly unlimited. Unset, a default applies
+// when the sandbox is created: the config's [defaults], else the safe default
+// (kDefaultMemoryBytes, kDefaultPids; apply_safe_defaults in <hutch/spec.hpp>, which every
+// create and restore through a loaded plugin goes through). Unlimited ("unlimited" in TOML, CLI
+// and JSON) keeps any default away. What reaches a backend: a value to enforce, or none.
 struct Limits {
   std::optional<std::uint64_t> memory_bytes;
-  std::optional<double> cpus;  // e.g. 1.5 cores
+  std::optional<double> cpus;  // e.g. 1.5 cores; no default
   std::optional<std::uint32_t> pids;
+  bool memory_unlimited = false;  // no memory limit, whatever the defaults (memory_bytes unset)
+  bool pids_unlimited = false;    // no pids limit, whatever the defaults (pids unset)
+  // The value is the safe default, not asked for: a backend that cannot enforce it (no writable
+  // cgroup, rootless without delegation) creates the sandbox without it and says so in
+  // SandboxBackend::warnings(); a limit that was asked for and cannot be enforced is an error.
+  bool memory_defaulted = false;
+  bool pids_defaulted = false;
   bool operator==(const Limits&) const = default;
 };
 
@@ -72,7 +84,10 @@ struct Limits {
 struct SandboxFile {
   std::string path;     // absolute, inside the sandbox
   std::string content;  // the bytes, when source is empty
-  std::string source;   // a host path, read at create time (instead of content)
+  // A host path, read at create time (instead of content) by the process that calls create.
+  // Host-only: a host serving untrusted clients refuses it (refuse_host_only_fields in
+  // <hutch/untrusted_spec.hpp>).
+  std::string source;
   std::uint32_t mode = 0644;
   std::string owner;    // "uid" or "uid:gid" inside the sandbox; empty: the backend's default
   bool operator==(const SandboxFile&) const = default;
@@ -83,6 +98,20 @@ struct SandboxFile {
 inline constexpr const char* kWorkspaceEphemeral = "ephemeral";
 inline constexpr const char* kWorkspaceNone = "none";
 inline constexpr const char* kWorkspaceTarget = "/workspace";
+
+// What an image asks of the commands run from it (its Docker/OCI config: Entrypoint, Cmd,
+// Env, WorkingDir, User). SandboxInfo::defaults holds it resolved under the sandbox's spec.
+struct ImageDefaults {
+  std::vector<std::string> entrypoint;
+  std::vector<std::string> cmd;  // the entrypoint's default arguments, or the command itself
+  Env env;
+  std::string workdir;  // empty: none given
+  std::string user;     // empty: none given (root)
+  bool operator==(const ImageDefaults&) const = default;
+};
+
+inline constexpr std::uint64_t kDefaultMemoryBytes = std::uint64_t{2} << 30;  // "2g"
+inline constexpr std::uint32_t kDefaultPids = 1024;
 
 struct SandboxSpec {
   std::string image;  // backend-specific reference: "host", a path, "busybox:latest", ...
@@ -95,6 +124,9 @@ struct SandboxSpec {
   Labels labels;  // user labels; the hutch.* labels are added by the backend
   std::optional<Duration> ttl;           // destroyed by `prune` once this old
   std::optional<Duration> idle_timeout;  // destroyed by `prune` once idle this long
+  // Destroy and stop send SIGTERM to every process of the sandbox, wait this long for them to
+  // end, then SIGKILL what is left. 0: SIGKILL at once. Unset: the backend's default (10s).
+  std::optional<Duration> stop_grace;
   bool read_only_root = false;
   std::vector<std::uint16_t> ports;  // container ports to publish on 127.0.0.1
   // Owned by no process (`hutch create`, `hutch run --keep`): prune removes it only once its ttl or
@@ -114,10 +146,17 @@ struct SandboxSpec {
   // kWorkspaceEphemeral, kWorkspaceNone, or the name of a persistent volume mounted at
   // kWorkspaceTarget. Empty: ephemeral. A mount of its own on /workspace replaces it.
   std::string workspace;
+  // Replaces the image's Entrypoint, and then its Cmd is not used (`docker run --entrypoint`).
+  // Unset: the image's. An empty vector: no entrypoint.
+  std::optional<std::vector<std::string>> entrypoint;
   bool operator==(const SandboxSpec&) const = default;
 };
 
 inline constexpr Duration kDefaultStartTimeout{10000};
+// SandboxSpec::stop_grace when neither the spec nor the backend's configuration sets one, and
+// the longest one accepted (the agents count it in 32-bit milliseconds).
+inline constexpr Duration kDefaultStopGrace{10000};
+inline constexpr std::int64_t kMaxStopGraceMs = 0xFFFFFFFFLL;
 
 struct ExecRequest {
   std::vector<std::string> argv;  // argv[0] is looked up in PATH inside the sandbox
@@ -131,7 +170,16 @@ struct ExecRequest {
   // whose processes stop its agent's helpers cannot hold the caller longer than this.
   std::optional<Duration> start_timeout;
   std::uint64_t output_limit = 16u << 20;  // bytes kept per stream; the rest is counted, dropped
+  // A terminal: the command's stdin, stdout and stderr are one pseudo-terminal in the sandbox,
+  // its controlling terminal (it runs in a session of its own); its output comes as
+  // stdout_stream only. tty_cols/tty_rows: its first size (0: the backend's default, 80x24);
+  // Process::resize changes it.
   bool tty = false;
+  std::uint16_t tty_cols = 0;
+  std::uint16_t tty_rows = 0;
+  // As `docker run` runs its arguments: the sandbox's entrypoint (SandboxInfo::defaults) goes
+  // first, then argv, or the image's Cmd when argv is empty. Unset: argv as it is (`docker exec`).
+  bool use_entrypoint = false;
 };
 
 struct ExecResult {
@@ -139,7 +187,7 @@ struct ExecResult {
   int signal = 0;       // signal that ended the command, 0 if it exited
   // Where the backend sees only a shell-style status, a death by signal N and `exit 128+N`
   // look the same, and a status 129..192 is reported as signal N (exit_code stays -1): the
-  // docker backend's exec-API path (agent off, TTY requests) does so, so `exit 137` reads as
+  // docker backend's exec-API path (agent off) does so, so `exit 137` reads as
   // signal 9 there. shell_status() is exact on every path; the agent paths report the real
   // wait status.
   std::string stdout_data;
@@ -169,11 +217,18 @@ struct Capabilities {
   bool launch = false;      // Handle::launch and Handle::logs: a main command per sandbox
   bool set_env = false;     // Handle::set_env
   bool volumes = false;     // SandboxBackend::volumes and remove_volume
+  bool stop = false;        // Handle::stop, Handle::start, Handle::set_lifetime
+  // The sandbox ends by itself once its ttl or idle timeout has passed (its PID 1 holds them);
+  // without it, only prune applies them.
+  bool lifetimes = false;
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
 };
 
-enum class SandboxState { creating, running, paused, stopped, unknown };
+// creating: being made (its leader or container not started yet); running; paused (frozen); stopped: no process
+// runs, its files stay (Handle::stop, or every process ended); expired: its ttl or idle
+// timeout passed and it stopped itself, until `prune` removes it.
+enum class SandboxState { creating, running, paused, stopped, expired, unknown };
 
 // The sandbox's main command (Handle::launch), as last recorded.
 enum class MainCommandState {
@@ -192,6 +247,12 @@ struct MainCommandInfo {
   int signal = 0;      // valid when killed
 };
 
+// Handle::set_lifetime: what changes; an unset field stays as it is.
+struct LifetimeUpdate {
+  std::optional<Duration> ttl;           // the sandbox ends this long from now (E2B's setTimeout)
+  std::optional<Duration> idle_timeout;  // the idle limit from now on
+};
+
 struct SandboxInfo {
   std::string id;
   std::string backend;
@@ -201,6 +262,12 @@ struct SandboxInfo {
   std::chrono::system_clock::time_point created{};
   SandboxSpec spec;  // as created (best effort for sandboxes made by other tools)
   std::optional<MainCommandInfo> main_command;  // unset: nothing was ever launched
+  // When the sandbox's ttl ends it (its creation + spec.ttl, or as Handle::set_lifetime set
+  // it); unset: no ttl.
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+  // What a command that sets nothing of its own gets: the image's defaults under the spec's
+  // (hutch::resolve_defaults). Unset where the backend does not know them.
+  std::optional<ImageDefaults> defaults;
 };
 
 struct Stats {

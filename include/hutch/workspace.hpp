@@ -27,10 +27,13 @@ HUTCH_API void validate_volume_name(const std::string& name, const std::string& 
 // kWorkspaceTarget (the caller's own mount wins).
 HUTCH_API Workspace workspace_of(const SandboxSpec& spec);
 
-// The working directory of a command (Docker's and StartOS's order): the request's cwd, else
-// the sandbox's workdir (-w, then [defaults] workdir: SandboxSpec::workdir), else the image's
-// WorkingDir, else kWorkspaceTarget when a workspace is mounted, else "/".
-HUTCH_API std::string working_directory(const std::string& request_cwd, const SandboxSpec& spec,
-                                        const std::string& image_workdir);
+// For a backend without persistent volumes (capabilities().volumes false): Errc::unsupported
+// naming the volume when `spec` asks for a named workspace; ephemeral and none pass.
+HUTCH_API void refuse_named_workspace(const SandboxSpec& spec, const std::string& backend);
+
+// The working directory of a command whose request, spec (-w, then [defaults] workdir) and
+// image (WorkingDir; see resolve_defaults) name none: kWorkspaceTarget when a workspace is
+// mounted, else "/" (Docker's and StartOS's order).
+HUTCH_API std::string fallback_working_directory(const SandboxSpec& spec);
 
 }  // namespace hutch

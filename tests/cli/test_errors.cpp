@@ -29,7 +29,7 @@ TEST_F(ErrorTest, UnknownBackend) {
 TEST_F(ErrorTest, MissingArguments) {
   expect_hutch_error(hutch({"inspect"}), {"ID"});
   expect_hutch_error(hutch({"exec"}), {"ID"});
-  expect_hutch_error(hutch({"run"}), {"CMD"});
+  expect_hutch_error(hutch({"run"}), {"no command given"});
   expect_hutch_error(hutch({"cp", "only-one"}), {"DST"});
 }
 

@@ -1,14 +1,12 @@
 // Issue 14 through the CLI, on the subcontainer and the docker backend: --file manifests seen
 // by the first command, `hutch update -e` seen by a later `hutch exec` (separate processes),
-// --workspace NAME kept across `hutch rm` and handled by `hutch volume ls|rm`, and
-// --max-file-bytes (EFBIG, the shell lives on).
-#include "cli_fixture.hpp"
-#include "namespaces.hpp"
-#include "require.hpp"
+// --workspace NAME kept across `hutch rm` and handled by `hutch volume ls|rm`,
+// --max-file-bytes (EFBIG, the shell lives on), and [defaults] env_passthrough / env_block /
+// image_map applied by core to every backend.
+#include "real_backends.hpp"
 
-#include <sys/stat.h>
+#include <stdlib.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -17,47 +15,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSubcontainerPlugin = fs::path(HUTCH_PLUGIN_OUTPUT_DIR) / "hutch-subcontainer.so";
-const fs::path kDockerPlugin = fs::path(HUTCH_PLUGIN_OUTPUT_DIR) / "hutch-docker.so";
-
-std::string docker_image() {
-  const char* image = std::getenv("HUTCH_DOCKER_TEST_IMAGE");
-  return image != nullptr && *image != '\0' ? image : "hutch-test-busybox:latest";
-}
-
 std::string one_line(const HutchResult& result) {
   std::string out = result.out;
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
 
-class FilesWorkspaceCliTest : public HutchCliTest, public ::testing::WithParamInterface<std::string> {
+class FilesWorkspaceCliTest : public EachBackendCliTest {
  protected:
-  void SetUp() override {
-    HutchCliTest::SetUp();
-    if (GetParam() == "docker") {
-      const char* docker_host = std::getenv("DOCKER_HOST");
-      const bool daemon = (docker_host != nullptr && *docker_host != '\0') || fs::exists("/var/run/docker.sock");
-      HUTCH_NEED(daemon && fs::exists(kDockerPlugin), "HUTCH_REQUIRE_DOCKER", "a docker daemon and the docker plugin");
-    } else {
-      HUTCH_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "HUTCH_REQUIRE_NAMESPACES",
-                 "user namespaces and the subcontainer plugin");
-      // The sandbox's root (another host uid when hutch runs as root) walks down to its state.
-      ::chmod(dir().c_str(), 0711);
-    }
-  }
-
-  // On docker not through hutch_on, whose TearDown prunes every sandbox of the shared daemon:
-  // each test removes what it made.
-  HutchResult on_backend(std::vector<std::string> args) {
-    if (GetParam() == "subcontainer") return hutch_on(kSubcontainerPlugin, std::move(args));
-    args.insert(args.begin(), {"--backend", kDockerPlugin.string()});
-    return hutch(std::move(args));
-  }
-
   // CREATE-OPTIONS every sandbox of the test gets (the image on docker).
   std::vector<std::string> with_image(std::vector<std::string> args) const {
-    if (GetParam() == "docker") args.insert(args.begin() + 1, {"--image", docker_image()});
+    if (GetParam() == "docker") args.insert(args.begin() + 1, {"--image", docker_test_image()});
     return args;
   }
 
@@ -105,7 +73,17 @@ TEST_P(FilesWorkspaceCliTest, UpdateEnvIsSeenByALaterExecOfAnotherProcess) {
   const HutchResult seen = on_backend({"exec", id, "--", "sh", "-c", "echo \"$NEW/${GONE-unset}\""});
   EXPECT_EQ(seen.out, "from-update/unset\n") << seen.err;
   expect_hutch_error(on_backend({"update", id, "-e", "oops"}), {"KEY=VALUE", "KEY-"});
-  expect_hutch_error(on_backend({"update", id}), {"nothing to change"});
+  expect_hutch_error(on_backend({"update", id}), {"nothing to change", "--ttl", "-e KEY=VALUE"});
+  // One verb for both kinds of change: lifetimes and env in one call.
+  const HutchResult both = on_backend({"update", id, "--ttl", "1h", "-e", "BOTH=yes"});
+  EXPECT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_EQ(on_backend({"exec", id, "--", "sh", "-c", "echo $BOTH"}).out, "yes\n");
+  const HutchResult inspected = on_backend({"--json", "inspect", id});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  EXPECT_TRUE(parse_json(inspected.out).at("expires_at").is_string()) << "--ttl was not applied: " << inspected.out;
+  // A bad duration changes nothing, not even the env given with it.
+  expect_hutch_error(on_backend({"update", id, "--ttl", "soon", "-e", "LATE=1"}), {"--ttl"});
+  EXPECT_EQ(on_backend({"exec", id, "--", "sh", "-c", "echo ${LATE-unset}"}).out, "unset\n");
   EXPECT_EQ(on_backend({"rm", id}).exit_code, 0);
 }
 
@@ -145,8 +123,52 @@ TEST_P(FilesWorkspaceCliTest, MaxFileBytesMakesAWriteFailWithEfbigAndTheShellLiv
   EXPECT_NE(result.out.find("1048576"), std::string::npos) << result.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, FilesWorkspaceCliTest, ::testing::Values("subcontainer", "docker"),
-                         [](const auto& info) { return info.param; });
+// Sets host variables for the hutch processes a test starts; unsets them again.
+class ScopedHostEnv {
+ public:
+  explicit ScopedHostEnv(std::vector<std::pair<std::string, std::string>> vars) : vars_(std::move(vars)) {
+    for (const auto& [key, value] : vars_) ::setenv(key.c_str(), value.c_str(), 1);
+  }
+  ~ScopedHostEnv() {
+    for (const auto& [key, value] : vars_) ::unsetenv(key.c_str());
+  }
+  ScopedHostEnv(const ScopedHostEnv&) = delete;
+  ScopedHostEnv& operator=(const ScopedHostEnv&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> vars_;
+};
+
+TEST_P(FilesWorkspaceCliTest, DefaultsPassHostVariablesThroughTheirFilter) {
+  write_config("env_passthrough = [\"HUTCH_PASS_*\", \"HUTCH_EXACT\"]\nenv_block = [\"HUTCH_PASS_SECRET*\"]");
+  ScopedHostEnv host({{"HUTCH_PASS_A", "a"}, {"HUTCH_EXACT", "exact"}, {"HUTCH_PASS_SECRET_KEY", "leaked"},
+                      {"HUTCH_NOT_LISTED", "leaked"}});
+  const HutchResult result = on_backend(with_image(
+      {"run", "-e", "HUTCH_EXACT=mine", "--", "sh", "-c",
+       "echo \"$HUTCH_PASS_A/$HUTCH_EXACT/${HUTCH_PASS_SECRET_KEY-blocked}/${HUTCH_NOT_LISTED-absent}\""}));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  // The blocklist wins over a passthrough glob; -e wins over the host's value.
+  EXPECT_EQ(result.out, "a/mine/blocked/absent\n") << result.err;
+}
+
+TEST_P(FilesWorkspaceCliTest, TheImageMapPicksTheImageFromTheCommand) {
+  // Mapped: the image whose ENV says GREETING=from-image. Without the map the backend's own
+  // default image would run (no GREETING), so the output shows which one ran.
+  const std::string image = GetParam() == "docker" ? docker_defaults_image() : subcontainer_defaults_archive();
+  if (GetParam() == "subcontainer")
+    HUTCH_NEED(fs::exists(image), "HUTCH_REQUIRE_NAMESPACES", image + " (made by .ci/build-test-images.sh)");
+  write_config("", "[defaults.image_map]\nsh = \"" + image + "\"\n");
+  // `sh` is the program: its exact key. `-u 0 -w /`: the image's user and directory do not matter.
+  const HutchResult result = on_backend({"run", "-u", "0", "-w", "/", "--", "sh", "-c", "echo $GREETING"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "from-image\n") << result.err;
+  // An explicit --image is not replaced by the command's entry.
+  const HutchResult explicit_image = on_backend(with_image({"run", "-u", "0", "--", "sh", "-c", "echo ${GREETING-none}"}));
+  if (GetParam() == "docker") EXPECT_EQ(explicit_image.out, "none\n") << explicit_image.err;
+}
+
+// Not on the fake: its commands are built-ins (no shell, no EFBIG) and it keeps no volumes.
+INSTANTIATE_TEST_SUITE_P(Backends, FilesWorkspaceCliTest, ::testing::Values("subcontainer", "docker"), backend_test_name);
 
 }  // namespace
 }  // namespace hutch::test

@@ -18,7 +18,8 @@ TEST_F(LaunchCliTest, LaunchAndLogsNameTheBackendThatLacksThem) {
   const std::string id = create();
   expect_hutch_error(hutch({"launch", id, "--", "echo", "hi"}), {"launch", "fake"});
   expect_hutch_error(hutch({"logs", id}), {"logs", "fake"});
-  expect_hutch_error(hutch({"launch", id}), {"CMD"});
+  // Without a command: the image's entrypoint, which this backend cannot launch either.
+  expect_hutch_error(hutch({"launch", id}), {"launch", "fake"});
 }
 
 TEST_F(LaunchCliTest, MainCommandOutlivesHutchAndLaterProcessesFollowIt) {

@@ -30,6 +30,11 @@ Argv Commands::sleep(int seconds) const { return {"sleep", std::to_string(second
 
 Argv Commands::cat_stdin() const { return {"cat"}; }
 
+Argv Commands::terminal_sizes() const {
+  return {"sh", "-c",
+          "while IFS= read -r line && [ \"$line\" != q ]; do test -t 0 && test -t 1 && echo \"tty $(stty size)\"; done"};
+}
+
 Argv Commands::cat_file(const std::string& path) const { return {"cat", path}; }
 
 Argv Commands::flood(std::uint64_t bytes) const {
@@ -55,6 +60,18 @@ Argv Commands::print_env(const std::string& key) const {
 }
 
 Argv Commands::print_cwd() const { return {"pwd"}; }
+
+Argv Commands::on_term_write(const std::string& ready, const std::string& done) const {
+  if (flavour_ == Flavour::fake) return {"on-term", ready, done};
+  // The sleep gets SIGTERM too and ends; the trap runs once the shell's foreground child is gone.
+  return {"sh", "-c", "trap 'echo bye > \"$1\"; exit 0' TERM; echo > \"$0\"; while :; do sleep 1; done", ready, done};
+}
+
+Argv Commands::ignore_term(const std::string& ready) const {
+  if (flavour_ == Flavour::fake) return {"ignore-term", ready};
+  // An ignored signal stays ignored across exec: the sleep ignores it too.
+  return {"sh", "-c", "trap '' TERM; echo > \"$0\"; sleep 3600", ready};
+}
 
 Argv Commands::missing_command() const { return {"hutch-conformance-no-such-command"}; }
 

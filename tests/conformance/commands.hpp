@@ -34,6 +34,14 @@ class Commands {
   Argv print_cwd() const;                             // the working directory + "\n"
   Argv missing_command() const;                       // a command that does not exist
   Argv make_fifo(const std::string& path) const;      // a named pipe at `path`
+  // Runs until SIGTERM; then writes "bye\n" to `done` and exits 0. Writes `ready` once it
+  // catches SIGTERM.
+  Argv on_term_write(const std::string& ready, const std::string& done) const;
+  // Writes `ready` and runs on, ignoring SIGTERM (a child of it too): only SIGKILL ends it.
+  Argv ignore_term(const std::string& ready) const;
+  // For each line on stdin until "q": "tty <rows> <cols>\n" when stdin and stdout are a
+  // terminal, of that size. Posix only.
+  Argv terminal_sizes() const;
 
  private:
   Flavour flavour_;

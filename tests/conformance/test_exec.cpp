@@ -8,6 +8,23 @@ HUTCH_CONFORMANCE_SUITE(Exec);
 
 using Clock = std::chrono::steady_clock;
 
+// spec.entrypoint replaces the image's: use_entrypoint puts it before argv (docker run's way),
+// and info().defaults shows it; a plain request runs its argv as it is.
+TEST_P(Exec, SpecEntrypointGoesBeforeTheArguments) {
+  SandboxSpec spec = base_spec();
+  spec.entrypoint = cmd().print_stdout("from-entrypoint");
+  auto sandbox = create(spec);
+  ExecRequest through_entrypoint = request({"more"});
+  through_entrypoint.use_entrypoint = true;
+  through_entrypoint.stdin_data = "";
+  EXPECT_EQ(sandbox->exec(through_entrypoint).stdout_data, "from-entrypoint more\n");
+  EXPECT_EQ(run(*sandbox, cmd().print_stdout("plain")).stdout_data, "plain\n");
+  const auto defaults = sandbox->info().defaults;
+  ASSERT_TRUE(defaults.has_value()) << "info() does not say what a command gets by default";
+  EXPECT_EQ(defaults->entrypoint, *spec.entrypoint);
+  EXPECT_TRUE(defaults->cmd.empty()) << "--entrypoint drops the image's Cmd";
+}
+
 TEST_P(Exec, ExitCodesAreReported) {
   auto sandbox = create();
   for (int code : {0, 1, 3, 42, 255}) {

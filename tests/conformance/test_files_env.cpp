@@ -1,11 +1,13 @@
-// Issue 14: Fs::write with parents, SandboxSpec::files staged before create returns, and
-// Handle::set_env where capabilities() says so.
+// Issue 14: Fs::write with parents, SandboxSpec::files staged before create returns,
+// max_file_bytes for Fs writes, the /workspace of SandboxSpec::workspace, and Handle::set_env
+// and SandboxBackend::volumes / remove_volume where capabilities() says so.
 #include "fixture.hpp"
 
 #include <hutch/sandbox_files.hpp>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -134,6 +136,72 @@ TEST_P(FilesAndEnv, SetEnvReachesLaterCommandsAndOtherHandles) {
   // Setting it back after an unset works too.
   again->set_env({{"HUTCH_CONFORMANCE_GONE", "back"}}, {});
   EXPECT_EQ(trimmed(run(*sandbox, cmd().print_env("HUTCH_CONFORMANCE_GONE")).stdout_data), "back");
+}
+
+TEST_P(FilesAndEnv, TheEphemeralWorkspaceIsTheWorkingDirectoryUnlessNone) {
+  auto sandbox = create();
+  EXPECT_EQ(sandbox->fs().stat(kWorkspaceTarget).type, FileType::directory);
+  sandbox->fs().write(std::string(kWorkspaceTarget) + "/f", "in the workspace");
+  // The fallback when neither the request, the spec nor the image names a directory (the
+  // suite's images name none).
+  EXPECT_EQ(run(*sandbox, cmd().print_cwd()).stdout_data, std::string(kWorkspaceTarget) + "\n");
+  EXPECT_EQ(run(*sandbox, cmd().cat_file(std::string(kWorkspaceTarget) + "/f")).stdout_data, "in the workspace");
+
+  SandboxSpec none = base_spec();
+  none.workspace = kWorkspaceNone;
+  auto bare = create(none);
+  EXPECT_FALSE(bare->fs().exists(kWorkspaceTarget));
+  EXPECT_EQ(run(*bare, cmd().print_cwd()).stdout_data, "/\n");
+}
+
+// Removes the named volume at the end of a test whatever happened (errors ignored: the test
+// has already failed on them, or it is gone).
+struct VolumeRemover {
+  SandboxBackend& backend;
+  std::string name;
+  ~VolumeRemover() {
+    try {
+      backend.remove_volume(name);
+    } catch (const Error&) {
+    }
+  }
+};
+
+TEST_P(FilesAndEnv, APersistentWorkspaceOutlivesItsSandboxAndIsListedAndRemoved) {
+  const std::string name = "hutch-conformance-ws-" + test_labels().at("hutch-conformance-run");
+  SandboxSpec spec = base_spec();
+  spec.workspace = name;
+  if (!caps().volumes) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { backend().volumes(); }));
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { backend().remove_volume(name); }));
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { create(spec); })) << "a named workspace it cannot keep";
+    return;
+  }
+  auto find = [&]() -> std::optional<VolumeInfo> {
+    for (const auto& volume : backend().volumes())
+      if (volume.name == name) return volume;
+    return std::nullopt;
+  };
+  VolumeRemover remover{backend(), name};
+  auto first = create(spec);
+  first->fs().write(std::string(kWorkspaceTarget) + "/data", "kept");
+  auto listed = find();
+  ASSERT_TRUE(listed) << "volumes() does not list workspace " << name;
+  EXPECT_EQ(listed->used_by, std::vector<std::string>{first->id()});
+  EXPECT_TRUE(throws_errc(Errc::state, [&] { backend().remove_volume(name); })) << "removed while in use";
+
+  first->destroy();
+  auto second = create(spec);
+  EXPECT_EQ(run(*second, cmd().cat_file(std::string(kWorkspaceTarget) + "/data")).stdout_data, "kept");
+  second->destroy();
+
+  listed = find();
+  ASSERT_TRUE(listed) << "the workspace went with its sandboxes";
+  EXPECT_TRUE(listed->used_by.empty());
+  backend().remove_volume(name);
+  EXPECT_FALSE(find());
+  EXPECT_TRUE(throws_errc(Errc::not_found, [&] { backend().remove_volume(name); }));
+  EXPECT_TRUE(throws_errc(Errc::invalid_argument, [&] { backend().remove_volume("../escape"); }));
 }
 
 }  // namespace

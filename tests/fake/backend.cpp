@@ -1,12 +1,15 @@
 #include "backend.hpp"
 
 #include "handle.hpp"
+#include "process.hpp"
 
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
-#include <hutch/sandbox_files.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/workspace.hpp>
 
 #include <algorithm>
 
@@ -18,6 +21,10 @@ bool labels_match(const Labels& labels, const Labels& wanted) {
     auto found = labels.find(label.first);
     return found != labels.end() && found->second == label.second;
   });
+}
+
+std::int64_t to_unix_ms(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -36,18 +43,44 @@ Capabilities FakeBackend::capabilities() const {
   caps.stats = true;
   caps.persistent = true;
   caps.set_env = true;
+  caps.stop = true;
+  caps.lifetimes = true;
   return caps;
 }
 
-SandboxInfo FakeBackend::info_of(const SandboxRecord& record) const {
+bool FakeBackend::lifetime_passed(const SandboxRecord& record) {
+  const auto now = std::chrono::system_clock::now();
+  if (record.ttl_deadline_ms != 0 && to_unix_ms(now) >= record.ttl_deadline_ms) return true;
+  if (record.idle_timeout_ms == 0 || commands_running(record.id)) return false;
+  return now - store_.last_active(record.id) >= std::chrono::milliseconds(record.idle_timeout_ms);
+}
+
+bool FakeBackend::commands_running(const std::string& sandbox_id) {
+  std::lock_guard lock(runs_mutex_);
+  auto found = runs_.find(sandbox_id);
+  if (found == runs_.end()) return false;
+  for (auto& weak : found->second)
+    if (auto run = weak.lock(); run && !wait_run_ended(*run, std::chrono::steady_clock::now())) return true;
+  return false;
+}
+
+SandboxInfo FakeBackend::info_of(const SandboxRecord& record) {
   SandboxInfo info;
   info.id = record.id;
   info.backend = options_.name;
   info.image = record.spec.image;
-  info.state = record.paused ? SandboxState::paused : SandboxState::running;
+  info.state = record.stopped            ? SandboxState::stopped
+               : lifetime_passed(record) ? SandboxState::expired
+               : record.paused           ? SandboxState::paused
+                                         : SandboxState::running;
+  if (record.ttl_deadline_ms != 0)
+    info.expires_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.ttl_deadline_ms));
   info.labels = record.labels;
   info.created = record.created;
   info.spec = record.spec;
+  // The fake's images have no config of their own: the spec's entrypoint, env, workdir, user.
+  info.defaults = resolve_defaults({}, record.spec);
+  if (info.defaults->workdir.empty()) info.defaults->workdir = "/";
   return info;
 }
 
@@ -61,28 +94,31 @@ std::shared_ptr<Handle> FakeBackend::create(const SandboxSpec& spec) {
     throw Error(Errc::unsupported, "backend '" + name() + "' does not support network mode '" +
                                        to_string(spec.network) + "' (only 'none')");
 
+  refuse_named_workspace(spec, name());
+
   SandboxRecord record;
   record.id = Store::new_id("fake-");
   record.spec = without_file_contents(spec);
   if (record.spec.image.empty()) record.spec.image = "fake";
-  if (record.spec.workdir.empty()) record.spec.workdir = "/";
+  if (record.spec.workdir.empty()) record.spec.workdir = fallback_working_directory(spec);
   record.labels = spec.labels;
   record.labels[kLabelManaged] = "true";
   record.labels[kLabelId] = record.id;
   record.labels[kLabelOwner] = options_.owner.empty() ? owner_for(spec) : options_.owner;
   record.created = std::chrono::system_clock::now();
+  if (spec.ttl) record.ttl_deadline_ms = to_unix_ms(record.created + *spec.ttl);
+  if (spec.idle_timeout) record.idle_timeout_ms = spec.idle_timeout->count();
   store_.create(record);
-  if (record.spec.workdir != "/") {
-    try {
-      auto handle = std::make_shared<FakeHandle>(shared_from_this(), record);
-      handle->fs().mkdir(record.spec.workdir, true);
-      return stage_files_or_destroy(handle, spec.files);
-    } catch (...) {
-      store_.remove(record.id);
-      throw;
-    }
+  auto handle = std::make_shared<FakeHandle>(shared_from_this(), record);
+  try {
+    // The ephemeral workspace is a directory of the sandbox's tree, gone with it.
+    if (workspace_of(spec).kind == WorkspaceKind::ephemeral) handle->fs().mkdir(kWorkspaceTarget, true);
+    if (record.spec.workdir != "/") handle->fs().mkdir(record.spec.workdir, true);
+  } catch (...) {
+    store_.remove(record.id);
+    throw;
   }
-  return stage_files_or_destroy(std::make_shared<FakeHandle>(shared_from_this(), std::move(record)), spec.files);
+  return stage_files_or_destroy(handle, spec.files);
 }
 
 std::shared_ptr<Handle> FakeBackend::resume(const std::string& id) {
@@ -109,21 +145,24 @@ void FakeBackend::track(const std::string& sandbox_id, std::weak_ptr<RunState> r
   runs.push_back(std::move(run));
 }
 
-void FakeBackend::kill_commands(const std::string& sandbox_id) {
-  std::vector<std::weak_ptr<RunState>> runs;
+void FakeBackend::stop_commands(const std::string& sandbox_id, Duration grace) {
+  std::vector<std::shared_ptr<RunState>> runs;
   {
     std::lock_guard lock(runs_mutex_);
     auto found = runs_.find(sandbox_id);
     if (found == runs_.end()) return;
-    runs = std::move(found->second);
+    for (auto& weak : found->second)
+      if (auto run = weak.lock()) runs.push_back(std::move(run));
     runs_.erase(found);
   }
-  for (auto& weak : runs)
-    if (auto run = weak.lock()) kill_run(*run, 9);
+  for (auto& run : runs) terminate_run(*run);
+  const auto kill_at = std::chrono::steady_clock::now() + grace;
+  for (auto& run : runs)
+    if (!wait_run_ended(*run, kill_at)) kill_run(*run, 9);
 }
 
 void FakeBackend::destroy(const std::string& id) {
-  kill_commands(id);
+  if (auto record = store_.load(id)) stop_commands(id, record->spec.stop_grace.value_or(kDefaultStopGrace));
   store_.remove(id);
 }
 
@@ -133,9 +172,10 @@ std::vector<std::string> FakeBackend::prune(const Filter& filter) {
   for (const auto& info : list(Filter{filter.labels, false})) {
     auto owner = info.labels.find(kLabelOwner);
     bool orphaned = owner == info.labels.end() || owner_gone(owner->second);
-    bool expired = info.spec.ttl && now - info.created > *info.spec.ttl;
-    bool idle = info.spec.idle_timeout && now - store_.last_active(info.id) > *info.spec.idle_timeout;
-    if (filter.all || orphaned || expired || idle) {
+    bool expired = info.state == SandboxState::expired || (info.expires_at && now > *info.expires_at);
+    // An idle timeout that passed shows in info.state (lifetime_passed sees the commands still
+    // running); `expired` covers it.
+    if (filter.all || orphaned || expired) {
       destroy(info.id);
       removed.push_back(info.id);
     }

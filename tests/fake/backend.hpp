@@ -5,6 +5,8 @@
 #include "process.hpp"
 #include "store.hpp"
 
+#include <cstdint>
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,12 +34,19 @@ class FakeBackend final : public SandboxBackend,
 
   // For the handles.
   Store& store() { return store_; }
-  SandboxInfo info_of(const SandboxRecord& record) const;
+  SandboxInfo info_of(const SandboxRecord& record);
+  // Whether its ttl or idle timeout has passed (commands running in this process keep it busy).
+  bool lifetime_passed(const SandboxRecord& record);
+  // Marks it used now (a command ended, a file operation).
+  void mark_active(const std::string& sandbox_id) { store_.mark_active(sandbox_id); }
   // Commands started in this process, so destroy() can end them as a real backend would.
   void track(const std::string& sandbox_id, std::weak_ptr<RunState> run);
+  // Ends the commands of `sandbox_id` started in this process (destroy, stop): SIGTERM, and
+  // SIGKILL to those still running after `grace`.
+  void stop_commands(const std::string& sandbox_id, Duration grace);
 
  private:
-  void kill_commands(const std::string& sandbox_id);
+  bool commands_running(const std::string& sandbox_id);
 
   FakeOptions options_;
   Store store_;

@@ -151,6 +151,28 @@ CommandOutcome pwd(const Args&, const CommandContext& context, CommandIo& io) {
   return {};
 }
 
+// Writes `path` in the sandbox's tree, for on-term and ignore-term.
+void write_file(const CommandContext& context, const std::string& path, const std::string& text) {
+  context.fs->write(absolute_in(context.cwd, path), text);
+}
+
+CommandOutcome on_term(const Args& args, const CommandContext& context, CommandIo& io) {
+  if (args.size() != 3) return usage_error(io, "on-term: usage: on-term READY DONE");
+  io.ignore_term();  // from here on, until it waits for it
+  write_file(context, args[1], "\n");
+  while (!io.wait_for_term(std::chrono::hours(1))) {
+  }
+  write_file(context, args[2], "bye\n");
+  return {};
+}
+
+CommandOutcome ignore_term(const Args& args, const CommandContext& context, CommandIo& io) {
+  if (args.size() != 2) return usage_error(io, "ignore-term: usage: ignore-term READY");
+  io.ignore_term();
+  write_file(context, args[1], "\n");
+  for (;;) io.sleep_for(std::chrono::hours(1));
+}
+
 CommandOutcome print_stderr(const Args& args, const CommandContext&, CommandIo& io) {
   io.write(StreamId::stderr_stream, join(args, 1) + "\n");
   return {};
@@ -161,7 +183,7 @@ const std::map<std::string, Builtin, std::less<>>& builtins() {
       {"echo", echo},           {"cat", cat},           {"exit", exit_with},
       {"sleep", sleep},         {"kill-self", kill_self}, {"yes-flood", yes_flood},
       {"printenv", printenv},   {"pwd", pwd},           {"stderr", print_stderr},
-      {"mkfifo", mkfifo},
+      {"mkfifo", mkfifo},       {"on-term", on_term},   {"ignore-term", ignore_term},
   };
   return table;
 }

@@ -9,6 +9,8 @@
 //   printenv [K]        the value of K (exit 1 if unset), or every K=V
 //   pwd                 the working directory
 //   stderr TEXT...      TEXT joined by spaces, and a newline, on stderr
+//   on-term READY DONE  writes READY, waits for SIGTERM, then writes "bye\n" to DONE, exits 0
+//   ignore-term READY   writes READY, ignores SIGTERM and sleeps until killed
 // Anything else exits 127 with "fake: command not found: NAME" on stderr, like a shell.
 #pragma once
 
@@ -33,6 +35,11 @@ class CommandIo {
   // The next piece of stdin; nullopt at end of input.
   virtual std::optional<std::string> read_stdin() = 0;
   virtual void sleep_for(std::chrono::duration<double> seconds) = 0;
+  // From now on SIGTERM does not end the command: trapped, it is reported by wait_for_term;
+  // ignored, it has no effect at all.
+  virtual void ignore_term() = 0;
+  // Traps SIGTERM and waits up to `limit` for it: true when it came.
+  virtual bool wait_for_term(std::chrono::duration<double> limit) = 0;
 };
 
 struct CommandContext {

@@ -6,6 +6,7 @@
 #include <hutch/env_changes.hpp>
 #include <hutch/error.hpp>
 #include <hutch/fork.hpp>
+#include <hutch/image_defaults.hpp>
 #include <hutch/spec.hpp>
 
 namespace hutch::fake {
@@ -26,6 +27,15 @@ SandboxRecord FakeHandle::current() const {
   return *record;
 }
 
+SandboxRecord FakeHandle::running() const {
+  SandboxRecord record = current();
+  if (record.stopped)
+    throw Error(Errc::state, "fake sandbox '" + id_ + "' is stopped; start it first");
+  if (backend_->lifetime_passed(record))
+    throw Error(Errc::state, "fake sandbox '" + id_ + "' expired (its ttl or idle timeout passed); start it again");
+  return record;
+}
+
 SandboxSpec FakeHandle::spec() const {
   current();
   SandboxSpec spec = spec_;
@@ -44,15 +54,18 @@ void FakeHandle::set_env(const Env& set, const std::vector<std::string>& unset) 
 SandboxInfo FakeHandle::info() { return backend_->info_of(current()); }
 
 Fs& FakeHandle::fs() {
-  current();
+  running();
+  backend_->mark_active(id_);
   return fs_;
 }
 
-std::unique_ptr<Process> FakeHandle::start(const ExecRequest& request, bool keep_stdin_open) {
-  SandboxRecord record = current();
+std::unique_ptr<Process> FakeHandle::start(const ExecRequest& given, bool keep_stdin_open) {
+  SandboxRecord record = running();
   if (record.paused)
     throw Error(Errc::state, "fake sandbox '" + id_ + "' is paused; unpause it first");
-  validate(request);
+  validate(given);
+  ExecRequest request = given;
+  request.argv = command_argv(given, resolve_defaults({}, record.spec), id_);
   if (request.tty) throw_unsupported(backend_name(), "tty");
 
   CommandContext context;
@@ -66,7 +79,8 @@ std::unique_ptr<Process> FakeHandle::start(const ExecRequest& request, bool keep
   context.fs = &fs_;
 
   backend_->store().mark_active(id_);
-  auto process = std::make_unique<FakeProcess>(request, std::move(context), id_);
+  auto process = std::make_unique<FakeProcess>(request, std::move(context), id_,
+                                               [backend = backend_, id = id_] { backend->mark_active(id); });
   if (!keep_stdin_open && !request.stdin_data) process->close_stdin();
   backend_->track(id_, process->state());
   return process;
@@ -91,6 +105,36 @@ void FakeHandle::set_paused(bool paused) {
     throw Error(Errc::state, "fake sandbox '" + id_ + "' is already " +
                                  (paused ? "paused" : "running"));
   record.paused = paused;
+  backend_->store().save(record);
+}
+
+void FakeHandle::stop() {
+  SandboxRecord record = current();
+  backend_->stop_commands(id_, record.spec.stop_grace.value_or(kDefaultStopGrace));
+  record.stopped = true;
+  record.paused = false;
+  backend_->store().save(record);
+}
+
+void FakeHandle::start() {
+  SandboxRecord record = current();
+  const auto now = std::chrono::system_clock::now();
+  // A lifetime that has passed counts again from this start.
+  if (backend_->lifetime_passed(record)) {
+    if (record.spec.ttl)
+      record.ttl_deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>((now + *record.spec.ttl).time_since_epoch()).count();
+    backend_->mark_active(id_);
+  }
+  record.stopped = false;
+  backend_->store().save(record);
+}
+
+void FakeHandle::set_lifetime(const LifetimeUpdate& update) {
+  SandboxRecord record = current();
+  const auto now = std::chrono::system_clock::now();
+  if (update.ttl)
+    record.ttl_deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>((now + *update.ttl).time_since_epoch()).count();
+  if (update.idle_timeout) record.idle_timeout_ms = update.idle_timeout->count();
   backend_->store().save(record);
 }
 

@@ -28,6 +28,9 @@ class FakeHandle final : public Handle {
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
   void unpause() override;
+  void stop() override;
+  void start() override;
+  void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   void destroy() override;
   std::shared_ptr<ForkFactory> fork_factory() override;
@@ -39,6 +42,8 @@ class FakeHandle final : public Handle {
   // The record on disk; Errc::state once the sandbox is gone.
   SandboxRecord current() const;
   std::filesystem::path env_file() const;
+  // current(), and Errc::state while it is stopped.
+  SandboxRecord running() const;
   std::unique_ptr<Process> start(const ExecRequest& request, bool keep_stdin_open);
   void set_paused(bool paused);
 

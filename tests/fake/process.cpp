@@ -6,6 +6,7 @@
 #include <csignal>
 #include <deque>
 #include <mutex>
+#include <utility>
 
 namespace hutch::fake {
 namespace {
@@ -67,6 +68,21 @@ class RunState final : public CommandIo {
     throw_if_ended(lock);
   }
 
+  void ignore_term() override {
+    std::lock_guard lock(mutex_);
+    term_ = Term::ignored;
+  }
+
+  bool wait_for_term(std::chrono::duration<double> limit) override {
+    std::unique_lock lock(mutex_);
+    term_ = Term::trapped;
+    auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
+    if (deadline_ && *deadline_ < until) until = *deadline_;
+    changed_.wait_until(lock, until, [&] { return ended() || term_pending_; });
+    throw_if_ended(lock);
+    return std::exchange(term_pending_, false);
+  }
+
   void finish(CommandOutcome outcome) {
     std::lock_guard lock(mutex_);
     if (!timed_out_ && kill_signal_ == 0) {
@@ -113,6 +129,24 @@ class RunState final : public CommandIo {
     kill_signal_ = signal;
     signal_ = signal;
     changed_.notify_all();
+  }
+
+  void terminate() {
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_ || term_ == Term::ignored) return;
+      if (term_ == Term::trapped) {
+        term_pending_ = true;
+        changed_.notify_all();
+        return;
+      }
+    }
+    kill(SIGTERM);
+  }
+
+  bool wait_finished(Clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_until(lock, deadline, [&] { return finished_; });
   }
 
   ExecResult wait() {
@@ -169,6 +203,8 @@ class RunState final : public CommandIo {
   std::string stdin_;
   bool stdin_closed_ = false;
   int kill_signal_ = 0;
+  enum class Term { ends, trapped, ignored } term_ = Term::ends;
+  bool term_pending_ = false;
   bool timed_out_ = false;
   bool finished_ = false;
   int exit_code_ = -1;
@@ -178,15 +214,20 @@ class RunState final : public CommandIo {
 };
 
 void kill_run(RunState& state, int signal) { state.kill(signal); }
+void terminate_run(RunState& state) { state.terminate(); }
+bool wait_run_ended(RunState& state, std::chrono::steady_clock::time_point deadline) {
+  return state.wait_finished(deadline);
+}
 
-FakeProcess::FakeProcess(ExecRequest request, CommandContext context, std::string sandbox_id)
+FakeProcess::FakeProcess(ExecRequest request, CommandContext context, std::string sandbox_id,
+                         std::function<void()> on_end)
     : state_(std::make_shared<RunState>(request, sandbox_id)) {
   if (request.stdin_data) {
     state_->write_stdin(*request.stdin_data);
     state_->close_stdin();
   }
-  worker_ = std::thread([state = state_, argv = std::move(request.argv),
-                         context = std::move(context)] {
+  worker_ = std::thread([state = state_, argv = std::move(request.argv), context = std::move(context),
+                         on_end = std::move(on_end)] {
     CommandOutcome outcome;
     try {
       outcome = run_command(argv, context, *state);
@@ -198,6 +239,8 @@ FakeProcess::FakeProcess(ExecRequest request, CommandContext context, std::strin
       }
       outcome = {1, 0};
     }
+    // Before the end is seen: whoever waits for it finds the activity recorded.
+    if (on_end) on_end();
     state->finish(outcome);
   });
 }

@@ -7,6 +7,8 @@
 #include "commands.hpp"
 
 #include <hutch/process.hpp>
+
+#include <functional>
 #include <hutch/types.hpp>
 
 #include <memory>
@@ -19,7 +21,9 @@ class RunState;
 
 class FakeProcess final : public Process {
  public:
-  FakeProcess(ExecRequest request, CommandContext context, std::string sandbox_id);
+  // `on_end` runs once the command has ended, before wait() returns.
+  FakeProcess(ExecRequest request, CommandContext context, std::string sandbox_id,
+              std::function<void()> on_end = {});
   ~FakeProcess() override;
 
   std::optional<OutputChunk> read_output() override;
@@ -38,5 +42,10 @@ class FakeProcess final : public Process {
 
 // Ends a running command as kill(signal) would; no effect once it has ended.
 void kill_run(RunState& state, int signal);
+// SIGTERM as a real sandbox's stop sends it: ends the command, unless it traps SIGTERM (it is
+// told) or ignores it (nothing happens).
+void terminate_run(RunState& state);
+// Waits until the command has ended or `deadline` passed; true when it has ended.
+bool wait_run_ended(RunState& state, std::chrono::steady_clock::time_point deadline);
 
 }  // namespace hutch::fake

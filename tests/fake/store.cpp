@@ -134,6 +134,9 @@ std::optional<SandboxRecord> Store::load(const std::string& id) const {
       record.labels.emplace(std::string(key), std::string(label.as_string()));
     record.created = from_millis(in.at("created_ms").to_number<std::int64_t>());
     record.paused = in.at("paused").as_bool();
+    if (auto* stopped = in.if_contains("stopped")) record.stopped = stopped->as_bool();
+    if (auto* v = in.if_contains("ttl_deadline_ms")) record.ttl_deadline_ms = v->to_number<std::int64_t>();
+    if (auto* v = in.if_contains("idle_timeout_ms")) record.idle_timeout_ms = v->to_number<std::int64_t>();
     return record;
   } catch (const std::exception& e) {
     throw Error(Errc::io, file.string() + ": malformed sandbox record: " + e.what());
@@ -147,6 +150,9 @@ void Store::save(const SandboxRecord& record) {
   out["labels"] = labels_to_json(record.labels);
   out["created_ms"] = to_millis(record.created);
   out["paused"] = record.paused;
+  out["stopped"] = record.stopped;
+  out["ttl_deadline_ms"] = record.ttl_deadline_ms;
+  out["idle_timeout_ms"] = record.idle_timeout_ms;
   write_atomically(sandbox_dir(record.id) / "spec.json", out);
 }
 

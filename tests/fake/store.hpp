@@ -23,6 +23,11 @@ struct SandboxRecord {
   Labels labels;     // spec.labels plus the hutch.* ones
   std::chrono::system_clock::time_point created{};
   bool paused = false;
+  bool stopped = false;  // Handle::stop: its files kept, no command runs until Handle::start
+  // Its lifetimes (from the spec, changed by Handle::set_lifetime); 0: none. The fake holds
+  // them by judging them whenever it is asked (info, list, exec).
+  std::int64_t ttl_deadline_ms = 0;  // unix epoch
+  std::int64_t idle_timeout_ms = 0;
 };
 
 struct SnapshotRecord {

@@ -252,7 +252,8 @@ TEST_F(ImagesTest, DockerSaveArchiveAppliesLayersAndWhiteouts) {
   EXPECT_EQ(image.config.env, (std::vector<std::string>{"PATH=/bin", "GREETING=hi"}));
   EXPECT_EQ(image.config.user, "app");
   EXPECT_EQ(image.config.workdir, "/keep");
-  EXPECT_EQ(image.config.cmd, (std::vector<std::string>{"/bin/tool", "--flag"}));
+  EXPECT_EQ(image.config.entrypoint, (std::vector<std::string>{"/bin/tool"}));
+  EXPECT_EQ(image.config.cmd, (std::vector<std::string>{"--flag"}));
 
   // By id too, and listed by name.
   EXPECT_EQ(store_->resolve(id).lower_dirs, image.lower_dirs);
@@ -415,7 +416,7 @@ TEST_F(ImagesTest, PlainRootfsTarKeepsWhiteoutNamesAndGetsDefaults) {
   EXPECT_EQ(read_file(rootfs / "bin" / "sh"), "shell");
   EXPECT_TRUE(present(rootfs / ".wh.literal"));
   EXPECT_EQ(image.config.user, "root");
-  EXPECT_EQ(image.config.workdir, "/");
+  EXPECT_EQ(image.config.workdir, "") << "no WorkingDir: the sandbox's fallback applies";
   EXPECT_NE(std::find(image.config.env.begin(), image.config.env.end(),
                       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
             image.config.env.end());
@@ -641,7 +642,7 @@ TEST_F(ImagesTest, HostImageSkeleton) {
     }
   }
   EXPECT_EQ(image.config.user, "root");
-  EXPECT_EQ(image.config.workdir, "/");
+  EXPECT_EQ(image.config.workdir, "");
   // No HOME: the agent sets it from the exec's user, so `-u nobody` does not get /root.
   for (const auto& entry : image.config.env) EXPECT_FALSE(entry.starts_with("HOME=")) << entry;
   EXPECT_NE(std::find_if(image.config.env.begin(), image.config.env.end(),

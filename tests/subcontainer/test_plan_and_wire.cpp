@@ -100,6 +100,24 @@ TEST(SubcontainerWire, LaunchRoundTripAndFdCount) {
   EXPECT_EQ(wire::request_fd_count(decoded), 4);
 }
 
+TEST(SubcontainerWire, TtyRoundTripCarriesNoFds) {
+  wire::ExecMessage message{{"sh"}, {}, "/", ""};
+  message.tty = true;
+  message.tty_cols = 132;
+  message.tty_rows = 43;
+  wire::ExecMessage decoded;
+  ASSERT_TRUE(wire::decode(wire::encode(message), decoded));
+  EXPECT_TRUE(decoded.tty);
+  EXPECT_EQ(decoded.tty_cols, 132);
+  EXPECT_EQ(decoded.tty_rows, 43);
+  EXPECT_EQ(wire::request_fd_count(decoded), 0) << "the agent makes the terminal";
+  wire::ExecMessage bad_size;
+  EXPECT_FALSE(wire::decode(std::string("ash\0y80\0", 8), bad_size)) << "a size without rows";
+  message.launch = true;
+  wire::ExecMessage launch_with_tty;
+  EXPECT_FALSE(wire::decode(wire::encode(message), launch_with_tty)) << "a main command has no terminal";
+}
+
 TEST(SubcontainerWire, RejectsMalformedPayloads) {
   wire::ExecMessage decoded;
   EXPECT_FALSE(wire::decode(std::string("ash", 3), decoded)) << "unterminated token";

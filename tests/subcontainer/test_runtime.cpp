@@ -1,6 +1,7 @@
 // The runtime on real namespaces: exec/spawn semantics, lifetime across handles, fork,
 // snapshot, limits, pause and stats.
 #include "error_of.hpp"
+#include "agent_processes.hpp"
 #include "runtime_fixture.hpp"
 #include "sandbox_leaks.hpp"
 
@@ -26,6 +27,7 @@
 using namespace hutch;
 using namespace hutch::subcontainer;
 using hutch::subcontainer::test::RuntimeTest;
+using hutch::subcontainer::test::sandbox_process_states;
 namespace fs = std::filesystem;
 
 TEST_F(RuntimeTest, ExecReturnsOutputAndStatus) {
@@ -141,46 +143,6 @@ TEST_F(RuntimeTest, OutputIsCappedPerStreamWithTruncatedFlags) {
   EXPECT_FALSE(result.stderr_truncated);
 }
 
-namespace {
-
-// The host-side processes of a sandbox: its leader (started with its plan) and the leader's
-// children (the shepherds, and whatever commands left running).
-std::vector<std::pair<pid_t, char>> sandbox_process_states(const fs::path& plan) {
-  std::vector<std::pair<pid_t, char>> states;
-  std::set<pid_t> with_plan;  // the leader, and the shepherds where their environment is readable
-  std::vector<std::pair<pid_t, std::string>> stats;  // pid, what follows "(comm) " in its stat
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const pid_t pid = static_cast<pid_t>(std::stoi(name));
-    if (hutch::test::subcontainer_plan_of(pid) == plan.string()) with_plan.insert(pid);
-    std::ifstream stat(entry.path() / "stat");
-    // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
-    // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
-    std::stringstream line_read;
-    line_read << stat.rdbuf();
-    std::string line = line_read.str();
-    auto paren = line.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= line.size()) continue;  // it just ended
-    stats.emplace_back(pid, line.substr(paren + 2));
-  }
-  std::map<pid_t, std::pair<char, pid_t>> state_and_parent;
-  for (const auto& [pid, fields] : stats) {
-    std::istringstream parts(fields);
-    char state = '?';
-    pid_t parent = 0;
-    parts >> state >> parent;
-    state_and_parent[pid] = {state, parent};
-  }
-  pid_t leader = 0;  // the one with the plan whose parent has none
-  for (pid_t pid : with_plan)
-    if (state_and_parent.count(pid) && !with_plan.count(state_and_parent[pid].second)) leader = pid;
-  for (const auto& [pid, state_parent] : state_and_parent)
-    if (leader != 0 && (pid == leader || state_parent.second == leader)) states.emplace_back(pid, state_parent.first);
-  return states;
-}
-
-}  // namespace
 
 // An idle sandbox must not sleep uninterruptibly: a task in D state counts in the host's load
 // average, and 1000 idle sandboxes would read as load 1000 on an idle CPU.
@@ -195,27 +157,32 @@ TEST_F(RuntimeTest, AnIdleSandboxHasNoTaskInUninterruptibleSleep) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     states = sandbox_process_states(plan);
   } while (std::chrono::steady_clock::now() < deadline &&
-           (states.size() != 2 || std::any_of(states.begin(), states.end(), [](auto s) { return s.second != 'S'; })));
-  ASSERT_EQ(states.size(), 2u) << "an idle sandbox is its leader and one waiting shepherd";
+           (states.size() != 3 || std::any_of(states.begin(), states.end(), [](auto s) { return s.second != 'S'; })));
+  ASSERT_EQ(states.size(), 3u) << "an idle sandbox is its leader, the commands' init and one waiting shepherd";
   for (int sample = 0; sample < 20; ++sample) {
     for (auto [pid, state] : sandbox_process_states(plan)) EXPECT_NE(state, 'D') << "process " << pid;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
-// Requests in a row are served by one shepherd (the command's parent), not a fork each; a
-// command that leaves something running ends its shepherd, so the leftover is nobody's tree
-// but the leader's and a later command's kill cannot reach it.
-TEST_F(RuntimeTest, ShepherdsAreReusedUnlessACommandLeavesSomethingRunning) {
+// Requests in a row are served by one shepherd (the command's parent, outside the commands'
+// pid namespace: $PPID is 0 inside), not a fork each; what a command leaves running goes to the
+// commands' init (PID 1 inside), so it is no later command's tree and their kills cannot reach
+// it.
+TEST_F(RuntimeTest, ShepherdsAreReusedAndLeftoversAreNoLaterCommandsTree) {
   auto sandbox = backend_->create({});
-  auto parent = sh(*sandbox, "echo $PPID").stdout_data;
-  ASSERT_FALSE(parent.empty());
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(sh(*sandbox, "echo $PPID").stdout_data, parent);
+  auto plan = sandbox_paths(runtime_->config.sandboxes_dir, sandbox->id()).plan;
+  ASSERT_EQ(sh(*sandbox, "echo $PPID").stdout_data, "0\n") << "the shepherd is in the commands' view";
+  const auto agent = sandbox_process_states(plan);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sh(*sandbox, "echo $PPID").stdout_data, "0\n");
+  EXPECT_EQ(sandbox_process_states(plan).size(), agent.size()) << "requests in a row forked shepherds";
+  for (auto [pid, state] : agent) EXPECT_EQ(::kill(pid, 0), 0) << "agent process " << pid << " was replaced";
 
-  auto left = sh(*sandbox, "sleep 1000 >/dev/null 2>&1 & echo $PPID");
-  EXPECT_EQ(left.stdout_data, parent);
-  auto next_parent = sh(*sandbox, "echo $PPID").stdout_data;
-  EXPECT_NE(next_parent, parent) << "the shepherd of a command that left a process behind served again";
+  std::string left = sh(*sandbox, "sleep 1000 >/dev/null 2>&1 & echo $!").stdout_data;
+  ASSERT_FALSE(left.empty());
+  left.pop_back();
+  EXPECT_EQ(sh(*sandbox, "cut -d' ' -f4 /proc/" + left + "/stat").stdout_data, "1\n")
+      << "the leftover was not adopted by the commands' init";
 
   ExecRequest request;
   request.argv = {"sleep", "1000"};
@@ -257,8 +224,8 @@ TEST_F(RuntimeTest, ConcurrentExecsEachGetAShepherdAndTheSpareOnesGo) {
   do {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     count = sandbox_process_states(plan).size();
-  } while (count != 2 && std::chrono::steady_clock::now() < deadline);
-  EXPECT_EQ(count, 2u) << "leader and one free shepherd";
+  } while (count != 3 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(count, 3u) << "leader, the commands' init and one free shepherd";
   EXPECT_EQ(sh(*sandbox, "echo after").stdout_data, "after\n");
 }
 

@@ -212,6 +212,7 @@ struct EngineClient::Impl {
   std::vector<std::unique_ptr<Connection>> idle;
   std::mutex version_mutex;
   std::optional<std::string> version;
+  std::optional<EngineIdentity> identity;
 
   explicit Impl(ClientOptions o) : options(std::move(o)), endpoint_name(options.endpoint.to_string()) {}
 
@@ -343,9 +344,25 @@ struct EngineClient::Impl {
       response.headers = copy_headers(result);
       response.body = std::move(result.body());
       if (parser.keep_alive()) release(std::move(connection));
-      if (response.status >= 400) throw_engine_error(endpoint_name, what, response.status, response.body);
+      if (response.status >= 400 && std::find(request.returned_statuses.begin(), request.returned_statuses.end(),
+                                               response.status) == request.returned_statuses.end())
+        throw_engine_error(endpoint_name, what, response.status, response.body);
       return response;
     }
+  }
+
+  // GET /version, parsed; Errc::backend when the answer is not a JSON object.
+  boost::json::value version_document(const std::string& why) {
+    Request request;
+    request.target = "/version";
+    request.what = why + " (GET /version)";
+    auto response = exchange(request, request.target);
+    boost::system::error_code ec;
+    auto parsed = boost::json::parse(response.body, ec);
+    if (ec || !parsed.is_object())
+      throw Error(Errc::backend, "docker (" + endpoint_name + "): GET /version did not answer a JSON object; is this a "
+                                 "Docker Engine?");
+    return parsed;
   }
 
   std::string negotiated_version() {
@@ -355,14 +372,9 @@ struct EngineClient::Impl {
       version = *options.api_version;
       return *version;
     }
-    Request request;
-    request.target = "/version";
-    request.what = "negotiate the API version (GET /version)";
-    auto response = exchange(request, request.target);
-    boost::system::error_code ec;
-    auto parsed = boost::json::parse(response.body, ec);
-    const boost::json::value* daemon_version = nullptr;
-    if (!ec && parsed.is_object()) daemon_version = parsed.as_object().if_contains("ApiVersion");
+    auto parsed = version_document("negotiate the API version");
+    identity = identify_engine(parsed);
+    const boost::json::value* daemon_version = parsed.as_object().if_contains("ApiVersion");
     if (daemon_version == nullptr || !daemon_version->is_string())
       throw Error(Errc::backend, "docker (" + endpoint_name +
                                      "): GET /version did not report ApiVersion; is this a Docker "
@@ -374,6 +386,14 @@ struct EngineClient::Impl {
                                      " or newer (Docker Engine 20.10+); upgrade the daemon");
     version = compare_api_versions(daemon, kMaxApiVersion) < 0 ? daemon : std::string(kMaxApiVersion);
     return *version;
+  }
+
+  EngineIdentity engine() {
+    negotiated_version();
+    std::lock_guard lock(version_mutex);
+    // A fixed API version skipped the negotiation's GET /version.
+    if (!identity) identity = identify_engine(version_document("identify the engine"));
+    return *identity;
   }
 };
 
@@ -712,6 +732,32 @@ void EngineClient::ping() {
 }
 
 std::string EngineClient::api_version() { return impl_->negotiated_version(); }
+EngineIdentity EngineClient::engine() { return impl_->engine(); }
+
+std::string EngineIdentity::describe() const {
+  std::string name = kind == Kind::podman ? "Podman" : "Docker Engine";
+  return version.empty() ? name : name + " " + version;
+}
+
+EngineIdentity identify_engine(const boost::json::value& version_document) {
+  EngineIdentity identity;
+  const auto* object = version_document.if_object();
+  if (object == nullptr) return identity;
+  if (const auto* version = object->if_contains("Version"); version != nullptr && version->is_string())
+    identity.version = std::string(version->as_string());
+  const auto* components = object->if_contains("Components");
+  if (components == nullptr || !components->is_array()) return identity;
+  for (const auto& component : components->as_array()) {
+    const auto* entry = component.if_object();
+    if (entry == nullptr) continue;
+    const auto* name = entry->if_contains("Name");
+    if (name == nullptr || !name->is_string() || name->as_string() != "Podman Engine") continue;
+    identity.kind = EngineIdentity::Kind::podman;
+    if (const auto* version = entry->if_contains("Version"); version != nullptr && version->is_string())
+      identity.version = std::string(version->as_string());
+  }
+  return identity;
+}
 std::string EngineClient::endpoint_name() const { return impl_->endpoint_name; }
 Duration EngineClient::request_timeout() const { return impl_->options.request_timeout; }
 

@@ -39,6 +39,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<Duration> timeout;  // whole call; default: the client's request timeout
   std::string what;  // what the call does, for error messages ("start container hutch-1")
+  // Error statuses returned as a Response instead of thrown (call() only), for the callers
+  // that read headers of an error answer (engine_quirks.hpp: Podman's HEAD of a dangling link).
+  std::vector<unsigned> returned_statuses;
 };
 
 struct Response {
@@ -91,6 +94,19 @@ class RawStream {
   virtual void shutdown_send() = 0;
 };
 
+// Which engine answers on the endpoint, from its GET /version (read once, with the API
+// version negotiation).
+struct EngineIdentity {
+  enum class Kind { docker, podman };
+  Kind kind = Kind::docker;
+  std::string version;  // the engine's own version ("24.0.5", "4.3.1"), or empty if unknown
+  std::string describe() const;  // "Docker Engine 24.0.5", "Podman 4.3.1"
+};
+
+// The identity a GET /version document describes: Podman's lists a component named
+// "Podman Engine"; anything else is taken for dockerd.
+EngineIdentity identify_engine(const boost::json::value& version_document);
+
 struct ClientOptions {
   Endpoint endpoint;
   Duration request_timeout = std::chrono::seconds(60);
@@ -129,6 +145,8 @@ class EngineClient {
 
   // The negotiated API version ("1.41"); negotiates on first use.
   std::string api_version();
+  // The engine behind the endpoint; asks GET /version on first use (with the negotiation).
+  EngineIdentity engine();
   std::string endpoint_name() const;
   Duration request_timeout() const;
 

@@ -16,6 +16,7 @@
 // The order of setup, as nsjail and bubblewrap do it; each step is one function.
 #include "../plan_format.hpp"
 #include "agent/command.hpp"
+#include "agent/command_pid_namespace.hpp"
 #include "agent/leader.hpp"
 #include "fail.hpp"
 #include "idmapped_mounts.hpp"
@@ -143,6 +144,10 @@ void detach_stdio() {
   policy.can_setgroups = !plan.deny_setgroups;
   policy.default_user = plan.default_user;
   policy.seccomp = plan.seccomp;
+  policy.stop_grace_ms = plan.stop_grace_ms;
+  policy.ttl_deadline_ms = plan.ttl_deadline_ms;
+  policy.idle_timeout_ms = plan.idle_timeout_ms;
+  policy.expiry_fd = plan.expiry_fd;
   // Nothing runs in the sandbox but this process until it is in the sandbox's cgroups.
   wait_for_parent(sync_fd);
   ::close(sync_fd);
@@ -150,6 +155,12 @@ void detach_stdio() {
   // A cgroup namespace is rooted where its creator is at that moment: made only now, it hides
   // everything above the sandbox's own cgroups.
   if (::unshare(CLONE_NEWCGROUP) != 0) fail_errno("unshare the cgroup namespace");
+  // Commands run in a pid namespace below this one, where neither this leader nor its
+  // shepherds can be seen, signalled or traced (issue 12, finding 7). Made last, so that its
+  // init is in the sandbox's cgroups and namespaces and sees the final root.
+  hutch::agent::CommandPidNamespace commands;
+  if (auto error = hutch::agent::start_command_pid_namespace(commands); !error.empty()) fail(error.c_str());
+  hutch::agent::use_command_pid_namespace(commands, policy);
   if (auto confine_error = confine_leader(policy); !confine_error.empty()) fail(confine_error.c_str());
   detach_stdio();
   // "OK" goes out once the first shepherd is forked (run_leader).
@@ -172,6 +183,12 @@ int start(const char* plan_path) {
     return 1;
   }
   prepare_detached_mounts(plan);
+  // Opened here, as the host user, emptied for this start: the leader writes why it expired
+  // (agent/lifetime.hpp), the host reads it. Close-on-exec: no command inherits it.
+  if (!plan.expiry_file.empty()) {
+    plan.expiry_fd = ::open(plan.expiry_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (plan.expiry_fd < 0) fail_errno("open", plan.expiry_file.c_str());
+  }
   int listen_fd = listen_on(plan.socket_path);
 
   int sync_pipe[2];

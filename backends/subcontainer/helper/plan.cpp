@@ -106,6 +106,18 @@ bool apply_line(const std::vector<std::string>& f, Plan& plan) {
     plan.max_file_bytes = std::strtoull(f[1].c_str(), nullptr, 10);
     return plan.max_file_bytes != 0;
   }
+  if (key == k::kLifetime) {
+    if (f.size() != 3) return false;
+    plan.ttl_deadline_ms = std::strtoll(f[1].c_str(), nullptr, 10);
+    plan.idle_timeout_ms = std::strtoll(f[2].c_str(), nullptr, 10);
+    return true;
+  }
+  if (key == k::kExpiryFile) return one(plan.expiry_file);
+  if (key == k::kStopGrace) {
+    if (f.size() != 2) return false;
+    plan.stop_grace_ms = static_cast<std::uint32_t>(std::strtoul(f[1].c_str(), nullptr, 10));
+    return true;
+  }
   return false;
 }
 

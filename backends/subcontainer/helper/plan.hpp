@@ -54,6 +54,10 @@ struct Plan {
   std::vector<int> keep_caps;
   bool seccomp = true;
   std::uint64_t max_file_bytes = 0;  // 0: no RLIMIT_FSIZE
+  std::uint32_t stop_grace_ms = 10000;
+  std::int64_t ttl_deadline_ms = 0, idle_timeout_ms = 0;
+  std::string expiry_file;
+  int expiry_fd = -1;  // expiry_file, opened by the helper for the leader
 };
 
 // Reads the plan file; on a malformed line returns false with `error` set.

@@ -9,6 +9,7 @@
 
 #include <hutch/types.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -20,13 +21,22 @@ namespace hutch_template {
 
 struct Sandbox {
   Sandbox(const std::string& sandbox_id, hutch::SandboxSpec sandbox_spec, hutch::Labels sandbox_labels)
-      : id(sandbox_id), spec(std::move(sandbox_spec)), labels(std::move(sandbox_labels)), fs(sandbox_id) {}
+      : id(sandbox_id), spec(std::move(sandbox_spec)), labels(std::move(sandbox_labels)), fs(sandbox_id, spec.max_file_bytes) {}
 
   const std::string id;
   const hutch::SandboxSpec spec;
   const hutch::Labels labels;  // the user's and the hutch.* ones
   const std::chrono::system_clock::time_point created = std::chrono::system_clock::now();
   MemoryFs fs;
+  // Handle::stop / Handle::start. A real backend stops its processes (SIGTERM, then SIGKILL
+  // after spec.stop_grace) and keeps the files; this one runs no processes.
+  std::atomic<bool> stopped{false};
+  // Handle::set_lifetime: when the ttl ends the sandbox (unix ms; 0: none). A real backend
+  // gives it to something that outlives the caller (its PID 1) to enforce; this one only
+  // reports it (SandboxInfo::expires_at, and the state `expired` once it has passed).
+  std::atomic<std::int64_t> ttl_deadline_ms{
+      spec.ttl ? std::chrono::duration_cast<std::chrono::milliseconds>((created + *spec.ttl).time_since_epoch()).count()
+               : 0};
 };
 
 class SandboxRegistry {

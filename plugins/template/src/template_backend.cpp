@@ -6,6 +6,7 @@
 #include <hutch/owner.hpp>
 #include <hutch/sandbox_files.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/workspace.hpp>
 
 #include <algorithm>
 #include <random>
@@ -42,7 +43,8 @@ TemplateBackend::TemplateBackend(std::string name, TemplateOptions options)
 std::string TemplateBackend::name() const { return registry_->backend_name(); }
 
 hutch::Capabilities TemplateBackend::capabilities() const {
-  hutch::Capabilities capabilities;  // everything off: no exec engine yet
+  hutch::Capabilities capabilities;  // everything off but stop: no exec engine yet
+  capabilities.stop = true;
   capabilities.network_modes = {hutch::NetworkMode::none};
   return capabilities;
 }
@@ -52,6 +54,8 @@ void TemplateBackend::check_supported(const hutch::SandboxSpec& spec) const {
   if (spec.network != hutch::NetworkMode::none)
     hutch::throw_unsupported(name(), std::string("network mode ") + hutch::to_string(spec.network));
   if (!spec.ports.empty()) hutch::throw_unsupported(name(), "published ports");
+  // No volumes() here: a workspace that outlives its sandbox cannot be kept.
+  hutch::refuse_named_workspace(spec, name());
 }
 
 std::shared_ptr<hutch::Handle> TemplateBackend::create(const hutch::SandboxSpec& spec) {
@@ -67,6 +71,8 @@ std::shared_ptr<hutch::Handle> TemplateBackend::create(const hutch::SandboxSpec&
   labels[hutch::kLabelId] = id;
   labels[hutch::kLabelOwner] = hutch::current_owner();
   auto sandbox = std::make_shared<Sandbox>(id, hutch::without_file_contents(spec), std::move(labels));
+  // The ephemeral /workspace (SandboxSpec::workspace) is an empty directory of the sandbox.
+  if (hutch::workspace_of(spec).kind == hutch::WorkspaceKind::ephemeral) sandbox->fs.mkdir(hutch::kWorkspaceTarget, true, 0755);
   registry_->add(sandbox);
   // SandboxSpec::files go in through the handle's Fs before create returns; a failure
   // destroys the sandbox again. Copy this line into a real backend's create.

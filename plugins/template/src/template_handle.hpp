@@ -23,6 +23,9 @@ class TemplateHandle final : public hutch::Handle {
   hutch::ExecResult exec(const hutch::ExecRequest& request) override;
   std::unique_ptr<hutch::Process> spawn(const hutch::ExecRequest& request) override;
   hutch::Fs& fs() override;
+  void stop() override;
+  void start() override;
+  void set_lifetime(const hutch::LifetimeUpdate& update) override;
   void destroy() override;
 
  protected:
@@ -31,6 +34,8 @@ class TemplateHandle final : public hutch::Handle {
  private:
   // Throws Errc::state once the sandbox is destroyed (through this or any other handle).
   void check_alive() const;
+  // check_alive, and Errc::state while the sandbox is stopped.
+  void check_running() const;
 
   std::shared_ptr<SandboxRegistry> registry_;
   std::shared_ptr<Sandbox> sandbox_;

@@ -34,7 +34,8 @@ inline std::string test_image() {
 inline std::string docker_unavailable_reason() {
   ClientOptions options;
   options.endpoint = choose_endpoint(std::nullopt);
-  options.request_timeout = std::chrono::seconds(5);
+  // Podman's service takes seconds to answer its first call on a loaded machine.
+  options.request_timeout = std::chrono::seconds(30);
   try {
     EngineClient client(options);
     client.ping();

@@ -1,6 +1,8 @@
 #include "leak_guard.hpp"
 
 #include "containers.hpp"
+#include "engine_quirks.hpp"
+#include "images.hpp"
 #include "labels.hpp"
 
 #include "docker_fixture.hpp"
@@ -113,12 +115,11 @@ std::vector<std::string> leftovers(DockerBackend& backend, const Labels& labels)
     for (const auto& item : items->as_array())
       out.push_back("volume " + std::string(item.as_object().at("Name").as_string()) + " (of sandbox " +
                     label_of(item.as_object(), kLabelId) + ")");
-  auto images = list(backend, "/images/json", labels);
-  for (const auto& item : images.as_array()) {
+  for (const auto& item : images_with_labels(*backend.context(), label_filters(labels), "list the images tests left")) {
     const auto& image = item.as_object();
     std::string name(image.at("Id").as_string());
     if (auto* tags = image.if_contains("RepoTags"); tags != nullptr && tags->is_array() && !tags->as_array().empty())
-      name = std::string(tags->as_array().front().as_string());
+      name = short_image_name(std::string(tags->as_array().front().as_string()), backend.context()->client->engine());
     out.push_back("image " + name + " (made by test '" + label_of(image, kTestLabel) + "')");
   }
   return out;
@@ -168,8 +169,7 @@ std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
   if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
     for (const auto& item : items->as_array())
       consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
-  auto images = list(backend, "/images/json", suite);
-  for (const auto& item : images.as_array())
+  for (const auto& item : images_with_labels(*backend.context(), label_filters(suite), "list the images of test runs"))
     consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
   std::vector<std::string> removed;
   for (const auto& [run, alive] : run_alive)

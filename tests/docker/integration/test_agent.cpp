@@ -61,7 +61,9 @@ TEST_F(DockerTest, MainCommandFilesStayOutOfTheSandbox) {
   auto host_dir = agent_dir_of(*sandbox).parent_path();
   EXPECT_TRUE(std::filesystem::exists(host_dir / "main.log"));
   auto seen = sh(*sandbox, "ls -A /.hutch/run");
-  EXPECT_EQ(seen.stdout_data, std::string(kAgentSocketName) + "\n") << "the sandbox sees more than the socket";
+  // The socket, and the file where the agent records why the sandbox expired (lifetimes).
+  EXPECT_EQ(seen.stdout_data, std::string(kAgentSocketName) + "\n" + kAgentExpiryName + "\n")
+      << "the sandbox sees more than the socket and the expiry record";
 }
 
 TEST_F(DockerTest, LaunchWithoutTheAgentIsUnsupported) {

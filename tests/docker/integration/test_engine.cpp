@@ -37,7 +37,9 @@ TEST_F(DockerTest, DaemonErrorsCarryItsMessage) {
     FAIL() << "inspecting a missing container succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::not_found);
-    EXPECT_NE(std::string(e.what()).find("No such container: hutch-surely-missing"), std::string::npos) << e.what();
+    // dockerd: "No such container: ID"; Podman: "no container with name or ID "ID" found: no such container".
+    EXPECT_TRUE(is_container_gone(e)) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hutch-surely-missing"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("(HTTP 404)"), std::string::npos) << e.what();
   }
 }

@@ -1,4 +1,5 @@
 #include "docker_fixture.hpp"
+#include "docker_handle.hpp"
 #include "error_of.hpp"
 #include "engine/query.hpp"
 #include "labels.hpp"
@@ -49,7 +50,9 @@ TEST_P(DockerBothPathsTest, PidOneReapsAndKeepsTheSandboxUp) {
   auto result = sh(*sandbox, "(sh -c 'exit 0' &) ; sleep 0.5; ps -o stat,comm | grep -c '^Z' || true");
   EXPECT_EQ(result.stdout_data, "0\n");
   auto init = sh(*sandbox, "cat /proc/1/cmdline | tr '\\0' ' '");
-  const char* expected = GetParam() == AgentMode::on ? "/.hutch/agent serve" : "docker-init";
+  // Without the agent, the engine's own init: docker-init, or Podman's catatonit as /run/podman-init.
+  const bool podman = backend_->context()->client->engine().kind == EngineIdentity::Kind::podman;
+  const char* expected = GetParam() == AgentMode::on ? "/.hutch/agent serve" : podman ? "/run/podman-init" : "docker-init";
   EXPECT_NE(init.stdout_data.find(expected), std::string::npos) << init.stdout_data;
 }
 
@@ -98,7 +101,7 @@ TEST_F(DockerTest, EmptyAndUnknownIdsAreClearErrors) {
   EXPECT_EQ(error.code(), Errc::invalid_argument) << error.what();
   error = hutch::test::error_of([&] { backend_->resume("hutch-000000000000"); });
   EXPECT_EQ(error.code(), Errc::not_found) << error.what();
-  EXPECT_NE(std::string(error.what()).find("No such container"), std::string::npos) << "the daemon's own message";
+  EXPECT_TRUE(is_container_gone(error)) << "the daemon's own message: " << error.what();
 }
 
 TEST_P(DockerBothPathsTest, FailedStartRemovesTheContainerAndItsVolume) {
@@ -214,14 +217,9 @@ TEST_F(DockerTest, ImportsARootfsTarball) {
   EXPECT_EQ(sandbox->spec().image.rfind("hutch-import:", 0), 0u) << sandbox->spec().image;
 }
 
-// Commits `container` as repository:tag with `labels` (as the backend's fork and snapshot do).
-void commit_image(DockerBackend& backend, const std::string& container, const std::string& reference_tag,
-                  const boost::json::object& labels) {
-  Request request;
-  request.method = Method::post;
-  request.target = "/commit?container=" + container + "&repo=hutch-prune-test&tag=" + reference_tag;
-  request.body = boost::json::serialize(boost::json::object{{"Labels", labels}});
-  backend.context()->client->call(request);
+// Commits `sandbox` as hutch-prune-test:TAG with `labels`, as the backend's fork and snapshot do.
+void commit_image(Handle& sandbox, const std::string& reference_tag, const Labels& labels) {
+  dynamic_cast<DockerHandle&>(sandbox).commit("hutch-prune-test", reference_tag, labels);
 }
 
 bool image_exists(DockerBackend& backend, const std::string& reference) {
@@ -238,12 +236,12 @@ TEST_F(DockerTest, PruneKeepsSnapshotsOfGoneOwnersButNotTheirForkImages) {
   auto alive = create(spec);
   const std::string dead_owner = "00000000-0000-0000-0000-000000000000:1:1";
   auto labels_of_kind = [&](const char* kind) {
-    return boost::json::object{{kLabelManaged, "true"}, {kLabelOwner, dead_owner}, {label::kKind, kind},
-                               {"prune-run", run},      {kRunLabel, test_run_id()}};
+    return Labels{{kLabelManaged, "true"}, {kLabelOwner, dead_owner}, {label::kKind, kind},
+                  {"prune-run", run},      {kRunLabel, test_run_id()}};
   };
   const std::string snapshot_tag = "snap-" + run, fork_tag = "fork-" + run;
-  commit_image(*backend_, alive->id(), snapshot_tag, labels_of_kind("snapshot"));
-  commit_image(*backend_, alive->id(), fork_tag, labels_of_kind("fork"));
+  commit_image(*alive, snapshot_tag, labels_of_kind("snapshot"));
+  commit_image(*alive, fork_tag, labels_of_kind("fork"));
 
   backend_->prune(Filter{{{"prune-run", run}}, false});
   EXPECT_TRUE(image_exists(*backend_, snapshot_tag)) << "a plain prune removed a snapshot";

@@ -1,8 +1,8 @@
-#include "base64.hpp"
+#include <hutch/base64.hpp>
 
 #include <hutch/error.hpp>
 
-namespace hutch::docker {
+namespace hutch {
 
 std::string base64_encode(std::string_view data, bool url_safe) {
   const char* alphabet = url_safe ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -37,7 +37,7 @@ std::string base64_decode(std::string_view text) {
     if (c >= '0' && c <= '9') return c - '0' + 52;
     if (c == '+' || c == '-') return 62;
     if (c == '/' || c == '_') return 63;
-    throw Error(Errc::backend, "invalid base64 from the daemon: unexpected character '" + std::string(1, c) + "'");
+    throw Error(Errc::invalid_argument, "invalid base64: unexpected character '" + std::string(1, c) + "'");
   };
   std::string out;
   unsigned buffer = 0;
@@ -54,4 +54,4 @@ std::string base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace hutch::docker
+}  // namespace hutch
