@@ -23,7 +23,9 @@ std::vector<std::string> users_of(Context& context, const std::string& name) {
   request.target = Target("/containers/json").add("all", true).add("filters", filters_json({{"volume", {name}}})).str();
   request.what = "list the sandboxes using volume '" + name + "'";
   std::vector<std::string> users;
-  for (const auto& item : context.client->call_json(request).as_array()) {
+  // Held here: a range-for over call_json(...).as_array() would walk a destroyed temporary.
+  const json::value containers = context.client->call_json(request);
+  for (const auto& item : containers.as_array()) {
     const auto& container = item.as_object();
     std::string id(container.at("Id").as_string());
     if (auto* names = container.if_contains("Names"); names && names->is_array() && !names->as_array().empty())

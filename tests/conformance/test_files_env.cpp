@@ -98,6 +98,25 @@ TEST_P(FilesAndEnv, AManifestOfAHundredFilesIsThereForTheFirstCommand) {
   EXPECT_TRUE(recorded.files[3].content.empty());
 }
 
+TEST_P(FilesAndEnv, AManifestFileWithAnOwnerBelongsToIt) {
+  if (cmd().flavour() == Flavour::fake) GTEST_SKIP() << "the fake's commands have no chown, which stage_files runs";
+  SandboxSpec spec = base_spec();
+  spec.files.push_back(SandboxFile{.path = "/srv/owned/key", .content = "k", .mode = 0600, .owner = "1000:1001"});
+  spec.files.push_back(SandboxFile{.path = "/srv/root-owned", .content = "r"});
+  auto sandbox = create(spec);
+  const FileStat owned = sandbox->fs().stat("/srv/owned/key");
+  EXPECT_EQ(owned.uid, 1000u);
+  EXPECT_EQ(owned.gid, 1001u);
+  EXPECT_EQ(owned.mode, 0600u);
+  EXPECT_EQ(sandbox->fs().stat("/srv/root-owned").uid, 0u);
+  // Its owner can read it; another user cannot.
+  ExecRequest as_owner = request(cmd().cat_file("/srv/owned/key"));
+  as_owner.user = "1000";
+  EXPECT_EQ(sandbox->exec(as_owner).stdout_data, "k");
+  as_owner.user = "1002";
+  EXPECT_NE(sandbox->exec(as_owner).exit_code, 0);
+}
+
 TEST_P(FilesAndEnv, ABadManifestFailsTheCreateAndLeavesNothing) {
   SandboxSpec relative = base_spec();
   relative.files.push_back(SandboxFile{.path = "relative/path", .content = "x"});
