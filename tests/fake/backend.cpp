@@ -2,6 +2,7 @@
 
 #include "handle.hpp"
 #include "process.hpp"
+#include "tree_fs.hpp"
 
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
@@ -109,16 +110,18 @@ std::shared_ptr<Handle> FakeBackend::create(const SandboxSpec& spec) {
   if (spec.ttl) record.ttl_deadline_ms = to_unix_ms(record.created + *spec.ttl);
   if (spec.idle_timeout) record.idle_timeout_ms = spec.idle_timeout->count();
   store_.create(record);
-  auto handle = std::make_shared<FakeHandle>(shared_from_this(), record);
   try {
+    // Straight into the sandbox's tree, not through its handle's Fs: a ttl shorter than this
+    // create must not fail it (the sandbox is then expired, as the contract says).
+    TreeFs tree(store_.files_dir(record.id), record.id);
     // The ephemeral workspace is a directory of the sandbox's tree, gone with it.
-    if (workspace_of(spec).kind == WorkspaceKind::ephemeral) handle->fs().mkdir(kWorkspaceTarget, true);
-    if (record.spec.workdir != "/") handle->fs().mkdir(record.spec.workdir, true);
+    if (workspace_of(spec).kind == WorkspaceKind::ephemeral) tree.mkdir(kWorkspaceTarget, true);
+    if (record.spec.workdir != "/") tree.mkdir(record.spec.workdir, true);
   } catch (...) {
     store_.remove(record.id);
     throw;
   }
-  return stage_files_or_destroy(handle, spec.files);
+  return stage_files_or_destroy(std::make_shared<FakeHandle>(shared_from_this(), std::move(record)), spec.files);
 }
 
 std::shared_ptr<Handle> FakeBackend::resume(const std::string& id) {
