@@ -37,16 +37,22 @@ int create(Session& session, const CreateOptions& options) {
   return 0;
 }
 
+// `--label K=V` options (ls, prune) as a filter.
+Filter label_filter(const std::vector<std::string>& labels) {
+  Filter filter;
+  for (const auto& entry : labels) {
+    auto [key, value] = parse_key_value(entry, "--label");
+    filter.labels[key] = value;
+  }
+  return filter;
+}
+
 struct ListOptions {
   std::vector<std::string> labels;
 };
 
 int list(Session& session, const ListOptions& options) {
-  Filter filter;
-  for (const auto& entry : options.labels) {
-    auto [key, value] = parse_key_value(entry, "--label");
-    filter.labels[key] = value;
-  }
+  const Filter filter = label_filter(options.labels);
   std::vector<SandboxInfo> sandboxes;
   const std::vector<SandboxBackend*> backends = available_backends(session);
   for (SandboxBackend* backend : backends) {
@@ -135,9 +141,14 @@ int remove(Session& session, const RemoveOptions& options) {
   });
 }
 
-int prune(Session& session, bool all) {
-  Filter filter;
-  filter.all = all;
+struct PruneOptions {
+  bool all = false;
+  std::vector<std::string> labels;
+};
+
+int prune(Session& session, const PruneOptions& options) {
+  Filter filter = label_filter(options.labels);
+  filter.all = options.all;
   for (const std::string& id : session.backend().prune(filter)) std::cout << id << '\n';
   return 0;
 }
@@ -168,11 +179,13 @@ void register_lifecycle_commands(CLI::App& app, Session& session, CommandTable& 
   remove_command->add_option("ID", remove_options->ids, "sandbox ids")->required();
   table.add(remove_command, [&session, remove_options] { return remove(session, *remove_options); });
 
-  auto prune_all = std::make_shared<bool>(false);
+  auto prune_options = std::make_shared<PruneOptions>();
   CLI::App* prune_command = app.add_subcommand(
       "prune", "destroy leaked sandboxes (owner gone, ttl or idle timeout passed) and print their ids");
-  prune_command->add_flag("--all", *prune_all, "destroy every sandbox hutch manages");
-  table.add(prune_command, [&session, prune_all] { return prune(session, *prune_all); });
+  prune_command->add_flag("--all", prune_options->all, "destroy every sandbox hutch manages");
+  prune_command->add_option("--label", prune_options->labels, "only those with label K=V (repeatable)")
+      ->allow_extra_args(false);
+  table.add(prune_command, [&session, prune_options] { return prune(session, *prune_options); });
 }
 
 }  // namespace hutch::cli

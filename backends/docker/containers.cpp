@@ -199,6 +199,26 @@ Error paused_elsewhere(const std::string& what, const std::string& id) {
                                 " is paused (by `docker pause` or another process); unpause it first");
 }
 
+Error stopped_sandbox(const std::string& id) {
+  return Error(Errc::state, "sandbox " + id + " is stopped (not running); start it with `hutch start " + id +
+                                "` or remove it with `hutch rm " + id + "`");
+}
+
+std::optional<Error> state_refusal(Context& context, const std::string& id, const std::string& what) {
+  boost::json::object state;
+  try {
+    state = inspect_container(context, id).at("State").as_object();
+  } catch (const Error& e) {
+    if (e.code() == Errc::not_found) return std::nullopt;
+    throw;
+  }
+  const auto* paused = state.if_contains("Paused");
+  if (paused != nullptr && paused->is_bool() && paused->as_bool()) return paused_elsewhere(what, id);
+  const auto* running = state.if_contains("Running");
+  if (running != nullptr && running->is_bool() && !running->as_bool()) return stopped_sandbox(id);
+  return std::nullopt;
+}
+
 void remove_volume(Context& context, const std::string& name) {
   // In use: another container still mounts it.
   delete_unless_in_use(context, "/volumes", name, "volume", spdlog::level::warn);

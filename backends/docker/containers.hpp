@@ -49,6 +49,15 @@ bool container_paused(Context& context, const std::string& id);
 // The error for `what` (may be empty) failing because container `id` was paused outside this handle.
 Error paused_elsewhere(const std::string& what, const std::string& id);
 
+// The error for sandbox `id` being stopped (Errc::state), with the verbs that go on from there.
+Error stopped_sandbox(const std::string& id);
+
+// Why the engine may have refused `what` on container `id`, read from its state: paused
+// (paused_elsewhere) or not running (stopped_sandbox); nullopt when it runs or is gone. The
+// engines answer differently for this (dockerd 409, Podman 500 "container state improper"), so
+// callers ask the state instead of reading the status.
+std::optional<Error> state_refusal(Context& context, const std::string& id, const std::string& what);
+
 // Stops (grace period, then SIGKILL), removes the container and its anonymous volumes, its
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
 void remove_sandbox(Context& context, const std::string& id);

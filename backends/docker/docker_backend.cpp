@@ -103,8 +103,13 @@ std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
   if (info.labels[kLabelManaged] != "true")
     throw Error(Errc::not_found, "docker: container " + id + " exists but is not a hutch sandbox (no hutch.managed label)");
   // A container that stopped by itself (a daemon or host restart) is started again; one
-  // stopped on purpose (Handle::stop) stays stopped until Handle::start.
+  // stopped on purpose (Handle::stop) stays stopped until Handle::start, and one being removed
+  // (by another process's destroy or prune) or dead is never started.
   const std::string sandbox_id = info.id.empty() ? id : info.id;
+  const auto* state = inspect.if_contains("State");
+  const auto* status = state != nullptr && state->is_object() ? state->as_object().if_contains("Status") : nullptr;
+  const bool going = status != nullptr && status->is_string() && (*status == "removing" || *status == "dead");
+  if (going) throw Error(Errc::not_found, "docker: sandbox " + sandbox_id + " is being removed");
   if ((info.state == SandboxState::stopped || info.state == SandboxState::creating) &&
       !stopped_on_purpose(context_->state_dir / sandbox_id))
     start_container(*context_, id, info.labels);

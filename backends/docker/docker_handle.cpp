@@ -209,8 +209,7 @@ pid_t DockerHandle::agent_pid(bool refresh) {
   auto inspect = inspect_container(*context_, id_);
   const auto& state = inspect.at("State").as_object();
   if (!state.at("Running").as_bool())
-    throw Error(Errc::state, "sandbox " + id_ + " is stopped (not running); start it with `hutch start " + id_ +
-                                 "` or remove it with `hutch rm " + id_ + "`");
+    throw stopped_sandbox(id_);
   pid_t pid = static_cast<pid_t>(state.at("Pid").to_number<std::int64_t>());
   agent_pid_ = pid;
   return pid;

@@ -93,10 +93,9 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   create_request.what = "create " + self.what_;
   try {
     self.exec_id_ = std::string(self.context_->client->call_json(create_request).at("Id").as_string());
-  } catch (const Error& e) {
-    // dockerd's 409 says to unpause; Podman's only that the container is paused.
-    if (e.code() == Errc::state && container_paused(*self.context_, container))
-      throw paused_elsewhere("create " + self.what_, container);
+  } catch (const Error&) {
+    // Paused or stopped: dockerd answers 409, Podman 500; say which from the container's state.
+    if (auto refusal = state_refusal(*self.context_, container, "create " + self.what_)) throw *refusal;
     throw;
   }
 

@@ -93,15 +93,13 @@ void write_v2_limit(const fs::path& dir, const char* file, const std::string& va
 
 // Where the sandbox cgroups go: the cgroup version and <hierarchy>/<root_name> for each
 // hierarchy (one on v2; on v1 one per mounted controller, co-mounted ones counted once).
-// `with_cpu` false leaves out v1's cpu controller: it only enforces a quota (usage comes from
-// cpuacct), so without one it is a hierarchy less to create, join and remove. Where cpu and
-// cpuacct share a hierarchy, cpuacct still brings it in.
-std::pair<int, std::vector<fs::path>> sandbox_roots(const std::string& root_name, const fs::path& mount,
-                                                    bool with_cpu = true) {
+// A sandbox always joins the cpu controller, with or without a quota: the scheduler then weighs
+// the whole sandbox as one entity against each host task, so a thousand busy processes inside
+// (a fork bomb held at its pids limit) cannot starve the host of CPU.
+std::pair<int, std::vector<fs::path>> sandbox_roots(const std::string& root_name, const fs::path& mount) {
   if (is_fs(mount, CGROUP2_SUPER_MAGIC)) return {2, {mount / root_name}};
   std::vector<fs::path> roots;
   for (const char* controller : kV1Controllers) {
-    if (!with_cpu && std::string_view(controller) == "cpu") continue;
     fs::path hierarchy = mount / controller;
     if (!is_fs(hierarchy, CGROUP_SUPER_MAGIC)) continue;
     auto root = fs::canonical(hierarchy) / root_name;
@@ -117,7 +115,7 @@ SandboxCgroup::SandboxCgroup(int version, std::vector<std::string> dirs, std::st
 
 std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name, const std::string& id,
                                                    const Limits& limits, const fs::path& mount) {
-  const auto [version, roots] = sandbox_roots(root_name, mount, limits.cpus.has_value());
+  const auto [version, roots] = sandbox_roots(root_name, mount);
   if (roots.empty()) {
     if (any_limit(limits)) refuse_limits("this host has no cgroup hierarchy mounted at " + mount.string());
     return std::nullopt;

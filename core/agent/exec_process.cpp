@@ -29,6 +29,9 @@ constexpr std::size_t kReadSize = 64 * 1024;
 // sandboxed process stopped, would otherwise hold wait() for ever. Short, because it adds to
 // the timeout that the caller set for the whole call.
 constexpr auto kKillAnswerTime = std::chrono::seconds(2);
+// After the shepherd acknowledged the kill ("k"): how long ending the tree may take (a fork
+// bomb of a thousand processes, on a busy host) before the kill counts as not carried out.
+constexpr auto kKillFinishTime = std::chrono::seconds(60);
 
 std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& id) {
   int fds[2];
@@ -205,6 +208,10 @@ void ExecProcess::parse_control_lines() {
     control_input_.erase(0, newline + 1);
     if (line == "S") {
       start_answered_ = true;
+    } else if (line == "k") {
+      // The shepherd runs and is ending the tree; give that the longer bound.
+      kill_acknowledged_ = true;
+      kill_deadline_.store((Clock::now() + kKillFinishTime).time_since_epoch().count());
     } else if (line.rfind("X ", 0) == 0) {
       start_answered_ = true;
       status_ = std::stoi(line.substr(2));
@@ -337,6 +344,11 @@ ExecResult ExecProcess::wait() {
   if (!start_error_.empty())
     throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command could not be started: " + start_error_);
   if (start_timed_out_) throw start_timeout_error(sandbox_id_, start_limit_);
+  if (kill_unanswered_ && kill_acknowledged_)
+    throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command " + (timed_out_ ? "timed out" : "was killed") +
+                                   " and its processes did not all end within " +
+                                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kKillFinishTime).count()) +
+                                   " s of the kill (a process in uninterruptible sleep?)");
   if (kill_unanswered_)
     throw Error(Errc::state, "sandbox " + sandbox_id_ + ": the command " + (timed_out_ ? "timed out" : "was killed") +
                                  " and its sandbox did not carry out the kill (is it paused, or are its processes "

@@ -92,6 +92,7 @@ class ExecProcess final : public Process {
   bool control_lost_ = false;
   bool timed_out_ = false;
   bool kill_unanswered_ = false;  // timed out, and the shepherd did not report the kill in time
+  bool kill_acknowledged_ = false;  // the shepherd answered "k": it runs and is ending the tree
   std::optional<ExecResult> result_;
   ExecResult collected_;
 };

@@ -121,7 +121,11 @@ bool handle_host_input(int conn, std::string& input) {
   while ((newline = input.find('\n')) != std::string::npos) {
     std::string line = input.substr(0, newline);
     input.erase(0, newline + 1);
-    if (line.size() > 2 && line[0] == 'K') signal_tree(::getpid(), std::atoi(line.c_str() + 2));
+    if (line.size() > 2 && line[0] == 'K') {
+      const int signal = std::atoi(line.c_str() + 2);
+      if (signal == SIGKILL) send_line(conn, "k\n");
+      signal_tree(::getpid(), signal);
+    }
   }
   return true;
 }

@@ -16,7 +16,8 @@ namespace hutch::agent {
 // command_pid_namespace.hpp), or -1 for the mounted /proc (the default). Inherited by fork.
 void read_processes_through(int proc_dir);
 
-// Sends `signal` to every descendant of `shepherd` (not to the shepherd). For SIGKILL it
+// Sends `signal` to every descendant of `shepherd` (not to the shepherd). For SIGKILL it first
+// stops the process group of each child that leads its own (at once, in the kernel), and
 // repeats until none is left, so a fork racing the kill is caught too.
 void signal_tree(pid_t shepherd, int signal);
 

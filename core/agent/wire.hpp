@@ -17,6 +17,8 @@
 //                        sooner gets only "X"); either ends the host's start deadline
 //   "X <wait status>\n"  the command ended (raw waitpid status)
 //   "E <message>\n"      the command could not be started
+//   "k\n"                a kill ("K 9") arrived and is being carried out: the sandbox runs
+//                        (it is not paused), though ending a large tree may take a while
 // The host may send, while the command runs:
 //   "K <signal>\n"       signal the command's whole process tree
 // Closing the connection before "X" kills the tree.

@@ -62,9 +62,14 @@ class StopStartCliTest : public HutchCliTest, public ::testing::WithParamInterfa
     return {"--image", image != nullptr && *image != '\0' ? image : "hutch-test-busybox:latest"};
   }
 
+  // The label of this test's sandboxes: prune takes only these (tests run in parallel, and
+  // another test's expired sandbox is not this one's to remove).
+  std::string own_label() const { return "stop-start-cli=" + dir().filename().string(); }
+
   std::string create_sandbox(std::vector<std::string> options) {
     options.insert(options.begin(), "create");
     for (const auto& option : image_options()) options.push_back(option);
+    options.insert(options.end(), {"--label", own_label()});
     const HutchResult result = on_backend(options);
     EXPECT_EQ(result.exit_code, 0) << result.err;
     std::string id = result.out;
@@ -122,7 +127,7 @@ TEST_P(StopStartCliTest, IdleTimeoutWaitsForARunningCommandThenEndsTheSandbox) {
   ASSERT_TRUE(ended.has_value()) << "the sandbox did not end by itself after its idle timeout";
   EXPECT_GE(*ended, 1s) << "it ended sooner than its idle timeout after the command";
   // Listed until prune removes it.
-  const HutchResult pruned = on_backend({"prune"});
+  const HutchResult pruned = on_backend({"prune", "--label", own_label()});
   EXPECT_EQ(pruned.exit_code, 0) << pruned.err;
   EXPECT_NE(pruned.out.find(id), std::string::npos) << pruned.out;
 }
@@ -130,14 +135,14 @@ TEST_P(StopStartCliTest, IdleTimeoutWaitsForARunningCommandThenEndsTheSandbox) {
 TEST_P(StopStartCliTest, TtlEndsASandboxWhoseCreatorWasKilled) {
   // `hutch run` owns its sandbox; killed, it removes nothing.
   std::vector<std::string> args{"--config", config().string(), "--backend", plugin().string(), "run", "--ttl", "3s",
-                                "--label", "stop-start-cli=" + dir().filename().string()};
+                                "--label", own_label()};
   for (const auto& option : image_options()) args.push_back(option);
   args.insert(args.end(), {"--", "sleep", "100"});
   HutchProcess creator(args, "");
   // Until its sandbox is listed.
   std::string id;
   for (auto give_up = Clock::now() + 20s; id.empty() && Clock::now() < give_up; std::this_thread::sleep_for(100ms)) {
-    const HutchResult listed = on_backend({"--json", "ls", "--label", "stop-start-cli=" + dir().filename().string()});
+    const HutchResult listed = on_backend({"--json", "ls", "--label", own_label()});
     const auto ids = ids_listed_by(listed);
     if (!ids.empty()) id = ids.front();
   }
@@ -147,6 +152,13 @@ TEST_P(StopStartCliTest, TtlEndsASandboxWhoseCreatorWasKilled) {
   creator.finish();
   const auto ended = wait_for_state(id, "expired", 20s);
   EXPECT_TRUE(ended.has_value()) << "the sandbox outlived its ttl (state " << state_of(id) << ")";
+  // prune --label takes only the sandboxes with that label.
+  const HutchResult other = on_backend({"prune", "--label", own_label() + "-other"});
+  EXPECT_EQ(other.exit_code, 0) << other.err;
+  EXPECT_EQ(other.out.find(id), std::string::npos) << other.out;
+  const HutchResult own = on_backend({"prune", "--label", own_label()});
+  EXPECT_EQ(own.exit_code, 0) << own.err;
+  EXPECT_NE(own.out.find(id), std::string::npos) << own.out;
 }
 
 TEST_P(StopStartCliTest, UpdateMovesTheTtl) {

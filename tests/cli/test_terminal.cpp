@@ -110,7 +110,10 @@ class TerminalCliTest : public HutchCliTest {
     type_line("vi /tmp/vi-test");
     ASSERT_TRUE(shows("/tmp/vi-test")) << "vi did not draw its screen";
     ASSERT_TRUE(shows("~"));
+    // busybox vi reads bytes that follow ESC within 50 ms as one escape sequence, so `:q!`
+    // must come later than that or it is not seen as a command.
     keys("Escape");
+    std::this_thread::sleep_for(300ms);
     type_line(":q!");
     // vi drops what is typed while it ends; the shell reads what comes after.
     std::this_thread::sleep_for(1s);

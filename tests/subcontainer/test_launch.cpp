@@ -176,7 +176,7 @@ TEST_F(LaunchTest, LaunchesWaitingTogetherLastOneWins) {
   for (int i = 0; i < 200 && log_of(*sandbox).empty(); ++i) std::this_thread::sleep_for(10ms);
   // Both wait for the old command, which ignores SIGTERM; the earlier one never starts.
   std::optional<Errc> first_error;
-  std::thread first([&] {
+  std::jthread first([&] {
     try {
       sandbox->launch(shell("echo first; exec sleep 1000"));
     } catch (const Error& e) {

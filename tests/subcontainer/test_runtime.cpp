@@ -372,7 +372,7 @@ TEST_F(RuntimeTest, SnapshotDeleteRacingARestoreNeverPullsTheLayerFromUnderIt) {
     auto raced = source->snapshot("race");
     std::shared_ptr<Handle> restored;
     std::optional<Errc> restore_error;
-    std::thread restorer([&] {
+    std::jthread restorer([&] {
       try {
         restored = backend_->restore(raced.id, {});
       } catch (const Error& e) {

@@ -140,7 +140,7 @@ inline void expect_a_stopped_shepherd_holds_neither_timeout_nor_kill(Handle& san
   auto process = sandbox.spawn(request);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the shepherd stops itself meanwhile
   start = std::chrono::steady_clock::now();
-  std::thread killer([&] {
+  std::jthread killer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     process->kill(SIGKILL);
   });

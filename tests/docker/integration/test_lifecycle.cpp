@@ -135,7 +135,7 @@ TEST_F(DockerTest, ConcurrentRemovalsOfOneSandboxBothSucceed) {
   auto sandbox = create();
   auto other = make_backend(DockerConfig{});
   std::exception_ptr first_error, second_error;
-  std::thread first([&] {
+  std::jthread first([&] {
     try {
       backend_->destroy(sandbox->id());
     } catch (...) {

@@ -140,7 +140,7 @@ TEST_P(DockerBothPathsTest, TimeoutOfACommandPausedMidwayIsClear) {
   auto sandbox = create();
   auto engine = [&](const std::string& verb) { engine_post(sandbox->id(), verb); };
   const auto started = std::chrono::steady_clock::now();
-  std::thread pauser([&] {
+  std::jthread pauser([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     engine("pause");
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
