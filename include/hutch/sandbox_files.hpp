@@ -16,9 +16,9 @@ namespace hutch {
 // relative source, a mode beyond 07777, an owner that is not "uid" or "uid:gid".
 HUTCH_API void validate_files(const std::vector<SandboxFile>& files);
 
-// Writes each file through sandbox.fs() (missing parents created, 0755), reading `source`
-// files from the host in chunks, then gives files with an owner to it with `chown` run as
-// root inside the sandbox (the image needs a chown). Errors name the sandbox and the file:
+// Makes the files' missing parent directories (0755, each once), then writes each file through
+// sandbox.fs(), reading `source` files from the host in chunks, then gives files with an owner
+// to it with `chown` run as root inside the sandbox (the image needs a chown). Errors name the sandbox and the file:
 // Errc::not_found / Errc::io for an unreadable source, the Fs error otherwise.
 HUTCH_API void stage_files(Handle& sandbox, const std::vector<SandboxFile>& files);
 
