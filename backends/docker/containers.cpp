@@ -227,6 +227,14 @@ void remove_volume(Context& context, const std::string& name) {
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
                                              const CreateOptions& options) {
   validate(requested);
+  // stage_files gives a file its owner with the sandbox's own chown, and a docker sandbox's
+  // root has no CAP_CHOWN (CapDrop ALL): refused before anything is made, not half-staged.
+  for (std::size_t i = 0; i < requested.files.size(); ++i)
+    if (!requested.files[i].owner.empty())
+      throw Error(Errc::unsupported, "backend 'docker' does not support files[" + std::to_string(i) + "].owner ('" +
+                                         requested.files[i].owner +
+                                         "'): its sandboxes drop CAP_CHOWN; stage the file without an owner and "
+                                         "give it a mode, or use the subcontainer backend");
   SandboxSpec spec = requested;
   const std::string id = options.id.value_or("hutch-" + random_hex(12));
 
