@@ -98,7 +98,9 @@ TEST_P(FilesWorkspaceCliTest, APersistentWorkspaceOutlivesRmAndIsListedAndRemove
   const HutchResult listed = on_backend({"--json", "volume", "ls"});
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
   bool found = false;
-  for (const auto& volume : parse_json(listed.out).as_array())
+  const boost::json::value volumes = parse_json(listed.out);  // held: the loop reads into it
+  ASSERT_TRUE(volumes.is_array()) << listed.out;
+  for (const auto& volume : volumes.as_array())
     if (volume.at("name").as_string() == name) {
       found = true;
       EXPECT_TRUE(volume.at("used_by").as_array().empty()) << listed.out;
@@ -158,8 +160,10 @@ TEST_P(FilesWorkspaceCliTest, TheImageMapPicksTheImageFromTheCommand) {
   if (GetParam() == "subcontainer")
     HUTCH_NEED(fs::exists(image), "HUTCH_REQUIRE_NAMESPACES", image + " (made by .ci/build-test-images.sh)");
   write_config("", "[defaults.image_map]\nsh = \"" + image + "\"\n");
-  // `sh` is the program: its exact key. `-u 0 -w /`: the image's user and directory do not matter.
-  const HutchResult result = on_backend({"run", "-u", "0", "-w", "/", "--", "sh", "-c", "echo $GREETING"});
+  // `sh` is the program: its exact key. `--entrypoint ""`: the command runs as given, not as
+  // arguments of the image's entrypoint; `-u 0 -w /`: its user and directory do not matter.
+  const HutchResult result =
+      on_backend({"run", "--entrypoint", "", "-u", "0", "-w", "/", "--", "sh", "-c", "echo $GREETING"});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "from-image\n") << result.err;
   // An explicit --image is not replaced by the command's entry.
