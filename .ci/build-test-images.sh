@@ -5,6 +5,10 @@
 #   - $HUTCH_TEST_DATA/busybox-docker-save.tar `docker save` of the image (layered import)
 #   - the docker image hutch-test-defaults:latest, built FROM it with ENTRYPOINT/CMD/ENV/
 #     WORKDIR/USER (.ci/test-images/defaults), and $HUTCH_TEST_DATA/defaults-docker-save.tar
+#   - a Debian docker-registry on $HUTCH_TEST_REGISTRY (default 127.0.0.1:5117, plain HTTP,
+#     data in $HUTCH_TEST_DATA/registry) holding hutch/busybox:latest, hutch/defaults:latest
+#     and hutch/layers:latest (.ci/test-images/layers: several layers, whiteouts, an opaque
+#     directory), pushed with docker (which treats 127.0.0.0/8 as an insecure registry)
 # Idempotent: existing outputs are kept.
 set -euo pipefail
 
@@ -48,4 +52,40 @@ if [ "${1:-}" != --no-docker ]; then
     docker save -o "$defaults_tar.tmp" "$defaults_image"
     mv "$defaults_tar.tmp" "$defaults_tar"
   fi
+
+  registry=${HUTCH_TEST_REGISTRY:-127.0.0.1:5117}
+  if ! curl -fsS "http://$registry/v2/" >/dev/null 2>&1; then
+    mkdir -p "$data/registry"
+    cat >"$data/registry/config.yml" <<YAML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $data/registry/storage
+http:
+  addr: $registry
+YAML
+    setsid docker-registry serve "$data/registry/config.yml" >"$data/registry/log" 2>&1 </dev/null &
+    echo $! >"$data/registry/pid"
+    for _ in $(seq 50); do
+      curl -fsS "http://$registry/v2/" >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    curl -fsS "http://$registry/v2/" >/dev/null
+  fi
+  layers_image=hutch-test-layers:latest
+  if ! docker image inspect "$layers_image" >/dev/null 2>&1; then
+    DOCKER_BUILDKIT=0 docker build -q --build-arg BASE="$image" -t "$layers_image" \
+      "$(dirname "$0")/test-images/layers" >/dev/null
+  fi
+  for pair in "$image:hutch/busybox:latest" "$defaults_image:hutch/defaults:latest" "$layers_image:hutch/layers:latest"; do
+    local_name=${pair%%:hutch/*}
+    remote="$registry/hutch/${pair#*:hutch/}"
+    repository=${remote#*/}
+    if ! curl -fs -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+        "http://$registry/v2/${repository%:*}/manifests/${repository##*:}"; then
+      docker tag "$local_name" "$remote"
+      docker push -q "$remote" >/dev/null
+      docker rmi "$remote" >/dev/null
+    fi
+  done
 fi

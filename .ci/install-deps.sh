@@ -8,10 +8,11 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-dev libboost-filesystem1.81-dev
   libspdlog-dev libfmt-dev libtomlplusplus-dev libcli11-dev
-  libseccomp-dev libarchive-dev libcap-dev nettle-dev
+  libseccomp-dev libarchive-dev libcap-dev nettle-dev libssl-dev
   zlib1g-dev liblzma-dev libzstd-dev libbz2-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
+  libssl-dev
 )
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.
@@ -19,10 +20,16 @@ if [ "$profile" = test ]; then
   # Podman's Docker-compatible service (the docker backend's second engine) and what its
   # containers need: an init for containers without the agent, rootless networking and storage.
   packages+=(podman catatonit slirp4netns fuse-overlayfs containernetworking-plugins curl)
+  # the service's API tests (tests/server): node's test runner, fetch and npm (the ws
+  # client), curl; systemd-socket-activate for the socket-activation test
+  packages+=(nodejs systemd)
   # a real terminal for the `run -it` tests (tests/cli/test_terminal.cpp)
   packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with
   packages+=(gzip bzip2 xz-utils zstd)
+  # certificates for dockerd's TLS listener (.ci/make-tls-pki.sh) and its s_server test peer,
+  # and for the TLS registry test (tests/subcontainer/test_image_pull.cpp)
+  packages+=(openssl)
 fi
 
 missing=()

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Starts dockerd in the background unless one already answers, then waits for its socket.
+# (A dockerd started elsewhere has no TLS listener: the TLS tests then fail under
+# HUTCH_REQUIRE_TLS_DOCKER=1.)
 # Prints nothing on success; the daemon's log is in ${HUTCH_DOCKERD_LOG:-/tmp/hutch-dockerd.log}.
 set -euo pipefail
 
@@ -8,7 +10,14 @@ if docker version >/dev/null 2>&1; then
   exit 0
 fi
 log=${HUTCH_DOCKERD_LOG:-/tmp/hutch-dockerd.log}
-nohup dockerd >"$log" 2>&1 </dev/null &
+# Besides its socket, the daemon listens on 127.0.0.1 with --tlsverify for the TLS tests
+# (tests/docker/integration/test_tls.cpp), with certificates made here.
+pki=${HUTCH_TLS_DOCKERD_DIR:-/var/lib/hutch-ci/tls-dockerd}/pki
+port=${HUTCH_TLS_DOCKERD_PORT:-23760}
+bash "$(dirname "$0")/make-tls-pki.sh" "$pki"
+nohup dockerd -H "unix://$socket" -H "tcp://127.0.0.1:$port" \
+  --tlsverify --tlscacert "$pki/ca.pem" --tlscert "$pki/server.pem" --tlskey "$pki/server.key" \
+  >"$log" 2>&1 </dev/null &
 for _ in $(seq 1 120); do
   if [ -S "$socket" ] && docker version >/dev/null 2>&1; then
     exit 0

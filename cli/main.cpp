@@ -40,7 +40,8 @@ void add_global_options(CLI::App& app, hutch::cli::GlobalOptions& options) {
 // "hutch snapshots rm --log-level debug ID").
 void pass_unknown_options_up(CLI::App& parent) {
   for (CLI::App* command : parent.get_subcommands({})) {
-    command->fallthrough();
+    // A verb that hands its arguments on unread (serve) keeps them all.
+    if (!command->get_prefix_command()) command->fallthrough();
     pass_unknown_options_up(*command);
   }
 }
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   hutch::cli::register_snapshots_commands(app, session, commands);
   hutch::cli::register_update_command(app, session, commands);
   hutch::cli::register_volume_commands(app, session, commands);
+  hutch::cli::register_images_commands(app, session, commands);
+  hutch::cli::register_serve_command(app, session, commands);
   pass_unknown_options_up(app);
 
   try {

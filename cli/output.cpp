@@ -5,32 +5,15 @@
 #include <hutch/units.hpp>
 
 #include <algorithm>
-#include <ctime>
 #include <iostream>
 
 namespace hutch::cli {
 
 namespace json = boost::json;
+using json_io::optional_json;
+using json_io::string_array;
 
 namespace {
-
-json::array string_array(const std::vector<std::string>& items) {
-  json::array array;
-  for (const auto& item : items) array.emplace_back(item);
-  return array;
-}
-
-json::object to_json(const Labels& labels) {
-  json::object object;
-  for (const auto& [key, value] : labels) object[key] = value;
-  return object;
-}
-
-template <class T>
-json::value optional_json(const std::optional<T>& value) {
-  if (!value) return nullptr;
-  return json::value_from(*value);
-}
 
 json::value optional_ms(const std::optional<Duration>& value) {
   if (!value) return nullptr;
@@ -57,26 +40,6 @@ json::object to_json(const Mount& mount) {
 }
 
 }  // namespace
-
-json::object to_json(const Capabilities& capabilities) {
-  json::object object;
-  object["fork"] = capabilities.fork;
-  object["snapshot"] = capabilities.snapshot;
-  object["pause"] = capabilities.pause;
-  object["stdin"] = capabilities.stdin;
-  object["ports"] = capabilities.ports;
-  object["tty"] = capabilities.tty;
-  object["stats"] = capabilities.stats;
-  object["persistent"] = capabilities.persistent;
-  object["launch"] = capabilities.launch;
-  json::array networks;
-  for (NetworkMode mode : capabilities.network_modes) networks.emplace_back(to_string(mode));
-  object["network_modes"] = std::move(networks);
-  json::array mounts;
-  for (MountType type : capabilities.mount_types) mounts.emplace_back(to_string(type));
-  object["mount_types"] = std::move(mounts);
-  return object;
-}
 
 json::object to_json(const SandboxSpec& spec) {
   json::object object;
@@ -108,35 +71,7 @@ json::object to_json(const SandboxSpec& spec) {
   return object;
 }
 
-// The same object the backends store (hutch::defaults_to_json).
-json::object to_json(const ImageDefaults& defaults) { return json::parse(defaults_to_json(defaults)).as_object(); }
-
-json::object to_json(const SandboxInfo& info) {
-  json::object object;
-  object["id"] = info.id;
-  object["backend"] = info.backend;
-  object["image"] = info.image;
-  object["state"] = to_string(info.state);
-  object["created"] = format_time(info.created);
-  object["expires_at"] = info.expires_at ? json::value(format_time(*info.expires_at)) : json::value(nullptr);
-  object["labels"] = to_json(info.labels);
-  object["spec"] = to_json(info.spec);
-  object["main_command"] = info.main_command ? json::value(to_json(*info.main_command)) : json::value(nullptr);
-  object["defaults"] = info.defaults ? json::value(to_json(*info.defaults)) : json::value(nullptr);
-  return object;
-}
-
-json::object to_json(const MainCommandInfo& main) {
-  json::object object;
-  object["state"] = to_string(main.state);
-  object["argv"] = string_array(main.argv);
-  object["pid"] = main.pid;
-  object["started"] = format_time(main.started);
-  object["ended"] = main.ended ? json::value(format_time(*main.ended)) : json::value(nullptr);
-  object["exit_code"] = main.state == MainCommandState::exited ? json::value(main.exit_code) : json::value(nullptr);
-  object["signal"] = main.state == MainCommandState::killed ? json::value(main.signal) : json::value(nullptr);
-  return object;
-}
+json::object to_json(const SandboxInfo& info) { return json_io::to_json(info, to_json(info.spec)); }
 
 std::string quote_command(const std::vector<std::string>& argv) {
   std::string command;
@@ -156,37 +91,6 @@ std::string describe(const MainCommandInfo& main) {
   }
   return main.ended ? text + " at " + format_time(*main.ended) : text;
 }
-
-json::object to_json(const Stats& stats) {
-  json::object object;
-  object["cpu_percent"] = stats.cpu_percent;
-  object["cpu_usage_ns"] = stats.cpu_usage_ns;
-  object["memory_bytes"] = stats.memory_bytes;
-  object["memory_limit_bytes"] = optional_json(stats.memory_limit_bytes);
-  object["pids"] = stats.pids;
-  object["net_rx_bytes"] = optional_json(stats.net_rx_bytes);
-  object["net_tx_bytes"] = optional_json(stats.net_tx_bytes);
-  return object;
-}
-
-json::object to_json(const SnapshotInfo& snapshot) {
-  json::object object;
-  object["id"] = snapshot.id;
-  object["label"] = snapshot.label;
-  object["source_sandbox"] = snapshot.source_sandbox;
-  object["created"] = format_time(snapshot.created);
-  return object;
-}
-
-std::string format_time(std::chrono::system_clock::time_point time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 
 void print_json(const json::value& document) { std::cout << json::serialize(document) << '\n'; }
 

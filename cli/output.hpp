@@ -4,6 +4,8 @@
 
 #include <hutch/types.hpp>
 
+#include "values_json.hpp"
+
 #include <boost/json.hpp>
 
 #include <chrono>
@@ -12,22 +14,19 @@
 
 namespace hutch::cli {
 
-boost::json::object to_json(const Capabilities& capabilities);
+// Capabilities, Stats, SnapshotInfo, MainCommandInfo, ImageDefaults: the objects the service
+// returns too (core/json_io).
+using json_io::format_time;
+using json_io::to_json;
+// The spec for people: limits in one object, mount kinds by name, each mount's --mount text.
 boost::json::object to_json(const SandboxSpec& spec);
-boost::json::object to_json(const SandboxInfo& info);  // with its spec
-boost::json::object to_json(const Stats& stats);
-boost::json::object to_json(const SnapshotInfo& snapshot);
-boost::json::object to_json(const MainCommandInfo& main);
-boost::json::object to_json(const ImageDefaults& defaults);
+boost::json::object to_json(const SandboxInfo& info);  // with its spec as above
 
 // "sh -c 'serve' (pid 7, started 2026-...Z): exited with 3 at 2026-...Z"
 std::string describe(const MainCommandInfo& main);
 // argv as a shell would read it back: arguments with blanks or quotes in single quotes.
 std::string quote_command(const std::vector<std::string>& argv);
 
-// "2026-11-22T07:00:00Z"
-std::string format_time(std::chrono::system_clock::time_point time);
-// "fork snapshot pause ...; network: none host; mounts: volume bind"
 
 // One JSON document on one line.
 void print_json(const boost::json::value& document);

@@ -233,8 +233,10 @@ Config parse_config(const std::string& text, const std::string& source_name) {
   Config config;
   config.source = source_name;
   if (auto defaults = root.get_table("defaults")) read_defaults(*defaults, config);
+  if (auto images = root.get_table("images")) config.images = read_image_settings(*images);
   if (auto plugins = root.get_table("plugins")) read_plugins(*plugins, config);
   if (auto backends = root.get_table("backends")) read_backends(*backends, config);
+  if (auto serve = root.get_table("serve")) config.serve = *serve;
   root.reject_unknown_keys();
   return config;
 }

@@ -20,6 +20,9 @@ std::string_view to_string(Errc code) noexcept {
     case Errc::backend: return "backend";
     case Errc::io: return "io";
     case Errc::state: return "state";
+    case Errc::unauthenticated: return "unauthenticated";
+    case Errc::too_large: return "too_large";
+    case Errc::rate_limited: return "rate_limited";
   }
   return "unknown";
 }

@@ -34,6 +34,9 @@ std::vector<SnapshotInfo> SandboxBackend::snapshots() { return {}; }
 std::vector<std::string> SandboxBackend::warnings() { return {}; }
 std::vector<VolumeInfo> SandboxBackend::volumes() { throw_unsupported(name(), "volumes"); }
 void SandboxBackend::remove_volume(const std::string&) { throw_unsupported(name(), "remove_volume"); }
+std::string SandboxBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>&) {
+  throw Error(Errc::unsupported, "backend '" + name() + "' cannot pull images (pull_image of '" + image + "')");
+}
 void SandboxBackend::delete_snapshot(const std::string&) {
   throw_unsupported(name(), "delete_snapshot");
 }

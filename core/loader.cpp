@@ -194,7 +194,7 @@ std::shared_ptr<SandboxBackend> open_backend(const Config& config, const std::st
                                              std::shared_ptr<spdlog::logger> logger) {
   const std::string backend_name = backend_name_of(name);
   PluginContext context{backend_name, config.backend_table(backend_name),
-                        logger ? std::move(logger) : hutch::logger(), config.state_dir};
+                        logger ? std::move(logger) : hutch::logger(), config.state_dir, config.images};
   return load_backend(name, PluginSearch{config.plugin_paths}, context);
 }
 

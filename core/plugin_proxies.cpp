@@ -126,6 +126,9 @@ std::vector<SnapshotInfo> PinnedBackend::snapshots() { return inner_->snapshots(
 std::vector<std::string> PinnedBackend::warnings() { return inner_->warnings(); }
 std::vector<VolumeInfo> PinnedBackend::volumes() { return inner_->volumes(); }
 void PinnedBackend::remove_volume(const std::string& name) { inner_->remove_volume(name); }
+std::string PinnedBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) {
+  return inner_->pull_image(image, progress);
+}
 void PinnedBackend::delete_snapshot(const std::string& snapshot_id) {
   inner_->delete_snapshot(snapshot_id);
 }

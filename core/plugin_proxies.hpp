@@ -114,6 +114,7 @@ class PinnedBackend final : public SandboxBackend {
   std::vector<std::string> warnings() override;
   std::vector<VolumeInfo> volumes() override;
   void remove_volume(const std::string& name) override;
+  std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) override;
 
  private:
   PluginLibrary library_;  // first: outlives inner_

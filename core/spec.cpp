@@ -4,6 +4,7 @@
 #include <hutch/fs.hpp>
 #include <hutch/sandbox_files.hpp>
 #include <hutch/workspace.hpp>
+#include <hutch/service_labels.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/units.hpp>
 
@@ -158,7 +159,8 @@ void validate(const SandboxSpec& spec) {
 
   for (const auto& [key, value] : spec.labels) {
     if (key.empty()) invalid("label key is empty");
-    if (key.compare(0, kReservedLabelPrefix.size(), kReservedLabelPrefix) == 0)
+    if (key.compare(0, kReservedLabelPrefix.size(), kReservedLabelPrefix) == 0 && key != kLabelService &&
+        key != kLabelTenant)
       invalid("label '" + key + "' uses the prefix 'hutch.', which is reserved for hutch's own labels");
   }
 

@@ -6,6 +6,10 @@
 
 #include <boost/json.hpp>
 
+#include "json_io/object_reader.hpp"
+
+#include <limits>
+
 namespace hutch {
 namespace json = boost::json;
 namespace {
@@ -41,19 +45,6 @@ std::vector<std::string> read_string_array(const json::value* value) {
   for (const auto& item : value->as_array())
     if (item.is_string()) out.emplace_back(item.as_string());
   return out;
-}
-
-// The limit `key`: a number, or "unlimited"; `key`_defaulted says it is the safe default.
-template <class Number>
-void read_limit(const json::object& object, const std::string& key, std::optional<Number>& value, bool& unlimited,
-                bool& defaulted) {
-  if (auto* v = object.if_contains(key)) {
-    if (v->is_string() && is_unlimited(v->as_string()))
-      unlimited = true;
-    else
-      value = json::value_to<Number>(*v);
-  }
-  if (auto* v = object.if_contains(key + "_defaulted")) defaulted = v->as_bool();
 }
 
 }  // namespace
@@ -111,70 +102,129 @@ std::string spec_to_json(const SandboxSpec& spec) {
   return json::serialize(object);
 }
 
+namespace {
+
+// A value parsed by `parse` from the text of field `key`, its error rethrown naming the field.
+template <class Parse>
+auto parsed_field(const json_io::ObjectReader& object, const std::string& key, const std::string& text, Parse parse) {
+  try {
+    return parse(text);
+  } catch (const Error& error) {
+    object.fail(key, error.what());
+  }
+}
+
+// The limit `key`: a number, or "unlimited"; `key`_defaulted says it is the safe default.
+template <class Number>
+void read_limit(const json_io::ObjectReader& object, const std::string& key, std::int64_t max,
+                std::optional<Number>& value, bool& unlimited, bool& defaulted) {
+  if (const json::value* v = object.find(key)) {
+    if (v->is_string()) {
+      if (!is_unlimited(v->as_string())) object.fail(key, "expected a number or \"unlimited\"");
+      unlimited = true;
+    } else {
+      value = static_cast<Number>(json_io::ObjectReader::integer_value(*v, object.field(key), 0, max, object.code()));
+    }
+  }
+  if (auto flag = object.boolean(key + "_defaulted")) defaulted = *flag;
+}
+
+std::optional<Duration> read_ms(const json_io::ObjectReader& object, const std::string& key) {
+  if (auto ms = object.integer(key, 0)) return Duration(*ms);
+  return std::nullopt;
+}
+
+Mount read_mount(const json_io::ObjectReader& m, bool strict) {
+  Mount mount;
+  mount.type = parsed_field(m, "type", m.string("type").value_or(""), parse_mount_type);
+  mount.source = m.string("source").value_or("");
+  mount.target = m.string("target").value_or("");
+  mount.read_only = m.boolean("read_only").value_or(false);
+  mount.kind = static_cast<MountKind>(m.integer("kind", 0, 2).value_or(0));
+  mount.subpath = m.string("subpath").value_or("");
+  mount.tmpfs_size_bytes = m.unsigned_integer("tmpfs_size");
+  if (const json::array* idmap = m.array("idmap")) {
+    if (idmap->size() != 3) m.fail("idmap", "expected [from, to, range]");
+    auto id = [&](std::size_t i) {
+      return static_cast<std::uint32_t>(json_io::ObjectReader::integer_value(
+          (*idmap)[i], m.field("idmap") + "[" + std::to_string(i) + "]", 0, 0xFFFFFFFFLL, m.code()));
+    };
+    mount.idmap = IdMap{id(0), id(1), id(2)};
+  }
+  if (strict) m.reject_unknown();
+  return mount;
+}
+
+// One entry of the spec's `files` manifest.
+SandboxFile read_file(const json_io::ObjectReader& f, bool strict) {
+  SandboxFile file;
+  file.path = f.string("path").value_or("");
+  file.content = f.string("content").value_or("");
+  file.source = f.string("source").value_or("");
+  file.owner = f.string("owner").value_or("");
+  if (auto mode = f.integer("mode", 0, 07777)) file.mode = static_cast<std::uint32_t>(*mode);
+  if (strict) f.reject_unknown();
+  return file;
+}
+
+// The one reader of the spec's JSON form; `strict` refuses fields it does not know.
+SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
+  const auto object = json_io::ObjectReader::of(document, "", code);
+  SandboxSpec spec;
+  spec.image = object.string("image").value_or("");
+  spec.env = object.string_map("env").value_or(Env{});
+  spec.workdir = object.string("workdir").value_or("");
+  spec.user = object.string("user").value_or("");
+  if (const json::array* mounts = object.array("mounts")) {
+    for (std::size_t i = 0; i < mounts->size(); ++i)
+      spec.mounts.push_back(
+          read_mount(json_io::ObjectReader::of((*mounts)[i], "mounts[" + std::to_string(i) + "]", code), strict));
+  }
+  Limits& limits = spec.limits;
+  read_limit(object, "memory", std::numeric_limits<std::int64_t>::max(), limits.memory_bytes, limits.memory_unlimited,
+             limits.memory_defaulted);
+  limits.cpus = object.number("cpus");
+  read_limit(object, "pids", 0xFFFFFFFFLL, limits.pids, limits.pids_unlimited, limits.pids_defaulted);
+  spec.network = parsed_field(object, "network", object.string("network").value_or("none"), parse_network_mode);
+  spec.labels = object.string_map("labels").value_or(Labels{});
+  spec.ttl = read_ms(object, "ttl_ms");
+  spec.idle_timeout = read_ms(object, "idle_timeout_ms");
+  spec.stop_grace = read_ms(object, "stop_grace_ms");
+  spec.read_only_root = object.boolean("read_only_root").value_or(false);
+  spec.detached = object.boolean("detached").value_or(false);
+  spec.ephemeral = object.boolean("ephemeral").value_or(false);
+  if (const json::array* ports = object.array("ports"))
+    for (std::size_t i = 0; i < ports->size(); ++i)
+      spec.ports.push_back(static_cast<std::uint16_t>(
+          json_io::ObjectReader::integer_value((*ports)[i], "ports[" + std::to_string(i) + "]", 1, 65535, code)));
+  if (const json::array* files = object.array("files"))
+    for (std::size_t i = 0; i < files->size(); ++i)
+      spec.files.push_back(
+          read_file(json_io::ObjectReader::of((*files)[i], "files[" + std::to_string(i) + "]", code), strict));
+  spec.max_file_bytes = object.unsigned_integer("max_file_bytes");
+  spec.workspace = object.string("workspace").value_or("");
+  spec.entrypoint = object.string_array("entrypoint");
+  if (strict) object.reject_unknown();
+  return spec;
+}
+
+}  // namespace
+
 SandboxSpec spec_from_json(const std::string& text) {
   try {
-    auto parsed = json::parse(text);
-    const auto& object = parsed.as_object();
-    SandboxSpec spec;
-    spec.image = read_string(object, "image");
-    spec.env = read_string_map(object.if_contains("env"));
-    spec.workdir = read_string(object, "workdir");
-    spec.user = read_string(object, "user");
-    if (auto* mounts = object.if_contains("mounts"); mounts && mounts->is_array()) {
-      for (const auto& item : mounts->as_array()) {
-        const auto& m = item.as_object();
-        Mount mount;
-        mount.type = parse_mount_type(read_string(m, "type"));
-        mount.source = read_string(m, "source");
-        mount.target = read_string(m, "target");
-        mount.read_only = m.at("read_only").as_bool();
-        mount.kind = static_cast<MountKind>(json::value_to<int>(m.at("kind")));
-        mount.subpath = read_string(m, "subpath");
-        if (auto* size = m.if_contains("tmpfs_size")) mount.tmpfs_size_bytes = json::value_to<std::uint64_t>(*size);
-        if (auto* idmap = m.if_contains("idmap")) {
-          const auto& a = idmap->as_array();
-          mount.idmap = IdMap{json::value_to<std::uint32_t>(a.at(0)), json::value_to<std::uint32_t>(a.at(1)),
-                              json::value_to<std::uint32_t>(a.at(2))};
-        }
-        spec.mounts.push_back(std::move(mount));
-      }
-    }
-    Limits& limits = spec.limits;
-    read_limit(object, "memory", limits.memory_bytes, limits.memory_unlimited, limits.memory_defaulted);
-    if (auto* v = object.if_contains("cpus")) limits.cpus = json::value_to<double>(*v);
-    read_limit(object, "pids", limits.pids, limits.pids_unlimited, limits.pids_defaulted);
-    spec.network = parse_network_mode(read_string(object, "network"));
-    spec.labels = read_string_map(object.if_contains("labels"));
-    if (auto* v = object.if_contains("ttl_ms")) spec.ttl = Duration(json::value_to<std::int64_t>(*v));
-    if (auto* v = object.if_contains("idle_timeout_ms"))
-      spec.idle_timeout = Duration(json::value_to<std::int64_t>(*v));
-    if (auto* v = object.if_contains("stop_grace_ms")) spec.stop_grace = Duration(json::value_to<std::int64_t>(*v));
-    if (auto* v = object.if_contains("read_only_root")) spec.read_only_root = v->as_bool();
-    if (auto* v = object.if_contains("detached")) spec.detached = v->as_bool();
-    if (auto* v = object.if_contains("ephemeral")) spec.ephemeral = v->as_bool();
-    if (auto* ports = object.if_contains("ports"); ports && ports->is_array())
-      for (const auto& port : ports->as_array()) spec.ports.push_back(json::value_to<std::uint16_t>(port));
-    if (auto* files = object.if_contains("files"); files && files->is_array()) {
-      for (const auto& item : files->as_array()) {
-        const auto& f = item.as_object();
-        SandboxFile file;
-        file.path = read_string(f, "path");
-        file.content = read_string(f, "content");
-        file.source = read_string(f, "source");
-        file.owner = read_string(f, "owner");
-        if (auto* mode = f.if_contains("mode")) file.mode = json::value_to<std::uint32_t>(*mode);
-        spec.files.push_back(std::move(file));
-      }
-    }
-    if (auto* v = object.if_contains("max_file_bytes")) spec.max_file_bytes = json::value_to<std::uint64_t>(*v);
-    spec.workspace = read_string(object, "workspace");
-    if (auto* entrypoint = object.if_contains("entrypoint")) spec.entrypoint = read_string_array(entrypoint);
-    return spec;
-  } catch (const Error&) {
-    throw;
+    return read_spec(json::parse(text), false, Errc::backend);
+  } catch (const Error& error) {
+    throw Error(Errc::backend, std::string("not a valid hutch spec (JSON): ") + error.what());
   } catch (const std::exception& e) {
     throw Error(Errc::backend, std::string("not a valid hutch spec (JSON): ") + e.what());
   }
+}
+
+SandboxSpec spec_from_request_json(const std::string& text) {
+  boost::system::error_code ec;
+  json::value document = json::parse(text, ec);
+  if (ec) throw Error(Errc::invalid_argument, "the spec is not valid JSON: " + ec.message());
+  return read_spec(document, true, Errc::invalid_argument);
 }
 
 std::string defaults_to_json(const ImageDefaults& defaults) {

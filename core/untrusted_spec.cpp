@@ -10,7 +10,7 @@ void refuse_host_only_fields(const SandboxSpec& spec) {
   for (std::size_t i = 0; i < spec.files.size(); ++i) {
     if (spec.files[i].source.empty()) continue;
     const std::string field = "files[" + std::to_string(i) + "]";
-    throw Error(Errc::permission_denied, field + ".source ('" + spec.files[i].source +
+    throw Error(Errc::invalid_argument, field + ".source ('" + spec.files[i].source +
                                              "') names a host file: only a local caller may use it; send the bytes as " +
                                              field + ".content");
   }

@@ -4,7 +4,8 @@
 # the installed SDK works for a third-party plugin.
 #
 # Switches read by the tests: HUTCH_REQUIRE_DOCKER=1 / HUTCH_REQUIRE_PODMAN=1 /
-# HUTCH_REQUIRE_NAMESPACES=1 turn "component missing" from a skip into a failure (CI sets them).
+# HUTCH_REQUIRE_NAMESPACES=1 / HUTCH_REQUIRE_TLS_DOCKER=1 turn "component missing" from a skip
+# into a failure (CI sets them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

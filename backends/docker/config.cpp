@@ -94,8 +94,15 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
       table.fail(key, e.what());
     }
   };
-  config.host = table.get_string("host");
-  if (config.host && config.host->empty()) table.fail("host", "must not be empty");
+  config.endpoint.host = table.get_string("host");
+  if (config.endpoint.host && config.endpoint.host->empty()) table.fail("host", "must not be empty");
+  config.endpoint.tls_verify = table.get_bool("tls_verify");
+  config.endpoint.cert_path = table.get_string("cert_path");
+  if (config.endpoint.cert_path && (config.endpoint.cert_path->empty() || config.endpoint.cert_path->front() != '/'))
+    table.fail("cert_path", "expected an absolute directory holding ca.pem, cert.pem and key.pem");
+  if ((config.endpoint.tls_verify || config.endpoint.cert_path) && !config.endpoint.host)
+    table.fail(config.endpoint.cert_path ? "cert_path" : "tls_verify",
+               "applies to the configured host; set host too (or use DOCKER_TLS_VERIFY with DOCKER_HOST)");
   config.api_version = table.get_string("api_version");
   if (config.api_version) {
     const auto& v = *config.api_version;
@@ -161,7 +168,7 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
     config.workspace = parse_at("workspace", [&] { return parse_workspace_mode(*workspace); });
   if (auto agent = table.get_string("agent")) config.agent = parse_at("agent", [&] { return parse_agent_mode(*agent); });
   if (config.agent == AgentMode::on) {
-    Endpoint endpoint = parse_at("host", [&] { return choose_endpoint(config.host); });
+    Endpoint endpoint = parse_at("host", [&] { return choose_endpoint(config.endpoint); });
     if (endpoint.kind != Endpoint::Kind::unix_socket)
       table.fail("agent", "\"on\" needs the daemon on a local unix socket; the endpoint is " + endpoint.to_string() +
                               " (use \"auto\" or \"off\")");

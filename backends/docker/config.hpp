@@ -1,5 +1,8 @@
 // The [backends.docker] table, read once when the plugin is made. Keys:
-//   host             "unix:///var/run/docker.sock" | "tcp://host:port" (default: $DOCKER_HOST, then the socket)
+//   host             "unix:///var/run/docker.sock" | "tcp://host:port" (default: $DOCKER_HOST, then
+//                    the docker context, then the socket: engine/endpoint.hpp choose_endpoint)
+//   tls_verify       with host: TLS, checking the daemon's certificate (true) or not (false)
+//   cert_path        with host: TLS with ca.pem, cert.pem, key.pem from this directory
 //   api_version      a fixed Engine API version ("1.41") instead of negotiating
 //   request_timeout  deadline of each engine call and of each read on a stream (default "60s")
 //   pull             "missing" (default) | "always" | "never"
@@ -27,6 +30,7 @@
 #pragma once
 
 #include <hutch/image_map.hpp>
+#include "engine/endpoint.hpp"
 
 #include <hutch/config.hpp>
 #include <hutch/types.hpp>
@@ -61,7 +65,7 @@ struct RegistryAuth {
 std::string registry_auth_header(const RegistryAuth& auth);
 
 struct DockerConfig {
-  std::optional<std::string> host;
+  EndpointSettings endpoint;  // host, tls_verify, cert_path
   std::optional<std::string> api_version;
   Duration request_timeout = std::chrono::seconds(60);
   PullPolicy pull = PullPolicy::missing;

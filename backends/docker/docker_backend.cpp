@@ -36,7 +36,7 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
     : context_(std::make_shared<Context>()) {
   context_->backend_name = std::move(name);
   ClientOptions options;
-  options.endpoint = choose_endpoint(config.host);
+  options.endpoint = choose_endpoint(config.endpoint);
   options.request_timeout = config.request_timeout;
   options.api_version = config.api_version;
   context_->agent_binary = choose_agent_binary(config, options.endpoint);
@@ -79,6 +79,12 @@ std::vector<std::string> DockerBackend::warnings() {
     warnings.push_back("lifetimes need `hutch prune`: without the agent (agent = \"off\", or a remote engine) no "
                        "process in a sandbox holds its ttl and idle_timeout, and a sandbox past them ends only when "
                        "prune removes it (an idle timeout also counts a command that is still running as idle)");
+  if (context_->client->endpoint_name().starts_with("tcp://"))
+    warnings.push_back("the engine is remote (" + context_->client->endpoint_name() +
+                       "): hutch-agent cannot run in its containers (hutch reaches the agent through a socket file "
+                       "on this machine), so sandboxes there lose what the agent gives: its seccomp filter on top of "
+                       "Docker's profile, lifetimes held inside the sandbox (prune applies them) and the main command "
+                       "(launch, logs); bind mounts name paths on the engine's host, not this one");
   return warnings;
 }
 

@@ -86,6 +86,7 @@ std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdl
     shift = {store.first, store.count};
   }
   runtime->images = std::make_unique<ImageStore>(config.image_store, log, shift);
+  runtime->puller = std::make_unique<ImagePuller>(*runtime->images, config.image_settings, log);
   runtime->config = std::move(config);
   runtime->log = std::move(log);
   return runtime;
@@ -115,6 +116,11 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
   return caps;
+}
+
+std::string SubcontainerBackend::pull_image(const std::string& image,
+                                            const std::function<void(const std::string&)>& progress) {
+  return runtime_->puller->pull(parse_image_reference(image), progress);
 }
 
 std::vector<std::string> SubcontainerBackend::warnings() {
@@ -227,6 +233,10 @@ std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
 }
 
 std::shared_ptr<Handle> SubcontainerBackend::restore(const std::string& snapshot_id, const SandboxSpec& overrides) {
+  // Looked up first: a snapshot name that is not stored must not become a registry pull.
+  if (!runtime_->images->find_id(snapshot_id))
+    throw Error(Errc::not_found, "snapshot '" + snapshot_id + "' is not in the image store '" +
+                                     runtime_->images->root().string() + "'");
   SandboxSpec spec = overrides;
   spec.image = snapshot_id;
   return stage_files_or_destroy(create_sandbox(runtime_, spec), spec.files);

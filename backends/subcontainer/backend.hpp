@@ -30,6 +30,7 @@ class SubcontainerBackend final : public SandboxBackend {
   std::vector<std::string> warnings() override;
   std::vector<VolumeInfo> volumes() override;
   void remove_volume(const std::string& name) override;
+  std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) override;
 
  private:
   // The records of every sandbox that has one (being created or damaged ones are skipped).

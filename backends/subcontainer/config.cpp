@@ -32,6 +32,7 @@ BackendConfig read_backend_config(const PluginContext& context) {
   config.volumes_dir = config.state_root / "volumes";
   config.backups_dir = config.state_root / "backups";
   config.image_store = config.state_root / "images";
+  config.image_settings = context.images;
 
   if (auto v = table.get_int("uid_base", 1, 0xFFFFFFFFLL - 1)) config.uid_base = static_cast<std::uint32_t>(*v);
   if (auto v = table.get_int("uid_count", 1, 0xFFFFFFFFLL)) config.uid_count = static_cast<std::uint32_t>(*v);

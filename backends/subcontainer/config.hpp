@@ -47,6 +47,7 @@ struct BackendConfig {
   // SIGTERM to SIGKILL on stop, destroy and a launch's replaced main command, for sandboxes
   // whose spec sets no stop_grace (the deprecated [backends.<name>] stop_grace).
   std::chrono::milliseconds stop_grace = kDefaultStopGrace;
+  ImageSettings image_settings;         // the [images] table (pull policy, registries, auth)
   std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
 };
 

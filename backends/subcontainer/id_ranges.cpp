@@ -1,6 +1,8 @@
 // The registry of sandbox id ranges; see id_ranges.hpp.
 #include "id_ranges.hpp"
 
+#include "file_lock.hpp"
+
 #include "image_import.hpp"
 #include "unique_fd.hpp"
 
@@ -48,14 +50,8 @@ bool owner_exists(const fs::path& owner) {
 }  // namespace
 
 struct IdRangeRegistry::Lock {
-  explicit Lock(const fs::path& dir) {
-    const fs::path file = dir / ".lock";
-    fd = UniqueFd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd) throw Error(Errc::io, "cannot open the id range lock '" + file.string() + "': " + std::strerror(errno));
-    while (::flock(fd.get(), LOCK_EX) != 0)
-      if (errno != EINTR) throw Error(Errc::io, "cannot lock '" + file.string() + "': " + std::strerror(errno));
-  }
-  UniqueFd fd;
+  explicit Lock(const fs::path& dir) : lock(dir / ".lock") {}
+  FileLock lock;
 };
 
 IdRangeRegistry::IdRangeRegistry(fs::path dir, std::uint32_t base, std::uint32_t count, std::uint32_t ranges)

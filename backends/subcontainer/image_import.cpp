@@ -465,6 +465,33 @@ std::uint64_t size_on_disk(const fs::path& path) {
 
 }  // namespace
 
+void build_rootfs(const std::vector<fs::path>& layers, const fs::path& rootfs, const ImportOptions& options,
+                  const std::string& label) {
+  fs::create_directory(rootfs);
+  settle_root(rootfs, options.shift);
+  std::uint64_t total = 0;
+  for (const fs::path& layer : layers) total += size_on_disk(layer);
+  ProgressBar bar(options.progress, total, "applying layers");
+  std::uint64_t done_before = 0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    ArchiveReader reader(layers[i]);
+    apply_layer(reader, rootfs, /*whiteouts=*/true, options,
+                [&] { bar.update(done_before + reader.bytes_consumed()); });
+    done_before += size_on_disk(layers[i]);
+    if (options.log)
+      options.log->debug("image '{}': applied layer {}/{} ({})", label, i + 1, layers.size(),
+                         layers[i].filename().string());
+  }
+  bar.update(total, true);
+}
+
+ImageConfig image_config_from_json(std::string_view document, const std::string& what) {
+  boost::system::error_code ec;
+  const json::value value = json::parse(document, ec);
+  if (ec) throw Error(Errc::invalid_argument, what + " is not valid JSON: " + ec.message());
+  return parse_image_config(value);
+}
+
 ImportedImage import_image(const fs::path& archive_path, const fs::path& staging,
                          const ImportOptions& options) {
   const std::string archive_name = archive_path.string();
@@ -495,22 +522,7 @@ ImportedImage import_image(const fs::path& archive_path, const fs::path& staging
   }
 
   // Pass 2: layers in order into one rootfs.
-  fs::create_directory(rootfs);
-  settle_root(rootfs, options.shift);
-  std::uint64_t total = 0;
-  for (const fs::path& layer : image.layers) total += size_on_disk(layer);
-  ProgressBar bar(options.progress, total, "applying layers");
-  std::uint64_t done_before = 0;
-  for (std::size_t i = 0; i < image.layers.size(); ++i) {
-    ArchiveReader reader(image.layers[i]);
-    apply_layer(reader, rootfs, /*whiteouts=*/true, options,
-                [&] { bar.update(done_before + reader.bytes_consumed()); });
-    done_before += size_on_disk(image.layers[i]);
-    if (options.log)
-      options.log->debug("image '{}': applied layer {}/{} ({})", archive_name, i + 1,
-                         image.layers.size(), image.layers[i].filename().string());
-  }
-  bar.update(total, true);
+  build_rootfs(image.layers, rootfs, options, archive_name);
   remove_tree(outer);
   return {image.config, image.tags};
 }

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace spdlog {
@@ -56,6 +57,16 @@ ImportedImage import_image(const std::filesystem::path& archive_path,
 // what is already there instead of being extracted.
 void apply_layer(ArchiveReader& layer, const std::filesystem::path& rootfs, bool whiteouts,
                  const ImportOptions& options, const std::function<void()>& on_progress = {});
+
+// Creates `rootfs` (mode 0755, owned by root inside the sandbox) and applies `layers` (tar
+// files, any compression ArchiveReader reads, bottom-most first) into it with whiteouts:
+// one flattened directory. `label` names the image in log messages.
+void build_rootfs(const std::vector<std::filesystem::path>& layers, const std::filesystem::path& rootfs,
+                  const ImportOptions& options, const std::string& label);
+
+// The Env/User/WorkingDir/Entrypoint/Cmd of a docker or OCI image config document, on top of
+// default_image_config(). Errc::invalid_argument naming `what` when it is not JSON.
+ImageConfig image_config_from_json(std::string_view document, const std::string& what);
 
 // Reads a whole small file (manifests, configs, store indexes) with O_CLOEXEC, so no fd
 // leaks into a helper the host starts meanwhile. nullopt when the file does not exist.

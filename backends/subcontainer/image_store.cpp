@@ -3,6 +3,7 @@
 
 #include "atomic_file.hpp"
 #include "content_digest.hpp"
+#include "file_lock.hpp"
 #include "image_import.hpp"
 #include "layer_copy.hpp"
 #include "unique_fd.hpp"
@@ -66,12 +67,12 @@ void validate_image_name(const std::string& name) {
   const bool length_ok = !name.empty() && name.size() <= 255;
   bool chars_ok = true;
   for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == ':' || c == '/'))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == ':' || c == '/' || c == '@'))
       chars_ok = false;
   if (!length_ok || !chars_ok || name.front() == '/' || name == kHostRef ||
       name.find("..") != std::string::npos)
     throw Error(Errc::invalid_argument,
-                "image name '" + name + "' is not valid: use 1-255 characters of [A-Za-z0-9_.:/-], "
+                "image name '" + name + "' is not valid: use 1-255 characters of [A-Za-z0-9_.:/@-], "
                 "not starting with '/', without '..', and not 'host'");
 }
 
@@ -141,6 +142,18 @@ std::uint64_t now_unix() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count());
+}
+
+// The config.json of a stored layer: its image config, where it came from, when, and the
+// id shift its files were stored with.
+json::object layer_meta(const ImageConfig& config, const std::string& source, const OwnershipShift& shift) {
+  json::object meta;
+  meta["config"] = config_to_json(config);
+  meta["source"] = source;
+  meta["created"] = now_unix();
+  meta["uid_base"] = shift.uid_base;
+  meta["uid_count"] = shift.uid_count;
+  return meta;
 }
 
 void remove_quietly(const fs::path& path) {
@@ -250,16 +263,8 @@ std::vector<HostBind> host_binds() {
 
 // An exclusive flock on <root>/.lock for everything that changes the store.
 struct ImageStore::Lock {
-  explicit Lock(const fs::path& root) {
-    const fs::path file = root / ".lock";
-    fd = UniqueFd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd) throw Error(Errc::io, "cannot open image store lock '" + file.string() + "': " + std::strerror(errno));
-    while (::flock(fd.get(), LOCK_EX) != 0) {
-      if (errno != EINTR)
-        throw Error(Errc::io, "cannot lock image store '" + root.string() + "': " + std::strerror(errno));
-    }
-  }
-  UniqueFd fd;
+  explicit Lock(const fs::path& root) : lock(root / ".lock") {}
+  FileLock lock;
 };
 
 ImageStore::ImageStore(fs::path root, std::shared_ptr<spdlog::logger> log, OwnershipShift shift)
@@ -278,9 +283,8 @@ ImageStore::ImageStore(fs::path root, std::shared_ptr<spdlog::logger> log, Owner
 void ImageStore::remove_stale_staging() {
   // Every staging dir is made under the lock; holding it means none is in use. When another
   // process holds it, leave the leftovers for a later run instead of waiting.
-  const fs::path file = root_ / ".lock";
-  UniqueFd fd(::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return;
+  const std::optional<FileLock> lock = FileLock::try_lock(root_ / ".lock");
+  if (!lock) return;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(root_, ec)) {
     const std::string name = entry.path().filename().string();
@@ -469,15 +473,10 @@ std::string ImageStore::import_locked(const fs::path& tar, const std::string& na
     options.log = log_;
     const ImportedImage imported = import_image(tar, staging.path(), options);
     tags = imported.tags;
-    json::object meta;
-    meta["config"] = config_to_json(imported.config);
+    json::object meta = layer_meta(imported.config, key, shift_);
     json::array tag_array;
     for (const auto& tag : imported.tags) tag_array.emplace_back(tag);
     meta["tags"] = std::move(tag_array);
-    meta["source"] = key;
-    meta["created"] = now_unix();
-    meta["uid_base"] = shift_.uid_base;
-    meta["uid_count"] = shift_.uid_count;
     write_json_atomic(staging.path() / "config.json", meta);
     staging.commit_to(dir);
     if (log_) log_->info("image store '{}': imported '{}' as {}", root_.string(), key, id);
@@ -504,13 +503,40 @@ std::string ImageStore::import_locked(const fs::path& tar, const std::string& na
       }
     }
   }
-  if (!new_names.empty()) {
-    json::value names = read_json_file(root_ / "names.json");
-    if (!names.is_object()) names = json::object{};
-    for (const std::string& new_name : new_names) names.as_object()[new_name] = id;
-    write_json_atomic(root_ / "names.json", names);
-  }
+  add_names(id, new_names);
   return id;
+}
+
+void ImageStore::add_names(const std::string& id, const std::vector<std::string>& new_names) {
+  if (new_names.empty()) return;
+  json::value names = read_json_file(root_ / "names.json");
+  if (!names.is_object()) names = json::object{};
+  for (const std::string& new_name : new_names) names.as_object()[new_name] = id;
+  write_json_atomic(root_ / "names.json", names);
+}
+
+bool ImageStore::add_layered_image(const std::string& id, const std::vector<fs::path>& layers, const ImageConfig& config,
+                                   const std::string& name, const std::string& source) {
+  if (!is_image_id(id)) throw Error(Errc::invalid_argument, "image id '" + id + "' is not 64 hex digits");
+  if (!name.empty()) validate_image_name(name);
+  Lock lock(root_);
+  const fs::path dir = root_ / id;
+  // Deleted but kept for a sandbox that still runs on it: the same content, stored again.
+  if (fs::is_directory(dir) && is_deleted(id)) fs::remove(dir / kDeletedMarker);
+  const bool build = !fs::is_directory(dir);
+  if (build) {
+    StagingDir staging(root_ / (".tmp-" + id.substr(0, 12) + "-" + random_hex(6)));
+    fs::create_directory(staging.path());
+    ImportOptions options;
+    options.shift = shift_;
+    options.log = log_;
+    build_rootfs(layers, staging.path() / "rootfs", options, name.empty() ? id : name);
+    write_json_atomic(staging.path() / "config.json", layer_meta(config, source, shift_));
+    staging.commit_to(dir);
+    if (log_) log_->info("image store '{}': stored {} as {}", root_.string(), source, id);
+  }
+  if (!name.empty()) add_names(id, {name});
+  return build;
 }
 
 std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::string& base_ref,
@@ -525,14 +551,9 @@ std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::strin
   if (shift_.uid_count != 0)
     to_store = {upper_root_uid, upper_root_gid, shift_.uid_base, shift_.uid_base, shift_.uid_count};
   copy_layer(upper_dir, staging.path() / "rootfs", to_store);
-  json::object meta;
-  meta["config"] = config_to_json(base.config);
+  json::object meta = layer_meta(base.config, source, shift_);
   meta["parent"] = base.ref;
-  meta["source"] = source;
   meta["label"] = label;
-  meta["created"] = now_unix();
-  meta["uid_base"] = shift_.uid_base;
-  meta["uid_count"] = shift_.uid_count;
   write_json_atomic(staging.path() / "config.json", meta);
   staging.commit_to(root_ / id);
   if (!label.empty()) {

@@ -104,6 +104,19 @@ class ImageStore {
                            const std::string& label, const std::string& source = "",
                            std::uint32_t upper_root_uid = 0, std::uint32_t upper_root_gid = 0);
 
+  // Stores image `id` (64 hex digits) built from layer tars, bottom-most first (see
+  // build_rootfs in image_import.hpp), unless it is stored already, and records `name` (may be
+  // empty) for it. `source` is what ImageInfo::source reports. Returns true when it built it.
+  // Serialized with every other change to the store: a second caller waits and finds it.
+  bool add_layered_image(const std::string& id, const std::vector<std::filesystem::path>& layers,
+                         const ImageConfig& config, const std::string& name, const std::string& source);
+
+  // The id a name or id refers to; nullopt when nothing stored has it.
+  std::optional<std::string> find_id(const std::string& name_or_id);
+
+  // Where pulled layer blobs are kept (blob_store.hpp).
+  std::filesystem::path blob_root() const { return root_ / "blobs"; }
+
   // True when `dir` lies in the store (a layer of an imported image, a snapshot or the host
   // skeleton), whose files are owned by the store range.
   bool holds(const std::filesystem::path& dir) const;
@@ -146,7 +159,7 @@ class ImageStore {
   std::vector<ImageInfo> stored_images();
   ResolvedImage resolve_host();
   ResolvedImage resolve_stored(const std::string& id, const std::string& ref);
-  std::optional<std::string> find_id(const std::string& name_or_id);
+  void add_names(const std::string& id, const std::vector<std::string>& names);
   std::string import_locked(const std::filesystem::path& tar, const std::string& name,
                             bool progress);
 };

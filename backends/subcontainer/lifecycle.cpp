@@ -349,6 +349,8 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
     throw Error(Errc::unsupported, "subcontainer: publishing ports is not supported (no bridge network); "
                                    "use network \"host\" and listen on a free port instead");
   if (spec.image.empty()) spec.image = "host";
+  // Before anything is made: a pull may take minutes and may fail.
+  const std::string image_ref = runtime->puller->ensure(spec.image);
 
   std::string id = new_sandbox_id();
   ensure_state_dirs(*runtime);
@@ -371,7 +373,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   make_dir(paths.work, 0700, id);
   give_to_sandbox_root(paths.work, *runtime, ids, id);
 
-  ResolvedImage image = runtime->images->resolve(spec.image);
+  ResolvedImage image = runtime->images->resolve(image_ref);
   write_sandbox_file(paths.image_pin, image.ref + "\n", id);
   if (!runtime->images->still_stored(image.ref))
     throw Error(Errc::not_found, "image '" + spec.image + "' was deleted while sandbox " + id + " was being created");

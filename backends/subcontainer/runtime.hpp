@@ -4,6 +4,7 @@
 
 #include "config.hpp"
 #include "id_ranges.hpp"
+#include "image_pull.hpp"
 #include "image_store.hpp"
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct Runtime {
   BackendConfig config;
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<ImageStore> images;
+  std::unique_ptr<ImagePuller> puller;  // fills `images` from registries
   // As root, each sandbox gets a range of host ids of its own from `id_ranges` (see
   // id_ranges.hpp) and the image store keeps its files in the store range; rootless, only
   // the caller's own uid/gid (`caller_uid`, `caller_gid`) is mapped, to root inside.

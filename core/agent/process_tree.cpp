@@ -119,16 +119,22 @@ void signal_tree(pid_t shepherd, int signal) {
   // CPU. Stopped, not killed: a parent that died now would hand its children (one that called
   // setsid, say) to the namespace's init, out of the tree the walk below must find.
   if (signal == SIGKILL) signal_child_groups(shepherd, SIGSTOP);
+  // Every pid signalled: a killed process whose parent died first is handed to the namespace's
+  // init and leaves the tree, but the caller must still see it gone before it reports the end.
+  std::vector<pid_t> signalled;
   for (int round = 0; round < 1000; ++round) {
     bool alive = false;
     for (pid_t pid : descendants(shepherd)) {
-      if (::kill(pid, signal) == 0) alive = true;
+      if (::kill(pid, signal) == 0) {
+        alive = true;
+        signalled.push_back(pid);
+      }
     }
     if (signal != SIGKILL || !alive) return;
-    // Zombies (killed, not yet reaped by the shepherd) still show up; give it a moment.
+    // Zombies (killed, not yet reaped) still show up; give them a moment.
     ::usleep(round < 10 ? 200 : 2000);
     bool only_zombies = true;
-    for (pid_t pid : descendants(shepherd)) {
+    for (pid_t pid : signalled) {
       ProcessStat stat;
       if (read_stat(pid, stat) && stat.state != 'Z') only_zombies = false;
     }

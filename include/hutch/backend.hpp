@@ -9,6 +9,7 @@
 #include <hutch/handle.hpp>
 #include <hutch/types.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,15 @@ class HUTCH_INTERFACE SandboxBackend {
   // the engine; shown by `hutch backends`.
   // Errors reaching the engine are thrown as usual. Default: none.
   virtual std::vector<std::string> warnings();
+
+  // Fetches `image` (a registry name: "python:3.12-slim", "host:5000/app@sha256:..") from its
+  // registry into the backend's image store, whatever the [images] pull policy says, and
+  // returns the stored image's id. `progress` (may be empty) gets one plain line per step:
+  // the manifest, each layer downloaded or found stored. Errors: Errc::invalid_argument for a
+  // malformed name or content that does not match its digest, Errc::not_found when the
+  // registry has no such image, Errc::permission_denied when it refuses access, Errc::io or
+  // Errc::timeout for the network. Default: Errc::unsupported.
+  virtual std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress);
 };
 
 // Throws Error(Errc::unsupported) "backend '<backend>' does not support <verb>".

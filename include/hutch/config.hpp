@@ -8,6 +8,7 @@
 #include <hutch/env_filter.hpp>
 #include <hutch/export.hpp>
 #include <hutch/image_map.hpp>
+#include <hutch/image_settings.hpp>
 #include <hutch/types.hpp>
 
 #include <cstdint>
@@ -98,6 +99,9 @@ struct HUTCH_API Config {
   EnvPolicy env_policy;  // env_passthrough, env_block: host variables every sandbox inherits
   ImageMap image_map;    // [defaults.image_map]: name or prefix -> image, and "default"
 
+  // [images]: pull policy, insecure registries, credentials (image_settings.hpp)
+  ImageSettings images;
+
   // [plugins]
   std::vector<std::string> plugin_paths;  // searched before HUTCH_PLUGIN_PATH and the install dir
 
@@ -105,6 +109,9 @@ struct HUTCH_API Config {
   std::vector<std::pair<std::string, ConfigTable>> backends;
   // The table of `name`, or an empty one.
   ConfigTable backend_table(const std::string& name) const;
+
+  // [serve]: handed to the service (`hutch serve`) unread; it checks its own keys.
+  ConfigTable serve;
 };
 
 // Parses a configuration document (all keys checked).

@@ -26,6 +26,11 @@ enum class Errc {
   backend,            // the engine underneath failed (daemon error, kernel call failed)
   io,                 // reading or writing a file or stream failed
   state,              // the object is in the wrong state for this call (destroyed, paused)
+  // The service's own (`hutch serve`, HTTP 401 / 413 / 429), also what the remote backend
+  // reports for them. Appended, so the values above keep their numbers.
+  unauthenticated,    // no credentials, or credentials that match no token
+  too_large,          // a request body or field larger than the service accepts
+  rate_limited,       // a cap on requests, streams or sandboxes was reached; try again later
 };
 
 // A short stable name for the code ("not_found", ...), for logs and --json output.

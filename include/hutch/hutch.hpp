@@ -15,6 +15,7 @@
 #include <hutch/owner.hpp>
 #include <hutch/process.hpp>
 #include <hutch/scoped.hpp>
+#include <hutch/service_labels.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/types.hpp>
 #include <hutch/units.hpp>

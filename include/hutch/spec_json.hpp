@@ -13,6 +13,11 @@ namespace hutch {
 HUTCH_API std::string spec_to_json(const SandboxSpec& spec);
 // Throws Errc::backend when the text is not a spec written by spec_to_json.
 HUTCH_API SandboxSpec spec_from_json(const std::string& text);
+// The same form from outside (the service's `POST /v1/sandboxes`): every field is checked —
+// a wrong type, a value out of range or an unknown field is Errc::invalid_argument naming the
+// field ("field 'mounts[0].target': expected a string, got a number"); bad JSON likewise.
+// Absent fields (and null) keep SandboxSpec's defaults.
+HUTCH_API SandboxSpec spec_from_request_json(const std::string& text);
 
 // ImageDefaults <-> JSON {"entrypoint":[...],"cmd":[...],"env":{...},"workdir":"","user":""},
 // for backends that keep them (a docker label). from_json throws Errc::backend on text it did

@@ -14,7 +14,7 @@
 
 namespace hutch {
 
-// Throws Error(Errc::permission_denied) naming the first host-only field set in `spec`
+// Throws Error(Errc::invalid_argument) — a 400 from the service — naming the first host-only field set in `spec`
 // ("files[2].source ('/etc/shadow') names a host file: only a local caller may use it; send
 // the bytes as files[2].content"). The local CLI, acting as its user, does not call it.
 HUTCH_API void refuse_host_only_fields(const SandboxSpec& spec);

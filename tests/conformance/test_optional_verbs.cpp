@@ -33,6 +33,14 @@ TEST_P(OptionalVerbs, ForkMakesAnIndependentCopy) {
   EXPECT_EQ(copy->info().state, SandboxState::running);
 }
 
+// pull_image needs a registry, which the suite does not assume: a name that is no image name
+// must be refused before any request (or the verb is unsupported).
+TEST_P(OptionalVerbs, PullImageRefusesAMalformedNameBeforeAskingAnyRegistry) {
+  const bool refused = throws_errc(Errc::invalid_argument, [&] { backend().pull_image("Not//A Name", {}); });
+  const bool unsupported = throws_errc(Errc::unsupported, [&] { backend().pull_image("Not//A Name", {}); });
+  EXPECT_TRUE(refused || unsupported);
+}
+
 TEST_P(OptionalVerbs, SnapshotAndRestore) {
   auto source = create();
   if (!caps().snapshot) {

@@ -7,6 +7,7 @@
 #include "require.hpp"
 #include "temp_dir.hpp"
 
+#include <hutch/loader.hpp>
 #include <hutch/log.hpp>
 
 #include <gtest/gtest.h>
@@ -25,6 +26,22 @@ namespace hutch::subcontainer::test {
 // True when this process may create a user + mount namespace and the helper is built.
 inline bool namespaces_available() {
   return hutch::test::user_namespaces_available() && std::filesystem::exists(HUTCH_SUBCONTAINER_HELPER);
+}
+
+// The real plugin (hutch-subcontainer.so), loaded as a host loads it, on `state_dir` with
+// sandboxes in the "hutch-test" cgroup.
+inline std::shared_ptr<SandboxBackend> load_plugin(const std::filesystem::path& state_dir, const ImageSettings& images = {}) {
+  PluginSearch search;
+  search.use_env = false;
+  search.use_install_dir = false;
+  search.unload_when_unused = true;
+  PluginContext context;
+  context.name = "subcontainer";
+  context.config = ConfigTable::parse("cgroup_root = \"hutch-test\"\n", "subcontainer test");
+  context.logger = hutch::logger();
+  context.state_dir = state_dir.string();
+  context.images = images;
+  return load_backend(std::string(HUTCH_PLUGIN_OUTPUT_DIR) + "/hutch-subcontainer.so", search, context);
 }
 
 // Limits, pause and stats need a cgroup hierarchy this process can write: root here.

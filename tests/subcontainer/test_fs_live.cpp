@@ -29,16 +29,7 @@ class FsLiveTest : public ::testing::Test {
   void SetUp() override {
     HUTCH_NEED(::geteuid() == 0 || hutch::subcontainer::test::namespaces_available(), "HUTCH_REQUIRE_NAMESPACES",
              "root or unprivileged user namespaces, and the helper binary");
-    hutch::PluginSearch search;
-    search.use_env = false;
-    search.use_install_dir = false;
-    search.unload_when_unused = true;
-    hutch::PluginContext context;
-    context.name = "subcontainer";
-    context.config = hutch::ConfigTable::parse("cgroup_root = \"hutch-test\"\n", "test_fs_live");
-    context.logger = hutch::logger();
-    context.state_dir = state_dir_.path().string();
-    backend_ = hutch::load_backend(std::string(HUTCH_PLUGIN_OUTPUT_DIR) + "/hutch-subcontainer.so", search, context);
+    backend_ = hutch::subcontainer::test::load_plugin(state_dir_.path());
     sandbox_ = backend_->create({});
   }
   void TearDown() override {

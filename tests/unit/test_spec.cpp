@@ -1,4 +1,5 @@
 #include <hutch/error.hpp>
+#include <hutch/service_labels.hpp>
 #include <hutch/spec.hpp>
 
 #include "error_of.hpp"
@@ -50,6 +51,14 @@ TEST(ValidateSpec, AcceptsAFullValidSpec) {
   spec.ttl = 1h;
   spec.idle_timeout = 10min;
   spec.ports = {8080, 9090};
+  EXPECT_NO_THROW(validate(spec));
+}
+
+// The service's labels are the only hutch.* ones a spec may carry (it sets them on create).
+TEST(ValidateSpec, AcceptsTheServiceLabels) {
+  SandboxSpec spec;
+  spec.labels[kLabelService] = "0123456789abcdef";
+  spec.labels[kLabelTenant] = "alice";
   EXPECT_NO_THROW(validate(spec));
 }
 

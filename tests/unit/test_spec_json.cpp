@@ -30,6 +30,32 @@ TEST(SpecJson, RoundTrips) {
   EXPECT_EQ(spec_from_json(spec_to_json(spec)), spec);
   EXPECT_EQ(spec_from_json(spec_to_json(SandboxSpec{})), SandboxSpec{});
   EXPECT_THROW(spec_from_json("not json"), Error);
+  EXPECT_EQ(spec_from_request_json(spec_to_json(spec)), spec);
+}
+
+// The service's reading of a spec from a request names the field a mistake is in.
+TEST(SpecJson, RequestFormNamesTheWrongField) {
+  auto message_of = [](const std::string& text) {
+    try {
+      spec_from_request_json(text);
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), Errc::invalid_argument) << error.what();
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message_of(R"({"env":{"A":1}})"), "field 'env.A': expected a string, got a number");
+  EXPECT_EQ(message_of(R"({"mounts":[{"type":"tmpfs","target":5}]})"),
+            "field 'mounts[0].target': expected a string, got a number");
+  EXPECT_EQ(message_of(R"({"memory":"lots"})"), "field 'memory': expected a number or \"unlimited\"");
+  EXPECT_EQ(message_of(R"({"pids":-1})"), "field 'pids': expected an integer from 0 to 4294967295, got -1");
+  EXPECT_EQ(message_of(R"({"ports":[80, 70000]})"), "field 'ports[1]': expected an integer from 1 to 65535, got 70000");
+  EXPECT_EQ(message_of(R"({"imgae":"x"})"), "field 'imgae': unknown field");
+  EXPECT_EQ(message_of(R"({"network":"wide"})").rfind("field 'network': ", 0), 0u);
+  EXPECT_EQ(message_of(R"({"image":)").rfind("the spec is not valid JSON", 0), 0u);
+  SandboxSpec unlimited = spec_from_request_json(R"({"memory":"unlimited","ttl_ms":5000})");
+  EXPECT_TRUE(unlimited.limits.memory_unlimited);
+  EXPECT_EQ(unlimited.ttl, std::chrono::milliseconds(5000));
 }
 
 }  // namespace

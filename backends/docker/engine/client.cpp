@@ -1,8 +1,11 @@
-// The Engine client's transport: Beast for HTTP framing, Asio sockets for I/O. Every blocking
-// step runs on the connection's private io_context with a steady_timer that cancels the socket
-// when the deadline passes, so no step can wait forever. Hijacked streams switch to plain
-// poll()/recv()/send() on the socket so a reader thread and a stdin writer can share it.
+// The Engine client's transport: Beast for HTTP framing, Asio sockets (and Asio SSL for TLS)
+// for I/O. Every blocking step runs on the connection's private io_context with a steady_timer
+// that cancels the socket when the deadline passes, so no step can wait forever. Hijacked
+// streams switch to plain poll()/recv()/send() on the socket (OpenSSL on it for TLS,
+// tls_transport.hpp) so a reader thread and a stdin writer can share it.
 #include "engine/client.hpp"
+
+#include "engine/tls_transport.hpp"
 
 #include <hutch/error.hpp>
 
@@ -10,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -17,6 +21,7 @@
 #include <boost/json.hpp>
 
 #include <poll.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -24,6 +29,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <sstream>
 #include <variant>
 
 namespace hutch::docker {
@@ -35,12 +41,17 @@ namespace http = beast::http;
 using error_code = boost::system::error_code;
 using UnixSocket = asio::local::stream_protocol::socket;
 using TcpSocket = asio::ip::tcp::socket;
+using TlsSocket = asio::ssl::stream<TcpSocket>;
 
 constexpr std::uint64_t kBufferedBodyLimit = 512ull << 20;
 
-std::variant<UnixSocket, TcpSocket> make_socket(asio::io_context& ioc, Endpoint::Kind kind) {
-  if (kind == Endpoint::Kind::unix_socket) return UnixSocket(ioc);
-  return TcpSocket(ioc);
+using AnySocket = std::variant<UnixSocket, TcpSocket, TlsSocket>;
+
+// `tls`: the client context of a TLS endpoint, else null.
+AnySocket make_socket(asio::io_context& ioc, Endpoint::Kind kind, asio::ssl::context* tls) {
+  if (kind == Endpoint::Kind::unix_socket) return AnySocket(std::in_place_type<UnixSocket>, ioc);
+  if (tls != nullptr) return AnySocket(std::in_place_type<TlsSocket>, ioc, *tls);
+  return AnySocket(std::in_place_type<TcpSocket>, ioc);
 }
 
 // One connection to the daemon, with its own io_context so calls on different connections
@@ -49,17 +60,22 @@ struct Connection {
   asio::io_context ioc;
   asio::steady_timer timer{ioc};
   asio::ip::tcp::resolver resolver{ioc};
-  std::variant<UnixSocket, TcpSocket> socket;
+  AnySocket socket;
   beast::flat_buffer buffer;
 
-  explicit Connection(Endpoint::Kind kind) : socket(make_socket(ioc, kind)) {}
+  Connection(Endpoint::Kind kind, asio::ssl::context* tls) : socket(make_socket(ioc, kind, tls)) {}
 
   void cancel() {
-    std::visit([](auto& s) { error_code ignored; s.cancel(ignored); }, socket);
+    std::visit([](auto& s) { error_code ignored; beast::get_lowest_layer(s).cancel(ignored); }, socket);
     resolver.cancel();
   }
   int native_handle() {
-    return std::visit([](auto& s) { return static_cast<int>(s.native_handle()); }, socket);
+    return std::visit([](auto& s) { return static_cast<int>(beast::get_lowest_layer(s).native_handle()); }, socket);
+  }
+  // The TCP socket (under TLS, the layer below it).
+  TcpSocket& tcp() {
+    if (auto* tls = std::get_if<TlsSocket>(&socket)) return tls->next_layer();
+    return std::get<TcpSocket>(socket);
   }
   template <class F>
   decltype(auto) with_socket(F&& f) {
@@ -208,13 +224,16 @@ int compare_api_versions(std::string_view a, std::string_view b) {
 struct EngineClient::Impl {
   ClientOptions options;
   std::string endpoint_name;
+  std::optional<asio::ssl::context> tls;  // for a TLS endpoint
   std::mutex pool_mutex;
   std::vector<std::unique_ptr<Connection>> idle;
   std::mutex version_mutex;
   std::optional<std::string> version;
   std::optional<EngineIdentity> identity;
 
-  explicit Impl(ClientOptions o) : options(std::move(o)), endpoint_name(options.endpoint.to_string()) {}
+  explicit Impl(ClientOptions o) : options(std::move(o)), endpoint_name(options.endpoint.to_string()) {
+    if (options.endpoint.tls) tls.emplace(make_tls_context(*options.endpoint.tls, endpoint_name));
+  }
 
   Deadline deadline_for(const Request& request) const {
     return Clock::now() + request.timeout.value_or(options.request_timeout);
@@ -226,12 +245,18 @@ struct EngineClient::Impl {
       throw Error(Errc::timeout, "docker (" + endpoint_name + "): " + what + ": no answer within " +
                                      format_timeout(timeout) + " while " + stage +
                                      "; is the daemon running and responsive?");
+    if (step.ec.category() == asio::error::get_ssl_category())
+      throw Error(Errc::backend, "docker (" + endpoint_name + "): " + what + ": " + stage + ": " +
+                                     describe_handshake_failure(nullptr, step.ec.message()));
     throw Error(Errc::backend, "docker (" + endpoint_name + "): " + what + ": " + stage +
                                    " failed: " + step.ec.message());
   }
 
-  std::unique_ptr<Connection> connect(Deadline deadline, const std::string& what, Duration timeout) {
-    auto connection = std::make_unique<Connection>(options.endpoint.kind);
+  // A new connection, its TLS handshake done unless `handshake` is false (the caller then
+  // shakes hands itself on the TCP socket: hijack()).
+  std::unique_ptr<Connection> connect(Deadline deadline, const std::string& what, Duration timeout,
+                                      bool handshake = true) {
+    auto connection = std::make_unique<Connection>(options.endpoint.kind, tls ? &*tls : nullptr);
     Connection& c = *connection;
     if (options.endpoint.kind == Endpoint::Kind::unix_socket) {
       auto step = run_step(c, deadline, [&](auto done) {
@@ -257,14 +282,23 @@ struct EngineClient::Impl {
     });
     if (resolved.ec) fail_step(resolved, what, "resolving the daemon's address", timeout);
     auto step = run_step(c, deadline, [&](auto done) {
-      asio::async_connect(std::get<TcpSocket>(c.socket), endpoints,
-                          [done](error_code ec, const auto&) mutable { done(ec, 0); });
+      asio::async_connect(c.tcp(), endpoints, [done](error_code ec, const auto&) mutable { done(ec, 0); });
     });
     if (step.ec && !step.timed_out)
       throw Error(Errc::backend, "docker (" + endpoint_name + "): " + what +
                                      ": cannot connect: " + step.ec.message() +
                                      "; is dockerd listening there?");
     if (step.ec) fail_step(step, what, "connecting", timeout);
+    if (auto* stream = std::get_if<TlsSocket>(&c.socket); stream != nullptr && handshake) {
+      expect_peer(stream->native_handle(), options.endpoint.host, options.endpoint.tls->verify);
+      auto shook = run_step(c, deadline, [&](auto done) {
+        stream->async_handshake(asio::ssl::stream_base::client, [done](error_code ec) mutable { done(ec, 0); });
+      });
+      if (shook.timed_out) fail_step(shook, what, "the TLS handshake", timeout);
+      if (shook.ec)
+        throw Error(Errc::backend, "docker (" + endpoint_name + "): " + what + ": " +
+                                       describe_handshake_failure(stream->native_handle(), shook.ec.message()));
+    }
     return connection;
   }
 
@@ -611,6 +645,56 @@ class HijackedStream final : public RawStream {
   std::string what_;
 };
 
+// hijack() over TLS: a new TCP connection handed to OpenSSL (TlsSocketStream), the request
+// written and the response header read through it.
+std::unique_ptr<RawStream> hijack_over_tls(EngineClient::Impl& impl, const http::request<http::string_body>& message,
+                                           const std::string& what, Duration timeout, Deadline deadline) {
+  auto connection = impl.connect(deadline, what, timeout, /*handshake=*/false);
+  const int fd = ::dup(connection->native_handle());
+  if (fd < 0) throw_system_error("docker (" + impl.endpoint_name + "): " + what + ": dup", errno);
+  connection.reset();
+  auto stream = std::make_unique<TlsSocketStream>(fd, impl.tls->native_handle(), impl.options.endpoint.host,
+                                                  impl.options.endpoint.tls->verify, deadline, what, impl.endpoint_name);
+  std::ostringstream request_text;
+  request_text << message;
+  stream->write_all(request_text.str(), deadline);
+
+  auto fail = [&](Errc code, const std::string& why) -> void {
+    throw Error(code, "docker (" + impl.endpoint_name + "): " + what + ": " + why);
+  };
+  // Reads more of the answer into `pending`; false at its end.
+  std::string pending;
+  auto read_more = [&](Deadline until) {
+    char buffer[16384];
+    auto n = stream->read_some(buffer, sizeof buffer, until);
+    if (!n) fail(Errc::timeout, "no answer within " + format_timeout(timeout) + " while reading the response header");
+    pending.append(buffer, *n);
+    return *n != 0;
+  };
+  // Feeds `pending` to `parser`, dropping what it took.
+  auto feed = [&](auto& parser) {
+    error_code ec;
+    const std::size_t used = parser.put(asio::buffer(pending), ec);
+    if (ec && ec != http::error::need_more) fail(Errc::backend, "the daemon's answer is not HTTP: " + ec.message());
+    pending.erase(0, used);
+  };
+  http::response_parser<http::empty_body> header;
+  while (!header.is_header_done()) {
+    if (!read_more(deadline)) fail(Errc::backend, "the daemon closed the connection before its answer's header");
+    feed(header);
+  }
+  const unsigned status = header.get().result_int();
+  if (status >= 400) {
+    http::response_parser<http::string_body> body{std::move(header)};
+    const Deadline body_deadline = Clock::now() + std::chrono::seconds(5);
+    feed(body);
+    while (!body.is_done() && read_more(body_deadline)) feed(body);
+    throw_engine_error(impl.endpoint_name, what, status, body.get().body());
+  }
+  stream->unread(std::move(pending));
+  return stream;
+}
+
 }  // namespace
 
 EngineClient::EngineClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -684,6 +768,7 @@ std::unique_ptr<RawStream> EngineClient::hijack(const Request& request) {
   auto message = impl.build(request, target);
   message.set(http::field::connection, "Upgrade");
   message.set(http::field::upgrade, "tcp");
+  if (impl.tls) return hijack_over_tls(impl, message, what, timeout, deadline);
   // An idle pooled connection saves a connect (for TCP also a resolve and a handshake) on
   // every exec. The daemon may have closed it meanwhile: a stale one is retried once on a
   // fresh connection, as exchange() does. The taken-over connection never goes back.

@@ -2,6 +2,8 @@
 // parameter. Pure functions, unit-tested.
 #pragma once
 
+#include <hutch/percent_encoding.hpp>
+
 #include <map>
 #include <string>
 #include <string_view>
@@ -10,8 +12,7 @@
 
 namespace hutch::docker {
 
-// RFC 3986 percent-encoding of everything but unreserved characters.
-std::string percent_encode(std::string_view text);
+using hutch::percent_encode;
 
 // A request target under construction: Target("/containers/x/archive").add("path", "/a b").str()
 // gives "/containers/x/archive?path=%2Fa%20b". Parameters keep the order they were added in.

@@ -33,7 +33,7 @@ inline std::string test_image() {
 // Why docker cannot be used here, or empty when it can.
 inline std::string docker_unavailable_reason() {
   ClientOptions options;
-  options.endpoint = choose_endpoint(std::nullopt);
+  options.endpoint = choose_endpoint({});
   // Podman's service takes seconds to answer its first call on a loaded machine.
   options.request_timeout = std::chrono::seconds(30);
   try {

@@ -69,7 +69,7 @@ TEST_F(DockerTest, FsStreamsLargeFiles) {
 // from `since` (unix seconds) until now.
 std::size_t count_events(const std::string& container, const std::string& action, std::time_t since) {
   ClientOptions options;
-  options.endpoint = choose_endpoint(std::nullopt);
+  options.endpoint = choose_endpoint({});
   EngineClient client(options);
   Request request;
   std::string filters = R"({"container":[")" + container + R"("],"event":[")" + action + R"("]})";

@@ -33,7 +33,7 @@ void expect_config_error(const std::string& body, const std::string& needle) {
 
 TEST(DockerConfig, DefaultsWhenEmpty) {
   auto config = parse("");
-  EXPECT_FALSE(config.host);
+  EXPECT_FALSE(config.endpoint.host);
   EXPECT_EQ(config.pull, PullPolicy::missing);
   EXPECT_EQ(config.workspace, WorkspaceMode::ephemeral);
   EXPECT_EQ(config.request_timeout, std::chrono::seconds(60));
@@ -68,7 +68,7 @@ claude = "agent:1"
 default = "base:2"
 )");
   std::remove(profile.c_str());
-  EXPECT_EQ(*config.host, "tcp://127.0.0.1:2375");
+  EXPECT_EQ(*config.endpoint.host, "tcp://127.0.0.1:2375");
   EXPECT_EQ(*config.api_version, "1.41");
   EXPECT_EQ(config.request_timeout, std::chrono::seconds(5));
   EXPECT_EQ(config.pull, PullPolicy::never);

@@ -70,13 +70,6 @@ TEST(Endpoint, RefusesWhatItCannotSpeak) {
   }
 }
 
-TEST(Endpoint, ConfiguredHostWinsOverDockerHost) {
-  ::setenv("DOCKER_HOST", "tcp://10.0.0.1:2375", 1);
-  EXPECT_EQ(choose_endpoint(std::string("unix:///x.sock")).path, "/x.sock");
-  EXPECT_EQ(choose_endpoint(std::nullopt).host, "10.0.0.1");
-  ::unsetenv("DOCKER_HOST");
-  EXPECT_EQ(choose_endpoint(std::nullopt).path, "/var/run/docker.sock");
-}
 
 TEST(ApiVersion, ComparesNumerically) {
   EXPECT_LT(compare_api_versions("1.9", "1.41"), 0);

@@ -1,0 +1,323 @@
+#include "connection.hpp"
+
+#include "http_error.hpp"
+
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/url/parse.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <future>
+#include <mutex>
+
+namespace hutch::server {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+
+namespace {
+
+template <class Protocol>
+class Connection final : public Exchange,
+                         public WebSocket,
+                         public std::enable_shared_from_this<Connection<Protocol>> {
+ public:
+  Connection(typename Protocol::socket socket, const ConnectionContext& context)
+      : stream_(std::move(socket)), executor_(stream_.get_executor()), context_(context) {}
+
+  void start() { read_header(); }
+
+  // Exchange, on the worker thread.
+  Request& request() override { return request_; }
+  std::string_view read_body_chunk() override;
+  std::string read_body(std::uint64_t limit) override;
+  void respond(unsigned status, std::string_view content_type, std::string body) override;
+  void begin_stream(unsigned status, std::string_view content_type) override;
+  void write_chunk(std::string_view data) override;
+  void end_stream() override;
+  bool responded() const override { return responded_; }
+  WebSocket& accept_websocket() override;
+
+  // WebSocket, on worker threads.
+  std::optional<Message> read() override;
+  void write(bool text, std::string_view data) override;
+  void close(std::uint16_t code, std::string_view reason) override;
+
+ private:
+  using Stream = beast::basic_stream<Protocol, net::any_io_executor>;
+
+  void read_header();
+  void on_header(beast::error_code ec);
+  void answer_bad_request(unsigned status, const std::string& message);
+  void run_on_worker();
+  void shutdown_socket();
+
+  // Starts `op(handler)` on the connection's strand and waits (on the worker) until the
+  // handler ran; returns what it got. The deadline applies to the operation.
+  template <class Op>
+  std::pair<beast::error_code, std::size_t> wait_io(Op op) {
+    std::promise<std::pair<beast::error_code, std::size_t>> done;
+    auto result = done.get_future();
+    net::dispatch(executor_, [&] {
+      op([&done](beast::error_code ec, std::size_t n) { done.set_value({ec, n}); });
+    });
+    return result.get();
+  }
+  // Starts the write `op(handler)` under the idle deadline and waits for it; Errc::timeout or
+  // Errc::io naming `what` when it fails.
+  template <class Op>
+  void write_and_wait(const std::string& what, Op op) {
+    auto [ec, n] = wait_io([&](auto handler) {
+      stream_.expires_after(context_.limits.idle_timeout);
+      op(std::move(handler));
+    });
+    if (ec) io_failed(what, ec);
+  }
+  // Errc::timeout or Errc::io for a failed read or write of `what`.
+  [[noreturn]] void io_failed(const std::string& what, beast::error_code ec) {
+    close_after_ = true;
+    if (ec == beast::error::timeout)
+      throw Error(Errc::timeout, what + ": the client made no progress for " +
+                                     std::to_string(context_.limits.idle_timeout.count()) + " ms");
+    throw Error(Errc::io, what + ": " + ec.message());
+  }
+
+  Stream stream_;
+  // The connection's strand; kept apart because stream_ moves into ws_ on an upgrade.
+  net::any_io_executor executor_;
+  std::optional<websocket::stream<Stream>> ws_;
+  beast::flat_buffer ws_buffer_;
+  std::mutex ws_write_mutex_;
+  bool upgrade_ = false;
+  ConnectionContext context_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  Request request_;
+  bool responded_ = false;
+  bool close_after_ = false;
+  std::array<char, 64 * 1024> body_chunk_{};
+};
+
+template <class Protocol>
+void Connection<Protocol>::read_header() {
+  parser_.emplace();
+  parser_->header_limit(context_.limits.header_limit);
+  parser_->body_limit(boost::none);  // enforced per route: read_body for JSON, none for files
+  request_ = Request{};
+  responded_ = false;
+  close_after_ = false;
+  stream_.expires_after(context_.limits.header_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+template <class Protocol>
+void Connection<Protocol>::on_header(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
+      ec == net::error::operation_aborted || ec == net::error::connection_reset)
+    return shutdown_socket();
+  if (ec == http::error::header_limit) return answer_bad_request(431, "the request header is larger than " +
+                                                                       std::to_string(context_.limits.header_limit) + " bytes");
+  if (ec) return answer_bad_request(400, "malformed request: " + ec.message());
+
+  const auto& header = parser_->get();
+  const auto method = header.method_string();
+  request_.method.assign(method.data(), method.size());
+  const std::string raw_target(header.target().data(), header.target().size());
+  auto target = boost::urls::parse_origin_form(raw_target);
+  if (!target) return answer_bad_request(400, "malformed request target '" + raw_target + "'");
+  request_.path = target->path();
+  for (auto param : target->params()) request_.query.emplace_back(param.key, param.value);
+  if (auto auth = header.find(http::field::authorization); auth != header.end())
+    request_.authorization.assign(auth->value().data(), auth->value().size());
+  if (auto length = parser_->content_length()) request_.content_length = *length;
+  request_.has_body = !parser_->is_done();
+  upgrade_ = websocket::is_upgrade(parser_->get());
+  net::post(context_.workers, [self = this->shared_from_this()] { self->run_on_worker(); });
+}
+
+template <class Protocol>
+void Connection<Protocol>::answer_bad_request(unsigned status, const std::string& message) {
+  auto response = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
+  response->set(http::field::content_type, "application/json");
+  response->keep_alive(false);
+  response->body() = error_body("invalid_argument", message);
+  response->prepare_payload();
+  stream_.expires_after(context_.limits.idle_timeout);
+  http::async_write(stream_, *response, [self = this->shared_from_this(), response](beast::error_code, std::size_t) {
+    self->shutdown_socket();
+  });
+}
+
+template <class Protocol>
+void Connection<Protocol>::run_on_worker() {
+  bool reuse = context_.router.dispatch(context_.service, *this);
+  // A body left unread would be taken for the next request.
+  reuse = reuse && !close_after_ && parser_->is_done() && parser_->get().keep_alive();
+  net::post(executor_, [self = this->shared_from_this(), reuse] {
+    if (reuse)
+      self->read_header();
+    else
+      self->shutdown_socket();
+  });
+}
+
+template <class Protocol>
+void Connection<Protocol>::shutdown_socket() {
+  beast::error_code ignored;
+  auto& socket = ws_ ? ws_->next_layer().socket() : stream_.socket();
+  socket.shutdown(net::socket_base::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+template <class Protocol>
+WebSocket& Connection<Protocol>::accept_websocket() {
+  if (!upgrade_)
+    throw Error(Errc::invalid_argument, request_.method + " " + request_.path +
+                                            " is a WebSocket: send an Upgrade: websocket request (see server/STREAMS.md)");
+  responded_ = true;
+  close_after_ = true;
+  auto [ec, n] = wait_io([&](auto handler) {
+    ws_.emplace(std::move(stream_));
+    // The WebSocket's own deadlines (a ping when idle, a close handshake that must end) take
+    // over from the HTTP stream's.
+    ws_->next_layer().expires_never();
+    ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_->read_message_max(1 << 20);
+    ws_->async_accept(parser_->get(), [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); });
+  });
+  if (ec) io_failed("accepting the WebSocket", ec);
+  return *this;
+}
+
+template <class Protocol>
+std::optional<WebSocket::Message> Connection<Protocol>::read() {
+  auto [ec, n] = wait_io([&](auto handler) { ws_->async_read(ws_buffer_, std::move(handler)); });
+  if (ec) return std::nullopt;  // closed by the client, gone, or timed out: the stream ends
+  Message message{ws_->got_text(), beast::buffers_to_string(ws_buffer_.data())};
+  ws_buffer_.consume(ws_buffer_.size());
+  return message;
+}
+
+template <class Protocol>
+void Connection<Protocol>::write(bool text, std::string_view data) {
+  std::lock_guard lock(ws_write_mutex_);
+  auto [ec, n] = wait_io([&](auto handler) {
+    ws_->text(text);
+    ws_->async_write(net::const_buffer(data.data(), data.size()), std::move(handler));
+  });
+  if (ec) io_failed("writing to the WebSocket", ec);
+}
+
+template <class Protocol>
+void Connection<Protocol>::close(std::uint16_t code, std::string_view reason) {
+  std::lock_guard lock(ws_write_mutex_);
+  wait_io([&](auto handler) {
+    ws_->async_close(websocket::close_reason(static_cast<websocket::close_code>(code), std::string(reason)),
+                     [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); });
+  });
+}
+
+template <class Protocol>
+std::string_view Connection<Protocol>::read_body_chunk() {
+  while (!parser_->is_done()) {
+    auto [ec, n] = wait_io([&](auto handler) {
+      auto& body = parser_->get().body();
+      body.data = body_chunk_.data();
+      body.size = body_chunk_.size();
+      stream_.expires_after(context_.limits.idle_timeout);
+      http::async_read(stream_, buffer_, *parser_, std::move(handler));
+    });
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) io_failed("reading the request body", ec);
+    const std::size_t got = body_chunk_.size() - parser_->get().body().size;
+    if (got > 0) return {body_chunk_.data(), got};
+  }
+  return {};
+}
+
+template <class Protocol>
+std::string Connection<Protocol>::read_body(std::uint64_t limit) {
+  auto too_large = [&] {
+    close_after_ = true;
+    throw Error(Errc::too_large, "the request body is larger than " + std::to_string(limit) + " bytes");
+  };
+  if (request_.content_length && *request_.content_length > limit) too_large();
+  std::string body;
+  for (std::string_view chunk = read_body_chunk(); !chunk.empty(); chunk = read_body_chunk()) {
+    if (body.size() + chunk.size() > limit) too_large();
+    body.append(chunk);
+  }
+  return body;
+}
+
+template <class Protocol>
+void Connection<Protocol>::respond(unsigned status, std::string_view content_type, std::string body) {
+  http::response<http::string_body> response{static_cast<http::status>(status), 11};
+  response.set(http::field::content_type, std::string(content_type));
+  response.keep_alive(parser_->get().keep_alive() && parser_->is_done() && !close_after_);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  responded_ = true;
+  write_and_wait("writing the response", [&](auto handler) { http::async_write(stream_, response, std::move(handler)); });
+}
+
+template <class Protocol>
+void Connection<Protocol>::begin_stream(unsigned status, std::string_view content_type) {
+  http::response<http::empty_body> response{static_cast<http::status>(status), 11};
+  response.set(http::field::content_type, std::string(content_type));
+  response.chunked(true);
+  response.keep_alive(parser_->get().keep_alive() && parser_->is_done() && !close_after_);
+  http::response_serializer<http::empty_body> serializer{response};
+  responded_ = true;
+  write_and_wait("writing the response header",
+                 [&](auto handler) { http::async_write_header(stream_, serializer, std::move(handler)); });
+}
+
+template <class Protocol>
+void Connection<Protocol>::write_chunk(std::string_view data) {
+  if (data.empty()) return;  // an empty chunk would end the body
+  write_and_wait("writing the response", [&](auto handler) {
+    net::async_write(stream_, http::make_chunk(net::const_buffer(data.data(), data.size())), std::move(handler));
+  });
+}
+
+template <class Protocol>
+void Connection<Protocol>::end_stream() {
+  write_and_wait("ending the response", [&](auto handler) { net::async_write(stream_, http::make_chunk_last(), std::move(handler)); });
+}
+
+}  // namespace
+
+std::optional<std::string> Request::query_value(const std::string& name) const {
+  for (const auto& [key, value] : query)
+    if (key == name) return value;
+  return std::nullopt;
+}
+
+std::vector<std::string> Request::query_values(const std::string& name) const {
+  std::vector<std::string> values;
+  for (const auto& [key, value] : query)
+    if (key == name) values.push_back(value);
+  return values;
+}
+
+void serve_connection(net::ip::tcp::socket socket, const ConnectionContext& context) {
+  std::make_shared<Connection<net::ip::tcp>>(std::move(socket), context)->start();
+}
+
+void serve_connection(net::local::stream_protocol::socket socket, const ConnectionContext& context) {
+  std::make_shared<Connection<net::local::stream_protocol>>(std::move(socket), context)->start();
+}
+
+}  // namespace hutch::server

@@ -1,0 +1,82 @@
+// Exchange: one HTTP request and its response, as a handler sees them. The connection
+// (connection.cpp) reads the request's header on its I/O thread and hands the exchange to a
+// worker thread; every call below runs on that worker and blocks until the I/O thread has done
+// its part, so a handler is plain sequential code while the I/O threads never block. Each read
+// and write has the connection's deadline (a stalled client ends the exchange with
+// Errc::timeout), and since the worker waits for every write, a slow reader slows the producer
+// (back-pressure) instead of filling memory.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hutch::server {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // percent-decoded, without the query
+  std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
+  std::map<std::string, std::string> params;               // from the route: {id}
+  std::string authorization;
+  std::optional<std::uint64_t> content_length;  // unset: chunked or none
+  bool has_body = false;
+
+  // The first value of query parameter `name`.
+  std::optional<std::string> query_value(const std::string& name) const;
+  // Every value of `name` (label=a=b&label=c=d).
+  std::vector<std::string> query_values(const std::string& name) const;
+};
+
+// A request upgraded to a WebSocket (server/STREAMS.md). Every call blocks the worker until the
+// I/O thread has done it; one read and one write may run at once (from two threads), writes
+// are serialized. Messages are at most 1 MiB.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  struct Message {
+    bool text = false;
+    std::string data;
+  };
+  // The next message; nullopt once the client closed the socket or went away.
+  virtual std::optional<Message> read() = 0;
+  // Sends one message; Errc::io / Errc::timeout when the client is gone or stopped reading.
+  virtual void write(bool text, std::string_view data) = 0;
+  // Sends a close frame with `code` (1000 normal, 1008 policy, 1011 error); no error if the
+  // client is already gone.
+  virtual void close(std::uint16_t code, std::string_view reason) = 0;
+};
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+
+  virtual Request& request() = 0;
+
+  // The next piece of the request body; empty at its end. Errc::timeout when the client
+  // stalls, Errc::io when it goes away or sends a malformed body.
+  virtual std::string_view read_body_chunk() = 0;
+  // The whole body, refused with Errc::too_large past `limit` bytes (before reading it when
+  // Content-Length says so).
+  virtual std::string read_body(std::uint64_t limit) = 0;
+
+  // A whole response.
+  virtual void respond(unsigned status, std::string_view content_type, std::string body) = 0;
+  // A streamed response: the header, then chunks (chunked transfer encoding), then the end.
+  // write_chunk waits until the chunk is written; Errc::io / Errc::timeout when the client
+  // went away or stopped reading.
+  virtual void begin_stream(unsigned status, std::string_view content_type) = 0;
+  virtual void write_chunk(std::string_view data) = 0;
+  virtual void end_stream() = 0;
+  // Answers a WebSocket upgrade request (101) and returns the socket; after it, the exchange
+  // has responded and the connection ends with the socket. Errc::invalid_argument when the
+  // request is not an upgrade.
+  virtual WebSocket& accept_websocket() = 0;
+  // Whether a response (or its header) was sent already.
+  virtual bool responded() const = 0;
+};
+
+}  // namespace hutch::server

@@ -1,0 +1,59 @@
+// hutch-server: the service behind `hutch serve`. A program of its own, which the `serve` verb
+// execs, rather than a module the CLI loads: Beast, Asio and OpenSSL then never touch the
+// start-up of the other verbs (no extra library, relocation or page fault for `hutch run`),
+// the service is a plain long-running process with its own signal handling that systemd can
+// also start directly, and a crash of the CLI's code paths cannot take it down.
+#include "options.hpp"
+#include "server.hpp"
+
+#include <hutch/config.hpp>
+#include <hutch/error.hpp>
+#include <hutch/log.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+  std::optional<std::string> config_file, log_level, tokens_file;
+  std::vector<std::string> listen;
+  CLI::App app{"hutch serve: the sandbox service (HTTP API /v1 on a Unix socket or loopback TCP)", "hutch serve"};
+  app.add_option("--config", config_file, "configuration file (as for hutch)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+  app.add_option("--listen", listen,
+                 "unix:///PATH or tcp://HOST:PORT, repeatable (default: [serve] listen, else "
+                 "/run/hutch/hutch.sock as root, $XDG_RUNTIME_DIR/hutch/hutch.sock otherwise)");
+  app.add_option("--tokens-file", tokens_file, "bearer tokens, one 'NAME TOKEN [tenant=VALUE]' per line");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    if (error.get_exit_code() == 0) return app.exit(error);
+    std::cerr << "hutch: " << error.what() << std::endl;
+    return 125;
+  }
+  try {
+    if (log_level) hutch::set_log_level(*log_level);
+    const hutch::Config config = hutch::load_config(config_file);
+    hutch::set_log_level(log_level.value_or(config.log_level));
+    hutch::server::ServeOptions options = hutch::server::read_serve_options(config.serve);
+    if (!listen.empty()) {
+      options.listen.clear();
+      for (const std::string& text : listen) options.listen.push_back(hutch::server::parse_listen_address(text));
+    }
+    if (tokens_file) options.tokens_file = *tokens_file;
+    hutch::server::Server server(config, options);
+    server.run();
+    // Workers may still wait in a backend call, and joining them could take as long as that
+    // call; the sandboxes outlive the service anyway, so it ends here (run() has removed the
+    // listeners' socket files).
+    std::cerr.flush();
+    ::_exit(0);
+  } catch (const hutch::Error& error) {
+    std::cerr << "hutch: " << error.what() << std::endl;
+    return 125;
+  } catch (const std::exception& error) {
+    std::cerr << "hutch: internal error: " << error.what() << std::endl;
+    return 125;
+  }
+}

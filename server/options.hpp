@@ -1,0 +1,33 @@
+// The service's settings: [serve] in the configuration, then the command line over it.
+//   [serve]
+//   listen = ["unix:///run/hutch/hutch.sock", "tcp://127.0.0.1:8080"]   # default: the socket
+//   tokens_file = "/etc/hutch/tokens"    # NAME TOKEN [tenant=VALUE] per line
+//   header_timeout = "30s"               # the whole request header must arrive within this
+//   idle_timeout = "60s"                 # each body read / response write must progress within this
+//   body_limit = "16m"                   # largest JSON request body (file uploads are streamed)
+//   workers = 32                         # threads that run backend calls
+#pragma once
+
+#include "connection.hpp"
+#include "listen_address.hpp"
+
+#include <hutch/config.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hutch::server {
+
+struct ServeOptions {
+  std::vector<ListenAddress> listen;   // empty: default_listen_address()
+  std::optional<std::string> tokens_file;
+  ConnectionLimits limits;
+  std::uint64_t json_body_limit = 16u << 20;
+  unsigned workers = 32;
+};
+
+// Reads [serve] (Errc::config naming file:line:col and the key for a bad or unknown key).
+ServeOptions read_serve_options(const ConfigTable& table);
+
+}  // namespace hutch::server

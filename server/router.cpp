@@ -1,0 +1,94 @@
+#include "router.hpp"
+
+#include "http_error.hpp"
+
+#include <hutch/error.hpp>
+
+#include <hutch/fs.hpp>
+#include <hutch/log.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace hutch::server {
+
+namespace {
+
+// The segments of a path: "/v1/sandboxes/x" -> {"v1", "sandboxes", "x"}.
+std::vector<std::string> segments(const std::string& path) { return path_components(path); }
+
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, Handler handler, bool open) {
+  routes_.push_back({std::move(method), std::move(pattern), std::move(handler), open});
+}
+
+const Route* Router::match(Request& request, std::string& allowed) const {
+  const auto parts = segments(request.path);
+  for (const Route& route : routes_) {
+    const auto pattern = segments(route.pattern);
+    if (pattern.size() != parts.size()) continue;
+    std::map<std::string, std::string> params;
+    bool matches = true;
+    for (std::size_t i = 0; i < parts.size() && matches; ++i) {
+      if (pattern[i].size() > 2 && pattern[i].front() == '{' && pattern[i].back() == '}')
+        params[pattern[i].substr(1, pattern[i].size() - 2)] = parts[i];
+      else
+        matches = pattern[i] == parts[i];
+    }
+    if (!matches) continue;
+    if (route.method != request.method) {
+      allowed += (allowed.empty() ? "" : ", ") + route.method;
+      continue;
+    }
+    request.params = std::move(params);
+    return &route;
+  }
+  return nullptr;
+}
+
+bool Router::dispatch(Service& service, Exchange& exchange) const {
+  Request& request = exchange.request();
+  unsigned status = 0;
+  std::string code, message;
+  try {
+    std::string allowed;
+    const Route* route = match(request, allowed);
+    if (route == nullptr && !allowed.empty()) {
+      // Authenticate first: an unauthenticated caller learns nothing about the routes.
+      service.authenticate(request.authorization);
+      status = 405;
+      code = "invalid_argument";
+      message = "method " + request.method + " is not allowed on " + request.path + " (allowed: " + allowed + ")";
+    } else if (route == nullptr) {
+      service.authenticate(request.authorization);
+      throw Error(Errc::not_found, "no route " + request.method + " " + request.path + " (see GET /v1/openapi.json)");
+    } else {
+      Context context{service, exchange, route->open ? Caller{"anonymous", std::nullopt}
+                                                     : service.authenticate(request.authorization)};
+      route->handler(context);
+      if (!exchange.responded()) throw Error(Errc::backend, "internal error: the handler sent no response");
+      return true;
+    }
+  } catch (const Error& error) {
+    status = http_status(error.code());
+    code = std::string(to_string(error.code()));
+    message = error.what();
+  } catch (const std::exception& error) {
+    status = 500;
+    code = "backend";
+    message = std::string("internal error: ") + error.what();
+  }
+  if (exchange.responded()) {
+    logger()->warn("{} {}: failed after its response began: {}", request.method, request.path, message);
+    return false;
+  }
+  if (status >= 500) logger()->warn("{} {}: {} {}", request.method, request.path, status, message);
+  try {
+    exchange.respond(status, "application/json", error_body(code, message));
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace hutch::server

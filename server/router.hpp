@@ -1,0 +1,49 @@
+// The route table of the API: method + path pattern ("/v1/sandboxes/{id}/exec") -> handler.
+// Each resource file (routes_*.cpp) adds its routes; dispatch() authenticates, matches, and
+// maps every failure to its HTTP answer (http_error.hpp) in one place.
+#pragma once
+
+#include "exchange.hpp"
+#include "service.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hutch::server {
+
+struct Context {
+  Service& service;
+  Exchange& exchange;
+  Caller caller;
+  Request& request() { return exchange.request(); }
+};
+
+using Handler = std::function<void(Context&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;  // segments; "{name}" matches one segment into Request::params
+  Handler handler;
+  bool open = false;     // answered without a token (health, the API document)
+};
+
+class Router {
+ public:
+  void add(std::string method, std::string pattern, Handler handler, bool open = false);
+
+  // Runs the request: authentication (unless the route is open), the handler, and the error
+  // answer if anything throws before a response was sent (after one was, the connection is
+  // closed so the client sees a cut response, never a wrong one). Returns false when the
+  // connection must not be reused.
+  bool dispatch(Service& service, Exchange& exchange) const;
+
+ private:
+  const Route* match(Request& request, std::string& allowed) const;
+  std::vector<Route> routes_;
+};
+
+// Every route of /v1, in one table (routes.cpp).
+Router make_router();
+
+}  // namespace hutch::server

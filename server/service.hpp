@@ -1,0 +1,72 @@
+// Service: what every request handler shares — the loaded backends, the tokens, this service's
+// instance id — and the one place that decides which sandboxes a caller may see.
+#pragma once
+
+#include "tokens.hpp"
+
+#include <hutch/backend.hpp>
+#include <hutch/config.hpp>
+#include <hutch/service_labels.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hutch::server {
+
+struct OwnedSandbox {
+  SandboxBackend* backend = nullptr;
+  std::shared_ptr<Handle> handle;
+};
+
+class Service {
+ public:
+  // Loads the default backend and each one with a [backends.<name>] table; one that does not
+  // load is left out with a warning (an error when none loads). Reads or makes the instance id
+  // (<state_dir>/serve/instance-id).
+  Service(const Config& config, Tokens tokens);
+
+  const Config& config() const { return config_; }
+  // Bytes of a JSON request body; past it, Errc::too_large (413).
+  std::uint64_t json_body_limit() const { return json_body_limit_; }
+  void set_json_body_limit(std::uint64_t limit) { json_body_limit_ = limit; }
+
+  const std::string& instance_id() const { return instance_id_; }
+  const std::string& default_backend() const { return default_backend_; }
+  // The loaded backends, default first.
+  const std::vector<std::pair<std::string, std::shared_ptr<SandboxBackend>>>& backends() const { return backends_; }
+  // Errc::not_found naming the loaded ones.
+  SandboxBackend& backend(const std::string& name) const;
+
+  // The caller an Authorization header value stands for. Without tokens every caller is the
+  // local operator (the Unix socket's permissions are the access control); with tokens,
+  // Errc::unauthenticated unless it is "Bearer <a known token>".
+  Caller authenticate(std::string_view authorization) const;
+
+  // The sandbox `id` if the caller may see it: every sandbox for the operator, for a tenant only
+  // those labelled hutch.tenant=<tenant>. Errc::not_found otherwise, with the same message as
+  // for an id that does not exist (a tenant learns nothing about others' sandboxes).
+  OwnedSandbox find(const Caller& caller, const std::string& id);
+  // Whether the caller may see a sandbox with these labels.
+  static bool visible(const Caller& caller, const Labels& labels);
+  // Keeps the handle of a sandbox it made or found, so later requests on it reuse it (a
+  // backend's handle keeps its connections to the sandbox: asking the backend to resume the
+  // sandbox at every request cost several milliseconds each).
+  void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
+  void forget(const std::string& id);
+
+ private:
+  Config config_;
+  std::uint64_t json_body_limit_ = 16u << 20;
+  std::vector<std::pair<std::string, std::shared_ptr<SandboxBackend>>> backends_;
+  std::string default_backend_;
+  Tokens tokens_;
+  std::string instance_id_;
+  std::mutex owners_mutex_;
+  std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
+};
+
+}  // namespace hutch::server

@@ -1,0 +1,144 @@
+// The streamed exec (GET /v1/sandboxes/{id}/exec as a WebSocket, server/STREAMS.md) through a
+// real `hutch serve`, with the ws package as the client, over loopback TCP and the Unix socket.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { Service, tokens, env, expectError, namespacesUsable } from './service_fixture.mjs';
+
+const required = (name) => ['1', 'true', 'yes'].includes(process.env[name] ?? '');
+let skip = false;
+if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
+  if (required('HUTCH_REQUIRE_NAMESPACES')) throw new Error('HUTCH_REQUIRE_NAMESPACES is set but user+mount namespaces are not usable');
+  skip = 'user+mount namespaces are not usable here (set HUTCH_REQUIRE_NAMESPACES=1 to fail instead)';
+}
+
+// One streamed command: sends `request` (and then `script(ws)` runs), collects stdout, stderr,
+// the exit message and any error messages until the server closes.
+function stream(url, request, { token = tokens.admin, socketPath, script, pauseReading } = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, socketPath });
+    const result = { stdout: [], stderr: [], errors: [], exit: null, frames: 0 };
+    ws.on('open', async () => {
+      ws.send(JSON.stringify({ type: 'request', ...request }));
+      if (pauseReading) {
+        ws._socket.pause();
+        setTimeout(() => ws._socket.resume(), pauseReading);
+      }
+      if (script) await script(ws);
+    });
+    ws.on('message', (data, binary) => {
+      if (binary) {
+        result.frames++;
+        const id = data[0];
+        const payload = data.subarray(1);
+        if (id === 1) result.stdout.push(payload);
+        else if (id === 2) result.stderr.push(payload);
+        else reject(new Error(`a frame with stream id ${id}`));
+      } else {
+        const message = JSON.parse(data.toString());
+        if (message.type === 'exit') result.exit = message;
+        else if (message.type === 'error') result.errors.push(message.error);
+        else reject(new Error(`unexpected message ${data}`));
+      }
+    });
+    ws.on('close', (code) => {
+      const stdout = Buffer.concat(result.stdout);
+      const stderr = Buffer.concat(result.stderr);
+      resolve({ ...result, stdout, stderr, code, stdoutText: stdout.toString(), stderrText: stderr.toString() });
+    });
+    ws.on('unexpected-response', (req, res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ httpStatus: res.statusCode, body: JSON.parse(body) }));
+    });
+    ws.on('error', reject);
+  });
+}
+
+describe(`streamed exec on ${env.backend}`, { skip }, () => {
+  let service;
+  let id;
+  before(async () => {
+    service = await Service.start();
+    const created = await service.curl('POST', '/v1/sandboxes', { token: tokens.admin, json: { image: 'host', env: { WHO: 'stream' } } });
+    assert.equal(created.status, 201, created.text);
+    id = created.json.id;
+  });
+  after(async () => { await service?.stop(); });
+  const url = () => `ws://127.0.0.1:${service.port}/v1/sandboxes/${id}/exec`;
+
+  it('streams stdout and stderr apart and ends with the exit message', async () => {
+    const result = await stream(url(), { argv: ['printenv', 'WHO'] });
+    assert.equal(result.stdoutText, 'stream\n');
+    assert.equal(result.exit.exit_code, 0);
+    assert.equal(result.exit.timed_out, false);
+    assert.equal(result.code, 1000);
+    const failed = await stream(url(), { argv: ['printenv', 'NOT_SET_ANYWHERE'] });
+    assert.equal(failed.exit.exit_code, 1);
+  });
+
+  it('passes stdin frames to the command until close_stdin, over the Unix socket too', async () => {
+    const script = async (ws) => {
+      ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('first line\n')]));
+      ws.send(Buffer.concat([Buffer.from([0]), Buffer.from([0xff, 0x00, 0x41])]));
+      ws.send(JSON.stringify({ type: 'close_stdin' }));
+    };
+    const result = await stream(url(), { argv: ['cat'] }, { script });
+    assert.deepEqual(result.stdout, Buffer.concat([Buffer.from('first line\n'), Buffer.from([0xff, 0x00, 0x41])]));
+    assert.equal(result.exit.exit_code, 0);
+    const overSocket = await stream(`ws+unix://${service.socket}:/v1/sandboxes/${id}/exec`, { argv: ['cat'] }, { script });
+    assert.equal(overSocket.stdout.subarray(0, 11).toString(), 'first line\n');
+    assert.equal(overSocket.exit.exit_code, 0);
+  });
+
+  it('sends a signal to the command', async () => {
+    const script = async (ws) => {
+      await new Promise((r) => setTimeout(r, 300));
+      ws.send(JSON.stringify({ type: 'signal', signal: 9 }));
+    };
+    const result = await stream(url(), { argv: ['sleep', '30'] }, { script });
+    assert.equal(result.exit.signal, 9, JSON.stringify(result.exit));
+    assert.equal(result.exit.exit_code, null);
+  });
+
+  it('answers bad messages with an error message naming what is wrong', async () => {
+    const noRequest = await stream(url(), { argv: [] });
+    assert.equal(noRequest.errors[0].code, 'invalid_argument');
+    assert.ok(noRequest.errors[0].message.includes("field 'argv'"), noRequest.errors[0].message);
+    assert.equal(noRequest.code, 1008);
+    const script = async (ws) => {
+      ws.send(Buffer.from([7, 65]));
+      ws.send(JSON.stringify({ type: 'dance' }));
+      ws.send(JSON.stringify({ type: 'close_stdin' }));
+    };
+    const result = await stream(url(), { argv: ['cat'] }, { script });
+    assert.deepEqual(result.errors.map((e) => e.code), ['invalid_argument', 'invalid_argument']);
+    assert.ok(result.errors[0].message.includes('stream id 0'));
+    assert.ok(result.errors[1].message.includes("'dance'"));
+    assert.equal(result.exit.exit_code, 0);
+  });
+
+  it('refuses a stream without a token, to another tenant, and without an upgrade', async () => {
+    const anonymous = await stream(url(), { argv: ['echo'] }, { token: 'nobody-knows-this-token' });
+    assert.equal(anonymous.httpStatus, 401);
+    assert.equal(anonymous.body.error.code, 'unauthenticated');
+    const bob = await stream(url(), { argv: ['echo'] }, { token: tokens.bob });
+    assert.equal(bob.httpStatus, 404);
+    expectError(await service.curl('GET', `/v1/sandboxes/${id}/exec`, { token: tokens.admin }), 400, 'invalid_argument', 'Upgrade');
+  });
+
+  it('slows a command down to a slow reader instead of buffering its output', async () => {
+    // 64 MiB of output while the client does not read for 2 s: the service may hold only its
+    // socket buffers and one frame, so its peak RSS stays far below the output's size.
+    const { readFileSync } = await import('node:fs');
+    const rss = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${service.process.pid}/status`, 'utf8'))[1]) * 1024;
+    const before = rss();
+    const size = 64 * 1024 * 1024;
+    const argv = env.backend === 'fake' ? ['yes-flood', String(size)] : ['head', '-c', String(size), '/dev/zero'];
+    const result = await stream(url(), { argv }, { pauseReading: 2000 });
+    assert.equal(result.stdout.length, size);
+    assert.equal(result.exit.exit_code, 0);
+    const grown = rss() - before;
+    assert.ok(grown < 24 * 1024 * 1024, `the service's peak RSS grew by ${grown} bytes for ${size} bytes of output`);
+  });
+});
