@@ -25,12 +25,13 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   ~SubcontainerHandle() override;
 
   std::string id() const override { return record_.id; }
-  SandboxSpec spec() const override { return record_.spec; }
+  SandboxSpec spec() const override;
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
   MainCommandInfo launch(const ExecRequest& request) override;
   void logs(const std::function<bool(std::string_view)>& sink, bool follow) override;
+  void set_env(const Env& set, const std::vector<std::string>& unset) override;
   Fs& fs() override;
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
