@@ -30,6 +30,9 @@ void add_global_options(CLI::App& app, hutch::cli::GlobalOptions& options) {
                  "/etc/hutch/hutch.toml)");
   app.add_option("--backend", options.backend,
                  "backend name or path to a plugin .so (default: [defaults] backend)");
+  app.add_option("--host", options.host,
+                 "use the sandboxes of a hutch serve: unix:///PATH or tcp://HOST:PORT (default: $HUTCH_HOST; "
+                 "token: $HUTCH_TOKEN or [backends.remote] token)");
   app.add_option("--log-level", options.log_level,
                  "trace, debug, info, warn, error, critical or off (logs go to stderr)");
   app.add_flag("--json", options.json,

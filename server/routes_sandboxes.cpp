@@ -31,10 +31,13 @@ void run_verb(Context& context, void (Handle::*verb)()) {
 
 }  // namespace
 
-void create_sandbox(Context& context) {
-  json::object body = read_json_object(context);
+namespace {
+
+// The spec of a create or restore request body, made the service's (its labels, [defaults]),
+// and the backend it names (default: the service's default).
+SandboxSpec service_spec(Context& context, json::object body, std::string& backend_name) {
   const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
-  const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
+  backend_name = fields.string("backend").value_or(context.service.default_backend());
   if (fields.string("pool")) throw Error(Errc::unsupported, "field 'pool': warm pools are not available in this service yet");
   body.erase("backend");
   body.erase("pool");
@@ -53,8 +56,61 @@ void create_sandbox(Context& context) {
   spec.detached = true;
   spec.labels[kLabelService] = context.service.instance_id();
   if (context.caller.tenant) spec.labels[kLabelTenant] = *context.caller.tenant;
+  return spec;
+}
+
+// Snapshots carry no tenant label yet: only the operator lists, restores or deletes them.
+void refuse_tenant_snapshots(Context& context) {
+  if (context.caller.tenant)
+    throw Error(Errc::permission_denied, "snapshots are not kept per tenant yet: only a token without a tenant may use them");
+}
+
+// The backend holding snapshot `id`; Errc::not_found when none does.
+SandboxBackend& snapshot_backend(Context& context, const std::string& id) {
+  for (const auto& [name, backend] : context.service.backends()) {
+    if (!backend->capabilities().snapshot) continue;
+    for (const SnapshotInfo& snapshot : backend->snapshots())
+      if (snapshot.id == id) return *backend;
+  }
+  throw Error(Errc::not_found, "no snapshot '" + id + "'");
+}
+
+}  // namespace
+
+void create_sandbox(Context& context) {
+  std::string backend_name;
+  SandboxSpec spec = service_spec(context, read_json_object(context), backend_name);
   SandboxBackend& backend = context.service.backend(backend_name);
   std::shared_ptr<Handle> handle = backend.create(spec);
+  context.service.remember(backend, handle);
+  answer_info(context, *handle, 201);
+}
+
+void list_snapshots(Context& context) {
+  refuse_tenant_snapshots(context);
+  json::array snapshots;
+  for (const auto& [name, backend] : context.service.backends())
+    if (backend->capabilities().snapshot)
+      for (const SnapshotInfo& snapshot : backend->snapshots()) snapshots.push_back(json_io::to_json(snapshot));
+  respond_json(context, 200, snapshots);
+}
+
+void delete_snapshot(Context& context) {
+  refuse_tenant_snapshots(context);
+  const std::string& id = context.request().params.at("id");
+  snapshot_backend(context, id).delete_snapshot(id);
+  context.exchange.respond(204, "application/json", "");
+}
+
+// POST /v1/snapshots/{id}/restore: a new sandbox from the snapshot; the body is a spec (its
+// image is ignored) as for POST /v1/sandboxes.
+void restore_snapshot(Context& context) {
+  refuse_tenant_snapshots(context);
+  std::string ignored_backend;
+  SandboxSpec spec = service_spec(context, read_json_object(context), ignored_backend);
+  const std::string& id = context.request().params.at("id");
+  SandboxBackend& backend = snapshot_backend(context, id);
+  std::shared_ptr<Handle> handle = backend.restore(id, spec);
   context.service.remember(backend, handle);
   answer_info(context, *handle, 201);
 }
@@ -79,17 +135,17 @@ void list_sandboxes(Context& context) {
   for (const auto& [name, backend] : context.service.backends()) {
     if (backend_filter && name != *backend_filter) continue;
     for (const SandboxInfo& info : backend->list(filter))
-      if (Service::visible(context.caller, info.labels)) sandboxes.push_back(sandbox_json(info));
+      if (Service::visible(context.caller, info.labels) && !context.service.being_removed(info.id))
+        sandboxes.push_back(sandbox_json(info));
   }
   respond_json(context, 200, sandboxes);
 }
 
 void get_sandbox(Context& context) { answer_info(context, *sandbox_of(context).handle); }
 
+// Answers once the sandbox is marked for removal; it is removed in the background.
 void delete_sandbox(Context& context) {
-  OwnedSandbox owned = sandbox_of(context);
-  owned.handle->destroy();
-  context.service.forget(owned.handle->id());
+  context.service.remove_in_background(sandbox_of(context));
   context.exchange.respond(204, "application/json", "");
 }
 
@@ -127,5 +183,30 @@ void snapshot_sandbox(Context& context) {
 }
 
 void get_stats(Context& context) { respond_json(context, 200, json_io::to_json(sandbox_of(context).handle->stats())); }
+
+}  // namespace hutch::server
+
+namespace hutch::server {
+
+// POST /v1/prune {"labels": {...}, "all": false}: the backends' prune, limited to this
+// service's sandboxes (and the caller's tenant): with "all", every one matching the labels;
+// without, those whose ttl or idle timeout has passed. Answers the removed ids.
+void prune_sandboxes(Context& context) {
+  const json::object body = read_json_object(context);
+  const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
+  Filter filter;
+  filter.labels = fields.string_map("labels").value_or(Labels{});
+  filter.all = fields.boolean("all").value_or(false);
+  fields.reject_unknown();
+  filter.labels[kLabelService] = context.service.instance_id();
+  if (context.caller.tenant) filter.labels[kLabelTenant] = *context.caller.tenant;
+  json::array removed;
+  for (const auto& [name, backend] : context.service.backends())
+    for (const std::string& id : backend->prune(filter)) {
+      context.service.forget(id);
+      removed.emplace_back(id);
+    }
+  respond_json(context, 200, json::object{{"removed", std::move(removed)}});
+}
 
 }  // namespace hutch::server

@@ -8,9 +8,13 @@
 #include <hutch/config.hpp>
 #include <hutch/service_labels.hpp>
 
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +62,31 @@ class Service {
   void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
   void forget(const std::string& id);
 
+  // DELETE answers once the sandbox is marked for removal; the removal itself (which may wait a
+  // stop grace for its processes) runs on a removal thread. From the mark on, find() does not
+  // see the sandbox and being_removed() is true, so listings leave it out. A removal that fails
+  // is logged and the mark taken back: the sandbox shows again and can be deleted again.
+  void remove_in_background(OwnedSandbox owned);
+  bool being_removed(const std::string& id);
+  // Waits until every removal started has finished: the service ends only after them.
+  void finish_removals();
+  // Destroys every sandbox this service made (labelled with its instance id), on every
+  // backend: `hutch serve --destroy-on-exit`. Failures are logged; the rest go on.
+  void destroy_own_sandboxes();
+
+  // The drain on SIGTERM: no connection is kept for another request, the commands streamed to
+  // clients are ended (SIGKILL: each client gets the exit message and a normal close), and the
+  // server waits until requests_running() is 0. Sandboxes stay.
+  void begin_drain();
+  bool draining() const { return draining_; }
+  // Counted by the connection around each request's handler.
+  void request_started() { ++requests_running_; }
+  void request_ended() { --requests_running_; }
+  int requests_running() const { return requests_running_; }
+  // A streamed command registers its process for as long as it streams, so a drain can end it.
+  void add_stream(Process& process);
+  void remove_stream(Process& process);
+
  private:
   Config config_;
   std::uint64_t json_body_limit_ = 16u << 20;
@@ -67,6 +96,12 @@ class Service {
   std::string instance_id_;
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
+  std::set<std::string> removing_;               // under owners_mutex_
+  std::atomic<bool> draining_{false};
+  std::atomic<int> requests_running_{0};
+  std::mutex streams_mutex_;
+  std::set<Process*> streams_;
+  boost::asio::thread_pool removals_{2};
 };
 
 }  // namespace hutch::server
