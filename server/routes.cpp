@@ -28,6 +28,10 @@ Router make_router() {
   router.add("POST", "/v1/sandboxes/{id}/snapshot", snapshot_sandbox);
   router.add("GET", "/v1/sandboxes/{id}/stats", get_stats);
 
+  router.add("GET", "/v1/snapshots", list_snapshots);
+  router.add("DELETE", "/v1/snapshots/{id}", delete_snapshot);
+  router.add("POST", "/v1/snapshots/{id}/restore", restore_snapshot);
+
   router.add("POST", "/v1/sandboxes/{id}/exec", exec_command);
   router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
 

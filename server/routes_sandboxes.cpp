@@ -30,11 +30,7 @@ void run_verb(Context& context, void (Handle::*verb)()) {
 
 }  // namespace
 
-void create_sandbox(Context& context) {
-  json::object body = read_json_object(context);
-  const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
-  const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
-  if (fields.string("pool")) throw Error(Errc::unsupported, "field 'pool': warm pools are not available in this service yet");
+SandboxSpec sandbox_spec_of(Context& context, json::object body) {
   body.erase("backend");
   body.erase("pool");
   SandboxSpec spec = spec_from_request_json(json::serialize(body));
@@ -50,6 +46,15 @@ void create_sandbox(Context& context) {
   spec.detached = true;
   spec.labels[kLabelService] = context.service.instance_id();
   if (context.caller.tenant) spec.labels[kLabelTenant] = *context.caller.tenant;
+  return spec;
+}
+
+void create_sandbox(Context& context) {
+  json::object body = read_json_object(context);
+  const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
+  const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
+  if (fields.string("pool")) throw Error(Errc::unsupported, "field 'pool': warm pools are not available in this service yet");
+  SandboxSpec spec = sandbox_spec_of(context, std::move(body));
   SandboxBackend& backend = context.service.backend(backend_name);
   std::shared_ptr<Handle> handle = backend.create(spec);
   context.service.remember(backend, handle);
@@ -120,7 +125,9 @@ void snapshot_sandbox(Context& context) {
   const std::string label = fields.string("label").value_or("");
   fields.reject_unknown();
   OwnedSandbox owned = sandbox_of(context);
-  respond_json(context, 201, json_io::to_json(owned.handle->snapshot(label)));
+  const SnapshotInfo snapshot = owned.handle->snapshot(label);
+  context.service.remember_snapshot(context.caller, snapshot.id);
+  respond_json(context, 201, json_io::to_json(snapshot));
 }
 
 void get_stats(Context& context) { respond_json(context, 200, json_io::to_json(sandbox_of(context).handle->stats())); }

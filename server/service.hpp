@@ -58,6 +58,14 @@ class Service {
   void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
   void forget(const std::string& id);
 
+  // Snapshots: the operator sees every snapshot of every backend; a tenant only those it took
+  // through this service since it started (kept in memory: after a restart a tenant's older
+  // snapshots are the operator's to restore or remove). Errc::not_found otherwise.
+  void remember_snapshot(const Caller& caller, const std::string& snapshot_id);
+  bool snapshot_visible(const Caller& caller, const std::string& snapshot_id);
+  // The backend holding snapshot `snapshot_id`, if the caller may see it.
+  SandboxBackend& snapshot_backend(const Caller& caller, const std::string& snapshot_id);
+
  private:
   Config config_;
   std::uint64_t json_body_limit_ = 16u << 20;
@@ -67,6 +75,7 @@ class Service {
   std::string instance_id_;
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
+  std::map<std::string, std::string> snapshot_tenants_;  // snapshot id -> tenant that took it
 };
 
 }  // namespace hutch::server
