@@ -35,6 +35,10 @@ Router make_router() {
   router.add("POST", "/v1/sandboxes/{id}/exec", exec_command);
   router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
 
+  // The port proxy: every method, any path below the port (routes_ports.cpp).
+  for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    router.add(method, "/v1/sandboxes/{id}/ports/{port}/{*}", proxy_port);
+
   router.add("GET", "/v1/sandboxes/{id}/files", read_file);
   router.add("PUT", "/v1/sandboxes/{id}/files", write_file);
   router.add("DELETE", "/v1/sandboxes/{id}/files", remove_file);

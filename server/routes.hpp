@@ -48,6 +48,8 @@ void get_stats(Context& context);
 void list_snapshots(Context& context);
 void delete_snapshot(Context& context);
 void restore_snapshot(Context& context);
+// routes_ports.cpp
+void proxy_port(Context& context);
 // routes_commands.cpp
 void exec_command(Context& context);
 // routes_streams.cpp

@@ -29,7 +29,7 @@ namespace hutch {
 // 2: Handle::launch/logs, SandboxInfo::main_command; 3: the project's new name (module, symbol
 // and namespace names all changed, so an older plugin cannot be loaded); 4 (issue 12):
 // ExecRequest::start_timeout, SandboxBackend::warnings, Fs::read_tree.
-inline constexpr std::uint32_t kPluginApiVersion = 8;
+inline constexpr std::uint32_t kPluginApiVersion = 10;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

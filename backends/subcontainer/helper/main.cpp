@@ -243,8 +243,9 @@ int start(const char* plan_path) {
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "fs") == 0) {
     using namespace hutch::subcontainer;
-    ::syscall(SYS_close_range, static_cast<unsigned>(kFsHelperRootFd) + 1, ~0U, 0U);
-    return serve_sandbox_fs(kFsHelperSocketFd, kFsHelperUserNamespaceFd, kFsHelperRootFd);
+    ::syscall(SYS_close_range, static_cast<unsigned>(kFsHelperNetNamespaceFd) + 1, ~0U, 0U);
+    const int net = ::fcntl(kFsHelperNetNamespaceFd, F_GETFD) >= 0 ? kFsHelperNetNamespaceFd : -1;
+    return serve_sandbox_fs(kFsHelperSocketFd, kFsHelperUserNamespaceFd, kFsHelperRootFd, net);
   }
   // Nothing the host left open may reach the sandbox.
   ::syscall(SYS_close_range, 3U, ~0U, 0U);

@@ -42,7 +42,7 @@ function capabilitiesOf(backend: Capabilities, remoteUrl: boolean): SandboxCapab
     exec: true,
     env: true,
     // The service's port proxy; its URL is reachable only over TCP.
-    ports: remoteUrl && (backend as { port_proxy?: boolean }).port_proxy === true,
+    ports: remoteUrl && backend.connect_port,
     backgroundProcesses: true,
     writableStdin: backend.stdin,
     snapshots: backend.snapshot,

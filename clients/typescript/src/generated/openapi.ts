@@ -694,6 +694,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandboxes/{id}/ports/{port}/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                port: number;
+                /** @description the rest of the path (any number of segments, or none), passed on */
+                path: string;
+            };
+            cookie?: never;
+        };
+        /** the port proxy: the request (with the path after the port, and the query) relayed to the port on the sandbox's own loopback, connected from inside its network namespace (works with network = "none"). The Authorization header is the service's and is not passed on; one request per connection (Connection: close) except upgrades. Every method; GET shown. 500 (io) when nothing accepts on the port, 501 when the backend cannot (capabilities.connect_port). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    port: number;
+                    /** @description the rest of the path (any number of segments, or none), passed on */
+                    path: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+                501: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+                /** @description whatever the server in the sandbox answers (the proxy relays the bytes both ways; a WebSocket upgrade too) */
+                default: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/snapshots": {
         parameters: {
             query?: never;
@@ -1506,6 +1561,8 @@ export interface components {
             launch: boolean;
             stop: boolean;
             lifetimes: boolean;
+            /** @description the port proxy (/v1/sandboxes/{id}/ports/{port}/...) reaches ports inside this backend's sandboxes (Handle::connect_port) */
+            connect_port: boolean;
             network_modes: string[];
             mount_types: string[];
         };
