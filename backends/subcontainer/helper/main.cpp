@@ -27,8 +27,10 @@
 #include "userns.hpp"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -244,7 +246,8 @@ int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "fs") == 0) {
     using namespace hutch::subcontainer;
     ::syscall(SYS_close_range, static_cast<unsigned>(kFsHelperNetNamespaceFd) + 1, ~0U, 0U);
-    const int net = ::fcntl(kFsHelperNetNamespaceFd, F_GETFD) >= 0 ? kFsHelperNetNamespaceFd : -1;
+    // A host that had no network namespace to give left /dev/null there (spawn_helper).
+    const int net = ::ioctl(kFsHelperNetNamespaceFd, NS_GET_NSTYPE) == CLONE_NEWNET ? kFsHelperNetNamespaceFd : -1;
     return serve_sandbox_fs(kFsHelperSocketFd, kFsHelperUserNamespaceFd, kFsHelperRootFd, net);
   }
   // Nothing the host left open may reach the sandbox.
