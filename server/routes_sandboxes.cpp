@@ -9,6 +9,7 @@
 
 #include <hutch/spec.hpp>
 #include <hutch/spec_json.hpp>
+#include <hutch/untrusted_spec.hpp>
 
 namespace hutch::server {
 
@@ -34,6 +35,8 @@ SandboxSpec sandbox_spec_of(Context& context, json::object body) {
   body.erase("backend");
   body.erase("pool");
   SandboxSpec spec = spec_from_request_json(json::serialize(body));
+  // A client sends file contents; a host path would be read with the service's own rights.
+  refuse_host_only_fields(spec);
   for (const auto& [key, value] : spec.labels)
     if (key.rfind("hutch.", 0) == 0)
       throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");

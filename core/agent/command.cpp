@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,12 +39,18 @@ bool has_key(const std::vector<std::string>& env, const char* key) {
 }
 
 // `base` with each of `overrides` replacing the entry of the same key, or appended.
+// An override without '=' removes that variable (the Docker Engine's convention, which
+// Handle::set_env's unset uses).
 std::vector<std::string> merged_env(const std::vector<std::string>& base, const std::vector<std::string>& overrides) {
-  if (base.empty()) return overrides;
   std::vector<std::string> env = base;
   for (const auto& entry : overrides) {
-    std::string key = entry.substr(0, entry.find('=')) + "=";
+    const auto equals = entry.find('=');
+    std::string key = entry.substr(0, equals) + "=";
     auto same = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return e.starts_with(key); });
+    if (equals == std::string::npos) {
+      if (same != env.end()) env.erase(same);
+      continue;
+    }
     if (same != env.end())
       *same = entry;
     else
@@ -115,6 +122,9 @@ void exec_prepared(const PreparedCommand& command, const CommandPolicy& policy, 
   };
   // Its own session, so the command never shares a controlling terminal with the leader.
   ::setsid();
+  // Raising a nice value needs no privilege; the command cannot lower it back.
+  if (policy.command_nice && ::setpriority(PRIO_PROCESS, 0, *policy.command_nice) != 0)
+    fail_errno("set the command's priority", "");
   // With a terminal, it is the session's controlling one: job control, ^C as SIGINT to the
   // foreground group, SIGHUP when the host's end closes.
   if (command.tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) fail_errno("make the terminal the controlling one", "");

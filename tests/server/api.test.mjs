@@ -129,6 +129,18 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
     expectError(await service.curl('PUT', '/v1/sandboxes', admin), 405, 'invalid_argument', '(allowed: POST, GET)');
   });
 
+  it('takes a spec\'s files as content only: a host source path is refused with 400 naming the field', async () => {
+    // The service would read the file with its own rights (another user's keys, /etc/shadow).
+    expectError(await service.curl('POST', '/v1/sandboxes', { ...admin, json: spec({ files: [{ path: '/tmp/a', content: 'x' },
+      { path: '/tmp/stolen', source: '/etc/shadow' }] }) }), 400, 'invalid_argument', "files[1].source ('/etc/shadow')");
+    expectError(await service.curl('POST', '/v1/sandboxes', { ...admin, json: spec({ files: [{ path: '/tmp/a', mode: 'rw' }] }) }),
+      400, 'invalid_argument', "field 'files[0].mode'");
+    const { id } = await create(admin, { files: [{ path: '/tmp/dir/greeting', content: 'hi from the client', mode: 0o600 }] });
+    const got = await service.curl('GET', `/v1/sandboxes/${id}/files?path=/tmp/dir/greeting`, { ...admin, validate: false });
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.text, 'hi from the client');
+  });
+
   it('refuses a JSON body over the limit with 413, before and while reading it', async () => {
     const { id } = await create();
     const big = JSON.stringify({ argv: ['echo', 'x'.repeat(100 * 1024)] });

@@ -1393,6 +1393,21 @@ export interface components {
             detached?: boolean;
             ephemeral?: boolean;
             ports?: number[];
+            /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
+            files?: {
+                /** @description absolute, inside the sandbox */
+                path: string;
+                content?: string;
+                /** @description host-only: refused by the service */
+                source?: string;
+                mode?: number;
+                /** @description "uid" or "uid:gid" inside the sandbox */
+                owner?: string;
+            }[];
+            /** @description largest file a host-side write may put into the sandbox */
+            max_file_bytes?: number;
+            /** @description "ephemeral" (default), "none", or the name of a persistent volume mounted at /workspace */
+            workspace?: string;
             entrypoint?: string[];
         };
         /** @description A Spec plus the backend to create it on (default: the service's default backend). Labels starting with 'hutch.' are refused. The service adds hutch.service=<its instance id> and, for a tenant's token, hutch.tenant=<tenant>. */
@@ -1422,10 +1437,25 @@ export interface components {
             detached?: boolean;
             ephemeral?: boolean;
             ports?: number[];
-            entrypoint?: string[];
             backend?: string;
             /** @description not available yet (501) */
             pool?: string;
+            /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
+            files?: {
+                /** @description absolute, inside the sandbox */
+                path: string;
+                content?: string;
+                /** @description host-only: refused by the service */
+                source?: string;
+                mode?: number;
+                /** @description "uid" or "uid:gid" inside the sandbox */
+                owner?: string;
+            }[];
+            /** @description largest file a host-side write may put into the sandbox */
+            max_file_bytes?: number;
+            /** @description "ephemeral" (default), "none", or the name of a persistent volume mounted at /workspace */
+            workspace?: string;
+            entrypoint?: string[];
         };
         MainCommand: {
             /** @enum {string} */
