@@ -23,6 +23,7 @@ void Handle::start() { throw_unsupported(backend_name(), "start"); }
 void Handle::set_lifetime(const LifetimeUpdate&) { throw_unsupported(backend_name(), "set_lifetime"); }
 Stats Handle::stats() { throw_unsupported(backend_name(), "stats"); }
 std::vector<PortBinding> Handle::ports() { return {}; }
+int Handle::connect_port(std::uint16_t) { throw_unsupported(backend_name(), "connect_port"); }
 MainCommandInfo Handle::launch(const ExecRequest&) { throw_unsupported(backend_name(), "launch"); }
 void Handle::logs(const std::function<bool(std::string_view)>&, bool) { throw_unsupported(backend_name(), "logs"); }
 void Handle::set_env(const Env&, const std::vector<std::string>&) { throw_unsupported(backend_name(), "set_env"); }

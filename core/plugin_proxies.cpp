@@ -71,6 +71,7 @@ void PinnedHandle::start() { inner_->start(); }
 void PinnedHandle::set_lifetime(const LifetimeUpdate& update) { inner_->set_lifetime(update); }
 Stats PinnedHandle::stats() { return inner_->stats(); }
 std::vector<PortBinding> PinnedHandle::ports() { return inner_->ports(); }
+int PinnedHandle::connect_port(std::uint16_t port) { return inner_->connect_port(port); }
 void PinnedHandle::destroy() { inner_->destroy(); }
 
 std::shared_ptr<ForkFactory> PinnedHandle::fork_factory() {

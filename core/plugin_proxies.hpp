@@ -67,6 +67,7 @@ class PinnedHandle final : public Handle {
   void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
+  int connect_port(std::uint16_t port) override;
   void destroy() override;
   std::shared_ptr<ForkFactory> fork_factory() override;
 

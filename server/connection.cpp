@@ -6,6 +6,7 @@
 #include <hutch/log.hpp>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -14,7 +15,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include <array>
+#include <functional>
+#include <sstream>
 #include <future>
 #include <mutex>
 
@@ -47,6 +52,7 @@ class Connection final : public Exchange,
   void end_stream() override;
   bool responded() const override { return responded_; }
   WebSocket& accept_websocket() override;
+  void tunnel(int upstream, std::size_t strip_segments) override;
 
   // WebSocket, on worker threads.
   std::optional<Message> read() override;
@@ -61,6 +67,7 @@ class Connection final : public Exchange,
   void answer_bad_request(unsigned status, const std::string& message);
   void run_on_worker();
   void shutdown_socket();
+  void relay(std::shared_ptr<boost::asio::posix::stream_descriptor> upstream, std::string prefix);
 
   // Starts `op(handler)` on the connection's strand and waits (on the worker) until the
   // handler ran; returns what it got. The deadline applies to the operation.
@@ -105,6 +112,8 @@ class Connection final : public Exchange,
   Request request_;
   bool responded_ = false;
   bool close_after_ = false;
+  bool tunneled_ = false;  // the connection belongs to a relay (tunnel()) from now on
+  std::string raw_target_;
   std::array<char, 64 * 1024> body_chunk_{};
 };
 
@@ -134,6 +143,7 @@ void Connection<Protocol>::on_header(beast::error_code ec) {
   const auto method = header.method_string();
   request_.method.assign(method.data(), method.size());
   const std::string raw_target(header.target().data(), header.target().size());
+  raw_target_ = raw_target;
   auto target = boost::urls::parse_origin_form(raw_target);
   if (!target) return answer_bad_request(400, "malformed request target '" + raw_target + "'");
   request_.path = target->path();
@@ -167,6 +177,7 @@ void Connection<Protocol>::run_on_worker() {
   // A body left unread would be taken for the next request; a draining service takes none.
   reuse = reuse && !close_after_ && parser_->is_done() && parser_->get().keep_alive() && !context_.service.draining();
   net::post(executor_, [self = this->shared_from_this(), reuse] {
+    if (self->tunneled_) return;  // the relay ends the connection
     if (reuse)
       self->read_header();
     else
@@ -200,6 +211,98 @@ WebSocket& Connection<Protocol>::accept_websocket() {
   });
   if (ec) io_failed("accepting the WebSocket", ec);
   return *this;
+}
+
+// One direction of a relay: reads from `from` into a fixed buffer and writes that to `to` before
+// reading more, so a slow receiver slows the sender (bounded memory). `done(clean)` runs once,
+// when `from` ended (clean) or either side failed.
+template <class From, class To>
+class Pump : public std::enable_shared_from_this<Pump<From, To>> {
+ public:
+  Pump(From& from, To& to, std::function<void(bool)> done) : from_(from), to_(to), done_(std::move(done)) {}
+  void start() { read(); }
+
+ private:
+  void read() {
+    from_.async_read_some(net::buffer(buffer_), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return self->done_(ec == net::error::eof);
+      net::async_write(self->to_, net::buffer(self->buffer_.data(), n), [self](beast::error_code ec, std::size_t) {
+        if (ec) return self->done_(false);
+        self->read();
+      });
+    });
+  }
+  From& from_;
+  To& to_;
+  std::function<void(bool)> done_;
+  std::array<char, 64 * 1024> buffer_{};
+};
+
+// The request target without its first `strip` path segments ("/v1/sandboxes/x/ports/80/a?b"
+// with 5 -> "/a?b"); "/" when nothing is left of the path.
+std::string strip_target(const std::string& target, std::size_t strip) {
+  const auto query = target.find('?');
+  std::string path = target.substr(0, query);
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < strip && at != std::string::npos; ++i) {
+    at = path.find_first_not_of('/', at);
+    if (at != std::string::npos) at = path.find('/', at);
+  }
+  path = at == std::string::npos ? "/" : path.substr(at);
+  return path + (query == std::string::npos ? "" : target.substr(query));
+}
+
+template <class Protocol>
+void Connection<Protocol>::tunnel(int upstream_fd, std::size_t strip_segments) {
+  net::posix::stream_descriptor upstream(executor_, upstream_fd);
+  http::request_header<> head(parser_->get().base());
+  head.target(strip_target(raw_target_, strip_segments));
+  // The service's token is for the service: the program in the sandbox never sees it.
+  head.erase(http::field::authorization);
+  // Any protocol upgrade (a WebSocket, or another) keeps its Connection header.
+  const bool upgrade = head.count(http::field::upgrade) > 0 && http::token_list(head[http::field::connection]).exists("upgrade");
+  if (!upgrade) head.set(http::field::connection, "close");
+  std::ostringstream serialized;
+  serialized << head;
+  responded_ = true;
+  close_after_ = true;
+  tunneled_ = true;
+  net::dispatch(executor_, [self = this->shared_from_this(), upstream = std::move(upstream),
+                            prefix = serialized.str()]() mutable {
+    // What the client sent after the header (the start of a body) follows it upstream.
+    prefix += beast::buffers_to_string(self->buffer_.data());
+    self->buffer_.consume(self->buffer_.size());
+    self->stream_.expires_never();  // a WebSocket through the proxy may be quiet for long
+    self->relay(std::make_shared<net::posix::stream_descriptor>(std::move(upstream)), std::move(prefix));
+  });
+}
+
+template <class Protocol>
+void Connection<Protocol>::relay(std::shared_ptr<net::posix::stream_descriptor> upstream, std::string prefix) {
+  auto self = this->shared_from_this();
+  // Both directions end before the sockets close; a direction that ends cleanly passes the end
+  // on (shutdown of the other side's write half), a failure closes everything.
+  auto ended = std::make_shared<int>(0);
+  auto close_all = [self, upstream] {
+    beast::error_code ignored;
+    upstream->close(ignored);
+    self->shutdown_socket();
+  };
+  auto client_done = [self, upstream, ended, close_all](bool clean) {
+    if (clean) ::shutdown(upstream->native_handle(), SHUT_WR);
+    if (!clean || ++*ended == 2) close_all();
+  };
+  auto upstream_done = [self, upstream, ended, close_all](bool clean) {
+    beast::error_code ignored;
+    if (clean) self->stream_.socket().shutdown(net::socket_base::shutdown_send, ignored);
+    if (!clean || ++*ended == 2) close_all();
+  };
+  auto head = std::make_shared<std::string>(std::move(prefix));
+  net::async_write(*upstream, net::buffer(*head), [self, upstream, head, client_done, upstream_done, close_all](beast::error_code ec, std::size_t) {
+    if (ec) return close_all();
+    std::make_shared<Pump<Stream, net::posix::stream_descriptor>>(self->stream_, *upstream, client_done)->start();
+    std::make_shared<Pump<net::posix::stream_descriptor, Stream>>(*upstream, self->stream_, upstream_done)->start();
+  });
 }
 
 template <class Protocol>

@@ -25,11 +25,13 @@ void Router::add(std::string method, std::string pattern, Handler handler, bool 
 const Route* Router::match(Request& request, std::string& allowed) const {
   const auto parts = segments(request.path);
   for (const Route& route : routes_) {
-    const auto pattern = segments(route.pattern);
-    if (pattern.size() != parts.size()) continue;
+    auto pattern = segments(route.pattern);
+    const bool rest = !pattern.empty() && pattern.back() == "{*}";
+    if (rest) pattern.pop_back();
+    if (rest ? parts.size() < pattern.size() : pattern.size() != parts.size()) continue;
     std::map<std::string, std::string> params;
     bool matches = true;
-    for (std::size_t i = 0; i < parts.size() && matches; ++i) {
+    for (std::size_t i = 0; i < pattern.size() && matches; ++i) {
       if (pattern[i].size() > 2 && pattern[i].front() == '{' && pattern[i].back() == '}')
         params[pattern[i].substr(1, pattern[i].size() - 2)] = parts[i];
       else

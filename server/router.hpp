@@ -23,7 +23,8 @@ using Handler = std::function<void(Context&)>;
 
 struct Route {
   std::string method;
-  std::string pattern;  // segments; "{name}" matches one segment into Request::params
+  std::string pattern;  // segments; "{name}" matches one segment into Request::params; a last
+                        // segment "{*}" matches the rest of the path (none or more segments)
   Handler handler;
   bool open = false;     // answered without a token (health, the API document)
 };

@@ -28,6 +28,7 @@ Router make_router() {
   router.add("POST", "/v1/sandboxes/{id}/snapshot", snapshot_sandbox);
   router.add("GET", "/v1/sandboxes/{id}/stats", get_stats);
   router.add("POST", "/v1/prune", prune_sandboxes);
+
   router.add("GET", "/v1/snapshots", list_snapshots);
   router.add("DELETE", "/v1/snapshots/{id}", delete_snapshot);
   router.add("POST", "/v1/snapshots/{id}/restore", restore_snapshot);
@@ -36,6 +37,10 @@ Router make_router() {
   router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
   router.add("POST", "/v1/sandboxes/{id}/launch", launch_command);
   router.add("GET", "/v1/sandboxes/{id}/logs", command_logs);
+
+  // The port proxy: every method, any path below the port (routes_ports.cpp).
+  for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+    router.add(method, "/v1/sandboxes/{id}/ports/{port}/{*}", proxy_port);
 
   router.add("GET", "/v1/sandboxes/{id}/files", read_file);
   router.add("PUT", "/v1/sandboxes/{id}/files", write_file);

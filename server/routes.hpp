@@ -22,6 +22,11 @@ boost::json::object sandbox_json(const SandboxInfo& info);
 // The value of query parameter `name`; Errc::invalid_argument naming it when absent.
 std::string required_query(Context& context, const std::string& name);
 
+// The spec a create (or restore) request asks for, as the service makes it: labels starting
+// with "hutch." refused, the configuration's [defaults] filled in, detached, labelled with the
+// service's instance id and the caller's tenant. `body` may carry "backend" and "pool" (ignored).
+SandboxSpec sandbox_spec_of(Context& context, boost::json::object body);
+
 // routes_system.cpp
 void get_health(Context& context);
 void get_openapi(Context& context);
@@ -40,9 +45,12 @@ void fork_sandbox(Context& context);
 void snapshot_sandbox(Context& context);
 void get_stats(Context& context);
 void prune_sandboxes(Context& context);
+// routes_snapshots.cpp
 void list_snapshots(Context& context);
 void delete_snapshot(Context& context);
 void restore_snapshot(Context& context);
+// routes_ports.cpp
+void proxy_port(Context& context);
 // routes_commands.cpp
 void exec_command(Context& context);
 void launch_command(Context& context);

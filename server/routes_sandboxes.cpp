@@ -31,14 +31,7 @@ void run_verb(Context& context, void (Handle::*verb)()) {
 
 }  // namespace
 
-namespace {
-
-// The spec of a create or restore request body, made the service's (its labels, [defaults]),
-// and the backend it names (default: the service's default).
-SandboxSpec service_spec(Context& context, json::object body, std::string& backend_name) {
-  const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
-  backend_name = fields.string("backend").value_or(context.service.default_backend());
-  if (fields.string("pool")) throw Error(Errc::unsupported, "field 'pool': warm pools are not available in this service yet");
+SandboxSpec sandbox_spec_of(Context& context, json::object body) {
   body.erase("backend");
   body.erase("pool");
   SandboxSpec spec = spec_from_request_json(json::serialize(body));
@@ -59,58 +52,14 @@ SandboxSpec service_spec(Context& context, json::object body, std::string& backe
   return spec;
 }
 
-// Snapshots carry no tenant label yet: only the operator lists, restores or deletes them.
-void refuse_tenant_snapshots(Context& context) {
-  if (context.caller.tenant)
-    throw Error(Errc::permission_denied, "snapshots are not kept per tenant yet: only a token without a tenant may use them");
-}
-
-// The backend holding snapshot `id`; Errc::not_found when none does.
-SandboxBackend& snapshot_backend(Context& context, const std::string& id) {
-  for (const auto& [name, backend] : context.service.backends()) {
-    if (!backend->capabilities().snapshot) continue;
-    for (const SnapshotInfo& snapshot : backend->snapshots())
-      if (snapshot.id == id) return *backend;
-  }
-  throw Error(Errc::not_found, "no snapshot '" + id + "'");
-}
-
-}  // namespace
-
 void create_sandbox(Context& context) {
-  std::string backend_name;
-  SandboxSpec spec = service_spec(context, read_json_object(context), backend_name);
+  json::object body = read_json_object(context);
+  const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
+  const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
+  if (fields.string("pool")) throw Error(Errc::unsupported, "field 'pool': warm pools are not available in this service yet");
+  SandboxSpec spec = sandbox_spec_of(context, std::move(body));
   SandboxBackend& backend = context.service.backend(backend_name);
   std::shared_ptr<Handle> handle = backend.create(spec);
-  context.service.remember(backend, handle);
-  answer_info(context, *handle, 201);
-}
-
-void list_snapshots(Context& context) {
-  refuse_tenant_snapshots(context);
-  json::array snapshots;
-  for (const auto& [name, backend] : context.service.backends())
-    if (backend->capabilities().snapshot)
-      for (const SnapshotInfo& snapshot : backend->snapshots()) snapshots.push_back(json_io::to_json(snapshot));
-  respond_json(context, 200, snapshots);
-}
-
-void delete_snapshot(Context& context) {
-  refuse_tenant_snapshots(context);
-  const std::string& id = context.request().params.at("id");
-  snapshot_backend(context, id).delete_snapshot(id);
-  context.exchange.respond(204, "application/json", "");
-}
-
-// POST /v1/snapshots/{id}/restore: a new sandbox from the snapshot; the body is a spec (its
-// image is ignored) as for POST /v1/sandboxes.
-void restore_snapshot(Context& context) {
-  refuse_tenant_snapshots(context);
-  std::string ignored_backend;
-  SandboxSpec spec = service_spec(context, read_json_object(context), ignored_backend);
-  const std::string& id = context.request().params.at("id");
-  SandboxBackend& backend = snapshot_backend(context, id);
-  std::shared_ptr<Handle> handle = backend.restore(id, spec);
   context.service.remember(backend, handle);
   answer_info(context, *handle, 201);
 }
@@ -179,7 +128,9 @@ void snapshot_sandbox(Context& context) {
   const std::string label = fields.string("label").value_or("");
   fields.reject_unknown();
   OwnedSandbox owned = sandbox_of(context);
-  respond_json(context, 201, json_io::to_json(owned.handle->snapshot(label)));
+  const SnapshotInfo snapshot = owned.handle->snapshot(label);
+  context.service.remember_snapshot(context.caller, snapshot.id);
+  respond_json(context, 201, json_io::to_json(snapshot));
 }
 
 void get_stats(Context& context) { respond_json(context, 200, json_io::to_json(sandbox_of(context).handle->stats())); }

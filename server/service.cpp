@@ -175,4 +175,27 @@ OwnedSandbox Service::find(const Caller& caller, const std::string& id) {
   return owned;
 }
 
+void Service::remember_snapshot(const Caller& caller, const std::string& snapshot_id) {
+  if (!caller.tenant) return;
+  std::lock_guard lock(owners_mutex_);
+  snapshot_tenants_[snapshot_id] = *caller.tenant;
+}
+
+bool Service::snapshot_visible(const Caller& caller, const std::string& snapshot_id) {
+  if (!caller.tenant) return true;
+  std::lock_guard lock(owners_mutex_);
+  auto taken = snapshot_tenants_.find(snapshot_id);
+  return taken != snapshot_tenants_.end() && taken->second == *caller.tenant;
+}
+
+SandboxBackend& Service::snapshot_backend(const Caller& caller, const std::string& snapshot_id) {
+  if (snapshot_visible(caller, snapshot_id))
+    for (const auto& [name, backend] : backends_) {
+      if (!backend->capabilities().snapshot) continue;
+      for (const SnapshotInfo& snapshot : backend->snapshots())
+        if (snapshot.id == snapshot_id) return *backend;
+    }
+  throw Error(Errc::not_found, "no snapshot '" + snapshot_id + "'");
+}
+
 }  // namespace hutch::server

@@ -87,6 +87,14 @@ class Service {
   void add_stream(Process& process);
   void remove_stream(Process& process);
 
+  // Snapshots: the operator sees every snapshot of every backend; a tenant only those it took
+  // through this service since it started (kept in memory: after a restart a tenant's older
+  // snapshots are the operator's to restore or remove). Errc::not_found otherwise.
+  void remember_snapshot(const Caller& caller, const std::string& snapshot_id);
+  bool snapshot_visible(const Caller& caller, const std::string& snapshot_id);
+  // The backend holding snapshot `snapshot_id`, if the caller may see it.
+  SandboxBackend& snapshot_backend(const Caller& caller, const std::string& snapshot_id);
+
  private:
   Config config_;
   std::uint64_t json_body_limit_ = 16u << 20;
@@ -102,6 +110,8 @@ class Service {
   std::mutex streams_mutex_;
   std::set<Process*> streams_;
   boost::asio::thread_pool removals_{2};
+
+  std::map<std::string, std::string> snapshot_tenants_;  // snapshot id -> tenant that took it
 };
 
 }  // namespace hutch::server

@@ -104,6 +104,7 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.pause = has_cgroups;  // needs a freezer
   caps.stdin = true;
   caps.ports = false;
+  caps.connect_port = true;
   caps.tty = true;
   caps.stats = has_cgroups;
   caps.persistent = true;

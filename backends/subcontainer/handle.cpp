@@ -213,6 +213,12 @@ Fs& SubcontainerHandle::fs() {
   return *fs_;
 }
 
+int SubcontainerHandle::connect_port(std::uint16_t port) {
+  // The fs helper has joined the sandbox's network namespace: it connects and hands the socket
+  // over (fs() checks that the sandbox runs and counts the use against its idle timeout).
+  return static_cast<SandboxFs&>(fs()).connect_port(port).release();
+}
+
 void SubcontainerHandle::with_frozen(const std::function<void()>& body) {
   auto group = cgroup();
   bool freeze = group && group->can_freeze() && !group->frozen();

@@ -40,6 +40,7 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   void start() override;
   void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
+  int connect_port(std::uint16_t port) override;
   void destroy() override;
   std::shared_ptr<ForkFactory> fork_factory() override;
 

@@ -24,7 +24,8 @@ LeaderFiles open_leader_files(const SandboxRecord& record) {
   LeaderFiles files;
   files.user_namespace = UniqueFd(::openat(dir.get(), "ns/user", O_RDONLY | O_CLOEXEC));
   if (files.user_namespace) files.root = UniqueFd(::openat(dir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!files.root) {
+  if (files.root) files.net_namespace = UniqueFd(::openat(dir.get(), "ns/net", O_RDONLY | O_CLOEXEC));
+  if (!files.root || !files.net_namespace) {
     if (errno == ENOENT || errno == ESRCH) throw gone();
     throw_system_error("sandbox " + record.id + ": open the leader's user namespace and root in " + dir_path, errno);
   }

@@ -6,7 +6,7 @@
 
 namespace hutch::subcontainer {
 
-// The leader's user namespace and root, both of the process the record names (pid and start
+// The leader's user and network namespaces and root, both of the process the record names (pid and start
 // time): opened through one /proc/<pid> directory checked after it was opened, so a pid taken
 // over by another process meanwhile yields nothing of that process. Errc::state when the leader
 // is gone.

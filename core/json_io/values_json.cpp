@@ -42,6 +42,7 @@ json::object to_json(const Capabilities& capabilities) {
   object["launch"] = capabilities.launch;
   object["stop"] = capabilities.stop;
   object["lifetimes"] = capabilities.lifetimes;
+  object["connect_port"] = capabilities.connect_port;
   json::array networks;
   for (NetworkMode mode : capabilities.network_modes) networks.emplace_back(to_string(mode));
   object["network_modes"] = std::move(networks);

@@ -125,6 +125,14 @@ class HUTCH_INTERFACE Handle {
   // Published ports and where the host reaches them.
   virtual std::vector<PortBinding> ports();
 
+  // A TCP connection to `port` on the sandbox's own loopback (127.0.0.1, else ::1), made from
+  // inside the sandbox's network namespace: it works with network = "none" and needs no
+  // published port. Returns the connected stream socket's file descriptor, close-on-exec, which
+  // the caller owns (and must close). Errc::io naming the port when nothing accepts there;
+  // Errc::state when the sandbox is not running; Errc::invalid_argument for port 0;
+  // Errc::unsupported without capabilities().connect_port.
+  virtual int connect_port(std::uint16_t port);
+
   // Stops every process (SIGTERM, then SIGKILL after the spec's stop_grace, as stop() does; the
   // main command included) and removes everything the sandbox owns (except persistent
   // volumes). Idempotent: destroying a destroyed sandbox does nothing.

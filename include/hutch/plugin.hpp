@@ -31,8 +31,9 @@ namespace hutch {
 // ExecRequest::start_timeout, SandboxBackend::warnings, Fs::read_tree; 5 (issue 13): stop/start
 // and lifetimes; 6 (issue 14, terminals and image defaults); 8 (issue 18): SandboxBackend::pull_image
 // and PluginContext::images; 9 (issue 14, parity): SandboxSpec::files/max_file_bytes/workspace,
-// Fs::write parents, Handle::set_env, SandboxBackend::volumes and remove_volume.
-inline constexpr std::uint32_t kPluginApiVersion = 9;
+// Fs::write parents, Handle::set_env, SandboxBackend::volumes and remove_volume; 10 (issue 15,
+// the port proxy): Handle::connect_port, Capabilities::connect_port.
+inline constexpr std::uint32_t kPluginApiVersion = 10;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

@@ -221,6 +221,9 @@ struct Capabilities {
   // The sandbox ends by itself once its ttl or idle timeout has passed (its PID 1 holds them);
   // without it, only prune applies them.
   bool lifetimes = false;
+  // Handle::connect_port: a TCP connection to a port inside the sandbox, made from inside its
+  // network namespace (the service's port proxy).
+  bool connect_port = false;
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
 };

@@ -19,7 +19,8 @@ void print_capabilities(const hutch::SandboxBackend& backend) {
             << "capabilities: fork=" << yes_no(caps.fork) << " snapshot=" << yes_no(caps.snapshot)
             << " pause=" << yes_no(caps.pause) << " stdin=" << yes_no(caps.stdin)
             << " ports=" << yes_no(caps.ports) << " tty=" << yes_no(caps.tty)
-            << " stats=" << yes_no(caps.stats) << " persistent=" << yes_no(caps.persistent) << "\n"
+            << " stats=" << yes_no(caps.stats) << " persistent=" << yes_no(caps.persistent)
+            << " connect_port=" << yes_no(caps.connect_port) << "\n"
             << "network modes:";
   for (auto mode : caps.network_modes) std::cout << " " << hutch::to_string(mode);
   std::cout << "\n";

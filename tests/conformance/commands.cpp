@@ -81,4 +81,10 @@ Argv Commands::missing_command() const { return {"hutch-conformance-no-such-comm
 
 Argv Commands::make_fifo(const std::string& path) const { return {"mkfifo", path}; }
 
+Argv Commands::serve_once(int port, const std::string& greeting) const {
+  if (flavour_ == Flavour::fake) throw Error(Errc::unsupported, "serve_once: the fake backend has no network");
+  // The greeting, then stdin held open a while so nc reads the peer to its end.
+  return {"sh", "-c", "{ echo \"$1\"; sleep 2; } | busybox nc -l -p \"$0\"", std::to_string(port), greeting};
+}
+
 }  // namespace hutch::conformance

@@ -36,6 +36,9 @@ class Commands {
   Argv print_cwd() const;                             // the working directory + "\n"
   Argv missing_command() const;                       // a command that does not exist
   Argv make_fifo(const std::string& path) const;      // a named pipe at `path`
+  // Accepts one TCP connection on `port` (all addresses): writes `greeting` + "\n" to it and
+  // copies what it receives to stdout. Posix only (busybox nc; the fake has no network).
+  Argv serve_once(int port, const std::string& greeting) const;
   // Runs until SIGTERM; then writes "bye\n" to `done` and exits 0. Writes `ready` once it
   // catches SIGTERM.
   Argv on_term_write(const std::string& ready, const std::string& done) const;

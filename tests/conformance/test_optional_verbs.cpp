@@ -2,7 +2,11 @@
 // capabilities() says it is missing — fails with Errc::unsupported.
 #include "fixture.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 namespace hutch::conformance {
 namespace {
@@ -31,6 +35,48 @@ TEST_P(OptionalVerbs, ForkMakesAnIndependentCopy) {
   ExecResult result = run(*copy, cmd().cat_file(work_path("shared")));
   EXPECT_EQ(result.stdout_data, "changed in the copy") << result.stderr_data;
   EXPECT_EQ(copy->info().state, SandboxState::running);
+}
+
+// connect_port: a socket to a server inside the sandbox, made from within its network (so it
+// works whatever the spec's network is), or Errc::unsupported.
+TEST_P(OptionalVerbs, ConnectPortReachesAServerInsideTheSandbox) {
+  auto sandbox = create();
+  if (!caps().connect_port) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { ::close(sandbox->connect_port(8089)); }));
+    return;
+  }
+  EXPECT_TRUE(throws_errc(Errc::io, [&] { ::close(sandbox->connect_port(8089)); }));  // nothing listens yet
+  EXPECT_TRUE(throws_errc(Errc::invalid_argument, [&] { ::close(sandbox->connect_port(0)); }));
+  ExecRequest request;
+  request.argv = cmd().serve_once(8089, "hello from inside");
+  auto server = sandbox->spawn(request);
+  // The first connection that is accepted is the server's one connection.
+  int socket = -1;
+  for (int attempt = 0; attempt < 200 && socket < 0; ++attempt) {
+    try {
+      socket = sandbox->connect_port(8089);
+    } catch (const Error& error) {
+      if (error.code() != Errc::io) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  ASSERT_GE(socket, 0) << "the server in the sandbox never accepted";
+  const std::string sent = "from the host\n";
+  ASSERT_EQ(::write(socket, sent.data(), sent.size()), static_cast<ssize_t>(sent.size()));
+  std::string greeting;
+  char buffer[256];
+  while (greeting.find('\n') == std::string::npos) {
+    const ssize_t got = ::read(socket, buffer, sizeof buffer);
+    if (got <= 0) break;
+    greeting.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(socket);
+  EXPECT_EQ(greeting, "hello from inside\n");
+  std::string received;
+  while (auto chunk = server->read_output())
+    if (chunk->stream == StreamId::stdout_stream) received += chunk->data;
+  server->wait();
+  EXPECT_EQ(received, sent);
 }
 
 // pull_image needs a registry, which the suite does not assume: a name that is no image name

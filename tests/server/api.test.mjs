@@ -275,7 +275,11 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
       assert.equal(snapshot.json.source_sandbox, sandbox.id);
       const listed = await service.curl('GET', '/v1/snapshots', admin);
       assert.ok(listed.json.some((s) => s.id === snapshot.json.id), listed.text);
-      expectError(await service.curl('GET', '/v1/snapshots', alice), 403, 'permission_denied');
+      // A tenant sees only the snapshots it took.
+      const theirs = await service.curl('GET', '/v1/snapshots', alice);
+      assert.equal(theirs.status, 200, theirs.text);
+      assert.ok(!theirs.json.some((s) => s.id === snapshot.json.id), theirs.text);
+      expectError(await service.curl('DELETE', `/v1/snapshots/${snapshot.json.id}`, alice), 404, 'not_found');
       const restored = await service.curl('POST', `/v1/snapshots/${snapshot.json.id}/restore`, { ...admin, json: { image: 'host' } });
       assert.equal(restored.status, 201, restored.text);
       const file = await service.curl('GET', `/v1/sandboxes/${restored.json.id}/files?path=/tmp/forked`, admin);

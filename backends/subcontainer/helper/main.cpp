@@ -28,8 +28,10 @@
 #include "userns.hpp"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -267,8 +269,10 @@ int start(const char* plan_path) {
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "fs") == 0) {
     using namespace hutch::subcontainer;
-    ::syscall(SYS_close_range, static_cast<unsigned>(kFsHelperRootFd) + 1, ~0U, 0U);
-    return serve_sandbox_fs(kFsHelperSocketFd, kFsHelperUserNamespaceFd, kFsHelperRootFd);
+    ::syscall(SYS_close_range, static_cast<unsigned>(kFsHelperNetNamespaceFd) + 1, ~0U, 0U);
+    // A host that had no network namespace to give left /dev/null there (spawn_helper).
+    const int net = ::ioctl(kFsHelperNetNamespaceFd, NS_GET_NSTYPE) == CLONE_NEWNET ? kFsHelperNetNamespaceFd : -1;
+    return serve_sandbox_fs(kFsHelperSocketFd, kFsHelperUserNamespaceFd, kFsHelperRootFd, net);
   }
   // Nothing the host left open may reach the sandbox.
   ::syscall(SYS_close_range, 3U, ~0U, 0U);

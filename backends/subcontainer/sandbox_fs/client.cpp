@@ -93,6 +93,12 @@ UniqueFd SandboxFs::received_file(Reply reply, const char* what, const std::stri
   return std::move(reply.passed);
 }
 
+UniqueFd SandboxFs::connect_port(std::uint16_t port) {
+  Reply reply = call(request(Op::connect_tcp).u32(port).bytes());
+  if (!reply.passed) throw Error(Errc::backend, "sandbox fs: the helper answered connect_tcp without a socket");
+  return std::move(reply.passed);
+}
+
 void SandboxFs::read_stream(const std::string& path, const ChunkSink& sink) {
   const std::string clean = normalize_sandbox_path(path);
   const UniqueFd file = received_file(call(request(Op::open_read).str(clean).bytes()), "read", clean);

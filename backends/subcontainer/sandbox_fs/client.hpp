@@ -47,6 +47,9 @@ class SandboxFs final : public hutch::Fs {
   void remove(const std::string& path, bool recursive = false) override;
   void rename(const std::string& from, const std::string& to) override;
   void symlink(const std::string& target, const std::string& path) override;
+  // A TCP socket connected to `port` on the sandbox's loopback, made by the helper inside the
+  // sandbox's network namespace (Handle::connect_port's contract).
+  agent::UniqueFd connect_port(std::uint16_t port);
 
   // Bytes per read_stream chunk.
   static constexpr std::size_t kChunkSize = 256 * 1024;

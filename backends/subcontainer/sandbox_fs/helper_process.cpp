@@ -29,11 +29,12 @@ FsHelperProcess::FsHelperProcess(const std::filesystem::path& helper, const std:
   const UniqueFd theirs(pair[1]);
   // The helper's fds as server.hpp places them (the others /dev/null); stderr is the host's, so
   // a crash says why.
-  std::vector<int> fds(kFsHelperRootFd + 1, -1);
+  std::vector<int> fds(kFsHelperNetNamespaceFd + 1, -1);
   fds[kFsHelperSocketFd] = theirs.get();
   if (::fcntl(STDERR_FILENO, F_GETFD) >= 0) fds[STDERR_FILENO] = STDERR_FILENO;  // a daemon may have none
   fds[kFsHelperUserNamespaceFd] = leader.user_namespace.get();
   fds[kFsHelperRootFd] = leader.root.get();
+  fds[kFsHelperNetNamespaceFd] = leader.net_namespace.get();
   pid_ = spawn_helper(helper, {"fs"}, {}, fds, id);
   // The child is not reaped before stop(), so its pid cannot name another process here.
   pidfd_ = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));

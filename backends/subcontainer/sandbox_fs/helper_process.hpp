@@ -15,6 +15,7 @@ namespace hutch::subcontainer {
 struct LeaderFiles {
   agent::UniqueFd user_namespace;  // /proc/<leader>/ns/user
   agent::UniqueFd root;            // /proc/<leader>/root, O_PATH
+  agent::UniqueFd net_namespace;   // /proc/<leader>/ns/net (the port connections are made there)
 };
 
 class FsHelperProcess {

@@ -7,7 +7,8 @@
 //   request: u8 Op, then the op's arguments (below)
 //   reply:   u8 0 (ok) and the op's result, or u8 1 (error), u8 hutch::Errc, string message
 // Strings are a u32 length and the bytes. For open_read and open_write the opened file comes
-// with the reply as an SCM_RIGHTS file descriptor, and the host moves the data itself.
+// with the reply as an SCM_RIGHTS file descriptor, and the host moves the data itself; so does
+// the socket of connect_tcp, made in the sandbox's network namespace (server.hpp).
 #pragma once
 
 #include "agent/unique_fd.hpp"
@@ -31,6 +32,7 @@ enum class Op : std::uint8_t {
   remove,         // path, u8 recursive            -> nothing
   rename,         // from, to                      -> nothing
   symlink,        // target, path                  -> nothing
+  connect_tcp,    // u32 port                      -> (fd: a socket connected to the sandbox's loopback)
 };
 
 enum class Status : std::uint8_t { ok = 0, error = 1 };

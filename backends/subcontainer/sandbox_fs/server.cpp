@@ -1,6 +1,7 @@
 #include "sandbox_fs/server.hpp"
 
 #include "agent/capabilities.hpp"
+#include "sandbox_fs/loopback_connect.hpp"
 #include "sandbox_fs/protocol.hpp"
 #include "sandbox_fs/root_tree.hpp"
 
@@ -28,12 +29,24 @@ using fs_wire::Encoder;
 using fs_wire::Op;
 using fs_wire::Status;
 
-// Joins the user namespace and becomes its root; an error message, or empty.
-std::string become_sandbox_root(int user_namespace) {
+// Joins `net_namespace` unless it is this process's own; an error message, or empty.
+std::string join_network(int net_namespace) {
+  if (net_namespace < 0) return {};
+  struct stat theirs {}, mine {};
+  if (::fstat(net_namespace, &theirs) != 0 || ::stat("/proc/self/ns/net", &mine) != 0)
+    return std::string("look at the sandbox's network namespace: ") + std::strerror(errno);
+  if (theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino) return {};
+  if (::setns(net_namespace, CLONE_NEWNET) != 0) return std::string("join the sandbox's network namespace: ") + std::strerror(errno);
+  return {};
+}
+
+// Joins the user namespace (and the network namespace, which needs the capabilities the user
+// namespace gives) and becomes its root; an error message, or empty.
+std::string become_sandbox_root(int user_namespace, int net_namespace) {
   struct stat theirs {}, mine {};
   if (::fstat(user_namespace, &theirs) != 0 || ::stat("/proc/self/ns/user", &mine) != 0)
     return std::string("look at the sandbox's user namespace: ") + std::strerror(errno);
-  if (theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino) return {};
+  if (theirs.st_dev == mine.st_dev && theirs.st_ino == mine.st_ino) return join_network(net_namespace);
   if (::setns(user_namespace, CLONE_NEWUSER) != 0)
     return std::string("join the sandbox's user namespace: ") + std::strerror(errno);
   // With every capability in the namespace now, EPERM means only that the namespace denies
@@ -42,6 +55,7 @@ std::string become_sandbox_root(int user_namespace) {
     return std::string("drop supplementary groups: ") + std::strerror(errno);
   if (::setresgid(0, 0, 0) != 0) return std::string("become gid 0 in the sandbox: ") + std::strerror(errno);
   if (::setresuid(0, 0, 0) != 0) return std::string("become uid 0 in the sandbox: ") + std::strerror(errno);
+  if (std::string failed = join_network(net_namespace); !failed.empty()) return failed;
   // Of the capabilities setns gave (all, in the sandbox's namespace), only those that let root
   // reach the files of every sandbox user stay: read, write, search, chmod, keep set-id bits.
   const std::vector<int> keep = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID};
@@ -126,6 +140,12 @@ Answer answer(const RootTree& tree, std::string_view request) {
       tree.symlink(target, path);
       break;
     }
+    case Op::connect_tcp: {
+      const std::uint32_t port = in.u32();
+      in.finish();
+      out.passed = connect_loopback(port);
+      break;
+    }
     default:
       throw fs_wire::ProtocolError("sandbox fs: unknown request " + std::to_string(static_cast<int>(op)));
   }
@@ -135,12 +155,13 @@ Answer answer(const RootTree& tree, std::string_view request) {
 
 }  // namespace
 
-int serve_sandbox_fs(int socket, int user_namespace, int root) noexcept {
+int serve_sandbox_fs(int socket, int user_namespace, int root, int net_namespace) noexcept {
   // A host that goes away mid-reply is an EPIPE, not a signal.
   ::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<RootTree> tree;
-  std::string setup_error = become_sandbox_root(user_namespace);
+  std::string setup_error = become_sandbox_root(user_namespace, net_namespace);
   ::close(user_namespace);
+  if (net_namespace >= 0) ::close(net_namespace);
   if (setup_error.empty()) {
     // Nothing of the sandbox may read this process's memory or attach to it (its credentials
     // are the sandbox root's now; the kernel already made it non-dumpable, this keeps it so).

@@ -16,12 +16,16 @@ namespace hutch::subcontainer {
 inline constexpr int kFsHelperSocketFd = 0;
 inline constexpr int kFsHelperUserNamespaceFd = 3;
 inline constexpr int kFsHelperRootFd = 4;
+inline constexpr int kFsHelperNetNamespaceFd = 5;
 
 // Serves requests on `socket` until the host closes it (returns 0), or until the socket
 // fails (returns 1). `user_namespace`: the sandbox leader's /proc/<pid>/ns/user; one naming this
 // process's own namespace (tests) keeps this process's ids. `root`: the leader's
 // /proc/<pid>/root. The process must be single-threaded (setns of a user namespace needs it).
+// `net_namespace`: the leader's /proc/<pid>/ns/net, joined (while the helper still has the
+// capabilities setns gave) so that connect_tcp connects from inside the sandbox's network; -1,
+// or this process's own network namespace, stays where it is.
 // A failure to take the sandbox's credentials is sent as the hello's error, then it returns 1.
-int serve_sandbox_fs(int socket, int user_namespace, int root) noexcept;
+int serve_sandbox_fs(int socket, int user_namespace, int root, int net_namespace = -1) noexcept;
 
 }  // namespace hutch::subcontainer

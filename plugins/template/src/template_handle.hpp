@@ -2,7 +2,7 @@
 //
 // Fill in exec and spawn with your engine's way of running a command (see the contract in
 // <hutch/handle.hpp> and <hutch/process.hpp>); until then they throw Errc::unsupported, which is
-// what the SDK's default verbs (fork, snapshot, pause, stats) do too.
+// what the SDK's default verbs (fork, snapshot, pause, stats, connect_port) do too.
 #pragma once
 
 #include "sandbox_registry.hpp"

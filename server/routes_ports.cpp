@@ -1,0 +1,45 @@
+// /v1/sandboxes/{id}/ports/{port}/... : the port proxy. HTTP requests and WebSocket upgrades are
+// relayed to `port` on the sandbox's own loopback, through a connection the backend makes from
+// inside the sandbox's network namespace (Handle::connect_port). So a server in a sandbox with
+// network = "none" is reachable, by remote clients too, with the service's token (which the
+// proxy removes from the request before it reaches the sandbox). The path after the port, and
+// the query, are the sandbox server's.
+#include "routes.hpp"
+
+#include <hutch/error.hpp>
+
+#include <unistd.h>
+
+#include <charconv>
+
+namespace hutch::server {
+
+namespace {
+
+// "/v1/sandboxes/{id}/ports/{port}": what the proxy strips from the target.
+constexpr std::size_t kPrefixSegments = 5;
+
+std::uint16_t port_of(Context& context) {
+  const std::string& text = context.request().params.at("port");
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
+    throw Error(Errc::invalid_argument, "path segment 'port': expected a port 1-65535, got '" + text + "'");
+  return static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
+void proxy_port(Context& context) {
+  const std::uint16_t port = port_of(context);
+  OwnedSandbox owned = sandbox_of(context);
+  const int upstream = owned.handle->connect_port(port);
+  try {
+    context.exchange.tunnel(upstream, kPrefixSegments);
+  } catch (...) {
+    ::close(upstream);
+    throw;
+  }
+}
+
+}  // namespace hutch::server
