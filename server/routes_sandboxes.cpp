@@ -38,21 +38,7 @@ void create_sandbox(Context& context) {
   body.erase("backend");
   body.erase("pool");
   SandboxSpec spec = spec_from_request_json(json::serialize(body));
-  for (const auto& [key, value] : spec.labels)
-    if (key.rfind("hutch.", 0) == 0)
-      throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
-  // What the request leaves unset gets the configuration's [defaults], as with `hutch create`.
-  const SandboxSpec& defaults = context.service.config().defaults;
-  if (!spec.ttl) spec.ttl = defaults.ttl;
-  if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
-  spec = merge_defaults(std::move(spec), defaults);
-  // The sandbox belongs to the service, not to this process: prune leaves it to its lifetimes.
-  spec.detached = true;
-  spec.labels[kLabelService] = context.service.instance_id();
-  if (context.caller.tenant) spec.labels[kLabelTenant] = *context.caller.tenant;
-  SandboxBackend& backend = context.service.backend(backend_name);
-  std::shared_ptr<Handle> handle = backend.create(spec);
-  context.service.remember(backend, handle);
+  std::shared_ptr<Handle> handle = context.service.create(context.caller, std::move(spec), backend_name);
   answer_info(context, *handle, 201);
 }
 
@@ -64,29 +50,16 @@ void list_sandboxes(Context& context) {
       throw Error(Errc::invalid_argument, "query parameter 'label': expected KEY=VALUE, got '" + label + "'");
     filter.labels[label.substr(0, equals)] = label.substr(equals + 1);
   }
-  if (context.caller.tenant) {
-    auto asked = filter.labels.find(kLabelTenant);
-    // A tenant asking for another tenant's label simply sees nothing.
-    if (asked != filter.labels.end() && asked->second != *context.caller.tenant) return respond_json(context, 200, json::array{});
-    filter.labels[kLabelTenant] = *context.caller.tenant;
-  }
-  const auto backend_filter = context.request().query_value("backend");
-  if (backend_filter) context.service.backend(*backend_filter);  // not_found for an unknown one
   json::array sandboxes;
-  for (const auto& [name, backend] : context.service.backends()) {
-    if (backend_filter && name != *backend_filter) continue;
-    for (const SandboxInfo& info : backend->list(filter))
-      if (Service::visible(context.caller, info.labels)) sandboxes.push_back(sandbox_json(info));
-  }
+  for (const SandboxInfo& info : context.service.list(context.caller, std::move(filter), context.request().query_value("backend")))
+    sandboxes.push_back(sandbox_json(info));
   respond_json(context, 200, sandboxes);
 }
 
 void get_sandbox(Context& context) { answer_info(context, *sandbox_of(context).handle); }
 
 void delete_sandbox(Context& context) {
-  OwnedSandbox owned = sandbox_of(context);
-  owned.handle->destroy();
-  context.service.forget(owned.handle->id());
+  context.service.remove(sandbox_of(context));
   context.exchange.respond(204, "application/json", "");
 }
 

@@ -2,6 +2,7 @@
 // instance id — and the one place that decides which sandboxes a caller may see.
 #pragma once
 
+#include "process_registry.hpp"
 #include "tokens.hpp"
 
 #include <hutch/backend.hpp>
@@ -58,6 +59,22 @@ class Service {
   void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
   void forget(const std::string& id);
 
+  // The calls /v1 and /e2b share, so both make and remove sandboxes the same way.
+  // Creates a sandbox for the caller on backend `backend_name`: what the spec leaves unset gets
+  // the configuration's [defaults] (as with `hutch create`); the sandbox is detached (it
+  // belongs to the service, prune applies its lifetimes) and labelled with the service's
+  // instance id and the caller's tenant. Errc::invalid_argument for labels starting "hutch.".
+  std::shared_ptr<Handle> create(const Caller& caller, SandboxSpec spec, const std::string& backend_name);
+  // The sandboxes the caller may see whose labels match `filter`, on every backend or on
+  // `backend_name` (Errc::not_found for an unknown one).
+  std::vector<SandboxInfo> list(const Caller& caller, Filter filter,
+                                const std::optional<std::string>& backend_name = std::nullopt);
+  // Destroys the sandbox, its registered commands with it.
+  void remove(const OwnedSandbox& owned);
+
+  // Commands that outlive their request (process_registry.hpp).
+  ProcessRegistry& processes() { return processes_; }
+
  private:
   Config config_;
   std::uint64_t json_body_limit_ = 16u << 20;
@@ -67,6 +84,7 @@ class Service {
   std::string instance_id_;
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
+  ProcessRegistry processes_;
 };
 
 }  // namespace hutch::server
