@@ -1,5 +1,7 @@
 #include "connect_protocol.hpp"
 
+#include "context.hpp"
+
 #include <hutch/log.hpp>
 
 #include <spdlog/spdlog.h>
@@ -92,6 +94,7 @@ Handler unary_handler(std::function<void(Context&)> body) {
       body(context);
     } catch (const Error& error) {
       if (context.exchange.responded()) throw;
+      drain_body(context);
       context.exchange.respond(connect_http_status(error.code()), "application/json",
                                json::serialize(error_json(error.code(), error.what())));
     }

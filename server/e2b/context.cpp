@@ -143,12 +143,21 @@ void E2b::ensure_default_user(Handle& handle) const {
                    result.shell_status(), result.stderr_data);
 }
 
+void drain_body(Context& context) {
+  try {
+    context.exchange.read_body(context.service.json_body_limit());
+  } catch (const Error&) {
+    // Too large or cut: the connection closes after the answer, as it would anyway.
+  }
+}
+
 Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&)> body) {
   return [e2b = std::move(e2b), body = std::move(body)](Context& context) {
     try {
       body(*e2b, context);
     } catch (const Error& error) {
       if (context.exchange.responded()) throw;
+      drain_body(context);
       const unsigned status = http_status(error.code());
       context.exchange.respond(status, "application/json",
                                json::serialize(json::object{{"code", status}, {"message", error.what()}}));

@@ -52,6 +52,11 @@ class E2b {
   std::array<unsigned char, 32> secret_{};
 };
 
+// Reads what is left of the request body (up to the JSON body limit) before an error answer:
+// a client still sending a body it was refused (the SDK's fetch) would otherwise see the
+// connection reset instead of the answer.
+void drain_body(Context& context);
+
 // A handler of the control plane or of envd's HTTP routes: errors are answered as E2B's API
 // does, {"code": <HTTP status>, "message": "..."}, which the SDKs turn into their own errors.
 Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&)> body);

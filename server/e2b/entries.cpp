@@ -3,6 +3,9 @@
 #include "context.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/log.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include <ctime>
 
@@ -66,13 +69,21 @@ void give_to_user(Handle& handle, const std::vector<std::string>& paths, const s
   request.argv = {"chown", user + ":"};
   request.argv.insert(request.argv.end(), paths.begin(), paths.end());
   request.timeout = Duration(30000);
+  // Best effort: a sandbox without CAP_CHOWN (the docker backend drops it) keeps root's files,
+  // which the user can still read.
   const ExecResult result = handle.exec(request);
   if (result.shell_status() != 0)
-    throw Error(Errc::io, "cannot give " + paths.front() + " to user '" + user + "' in sandbox " + handle.id() + ": " +
-                              result.stderr_data);
+    logger()->info("sandbox {}: cannot give {} to user '{}': {}", handle.id(), paths.front(), user, result.stderr_data);
 }
 
 void make_owned_directories(Handle& handle, const std::string& path, const std::string& user) {
+  // As the user first (so they are the user's where the sandbox cannot chown), then as root
+  // where the user may not (a parent only root can write to), given to the user after.
+  ExecRequest request;
+  request.user = user;
+  request.argv = {"mkdir", "-p", "--", path};
+  request.timeout = Duration(30000);
+  if (handle.exec(request).shell_status() == 0) return;
   Fs& fs = handle.fs();
   std::vector<std::string> created;
   std::string at;

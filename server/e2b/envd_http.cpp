@@ -67,7 +67,8 @@ json::object written(const std::string& path) {
 // given to the user once written).
 bool make_parent(Handle& handle, const std::string& path, const std::string& user) {
   const auto slash = path.find_last_of('/');
-  if (slash != std::string::npos && slash > 0) make_owned_directories(handle, path.substr(0, slash), user);
+  if (slash != std::string::npos && slash > 0 && !handle.fs().exists(path.substr(0, slash)))
+    make_owned_directories(handle, path.substr(0, slash), user);
   return !handle.fs().exists(path);
 }
 

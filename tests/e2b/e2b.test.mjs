@@ -27,8 +27,11 @@ before(async () => {
     if (process.env.HUTCH_REQUIRE_NAMESPACES === '1') throw new Error('user namespaces are not usable here');
     return;
   }
+  // The docker backend drops every capability: root in the container can then neither give
+  // files to E2B's user nor work in the user's directories, as envd does.
+  const docker = env.backend === 'docker' ? '[backends.docker]\ncap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]\n' : '';
   service = await Service.start({
-    serveTable: `[serve.e2b.templates]\nbase = "${images[env.backend]}"\n`,
+    serveTable: `[serve.e2b.templates]\nbase = "${images[env.backend]}"\n${docker}`,
     extraTokens: `e2b-operator ${keys.operator}\ne2b-alice ${keys.alice} tenant=alice\n`,
   });
   const base = `http://127.0.0.1:${service.port}`;
