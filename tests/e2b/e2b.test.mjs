@@ -4,7 +4,7 @@
 // "e2b-2.45" is 2.45.0); HUTCH_SERVER_TEST_BACKEND the backend.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Service, env, namespacesUsable } from '../server/service_fixture.mjs';
+import { Service, env, namespacesUsable, tokens } from '../server/service_fixture.mjs';
 
 const [major, minor, patch] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && (minor < 18 || (minor === 18 && patch < 1))))
@@ -98,6 +98,13 @@ test('commands.run: stdout, stderr, exit code, onStdout while running, cwd, envs
     assert.equal((await sandbox.commands.run('id -u')).stdout, '1000\n', 'E2B runs commands as user (uid 1000)');
     assert.equal((await sandbox.commands.run('echo $HOME; pwd')).stdout, '/home/user\n/home/user\n');
     assert.equal((await sandbox.commands.run('id -u', { user: 'root' })).stdout, '0\n');
+
+    const errors = [];
+    const erring = await sandbox.commands.run('echo oops >&2; sleep 1; echo done', {
+      onStderr: (data) => errors.push({ data, at: Date.now() - started }),
+    });
+    assert.equal(erring.stderr, 'oops\n');
+    assert.equal(errors.map((e) => e.data).join(''), 'oops\n');
   });
 });
 
@@ -201,6 +208,11 @@ test('files: write and read text and bytes, list, exists, makeDir, rename, remov
     assert.equal(await sandbox.files.exists('/tmp/e2b/dir'), false);
     await assert.rejects(sandbox.files.read('/tmp/e2b/missing'), (error) => error instanceof NotFoundError);
 
+    const stream = await sandbox.files.read('/tmp/e2b/hello.txt', { format: 'stream' });
+    let streamed = '';
+    for await (const chunk of stream) streamed += new TextDecoder().decode(chunk);
+    assert.equal(streamed, 'hello files');
+
     // Relative paths are the user's home, as envd has it.
     await sandbox.files.write('notes.txt', 'in home');
     assert.equal((await sandbox.commands.run('cat /home/user/notes.txt')).stdout, 'in home');
@@ -245,6 +257,21 @@ test('setTimeout, Sandbox.list with metadata, connect, kill; tenants see only th
   await assert.rejects(Sandbox.getInfo(sandbox.sandboxId, opts));
 });
 
+test('a sandbox ends at its timeout', async (t) => {
+  if (skipWithoutService(t)) return;
+  const sandbox = await Sandbox.create({ ...opts, timeoutMs: 2000 });
+  assert.equal((await sandbox.commands.run('echo alive')).stdout, 'alive\n');
+  let gone = false;
+  for (let i = 0; i < 100 && !gone; ++i) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    gone = !(await Sandbox.list(opts).nextItems()).some((item) => item.sandboxId === sandbox.sandboxId);
+  }
+  assert.ok(gone, 'the sandbox is still listed 10 s after its 2 s timeout');
+  await assert.rejects(Sandbox.getInfo(sandbox.sandboxId, opts), (error) => error instanceof NotFoundError || /not found|ended/i.test(error.message));
+  // What ended it stays until removed: the service's operator removes it (prune would too).
+  await service.curl('DELETE', `/v1/sandboxes/${sandbox.sandboxId}`, { token: tokens.admin });
+});
+
 test('pause and resume through connect', async (t) => {
   if (skipWithoutService(t)) return;
   await withSandbox(t, {}, async (sandbox) => {
@@ -261,6 +288,9 @@ test('refusals: unknown templates, a wrong key', async (t) => {
   if (skipWithoutService(t)) return;
   await assert.rejects(Sandbox.create('no-such-template', opts), /no-such-template.*serve\.e2b\.templates/s);
   await assert.rejects(Sandbox.create({ ...opts, apiKey: 'e2b_' + 'ab'.repeat(20) }), /not one of this service's tokens/);
+  await withSandbox(t, {}, async (sandbox) => {
+    await assert.rejects(sandbox.createSnapshot(), /501.*Snapshots of E2B sandboxes need E2B's cloud/s);
+  });
 });
 
 test('Sandbox.create to the first commands.run: p50', async (t) => {
