@@ -203,8 +203,13 @@ void list(E2b& e2b, Context& context) {
 
 void get(E2b& e2b, Context& context) { respond(context, 200, sandbox_json(sandbox_for(e2b, context).handle->info())); }
 
+// An ended sandbox (its timeout passed) is removed too, and answered 404 as E2B does for it:
+// nothing else in E2B's API would ever remove it.
 void kill(E2b& e2b, Context& context) {
-  e2b.service().remove(sandbox_for(e2b, context));
+  OwnedSandbox owned = e2b.service().find(e2b.api_caller(context), context.request().params.at("id"));
+  const bool ended = !is_e2b_state(owned.handle->info().state);
+  e2b.service().remove(owned);
+  if (ended) throw Error(Errc::not_found, "sandbox '" + owned.handle->id() + "' had ended; it is removed now");
   context.exchange.respond(204, "application/json", "");
 }
 

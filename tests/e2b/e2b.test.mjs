@@ -268,8 +268,10 @@ test('a sandbox ends at its timeout', async (t) => {
   }
   assert.ok(gone, 'the sandbox is still listed 10 s after its 2 s timeout');
   await assert.rejects(Sandbox.getInfo(sandbox.sandboxId, opts), (error) => error instanceof NotFoundError || /not found|ended/i.test(error.message));
-  // What ended it stays until removed: the service's operator removes it (prune would too).
-  await service.curl('DELETE', `/v1/sandboxes/${sandbox.sandboxId}`, { token: tokens.admin });
+  // The ended sandbox stays on the backend until killed (or pruned); a kill removes it.
+  assert.equal(await Sandbox.kill(sandbox.sandboxId, opts), false, 'E2B answers a kill of an ended sandbox with 404');
+  const left = await service.curl('GET', '/v1/sandboxes', { token: tokens.admin });
+  assert.ok(!left.json.some((item) => item.id === sandbox.sandboxId), 'the kill removed the ended sandbox');
 });
 
 test('pause and resume through connect', async (t) => {
