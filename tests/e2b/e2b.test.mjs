@@ -295,6 +295,27 @@ test('refusals: unknown templates, a wrong key', async (t) => {
   });
 });
 
+test('envd: a request needs the sandbox access token; other ports are not proxied yet', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    const stat = (headers) => fetch(`${opts.sandboxUrl}/filesystem.Filesystem/Stat`, {
+      method: 'POST', body: JSON.stringify({ path: '/tmp' }),
+      headers: { 'content-type': 'application/json', 'e2b-sandbox-id': sandbox.sandboxId, ...headers },
+    });
+    const without = await stat({});
+    assert.equal(without.status, 401);
+    assert.equal((await without.json()).code, 'unauthenticated');
+    const wrong = await stat({ 'x-access-token': 'f'.repeat(64) });
+    assert.equal(wrong.status, 401);
+    const right = await stat({ 'x-access-token': sandbox.envdAccessToken });
+    assert.equal(right.status, 200);
+    assert.equal((await right.json()).entry.type, 'FILE_TYPE_DIRECTORY');
+    const port = await stat({ 'x-access-token': sandbox.envdAccessToken, 'e2b-sandbox-port': '3000' });
+    assert.equal(port.status, 501);
+    assert.match((await port.json()).message, /port 3000.*not proxied/);
+  });
+});
+
 test('Sandbox.create to the first commands.run: p50', async (t) => {
   if (skipWithoutService(t)) return;
   const times = [];
