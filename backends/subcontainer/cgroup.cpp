@@ -108,19 +108,29 @@ std::pair<int, std::vector<fs::path>> sandbox_roots(const std::string& root_name
   return {1, roots};
 }
 
+// Gives the group every sandbox is in its CPU weight (see BackendConfig::cpu_weight), rewritten
+// only when it differs. v1: the hierarchy holding the cpu controller has cpu.shares; the others
+// have no such file and are left alone.
+void weigh_root(int version, const fs::path& root, std::uint32_t weight) {
+  const fs::path file = root / (version == 2 ? "cpu.weight" : "cpu.shares");
+  const std::uint64_t value = version == 2 ? weight : std::max<std::uint64_t>(2, std::uint64_t(weight) * 1024 / 100);
+  if (!fs::exists(file) || read_number(file) == value) return;
+  write_file(file, std::to_string(value));
+}
+
 }  // namespace
 
 SandboxCgroup::SandboxCgroup(int version, std::vector<std::string> dirs, std::string id)
     : version_(version), dirs_(std::move(dirs)), id_(std::move(id)) {}
 
-std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name, const std::string& id,
-                                                   const Limits& limits, const fs::path& mount) {
+std::optional<SandboxCgroup> SandboxCgroup::create(const std::string& root_name, std::uint32_t root_cpu_weight,
+                                                   const std::string& id, const Limits& limits, const fs::path& mount) {
   const auto [version, roots] = sandbox_roots(root_name, mount);
   if (roots.empty()) {
     if (any_limit(limits)) refuse_limits("this host has no cgroup hierarchy mounted at " + mount.string());
     return std::nullopt;
   }
-  return create_in(version, roots, mount, id, limits);
+  return create_in(version, roots, mount, root_cpu_weight, id, limits);
 }
 
 std::optional<fs::path> SandboxCgroup::delegated_base() {
@@ -165,7 +175,8 @@ std::optional<std::string> SandboxCgroup::limits_problem(bool rootless, const fs
   return std::nullopt;
 }
 
-std::optional<SandboxCgroup> SandboxCgroup::create_delegated(const std::string& root_name, const std::string& id,
+std::optional<SandboxCgroup> SandboxCgroup::create_delegated(const std::string& root_name,
+                                                             std::uint32_t root_cpu_weight, const std::string& id,
                                                              const Limits& limits) {
   const auto base = delegated_base();
   if (!base) {
@@ -175,12 +186,12 @@ std::optional<SandboxCgroup> SandboxCgroup::create_delegated(const std::string& 
                     "`systemd-run --user --scope`)");
     return std::nullopt;
   }
-  return create_in(2, {*base / root_name}, *base, id, limits);
+  return create_in(2, {*base / root_name}, *base, root_cpu_weight, id, limits);
 }
 
 std::optional<SandboxCgroup> SandboxCgroup::create_in(int version, const std::vector<fs::path>& roots,
-                                                      const fs::path& enable_from, const std::string& id,
-                                                      const Limits& limits) {
+                                                      const fs::path& enable_from, std::uint32_t root_cpu_weight,
+                                                      const std::string& id, const Limits& limits) {
   std::vector<std::string> dirs;
   for (const auto& root : roots) dirs.push_back((root / id).string());
   SandboxCgroup cgroup(version, {}, id);
@@ -199,8 +210,9 @@ std::optional<SandboxCgroup> SandboxCgroup::create_in(int version, const std::ve
     cgroup.dirs_.push_back(dir);
   }
   try {
+    if (version == 2) enable_v2_controllers(enable_from, dirs[0]);
+    for (const auto& root : roots) weigh_root(version, root, root_cpu_weight);
     if (version == 2) {
-      enable_v2_controllers(enable_from, dirs[0]);
       fs::path dir = dirs[0];
       if (limits.memory_bytes) {
         write_v2_limit(dir, "memory.max", std::to_string(*limits.memory_bytes), "memory", id);

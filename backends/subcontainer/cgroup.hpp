@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -17,17 +18,19 @@ namespace hutch::subcontainer {
 
 class SandboxCgroup {
  public:
-  // Creates <controller>/<root_name>/<id> under `mount` and applies `limits`. nullopt when
-  // the host has no cgroup hierarchy this process may write (rootless on v1) and no limit was
-  // asked for; Errc::unsupported naming the limit when one was asked for (or its controller
-  // is not available).
-  static std::optional<SandboxCgroup> create(const std::string& root_name, const std::string& id,
-                                             const Limits& limits,
+  // Creates <controller>/<root_name>/<id> under `mount` and applies `limits`; <root_name>
+  // itself gets `root_cpu_weight` (v2 cpu.weight scale; best effort: a weight is a preference,
+  // so a hierarchy without the cpu controller keeps its default). nullopt when the host has no
+  // cgroup hierarchy this process may write (rootless on v1) and no limit was asked for;
+  // Errc::unsupported naming the limit when one was asked for (or its controller is not
+  // available).
+  static std::optional<SandboxCgroup> create(const std::string& root_name, std::uint32_t root_cpu_weight,
+                                             const std::string& id, const Limits& limits,
                                              const std::filesystem::path& mount = "/sys/fs/cgroup");
   // For an unprivileged caller: <base>/<root_name>/<id> in the cgroup v2 subtree delegated to
-  // it (delegated_base), with the same nullopt / Errc::unsupported contract as create.
-  static std::optional<SandboxCgroup> create_delegated(const std::string& root_name, const std::string& id,
-                                                       const Limits& limits);
+  // it (delegated_base), with the same weight, nullopt and Errc::unsupported contract as create.
+  static std::optional<SandboxCgroup> create_delegated(const std::string& root_name, std::uint32_t root_cpu_weight,
+                                                       const std::string& id, const Limits& limits);
   // The parent of this process's own cgroup v2 when it was delegated to the caller (it may
   // write there and move processes within it): systemd's user@UID.service subtree, e.g. under
   // `systemd-run --user --scope`. Sandboxes then get cgroups beside the caller's own (v2 lets
@@ -65,8 +68,8 @@ class SandboxCgroup {
   std::optional<std::string> dir_with(const std::string& file) const;
   // Makes <root>/<id> in each of `roots`; controllers are enabled (v2) from `enable_from` down.
   static std::optional<SandboxCgroup> create_in(int version, const std::vector<std::filesystem::path>& roots,
-                                                const std::filesystem::path& enable_from, const std::string& id,
-                                                const Limits& limits);
+                                                const std::filesystem::path& enable_from, std::uint32_t root_cpu_weight,
+                                                const std::string& id, const Limits& limits);
 };
 
 }  // namespace hutch::subcontainer

@@ -56,6 +56,7 @@ BackendConfig read_backend_config(const PluginContext& context) {
       table.fail("cgroup_root", "expected a relative cgroup name like \"hutch\"");
     config.cgroup_root = *v;
   }
+  if (auto v = table.get_int("cpu_weight", 1, 10000)) config.cpu_weight = static_cast<std::uint32_t>(*v);
   if (auto v = table.get_string("image_store")) config.image_store = *v;
   if (auto v = read_legacy_stop_grace(table, [&](const std::string& why) { context.logger->warn("{}", why); }))
     config.stop_grace = *v;

@@ -38,6 +38,12 @@ struct BackendConfig {
   std::vector<int> keep_caps;           // capability numbers commands keep
   bool seccomp = true;
   std::string cgroup_root = "hutch";
+  // The CPU weight of cgroup_root itself, i.e. of all sandboxes together, against a host task's
+  // default of 100 (the cgroup v2 scale, 1-10000; v1 gets cpu.shares = weight * 1024 / 100).
+  // It only matters when the CPUs are contended. The default is the kernel's; a low weight makes
+  // sandboxes yield to the host (a fork bomb held at its pids limit then no longer slows the
+  // host's own process creation to seconds), at the price of slow sandboxes on a busy host.
+  std::uint32_t cpu_weight = 100;
   std::filesystem::path helper;         // the hutch-subcontainer-helper executable
   // Where ephemeral sandboxes (`hutch run`) keep their directory: "auto" (a tmpfs, see
   // ephemeral_dir.hpp), a path, or "" for the state dir.

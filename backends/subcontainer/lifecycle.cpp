@@ -181,8 +181,9 @@ void add_lower_layers(SetupPlan& plan, const ResolvedImage& image, const Runtime
 std::optional<SandboxCgroup> make_cgroup(const Runtime& runtime, const std::string& id, Limits& limits) {
   auto create = [&] {
     // Unprivileged, only a delegated cgroup v2 subtree can hold the sandbox's cgroup.
-    return runtime.rootless ? SandboxCgroup::create_delegated(runtime.config.cgroup_root, id, limits)
-                            : SandboxCgroup::create(runtime.config.cgroup_root, id, limits);
+    const BackendConfig& config = runtime.config;
+    return runtime.rootless ? SandboxCgroup::create_delegated(config.cgroup_root, config.cpu_weight, id, limits)
+                            : SandboxCgroup::create(config.cgroup_root, config.cpu_weight, id, limits);
   };
   try {
     return create();

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -115,6 +116,9 @@ void exec_prepared(const PreparedCommand& command, const CommandPolicy& policy, 
   };
   // Its own session, so the command never shares a controlling terminal with the leader.
   ::setsid();
+  // Raising a nice value needs no privilege; the command cannot lower it back.
+  if (policy.command_nice && ::setpriority(PRIO_PROCESS, 0, *policy.command_nice) != 0)
+    fail_errno("set the command's priority", "");
   // With a terminal, it is the session's controlling one: job control, ^C as SIGINT to the
   // foreground group, SIGHUP when the host's end closes.
   if (command.tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) fail_errno("make the terminal the controlling one", "");

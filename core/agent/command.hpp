@@ -46,6 +46,11 @@ struct CommandPolicy {
   std::int64_t ttl_deadline_ms = 0;
   std::int64_t idle_timeout_ms = 0;
   int expiry_fd = -1;
+  // Set where the agent runs at a higher priority than its commands (the subcontainer helper
+  // lowers the leader's nice value while it is still host root): each command's process sets
+  // this nice value before its exec, so commands run at the caller's priority while shepherds
+  // win the CPU against a sandbox full of busy processes (and answer the host's kill at once).
+  std::optional<int> command_nice;
 };
 
 // Applies the sandbox-wide part of `policy` to the calling process, the leader-to-be, after

@@ -85,7 +85,7 @@ class CgroupV2Test : public ::testing::Test {
 };
 
 TEST_F(CgroupV2Test, FreezeThawAndRemoveKillEverything) {
-  auto cgroup = SandboxCgroup::create(kRoot, id_, {}, mount_);
+  auto cgroup = SandboxCgroup::create(kRoot, 100, id_, {}, mount_);
   ASSERT_TRUE(cgroup.has_value());
   EXPECT_EQ(cgroup->version(), 2);
   ASSERT_EQ(cgroup->dirs().size(), 1u);
@@ -128,9 +128,10 @@ TEST_F(CgroupV2Test, LimitsAreSetWhereTheControllerIsAvailableAndRefusedWhereNot
   const bool all = available.find("memory") != std::string::npos && available.find("pids") != std::string::npos &&
                    available.find("cpu") != std::string::npos;
   if (all) {
-    auto cgroup = SandboxCgroup::create(kRoot, id_, limits, mount_);
+    auto cgroup = SandboxCgroup::create(kRoot, 25, id_, limits, mount_);
     ASSERT_TRUE(cgroup.has_value());
     const fs::path dir = cgroup->dirs()[0];
+    EXPECT_EQ(read_text(mount_ / kRoot / "cpu.weight"), "25\n") << "the group of all sandboxes has its weight";
     EXPECT_EQ(read_text(dir / "memory.max"), std::to_string(64 << 20) + "\n");
     EXPECT_EQ(read_text(dir / "pids.max"), "32\n");
     EXPECT_EQ(read_text(dir / "cpu.max"), "50000 100000\n");
@@ -140,7 +141,7 @@ TEST_F(CgroupV2Test, LimitsAreSetWhereTheControllerIsAvailableAndRefusedWhereNot
     // This host's v2 hierarchy lacks a controller (they are bound to v1): a clear refusal
     // naming it, and nothing left behind.
     try {
-      SandboxCgroup::create(kRoot, id_, limits, mount_);
+      SandboxCgroup::create(kRoot, 100, id_, limits, mount_);
       FAIL() << "limits were accepted without their controller (" << available << ")";
     } catch (const hutch::Error& e) {
       EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
@@ -149,7 +150,7 @@ TEST_F(CgroupV2Test, LimitsAreSetWhereTheControllerIsAvailableAndRefusedWhereNot
     EXPECT_FALSE(fs::exists(mount_ / kRoot / id_)) << "a refused create left its cgroup";
   }
   // Without limits a cgroup is made either way.
-  auto plain = SandboxCgroup::create(kRoot, id_, {}, mount_);
+  auto plain = SandboxCgroup::create(kRoot, 100, id_, {}, mount_);
   ASSERT_TRUE(plain.has_value());
   plain->remove();
 }

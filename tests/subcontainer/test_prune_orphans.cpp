@@ -33,7 +33,7 @@ class PruneOrphansTest : public RuntimeTest {
     // A cgroup root of this process alone: the prune of a test running next to this one
     // (every RuntimeTest prunes) must not take this test's orphans first.
     runtime_->config.cgroup_root = "hutch-test-orphans-" + std::to_string(::getpid());
-    auto probe = SandboxCgroup::create(runtime_->config.cgroup_root, "probe", {});
+    auto probe = SandboxCgroup::create(runtime_->config.cgroup_root, runtime_->config.cpu_weight, "probe", {});
     ASSERT_TRUE(probe.has_value());
     for (const auto& dir : probe->dirs()) cgroup_roots_.push_back(fs::path(dir).parent_path());
     probe->remove();
@@ -93,8 +93,8 @@ TEST_F(PruneOrphansTest, PruneKeepsTheSandboxesOfAnotherStateDirectory) {
 TEST_F(PruneOrphansTest, PruneRemovesAnEmptyCgroupOnlyOnceACreateWouldHaveFilledIt) {
   const std::string stale_id = "0000000" + std::to_string(::getpid() % 100000);
   const std::string fresh_id = "1111111" + std::to_string(::getpid() % 100000);
-  auto stale = SandboxCgroup::create(runtime_->config.cgroup_root, stale_id, {});
-  auto fresh = SandboxCgroup::create(runtime_->config.cgroup_root, fresh_id, {});
+  auto stale = SandboxCgroup::create(runtime_->config.cgroup_root, runtime_->config.cpu_weight, stale_id, {});
+  auto fresh = SandboxCgroup::create(runtime_->config.cgroup_root, runtime_->config.cpu_weight, fresh_id, {});
   ASSERT_TRUE(stale && fresh);
   // Made two minutes ago, by a create that never started its leader.
   const timespec two_minutes_ago{::time(nullptr) - 120, 0};

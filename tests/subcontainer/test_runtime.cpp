@@ -5,6 +5,7 @@
 #include "runtime_fixture.hpp"
 #include "sandbox_leaks.hpp"
 
+#include "cgroup.hpp"
 #include "handle.hpp"
 #include "sandbox_record.hpp"
 
@@ -420,6 +421,32 @@ TEST_F(RuntimeCgroupTest, ForkBombStopsAtThePidsLimit) {
   auto result = sandbox->exec(request);
   EXPECT_NE(result.stderr_data.find("fork"), std::string::npos) << result.stderr_data;
   EXPECT_LE(sandbox->stats().pids, 40u);
+}
+
+// Each sandbox is one entity in the cpu controller (with or without --cpus), inside the group of
+// all sandboxes, whose weight (cpu_weight, v2 scale) lets host tasks win a contended CPU.
+TEST_F(RuntimeCgroupTest, EverySandboxIsInTheCpuControllerUnderAGroupThatYieldsToTheHost) {
+  for (std::uint32_t weight : {37u, 10u}) {
+    runtime_->config.cpu_weight = weight;
+    auto sandbox = backend_->create({});
+    const auto cgroups = SandboxCgroup::existing(runtime_->config.cgroup_root);
+    const auto mine = cgroups.find(sandbox->id());
+    ASSERT_NE(mine, cgroups.end()) << "no cgroup named " << sandbox->id();
+    std::optional<fs::path> cpu_dir;
+    for (const auto& dir : mine->second.dirs())
+      if (fs::exists(fs::path(dir) / "cpu.shares") || fs::exists(fs::path(dir) / "cpu.weight")) cpu_dir = dir;
+    ASSERT_TRUE(cpu_dir) << "the sandbox is in no cpu controller";
+    const fs::path group = cpu_dir->parent_path();
+    std::string value;
+    if (mine->second.version() == 2) {
+      std::ifstream(group / "cpu.weight") >> value;
+      EXPECT_EQ(value, std::to_string(weight)) << group;
+    } else {
+      std::ifstream(group / "cpu.shares") >> value;
+      EXPECT_EQ(value, std::to_string(weight * 1024 / 100)) << group;
+    }
+    sandbox->destroy();
+  }
 }
 
 TEST_F(RuntimeCgroupTest, MemoryHogIsKilledAtTheMemoryLimit) {

@@ -9,8 +9,13 @@
 #include <shepherd_attacks.hpp>
 
 #include <signal.h>
+#include <sys/resource.h>
+
+#include <cerrno>
 
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <set>
 
 using namespace hutch;
@@ -160,6 +165,40 @@ TEST_F(RuntimeTest, ACommandCannotStopItsShepherd) {
   EXPECT_EQ(result.signal, SIGKILL);
   EXPECT_LT(hutch::test::seconds_since(start), 4.0);
   expect_prompt_exec(*sandbox);
+}
+
+// The nice value of `pid` (field 19 of /proc/<pid>/stat), or nullopt when it is gone.
+std::optional<int> nice_of(pid_t pid) {
+  std::stringstream read;
+  read << std::ifstream("/proc/" + std::to_string(pid) + "/stat").rdbuf();
+  const std::string line = read.str();
+  const auto paren = line.rfind(')');
+  if (paren == std::string::npos) return std::nullopt;
+  std::istringstream fields(line.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 19 && fields >> field; ++i)
+    if (i == 19) return std::stoi(field);
+  return std::nullopt;
+}
+
+// The leader and its shepherds run 10 nice values above the commands (set by the helper as host
+// root), so that they answer the host at once while a fork bomb keeps the sandbox's CPU share
+// busy; commands run at the caller's own priority, and cannot raise it.
+TEST_F(RuntimeTest, TheAgentRunsAboveItsCommandsWhichCannotRaiseTheirPriority) {
+  HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "root (CAP_SYS_NICE to raise the agent's priority)");
+  runtime_->config.keep_caps = all_capabilities();
+  errno = 0;
+  const int caller = ::getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  ASSERT_LE(caller, 10) << "the test needs room for the agent's boost";
+  auto sandbox = backend_->create({});
+  const ExecResult own = sh(*sandbox, "cut -d' ' -f19 /proc/self/stat; nice -n -5 cut -d' ' -f19 /proc/self/stat");
+  EXPECT_EQ(own.stdout_data, std::to_string(caller) + "\n" + std::to_string(caller) + "\n") << own.stderr_data;
+  const auto plan = hutch::subcontainer::sandbox_paths(runtime_->config.sandboxes_dir, sandbox->id()).plan;
+  const auto agent = sandbox_process_states(plan);
+  ASSERT_FALSE(agent.empty());
+  for (auto [pid, state] : agent)
+    EXPECT_EQ(nice_of(pid).value_or(caller - 10), caller - 10) << "agent process " << pid;
 }
 
 // Lower item of issue 12: PID 1 keeps the helper's command line, which every process in the
