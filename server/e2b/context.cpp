@@ -126,7 +126,7 @@ std::string E2b::envd_user(Context& context) {
   return user.empty() ? kDefaultUser : user;
 }
 
-void E2b::ensure_default_user(Handle& handle) const {
+void E2b::ensure_default_user(Handle& handle) {
   ExecRequest request;
   request.user = "0";
   // useradd/adduser differ between images and refuse a uid already taken (the test images have
@@ -135,12 +135,29 @@ void E2b::ensure_default_user(Handle& handle) const {
                   "id -u user >/dev/null 2>&1 || { shell=/bin/sh; [ -x /bin/bash ] && shell=/bin/bash; "
                   "echo \"user:x:1000:1000:user:/home/user:$shell\" >>/etc/passwd; "
                   "grep -q '^user:' /etc/group 2>/dev/null || echo 'user:x:1000:' >>/etc/group; }; "
-                  "[ -d /home/user ] || { mkdir -p /home/user && chown 1000:1000 /home/user; }"};
+                  "[ -d /home/user ] || { mkdir -p /home/user && chown 1000:1000 /home/user; }; "
+                  "[ -x /bin/bash ] && echo bash; true"};
   request.timeout = Duration(30000);
   const ExecResult result = handle.exec(request);
-  if (result.shell_status() != 0)
+  if (result.shell_status() != 0) {
     logger()->warn("sandbox {}: could not make E2B's default user 'user' (status {}): {}", handle.id(),
                    result.shell_status(), result.stderr_data);
+    return;
+  }
+  std::lock_guard lock(shells_mutex_);
+  has_bash_[handle.id()] = result.stdout_data.find("bash") != std::string::npos;
+}
+
+bool E2b::has_bash(Handle& handle) {
+  const std::string id = handle.id();
+  {
+    std::lock_guard lock(shells_mutex_);
+    if (auto known = has_bash_.find(id); known != has_bash_.end()) return known->second;
+  }
+  const bool found = handle.fs().exists("/bin/bash");
+  std::lock_guard lock(shells_mutex_);
+  has_bash_[id] = found;
+  return found;
 }
 
 void drain_body(Context& context) {
@@ -149,6 +166,11 @@ void drain_body(Context& context) {
   } catch (const Error&) {
     // Too large or cut: the connection closes after the answer, as it would anyway.
   }
+}
+
+void E2b::forget(const std::string& sandbox_id) {
+  std::lock_guard lock(shells_mutex_);
+  has_bash_.erase(sandbox_id);
 }
 
 Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&)> body) {

@@ -8,6 +8,8 @@
 
 #include <array>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -43,13 +45,22 @@ class E2b {
   // The user an envd request runs as: the Basic Authorization user, or E2B's default one.
   static std::string envd_user(Context& context);
 
-  // Makes E2B's default user in the sandbox (uid 1000, home /home/user) if the image lacks it.
-  void ensure_default_user(Handle& handle) const;
+  // Makes E2B's default user in the sandbox (uid 1000, home /home/user) if the image lacks it,
+  // and notes on the way whether it has /bin/bash (one command for both).
+  void ensure_default_user(Handle& handle);
+  // Whether the sandbox has /bin/bash, which the SDK runs every command with (E2B's templates
+  // have it): an image without it (busybox) gets /bin/sh, which takes the same -l -c / -i -l.
+  // Known from ensure_default_user, else asked once per sandbox.
+  bool has_bash(Handle& handle);
+  // Drops what the layer noted about a removed sandbox.
+  void forget(const std::string& sandbox_id);
 
  private:
   Service& service_;
   E2bOptions options_;
   std::array<unsigned char, 32> secret_{};
+  std::mutex shells_mutex_;
+  std::map<std::string, bool> has_bash_;  // by sandbox id
 };
 
 // Reads what is left of the request body (up to the JSON body limit) before an error answer:

@@ -209,6 +209,7 @@ void kill(E2b& e2b, Context& context) {
   OwnedSandbox owned = e2b.service().find(e2b.api_caller(context), context.request().params.at("id"));
   const bool ended = !is_e2b_state(owned.handle->info().state);
   e2b.service().remove(owned);
+  e2b.forget(owned.handle->id());
   if (ended) throw Error(Errc::not_found, "sandbox '" + owned.handle->id() + "' had ended; it is removed now");
   context.exchange.respond(204, "application/json", "");
 }

@@ -10,8 +10,6 @@
 #include <hutch/handle.hpp>
 
 #include <algorithm>
-#include <mutex>
-#include <set>
 
 namespace hutch::server::e2b {
 
@@ -20,28 +18,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::chrono::seconds kKeepAliveMax{50};
-
-// Whether the sandbox has /bin/bash, which the SDK runs every command with (E2B's templates
-// have it): an image without it (busybox) gets /bin/sh, which takes the same -l -c / -i -l.
-class ShellCheck {
- public:
-  bool has_bash(Handle& handle) {
-    const std::string id = handle.id();
-    {
-      std::lock_guard lock(mutex_);
-      if (with_.count(id)) return true;
-      if (without_.count(id)) return false;
-    }
-    const bool found = handle.fs().exists("/bin/bash");
-    std::lock_guard lock(mutex_);
-    (found ? with_ : without_).insert(id);
-    return found;
-  }
-
- private:
-  std::mutex mutex_;
-  std::set<std::string> with_, without_;
-};
 
 // The home of the users E2B knows; others run in the sandbox's working directory.
 std::string home_of(const std::string& user) {
@@ -124,7 +100,7 @@ void follow(Context& context, ServerStream& stream, RunningProcess& running, Run
   }
 }
 
-void start(E2b& e2b, ShellCheck& shells, Context& context, ServerStream& stream) {
+void start(E2b& e2b, Context& context, ServerStream& stream) {
   OwnedSandbox owned = e2b.envd_sandbox(context);
   const json::object& message = stream.request();
   const json::object* process = object_field(message, "process");
@@ -132,7 +108,7 @@ void start(E2b& e2b, ShellCheck& shells, Context& context, ServerStream& stream)
   ExecRequest request;
   std::string cmd = string_field(*process, "cmd");
   if (cmd.empty()) throw Error(Errc::invalid_argument, "field 'process.cmd': required");
-  if (cmd == "/bin/bash" && !shells.has_bash(*owned.handle)) cmd = "/bin/sh";
+  if (cmd == "/bin/bash" && !e2b.has_bash(*owned.handle)) cmd = "/bin/sh";
   request.argv.push_back(cmd);
   if (const json::value* args = process->if_contains("args"); args && args->is_array())
     for (const json::value& arg : args->as_array()) {
@@ -199,10 +175,9 @@ int signal_of(const json::object& message) {
 }  // namespace
 
 void add_process_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
-  auto shells = std::make_shared<ShellCheck>();
   const std::string base = "/e2b/envd/process.Process/";
-  router.add("POST", base + "Start", server_stream_handler([e2b, shells](Context& context, ServerStream& stream) {
-               start(*e2b, *shells, context, stream);
+  router.add("POST", base + "Start", server_stream_handler([e2b](Context& context, ServerStream& stream) {
+               start(*e2b, context, stream);
              }), true);
   router.add("POST", base + "Connect", server_stream_handler([e2b](Context& context, ServerStream& stream) {
                connect(*e2b, context, stream);
