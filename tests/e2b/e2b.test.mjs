@@ -4,6 +4,8 @@
 // "e2b-2.45" is 2.45.0); HUTCH_SERVER_TEST_BACKEND the backend.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Service, env, namespacesUsable, tokens } from '../server/service_fixture.mjs';
 
 const [major, minor, patch] = process.versions.node.split('.').map(Number);
@@ -20,11 +22,28 @@ const keys = {
 // What each backend runs E2B's default template `base` as.
 const images = { subcontainer: 'host', docker: process.env.HUTCH_DOCKER_TEST_IMAGE || 'hutch-test-busybox:latest' };
 
+// Whether dockerd answers (the docker run skips without it, unless HUTCH_REQUIRE_DOCKER=1).
+async function dockerUsable() {
+  try {
+    await promisify(execFile)('docker', ['version', '--format', '{{.Server.Version}}']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let service;
 let opts;
+let missing;
 before(async () => {
   if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
     if (process.env.HUTCH_REQUIRE_NAMESPACES === '1') throw new Error('user namespaces are not usable here');
+    missing = 'user namespaces are not usable here';
+    return;
+  }
+  if (env.backend === 'docker' && !(await dockerUsable())) {
+    if (process.env.HUTCH_REQUIRE_DOCKER === '1') throw new Error('dockerd is not reachable');
+    missing = 'dockerd is not reachable';
     return;
   }
   // The docker backend drops every capability: root in the container can then neither give
@@ -46,7 +65,7 @@ after(async () => {
 });
 
 function skipWithoutService(t) {
-  if (!service) t.skip('user namespaces are not usable here');
+  if (!service) t.skip(missing);
   return !service;
 }
 
