@@ -140,9 +140,16 @@ Handler server_stream_handler(std::function<void(Context&, ServerStream&)> body)
   return [body = std::move(body)](Context& context) {
     std::optional<ServerStream> stream;
     try {
-      stream.emplace(context);
-      body(context, *stream);
-      stream->end();
+      try {
+        stream.emplace(context);
+        body(context, *stream);
+        stream->end();
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& unexpected) {
+        // Never a clean end for a call that failed.
+        throw Error(Errc::backend, std::string("internal error: ") + unexpected.what());
+      }
     } catch (const Error& error) {
       if (!stream) {
         // No stream yet (a malformed request): the error still goes out as an end-stream.
