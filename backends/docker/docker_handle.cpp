@@ -132,11 +132,14 @@ void DockerHandle::check_alive_and_record_activity() const {
 
 void DockerHandle::record_file_activity() {
   check_alive_and_record_activity();
-  const auto dir = context_->state_dir / id_;
-  // File operations do not pass through the agent (the archive API): tell it, for its idle
-  // timeout; commands it sees itself.
+  // File operations do not pass through the agent (the archive API); commands it sees itself.
+  tell_agent_of_activity();
+}
+
+void DockerHandle::tell_agent_of_activity() {
   if (agent_socket_)
-    if (auto lifetime = read_lifetime(dir); lifetime && lifetime->idle_timeout_ms != 0) touch_.touch(*agent_socket_, id_);
+    if (auto lifetime = read_lifetime(context_->state_dir / id_); lifetime && lifetime->idle_timeout_ms != 0)
+      touch_.touch(*agent_socket_, id_);
 }
 
 SandboxInfo DockerHandle::info() {
@@ -276,6 +279,8 @@ void DockerHandle::logs(const std::function<bool(std::string_view)>& sink, bool 
   check_alive();
   const auto& dir = main_command_dir();
   agent::stream_main_log(dir, id_, sink, follow, [&] {
+    // Called between reads while following: an attached stream counts as activity.
+    tell_agent_of_activity();
     auto main = agent::read_main_command(dir, while_sandbox_exists(id_, [&] { return container_running(); }));
     return main && main->state == MainCommandState::running;
   });

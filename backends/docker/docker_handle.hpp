@@ -72,6 +72,8 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void check_alive_and_record_activity() const;
   // ... and, for the Fs's calls, tells the agent (idle timeout; lifetime_client.hpp).
   void record_file_activity();
+  // Tells the agent the host used the sandbox, for its idle timeout (at most once a second).
+  void tell_agent_of_activity();
   void post_simple(const std::string& verb, const std::string& what);
   std::unique_ptr<Process> start_command(const ExecRequest& request, bool attach_stdin);
   // `request` with its argv resolved against the sandbox's entrypoint (use_entrypoint).

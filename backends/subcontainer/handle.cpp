@@ -155,6 +155,8 @@ void SubcontainerHandle::logs(const std::function<bool(std::string_view)>& sink,
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
   auto dir = paths().dir;
   agent::stream_main_log(dir, record_.id, sink, follow, [&] {
+    // Called between reads while following: an attached stream counts as activity.
+    if (record_.idle_timeout_ms != 0) touch_.touch(paths().socket, record_.id);
     auto main = agent::read_main_command(dir, leader_alive(record_));
     return main && main->state == MainCommandState::running;
   });

@@ -28,6 +28,10 @@ Argv Commands::exit_with(int code) const {
 
 Argv Commands::sleep(int seconds) const { return {"sleep", std::to_string(seconds)}; }
 
+Argv Commands::tick(int lines) const {
+  return {"sh", "-c", "i=0; while [ $i -lt " + std::to_string(lines) + " ]; do echo tick; sleep 0.5; i=$((i+1)); done"};
+}
+
 Argv Commands::cat_stdin() const { return {"cat"}; }
 
 Argv Commands::terminal_sizes() const {

@@ -26,6 +26,8 @@ class Commands {
   Argv print_stderr(const std::string& text) const;   // text + "\n" on stderr
   Argv exit_with(int code) const;
   Argv sleep(int seconds) const;
+  // "tick\n" on stdout every half second, `lines` times, then exits 0. Posix only.
+  Argv tick(int lines) const;
   Argv cat_stdin() const;                             // stdin to stdout
   Argv cat_file(const std::string& path) const;
   Argv flood(std::uint64_t bytes) const;              // `bytes` bytes of "y\n" on stdout

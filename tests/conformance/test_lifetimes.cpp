@@ -53,6 +53,31 @@ TEST_P(Lifetimes, PruneLeavesASandboxWhoseCommandOutlastsItsIdleTimeout) {
   EXPECT_EQ(command->wait().exit_code, 0);
 }
 
+// Idle means no host call and no attached stream: following the main command's log is one (the
+// main command itself is not, or a service sandbox would never idle).
+TEST_P(Lifetimes, FollowingTheMainLogKeepsTheSandboxFromIdling) {
+  if (!caps().lifetimes || !caps().launch) GTEST_SKIP() << "needs lifetimes and launch";
+  auto spec = base_spec();
+  spec.idle_timeout = 2s;
+  auto sandbox = create(spec);
+  ExecRequest main;
+  main.argv = cmd().tick(10);  // 5 s of output, well past the idle timeout
+  sandbox->launch(main);
+  const auto started = Clock::now();
+  std::string followed;
+  sandbox->logs(
+      [&](std::string_view chunk) {
+        followed.append(chunk);
+        return true;
+      },
+      true);
+  EXPECT_GE(Clock::now() - started, 4s) << "the follow ended early: " << followed;
+  EXPECT_EQ(followed.size(), 10 * std::string("tick\n").size()) << followed;
+  EXPECT_NE(sandbox->info().state, SandboxState::expired) << "the sandbox idled out while its log was followed";
+  EXPECT_TRUE(wait_for_state(*sandbox, SandboxState::expired, 15s).has_value())
+      << "the sandbox did not idle out once nothing followed it";
+}
+
 TEST_P(Lifetimes, TtlEndsTheSandboxWhichPruneThenRemoves) {
   if (!caps().lifetimes) GTEST_SKIP() << "no lifetimes capability: only prune applies them (see `hutch backends`)";
   auto spec = base_spec();
