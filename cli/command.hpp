@@ -76,7 +76,9 @@ void register_snapshots_commands(CLI::App& app, Session& session, CommandTable& 
 void register_images_commands(CLI::App& app, Session& session, CommandTable& table);  // pull
 void register_cp_command(CLI::App& app, Session& session, CommandTable& table);
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table);  // launch, logs
-void register_stop_start_commands(CLI::App& app, Session& session, CommandTable& table);  // stop, start, update
+void register_update_command(CLI::App& app, Session& session, CommandTable& table);   // update (lifetimes, env)
+void register_volume_commands(CLI::App& app, Session& session, CommandTable& table);  // volume ls, volume rm
+void register_stop_start_commands(CLI::App& app, Session& session, CommandTable& table);  // stop, start
 void register_serve_command(CLI::App& app, Session& session, CommandTable& table);        // serve
 
 }  // namespace hutch::cli

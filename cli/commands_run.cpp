@@ -125,7 +125,8 @@ struct RunOptions {
 
 int run(Session& session, const RunOptions& options) {
   // Every argument is checked before the backend is loaded.
-  SandboxSpec spec = make_spec(options.create, session.config());
+  // With no image given, [defaults.image_map] may pick one for the program (python3 -> python).
+  SandboxSpec spec = make_spec(options.create, session.config(), options.command.argv);
   // A kept sandbox outlives this process, so it must not look orphaned to `hutch prune`.
   spec.detached = options.keep;
   // Not kept: nothing reads its files once it is gone, so the backend may keep them in memory.

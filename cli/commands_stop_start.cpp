@@ -1,15 +1,13 @@
 // stop and start: a sandbox stopped keeps its files (Handle::stop), and runs again with the
-// same spec once started (Handle::start); update: its lifetimes from now on
-// (Handle::set_lifetime). Each checks the backend's capability first, so an unsupported verb
-// fails before any engine is contacted.
+// same spec once started (Handle::start). Each checks the backend's capability first, so an
+// unsupported verb fails before any engine is contacted. (`update`, which changes lifetimes,
+// is in commands_update.cpp.)
 #include "command.hpp"
 #include "sandbox_lookup.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/handle.hpp>
-#include <hutch/units.hpp>
 
-#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,32 +29,6 @@ int on_each(Session& session, const std::vector<std::string>& ids, const char* n
   });
 }
 
-struct UpdateOptions {
-  std::string id;
-  std::optional<std::string> ttl;
-  std::optional<std::string> idle_timeout;
-};
-
-// A duration option's value, its errors naming the option.
-std::optional<Duration> duration_of(const char* option, const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  try {
-    Duration value = parse_duration(*text);
-    if (value.count() <= 0) throw Error(Errc::invalid_argument, "expected a duration greater than zero, got " + *text);
-    return value;
-  } catch (const Error& error) {
-    throw Error(error.code(), std::string(option) + ": " + error.what());
-  }
-}
-
-int update(Session& session, const UpdateOptions& options) {
-  LifetimeUpdate change{duration_of("--ttl", options.ttl), duration_of("--idle-timeout", options.idle_timeout)};
-  if (!change.ttl && !change.idle_timeout)
-    throw Error(Errc::invalid_argument, "update: nothing to change; give --ttl DUR and/or --idle-timeout DUR");
-  find_sandbox_with(session, options.id, &Capabilities::stop, "update").handle->set_lifetime(change);
-  return 0;
-}
-
 }  // namespace
 
 void register_stop_start_commands(CLI::App& app, Session& session, CommandTable& table) {
@@ -70,13 +42,6 @@ void register_stop_start_commands(CLI::App& app, Session& session, CommandTable&
   auto start_ids = std::make_shared<std::vector<std::string>>();
   table.add(add_ids_verb(app, "start", "start stopped sandboxes again (and their main command)", *start_ids),
             [&session, start_ids] { return on_each(session, *start_ids, "start", &Handle::start); });
-
-  auto update_options = std::make_shared<UpdateOptions>();
-  CLI::App* update_command = app.add_subcommand("update", "change a sandbox's lifetimes from now on");
-  add_id_argument(*update_command, update_options->id);
-  update_command->add_option("--ttl", update_options->ttl, "the sandbox ends this long from now, e.g. 30m");
-  update_command->add_option("--idle-timeout", update_options->idle_timeout, "it ends once idle this long");
-  table.add(update_command, [&session, update_options] { return update(session, *update_options); });
 }
 
 }  // namespace hutch::cli

@@ -2,9 +2,11 @@
 
 #include <hutch/error.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/spec_policy.hpp>
 #include <hutch/units.hpp>
 
 #include <charconv>
+#include <filesystem>
 #include <functional>
 #include <system_error>
 
@@ -34,6 +36,15 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--stop-grace", options.stop_grace,
                      "on stop and rm: SIGTERM, then SIGKILL this long after (0: at once), e.g. 10s");
   command.add_flag("--read-only", options.read_only, "read-only root filesystem");
+  command
+      .add_option("--file", options.files,
+                  "HOST_PATH:SANDBOX_PATH[:MODE]: copy a host file in before the first command, parents "
+                  "created, MODE octal (default 644) (repeatable)")
+      ->allow_extra_args(false);
+  command.add_option("--max-file-bytes", options.max_file_bytes,
+                     "largest file a command may write (EFBIG beyond it), e.g. 100m");
+  command.add_option("--workspace", options.workspace,
+                     "/workspace: ephemeral (default), none, or NAME of a persistent volume (see 'hutch volume')");
   command.add_option("--entrypoint", options.entrypoint,
                      "program that replaces the image's Entrypoint (its Cmd is then not used); \"\" for none");
 }
@@ -50,6 +61,32 @@ auto parse_option(const std::string& option, Parse&& parse) -> decltype(parse())
   }
 }
 
+// HOST_PATH:SANDBOX_PATH[:MODE]. The host path is made absolute here: create reads it.
+SandboxFile parse_file_option(const std::string& text) {
+  const auto first = text.find(':');
+  if (first == std::string::npos || first == 0)
+    throw Error(Errc::invalid_argument, "'" + text + "' must look like HOST_PATH:SANDBOX_PATH[:MODE]");
+  SandboxFile file;
+  file.source = std::filesystem::absolute(text.substr(0, first)).lexically_normal().string();
+  std::string rest = text.substr(first + 1);
+  if (const auto second = rest.find(':'); second != std::string::npos) {
+    const std::string mode = rest.substr(second + 1);
+    rest.resize(second);
+    std::size_t used = 0;
+    unsigned long value = 0;
+    try {
+      value = std::stoul(mode, &used, 8);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (mode.empty() || used != mode.size() || value > 07777)
+      throw Error(Errc::invalid_argument, "'" + text + "': MODE '" + mode + "' is not an octal mode like 644 or 0755");
+    file.mode = static_cast<std::uint32_t>(value);
+  }
+  file.path = rest;
+  return file;
+}
+
 // A process count: a whole number from 1 to 4194304 (the kernel's pid_max limit).
 std::uint32_t parse_pids(const std::string& text) {
   std::uint32_t pids = 0;
@@ -61,7 +98,7 @@ std::uint32_t parse_pids(const std::string& text) {
 
 }  // namespace
 
-SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
+SandboxSpec make_spec(const CreateOptions& options, const Config& config, const std::vector<std::string>& command) {
   if (options.image && options.from_snapshot)
     throw Error(Errc::invalid_argument, "--image " + *options.image + " and --from-snapshot " + *options.from_snapshot +
                                             " exclude each other: a sandbox restored from a snapshot has the "
@@ -105,7 +142,14 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config) {
                      : defaults.network;
   spec.read_only_root = options.read_only || defaults.read_only_root;
 
+  for (const auto& file : options.files) spec.files.push_back(parse_option("--file", [&] { return parse_file_option(file); }));
+  if (options.max_file_bytes)
+    spec.max_file_bytes = parse_option("--max-file-bytes", [&] { return parse_size(*options.max_file_bytes); });
+  if (options.workspace) spec.workspace = *options.workspace;
+
   spec = merge_defaults(std::move(spec), defaults);
+  // Only when neither the option nor [defaults] image named one does the command choose.
+  spec = apply_config_policy(std::move(spec), config, command);
   validate(spec);
   return spec;
 }

@@ -29,6 +29,9 @@ struct CreateOptions {
   std::optional<std::string> idle_timeout;
   std::optional<std::string> stop_grace;
   bool read_only = false;
+  std::vector<std::string> files;  // HOST_PATH:SANDBOX_PATH[:MODE]
+  std::optional<std::string> max_file_bytes;
+  std::optional<std::string> workspace;  // ephemeral | none | NAME
   std::optional<std::string> entrypoint;  // "" clears the image's
 };
 
@@ -36,6 +39,9 @@ void add_create_options(CLI::App& command, CreateOptions& options);
 
 // Parses every value (naming the option in any error), merges config.defaults, validates.
 // --image with --from-snapshot is Errc::invalid_argument: the snapshot is the filesystem.
-SandboxSpec make_spec(const CreateOptions& options, const Config& config);
+// `command`: the program the sandbox is made for (`hutch run`), from which [defaults.image_map]
+// picks the image when none is given (apply_config_policy).
+SandboxSpec make_spec(const CreateOptions& options, const Config& config,
+                      const std::vector<std::string>& command = {});
 
 }  // namespace hutch::cli

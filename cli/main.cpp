@@ -30,6 +30,9 @@ void add_global_options(CLI::App& app, hutch::cli::GlobalOptions& options) {
                  "/etc/hutch/hutch.toml)");
   app.add_option("--backend", options.backend,
                  "backend name or path to a plugin .so (default: [defaults] backend)");
+  app.add_option("--host", options.host,
+                 "use the sandboxes of a hutch serve: unix:///PATH or tcp://HOST:PORT (default: $HUTCH_HOST; "
+                 "token: $HUTCH_TOKEN or [backends.remote] token)");
   app.add_option("--log-level", options.log_level,
                  "trace, debug, info, warn, error, critical or off (logs go to stderr)");
   app.add_flag("--json", options.json,
@@ -66,6 +69,8 @@ int main(int argc, char** argv) {
   hutch::cli::register_launch_commands(app, session, commands);
   hutch::cli::register_stop_start_commands(app, session, commands);
   hutch::cli::register_snapshots_commands(app, session, commands);
+  hutch::cli::register_update_command(app, session, commands);
+  hutch::cli::register_volume_commands(app, session, commands);
   hutch::cli::register_images_commands(app, session, commands);
   hutch::cli::register_serve_command(app, session, commands);
   pass_unknown_options_up(app);

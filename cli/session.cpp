@@ -4,6 +4,7 @@
 #include <hutch/log.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace hutch::cli {
 
@@ -17,12 +18,34 @@ const Config& Session::config() {
   return *config_;
 }
 
-std::string Session::backend_name() { return options.backend.value_or(config().backend); }
+namespace {
+
+// The backend that speaks to a `hutch serve`; it reads the service's address from $HUTCH_HOST.
+constexpr const char* kRemoteBackend = "remote";
+
+}  // namespace
+
+bool Session::remote_selected() {
+  if (options.host) {
+    // --host wins over $HUTCH_HOST and [backends.remote] host: the plugin reads the variable.
+    ::setenv("HUTCH_HOST", options.host->c_str(), 1);
+    return true;
+  }
+  const char* host = std::getenv("HUTCH_HOST");
+  return host != nullptr && *host != '\0';
+}
+
+std::string Session::backend_name() {
+  if (options.backend) return *options.backend;
+  if (remote_selected()) return kRemoteBackend;
+  return config().backend;
+}
 
 SandboxBackend& Session::backend() { return backend_named(backend_name()); }
 
 std::vector<std::string> Session::searched_backend_names() {
   if (options.backend) return {*options.backend};
+  if (remote_selected()) return {kRemoteBackend};
   std::vector<std::string> names{config().backend};
   for (const auto& [name, table] : config().backends)
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);

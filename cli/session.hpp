@@ -16,6 +16,8 @@ namespace hutch::cli {
 struct GlobalOptions {
   std::optional<std::string> config_file;
   std::optional<std::string> backend;  // a name or a path to a plugin file
+  // A `hutch serve` to use (unix:///PATH or tcp://HOST:PORT): the remote backend, reaching it.
+  std::optional<std::string> host;
   std::optional<std::string> log_level;
   bool json = false;
 };
@@ -28,14 +30,15 @@ class Session {
   // also applies the log level.
   const Config& config();
 
-  // The name or path the user asked for (--backend), else the configured default.
+  // The name or path the user asked for (--backend), else "remote" with --host or $HUTCH_HOST,
+  // else the configured default.
   std::string backend_name();
 
   // The selected backend, loaded once.
   SandboxBackend& backend();
 
   // The backends that `ls` and the verbs taking an ID look in: with --backend, that one alone;
-  // else the configured default first, then each backend with a [backends.<name>] table.
+  // with --host or $HUTCH_HOST, the remote one alone; else the configured default first, then each backend with a [backends.<name>] table.
   std::vector<std::string> searched_backend_names();
 
   // Backend `name` (a name or a plugin path), loaded once: later calls return the same object.
@@ -47,6 +50,10 @@ class Session {
   SandboxBackend& backend_with(bool Capabilities::*capability, const std::string& verb);
 
  private:
+  // Whether --host or $HUTCH_HOST selects the remote backend (--host is handed to it as
+  // $HUTCH_HOST).
+  bool remote_selected();
+
   std::optional<Config> config_;
   std::map<std::string, std::shared_ptr<SandboxBackend>> backends_;
 };

@@ -4,6 +4,7 @@
 #include <hutch/spec.hpp>
 #include <hutch/types.hpp>
 #include <hutch/units.hpp>
+#include <hutch/workspace.hpp>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -133,6 +134,21 @@ void read_defaults(const ConfigTable& table, Config& config) {
       table.fail("state_dir", "expected an absolute path, got \"" + *state_dir + "\"");
     config.state_dir = *state_dir;
   }
+  if (auto max_file_bytes = table.get_size("max_file_bytes")) {
+    if (*max_file_bytes == 0) table.fail("max_file_bytes", "expected a size greater than zero, got 0");
+    spec.max_file_bytes = *max_file_bytes;
+  }
+  if (auto workspace = table.get_string("workspace")) {
+    try {
+      validate_workspace(*workspace);
+    } catch (const Error& e) {
+      table.fail("workspace", std::string("expected \"ephemeral\", \"none\" or a volume name: ") + e.what());
+    }
+    spec.workspace = *workspace;
+  }
+  config.env_policy.passthrough = table.get_string_array("env_passthrough").value_or(std::vector<std::string>{});
+  config.env_policy.block = table.get_string_array("env_block").value_or(std::vector<std::string>{});
+  if (auto map = table.get_table("image_map")) config.image_map = read_image_map(*map);
   if (auto ttl = table.get_duration("ttl")) spec.ttl = positive_duration(table, "ttl", *ttl);
   if (auto idle = table.get_duration("idle_timeout"))
     spec.idle_timeout = positive_duration(table, "idle_timeout", *idle);
@@ -190,6 +206,20 @@ std::string default_state_dir() {
   // No home at all (a stripped service environment): a per-user directory that still works.
   if (base.empty()) return "/tmp/hutch-" + std::to_string(geteuid());
   return base + "/hutch";
+}
+
+ImageMap read_image_map(const ConfigTable& table) {
+  ImageMap map;
+  for (const auto& key : table.keys()) {
+    auto image = table.get_string(key);
+    if (!image || image->empty()) table.fail(key, "expected a non-empty image name");
+    if (key == "default")
+      map.set_default(*image);
+    else
+      map.add(key, *image);
+  }
+  table.reject_unknown_keys();
+  return map;
 }
 
 ConfigTable Config::backend_table(const std::string& name) const {

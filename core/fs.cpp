@@ -31,6 +31,40 @@ void Fs::write(const std::string& path, std::string_view data, std::uint32_t mod
 
 namespace {
 
+// mkdir -p of the directory holding `path`; the root always exists.
+void make_parents(Fs& fs, const std::string& path) {
+  const std::string clean = normalize_sandbox_path(path);
+  const auto slash = clean.rfind('/');
+  if (slash != 0) fs.mkdir(clean.substr(0, slash), true);
+}
+
+}  // namespace
+
+void Fs::write(const std::string& path, std::string_view data, const WriteOptions& options) {
+  if (options.parents) make_parents(*this, path);
+  write(path, data, options.mode);
+}
+
+void Fs::write_stream(const std::string& path, const ChunkSource& source, const WriteOptions& options) {
+  if (options.parents) make_parents(*this, path);
+  write_stream(path, source, options.mode);
+}
+
+ChunkSource limit_file_size(ChunkSource source, std::optional<std::uint64_t> limit, std::string what) {
+  if (!limit) return source;
+  return [source = std::move(source), limit = *limit, what = std::move(what),
+          total = std::uint64_t{0}]() mutable -> std::string_view {
+    std::string_view chunk = source();
+    total += chunk.size();
+    if (total > limit)
+      throw Error(Errc::invalid_argument, what + ": more than " + std::to_string(limit) +
+                                              " bytes (the sandbox's max_file_bytes)");
+    return chunk;
+  };
+}
+
+namespace {
+
 void walk(Fs& fs, const std::string& path, const std::string& relative, const FileStat& stat,
           const TreeVisitor& visit) {
   visit(TreeEntry{relative, stat}, [&](const ChunkSink& sink) {

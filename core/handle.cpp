@@ -25,12 +25,15 @@ Stats Handle::stats() { throw_unsupported(backend_name(), "stats"); }
 std::vector<PortBinding> Handle::ports() { return {}; }
 MainCommandInfo Handle::launch(const ExecRequest&) { throw_unsupported(backend_name(), "launch"); }
 void Handle::logs(const std::function<bool(std::string_view)>&, bool) { throw_unsupported(backend_name(), "logs"); }
+void Handle::set_env(const Env&, const std::vector<std::string>&) { throw_unsupported(backend_name(), "set_env"); }
 
 std::shared_ptr<Handle> SandboxBackend::restore(const std::string&, const SandboxSpec&) {
   throw_unsupported(name(), "restore");
 }
 std::vector<SnapshotInfo> SandboxBackend::snapshots() { return {}; }
 std::vector<std::string> SandboxBackend::warnings() { return {}; }
+std::vector<VolumeInfo> SandboxBackend::volumes() { throw_unsupported(name(), "volumes"); }
+void SandboxBackend::remove_volume(const std::string&) { throw_unsupported(name(), "remove_volume"); }
 std::string SandboxBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>&) {
   throw Error(Errc::unsupported, "backend '" + name() + "' cannot pull images (pull_image of '" + image + "')");
 }

@@ -56,6 +56,7 @@ std::unique_ptr<Process> PinnedHandle::spawn(const ExecRequest& request) {
 MainCommandInfo PinnedHandle::launch(const ExecRequest& request) { return inner_->launch(request); }
 void PinnedHandle::logs(const std::function<bool(std::string_view)>& sink, bool follow) { inner_->logs(sink, follow); }
 
+void PinnedHandle::set_env(const Env& set, const std::vector<std::string>& unset) { inner_->set_env(set, unset); }
 Fs& PinnedHandle::fs() { return inner_->fs(); }
 
 std::shared_ptr<Handle> PinnedHandle::fork() {
@@ -123,6 +124,8 @@ std::shared_ptr<Handle> PinnedBackend::restore(const std::string& snapshot_id,
 
 std::vector<SnapshotInfo> PinnedBackend::snapshots() { return inner_->snapshots(); }
 std::vector<std::string> PinnedBackend::warnings() { return inner_->warnings(); }
+std::vector<VolumeInfo> PinnedBackend::volumes() { return inner_->volumes(); }
+void PinnedBackend::remove_volume(const std::string& name) { inner_->remove_volume(name); }
 std::string PinnedBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) {
   return inner_->pull_image(image, progress);
 }

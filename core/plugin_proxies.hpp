@@ -56,6 +56,7 @@ class PinnedHandle final : public Handle {
   void logs(const std::function<bool(std::string_view)>& sink, bool follow) override;
   // The plugin's Fs lives in the plugin's handle, which this proxy owns, so the reference
   // stays valid (and its code loaded) as long as this handle.
+  void set_env(const Env& set, const std::vector<std::string>& unset) override;
   Fs& fs() override;
   std::shared_ptr<Handle> fork() override;
   SnapshotInfo snapshot(const std::string& label) override;
@@ -111,6 +112,8 @@ class PinnedBackend final : public SandboxBackend {
   std::vector<SnapshotInfo> snapshots() override;
   void delete_snapshot(const std::string& snapshot_id) override;
   std::vector<std::string> warnings() override;
+  std::vector<VolumeInfo> volumes() override;
+  void remove_volume(const std::string& name) override;
   std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) override;
 
  private:

@@ -2,6 +2,8 @@
 // the config and every backend.
 #include <hutch/error.hpp>
 #include <hutch/fs.hpp>
+#include <hutch/sandbox_files.hpp>
+#include <hutch/workspace.hpp>
 #include <hutch/service_labels.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/units.hpp>
@@ -178,6 +180,10 @@ void validate(const SandboxSpec& spec) {
     if (port == 0) invalid("port 0 cannot be published");
     if (!ports.insert(port).second) invalid("port " + std::to_string(port) + " is listed twice");
   }
+
+  validate_files(spec.files);
+  if (spec.max_file_bytes && *spec.max_file_bytes == 0) invalid("max_file_bytes must be greater than zero");
+  validate_workspace(spec.workspace);
 }
 
 void validate(const ExecRequest& request) {
@@ -303,6 +309,8 @@ SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults) {
   }
   if (!spec.ttl) spec.ttl = defaults.ttl;
   if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
+  if (!spec.max_file_bytes) spec.max_file_bytes = defaults.max_file_bytes;
+  if (spec.workspace.empty()) spec.workspace = defaults.workspace;
   if (!spec.stop_grace) spec.stop_grace = defaults.stop_grace;
   spec.env.insert(defaults.env.begin(), defaults.env.end());        // keeps existing keys
   spec.labels.insert(defaults.labels.begin(), defaults.labels.end());

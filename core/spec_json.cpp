@@ -87,6 +87,17 @@ std::string spec_to_json(const SandboxSpec& spec) {
   json::array ports;
   for (auto port : spec.ports) ports.push_back(port);
   object["ports"] = std::move(ports);
+  json::array files;
+  for (const auto& file : spec.files) {
+    json::object f{{"path", file.path}, {"mode", file.mode}};
+    if (!file.content.empty()) f["content"] = file.content;
+    if (!file.source.empty()) f["source"] = file.source;
+    if (!file.owner.empty()) f["owner"] = file.owner;
+    files.push_back(std::move(f));
+  }
+  if (!files.empty()) object["files"] = std::move(files);
+  if (spec.max_file_bytes) object["max_file_bytes"] = *spec.max_file_bytes;
+  if (!spec.workspace.empty()) object["workspace"] = spec.workspace;
   if (spec.entrypoint) object["entrypoint"] = string_array(*spec.entrypoint);
   return json::serialize(object);
 }
@@ -144,6 +155,18 @@ Mount read_mount(const json_io::ObjectReader& m, bool strict) {
   return mount;
 }
 
+// One entry of the spec's `files` manifest.
+SandboxFile read_file(const json_io::ObjectReader& f, bool strict) {
+  SandboxFile file;
+  file.path = f.string("path").value_or("");
+  file.content = f.string("content").value_or("");
+  file.source = f.string("source").value_or("");
+  file.owner = f.string("owner").value_or("");
+  if (auto mode = f.integer("mode", 0, 07777)) file.mode = static_cast<std::uint32_t>(*mode);
+  if (strict) f.reject_unknown();
+  return file;
+}
+
 // The one reader of the spec's JSON form; `strict` refuses fields it does not know.
 SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
   const auto object = json_io::ObjectReader::of(document, "", code);
@@ -174,6 +197,12 @@ SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
     for (std::size_t i = 0; i < ports->size(); ++i)
       spec.ports.push_back(static_cast<std::uint16_t>(
           json_io::ObjectReader::integer_value((*ports)[i], "ports[" + std::to_string(i) + "]", 1, 65535, code)));
+  if (const json::array* files = object.array("files"))
+    for (std::size_t i = 0; i < files->size(); ++i)
+      spec.files.push_back(
+          read_file(json_io::ObjectReader::of((*files)[i], "files[" + std::to_string(i) + "]", code), strict));
+  spec.max_file_bytes = object.unsigned_integer("max_file_bytes");
+  spec.workspace = object.string("workspace").value_or("");
   spec.entrypoint = object.string_array("entrypoint");
   if (strict) object.reject_unknown();
   return spec;

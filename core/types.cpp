@@ -79,6 +79,8 @@ std::string describe(const Capabilities& capabilities) {
   add(capabilities.stats, "stats");
   add(capabilities.persistent, "persistent");
   add(capabilities.launch, "launch");
+  add(capabilities.set_env, "set_env");
+  add(capabilities.volumes, "volumes");
   add(capabilities.stop, "stop");
   add(capabilities.lifetimes, "lifetimes");
   text += text.empty() ? "network:" : "; network:";

@@ -167,9 +167,11 @@ void Connection<Protocol>::answer_bad_request(unsigned status, const std::string
 
 template <class Protocol>
 void Connection<Protocol>::run_on_worker() {
+  context_.service.request_started();
   bool reuse = context_.router.dispatch(context_.service, *this);
-  // A body left unread would be taken for the next request.
-  reuse = reuse && !close_after_ && parser_->is_done() && parser_->get().keep_alive();
+  context_.service.request_ended();
+  // A body left unread would be taken for the next request; a draining service takes none.
+  reuse = reuse && !close_after_ && parser_->is_done() && parser_->get().keep_alive() && !context_.service.draining();
   net::post(executor_, [self = this->shared_from_this(), reuse] {
     if (reuse)
       self->read_header();

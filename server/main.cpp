@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
                  "unix:///PATH or tcp://HOST:PORT, repeatable (default: [serve] listen, else "
                  "/run/hutch/hutch.sock as root, $XDG_RUNTIME_DIR/hutch/hutch.sock otherwise)");
   app.add_option("--tokens-file", tokens_file, "bearer tokens, one 'NAME TOKEN [tenant=VALUE]' per line");
+  bool destroy_on_exit = false;
+  app.add_flag("--destroy-on-exit", destroy_on_exit,
+               "when the service ends (SIGTERM, SIGINT), remove every sandbox it made (default: they stay)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -42,6 +45,7 @@ int main(int argc, char** argv) {
       for (const std::string& text : listen) options.listen.push_back(hutch::server::parse_listen_address(text));
     }
     if (tokens_file) options.tokens_file = *tokens_file;
+    options.destroy_on_exit = destroy_on_exit;
     hutch::server::Server server(config, options);
     server.run();
     // Workers may still wait in a backend call, and joining them could take as long as that

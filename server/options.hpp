@@ -29,6 +29,7 @@ struct ServeOptions {
   std::uint64_t json_body_limit = 16u << 20;
   unsigned workers = 32;
   E2bOptions e2b;
+  bool destroy_on_exit = false;  // --destroy-on-exit: remove the service's sandboxes when it ends
 };
 
 // Reads [serve] (Errc::config naming file:line:col and the key for a bad or unknown key).

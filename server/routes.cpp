@@ -27,9 +27,15 @@ Router make_router() {
   router.add("POST", "/v1/sandboxes/{id}/fork", fork_sandbox);
   router.add("POST", "/v1/sandboxes/{id}/snapshot", snapshot_sandbox);
   router.add("GET", "/v1/sandboxes/{id}/stats", get_stats);
+  router.add("POST", "/v1/prune", prune_sandboxes);
+  router.add("GET", "/v1/snapshots", list_snapshots);
+  router.add("DELETE", "/v1/snapshots/{id}", delete_snapshot);
+  router.add("POST", "/v1/snapshots/{id}/restore", restore_snapshot);
 
   router.add("POST", "/v1/sandboxes/{id}/exec", exec_command);
   router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
+  router.add("POST", "/v1/sandboxes/{id}/launch", launch_command);
+  router.add("GET", "/v1/sandboxes/{id}/logs", command_logs);
 
   router.add("GET", "/v1/sandboxes/{id}/files", read_file);
   router.add("PUT", "/v1/sandboxes/{id}/files", write_file);
@@ -38,6 +44,7 @@ Router make_router() {
   router.add("GET", "/v1/sandboxes/{id}/files/stat", stat_file);
   router.add("POST", "/v1/sandboxes/{id}/files/mkdir", make_directory);
   router.add("POST", "/v1/sandboxes/{id}/files/move", move_file);
+  router.add("POST", "/v1/sandboxes/{id}/files/symlink", make_symlink);
   return router;
 }
 

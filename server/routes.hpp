@@ -39,8 +39,14 @@ void unpause_sandbox(Context& context);
 void fork_sandbox(Context& context);
 void snapshot_sandbox(Context& context);
 void get_stats(Context& context);
+void prune_sandboxes(Context& context);
+void list_snapshots(Context& context);
+void delete_snapshot(Context& context);
+void restore_snapshot(Context& context);
 // routes_commands.cpp
 void exec_command(Context& context);
+void launch_command(Context& context);
+void command_logs(Context& context);
 // routes_streams.cpp
 void stream_command(Context& context);
 // routes_files.cpp
@@ -51,5 +57,6 @@ void list_files(Context& context);
 void stat_file(Context& context);
 void make_directory(Context& context);
 void move_file(Context& context);
+void make_symlink(Context& context);
 
 }  // namespace hutch::server

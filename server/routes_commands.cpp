@@ -1,7 +1,9 @@
-// POST /v1/sandboxes/{id}/exec: a command run to completion, its result buffered.
+// POST /v1/sandboxes/{id}/exec: a command run to completion, its result buffered; the main
+// command: POST …/launch starts (or replaces) it, GET …/logs[?follow=1] streams its log.
 #include "routes.hpp"
 
 #include "exec_request_json.hpp"
+#include "values_json.hpp"
 
 #include <hutch/error.hpp>
 
@@ -15,6 +17,32 @@ void exec_command(Context& context) {
   request.start_timeout = context.service.config().exec_start_timeout;
   OwnedSandbox owned = sandbox_of(context);
   context.exchange.respond(200, "application/json", exec_result_to_json(owned.handle->exec(request)));
+}
+
+void launch_command(Context& context) {
+  // Unlike exec, no default timeout: a main command runs until it ends or is replaced.
+  const ExecRequest request = json_io::exec_request_from_json(read_json_object(context));
+  OwnedSandbox owned = sandbox_of(context);
+  respond_json(context, 201, json_io::to_json(owned.handle->launch(request)));
+}
+
+void command_logs(Context& context) {
+  const auto follow = context.request().query_value("follow");
+  if (follow && *follow != "0" && *follow != "1" && *follow != "true" && *follow != "false")
+    throw Error(Errc::invalid_argument, "query parameter 'follow': expected 1 or 0, got '" + *follow + "'");
+  OwnedSandbox owned = sandbox_of(context);
+  // As for files: the header goes out with the first chunk, so "nothing was launched" is a 404.
+  bool begun = false;
+  owned.handle->logs(
+      [&](std::string_view chunk) {
+        if (!begun) context.exchange.begin_stream(200, "application/octet-stream");
+        begun = true;
+        context.exchange.write_chunk(chunk);
+        return true;
+      },
+      follow && (*follow == "1" || *follow == "true"));
+  if (!begun) context.exchange.begin_stream(200, "application/octet-stream");
+  context.exchange.end_stream();
 }
 
 }  // namespace hutch::server

@@ -107,4 +107,17 @@ void move_file(Context& context) {
   context.exchange.respond(204, "application/json", "");
 }
 
+void make_symlink(Context& context) {
+  const json::object body = read_json_object(context);
+  const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
+  const auto target = fields.string("target");
+  const auto path = fields.string("path");
+  if (!target) fields.fail("target", "required");
+  if (!path) fields.fail("path", "required");
+  fields.reject_unknown();
+  OwnedSandbox owned = sandbox_of(context);
+  owned.handle->fs().symlink(*target, *path);
+  respond_json(context, 201, json_io::to_json(owned.handle->fs().stat(*path)));
+}
+
 }  // namespace hutch::server

@@ -107,11 +107,20 @@ void stream_command(Context& context) {
     ExecRequest request = read_request(socket);
     if (!request.timeout) request.timeout = context.service.config().exec_timeout;
     process = owned.handle->spawn(request);
+    // The client learns that the command runs before any output: a failed start is its error.
+    socket.write(true, R"({"type":"started"})");
   } catch (const Error& error) {
     socket.write(true, error_message(error.code(), error.what()));
     socket.close(error.code() == Errc::invalid_argument ? 1008 : 1011, "no command");
     return;
   }
+  // A drain (SIGTERM) ends the command; the stream then ends as for any other exit.
+  context.service.add_stream(*process);
+  struct Unregister {
+    Service& service;
+    Process& process;
+    ~Unregister() { service.remove_stream(process); }
+  } unregister{context.service, *process};
   std::thread reader([&] { read_client(socket, *process); });
   try {
     while (auto chunk = process->read_output()) {

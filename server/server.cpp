@@ -18,7 +18,7 @@ namespace hutch::server {
 namespace net = boost::asio;
 
 Server::Server(const Config& config, const ServeOptions& options)
-    : workers_(options.workers), router_(make_router()), limits_(options.limits), signals_(io_, SIGINT, SIGTERM) {
+    : workers_(options.workers), router_(make_router()), limits_(options.limits), signals_(io_, SIGINT, SIGTERM), drain_timer_(io_), destroy_on_exit_(options.destroy_on_exit) {
   Tokens tokens = options.tokens_file ? Tokens::load(*options.tokens_file) : Tokens{};
   const bool have_tokens = !tokens.empty();
   listeners_ = inherited_listeners(io_, have_tokens);
@@ -51,11 +51,28 @@ void Server::run() {
   }
   signals_.async_wait([this](boost::system::error_code ec, int signal) {
     if (ec) return;
-    logger()->info("signal {}: stopping", signal);
-    stop();
+    logger()->info("signal {}: draining", signal);
+    for (auto& listener : listeners_) listener->close();
+    service_->begin_drain();
+    stop_when_idle(std::chrono::steady_clock::now() + kDrainTimeout);
   });
   io_.run();
   listeners_.clear();  // closes them and removes the Unix sockets' files
+  // A DELETE that was answered is carried out before the service ends.
+  service_->finish_removals();
+  if (destroy_on_exit_) service_->destroy_own_sandboxes();
+}
+
+void Server::stop_when_idle(std::chrono::steady_clock::time_point deadline) {
+  if (service_->requests_running() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (service_->requests_running() != 0)
+      logger()->warn("{} request(s) still running after the drain's {} s; stopping", service_->requests_running(), kDrainTimeout.count());
+    return stop();
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(20));
+  drain_timer_.async_wait([this, deadline](boost::system::error_code ec) {
+    if (!ec) stop_when_idle(deadline);
+  });
 }
 
 void Server::stop() {

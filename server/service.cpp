@@ -1,5 +1,7 @@
 #include "service.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <hutch/error.hpp>
 #include <hutch/loader.hpp>
 #include <hutch/log.hpp>
@@ -122,22 +124,81 @@ std::vector<SandboxInfo> Service::list(const Caller& caller, Filter filter, cons
   for (const auto& [name, loaded] : backends_) {
     if (backend_name && name != *backend_name) continue;
     for (SandboxInfo& info : loaded->list(filter))
-      if (visible(caller, info.labels)) found.push_back(std::move(info));
+      if (visible(caller, info.labels) && !being_removed(info.id)) found.push_back(std::move(info));
   }
   return found;
 }
 
 void Service::remove(const OwnedSandbox& owned) {
+  processes_.forget_sandbox(owned.handle->id());
+  remove_in_background(owned);
+}
+
+void Service::remove_in_background(OwnedSandbox owned) {
   const std::string id = owned.handle->id();
-  processes_.forget_sandbox(id);
-  owned.handle->destroy();
-  forget(id);
+  {
+    std::lock_guard lock(owners_mutex_);
+    removing_.insert(id);
+    owners_.erase(id);
+  }
+  boost::asio::post(removals_, [this, id, handle = std::move(owned.handle)] {
+    try {
+      handle->destroy();
+    } catch (const std::exception& error) {
+      logger()->warn("removing sandbox {} failed: {}; it stays listed", id, error.what());
+    }
+    std::lock_guard lock(owners_mutex_);
+    removing_.erase(id);
+  });
+}
+
+bool Service::being_removed(const std::string& id) {
+  std::lock_guard lock(owners_mutex_);
+  return removing_.count(id) != 0;
+}
+
+void Service::finish_removals() { removals_.join(); }
+
+void Service::destroy_own_sandboxes() {
+  const Filter own{{{kLabelService, instance_id_}}};
+  for (const auto& [name, backend] : backends_) {
+    try {
+      for (const SandboxInfo& info : backend->list(own)) {
+        try {
+          backend->destroy(info.id);
+        } catch (const std::exception& error) {
+          logger()->warn("--destroy-on-exit: removing sandbox {} failed: {}", info.id, error.what());
+        }
+      }
+    } catch (const std::exception& error) {
+      logger()->warn("--destroy-on-exit: listing the sandboxes of backend '{}' failed: {}", name, error.what());
+    }
+  }
+}
+
+void Service::begin_drain() {
+  draining_ = true;
+  std::lock_guard lock(streams_mutex_);
+  for (Process* process : streams_) process->kill(9);
+}
+
+void Service::add_stream(Process& process) {
+  std::lock_guard lock(streams_mutex_);
+  streams_.insert(&process);
+  // A stream that started while the drain began is ended as well.
+  if (draining_) process.kill(9);
+}
+
+void Service::remove_stream(Process& process) {
+  std::lock_guard lock(streams_mutex_);
+  streams_.erase(&process);
 }
 
 OwnedSandbox Service::find(const Caller& caller, const std::string& id) {
   OwnedSandbox owned;
   {
     std::lock_guard lock(owners_mutex_);
+    if (removing_.count(id)) throw Error(Errc::not_found, "no sandbox '" + id + "'");
     if (auto known = owners_.find(id); known != owners_.end()) owned = known->second;
   }
   for (auto backend = backends_.begin(); !owned.handle && backend != backends_.end(); ++backend) {

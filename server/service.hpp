@@ -9,9 +9,13 @@
 #include <hutch/config.hpp>
 #include <hutch/service_labels.hpp>
 
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,11 +73,36 @@ class Service {
   // `backend_name` (Errc::not_found for an unknown one).
   std::vector<SandboxInfo> list(const Caller& caller, Filter filter,
                                 const std::optional<std::string>& backend_name = std::nullopt);
-  // Destroys the sandbox, its registered commands with it.
+  // Removes the sandbox (remove_in_background), its registered commands with it.
   void remove(const OwnedSandbox& owned);
 
   // Commands that outlive their request (process_registry.hpp).
   ProcessRegistry& processes() { return processes_; }
+
+  // DELETE answers once the sandbox is marked for removal; the removal itself (which may wait a
+  // stop grace for its processes) runs on a removal thread. From the mark on, find() does not
+  // see the sandbox and being_removed() is true, so listings leave it out. A removal that fails
+  // is logged and the mark taken back: the sandbox shows again and can be deleted again.
+  void remove_in_background(OwnedSandbox owned);
+  bool being_removed(const std::string& id);
+  // Waits until every removal started has finished: the service ends only after them.
+  void finish_removals();
+  // Destroys every sandbox this service made (labelled with its instance id), on every
+  // backend: `hutch serve --destroy-on-exit`. Failures are logged; the rest go on.
+  void destroy_own_sandboxes();
+
+  // The drain on SIGTERM: no connection is kept for another request, the commands streamed to
+  // clients are ended (SIGKILL: each client gets the exit message and a normal close), and the
+  // server waits until requests_running() is 0. Sandboxes stay.
+  void begin_drain();
+  bool draining() const { return draining_; }
+  // Counted by the connection around each request's handler.
+  void request_started() { ++requests_running_; }
+  void request_ended() { --requests_running_; }
+  int requests_running() const { return requests_running_; }
+  // A streamed command registers its process for as long as it streams, so a drain can end it.
+  void add_stream(Process& process);
+  void remove_stream(Process& process);
 
  private:
   Config config_;
@@ -85,6 +114,13 @@ class Service {
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
   ProcessRegistry processes_;
+
+  std::set<std::string> removing_;               // under owners_mutex_
+  std::atomic<bool> draining_{false};
+  std::atomic<int> requests_running_{0};
+  std::mutex streams_mutex_;
+  std::set<Process*> streams_;
+  boost::asio::thread_pool removals_{2};
 };
 
 }  // namespace hutch::server

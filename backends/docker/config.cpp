@@ -126,28 +126,11 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
       table.fail("registry_auth", "needs username (and password) or identity_token");
     config.registry_auth = value;
   }
-  if (auto map = table.get_table("image_map")) {
-    for (const auto& key : map->keys()) {
-      auto image = map->get_string(key);
-      if (!image || image->empty()) map->fail(key, "expected a non-empty image name");
-      if (key == "default")
-        config.image_map.set_default(*image);
-      else
-        config.image_map.add(key, *image);
-    }
-    map->reject_unknown_keys();
-  }
+  if (auto map = table.get_table("image_map")) config.image_map = read_image_map(*map);
   if (auto image = table.get_string("default_image")) {
     if (image->empty()) table.fail("default_image", "must not be empty");
     // image_map.default, when given, wins; default_image is the fallback.
-    ImageMap probe = config.image_map;
-    bool has_default = true;
-    try {
-      probe.resolve("");
-    } catch (const Error&) {
-      has_default = false;
-    }
-    if (!has_default) config.image_map.set_default(*image);
+    if (!config.image_map.has_default()) config.image_map.set_default(*image);
   }
   config.env_passthrough = table.get_string_array("env_passthrough").value_or(std::vector<std::string>{});
   config.env_block = table.get_string_array("env_block").value_or(std::vector<std::string>{});
@@ -193,6 +176,16 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
   config.agent_binary = table.get_string("agent_binary");
   if (config.agent_binary && (config.agent_binary->empty() || config.agent_binary->front() != '/'))
     table.fail("agent_binary", "expected an absolute path to hutch-agent");
+  // Moved to [defaults] so that every backend applies them (issue 14); still honoured here.
+  for (const auto& [key, moved_to] :
+       {std::pair<const char*, const char*>{"image_map", "[defaults.image_map]"},
+        {"default_image", "[defaults.image_map] default"},
+        {"env_passthrough", "[defaults] env_passthrough"},
+        {"env_block", "[defaults] env_block"},
+        {"workspace", "[defaults] workspace"}})
+    if (table.contains(key) && warn)
+      warn(table.where(key) + ": [" + table.path() + "] " + key +
+           " is deprecated and applies to this backend only; move it to " + moved_to);
   table.reject_unknown_keys();
   return config;
 }

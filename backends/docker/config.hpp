@@ -7,10 +7,12 @@
 //   request_timeout  deadline of each engine call and of each read on a stream (default "60s")
 //   pull             "missing" (default) | "always" | "never"
 //   registry_auth    { username, password, server, identity_token } sent as X-Registry-Auth
-//   image_map        { "<name or prefix>" = "<image>", default = "<image>" }
-//   default_image    image when the spec names none and image_map has no default
+//   image_map        { "<name or prefix>" = "<image>", default = "<image>" } (deprecated: [defaults.image_map])
+//   default_image    image when the spec names none and image_map has no default (deprecated:
+//                    [defaults.image_map] default)
 //   env_passthrough  globs of HOST variables copied into every sandbox (none by default)
-//   env_block        globs never copied (wins over env_passthrough)
+//                    (deprecated: [defaults] env_passthrough)
+//   env_block        globs never copied (wins over env_passthrough) (deprecated: [defaults] env_block)
 //   cap_add          capabilities added back after dropping all ("NET_BIND_SERVICE")
 //   seccomp_profile  a JSON seccomp profile file; unset = Docker's default profile, and with the
 //                    agent hutch's default filter on top (io_uring, vsock, mounts, ... denied)
@@ -20,14 +22,15 @@
 //                    still read for sandboxes whose spec sets none (default "10s")
 //   log_limit        launch: main.log + main.log.1 stay about this size (default "8m")
 //   workspace        "ephemeral" (default) | "persistent" | "none": the /workspace volume
+//                    (deprecated: [defaults] workspace, which also names persistent volumes)
 //   agent            "auto" (default) | "on" | "off": run commands through hutch-agent as the
 //                    container's PID 1 (needs a local unix-socket endpoint; "auto" uses it when
 //                    the endpoint is a unix socket and the agent binary exists)
 //   agent_binary     the hutch-agent executable (default: next to the plugin module)
 #pragma once
 
+#include <hutch/image_map.hpp>
 #include "engine/endpoint.hpp"
-#include "image_map.hpp"
 
 #include <hutch/config.hpp>
 #include <hutch/types.hpp>
@@ -83,9 +86,10 @@ struct DockerConfig {
   // hutch's state directory (PluginContext::state_dir; empty: default_state_dir()). Per-sandbox
   // host directories (the agent's socket) are made in <state_dir>/docker/<id>.
   std::string state_dir;
-
   // Reads and checks every key; unknown keys are Errc::config with file:line:col.
-  // `warn` hears about deprecated keys.
+  // `warn` hears about deprecated keys (stop_grace; image_map, default_image, env_passthrough,
+  // env_block and workspace, which moved to [defaults]), one sentence each saying where they
+  // belong now; they still work.
   static DockerConfig from_table(const ConfigTable& table, const std::function<void(const std::string&)>& warn = {});
 };
 

@@ -3,7 +3,6 @@
 #include "create_body.hpp"
 #include "docker_handle.hpp"
 #include "engine/query.hpp"
-#include "env_filter.hpp"
 #include "images.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
@@ -11,12 +10,15 @@
 
 #include "agent/main_command_files.hpp"
 
+#include <hutch/env_filter.hpp>
 #include <hutch/error.hpp>
 #include <hutch/image_defaults.hpp>
 #include <hutch/owner.hpp>
 #include <hutch/path_policy.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec_json.hpp>
+#include <hutch/workspace.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -77,15 +79,27 @@ void remove_image(Context& context, const std::string& reference) {
   delete_unless_in_use(context, "/images", reference, "image", spdlog::level::info);
 }
 
-WorkspaceMode workspace_mode_for(const Context& context, const SandboxSpec& spec) {
+// The workspace's mode and, for a persistent one, its volume: SandboxSpec::workspace, or the
+// older ways to ask: the spec label hutch-workspace (with hutch-workspace-name), then
+// [backends.docker] workspace.
+std::pair<WorkspaceMode, std::string> workspace_for(const Context& context, const SandboxSpec& spec,
+                                                    const std::string& id) {
+  WorkspaceMode mode = context.config.workspace;
   if (auto chosen = spec.labels.find(label::kUserWorkspace); chosen != spec.labels.end()) {
     try {
-      return parse_workspace_mode(chosen->second);
+      mode = parse_workspace_mode(chosen->second);
     } catch (const Error& e) {
       throw Error(Errc::invalid_argument, std::string("label ") + label::kUserWorkspace + ": " + e.what());
     }
+  } else if (!spec.workspace.empty() || workspace_of(spec).kind == WorkspaceKind::none) {
+    const Workspace workspace = workspace_of(spec);
+    if (workspace.kind == WorkspaceKind::named) return {WorkspaceMode::persistent, workspace.volume};
+    mode = workspace.kind == WorkspaceKind::none ? WorkspaceMode::none : WorkspaceMode::ephemeral;
   }
-  return context.config.workspace;
+  std::string name = "hutch-ws-" + id;
+  if (mode == WorkspaceMode::persistent)
+    if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
+  return {mode, name};
 }
 
 std::string create_volume(Context& context, const std::string& name, const Labels& labels) {
@@ -213,6 +227,14 @@ void remove_volume(Context& context, const std::string& name) {
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
                                              const CreateOptions& options) {
   validate(requested);
+  // stage_files gives a file its owner with the sandbox's own chown, and a docker sandbox's
+  // root has no CAP_CHOWN (CapDrop ALL): refused before anything is made, not half-staged.
+  for (std::size_t i = 0; i < requested.files.size(); ++i)
+    if (!requested.files[i].owner.empty())
+      throw Error(Errc::unsupported, "backend 'docker' does not support files[" + std::to_string(i) + "].owner ('" +
+                                         requested.files[i].owner +
+                                         "'): its sandboxes drop CAP_CHOWN; stage the file without an owner and "
+                                         "give it a mode, or use the subcontainer backend");
   SandboxSpec spec = requested;
   const std::string id = options.id.value_or("hutch-" + random_hex(12));
 
@@ -266,16 +288,18 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       }
   }
 
-  WorkspaceMode workspace = workspace_mode_for(*context, spec);
+  const ImageDefaults image = inherited_defaults ? *inherited_defaults : image_defaults(*context, spec.image);
+  auto [workspace, name] = workspace_for(*context, spec, id);
   bool workspace_taken = false;
   for (const auto& mount : spec.mounts) workspace_taken |= mount.target == kWorkspaceTarget;
   if (workspace_taken) workspace = WorkspaceMode::none;
   labels[label::kWorkspace] = to_string(workspace);
+  // The working directory (workspace.hpp): -w or [defaults] workdir, then the image's
+  // WorkingDir (the engine's own default), then /workspace when there is one.
+  if (spec.workdir.empty() && workspace != WorkspaceMode::none && image.workdir.empty())
+    spec.workdir = kWorkspaceTarget;
   std::optional<std::string> created_volume;  // removed again if the create fails
   if (workspace != WorkspaceMode::none) {
-    std::string name = "hutch-ws-" + id;
-    if (workspace == WorkspaceMode::persistent)
-      if (auto chosen = spec.labels.find(label::kUserWorkspaceName); chosen != spec.labels.end()) name = chosen->second;
     plan.workspace_volume = name;
     labels[label::kWorkspaceVolume] = name;
     // An ephemeral volume also carries the spec's labels, so a prune narrowed by labels finds
@@ -294,8 +318,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     // The host directory: the activity marker, and with the agent its socket.
     sandbox_dir = make_sandbox_dir(context->state_dir, id, context->agent_binary.has_value());
     write_lifetime(*sandbox_dir, id, lifetime);
-    ImageDefaults defaults =
-        resolve_defaults(inherited_defaults ? *inherited_defaults : image_defaults(*context, spec.image), spec);
+    ImageDefaults defaults = resolve_defaults(image, spec);
     for (const auto& [key, value] : plan.env) defaults.env[key] = value;
     if (defaults.workdir.empty()) defaults.workdir = "/";
     labels[label::kDefaults] = defaults_to_json(defaults);
@@ -314,7 +337,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       plan.agent = std::move(agent);
       labels[label::kAgentUser] = user;
     }
-    labels[label::kSpec] = spec_to_json(spec);
+    labels[label::kSpec] = spec_to_json(without_file_contents(spec));
     plan.labels = labels;
     plan.spec = spec;
 
@@ -331,7 +354,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       if (!labels[label::kAgentUser].empty())
         check_agent_user(*context, id, agent_run_dir(*sandbox_dir), labels[label::kAgentUser]);
     }
-    return std::make_shared<DockerHandle>(context, id, spec, labels);
+    return std::make_shared<DockerHandle>(context, id, without_file_contents(spec), labels);
   } catch (...) {
     try {
       if (container_created) {

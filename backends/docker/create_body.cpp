@@ -122,6 +122,9 @@ json::object make_create_body(const CreatePlan& plan) {
     host["NanoCpus"] = static_cast<std::int64_t>(std::llround(*spec.limits.cpus * 1e9));
   }
   if (spec.limits.pids) host["PidsLimit"] = *spec.limits.pids;
+  // A write beyond it fails with EFBIG (the agent ignores SIGXFSZ for every command).
+  if (spec.max_file_bytes)
+    host["Ulimits"] = json::array{json::object{{"Name", "fsize"}, {"Soft", *spec.max_file_bytes}, {"Hard", *spec.max_file_bytes}}};
 
   json::array mounts;
   for (std::size_t i = 0; i < spec.mounts.size(); ++i) mounts.push_back(make_mount(spec.mounts[i], i));

@@ -43,7 +43,6 @@ struct CreatePlan {
   std::optional<AgentPlan> agent;               // unset: docker-init and the shell loop
 };
 
-inline constexpr const char* kWorkspaceTarget = "/workspace";
 
 // Throws Errc::invalid_argument for a spec the Engine cannot express (idmapped mounts,
 // subpaths of volumes, ports without a network, backup mounts), naming the field.

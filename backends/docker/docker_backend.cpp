@@ -9,9 +9,11 @@
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
 #include "security_warnings.hpp"
+#include "volumes.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
@@ -56,6 +58,8 @@ Capabilities DockerBackend::capabilities() const {
   caps.persistent = true;
   // The main command runs under the agent, which a sandbox has when the plugin found one.
   caps.launch = context_->agent_binary.has_value();
+  caps.set_env = true;
+  caps.volumes = true;
   caps.stop = true;
   caps.lifetimes = context_->agent_binary.has_value();  // the agent holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
@@ -84,7 +88,13 @@ std::vector<std::string> DockerBackend::warnings() {
   return warnings;
 }
 
-std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) { return create_sandbox(context_, spec); }
+std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) {
+  return stage_files_or_destroy(create_sandbox(context_, spec), spec.files);
+}
+
+std::vector<VolumeInfo> DockerBackend::volumes() { return list_persistent_volumes(*context_); }
+
+void DockerBackend::remove_volume(const std::string& name) { delete_persistent_volume(*context_, name); }
 
 std::shared_ptr<Handle> DockerBackend::resume(const std::string& id) {
   if (id.empty()) throw Error(Errc::invalid_argument, "docker: the sandbox id is empty");
@@ -164,7 +174,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
       const auto& volume = item.as_object();
       Labels labels = labels_of(volume.if_contains("Labels"));
       if (!filter.all && !owner_gone(labels)) continue;
-      remove_volume(*context_, std::string(volume.at("Name").as_string()));
+      docker::remove_volume(*context_, std::string(volume.at("Name").as_string()));
     }
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
@@ -218,7 +228,7 @@ std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, c
   CreateOptions options;
   options.image = image;
   options.extra_labels = {{label::kSource, snapshot_id}};
-  return create_sandbox(context_, overrides, options);
+  return stage_files_or_destroy(create_sandbox(context_, overrides, options), overrides.files);
 }
 
 std::vector<SnapshotInfo> DockerBackend::snapshots() {

@@ -32,6 +32,9 @@ class DockerBackend final : public SandboxBackend {
   // security_warnings.hpp, from the engine's /info; and, without the agent, that lifetimes
   // need prune.
   std::vector<std::string> warnings() override;
+  // volumes.hpp: the persistent workspace volumes.
+  std::vector<VolumeInfo> volumes() override;
+  void remove_volume(const std::string& name) override;
 
   // Imports a rootfs tarball as image `reference` (no registry needed).
   void import_image(const std::string& tar_path, const std::string& reference);

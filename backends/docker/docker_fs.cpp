@@ -240,7 +240,8 @@ void DockerFs::write_stream(const std::string& raw_path, const ChunkSource& sour
   // temporary file first (bounded memory for any size).
   TempFile staged;
   std::uint64_t size = 0;
-  for (auto chunk = source(); !chunk.empty(); chunk = source()) {
+  const ChunkSource limited = limit_file_size(source, max_file_bytes_, what);
+  for (auto chunk = limited(); !chunk.empty(); chunk = limited()) {
     std::string_view rest = chunk;
     while (!rest.empty()) {
       ssize_t n = ::write(staged.fd(), rest.data(), rest.size());

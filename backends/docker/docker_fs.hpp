@@ -17,6 +17,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ class DockerFs final : public Fs {
   // `check_alive` throws Errc::state once the sandbox is destroyed; `user` is the sandbox's.
   DockerFs(std::shared_ptr<Context> context, std::string container, std::function<void()> check_alive,
            const std::string& user, ToolRunner run_as_root);
+  // A write of more than `max_bytes` (SandboxSpec::max_file_bytes) is refused; unset: any size.
+  void set_max_file_bytes(std::optional<std::uint64_t> max_bytes) { max_file_bytes_ = max_bytes; }
 
   void read_stream(const std::string& path, const ChunkSink& sink) override;
   void write_stream(const std::string& path, const ChunkSource& source, std::uint32_t mode) override;
@@ -63,6 +66,7 @@ class DockerFs final : public Fs {
   ToolRunner run_as_root_;
   std::uint32_t owner_uid_ = 0;
   std::uint32_t owner_gid_ = 0;
+  std::optional<std::uint64_t> max_file_bytes_;
 };
 
 // "1000" -> {1000, 1000}, "1000:50" -> {1000, 50}; anything else (names, empty) -> {0, 0}.

@@ -15,6 +15,7 @@
 #include "agent/main_command_files.hpp"
 
 #include <hutch/backend.hpp>
+#include <hutch/env_changes.hpp>
 #include <hutch/error.hpp>
 #include <hutch/image_defaults.hpp>
 #include <hutch/spec_json.hpp>
@@ -103,6 +104,7 @@ DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, San
       exec_user_(spec_.user),
       fs_(context_, id_, [this] { record_file_activity(); }, spec_.user,
           [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); }) {
+  fs_.set_max_file_bytes(spec_.max_file_bytes);
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
     agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
     main_dir_ = host_only_dir(id_, dir->second);
@@ -119,6 +121,22 @@ ExecRequest DockerHandle::with_command_argv(const ExecRequest& request) const {
   resolved.argv = command_argv(request, defaults_, id_);
   resolved.use_entrypoint = false;
   return resolved;
+}
+
+std::filesystem::path DockerHandle::env_file() const { return context_->state_dir / id_ / "env.json"; }
+
+SandboxSpec DockerHandle::spec() const {
+  SandboxSpec spec = spec_;
+  spec.env = apply_env_changes(std::move(spec.env), read_env_changes(env_file()));
+  return spec;
+}
+
+void DockerHandle::set_env(const Env& set, const std::vector<std::string>& unset) {
+  validate_env_change(set, unset);
+  check_alive();
+  // A sandbox made by another host has no directory here yet.
+  std::filesystem::create_directories(env_file().parent_path());
+  update_env_changes(env_file(), set, unset);
 }
 
 void DockerHandle::check_alive() const {
@@ -175,7 +193,8 @@ std::unique_ptr<Process> DockerHandle::start_command(const ExecRequest& given, b
   const ExecRequest request = with_command_argv(given);
   return while_sandbox_exists(id_, [&]() -> std::unique_ptr<Process> {
     if (agent_socket_) return start_through_agent(request);
-    return DockerProcess::start(context_, id_, request, exec_user_, attach_stdin);
+    return DockerProcess::start(context_, id_, request, exec_user_, attach_stdin,
+                                env_change_entries(read_env_changes(env_file())));
   });
 }
 
@@ -214,6 +233,7 @@ decltype(auto) DockerHandle::with_agent_pid(Send&& send) {
 agent::wire::ExecMessage DockerHandle::agent_message(const ExecRequest& request) const {
   agent::wire::ExecMessage message;
   message.argv = request.argv;
+  message.env = env_change_entries(read_env_changes(env_file()));
   for (const auto& [key, value] : request.env) message.env.push_back(key + "=" + value);
   message.cwd = request.cwd;  // empty: the agent's, which is the container's working directory
   message.user = request.user.empty() ? exec_user_ : request.user;

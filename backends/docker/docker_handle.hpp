@@ -37,7 +37,7 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   DockerHandle(std::shared_ptr<Context> context, std::string id, SandboxSpec spec, Labels labels);
 
   std::string id() const override { return id_; }
-  SandboxSpec spec() const override { return spec_; }
+  SandboxSpec spec() const override;
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
@@ -45,6 +45,7 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   // endpoint) and for one made before the host-only directory existed (sandbox_dir.hpp).
   MainCommandInfo launch(const ExecRequest& request) override;
   void logs(const std::function<bool(std::string_view chunk)>& sink, bool follow) override;
+  void set_env(const Env& set, const std::vector<std::string>& unset) override;
   Fs& fs() override { return fs_; }
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
@@ -94,6 +95,8 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   // Errc::state when the sandbox is paused, through this handle or by another process (the
   // cgroup freezer of `agent`, its PID 1), since a frozen agent would not answer.
   void check_not_paused(pid_t agent);
+  // Handle::set_env's changes, in the sandbox's host-side directory (sandbox_dir.hpp).
+  std::filesystem::path env_file() const;
   // The container's PID 1 as the host sees it (the agent), from inspect; cached.
   pid_t agent_pid(bool refresh);
 

@@ -58,7 +58,8 @@ DockerProcess::DockerProcess(std::shared_ptr<Context> context, std::string conta
 
 std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> context, const std::string& container,
                                                     const ExecRequest& request, const std::string& default_user,
-                                                    bool attach_stdin) {
+                                                    bool attach_stdin,
+                                                    const std::vector<std::string>& env_changes) {
   validate(request);
   std::string user = request.user.empty() ? default_user : request.user;
   std::unique_ptr<DockerProcess> process(new DockerProcess(std::move(context), container, request, user));
@@ -75,6 +76,7 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   if (request.tty && request.tty_cols != 0 && request.tty_rows != 0)
     create["ConsoleSize"] = json::array{request.tty_rows, request.tty_cols};
   json::array env;
+  for (const auto& entry : env_changes) env.emplace_back(entry);
   for (const auto& [key, value] : request.env) env.emplace_back(key + "=" + value);
   env.emplace_back(std::string(kMarkerVariable) + "=" + self.marker_);
   create["Env"] = std::move(env);

@@ -29,9 +29,11 @@ class DockerProcess final : public Process {
   // Creates and starts the exec. `default_user` applies when the request names none.
   // `attach_stdin`: keep stdin open for write_stdin (spawn) or attach none (buffered exec
   // without input). A request with stdin_data always attaches it, writes it and closes it.
+  // `env_changes`: "K=V" / bare "K" (unset) entries that go before the request's env
+  // (Handle::set_env; env_changes.hpp).
   static std::unique_ptr<DockerProcess> start(std::shared_ptr<Context> context, const std::string& container,
                                               const ExecRequest& request, const std::string& default_user,
-                                              bool attach_stdin);
+                                              bool attach_stdin, const std::vector<std::string>& env_changes = {});
   ~DockerProcess() override;
 
   std::optional<OutputChunk> read_output() override;

@@ -5,6 +5,7 @@
 #include "agent/exec_process.hpp"
 #include "agent/unique_fd.hpp"
 #include "containers.hpp"
+#include "sandbox_dir.hpp"
 
 #include <hutch/error.hpp>
 
@@ -95,9 +96,12 @@ void wait_for_agent(Context& context, const std::string& id, const std::filesyst
   auto pause = std::chrono::microseconds(500);
   for (int round = 1;; ++round) {
     if (agent_listening(dir)) return;
-    // An agent that cannot start ends the container: say so instead of waiting it out.
+    // An agent that cannot start ends the container: say so instead of waiting it out. One
+    // that ended it because its ttl had already passed (a ttl shorter than the start) leaves
+    // an expired sandbox, as on every backend.
     if (round % 50 == 0) {
       std::string status = container_status(context, id);
+      if (status != "running" && expiry_in_run_dir(dir)) return;
       if (status != "running")
         throw Error(Errc::backend, "sandbox " + id + ": its agent did not start (the container is " + status +
                                        "; see `docker logs " + id + "`)");

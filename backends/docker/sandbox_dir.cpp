@@ -92,11 +92,13 @@ void write_lifetime(const std::filesystem::path& dir, const std::string& id, con
                            id);
 }
 
-bool expired_by_agent(const std::filesystem::path& dir) {
+bool expiry_in_run_dir(const std::filesystem::path& run_dir) {
   // The run dir is the sandbox's to write in: only a regular file counts, never followed.
   struct stat st{};
-  return ::lstat((agent_run_dir(dir) / kExpiryFile).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+  return ::lstat((run_dir / kExpiryFile).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 }
+
+bool expired_by_agent(const std::filesystem::path& dir) { return expiry_in_run_dir(agent_run_dir(dir)); }
 
 void clear_expiry(const std::filesystem::path& dir) { ::unlink((agent_run_dir(dir) / kExpiryFile).c_str()); }
 

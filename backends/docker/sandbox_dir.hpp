@@ -64,6 +64,8 @@ void write_lifetime(const std::filesystem::path& dir, const std::string& id, con
 
 // Whether the agent ended the sandbox when a lifetime passed: run/expired holds why.
 bool expired_by_agent(const std::filesystem::path& dir);
+// The same, given the agent's run dir (agent_run_dir) itself.
+bool expiry_in_run_dir(const std::filesystem::path& run_dir);
 // Removes that record (before the sandbox starts again).
 void clear_expiry(const std::filesystem::path& dir);
 

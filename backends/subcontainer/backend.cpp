@@ -8,9 +8,11 @@
 #include "orphan_cgroups.hpp"
 #include "sandbox_record.hpp"
 #include "subordinate_ids.hpp"
+#include "volumes_admin.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -106,6 +108,8 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.stats = has_cgroups;
   caps.persistent = true;
   caps.launch = true;
+  caps.set_env = true;
+  caps.volumes = true;
   caps.stop = true;
   caps.lifetimes = true;  // the leader holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
@@ -128,7 +132,9 @@ std::vector<std::string> SubcontainerBackend::warnings() {
   return warnings;
 }
 
-std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) { return create_sandbox(runtime_, spec); }
+std::shared_ptr<Handle> SubcontainerBackend::create(const SandboxSpec& spec) {
+  return stage_files_or_destroy(create_sandbox(runtime_, spec), spec.files);
+}
 
 std::shared_ptr<Handle> SubcontainerBackend::resume(const std::string& id) {
   if (!valid_id(id)) throw Error(Errc::not_found, "no subcontainer sandbox '" + id + "'");
@@ -147,11 +153,33 @@ std::vector<std::string> SubcontainerBackend::sandbox_ids() const {
   return ids;
 }
 
+std::vector<SandboxRecord> SubcontainerBackend::records() const {
+  std::vector<SandboxRecord> out;
+  for (const auto& id : sandbox_ids()) {
+    try {
+      out.push_back(load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id));
+    } catch (const Error& e) {
+      runtime_->log->debug("skipping sandbox {}: {}", id, e.what());
+    }
+  }
+  return out;
+}
+
+std::vector<VolumeInfo> SubcontainerBackend::volumes() { return list_volumes(*runtime_, records()); }
+
+void SubcontainerBackend::remove_volume(const std::string& name) {
+  subcontainer::remove_volume(*runtime_, name, records());
+}
+
 std::vector<SandboxInfo> SubcontainerBackend::list(const Filter& filter) {
   std::vector<SandboxInfo> out;
   for (const auto& id : sandbox_ids()) {
     try {
       auto record = load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id);
+      if (record.cgroup_version != 0 && record.leader_pid != 0 && !leader_alive(record)) {
+        release_cgroup_of_ended(*runtime_, id);
+        record = load_record(sandbox_paths(runtime_->config.sandboxes_dir, id).record, id);
+      }
       auto info = sandbox_info(*runtime_, record);
       if (labels_match(info.labels, filter.labels)) out.push_back(std::move(info));
     } catch (const Error& e) {
@@ -215,7 +243,7 @@ std::shared_ptr<Handle> SubcontainerBackend::restore(const std::string& snapshot
                                      runtime_->images->root().string() + "'");
   SandboxSpec spec = overrides;
   spec.image = snapshot_id;
-  return create_sandbox(runtime_, spec);
+  return stage_files_or_destroy(create_sandbox(runtime_, spec), spec.files);
 }
 
 std::vector<SnapshotInfo> SubcontainerBackend::snapshots() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "runtime.hpp"
+#include "sandbox_record.hpp"
 
 #include <hutch/backend.hpp>
 #include <hutch/plugin.hpp>
@@ -27,9 +28,13 @@ class SubcontainerBackend final : public SandboxBackend {
   std::vector<SnapshotInfo> snapshots() override;
   void delete_snapshot(const std::string& snapshot_id) override;
   std::vector<std::string> warnings() override;
+  std::vector<VolumeInfo> volumes() override;
+  void remove_volume(const std::string& name) override;
   std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) override;
 
  private:
+  // The records of every sandbox that has one (being created or damaged ones are skipped).
+  std::vector<SandboxRecord> records() const;
   std::vector<std::string> sandbox_ids() const;
   // "sandbox <id>" for a sandbox whose root has the stored image `image_id` as its top lower
   // layer, or empty.

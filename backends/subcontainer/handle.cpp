@@ -10,8 +10,10 @@
 #include "sandbox_fs/client.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/env_changes.hpp>
 #include <hutch/image_defaults.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/workspace.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -22,18 +24,26 @@
 namespace hutch::subcontainer {
 namespace {
 
-// The image's defaults under the spec's; "/" when neither names a working directory.
-ImageDefaults sandbox_defaults(const SandboxRecord& record) {
+// Handle::set_env's changes, kept next to the record (not in it: other fields of the record
+// change too, and a read-modify-write of the whole record could undo them).
+std::filesystem::path env_file(const SandboxPaths& paths) { return paths.dir / "env.json"; }
+
+// The image's defaults under the spec's and under set_env's changes; the working directory
+// falls back to /workspace or "/" (fallback_working_directory) when neither names one.
+ImageDefaults sandbox_defaults(const SandboxRecord& record, const EnvChanges& env_changes) {
   const ImageConfig& image = record.image_config;
   ImageDefaults defaults = resolve_defaults(
       ImageDefaults{image.entrypoint, image.cmd, env_from_entries(image.env), image.workdir, image.user}, record.spec);
-  if (defaults.workdir.empty()) defaults.workdir = "/";
+  defaults.env = apply_env_changes(std::move(defaults.env), env_changes);
+  if (defaults.workdir.empty()) defaults.workdir = fallback_working_directory(record.spec);
   return defaults;
 }
 
-agent::wire::ExecMessage exec_message(const SandboxRecord& record, const ExecRequest& request) {
-  ImageDefaults defaults = sandbox_defaults(record);
-  // Image env, then the sandbox's (both in defaults), then the request's: later ones win.
+agent::wire::ExecMessage exec_message(const SandboxRecord& record, const EnvChanges& env_changes,
+                                      const ExecRequest& request) {
+  ImageDefaults defaults = sandbox_defaults(record, env_changes);
+  // Image env, then the sandbox's and set_env's (all in defaults), then the request's: later
+  // ones win.
   for (const auto& [key, value] : request.env) defaults.env[key] = value;
   agent::wire::ExecMessage message;
   message.argv = command_argv(request, defaults, record.id);
@@ -61,9 +71,11 @@ SandboxInfo sandbox_info(const Runtime& runtime, const SandboxRecord& record) {
   info.labels = sandbox_labels(record);
   info.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.created_ms));
   info.spec = record.spec;
-  info.defaults = sandbox_defaults(record);
-  bool alive = leader_alive(record);
   const auto paths = sandbox_paths(runtime.config.sandboxes_dir, record.id);
+  const EnvChanges env_changes = read_env_changes(env_file(paths));
+  info.spec.env = apply_env_changes(std::move(info.spec.env), env_changes);
+  info.defaults = sandbox_defaults(record, env_changes);
+  bool alive = leader_alive(record);
   info.main_command = agent::read_main_command(paths.dir, alive);
   if (record.ttl_deadline_ms != 0)
     info.expires_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(record.ttl_deadline_ms));
@@ -106,6 +118,8 @@ void SubcontainerHandle::require_running() {
 
 void SubcontainerHandle::reload_record() { record_ = load_record(paths().record, record_.id); }
 
+FileLock SubcontainerHandle::lock_record() const { return FileLock(paths().record_lock); }
+
 std::optional<SandboxCgroup> SubcontainerHandle::cgroup() const {
   if (record_.cgroup_version == 0) return std::nullopt;
   return SandboxCgroup(record_.cgroup_version, record_.cgroup_dirs, record_.id);
@@ -117,6 +131,10 @@ SandboxInfo SubcontainerHandle::info() {
   // As saved now: another process may have stopped, started or changed it.
   try {
     reload_record();
+    if (record_.cgroup_version != 0 && !leader_alive(record_)) {
+      release_cgroup_of_ended(*runtime_, record_.id);
+      reload_record();
+    }
   } catch (const Error&) {
   }
   return sandbox_info(*runtime_, record_);
@@ -131,17 +149,29 @@ void SubcontainerHandle::prepare_command() {
   ::utimensat(AT_FDCWD, paths().record.c_str(), nullptr, 0);
 }
 
+SandboxSpec SubcontainerHandle::spec() const {
+  SandboxSpec spec = record_.spec;
+  spec.env = apply_env_changes(std::move(spec.env), read_env_changes(env_file(paths())));
+  return spec;
+}
+
+void SubcontainerHandle::set_env(const Env& set, const std::vector<std::string>& unset) {
+  validate_env_change(set, unset);
+  require_running();
+  update_env_changes(env_file(paths()), set, unset);
+}
+
 std::unique_ptr<Process> SubcontainerHandle::spawn(const ExecRequest& request) {
   validate(request);
   prepare_command();
-  return agent::ExecProcess::start(paths().socket, record_.id, exec_message(record_, request), request);
+  return agent::ExecProcess::start(paths().socket, record_.id, exec_message(record_, read_env_changes(env_file(paths())), request), request);
 }
 
 MainCommandInfo SubcontainerHandle::launch(const ExecRequest& request) {
   validate_launch(request);
   if (request.tty) throw_unsupported(backend_name(), "tty");
   prepare_command();
-  agent::wire::ExecMessage message = exec_message(record_, request);
+  agent::wire::ExecMessage message = exec_message(record_, read_env_changes(env_file(paths())), request);
   message.launch = true;
   message.stop_grace_ms = static_cast<std::uint32_t>(stop_grace(*runtime_, record_.spec).count());
   message.log_limit = runtime_->config.log_limit;
@@ -176,8 +206,10 @@ Fs& SubcontainerHandle::fs() {
   // File operations do not pass through the leader: tell it, for its idle timeout.
   if (record_.idle_timeout_ms != 0) touch_.touch(paths().socket, record_.id);
   // The helper that serves it starts with its first call.
-  if (!fs_)
+  if (!fs_) {
     fs_ = std::make_unique<SandboxFs>(runtime_->config.helper, record_.id, [record = record_] { return open_leader_files(record); });
+    fs_->set_max_file_bytes(record_.spec.max_file_bytes);
+  }
   return *fs_;
 }
 
@@ -242,6 +274,7 @@ Stats SubcontainerHandle::stats() {
 void SubcontainerHandle::stop() {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  const FileLock record_lock = lock_record();
   reload_record();
   // Its helper works in the leader's namespaces, which go with the leader.
   fs_.reset();
@@ -251,6 +284,7 @@ void SubcontainerHandle::stop() {
 void SubcontainerHandle::start() {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  const FileLock record_lock = lock_record();
   reload_record();
   if (leader_alive(record_)) return;
   fs_.reset();
@@ -263,6 +297,7 @@ void SubcontainerHandle::start() {
 void SubcontainerHandle::set_lifetime(const LifetimeUpdate& update) {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  const FileLock record_lock = lock_record();
   reload_record();
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now().time_since_epoch());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cgroup.hpp"
+#include "file_lock.hpp"
 #include "helper_launch.hpp"
 #include "runtime.hpp"
 #include "sandbox_record.hpp"
@@ -24,12 +25,13 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   ~SubcontainerHandle() override;
 
   std::string id() const override { return record_.id; }
-  SandboxSpec spec() const override { return record_.spec; }
+  SandboxSpec spec() const override;
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
   MainCommandInfo launch(const ExecRequest& request) override;
   void logs(const std::function<bool(std::string_view)>& sink, bool follow) override;
+  void set_env(const Env& set, const std::vector<std::string>& unset) override;
   Fs& fs() override;
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
@@ -56,6 +58,10 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   void require_running();
   // The record as saved now: another process may have stopped or started the sandbox.
   void reload_record();
+  // Held while this handle reads, changes and saves the record (stop, start, set_lifetime):
+  // another process (a second `hutch` command, the service) changing it meanwhile would have
+  // its change overwritten with what this one read before.
+  FileLock lock_record() const;
   // require_running, not paused, and the record's mtime touched (last activity).
   void prepare_command();
   std::optional<SandboxCgroup> cgroup() const;

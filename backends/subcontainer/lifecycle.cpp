@@ -1,6 +1,7 @@
 #include "lifecycle.hpp"
 
 #include "cgroup.hpp"
+#include "file_lock.hpp"
 #include "ephemeral_dir.hpp"
 #include "helper_launch.hpp"
 #include "plan_format.hpp"
@@ -11,7 +12,9 @@
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/workspace.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -123,7 +126,7 @@ std::int64_t now_ms() {
       .count();
 }
 
-void add_mounts(SetupPlan& plan, const SandboxSpec& spec, const Runtime& runtime) {
+void add_mounts(SetupPlan& plan, const std::vector<Mount>& mounts, const Runtime& runtime) {
   MountPolicy policy;
   policy.bind_allow = runtime.config.bind_allow;
   policy.volumes_dir = runtime.config.volumes_dir;
@@ -136,7 +139,7 @@ void add_mounts(SetupPlan& plan, const SandboxSpec& spec, const Runtime& runtime
     policy.owner_uid = policy.owner_gid = store.first;
     store_map = IdMap{0, store.first, store.count};
   }
-  for (const auto& mount : spec.mounts) {
+  for (const auto& mount : mounts) {
     ResolvedMount resolved = resolve_mount(mount, policy);
     const bool managed = mount.type == MountType::volume || mount.type == MountType::pointer ||
                          mount.type == MountType::backup;
@@ -151,6 +154,31 @@ void add_mounts(SetupPlan& plan, const SandboxSpec& spec, const Runtime& runtime
           {resolved.host_source.string(), resolved.target, resolved.read_only, resolved.is_file, resolved.idmap});
     }
   }
+}
+
+// /workspace (workspace.hpp). Ephemeral: a directory of the upper layer, so it goes with the
+// sandbox and fork and snapshot carry it like any path; with a read-only root, a directory of
+// the sandbox's own bound there instead. Named: the persistent volume of that name.
+void add_workspace(SetupPlan& plan, const SandboxSpec& spec, const Runtime& runtime, const SandboxPaths& paths,
+                   const SandboxPaths& real, const IdRange& ids, const std::string& id) {
+  const Workspace workspace = workspace_of(spec);
+  if (workspace.kind == WorkspaceKind::none) return;
+  if (workspace.kind == WorkspaceKind::named) {
+    Mount volume;
+    volume.type = MountType::volume;
+    volume.source = workspace.volume;
+    volume.target = kWorkspaceTarget;
+    add_mounts(plan, {volume}, runtime);
+    return;
+  }
+  if (!spec.read_only_root) {
+    make_dir(paths.upper / "workspace", 0755, id);
+    give_to_sandbox_root(paths.upper / "workspace", runtime, ids, id);
+    return;
+  }
+  make_dir(paths.dir / "workspace", 0755, id);
+  give_to_sandbox_root(paths.dir / "workspace", runtime, ids, id);
+  plan.binds.push_back({(real.dir / "workspace").string(), kWorkspaceTarget, false, false, std::nullopt});
 }
 
 // Rootless, the overlay takes the layers' directories as they are. As root the sandbox cannot
@@ -266,6 +294,17 @@ void stop_sandbox(const Runtime& runtime, SandboxRecord& record) {
   save_record(paths.record, record);
 }
 
+void release_cgroup_of_ended(const Runtime& runtime, const std::string& id) {
+  const auto paths = sandbox_paths(runtime.config.sandboxes_dir, id);
+  const FileLock lock(paths.record_lock);
+  SandboxRecord record = load_record(paths.record, id);
+  if (record.cgroup_version == 0 || record.leader_pid == 0 || leader_alive(record)) return;
+  SandboxCgroup(record.cgroup_version, record.cgroup_dirs, record.id).remove();
+  record.cgroup_version = 0;
+  record.cgroup_dirs.clear();
+  save_record(paths.record, record);
+}
+
 ExitingChild start_sandbox(const Runtime& runtime, SandboxRecord& record) {
   if (leader_alive(record)) return {};
   const auto paths = sandbox_paths(runtime.config.sandboxes_dir, record.id);
@@ -373,7 +412,9 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.read_only_root = spec.read_only_root;
   for (const auto& bind : image.ro_binds)
     plan.binds.push_back({bind.source.string(), bind.target, true, !fs::is_directory(bind.source)});
-  add_mounts(plan, spec, *runtime);
+  add_mounts(plan, spec.mounts, *runtime);
+  add_workspace(plan, spec, *runtime, paths, real, ids, id);
+  plan.max_file_bytes = spec.max_file_bytes;
   plan.socket = real.socket.string();
   plan.keep_caps = config.keep_caps;
   plan.seccomp = config.seccomp;
@@ -382,7 +423,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   std::optional<SandboxCgroup> cgroup = make_cgroup(*runtime, id, spec.limits);
   SandboxRecord record;
   record.id = id;
-  record.spec = spec;
+  record.spec = without_file_contents(spec);
   record.image_ref = image.ref;
   record.image_config = image.config;
   record.owner = current_owner();

@@ -34,6 +34,13 @@ void stop_leader(const SandboxRecord& record, Duration grace);
 // sandbox's files stay. `record` is updated (stopped, no cgroup) and saved.
 void stop_sandbox(const Runtime& runtime, SandboxRecord& record);
 
+// A sandbox whose leader has ended by itself (its lifetimes, or a crash) still has its cgroup,
+// which keeps the memory charged to it (the page cache of its files) until it is removed: this
+// removes it and saves the record, under the record's lock. Nothing for a running, stopped or
+// still-starting sandbox. Called where the state is looked at (info, list), so an expired
+// sandbox holds no memory once anyone has seen it, without waiting for prune.
+void release_cgroup_of_ended(const Runtime& runtime, const std::string& id);
+
 // Handle::start: a new cgroup and a new leader on the sandbox's plan and files. `record` is
 // updated (leader, cgroup) and saved. Does nothing when the leader runs. On failure the
 // sandbox is left stopped. Returns the helper process, which exits by itself.

@@ -26,6 +26,7 @@ inline constexpr const char* kCgroup = "cgroup";      // a cgroup dir to join; r
 inline constexpr const char* kKeepCap = "keep_cap";   // capability number kept; repeated
 inline constexpr const char* kSeccomp = "seccomp";    // 1 | 0
 inline constexpr const char* kUser = "user";          // the default user of an exec; optional
+inline constexpr const char* kMaxFileBytes = "max_file_bytes";  // RLIMIT_FSIZE of everything inside; optional
 inline constexpr const char* kStopGrace = "stop_grace";  // ms from SIGTERM to SIGKILL on a stop
 inline constexpr const char* kLifetime = "lifetime";      // ttl-deadline-unix-ms idle-timeout-ms (0: none)
 inline constexpr const char* kExpiryFile = "expiry_file";  // where the leader records its expiry

@@ -85,6 +85,7 @@ std::string render_plan(const SetupPlan& plan) {
   for (const auto& cgroup : plan.cgroups) lines.add(k::kCgroup, {cgroup});
   for (int cap : plan.keep_caps) lines.add(k::kKeepCap, {std::to_string(cap)});
   lines.add(k::kSeccomp, {flag(plan.seccomp)});
+  if (plan.max_file_bytes) lines.add(k::kMaxFileBytes, {std::to_string(*plan.max_file_bytes)});
   lines.add(k::kStopGrace, {std::to_string(plan.stop_grace_ms)});
   lines.add(k::kLifetime, {std::to_string(plan.ttl_deadline_ms), std::to_string(plan.idle_timeout_ms)});
   if (!plan.expiry_file.empty()) lines.add(k::kExpiryFile, {plan.expiry_file});

@@ -53,6 +53,7 @@ struct SetupPlan {
   std::vector<std::string> cgroups;
   std::vector<int> keep_caps;
   bool seccomp = true;
+  std::optional<std::uint64_t> max_file_bytes;  // SandboxSpec::max_file_bytes
   std::uint32_t stop_grace_ms = 10000;  // the leader's SIGTERM-to-SIGKILL on a stop
   // The leader's lifetimes (agent/lifetime.hpp; 0: none), and the file it records its expiry in.
   std::int64_t ttl_deadline_ms = 0, idle_timeout_ms = 0;

@@ -64,6 +64,7 @@ SandboxPaths sandbox_paths(const std::filesystem::path& sandboxes_dir, const std
   paths.plan = paths.dir / "plan";
   paths.image_pin = paths.dir / "image";
   paths.expiry = paths.dir / "expired";
+  paths.record_lock = paths.dir / "record.lock";
   return paths;
 }
 

@@ -29,6 +29,8 @@ struct SandboxPaths {
   // Why the leader ended the sandbox when a lifetime passed ("ttl"/"idle" and when); empty
   // otherwise (agent/lifetime.hpp).
   std::filesystem::path expiry;
+  // Locked (FileLock) by whoever reads, changes and saves the record after create.
+  std::filesystem::path record_lock;
 };
 
 // The expiry the leader recorded in paths.expiry ("ttl" or "idle"), or empty.

@@ -3,6 +3,7 @@
 
 #include <hutch/error.hpp>
 #include <hutch/path_policy.hpp>
+#include <hutch/workspace.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -18,8 +19,6 @@ namespace fs = std::filesystem;
 namespace hutch::subcontainer {
 
 namespace {
-
-constexpr std::size_t kMaxNameLength = 128;
 
 std::string describe(const hutch::Mount& mount) {
   return std::string("mount ") + to_string(mount.type) + " '" + mount.source + "' -> '" + mount.target + "'";
@@ -88,16 +87,7 @@ fs::path apply_subpath(const fs::path& source, const std::string& subpath, const
 
 }  // namespace
 
-void validate_volume_name(const std::string& name, const char* what) {
-  bool ok = !name.empty() && name.size() <= kMaxNameLength && name != "." && name != ".." &&
-            name.find("..") == std::string::npos;
-  for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) ok = false;
-  if (!ok)
-    throw Error(Errc::invalid_argument,
-                std::string(what) + " name '" + name + "' is not valid: use 1-" + std::to_string(kMaxNameLength) +
-                    " characters of [A-Za-z0-9_.-], without '..'");
-}
+void validate_volume_name(const std::string& name, const char* what) { hutch::validate_volume_name(name, what); }
 
 ResolvedMount resolve_mount(const hutch::Mount& mount, const MountPolicy& policy) {
   if (mount.target.empty() || mount.target.front() != '/')

@@ -37,7 +37,7 @@ struct ResolvedMount {
 // (Errc::not_found otherwise); assets: read-only always; backup: <backups_dir>/<name>,
 // created on first use; bind: the canonical host path, Errc::permission_denied unless it lies
 // under a bind_allow prefix (hutch::check_host_path_allowed); tmpfs. `subpath` is applied inside the source and may not leave
-// it. Names: [A-Za-z0-9_.-], 1..128 chars, not "." or "..". Errc::invalid_argument otherwise.
+// it. Names: hutch::validate_volume_name (<hutch/workspace.hpp>). Errc::invalid_argument otherwise.
 ResolvedMount resolve_mount(const hutch::Mount& mount, const MountPolicy& policy);
 
 // Checks a volume/backup name against the rules above; throws invalid_argument.

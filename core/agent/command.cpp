@@ -39,12 +39,18 @@ bool has_key(const std::vector<std::string>& env, const char* key) {
 }
 
 // `base` with each of `overrides` replacing the entry of the same key, or appended.
+// An override without '=' removes that variable (the Docker Engine's convention, which
+// Handle::set_env's unset uses).
 std::vector<std::string> merged_env(const std::vector<std::string>& base, const std::vector<std::string>& overrides) {
-  if (base.empty()) return overrides;
   std::vector<std::string> env = base;
   for (const auto& entry : overrides) {
-    std::string key = entry.substr(0, entry.find('=')) + "=";
+    const auto equals = entry.find('=');
+    std::string key = entry.substr(0, equals) + "=";
     auto same = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return e.starts_with(key); });
+    if (equals == std::string::npos) {
+      if (same != env.end()) env.erase(same);
+      continue;
+    }
     if (same != env.end())
       *same = entry;
     else

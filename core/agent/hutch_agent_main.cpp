@@ -164,6 +164,9 @@ int main(int argc, char** argv) {
   struct sigaction end{};
   end.sa_handler = end_agent;
   ::sigaction(SIGINT, &end, nullptr);
+  // The container's RLIMIT_FSIZE (SandboxSpec::max_file_bytes) must make a write fail with
+  // EFBIG, not kill the writer: an ignored SIGXFSZ stays ignored in every command it starts.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   int listen_fd = listen_on(argv[2]);
   if (auto error = hutch::agent::confine_leader(policy); !error.empty()) {

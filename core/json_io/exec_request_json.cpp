@@ -27,6 +27,9 @@ ExecRequest exec_request_from_json(const json::value& document) {
     }
   }
   request.tty = object.boolean("tty").value_or(false);
+  request.tty_cols = static_cast<std::uint16_t>(object.integer("tty_cols", 0, 65535).value_or(0));
+  request.tty_rows = static_cast<std::uint16_t>(object.integer("tty_rows", 0, 65535).value_or(0));
+  request.use_entrypoint = object.boolean("use_entrypoint").value_or(false);
   if (auto ms = object.integer("timeout_ms", 1)) request.timeout = Duration(*ms);
   if (auto limit = object.unsigned_integer("output_limit_bytes")) request.output_limit = *limit;
   object.reject_unknown();
@@ -49,9 +52,31 @@ json::object to_json(const ExecRequest& request) {
     object["stdin_encoding"] = text ? "utf-8" : "base64";
   }
   object["tty"] = request.tty;
+  if (request.tty_cols != 0) object["tty_cols"] = request.tty_cols;
+  if (request.tty_rows != 0) object["tty_rows"] = request.tty_rows;
+  if (request.use_entrypoint) object["use_entrypoint"] = true;
   if (request.timeout) object["timeout_ms"] = request.timeout->count();
   object["output_limit_bytes"] = request.output_limit;
   return object;
+}
+
+ExecResult exec_result_from_json(const json::value& document) {
+  const auto object = ObjectReader::of(document, "", Errc::backend);
+  ExecResult result;
+  auto stream = [&](const char* data_key, const char* encoding_key) {
+    std::string data = object.string(data_key).value_or("");
+    if (object.string(encoding_key).value_or("utf-8") == "base64") return base64_decode(data);
+    return data;
+  };
+  result.stdout_data = stream("stdout", "stdout_encoding");
+  result.stderr_data = stream("stderr", "stderr_encoding");
+  result.exit_code = static_cast<int>(object.integer("exit_code").value_or(-1));
+  result.signal = static_cast<int>(object.integer("signal", 0, 255).value_or(0));
+  result.timed_out = object.boolean("timed_out").value_or(false);
+  result.stdout_truncated = object.boolean("stdout_truncated").value_or(false);
+  result.stderr_truncated = object.boolean("stderr_truncated").value_or(false);
+  result.duration = Duration(object.integer("duration_ms", 0).value_or(0));
+  return result;
 }
 
 }  // namespace hutch::json_io

@@ -48,4 +48,16 @@ const char* to_string(FileType type);
 // The spec as hutch::spec_to_json writes it, as a JSON value.
 boost::json::value spec_json(const SandboxSpec& spec);
 
+// The inverses (values_from_json.cpp), for the remote backend reading the service's answers:
+// a document not of this form is Errc::backend naming the field. Absent fields keep the
+// type's defaults.
+std::chrono::system_clock::time_point parse_time(const std::string& text, const std::string& field);
+Capabilities capabilities_from_json(const boost::json::value& document);
+MainCommandInfo main_command_from_json(const boost::json::value& document);
+SandboxInfo sandbox_info_from_json(const boost::json::value& document);
+Stats stats_from_json(const boost::json::value& document);
+SnapshotInfo snapshot_from_json(const boost::json::value& document);
+FileStat file_stat_from_json(const boost::json::value& document);
+DirEntry dir_entry_from_json(const boost::json::value& document);
+
 }  // namespace hutch::json_io

@@ -51,6 +51,15 @@ class HUTCH_INTERFACE SandboxBackend {
   virtual std::vector<SnapshotInfo> snapshots();
   virtual void delete_snapshot(const std::string& snapshot_id);
 
+  // The backend's persistent volumes (named workspaces, volume mounts' sources), sorted by
+  // name, each with the sandboxes that use it. Errc::unsupported without
+  // capabilities().volumes.
+  virtual std::vector<VolumeInfo> volumes();
+  // Deletes a persistent volume and its content. Errc::not_found for an unknown name,
+  // Errc::state while a sandbox uses it (naming the sandbox), Errc::unsupported without
+  // capabilities().volumes.
+  virtual void remove_volume(const std::string& name);
+
   // What an operator should know about this backend's isolation on this host, as configured,
   // one sentence each, with what fixes it (e.g. the Docker engine runs without user
   // namespaces, so sandboxes share host root's kernel quotas; disk is not limited). May ask

@@ -5,7 +5,9 @@
 //   /etc/hutch/hutch.toml:12:10: defaults.memory: expected a size like "512m", got "lots"
 #pragma once
 
+#include <hutch/env_filter.hpp>
 #include <hutch/export.hpp>
+#include <hutch/image_map.hpp>
 #include <hutch/image_settings.hpp>
 #include <hutch/types.hpp>
 
@@ -68,6 +70,10 @@ class HUTCH_API ConfigTable {
   explicit ConfigTable(std::shared_ptr<Impl> impl);
 };
 
+// An image_map table: "<name or prefix>" = "<image>", and default = "<image>"; every value a
+// non-empty string (Errc::config at the key otherwise).
+HUTCH_API ImageMap read_image_map(const ConfigTable& table);
+
 // A stop_grace: 0 to kMaxStopGraceMs, else Errc::config naming `key` in `table`.
 HUTCH_API Duration checked_stop_grace(const ConfigTable& table, const std::string& key, Duration value);
 
@@ -90,6 +96,8 @@ struct HUTCH_API Config {
   std::optional<Duration> exec_start_timeout;  // default ExecRequest::start_timeout of `hutch run/exec`
   std::string log_level = "warn";
   std::string state_dir = default_state_dir();
+  EnvPolicy env_policy;  // env_passthrough, env_block: host variables every sandbox inherits
+  ImageMap image_map;    // [defaults.image_map]: name or prefix -> image, and "default"
 
   // [images]: pull policy, insecure registries, credentials (image_settings.hpp)
   ImageSettings images;

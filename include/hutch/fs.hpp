@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,12 @@ struct TreeEntry {
 using TreeVisitor =
     std::function<void(const TreeEntry& entry, const std::function<void(const ChunkSink&)>& read_data)>;
 
+// How write creates a file.
+struct WriteOptions {
+  std::uint32_t mode = 0644;  // permission bits of a new (or truncated) file
+  bool parents = false;       // create missing parent directories (0755) first, as mkdir -p
+};
+
 class HUTCH_INTERFACE Fs {
  public:
   virtual ~Fs() = default;
@@ -70,8 +77,14 @@ class HUTCH_INTERFACE Fs {
   // Creates or truncates `path` (parents must exist) with permission bits `mode`.
   virtual void write(const std::string& path, std::string_view data, std::uint32_t mode = 0644);
   // Streams the content from `source` until it returns an empty chunk.
+  // A sandbox made with SandboxSpec::max_file_bytes refuses content beyond it with
+  // Errc::invalid_argument naming the limit (what was written before that may stay).
   virtual void write_stream(const std::string& path, const ChunkSource& source,
                             std::uint32_t mode = 0644) = 0;
+  // write / write_stream with options: `{.parents = true}` creates missing parents first
+  // (TanStack's and StartOS's writeFile). Not virtual: mkdir and write_stream do the work.
+  void write(const std::string& path, std::string_view data, const WriteOptions& options);
+  void write_stream(const std::string& path, const ChunkSource& source, const WriteOptions& options);
 
   // Creates a directory. With `parents`, missing parents are created and an existing
   // directory is not an error (mkdir -p).
@@ -101,6 +114,11 @@ class HUTCH_INTERFACE Fs {
   // Creates a symlink at `path` pointing at `target` (stored as given).
   virtual void symlink(const std::string& target, const std::string& path) = 0;
 };
+
+// Wraps `source` so that more than `limit` bytes in total throw Errc::invalid_argument
+// "<what>: more than <limit> bytes (the sandbox's max_file_bytes)". No limit: `source` itself.
+HUTCH_API ChunkSource limit_file_size(ChunkSource source, std::optional<std::uint64_t> limit,
+                                      std::string what);
 
 // Checks the path rules above and returns the path with duplicate slashes and "." removed.
 // ".." components are kept: the backend's resolver confines them to the root.

@@ -73,6 +73,14 @@ class HUTCH_INTERFACE Handle {
   // capabilities().launch.
   virtual void logs(const std::function<bool(std::string_view chunk)>& sink, bool follow = false);
 
+  // Changes the environment of the commands started after it returns (exec, spawn, launch),
+  // from this and every other process: each key of `set` is set to its value, each name in
+  // `unset` removed (also when the image set it); a request's own env still wins. The change
+  // is kept with the sandbox (TanStack's env.set) and shows in spec().env. Running commands
+  // keep theirs. Keys are checked as SandboxSpec::env's (Errc::invalid_argument); a key in
+  // both lists is invalid too. Errc::unsupported without capabilities().set_env.
+  virtual void set_env(const Env& set, const std::vector<std::string>& unset);
+
   // The sandbox's files.
   virtual Fs& fs() = 0;
 

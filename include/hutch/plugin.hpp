@@ -28,8 +28,11 @@ namespace hutch {
 
 // 2: Handle::launch/logs, SandboxInfo::main_command; 3: the project's new name (module, symbol
 // and namespace names all changed, so an older plugin cannot be loaded); 4 (issue 12):
-// ExecRequest::start_timeout, SandboxBackend::warnings, Fs::read_tree.
-inline constexpr std::uint32_t kPluginApiVersion = 8;
+// ExecRequest::start_timeout, SandboxBackend::warnings, Fs::read_tree; 5 (issue 13): stop/start
+// and lifetimes; 6 (issue 14, terminals and image defaults); 8 (issue 18): SandboxBackend::pull_image
+// and PluginContext::images; 9 (issue 14, parity): SandboxSpec::files/max_file_bytes/workspace,
+// Fs::write parents, Handle::set_env, SandboxBackend::volumes and remove_volume.
+inline constexpr std::uint32_t kPluginApiVersion = 9;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

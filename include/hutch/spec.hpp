@@ -33,8 +33,8 @@ HUTCH_API std::pair<std::string, std::string> parse_key_value(std::string_view t
                                                            std::string_view what);
 
 // Fills the fields of `spec` that are unset from `defaults` (image, workdir, user, limits —
-// a limit unlimited in `spec` stays so, one unlimited in `defaults` becomes so —, env entries
-// not already present). Network and read_only_root come from `spec`.
+// a limit unlimited in `spec` stays so, one unlimited in `defaults` becomes so —, stop_grace,
+// max_file_bytes, workspace, env entries not already present). Network and read_only_root come from `spec`.
 HUTCH_API SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaults);
 
 // The safe defaults for untrusted code: memory kDefaultMemoryBytes and pids kDefaultPids where

@@ -78,6 +78,27 @@ struct Limits {
   bool operator==(const Limits&) const = default;
 };
 
+// One file of SandboxSpec::files: written into the sandbox, missing parent directories
+// created, before create returns (anvia's manifest). Exactly one of `content` and `source`
+// carries the bytes: `source` is a host file read by the process that calls create.
+struct SandboxFile {
+  std::string path;     // absolute, inside the sandbox
+  std::string content;  // the bytes, when source is empty
+  // A host path, read at create time (instead of content) by the process that calls create.
+  // Host-only: a host serving untrusted clients refuses it (refuse_host_only_fields in
+  // <hutch/untrusted_spec.hpp>).
+  std::string source;
+  std::uint32_t mode = 0644;
+  std::string owner;    // "uid" or "uid:gid" inside the sandbox; empty: the backend's default
+  bool operator==(const SandboxFile&) const = default;
+};
+
+// The /workspace of a sandbox (SandboxSpec::workspace): an empty directory that lives and dies
+// with the sandbox (the default), none, or a named persistent volume that outlives it.
+inline constexpr const char* kWorkspaceEphemeral = "ephemeral";
+inline constexpr const char* kWorkspaceNone = "none";
+inline constexpr const char* kWorkspaceTarget = "/workspace";
+
 // What an image asks of the commands run from it (its Docker/OCI config: Entrypoint, Cmd,
 // Env, WorkingDir, User). SandboxInfo::defaults holds it resolved under the sandbox's spec.
 struct ImageDefaults {
@@ -116,6 +137,15 @@ struct SandboxSpec {
   // backend may keep its writable layer in memory (the subcontainer backend: on a tmpfs, see
   // ephemeral_dir in hutch.toml), so what it writes costs RAM, not disk.
   bool ephemeral = false;
+  // Staged before create returns (see SandboxFile). A backend keeps paths, modes and owners
+  // in the spec it records, not the contents.
+  std::vector<SandboxFile> files;
+  // Largest file a command may write (RLIMIT_FSIZE: a write beyond it fails with EFBIG, the
+  // writer is not killed) and Fs may write (Errc::invalid_argument). Unset: no limit.
+  std::optional<std::uint64_t> max_file_bytes;
+  // kWorkspaceEphemeral, kWorkspaceNone, or the name of a persistent volume mounted at
+  // kWorkspaceTarget. Empty: ephemeral. A mount of its own on /workspace replaces it.
+  std::string workspace;
   // Replaces the image's Entrypoint, and then its Cmd is not used (`docker run --entrypoint`).
   // Unset: the image's. An empty vector: no entrypoint.
   std::optional<std::vector<std::string>> entrypoint;
@@ -185,6 +215,8 @@ struct Capabilities {
   bool stats = false;
   bool persistent = false;  // sandboxes outlive the creating process (resume by id)
   bool launch = false;      // Handle::launch and Handle::logs: a main command per sandbox
+  bool set_env = false;     // Handle::set_env
+  bool volumes = false;     // SandboxBackend::volumes and remove_volume
   bool stop = false;        // Handle::stop, Handle::start, Handle::set_lifetime
   // The sandbox ends by itself once its ttl or idle timeout has passed (its PID 1 holds them);
   // without it, only prune applies them.
@@ -252,6 +284,14 @@ struct PortBinding {
   std::uint16_t container_port = 0;
   std::string host_address;  // "127.0.0.1"
   std::uint16_t host_port = 0;
+};
+
+// A persistent volume of a backend (a named workspace, a volume mount's source).
+struct VolumeInfo {
+  std::string name;
+  std::string backend;
+  std::vector<std::string> used_by;  // ids of the sandboxes that mount it
+  std::optional<std::chrono::system_clock::time_point> created;
 };
 
 struct SnapshotInfo {

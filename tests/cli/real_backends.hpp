@@ -35,6 +35,19 @@ inline std::string docker_test_image() {
   return image != nullptr && *image != '\0' ? image : "hutch-test-busybox:latest";
 }
 
+// The image .ci/build-test-images.sh builds FROM the test image with an ENTRYPOINT, CMD, ENV
+// GREETING=from-image, WORKDIR /srv/app and USER (.ci/test-images/defaults): on docker by its
+// tag ($HUTCH_DOCKER_DEFAULTS_IMAGE), on subcontainer as its `docker save` archive.
+inline std::string docker_defaults_image() {
+  const char* image = std::getenv("HUTCH_DOCKER_DEFAULTS_IMAGE");
+  return image != nullptr && *image != '\0' ? image : "hutch-test-defaults:latest";
+}
+inline std::string test_data(const std::string& name) {
+  const char* data = std::getenv("HUTCH_TEST_DATA");
+  return (std::filesystem::path(data != nullptr && *data != '\0' ? data : "/tmp/hutch-test-data") / name).string();
+}
+inline std::string subcontainer_defaults_archive() { return test_data("defaults-docker-save.tar"); }
+
 // The sandbox's root (another host uid when hutch runs as root) walks down to the state under
 // a test's directory.
 inline void let_sandbox_roots_in(const std::filesystem::path& directory) { ::chmod(directory.c_str(), 0711); }

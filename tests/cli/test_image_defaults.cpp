@@ -3,9 +3,7 @@
 // built FROM the test image by .ci/build-test-images.sh) on docker, and the same image saved
 // with `docker save` and imported by the subcontainer backend. Its entrypoint prints
 // "entry:<its arguments>:$GREETING:<working directory>:<uid>".
-#include "cli_fixture.hpp"
-#include "namespaces.hpp"
-#include "require.hpp"
+#include "real_backends.hpp"
 
 #include <sys/stat.h>
 
@@ -18,16 +16,6 @@ namespace fs = std::filesystem;
 
 const fs::path kSubcontainerPlugin = fs::path(HUTCH_PLUGIN_OUTPUT_DIR) / "hutch-subcontainer.so";
 const fs::path kDockerPlugin = fs::path(HUTCH_PLUGIN_OUTPUT_DIR) / "hutch-docker.so";
-
-std::string test_data(const std::string& name) {
-  const char* data = std::getenv("HUTCH_TEST_DATA");
-  return (fs::path(data != nullptr && *data != '\0' ? data : "/tmp/hutch-test-data") / name).string();
-}
-
-std::string docker_defaults_image() {
-  const char* image = std::getenv("HUTCH_DOCKER_DEFAULTS_IMAGE");
-  return image != nullptr && *image != '\0' ? image : "hutch-test-defaults:latest";
-}
 
 class ImageDefaultsCliTest : public HutchCliTest {
  protected:
@@ -89,7 +77,7 @@ class ImageDefaultsCliTest : public HutchCliTest {
 TEST_F(ImageDefaultsCliTest, SubcontainerAppliesTheDefaultsOfAnImportedDockerSave) {
   HUTCH_NEED(user_namespaces_available() && fs::exists(kSubcontainerPlugin), "HUTCH_REQUIRE_NAMESPACES",
              "user+mount namespaces and the subcontainer plugin");
-  const std::string archive = test_data("defaults-docker-save.tar");
+  const std::string archive = subcontainer_defaults_archive();
   HUTCH_NEED(fs::exists(archive), "HUTCH_REQUIRE_NAMESPACES",
              archive + " (made by .ci/build-test-images.sh with a running dockerd)");
   // The sandbox's root (another host uid when hutch runs as root) walks down to its state.

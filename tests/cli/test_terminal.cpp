@@ -99,7 +99,9 @@ class TerminalCliTest : public HutchCliTest {
 
   void check_interactive_shell(const std::vector<std::string>& run_args) {
     start(run_args);
-    ASSERT_TRUE(shows("/ #")) << "no prompt";  // capture-pane drops the trailing blank
+    // The shell starts in the sandbox's /workspace (issue 14: the working directory falls back
+    // to it); capture-pane drops the prompt's trailing blank.
+    ASSERT_TRUE(shows("/workspace #")) << "no prompt";
 
     type_line("stty size");
     ASSERT_TRUE(shows("24 80"));

@@ -94,6 +94,17 @@ TEST_P(Lifetimes, TtlEndsTheSandboxWhichPruneThenRemoves) {
   EXPECT_TRUE(throws_errc(Errc::not_found, [&] { backend().resume(sandbox->id()); }));
 }
 
+// A ttl that passes before create returns (shorter than the sandbox's start) is no error: the
+// sandbox is made and is expired, for prune.
+TEST_P(Lifetimes, ATtlShorterThanTheStartGivesAnExpiredSandbox) {
+  if (!caps().lifetimes) GTEST_SKIP() << "no lifetimes capability: only prune applies them (see `hutch backends`)";
+  auto spec = base_spec();
+  spec.ttl = 1ms;
+  auto sandbox = create(spec);
+  EXPECT_TRUE(wait_for_state(*sandbox, SandboxState::expired, 15s).has_value()) << "the ttl did not end the sandbox";
+  EXPECT_EQ(backend().prune(test_filter()), std::vector<std::string>{sandbox->id()});
+}
+
 TEST_P(Lifetimes, SetLifetimeMovesTheTtl) {
   auto spec = base_spec();
   spec.ttl = 2s;

@@ -2,12 +2,15 @@
 
 #include "handle.hpp"
 #include "process.hpp"
+#include "tree_fs.hpp"
 
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
 #include <hutch/image_defaults.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/workspace.hpp>
 
 #include <algorithm>
 
@@ -40,6 +43,7 @@ Capabilities FakeBackend::capabilities() const {
   caps.stdin = true;
   caps.stats = true;
   caps.persistent = true;
+  caps.set_env = true;
   caps.stop = true;
   caps.lifetimes = true;
   return caps;
@@ -91,11 +95,13 @@ std::shared_ptr<Handle> FakeBackend::create(const SandboxSpec& spec) {
     throw Error(Errc::unsupported, "backend '" + name() + "' does not support network mode '" +
                                        to_string(spec.network) + "' (only 'none')");
 
+  refuse_named_workspace(spec, name());
+
   SandboxRecord record;
   record.id = Store::new_id("fake-");
-  record.spec = spec;
+  record.spec = without_file_contents(spec);
   if (record.spec.image.empty()) record.spec.image = "fake";
-  if (record.spec.workdir.empty()) record.spec.workdir = "/";
+  if (record.spec.workdir.empty()) record.spec.workdir = fallback_working_directory(spec);
   record.labels = spec.labels;
   record.labels[kLabelManaged] = "true";
   record.labels[kLabelId] = record.id;
@@ -104,17 +110,18 @@ std::shared_ptr<Handle> FakeBackend::create(const SandboxSpec& spec) {
   if (spec.ttl) record.ttl_deadline_ms = to_unix_ms(record.created + *spec.ttl);
   if (spec.idle_timeout) record.idle_timeout_ms = spec.idle_timeout->count();
   store_.create(record);
-  if (record.spec.workdir != "/") {
-    try {
-      auto handle = std::make_shared<FakeHandle>(shared_from_this(), record);
-      handle->fs().mkdir(record.spec.workdir, true);
-      return handle;
-    } catch (...) {
-      store_.remove(record.id);
-      throw;
-    }
+  try {
+    // Straight into the sandbox's tree, not through its handle's Fs: a ttl shorter than this
+    // create must not fail it (the sandbox is then expired, as the contract says).
+    TreeFs tree(store_.files_dir(record.id), record.id);
+    // The ephemeral workspace is a directory of the sandbox's tree, gone with it.
+    if (workspace_of(spec).kind == WorkspaceKind::ephemeral) tree.mkdir(kWorkspaceTarget, true);
+    if (record.spec.workdir != "/") tree.mkdir(record.spec.workdir, true);
+  } catch (...) {
+    store_.remove(record.id);
+    throw;
   }
-  return std::make_shared<FakeHandle>(shared_from_this(), std::move(record));
+  return stage_files_or_destroy(std::make_shared<FakeHandle>(shared_from_this(), std::move(record)), spec.files);
 }
 
 std::shared_ptr<Handle> FakeBackend::resume(const std::string& id) {

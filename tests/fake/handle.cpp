@@ -3,6 +3,7 @@
 #include "backend.hpp"
 #include "process.hpp"
 
+#include <hutch/env_changes.hpp>
 #include <hutch/error.hpp>
 #include <hutch/fork.hpp>
 #include <hutch/image_defaults.hpp>
@@ -14,7 +15,9 @@ FakeHandle::FakeHandle(std::shared_ptr<FakeBackend> backend, SandboxRecord recor
     : backend_(std::move(backend)),
       id_(record.id),
       spec_(std::move(record.spec)),
-      fs_(backend_->store().files_dir(id_), id_) {}
+      fs_(backend_->store().files_dir(id_), id_) {
+  fs_.set_max_file_bytes(spec_.max_file_bytes);
+}
 
 std::string FakeHandle::backend_name() const { return backend_->name(); }
 
@@ -35,7 +38,17 @@ SandboxRecord FakeHandle::running() const {
 
 SandboxSpec FakeHandle::spec() const {
   current();
-  return spec_;
+  SandboxSpec spec = spec_;
+  spec.env = apply_env_changes(std::move(spec.env), read_env_changes(env_file()));
+  return spec;
+}
+
+std::filesystem::path FakeHandle::env_file() const { return backend_->store().sandbox_dir(id_) / "env.json"; }
+
+void FakeHandle::set_env(const Env& set, const std::vector<std::string>& unset) {
+  validate_env_change(set, unset);
+  current();
+  update_env_changes(env_file(), set, unset);
 }
 
 SandboxInfo FakeHandle::info() { return backend_->info_of(current()); }
@@ -56,7 +69,7 @@ std::unique_ptr<Process> FakeHandle::start(const ExecRequest& given, bool keep_s
   if (request.tty) throw_unsupported(backend_name(), "tty");
 
   CommandContext context;
-  context.env = record.spec.env;
+  context.env = apply_env_changes(record.spec.env, read_env_changes(env_file()));
   for (const auto& [key, value] : request.env) context.env[key] = value;
   context.cwd = normalize_sandbox_path(
       !request.cwd.empty() ? request.cwd : (record.spec.workdir.empty() ? "/" : record.spec.workdir));

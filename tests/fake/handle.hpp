@@ -22,6 +22,8 @@ class FakeHandle final : public Handle {
   SandboxInfo info() override;
   ExecResult exec(const ExecRequest& request) override;
   std::unique_ptr<Process> spawn(const ExecRequest& request) override;
+  // Kept in <sandbox dir>/env.json (<hutch/env_changes.hpp>), read by every command.
+  void set_env(const Env& set, const std::vector<std::string>& unset) override;
   Fs& fs() override;
   SnapshotInfo snapshot(const std::string& label) override;
   void pause() override;
@@ -39,6 +41,7 @@ class FakeHandle final : public Handle {
  private:
   // The record on disk; Errc::state once the sandbox is gone.
   SandboxRecord current() const;
+  std::filesystem::path env_file() const;
   // current(), and Errc::state while it is stopped.
   SandboxRecord running() const;
   std::unique_ptr<Process> start(const ExecRequest& request, bool keep_stdin_open);

@@ -66,8 +66,9 @@ class Store {
   // Replaces the files of `sandbox_id` with those of the snapshot.
   void restore_files(const std::string& snapshot_id, const std::string& sandbox_id);
 
- private:
   std::filesystem::path sandbox_dir(const std::string& id) const;
+
+ private:
   std::filesystem::path snapshot_dir(const std::string& id) const;
 
   std::filesystem::path root_;

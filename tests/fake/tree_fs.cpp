@@ -176,8 +176,10 @@ void TreeFs::write_stream(const std::string& path, const ChunkSource& source, st
   if (::ftruncate(fd.get(), 0) != 0) fail("write", path, errno);
   // The umask must not change the mode the caller asked for.
   if (::fchmod(fd.get(), mode & 07777) != 0) fail("write", path, errno);
+  const ChunkSource limited =
+      limit_file_size(source, max_file_bytes_, "write '" + path + "' in fake sandbox " + sandbox_id_);
   for (;;) {
-    std::string_view chunk = source();
+    std::string_view chunk = limited();
     if (chunk.empty()) break;
     while (!chunk.empty()) {
       ssize_t put = ::write(fd.get(), chunk.data(), chunk.size());

@@ -10,6 +10,7 @@
 #include <hutch/fs.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 namespace hutch::fake {
@@ -19,6 +20,8 @@ class TreeFs final : public Fs {
   // `root` is the files/ directory of sandbox `sandbox_id`; once it is gone every call
   // throws Errc::state.
   TreeFs(std::filesystem::path root, std::string sandbox_id);
+  // A write of more than `max_bytes` (SandboxSpec::max_file_bytes) is refused; unset: any size.
+  void set_max_file_bytes(std::optional<std::uint64_t> max_bytes) { max_file_bytes_ = max_bytes; }
 
   void read_stream(const std::string& path, const ChunkSink& sink) override;
   void write_stream(const std::string& path, const ChunkSource& source,
@@ -39,6 +42,7 @@ class TreeFs final : public Fs {
 
   std::filesystem::path root_;
   std::string sandbox_id_;
+  std::optional<std::uint64_t> max_file_bytes_;
 };
 
 }  // namespace hutch::fake

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Service, tokens, env, expectError, namespacesUsable } from './service_fixture.mjs';
 
 const required = (name) => ['1', 'true', 'yes'].includes(process.env[name] ?? '');
@@ -81,6 +83,30 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
     expectError(await service.curl('GET', `/v1/sandboxes/${sandbox.id}`, admin), 404, 'not_found', sandbox.id);
   });
 
+  it('answers DELETE once the sandbox is marked for removal, and removes it in the background', {
+    skip: env.backend === 'fake' && 'the fake backend removes at once: nothing to wait for',
+  }, async () => {
+    // A process that ignores SIGTERM makes the removal wait the whole 3 s stop grace.
+    const sandbox = await create(admin, { stop_grace_ms: 3000 });
+    const started = await exec(sandbox.id, { argv: ['sh', '-c', "(trap '' TERM; exec sleep 60) >/dev/null 2>&1 </dev/null &"] });
+    assert.equal(started.status, 200, started.text);
+    const before = Date.now();
+    const removed = await service.curl('DELETE', `/v1/sandboxes/${sandbox.id}`, admin);
+    const took = Date.now() - before;
+    assert.equal(removed.status, 204, removed.text);
+    assert.ok(took < 1500, `DELETE took ${took} ms: it waited for the removal`);
+    expectError(await service.curl('GET', `/v1/sandboxes/${sandbox.id}`, admin), 404, 'not_found', sandbox.id);
+    const listed = await service.curl('GET', '/v1/sandboxes', admin);
+    assert.ok(!listed.json.some((s) => s.id === sandbox.id), 'a sandbox marked for removal is still listed');
+    // The backend itself, asked directly: the removal finishes.
+    for (let waited = 0; ; waited += 200) {
+      const { stdout } = await promisify(execFile)(env.hutch, ['--config', service.config, '--json', 'ls']);
+      if (!JSON.parse(stdout).some((s) => s.id === sandbox.id)) break;
+      assert.ok(waited < 10000, `sandbox ${sandbox.id} still exists 10 s after its DELETE`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+
   it('runs commands: output, stdin as text and as base64, env, exit status as a result', async () => {
     const { id } = await create();
     const echoed = await exec(id, { argv: ['echo', 'hi', 'there'] });
@@ -127,6 +153,18 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
     expectError(await service.curl('GET', `/v1/sandboxes/${id}/files`, admin), 400, 'invalid_argument', "'path'");
     expectError(await service.curl('GET', '/v1/nothing', admin), 404, 'not_found', '/v1/nothing');
     expectError(await service.curl('PUT', '/v1/sandboxes', admin), 405, 'invalid_argument', '(allowed: POST, GET)');
+  });
+
+  it('takes a spec\'s files as content only: a host source path is refused with 400 naming the field', async () => {
+    // The service would read the file with its own rights (another user's keys, /etc/shadow).
+    expectError(await service.curl('POST', '/v1/sandboxes', { ...admin, json: spec({ files: [{ path: '/tmp/a', content: 'x' },
+      { path: '/tmp/stolen', source: '/etc/shadow' }] }) }), 400, 'invalid_argument', "files[1].source ('/etc/shadow')");
+    expectError(await service.curl('POST', '/v1/sandboxes', { ...admin, json: spec({ files: [{ path: '/tmp/a', mode: 'rw' }] }) }),
+      400, 'invalid_argument', "field 'files[0].mode'");
+    const { id } = await create(admin, { files: [{ path: '/tmp/dir/greeting', content: 'hi from the client', mode: 0o600 }] });
+    const got = await service.curl('GET', `/v1/sandboxes/${id}/files?path=/tmp/dir/greeting`, { ...admin, validate: false });
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.text, 'hi from the client');
   });
 
   it('refuses a JSON body over the limit with 413, before and while reading it', async () => {
@@ -235,9 +273,44 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
       assert.equal(snapshot.status, 201, snapshot.text);
       assert.equal(snapshot.json.label, 'api-test');
       assert.equal(snapshot.json.source_sandbox, sandbox.id);
-      await import('node:child_process').then(({ execFileSync }) =>
-        execFileSync(env.hutch, ['--config', service.config, 'snapshots', 'rm', snapshot.json.id]));
+      const listed = await service.curl('GET', '/v1/snapshots', admin);
+      assert.ok(listed.json.some((s) => s.id === snapshot.json.id), listed.text);
+      expectError(await service.curl('GET', '/v1/snapshots', alice), 403, 'permission_denied');
+      const restored = await service.curl('POST', `/v1/snapshots/${snapshot.json.id}/restore`, { ...admin, json: { image: 'host' } });
+      assert.equal(restored.status, 201, restored.text);
+      const file = await service.curl('GET', `/v1/sandboxes/${restored.json.id}/files?path=/tmp/forked`, admin);
+      assert.equal(file.text, 'copied');
+      assert.equal((await service.curl('DELETE', `/v1/snapshots/${snapshot.json.id}`, admin)).status, 204);
+      expectError(await service.curl('DELETE', `/v1/snapshots/${snapshot.json.id}`, admin), 404, 'not_found');
     }
+  });
+
+  it('makes symlinks, launches a main command and streams its log, and prunes its own sandboxes', async () => {
+    const sandbox = await create(admin, { labels: { test: 'api', group: 'prune-me' } });
+    const path = `/v1/sandboxes/${sandbox.id}`;
+    await service.curl('PUT', `${path}/files?path=/tmp/target`, { ...admin, data: 'pointed at' });
+    const link = await service.curl('POST', `${path}/files/symlink`, { ...admin, json: { target: '/tmp/target', path: '/tmp/link' } });
+    assert.equal(link.status, 201, link.text);
+    assert.equal(link.json.type, 'symlink');
+    assert.equal((await service.curl('GET', `${path}/files?path=/tmp/link`, admin)).text, 'pointed at');
+    expectError(await service.curl('POST', `${path}/files/symlink`, { ...admin, json: { path: '/tmp/x' } }), 400, 'invalid_argument', "'target'");
+    if (capabilities.launch) {
+      expectError(await service.curl('GET', `${path}/logs`, admin), 404, 'not_found');
+      const launched = await service.curl('POST', `${path}/launch`, { ...admin, json: { argv: ['sh', '-c', 'echo from-main'] } });
+      assert.equal(launched.status, 201, launched.text);
+      const logs = await service.curl('GET', `${path}/logs?follow=1`, admin);
+      assert.equal(logs.status, 200, logs.text);
+      assert.ok(logs.text.includes('from-main'), logs.text);
+    } else {
+      expectError(await service.curl('POST', `${path}/launch`, { ...admin, json: { argv: ['true'] } }), 501, 'unsupported');
+    }
+    const kept = await create(alice, { labels: { test: 'api', group: 'prune-me' } });
+    // A tenant prunes only its own; the operator every one of the service's that matches.
+    const byAlice = await service.curl('POST', '/v1/prune', { ...alice, json: { labels: { group: 'prune-me' }, all: true } });
+    assert.deepEqual(byAlice.json.removed, [kept.id], byAlice.text);
+    const byAdmin = await service.curl('POST', '/v1/prune', { ...admin, json: { labels: { group: 'prune-me' }, all: true } });
+    assert.deepEqual(byAdmin.json.removed, [sandbox.id], byAdmin.text);
+    expectError(await service.curl('POST', '/v1/prune', { ...admin, json: { all: 'yes' } }), 400, 'invalid_argument', "'all'");
   });
 
   it('closes a connection whose request header does not arrive in time (slowloris)', async () => {

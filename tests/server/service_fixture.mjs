@@ -61,7 +61,8 @@ export class Service {
       '--listen', 'tcp://127.0.0.1:0', '--tokens-file', service.tokensFile, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     service.stderr = '';
     service.exited = new Promise((resolve) => service.process.on('exit', (code, signal) => resolve({ code, signal })));
-    await new Promise((resolve, reject) => {
+    // A service that does not start leaves nothing: not its process, not its directory.
+    const started = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`hutch serve did not start in 20 s: ${service.stderr}`)), 20000);
       service.process.stderr.on('data', (data) => {
         service.stderr += data;
@@ -73,6 +74,11 @@ export class Service {
         }
       });
       service.exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`hutch serve exited ${code}: ${service.stderr}`)); });
+    });
+    await started.catch((error) => {
+      if (service.process.exitCode === null) service.process.kill('SIGKILL');
+      rmSync(service.dir, { recursive: true, force: true });
+      throw error;
     });
     service.instanceId = readFileSync(join(service.stateDir, 'serve', 'instance-id'), 'utf8').trim();
     return service;

@@ -17,7 +17,7 @@ if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
 function stream(url, request, { token = tokens.admin, socketPath, script, pauseReading } = {}) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, socketPath });
-    const result = { stdout: [], stderr: [], errors: [], exit: null, frames: 0 };
+    const result = { stdout: [], stderr: [], errors: [], exit: null, started: false, frames: 0 };
     ws.on('open', async () => {
       ws.send(JSON.stringify({ type: 'request', ...request }));
       if (pauseReading) {
@@ -28,6 +28,7 @@ function stream(url, request, { token = tokens.admin, socketPath, script, pauseR
     });
     ws.on('message', (data, binary) => {
       if (binary) {
+        if (!result.started) reject(new Error('output came before the started message'));
         result.frames++;
         const id = data[0];
         const payload = data.subarray(1);
@@ -36,7 +37,10 @@ function stream(url, request, { token = tokens.admin, socketPath, script, pauseR
         else reject(new Error(`a frame with stream id ${id}`));
       } else {
         const message = JSON.parse(data.toString());
-        if (message.type === 'exit') result.exit = message;
+        if (message.type === 'started') {
+          if (result.started || result.frames > 0) reject(new Error(`a late or second started message: ${data}`));
+          result.started = true;
+        } else if (message.type === 'exit') result.exit = message;
         else if (message.type === 'error') result.errors.push(message.error);
         else reject(new Error(`unexpected message ${data}`));
       }
@@ -70,6 +74,7 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
   it('streams stdout and stderr apart and ends with the exit message', async () => {
     const result = await stream(url(), { argv: ['printenv', 'WHO'] });
     assert.equal(result.stdoutText, 'stream\n');
+    assert.equal(result.started, true, "no started message before the output");
     assert.equal(result.exit.exit_code, 0);
     assert.equal(result.exit.timed_out, false);
     assert.equal(result.code, 1000);
@@ -140,5 +145,58 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
     assert.equal(result.exit.exit_code, 0);
     const grown = rss() - before;
     assert.ok(grown < 24 * 1024 * 1024, `the service's peak RSS grew by ${grown} bytes for ${size} bytes of output`);
+  });
+});
+
+describe(`SIGTERM drains the service on ${env.backend}`, { skip }, () => {
+  const admin = { token: tokens.admin };
+  // Starts a service with a sandbox and a streamed `sleep 60` in it; resolves once it started.
+  async function serviceWithStream(extraArgs = []) {
+    const service = await Service.start({ extraArgs });
+    const created = await service.curl('POST', '/v1/sandboxes', { ...admin, json: { image: 'host' } });
+    assert.equal(created.status, 201, created.text);
+    const url = `ws://127.0.0.1:${service.port}/v1/sandboxes/${created.json.id}/exec`;
+    let started;
+    const running = new Promise((resolve) => { started = resolve; });
+    const streamed = stream(url, { argv: ['sleep', '60'] }, {
+      script: async (ws) => ws.on('message', (data, binary) => { if (!binary && JSON.parse(data).type === 'started') started(); }),
+    });
+    await running;
+    return { service, id: created.json.id, streamed };
+  }
+  const listedByBackend = async (service) => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { stdout } = await promisify(execFile)(env.hutch, ['--config', service.config, '--json', 'ls']);
+    return JSON.parse(stdout).map((s) => s.id);
+  };
+
+  it('ends streams with their exit message and a normal close, exits 0, and keeps the sandboxes', async () => {
+    const { service, id, streamed } = await serviceWithStream();
+    try {
+      const before = Date.now();
+      service.process.kill('SIGTERM');
+      const result = await streamed;
+      assert.equal(result.code, 1000, 'the stream did not end with a normal close');
+      assert.equal(result.exit?.signal, 9, `no exit message for the ended command: ${JSON.stringify(result.exit)}`);
+      const { code } = await service.exited;
+      assert.equal(code, 0, service.stderr);
+      assert.ok(Date.now() - before < 10000, 'the drain took longer than 10 s');
+      assert.deepEqual(await listedByBackend(service), [id], 'the sandbox did not stay');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('removes the sandboxes it made with --destroy-on-exit', async () => {
+    const { service, streamed } = await serviceWithStream(['--destroy-on-exit']);
+    try {
+      service.process.kill('SIGTERM');
+      await streamed;
+      assert.equal((await service.exited).code, 0, service.stderr);
+      assert.deepEqual(await listedByBackend(service), [], 'a sandbox outlived --destroy-on-exit');
+    } finally {
+      await service.stop();
+    }
   });
 });

@@ -3,6 +3,7 @@
 // no process and no cgroup; SIGTERM from inside the sandbox does not stop it.
 #include "runtime_fixture.hpp"
 
+#include "file_lock.hpp"
 #include "handle.hpp"
 #include "host_files.hpp"
 #include "term_scripts.hpp"
@@ -11,7 +12,9 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 namespace hutch::subcontainer::test {
@@ -105,8 +108,46 @@ TEST_F(StopTest, StoppedSandboxHoldsNoProcessAndNoCgroup) {
   for (const auto& dir : handle.record().cgroup_dirs) EXPECT_TRUE(fs::exists(dir)) << dir << " was not made again";
 }
 
+// An expired sandbox is stopped by its own leader, with no host process around: its cgroup
+// (and the memory charged to it) goes as soon as anyone looks at it, not only at prune.
+TEST_F(StopTest, AnExpiredSandboxHoldsNoCgroupOnceSeen) {
+  SandboxSpec spec;
+  spec.ttl = 1s;
+  auto sandbox = backend_->create(spec);
+  const auto dirs = static_cast<SubcontainerHandle&>(*sandbox).record().cgroup_dirs;
+  ASSERT_FALSE(dirs.empty());
+  auto listed = backend_->resume(sandbox->id());  // another process's view, through list
+  const auto until = Clock::now() + 15s;
+  while (Clock::now() < until && listed->info().state != SandboxState::expired) std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(listed->info().state, SandboxState::expired);
+  for (const auto& dir : dirs) EXPECT_FALSE(fs::exists(dir)) << dir << " is still there";
+  EXPECT_EQ(sandbox->info().state, SandboxState::expired);
+}
+
 // Before, prune judged idleness by the start of the last command: a command that ran longer
 // than the idle timeout had its sandbox removed under it.
+// Stop, start and set_lifetime read, change and save the record under a lock on the sandbox's
+// directory shared by every process: one that changes it meanwhile waits, instead of having its
+// change overwritten with what the other read before.
+TEST_F(StopTest, ChangesToTheRecordWaitForAnotherProcesssChange) {
+  auto sandbox = backend_->create({});
+  auto other = backend_->resume(sandbox->id());
+  std::optional<FileLock> held;
+  held.emplace(sandbox_paths(runtime_->config.sandboxes_dir, sandbox->id()).dir / "record.lock");
+  std::atomic<bool> changed{false};
+  std::jthread change([&] {
+    other->set_lifetime({1h, std::nullopt});
+    changed = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(changed) << "the record changed while another process held it";
+  held.reset();
+  change.join();
+  EXPECT_TRUE(changed);
+  ASSERT_TRUE(sandbox->info().expires_at.has_value());
+  EXPECT_GT(*sandbox->info().expires_at, std::chrono::system_clock::now() + 50min);
+}
+
 TEST_F(StopTest, PruneLeavesASandboxWhoseCommandOutlastsItsIdleTimeout) {
   SandboxSpec spec;
   spec.idle_timeout = 1s;

@@ -148,6 +148,31 @@ TEST(ParseConfig, AnEmptyDocumentGivesTheBuiltInDefaults) {
   EXPECT_TRUE(c.backends.empty());
 }
 
+// Issue 14: what used to be [backends.docker] keys is read from [defaults] for every backend.
+TEST(ParseConfig, ReadsTheFilesWorkspaceEnvAndImageDefaults) {
+  Config c = parse_config(R"(
+[defaults]
+max_file_bytes = "100m"
+workspace = "proj"
+env_passthrough = ["LANG", "LC_*"]
+env_block = ["LC_SECRET"]
+[defaults.image_map]
+python = "py:3.12"
+default = "base:1"
+)",
+                          "t.toml");
+  EXPECT_EQ(c.defaults.max_file_bytes, std::uint64_t{100} << 20);
+  EXPECT_EQ(c.defaults.workspace, "proj");
+  EXPECT_EQ(c.env_policy.passthrough, (std::vector<std::string>{"LANG", "LC_*"}));
+  EXPECT_EQ(c.env_policy.block, std::vector<std::string>{"LC_SECRET"});
+  EXPECT_EQ(c.image_map.select("", {"python3.11", "x.py"}), "py:3.12");
+  EXPECT_EQ(c.image_map.select("", {"sh"}), "base:1");
+
+  EXPECT_NE(parse_error("[defaults]\nworkspace = \"../x\"\n").find("t.toml:2"), std::string::npos);
+  EXPECT_NE(parse_error("[defaults]\nmax_file_bytes = \"0\"\n").find("greater than zero"), std::string::npos);
+  EXPECT_NE(parse_error("[defaults.image_map]\npython = \"\"\n").find("non-empty image"), std::string::npos);
+}
+
 // The shipped, annotated file must say exactly what the built-in defaults are.
 TEST(ParseConfig, TheShippedFileEqualsTheBuiltInDefaults) {
   const fs::path file = fs::path(HUTCH_SOURCE_DIR) / "conf" / "hutch.toml";
@@ -169,11 +194,11 @@ TEST(ParseConfig, TheShippedBackendExamplesParseWhenUncommented) {
   const fs::path file = fs::path(HUTCH_SOURCE_DIR) / "conf" / "hutch.toml";
   std::ifstream in(file);
   ASSERT_TRUE(in) << "cannot read " << file;
-  const std::regex example(R"(^# (\[backends[.a-z_]*\]|[a-z_]+ = ))");
+  const std::regex example(R"(^# (\[(backends|defaults)[.a-z_]*\]|[a-z_]+ = ))");
   std::string text;
   bool in_examples = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("# [backends.", 0) == 0) in_examples = true;
+    if (line.rfind("# [backends.", 0) == 0 || line.rfind("# [defaults.image_map]", 0) == 0) in_examples = true;
     if (in_examples && std::regex_search(line, example)) line.erase(0, 2);
     text += line + "\n";
   }
@@ -183,8 +208,10 @@ TEST(ParseConfig, TheShippedBackendExamplesParseWhenUncommented) {
   EXPECT_EQ(c.backends[1].first, "docker");
   EXPECT_EQ(c.backend_table("subcontainer").get_int("uid_base", 0, 1ll << 32), 1000000000);
   EXPECT_EQ(c.backend_table("docker").get_string("pull"), "missing");
-  EXPECT_EQ(c.backend_table("docker").get_table("image_map")->get_string("python"),
-            "python:3.12-slim");
+  // The image map moved to [defaults.image_map] (issue 14), for every backend.
+  EXPECT_FALSE(c.backend_table("docker").get_table("image_map").has_value());
+  EXPECT_EQ(c.image_map.select("", {"python3", "app.py"}), "python:3.12-slim");
+  EXPECT_EQ(c.image_map.select("", {"sh"}), "busybox:latest");
 }
 
 // --- the exact messages ----------------------------------------------------------------------

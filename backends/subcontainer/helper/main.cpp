@@ -20,6 +20,7 @@
 #include "agent/leader.hpp"
 #include "fail.hpp"
 #include "idmapped_mounts.hpp"
+#include "file_size_limit.hpp"
 #include "network.hpp"
 #include "plan.hpp"
 #include "rootfs_setup.hpp"
@@ -141,6 +142,7 @@ void detach_stdio() {
   attach_lower_layers(plan);
   int root_fd = mount_root_overlay(plan);
   create_mount_points(root_fd, plan);
+  if (!plan.new_network) copy_host_network_files(root_fd);
   mount_binds(root_fd, plan);
   mount_proc(root_fd);
   mount_minimal_dev(root_fd);
@@ -169,6 +171,7 @@ void detach_stdio() {
   // Nothing runs in the sandbox but this process until it is in the sandbox's cgroups.
   wait_for_parent(sync_fd);
   ::close(sync_fd);
+  limit_file_size(plan);
   // A cgroup namespace is rooted where its creator is at that moment: made only now, it hides
   // everything above the sandbox's own cgroups.
   if (::unshare(CLONE_NEWCGROUP) != 0) fail_errno("unshare the cgroup namespace");

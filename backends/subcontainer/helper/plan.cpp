@@ -101,6 +101,11 @@ bool apply_line(const std::vector<std::string>& f, Plan& plan) {
     return true;
   }
   if (key == k::kSeccomp) return flag(plan.seccomp);
+  if (key == k::kMaxFileBytes) {
+    if (f.size() != 2) return false;
+    plan.max_file_bytes = std::strtoull(f[1].c_str(), nullptr, 10);
+    return plan.max_file_bytes != 0;
+  }
   if (key == k::kLifetime) {
     if (f.size() != 3) return false;
     plan.ttl_deadline_ms = std::strtoll(f[1].c_str(), nullptr, 10);

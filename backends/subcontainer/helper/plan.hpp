@@ -53,6 +53,7 @@ struct Plan {
   std::vector<std::string> cgroups;
   std::vector<int> keep_caps;
   bool seccomp = true;
+  std::uint64_t max_file_bytes = 0;  // 0: no RLIMIT_FSIZE
   std::uint32_t stop_grace_ms = 10000;
   std::int64_t ttl_deadline_ms = 0, idle_timeout_ms = 0;
   std::string expiry_file;

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <string>
+#include <string_view>
 
 namespace hutch::subcontainer::helper {
 namespace {
@@ -222,6 +223,41 @@ void mount_minimal_dev(int root_fd) {
 
 void mount_tmp(int root_fd) {
   mount_fs_at(root_fd, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
+void copy_host_network_files(int root_fd) {
+  for (const char* path : {"/etc/resolv.conf", "/etc/hosts"}) {
+    // Read whole (they are small) before anything is written: the host's file may be a
+    // symlink (systemd-resolved), which open follows on the host's side, as it should.
+    std::string content;
+    {
+      Fd host(::open(path, O_RDONLY | O_CLOEXEC));
+      if (host.get() < 0) continue;  // the host has none: the image's stays
+      char buffer[4096];
+      for (;;) {
+        const ssize_t got = ::read(host.get(), buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) fail_errno("read the host's", path);
+        if (got == 0) break;
+        content.append(buffer, static_cast<std::size_t>(got));
+        if (content.size() > (1u << 20)) fail("the host's file is larger than 1 MiB:", path);
+      }
+    }
+    make_directories(root_fd, "/etc");
+    open_how how{};
+    how.flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    how.mode = 0644;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    Fd copy(static_cast<int>(::syscall(SYS_openat2, root_fd, relative(path).c_str(), &how, sizeof how)));
+    if (copy.get() < 0) fail_errno("write the sandbox's", path);
+    std::string_view rest = content;
+    while (!rest.empty()) {
+      const ssize_t put = ::write(copy.get(), rest.data(), rest.size());
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0) fail_errno("write the sandbox's", path);
+      rest.remove_prefix(static_cast<std::size_t>(put));
+    }
+  }
 }
 
 void make_root_read_only(int root_fd) { set_read_only(root_fd, 0, "/"); }

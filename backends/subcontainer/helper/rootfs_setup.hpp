@@ -21,6 +21,10 @@ void mount_binds(int root_fd, const Plan& plan);
 void mount_proc(int root_fd);
 void mount_minimal_dev(int root_fd);
 void mount_tmp(int root_fd);
+// On the host's network the sandbox resolves names as the host does: the host's
+// /etc/resolv.conf and /etc/hosts are copied over the image's (a copy, so the sandbox may
+// change its own; an image's is often empty). While the root is writable.
+void copy_host_network_files(int root_fd);
 // Makes the root mount itself read-only (its submounts, e.g. /tmp, keep their own flags).
 void make_root_read_only(int root_fd);
 // pivot_root into the new root and detach the old one; never chroot.

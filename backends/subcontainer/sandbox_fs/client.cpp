@@ -112,7 +112,8 @@ void SandboxFs::write_stream(const std::string& path, const ChunkSource& source,
   const UniqueFd file =
       received_file(call(request(Op::open_write).str(clean).u32(mode & 07777).bytes()), "write", clean);
   // Written by this process: `source` may read host files, which the helper could not.
-  for (std::string_view chunk = source(); !chunk.empty(); chunk = source()) {
+  const ChunkSource limited = limit_file_size(source, max_file_bytes_, "write '" + clean + "' in sandbox " + id_);
+  for (std::string_view chunk = limited(); !chunk.empty(); chunk = limited()) {
     while (!chunk.empty()) {
       const ssize_t put = ::write(file.get(), chunk.data(), chunk.size());
       if (put < 0) {

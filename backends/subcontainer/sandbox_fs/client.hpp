@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,8 @@ class SandboxFs final : public hutch::Fs {
   // `open_leader` opens the sandbox leader's files for each helper start (it throws
   // Errc::state when the sandbox is gone).
   SandboxFs(std::filesystem::path helper, std::string id, std::function<LeaderFiles()> open_leader);
+  // A write of more than `max_bytes` (SandboxSpec::max_file_bytes) is refused; unset: any size.
+  void set_max_file_bytes(std::optional<std::uint64_t> max_bytes) { max_file_bytes_ = max_bytes; }
   ~SandboxFs() override;
 
   // The contracts of include/hutch/fs.hpp. Besides those errors: Errc::permission_denied,
@@ -61,6 +64,7 @@ class SandboxFs final : public hutch::Fs {
   std::filesystem::path helper_;
   std::string id_;
   std::function<LeaderFiles()> open_leader_;
+  std::optional<std::uint64_t> max_file_bytes_;
   std::mutex mutex_;
   std::unique_ptr<FsHelperProcess> process_;  // started by the first call
 };

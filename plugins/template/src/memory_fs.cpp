@@ -32,7 +32,8 @@ std::string children_prefix(const std::string& key) { return key == "/" ? "/" : 
 
 }  // namespace
 
-MemoryFs::MemoryFs(std::string sandbox_id) : sandbox_id_(std::move(sandbox_id)) {
+MemoryFs::MemoryFs(std::string sandbox_id, std::optional<std::uint64_t> max_file_bytes)
+    : sandbox_id_(std::move(sandbox_id)), max_file_bytes_(max_file_bytes) {
   nodes_["/"] = Node{FileType::directory, {}, {}, 0755};
   // Most programs and tests expect a writable /tmp, as any image has.
   nodes_["/tmp"] = Node{FileType::directory, {}, {}, 01777};
@@ -131,8 +132,11 @@ void MemoryFs::read_stream(const std::string& path, const hutch::ChunkSink& sink
 void MemoryFs::write_stream(const std::string& path, const hutch::ChunkSource& source,
                             std::uint32_t mode) {
   hutch::normalize_sandbox_path(path);  // reject a bad path before consuming the source
+  // SandboxSpec::max_file_bytes: the core's wrapper refuses the chunk that goes beyond it.
+  const hutch::ChunkSource limited =
+      hutch::limit_file_size(source, max_file_bytes_, "write '" + path + "' in sandbox " + sandbox_id_);
   std::string content;
-  for (auto chunk = source(); !chunk.empty(); chunk = source()) content.append(chunk);
+  for (auto chunk = limited(); !chunk.empty(); chunk = limited()) content.append(chunk);
 
   std::lock_guard lock(mutex_);
   check_open();

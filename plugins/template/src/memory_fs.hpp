@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,9 @@ namespace hutch_template {
 
 class MemoryFs final : public hutch::Fs {
  public:
-  // `sandbox_id` names the sandbox in error messages.
-  explicit MemoryFs(std::string sandbox_id);
+  // `sandbox_id` names the sandbox in error messages. A write of more than `max_file_bytes`
+  // (SandboxSpec::max_file_bytes) is refused; unset: any size.
+  explicit MemoryFs(std::string sandbox_id, std::optional<std::uint64_t> max_file_bytes = std::nullopt);
 
   // After close(), every call throws Errc::state (the sandbox is destroyed).
   void close();
@@ -56,6 +58,7 @@ class MemoryFs final : public hutch::Fs {
   [[noreturn]] void fail(hutch::Errc code, const std::string& path, const std::string& what) const;
 
   std::string sandbox_id_;
+  std::optional<std::uint64_t> max_file_bytes_;
   mutable std::mutex mutex_;
   std::map<std::string, Node> nodes_;  // key: canonical absolute path; "/" always exists
   bool closed_ = false;

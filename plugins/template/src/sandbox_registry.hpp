@@ -21,7 +21,7 @@ namespace hutch_template {
 
 struct Sandbox {
   Sandbox(const std::string& sandbox_id, hutch::SandboxSpec sandbox_spec, hutch::Labels sandbox_labels)
-      : id(sandbox_id), spec(std::move(sandbox_spec)), labels(std::move(sandbox_labels)), fs(sandbox_id) {}
+      : id(sandbox_id), spec(std::move(sandbox_spec)), labels(std::move(sandbox_labels)), fs(sandbox_id, spec.max_file_bytes) {}
 
   const std::string id;
   const hutch::SandboxSpec spec;

@@ -4,7 +4,9 @@
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/workspace.hpp>
 
 #include <algorithm>
 #include <random>
@@ -52,6 +54,8 @@ void TemplateBackend::check_supported(const hutch::SandboxSpec& spec) const {
   if (spec.network != hutch::NetworkMode::none)
     hutch::throw_unsupported(name(), std::string("network mode ") + hutch::to_string(spec.network));
   if (!spec.ports.empty()) hutch::throw_unsupported(name(), "published ports");
+  // No volumes() here: a workspace that outlives its sandbox cannot be kept.
+  hutch::refuse_named_workspace(spec, name());
 }
 
 std::shared_ptr<hutch::Handle> TemplateBackend::create(const hutch::SandboxSpec& spec) {
@@ -66,9 +70,13 @@ std::shared_ptr<hutch::Handle> TemplateBackend::create(const hutch::SandboxSpec&
   labels[hutch::kLabelManaged] = "true";
   labels[hutch::kLabelId] = id;
   labels[hutch::kLabelOwner] = hutch::current_owner();
-  auto sandbox = std::make_shared<Sandbox>(id, spec, std::move(labels));
+  auto sandbox = std::make_shared<Sandbox>(id, hutch::without_file_contents(spec), std::move(labels));
+  // The ephemeral /workspace (SandboxSpec::workspace) is an empty directory of the sandbox.
+  if (hutch::workspace_of(spec).kind == hutch::WorkspaceKind::ephemeral) sandbox->fs.mkdir(hutch::kWorkspaceTarget, true, 0755);
   registry_->add(sandbox);
-  return std::make_shared<TemplateHandle>(registry_, std::move(sandbox));
+  // SandboxSpec::files go in through the handle's Fs before create returns; a failure
+  // destroys the sandbox again. Copy this line into a real backend's create.
+  return hutch::stage_files_or_destroy(std::make_shared<TemplateHandle>(registry_, std::move(sandbox)), spec.files);
 }
 
 std::shared_ptr<hutch::Handle> TemplateBackend::resume(const std::string& id) {

@@ -1,12 +1,12 @@
 // Env filtering and image selection. (The bind policy is core: tests/unit/test_path_policy.cpp.)
-#include "env_filter.hpp"
-#include "image_map.hpp"
+#include <hutch/env_filter.hpp>
+#include <hutch/image_map.hpp>
 
 #include <hutch/error.hpp>
 
 #include <gtest/gtest.h>
 
-namespace hutch::docker {
+namespace hutch {
 namespace {
 
 TEST(EnvFilter, NothingPassesByDefault) {
@@ -47,9 +47,23 @@ TEST(ImageMap, NoDefaultIsAClearError) {
     FAIL() << "an empty image resolved without a default";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::invalid_argument);
-    EXPECT_NE(std::string(e.what()).find("default_image"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("image_map] default"), std::string::npos) << e.what();
   }
 }
 
+TEST(ImageMap, AnEmptyRequestIsDetectedFromTheCommand) {
+  ImageMap map;
+  map.add("python", "py:3.12");
+  map.add("node", "node:22");
+  EXPECT_EQ(map.select("", {"python3", "app.py"}), "py:3.12");
+  EXPECT_EQ(map.select("", {"/usr/bin/python3.11", "-c", "1"}), "py:3.12");
+  EXPECT_EQ(map.select("", {"node"}), "node:22");
+  EXPECT_EQ(map.select("", {"ruby"}), std::nullopt) << "no match and no default: the backend decides";
+  EXPECT_EQ(map.select("node", {"python3"}), "node:22") << "an explicit image wins over the command";
+  map.set_default("base:1");
+  EXPECT_EQ(map.select("", {"ruby"}), "base:1");
+  EXPECT_EQ(map.select("", {}), "base:1");
+}
+
 }  // namespace
-}  // namespace hutch::docker
+}  // namespace hutch

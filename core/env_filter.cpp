@@ -1,4 +1,4 @@
-#include "env_filter.hpp"
+#include <hutch/env_filter.hpp>
 
 #include <fnmatch.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 
 extern char** environ;
 
-namespace hutch::docker {
+namespace hutch {
 
 bool glob_match(const std::string& pattern, const std::string& text) {
   return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
@@ -35,4 +35,4 @@ std::vector<std::string> current_environment() {
   return out;
 }
 
-}  // namespace hutch::docker
+}  // namespace hutch

@@ -1,0 +1,33 @@
+// SandboxSpec::files: the checks every backend applies, and the staging every backend's create
+// runs before it returns (written once here, through Handle::fs and Handle::exec).
+#pragma once
+
+#include <hutch/export.hpp>
+#include <hutch/handle.hpp>
+#include <hutch/types.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace hutch {
+
+// Throws Error(invalid_argument) naming the entry ("files[3] '/etc/x': ...") for: a path that
+// is not absolute, is "/" or holds a NUL byte, a path given twice, both content and source, a
+// relative source, a mode beyond 07777, an owner that is not "uid" or "uid:gid".
+HUTCH_API void validate_files(const std::vector<SandboxFile>& files);
+
+// Makes the files' missing parent directories (0755, each once), then writes each file through
+// sandbox.fs(), reading `source` files from the host in chunks, then gives files with an owner
+// to it with `chown` run as root inside the sandbox (the image needs a chown). Errors name the sandbox and the file:
+// Errc::not_found / Errc::io for an unreadable source, the Fs error otherwise.
+HUTCH_API void stage_files(Handle& sandbox, const std::vector<SandboxFile>& files);
+
+// For a backend's create: stage_files, and when that fails, destroy the sandbox and rethrow,
+// so a failed create leaves nothing behind. Returns `sandbox`.
+HUTCH_API std::shared_ptr<Handle> stage_files_or_destroy(std::shared_ptr<Handle> sandbox,
+                                                         const std::vector<SandboxFile>& files);
+
+// The spec a backend records: the files' paths, modes and owners, not their contents.
+HUTCH_API SandboxSpec without_file_contents(SandboxSpec spec);
+
+}  // namespace hutch
