@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <cctype>
 #include <functional>
 #include <sstream>
 #include <future>
@@ -150,6 +151,11 @@ void Connection<Protocol>::on_header(beast::error_code ec) {
   for (auto param : target->params()) request_.query.emplace_back(param.key, param.value);
   if (auto auth = header.find(http::field::authorization); auth != header.end())
     request_.authorization.assign(auth->value().data(), auth->value().size());
+  for (const auto& field : header) {
+    std::string name(field.name_string().data(), field.name_string().size());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    request_.headers.emplace_back(std::move(name), std::string(field.value().data(), field.value().size()));
+  }
   if (auto length = parser_->content_length()) request_.content_length = *length;
   request_.has_body = !parser_->is_done();
   upgrade_ = websocket::is_upgrade(parser_->get());
@@ -415,6 +421,12 @@ std::vector<std::string> Request::query_values(const std::string& name) const {
   for (const auto& [key, value] : query)
     if (key == name) values.push_back(value);
   return values;
+}
+
+std::optional<std::string> Request::header(std::string_view name) const {
+  for (const auto& [key, value] : headers)
+    if (key == name) return value;
+  return std::nullopt;
 }
 
 void serve_connection(net::ip::tcp::socket socket, const ConnectionContext& context) {

@@ -22,6 +22,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
   std::map<std::string, std::string> params;               // from the route: {id}
   std::string authorization;
+  // Every header, names lower-cased, in order (the E2B layer reads X-API-Key, E2b-Sandbox-Id,
+  // Content-Type and others).
+  std::vector<std::pair<std::string, std::string>> headers;
   std::optional<std::uint64_t> content_length;  // unset: chunked or none
   bool has_body = false;
 
@@ -29,6 +32,8 @@ struct Request {
   std::optional<std::string> query_value(const std::string& name) const;
   // Every value of `name` (label=a=b&label=c=d).
   std::vector<std::string> query_values(const std::string& name) const;
+  // The first value of header `name` (given lower-case).
+  std::optional<std::string> header(std::string_view name) const;
 };
 
 // A request upgraded to a WebSocket (server/STREAMS.md). Every call blocks the worker until the

@@ -20,6 +20,17 @@ ServeOptions read_serve_options(const ConfigTable& table) {
   if (auto timeout = table.get_duration("idle_timeout")) options.limits.idle_timeout = *timeout;
   if (auto limit = table.get_size("body_limit")) options.json_body_limit = *limit;
   if (auto workers = table.get_int("workers", 1, 4096)) options.workers = static_cast<unsigned>(*workers);
+  if (auto e2b = table.get_table("e2b")) {
+    if (auto templates = e2b->get_table("templates")) {
+      for (const std::string& id : templates->keys()) {
+        auto image = templates->get_string(id);
+        if (!image || image->empty()) templates->fail(id, "expected the image of E2B template '" + id + "'");
+        options.e2b.templates[id] = *image;
+      }
+      templates->reject_unknown_keys();
+    }
+    e2b->reject_unknown_keys();
+  }
   table.reject_unknown_keys();
   return options;
 }

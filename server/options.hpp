@@ -6,9 +6,12 @@
 //   idle_timeout = "60s"                 # each body read / response write must progress within this
 //   body_limit = "16m"                   # largest JSON request body (file uploads are streamed)
 //   workers = 32                         # threads that run backend calls
+//   [serve.e2b.templates]                # E2B template id -> image (e2b/e2b.hpp)
+//   base = "docker.io/library/python:3.12"
 #pragma once
 
 #include "connection.hpp"
+#include "e2b/e2b.hpp"
 #include "listen_address.hpp"
 
 #include <hutch/config.hpp>
@@ -25,6 +28,7 @@ struct ServeOptions {
   ConnectionLimits limits;
   std::uint64_t json_body_limit = 16u << 20;
   unsigned workers = 32;
+  E2bOptions e2b;
   bool destroy_on_exit = false;  // --destroy-on-exit: remove the service's sandboxes when it ends
 };
 

@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "e2b/e2b.hpp"
+
 #include <hutch/error.hpp>
 
 #include <hutch/log.hpp>
@@ -27,6 +29,7 @@ Server::Server(const Config& config, const ServeOptions& options)
   }
   service_ = std::make_unique<Service>(config, std::move(tokens));
   service_->set_json_body_limit(options.json_body_limit);
+  add_e2b_routes(router_, *service_, options.e2b);
 }
 
 Server::~Server() = default;

@@ -5,6 +5,7 @@
 #include <hutch/error.hpp>
 #include <hutch/loader.hpp>
 #include <hutch/log.hpp>
+#include <hutch/spec.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -92,6 +93,45 @@ void Service::remember(SandboxBackend& backend, std::shared_ptr<Handle> handle) 
 void Service::forget(const std::string& id) {
   std::lock_guard lock(owners_mutex_);
   owners_.erase(id);
+}
+
+std::shared_ptr<Handle> Service::create(const Caller& caller, SandboxSpec spec, const std::string& backend_name) {
+  for (const auto& [key, value] : spec.labels)
+    if (key.rfind("hutch.", 0) == 0)
+      throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
+  const SandboxSpec& defaults = config_.defaults;
+  if (!spec.ttl) spec.ttl = defaults.ttl;
+  if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
+  spec = merge_defaults(std::move(spec), defaults);
+  spec.detached = true;
+  spec.labels[kLabelService] = instance_id_;
+  if (caller.tenant) spec.labels[kLabelTenant] = *caller.tenant;
+  SandboxBackend& chosen = backend(backend_name);
+  std::shared_ptr<Handle> handle = chosen.create(spec);
+  remember(chosen, handle);
+  return handle;
+}
+
+std::vector<SandboxInfo> Service::list(const Caller& caller, Filter filter, const std::optional<std::string>& backend_name) {
+  if (caller.tenant) {
+    auto asked = filter.labels.find(kLabelTenant);
+    // A tenant asking for another tenant's label simply sees nothing.
+    if (asked != filter.labels.end() && asked->second != *caller.tenant) return {};
+    filter.labels[kLabelTenant] = *caller.tenant;
+  }
+  if (backend_name) backend(*backend_name);  // not_found for an unknown one
+  std::vector<SandboxInfo> found;
+  for (const auto& [name, loaded] : backends_) {
+    if (backend_name && name != *backend_name) continue;
+    for (SandboxInfo& info : loaded->list(filter))
+      if (visible(caller, info.labels) && !being_removed(info.id)) found.push_back(std::move(info));
+  }
+  return found;
+}
+
+void Service::remove(const OwnedSandbox& owned) {
+  processes_.forget_sandbox(owned.handle->id());
+  remove_in_background(owned);
 }
 
 void Service::remove_in_background(OwnedSandbox owned) {

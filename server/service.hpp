@@ -2,6 +2,7 @@
 // instance id — and the one place that decides which sandboxes a caller may see.
 #pragma once
 
+#include "process_registry.hpp"
 #include "tokens.hpp"
 
 #include <hutch/backend.hpp>
@@ -62,6 +63,22 @@ class Service {
   void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
   void forget(const std::string& id);
 
+  // The calls /v1 and /e2b share, so both make and remove sandboxes the same way.
+  // Creates a sandbox for the caller on backend `backend_name`: what the spec leaves unset gets
+  // the configuration's [defaults] (as with `hutch create`); the sandbox is detached (it
+  // belongs to the service, prune applies its lifetimes) and labelled with the service's
+  // instance id and the caller's tenant. Errc::invalid_argument for labels starting "hutch.".
+  std::shared_ptr<Handle> create(const Caller& caller, SandboxSpec spec, const std::string& backend_name);
+  // The sandboxes the caller may see whose labels match `filter`, on every backend or on
+  // `backend_name` (Errc::not_found for an unknown one).
+  std::vector<SandboxInfo> list(const Caller& caller, Filter filter,
+                                const std::optional<std::string>& backend_name = std::nullopt);
+  // Removes the sandbox (remove_in_background), its registered commands with it.
+  void remove(const OwnedSandbox& owned);
+
+  // Commands that outlive their request (process_registry.hpp).
+  ProcessRegistry& processes() { return processes_; }
+
   // DELETE answers once the sandbox is marked for removal; the removal itself (which may wait a
   // stop grace for its processes) runs on a removal thread. From the mark on, find() does not
   // see the sandbox and being_removed() is true, so listings leave it out. A removal that fails
@@ -104,6 +121,8 @@ class Service {
   std::string instance_id_;
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
+  ProcessRegistry processes_;
+
   std::set<std::string> removing_;               // under owners_mutex_
   std::atomic<bool> draining_{false};
   std::atomic<int> requests_running_{0};

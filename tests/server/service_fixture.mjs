@@ -40,9 +40,10 @@ export async function namespacesUsable() {
 }
 
 export class Service {
-  // Starts `hutch serve` on `backend` with `serveTable` lines in [serve]; resolves once it
+  // Starts `hutch serve` on `backend` with `serveTable` lines in [serve] and `extraTokens`
+  // lines in its tokens file; resolves once it
   // listens on both its socket and its TCP port.
-  static async start({ backend = env.backend, serveTable = '', extraArgs = [] } = {}) {
+  static async start({ backend = env.backend, serveTable = '', extraArgs = [], extraTokens = '' } = {}) {
     const service = new Service();
     service.dir = mkdtempSync(join(tmpdir(), 'hutch-serve-test-'));
     chmodSync(service.dir, 0o711);  // subcontainer sandboxes' roots walk down to the state
@@ -54,7 +55,7 @@ export class Service {
       `[defaults]\nbackend = "${backend}"\nstate_dir = "${service.stateDir}"\n` +
       `[plugins]\npaths = ["${env.testPlugins}", "${env.plugins}"]\n[serve]\n${serveTable}\n`);
     writeFileSync(service.tokensFile,
-      `# the test's tokens\nadmin ${tokens.admin}\nalice ${tokens.alice} tenant=alice\n\nbob ${tokens.bob} tenant=bob\n`,
+      `# the test's tokens\nadmin ${tokens.admin}\nalice ${tokens.alice} tenant=alice\n\nbob ${tokens.bob} tenant=bob\n${extraTokens}`,
       { mode: 0o600 });
     service.process = spawn(env.hutch, ['--config', service.config, 'serve', '--listen', `unix://${service.socket}`,
       '--listen', 'tcp://127.0.0.1:0', '--tokens-file', service.tokensFile, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });

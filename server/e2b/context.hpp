@@ -1,0 +1,81 @@
+// What the E2B handlers share: the API key check, envd's per-sandbox access tokens, the
+// template map, the default user, and E2B's error answers.
+#pragma once
+
+#include "e2b.hpp"
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <string>
+
+namespace hutch::server::e2b {
+
+// envd's version the layer reports. 0.6.1: >= 0.5.7 makes the SDK upload with
+// application/octet-stream, >= 0.5.2 offers closeStdin, >= 0.4.0 leaves the default user to
+// envd; file metadata (0.6.2) and entries in watch events (0.6.3) are refused by the SDK itself.
+inline constexpr const char* kEnvdVersion = "0.6.1";
+// E2B's default user, which commands and file operations run as unless the SDK names another.
+inline constexpr const char* kDefaultUser = "user";
+// The label naming a sandbox's E2B template (hutch.* labels are the backends' own); it is not
+// part of the metadata E2B shows.
+inline constexpr const char* kLabelTemplate = "e2b.template";
+
+class E2b {
+ public:
+  // Reads or makes the secret envd access tokens are derived from
+  // (<state_dir>/serve/e2b-secret, mode 0600), so tokens survive a restart of the service.
+  E2b(Service& service, E2bOptions options);
+
+  Service& service() { return service_; }
+  // The image of E2B template `id`; Errc::not_found naming [serve.e2b.templates] otherwise.
+  std::string image_of_template(const std::string& id) const;
+  // HMAC-SHA256(secret, sandbox id) in hex: what envd requests for that sandbox must carry in
+  // X-Access-Token. Stateless, so every sandbox has one without a table to keep.
+  std::string access_token(const std::string& sandbox_id) const;
+
+  // The control plane's caller: the service token sent as X-API-Key (tenants as for /v1).
+  Caller api_caller(Context& context) const;
+  // The sandbox an envd request is for: E2b-Sandbox-Id, checked against X-Access-Token.
+  OwnedSandbox envd_sandbox(Context& context) const;
+  // The user an envd request runs as: the Basic Authorization user, or E2B's default one.
+  static std::string envd_user(Context& context);
+
+  // Makes E2B's default user in the sandbox (uid 1000, home /home/user) if the image lacks it,
+  // and notes on the way whether it has /bin/bash (one command for both).
+  void ensure_default_user(Handle& handle);
+  // Whether the sandbox has /bin/bash, which the SDK runs every command with (E2B's templates
+  // have it): an image without it (busybox) gets /bin/sh, which takes the same -l -c / -i -l.
+  // Known from ensure_default_user, else asked once per sandbox.
+  bool has_bash(Handle& handle);
+  // Drops what the layer noted about a removed sandbox.
+  void forget(const std::string& sandbox_id);
+
+ private:
+  Service& service_;
+  E2bOptions options_;
+  std::array<unsigned char, 32> secret_{};
+  std::mutex shells_mutex_;
+  std::map<std::string, bool> has_bash_;  // by sandbox id
+};
+
+// Reads what is left of the request body (up to the JSON body limit) before an error answer:
+// a client still sending a body it was refused (the SDK's fetch) would otherwise see the
+// connection reset instead of the answer.
+void drain_body(Context& context);
+
+// A handler of the control plane or of envd's HTTP routes: errors are answered as E2B's API
+// does, {"code": <HTTP status>, "message": "..."}, which the SDKs turn into their own errors.
+Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&)> body);
+
+// Route handlers (control_plane.cpp, envd_http.cpp, envd_filesystem.cpp, envd_process.cpp).
+void add_control_plane_routes(Router& router, const std::shared_ptr<E2b>& e2b);
+void add_envd_http_routes(Router& router, const std::shared_ptr<E2b>& e2b);
+void add_filesystem_routes(Router& router, const std::shared_ptr<E2b>& e2b);
+void add_process_routes(Router& router, const std::shared_ptr<E2b>& e2b);
+
+}  // namespace hutch::server::e2b

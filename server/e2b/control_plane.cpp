@@ -1,0 +1,314 @@
+// E2B's control-plane REST API (E2B's api spec: /sandboxes, /v2/sandboxes and their verbs),
+// under /e2b, translated to the Service's calls. The SDK releases use different routes for the
+// same thing (2.45: POST /sandboxes, /sandboxes/{id}/connect; 2.51: POST /v2/sandboxes,
+// /v2/sandboxes/{id}/connect), so each is registered. What needs E2B's cloud (template builds,
+// volumes, secrets, network rules) is refused with 501 and a message naming it.
+#include "context.hpp"
+
+#include "object_reader.hpp"
+#include "values_json.hpp"
+
+#include <hutch/error.hpp>
+#include <hutch/handle.hpp>
+#include <hutch/service_labels.hpp>
+
+#include <algorithm>
+
+namespace hutch::server::e2b {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::int64_t kDefaultTimeoutSeconds = 300;  // E2B's, when the request sets none
+constexpr std::int64_t kMaxTimeoutSeconds = 30 * 24 * 3600;
+
+bool is_e2b_state(SandboxState state) { return state == SandboxState::running || state == SandboxState::paused; }
+
+// The metadata of a sandbox: its labels without hutch's own.
+json::object metadata_of(const Labels& labels) {
+  json::object metadata;
+  for (const auto& [key, value] : labels)
+    if (key.rfind("hutch.", 0) != 0 && key != kLabelTemplate) metadata[key] = value;
+  return metadata;
+}
+
+// E2B's ListedSandbox / SandboxDetail.
+json::object sandbox_json(const SandboxInfo& info) {
+  json::object object;
+  const auto tmpl = info.labels.find(kLabelTemplate);
+  object["templateID"] = tmpl != info.labels.end() ? tmpl->second : info.image;
+  object["sandboxID"] = info.id;
+  object["clientID"] = "hutch";
+  object["startedAt"] = json_io::format_time(info.created);
+  object["endAt"] = json_io::format_time(info.expires_at.value_or(info.created + std::chrono::hours(24 * 365)));
+  object["cpuCount"] = info.spec.limits.cpus ? static_cast<std::int64_t>(std::max(1.0, *info.spec.limits.cpus)) : 1;
+  object["memoryMB"] = info.spec.limits.memory_bytes ? static_cast<std::int64_t>(*info.spec.limits.memory_bytes >> 20) : 0;
+  object["diskSizeMB"] = 0;
+  object["metadata"] = metadata_of(info.labels);
+  object["state"] = info.state == SandboxState::paused ? "paused" : "running";
+  object["envdVersion"] = kEnvdVersion;
+  object["volumeMounts"] = json::array{};
+  return object;
+}
+
+// E2B's Sandbox: what create, resume and connect answer, with envd's access token.
+json::object created_json(E2b& e2b, Handle& handle) {
+  const SandboxInfo info = handle.info();
+  json::object object;
+  const auto tmpl = info.labels.find(kLabelTemplate);
+  object["templateID"] = tmpl != info.labels.end() ? tmpl->second : info.image;
+  object["sandboxID"] = info.id;
+  object["clientID"] = "hutch";
+  object["envdVersion"] = kEnvdVersion;
+  object["envdAccessToken"] = e2b.access_token(info.id);
+  object["domain"] = nullptr;
+  return object;
+}
+
+void respond(Context& context, unsigned status, const json::value& document) {
+  context.exchange.respond(status, "application/json", json::serialize(document));
+}
+
+json::object read_body(Context& context) {
+  const std::string body = context.exchange.read_body(context.service.json_body_limit());
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {};
+  boost::system::error_code ec;
+  json::value document = json::parse(body, ec);
+  if (ec || !document.is_object()) throw Error(Errc::invalid_argument, "the request body is not a JSON object");
+  return std::move(document.as_object());
+}
+
+// A timeout in seconds (E2B's `timeout` field), 1 s to 30 days.
+std::optional<Duration> timeout_field(const json::object& body, const char* name) {
+  const json::value* value = body.if_contains(name);
+  if (value == nullptr || value->is_null()) return std::nullopt;
+  if (!value->is_int64() && !value->is_uint64())
+    throw Error(Errc::invalid_argument, std::string("field '") + name + "': expected a number of seconds");
+  const std::int64_t seconds = value->is_int64() ? value->as_int64() : static_cast<std::int64_t>(value->as_uint64());
+  if (seconds < 0 || seconds > kMaxTimeoutSeconds)
+    throw Error(Errc::invalid_argument, std::string("field '") + name + "': expected 0 to " +
+                                            std::to_string(kMaxTimeoutSeconds) + " seconds, got " + std::to_string(seconds));
+  return Duration(seconds * 1000);
+}
+
+// A map of strings (metadata, envVars); `what` names the field in errors.
+std::map<std::string, std::string> string_map(const json::object& body, const char* what) {
+  std::map<std::string, std::string> map;
+  const json::value* value = body.if_contains(what);
+  if (value == nullptr || value->is_null()) return map;
+  if (!value->is_object()) throw Error(Errc::invalid_argument, std::string("field '") + what + "': expected an object of strings");
+  for (const auto& [key, item] : value->as_object()) {
+    if (!item.is_string())
+      throw Error(Errc::invalid_argument, std::string("field '") + what + "." + std::string(key) + "': expected a string");
+    map[std::string(key)] = std::string(item.as_string());
+  }
+  return map;
+}
+
+OwnedSandbox sandbox_for(E2b& e2b, Context& context) {
+  OwnedSandbox owned = e2b.service().find(e2b.api_caller(context), context.request().params.at("id"));
+  // An expired or stopped sandbox is gone as far as E2B is concerned (its timeout killed it).
+  if (!is_e2b_state(owned.handle->info().state))
+    throw Error(Errc::not_found, "sandbox '" + owned.handle->id() + "' has ended");
+  return owned;
+}
+
+void create(E2b& e2b, Context& context) {
+  const Caller caller = e2b.api_caller(context);
+  const json::object body = read_body(context);
+  const json::value* tmpl = body.if_contains("templateID");
+  if (tmpl == nullptr || !tmpl->is_string() || tmpl->as_string().empty())
+    throw Error(Errc::invalid_argument, "field 'templateID': required (E2B's default template is 'base')");
+  const std::string template_id(tmpl->as_string());
+  if (const json::value* mounts = body.if_contains("volumeMounts"); mounts && mounts->is_array() && !mounts->as_array().empty())
+    throw Error(Errc::unsupported, "field 'volumeMounts': E2B volumes live in E2B's cloud; hutch serves none");
+  if (const json::value* mcp = body.if_contains("mcp"); mcp && !mcp->is_null())
+    throw Error(Errc::unsupported, "field 'mcp': the MCP gateway template is E2B's; hutch has none");
+  if (const json::value* pause = body.if_contains("autoPause"); pause && pause->is_bool() && pause->as_bool())
+    throw Error(Errc::unsupported, "field 'autoPause': pausing at the timeout instead of ending is not available yet");
+  SandboxSpec spec;
+  spec.image = e2b.image_of_template(template_id);
+  for (const auto& [key, value] : string_map(body, "metadata")) {
+    if (key.rfind("hutch.", 0) == 0 || key == kLabelTemplate)
+      throw Error(Errc::invalid_argument, "field 'metadata." + key + "': keys starting with 'hutch.', and '" +
+                                              kLabelTemplate + "', are hutch's own");
+    spec.labels[key] = value;
+  }
+  spec.labels[kLabelTemplate] = template_id;
+  for (const auto& [key, value] : string_map(body, "envVars")) spec.env[key] = value;
+  spec.ttl = timeout_field(body, "timeout").value_or(Duration(kDefaultTimeoutSeconds * 1000));
+  std::shared_ptr<Handle> handle = e2b.service().create(caller, std::move(spec), e2b.service().default_backend());
+  try {
+    e2b.ensure_default_user(*handle);
+  } catch (const Error&) {
+    e2b.service().remove({nullptr, handle});
+    throw;
+  }
+  respond(context, 201, created_json(e2b, *handle));
+}
+
+// GET /sandboxes and /v2/sandboxes: ?metadata=k%3Dv%26k2%3Dv2 (URL-encoded pairs), ?state=running,paused.
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() + 0 && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i] == '+' ? ' ' : text[i];
+    }
+  }
+  return out;
+}
+
+void list(E2b& e2b, Context& context) {
+  const Caller caller = e2b.api_caller(context);
+  Filter filter;
+  filter.labels[kLabelService] = e2b.service().instance_id();
+  if (auto metadata = context.request().query_value("metadata")) {
+    std::string_view rest = *metadata;
+    while (!rest.empty()) {
+      const std::string_view pair = rest.substr(0, rest.find('&'));
+      rest = pair.size() < rest.size() ? rest.substr(pair.size() + 1) : std::string_view{};
+      const auto equals = pair.find('=');
+      if (equals == std::string_view::npos || equals == 0)
+        throw Error(Errc::invalid_argument, "query parameter 'metadata': expected key=value pairs, got '" + *metadata + "'");
+      // The SDK encodes each key and value, then the pairs as a query string: decoded twice.
+      filter.labels[percent_decode(percent_decode(pair.substr(0, equals)))] = percent_decode(percent_decode(pair.substr(equals + 1)));
+    }
+  }
+  bool want_running = true, want_paused = true;
+  if (auto states = context.request().query_values("state"); !states.empty()) {
+    want_running = want_paused = false;
+    for (const std::string& value : states) {
+      std::string_view rest = value;
+      while (!rest.empty()) {
+        const std::string_view state = rest.substr(0, rest.find(','));
+        rest = state.size() < rest.size() ? rest.substr(state.size() + 1) : std::string_view{};
+        if (state == "running") want_running = true;
+        else if (state == "paused") want_paused = true;
+        else throw Error(Errc::invalid_argument, "query parameter 'state': expected running or paused, got '" + std::string(state) + "'");
+      }
+    }
+  }
+  json::array sandboxes;
+  for (const SandboxInfo& info : e2b.service().list(caller, std::move(filter))) {
+    if (info.state == SandboxState::running ? !want_running : info.state == SandboxState::paused ? !want_paused : true) continue;
+    sandboxes.push_back(sandbox_json(info));
+  }
+  respond(context, 200, sandboxes);
+}
+
+void get(E2b& e2b, Context& context) { respond(context, 200, sandbox_json(sandbox_for(e2b, context).handle->info())); }
+
+// An ended sandbox (its timeout passed) is removed too, and answered 404 as E2B does for it:
+// nothing else in E2B's API would ever remove it.
+void kill(E2b& e2b, Context& context) {
+  OwnedSandbox owned = e2b.service().find(e2b.api_caller(context), context.request().params.at("id"));
+  const bool ended = !is_e2b_state(owned.handle->info().state);
+  e2b.service().remove(owned);
+  e2b.forget(owned.handle->id());
+  if (ended) throw Error(Errc::not_found, "sandbox '" + owned.handle->id() + "' had ended; it is removed now");
+  context.exchange.respond(204, "application/json", "");
+}
+
+void set_timeout(E2b& e2b, Context& context, const char* field) {
+  const json::object body = read_body(context);
+  const auto timeout = timeout_field(body, field);
+  if (!timeout) throw Error(Errc::invalid_argument, std::string("field '") + field + "': required (seconds)");
+  OwnedSandbox owned = sandbox_for(e2b, context);
+  LifetimeUpdate update;
+  update.ttl = *timeout;
+  owned.handle->set_lifetime(update);
+  context.exchange.respond(204, "application/json", "");
+}
+
+void pause(E2b& e2b, Context& context) {
+  OwnedSandbox owned = sandbox_for(e2b, context);
+  if (owned.handle->info().state == SandboxState::paused)
+    throw Error(Errc::state, "sandbox '" + owned.handle->id() + "' is already paused");
+  owned.handle->pause();
+  context.exchange.respond(204, "application/json", "");
+}
+
+// resume and connect: a paused sandbox runs again (201), a running one is answered as it is
+// (200, connect only); a timeout in the body sets its lifetime from now.
+void resume(E2b& e2b, Context& context, bool connect) {
+  const json::object body = read_body(context);
+  const auto timeout = timeout_field(body, "timeout");
+  OwnedSandbox owned = sandbox_for(e2b, context);
+  const bool paused = owned.handle->info().state == SandboxState::paused;
+  if (!paused && !connect) throw Error(Errc::state, "sandbox '" + owned.handle->id() + "' is not paused");
+  if (paused) owned.handle->unpause();
+  if (timeout) {
+    LifetimeUpdate update;
+    update.ttl = *timeout;
+    owned.handle->set_lifetime(update);
+  }
+  respond(context, paused ? 201 : 200, created_json(e2b, *owned.handle));
+}
+
+void metrics(E2b& e2b, Context& context) {
+  OwnedSandbox owned = sandbox_for(e2b, context);
+  const Stats stats = owned.handle->stats();
+  json::object metric;
+  metric["timestamp"] = json_io::format_time(std::chrono::system_clock::now());
+  metric["timestampUnix"] = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+  metric["cpuCount"] = 1;
+  metric["cpuUsedPct"] = stats.cpu_percent;
+  metric["memUsed"] = stats.memory_bytes;
+  metric["memTotal"] = stats.memory_limit_bytes.value_or(0);
+  metric["memCache"] = 0;
+  metric["diskUsed"] = 0;
+  metric["diskTotal"] = 0;
+  respond(context, 200, json::array{metric});
+}
+
+// A route of E2B's API that needs E2B's cloud.
+Handler refuse(const std::shared_ptr<E2b>& e2b, std::string feature) {
+  return rest_handler(e2b, [feature = std::move(feature)](E2b& self, Context& context) {
+    self.api_caller(context);
+    throw Error(Errc::unsupported, feature + " need E2B's cloud; hutch serves sandboxes from its own backends' images "
+                                             "(map template ids to images in [serve.e2b.templates])");
+  });
+}
+
+}  // namespace
+
+void add_control_plane_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
+  auto add = [&](const char* method, const char* pattern, std::function<void(E2b&, Context&)> body) {
+    router.add(method, pattern, rest_handler(e2b, std::move(body)), /*open=*/true);  // X-API-Key, checked here
+  };
+  add("POST", "/e2b/sandboxes", create);
+  add("POST", "/e2b/v2/sandboxes", create);
+  add("GET", "/e2b/sandboxes", list);
+  add("GET", "/e2b/v2/sandboxes", list);
+  add("GET", "/e2b/sandboxes/{id}", get);
+  add("DELETE", "/e2b/sandboxes/{id}", kill);
+  add("POST", "/e2b/sandboxes/{id}/timeout", [](E2b& self, Context& context) { set_timeout(self, context, "timeout"); });
+  add("POST", "/e2b/sandboxes/{id}/refreshes", [](E2b& self, Context& context) { set_timeout(self, context, "duration"); });
+  add("POST", "/e2b/sandboxes/{id}/pause", pause);
+  add("POST", "/e2b/sandboxes/{id}/resume", [](E2b& self, Context& context) { resume(self, context, false); });
+  add("POST", "/e2b/sandboxes/{id}/connect", [](E2b& self, Context& context) { resume(self, context, true); });
+  add("POST", "/e2b/v2/sandboxes/{id}/connect", [](E2b& self, Context& context) { resume(self, context, true); });
+  add("GET", "/e2b/sandboxes/{id}/metrics", metrics);
+
+  router.add("POST", "/e2b/sandboxes/{id}/snapshots", refuse(e2b, "Snapshots of E2B sandboxes"), true);
+  router.add("POST", "/e2b/sandboxes/{id}/fork", refuse(e2b, "Forks through E2B's API"), true);
+  router.add("PUT", "/e2b/sandboxes/{id}/network", refuse(e2b, "Network rules of E2B sandboxes"), true);
+  router.add("GET", "/e2b/snapshots", refuse(e2b, "Snapshot listings"), true);
+  router.add("POST", "/e2b/v3/templates", refuse(e2b, "Template builds"), true);
+  router.add("POST", "/e2b/v2/templates/{id}/builds/{build}", refuse(e2b, "Template builds"), true);
+  router.add("GET", "/e2b/templates/{id}/builds/{build}/status", refuse(e2b, "Template builds"), true);
+  router.add("DELETE", "/e2b/templates/{id}", refuse(e2b, "Templates"), true);
+  router.add("GET", "/e2b/templates/aliases/{alias}", refuse(e2b, "Template aliases"), true);
+  router.add("GET", "/e2b/volumes", refuse(e2b, "Volumes"), true);
+  router.add("POST", "/e2b/volumes", refuse(e2b, "Volumes"), true);
+  router.add("GET", "/e2b/secrets", refuse(e2b, "Secrets"), true);
+  router.add("POST", "/e2b/secrets", refuse(e2b, "Secrets"), true);
+}
+
+}  // namespace hutch::server::e2b

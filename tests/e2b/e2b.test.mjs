@@ -1,0 +1,352 @@
+// The official E2B SDK (`e2b` from npm, unmodified, pinned in package-lock.json) against a real
+// `hutch serve`: E2B_API_URL=http://127.0.0.1:PORT/e2b, E2B_SANDBOX_URL=.../e2b/envd, and an
+// `e2b_<hex>` service token as E2B_API_KEY. HUTCH_E2B_SDK names the package ("e2b" is 2.51.0,
+// "e2b-2.45" is 2.45.0); HUTCH_SERVER_TEST_BACKEND the backend.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Service, env, namespacesUsable, tokens } from '../server/service_fixture.mjs';
+
+const [major, minor, patch] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && (minor < 18 || (minor === 18 && patch < 1))))
+  throw new Error(`the E2B SDK needs Node 20.18.1 or newer; this is ${process.versions.node}`);
+
+const sdkName = process.env.HUTCH_E2B_SDK || 'e2b';
+const { Sandbox, CommandExitError, TimeoutError, NotFoundError, SandboxError } = await import(sdkName);
+
+const keys = {
+  operator: 'e2b_' + '0123456789abcdef'.repeat(2) + '00aa11bb',
+  alice: 'e2b_' + 'fedcba9876543210'.repeat(2) + '22cc33dd',
+};
+// What each backend runs E2B's default template `base` as.
+const images = { subcontainer: 'host', docker: process.env.HUTCH_DOCKER_TEST_IMAGE || 'hutch-test-busybox:latest' };
+
+// Whether dockerd answers (the docker run skips without it, unless HUTCH_REQUIRE_DOCKER=1).
+async function dockerUsable() {
+  try {
+    await promisify(execFile)('docker', ['version', '--format', '{{.Server.Version}}']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let service;
+let opts;
+let missing;
+before(async () => {
+  if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
+    if (process.env.HUTCH_REQUIRE_NAMESPACES === '1') throw new Error('user namespaces are not usable here');
+    missing = 'user namespaces are not usable here';
+    return;
+  }
+  if (env.backend === 'docker' && !(await dockerUsable())) {
+    if (process.env.HUTCH_REQUIRE_DOCKER === '1') throw new Error('dockerd is not reachable');
+    missing = 'dockerd is not reachable';
+    return;
+  }
+  // The docker backend drops every capability: root in the container can then neither give
+  // files to E2B's user nor work in the user's directories, as envd does.
+  const docker = env.backend === 'docker' ? '[backends.docker]\ncap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]\n' : '';
+  service = await Service.start({
+    serveTable: `[serve.e2b.templates]\nbase = "${images[env.backend]}"\n${docker}`,
+    extraTokens: `e2b-operator ${keys.operator}\ne2b-alice ${keys.alice} tenant=alice\n`,
+  });
+  const base = `http://127.0.0.1:${service.port}`;
+  // The SDK reads the same settings from E2B_API_URL, E2B_SANDBOX_URL and E2B_API_KEY.
+  opts = { apiUrl: `${base}/e2b`, sandboxUrl: `${base}/e2b/envd`, apiKey: keys.operator, requestTimeoutMs: 30000 };
+});
+after(async () => {
+  if (!service) return;
+  const ended = await Promise.race([service.exited, new Promise((resolve) => setTimeout(resolve, 100))]);
+  if (ended) console.error(`hutch serve ended during the tests (${JSON.stringify(ended)}): ${service.stderr}`);
+  await service.stop();
+});
+
+function skipWithoutService(t) {
+  if (!service) t.skip(missing);
+  return !service;
+}
+
+// A sandbox for one test, killed after it.
+async function withSandbox(t, options, body) {
+  const sandbox = await Sandbox.create({ ...opts, ...options });
+  try {
+    await body(sandbox);
+  } finally {
+    await Sandbox.kill(sandbox.sandboxId, opts);
+  }
+}
+
+test('Sandbox.create with envs, metadata and timeout; getInfo and commands see them', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, { envs: { GREETING: 'hello e2b' }, metadata: { purpose: 'sdk-test' }, timeoutMs: 120000 }, async (sandbox) => {
+    const info = await sandbox.getInfo();
+    assert.equal(info.sandboxId, sandbox.sandboxId);
+    assert.equal(info.templateId, 'base');
+    assert.deepEqual(info.metadata, { purpose: 'sdk-test' });
+    assert.equal(info.state, 'running');
+    const ends = info.endAt.getTime() - Date.now();
+    assert.ok(ends > 100000 && ends <= 121000, `endAt is ${ends} ms away, expected about 120 s`);
+    const result = await sandbox.commands.run('echo "$GREETING"');
+    assert.equal(result.stdout, 'hello e2b\n');
+    assert.equal(result.exitCode, 0);
+  });
+});
+
+test('commands.run: stdout, stderr, exit code, onStdout while running, cwd, envs, user', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    const both = await sandbox.commands.run('echo out; echo err >&2');
+    assert.equal(both.stdout, 'out\n');
+    assert.equal(both.stderr, 'err\n');
+
+    const seen = [];
+    const started = Date.now();
+    const slow = await sandbox.commands.run('echo first; sleep 1; echo second', {
+      onStdout: (data) => seen.push({ data, at: Date.now() - started }),
+    });
+    const ended = Date.now() - started;
+    assert.equal(slow.stdout, 'first\nsecond\n');
+    assert.ok(seen.length >= 2, `onStdout called ${seen.length} times`);
+    assert.ok(seen[0].at < ended - 500, `the first output came at ${seen[0].at} ms, the command ended at ${ended} ms`);
+
+    assert.equal((await sandbox.commands.run('pwd', { cwd: '/tmp' })).stdout, '/tmp\n');
+    assert.equal((await sandbox.commands.run('echo "$A-$B"', { envs: { A: 'x', B: 'y' } })).stdout, 'x-y\n');
+    assert.equal((await sandbox.commands.run('id -u')).stdout, '1000\n', 'E2B runs commands as user (uid 1000)');
+    assert.equal((await sandbox.commands.run('echo $HOME; pwd')).stdout, '/home/user\n/home/user\n');
+    assert.equal((await sandbox.commands.run('id -u', { user: 'root' })).stdout, '0\n');
+
+    const errors = [];
+    const erring = await sandbox.commands.run('echo oops >&2; sleep 1; echo done', {
+      onStderr: (data) => errors.push({ data, at: Date.now() - started }),
+    });
+    assert.equal(erring.stderr, 'oops\n');
+    assert.equal(errors.map((e) => e.data).join(''), 'oops\n');
+  });
+});
+
+test('commands.run: a failing command raises CommandExitError, a timeout TimeoutError', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    await assert.rejects(sandbox.commands.run('echo bad >&2; exit 3'), (error) => {
+      assert.ok(error instanceof CommandExitError, `${error}`);
+      assert.equal(error.exitCode, 3);
+      assert.equal(error.stderr, 'bad\n');
+      return true;
+    });
+    const started = Date.now();
+    await assert.rejects(sandbox.commands.run('sleep 20', { timeoutMs: 1000 }), (error) => {
+      assert.ok(error instanceof TimeoutError, `${error}`);
+      return true;
+    });
+    assert.ok(Date.now() - started < 10000, 'the timeout ended the command');
+  });
+});
+
+test('background command: list, connect by pid, kill', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    const handle = await sandbox.commands.run('echo started; sleep 60', { background: true });
+    assert.ok(handle.pid > 0);
+    for (let i = 0; i < 100 && !handle.stdout.includes('started'); ++i) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(handle.stdout, 'started\n');
+    const listed = await sandbox.commands.list();
+    assert.ok(listed.some((process) => process.pid === handle.pid), JSON.stringify(listed));
+    await handle.disconnect();
+    const again = await sandbox.commands.connect(handle.pid);
+    assert.equal(again.pid, handle.pid);
+    assert.equal(await sandbox.commands.kill(handle.pid), true);
+    await assert.rejects(again.wait(), (error) => {
+      assert.ok(error instanceof CommandExitError, `${error}`);
+      assert.match(again.stdout, /started/);
+      return true;
+    });
+    assert.equal(await sandbox.commands.kill(handle.pid), false, 'a second kill finds nothing');
+  });
+});
+
+test('sendStdin reaches a running command', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    const handle = await sandbox.commands.run('read line; echo "got $line"', { background: true, stdin: true });
+    await sandbox.commands.sendStdin(handle.pid, 'hello\n');
+    const result = await handle.wait();
+    assert.equal(result.stdout, 'got hello\n');
+  });
+});
+
+test('pty: create, sendInput, resize, kill', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    let output = '';
+    const decoder = new TextDecoder();
+    const terminal = await sandbox.pty.create({ cols: 80, rows: 24, onData: (data) => { output += decoder.decode(data); } });
+    await sandbox.pty.resize(terminal.pid, { cols: 100, rows: 30 });
+    await sandbox.pty.sendInput(terminal.pid, new TextEncoder().encode('stty size; echo pty-$((40+2))\n'));
+    for (let i = 0; i < 100 && !output.includes('pty-42'); ++i) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.match(output, /pty-42/);
+    assert.match(output, /30 100/);
+    assert.equal(await sandbox.pty.kill(terminal.pid), true);
+    await assert.rejects(terminal.wait());
+  });
+});
+
+test('files: write and read text and bytes, list, exists, makeDir, rename, remove, getInfo', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    const written = await sandbox.files.write('/tmp/e2b/hello.txt', 'hello files');
+    assert.equal(written.path, '/tmp/e2b/hello.txt');
+    assert.equal(await sandbox.files.read('/tmp/e2b/hello.txt'), 'hello files');
+    const bytes = new Uint8Array([0, 1, 2, 253, 254, 255]);
+    await sandbox.files.write('/tmp/e2b/data.bin', bytes.buffer);
+    assert.deepEqual(await sandbox.files.read('/tmp/e2b/data.bin', { format: 'bytes' }), bytes);
+    await sandbox.files.write([{ path: '/tmp/e2b/a.txt', data: 'a' }, { path: '/tmp/e2b/b.txt', data: 'bb' }]);
+    assert.equal(await sandbox.files.read('/tmp/e2b/b.txt'), 'bb');
+    assert.equal((await sandbox.commands.run('cat /tmp/e2b/hello.txt')).stdout, 'hello files');
+
+    assert.equal(await sandbox.files.makeDir('/tmp/e2b/dir/sub'), true);
+    assert.equal(await sandbox.files.makeDir('/tmp/e2b/dir/sub'), false, 'makeDir of an existing directory');
+    const names = (await sandbox.files.list('/tmp/e2b')).map((entry) => entry.name).sort();
+    assert.deepEqual(names, ['a.txt', 'b.txt', 'data.bin', 'dir', 'hello.txt']);
+    const deep = (await sandbox.files.list('/tmp/e2b', { depth: 2 })).map((entry) => entry.path);
+    assert.ok(deep.includes('/tmp/e2b/dir/sub'), JSON.stringify(deep));
+
+    const info = await sandbox.files.getInfo('/tmp/e2b/hello.txt');
+    assert.equal(info.type, 'file');
+    assert.equal(info.size, 11);
+    assert.equal(info.name, 'hello.txt');
+    assert.equal((await sandbox.files.getInfo('/tmp/e2b/dir')).type, 'dir');
+
+    assert.equal(await sandbox.files.exists('/tmp/e2b/a.txt'), true);
+    await sandbox.files.rename('/tmp/e2b/a.txt', '/tmp/e2b/renamed.txt');
+    assert.equal(await sandbox.files.exists('/tmp/e2b/a.txt'), false);
+    assert.equal(await sandbox.files.read('/tmp/e2b/renamed.txt'), 'a');
+    await sandbox.files.remove('/tmp/e2b/dir');
+    assert.equal(await sandbox.files.exists('/tmp/e2b/dir'), false);
+    await assert.rejects(sandbox.files.read('/tmp/e2b/missing'), (error) => error instanceof NotFoundError);
+
+    const stream = await sandbox.files.read('/tmp/e2b/hello.txt', { format: 'stream' });
+    let streamed = '';
+    for await (const chunk of stream) streamed += new TextDecoder().decode(chunk);
+    assert.equal(streamed, 'hello files');
+
+    // Relative paths are the user's home, as envd has it.
+    await sandbox.files.write('notes.txt', 'in home');
+    assert.equal((await sandbox.commands.run('cat /home/user/notes.txt')).stdout, 'in home');
+  });
+});
+
+test('files.watchDir reports what a command does', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    await sandbox.files.makeDir('/tmp/watched');
+    const events = [];
+    const watch = await sandbox.files.watchDir('/tmp/watched', (event) => events.push(event));
+    await sandbox.commands.run('echo x > /tmp/watched/new.txt');
+    for (let i = 0; i < 60 && !events.some((e) => e.name === 'new.txt' && e.type === 'create'); ++i)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    await watch.stop();
+    assert.ok(events.some((e) => e.name === 'new.txt' && e.type === 'create'), JSON.stringify(events));
+  });
+});
+
+test('setTimeout, Sandbox.list with metadata, connect, kill; tenants see only their own', async (t) => {
+  if (skipWithoutService(t)) return;
+  const sandbox = await Sandbox.create({ ...opts, metadata: { suite: 'list' } });
+  try {
+    await sandbox.setTimeout(600000);
+    const info = await sandbox.getInfo();
+    assert.ok(info.endAt.getTime() - Date.now() > 550000, 'setTimeout moved endAt');
+
+    const listed = await Sandbox.list({ ...opts, query: { metadata: { suite: 'list' } } }).nextItems();
+    assert.deepEqual(listed.map((item) => item.sandboxId), [sandbox.sandboxId]);
+    assert.deepEqual(await Sandbox.list({ ...opts, query: { metadata: { suite: 'other' } } }).nextItems(), []);
+    const aliceSees = await Sandbox.list({ ...opts, apiKey: keys.alice }).nextItems();
+    assert.deepEqual(aliceSees, [], 'a tenant sees no sandbox of the operator');
+    await assert.rejects(Sandbox.connect(sandbox.sandboxId, { ...opts, apiKey: keys.alice }), (error) => error instanceof NotFoundError || error instanceof SandboxError);
+
+    const connected = await Sandbox.connect(sandbox.sandboxId, opts);
+    assert.equal((await connected.commands.run('echo via connect')).stdout, 'via connect\n');
+  } finally {
+    assert.equal(await Sandbox.kill(sandbox.sandboxId, opts), true);
+  }
+  assert.equal(await Sandbox.kill(sandbox.sandboxId, opts), false, 'a killed sandbox is gone');
+  await assert.rejects(Sandbox.getInfo(sandbox.sandboxId, opts));
+});
+
+test('a sandbox ends at its timeout', async (t) => {
+  if (skipWithoutService(t)) return;
+  const sandbox = await Sandbox.create({ ...opts, timeoutMs: 2000 });
+  assert.equal((await sandbox.commands.run('echo alive')).stdout, 'alive\n');
+  let gone = false;
+  for (let i = 0; i < 100 && !gone; ++i) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    gone = !(await Sandbox.list(opts).nextItems()).some((item) => item.sandboxId === sandbox.sandboxId);
+  }
+  assert.ok(gone, 'the sandbox is still listed 10 s after its 2 s timeout');
+  await assert.rejects(Sandbox.getInfo(sandbox.sandboxId, opts), (error) => error instanceof NotFoundError || /not found|ended/i.test(error.message));
+  // The ended sandbox stays on the backend until killed (or pruned); a kill removes it.
+  assert.equal(await Sandbox.kill(sandbox.sandboxId, opts), false, 'E2B answers a kill of an ended sandbox with 404');
+  const left = await service.curl('GET', '/v1/sandboxes', { token: tokens.admin });
+  assert.ok(!left.json.some((item) => item.id === sandbox.sandboxId), 'the kill removed the ended sandbox');
+});
+
+test('pause and resume through connect', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    await sandbox.files.write('/tmp/kept.txt', 'kept');
+    assert.equal(await sandbox.pause(), true);
+    assert.equal((await sandbox.getInfo()).state, 'paused');
+    const resumed = await Sandbox.connect(sandbox.sandboxId, opts);
+    assert.equal((await resumed.getInfo()).state, 'running');
+    assert.equal((await resumed.commands.run('cat /tmp/kept.txt')).stdout, 'kept');
+  });
+});
+
+test('refusals: unknown templates, a wrong key', async (t) => {
+  if (skipWithoutService(t)) return;
+  await assert.rejects(Sandbox.create('no-such-template', opts), /no-such-template.*serve\.e2b\.templates/s);
+  await assert.rejects(Sandbox.create({ ...opts, apiKey: 'e2b_' + 'ab'.repeat(20) }), /not one of this service's tokens/);
+  await withSandbox(t, {}, async (sandbox) => {
+    await assert.rejects(sandbox.createSnapshot(), /501.*Snapshots of E2B sandboxes need E2B's cloud/s);
+  });
+});
+
+test('envd: a request needs the sandbox access token; other ports are not proxied yet', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    const stat = (headers) => fetch(`${opts.sandboxUrl}/filesystem.Filesystem/Stat`, {
+      method: 'POST', body: JSON.stringify({ path: '/tmp' }),
+      headers: { 'content-type': 'application/json', 'e2b-sandbox-id': sandbox.sandboxId, ...headers },
+    });
+    const without = await stat({});
+    assert.equal(without.status, 401);
+    assert.equal((await without.json()).code, 'unauthenticated');
+    const wrong = await stat({ 'x-access-token': 'f'.repeat(64) });
+    assert.equal(wrong.status, 401);
+    const right = await stat({ 'x-access-token': sandbox.envdAccessToken });
+    assert.equal(right.status, 200);
+    assert.equal((await right.json()).entry.type, 'FILE_TYPE_DIRECTORY');
+    const port = await stat({ 'x-access-token': sandbox.envdAccessToken, 'e2b-sandbox-port': '3000' });
+    assert.equal(port.status, 501);
+    assert.match((await port.json()).message, /port 3000.*not proxied/);
+  });
+});
+
+test('Sandbox.create to the first commands.run: p50', async (t) => {
+  if (skipWithoutService(t)) return;
+  const times = [];
+  for (let i = 0; i < 8; ++i) {
+    const started = performance.now();
+    const sandbox = await Sandbox.create(opts);
+    await sandbox.commands.run('true');
+    times.push(performance.now() - started);
+    await sandbox.kill();
+  }
+  times.sort((a, b) => a - b);
+  const p50 = times[Math.floor(times.length / 2)];
+  t.diagnostic(`${sdkName} on ${env.backend}: Sandbox.create -> commands.run('true') p50 ${p50.toFixed(1)} ms (n=${times.length}, min ${times[0].toFixed(1)}, max ${times.at(-1).toFixed(1)})`);
+  assert.ok(p50 < 10000);
+});
