@@ -155,6 +155,19 @@ std::shared_ptr<Handle> stage_files_or_destroy(std::shared_ptr<Handle> sandbox, 
   return sandbox;
 }
 
+std::vector<SandboxFile> with_sources_read(std::vector<SandboxFile> files) {
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    SandboxFile& file = files[i];
+    if (file.source.empty()) continue;
+    const std::string what = "files[" + std::to_string(i) + "] '" + file.path + "'";
+    HostFile source(file.source, what);
+    file.content.clear();
+    for (std::string_view chunk = source.next(what); !chunk.empty(); chunk = source.next(what)) file.content.append(chunk);
+    file.source.clear();
+  }
+  return files;
+}
+
 SandboxSpec without_file_contents(SandboxSpec spec) {
   for (auto& file : spec.files) file.content.clear();
   return spec;

@@ -4,6 +4,7 @@
 #include "values_json.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/sandbox_files.hpp>
 #include <hutch/spec_json.hpp>
 
 #include <boost/json.hpp>
@@ -64,8 +65,23 @@ const std::string& RemoteBackend::service_backend() const {
   return service_backend_;
 }
 
+namespace {
+
+// The service refuses host paths in files[] (they would be its own host's files): this host's
+// are read here and sent as content.
+SandboxSpec with_sources_of(SandboxSpec spec) {
+  spec.files = with_sources_read(std::move(spec.files));
+  return spec;
+}
+
+}  // namespace
+
 std::shared_ptr<Handle> RemoteBackend::create(const SandboxSpec& spec) {
-  json::value body = json_io::spec_json(spec);
+  // Capabilities::volumes is false here (the API has no volume routes yet): a named workspace
+  // would make a volume this client could neither list nor remove.
+  if (!spec.workspace.empty() && spec.workspace != kWorkspaceEphemeral && spec.workspace != kWorkspaceNone)
+    throw_unsupported(name_, "a named workspace volume ('" + spec.workspace + "')");
+  json::value body = json_io::spec_json(with_sources_of(spec));
   body.as_object()["backend"] = service_backend();
   return std::make_shared<RemoteHandle>(client_, name_, remote_info(client_->call("POST", "/v1/sandboxes", body), name_));
 }
@@ -103,7 +119,7 @@ std::vector<std::string> RemoteBackend::prune(const Filter& filter) {
 std::shared_ptr<Handle> RemoteBackend::restore(const std::string& snapshot_id, const SandboxSpec& overrides) {
   if (!capabilities().snapshot) throw_unsupported(name_, "restore");
   return std::make_shared<RemoteHandle>(
-      client_, name_, remote_info(client_->call("POST", "/v1/snapshots/" + encode(snapshot_id) + "/restore", json_io::spec_json(overrides)), name_));
+      client_, name_, remote_info(client_->call("POST", "/v1/snapshots/" + encode(snapshot_id) + "/restore", json_io::spec_json(with_sources_of(overrides))), name_));
 }
 
 std::vector<SnapshotInfo> RemoteBackend::snapshots() {

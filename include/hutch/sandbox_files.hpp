@@ -27,6 +27,11 @@ HUTCH_API void stage_files(Handle& sandbox, const std::vector<SandboxFile>& file
 HUTCH_API std::shared_ptr<Handle> stage_files_or_destroy(std::shared_ptr<Handle> sandbox,
                                                          const std::vector<SandboxFile>& files);
 
+// For a client of a service (the remote backend), which may not name its own host's files to
+// it: each file's `source` read here, on the caller's host, into its `content`. Errors as
+// stage_files' for an unreadable source (Errc::not_found / Errc::io naming the entry).
+HUTCH_API std::vector<SandboxFile> with_sources_read(std::vector<SandboxFile> files);
+
 // The spec a backend records: the files' paths, modes and owners, not their contents.
 HUTCH_API SandboxSpec without_file_contents(SandboxSpec spec);
 

@@ -203,9 +203,10 @@ TEST(ParseConfig, TheShippedBackendExamplesParseWhenUncommented) {
     text += line + "\n";
   }
   Config c = parse_config(text, file.string() + " (examples uncommented)");
-  ASSERT_EQ(c.backends.size(), 2u);
+  ASSERT_EQ(c.backends.size(), 3u);
   EXPECT_EQ(c.backends[0].first, "subcontainer");
   EXPECT_EQ(c.backends[1].first, "docker");
+  EXPECT_EQ(c.backends[2].first, "remote");
   EXPECT_EQ(c.backend_table("subcontainer").get_int("uid_base", 0, 1ll << 32), 1000000000);
   EXPECT_EQ(c.backend_table("docker").get_string("pull"), "missing");
   // The image map moved to [defaults.image_map] (issue 14), for every backend.
