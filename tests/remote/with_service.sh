@@ -56,8 +56,11 @@ finish() {
     echo "--- hutch serve's log:" >&2
     tail -n 50 "$dir/serve.log" >&2
   fi
-  # Whatever a failed test left on the backend, before its state goes.
-  "$hutch" --config "$dir/service.toml" prune --all > /dev/null 2>&1
+  # Whatever a failed test left on the backend, before its state goes: only this service's
+  # sandboxes (other tests run beside this one on the same docker engine).
+  if [ -s "$dir/state/serve/instance-id" ]; then
+    "$hutch" --config "$dir/service.toml" prune --all --label "hutch.service=$(cat "$dir/state/serve/instance-id")" > /dev/null 2>&1
+  fi
   rm -rf "$dir"
   exit "$status"
 }

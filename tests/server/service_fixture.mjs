@@ -100,8 +100,10 @@ export class Service {
       }
     } finally {
       if (this.process.exitCode === null) this.process.kill('SIGKILL');
-      // Whatever a failed test left on a real backend, before the state goes.
-      await run(env.hutch, ['--config', this.config, 'prune', '--all']).catch(() => {});
+      // Whatever a failed test left on a real backend, before the state goes: only this
+      // service's sandboxes (other tests run beside this one on the same docker engine).
+      if (this.instanceId)
+        await run(env.hutch, ['--config', this.config, 'prune', '--all', '--label', `hutch.service=${this.instanceId}`]).catch(() => {});
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
