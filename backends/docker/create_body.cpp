@@ -123,8 +123,13 @@ json::object make_create_body(const CreatePlan& plan) {
   }
   if (spec.limits.pids) host["PidsLimit"] = *spec.limits.pids;
   // A write beyond it fails with EFBIG (the agent ignores SIGXFSZ for every command).
-  if (spec.max_file_bytes)
-    host["Ulimits"] = json::array{json::object{{"Name", "fsize"}, {"Soft", *spec.max_file_bytes}, {"Hard", *spec.max_file_bytes}}};
+  if (spec.max_file_bytes) {
+    json::array ulimits{json::object{{"Name", "fsize"}, {"Soft", *spec.max_file_bytes}, {"Hard", *spec.max_file_bytes}}};
+    for (const auto& limit : plan.default_ulimits)
+      if (limit.name != "fsize")
+        ulimits.push_back(json::object{{"Name", limit.name}, {"Soft", limit.soft}, {"Hard", limit.hard}});
+    host["Ulimits"] = std::move(ulimits);
+  }
 
   json::array mounts;
   for (std::size_t i = 0; i < spec.mounts.size(); ++i) mounts.push_back(make_mount(spec.mounts[i], i));

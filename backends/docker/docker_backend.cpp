@@ -40,6 +40,7 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   options.request_timeout = config.request_timeout;
   options.api_version = config.api_version;
   context_->agent_binary = choose_agent_binary(config, options.endpoint);
+  context_->engine_is_local = options.endpoint.kind == Endpoint::Kind::unix_socket;
   context_->state_dir = docker_state_dir(config);
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
