@@ -84,14 +84,17 @@ export class Service {
     return service;
   }
 
-  // Removes every sandbox the service can see (as the operator), checks that none is left,
-  // stops the service with SIGTERM, and removes its directory.
+  // Removes every sandbox this service made (as the operator), checks that none is left,
+  // stops the service with SIGTERM, and removes its directory. Only this service's: the
+  // operator sees every sandbox of the backend, and other tests run beside this one on the
+  // same docker engine.
   async stop() {
     try {
       if (this.process.exitCode === null) {
-        const listed = await this.curl('GET', '/v1/sandboxes', { token: tokens.admin });
+        const own = `/v1/sandboxes?label=${encodeURIComponent(`hutch.service=${this.instanceId}`)}`;
+        const listed = await this.curl('GET', own, { token: tokens.admin });
         for (const sandbox of listed.json ?? []) await this.curl('DELETE', `/v1/sandboxes/${sandbox.id}`, { token: tokens.admin });
-        const after = await this.curl('GET', '/v1/sandboxes', { token: tokens.admin });
+        const after = await this.curl('GET', own, { token: tokens.admin });
         assert.deepEqual(after.json, [], 'sandboxes left after the test');
         this.process.kill('SIGTERM');
         const { code, signal } = await this.exited;
