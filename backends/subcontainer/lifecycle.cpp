@@ -243,7 +243,7 @@ ExitingChild start_leader(PendingHelper& helper, SandboxRecord& record, const Sa
 // else runs there (commands come only once create or start has returned).
 void connect_network(const Runtime& runtime, const SandboxRecord& record) {
   if (record.spec.network != NetworkMode::bridge) return;
-  const auto address = runtime.network->attach(record.id, record.leader_pid);
+  const auto address = runtime.network->attach(record.id, record.leader_pid, record.spec.egress);
   runtime.log->debug("sandbox {}: bridge {} address {}", record.id, runtime.network->settings().bridge,
                      network::format_ipv4(address));
 }

@@ -44,7 +44,11 @@ BridgeNetwork::BridgeNetwork(BridgeSettings settings, const std::filesystem::pat
   firewall_.label = instance_label(state_root);
 }
 
-std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader) {
+SandboxFirewall BridgeNetwork::sandbox_firewall(const std::string& id, std::uint32_t address) const {
+  return {firewall_.table, id, host_link(id), address};
+}
+
+std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader, const std::vector<EgressRule>& egress) {
   AddressLeases leases(leases_dir_, settings_.subnet);
   const FileLock lock(leases.lock_path());
   const bool held_before = leases.find(id).has_value();
@@ -61,6 +65,8 @@ std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader) {
     const UniqueFd sandbox_net = open_network_namespace(leader);
     netlink.add_veth(host, kSandboxLink, leader);
     LinkRollback rollback(netlink, host);
+    // Before the port joins the bridge: no packet of the sandbox's passes without its rules.
+    install(nft, sandbox_firewall(id, address), egress);
     netlink.attach_to_bridge(host, settings_.bridge);
     const Ipv4Cidr own{address, settings_.subnet.prefix};
     const std::uint32_t gateway = leases.gateway();
@@ -109,7 +115,15 @@ std::string BridgeNetwork::release(const std::string& id) noexcept {
 
 std::string BridgeNetwork::release_locked(const std::string& id) noexcept {
   std::string failure = detach(id);
-  AddressLeases(leases_dir_, settings_.subnet).release(id);
+  AddressLeases leases(leases_dir_, settings_.subnet);
+  try {
+    Nftables nft;
+    if (const auto address = leases.find(id); address && table_exists(nft, firewall_.table))
+      remove(nft, sandbox_firewall(id, *address));
+  } catch (const std::exception& e) {
+    failure += (failure.empty() ? "" : "; ") + std::string(e.what());
+  }
+  leases.release(id);
   try {
     remove_shared_objects_if_unused();
   } catch (const std::exception& e) {

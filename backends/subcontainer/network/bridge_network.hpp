@@ -15,6 +15,9 @@
 
 #include "address_leases.hpp"
 #include "instance_firewall.hpp"
+#include "sandbox_firewall.hpp"
+
+#include <hutch/types.hpp>
 
 #include <sys/types.h>
 
@@ -45,10 +48,11 @@ class BridgeNetwork {
 
   // Connects the network namespace of `leader` (the sandbox's PID 1, running) to the bridge
   // with the address sandbox `id` holds, taking one first if it holds none; makes the bridge
-  // and the table when they are missing. Returns the address. On failure what this call made
-  // is undone (a lease it took is released) and the error is thrown: Errc::state when the
-  // subnet is full, Errc::backend for the kernel's refusals.
-  std::uint32_t attach(const std::string& id, pid_t leader);
+  // and the tables when they are missing; installs the sandbox's `egress` rules (validated,
+  // see EgressRule) ahead of the default policy. Returns the address. On failure what this
+  // call made is undone (a lease it took is released) and the error is thrown: Errc::state
+  // when the subnet is full, Errc::backend for the kernel's refusals.
+  std::uint32_t attach(const std::string& id, pid_t leader, const std::vector<EgressRule>& egress);
   // The address sandbox `id` holds, if any.
   std::optional<std::uint32_t> address_of(const std::string& id) const;
   // Deletes the host end of the sandbox's veth pair (a stopped sandbox keeps its address).
@@ -63,6 +67,7 @@ class BridgeNetwork {
  private:
   // With the lock held.
   void remove_shared_objects_if_unused();
+  SandboxFirewall sandbox_firewall(const std::string& id, std::uint32_t address) const;
   std::string release_locked(const std::string& id) noexcept;
 
   BridgeSettings settings_;

@@ -48,22 +48,28 @@ std::string instance_label(const std::filesystem::path& state_root) {
 
 std::string instance_ruleset(const InstanceFirewall& firewall) {
   const std::string table = "inet " + firewall.table;
+  const std::string port_table = "netdev " + firewall.table;
   const std::string bridge = quoted(firewall.bridge);
   const std::string subnet = format_cidr({firewall.subnet.network(), firewall.subnet.prefix});
-  // Created if missing, so that the delete cannot fail; the new table replaces it in the same
-  // transaction.
+  // Created if missing, so that the deletes cannot fail; the new tables replace them in the
+  // same transaction.
   return "add table " + table + "\n" +
          "delete table " + table + "\n" +
+         "add table " + port_table + "\n" +
+         "delete table " + port_table + "\n" +
          "table " + table + " {\n" +
          "  comment " + quoted(firewall.label) + "\n" +
          "  set denied_v4 { type ipv4_addr; flags interval; elements = { " + joined(kDeniedIpv4) + " } }\n" +
          "  set denied_v6 { type ipv6_addr; flags interval; elements = { " + joined(kDeniedIpv6) + " } }\n" +
+         "  map sandbox_egress { type ipv4_addr : verdict; }\n" +
          "  chain forward {\n" +
          "    type filter hook forward priority filter; policy accept;\n" +
-         // A sandbox is root in its network namespace and may change its address: one outside
-         // the subnet would leave unmasqueraded.
+         // A sandbox is root in its network namespace and may send from any address: one
+         // outside the subnet would leave unmasqueraded.
          "    iifname " + bridge + " ip saddr != " + subnet + " drop\n" +
          "    iifname " + bridge + " meta nfproto ipv6 ip6 saddr != fe80::/10 drop\n" +
+         "    iifname " + bridge + " ct state established,related accept\n" +
+         "    iifname " + bridge + " ip saddr vmap @sandbox_egress\n" +
          // reject rather than drop: a blocked connection fails at once instead of timing out.
          "    iifname " + bridge + " ip daddr @denied_v4 reject with icmp type admin-prohibited\n" +
          "    iifname " + bridge + " ip6 daddr @denied_v6 reject with icmpv6 type admin-prohibited\n" +
@@ -71,6 +77,7 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
          "  chain input {\n" +
          "    type filter hook input priority filter; policy accept;\n" +
          "    iifname " + bridge + " ct state established,related accept\n" +
+         "    iifname " + bridge + " ip saddr vmap @sandbox_egress\n" +
          "    iifname " + bridge + " meta l4proto tcp reject with tcp reset\n" +
          "    iifname " + bridge + " reject with icmpx type admin-prohibited\n" +
          "  }\n" +
@@ -78,6 +85,9 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
          "    type nat hook postrouting priority srcnat; policy accept;\n" +
          "    ip saddr " + subnet + " oifname != " + bridge + " masquerade\n" +
          "  }\n" +
+         "}\n" +
+         "table " + port_table + " {\n" +
+         "  comment " + quoted(firewall.label) + "\n" +
          "}\n";
 }
 
@@ -86,7 +96,9 @@ void install(Nftables& nft, const InstanceFirewall& firewall) {
 }
 
 void remove_table(Nftables& nft, const std::string& table) {
-  nft.run("add table inet " + table + "\ndelete table inet " + table + "\n", "delete table inet " + table);
+  nft.run("add table inet " + table + "\ndelete table inet " + table + "\nadd table netdev " + table +
+              "\ndelete table netdev " + table + "\n",
+          "delete tables inet and netdev " + table);
 }
 
 bool table_exists(Nftables& nft, const std::string& table) {

@@ -2,14 +2,23 @@
 // default egress policy of every bridge sandbox.
 //
 //   table inet hutch_<8 hex of the state dir>   comment "hutch.managed state=<state dir>"
-//     forward      sandbox -> elsewhere: drop a forged source address; reject the ranges
-//                  below (kDeniedIpv4, kDeniedIpv6)
-//     input        sandbox -> this host (any of its addresses): only replies to connections
-//                  the host opened pass
+//     map sandbox_egress  sandbox address -> jump to its own chain of egress rules
+//                         (sandbox_firewall.hpp), for sandboxes that have rules
+//     forward      sandbox -> elsewhere: drop a forged source address; let replies pass;
+//                  the sandbox's own rules; then reject the ranges below (kDeniedIpv4,
+//                  kDeniedIpv6)
+//     input        sandbox -> this host (any of its addresses): replies pass; the sandbox's
+//                  own rules; then reject
 //     postrouting  masquerade the subnet's traffic that leaves through another interface
+//   table netdev hutch_<same>
+//     port_<id>    one chain per sandbox on the ingress of its port "hv<id>" (sandbox_firewall.hpp):
+//                  IPv4 and ARP with a source address that is not the sandbox's are dropped, so
+//                  that a sandbox (root with CAP_NET_RAW) cannot pass for another one and get
+//                  its rules. (netdev rather than a bridge-family table: kernels built without
+//                  CONFIG_NF_TABLES_BRIDGE, like this CI host's, have no bridge family.)
 //
-// One table per instance, never a change to anybody else's tables (docker's, podman's, the
-// administrator's): the table is replaced or deleted whole, in one transaction.
+// One pair of tables per instance, never a change to anybody else's tables (docker's, podman's,
+// the administrator's): the tables are replaced or deleted whole, in one transaction.
 #pragma once
 
 #include "ipv4.hpp"
@@ -44,9 +53,9 @@ std::string instance_label(const std::filesystem::path& state_root);
 std::string instance_ruleset(const InstanceFirewall& firewall);
 // Creates or replaces the table.
 void install(Nftables& nft, const InstanceFirewall& firewall);
-// Deletes the table; nothing when there is none.
+// Deletes the tables; nothing when there are none.
 void remove_table(Nftables& nft, const std::string& table);
-// Whether the table exists.
+// Whether the (inet) table exists.
 bool table_exists(Nftables& nft, const std::string& table);
 
 }  // namespace hutch::subcontainer::network

@@ -3,6 +3,7 @@
 // process one of its own) by a veth pair, with a TcpGreeter on port 80 of every address it
 // holds:
 //   198.18.0.10      a public server (198.18.0.0/15 is not in the default deny list)
+//   198.18.0.20      another public server
 //   169.254.169.254  a cloud metadata server
 //   10.99.0.10, 172.16.5.10, 192.168.77.10   servers on private ranges
 // The test namespace has 198.18.0.1 on its end and its default route through the fake
@@ -24,6 +25,7 @@
 namespace hutch::subcontainer::test {
 
 inline constexpr const char* kPublicServer = "198.18.0.10";
+inline constexpr const char* kOtherPublicServer = "198.18.0.20";
 inline constexpr const char* kTestHostAddress = "198.18.0.1";
 inline const std::vector<std::string> kBlockedServers{"169.254.169.254", "10.99.0.10", "172.16.5.10", "192.168.77.10"};
 inline constexpr std::uint16_t kServerPort = 80;
@@ -48,6 +50,7 @@ class FakeInternet {
       inside.set_up("lo");
       inside.add_address("fakenet1", *parse_ipv4_cidr(std::string(kPublicServer) + "/24"));
       for (const auto& address : kBlockedServers) inside.add_address("lo", *parse_ipv4_cidr(address + "/32"));
+      inside.add_address("lo", *parse_ipv4_cidr(std::string(kOtherPublicServer) + "/32"));
       server_ = std::make_unique<TcpGreeter>(kServerPort);
     });
   }

@@ -7,6 +7,7 @@
 #include "network/instance_firewall.hpp"
 #include "network/netlink.hpp"
 #include "network/nftables.hpp"
+#include "network/sandbox_firewall.hpp"
 #include "runtime_fixture.hpp"
 #include "sandbox_record.hpp"
 
@@ -18,6 +19,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <thread>
 
 namespace hutch::subcontainer::test {
@@ -47,9 +49,10 @@ class BridgeNetworkTest : public RuntimeTest {
     internet_.reset();
   }
 
-  std::shared_ptr<Handle> create_bridge_sandbox() {
+  std::shared_ptr<Handle> create_bridge_sandbox(std::vector<EgressRule> egress = {}) {
     SandboxSpec spec;
     spec.network = NetworkMode::bridge;
+    spec.egress = std::move(egress);
     return backend_->create(spec);
   }
 
@@ -114,6 +117,73 @@ TEST_F(BridgeNetworkTest, MetadataPrivateRangesAndTheHostAreBlockedByDefault) {
   EXPECT_THAT(fetch(*sandbox, kTestHostAddress, 8080), Not(HasSubstr("hello")));
   EXPECT_EQ(internet_->server().peers().size(), checked + 1) << "only the public server should have been reached";
   EXPECT_TRUE(host_service.peers().empty()) << "the sandbox reached a service of the host";
+}
+
+// --deny-net all --allow-net 198.18.0.10: an allowlist of one server.
+TEST_F(BridgeNetworkTest, AnAllowlistReachesOnlyWhatItAllows) {
+  auto listed = create_bridge_sandbox({{EgressAction::allow, std::string(kPublicServer) + "/32"},
+                                       {EgressAction::deny, "all"}});
+  auto open = create_bridge_sandbox();
+  EXPECT_THAT(fetch(*listed, kPublicServer), HasSubstr("hello"));
+  EXPECT_THAT(fetch(*listed, kOtherPublicServer), Not(HasSubstr("hello")));
+  // The rules are the sandbox's own: another sandbox on the bridge reaches both.
+  EXPECT_THAT(fetch(*open, kOtherPublicServer), HasSubstr("hello"));
+  const std::string listed_id = listed->id(), open_id = open->id();
+  listed->destroy();
+  open->destroy();
+  expect_no_network_left(listed_id);
+}
+
+// The first matching rule wins over the default policy, in both directions.
+TEST_F(BridgeNetworkTest, RulesComeBeforeTheDefaultPolicy) {
+  auto sandbox = create_bridge_sandbox({{EgressAction::deny, std::string(kPublicServer) + "/32"},
+                                        {EgressAction::allow, "169.254.169.254"},
+                                        {EgressAction::allow, "198.18.0.0/24"}});
+  EXPECT_THAT(fetch(*sandbox, "169.254.169.254"), HasSubstr("hello 169.254.169.254"));
+  EXPECT_THAT(fetch(*sandbox, kPublicServer), Not(HasSubstr("hello")));
+  EXPECT_THAT(fetch(*sandbox, kOtherPublicServer), HasSubstr("hello"));
+  EXPECT_THAT(fetch(*sandbox, "10.99.0.10"), Not(HasSubstr("hello"))) << "the default policy no longer applies";
+}
+
+// A sandbox that may change its address (CAP_NET_ADMIN kept) and takes one that is not its
+// lease gets nothing through: its port drops IPv4 and ARP from any other source address.
+TEST_F(BridgeNetworkTest, ASandboxCannotSendFromAnotherAddress) {
+  runtime_->config.keep_caps.push_back(*capability_from_name("net_admin"));
+  auto sandbox = create_bridge_sandbox();
+  ASSERT_THAT(fetch(*sandbox, kPublicServer), HasSubstr("hello"));
+  const ExecResult moved = sh(*sandbox, std::string("ip=$(command -v ip || echo /usr/sbin/ip); "
+                                                    "$ip addr flush dev eth0 && $ip addr add 10.214.7.200/24 dev eth0 && "
+                                                    "$ip route add default via ") + kGateway + " && echo moved");
+  ASSERT_EQ(moved.stdout_data, "moved\n") << moved.stderr_data;
+  EXPECT_THAT(fetch(*sandbox, kPublicServer), Not(HasSubstr("hello")));
+}
+
+// Creates at once take distinct addresses (the leases' lock), and each sandbox works.
+TEST_F(BridgeNetworkTest, ConcurrentCreatesGetDistinctAddresses) {
+  constexpr int kSandboxes = 4;
+  std::vector<std::shared_ptr<Handle>> sandboxes(kSandboxes);
+  std::vector<std::thread> creators;
+  for (int i = 0; i < kSandboxes; ++i)
+    creators.emplace_back([&, i] {
+      try {
+        sandboxes[i] = create_bridge_sandbox();
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "create " << i << ": " << e.what();
+      }
+    });
+  for (auto& creator : creators) creator.join();
+  std::set<std::uint32_t> addresses;
+  for (const auto& lease : leases()) addresses.insert(lease.address);
+  EXPECT_EQ(addresses.size(), static_cast<std::size_t>(kSandboxes));
+  for (auto& sandbox : sandboxes)
+    if (sandbox) EXPECT_THAT(fetch(*sandbox, kPublicServer), HasSubstr("hello")) << sandbox->id();
+  std::string last;
+  for (auto& sandbox : sandboxes)
+    if (sandbox) {
+      last = sandbox->id();
+      sandbox->destroy();
+    }
+  expect_no_network_left(last);
 }
 
 TEST_F(BridgeNetworkTest, DestroyLeavesNothing) {
@@ -208,6 +278,15 @@ TEST(BridgeNetworkRules, DefaultPolicyDeniesTheIssuesRangesAndNotTheBenchmarkRan
     EXPECT_THAT(rules, HasSubstr(range));
   EXPECT_THAT(rules, Not(HasSubstr("198.18")));
   EXPECT_THAT(rules, HasSubstr("ip saddr 10.213.0.0/16 oifname != \"hutch0\" masquerade"));
+}
+
+TEST(BridgeNetworkRules, EgressRulesBecomeStatementsInOrder) {
+  EXPECT_THAT(network::egress_statements({{EgressAction::allow, "198.18.0.10/32"},
+                                          {EgressAction::deny, "2001:db8::/32"},
+                                          {EgressAction::deny, "all"}}),
+              ::testing::ElementsAre("ip daddr 198.18.0.10/32 accept",
+                                     "ip6 daddr 2001:db8::/32 reject with icmpv6 type admin-prohibited",
+                                     "reject with icmpx type admin-prohibited"));
 }
 
 }  // namespace
