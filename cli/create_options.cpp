@@ -24,6 +24,17 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--cpus", options.cpus, "CPU limit in cores, e.g. 1.5");
   command.add_option("--pids", options.pids, "maximum number of processes, or unlimited (default: 1024)");
   command.add_option("--network", options.network, "none, host or bridge");
+  // Both append to one list as they are parsed, so that their order on the command line is
+  // the rules' order.
+  auto egress_option = [&](const char* name, EgressAction action, const char* help) {
+    command.add_option_function<std::string>(name, [&options, action](const std::string& destination) {
+      options.egress.push_back({action, destination});
+    }, help)->trigger_on_parse()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
+  };
+  egress_option("--allow-net", EgressAction::allow,
+                "bridge network: allow connections to CIDR (an address or network; repeatable, first match wins)");
+  egress_option("--deny-net", EgressAction::deny,
+                "bridge network: refuse connections to CIDR, or to everything with 'all' (repeatable, first match wins)");
   command
       .add_option("--mount", options.mounts,
                   "type=volume|bind|tmpfs|assets|pointer|backup,src=...,dst=...[,ro]"
@@ -141,6 +152,7 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config, const 
                      ? parse_option("--network", [&] { return parse_network_mode(*options.network); })
                      : defaults.network;
   spec.read_only_root = options.read_only || defaults.read_only_root;
+  spec.egress = options.egress;
 
   for (const auto& file : options.files) spec.files.push_back(parse_option("--file", [&] { return parse_file_option(file); }));
   if (options.max_file_bytes)

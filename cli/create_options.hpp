@@ -33,6 +33,8 @@ struct CreateOptions {
   std::optional<std::string> max_file_bytes;
   std::optional<std::string> workspace;  // ephemeral | none | NAME
   std::optional<std::string> entrypoint;  // "" clears the image's
+  // --allow-net / --deny-net, in the order given on the command line (the first match wins).
+  std::vector<EgressRule> egress;
 };
 
 void add_create_options(CLI::App& command, CreateOptions& options);

@@ -161,6 +161,10 @@ json::object make_create_body(const CreatePlan& plan) {
     host["Tmpfs"] = std::move(tmpfs);
   }
 
+  // Not enforced on docker yet (issue 19): refused rather than ignored.
+  if (!spec.egress.empty())
+    throw Error(Errc::unsupported, "docker backend: egress: egress rules (--allow-net, --deny-net) are not "
+                                   "supported by the docker backend yet; use the subcontainer backend");
   if (!spec.ports.empty()) {
     if (spec.network != NetworkMode::bridge)
       refuse("ports", "publishing ports needs network = \"bridge\" (the sandbox has \"" +

@@ -33,7 +33,7 @@ namespace hutch {
 // and PluginContext::images; 9 (issue 14, parity): SandboxSpec::files/max_file_bytes/workspace,
 // Fs::write parents, Handle::set_env, SandboxBackend::volumes and remove_volume; 10 (issue 15,
 // the port proxy): Handle::connect_port, Capabilities::connect_port.
-inline constexpr std::uint32_t kPluginApiVersion = 10;
+inline constexpr std::uint32_t kPluginApiVersion = 12;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

@@ -147,5 +147,19 @@ TEST(CreateBody, RefusesWhatDockerCannotExpress) {
   expect_refused(backup, "backup");
 }
 
+// Egress rules are not enforced on docker yet: refused, never silently ignored.
+TEST(CreateBody, RefusesEgressRules) {
+  CreatePlan plan = base_plan();
+  plan.spec.network = NetworkMode::bridge;
+  plan.spec.egress = {{EgressAction::deny, "all"}};
+  try {
+    make_create_body(plan);
+    ADD_FAILURE() << "egress rules were accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("egress"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace hutch::docker

@@ -1607,6 +1607,13 @@ export interface components {
             detached?: boolean;
             ephemeral?: boolean;
             ports?: number[];
+            /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
+            egress?: {
+                /** @enum {string} */
+                action: "allow" | "deny";
+                /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
+                destination: string;
+            }[];
             /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
             files?: {
                 /** @description absolute, inside the sandbox */
@@ -1651,6 +1658,13 @@ export interface components {
             detached?: boolean;
             ephemeral?: boolean;
             ports?: number[];
+            /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
+            egress?: {
+                /** @enum {string} */
+                action: "allow" | "deny";
+                /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
+                destination: string;
+            }[];
             backend?: string;
             /** @description not available yet (501) */
             pool?: string;
