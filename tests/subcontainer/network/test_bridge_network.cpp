@@ -105,6 +105,9 @@ TEST_F(BridgeNetworkTest, MetadataPrivateRangesAndTheHostAreBlockedByDefault) {
     to.sin_port = htons(kServerPort);
     to.sin_addr.s_addr = htonl(*network::parse_ipv4(address));
     EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0) << address << ": " << std::strerror(errno);
+    // The greeting: the server has accepted and counted this connection before `checked`.
+    char greeting[64] = {};
+    EXPECT_GT(::read(fd, greeting, sizeof greeting - 1), 0) << address;
     ::close(fd);
   }
   const std::size_t checked = internet_->server().peers().size();
