@@ -3,6 +3,8 @@
 // sandbox left behind by a kill -9, a restart or a SIGTERM (checked in the backend's own list).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Service, tokens, env, expectError, backendSkip } from './service_fixture.mjs';
 
 const skip = await backendSkip();
@@ -95,6 +97,38 @@ describe(`warm pools on ${env.backend}`, { skip }, () => {
     expectError(await service.curl('POST', '/v1/sandboxes', { ...admin, json: { pool: 'nonesuch' } }), 404, 'not_found', "pool 'nonesuch'");
     expectError(await service.curl('POST', '/v1/sandboxes', { token: tokens.alice, json: { pool: 'py' } }), 403, 'permission_denied', 'pool');
     assert.deepEqual((await service.curl('GET', '/v1/sandboxes', admin)).json, [], 'a refused request left a sandbox');
+  });
+
+  // The hutch command with --host: `run --pool` and `create --pool` through the remote backend.
+  function hutch(args, { host = true } = {}) {
+    const environment = { ...process.env, HUTCH_TOKEN: tokens.admin };
+    delete environment.HUTCH_HOST;
+    const hostArgs = host ? ['--host', `unix://${service.socket}`] : [];
+    return promisify(execFile)(env.hutch, ['--config', service.config, ...hostArgs, ...args], { env: environment })
+      .then(({ stdout }) => ({ code: 0, stdout }), (error) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }));
+  }
+
+  it('takes a pooled sandbox with hutch run --pool and hutch create --pool (--host)', async () => {
+    await until('pool py to fill', async () => (await readyIn(service, 'py')) === 2);
+    const ready = await members(service, 'py');
+    const ran = await hutch(['run', '--pool', 'py', '-e', 'ASKED=cli', '--', 'printenv', 'POOLED', 'ASKED']);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout, 'yes\ncli\n');
+    const created = await hutch(['create', '--pool', 'py']);
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    assert.ok(ready.includes(id), `${id} was not one of the ready ${ready}`);
+    assert.deepEqual((await service.curl('GET', '/v1/sandboxes', admin)).json.map((s) => s.id), [id]);
+    assert.equal((await service.curl('DELETE', `/v1/sandboxes/${id}`, admin)).status, 204);
+    const shaped = await hutch(['create', '--pool', 'py', '--memory', '1g']);
+    assert.notEqual(shaped.code, 0);
+    assert.match(shaped.stderr, /--memory: a sandbox of pool 'py' is made already/);
+    const local = await hutch(['create', '--pool', 'py'], { host: false });
+    assert.notEqual(local.code, 0);
+    assert.match(local.stderr, /--pool py: .*--host or HUTCH_HOST/);
+    const unknown = await hutch(['run', '--pool', 'nonesuch', '--', 'true']);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /no pool 'nonesuch'/);
   });
 
   it('replaces a ready sandbox older than max_age', async () => {
