@@ -71,6 +71,15 @@ try {
     service.on('exit', (code) => fail(new Error(`hutch serve exited ${code}: ${text}`)));
   });
   await poolFull();
+  // The floor: a round trip that touches no sandbox, over the same connection.
+  const floor = [];
+  for (let i = 0; i < rounds; ++i) {
+    const start = process.hrtime.bigint();
+    await call('GET', '/healthz');
+    floor.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  floor.sort((a, b) => a - b);
+  console.log(`${'GET /healthz (socket)'.padEnd(28)} n=${rounds} p50=${percentile(floor, 50).toFixed(2)} ms p99=${percentile(floor, 99).toFixed(2)} ms`);
   await time('pool hand-out (socket)', { pool: 'bench' }, poolFull);
   await time('plain create (socket)', { image: 'host' });
 } finally {

@@ -208,8 +208,12 @@ OwnedSandbox Pools::take(const std::string& name, const HandOut& hand_out) {
       handle = std::move(chosen.ready.front().handle);
       chosen.ready.pop_front();
     }
-    chosen.wake.notify_all();
   }
+  // The refill starts once this hand-out is applied: its create does not compete with it.
+  auto refill = [&chosen] {
+    std::lock_guard lock(chosen.mutex);
+    chosen.wake.notify_all();
+  };
   if (!handle) {
     logger()->info("pool {}: none ready, making one for the request", name);
     handle = make(chosen).handle;
@@ -218,9 +222,11 @@ OwnedSandbox Pools::take(const std::string& name, const HandOut& hand_out) {
     record_hand_out(handle->id());
     apply(*handle, chosen, hand_out);
   } catch (...) {
+    refill();
     destroy(name, handle);
     throw;
   }
+  refill();
   service_.remember(*chosen.backend, handle);
   return {chosen.backend, handle};
 }
