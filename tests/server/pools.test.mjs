@@ -172,3 +172,11 @@ describe(`warm pools across a kill -9 and a restart on ${env.backend}`, { skip }
     assert.deepEqual(await service.backendList(), [], 'sandboxes of the service left after SIGTERM');
   });
 });
+
+describe('warm pool configuration', { skip }, () => {
+  it('a bad [serve.pools.NAME] stops the start, naming the key or the pool', async () => {
+    await assert.rejects(Service.start({ serveTable: '[serve.pools.a]\nsize = 1\nimagee = "host"' }), /serve\.pools\.a\.imagee: unknown key/);
+    await assert.rejects(Service.start({ serveTable: '[serve.pools.a]\nsize = -1' }), /serve\.pools\.a\.size/);
+    await assert.rejects(Service.start({ serveTable: '[serve.pools.b]\nbackend = "nonesuch"' }), /\[serve\.pools\.b\]: no backend 'nonesuch'/);
+  });
+});
