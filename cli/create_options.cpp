@@ -1,6 +1,7 @@
 #include "create_options.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/service_labels.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/spec_policy.hpp>
 #include <hutch/units.hpp>
@@ -56,6 +57,9 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
                      "largest file a command may write (EFBIG beyond it), e.g. 100m");
   command.add_option("--workspace", options.workspace,
                      "/workspace: ephemeral (default), none, or NAME of a persistent volume (see 'hutch volume')");
+  command.add_option("--pool", options.pool,
+                     "take a ready sandbox of the service's warm pool NAME ([serve.pools.NAME]; needs --host "
+                     "or HUTCH_HOST); only --env, --ttl, --idle-timeout and --file apply to it");
   command.add_option("--entrypoint", options.entrypoint,
                      "program that replaces the image's Entrypoint (its Cmd is then not used); \"\" for none");
 }
@@ -109,7 +113,29 @@ std::uint32_t parse_pids(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// --pool: the sandbox is made already, so an option that would shape it is refused.
+void refuse_with_pool(const CreateOptions& options) {
+  const std::pair<const char*, bool> shaping[] = {
+      {"--image", options.image.has_value()},       {"--from-snapshot", options.from_snapshot.has_value()},
+      {"--workdir", options.workdir.has_value()},   {"--user", options.user.has_value()},
+      {"--memory", options.memory.has_value()},     {"--cpus", options.cpus.has_value()},
+      {"--pids", options.pids.has_value()},         {"--network", options.network.has_value()},
+      {"--mount", !options.mounts.empty()},         {"--label", !options.labels.empty()},
+      {"--stop-grace", options.stop_grace.has_value()}, {"--read-only", options.read_only},
+      {"--max-file-bytes", options.max_file_bytes.has_value()}, {"--workspace", options.workspace.has_value()},
+      {"--entrypoint", options.entrypoint.has_value()}, {"--allow-net/--deny-net", !options.egress.empty()}};
+  for (const auto& [option, given] : shaping)
+    if (given)
+      throw Error(Errc::invalid_argument, std::string(option) + ": a sandbox of pool '" + *options.pool +
+                                              "' is made already; with --pool only --env, --ttl, --idle-timeout and --file apply");
+}
+
+}  // namespace
+
 SandboxSpec make_spec(const CreateOptions& options, const Config& config, const std::vector<std::string>& command) {
+  if (options.pool) refuse_with_pool(options);
   if (options.image && options.from_snapshot)
     throw Error(Errc::invalid_argument, "--image " + *options.image + " and --from-snapshot " + *options.from_snapshot +
                                             " exclude each other: a sandbox restored from a snapshot has the "
@@ -159,6 +185,7 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config, const 
     spec.max_file_bytes = parse_option("--max-file-bytes", [&] { return parse_size(*options.max_file_bytes); });
   if (options.workspace) spec.workspace = *options.workspace;
 
+  if (options.pool) spec.labels[kLabelPool] = *options.pool;
   spec = merge_defaults(std::move(spec), defaults);
   // Only when neither the option nor [defaults] image named one does the command choose.
   spec = apply_config_policy(std::move(spec), config, command);
