@@ -125,7 +125,7 @@ describe(`hutchSandbox on ${env.backend}`, { skip }, () => {
     await handle.env.set({ LATER: 'set' });
     assert.equal((await handle.process.exec('echo $LATER')).stdout, 'set\n');
     // Another client of the same sandbox sees it too: the service keeps it, not this handle.
-    const other = await remote.client.exec(handle.id, { argv: ['printenv', 'LATER'] });
+    const other = await remote.client.exec(handle.id, { argv: ['sh', '-c', 'echo "$LATER"'] });
     assert.equal(other.stdout, 'set\n');
     const proc = await handle.process.spawn('echo $LATER');
     assert.equal(await collect(proc.stdout), 'set\n');
