@@ -53,7 +53,7 @@ class Connection final : public Exchange,
   void end_stream() override;
   bool responded() const override { return responded_; }
   WebSocket& accept_websocket() override;
-  void tunnel(int upstream, std::size_t strip_segments) override;
+  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers) override;
 
   // WebSocket, on worker threads.
   std::optional<Message> read() override;
@@ -259,12 +259,14 @@ std::string strip_target(const std::string& target, std::size_t strip) {
 }
 
 template <class Protocol>
-void Connection<Protocol>::tunnel(int upstream_fd, std::size_t strip_segments) {
+void Connection<Protocol>::tunnel(int upstream_fd, std::size_t strip_segments,
+                                  const std::vector<std::string>& drop_headers) {
   net::posix::stream_descriptor upstream(executor_, upstream_fd);
   http::request_header<> head(parser_->get().base());
   head.target(strip_target(raw_target_, strip_segments));
   // The service's token is for the service: the program in the sandbox never sees it.
   head.erase(http::field::authorization);
+  for (const std::string& name : drop_headers) head.erase(name);
   // Any protocol upgrade (a WebSocket, or another) keeps its Connection header.
   const bool upgrade = head.count(http::field::upgrade) > 0 && http::token_list(head[http::field::connection]).exists("upgrade");
   if (!upgrade) head.set(http::field::connection, "close");

@@ -82,12 +82,13 @@ class Exchange {
   virtual WebSocket& accept_websocket() = 0;
   // Hands the connection over to `upstream` (a connected stream socket, owned from now on): the
   // request's header is sent there with its target's first `strip_segments` path segments
-  // removed, its Authorization header dropped and, unless it is an upgrade, "Connection: close"
+  // removed, its Authorization header and those named in `drop_headers` (lower-case; other
+  // credentials of the service) dropped and, unless it is an upgrade, "Connection: close"
   // (one request per proxied connection: a later one on the same connection would skip this
   // route); then bytes are relayed both ways, each way through one bounded buffer, until both
   // sides have ended. Returns at once; the exchange counts as responded and the connection ends
   // with the relay.
-  virtual void tunnel(int upstream, std::size_t strip_segments) = 0;
+  virtual void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers = {}) = 0;
   // Whether a response (or its header) was sent already.
   virtual bool responded() const = 0;
 };

@@ -43,6 +43,11 @@ ServeOptions read_serve_options(const ConfigTable& table) {
   if (auto limit = table.get_size("body_limit")) options.json_body_limit = *limit;
   if (auto workers = table.get_int("workers", 1, 4096)) options.workers = static_cast<unsigned>(*workers);
   if (auto e2b = table.get_table("e2b")) {
+    if (auto domain = e2b->get_string("domain")) {
+      if (domain->empty() || domain->find_first_of(":/ ") != std::string::npos || domain->front() == '.')
+        e2b->fail("domain", "expected a host name without port or scheme (sandbox ports are served at PORT-ID.<domain>)");
+      options.e2b.domain = *domain;
+    }
     if (auto templates = e2b->get_table("templates")) {
       for (const std::string& id : templates->keys()) {
         auto image = templates->get_string(id);

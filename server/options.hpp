@@ -11,6 +11,8 @@
 //   max_age = "30m"                      # a ready one older than this is replaced
 //   backend = "subcontainer"             # default: the default backend
 //   image = "..."                        # + any sandbox key of [defaults] (read_spec_keys)
+//   [serve.e2b]
+//   domain = "sbx.example.com"           # sandboxes' ports at PORT-ID.<domain> (e2b/e2b.hpp)
 //   [serve.e2b.templates]                # E2B template id -> image (e2b/e2b.hpp)
 //   base = "docker.io/library/python:3.12"
 #pragma once

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace hutch::server {
 
 namespace {
@@ -22,9 +24,16 @@ void Router::add(std::string method, std::string pattern, Handler handler, bool 
   routes_.push_back({std::move(method), std::move(pattern), std::move(handler), open});
 }
 
+void Router::add_guarded(std::string method, std::string pattern, std::function<bool(const Request&)> when,
+                         Handler handler, bool open) {
+  auto first_unguarded = std::find_if(routes_.begin(), routes_.end(), [](const Route& route) { return !route.when; });
+  routes_.insert(first_unguarded, {std::move(method), std::move(pattern), std::move(handler), open, std::move(when)});
+}
+
 const Route* Router::match(Request& request, std::string& allowed) const {
   const auto parts = segments(request.path);
   for (const Route& route : routes_) {
+    if (route.when && !route.when(request)) continue;
     auto pattern = segments(route.pattern);
     const bool rest = !pattern.empty() && pattern.back() == "{*}";
     if (rest) pattern.pop_back();

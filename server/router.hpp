@@ -27,11 +27,17 @@ struct Route {
                         // segment "{*}" matches the rest of the path (none or more segments)
   Handler handler;
   bool open = false;     // answered without a token (health, the API document)
+  // A guarded route claims only the requests this accepts (by a header rather than the path:
+  // E2B's port requests); guarded routes are tried before all others.
+  std::function<bool(const Request&)> when;
 };
 
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler, bool open = false);
+  // A route tried before every unguarded one, for the requests `when` accepts.
+  void add_guarded(std::string method, std::string pattern, std::function<bool(const Request&)> when,
+                   Handler handler, bool open = false);
 
   // Runs the request: authentication (unless the route is open), the handler, and the error
   // answer if anything throws before a response was sent (after one was, the connection is

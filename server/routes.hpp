@@ -52,6 +52,13 @@ void delete_snapshot(Context& context);
 void restore_snapshot(Context& context);
 // routes_ports.cpp
 void proxy_port(Context& context);
+// The port proxy itself, shared with E2B's port requests (e2b/envd_ports.cpp): `text` as a port
+// 1-65535 (Errc::invalid_argument naming `what` otherwise); the request relayed to that port
+// of `handle`'s sandbox through Handle::connect_port, its target without the first
+// `strip_segments` path segments, without Authorization and the headers in `drop_headers`.
+std::uint16_t port_number(const std::string& text, const std::string& what);
+void relay_to_port(Context& context, Handle& handle, std::uint16_t port, std::size_t strip_segments,
+                   const std::vector<std::string>& drop_headers = {});
 // routes_commands.cpp
 void exec_command(Context& context);
 void launch_command(Context& context);

@@ -19,27 +19,31 @@ namespace {
 // "/v1/sandboxes/{id}/ports/{port}": what the proxy strips from the target.
 constexpr std::size_t kPrefixSegments = 5;
 
-std::uint16_t port_of(Context& context) {
-  const std::string& text = context.request().params.at("port");
+}  // namespace
+
+std::uint16_t port_number(const std::string& text, const std::string& what) {
   unsigned value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
-    throw Error(Errc::invalid_argument, "path segment 'port': expected a port 1-65535, got '" + text + "'");
+    throw Error(Errc::invalid_argument, what + ": expected a port 1-65535, got '" + text + "'");
   return static_cast<std::uint16_t>(value);
 }
 
-}  // namespace
-
-void proxy_port(Context& context) {
-  const std::uint16_t port = port_of(context);
-  OwnedSandbox owned = sandbox_of(context);
-  const int upstream = owned.handle->connect_port(port);
+void relay_to_port(Context& context, Handle& handle, std::uint16_t port, std::size_t strip_segments,
+                   const std::vector<std::string>& drop_headers) {
+  const int upstream = handle.connect_port(port);
   try {
-    context.exchange.tunnel(upstream, kPrefixSegments);
+    context.exchange.tunnel(upstream, strip_segments, drop_headers);
   } catch (...) {
     ::close(upstream);
     throw;
   }
+}
+
+void proxy_port(Context& context) {
+  const std::uint16_t port = port_number(context.request().params.at("port"), "path segment 'port'");
+  OwnedSandbox owned = sandbox_of(context);
+  relay_to_port(context, *owned.handle, port, kPrefixSegments);
 }
 
 }  // namespace hutch::server

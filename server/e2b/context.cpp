@@ -98,17 +98,37 @@ OwnedSandbox E2b::envd_sandbox(Context& context) const {
   const auto id = context.request().header("e2b-sandbox-id");
   if (!id || id->empty())
     throw Error(Errc::invalid_argument, "envd requests need the header E2b-Sandbox-Id naming the sandbox");
-  if (auto port = context.request().header("e2b-sandbox-port"); port && *port != "49983")
-    throw Error(Errc::unsupported, "port " + *port + " of sandbox " + *id +
-                                       ": only envd's port (49983) is served here; other ports are not proxied yet");
-  const std::string expected = access_token(*id);
+  // Requests for other ports went to envd_ports.cpp's routes.
   const auto presented = context.request().header("x-access-token");
-  if (!presented || presented->size() != expected.size() ||
-      ::CRYPTO_memcmp(presented->data(), expected.data(), expected.size()) != 0)
+  if (!presented || !is_access_token(*id, *presented))
     throw Error(Errc::unauthenticated, "sandbox " + *id + ": missing or wrong X-Access-Token (the envdAccessToken "
                                            "the E2B API returned when the sandbox was created or connected)");
   // The token proves the caller got it from the control plane, which checked the tenant.
   return service_.find(Caller{"e2b-envd", std::nullopt}, *id);
+}
+
+bool E2b::is_access_token(const std::string& sandbox_id, const std::string& presented) const {
+  const std::string expected = access_token(sandbox_id);
+  return presented.size() == expected.size() &&
+         ::CRYPTO_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}
+
+OwnedSandbox E2b::port_sandbox(Context& context, const std::string& sandbox_id) const {
+  for (const char* header : {"x-access-token", "e2b-traffic-access-token"})
+    if (auto presented = context.request().header(header); presented && is_access_token(sandbox_id, *presented))
+      return service_.find(Caller{"e2b-envd", std::nullopt}, sandbox_id);
+  Caller caller;
+  try {
+    const std::string& authorization = context.request().authorization;
+    caller = authorization.empty() ? api_caller(context) : service_.authenticate(authorization);
+  } catch (const Error& error) {
+    if (error.code() != Errc::unauthenticated) throw;
+    throw Error(Errc::unauthenticated, "a request for a port of sandbox " + sandbox_id +
+                                           " needs the sandbox's envdAccessToken (X-Access-Token or "
+                                           "E2b-Traffic-Access-Token) or a token of this service (Authorization: "
+                                           "Bearer, X-API-Key)");
+  }
+  return service_.find(caller, sandbox_id);
 }
 
 std::string E2b::envd_user(Context& context) {
@@ -198,6 +218,7 @@ void add_e2b_routes(Router& router, Service& service, const E2bOptions& options)
   e2b::add_envd_http_routes(router, e2b);
   e2b::add_filesystem_routes(router, e2b);
   e2b::add_process_routes(router, e2b);
+  e2b::add_port_routes(router, e2b);  // guarded: tried before the routes above
 }
 
 }  // namespace hutch::server

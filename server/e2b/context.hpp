@@ -42,6 +42,12 @@ class E2b {
   Caller api_caller(Context& context) const;
   // The sandbox an envd request is for: E2b-Sandbox-Id, checked against X-Access-Token.
   OwnedSandbox envd_sandbox(Context& context) const;
+  // The sandbox a request for another of its ports is for: with its access token (X-Access-Token
+  // or E2b-Traffic-Access-Token), or a service token whose caller may see it (Authorization:
+  // Bearer or X-API-Key; none needed when the service has no tokens).
+  OwnedSandbox port_sandbox(Context& context, const std::string& sandbox_id) const;
+  // The domain of sandboxes' port host names ([serve.e2b] domain), or empty.
+  const std::string& domain() const { return options_.domain; }
   // The user an envd request runs as: the Basic Authorization user, or E2B's default one.
   static std::string envd_user(Context& context);
 
@@ -56,6 +62,9 @@ class E2b {
   void forget(const std::string& sandbox_id);
 
  private:
+  // Whether `presented` is sandbox `sandbox_id`'s access token (compared in constant time).
+  bool is_access_token(const std::string& sandbox_id, const std::string& presented) const;
+
   Service& service_;
   E2bOptions options_;
   std::array<unsigned char, 32> secret_{};
@@ -72,10 +81,12 @@ void drain_body(Context& context);
 // does, {"code": <HTTP status>, "message": "..."}, which the SDKs turn into their own errors.
 Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&)> body);
 
-// Route handlers (control_plane.cpp, envd_http.cpp, envd_filesystem.cpp, envd_process.cpp).
+// Route handlers (control_plane.cpp, envd_http.cpp, envd_filesystem.cpp, envd_process.cpp,
+// envd_ports.cpp).
 void add_control_plane_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_envd_http_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_filesystem_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_process_routes(Router& router, const std::shared_ptr<E2b>& e2b);
+void add_port_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 
 }  // namespace hutch::server::e2b

@@ -62,7 +62,13 @@ json::object created_json(E2b& e2b, Handle& handle) {
   object["clientID"] = "hutch";
   object["envdVersion"] = kEnvdVersion;
   object["envdAccessToken"] = e2b.access_token(info.id);
-  object["domain"] = nullptr;
+  // What E2B's proxy wants (E2b-Traffic-Access-Token) for a sandbox's ports: here the same token.
+  object["trafficAccessToken"] = e2b.access_token(info.id);
+  // With a domain, the SDK's getHost(PORT) names "PORT-ID.<domain>", which envd_ports.cpp serves.
+  if (e2b.domain().empty())
+    object["domain"] = nullptr;
+  else
+    object["domain"] = e2b.domain();
   return object;
 }
 

@@ -9,6 +9,7 @@
 //   envd_http.cpp         envd's HTTP routes: /health, GET/POST /files
 //   envd_filesystem.cpp   filesystem.proto's filesystem.Filesystem
 //   envd_process.cpp      process.proto's process.Process
+//   envd_ports.cpp        the sandbox's other ports (E2b-Sandbox-Port, "PORT-ID.<domain>")
 //   connect_protocol.cpp  the Connect protocol (JSON codec) the two RPC services speak
 //   context.cpp           what they share: keys, envd access tokens, templates, error answers
 #pragma once
@@ -24,6 +25,10 @@ struct E2bOptions {
   // [serve.e2b.templates]: E2B template id -> backend image; "base" (E2B's default template)
   // is the backend's default image unless mapped here.
   std::map<std::string, std::string> templates;
+  // [serve.e2b] domain: sandboxes' ports are served at the host names "PORT-ID.<domain>" (what
+  // the SDK's Sandbox.getHost(PORT) answers once the control plane names this domain); empty:
+  // only by the E2b-Sandbox-Port header (envd_ports.cpp).
+  std::string domain;
 };
 
 // Adds the /e2b and /e2b/envd routes to `router`. `service` must outlive the router.

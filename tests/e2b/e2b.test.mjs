@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Service, env, namespacesUsable, tokens } from '../server/service_fixture.mjs';
+import { request as httpRequest } from 'node:http';
+import { Service, env, namespacesUsable, tokens, upgradeAndEcho } from '../server/service_fixture.mjs';
 
 const [major, minor, patch] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && (minor < 18 || (minor === 18 && patch < 1))))
@@ -20,6 +21,8 @@ const keys = {
   alice: 'e2b_' + 'fedcba9876543210'.repeat(2) + '22cc33dd',
 };
 // What each backend runs E2B's default template `base` as.
+// [serve.e2b] domain: the host names of sandboxes' ports (PORT-ID.<domain>).
+const domain = 'e2b.hutch.test';
 const images = { subcontainer: 'host', docker: process.env.HUTCH_DOCKER_TEST_IMAGE || 'hutch-test-busybox:latest' };
 
 // Whether dockerd answers (the docker run skips without it, unless HUTCH_REQUIRE_DOCKER=1).
@@ -50,7 +53,7 @@ before(async () => {
   // files to E2B's user nor work in the user's directories, as envd does.
   const docker = env.backend === 'docker' ? '[backends.docker]\ncap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]\n' : '';
   service = await Service.start({
-    serveTable: `[serve.e2b.templates]\nbase = "${images[env.backend]}"\n${docker}`,
+    serveTable: `[serve.e2b]\ndomain = "${domain}"\n[serve.e2b.templates]\nbase = "${images[env.backend]}"\n${docker}`,
     extraTokens: `e2b-operator ${keys.operator}\ne2b-alice ${keys.alice} tenant=alice\n`,
   });
   const base = `http://127.0.0.1:${service.port}`;
@@ -314,7 +317,7 @@ test('refusals: unknown templates, a wrong key', async (t) => {
   });
 });
 
-test('envd: a request needs the sandbox access token; other ports are not proxied yet', async (t) => {
+test('envd: a request needs the sandbox access token', async (t) => {
   if (skipWithoutService(t)) return;
   await withSandbox(t, {}, async (sandbox) => {
     const stat = (headers) => fetch(`${opts.sandboxUrl}/filesystem.Filesystem/Stat`, {
@@ -329,9 +332,88 @@ test('envd: a request needs the sandbox access token; other ports are not proxie
     const right = await stat({ 'x-access-token': sandbox.envdAccessToken });
     assert.equal(right.status, 200);
     assert.equal((await right.json()).entry.type, 'FILE_TYPE_DIRECTORY');
-    const port = await stat({ 'x-access-token': sandbox.envdAccessToken, 'e2b-sandbox-port': '3000' });
-    assert.equal(port.status, 501);
-    assert.match((await port.json()).message, /port 3000.*not proxied/);
+  });
+});
+
+// A server inside the sandbox (busybox nc, one exchange per connection): answers with the
+// request line and the headers it got; an upgrade gets 101, then its bytes echoed back.
+const headServer = `
+cr=$(printf '\\r')
+read -r request
+head=
+upgrade=
+while read -r line; do
+  line=\${line%"$cr"}
+  [ -z "$line" ] && break
+  head="$head$line
+"
+  case "$line" in [Uu]pgrade:*) upgrade=1 ;; esac
+done
+if [ -n "$upgrade" ]; then
+  printf 'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n'
+  exec cat
+fi
+answer="\${request%"$cr"}
+$head"
+printf 'HTTP/1.1 200 OK\\r\\ncontent-type: text/plain\\r\\ncontent-length: %s\\r\\nconnection: close\\r\\n\\r\\n%s' "\${#answer}" "$answer"
+`;
+
+// A request to the service as a client that resolves getHost's name to it would send it.
+function requestByHost(host, path, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port: service.port, path, headers: { host, ...headers } }, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode, body }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+test('ports: getHost\'s PORT-ID.<domain> and E2b-Sandbox-Port reach a server in the sandbox', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    await sandbox.files.write('/tmp/head-server.sh', headServer);
+    await sandbox.commands.run('busybox nc -ll -p 8080 -e sh /tmp/head-server.sh', { background: true });
+    const host = sandbox.getHost(8080);
+    assert.equal(host, `8080-${sandbox.sandboxId}.${domain}`, 'the control plane names the service\'s domain');
+    const token = { 'e2b-traffic-access-token': sandbox.trafficAccessToken };
+    let answer;
+    for (let i = 0; i < 100; ++i) {
+      answer = await requestByHost(`${host}:${service.port}`, '/some/path?x=1', token);
+      if (answer.status !== 502) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));  // the server is not listening yet
+    }
+    assert.equal(answer.status, 200, answer.body);
+    assert.match(answer.body, /^GET \/some\/path\?x=1 HTTP\/1\.1\n/);
+    assert.ok(!answer.body.includes(sandbox.trafficAccessToken), `the token reached the sandbox: ${answer.body}`);
+
+    // E2B_SANDBOX_URL with the sandbox's headers, as E2B's proxy routes them; a service token.
+    const byHeaders = await fetch(`${opts.sandboxUrl}/hello?q=2`, {
+      headers: { 'e2b-sandbox-id': sandbox.sandboxId, 'e2b-sandbox-port': '8080', 'x-api-key': keys.operator },
+    });
+    const text = await byHeaders.text();
+    assert.equal(byHeaders.status, 200, text);
+    assert.match(text, /^GET \/hello\?q=2 HTTP\/1\.1\n/);
+    assert.ok(!text.includes(keys.operator), `the key reached the sandbox: ${text}`);
+
+    // An upgrade (a WebSocket's) is relayed both ways.
+    await upgradeAndEcho(service.port, `GET /ws HTTP/1.1\r\nHost: ${host}\r\n` +
+      `E2b-Traffic-Access-Token: ${sandbox.trafficAccessToken}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`,
+      'ping through the port');
+
+    // Errors: nothing on the port (502, as E2B's proxy), no credential, another tenant's key.
+    const closed = await requestByHost(`8081-${sandbox.sandboxId}.${domain}`, '/', token);
+    assert.equal(closed.status, 502, closed.body);
+    assert.match(JSON.parse(closed.body).message, /port 8081/);
+    assert.equal((await requestByHost(host, '/')).status, 401);
+    assert.equal((await requestByHost(host, '/', { 'e2b-traffic-access-token': 'f'.repeat(64) })).status, 401);
+    assert.equal((await requestByHost(host, '/', { 'x-api-key': keys.alice })).status, 404);
+    const envdItself = await fetch(`${opts.sandboxUrl}/health`, {
+      headers: { 'e2b-sandbox-id': sandbox.sandboxId, 'e2b-sandbox-port': '49983', 'x-access-token': sandbox.envdAccessToken },
+    });
+    assert.equal(envdItself.status, 204, 'envd\'s own port is envd');
   });
 });
 

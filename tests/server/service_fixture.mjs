@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, chmodSync, rmSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { connect } from 'node:net';
 import assert from 'node:assert/strict';
 import { OpenApi } from './openapi_validator.mjs';
 
@@ -183,6 +184,25 @@ export class Service {
 }
 
 // Asserts an error answer: the status and the error code, and that the message has `needle`.
+// An upgrade through the service's port proxy to a server in a sandbox that answers 101 and then
+// echoes: sends the request `head` on a raw socket to the service's TCP `port`, waits for the
+// 101, sends `message`, waits for it to come back, and closes the socket.
+export async function upgradeAndEcho(port, head, message) {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (data) => (received += data));
+  socket.write(head);
+  const until = async (needle) => {
+    for (let i = 0; i < 100 && !received.includes(needle); ++i) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(received.includes(needle), `'${needle}' not in: ${received}`);
+  };
+  await until('101 Switching Protocols');
+  socket.write(message);
+  await until(message);
+  socket.end();
+  await new Promise((resolve) => socket.on('close', resolve));
+}
+
 export function expectError(result, status, code, needle) {
   assert.equal(result.status, status, `expected ${status}, got ${result.status}: ${result.text}`);
   assert.equal(result.json?.error?.code, code, result.text);

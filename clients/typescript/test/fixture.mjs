@@ -3,9 +3,9 @@
 // to reach it through the package as built in dist/.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Service, tokens, env, namespacesUsable } from '../../../tests/server/service_fixture.mjs';
+import { Service, tokens, env, namespacesUsable, upgradeAndEcho } from '../../../tests/server/service_fixture.mjs';
 
-export { Service, tokens, env };
+export { Service, tokens, env, upgradeAndEcho };
 
 const required = (name) => ['1', 'true', 'yes'].includes(process.env[name] ?? '');
 

@@ -5,11 +5,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { HutchClient } from '../dist/index.js';
 import { hutchSandbox } from '../dist/tanstack.js';
-import { Service, tokens, env, skipReason, image, overTcp, overSocket } from './fixture.mjs';
+import { Service, tokens, env, skipReason, image, overTcp, overSocket, upgradeAndEcho } from './fixture.mjs';
 
 const run = promisify(execFile);
 const skip = await skipReason();
@@ -155,20 +154,8 @@ describe(`port proxy on ${env.backend}`, { skip }, () => {
     });
 
     it('an upgrade is relayed both ways', async () => {
-      const socket = connect(service.port, '127.0.0.1');
-      let received = '';
-      socket.on('data', (data) => (received += data));
-      socket.write(`GET /v1/sandboxes/${sandbox.id}/ports/8080/ws HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.admin}\r\n` +
-        'Connection: Upgrade\r\nUpgrade: echo\r\n\r\n');
-      const until = async (needle) => {
-        for (let i = 0; i < 100 && !received.includes(needle); ++i) await new Promise((resolve) => setTimeout(resolve, 50));
-        assert.ok(received.includes(needle), `'${needle}' not in: ${received}`);
-      };
-      await until('101 Switching Protocols');
-      socket.write('ping through the proxy');
-      await until('ping through the proxy');
-      socket.end();
-      await new Promise((resolve) => socket.on('close', resolve));
+      await upgradeAndEcho(service.port, `GET /v1/sandboxes/${sandbox.id}/ports/8080/ws HTTP/1.1\r\nHost: x\r\n` +
+        `Authorization: Bearer ${tokens.admin}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`, 'ping through the proxy');
     });
 
     it('errors: nothing on the port, no token, another tenant, a bad port', async () => {
