@@ -12,10 +12,10 @@ import { Service, env } from './service_fixture.mjs';
 const run = promisify(execFile);
 
 // Runs `hutch serve ARGS` expecting it to refuse: exit 125 and one "hutch: " line with `needle`.
-async function refused(args, needle, { tokens } = {}) {
+async function refused(args, needle, { tokens, config = '' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'hutch-serve-refusal-'));
   try {
-    writeFileSync(join(dir, 'hutch.toml'), `[defaults]\nbackend = "fake"\nstate_dir = "${dir}/state"\n[plugins]\npaths = ["${env.testPlugins}"]\n`);
+    writeFileSync(join(dir, 'hutch.toml'), `[defaults]\nbackend = "fake"\nstate_dir = "${dir}/state"\n[plugins]\npaths = ["${env.testPlugins}"]\n${config}`);
     if (tokens !== undefined) writeFileSync(join(dir, 'tokens'), tokens.text, { mode: tokens.mode ?? 0o600 });
     if (tokens?.mode !== undefined) chmodSync(join(dir, 'tokens'), tokens.mode);
     const full = ['--config', join(dir, 'hutch.toml'), 'serve', ...args.map((a) => a.replace('TOKENS', join(dir, 'tokens')))];
@@ -45,6 +45,9 @@ describe('hutch serve at start', () => {
   it('refuses TCP without tokens', () => refused(['--listen', 'tcp://127.0.0.1:0'], 'TCP needs tokens'));
 
   it('refuses a malformed listen address', () => refused(['--listen', 'http://127.0.0.1:80'], 'unknown scheme'));
+
+  it('refuses an E2B domain with a port', () =>
+    refused([], 'domain: expected a host name without port', { config: '[serve.e2b]\ndomain = "sbx.example.com:8080"\n' }));
 
   it('refuses a tokens file others can read, a short token, a bad line', async () => {
     await refused(['--listen', 'tcp://127.0.0.1:0', '--tokens-file', 'TOKENS'], 'open to other users',
