@@ -103,8 +103,10 @@ DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, San
     : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
       exec_user_(spec_.user),
       fs_(context_, id_, [this] { record_file_activity(); }, spec_.user,
-          [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); }) {
+          [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); },
+          [this](std::vector<std::string> argv) { return spawn_as_root(std::move(argv)); }) {
   fs_.set_max_file_bytes(spec_.max_file_bytes);
+  fs_.set_tmpfs_mounts(tmpfs_mount_points(spec_));
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
     agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
     main_dir_ = host_only_dir(id_, dir->second);
@@ -205,6 +207,16 @@ ExecResult DockerHandle::run_as_root(std::vector<std::string> argv) {
   request.timeout = context_->client->request_timeout();
   request.output_limit = 1 << 20;
   return run_buffered(request);
+}
+
+std::unique_ptr<Process> DockerHandle::spawn_as_root(std::vector<std::string> argv) {
+  ExecRequest request;
+  request.argv = std::move(argv);
+  request.user = "0";
+  request.env["LC_ALL"] = "C";  // tar's messages are matched (tar_in_sandbox.cpp)
+  request.timeout = context_->client->request_timeout();
+  request.output_limit = 1 << 20;
+  return start_command(request, true);
 }
 
 pid_t DockerHandle::agent_pid(bool refresh) {
