@@ -9,6 +9,7 @@
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
+#include "snapshot_workspace.hpp"
 
 #include "agent/exec_process.hpp"
 #include "agent/launch_request.hpp"
@@ -468,7 +469,7 @@ SnapshotInfo DockerHandle::snapshot(const std::string& label_text) {
   info.label = label_text;
   info.source_sandbox = id_;
   info.created = std::chrono::system_clock::now();
-  commit("hutch-snapshot", info.id,
+  const std::string image = commit("hutch-snapshot", info.id,
          {{kLabelManaged, "true"},
           {kLabelOwner, current_owner()},
           {label::kKind, "snapshot"},
@@ -477,6 +478,15 @@ SnapshotInfo DockerHandle::snapshot(const std::string& label_text) {
           {label::kCreated, std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                info.created.time_since_epoch())
                                                .count())}});
+  // A commit leaves volumes out: the workspace is kept beside the image (snapshot_workspace.hpp).
+  if (auto workspace = labels_.find(label::kWorkspaceVolume); workspace != labels_.end() && !workspace->second.empty()) {
+    try {
+      save_snapshot_workspace(*context_, id_, image, info.id);
+    } catch (...) {
+      remove_image(*context_, image);
+      throw;
+    }
+  }
   return info;
 }
 
@@ -517,20 +527,9 @@ std::shared_ptr<Handle> DockerForkFactory::fork(Handle& source_handle) {
     auto workspace = source->labels().find(label::kWorkspaceVolume);
     auto copy_workspace = copy->labels().find(label::kWorkspaceVolume);
     if (workspace != source->labels().end() && !workspace->second.empty() &&
-        copy_workspace != copy->labels().end() && !copy_workspace->second.empty()) {
-      Request get;
-      get.target = Target("/containers").segment(source->id()).str() + "/archive?path=" + percent_encode(kWorkspaceTarget);
-      get.what = "read the workspace of sandbox " + source->id();
-      auto reader = context_->client->open_reader(get);
-      Request put;
-      put.method = Method::put;
-      put.target = Target("/containers").segment(copy->id()).str() + "/archive?path=%2F";
-      put.content_type = "application/x-tar";
-      put.what = "copy the workspace into fork " + copy->id();
-      auto writer = context_->client->open_writer(put);
-      for (auto piece = reader->next(); !piece.empty(); piece = reader->next()) writer->write(piece);
-      writer->finish();
-    }
+        copy_workspace != copy->labels().end() && !copy_workspace->second.empty())
+      copy_between_containers(*context_, source->id(), kWorkspaceTarget, copy->id(), "/",
+                              "copy the workspace of sandbox " + source->id() + " into fork " + copy->id());
   } catch (...) {
     try {
       copy->destroy();
