@@ -65,6 +65,7 @@ Capabilities DockerBackend::capabilities() const {
   caps.volumes = true;
   caps.stop = true;
   caps.lifetimes = context_->agent_binary.has_value();  // the agent holds them
+  caps.connect_port = context_->agent_binary.has_value();  // the agent connects, inside the sandbox
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
   caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
   return caps;

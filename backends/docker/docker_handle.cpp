@@ -13,6 +13,7 @@
 
 #include "agent/exec_process.hpp"
 #include "agent/launch_request.hpp"
+#include "agent/loopback_client.hpp"
 #include "agent/main_command_files.hpp"
 
 #include <hutch/backend.hpp>
@@ -403,6 +404,21 @@ Stats DockerHandle::stats() {
   request.target = Target("/containers").segment(id_).str() + "/stats?stream=false";
   request.what = "read the stats of sandbox " + id_;
   return stats_from_json(while_sandbox_exists(id_, [&] { return context_->client->call(request); }).body);
+}
+
+int DockerHandle::connect_port(std::uint16_t port) {
+  check_alive_and_record_activity();
+  if (port == 0) throw Error(Errc::invalid_argument, "sandbox " + id_ + ": connect_port: port 0 is not 1-65535");
+  if (!agent_socket_)
+    throw Error(Errc::unsupported, "docker: sandbox " + id_ +
+                                       " has no agent (agent = \"off\", a TCP endpoint, or created so): connect_port "
+                                       "needs the agent as the container's PID 1");
+  return while_sandbox_exists(id_, [&] {
+    return with_agent_pid([&](pid_t pid) {
+      check_not_paused(pid);
+      return agent::request_loopback_connection(*agent_socket_, id_, port, pid).release();
+    });
+  });
 }
 
 std::vector<PortBinding> DockerHandle::ports() {

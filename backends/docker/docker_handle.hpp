@@ -57,6 +57,10 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void set_lifetime(const LifetimeUpdate& update) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
+  // Through the agent (wire.hpp's connect request): its shepherd, in the container's network
+  // namespace, connects and passes the socket back. Errc::unsupported for a sandbox without an
+  // agent (agent = "off", a TCP endpoint, or created so).
+  int connect_port(std::uint16_t port) override;
   void destroy() override;
   std::shared_ptr<ForkFactory> fork_factory() override;
 

@@ -1,8 +1,9 @@
 #include "command_pty.hpp"
 
+#include "fd_passing.hpp"
+
 #include <fcntl.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <termios.h>
 
 #include <cerrno>
@@ -28,21 +29,6 @@ std::string open_command_pty(std::uint16_t cols, std::uint16_t rows, CommandPty&
   return {};
 }
 
-bool send_pty_master(int conn, int master) {
-  char line[] = "T\n";
-  iovec iov{line, 2};
-  char control[CMSG_SPACE(sizeof(int))]{};
-  msghdr header{};
-  header.msg_iov = &iov;
-  header.msg_iovlen = 1;
-  header.msg_control = control;
-  header.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &master, sizeof master);
-  return ::sendmsg(conn, &header, MSG_NOSIGNAL) == 2;
-}
+bool send_pty_master(int conn, int master) { return send_line_with_fd(conn, "T\n", master); }
 
 }  // namespace hutch::agent

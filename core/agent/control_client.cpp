@@ -1,9 +1,12 @@
 #include "control_client.hpp"
 
+#include "fd_passing.hpp"
+
 #include <hutch/error.hpp>
 #include <hutch/units.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -12,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -54,6 +58,28 @@ Error start_timeout_error(const std::string& id, Duration limit) {
   return Error(Errc::timeout, "sandbox " + id + ": the command did not start within " + format_duration(limit) +
                                   ": the sandbox's agent did not take it (are the sandbox's processes stopped, "
                                   "or is it paused?)");
+}
+
+bool read_answer_with_fd(int conn, std::chrono::steady_clock::time_point deadline, Duration limit,
+                         const std::string& id, std::string& input, UniqueFd& passed) {
+  using Clock = std::chrono::steady_clock;
+  while (input.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    pollfd fd{conn, POLLIN, 0};
+    const int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left, 60000)) + 1) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw_system_error("sandbox " + id + ": poll", errno);
+    if (ready == 0) {
+      if (Clock::now() < deadline) continue;
+      throw start_timeout_error(id, limit);
+    }
+    char buffer[256];
+    const ssize_t n = receive_with_fd(conn, buffer, sizeof buffer, passed, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) return false;
+    input.append(buffer, static_cast<std::size_t>(n));
+  }
+  return true;
 }
 
 UniqueFd send_request(const std::filesystem::path& socket, const std::string& id, const wire::ExecMessage& message,

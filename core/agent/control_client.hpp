@@ -41,6 +41,14 @@ UniqueFd send_exec_request(const std::filesystem::path& socket, const std::strin
 UniqueFd send_request(const std::filesystem::path& socket, const std::string& id, const wire::ExecMessage& message,
                       std::span<const int> fds, pid_t agent_pid = 0, Duration start_timeout = kDefaultStartTimeout);
 
+// Reads the agent's first answer line to a request it answers with an fd (a terminal's master,
+// a connected socket; wire.hpp), waiting until `deadline`: everything read is appended to
+// `input` (which then holds a whole first line, perhaps more), the fd that came with it goes
+// to `passed`. False when the agent closed the connection before a whole line came;
+// start_timeout_error(id, limit) once the deadline passed.
+bool read_answer_with_fd(int conn, std::chrono::steady_clock::time_point deadline, Duration limit,
+                         const std::string& id, std::string& input, UniqueFd& passed);
+
 // The error of a command that its sandbox did not start within `limit`.
 Error start_timeout_error(const std::string& id, Duration limit);
 

@@ -119,60 +119,24 @@ void ExecProcess::kill(int signal) {
 }
 
 UniqueFd ExecProcess::receive_pty_master() {
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(start_deadline_ - Clock::now()).count();
-    pollfd fd{control_.get(), POLLIN, 0};
-    const int ready = left > 0 ? ::poll(&fd, 1, static_cast<int>(std::min<std::int64_t>(left, 60000)) + 1) : 0;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) throw_system_error("sandbox " + sandbox_id_ + ": poll", errno);
-    if (ready == 0) {
-      if (Clock::now() < start_deadline_) continue;
-      throw start_timeout_error(sandbox_id_, start_limit_);
-    }
-    char buffer[256];
-    char control[CMSG_SPACE(sizeof(int) * 4)]{};
-    iovec iov{buffer, sizeof buffer};
-    msghdr header{};
-    header.msg_iov = &iov;
-    header.msg_iovlen = 1;
-    header.msg_control = control;
-    header.msg_controllen = sizeof control;
-    const ssize_t n = ::recvmsg(control_.get(), &header, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    UniqueFd master;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t i = 0; i < count; ++i) {
-        int fd_received;
-        std::memcpy(&fd_received, CMSG_DATA(c) + i * sizeof(int), sizeof fd_received);
-        if (!master)
-          master.reset(fd_received);
-        else
-          ::close(fd_received);
-      }
-    }
-    if (n <= 0)
-      throw Error(Errc::io, "sandbox " + sandbox_id_ + ": the sandbox's agent closed the connection before the "
-                                                       "command's terminal was made (was the sandbox destroyed?)");
-    control_input_.append(buffer, static_cast<std::size_t>(n));
-    if (control_input_.starts_with("E ")) {
-      parse_control_lines();
-      throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command could not be started: " + start_error_);
-    }
-    if (!control_input_.starts_with("T\n")) {
-      if (control_input_.size() < 2 && !master) continue;
-      throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the agent answered a terminal request with something else");
-    }
-    // Only a terminal's master answers TIOCGPTN: anything else the agent passed is refused.
-    unsigned int number = 0;
-    if (!master || ::ioctl(master.get(), TIOCGPTN, &number) != 0)
-      throw Error(Errc::permission_denied, "sandbox " + sandbox_id_ + ": the agent's answer to a terminal request "
-                                                                      "carries no terminal; refusing it");
-    control_input_.erase(0, 2);
-    parse_control_lines();  // "S" or "X" that came with it
-    return master;
+  UniqueFd master;
+  if (!read_answer_with_fd(control_.get(), start_deadline_, start_limit_, sandbox_id_, control_input_, master))
+    throw Error(Errc::io, "sandbox " + sandbox_id_ + ": the sandbox's agent closed the connection before the "
+                                                     "command's terminal was made (was the sandbox destroyed?)");
+  if (control_input_.starts_with("E ")) {
+    parse_control_lines();
+    throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the command could not be started: " + start_error_);
   }
+  if (!control_input_.starts_with("T\n"))
+    throw Error(Errc::backend, "sandbox " + sandbox_id_ + ": the agent answered a terminal request with something else");
+  // Only a terminal's master answers TIOCGPTN: anything else the agent passed is refused.
+  unsigned int number = 0;
+  if (!master || ::ioctl(master.get(), TIOCGPTN, &number) != 0)
+    throw Error(Errc::permission_denied, "sandbox " + sandbox_id_ + ": the agent's answer to a terminal request "
+                                                                    "carries no terminal; refusing it");
+  control_input_.erase(0, 2);
+  parse_control_lines();  // "S" or "X" that came with it
+  return master;
 }
 
 void ExecProcess::abandon() {

@@ -2,7 +2,9 @@
 
 #include "command_pid_namespace.hpp"
 #include "command_pty.hpp"
+#include "fd_passing.hpp"
 #include "lifetime.hpp"
+#include "loopback_connect.hpp"
 #include "main_command.hpp"
 #include "main_slot.hpp"
 #include "process_tree.hpp"
@@ -297,6 +299,18 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
   return reusable;
 }
 
+// A connect request (wire.hpp): the connection, made here in the sandbox's network namespace,
+// goes to the host, which owns it from then on.
+void serve_connect(int conn, std::uint32_t port, int notice_fd) {
+  LoopbackConnection connection = connect_loopback(port);
+  // Free again before the answer goes out, as after a command.
+  notify_leader(notice_fd, ShepherdNotice::Kind::free);
+  if (connection.socket)
+    (void)send_line_with_fd(conn, "P\n", connection.socket.get());
+  else
+    send_line(conn, "E " + connection.error + "\n");
+}
+
 // A subreaper that serves requests one at a time, forked by the leader and parked in
 // accept(): a request wakes only it. It tells the leader when it takes a request and when it
 // is free again (the leader keeps one free shepherd and forks another only when none is),
@@ -348,6 +362,11 @@ bool serve_exec(int conn, const wire::ExecMessage& message, int stdio[3], const 
     set_receive_timeout(conn, 0);
     if (wire::is_control(message)) {
       serve_control_request(conn, message, notice_fd);
+      ::close(conn);
+      continue;
+    }
+    if (wire::is_connect(message)) {
+      serve_connect(conn, message.connect_port, notice_fd);
       ::close(conn);
       continue;
     }

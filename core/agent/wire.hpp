@@ -38,6 +38,13 @@
 //                            counts as activity for the idle timeout (lifetime.hpp)
 //   'L' "<ttl deadline unix ms> <idle timeout ms>"  the sandbox's lifetimes from now on
 //                            (0: none)
+//
+// A connect request (Handle::connect_port) has only the token 'p' "<port>" and carries no fds:
+// the agent connects to that TCP port on the sandbox's loopback, from inside the sandbox's
+// network namespace (loopback_connect.hpp), and answers
+//   "P\n"                with the connected socket attached (SCM_RIGHTS; fd_passing.hpp)
+//   "E <message>\n"      nothing accepts there (the message names the port)
+// then closes the control connection; the socket is the host's alone.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +65,7 @@ inline constexpr char kLogLimit = 'm';
 inline constexpr char kTouch = 't';
 inline constexpr char kLifetime = 'L';
 inline constexpr char kTty = 'y';
+inline constexpr char kConnect = 'p';
 inline constexpr std::uint32_t kMaxPayload = 8u << 20;
 inline constexpr const char* kSocketName = "ctl.sock";
 
@@ -75,6 +83,7 @@ struct ExecMessage {
   std::int64_t idle_timeout_ms = 0;
   bool tty = false;                     // not with launch
   std::uint16_t tty_cols = 0, tty_rows = 0;  // 0: 80x24
+  std::uint32_t connect_port = 0;       // a connect request: the port (nothing else is sent)
 };
 
 inline bool is_control(const ExecMessage& message) { return message.touch || message.lifetime; }
@@ -83,8 +92,10 @@ inline bool is_control(const ExecMessage& message) { return message.touch || mes
 inline constexpr int kExecFds = 3;    // stdin, stdout, stderr
 inline constexpr int kLaunchFds = 4;  // stdin, log, rotated log, status
 inline constexpr int kTtyFds = 0;     // the agent makes the terminal
+inline bool is_connect(const ExecMessage& message) { return message.connect_port != 0; }
 inline int request_fd_count(const ExecMessage& message) {
-  return is_control(message) ? 0 : message.launch ? kLaunchFds : message.tty ? kTtyFds : kExecFds;
+  if (is_control(message) || is_connect(message)) return 0;
+  return message.launch ? kLaunchFds : message.tty ? kTtyFds : kExecFds;
 }
 
 inline void append_token(std::string& out, char key, std::string_view value) {
@@ -95,6 +106,10 @@ inline void append_token(std::string& out, char key, std::string_view value) {
 
 inline std::string encode(const ExecMessage& message) {
   std::string payload;
+  if (is_connect(message)) {
+    append_token(payload, kConnect, std::to_string(message.connect_port));
+    return payload;
+  }
   if (message.touch) append_token(payload, kTouch, "");
   if (message.lifetime)
     append_token(payload, kLifetime, std::to_string(message.ttl_deadline_ms) + " " + std::to_string(message.idle_timeout_ms));
@@ -146,11 +161,21 @@ inline bool decode(std::string_view payload, ExecMessage& message) {
         message.tty_rows = static_cast<std::uint16_t>(rows);
         break;
       }
+      case kConnect: {
+        char* end = nullptr;
+        const unsigned long port = std::strtoul(value.c_str(), &end, 10);
+        if (end == nullptr || *end != '\0' || port == 0 || port > 65535) return false;
+        message.connect_port = static_cast<std::uint32_t>(port);
+        break;
+      }
       default: return false;
     }
     payload.remove_prefix(end + 1);
   }
   if (message.launch && message.tty) return false;
+  // A connect request is that token alone.
+  if (is_connect(message))
+    return message.argv.empty() && message.env.empty() && !message.launch && !message.tty && !is_control(message);
   return !message.argv.empty() || is_control(message);
 }
 

@@ -118,6 +118,21 @@ TEST(SubcontainerWire, TtyRoundTripCarriesNoFds) {
   EXPECT_FALSE(wire::decode(wire::encode(message), launch_with_tty)) << "a main command has no terminal";
 }
 
+// A connect request (Handle::connect_port through the agent) is its port alone, with no fds.
+TEST(SubcontainerWire, ConnectRequestIsItsPortAlone) {
+  wire::ExecMessage message;
+  message.connect_port = 8089;
+  wire::ExecMessage decoded;
+  ASSERT_TRUE(wire::decode(wire::encode(message), decoded));
+  EXPECT_EQ(decoded.connect_port, 8089u);
+  EXPECT_TRUE(decoded.argv.empty());
+  EXPECT_EQ(wire::request_fd_count(decoded), 0);
+  wire::ExecMessage zero, too_big, with_argv;
+  EXPECT_FALSE(wire::decode(std::string("p0\0", 3), zero)) << "port 0";
+  EXPECT_FALSE(wire::decode(std::string("p65536\0", 7), too_big)) << "port above 65535";
+  EXPECT_FALSE(wire::decode(std::string("p80\0ash\0", 8), with_argv)) << "a connect request with a command";
+}
+
 TEST(SubcontainerWire, RejectsMalformedPayloads) {
   wire::ExecMessage decoded;
   EXPECT_FALSE(wire::decode(std::string("ash", 3), decoded)) << "unterminated token";

@@ -1,5 +1,7 @@
 #include "sandbox_fs/protocol.hpp"
 
+#include "agent/fd_passing.hpp"
+
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -90,20 +92,12 @@ int send_frame(int socket, std::string_view body, int passed_fd) noexcept {
   const auto length = static_cast<std::uint32_t>(body.size());
   iovec parts[2] = {{const_cast<std::uint32_t*>(&length), sizeof length},
                     {const_cast<char*>(body.data()), body.size()}};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  agent::OneFdControl control;
   msghdr message{};
   message.msg_iov = parts;
   message.msg_iovlen = 2;
-  if (passed_fd >= 0) {
-    // The descriptor rides with the frame's first bytes, so the receiver gets it with them.
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
-    header->cmsg_level = SOL_SOCKET;
-    header->cmsg_type = SCM_RIGHTS;
-    header->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(header), &passed_fd, sizeof(int));
-  }
+  // The descriptor rides with the frame's first bytes, so the receiver gets it with them.
+  if (passed_fd >= 0) agent::attach_fd(message, control, passed_fd);
   std::size_t total = sizeof length + body.size();
   while (total > 0) {
     const ssize_t sent = ::sendmsg(socket, &message, MSG_NOSIGNAL);
@@ -138,29 +132,19 @@ int receive_exactly(int socket, char* into, std::size_t size, agent::UniqueFd& p
   std::size_t got = 0;
   while (got < size) {
     iovec part{into + got, size - got};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+    agent::ReceivedFdsControl control;
     msghdr message{};
     message.msg_iov = &part;
     message.msg_iovlen = 1;
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
+    message.msg_control = control.data;
+    message.msg_controllen = sizeof control.data;
     const ssize_t n = ::recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
-    int error = 0;
-    for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr; header = CMSG_NXTHDR(&message, header)) {
-      if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
-      const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (std::size_t i = 0; i < count; ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof fd);
-        if (passed) error = EPROTO;
-        agent::UniqueFd owned(fd);
-        if (!passed) passed = std::move(owned);
-      }
-    }
+    // One descriptor per frame: another one is a protocol error (and is closed).
+    int error = agent::keep_first_fd(message, passed) != 0 ? EPROTO : 0;
     if (error == 0 && (message.msg_flags & MSG_CTRUNC) != 0) error = EMFILE;
     if (error != 0) return error;
     if (n == 0) return got == 0 ? -1 : EPROTO;

@@ -1,7 +1,7 @@
 #include "sandbox_fs/server.hpp"
 
 #include "agent/capabilities.hpp"
-#include "sandbox_fs/loopback_connect.hpp"
+#include "agent/loopback_connect.hpp"
 #include "sandbox_fs/protocol.hpp"
 #include "sandbox_fs/root_tree.hpp"
 
@@ -143,7 +143,10 @@ Answer answer(const RootTree& tree, std::string_view request) {
     case Op::connect_tcp: {
       const std::uint32_t port = in.u32();
       in.finish();
-      out.passed = connect_loopback(port);
+      auto connection = agent::connect_loopback(port);
+      if (!connection.socket)
+        throw TreeError(connection.bad_port ? Errc::invalid_argument : Errc::io, connection.error);
+      out.passed = std::move(connection.socket);
       break;
     }
     default:

@@ -33,6 +33,31 @@ server.on('upgrade', (req, socket) => {
 server.listen(8080, '127.0.0.1', () => console.log('listening'));
 `;
 
+// The same server where the image has no node (docker: busybox), as one exchange per
+// connection of busybox nc -ll.
+const shellServerScript = `
+cr=$(printf '\\r')
+read -r method url version
+auth=null length=0 upgrade=
+while read -r line; do
+  line=\${line%"$cr"}
+  [ -z "$line" ] && break
+  case "$line" in
+    [Aa]uthorization:*) auth="\\"\${line#*: }\\"" ;;
+    [Cc]ontent-[Ll]ength:*) length=\${line#*: } ;;
+    [Uu]pgrade:*) upgrade=1 ;;
+  esac
+done
+if [ -n "$upgrade" ]; then
+  printf 'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n'
+  exec cat
+fi
+body=$(head -c "$length")
+answer="{\\"method\\":\\"$method\\",\\"url\\":\\"$url\\",\\"authorization\\":$auth,\\"body\\":\\"$body\\"}"
+printf 'HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: %s\\r\\nconnection: close\\r\\n\\r\\n%s' "\${#answer}" "$answer"
+`;
+const hasNode = env.backend !== 'docker';
+
 async function curl(args) {
   const { stdout } = await run('curl', ['-sS', '-w', '\n%{http_code}', ...args]);
   const at = stdout.lastIndexOf('\n');
@@ -49,10 +74,24 @@ describe(`port proxy on ${env.backend}`, { skip }, () => {
     client = new HutchClient(overTcp(service));
     sandbox = await client.createSandbox({ image, network: 'none' });
     if (env.backend === 'fake') return;
-    await client.writeFile(sandbox.id, '/tmp/server.js', serverScript);
-    server = await client.stream(sandbox.id, { argv: ['node', '/tmp/server.js'] });
-    const out = server.stdout[Symbol.asyncIterator]();
-    assert.equal(Buffer.from((await out.next()).value).toString(), 'listening\n');
+    if (hasNode) {
+      await client.writeFile(sandbox.id, '/tmp/server.js', serverScript);
+      server = await client.stream(sandbox.id, { argv: ['node', '/tmp/server.js'] });
+      const out = server.stdout[Symbol.asyncIterator]();
+      assert.equal(Buffer.from((await out.next()).value).toString(), 'listening\n');
+      return;
+    }
+    await client.writeFile(sandbox.id, '/tmp/server.sh', shellServerScript);
+    server = await client.stream(sandbox.id, { argv: ['busybox', 'nc', '-ll', '-p', '8080', '-e', 'sh', '/tmp/server.sh'] });
+    // Listening once the proxy gets an answer through it.
+    for (let i = 0; ; ++i) {
+      const answer = await fetch(`http://127.0.0.1:${service.port}/v1/sandboxes/${sandbox.id}/ports/8080/`,
+        { headers: { authorization: `Bearer ${tokens.admin}` } });
+      await answer.arrayBuffer();
+      if (answer.status === 200) break;
+      assert.ok(i < 100, `the server in the sandbox never answered (last: ${answer.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   });
   after(async () => {
     await server?.kill('SIGKILL');
@@ -78,8 +117,9 @@ describe(`port proxy on ${env.backend}`, { skip }, () => {
     const auth = () => ['-H', `Authorization: Bearer ${tokens.admin}`];
 
     it('the sandbox has no way out: the service\'s port is not reachable from inside', async () => {
-      const probe = await client.exec(sandbox.id, { argv: ['node', '-e',
-        `require('net').connect(${service.port}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(3))`] });
+      const probe = await client.exec(sandbox.id, { argv: hasNode ? ['node', '-e',
+        `require('net').connect(${service.port}, '127.0.0.1').on('connect', () => process.exit(0)).on('error', () => process.exit(3))`]
+        : ['sh', '-c', `busybox nc -w 2 127.0.0.1 ${service.port} </dev/null || exit 3`] });
       assert.equal(probe.exit_code, 3, probe.stderr);
     });
 

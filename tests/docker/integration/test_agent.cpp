@@ -66,11 +66,13 @@ TEST_F(DockerTest, MainCommandFilesStayOutOfTheSandbox) {
       << "the sandbox sees more than the socket and the expiry record";
 }
 
-TEST_F(DockerTest, LaunchWithoutTheAgentIsUnsupported) {
+// launch, logs and connect_port need the agent as the container's PID 1.
+TEST_F(DockerTest, VerbsOfTheAgentAreUnsupportedWithoutIt) {
   DockerConfig config;
   config.agent = AgentMode::off;
   auto without_agent = make_backend(config);
   EXPECT_FALSE(without_agent->capabilities().launch);
+  EXPECT_FALSE(without_agent->capabilities().connect_port);
   auto sandbox = create(base_spec(), without_agent.get());
   ExecRequest request;
   request.argv = {"true"};
@@ -86,6 +88,59 @@ TEST_F(DockerTest, LaunchWithoutTheAgentIsUnsupported) {
     FAIL() << "logs without the agent did not throw";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
+  }
+  try {
+    ::close(sandbox->connect_port(8089));
+    FAIL() << "connect_port without the agent did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("agent"), std::string::npos) << e.what();
+  }
+}
+
+// Handle::connect_port through the agent: its shepherd connects inside the container's network
+// namespace (here network = "none": nothing outside could reach the port) and passes the
+// socket back over the control connection.
+TEST_F(DockerTest, ConnectPortReachesAServerThroughTheAgent) {
+  ASSERT_TRUE(backend_->capabilities().connect_port) << "the agent connects to ports inside the sandbox";
+  auto spec = base_spec();
+  spec.network = NetworkMode::none;
+  auto sandbox = create(spec);
+  try {
+    ::close(sandbox->connect_port(8089));
+    ADD_FAILURE() << "connected to a port where nothing listens";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::io) << e.what();
+    EXPECT_NE(std::string(e.what()).find("8089"), std::string::npos) << "the error names the port: " << e.what();
+  }
+  EXPECT_THROW(sandbox->connect_port(0), Error);
+  ExecRequest request;
+  request.argv = {"sh", "-c", "echo through-the-agent | busybox nc -l -p 8089"};
+  auto server = sandbox->spawn(request);
+  agent::UniqueFd socket;
+  for (int attempt = 0; attempt < 200 && !socket; ++attempt) {
+    try {
+      socket.reset(sandbox->connect_port(8089));
+    } catch (const Error& e) {
+      ASSERT_EQ(e.code(), Errc::io) << e.what();
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  ASSERT_TRUE(socket) << "the server in the sandbox never accepted";
+  EXPECT_TRUE(::fcntl(socket.get(), F_GETFD) & FD_CLOEXEC) << "the socket must not leak into the host's children";
+  std::string greeting;
+  char buffer[64];
+  ssize_t got;
+  while ((got = ::read(socket.get(), buffer, sizeof buffer)) > 0) greeting.append(buffer, static_cast<std::size_t>(got));
+  EXPECT_EQ(greeting, "through-the-agent\n");
+  socket.reset();  // nc ends once its peer has closed
+  server->wait();
+  sandbox->stop();
+  try {
+    ::close(sandbox->connect_port(8089));
+    ADD_FAILURE() << "connected to a port of a stopped sandbox";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::state) << e.what();
   }
 }
 
