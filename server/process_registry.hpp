@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,12 +28,16 @@
 
 namespace hutch::server {
 
+class RunningProcess;
+// Called on a command's pump thread once it ended (ProcessRegistry::on_exit).
+using ExitHook = std::function<void(const RunningProcess& process, const ExecResult& result)>;
+
 class RunningProcess {
  public:
   static constexpr std::size_t kNewestKept = 1u << 20;  // bytes kept per stream
 
   RunningProcess(std::string sandbox_id, std::uint32_t pid, std::optional<std::string> tag, ExecRequest request,
-                 std::unique_ptr<Process> process);
+                 std::unique_ptr<Process> process, ExitHook on_exit = {});
   ~RunningProcess();  // kills the command if it still runs, joins the pump
   RunningProcess(const RunningProcess&) = delete;
   RunningProcess& operator=(const RunningProcess&) = delete;
@@ -79,6 +84,7 @@ class RunningProcess {
   Cursor kept_first_ = 0;
   std::size_t kept_bytes_[3] = {0, 0, 0};  // by StreamId
   std::optional<ExecResult> result_;
+  ExitHook on_exit_;
   std::thread pump_;
 };
 
@@ -95,8 +101,11 @@ class ProcessRegistry {
   std::vector<std::shared_ptr<RunningProcess>> list(const std::string& sandbox_id);
   // Kills and forgets every command of the sandbox (it is being removed).
   void forget_sandbox(const std::string& sandbox_id);
+  // Set once, before any add(): called when a registered command ends (the "exited" event).
+  void on_exit(ExitHook hook) { on_exit_ = std::move(hook); }
 
  private:
+  ExitHook on_exit_;
   void drop_ended();
   std::mutex mutex_;
   std::uint32_t next_pid_ = 1000;

@@ -14,6 +14,8 @@ Router make_router() {
   router.add("GET", "/healthz", get_health, /*open=*/true);
   router.add("GET", "/v1/openapi.json", get_openapi, /*open=*/true);
   router.add("GET", "/v1/backends", get_backends);
+  router.add("GET", "/v1/events", get_events);  // Server-Sent Events (routes_events.cpp)
+  router.add("GET", "/metrics", get_metrics);   // Prometheus text; operator tokens only
 
   router.add("POST", "/v1/sandboxes", create_sandbox);
   router.add("GET", "/v1/sandboxes", list_sandboxes);

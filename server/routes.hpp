@@ -31,6 +31,9 @@ SandboxSpec sandbox_spec_of(Context& context, boost::json::object body);
 void get_health(Context& context);
 void get_openapi(Context& context);
 void get_backends(Context& context);
+// routes_events.cpp, routes_metrics.cpp
+void get_events(Context& context);
+void get_metrics(Context& context);
 // routes_sandboxes.cpp
 void create_sandbox(Context& context);
 void list_sandboxes(Context& context);
