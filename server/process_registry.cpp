@@ -45,6 +45,7 @@ void RunningProcess::pump() {
       // always stays, however large).
       while (kept_.size() > 1 && (kept_bytes_[1] > kNewestKept || kept_bytes_[2] > kNewestKept)) {
         kept_bytes_[static_cast<std::size_t>(kept_.front().stream)] -= kept_.front().data.size();
+        dropped_bytes_[static_cast<std::size_t>(kept_.front().stream)] += kept_.front().data.size();
         kept_.pop_front();
         ++kept_first_;
       }
@@ -80,6 +81,11 @@ RunningProcess::Cursor RunningProcess::next() const {
   return kept_first_ + kept_.size();
 }
 
+std::uint64_t RunningProcess::dropped(StreamId stream) const {
+  std::lock_guard lock(mutex_);
+  return dropped_bytes_[static_cast<std::size_t>(stream)];
+}
+
 bool RunningProcess::ended() const {
   std::lock_guard lock(mutex_);
   return result_.has_value();
@@ -93,6 +99,11 @@ RunningProcess::Update RunningProcess::wait(Cursor& cursor, std::chrono::millise
   for (; cursor < kept_first_ + kept_.size(); ++cursor) update.chunks.push_back(kept_[cursor - kept_first_]);
   if (result_) update.result = result_;
   return update;
+}
+
+std::shared_ptr<RunningProcess> ProcessRegistry::start(Handle& sandbox, std::optional<std::string> tag, ExecRequest request) {
+  std::unique_ptr<Process> process = sandbox.spawn(request);
+  return add(sandbox.id(), std::move(tag), std::move(request), std::move(process));
 }
 
 std::shared_ptr<RunningProcess> ProcessRegistry::add(const std::string& sandbox_id, std::optional<std::string> tag,

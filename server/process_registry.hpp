@@ -10,6 +10,7 @@
 // attachment holds it. All methods may be called from any thread.
 #pragma once
 
+#include <hutch/handle.hpp>
 #include <hutch/process.hpp>
 #include <hutch/types.hpp>
 
@@ -68,6 +69,9 @@ class RunningProcess {
   };
   Update wait(Cursor& cursor, std::chrono::milliseconds timeout);
   bool ended() const;
+  // Bytes of `stream` (stdout or stderr) that fell out of the kept window since the start:
+  // what an attachment from oldest() can no longer get.
+  std::uint64_t dropped(StreamId stream) const;
 
  private:
   void pump();
@@ -83,6 +87,7 @@ class RunningProcess {
   std::deque<OutputChunk> kept_;  // chunks kept_first_ .. kept_first_ + kept_.size() - 1
   Cursor kept_first_ = 0;
   std::size_t kept_bytes_[3] = {0, 0, 0};  // by StreamId
+  std::uint64_t dropped_bytes_[3] = {0, 0, 0};
   std::optional<ExecResult> result_;
   ExitHook on_exit_;
   std::thread pump_;
@@ -90,6 +95,9 @@ class RunningProcess {
 
 class ProcessRegistry {
  public:
+  // Spawns `request` in `sandbox` and registers it (add): a command that outlives its request,
+  // for E2B's process.Start and /v1's POST …/processes.
+  std::shared_ptr<RunningProcess> start(Handle& sandbox, std::optional<std::string> tag, ExecRequest request);
   // Registers a started command of sandbox `sandbox_id` under a new pid; its pump starts at
   // once. Errc::already_exists when `tag` names a running command of that sandbox.
   std::shared_ptr<RunningProcess> add(const std::string& sandbox_id, std::optional<std::string> tag, ExecRequest request,

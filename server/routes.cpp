@@ -40,6 +40,10 @@ Router make_router() {
   router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
   router.add("POST", "/v1/sandboxes/{id}/launch", launch_command);
   router.add("GET", "/v1/sandboxes/{id}/logs", command_logs);
+  router.add("POST", "/v1/sandboxes/{id}/processes", start_process);
+  router.add("GET", "/v1/sandboxes/{id}/processes", list_processes);
+  router.add("GET", "/v1/sandboxes/{id}/processes/{pid}", get_process);  // or a WebSocket: STREAMS.md
+  router.add("POST", "/v1/sandboxes/{id}/processes/{pid}/signal", signal_process);
 
   // The port proxy: every method, any path below the port (routes_ports.cpp).
   for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
