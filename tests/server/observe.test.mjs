@@ -193,6 +193,14 @@ describe(`events and metrics on ${env.backend}`, { skip }, () => {
     assert.equal((await service.curl('DELETE', `/v1/sandboxes/${short}`, admin)).status, 204);
   });
 
+  it('an idle timeout\'s end is an "expired" event too (the service\'s looks are no activity)', async () => {
+    const stream = await open(admin);
+    const idle = await create(service, admin, { idle_timeout_ms: 2000 });
+    await stream.until('expired', () => stream.of(idle).some((e) => e.event === 'expired'), 30000);
+    assert.deepEqual(stream.of(idle).map((e) => e.event), ['created', 'expired']);
+    assert.equal((await service.curl('DELETE', `/v1/sandboxes/${idle}`, admin)).status, 204);
+  });
+
   // The fake backend has no main command (launch is 501 there).
   it('a main command\'s end is an "exited" event', { skip: env.backend === 'fake' && 'the fake backend cannot launch' }, async () => {
     const stream = await open(admin);
