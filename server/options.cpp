@@ -42,6 +42,10 @@ ServeOptions read_serve_options(const ConfigTable& table) {
   if (auto timeout = table.get_duration("idle_timeout")) options.limits.idle_timeout = *timeout;
   if (auto limit = table.get_size("body_limit")) options.json_body_limit = *limit;
   if (auto workers = table.get_int("workers", 1, 4096)) options.workers = static_cast<unsigned>(*workers);
+  if (auto keepalive = table.get_duration("events_keepalive")) {
+    if (keepalive->count() <= 0) table.fail("events_keepalive", "expected a duration greater than zero");
+    options.events_keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(*keepalive);
+  }
   if (auto e2b = table.get_table("e2b")) {
     if (auto templates = e2b->get_table("templates")) {
       for (const std::string& id : templates->keys()) {

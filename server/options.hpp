@@ -6,6 +6,7 @@
 //   idle_timeout = "60s"                 # each body read / response write must progress within this
 //   body_limit = "16m"                   # largest JSON request body (file uploads are streamed)
 //   workers = 32                         # threads that run backend calls
+//   events_keepalive = "15s"             # a quiet GET /v1/events stream sends a comment this often
 //   [serve.pools.python]                 # a warm pool (pools.hpp): `size` ready sandboxes
 //   size = 4
 //   max_age = "30m"                      # a ready one older than this is replaced
@@ -42,6 +43,7 @@ struct ServeOptions {
   ConnectionLimits limits;
   std::uint64_t json_body_limit = 16u << 20;
   unsigned workers = 32;
+  std::chrono::milliseconds events_keepalive{15000};
   E2bOptions e2b;
   std::vector<PoolOptions> pools;
   bool destroy_on_exit = false;  // --destroy-on-exit: remove the service's sandboxes when it ends

@@ -16,14 +16,19 @@ void exec_command(Context& context) {
   if (!request.timeout) request.timeout = context.service.config().exec_timeout;
   request.start_timeout = context.service.config().exec_start_timeout;
   OwnedSandbox owned = sandbox_of(context);
-  context.exchange.respond(200, "application/json", exec_result_to_json(owned.handle->exec(request)));
+  const auto started = std::chrono::steady_clock::now();
+  const ExecResult result = owned.handle->exec(request);
+  context.service.metrics().observe_exec(context.service.backend_name(owned.backend), std::chrono::steady_clock::now() - started);
+  context.exchange.respond(200, "application/json", exec_result_to_json(result));
 }
 
 void launch_command(Context& context) {
   // Unlike exec, no default timeout: a main command runs until it ends or is replaced.
   const ExecRequest request = json_io::exec_request_from_json(read_json_object(context));
   OwnedSandbox owned = sandbox_of(context);
-  respond_json(context, 201, json_io::to_json(owned.handle->launch(request)));
+  const MainCommandInfo launched = owned.handle->launch(request);
+  context.service.watch(owned, /*launched=*/true);  // its end is an "exited" event
+  respond_json(context, 201, json_io::to_json(launched));
 }
 
 void command_logs(Context& context) {

@@ -35,7 +35,7 @@ void restore_snapshot(Context& context) {
   const std::string& id = context.request().params.at("id");
   SandboxBackend& backend = context.service.snapshot_backend(context.caller, id);
   std::shared_ptr<Handle> handle = backend.restore(id, sandbox_spec_of(context, std::move(body)));
-  context.service.remember(backend, handle);
+  context.service.made(backend, handle, json::object{{"snapshot", id}});
   respond_json(context, 201, sandbox_json(handle->info()));
 }
 
