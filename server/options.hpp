@@ -6,6 +6,9 @@
 //   idle_timeout = "60s"                 # each body read / response write must progress within this
 //   body_limit = "16m"                   # largest JSON request body (file uploads are streamed)
 //   workers = 32                         # threads that run backend calls
+//   tls_cert = "/etc/hutch/cert.pem"     # TLS on every TCP listener (tls_options.hpp)
+//   tls_key = "/etc/hutch/key.pem"
+//   tls_client_ca = "/etc/hutch/ca.pem"  # optional: clients must show a certificate it signed
 //   [serve.pools.python]                 # a warm pool (pools.hpp): `size` ready sandboxes
 //   size = 4
 //   max_age = "30m"                      # a ready one older than this is replaced
@@ -18,6 +21,7 @@
 #include "connection.hpp"
 #include "e2b/e2b.hpp"
 #include "listen_address.hpp"
+#include "tls_options.hpp"
 
 #include <hutch/config.hpp>
 
@@ -39,6 +43,7 @@ struct PoolOptions {
 struct ServeOptions {
   std::vector<ListenAddress> listen;   // empty: default_listen_address()
   std::optional<std::string> tokens_file;
+  TlsOptions tls;
   ConnectionLimits limits;
   std::uint64_t json_body_limit = 16u << 20;
   unsigned workers = 32;

@@ -1,9 +1,10 @@
 // The streamed exec (GET /v1/sandboxes/{id}/exec as a WebSocket, server/STREAMS.md) through a
-// real `hutch serve`, with the ws package as the client, over loopback TCP and the Unix socket.
+// real `hutch serve`, with the ws package as the client, over loopback TCP (or TLS, see
+// service_fixture.mjs) and the Unix socket.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { Service, tokens, env, expectError, backendSkip } from './service_fixture.mjs';
+import { Service, tokens, env, expectError, backendSkip, tls, wsScheme } from './service_fixture.mjs';
 
 const skip = await backendSkip();
 
@@ -11,7 +12,7 @@ const skip = await backendSkip();
 // the exit message and any error messages until the server closes.
 function stream(url, request, { token = tokens.admin, socketPath, script, pauseReading } = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, socketPath });
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, socketPath, ...(tls ? { ca: tls.ca } : {}) });
     const result = { stdout: [], stderr: [], errors: [], exit: null, started: false, frames: 0 };
     ws.on('open', async () => {
       ws.send(JSON.stringify({ type: 'request', ...request }));
@@ -64,7 +65,7 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
     id = created.json.id;
   });
   after(async () => { await service?.stop(); });
-  const url = () => `ws://127.0.0.1:${service.port}/v1/sandboxes/${id}/exec`;
+  const url = () => `${wsScheme}://127.0.0.1:${service.port}/v1/sandboxes/${id}/exec`;
 
   it('streams stdout and stderr apart and ends with the exit message', async () => {
     const result = await stream(url(), { argv: ['printenv', 'WHO'] });
@@ -150,7 +151,7 @@ describe(`SIGTERM drains the service on ${env.backend}`, { skip }, () => {
     const service = await Service.start({ extraArgs });
     const created = await service.curl('POST', '/v1/sandboxes', { ...admin, json: { image: 'host' } });
     assert.equal(created.status, 201, created.text);
-    const url = `ws://127.0.0.1:${service.port}/v1/sandboxes/${created.json.id}/exec`;
+    const url = `${wsScheme}://127.0.0.1:${service.port}/v1/sandboxes/${created.json.id}/exec`;
     let started;
     const running = new Promise((resolve) => { started = resolve; });
     const streamed = stream(url, { argv: ['sleep', '60'] }, {
