@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -36,6 +37,7 @@ class ServiceProcess {
     argv.insert(argv.end(), {"--listen", "unix://" + socket().string()});
     if (tcp) argv.insert(argv.end(), {"--listen", "tcp://127.0.0.1:0"});
     argv.insert(argv.end(), args.begin(), args.end());
+    listeners_ = static_cast<std::size_t>(std::count(argv.begin(), argv.end(), "--listen"));
     pid_ = spawn(argv);
     for (int i = 0; i < 400 && !up(tcp); ++i) {
       int status = 0;
@@ -111,12 +113,15 @@ class ServiceProcess {
     return pid;
   }
 
-  // Listening on the socket and, with `tcp`, on a port (read from the log).
+  // Listening on every address given (one "listening on" line each in the log); with `tcp`,
+  // the port of tcp://127.0.0.1:0 read from its line.
   bool up(bool tcp) {
-    if (!std::filesystem::exists(socket())) return false;
+    const std::string text = log();
+    std::size_t lines = 0;
+    for (auto at = text.find("listening on"); at != std::string::npos; at = text.find("listening on", at + 1)) ++lines;
+    if (lines < listeners_) return false;
     if (!tcp) return true;
     std::smatch match;
-    const std::string text = log();
     if (!std::regex_search(text, match, std::regex("listening on tcp://127\\.0\\.0\\.1:([0-9]+)"))) return false;
     port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
     return true;
@@ -124,6 +129,7 @@ class ServiceProcess {
 
   TempDir dir_;
   pid_t pid_ = -1;
+  std::size_t listeners_ = 0;
   std::uint16_t port_ = 0;
 };
 
