@@ -66,7 +66,7 @@ class Connection final : public Exchange,
   Request& request() override { return request_; }
   std::string_view read_body_chunk() override;
   std::string read_body(std::uint64_t limit) override;
-  void respond(unsigned status, std::string_view content_type, std::string body) override;
+  void respond(unsigned status, std::string_view content_type, std::string body, const Headers& headers = {}) override;
   void begin_stream(unsigned status, std::string_view content_type) override;
   void write_chunk(std::string_view data) override;
   void end_stream() override;
@@ -451,9 +451,10 @@ std::string Connection<Stream>::read_body(std::uint64_t limit) {
 }
 
 template <class Stream>
-void Connection<Stream>::respond(unsigned status, std::string_view content_type, std::string body) {
+void Connection<Stream>::respond(unsigned status, std::string_view content_type, std::string body, const Headers& headers) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
   response.set(http::field::content_type, std::string(content_type));
+  for (const auto& [name, value] : headers) response.set(name, value);
   response.keep_alive(parser_->get().keep_alive() && parser_->is_done() && !close_after_);
   response.body() = std::move(body);
   response.prepare_payload();

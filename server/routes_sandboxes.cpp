@@ -86,6 +86,7 @@ void create_sandbox(Context& context) {
   const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
   SandboxSpec spec = sandbox_spec_of(context, std::move(body));
   SandboxBackend& backend = context.service.backend(backend_name);
+  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);  // 429 past a sandbox cap
   std::shared_ptr<Handle> handle = backend.create(spec);
   context.service.remember(backend, handle);
   answer_info(context, *handle, 201);
@@ -153,6 +154,7 @@ void unpause_sandbox(Context& context) { run_verb(context, &Handle::unpause); }
 
 void fork_sandbox(Context& context) {
   OwnedSandbox owned = sandbox_of(context);
+  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);
   std::shared_ptr<Handle> copy = owned.handle->fork();
   context.service.remember(*owned.backend, copy);
   answer_info(context, *copy, 201);

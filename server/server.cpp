@@ -30,6 +30,7 @@ Server::Server(const Config& config, const ServeOptions& options)
   }
   service_ = std::make_unique<Service>(config, std::move(tokens));
   service_->set_json_body_limit(options.json_body_limit);
+  service_->set_caps(options.caps);
   service_->start_pools(options.pools);
   add_e2b_routes(router_, *service_, options.e2b);
 }
