@@ -75,6 +75,24 @@ describe('caps (429 rate_limited)', () => {
     }
   });
 
+  it('counts exactly under concurrency: of 8 streams opened at once with max_streams_per_token = 3, 3 run and 5 get 429, twice', async () => {
+    const service = await Service.start({ serveTable: 'max_streams_per_token = 3' });
+    try {
+      const sandbox = await createFor(service, tokens.admin);
+      const url = `${wsScheme}://127.0.0.1:${service.port}/v1/sandboxes/${sandbox.json.id}/exec`;
+      for (const round of [1, 2]) {
+        const results = await Promise.all(Array.from({ length: 8 }, () => stream(url, { argv: ['sleep', '1'] }, { token: tokens.admin })));
+        const ran = results.filter((result) => result.exit?.exit_code === 0).length;
+        const refused = results.filter((result) => result.httpStatus === 429).length;
+        assert.deepEqual({ round, ran, refused }, { round, ran: 3, refused: 5 }, JSON.stringify(results.map((r) => r.httpStatus ?? r.exit)));
+        // Every place is back once the streams ended (their handlers return just after the close).
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    } finally {
+      await service.stop();
+    }
+  });
+
   it('max_streams = 1 holds every token; max_requests_per_token = 1 counts a stream as a request of its token', async () => {
     const service = await Service.start({ serveTable: 'max_streams = 1\nmax_requests_per_token = 1' });
     try {
