@@ -38,6 +38,8 @@ ServeOptions read_serve_options(const ConfigTable& table) {
     }
   }
   options.tokens_file = table.get_string("tokens_file");
+  options.tls = read_tls_options(table);
+  options.caps = read_cap_options(table);
   if (auto timeout = table.get_duration("header_timeout")) options.limits.header_timeout = *timeout;
   if (auto timeout = table.get_duration("idle_timeout")) options.limits.idle_timeout = *timeout;
   if (auto limit = table.get_size("body_limit")) options.json_body_limit = *limit;

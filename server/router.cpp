@@ -110,6 +110,8 @@ bool Router::dispatch(Service& service, Exchange& exchange, const Route*& route)
     } else {
       Context context{service, exchange, route->open ? Caller{"anonymous", std::nullopt}
                                                      : service.authenticate(request.authorization)};
+      // Held until the handler returns, whatever way it ends (429 past a request cap).
+      const Caps::Slot slot = route->open ? Caps::Slot{} : service.caps().take_request(context.caller);
       route->handler(context);
       if (!exchange.responded()) throw Error(Errc::backend, "internal error: the handler sent no response");
       return true;
@@ -129,7 +131,9 @@ bool Router::dispatch(Service& service, Exchange& exchange, const Route*& route)
   }
   if (status >= 500) logger()->warn("{} {}: {} {}", request.method, request.path, status, message);
   try {
-    exchange.respond(status, "application/json", error_body(code, message));
+    // A caller over a cap is told when to try again.
+    const Headers retry{{"Retry-After", std::to_string(Caps::kRetryAfterSeconds)}};
+    exchange.respond(status, "application/json", error_body(code, message), status == 429 ? retry : Headers{});
   } catch (const std::exception&) {
     return false;
   }

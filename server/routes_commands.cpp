@@ -36,6 +36,9 @@ void command_logs(Context& context) {
   if (follow && *follow != "0" && *follow != "1" && *follow != "true" && *follow != "false")
     throw Error(Errc::invalid_argument, "query parameter 'follow': expected 1 or 0, got '" + *follow + "'");
   OwnedSandbox owned = sandbox_of(context);
+  const bool following = follow && (*follow == "1" || *follow == "true");
+  // A followed log is a stream (a cap on streams applies); a read of what is there is not.
+  const Caps::Slot slot = following ? context.service.caps().take_stream(context.caller) : Caps::Slot{};
   // As for files: the header goes out with the first chunk, so "nothing was launched" is a 404.
   bool begun = false;
   owned.handle->logs(
@@ -45,7 +48,7 @@ void command_logs(Context& context) {
         context.exchange.write_chunk(chunk);
         return true;
       },
-      follow && (*follow == "1" || *follow == "true"));
+      following);
   if (!begun) context.exchange.begin_stream(200, "application/octet-stream");
   context.exchange.end_stream();
 }

@@ -91,6 +91,7 @@ void create_sandbox(Context& context) {
   const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
   SandboxSpec spec = sandbox_spec_of(context, std::move(body));
   SandboxBackend& backend = context.service.backend(backend_name);
+  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);  // 429 past a sandbox cap
   const auto started = std::chrono::steady_clock::now();
   std::shared_ptr<Handle> handle = backend.create(spec);
   context.service.metrics().observe_create(backend_name, "backend", std::chrono::steady_clock::now() - started);
@@ -163,6 +164,7 @@ void unpause_sandbox(Context& context) { run_verb(context, &Handle::unpause, "un
 
 void fork_sandbox(Context& context) {
   OwnedSandbox owned = sandbox_of(context);
+  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);
   std::shared_ptr<Handle> copy = owned.handle->fork();
   context.service.made(*owned.backend, copy, json::object{{"forked_from", owned.handle->id()}});
   answer_info(context, *copy, 201);

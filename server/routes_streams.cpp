@@ -45,6 +45,7 @@ ExecRequest read_request(WebSocket& socket) {
 
 void stream_command(Context& context) {
   OwnedSandbox owned = sandbox_of(context);  // a 404 or 401 is still an HTTP answer
+  const Caps::Slot slot = context.service.caps().take_stream(context.caller);  // so is a 429
   WebSocket& socket = context.exchange.accept_websocket();
   std::unique_ptr<Process> process;
   try {

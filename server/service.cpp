@@ -175,6 +175,7 @@ std::shared_ptr<Handle> Service::create(const Caller& caller, SandboxSpec spec, 
     if (key.rfind("hutch.", 0) == 0)
       throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
   SandboxBackend& chosen = backend(backend_name);
+  const Caps::Slot slot = reserve_sandbox(caller);
   const auto started = std::chrono::steady_clock::now();
   std::shared_ptr<Handle> handle = chosen.create(owned_spec(caller, std::move(spec)));
   metrics_.observe_create(backend_name, "backend", std::chrono::steady_clock::now() - started);
@@ -191,7 +192,20 @@ SandboxSpec Service::owned_spec(const Caller& caller, SandboxSpec spec) const {
   spec.detached = true;
   spec.labels[kLabelService] = instance_id_;
   if (caller.tenant) spec.labels[kLabelTenant] = *caller.tenant;
+  spec.labels[kLabelToken] = caller.name;
   return spec;
+}
+
+Caps::Slot Service::reserve_sandbox(const Caller& caller) {
+  return caps_->take_sandbox(caller, [this](const std::optional<std::string>& token) {
+    Filter filter{{{kLabelService, instance_id_}}};
+    if (token) filter.labels[kLabelToken] = *token;
+    std::size_t count = 0;
+    for (const auto& [name, backend] : backends_)
+      for (const SandboxInfo& info : backend->list(filter))
+        if (!hidden(info.id, info.labels)) ++count;
+    return count;
+  });
 }
 
 bool Service::hidden(const std::string& id, const Labels& labels) {

@@ -2,6 +2,7 @@
 // instance id — and the one place that decides which sandboxes a caller may see.
 #pragma once
 
+#include "caps.hpp"
 #include "events.hpp"
 #include "lifetime_watch.hpp"
 #include "metrics.hpp"
@@ -45,6 +46,13 @@ class Service {
   // Bytes of a JSON request body; past it, Errc::too_large (413).
   std::uint64_t json_body_limit() const { return json_body_limit_; }
   void set_json_body_limit(std::uint64_t limit) { json_body_limit_ = limit; }
+  // The caps on requests, streams and sandboxes (caps.hpp); none until set.
+  void set_caps(const CapOptions& options) { caps_ = std::make_unique<Caps>(options); }
+  Caps& caps() { return *caps_; }
+  // A place under the sandbox caps for a create by `caller`, held until the create returned
+  // (Errc::rate_limited past one). The service's sandboxes are counted through the backends'
+  // lists (hutch.service, hutch.token labels), those being removed or ready in a pool left out.
+  Caps::Slot reserve_sandbox(const Caller& caller);
 
   const std::string& instance_id() const { return instance_id_; }
   const std::string& default_backend() const { return default_backend_; }
@@ -167,6 +175,7 @@ class Service {
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
   ProcessRegistry processes_;
   std::unique_ptr<Pools> pools_;
+  std::unique_ptr<Caps> caps_ = std::make_unique<Caps>(CapOptions{});
 
   std::set<std::string> removing_;               // under owners_mutex_
   std::atomic<bool> draining_{false};

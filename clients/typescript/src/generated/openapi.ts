@@ -2263,9 +2263,11 @@ export interface components {
         };
     };
     responses: {
-        /** @description the request failed; the status follows the error code */
+        /** @description the request failed; the status follows the error code. 429 (rate_limited): a cap of [serve] (max_requests, max_streams, max_sandboxes, each also *_per_token) is reached; the message names it and its value, and Retry-After says when to try again */
         Error: {
             headers: {
+                /** @description with 429: seconds to wait before retrying */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
