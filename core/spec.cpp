@@ -194,7 +194,7 @@ void validate(const SandboxSpec& spec) {
   for (const auto& [key, value] : spec.labels) {
     if (key.empty()) invalid("label key is empty");
     if (key.compare(0, kReservedLabelPrefix.size(), kReservedLabelPrefix) == 0 && key != kLabelService &&
-        key != kLabelTenant && key != kLabelPool)
+        key != kLabelTenant && key != kLabelPool && key != kLabelToken)
       invalid("label '" + key + "' uses the prefix 'hutch.', which is reserved for hutch's own labels");
   }
 

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 
@@ -23,6 +24,7 @@
 #include <sstream>
 #include <future>
 #include <mutex>
+#include <type_traits>
 
 namespace hutch::server {
 
@@ -33,21 +35,38 @@ namespace websocket = beast::websocket;
 
 namespace {
 
+// The streams a connection runs on: a socket under Beast's deadlines, and TLS over TCP's.
 template <class Protocol>
+using PlainStream = beast::basic_stream<Protocol, net::any_io_executor>;
+using TlsStream = beast::ssl_stream<PlainStream<net::ip::tcp>>;
+
+// How long a TLS close_notify exchange at the end of a proxied connection may take.
+constexpr std::chrono::seconds kTlsCloseTimeout{5};
+
+template <class Stream>
 class Connection final : public Exchange,
                          public WebSocket,
-                         public std::enable_shared_from_this<Connection<Protocol>> {
+                         public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(typename Protocol::socket socket, const ConnectionContext& context)
-      : stream_(std::move(socket)), executor_(stream_.get_executor()), context_(context) {}
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  void start() { read_header(); }
+  // `stream_args` make the Stream: a socket, or a socket and the TLS context.
+  template <class... StreamArgs>
+  explicit Connection(const ConnectionContext& context, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), executor_(stream_.get_executor()), context_(context) {}
+
+  void start() {
+    if constexpr (kTls)
+      detect_tls();
+    else
+      read_header();
+  }
 
   // Exchange, on the worker thread.
   Request& request() override { return request_; }
   std::string_view read_body_chunk() override;
   std::string read_body(std::uint64_t limit) override;
-  void respond(unsigned status, std::string_view content_type, std::string body) override;
+  void respond(unsigned status, std::string_view content_type, std::string body, const Headers& headers = {}) override;
   void begin_stream(unsigned status, std::string_view content_type) override;
   void write_chunk(std::string_view data) override;
   void end_stream() override;
@@ -61,11 +80,19 @@ class Connection final : public Exchange,
   void close(std::uint16_t code, std::string_view reason) override;
 
  private:
-  using Stream = beast::basic_stream<Protocol, net::any_io_executor>;
+  // The socket under the stream, with its deadline (before an upgrade: stream_ moves into ws_).
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
 
+  // TLS: a client that sends plain HTTP gets a plain answer saying so; else the handshake,
+  // within the header timeout, then the first request.
+  void detect_tls();
+  void handshake();
   void read_header();
   void on_header(beast::error_code ec);
   void answer_bad_request(unsigned status, const std::string& message);
+  // Writes an error answer on `stream` (stream_ or, before TLS, the socket) and closes.
+  template <class AnyStream>
+  void answer_and_close(AnyStream& stream, unsigned status, const std::string& message);
   void run_on_worker();
   void shutdown_socket();
   void relay(std::shared_ptr<boost::asio::posix::stream_descriptor> upstream, std::string prefix);
@@ -86,7 +113,7 @@ class Connection final : public Exchange,
   template <class Op>
   void write_and_wait(const std::string& what, Op op) {
     auto [ec, n] = wait_io([&](auto handler) {
-      stream_.expires_after(context_.limits.idle_timeout);
+      lowest().expires_after(context_.limits.idle_timeout);
       op(std::move(handler));
     });
     if (ec) io_failed(what, ec);
@@ -118,21 +145,53 @@ class Connection final : public Exchange,
   std::array<char, 64 * 1024> body_chunk_{};
 };
 
-template <class Protocol>
-void Connection<Protocol>::read_header() {
+template <class Stream>
+void Connection<Stream>::detect_tls() {
+  lowest().expires_after(context_.limits.header_timeout);
+  beast::async_detect_ssl(lowest(), buffer_, [self = this->shared_from_this()](beast::error_code ec, bool tls) {
+    if (ec) return self->shutdown_socket();
+    if (!tls)
+      return self->answer_and_close(self->lowest(), 400,
+                                    "this port speaks TLS only: use https:// (plain HTTP is served on loopback "
+                                    "listeners of a service without tls_cert)");
+    self->handshake();
+  });
+}
+
+template <class Stream>
+void Connection<Stream>::handshake() {
+  // What the detection read is the start of the handshake.
+  // (The default argument: Boost 1.81's constraint checks this handler against the unbuffered
+  // handshake's signature.)
+  stream_.async_handshake(net::ssl::stream_base::server, buffer_.data(),
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t used = 0) {
+                            self->buffer_.consume(used);
+                            if (ec) {
+                              beast::error_code ignored;
+                              const auto peer = self->lowest().socket().remote_endpoint(ignored);
+                              logger()->info("TLS handshake with {}:{} failed: {}", peer.address().to_string(),
+                                             peer.port(), ec.message());
+                              return self->shutdown_socket();
+                            }
+                            self->read_header();
+                          });
+}
+
+template <class Stream>
+void Connection<Stream>::read_header() {
   parser_.emplace();
   parser_->header_limit(context_.limits.header_limit);
   parser_->body_limit(boost::none);  // enforced per route: read_body for JSON, none for files
   request_ = Request{};
   responded_ = false;
   close_after_ = false;
-  stream_.expires_after(context_.limits.header_timeout);
+  lowest().expires_after(context_.limits.header_timeout);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
 }
 
-template <class Protocol>
-void Connection<Protocol>::on_header(beast::error_code ec) {
+template <class Stream>
+void Connection<Stream>::on_header(beast::error_code ec) {
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
       ec == net::error::operation_aborted || ec == net::error::connection_reset)
     return shutdown_socket();
@@ -162,21 +221,27 @@ void Connection<Protocol>::on_header(beast::error_code ec) {
   net::post(context_.workers, [self = this->shared_from_this()] { self->run_on_worker(); });
 }
 
-template <class Protocol>
-void Connection<Protocol>::answer_bad_request(unsigned status, const std::string& message) {
+template <class Stream>
+void Connection<Stream>::answer_bad_request(unsigned status, const std::string& message) {
+  answer_and_close(stream_, status, message);
+}
+
+template <class Stream>
+template <class AnyStream>
+void Connection<Stream>::answer_and_close(AnyStream& stream, unsigned status, const std::string& message) {
   auto response = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
   response->set(http::field::content_type, "application/json");
   response->keep_alive(false);
   response->body() = error_body("invalid_argument", message);
   response->prepare_payload();
-  stream_.expires_after(context_.limits.idle_timeout);
-  http::async_write(stream_, *response, [self = this->shared_from_this(), response](beast::error_code, std::size_t) {
+  lowest().expires_after(context_.limits.idle_timeout);
+  http::async_write(stream, *response, [self = this->shared_from_this(), response](beast::error_code, std::size_t) {
     self->shutdown_socket();
   });
 }
 
-template <class Protocol>
-void Connection<Protocol>::run_on_worker() {
+template <class Stream>
+void Connection<Stream>::run_on_worker() {
   context_.service.request_started();
   bool reuse = context_.router.dispatch(context_.service, *this);
   context_.service.request_ended();
@@ -191,16 +256,16 @@ void Connection<Protocol>::run_on_worker() {
   });
 }
 
-template <class Protocol>
-void Connection<Protocol>::shutdown_socket() {
+template <class Stream>
+void Connection<Stream>::shutdown_socket() {
   beast::error_code ignored;
-  auto& socket = ws_ ? ws_->next_layer().socket() : stream_.socket();
+  auto& socket = ws_ ? beast::get_lowest_layer(*ws_).socket() : lowest().socket();
   socket.shutdown(net::socket_base::shutdown_both, ignored);
   socket.close(ignored);
 }
 
-template <class Protocol>
-WebSocket& Connection<Protocol>::accept_websocket() {
+template <class Stream>
+WebSocket& Connection<Stream>::accept_websocket() {
   if (!upgrade_)
     throw Error(Errc::invalid_argument, request_.method + " " + request_.path +
                                             " is a WebSocket: send an Upgrade: websocket request (see server/STREAMS.md)");
@@ -210,7 +275,7 @@ WebSocket& Connection<Protocol>::accept_websocket() {
     ws_.emplace(std::move(stream_));
     // The WebSocket's own deadlines (a ping when idle, a close handshake that must end) take
     // over from the HTTP stream's.
-    ws_->next_layer().expires_never();
+    beast::get_lowest_layer(*ws_).expires_never();
     ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_->read_message_max(1 << 20);
     ws_->async_accept(parser_->get(), [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); });
@@ -258,9 +323,9 @@ std::string strip_target(const std::string& target, std::size_t strip) {
   return path + (query == std::string::npos ? "" : target.substr(query));
 }
 
-template <class Protocol>
-void Connection<Protocol>::tunnel(int upstream_fd, std::size_t strip_segments,
-                                  const std::vector<std::string>& drop_headers) {
+template <class Stream>
+void Connection<Stream>::tunnel(int upstream_fd, std::size_t strip_segments,
+                                const std::vector<std::string>& drop_headers) {
   net::posix::stream_descriptor upstream(executor_, upstream_fd);
   http::request_header<> head(parser_->get().base());
   head.target(strip_target(raw_target_, strip_segments));
@@ -280,13 +345,13 @@ void Connection<Protocol>::tunnel(int upstream_fd, std::size_t strip_segments,
     // What the client sent after the header (the start of a body) follows it upstream.
     prefix += beast::buffers_to_string(self->buffer_.data());
     self->buffer_.consume(self->buffer_.size());
-    self->stream_.expires_never();  // a WebSocket through the proxy may be quiet for long
+    self->lowest().expires_never();  // a WebSocket through the proxy may be quiet for long
     self->relay(std::make_shared<net::posix::stream_descriptor>(std::move(upstream)), std::move(prefix));
   });
 }
 
-template <class Protocol>
-void Connection<Protocol>::relay(std::shared_ptr<net::posix::stream_descriptor> upstream, std::string prefix) {
+template <class Stream>
+void Connection<Stream>::relay(std::shared_ptr<net::posix::stream_descriptor> upstream, std::string prefix) {
   auto self = this->shared_from_this();
   // Both directions end before the sockets close; a direction that ends cleanly passes the end
   // on (shutdown of the other side's write half), a failure closes everything.
@@ -297,12 +362,25 @@ void Connection<Protocol>::relay(std::shared_ptr<net::posix::stream_descriptor> 
     self->shutdown_socket();
   };
   auto client_done = [self, upstream, ended, close_all](bool clean) {
+    if (*ended >= 2) return;  // ended by the upstream's side (TLS)
     if (clean) ::shutdown(upstream->native_handle(), SHUT_WR);
     if (!clean || ++*ended == 2) close_all();
   };
   auto upstream_done = [self, upstream, ended, close_all](bool clean) {
-    beast::error_code ignored;
-    if (clean) self->stream_.socket().shutdown(net::socket_base::shutdown_send, ignored);
+    if constexpr (kTls) {
+      // TLS cannot end one direction alone while the other reads (its close_notify is answered
+      // on the same session): the client's direction stops, close_notify says the end, then
+      // everything closes. HTTP and WebSocket need nothing after the upstream's end.
+      if (clean) {
+        *ended = 2;
+        self->lowest().cancel();
+        self->lowest().expires_after(kTlsCloseTimeout);
+        return self->stream_.async_shutdown([close_all](beast::error_code) { close_all(); });
+      }
+    } else {
+      beast::error_code ignored;
+      if (clean) self->lowest().socket().shutdown(net::socket_base::shutdown_send, ignored);
+    }
     if (!clean || ++*ended == 2) close_all();
   };
   auto head = std::make_shared<std::string>(std::move(prefix));
@@ -313,8 +391,8 @@ void Connection<Protocol>::relay(std::shared_ptr<net::posix::stream_descriptor> 
   });
 }
 
-template <class Protocol>
-std::optional<WebSocket::Message> Connection<Protocol>::read() {
+template <class Stream>
+std::optional<WebSocket::Message> Connection<Stream>::read() {
   auto [ec, n] = wait_io([&](auto handler) { ws_->async_read(ws_buffer_, std::move(handler)); });
   if (ec) return std::nullopt;  // closed by the client, gone, or timed out: the stream ends
   Message message{ws_->got_text(), beast::buffers_to_string(ws_buffer_.data())};
@@ -322,8 +400,8 @@ std::optional<WebSocket::Message> Connection<Protocol>::read() {
   return message;
 }
 
-template <class Protocol>
-void Connection<Protocol>::write(bool text, std::string_view data) {
+template <class Stream>
+void Connection<Stream>::write(bool text, std::string_view data) {
   std::lock_guard lock(ws_write_mutex_);
   auto [ec, n] = wait_io([&](auto handler) {
     ws_->text(text);
@@ -332,8 +410,8 @@ void Connection<Protocol>::write(bool text, std::string_view data) {
   if (ec) io_failed("writing to the WebSocket", ec);
 }
 
-template <class Protocol>
-void Connection<Protocol>::close(std::uint16_t code, std::string_view reason) {
+template <class Stream>
+void Connection<Stream>::close(std::uint16_t code, std::string_view reason) {
   std::lock_guard lock(ws_write_mutex_);
   wait_io([&](auto handler) {
     ws_->async_close(websocket::close_reason(static_cast<websocket::close_code>(code), std::string(reason)),
@@ -341,14 +419,14 @@ void Connection<Protocol>::close(std::uint16_t code, std::string_view reason) {
   });
 }
 
-template <class Protocol>
-std::string_view Connection<Protocol>::read_body_chunk() {
+template <class Stream>
+std::string_view Connection<Stream>::read_body_chunk() {
   while (!parser_->is_done()) {
     auto [ec, n] = wait_io([&](auto handler) {
       auto& body = parser_->get().body();
       body.data = body_chunk_.data();
       body.size = body_chunk_.size();
-      stream_.expires_after(context_.limits.idle_timeout);
+      lowest().expires_after(context_.limits.idle_timeout);
       http::async_read(stream_, buffer_, *parser_, std::move(handler));
     });
     if (ec == http::error::need_buffer) ec = {};
@@ -359,8 +437,8 @@ std::string_view Connection<Protocol>::read_body_chunk() {
   return {};
 }
 
-template <class Protocol>
-std::string Connection<Protocol>::read_body(std::uint64_t limit) {
+template <class Stream>
+std::string Connection<Stream>::read_body(std::uint64_t limit) {
   auto too_large = [&] {
     close_after_ = true;
     throw Error(Errc::too_large, "the request body is larger than " + std::to_string(limit) + " bytes");
@@ -374,10 +452,11 @@ std::string Connection<Protocol>::read_body(std::uint64_t limit) {
   return body;
 }
 
-template <class Protocol>
-void Connection<Protocol>::respond(unsigned status, std::string_view content_type, std::string body) {
+template <class Stream>
+void Connection<Stream>::respond(unsigned status, std::string_view content_type, std::string body, const Headers& headers) {
   http::response<http::string_body> response{static_cast<http::status>(status), 11};
   response.set(http::field::content_type, std::string(content_type));
+  for (const auto& [name, value] : headers) response.set(name, value);
   response.keep_alive(parser_->get().keep_alive() && parser_->is_done() && !close_after_);
   response.body() = std::move(body);
   response.prepare_payload();
@@ -385,8 +464,8 @@ void Connection<Protocol>::respond(unsigned status, std::string_view content_typ
   write_and_wait("writing the response", [&](auto handler) { http::async_write(stream_, response, std::move(handler)); });
 }
 
-template <class Protocol>
-void Connection<Protocol>::begin_stream(unsigned status, std::string_view content_type) {
+template <class Stream>
+void Connection<Stream>::begin_stream(unsigned status, std::string_view content_type) {
   http::response<http::empty_body> response{static_cast<http::status>(status), 11};
   response.set(http::field::content_type, std::string(content_type));
   response.chunked(true);
@@ -397,16 +476,16 @@ void Connection<Protocol>::begin_stream(unsigned status, std::string_view conten
                  [&](auto handler) { http::async_write_header(stream_, serializer, std::move(handler)); });
 }
 
-template <class Protocol>
-void Connection<Protocol>::write_chunk(std::string_view data) {
+template <class Stream>
+void Connection<Stream>::write_chunk(std::string_view data) {
   if (data.empty()) return;  // an empty chunk would end the body
   write_and_wait("writing the response", [&](auto handler) {
     net::async_write(stream_, http::make_chunk(net::const_buffer(data.data(), data.size())), std::move(handler));
   });
 }
 
-template <class Protocol>
-void Connection<Protocol>::end_stream() {
+template <class Stream>
+void Connection<Stream>::end_stream() {
   write_and_wait("ending the response", [&](auto handler) { net::async_write(stream_, http::make_chunk_last(), std::move(handler)); });
 }
 
@@ -432,11 +511,14 @@ std::optional<std::string> Request::header(std::string_view name) const {
 }
 
 void serve_connection(net::ip::tcp::socket socket, const ConnectionContext& context) {
-  std::make_shared<Connection<net::ip::tcp>>(std::move(socket), context)->start();
+  if (context.tls)
+    std::make_shared<Connection<TlsStream>>(context, std::move(socket), *context.tls)->start();
+  else
+    std::make_shared<Connection<PlainStream<net::ip::tcp>>>(context, std::move(socket))->start();
 }
 
 void serve_connection(net::local::stream_protocol::socket socket, const ConnectionContext& context) {
-  std::make_shared<Connection<net::local::stream_protocol>>(std::move(socket), context)->start();
+  std::make_shared<Connection<PlainStream<net::local::stream_protocol>>>(context, std::move(socket))->start();
 }
 
 }  // namespace hutch::server

@@ -1,6 +1,8 @@
 // One client connection (HTTP/1.1, keep-alive): reads each request's header on the I/O thread
 // under a deadline, then hands the request to a worker thread as an Exchange (exchange.hpp),
-// and reads the next request once that one is answered. Unix sockets and TCP alike.
+// and reads the next request once that one is answered. Unix sockets, TCP and TLS over TCP
+// alike: one class, generic over the stream, so WebSockets, streamed bodies and the port proxy
+// work the same on each.
 #pragma once
 
 #include "router.hpp"
@@ -9,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
@@ -30,6 +33,9 @@ struct ConnectionContext {
   Service& service;
   boost::asio::thread_pool& workers;
   ConnectionLimits limits;
+  // Set: a TCP connection speaks TLS with this context (the handshake has the header timeout);
+  // a client that sends plain HTTP gets a plain 400 saying so.
+  boost::asio::ssl::context* tls = nullptr;
 };
 
 // Serves `socket` until the client closes it, a deadline passes, or the server stops

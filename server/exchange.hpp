@@ -55,6 +55,9 @@ class WebSocket {
   virtual void close(std::uint16_t code, std::string_view reason) = 0;
 };
 
+// Response header fields beyond those the connection sets (Content-Type, Content-Length...).
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -68,8 +71,8 @@ class Exchange {
   // Content-Length says so).
   virtual std::string read_body(std::uint64_t limit) = 0;
 
-  // A whole response.
-  virtual void respond(unsigned status, std::string_view content_type, std::string body) = 0;
+  // A whole response, with `headers` added.
+  virtual void respond(unsigned status, std::string_view content_type, std::string body, const Headers& headers = {}) = 0;
   // A streamed response: the header, then chunks (chunked transfer encoding), then the end.
   // write_chunk waits until the chunk is written; Errc::io / Errc::timeout when the client
   // went away or stopped reading.

@@ -10,9 +10,9 @@ namespace hutch::server {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& text, const std::string& why) {
-  throw Error(Errc::invalid_argument, "listen address '" + text + "': " + why +
-                                          " (expected unix:///PATH or tcp://HOST:PORT)");
+[[noreturn]] void bad(const std::string& text, const std::string& why, bool allow_https) {
+  throw Error(Errc::invalid_argument, std::string(allow_https ? "address" : "listen address") + " '" + text + "': " + why +
+                                          " (expected unix:///PATH, tcp://HOST:PORT" + (allow_https ? " or https://HOST:PORT)" : ")"));
 }
 
 }  // namespace
@@ -20,10 +20,11 @@ namespace {
 std::string ListenAddress::text() const {
   if (kind == Kind::unix_socket) return "unix://" + path;
   const bool v6 = host.find(':') != std::string::npos;
-  return "tcp://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return std::string(tls ? "https://" : "tcp://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-ListenAddress parse_listen_address(const std::string& text) {
+ListenAddress parse_listen_address(const std::string& text, bool allow_https) {
+  auto bad = [&](const std::string& text, const std::string& why) { server::bad(text, why, allow_https); };
   ListenAddress address;
   if (text.rfind("unix://", 0) == 0) {
     address.kind = ListenAddress::Kind::unix_socket;
@@ -33,9 +34,10 @@ ListenAddress parse_listen_address(const std::string& text) {
     if (address.path.size() > 107) bad(text, "the socket path is longer than 107 bytes");
     return address;
   }
-  if (text.rfind("tcp://", 0) != 0) bad(text, "unknown scheme");
+  address.tls = allow_https && text.rfind("https://", 0) == 0;
+  if (text.rfind("tcp://", 0) != 0 && !address.tls) bad(text, "unknown scheme");
   address.kind = ListenAddress::Kind::tcp;
-  std::string rest = text.substr(6);
+  std::string rest = text.substr(address.tls ? 8 : 6);
   std::string port_text;
   if (!rest.empty() && rest.front() == '[') {
     const auto close = rest.find(']');

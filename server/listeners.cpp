@@ -20,10 +20,11 @@ using local = net::local::stream_protocol;
 
 namespace {
 
-void require_tcp_allowed(const std::string& what, const net::ip::address& address, bool have_tokens) {
-  if (!address.is_loopback())
+void require_tcp_allowed(const std::string& what, const net::ip::address& address, bool have_tokens, bool tls) {
+  if (!tls && !address.is_loopback())
     throw Error(Errc::config, what + ": plain TCP is refused on a non-loopback address (the tokens and the "
-                                     "sandboxes' data would cross the network in clear); bind to 127.0.0.1 or ::1");
+                                     "sandboxes' data would cross the network in clear); bind to 127.0.0.1 or ::1, "
+                                     "or give [serve] tls_cert and tls_key (--tls-cert, --tls-key) for TLS");
   if (!have_tokens)
     throw Error(Errc::config, what + ": TCP needs tokens (any local user can connect to a TCP port): give "
                                      "--tokens-file or [serve] tokens_file");
@@ -52,8 +53,11 @@ void remove_stale_socket(net::io_context& io, const std::string& path) {
 
 }  // namespace
 
-Listener::Listener(Acceptor acceptor, std::string description, std::string socket_file)
-    : acceptor_(std::move(acceptor)), description_(std::move(description)), socket_file_(std::move(socket_file)) {}
+Listener::Listener(Acceptor acceptor, std::string description, std::string socket_file, bool tls)
+    : acceptor_(std::move(acceptor)),
+      description_(std::move(description) + (tls ? " (TLS)" : "")),
+      socket_file_(std::move(socket_file)),
+      tls_(tls) {}
 
 Listener::~Listener() {
   close();
@@ -67,14 +71,14 @@ void Listener::close() {
   }, acceptor_);
 }
 
-std::unique_ptr<Listener> open_listener(net::io_context& io, const ListenAddress& address, bool have_tokens) {
+std::unique_ptr<Listener> open_listener(net::io_context& io, const ListenAddress& address, bool have_tokens, bool tls) {
   const std::string what = "listen on " + address.text();
   if (address.kind == ListenAddress::Kind::tcp) {
     boost::system::error_code ec;
     net::ip::address ip = address.host == "localhost" ? net::ip::address(net::ip::address_v4::loopback())
                                                       : net::ip::make_address(address.host, ec);
     if (ec) throw Error(Errc::config, what + ": '" + address.host + "' is not an IP address (or localhost)");
-    require_tcp_allowed(what, ip, have_tokens);
+    require_tcp_allowed(what, ip, have_tokens, tls);
     tcp::acceptor acceptor(io);
     tcp::endpoint endpoint(ip, address.port);
     acceptor.open(endpoint.protocol());
@@ -85,7 +89,7 @@ std::unique_ptr<Listener> open_listener(net::io_context& io, const ListenAddress
     const auto bound = acceptor.local_endpoint();
     ListenAddress actual = address;
     actual.port = bound.port();  // port 0: the one the kernel chose
-    return std::make_unique<Listener>(std::move(acceptor), actual.text());
+    return std::make_unique<Listener>(std::move(acceptor), actual.text(), "", tls);
   }
   make_socket_directory(std::filesystem::path(address.path).parent_path());
   remove_stale_socket(io, address.path);
@@ -102,7 +106,7 @@ std::unique_ptr<Listener> open_listener(net::io_context& io, const ListenAddress
   return std::make_unique<Listener>(std::move(acceptor), address.text(), address.path);
 }
 
-std::vector<std::unique_ptr<Listener>> inherited_listeners(net::io_context& io, bool have_tokens) {
+std::vector<std::unique_ptr<Listener>> inherited_listeners(net::io_context& io, bool have_tokens, bool tls) {
   std::vector<std::unique_ptr<Listener>> listeners;
   const char* pid = std::getenv("LISTEN_PID");
   const char* fds = std::getenv("LISTEN_FDS");
@@ -124,8 +128,8 @@ std::vector<std::unique_ptr<Listener>> inherited_listeners(net::io_context& io, 
       listeners.push_back(std::make_unique<Listener>(std::move(acceptor), description));
     } else if (address.ss_family == AF_INET || address.ss_family == AF_INET6) {
       tcp::acceptor acceptor(io, address.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd);
-      require_tcp_allowed(what, acceptor.local_endpoint().address(), have_tokens);
-      listeners.push_back(std::make_unique<Listener>(std::move(acceptor), what));
+      require_tcp_allowed(what, acceptor.local_endpoint().address(), have_tokens, tls);
+      listeners.push_back(std::make_unique<Listener>(std::move(acceptor), what, "", tls));
     } else {
       throw Error(Errc::config, what + " is neither a Unix nor a TCP socket");
     }

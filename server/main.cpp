@@ -18,13 +18,18 @@
 int main(int argc, char** argv) {
   std::optional<std::string> config_file, log_level, tokens_file;
   std::vector<std::string> listen;
-  CLI::App app{"hutch serve: the sandbox service (HTTP API /v1 on a Unix socket or loopback TCP)", "hutch serve"};
+  CLI::App app{"hutch serve: the sandbox service (HTTP API /v1 on a Unix socket, loopback TCP, or TCP with TLS)", "hutch serve"};
   app.add_option("--config", config_file, "configuration file (as for hutch)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
   app.add_option("--listen", listen,
                  "unix:///PATH or tcp://HOST:PORT, repeatable (default: [serve] listen, else "
                  "/run/hutch/hutch.sock as root, $XDG_RUNTIME_DIR/hutch/hutch.sock otherwise)");
   app.add_option("--tokens-file", tokens_file, "bearer tokens, one 'NAME TOKEN [tenant=VALUE]' per line");
+  std::optional<std::string> tls_cert, tls_key, tls_client_ca;
+  app.add_option("--tls-cert", tls_cert, "PEM certificate (chain): TCP listeners speak TLS (over [serve] tls_cert)");
+  app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert (over [serve] tls_key)");
+  app.add_option("--tls-client-ca", tls_client_ca,
+                 "PEM CA: TLS clients must show a certificate it signed (over [serve] tls_client_ca)");
   bool destroy_on_exit = false;
   app.add_flag("--destroy-on-exit", destroy_on_exit,
                "when the service ends (SIGTERM, SIGINT), remove every sandbox it made (default: they stay)");
@@ -45,6 +50,9 @@ int main(int argc, char** argv) {
       for (const std::string& text : listen) options.listen.push_back(hutch::server::parse_listen_address(text));
     }
     if (tokens_file) options.tokens_file = *tokens_file;
+    if (tls_cert) options.tls.cert = hutch::tls::PemFile{*tls_cert, "--tls-cert"};
+    if (tls_key) options.tls.key = hutch::tls::PemFile{*tls_key, "--tls-key"};
+    if (tls_client_ca) options.tls.client_ca = hutch::tls::PemFile{*tls_client_ca, "--tls-client-ca"};
     options.destroy_on_exit = destroy_on_exit;
     hutch::server::Server server(config, options);
     server.run();

@@ -38,10 +38,16 @@ ServeOptions read_serve_options(const ConfigTable& table) {
     }
   }
   options.tokens_file = table.get_string("tokens_file");
+  options.tls = read_tls_options(table);
+  options.caps = read_cap_options(table);
   if (auto timeout = table.get_duration("header_timeout")) options.limits.header_timeout = *timeout;
   if (auto timeout = table.get_duration("idle_timeout")) options.limits.idle_timeout = *timeout;
   if (auto limit = table.get_size("body_limit")) options.json_body_limit = *limit;
   if (auto workers = table.get_int("workers", 1, 4096)) options.workers = static_cast<unsigned>(*workers);
+  if (auto keepalive = table.get_duration("events_keepalive")) {
+    if (keepalive->count() <= 0) table.fail("events_keepalive", "expected a duration greater than zero");
+    options.events_keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(*keepalive);
+  }
   if (auto e2b = table.get_table("e2b")) {
     if (auto domain = e2b->get_string("domain")) {
       if (domain->empty() || domain->find_first_of(":/ ") != std::string::npos || domain->front() == '.')

@@ -169,6 +169,9 @@ void Pools::refill_loop(Pool& pool) {
         break;
       }
       logger()->debug("pool {}: sandbox {} ready", name, member.handle->id());
+      // A ready member is the operator's (no tenant label): tenants never see this event.
+      service_.events().publish("pool_refilled", member.handle->id(), pool.backend_name, pool.spec.labels,
+                                boost::json::object{{"pool", name}, {"ready", pool.ready.size() + 1}, {"size", pool.options.size}});
       pool.ready.push_back(std::move(member));
       backoff = kFirstBackoff;
     } catch (const std::exception& error) {

@@ -8,12 +8,13 @@
 namespace hutch::server {
 
 RunningProcess::RunningProcess(std::string sandbox_id, std::uint32_t pid, std::optional<std::string> tag,
-                               ExecRequest request, std::unique_ptr<Process> process)
+                               ExecRequest request, std::unique_ptr<Process> process, ExitHook on_exit)
     : sandbox_id_(std::move(sandbox_id)),
       pid_(pid),
       tag_(std::move(tag)),
       request_(std::move(request)),
-      process_(std::move(process)) {
+      process_(std::move(process)),
+      on_exit_(std::move(on_exit)) {
   pump_ = std::thread([this] { pump(); });
 }
 
@@ -44,6 +45,7 @@ void RunningProcess::pump() {
       // always stays, however large).
       while (kept_.size() > 1 && (kept_bytes_[1] > kNewestKept || kept_bytes_[2] > kNewestKept)) {
         kept_bytes_[static_cast<std::size_t>(kept_.front().stream)] -= kept_.front().data.size();
+        dropped_bytes_[static_cast<std::size_t>(kept_.front().stream)] += kept_.front().data.size();
         kept_.pop_front();
         ++kept_first_;
       }
@@ -55,9 +57,18 @@ void RunningProcess::pump() {
     result.exit_code = -1;
     result.stderr_data = error.what();
   }
-  std::lock_guard lock(mutex_);
-  result_ = std::move(result);
-  changed_.notify_all();
+  {
+    std::lock_guard lock(mutex_);
+    result_ = result;
+    changed_.notify_all();
+  }
+  if (on_exit_) {
+    try {
+      on_exit_(*this, result);
+    } catch (const std::exception& error) {
+      logger()->warn("command {} in sandbox {}: after its end: {}", pid_, sandbox_id_, error.what());
+    }
+  }
 }
 
 RunningProcess::Cursor RunningProcess::oldest() const {
@@ -68,6 +79,11 @@ RunningProcess::Cursor RunningProcess::oldest() const {
 RunningProcess::Cursor RunningProcess::next() const {
   std::lock_guard lock(mutex_);
   return kept_first_ + kept_.size();
+}
+
+std::uint64_t RunningProcess::dropped(StreamId stream) const {
+  std::lock_guard lock(mutex_);
+  return dropped_bytes_[static_cast<std::size_t>(stream)];
 }
 
 bool RunningProcess::ended() const {
@@ -85,6 +101,11 @@ RunningProcess::Update RunningProcess::wait(Cursor& cursor, std::chrono::millise
   return update;
 }
 
+std::shared_ptr<RunningProcess> ProcessRegistry::start(Handle& sandbox, std::optional<std::string> tag, ExecRequest request) {
+  std::unique_ptr<Process> process = sandbox.spawn(request);
+  return add(sandbox.id(), std::move(tag), std::move(request), std::move(process));
+}
+
 std::shared_ptr<RunningProcess> ProcessRegistry::add(const std::string& sandbox_id, std::optional<std::string> tag,
                                                      ExecRequest request, std::unique_ptr<Process> process) {
   std::lock_guard lock(mutex_);
@@ -94,7 +115,7 @@ std::shared_ptr<RunningProcess> ProcessRegistry::add(const std::string& sandbox_
       if (key.first == sandbox_id && running->tag() == tag)
         throw Error(Errc::already_exists, "a command tagged '" + *tag + "' already runs in sandbox " + sandbox_id);
   const std::uint32_t pid = next_pid_++;
-  auto running = std::make_shared<RunningProcess>(sandbox_id, pid, std::move(tag), std::move(request), std::move(process));
+  auto running = std::make_shared<RunningProcess>(sandbox_id, pid, std::move(tag), std::move(request), std::move(process), on_exit_);
   running_[{sandbox_id, pid}] = running;
   return running;
 }

@@ -10,6 +10,7 @@
 // attachment holds it. All methods may be called from any thread.
 #pragma once
 
+#include <hutch/handle.hpp>
 #include <hutch/process.hpp>
 #include <hutch/types.hpp>
 
@@ -17,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,12 +29,16 @@
 
 namespace hutch::server {
 
+class RunningProcess;
+// Called on a command's pump thread once it ended (ProcessRegistry::on_exit).
+using ExitHook = std::function<void(const RunningProcess& process, const ExecResult& result)>;
+
 class RunningProcess {
  public:
   static constexpr std::size_t kNewestKept = 1u << 20;  // bytes kept per stream
 
   RunningProcess(std::string sandbox_id, std::uint32_t pid, std::optional<std::string> tag, ExecRequest request,
-                 std::unique_ptr<Process> process);
+                 std::unique_ptr<Process> process, ExitHook on_exit = {});
   ~RunningProcess();  // kills the command if it still runs, joins the pump
   RunningProcess(const RunningProcess&) = delete;
   RunningProcess& operator=(const RunningProcess&) = delete;
@@ -63,6 +69,9 @@ class RunningProcess {
   };
   Update wait(Cursor& cursor, std::chrono::milliseconds timeout);
   bool ended() const;
+  // Bytes of `stream` (stdout or stderr) that fell out of the kept window since the start:
+  // what an attachment from oldest() can no longer get.
+  std::uint64_t dropped(StreamId stream) const;
 
  private:
   void pump();
@@ -78,12 +87,17 @@ class RunningProcess {
   std::deque<OutputChunk> kept_;  // chunks kept_first_ .. kept_first_ + kept_.size() - 1
   Cursor kept_first_ = 0;
   std::size_t kept_bytes_[3] = {0, 0, 0};  // by StreamId
+  std::uint64_t dropped_bytes_[3] = {0, 0, 0};
   std::optional<ExecResult> result_;
+  ExitHook on_exit_;
   std::thread pump_;
 };
 
 class ProcessRegistry {
  public:
+  // Spawns `request` in `sandbox` and registers it (add): a command that outlives its request,
+  // for E2B's process.Start and /v1's POST …/processes.
+  std::shared_ptr<RunningProcess> start(Handle& sandbox, std::optional<std::string> tag, ExecRequest request);
   // Registers a started command of sandbox `sandbox_id` under a new pid; its pump starts at
   // once. Errc::already_exists when `tag` names a running command of that sandbox.
   std::shared_ptr<RunningProcess> add(const std::string& sandbox_id, std::optional<std::string> tag, ExecRequest request,
@@ -95,8 +109,11 @@ class ProcessRegistry {
   std::vector<std::shared_ptr<RunningProcess>> list(const std::string& sandbox_id);
   // Kills and forgets every command of the sandbox (it is being removed).
   void forget_sandbox(const std::string& sandbox_id);
+  // Set once, before any add(): called when a registered command ends (the "exited" event).
+  void on_exit(ExitHook hook) { on_exit_ = std::move(hook); }
 
  private:
+  ExitHook on_exit_;
   void drop_ended();
   std::mutex mutex_;
   std::uint32_t next_pid_ = 1000;

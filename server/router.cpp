@@ -18,6 +18,41 @@ namespace {
 // The segments of a path: "/v1/sandboxes/x" -> {"v1", "sandboxes", "x"}.
 std::vector<std::string> segments(const std::string& path) { return path_components(path); }
 
+// The exchange as the handler sees it, noting the status it answers with (hutch_requests_total).
+class StatusRecorder final : public Exchange {
+ public:
+  explicit StatusRecorder(Exchange& inner) : inner_(inner) {}
+  unsigned status() const { return status_; }
+
+  Request& request() override { return inner_.request(); }
+  std::string_view read_body_chunk() override { return inner_.read_body_chunk(); }
+  std::string read_body(std::uint64_t limit) override { return inner_.read_body(limit); }
+  void respond(unsigned status, std::string_view content_type, std::string body) override {
+    status_ = status;
+    inner_.respond(status, content_type, std::move(body));
+  }
+  void begin_stream(unsigned status, std::string_view content_type) override {
+    status_ = status;
+    inner_.begin_stream(status, content_type);
+  }
+  void write_chunk(std::string_view data) override { inner_.write_chunk(data); }
+  void end_stream() override { inner_.end_stream(); }
+  WebSocket& accept_websocket() override {
+    WebSocket& socket = inner_.accept_websocket();
+    status_ = 101;
+    return socket;
+  }
+  void tunnel(int upstream, std::size_t strip_segments) override {
+    inner_.tunnel(upstream, strip_segments);
+    status_ = 101;  // handed to the sandbox's server, which answers itself
+  }
+  bool responded() const override { return inner_.responded(); }
+
+ private:
+  Exchange& inner_;
+  unsigned status_ = 0;
+};
+
 }  // namespace
 
 void Router::add(std::string method, std::string pattern, Handler handler, bool open) {
@@ -57,13 +92,21 @@ const Route* Router::match(Request& request, std::string& allowed) const {
   return nullptr;
 }
 
-bool Router::dispatch(Service& service, Exchange& exchange) const {
+bool Router::dispatch(Service& service, Exchange& outer) const {
+  StatusRecorder exchange(outer);
+  const Route* route = nullptr;
+  const bool reuse = dispatch(service, exchange, route);
+  service.metrics().count_request(route ? route->pattern : "unmatched", exchange.request().method, exchange.status());
+  return reuse;
+}
+
+bool Router::dispatch(Service& service, Exchange& exchange, const Route*& route) const {
   Request& request = exchange.request();
   unsigned status = 0;
   std::string code, message;
   try {
     std::string allowed;
-    const Route* route = match(request, allowed);
+    route = match(request, allowed);
     if (route == nullptr && !allowed.empty()) {
       // Authenticate first: an unauthenticated caller learns nothing about the routes.
       service.authenticate(request.authorization);
@@ -76,6 +119,8 @@ bool Router::dispatch(Service& service, Exchange& exchange) const {
     } else {
       Context context{service, exchange, route->open ? Caller{"anonymous", std::nullopt}
                                                      : service.authenticate(request.authorization)};
+      // Held until the handler returns, whatever way it ends (429 past a request cap).
+      const Caps::Slot slot = route->open ? Caps::Slot{} : service.caps().take_request(context.caller);
       route->handler(context);
       if (!exchange.responded()) throw Error(Errc::backend, "internal error: the handler sent no response");
       return true;
@@ -95,7 +140,9 @@ bool Router::dispatch(Service& service, Exchange& exchange) const {
   }
   if (status >= 500) logger()->warn("{} {}: {} {}", request.method, request.path, status, message);
   try {
-    exchange.respond(status, "application/json", error_body(code, message));
+    // A caller over a cap is told when to try again.
+    const Headers retry{{"Retry-After", std::to_string(Caps::kRetryAfterSeconds)}};
+    exchange.respond(status, "application/json", error_body(code, message), status == 429 ? retry : Headers{});
   } catch (const std::exception&) {
     return false;
   }

@@ -47,6 +47,8 @@ class Router {
 
  private:
   const Route* match(Request& request, std::string& allowed) const;
+  // dispatch(), telling which route matched (nullptr: none).
+  bool dispatch(Service& service, Exchange& exchange, const Route*& route) const;
   std::vector<Route> routes_;
 };
 

@@ -14,6 +14,8 @@ Router make_router() {
   router.add("GET", "/healthz", get_health, /*open=*/true);
   router.add("GET", "/v1/openapi.json", get_openapi, /*open=*/true);
   router.add("GET", "/v1/backends", get_backends);
+  router.add("GET", "/v1/events", get_events);  // Server-Sent Events (routes_events.cpp)
+  router.add("GET", "/metrics", get_metrics);   // Prometheus text; operator tokens only
 
   router.add("POST", "/v1/sandboxes", create_sandbox);
   router.add("GET", "/v1/sandboxes", list_sandboxes);
@@ -38,6 +40,10 @@ Router make_router() {
   router.add("GET", "/v1/sandboxes/{id}/exec", stream_command);  // a WebSocket: server/STREAMS.md
   router.add("POST", "/v1/sandboxes/{id}/launch", launch_command);
   router.add("GET", "/v1/sandboxes/{id}/logs", command_logs);
+  router.add("POST", "/v1/sandboxes/{id}/processes", start_process);
+  router.add("GET", "/v1/sandboxes/{id}/processes", list_processes);
+  router.add("GET", "/v1/sandboxes/{id}/processes/{pid}", get_process);  // or a WebSocket: STREAMS.md
+  router.add("POST", "/v1/sandboxes/{id}/processes/{pid}/signal", signal_process);
 
   // The port proxy: every method, any path below the port (routes_ports.cpp).
   for (const char* method : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -31,6 +31,9 @@ SandboxSpec sandbox_spec_of(Context& context, boost::json::object body);
 void get_health(Context& context);
 void get_openapi(Context& context);
 void get_backends(Context& context);
+// routes_events.cpp, routes_metrics.cpp
+void get_events(Context& context);
+void get_metrics(Context& context);
 // routes_sandboxes.cpp
 void create_sandbox(Context& context);
 void list_sandboxes(Context& context);
@@ -65,6 +68,11 @@ void launch_command(Context& context);
 void command_logs(Context& context);
 // routes_streams.cpp
 void stream_command(Context& context);
+// routes_processes.cpp
+void start_process(Context& context);
+void list_processes(Context& context);
+void get_process(Context& context);  // with an Upgrade: websocket, an attachment
+void signal_process(Context& context);
 // routes_files.cpp
 void read_file(Context& context);
 void write_file(Context& context);

@@ -26,10 +26,12 @@ void answer_info(Context& context, Handle& handle, unsigned status = 200) {
   respond_json(context, status, sandbox_json(handle.info()));
 }
 
-// stop, start, pause, unpause: the verb, then the sandbox's info.
-void run_verb(Context& context, void (Handle::*verb)()) {
+// stop, start, pause, unpause: the verb, its event, then the sandbox's info.
+void run_verb(Context& context, void (Handle::*verb)(), const char* event) {
   OwnedSandbox owned = sandbox_of(context);
   ((*owned.handle).*verb)();
+  context.service.announce(event, owned);
+  context.service.watch(owned);
   answer_info(context, *owned.handle);
 }
 
@@ -73,7 +75,10 @@ void take_from_pool(Context& context, const std::string& name, json::object body
   const SandboxSpec asked = spec_from_request_json(json::serialize(body));
   refuse_host_only_fields(asked);
   validate_files(asked.files);
+  const auto started = std::chrono::steady_clock::now();
   OwnedSandbox owned = pools.take(name, HandOut{asked.env, asked.ttl, asked.idle_timeout, asked.files});
+  context.service.metrics().observe_create(backend_name, "pool", std::chrono::steady_clock::now() - started);
+  context.service.made(*owned.backend, owned.handle, json::object{{"pool", name}});
   answer_info(context, *owned.handle, 201);
 }
 
@@ -86,8 +91,11 @@ void create_sandbox(Context& context) {
   const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
   SandboxSpec spec = sandbox_spec_of(context, std::move(body));
   SandboxBackend& backend = context.service.backend(backend_name);
+  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);  // 429 past a sandbox cap
+  const auto started = std::chrono::steady_clock::now();
   std::shared_ptr<Handle> handle = backend.create(spec);
-  context.service.remember(backend, handle);
+  context.service.metrics().observe_create(backend_name, "backend", std::chrono::steady_clock::now() - started);
+  context.service.made(backend, handle);
   answer_info(context, *handle, 201);
 }
 
@@ -142,19 +150,23 @@ void patch_sandbox(Context& context) {
   fields.reject_unknown();
   OwnedSandbox owned = sandbox_of(context);
   if (env) owned.handle->set_env(env->first, env->second);
-  if (update.ttl || update.idle_timeout) owned.handle->set_lifetime(update);
+  if (update.ttl || update.idle_timeout) {
+    owned.handle->set_lifetime(update);
+    context.service.watch(owned);  // a new expiry to look for
+  }
   answer_info(context, *owned.handle);
 }
 
-void stop_sandbox(Context& context) { run_verb(context, &Handle::stop); }
-void start_sandbox(Context& context) { run_verb(context, &Handle::start); }
-void pause_sandbox(Context& context) { run_verb(context, &Handle::pause); }
-void unpause_sandbox(Context& context) { run_verb(context, &Handle::unpause); }
+void stop_sandbox(Context& context) { run_verb(context, &Handle::stop, "stopped"); }
+void start_sandbox(Context& context) { run_verb(context, &Handle::start, "started"); }
+void pause_sandbox(Context& context) { run_verb(context, &Handle::pause, "paused"); }
+void unpause_sandbox(Context& context) { run_verb(context, &Handle::unpause, "unpaused"); }
 
 void fork_sandbox(Context& context) {
   OwnedSandbox owned = sandbox_of(context);
+  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);
   std::shared_ptr<Handle> copy = owned.handle->fork();
-  context.service.remember(*owned.backend, copy);
+  context.service.made(*owned.backend, copy, json::object{{"forked_from", owned.handle->id()}});
   answer_info(context, *copy, 201);
 }
 
@@ -190,7 +202,10 @@ void prune_sandboxes(Context& context) {
   json::array removed;
   for (const auto& [name, backend] : context.service.backends())
     for (const std::string& id : backend->prune(filter)) {
-      context.service.forget(id);
+      // Announced with its labels (and so to its tenant) when the service knew its handle;
+      // otherwise to the operator only, without labels.
+      if (auto known = context.service.forget(id)) context.service.announce("destroyed", *known, json::object{{"pruned", true}});
+      else context.service.events().publish("destroyed", id, name, {}, json::object{{"pruned", true}});
       removed.emplace_back(id);
     }
   respond_json(context, 200, json::object{{"removed", std::move(removed)}});

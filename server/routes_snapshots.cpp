@@ -34,8 +34,10 @@ void restore_snapshot(Context& context) {
     throw Error(Errc::invalid_argument, "fields 'backend' and 'pool' do not apply to a restore: the snapshot's backend restores it");
   const std::string& id = context.request().params.at("id");
   SandboxBackend& backend = context.service.snapshot_backend(context.caller, id);
-  std::shared_ptr<Handle> handle = backend.restore(id, sandbox_spec_of(context, std::move(body)));
-  context.service.remember(backend, handle);
+  SandboxSpec spec = sandbox_spec_of(context, std::move(body));
+  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);
+  std::shared_ptr<Handle> handle = backend.restore(id, std::move(spec));
+  context.service.made(backend, handle, json::object{{"snapshot", id}});
   respond_json(context, 201, sandbox_json(handle->info()));
 }
 

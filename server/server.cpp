@@ -21,14 +21,17 @@ Server::Server(const Config& config, const ServeOptions& options)
     : workers_(options.workers), router_(make_router()), limits_(options.limits), signals_(io_, SIGINT, SIGTERM), drain_timer_(io_), destroy_on_exit_(options.destroy_on_exit) {
   Tokens tokens = options.tokens_file ? Tokens::load(*options.tokens_file) : Tokens{};
   const bool have_tokens = !tokens.empty();
-  listeners_ = inherited_listeners(io_, have_tokens);
+  tls_ = make_tls_context(options.tls);
+  listeners_ = inherited_listeners(io_, have_tokens, tls_.has_value());
   if (listeners_.empty()) {
     std::vector<ListenAddress> addresses = options.listen;
     if (addresses.empty()) addresses.push_back(default_listen_address());
-    for (const ListenAddress& address : addresses) listeners_.push_back(open_listener(io_, address, have_tokens));
+    for (const ListenAddress& address : addresses) listeners_.push_back(open_listener(io_, address, have_tokens, tls_.has_value()));
   }
   service_ = std::make_unique<Service>(config, std::move(tokens));
   service_->set_json_body_limit(options.json_body_limit);
+  service_->events().set_keepalive(options.events_keepalive);
+  service_->set_caps(options.caps);
   service_->start_pools(options.pools);
   add_e2b_routes(router_, *service_, options.e2b);
 }
@@ -36,18 +39,20 @@ Server::Server(const Config& config, const ServeOptions& options)
 Server::~Server() = default;
 
 template <class Acceptor>
-void Server::accept(Acceptor& acceptor) {
-  acceptor.async_accept(net::make_strand(io_), [this, &acceptor](boost::system::error_code ec, auto socket) {
+void Server::accept(Acceptor& acceptor, bool tls) {
+  acceptor.async_accept(net::make_strand(io_), [this, &acceptor, tls](boost::system::error_code ec, auto socket) {
     if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) serve_connection(std::move(socket), ConnectionContext{router_, *service_, workers_, limits_});
-    else logger()->warn("accept: {}", ec.message());
-    accept(acceptor);
+    if (!ec)
+      serve_connection(std::move(socket), ConnectionContext{router_, *service_, workers_, limits_, tls ? &*tls_ : nullptr});
+    else
+      logger()->warn("accept: {}", ec.message());
+    accept(acceptor, tls);
   });
 }
 
 void Server::run() {
   for (auto& listener : listeners_) {
-    std::visit([this](auto& acceptor) { accept(acceptor); }, listener->acceptor());
+    std::visit([this, tls = listener->tls()](auto& acceptor) { accept(acceptor, tls); }, listener->acceptor());
     std::cerr << "hutch serve: listening on " << listener->description() << std::endl;
   }
   signals_.async_wait([this](boost::system::error_code ec, int signal) {

@@ -42,7 +42,7 @@ class Server {
 
  private:
   template <class Acceptor>
-  void accept(Acceptor& acceptor);
+  void accept(Acceptor& acceptor, bool tls);
   // Stops once no request runs or `deadline` has passed, checking every 20 ms.
   void stop_when_idle(std::chrono::steady_clock::time_point deadline);
 
@@ -51,6 +51,7 @@ class Server {
   std::unique_ptr<Service> service_;
   Router router_;
   ConnectionLimits limits_;
+  std::optional<boost::asio::ssl::context> tls_;  // set: TCP listeners speak TLS
   std::vector<std::unique_ptr<Listener>> listeners_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer drain_timer_;

@@ -19,6 +19,9 @@ namespace hutch::server {
 
 namespace {
 
+// How often the lifetime watch looks at a sandbox with an idle timeout or a running main command.
+constexpr std::chrono::milliseconds kLifetimeLookInterval{1000};
+
 // The id kept in <state_dir>/serve/instance-id, made on first start: sandboxes made by this
 // service carry it, so a restarted service (or `hutch prune`) knows them as the service's.
 std::string load_instance_id(const std::string& state_dir) {
@@ -58,9 +61,61 @@ Service::Service(const Config& config, Tokens tokens) : config_(config), tokens_
   if (backends_.empty()) throw Error(Errc::plugin, "no backend could be loaded: " + failures);
   default_backend_ = backends_.front().first;
   instance_id_ = load_instance_id(config.state_dir);
+  lifetimes_ = std::make_unique<LifetimeWatch>(
+      kLifetimeLookInterval, [this](const std::string& type, Handle& sandbox, boost::json::object details) {
+        events_.publish(type, sandbox.id(), known_backend_name(sandbox.id()), sandbox.spec().labels, std::move(details));
+      });
+  processes_.on_exit([this](const RunningProcess& process, const ExecResult& result) {
+    // Details as the E2B and /v1 clients see a command's end.
+    boost::json::object details{{"pid", process.pid()},
+                                {"exit_code", result.exit_code},
+                                {"signal", result.signal},
+                                {"timed_out", result.timed_out}};
+    if (process.tag()) details["tag"] = *process.tag();
+    OwnedSandbox owned;
+    {
+      std::lock_guard lock(owners_mutex_);
+      if (auto known = owners_.find(process.sandbox_id()); known != owners_.end()) owned = known->second;
+    }
+    if (owned.handle) announce("exited", owned, std::move(details));
+    else events_.publish("exited", process.sandbox_id(), "", {}, std::move(details));
+  });
 }
 
-Service::~Service() = default;
+Service::~Service() { lifetimes_->stop(); }
+
+std::string Service::backend_name(const SandboxBackend* backend) const {
+  for (const auto& [name, loaded] : backends_)
+    if (loaded.get() == backend) return name;
+  return backend ? backend->name() : "";
+}
+
+std::string Service::known_backend_name(const std::string& id) {
+  std::lock_guard lock(owners_mutex_);
+  auto known = owners_.find(id);
+  return known == owners_.end() ? "" : backend_name(known->second.backend);
+}
+
+void Service::made(SandboxBackend& backend, std::shared_ptr<Handle> handle, boost::json::object details) {
+  remember(backend, handle);
+  announce("created", OwnedSandbox{&backend, handle}, std::move(details));
+  lifetimes_->watch(handle);
+}
+
+void Service::announce(const std::string& type, const OwnedSandbox& owned, boost::json::object details) {
+  Labels labels;
+  try {
+    labels = owned.handle->spec().labels;
+  } catch (const std::exception&) {
+    // Gone already (a prune removed it): the event goes out without labels, to the operator.
+  }
+  events_.publish(type, owned.handle->id(), backend_name(owned.backend), labels, std::move(details));
+}
+
+std::size_t Service::streams_open() {
+  std::lock_guard lock(streams_mutex_);
+  return streams_.size();
+}
 
 void Service::start_pools(const std::vector<PoolOptions>& pools) { pools_ = std::make_unique<Pools>(*this, pools); }
 
@@ -105,9 +160,14 @@ void Service::remember(SandboxBackend& backend, std::shared_ptr<Handle> handle) 
   owners_[id] = {&backend, std::move(handle)};
 }
 
-void Service::forget(const std::string& id) {
+std::optional<OwnedSandbox> Service::forget(const std::string& id) {
+  lifetimes_->forget(id);
   std::lock_guard lock(owners_mutex_);
-  owners_.erase(id);
+  auto known = owners_.find(id);
+  if (known == owners_.end()) return std::nullopt;
+  OwnedSandbox owned = std::move(known->second);
+  owners_.erase(known);
+  return owned;
 }
 
 std::shared_ptr<Handle> Service::create(const Caller& caller, SandboxSpec spec, const std::string& backend_name) {
@@ -115,8 +175,11 @@ std::shared_ptr<Handle> Service::create(const Caller& caller, SandboxSpec spec, 
     if (key.rfind("hutch.", 0) == 0)
       throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
   SandboxBackend& chosen = backend(backend_name);
+  const Caps::Slot slot = reserve_sandbox(caller);
+  const auto started = std::chrono::steady_clock::now();
   std::shared_ptr<Handle> handle = chosen.create(owned_spec(caller, std::move(spec)));
-  remember(chosen, handle);
+  metrics_.observe_create(backend_name, "backend", std::chrono::steady_clock::now() - started);
+  made(chosen, handle);
   return handle;
 }
 
@@ -129,7 +192,20 @@ SandboxSpec Service::owned_spec(const Caller& caller, SandboxSpec spec) const {
   spec.detached = true;
   spec.labels[kLabelService] = instance_id_;
   if (caller.tenant) spec.labels[kLabelTenant] = *caller.tenant;
+  spec.labels[kLabelToken] = caller.name;
   return spec;
+}
+
+Caps::Slot Service::reserve_sandbox(const Caller& caller) {
+  return caps_->take_sandbox(caller, [this](const std::optional<std::string>& token) {
+    Filter filter{{{kLabelService, instance_id_}}};
+    if (token) filter.labels[kLabelToken] = *token;
+    std::size_t count = 0;
+    for (const auto& [name, backend] : backends_)
+      for (const SandboxInfo& info : backend->list(filter))
+        if (!hidden(info.id, info.labels)) ++count;
+    return count;
+  });
 }
 
 bool Service::hidden(const std::string& id, const Labels& labels) {
@@ -160,14 +236,19 @@ void Service::remove(const OwnedSandbox& owned) {
 
 void Service::remove_in_background(OwnedSandbox owned) {
   const std::string id = owned.handle->id();
+  lifetimes_->forget(id);
   {
     std::lock_guard lock(owners_mutex_);
     removing_.insert(id);
     owners_.erase(id);
   }
-  boost::asio::post(removals_, [this, id, handle = std::move(owned.handle)] {
+  // Read before the destroy: a removed sandbox's handle may no longer know its spec.
+  std::string backend = backend_name(owned.backend);
+  Labels labels = owned.handle->spec().labels;
+  boost::asio::post(removals_, [this, id, handle = std::move(owned.handle), backend = std::move(backend), labels = std::move(labels)] {
     try {
       handle->destroy();
+      events_.publish("destroyed", id, backend, labels);
     } catch (const std::exception& error) {
       logger()->warn("removing sandbox {} failed: {}; it stays listed", id, error.what());
     }
@@ -202,6 +283,7 @@ void Service::destroy_own_sandboxes() {
 
 void Service::begin_drain() {
   draining_ = true;
+  events_.close();  // every event stream ends cleanly
   std::lock_guard lock(streams_mutex_);
   for (Process* process : streams_) process->kill(9);
 }

@@ -2,6 +2,10 @@
 // instance id — and the one place that decides which sandboxes a caller may see.
 #pragma once
 
+#include "caps.hpp"
+#include "events.hpp"
+#include "lifetime_watch.hpp"
+#include "metrics.hpp"
 #include "process_registry.hpp"
 #include "tokens.hpp"
 
@@ -42,6 +46,13 @@ class Service {
   // Bytes of a JSON request body; past it, Errc::too_large (413).
   std::uint64_t json_body_limit() const { return json_body_limit_; }
   void set_json_body_limit(std::uint64_t limit) { json_body_limit_ = limit; }
+  // The caps on requests, streams and sandboxes (caps.hpp); none until set.
+  void set_caps(const CapOptions& options) { caps_ = std::make_unique<Caps>(options); }
+  Caps& caps() { return *caps_; }
+  // A place under the sandbox caps for a create by `caller`, held until the create returned
+  // (Errc::rate_limited past one). The service's sandboxes are counted through the backends'
+  // lists (hutch.service, hutch.token labels), those being removed or ready in a pool left out.
+  Caps::Slot reserve_sandbox(const Caller& caller);
 
   const std::string& instance_id() const { return instance_id_; }
   const std::string& default_backend() const { return default_backend_; }
@@ -65,7 +76,24 @@ class Service {
   // backend's handle keeps its connections to the sandbox: asking the backend to resume the
   // sandbox at every request cost several milliseconds each).
   void remember(SandboxBackend& backend, std::shared_ptr<Handle> handle);
-  void forget(const std::string& id);
+  // Forgets the handle; returns it when it was known.
+  std::optional<OwnedSandbox> forget(const std::string& id);
+
+  // What clients can watch (GET /v1/events, GET /metrics; routes_events.cpp, routes_metrics.cpp).
+  EventHub& events() { return events_; }
+  Metrics& metrics() { return metrics_; }
+  // A sandbox made for a client (created, forked, restored, handed out by a pool): remembered,
+  // announced as "created" with `details`, and its lifetimes watched ("expired" events).
+  void made(SandboxBackend& backend, std::shared_ptr<Handle> handle, boost::json::object details = {});
+  // Publishes event `type` about the sandbox (its labels decide which tenant sees it).
+  void announce(const std::string& type, const OwnedSandbox& owned, boost::json::object details = {});
+  // Looks at the sandbox's state again after a change through the service (start, stop, new
+  // lifetimes, a launch: `launched`), so the lifetime watch compares later changes with it.
+  void watch(const OwnedSandbox& owned, bool launched = false) { lifetimes_->watch(owned.handle, launched); }
+  // The name the service loaded `backend` under.
+  std::string backend_name(const SandboxBackend* backend) const;
+  // Streamed commands running (add_stream).
+  std::size_t streams_open();
 
   // The calls /v1 and /e2b share, so both make and remove sandboxes the same way.
   // Creates a sandbox for the caller on backend `backend_name`: what the spec leaves unset gets
@@ -130,16 +158,24 @@ class Service {
   SandboxBackend& snapshot_backend(const Caller& caller, const std::string& snapshot_id);
 
  private:
+  // The backend name of a remembered sandbox; "" for one not remembered.
+  std::string known_backend_name(const std::string& id);
+
   Config config_;
   std::uint64_t json_body_limit_ = 16u << 20;
   std::vector<std::pair<std::string, std::shared_ptr<SandboxBackend>>> backends_;
   std::string default_backend_;
   Tokens tokens_;
   std::string instance_id_;
+  // Before processes_ and lifetimes_: their threads publish events until they are destroyed.
+  EventHub events_{static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count()) * 1000000u};
+  Metrics metrics_;
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
   ProcessRegistry processes_;
   std::unique_ptr<Pools> pools_;
+  std::unique_ptr<Caps> caps_ = std::make_unique<Caps>(CapOptions{});
 
   std::set<std::string> removing_;               // under owners_mutex_
   std::atomic<bool> draining_{false};
@@ -149,6 +185,7 @@ class Service {
   boost::asio::thread_pool removals_{2};
 
   std::map<std::string, std::string> snapshot_tenants_;  // snapshot id -> tenant that took it
+  std::unique_ptr<LifetimeWatch> lifetimes_;
 };
 
 }  // namespace hutch::server

@@ -76,11 +76,6 @@ void delete_unless_in_use(Context& context, const char* collection, const std::s
   }
 }
 
-void remove_image(Context& context, const std::string& reference) {
-  // In use: a fork of the fork still uses it; prune retries later.
-  delete_unless_in_use(context, "/images", reference, "image", spdlog::level::info);
-}
-
 // The workspace's mode and, for a persistent one, its volume: SandboxSpec::workspace, or the
 // older ways to ask: the spec label hutch-workspace (with hutch-workspace-name), then
 // [backends.docker] workspace.
@@ -104,19 +99,6 @@ std::pair<WorkspaceMode, std::string> workspace_for(const Context& context, cons
   return {mode, name};
 }
 
-std::string create_volume(Context& context, const std::string& name, const Labels& labels) {
-  json::object body{{"Name", name}};
-  json::object volume_labels;
-  for (const auto& [key, value] : labels) volume_labels[key] = value;
-  body["Labels"] = std::move(volume_labels);
-  Request request;
-  request.method = Method::post;
-  request.target = "/volumes/create";
-  request.body = json::serialize(body);
-  request.what = "create volume '" + name + "'";
-  context.client->call(request);
-  return name;
-}
 
 // The spec recorded in the container's labels; the default one when unreadable.
 SandboxSpec spec_of(const Labels& labels) {
@@ -221,9 +203,28 @@ std::optional<Error> state_refusal(Context& context, const std::string& id, cons
   return std::nullopt;
 }
 
+void remove_image(Context& context, const std::string& reference) {
+  // In use: a fork of the fork still uses it; prune retries later.
+  delete_unless_in_use(context, "/images", reference, "image", spdlog::level::info);
+}
+
 void remove_volume(Context& context, const std::string& name) {
   // In use: another container still mounts it.
   delete_unless_in_use(context, "/volumes", name, "volume", spdlog::level::warn);
+}
+
+std::string create_volume(Context& context, const std::string& name, const Labels& labels) {
+  json::object body{{"Name", name}};
+  json::object volume_labels;
+  for (const auto& [key, value] : labels) volume_labels[key] = value;
+  body["Labels"] = std::move(volume_labels);
+  Request request;
+  request.method = Method::post;
+  request.target = "/volumes/create";
+  request.body = json::serialize(body);
+  request.what = "create volume '" + name + "'";
+  context.client->call(request);
+  return name;
 }
 
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,

@@ -62,9 +62,14 @@ std::optional<Error> state_refusal(Context& context, const std::string& id, cons
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
 void remove_sandbox(Context& context, const std::string& id);
 
+// DELETE /images/{reference}. A missing image is fine; one still in use is logged and kept.
+void remove_image(Context& context, const std::string& reference);
+
 // DELETE /volumes/{name}. A missing volume is fine; one still in use by a container is logged
 // and kept.
 void remove_volume(Context& context, const std::string& name);
+// POST /volumes/create of volume `name` with `labels`; returns the name.
+std::string create_volume(Context& context, const std::string& name, const Labels& labels);
 
 // Turns inspect output (or a list entry) into SandboxInfo.
 // `state_dir`: the backend's, where the sandbox's host directory (sandbox_dir.hpp) tells its

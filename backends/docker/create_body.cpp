@@ -22,6 +22,13 @@ const std::vector<std::string> kKeepAliveCommand = {
 
 namespace {
 
+// The writable places a read-only root keeps, as tmpfs mounts with Docker's Tmpfs options.
+const std::pair<const char*, const char*> kReadOnlyRootTmpfs[] = {
+    {"/tmp", "rw,nosuid,nodev,mode=1777"},
+    {"/var/tmp", "rw,nosuid,nodev,mode=1777"},
+    {"/run", "rw,nosuid,nodev,mode=755"},
+};
+
 [[noreturn]] void refuse(const std::string& field, const std::string& why) {
   throw Error(Errc::invalid_argument, "docker backend: " + field + ": " + why);
 }
@@ -52,7 +59,10 @@ json::object make_mount(const Mount& mount, std::size_t index) {
     }
     case MountType::tmpfs: {
       out["Type"] = "tmpfs";
-      json::object options;
+      // The mode dockerd gives a tmpfs by default, said explicitly: Podman 4.3 takes a missing
+      // Mode as 0 (mode=000: nobody without CAP_DAC_OVERRIDE, root in a sandbox included, can
+      // use the mount). Both engines write the number as octal mount data ("mode=1777").
+      json::object options{{"Mode", 01777}};
       if (mount.tmpfs_size_bytes) options["SizeBytes"] = *mount.tmpfs_size_bytes;
       out["TmpfsOptions"] = std::move(options);
       break;
@@ -74,6 +84,19 @@ const char* network_mode(NetworkMode mode) {
 }
 
 }  // namespace
+
+std::vector<std::string> tmpfs_mount_points(const SandboxSpec& spec) {
+  std::vector<std::string> points;
+  for (const auto& mount : spec.mounts)
+    if (mount.type == MountType::tmpfs) points.push_back(mount.target);
+  if (spec.read_only_root) {
+    for (const auto& [path, options] : kReadOnlyRootTmpfs)
+      if (std::none_of(spec.mounts.begin(), spec.mounts.end(), [&](const Mount& mount) { return mount.target == path; }))
+        points.emplace_back(path);
+  }
+  std::sort(points.begin(), points.end());
+  return points;
+}
 
 json::object make_create_body(const CreatePlan& plan) {
   const SandboxSpec& spec = plan.spec;
@@ -155,8 +178,7 @@ json::object make_create_body(const CreatePlan& plan) {
   if (spec.read_only_root) {
     host["ReadonlyRootfs"] = true;
     json::object tmpfs;
-    for (const char* path : {"/tmp", "/var/tmp"}) tmpfs[path] = "rw,nosuid,nodev,mode=1777";
-    tmpfs["/run"] = "rw,nosuid,nodev,mode=755";
+    for (const auto& [path, options] : kReadOnlyRootTmpfs) tmpfs[path] = options;
     for (const auto& mount : spec.mounts) tmpfs.erase(mount.target);  // the spec's mount wins
     host["Tmpfs"] = std::move(tmpfs);
   }

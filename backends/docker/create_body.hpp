@@ -25,6 +25,10 @@ namespace hutch::docker {
 // container and exits 0 once they are gone (a graceful stop without the agent).
 extern const std::vector<std::string> kKeepAliveCommand;
 
+// Where the container gets a tmpfs: the spec's tmpfs mounts, and with read_only_root /tmp,
+// /var/tmp and /run (unless a spec mount takes their place), sorted.
+std::vector<std::string> tmpfs_mount_points(const SandboxSpec& spec);
+
 // hutch-agent as PID 1 (see sandbox_agent.hpp for what the container gets).
 struct AgentPlan {
   std::string binary;    // host path, bind-mounted read-only at kAgentInContainer

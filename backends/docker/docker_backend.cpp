@@ -10,6 +10,7 @@
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
 #include "security_warnings.hpp"
+#include "snapshot_workspace.hpp"
 #include "volumes.hpp"
 
 #include <hutch/error.hpp>
@@ -171,8 +172,12 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
       removed.push_back(info.id);
     }
   }
-  // Host directories carry no labels: only a prune of everything looks at them.
-  if (filter.labels.empty()) remove_orphan_sandbox_dirs(existing);
+  // Host directories and snapshot workspaces are not narrowed by labels: only a prune of
+  // everything looks at them.
+  if (filter.labels.empty()) {
+    remove_orphan_sandbox_dirs(existing);
+    prune_snapshot_workspaces(*context_, filter.all);
+  }
   // Ephemeral workspace volumes whose sandbox is gone (e.g. a create interrupted by a crash).
   // They carry their sandbox's spec labels, and fork and snapshot images their source's (a
   // commit keeps the container's labels), so a filter by labels narrows these too.
@@ -241,7 +246,20 @@ std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, c
   CreateOptions options;
   options.image = image;
   options.extra_labels = {{label::kSource, snapshot_id}};
-  return stage_files_or_destroy(create_sandbox(context_, overrides, options), overrides.files, stage_in_one_archive);
+  auto sandbox = create_sandbox(context_, overrides, options);
+  try {
+    if (auto workspace = sandbox->labels().find(label::kWorkspaceVolume);
+        workspace != sandbox->labels().end() && !workspace->second.empty())
+      restore_snapshot_workspace(*context_, image, snapshot_id, sandbox->id());
+  } catch (...) {
+    try {
+      sandbox->destroy();
+    } catch (const std::exception& e) {
+      context_->logger->error("docker: removing the half-restored sandbox {} failed: {}", sandbox->id(), e.what());
+    }
+    throw;
+  }
+  return stage_files_or_destroy(sandbox, overrides.files, stage_in_one_archive);
 }
 
 std::vector<SnapshotInfo> DockerBackend::snapshots() {
@@ -270,6 +288,11 @@ std::vector<SnapshotInfo> DockerBackend::snapshots() {
 }
 
 void DockerBackend::delete_snapshot(const std::string& snapshot_id) {
+  delete_snapshot_image(snapshot_id);
+  remove_snapshot_workspace(*context_, snapshot_id);
+}
+
+void DockerBackend::delete_snapshot_image(const std::string& snapshot_id) {
   const std::string reference = snapshot_image(snapshot_id);
   const std::string what = "delete snapshot " + snapshot_id;
   if (!forced_image_delete_removes_containers(context_->client->engine())) {

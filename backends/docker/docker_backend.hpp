@@ -44,6 +44,8 @@ class DockerBackend final : public SandboxBackend {
   // Removes host directories of sandboxes whose container is gone (a crash between making the
   // directory and the container, or a container removed behind hutch's back).
   void remove_orphan_sandbox_dirs(const std::set<std::string>& existing);
+  // The snapshot's image (delete_snapshot also removes its workspace volume).
+  void delete_snapshot_image(const std::string& snapshot_id);
 
   std::shared_ptr<Context> context_;
 };

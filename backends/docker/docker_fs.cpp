@@ -133,9 +133,9 @@ std::pair<std::uint32_t, std::uint32_t> numeric_owner(const std::string& user) {
 }
 
 DockerFs::DockerFs(std::shared_ptr<Context> context, std::string container, std::function<void()> check_alive,
-                   const std::string& user, ToolRunner run_as_root)
+                   const std::string& user, ToolRunner run_as_root, TarInSandbox::Spawner spawn_as_root)
     : context_(std::move(context)), container_(std::move(container)), check_alive_(std::move(check_alive)),
-      run_as_root_(std::move(run_as_root)) {
+      run_as_root_(std::move(run_as_root)), tar_in_sandbox_(std::move(spawn_as_root)) {
   std::tie(owner_uid_, owner_gid_) = numeric_owner(user);
 }
 
@@ -145,9 +145,34 @@ std::string DockerFs::archive_target(const std::string& path) const {
   return Target("/containers").segment(container_).str() + "/archive?path=" + percent_encode(path);
 }
 
+bool DockerFs::beyond_archive_api(const std::string& path) const {
+  if (tmpfs_mounts_.empty() || !archive_api_misses_tmpfs(context_->client->engine())) return false;
+  return std::any_of(tmpfs_mounts_.begin(), tmpfs_mounts_.end(), [&](const std::string& mount) {
+    return path == mount || (path.starts_with(mount) && path[mount.size()] == '/');
+  });
+}
+
+void DockerFs::read_archive(const std::string& path, bool contents_only, const std::string& what,
+                            const std::function<void(ArchiveReader&)>& use) {
+  if (beyond_archive_api(path)) return tar_in_sandbox_.read(path, contents_only, what, use);
+  Request request;
+  // "DIR/." archives the directory's content with names relative to it.
+  request.target = archive_target(!contents_only ? path : path == "/" ? "/." : path + "/.");
+  request.what = what;
+  auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(request); });
+  auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
+  use(tar);
+}
+
 FileStat DockerFs::stat(const std::string& raw_path) {
   check_alive_();
   std::string path = checked_sandbox_path(raw_path);
+  if (beyond_archive_api(path)) {
+    const std::string what = "stat '" + path + "' in sandbox " + container_;
+    auto found = while_sandbox_exists(container_, [&] { return tar_in_sandbox_.stat(path, what); });
+    if (!found) throw Error(Errc::not_found, what + ": no such file or directory");
+    return *found;
+  }
   Request request;
   request.method = Method::head;
   request.target = archive_target(path);
@@ -173,12 +198,9 @@ FileStat DockerFs::stat(const std::string& raw_path) {
   } else if (stat.type == FileType::symlink) {
     // The header's linkTarget is the daemon's resolution of the link; the target as stored
     // is in the link's tar header.
-    Request get;
-    get.target = archive_target(path);
-    get.what = request.what;
-    auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(get); });
-    auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
-    if (tar.next() != nullptr && tar.entry_type() == FileType::symlink) stat = tar.entry_stat();
+    read_archive(path, false, request.what, [&](ArchiveReader& tar) {
+      if (tar.next() != nullptr && tar.entry_type() == FileType::symlink) stat = tar.entry_stat();
+    });
     stat.size = stat.link_target.size();  // as lstat(2) reports for a symlink
   }
   return stat;
@@ -204,17 +226,17 @@ void DockerFs::read_stream(const std::string& raw_path, const ChunkSink& sink) {
                                               ": not a regular file (a FIFO, device or socket)");
     break;
   }
-  Request request;
-  request.target = archive_target(path);
-  request.what = "read '" + path + "' in sandbox " + container_;
-  auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(request); });
-  auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
-  if (tar.next() == nullptr) throw Error(Errc::io, request.what + ": the daemon sent an empty archive");
-  tar.read_data(sink);
+  const std::string what = "read '" + path + "' in sandbox " + container_;
+  read_archive(path, false, what, [&](ArchiveReader& tar) {
+    if (tar.next() == nullptr) throw Error(Errc::io, what + ": the archive of the file is empty");
+    tar.read_data(sink);
+  });
 }
 
 void DockerFs::put_archive(const std::string& directory, const std::string& what,
                            const std::function<void(ArchiveWriter&)>& fill) {
+  if (beyond_archive_api(directory))
+    return while_sandbox_exists(container_, [&] { tar_in_sandbox_.write(directory, what, fill); });
   Request request;
   request.method = Method::put;
   request.target = archive_target(directory) + "&noOverwriteDirNonDir=true";
@@ -255,7 +277,9 @@ void DockerFs::write_stream(const std::string& raw_path, const ChunkSource& sour
   if (::lseek(staged.fd(), 0, SEEK_SET) != 0) throw_system_error(what + ": rewinding the staged file", errno);
   if (exists(path) && stat(path).type == FileType::directory)
     throw Error(Errc::already_exists, what + ": a directory is in the way");
-  if (archive_put_creates_directories(context_->client->engine()) && !exists(parent_of(path)))
+  // Podman's archive API and tar in the sandbox would make a missing parent.
+  if ((archive_put_creates_directories(context_->client->engine()) || beyond_archive_api(parent_of(path))) &&
+      !exists(parent_of(path)))
     throw Error(Errc::not_found, what + ": '" + parent_of(path) + "' does not exist");
   put_archive(parent_of(path), what,
               [&](ArchiveWriter& tar) {
@@ -277,7 +301,13 @@ void DockerFs::write_stream(const std::string& raw_path, const ChunkSource& sour
 void DockerFs::stage_files(const std::vector<SandboxFile>& files) {
   check_alive_();
   const std::string what = "staging " + std::to_string(files.size()) + " file(s) in sandbox " + container_;
-  put_archive("/", what, [&](ArchiveWriter& tar) { add_files_to_archive(tar, files, max_file_bytes_, owner_uid_, owner_gid_); });
+  const auto fill = [&](ArchiveWriter& tar) { add_files_to_archive(tar, files, max_file_bytes_, owner_uid_, owner_gid_); };
+  // tar in the sandbox unpacks at "/" seeing every mount, the archive API only what is beneath.
+  const bool all_within_reach = std::none_of(files.begin(), files.end(), [&](const SandboxFile& file) {
+    return beyond_archive_api(checked_sandbox_path(file.path));
+  });
+  if (all_within_reach) return put_archive("/", what, fill);
+  while_sandbox_exists(container_, [&] { tar_in_sandbox_.write("/", what, fill); });
 }
 
 void DockerFs::mkdir(const std::string& raw_path, bool parents, std::uint32_t mode) {
@@ -315,18 +345,14 @@ std::vector<DirEntry> DockerFs::list(const std::string& raw_path) {
   const std::string what = "list '" + path + "' in sandbox " + container_;
   FileStat info = stat(path);
   if (info.type != FileType::directory) throw Error(Errc::invalid_argument, what + ": not a directory");
-  Request request;
-  // "/." archives the directory's content with names relative to it.
-  request.target = archive_target(path == "/" ? "/." : path + "/.");
-  request.what = what;
-  auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(request); });
-  auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
   std::vector<DirEntry> entries;
-  while (tar.next() != nullptr) {
-    std::string name = tar.entry_relative_path();
-    if (name.empty() || name.find('/') != std::string::npos) continue;
-    entries.push_back(DirEntry{name, tar.entry_stat()});
-  }
+  read_archive(path, true, what, [&](ArchiveReader& tar) {
+    while (tar.next() != nullptr) {
+      std::string name = tar.entry_relative_path();
+      if (name.empty() || name.find('/') != std::string::npos) continue;
+      entries.push_back(DirEntry{name, tar.entry_stat()});
+    }
+  });
   std::sort(entries.begin(), entries.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return entries;
 }
@@ -343,17 +369,14 @@ void DockerFs::read_tree(const std::string& raw_path, const TreeVisitor& visit) 
     return;
   }
   visit(TreeEntry{"", root}, [](const ChunkSink&) {});
-  Request request;
-  request.target = archive_target(path == "/" ? "/." : path + "/.");
-  request.what = "read the tree '" + path + "' in sandbox " + container_;
-  auto reader = while_sandbox_exists(container_, [&] { return context_->client->open_reader(request); });
-  auto tar = ArchiveReader::from_stream([&] { return reader->next(); }, archive_name(path));
+  const std::string what = "read the tree '" + path + "' in sandbox " + container_;
+  read_archive(path, true, what, [&](ArchiveReader& tar) {
   while (tar.next() != nullptr) {
     const std::string relative = tar.entry_relative_path();
     if (relative.empty()) continue;  // the root, reported above
     const std::vector<std::string> parts = path_components(relative);
     if (std::find(parts.begin(), parts.end(), "..") != parts.end())
-      throw Error(Errc::io, request.what + ": the daemon sent an entry '" + relative + "' with '..'");
+      throw Error(Errc::io, what + ": the archive has an entry '" + relative + "' with '..'");
     TreeEntry entry{relative, tar.entry_stat()};
     // A hardlink's data went with the first name of the file; it is read again by that name.
     const std::string hardlink = tar.entry_hardlink();
@@ -368,6 +391,7 @@ void DockerFs::read_tree(const std::string& raw_path, const TreeVisitor& visit) 
       }
     });
   }
+  });
 }
 
 void DockerFs::run_tool(std::vector<std::string> argv, const std::string& what) {

@@ -7,9 +7,15 @@
 // (no shell), through whatever runs the sandbox's commands (the agent when the sandbox has
 // one, else the exec API). Files and directories written belong to the sandbox's user when it
 // is numeric ("1000" or "1000:1000"), else to root.
+//
+// Paths on a tmpfs mounted in the container (read_only_root's /tmp, /var/tmp, /run; the spec's
+// tmpfs mounts) are invisible to dockerd's archive API, which works beneath the container's
+// own mounts: there the same tar streams come from tar(1) run inside the sandbox instead
+// (tar_in_sandbox.hpp). Podman's archive API sees them and is used for every path.
 #pragma once
 
 #include "context.hpp"
+#include "tar_in_sandbox.hpp"
 
 #include <hutch/archive.hpp>
 #include <hutch/fs.hpp>
@@ -35,8 +41,11 @@ class DockerFs final : public Fs {
   using ToolRunner = std::function<ExecResult(std::vector<std::string> argv)>;
 
   // `check_alive` throws Errc::state once the sandbox is destroyed; `user` is the sandbox's.
+  // `spawn_as_root` starts the tar for paths the archive API does not see.
   DockerFs(std::shared_ptr<Context> context, std::string container, std::function<void()> check_alive,
-           const std::string& user, ToolRunner run_as_root);
+           const std::string& user, ToolRunner run_as_root, TarInSandbox::Spawner spawn_as_root);
+  // The container's tmpfs mount points (tmpfs_mount_points in create_body.hpp).
+  void set_tmpfs_mounts(std::vector<std::string> mount_points) { tmpfs_mounts_ = std::move(mount_points); }
   // A write of more than `max_bytes` (SandboxSpec::max_file_bytes) is refused; unset: any size.
   void set_max_file_bytes(std::optional<std::uint64_t> max_bytes) { max_file_bytes_ = max_bytes; }
 
@@ -57,6 +66,12 @@ class DockerFs final : public Fs {
 
  private:
   std::string archive_target(const std::string& path) const;
+  // True when `path` is on a tmpfs mount that the engine's archive API does not see.
+  bool beyond_archive_api(const std::string& path) const;
+  // Hands `use` the tar of `path` (with `contents_only`, of what the directory holds, named
+  // relative to it) from the archive API, or from tar in the sandbox beyond its reach.
+  void read_archive(const std::string& path, bool contents_only, const std::string& what,
+                    const std::function<void(ArchiveReader&)>& use);
   // How a tar from the archive endpoint is named in errors: "sandbox <id>:<path>".
   std::string archive_name(const std::string& path) const;
   // PUT a tar made by `fill` into directory `directory`.
@@ -68,6 +83,8 @@ class DockerFs final : public Fs {
   std::string container_;
   std::function<void()> check_alive_;
   ToolRunner run_as_root_;
+  TarInSandbox tar_in_sandbox_;
+  std::vector<std::string> tmpfs_mounts_;
   std::uint32_t owner_uid_ = 0;
   std::uint32_t owner_gid_ = 0;
   std::optional<std::uint64_t> max_file_bytes_;

@@ -9,6 +9,7 @@
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
+#include "snapshot_workspace.hpp"
 
 #include "agent/exec_process.hpp"
 #include "agent/launch_request.hpp"
@@ -104,8 +105,10 @@ DockerHandle::DockerHandle(std::shared_ptr<Context> context, std::string id, San
     : context_(std::move(context)), id_(std::move(id)), spec_(std::move(spec)), labels_(std::move(labels)),
       exec_user_(spec_.user),
       fs_(context_, id_, [this] { record_file_activity(); }, spec_.user,
-          [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); }) {
+          [this](std::vector<std::string> argv) { return run_as_root(std::move(argv)); },
+          [this](std::vector<std::string> argv) { return spawn_as_root(std::move(argv)); }) {
   fs_.set_max_file_bytes(spec_.max_file_bytes);
+  fs_.set_tmpfs_mounts(tmpfs_mount_points(spec_));
   if (auto dir = labels_.find(label::kAgentDir); dir != labels_.end() && !dir->second.empty()) {
     agent_socket_ = std::filesystem::path(dir->second) / kAgentSocketName;
     main_dir_ = host_only_dir(id_, dir->second);
@@ -206,6 +209,16 @@ ExecResult DockerHandle::run_as_root(std::vector<std::string> argv) {
   request.timeout = context_->client->request_timeout();
   request.output_limit = 1 << 20;
   return run_buffered(request);
+}
+
+std::unique_ptr<Process> DockerHandle::spawn_as_root(std::vector<std::string> argv) {
+  ExecRequest request;
+  request.argv = std::move(argv);
+  request.user = "0";
+  request.env["LC_ALL"] = "C";  // tar's messages are matched (tar_in_sandbox.cpp)
+  request.timeout = context_->client->request_timeout();
+  request.output_limit = 1 << 20;
+  return start_command(request, true);
 }
 
 pid_t DockerHandle::agent_pid(bool refresh) {
@@ -472,7 +485,7 @@ SnapshotInfo DockerHandle::snapshot(const std::string& label_text) {
   info.label = label_text;
   info.source_sandbox = id_;
   info.created = std::chrono::system_clock::now();
-  commit("hutch-snapshot", info.id,
+  const std::string image = commit("hutch-snapshot", info.id,
          {{kLabelManaged, "true"},
           {kLabelOwner, current_owner()},
           {label::kKind, "snapshot"},
@@ -481,6 +494,15 @@ SnapshotInfo DockerHandle::snapshot(const std::string& label_text) {
           {label::kCreated, std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                info.created.time_since_epoch())
                                                .count())}});
+  // A commit leaves volumes out: the workspace is kept beside the image (snapshot_workspace.hpp).
+  if (auto workspace = labels_.find(label::kWorkspaceVolume); workspace != labels_.end() && !workspace->second.empty()) {
+    try {
+      save_snapshot_workspace(*context_, id_, image, info.id);
+    } catch (...) {
+      remove_image(*context_, image);
+      throw;
+    }
+  }
   return info;
 }
 
@@ -521,20 +543,9 @@ std::shared_ptr<Handle> DockerForkFactory::fork(Handle& source_handle) {
     auto workspace = source->labels().find(label::kWorkspaceVolume);
     auto copy_workspace = copy->labels().find(label::kWorkspaceVolume);
     if (workspace != source->labels().end() && !workspace->second.empty() &&
-        copy_workspace != copy->labels().end() && !copy_workspace->second.empty()) {
-      Request get;
-      get.target = Target("/containers").segment(source->id()).str() + "/archive?path=" + percent_encode(kWorkspaceTarget);
-      get.what = "read the workspace of sandbox " + source->id();
-      auto reader = context_->client->open_reader(get);
-      Request put;
-      put.method = Method::put;
-      put.target = Target("/containers").segment(copy->id()).str() + "/archive?path=%2F";
-      put.content_type = "application/x-tar";
-      put.what = "copy the workspace into fork " + copy->id();
-      auto writer = context_->client->open_writer(put);
-      for (auto piece = reader->next(); !piece.empty(); piece = reader->next()) writer->write(piece);
-      writer->finish();
-    }
+        copy_workspace != copy->labels().end() && !copy_workspace->second.empty())
+      copy_between_containers(*context_, source->id(), kWorkspaceTarget, copy->id(), "/",
+                              "copy the workspace of sandbox " + source->id() + " into fork " + copy->id());
   } catch (...) {
     try {
       copy->destroy();

@@ -96,6 +96,8 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   bool container_running();
   // The Fs's rm / mv / ln: argv as root, through the agent when the sandbox has one.
   ExecResult run_as_root(std::vector<std::string> argv);
+  // The Fs's tar for paths the archive API does not see: argv as root with stdin attached.
+  std::unique_ptr<Process> spawn_as_root(std::vector<std::string> argv);
   // Errc::state when the sandbox is paused, through this handle or by another process (the
   // cgroup freezer of `agent`, its PID 1), since a frozen agent would not answer.
   void check_not_paused(pid_t agent);

@@ -17,6 +17,8 @@ bool import_ignores_tag_parameter(const EngineIdentity& engine) { return engine.
 
 bool archive_put_creates_directories(const EngineIdentity& engine) { return engine.kind == EngineIdentity::Kind::podman; }
 
+bool archive_api_misses_tmpfs(const EngineIdentity& engine) { return engine.kind != EngineIdentity::Kind::podman; }
+
 bool forced_image_delete_removes_containers(const EngineIdentity& engine) {
   return engine.kind == EngineIdentity::Kind::podman;
 }

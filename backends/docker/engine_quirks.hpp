@@ -35,6 +35,13 @@ bool import_ignores_tag_parameter(const EngineIdentity& engine);
 // answers 404. Callers that must not create parents check first on Podman.
 bool archive_put_creates_directories(const EngineIdentity& engine);
 
+// dockerd's archive API (GET/HEAD/PUT /containers/ID/archive) works on the container's root
+// filesystem as mounted on the host, beneath the tmpfs mounts made inside the container: it
+// does not find a file written on one, and writes into the directory the tmpfs hides (20.10,
+// measured). Podman's sees the container's mounts. DockerFs reaches those paths through tar in
+// the sandbox (tar_in_sandbox.hpp) where this is true.
+bool archive_api_misses_tmpfs(const EngineIdentity& engine);
+
 // Podman's DELETE /images/REF?force=true also removes every container made from the image;
 // dockerd only untags it while containers use it. On Podman, untag through the libpod API
 // (which Podman serves on the same socket) and delete without force.

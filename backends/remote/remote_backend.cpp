@@ -26,7 +26,7 @@ std::string label_query(const Labels& labels) {
 
 RemoteBackend::RemoteBackend(std::string name, Settings settings)
     : name_(std::move(name)), settings_(std::move(settings)),
-      client_(std::make_shared<ServiceClient>(settings_.address, settings_.token)) {}
+      client_(std::make_shared<ServiceClient>(settings_.address, settings_.token, settings_.tls)) {}
 
 void RemoteBackend::ask_backends() const {
   std::lock_guard lock(backends_mutex_);

@@ -10,11 +10,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
+
+#include "tls_context.hpp"
 
 #include <array>
 #include <charconv>
@@ -28,12 +32,29 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace json = boost::json;
+namespace ssl = net::ssl;
 using Socket = net::generic::stream_protocol::socket;
+using TlsSocket = ssl::stream<Socket&>;
 
 struct ServiceClient::Connection {
   net::io_context io;
   Socket socket{io};
+  std::unique_ptr<TlsSocket> tls;  // set: https://, over `socket`
   beast::flat_buffer buffer;
+
+  // Runs `use(stream)` on the stream HTTP goes over: the TLS one, or the socket.
+  template <class Use>
+  void with_stream(Use&& use) {
+    if (tls)
+      use(*tls);
+    else
+      use(socket);
+  }
+};
+
+struct ServiceClient::Tls {
+  ssl::context context;
+  std::string ca_setting;  // where the CA is set, for the messages of a refused certificate
 };
 
 namespace {
@@ -63,6 +84,15 @@ void authorize(Message& message, const std::string& authorization) {
   if (!authorization.empty()) message.set(http::field::authorization, authorization);
 }
 
+// Says why an operation on `connection` failed: a TLS failure plainly (tls::describe_failure),
+// else the error's message.
+std::string failure(ServiceClient::Connection& connection, beast::error_code ec, const std::string& address,
+                    const std::string& ca_setting) {
+  if (!connection.tls || ec.category() != net::error::get_ssl_category()) return ec.message();
+  return tls::describe_failure(connection.tls->native_handle(), ec.message(), "the service at " + address, ca_setting,
+                               "tls_cert and tls_key ([backends.remote], or $HUTCH_TLS_CERT and $HUTCH_TLS_KEY)");
+}
+
 // Reads the body of the response `parser` has the header of, a chunk at a time, until its end
 // or until `take` returns false (then false).
 template <class Parser, class Take>
@@ -73,7 +103,7 @@ bool read_chunks(ServiceClient::Connection& connection, Parser& parser, Take&& t
     body.data = chunk.data();
     body.size = chunk.size();
     beast::error_code ec;
-    http::read(connection.socket, connection.buffer, parser, ec);
+    connection.with_stream([&](auto& stream) { http::read(stream, connection.buffer, parser, ec); });
     if (ec == http::error::need_buffer) ec = {};
     if (ec) throw Error(Errc::io, what + ": " + ec.message());
     const std::size_t got = chunk.size() - parser.get().body().size;
@@ -90,14 +120,17 @@ json::value parse_answer(const std::string& body, const std::string& what) {
   return value;
 }
 
-// A streamed command's WebSocket. Its connection's io_context runs on a thread of its own;
-// read() and write() start their operation there and wait for it, so one of each may run at
-// once (what Beast allows) while the callers block as Process's contract wants.
+// A streamed command's WebSocket over `Next` (the socket, or TLS over it). Its connection's
+// io_context runs on a thread of its own; read() and write() start their operation there and
+// wait for it, so one of each may run at once (what Beast allows) while the callers block as
+// Process's contract wants.
+template <class Next>
 class CommandWebSocket final : public CommandSocket {
  public:
-  CommandWebSocket(std::unique_ptr<ServiceClient::Connection> connection, const std::string& target,
+  // `next` lives in `connection`.
+  CommandWebSocket(std::unique_ptr<ServiceClient::Connection> connection, Next& next, const std::string& target,
                    const std::string& authorization, const std::string& address)
-      : connection_(std::move(connection)), ws_(connection_->socket), work_(net::make_work_guard(connection_->io)) {
+      : connection_(std::move(connection)), ws_(next), work_(net::make_work_guard(connection_->io)) {
     ws_.set_option(websocket::stream_base::decorator([authorization](websocket::request_type& request) {
       if (!authorization.empty()) request.set(http::field::authorization, authorization);
     }));
@@ -154,7 +187,7 @@ class CommandWebSocket final : public CommandSocket {
   }
 
   std::unique_ptr<ServiceClient::Connection> connection_;
-  websocket::stream<Socket&> ws_;
+  websocket::stream<Next&> ws_;
   net::executor_work_guard<net::io_context::executor_type> work_;
   std::thread thread_;
   beast::flat_buffer read_buffer_;
@@ -179,8 +212,13 @@ void throw_service_error(unsigned status, std::string_view body, const std::stri
 
 std::string encode(std::string_view text) { return percent_encode(text); }
 
-ServiceClient::ServiceClient(ServiceAddress address, std::string token)
-    : address_(std::move(address)), authorization_(token.empty() ? "" : "Bearer " + token) {}
+ServiceClient::ServiceClient(ServiceAddress address, std::string token, const TlsFiles& tls)
+    : address_(std::move(address)), authorization_(token.empty() ? "" : "Bearer " + token) {
+  if (address_.tls)
+    tls_ = std::make_unique<Tls>(Tls{tls::make_client_context(tls.ca, tls.cert, tls.key),
+                                     tls.ca ? tls.ca->setting + " (" + tls.ca->path + ")"
+                                            : "the system's CA store, or give tls_ca ([backends.remote]) or $HUTCH_TLS_CA"});
+}
 
 ServiceClient::~ServiceClient() = default;
 
@@ -205,6 +243,12 @@ std::unique_ptr<ServiceClient::Connection> ServiceClient::connect() {
   if (ec)
     throw Error(Errc::io, "cannot reach the hutch service at " + address_.text() + ": " + ec.message() +
                               " (is `hutch serve` running there? see HUTCH_HOST / --host)");
+  if (tls_) {
+    connection->tls = std::make_unique<TlsSocket>(connection->socket, tls_->context);
+    tls::expect_peer(connection->tls->native_handle(), address_.host);
+    connection->tls->handshake(ssl::stream_base::client, ec);
+    if (ec) throw Error(Errc::io, "cannot reach the hutch service at " + address_.text() + ": " + describe(*connection, ec));
+  }
   return connection;
 }
 
@@ -239,18 +283,18 @@ std::unique_ptr<ServiceClient::Connection> ServiceClient::send(const Request& re
     bool reused = false;
     auto connection = attempt == 0 ? take_connection(reused) : connect();
     beast::error_code ec;
-    http::write(connection->socket, request, ec);
+    connection->with_stream([&](auto& stream) { http::write(stream, request, ec); });
     // The answer is the service's, which bounds it (a command's output by its limit).
     parser.emplace();
     parser->body_limit(boost::none);
-    if (!ec) read(connection->socket, connection->buffer, *parser, ec);
+    if (!ec) connection->with_stream([&](auto& stream) { read(stream, connection->buffer, *parser, ec); });
     // A kept connection the service has closed meanwhile (its header timeout): once more, on a
     // new connection. The other kept ones have waited at least as long, so they go too.
     if (ec && reused && attempt == 0) {
       drop_idle_connections();
       continue;
     }
-    if (ec) throw Error(Errc::io, what + ": " + ec.message());
+    if (ec) throw Error(Errc::io, what + ": " + describe(*connection, ec));
     return connection;
   }
 }
@@ -297,27 +341,38 @@ json::value ServiceClient::upload(const std::string& target, const ChunkSource& 
   request.chunked(true);
   // Never a kept connection: the source can be read once only, so there is no second attempt.
   auto connection = connect();
-  beast::error_code ec;
-  http::request_serializer<http::empty_body> serializer{request};
-  http::write_header(connection->socket, serializer, ec);
-  for (std::string_view chunk = ec ? std::string_view() : source(); !chunk.empty(); chunk = source()) {
-    net::write(connection->socket, http::make_chunk(net::const_buffer(chunk.data(), chunk.size())), ec);
-    if (ec) break;
-  }
-  if (!ec) net::write(connection->socket, http::make_chunk_last(), ec);
-  // Read the answer even when writing failed: the service answers an early error (no such
-  // directory) and closes without reading the rest.
+  beast::error_code ec, read_ec;
   http::response<http::string_body> response;
-  beast::error_code read_ec;
-  http::read(connection->socket, connection->buffer, response, read_ec);
-  if (read_ec) throw Error(Errc::io, what + ": " + (ec ? ec : read_ec).message());
+  connection->with_stream([&](auto& stream) {
+    http::request_serializer<http::empty_body> serializer{request};
+    http::write_header(stream, serializer, ec);
+    for (std::string_view chunk = ec ? std::string_view() : source(); !chunk.empty(); chunk = source()) {
+      net::write(stream, http::make_chunk(net::const_buffer(chunk.data(), chunk.size())), ec);
+      if (ec) break;
+    }
+    if (!ec) net::write(stream, http::make_chunk_last(), ec);
+    // Read the answer even when writing failed: the service answers an early error (no such
+    // directory) and closes without reading the rest.
+    http::read(stream, connection->buffer, response, read_ec);
+  });
+  if (read_ec) throw Error(Errc::io, what + ": " + describe(*connection, ec ? ec : read_ec));
   if (response.result_int() >= 400) throw_service_error(response.result_int(), response.body(), what);
   if (!ec && response.keep_alive()) keep_connection(std::move(connection));
   return parse_answer(response.body(), what);
 }
 
 std::unique_ptr<CommandSocket> ServiceClient::open_socket(const std::string& target) {
-  return std::make_unique<CommandWebSocket>(connect(), target, authorization_, address_.text());
+  auto connection = connect();
+  if (connection->tls) {
+    TlsSocket& next = *connection->tls;
+    return std::make_unique<CommandWebSocket<TlsSocket>>(std::move(connection), next, target, authorization_, address_.text());
+  }
+  Socket& next = connection->socket;
+  return std::make_unique<CommandWebSocket<Socket>>(std::move(connection), next, target, authorization_, address_.text());
+}
+
+std::string ServiceClient::describe(Connection& connection, const boost::system::error_code& ec) const {
+  return failure(connection, ec, address_.text(), tls_ ? tls_->ca_setting : "");
 }
 
 }  // namespace hutch::remote

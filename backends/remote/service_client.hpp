@@ -6,14 +6,17 @@
 // connections are kept and reused (an exec round trip then costs no connect). An answer with a
 // status >= 400 is thrown as the hutch::Error the service names in its body
 // ({"error":{"code","message"}}), so a caller of the remote backend sees the same Errc as a
-// caller of the backend behind the service.
+// caller of the backend behind the service. An https:// address speaks TLS (OpenSSL through
+// Asio): the service's certificate is verified, its name too, on every connection.
 #pragma once
 
 #include "listen_address.hpp"
+#include "pem_file.hpp"
 
 #include <hutch/fs.hpp>
 
 #include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <memory>
 #include <mutex>
@@ -26,6 +29,12 @@ namespace hutch::remote {
 
 // Where the service listens, parsed as `hutch serve --listen` parses it (server/listen_address).
 using ServiceAddress = server::ListenAddress;
+
+// TLS to an https:// service: the CA its certificate must be signed by (unset: the system's
+// store), and this client's certificate and key (both or neither).
+struct TlsFiles {
+  std::optional<tls::PemFile> ca, cert, key;
+};
 
 // One message of a streamed command's WebSocket.
 struct WsMessage {
@@ -48,7 +57,9 @@ class CommandSocket {
 
 class ServiceClient {
  public:
-  ServiceClient(ServiceAddress address, std::string token);
+  // With an https:// address, the TLS context is made here: Errc::config naming the setting
+  // and the file for one that cannot be used.
+  ServiceClient(ServiceAddress address, std::string token, const TlsFiles& tls = {});
   ~ServiceClient();
   ServiceClient(const ServiceClient&) = delete;
   ServiceClient& operator=(const ServiceClient&) = delete;
@@ -69,6 +80,7 @@ class ServiceClient {
   std::string address_text() const { return address_.text(); }
 
   struct Connection;  // a connected socket and its read buffer (service_client.cpp)
+  struct Tls;         // the TLS context and what error messages say about its settings
 
  private:
   // An idle connection (`reused` set) or a new one; Errc::io naming the address when connecting fails.
@@ -80,9 +92,12 @@ class ServiceClient {
   template <class Request, class Parser, class Read>
   std::unique_ptr<Connection> send(const Request& request, std::optional<Parser>& parser, Read read, const std::string& what);
   void keep_connection(std::unique_ptr<Connection> connection);
+  // Why an operation on `connection` failed (a TLS failure said plainly).
+  std::string describe(Connection& connection, const boost::system::error_code& ec) const;
   void drop_idle_connections();
 
   ServiceAddress address_;
+  std::unique_ptr<Tls> tls_;  // set: https://
   std::string authorization_;  // "Bearer <token>", or empty
   std::mutex idle_mutex_;
   std::vector<std::unique_ptr<Connection>> idle_;

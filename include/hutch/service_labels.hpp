@@ -15,5 +15,8 @@ inline constexpr const char* kLabelTenant = "hutch.tenant";
 // backend cannot change labels after create): the service itself records which pool
 // sandboxes it handed out (server/pools.hpp).
 inline constexpr const char* kLabelPool = "hutch.pool";
+// The name of the token that created the sandbox (its tokens-file NAME; "local" without
+// tokens): the service counts a token's sandboxes by it ([serve] max_sandboxes_per_token).
+inline constexpr const char* kLabelToken = "hutch.token";
 
 }  // namespace hutch

@@ -4,6 +4,7 @@
 // body, which is read whole (up to kMultipartLimit) to find its parts.
 #include "context.hpp"
 #include "entries.hpp"
+#include "file_urls.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/handle.hpp>
@@ -36,7 +37,7 @@ void health(E2b& e2b, Context& context) {
 }
 
 void download(E2b& e2b, Context& context) {
-  OwnedSandbox owned = e2b.envd_sandbox(context);
+  OwnedSandbox owned = file_request_sandbox(e2b, context, "read");
   const auto path_query = context.request().query_value("path");
   if (!path_query) throw Error(Errc::invalid_argument, "query parameter 'path' is required");
   const std::string path = resolve_path(*path_query, user_of(context));
@@ -104,7 +105,7 @@ std::vector<std::pair<std::string, std::string>> multipart_files(const std::stri
 }
 
 void upload(E2b& e2b, Context& context) {
-  OwnedSandbox owned = e2b.envd_sandbox(context);
+  OwnedSandbox owned = file_request_sandbox(e2b, context, "write");
   const std::string user = user_of(context);
   const auto path_query = context.request().query_value("path");
   const std::string content_type = context.request().header("content-type").value_or("");
@@ -140,6 +141,10 @@ void add_envd_http_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
   router.add("GET", "/e2b/envd/health", rest_handler(e2b, health), true);
   router.add("GET", "/e2b/envd/files", rest_handler(e2b, download), true);
   router.add("POST", "/e2b/envd/files", rest_handler(e2b, upload), true);
+  // The SDK's uploadUrl/downloadUrl resolve "/files" against E2B_SANDBOX_URL, which drops its
+  // path: those URLs arrive at the root (file_urls.hpp).
+  router.add("GET", "/files", rest_handler(e2b, download), true);
+  router.add("POST", "/files", rest_handler(e2b, upload), true);
 }
 
 }  // namespace hutch::server::e2b

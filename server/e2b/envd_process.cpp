@@ -138,9 +138,7 @@ void start(E2b& e2b, Context& context, ServerStream& stream) {
   if (auto timeout = connect_timeout(context)) request.timeout = Duration(timeout->count());
   std::optional<std::string> tag;
   if (std::string text = string_field(message, "tag"); !text.empty()) tag = std::move(text);
-  std::unique_ptr<Process> spawned = owned.handle->spawn(request);
-  std::shared_ptr<RunningProcess> running =
-      e2b.service().processes().add(owned.handle->id(), std::move(tag), std::move(request), std::move(spawned));
+  std::shared_ptr<RunningProcess> running = e2b.service().processes().start(*owned.handle, std::move(tag), std::move(request));
   stream.send(event({{"start", {{"pid", running->pid()}}}}));
   follow(context, stream, *running, running->oldest());
 }

@@ -1,6 +1,7 @@
 // Handle::fs(): every verb, large streamed files, and paths that try to leave the sandbox.
 #include "fixture.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -237,6 +238,53 @@ TEST_P(Files, AFifoInTheSandboxIsNeitherReadNorWaitedFor) {
   fs.symlink(work_path("fifo"), work_path("link-to-fifo"));
   if (fs.stat(work_path("fifo")).type != FileType::regular)
     EXPECT_TRUE(throws_errc(Errc::invalid_argument, [&] { fs.read(work_path("link-to-fifo")); }));
+}
+
+// The Fs sees what the sandbox's programs see on a tmpfs mounted in the sandbox — read_only_root's
+// writable /tmp, and a tmpfs mount of the spec — not the directory beneath it (dockerd's archive
+// API works beneath a container's own mounts, and with a read-only root refuses every write).
+TEST_P(Files, FsWorksOnTmpfsMountsOfAReadOnlyRoot) {
+  SandboxSpec spec = base_spec();
+  spec.read_only_root = true;
+  const auto& types = caps().mount_types;
+  const bool tmpfs_mounts = std::find(types.begin(), types.end(), MountType::tmpfs) != types.end();
+  if (tmpfs_mounts) spec.mounts.push_back(Mount{.type = MountType::tmpfs, .target = "/scratch"});
+  auto sandbox = create(spec);
+  auto& fs = sandbox->fs();
+
+  std::vector<std::string> roots{"/tmp"};
+  if (tmpfs_mounts) roots.push_back("/scratch");
+  for (const std::string& root : roots) {
+    SCOPED_TRACE(root);
+    const std::string dir = root + "/hutch-tmpfs/sub";
+    fs.mkdir(dir, true);
+    EXPECT_EQ(fs.stat(dir).type, FileType::directory);
+    fs.write(dir + "/data", "on the tmpfs\n", 0640);
+    // What a program in the sandbox reads is what the Fs wrote.
+    ExecResult seen = run(*sandbox, cmd().cat_file(dir + "/data"));
+    EXPECT_EQ(seen.exit_code, 0) << seen.stderr_data;
+    EXPECT_EQ(seen.stdout_data, "on the tmpfs\n");
+    EXPECT_EQ(fs.read(dir + "/data"), "on the tmpfs\n");
+    FileStat stat = fs.stat(dir + "/data");
+    EXPECT_EQ(stat.type, FileType::regular);
+    EXPECT_EQ(stat.size, 13u);
+    EXPECT_EQ(stat.mode, 0640u);
+    // And the Fs sees what a program made there.
+    ASSERT_EQ(run(*sandbox, cmd().make_fifo(dir + "/fifo")).exit_code, 0);
+    EXPECT_EQ(fs.stat(dir + "/fifo").type, FileType::other);
+    EXPECT_EQ(names_of(fs.list(dir)), (std::vector<std::string>{"data", "fifo"}));
+    fs.rename(dir + "/data", dir + "/moved");
+    EXPECT_EQ(fs.read(dir + "/moved"), "on the tmpfs\n");
+    EXPECT_TRUE(throws_errc(Errc::not_found, [&] { fs.stat(dir + "/data"); }));
+    EXPECT_TRUE(throws_errc(Errc::not_found, [&] { fs.read(root + "/hutch-tmpfs/missing/file"); }));
+    std::vector<std::string> tree;
+    fs.read_tree(root + "/hutch-tmpfs",
+                 [&](const TreeEntry& entry, const std::function<void(const ChunkSink&)>&) { tree.push_back(entry.path); });
+    std::sort(tree.begin(), tree.end());
+    EXPECT_EQ(tree, (std::vector<std::string>{"", "sub", "sub/fifo", "sub/moved"}));
+    fs.remove(root + "/hutch-tmpfs", true);
+    EXPECT_FALSE(fs.exists(root + "/hutch-tmpfs"));
+  }
 }
 
 TEST_P(Files, RelativePathsAreInvalidArguments) {

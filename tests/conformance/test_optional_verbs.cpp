@@ -97,6 +97,10 @@ TEST_P(OptionalVerbs, SnapshotAndRestore) {
   }
   make_work_dir(*source);
   source->fs().write(work_path("state"), "at snapshot time");
+  // The workspace too, wherever the backend keeps it (docker: a volume, which a commit leaves out).
+  const bool has_workspace = source->fs().exists(kWorkspaceTarget);
+  const std::string workspace_file = std::string(kWorkspaceTarget) + "/conformance-state";
+  if (has_workspace) source->fs().write(workspace_file, "workspace at snapshot time");
   SnapshotInfo snapshot = source->snapshot("conformance");
   track_snapshot(snapshot.id);
   ASSERT_FALSE(snapshot.id.empty());
@@ -111,6 +115,7 @@ TEST_P(OptionalVerbs, SnapshotAndRestore) {
   EXPECT_NE(restored->id(), source->id());
   EXPECT_EQ(restored->fs().read(work_path("state")), "at snapshot time");
   EXPECT_EQ(source->fs().read(work_path("state")), "after snapshot");
+  if (has_workspace) EXPECT_EQ(restored->fs().read(workspace_file), "workspace at snapshot time");
 
   backend().delete_snapshot(snapshot.id);
   all = backend().snapshots();

@@ -241,6 +241,39 @@ test('files: write and read text and bytes, list, exists, makeDir, rename, remov
   });
 });
 
+test('uploadUrl and downloadUrl work from a plain HTTP client; a changed or expired signature is refused', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    // Other sandboxes exist beside it: the URL names none (E2B_SANDBOX_URL is the same for all).
+    await withSandbox(t, {}, async () => {
+      const upload = await sandbox.uploadUrl('/tmp/e2b-url/up.txt');
+      assert.ok(!upload.includes(sandbox.sandboxId), upload);
+      const form = new FormData();
+      form.append('file', new Blob(['uploaded by URL']), 'up.txt');
+      const posted = await fetch(upload, { method: 'POST', body: form });
+      assert.equal(posted.status, 200, await posted.clone().text());
+      assert.equal((await sandbox.commands.run('cat /tmp/e2b-url/up.txt')).stdout, 'uploaded by URL');
+
+      const download = await sandbox.downloadUrl('/tmp/e2b-url/up.txt');
+      const got = await fetch(download);
+      assert.equal(got.status, 200);
+      assert.equal(await got.text(), 'uploaded by URL');
+
+      // The signature covers the path and the operation.
+      const other = new URL(download);
+      other.searchParams.set('path', '/etc/passwd');
+      assert.equal((await fetch(other)).status, 401);
+      assert.equal((await fetch(upload.replace('/files?', '/files?x=1&'))).status, 401, 'a write URL used to read');
+      const expired = await sandbox.downloadUrl('/tmp/e2b-url/up.txt', { useSignatureExpiration: -10 });
+      const refused = await fetch(expired);
+      assert.equal(refused.status, 401);
+      assert.match((await refused.json()).message, /expired/);
+      const timed = await sandbox.downloadUrl('/tmp/e2b-url/up.txt', { useSignatureExpiration: 60 });
+      assert.equal(await (await fetch(timed)).text(), 'uploaded by URL');
+    });
+  });
+});
+
 test('files.watchDir reports what a command does', async (t) => {
   if (skipWithoutService(t)) return;
   await withSandbox(t, {}, async (sandbox) => {

@@ -1,7 +1,7 @@
 // A real `hutch serve` for the API tests: its own config, state directory and tokens file, a
 // Unix socket and a loopback TCP port; clients are curl (over the socket) and node's fetch
 // (over TCP). Every response the clients get is checked against server/openapi.json.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, chmodSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,17 @@ export const env = {
   backend: process.env.HUTCH_SERVER_TEST_BACKEND || 'fake',
 };
 for (const [name, value] of Object.entries(env)) if (!value) throw new Error(`environment: ${name} is not set (run through ctest)`);
+
+// With HUTCH_SERVER_TEST_TLS (the path of hutch-test-certs), the service's TCP listener speaks
+// TLS with certificates made here for this run (removed at its end), and WebSocket clients use
+// wss:// with the test CA: the same tests then run over TLS.
+export const tls = process.env.HUTCH_SERVER_TEST_TLS ? (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'hutch-serve-test-certs-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  execFileSync(process.env.HUTCH_SERVER_TEST_TLS, [dir]);
+  return { dir, ca: readFileSync(join(dir, 'ca.pem')) };
+})() : null;
+export const wsScheme = tls ? 'wss' : 'ws';
 
 export const openapi = new OpenApi(JSON.parse(readFileSync(join(env.source, 'server/openapi.json'), 'utf8')));
 
@@ -63,7 +74,8 @@ export class Service {
     service.tokensFile = join(service.dir, 'tokens');
     writeFileSync(service.config,
       `[defaults]\nbackend = "${backend}"\nstate_dir = "${service.stateDir}"\n` +
-      `[plugins]\npaths = ["${env.testPlugins}", "${env.plugins}"]\n[serve]\n${serveTable}\n`);
+      `[plugins]\npaths = ["${env.testPlugins}", "${env.plugins}"]\n[serve]\n${serveTable}\n` +
+      (tls ? `tls_cert = "${join(tls.dir, 'server.pem')}"\ntls_key = "${join(tls.dir, 'server-key.pem')}"\n` : ''));
     writeFileSync(service.tokensFile,
       `# the test's tokens\nadmin ${tokens.admin}\nalice ${tokens.alice} tenant=alice\n\nbob ${tokens.bob} tenant=bob\n${extraTokens}`,
       { mode: 0o600 });

@@ -1,58 +1,12 @@
 // The streamed exec (GET /v1/sandboxes/{id}/exec as a WebSocket, server/STREAMS.md) through a
-// real `hutch serve`, with the ws package as the client, over loopback TCP and the Unix socket.
+// real `hutch serve`, with the ws package as the client, over loopback TCP (or TLS, see
+// service_fixture.mjs) and the Unix socket.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { Service, tokens, env, expectError, backendSkip } from './service_fixture.mjs';
+import { Service, tokens, env, expectError, backendSkip, wsScheme } from './service_fixture.mjs';
+import { stream } from './stream_client.mjs';
 
 const skip = await backendSkip();
-
-// One streamed command: sends `request` (and then `script(ws)` runs), collects stdout, stderr,
-// the exit message and any error messages until the server closes.
-function stream(url, request, { token = tokens.admin, socketPath, script, pauseReading } = {}) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, socketPath });
-    const result = { stdout: [], stderr: [], errors: [], exit: null, started: false, frames: 0 };
-    ws.on('open', async () => {
-      ws.send(JSON.stringify({ type: 'request', ...request }));
-      if (pauseReading) {
-        ws._socket.pause();
-        setTimeout(() => ws._socket.resume(), pauseReading);
-      }
-      if (script) await script(ws);
-    });
-    ws.on('message', (data, binary) => {
-      if (binary) {
-        if (!result.started) reject(new Error('output came before the started message'));
-        result.frames++;
-        const id = data[0];
-        const payload = data.subarray(1);
-        if (id === 1) result.stdout.push(payload);
-        else if (id === 2) result.stderr.push(payload);
-        else reject(new Error(`a frame with stream id ${id}`));
-      } else {
-        const message = JSON.parse(data.toString());
-        if (message.type === 'started') {
-          if (result.started || result.frames > 0) reject(new Error(`a late or second started message: ${data}`));
-          result.started = true;
-        } else if (message.type === 'exit') result.exit = message;
-        else if (message.type === 'error') result.errors.push(message.error);
-        else reject(new Error(`unexpected message ${data}`));
-      }
-    });
-    ws.on('close', (code) => {
-      const stdout = Buffer.concat(result.stdout);
-      const stderr = Buffer.concat(result.stderr);
-      resolve({ ...result, stdout, stderr, code, stdoutText: stdout.toString(), stderrText: stderr.toString() });
-    });
-    ws.on('unexpected-response', (req, res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ httpStatus: res.statusCode, body: JSON.parse(body) }));
-    });
-    ws.on('error', reject);
-  });
-}
 
 describe(`streamed exec on ${env.backend}`, { skip }, () => {
   let service;
@@ -64,7 +18,7 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
     id = created.json.id;
   });
   after(async () => { await service?.stop(); });
-  const url = () => `ws://127.0.0.1:${service.port}/v1/sandboxes/${id}/exec`;
+  const url = () => `${wsScheme}://127.0.0.1:${service.port}/v1/sandboxes/${id}/exec`;
 
   it('streams stdout and stderr apart and ends with the exit message', async () => {
     const result = await stream(url(), { argv: ['printenv', 'WHO'] });
@@ -150,7 +104,7 @@ describe(`SIGTERM drains the service on ${env.backend}`, { skip }, () => {
     const service = await Service.start({ extraArgs });
     const created = await service.curl('POST', '/v1/sandboxes', { ...admin, json: { image: 'host' } });
     assert.equal(created.status, 201, created.text);
-    const url = `ws://127.0.0.1:${service.port}/v1/sandboxes/${created.json.id}/exec`;
+    const url = `${wsScheme}://127.0.0.1:${service.port}/v1/sandboxes/${created.json.id}/exec`;
     let started;
     const running = new Promise((resolve) => { started = resolve; });
     const streamed = stream(url, { argv: ['sleep', '60'] }, {

@@ -1,10 +1,11 @@
 // Where the service is and how to reach it: a Unix socket (unix:///PATH, or an absolute path),
 // plain TCP (tcp:// or http://HOST:PORT, loopback only on the service's side) or TLS
-// (https://HOST:PORT), with an optional bearer token. HUTCH_HOST and HUTCH_TOKEN are read as
-// the CLI reads them. Requests go through node:http / node:https so the same code serves the
+// (https://HOST:PORT), with an optional bearer token. HUTCH_HOST, HUTCH_TOKEN and HUTCH_TLS_CA
+// are read as the CLI reads them. Requests go through node:http / node:https so the same code serves the
 // Unix socket (which fetch cannot reach) and streams bodies both ways.
 import http from 'node:http';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { HutchError, abortError, errorFromBody } from './errors.js';
 
@@ -14,7 +15,8 @@ export interface ConnectionOptions {
   host?: string;
   /** Bearer token; default $HUTCH_TOKEN. */
   token?: string;
-  /** CA certificate(s) (PEM) that sign an https:// service's certificate. */
+  /** CA certificate(s) (PEM) that sign an https:// service's certificate; default the file
+   *  $HUTCH_TLS_CA names (as for the CLI), else node's CA store. */
   ca?: string | Buffer;
 }
 
@@ -74,7 +76,7 @@ export class Transport {
     this.host = options.host ?? defaultHost();
     this.endpoint = parseHost(this.host);
     this.token = options.token ?? process.env.HUTCH_TOKEN ?? undefined;
-    this.#ca = options.ca;
+    this.#ca = options.ca ?? (process.env.HUTCH_TLS_CA ? readFileSync(process.env.HUTCH_TLS_CA) : undefined);
     const agentOptions = { keepAlive: true, maxSockets: 16 };
     this.#agent = this.endpoint.kind === 'tcp' && this.endpoint.tls
       ? new https.Agent({ ...agentOptions, ca: this.#ca })

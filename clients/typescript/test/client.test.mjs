@@ -5,8 +5,9 @@
 // and printenv, which is the shell's on real backends (busybox images often lack the applet).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { HutchClient, HutchError, parseHost } from '../dist/index.js';
-import { Service, tokens, env, skipReason, image, overTcp, overSocket } from './fixture.mjs';
+import { Service, tokens, env, skipReason, image, overTcp, overSocket, tls } from './fixture.mjs';
 
 const skip = await skipReason();
 const printenv = (name) => (env.backend === 'fake' ? ['printenv', name] : ['sh', '-c', `echo "$${name}"`]);
@@ -49,23 +50,24 @@ describe(`HutchClient on ${env.backend}`, { skip }, () => {
   });
 
   it('reads HUTCH_HOST and HUTCH_TOKEN like the CLI', async () => {
-    const saved = { host: process.env.HUTCH_HOST, token: process.env.HUTCH_TOKEN };
-    process.env.HUTCH_HOST = `tcp://127.0.0.1:${service.port}`;
+    const saved = { host: process.env.HUTCH_HOST, token: process.env.HUTCH_TOKEN, ca: process.env.HUTCH_TLS_CA };
+    process.env.HUTCH_HOST = overTcp(service).host;
     process.env.HUTCH_TOKEN = tokens.admin;
+    if (tls) process.env.HUTCH_TLS_CA = join(tls.dir, 'ca.pem');
     try {
       const fromEnv = new HutchClient();
       assert.equal(fromEnv.transport.endpoint.kind, 'tcp');
       assert.equal((await fromEnv.getSandbox(sandbox.id)).id, sandbox.id);
       fromEnv.close();
     } finally {
-      for (const [key, name] of [['host', 'HUTCH_HOST'], ['token', 'HUTCH_TOKEN']])
+      for (const [key, name] of [['host', 'HUTCH_HOST'], ['token', 'HUTCH_TOKEN'], ['ca', 'HUTCH_TLS_CA']])
         if (saved[key] === undefined) delete process.env[name]; else process.env[name] = saved[key];
     }
   });
 
   it('carries the service\'s error code and message', async () => {
     await rejectsWith(client.getSandbox('no-such-sandbox'), 'not_found', "no sandbox 'no-such-sandbox'");
-    const anonymous = new HutchClient({ host: `tcp://127.0.0.1:${service.port}`, token: 'wrong-token' });
+    const anonymous = new HutchClient({ ...overTcp(service), token: 'wrong-token' });
     await rejectsWith(anonymous.backends(), 'unauthenticated', 'not known');
     anonymous.close();
     await rejectsWith(client.createSandbox({ image, labels: { 'hutch.tenant': 'x' } }), 'invalid_argument', 'labels.hutch.tenant');

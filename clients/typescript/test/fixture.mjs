@@ -3,9 +3,9 @@
 // to reach it through the package as built in dist/.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Service, tokens, env, namespacesUsable, upgradeAndEcho } from '../../../tests/server/service_fixture.mjs';
+import { Service, tokens, env, namespacesUsable, tls, upgradeAndEcho } from '../../../tests/server/service_fixture.mjs';
 
-export { Service, tokens, env, upgradeAndEcho };
+export { Service, tokens, env, tls, upgradeAndEcho };
 
 const required = (name) => ['1', 'true', 'yes'].includes(process.env[name] ?? '');
 
@@ -31,6 +31,8 @@ export async function skipReason() {
 const dockerImage = 'hutch-test-busybox:latest';
 export const image = { subcontainer: 'host', docker: dockerImage }[env.backend];
 
-// Connection options for the service over TCP (a remote client) or over its Unix socket.
-export const overTcp = (service, token = tokens.admin) => ({ host: `tcp://127.0.0.1:${service.port}`, token });
+// Connection options for the service over TCP (a remote client; https:// with the test CA when
+// the service speaks TLS, HUTCH_SERVER_TEST_TLS) or over its Unix socket.
+export const overTcp = (service, token = tokens.admin) =>
+  (tls ? { host: `https://127.0.0.1:${service.port}`, token, ca: tls.ca } : { host: `tcp://127.0.0.1:${service.port}`, token });
 export const overSocket = (service, token = tokens.admin) => ({ host: `unix://${service.socket}`, token });

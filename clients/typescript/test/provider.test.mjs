@@ -11,9 +11,6 @@ import { hutchSandbox, kInstanceKeyLabel } from '../dist/tanstack.js';
 import { Service, env, skipReason, image, overTcp, overSocket } from './fixture.mjs';
 
 const skip = await skipReason();
-// Known: the docker backend's snapshot (docker commit) does not hold the /workspace volume, so a
-// restored sandbox has an empty workspace. Run, reported as todo there until that is fixed.
-const workspaceSnapshots = env.backend === 'docker' && 'docker snapshots do not hold the /workspace volume (docker commit skips volumes)';
 
 async function collect(chunks) {
   let text = '';
@@ -158,7 +155,7 @@ describe(`hutchSandbox on ${env.backend}`, { skip }, () => {
     assert.equal(await remote.resume({ id: 'no-such-sandbox' }), null);
   });
 
-  it('snapshot -> restoreSnapshot: a new sandbox with the files', { todo: workspaceSnapshots }, async () => {
+  it('snapshot -> restoreSnapshot: a new sandbox with the files', async () => {
     await handle.fs.write('state.txt', 'before snapshot');
     const ref = await handle.snapshot('provider-test');
     assert.equal(ref.label, 'provider-test');
@@ -190,7 +187,7 @@ describe(`hutchSandbox on ${env.backend}`, { skip }, () => {
     assert.equal(await provider.resume({ id: other.id }), null);
   });
 
-  it('end to end through TanStack\'s defineSandbox: create + bootstrap, resume, restore', { todo: workspaceSnapshots }, async () => {
+  it('end to end through TanStack\'s defineSandbox: create + bootstrap, resume, restore', async () => {
     const definition = defineSandbox({
       id: 'hutch-e2e',
       provider,

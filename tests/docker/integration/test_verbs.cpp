@@ -4,6 +4,8 @@
 #include "error_of.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "snapshot_workspace.hpp"
+#include "engine/query.hpp"
 #include "temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -66,6 +68,61 @@ TEST_F(DockerTest, SnapshotRestoreList) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), Errc::not_found);
   }
+}
+
+// docker commit leaves volumes out; a snapshot keeps the /workspace volume beside its image.
+TEST_F(DockerTest, SnapshotKeepsTheWorkspace) {
+  Context& context = *backend_->context();
+  const auto volume_exists = [&](const std::string& name) {
+    Request request;
+    request.target = "/volumes/" + name;
+    request.what = "inspect volume " + name;
+    try {
+      context.client->call(request);
+      return true;
+    } catch (const Error& error) {
+      if (error.code() != Errc::not_found) throw;
+      return false;
+    }
+  };
+  const auto copy_containers = [&] {
+    Request request;
+    request.target = Target("/containers/json").add("all", true).add("filters", filters_json({{"label", {"hutch.kind=workspace-copy"}}})).str();
+    request.what = "list workspace copy containers";
+    return context.client->call_json(request).as_array().size();
+  };
+  auto source = create();
+  source->fs().write("/workspace/kept", "v1");
+  source->fs().mkdir("/workspace/dir/sub", true);
+  source->fs().write("/workspace/dir/sub/deep", "deep");
+  auto snapshot = source->snapshot("with-workspace");
+  const std::string volume = snapshot_workspace_volume(snapshot.id);
+  EXPECT_TRUE(volume_exists(volume));
+  source->fs().write("/workspace/kept", "v2");
+  source->fs().write("/workspace/after", "not in the snapshot");
+
+  auto restored = backend_->restore(snapshot.id, base_spec());
+  adopt(restored);
+  EXPECT_EQ(restored->fs().read("/workspace/kept"), "v1");
+  EXPECT_EQ(restored->fs().read("/workspace/dir/sub/deep"), "deep");
+  EXPECT_FALSE(restored->fs().exists("/workspace/after"));
+  EXPECT_EQ(source->fs().read("/workspace/kept"), "v2");
+  // A second restore gets the same content: the snapshot's volume is copied, not handed over.
+  restored->fs().write("/workspace/kept", "changed in the restored sandbox");
+  auto again = backend_->restore(snapshot.id, base_spec());
+  adopt(again);
+  EXPECT_EQ(again->fs().read("/workspace/kept"), "v1");
+  EXPECT_EQ(copy_containers(), 0u) << "a container made to reach the snapshot's volume was left";
+
+  backend_->delete_snapshot(snapshot.id);
+  EXPECT_FALSE(volume_exists(volume)) << "the deleted snapshot's workspace volume leaked";
+
+  // A workspace volume whose snapshot is gone (an interrupted delete) is pruned.
+  const std::string orphan = snapshot_workspace_volume("snap-gone-" + std::to_string(::getpid()));
+  create_volume(context, orphan,
+                {{kLabelManaged, "true"}, {label::kKind, kSnapshotWorkspaceKind}, {kSnapshotOfVolumeLabel, "snap-gone"}});
+  backend_->prune(Filter{});
+  EXPECT_FALSE(volume_exists(orphan)) << "prune kept a workspace volume without its snapshot";
 }
 
 TEST_F(DockerTest, RestoreDoesNotInheritTheSourcesLabels) {

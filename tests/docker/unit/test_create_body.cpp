@@ -96,6 +96,8 @@ TEST(CreateBody, MapsEveryField) {
   EXPECT_TRUE(mounts[1].at("ReadOnly").as_bool());
   EXPECT_EQ(mounts[2].at("Type").as_string(), "tmpfs");
   EXPECT_EQ(mounts[2].at("TmpfsOptions").at("SizeBytes").to_number<std::int64_t>(), 1 << 20);
+  // Explicit: Podman takes a missing Mode as 0 (a mount nobody can use).
+  EXPECT_EQ(mounts[2].at("TmpfsOptions").at("Mode").to_number<std::int64_t>(), 01777);
   EXPECT_EQ(mounts[3].at("Type").as_string(), "bind");
   EXPECT_TRUE(mounts[3].at("ReadOnly").as_bool()) << "assets are always read-only";
   EXPECT_EQ(mounts[4].at("Source").as_string(), "hutch-ws-1");

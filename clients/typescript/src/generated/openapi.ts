@@ -1603,6 +1603,325 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: {
+                /** @description only this sandbox's events */
+                sandbox?: string;
+                /** @description comma-separated event types: created, started, stopped, paused, unpaused, expired, exited, destroyed, pool_refilled (another is a 400) */
+                type?: string;
+                /** @description as the Last-Event-ID header: resume after this event id */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description resume after this event id: the events after it still kept (the newest 1024) come first; 'event: gap' when some are no longer kept */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events about sandboxes, as the service's own operations change them (see server/STREAMS.md); a tenant's token gets only its sandboxes' events
+         * @description Each event is 'id: N' (increasing), 'event: TYPE' and 'data: ' an Event object. Comment lines (': keep-alive') when quiet for [serve] events_keepalive (15 s). A client too slow to read gets 'event: overflow' and the stream ends; it reconnects with Last-Event-ID. The stream ends cleanly when the service drains (SIGTERM). Sandboxes changed behind the service's back (hutch rm, the engine) show no event.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description only this sandbox's events */
+                    sandbox?: string;
+                    /** @description comma-separated event types: created, started, stopped, paused, unpaused, expired, exited, destroyed, pool_refilled (another is a 400) */
+                    type?: string;
+                    /** @description as the Last-Event-ID header: resume after this event id */
+                    last_event_id?: string;
+                };
+                header?: {
+                    /** @description resume after this event id: the events after it still kept (the newest 1024) come first; 'event: gap' when some are no longer kept */
+                    "Last-Event-ID"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the event stream (chunked, until the client leaves or the service drains) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": string;
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus text exposition format 0.0.4; every name starts with hutch_. Needs an operator's token (one without tenant=): a tenant's token is refused with 403
+         * @description hutch_sandboxes{backend,state} gauge, hutch_backend_up{backend} gauge, hutch_pool_ready{pool,backend} and hutch_pool_target{pool,backend} gauges, hutch_open_streams{kind} gauge, hutch_requests_total{route,method,status} counter (route is the route's pattern), hutch_create_seconds{backend,from} and hutch_exec_seconds{backend} histograms.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the metrics */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** the sandbox's background processes still running */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description processes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Process"][];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+                501: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        /** starts a background process: a command that outlives this request (an exec request plus 'tag'; no default timeout). While no client is attached each of its streams keeps its newest 1 MiB and counts what it dropped */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description a name unique among the sandbox's running processes */
+                        tag?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description started */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Process"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+                501: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes/{pid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                pid: number;
+            };
+            cookie?: never;
+        };
+        /** one background process; with Upgrade: websocket, an attachment (server/STREAMS.md): {type: attached, pid, dropped_bytes}, the output still kept then what follows, the exit message; stdin, close_stdin, signal and resize frames act on it; the process runs on when the client leaves */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    pid: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description attached (WebSocket) */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description the process */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Process"];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+                501: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes/{pid}/signal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                pid: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** sends a signal to a background process's tree */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    pid: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        signal: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description sent */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+                501: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1916,11 +2235,39 @@ export interface components {
             /** @description a ready sandbox older than this is replaced */
             max_age_ms: number;
         };
+        Event: {
+            /** @enum {unknown} */
+            type: "created" | "started" | "stopped" | "paused" | "unpaused" | "expired" | "exited" | "destroyed" | "pool_refilled";
+            id: number;
+            /** @description UTC, with milliseconds: 2026-12-06T00:12:03.123Z */
+            time: string;
+            sandbox: string | null;
+            backend: string | null;
+            labels: {
+                [key: string]: string;
+            };
+            /** @description created: pool, forked_from or snapshot when it came from one; expired: expires_at; exited: main_command true and command (a MainCommand), or pid, tag, exit_code, signal, timed_out of a background command; destroyed: pruned when POST /v1/prune removed it; pool_refilled: pool, ready, size */
+            details: Record<string, never>;
+        };
+        Process: {
+            /** @description the service's id of the process in this sandbox (not the sandbox's pid) */
+            pid: number;
+            tag: string | null;
+            argv: string[];
+            running: boolean;
+            /** @description bytes of each stream that fell out of the newest 1 MiB kept: what an attachment can no longer get */
+            dropped_bytes: {
+                stdout: number;
+                stderr: number;
+            };
+        };
     };
     responses: {
-        /** @description the request failed; the status follows the error code */
+        /** @description the request failed; the status follows the error code. 429 (rate_limited): a cap of [serve] (max_requests, max_streams, max_sandboxes, each also *_per_token) is reached; the message names it and its value, and Retry-After says when to try again */
         Error: {
             headers: {
+                /** @description with 429: seconds to wait before retrying */
+                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
