@@ -23,7 +23,7 @@ std::string PullDisplay::format(const Row& row) const {
   if (row.total == 0 && row.current == 0) return line;
   if (!terminal_) return line + " (" + megabytes(row.total != 0 ? row.total : row.current) + " MB)";
   line += " " + megabytes(row.current) + (row.total != 0 ? "/" + megabytes(row.total) : std::string()) + " MB";
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - row.started).count();
+  const double seconds = std::chrono::duration<double>(row.updated - row.started).count();
   if (seconds > 0.05 && row.current != 0) {
     char rate[32];
     std::snprintf(rate, sizeof rate, " %.1f MB/s", static_cast<double>(row.current) / 1e6 / seconds);
@@ -38,12 +38,14 @@ void PullDisplay::operator()(const PullProgress& event) {
                                  : std::find_if(rows_.begin(), rows_.end(), [&](const Row& r) { return r.layer == event.layer; });
   bool changed = true;
   if (row == rows_.end()) {
-    rows_.push_back(Row{event.layer, event.status, event.current, event.total, std::chrono::steady_clock::now()});
+    const auto now = std::chrono::steady_clock::now();
+    rows_.push_back(Row{event.layer, event.status, event.current, event.total, now, now});
     row = rows_.end() - 1;
   } else {
     changed = row->status != event.status;
     if (changed && event.current == 0) row->started = std::chrono::steady_clock::now();
     row->status = event.status;
+    row->updated = std::chrono::steady_clock::now();
     row->current = event.current;
     row->total = event.total;
   }

@@ -24,6 +24,7 @@ class PullDisplay {
     std::uint64_t current = 0;
     std::uint64_t total = 0;
     std::chrono::steady_clock::time_point started;
+    std::chrono::steady_clock::time_point updated;  // the last event: a finished layer's rate stays put
   };
   std::string format(const Row& row) const;
   void redraw();
