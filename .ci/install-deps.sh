@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
   libssl-dev
+  # the subcontainer bridge network: rtnetlink and nftables as libraries
+  libnl-3-dev libnl-route-3-dev libnftables-dev
 )
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.

@@ -1,6 +1,7 @@
 #include "create_options.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/service_labels.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/spec_policy.hpp>
 #include <hutch/units.hpp>
@@ -24,6 +25,17 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--cpus", options.cpus, "CPU limit in cores, e.g. 1.5");
   command.add_option("--pids", options.pids, "maximum number of processes, or unlimited (default: 1024)");
   command.add_option("--network", options.network, "none, host or bridge");
+  // Both append to one list as they are parsed, so that their order on the command line is
+  // the rules' order.
+  auto egress_option = [&](const char* name, EgressAction action, const char* help) {
+    command.add_option_function<std::string>(name, [&options, action](const std::string& destination) {
+      options.egress.push_back({action, destination});
+    }, help)->trigger_on_parse()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
+  };
+  egress_option("--allow-net", EgressAction::allow,
+                "bridge network: allow connections to CIDR (an address or network; repeatable, first match wins)");
+  egress_option("--deny-net", EgressAction::deny,
+                "bridge network: refuse connections to CIDR, or to everything with 'all' (repeatable, first match wins)");
   command
       .add_option("--mount", options.mounts,
                   "type=volume|bind|tmpfs|assets|pointer|backup,src=...,dst=...[,ro]"
@@ -45,6 +57,9 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
                      "largest file a command may write (EFBIG beyond it), e.g. 100m");
   command.add_option("--workspace", options.workspace,
                      "/workspace: ephemeral (default), none, or NAME of a persistent volume (see 'hutch volume')");
+  command.add_option("--pool", options.pool,
+                     "take a ready sandbox of the service's warm pool NAME ([serve.pools.NAME]; needs --host "
+                     "or HUTCH_HOST); only --env, --ttl, --idle-timeout and --file apply to it");
   command.add_option("--entrypoint", options.entrypoint,
                      "program that replaces the image's Entrypoint (its Cmd is then not used); \"\" for none");
 }
@@ -98,7 +113,29 @@ std::uint32_t parse_pids(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// --pool: the sandbox is made already, so an option that would shape it is refused.
+void refuse_with_pool(const CreateOptions& options) {
+  const std::pair<const char*, bool> shaping[] = {
+      {"--image", options.image.has_value()},       {"--from-snapshot", options.from_snapshot.has_value()},
+      {"--workdir", options.workdir.has_value()},   {"--user", options.user.has_value()},
+      {"--memory", options.memory.has_value()},     {"--cpus", options.cpus.has_value()},
+      {"--pids", options.pids.has_value()},         {"--network", options.network.has_value()},
+      {"--mount", !options.mounts.empty()},         {"--label", !options.labels.empty()},
+      {"--stop-grace", options.stop_grace.has_value()}, {"--read-only", options.read_only},
+      {"--max-file-bytes", options.max_file_bytes.has_value()}, {"--workspace", options.workspace.has_value()},
+      {"--entrypoint", options.entrypoint.has_value()}, {"--allow-net/--deny-net", !options.egress.empty()}};
+  for (const auto& [option, given] : shaping)
+    if (given)
+      throw Error(Errc::invalid_argument, std::string(option) + ": a sandbox of pool '" + *options.pool +
+                                              "' is made already; with --pool only --env, --ttl, --idle-timeout and --file apply");
+}
+
+}  // namespace
+
 SandboxSpec make_spec(const CreateOptions& options, const Config& config, const std::vector<std::string>& command) {
+  if (options.pool) refuse_with_pool(options);
   if (options.image && options.from_snapshot)
     throw Error(Errc::invalid_argument, "--image " + *options.image + " and --from-snapshot " + *options.from_snapshot +
                                             " exclude each other: a sandbox restored from a snapshot has the "
@@ -141,12 +178,14 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config, const 
                      ? parse_option("--network", [&] { return parse_network_mode(*options.network); })
                      : defaults.network;
   spec.read_only_root = options.read_only || defaults.read_only_root;
+  spec.egress = options.egress;
 
   for (const auto& file : options.files) spec.files.push_back(parse_option("--file", [&] { return parse_file_option(file); }));
   if (options.max_file_bytes)
     spec.max_file_bytes = parse_option("--max-file-bytes", [&] { return parse_size(*options.max_file_bytes); });
   if (options.workspace) spec.workspace = *options.workspace;
 
+  if (options.pool) spec.labels[kLabelPool] = *options.pool;
   spec = merge_defaults(std::move(spec), defaults);
   // Only when neither the option nor [defaults] image named one does the command choose.
   spec = apply_config_policy(std::move(spec), config, command);

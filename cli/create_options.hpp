@@ -33,12 +33,19 @@ struct CreateOptions {
   std::optional<std::string> max_file_bytes;
   std::optional<std::string> workspace;  // ephemeral | none | NAME
   std::optional<std::string> entrypoint;  // "" clears the image's
+  // --allow-net / --deny-net, in the order given on the command line (the first match wins).
+  std::vector<EgressRule> egress;
+  // A warm pool of the service (--host): carried to the remote backend as the spec label
+  // hutch.pool, which it sends as the request's "pool" (no SandboxSpec field of its own).
+  std::optional<std::string> pool;
 };
 
 void add_create_options(CLI::App& command, CreateOptions& options);
 
 // Parses every value (naming the option in any error), merges config.defaults, validates.
 // --image with --from-snapshot is Errc::invalid_argument: the snapshot is the filesystem.
+// With --pool, only --env, --ttl, --idle-timeout and --file apply (the sandbox is made
+// already): any other option given is Errc::invalid_argument naming it.
 // `command`: the program the sandbox is made for (`hutch run`), from which [defaults.image_map]
 // picks the image when none is given (apply_config_policy).
 SandboxSpec make_spec(const CreateOptions& options, const Config& config,

@@ -67,6 +67,10 @@ json::object to_json(const SandboxSpec& spec) {
   json::array ports;
   for (std::uint16_t port : spec.ports) ports.emplace_back(port);
   object["ports"] = std::move(ports);
+  json::array egress;
+  for (const auto& rule : spec.egress)
+    egress.push_back(json::object{{"action", to_string(rule.action)}, {"destination", rule.destination}});
+  object["egress"] = std::move(egress);
   object["entrypoint"] = spec.entrypoint ? json::value(string_array(*spec.entrypoint)) : json::value(nullptr);
   return object;
 }

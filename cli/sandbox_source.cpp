@@ -7,6 +7,8 @@
 namespace hutch::cli {
 
 SandboxBackend& backend_for(Session& session, const CreateOptions& options) {
+  if (options.pool && session.backend_name() != "remote")
+    throw Error(Errc::invalid_argument, "--pool " + *options.pool + ": warm pools are a service's; give its address with --host or HUTCH_HOST");
   if (options.from_snapshot) return session.backend_with(&Capabilities::snapshot, "--from-snapshot");
   return session.backend();
 }

@@ -2,6 +2,7 @@
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
 #include <hutch/spec.hpp>
+#include <hutch/spec_config.hpp>
 #include <hutch/types.hpp>
 #include <hutch/units.hpp>
 #include <hutch/workspace.hpp>
@@ -86,12 +87,9 @@ void read_env(const ConfigTable& env_table, Env& env) {
   }
 }
 
-void read_defaults(const ConfigTable& table, Config& config) {
-  SandboxSpec& spec = config.defaults;
-  if (auto backend = table.get_string("backend")) {
-    if (backend->empty()) table.fail("backend", "expected a backend name like \"subcontainer\" or a plugin path, got \"\"");
-    config.backend = *backend;
-  }
+}  // namespace
+
+void read_spec_keys(const ConfigTable& table, SandboxSpec& spec) {
   if (auto image = table.get_string("image")) spec.image = *image;
   if (auto env = table.get_table("env")) read_env(*env, spec.env);
   if (auto workdir = table.get_string("workdir")) {
@@ -119,6 +117,32 @@ void read_defaults(const ConfigTable& table, Config& config) {
     }
   }
   if (auto read_only = table.get_bool("read_only")) spec.read_only_root = *read_only;
+  if (auto max_file_bytes = table.get_size("max_file_bytes")) {
+    if (*max_file_bytes == 0) table.fail("max_file_bytes", "expected a size greater than zero, got 0");
+    spec.max_file_bytes = *max_file_bytes;
+  }
+  if (auto workspace = table.get_string("workspace")) {
+    try {
+      validate_workspace(*workspace);
+    } catch (const Error& e) {
+      table.fail("workspace", std::string("expected \"ephemeral\", \"none\" or a volume name: ") + e.what());
+    }
+    spec.workspace = *workspace;
+  }
+  if (auto ttl = table.get_duration("ttl")) spec.ttl = positive_duration(table, "ttl", *ttl);
+  if (auto idle = table.get_duration("idle_timeout"))
+    spec.idle_timeout = positive_duration(table, "idle_timeout", *idle);
+  if (auto grace = table.get_duration("stop_grace")) spec.stop_grace = checked_stop_grace(table, "stop_grace", *grace);
+}
+
+namespace {
+
+void read_defaults(const ConfigTable& table, Config& config) {
+  if (auto backend = table.get_string("backend")) {
+    if (backend->empty()) table.fail("backend", "expected a backend name like \"subcontainer\" or a plugin path, got \"\"");
+    config.backend = *backend;
+  }
+  read_spec_keys(table, config.defaults);
   if (auto timeout = table.get_duration("timeout"))
     config.exec_timeout = positive_duration(table, "timeout", *timeout);
   if (auto start_timeout = table.get_duration("start_timeout"))
@@ -134,25 +158,9 @@ void read_defaults(const ConfigTable& table, Config& config) {
       table.fail("state_dir", "expected an absolute path, got \"" + *state_dir + "\"");
     config.state_dir = *state_dir;
   }
-  if (auto max_file_bytes = table.get_size("max_file_bytes")) {
-    if (*max_file_bytes == 0) table.fail("max_file_bytes", "expected a size greater than zero, got 0");
-    spec.max_file_bytes = *max_file_bytes;
-  }
-  if (auto workspace = table.get_string("workspace")) {
-    try {
-      validate_workspace(*workspace);
-    } catch (const Error& e) {
-      table.fail("workspace", std::string("expected \"ephemeral\", \"none\" or a volume name: ") + e.what());
-    }
-    spec.workspace = *workspace;
-  }
   config.env_policy.passthrough = table.get_string_array("env_passthrough").value_or(std::vector<std::string>{});
   config.env_policy.block = table.get_string_array("env_block").value_or(std::vector<std::string>{});
   if (auto map = table.get_table("image_map")) config.image_map = read_image_map(*map);
-  if (auto ttl = table.get_duration("ttl")) spec.ttl = positive_duration(table, "ttl", *ttl);
-  if (auto idle = table.get_duration("idle_timeout"))
-    spec.idle_timeout = positive_duration(table, "idle_timeout", *idle);
-  if (auto grace = table.get_duration("stop_grace")) spec.stop_grace = checked_stop_grace(table, "stop_grace", *grace);
   table.reject_unknown_keys();
 }
 

@@ -3,8 +3,13 @@
 #include <hutch/fs.hpp>
 #include <hutch/sandbox_files.hpp>
 
+#include <hutch/archive.hpp>
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include <cerrno>
 #include <charconv>
@@ -13,6 +18,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace hutch {
 namespace {
@@ -38,6 +44,13 @@ class HostFile {
                   what + ": cannot open host file '" + path + "': " + std::strerror(errno));
   }
   ~HostFile() { ::close(fd_); }
+  // Its size now (what an archive entry's header announces).
+  std::uint64_t size(const std::string& what) const {
+    struct stat info {};
+    if (::fstat(fd_, &info) != 0) throw Error(Errc::io, what + ": stat of the host file failed: " + std::strerror(errno));
+    if (!S_ISREG(info.st_mode)) throw Error(Errc::invalid_argument, what + ": the host source is not a regular file");
+    return static_cast<std::uint64_t>(info.st_size);
+  }
   HostFile(const HostFile&) = delete;
   HostFile& operator=(const HostFile&) = delete;
 
@@ -103,6 +116,42 @@ void validate_files(const std::vector<SandboxFile>& files) {
   }
 }
 
+void add_files_to_archive(ArchiveWriter& tar, const std::vector<SandboxFile>& files,
+                          std::optional<std::uint64_t> max_file_bytes, std::uint32_t uid, std::uint32_t gid) {
+  const std::int64_t now = ::time(nullptr);
+  // Sizes first, so that a file too large is refused before anything is written.
+  if (max_file_bytes)
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const SandboxFile& file = files[i];
+      const std::string what = "files[" + std::to_string(i) + "] '" + file.path + "'";
+      const std::uint64_t size = file.source.empty() ? file.content.size() : HostFile(file.source, what).size(what);
+      if (size > *max_file_bytes)
+        throw Error(Errc::invalid_argument, what + ": " + std::to_string(size) + " bytes, more than the sandbox's max_file_bytes (" +
+                                                std::to_string(*max_file_bytes) + ")");
+    }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const SandboxFile& file = files[i];
+    const std::string what = "files[" + std::to_string(i) + "] '" + file.path + "'" +
+                             (file.source.empty() ? std::string() : " from host file '" + file.source + "'");
+    try {
+      const std::string relative = normalize_sandbox_path(file.path).substr(1);
+      const ArchiveEntryOptions options{file.mode, uid, gid, now};
+      if (file.source.empty()) {
+        bool given = false;
+        const ChunkSource once = [&]() -> std::string_view { return std::exchange(given, true) ? std::string_view() : file.content; };
+        tar.add_file_stream(relative, file.content.size(), limit_file_size(once, max_file_bytes, what), options);
+      } else {
+        HostFile source(file.source, what);
+        tar.add_file_stream(relative, source.size(what), limit_file_size([&] { return source.next(what); }, max_file_bytes, what),
+                            options);
+      }
+    } catch (const Error& e) {
+      if (std::string_view(e.what()).starts_with(what)) throw;
+      throw Error(e.code(), what + ": " + e.what());
+    }
+  }
+}
+
 void stage_files(Handle& sandbox, const std::vector<SandboxFile>& files) {
   if (files.empty()) return;
   Fs& fs = sandbox.fs();
@@ -141,9 +190,11 @@ void stage_files(Handle& sandbox, const std::vector<SandboxFile>& files) {
   }
 }
 
-std::shared_ptr<Handle> stage_files_or_destroy(std::shared_ptr<Handle> sandbox, const std::vector<SandboxFile>& files) {
+std::shared_ptr<Handle> stage_files_or_destroy(std::shared_ptr<Handle> sandbox, const std::vector<SandboxFile>& files,
+                                               const FileStager& stage) {
+  if (files.empty()) return sandbox;
   try {
-    stage_files(*sandbox, files);
+    stage(*sandbox, files);
   } catch (...) {
     try {
       sandbox->destroy();

@@ -8,6 +8,8 @@
 #include <hutch/spec.hpp>
 #include <hutch/units.hpp>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -127,6 +129,31 @@ void check_formattable(std::string_view value, std::string_view field) {
             "' contains ',', which the mount syntax cannot express");
 }
 
+// What is wrong with an egress rule's destination, or nullopt: "all", or an IPv4/IPv6
+// address with an optional prefix length and no bits set past it.
+std::optional<std::string> egress_destination_problem(const std::string& destination) {
+  if (destination == "all") return std::nullopt;
+  const auto slash = destination.find('/');
+  const std::string address = destination.substr(0, slash);
+  const bool v6 = address.find(':') != std::string::npos;
+  unsigned char bytes[16] = {};
+  if (::inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) != 1)
+    return "'" + destination + "' is not \"all\", an IP address or a network like 10.0.0.0/8 or 2001:db8::/32";
+  const int bits = v6 ? 128 : 32;
+  int prefix = bits;
+  if (slash != std::string::npos) {
+    const char* begin = destination.data() + slash + 1;
+    const char* end = destination.data() + destination.size();
+    auto [ptr, ec] = std::from_chars(begin, end, prefix);
+    if (ec != std::errc() || ptr != end || begin == end || prefix < 0 || prefix > bits)
+      return "'" + destination + "': the prefix length must be 0 to " + std::to_string(bits);
+  }
+  for (int bit = prefix; bit < bits; ++bit)
+    if (bytes[bit / 8] & (0x80 >> (bit % 8)))
+      return "'" + destination + "' has bits set past its prefix length /" + std::to_string(prefix);
+  return std::nullopt;
+}
+
 }  // namespace
 
 void validate(const SandboxSpec& spec) {
@@ -146,6 +173,13 @@ void validate(const SandboxSpec& spec) {
               std::to_string(it->second));
   }
 
+  for (std::size_t i = 0; i < spec.egress.size(); ++i)
+    if (auto problem = egress_destination_problem(spec.egress[i].destination))
+      invalid("egress rule " + std::to_string(i + 1) + " (" + to_string(spec.egress[i].action) + "): " + *problem);
+  if (!spec.egress.empty() && spec.network != NetworkMode::bridge)
+    invalid(std::string("egress rules (--allow-net, --deny-net) need network \"bridge\"; network is \"") +
+            to_string(spec.network) + "\"");
+
   const Limits& limits = spec.limits;
   if (limits.memory_bytes && *limits.memory_bytes == 0)
     invalid("limits.memory must be greater than zero");
@@ -160,7 +194,7 @@ void validate(const SandboxSpec& spec) {
   for (const auto& [key, value] : spec.labels) {
     if (key.empty()) invalid("label key is empty");
     if (key.compare(0, kReservedLabelPrefix.size(), kReservedLabelPrefix) == 0 && key != kLabelService &&
-        key != kLabelTenant)
+        key != kLabelTenant && key != kLabelPool)
       invalid("label '" + key + "' uses the prefix 'hutch.', which is reserved for hutch's own labels");
   }
 

@@ -87,6 +87,12 @@ std::string spec_to_json(const SandboxSpec& spec) {
   json::array ports;
   for (auto port : spec.ports) ports.push_back(port);
   object["ports"] = std::move(ports);
+  if (!spec.egress.empty()) {
+    json::array egress;
+    for (const auto& rule : spec.egress)
+      egress.push_back(json::object{{"action", to_string(rule.action)}, {"destination", rule.destination}});
+    object["egress"] = std::move(egress);
+  }
   json::array files;
   for (const auto& file : spec.files) {
     json::object f{{"path", file.path}, {"mode", file.mode}};
@@ -167,6 +173,14 @@ SandboxFile read_file(const json_io::ObjectReader& f, bool strict) {
   return file;
 }
 
+EgressRule read_egress_rule(const json_io::ObjectReader& r, bool strict) {
+  EgressRule rule;
+  rule.action = parsed_field(r, "action", r.string("action").value_or(""), parse_egress_action);
+  rule.destination = r.string("destination").value_or("");
+  if (strict) r.reject_unknown();
+  return rule;
+}
+
 // The one reader of the spec's JSON form; `strict` refuses fields it does not know.
 SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
   const auto object = json_io::ObjectReader::of(document, "", code);
@@ -197,6 +211,10 @@ SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
     for (std::size_t i = 0; i < ports->size(); ++i)
       spec.ports.push_back(static_cast<std::uint16_t>(
           json_io::ObjectReader::integer_value((*ports)[i], "ports[" + std::to_string(i) + "]", 1, 65535, code)));
+  if (const json::array* egress = object.array("egress"))
+    for (std::size_t i = 0; i < egress->size(); ++i)
+      spec.egress.push_back(read_egress_rule(
+          json_io::ObjectReader::of((*egress)[i], "egress[" + std::to_string(i) + "]", code), strict));
   if (const json::array* files = object.array("files"))
     for (std::size_t i = 0; i < files->size(); ++i)
       spec.files.push_back(

@@ -54,6 +54,14 @@ NetworkMode parse_network_mode(const std::string& text) {
               "network mode '" + text + "' is not one of: none, host, bridge");
 }
 
+const char* to_string(EgressAction action) noexcept { return action == EgressAction::allow ? "allow" : "deny"; }
+
+EgressAction parse_egress_action(const std::string& text) {
+  for (auto action : {EgressAction::allow, EgressAction::deny})
+    if (text == to_string(action)) return action;
+  throw Error(Errc::invalid_argument, "egress action '" + text + "' is not one of: allow, deny");
+}
+
 MountType parse_mount_type(const std::string& text) {
   for (auto type : {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets,
                     MountType::pointer, MountType::backup})

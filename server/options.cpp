@@ -1,8 +1,30 @@
 #include "options.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/spec_config.hpp>
 
 namespace hutch::server {
+
+namespace {
+
+PoolOptions read_pool(const std::string& name, const ConfigTable& table) {
+  PoolOptions pool;
+  pool.name = name;
+  if (auto size = table.get_int("size", 0, 1024)) pool.size = static_cast<std::size_t>(*size);
+  if (auto age = table.get_duration("max_age")) {
+    if (age->count() <= 0) table.fail("max_age", "expected a duration greater than zero");
+    pool.max_age = *age;
+  }
+  if (auto backend = table.get_string("backend")) {
+    if (backend->empty()) table.fail("backend", "expected a backend name, got \"\"");
+    pool.backend = *backend;
+  }
+  read_spec_keys(table, pool.spec);
+  table.reject_unknown_keys();
+  return pool;
+}
+
+}  // namespace
 
 ServeOptions read_serve_options(const ConfigTable& table) {
   ServeOptions options;
@@ -30,6 +52,14 @@ ServeOptions read_serve_options(const ConfigTable& table) {
       templates->reject_unknown_keys();
     }
     e2b->reject_unknown_keys();
+  }
+  if (auto pools = table.get_table("pools")) {
+    for (const std::string& name : pools->keys()) {
+      auto pool = pools->get_table(name);
+      if (!pool) pools->fail(name, "expected a table [serve.pools." + name + "]");
+      options.pools.push_back(read_pool(name, *pool));
+    }
+    pools->reject_unknown_keys();
   }
   table.reject_unknown_keys();
   return options;

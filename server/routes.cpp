@@ -28,6 +28,7 @@ Router make_router() {
   router.add("POST", "/v1/sandboxes/{id}/snapshot", snapshot_sandbox);
   router.add("GET", "/v1/sandboxes/{id}/stats", get_stats);
   router.add("POST", "/v1/prune", prune_sandboxes);
+  router.add("GET", "/v1/pools", list_pools);
 
   router.add("GET", "/v1/snapshots", list_snapshots);
   router.add("DELETE", "/v1/snapshots/{id}", delete_snapshot);

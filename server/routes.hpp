@@ -45,6 +45,7 @@ void fork_sandbox(Context& context);
 void snapshot_sandbox(Context& context);
 void get_stats(Context& context);
 void prune_sandboxes(Context& context);
+void list_pools(Context& context);
 // routes_snapshots.cpp
 void list_snapshots(Context& context);
 void delete_snapshot(Context& context);

@@ -3,13 +3,17 @@
 #include "routes.hpp"
 
 #include "object_reader.hpp"
+#include "pools.hpp"
 #include "values_json.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/sandbox_files.hpp>
 
 #include <hutch/spec.hpp>
 #include <hutch/spec_json.hpp>
 #include <hutch/untrusted_spec.hpp>
+
+#include <set>
 
 namespace hutch::server {
 
@@ -41,22 +45,45 @@ SandboxSpec sandbox_spec_of(Context& context, json::object body) {
     if (key.rfind("hutch.", 0) == 0)
       throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
   // What the request leaves unset gets the configuration's [defaults], as with `hutch create`.
-  const SandboxSpec& defaults = context.service.config().defaults;
-  if (!spec.ttl) spec.ttl = defaults.ttl;
-  if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
-  spec = merge_defaults(std::move(spec), defaults);
-  // The sandbox belongs to the service, not to this process: prune leaves it to its lifetimes.
-  spec.detached = true;
-  spec.labels[kLabelService] = context.service.instance_id();
-  if (context.caller.tenant) spec.labels[kLabelTenant] = *context.caller.tenant;
-  return spec;
+  return context.service.owned_spec(context.caller, std::move(spec));
 }
+
+namespace {
+
+// The fields of a create request that apply to a sandbox a pool made already.
+const std::set<std::string> kHandOutFields{"pool", "backend", "env", "ttl_ms", "idle_timeout_ms", "files"};
+
+// POST /v1/sandboxes {"pool": NAME, ...}: a ready sandbox of the pool with env, lifetimes and
+// files applied; any other field is refused naming it.
+void take_from_pool(Context& context, const std::string& name, json::object body) {
+  Pools& pools = context.service.pools();
+  const std::string& backend_name = pools.backend_name(name);  // not_found naming the pool
+  for (const auto& field : body)
+    if (!kHandOutFields.count(std::string(field.key())))
+      throw Error(Errc::invalid_argument, "field '" + std::string(field.key()) + "': a sandbox of pool '" + name +
+                                              "' is made already; only env, ttl_ms, idle_timeout_ms and files apply to it");
+  if (const json::value* backend = body.if_contains("backend"); backend && (!backend->is_string() || backend->as_string() != backend_name))
+    throw Error(Errc::invalid_argument, "field 'backend': pool '" + name + "' makes its sandboxes on backend '" + backend_name + "'");
+  // A pool's sandboxes are made before anyone asks, without a tenant's label (which no backend
+  // can add later): they are the operator's.
+  if (context.caller.tenant)
+    throw Error(Errc::permission_denied, "field 'pool': pools serve the operator's tokens only, not tenant '" + *context.caller.tenant + "'");
+  body.erase("backend");
+  body.erase("pool");
+  const SandboxSpec asked = spec_from_request_json(json::serialize(body));
+  refuse_host_only_fields(asked);
+  validate_files(asked.files);
+  OwnedSandbox owned = pools.take(name, HandOut{asked.env, asked.ttl, asked.idle_timeout, asked.files});
+  answer_info(context, *owned.handle, 201);
+}
+
+}  // namespace
 
 void create_sandbox(Context& context) {
   json::object body = read_json_object(context);
   const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
+  if (auto pool = fields.string("pool")) return take_from_pool(context, *pool, std::move(body));
   const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
-  if (fields.string("pool")) throw Error(Errc::unsupported, "field 'pool': warm pools are not available in this service yet");
   SandboxSpec spec = sandbox_spec_of(context, std::move(body));
   SandboxBackend& backend = context.service.backend(backend_name);
   std::shared_ptr<Handle> handle = backend.create(spec);
@@ -72,22 +99,23 @@ void list_sandboxes(Context& context) {
       throw Error(Errc::invalid_argument, "query parameter 'label': expected KEY=VALUE, got '" + label + "'");
     filter.labels[label.substr(0, equals)] = label.substr(equals + 1);
   }
-  if (context.caller.tenant) {
-    auto asked = filter.labels.find(kLabelTenant);
-    // A tenant asking for another tenant's label simply sees nothing.
-    if (asked != filter.labels.end() && asked->second != *context.caller.tenant) return respond_json(context, 200, json::array{});
-    filter.labels[kLabelTenant] = *context.caller.tenant;
-  }
-  const auto backend_filter = context.request().query_value("backend");
-  if (backend_filter) context.service.backend(*backend_filter);  // not_found for an unknown one
   json::array sandboxes;
-  for (const auto& [name, backend] : context.service.backends()) {
-    if (backend_filter && name != *backend_filter) continue;
-    for (const SandboxInfo& info : backend->list(filter))
-      if (Service::visible(context.caller, info.labels) && !context.service.being_removed(info.id))
-        sandboxes.push_back(sandbox_json(info));
-  }
+  for (const SandboxInfo& info : context.service.list(context.caller, filter, context.request().query_value("backend")))
+    sandboxes.push_back(sandbox_json(info));
   respond_json(context, 200, sandboxes);
+}
+
+// GET /v1/pools: each pool with its size and how many are ready.
+void list_pools(Context& context) {
+  json::array pools;
+  if (context.service.has_pools())
+    for (const Pools::Status& pool : context.service.pools().status())
+      pools.push_back(json::object{{"name", pool.name},
+                                   {"backend", pool.backend},
+                                   {"size", pool.size},
+                                   {"ready", pool.ready},
+                                   {"max_age_ms", pool.max_age.count()}});
+  respond_json(context, 200, pools);
 }
 
 void get_sandbox(Context& context) { answer_info(context, *sandbox_of(context).handle); }
@@ -104,8 +132,16 @@ void patch_sandbox(Context& context) {
   LifetimeUpdate update;
   if (auto ms = fields.integer("ttl_ms", 0)) update.ttl = Duration(*ms);
   if (auto ms = fields.integer("idle_timeout_ms", 0)) update.idle_timeout = Duration(*ms);
+  // env: {"set": {NAME: VALUE}, "unset": [NAME]} (Handle::set_env).
+  std::optional<std::pair<Env, std::vector<std::string>>> env;
+  if (fields.find("env")) {
+    const auto env_fields = json_io::ObjectReader::of(*fields.find("env"), "env", Errc::invalid_argument);
+    env.emplace(env_fields.string_map("set").value_or(Env{}), env_fields.string_array("unset").value_or(std::vector<std::string>{}));
+    env_fields.reject_unknown();
+  }
   fields.reject_unknown();
   OwnedSandbox owned = sandbox_of(context);
+  if (env) owned.handle->set_env(env->first, env->second);
   if (update.ttl || update.idle_timeout) owned.handle->set_lifetime(update);
   answer_info(context, *owned.handle);
 }

@@ -29,6 +29,7 @@ Server::Server(const Config& config, const ServeOptions& options)
   }
   service_ = std::make_unique<Service>(config, std::move(tokens));
   service_->set_json_body_limit(options.json_body_limit);
+  service_->start_pools(options.pools);
   add_e2b_routes(router_, *service_, options.e2b);
 }
 
@@ -60,6 +61,8 @@ void Server::run() {
   listeners_.clear();  // closes them and removes the Unix sockets' files
   // A DELETE that was answered is carried out before the service ends.
   service_->finish_removals();
+  // A pool's ready sandboxes belong to no client: they go with the service, always.
+  service_->stop_pools();
   if (destroy_on_exit_) service_->destroy_own_sandboxes();
 }
 

@@ -32,7 +32,7 @@ class Server {
   // listener on stderr once accepting. A signal drains (Service::begin_drain): the listeners
   // close at once (removing socket files), streamed commands end, and the requests running are
   // waited for, up to kDrainTimeout. Before it returns, run() waits for the sandbox removals in
-  // progress (Service::finish_removals) and, with destroy_on_exit, removes every sandbox the
+  // progress (Service::finish_removals), destroys the pools' ready sandboxes and, with destroy_on_exit, removes every sandbox the
   // service made. Requests still running past the drain are not waited for: destroying the
   // Server joins them, so a program that must end at once _exits instead.
   void run();

@@ -1,5 +1,7 @@
 #include "service.hpp"
 
+#include "pools.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <hutch/error.hpp>
@@ -58,6 +60,19 @@ Service::Service(const Config& config, Tokens tokens) : config_(config), tokens_
   instance_id_ = load_instance_id(config.state_dir);
 }
 
+Service::~Service() = default;
+
+void Service::start_pools(const std::vector<PoolOptions>& pools) { pools_ = std::make_unique<Pools>(*this, pools); }
+
+void Service::stop_pools() {
+  if (pools_) pools_->stop();
+}
+
+Pools& Service::pools() {
+  if (!pools_) throw Error(Errc::not_found, "this service has no pools");
+  return *pools_;
+}
+
 SandboxBackend& Service::backend(const std::string& name) const {
   std::string loaded;
   for (const auto& [backend_name, backend] : backends_) {
@@ -99,17 +114,26 @@ std::shared_ptr<Handle> Service::create(const Caller& caller, SandboxSpec spec, 
   for (const auto& [key, value] : spec.labels)
     if (key.rfind("hutch.", 0) == 0)
       throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
+  SandboxBackend& chosen = backend(backend_name);
+  std::shared_ptr<Handle> handle = chosen.create(owned_spec(caller, std::move(spec)));
+  remember(chosen, handle);
+  return handle;
+}
+
+SandboxSpec Service::owned_spec(const Caller& caller, SandboxSpec spec) const {
   const SandboxSpec& defaults = config_.defaults;
   if (!spec.ttl) spec.ttl = defaults.ttl;
   if (!spec.idle_timeout) spec.idle_timeout = defaults.idle_timeout;
   spec = merge_defaults(std::move(spec), defaults);
+  // The sandbox belongs to the service, not to this process: prune leaves it to its lifetimes.
   spec.detached = true;
   spec.labels[kLabelService] = instance_id_;
   if (caller.tenant) spec.labels[kLabelTenant] = *caller.tenant;
-  SandboxBackend& chosen = backend(backend_name);
-  std::shared_ptr<Handle> handle = chosen.create(spec);
-  remember(chosen, handle);
-  return handle;
+  return spec;
+}
+
+bool Service::hidden(const std::string& id, const Labels& labels) {
+  return being_removed(id) || (pools_ && pools_->hidden(id, labels));
 }
 
 std::vector<SandboxInfo> Service::list(const Caller& caller, Filter filter, const std::optional<std::string>& backend_name) {
@@ -124,7 +148,7 @@ std::vector<SandboxInfo> Service::list(const Caller& caller, Filter filter, cons
   for (const auto& [name, loaded] : backends_) {
     if (backend_name && name != *backend_name) continue;
     for (SandboxInfo& info : loaded->list(filter))
-      if (visible(caller, info.labels) && !being_removed(info.id)) found.push_back(std::move(info));
+      if (visible(caller, info.labels) && !hidden(info.id, info.labels)) found.push_back(std::move(info));
   }
   return found;
 }
@@ -210,7 +234,7 @@ OwnedSandbox Service::find(const Caller& caller, const std::string& id) {
     }
   }
   // The spec's labels: hutch.tenant is put there on create, and reading them costs nothing.
-  if (!owned.handle || !visible(caller, owned.handle->spec().labels))
+  if (!owned.handle || !visible(caller, owned.handle->spec().labels) || hidden(id, owned.handle->spec().labels))
     throw Error(Errc::not_found, "no sandbox '" + id + "'");
   return owned;
 }

@@ -22,6 +22,9 @@
 
 namespace hutch::server {
 
+class Pools;
+struct PoolOptions;
+
 struct OwnedSandbox {
   SandboxBackend* backend = nullptr;
   std::shared_ptr<Handle> handle;
@@ -33,6 +36,7 @@ class Service {
   // load is left out with a warning (an error when none loads). Reads or makes the instance id
   // (<state_dir>/serve/instance-id).
   Service(const Config& config, Tokens tokens);
+  ~Service();
 
   const Config& config() const { return config_; }
   // Bytes of a JSON request body; past it, Errc::too_large (413).
@@ -69,6 +73,17 @@ class Service {
   // belongs to the service, prune applies its lifetimes) and labelled with the service's
   // instance id and the caller's tenant. Errc::invalid_argument for labels starting "hutch.".
   std::shared_ptr<Handle> create(const Caller& caller, SandboxSpec spec, const std::string& backend_name);
+  // The spec as the service makes it, without the label check: [defaults] filled in (ttl and
+  // idle_timeout too), detached, labelled with the instance id and the caller's tenant.
+  SandboxSpec owned_spec(const Caller& caller, SandboxSpec spec) const;
+
+  // The warm pools ([serve.pools.*], pools.hpp): started once the service is made (it removes
+  // what an earlier run left ready), stopped when the service ends (ready members destroyed).
+  // Errc::not_found for pools() when none is started.
+  void start_pools(const std::vector<PoolOptions>& pools);
+  void stop_pools();
+  Pools& pools();
+  bool has_pools() const { return pools_ != nullptr; }
   // The sandboxes the caller may see whose labels match `filter`, on every backend or on
   // `backend_name` (Errc::not_found for an unknown one).
   std::vector<SandboxInfo> list(const Caller& caller, Filter filter,
@@ -85,6 +100,8 @@ class Service {
   // is logged and the mark taken back: the sandbox shows again and can be deleted again.
   void remove_in_background(OwnedSandbox owned);
   bool being_removed(const std::string& id);
+  // Whether clients do not see the sandbox: being removed, or a pool's ready member.
+  bool hidden(const std::string& id, const Labels& labels);
   // Waits until every removal started has finished: the service ends only after them.
   void finish_removals();
   // Destroys every sandbox this service made (labelled with its instance id), on every
@@ -122,6 +139,7 @@ class Service {
   std::mutex owners_mutex_;
   std::map<std::string, OwnedSandbox> owners_;  // by sandbox id
   ProcessRegistry processes_;
+  std::unique_ptr<Pools> pools_;
 
   std::set<std::string> removing_;               // under owners_mutex_
   std::atomic<bool> draining_{false};

@@ -3,7 +3,9 @@
 #include "create_body.hpp"
 #include "docker_handle.hpp"
 #include "engine/query.hpp"
+#include "engine_quirks.hpp"
 #include "images.hpp"
+#include "podman_default_ulimits.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
 #include "sandbox_dir.hpp"
@@ -338,6 +340,8 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       labels[label::kAgentUser] = user;
     }
     labels[label::kSpec] = spec_to_json(without_file_contents(spec));
+    if (spec.max_file_bytes && context->engine_is_local && named_ulimits_replace_defaults(context->client->engine()))
+      plan.default_ulimits = podman_default_ulimits(podman_containers_conf_files());
     plan.labels = labels;
     plan.spec = spec;
 

@@ -27,6 +27,9 @@ struct Context {
   // Set when new sandboxes run hutch-agent as PID 1 (see sandbox_agent.hpp).
   std::optional<std::filesystem::path> agent_binary;
   std::filesystem::path state_dir;  // <hutch state dir>/docker: per-sandbox host directories
+  // The engine is reached through a unix socket, so it runs on this host and reads this
+  // host's configuration files (see podman_default_ulimits.hpp).
+  bool engine_is_local = false;
 };
 
 // Runs `call`; a "No such container" from the daemon means the sandbox was destroyed

@@ -123,8 +123,13 @@ json::object make_create_body(const CreatePlan& plan) {
   }
   if (spec.limits.pids) host["PidsLimit"] = *spec.limits.pids;
   // A write beyond it fails with EFBIG (the agent ignores SIGXFSZ for every command).
-  if (spec.max_file_bytes)
-    host["Ulimits"] = json::array{json::object{{"Name", "fsize"}, {"Soft", *spec.max_file_bytes}, {"Hard", *spec.max_file_bytes}}};
+  if (spec.max_file_bytes) {
+    json::array ulimits{json::object{{"Name", "fsize"}, {"Soft", *spec.max_file_bytes}, {"Hard", *spec.max_file_bytes}}};
+    for (const auto& limit : plan.default_ulimits)
+      if (limit.name != "fsize")
+        ulimits.push_back(json::object{{"Name", limit.name}, {"Soft", limit.soft}, {"Hard", limit.hard}});
+    host["Ulimits"] = std::move(ulimits);
+  }
 
   json::array mounts;
   for (std::size_t i = 0; i < spec.mounts.size(); ++i) mounts.push_back(make_mount(spec.mounts[i], i));
@@ -156,6 +161,10 @@ json::object make_create_body(const CreatePlan& plan) {
     host["Tmpfs"] = std::move(tmpfs);
   }
 
+  // Not enforced on docker yet (issue 19): refused rather than ignored.
+  if (!spec.egress.empty())
+    throw Error(Errc::unsupported, "docker backend: egress: egress rules (--allow-net, --deny-net) are not "
+                                   "supported by the docker backend yet; use the subcontainer backend");
   if (!spec.ports.empty()) {
     if (spec.network != NetworkMode::bridge)
       refuse("ports", "publishing ports needs network = \"bridge\" (the sandbox has \"" +

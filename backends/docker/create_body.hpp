@@ -8,6 +8,8 @@
 // the agent (sandbox_agent.hpp), hutch-agent itself.
 #pragma once
 
+#include "podman_default_ulimits.hpp"
+
 #include <hutch/types.hpp>
 
 #include <boost/json/object.hpp>
@@ -41,6 +43,9 @@ struct CreatePlan {
   bool host_gateway = false;
   std::optional<std::string> workspace_volume;  // mounted at kWorkspaceTarget when set
   std::optional<AgentPlan> agent;               // unset: docker-init and the shell loop
+  // Sent along with the spec's own ulimits (fsize), for an engine that drops its defaults once
+  // a request names any (engine_quirks.hpp named_ulimits_replace_defaults).
+  std::vector<Ulimit> default_ulimits;
 };
 
 

@@ -1,6 +1,7 @@
 #include "docker_backend.hpp"
 
 #include "containers.hpp"
+#include "docker_fs.hpp"
 #include "docker_handle.hpp"
 #include "engine_quirks.hpp"
 #include "engine/query.hpp"
@@ -42,6 +43,7 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   options.request_timeout = config.request_timeout;
   options.api_version = config.api_version;
   context_->agent_binary = choose_agent_binary(config, options.endpoint);
+  context_->engine_is_local = options.endpoint.kind == Endpoint::Kind::unix_socket;
   context_->state_dir = docker_state_dir(config);
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
@@ -90,8 +92,18 @@ std::vector<std::string> DockerBackend::warnings() {
   return warnings;
 }
 
+namespace {
+
+// The engine's archive API costs a round trip or more per Fs call: the whole manifest goes in
+// one request (owners are refused by create_sandbox).
+void stage_in_one_archive(Handle& sandbox, const std::vector<SandboxFile>& files) {
+  static_cast<DockerFs&>(sandbox.fs()).stage_files(files);
+}
+
+}  // namespace
+
 std::shared_ptr<Handle> DockerBackend::create(const SandboxSpec& spec) {
-  return stage_files_or_destroy(create_sandbox(context_, spec), spec.files);
+  return stage_files_or_destroy(create_sandbox(context_, spec), spec.files, stage_in_one_archive);
 }
 
 std::vector<VolumeInfo> DockerBackend::volumes() { return list_persistent_volumes(*context_); }
@@ -230,7 +242,7 @@ std::shared_ptr<Handle> DockerBackend::restore(const std::string& snapshot_id, c
   CreateOptions options;
   options.image = image;
   options.extra_labels = {{label::kSource, snapshot_id}};
-  return stage_files_or_destroy(create_sandbox(context_, overrides, options), overrides.files);
+  return stage_files_or_destroy(create_sandbox(context_, overrides, options), overrides.files, stage_in_one_archive);
 }
 
 std::vector<SnapshotInfo> DockerBackend::snapshots() {

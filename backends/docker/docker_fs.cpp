@@ -7,6 +7,7 @@
 #include <hutch/archive.hpp>
 #include <hutch/error.hpp>
 #include <hutch/path_policy.hpp>
+#include <hutch/sandbox_files.hpp>
 
 #include <boost/json.hpp>
 
@@ -271,6 +272,12 @@ void DockerFs::write_stream(const std::string& raw_path, const ChunkSource& sour
                     },
                     ArchiveEntryOptions{mode & 07777, owner_uid_, owner_gid_, ::time(nullptr)});
               });
+}
+
+void DockerFs::stage_files(const std::vector<SandboxFile>& files) {
+  check_alive_();
+  const std::string what = "staging " + std::to_string(files.size()) + " file(s) in sandbox " + container_;
+  put_archive("/", what, [&](ArchiveWriter& tar) { add_files_to_archive(tar, files, max_file_bytes_, owner_uid_, owner_gid_); });
 }
 
 void DockerFs::mkdir(const std::string& raw_path, bool parents, std::uint32_t mode) {

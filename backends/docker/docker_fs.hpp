@@ -51,6 +51,10 @@ class DockerFs final : public Fs {
   void rename(const std::string& from, const std::string& to) override;
   void symlink(const std::string& target, const std::string& path) override;
 
+  // A create's manifest in one archive request (add_files_to_archive), instead of a few
+  // round trips to the engine for each file and directory.
+  void stage_files(const std::vector<SandboxFile>& files);
+
  private:
   std::string archive_target(const std::string& path) const;
   // How a tar from the archive endpoint is named in errors: "sandbox <id>:<path>".

@@ -3,6 +3,7 @@
 #include "containers.hpp"
 
 #include "engine/query.hpp"
+#include "engine_quirks.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/spec.hpp>
@@ -76,12 +77,22 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   if (request.tty && request.tty_cols != 0 && request.tty_rows != 0)
     create["ConsoleSize"] = json::array{request.tty_rows, request.tty_cols};
   json::array env;
-  for (const auto& entry : env_changes) env.emplace_back(entry);
+  std::vector<std::string> argv = request.argv;
+  // Entries without '=' are names Handle::set_env unset; a request's own env wins over them.
+  std::vector<std::string> unset;
+  for (const auto& entry : env_changes) {
+    if (entry.find('=') != std::string::npos) env.emplace_back(entry);
+    else if (!request.env.contains(entry)) unset.push_back(entry);
+  }
+  if (!unset.empty() && exec_env_cannot_unset(self.context_->client->engine()))
+    argv = unset_then_exec_argv(unset, argv);
+  else
+    for (const auto& name : unset) env.emplace_back(name);
   for (const auto& [key, value] : request.env) env.emplace_back(key + "=" + value);
   env.emplace_back(std::string(kMarkerVariable) + "=" + self.marker_);
   create["Env"] = std::move(env);
   json::array cmd;
-  for (const auto& arg : request.argv) cmd.emplace_back(arg);
+  for (const auto& arg : argv) cmd.emplace_back(arg);
   create["Cmd"] = std::move(cmd);
   if (!request.cwd.empty()) create["WorkingDir"] = request.cwd;
   if (!user.empty()) create["User"] = user;

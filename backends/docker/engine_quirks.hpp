@@ -8,6 +8,7 @@
 #include "engine/client.hpp"
 
 #include <string>
+#include <vector>
 
 namespace hutch::docker {
 
@@ -38,6 +39,23 @@ bool archive_put_creates_directories(const EngineIdentity& engine);
 // dockerd only untags it while containers use it. On Podman, untag through the libpod API
 // (which Podman serves on the same socket) and delete without force.
 bool forced_image_delete_removes_containers(const EngineIdentity& engine);
+
+// Podman 4.3 applies containers.conf's default_ulimits only to a create request that names no
+// ulimit; one that names any (fsize) gets Podman's built-in nofile/nproc instead, which a
+// service under lower hard limits fails to set. dockerd keeps its defaults for the limits the
+// request does not name. See podman_default_ulimits.hpp.
+bool named_ulimits_replace_defaults(const EngineIdentity& engine);
+
+// An exec's Env entry "NAME" without '=' removes NAME from the command's environment on
+// dockerd; Podman 4.3 refuses the request ("badly formed, must be key=value"). On Podman the
+// command is started through `sh` (which the sandboxes without the agent need anyway) that
+// unsets the names first: unset_then_exec_argv.
+bool exec_env_cannot_unset(const EngineIdentity& engine);
+
+// argv run by /bin/sh after it unset each of `names` (passed as arguments, never as script
+// text, so no name is ever parsed by the shell).
+std::vector<std::string> unset_then_exec_argv(const std::vector<std::string>& names,
+                                              const std::vector<std::string>& argv);
 
 // The Dockerfile instruction that sets label `key` to `value`, each double-quoted with `"`
 // and `\` escaped, so any text survives the engine's Dockerfile parser.

@@ -5,6 +5,7 @@
 
 #include <hutch/error.hpp>
 #include <hutch/sandbox_files.hpp>
+#include <hutch/service_labels.hpp>
 #include <hutch/spec_json.hpp>
 
 #include <boost/json.hpp>
@@ -82,7 +83,16 @@ std::shared_ptr<Handle> RemoteBackend::create(const SandboxSpec& spec) {
   if (!spec.workspace.empty() && spec.workspace != kWorkspaceEphemeral && spec.workspace != kWorkspaceNone)
     throw_unsupported(name_, "a named workspace volume ('" + spec.workspace + "')");
   json::value body = json_io::spec_json(with_sources_of(spec));
-  body.as_object()["backend"] = service_backend();
+  if (auto pool = spec.labels.find(kLabelPool); pool != spec.labels.end()) {
+    // `--pool NAME` (the CLI's spec label): a ready sandbox of the service's pool, with only
+    // what applies to a made one; the rest of the spec is the pool's.
+    json::object hand_out{{"pool", pool->second}};
+    for (const char* key : {"env", "ttl_ms", "idle_timeout_ms", "files"})
+      if (const json::value* value = body.as_object().if_contains(key)) hand_out[key] = *value;
+    body = std::move(hand_out);
+  } else {
+    body.as_object()["backend"] = service_backend();
+  }
   return std::make_shared<RemoteHandle>(client_, name_, remote_info(client_->call("POST", "/v1/sandboxes", body), name_));
 }
 

@@ -222,6 +222,11 @@ std::unique_ptr<ServiceClient::Connection> ServiceClient::take_connection(bool& 
   return connect();
 }
 
+void ServiceClient::drop_idle_connections() {
+  std::lock_guard lock(idle_mutex_);
+  idle_.clear();
+}
+
 void ServiceClient::keep_connection(std::unique_ptr<Connection> connection) {
   std::lock_guard lock(idle_mutex_);
   if (idle_.size() < 4) idle_.push_back(std::move(connection));
@@ -232,15 +237,19 @@ std::unique_ptr<ServiceClient::Connection> ServiceClient::send(const Request& re
                                                                const std::string& what) {
   for (int attempt = 0;; ++attempt) {
     bool reused = false;
-    auto connection = take_connection(reused);
+    auto connection = attempt == 0 ? take_connection(reused) : connect();
     beast::error_code ec;
     http::write(connection->socket, request, ec);
     // The answer is the service's, which bounds it (a command's output by its limit).
     parser.emplace();
     parser->body_limit(boost::none);
     if (!ec) read(connection->socket, connection->buffer, *parser, ec);
-    // A kept connection the service has closed meanwhile (its idle timeout): once more, anew.
-    if (ec && reused && attempt == 0) continue;
+    // A kept connection the service has closed meanwhile (its header timeout): once more, on a
+    // new connection. The other kept ones have waited at least as long, so they go too.
+    if (ec && reused && attempt == 0) {
+      drop_idle_connections();
+      continue;
+    }
     if (ec) throw Error(Errc::io, what + ": " + ec.message());
     return connection;
   }

@@ -80,6 +80,7 @@ class ServiceClient {
   template <class Request, class Parser, class Read>
   std::unique_ptr<Connection> send(const Request& request, std::optional<Parser>& parser, Read read, const std::string& what);
   void keep_connection(std::unique_ptr<Connection> connection);
+  void drop_idle_connections();
 
   ServiceAddress address_;
   std::string authorization_;  // "Bearer <token>", or empty

@@ -17,7 +17,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <filesystem>
@@ -70,6 +73,7 @@ std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdl
   } else {
     runtime->id_ranges =
         std::make_unique<IdRangeRegistry>(config.id_ranges_dir, config.uid_base, config.uid_count, config.uid_ranges);
+    runtime->network = std::make_unique<network::BridgeNetwork>(config.bridge, config.state_root);
     const IdRange store = runtime->id_ranges->store_range();
     const std::string what = "[backends." + config.name + "] uid_base/uid_count/uid_ranges";
     for (const auto& file : {config.subuid_file, config.subgid_file}) {
@@ -115,6 +119,7 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.stop = true;
   caps.lifetimes = true;  // the leader holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
+  if (runtime_->network) caps.network_modes.push_back(NetworkMode::bridge);
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
   return caps;
@@ -226,6 +231,14 @@ std::vector<std::string> SubcontainerBackend::prune(const Filter& filter) {
   // no labels that could be matched, so a label filter leaves them alone.
   if (filter.labels.empty())
     for (auto& id : prune_orphan_cgroups(*runtime_)) removed.push_back(std::move(id));
+  // Addresses (and with the last one the bridge and the table) of sandboxes whose directory
+  // went without a release.
+  if (runtime_->network)
+    for (const auto& id : runtime_->network->reclaim([this](const std::string& id) {
+           struct stat info {};
+           return ::lstat(sandbox_paths(runtime_->config.sandboxes_dir, id).dir.c_str(), &info) == 0 || errno != ENOENT;
+         }))
+      runtime_->log->info("prune: released the bridge address of sandbox {}, which is gone", id);
   // Id ranges of sandboxes whose directory went without a release (a hutch that crashed).
   if (runtime_->id_ranges)
     for (const auto& range : runtime_->id_ranges->reclaim_stale())

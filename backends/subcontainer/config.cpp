@@ -73,6 +73,20 @@ BackendConfig read_backend_config(const PluginContext& context) {
     if (*v != 0 && *v < (1u << 20)) table.fail("ephemeral_size", "expected 0 (no tmpfs of its own) or at least 1m");
     config.ephemeral_size = *v;
   }
+  if (auto v = table.get_string("bridge")) {
+    // A link name: at most IFNAMSIZ-1 characters, none that `ip` or a path would misread.
+    const bool valid = !v->empty() && v->size() <= 15 &&
+                       v->find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+                           std::string::npos;
+    if (!valid) table.fail("bridge", "expected a link name of 1 to 15 letters, digits, '_', '.' or '-'");
+    config.bridge.bridge = *v;
+  }
+  if (auto v = table.get_string("bridge_subnet")) {
+    const auto subnet = network::parse_ipv4_cidr(*v);
+    if (!subnet || subnet->prefix < 8 || subnet->prefix > 29 || subnet->address != subnet->network())
+      table.fail("bridge_subnet", "'" + *v + "' is not an IPv4 network with a prefix of 8 to 29 bits, like \"10.213.0.0/16\"");
+    config.bridge.subnet = *subnet;
+  }
   config.helper = default_helper_path();
   if (auto v = table.get_string("helper")) config.helper = *v;
   table.reject_unknown_keys();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "agent/capability_names.hpp"
+#include "network/bridge_network.hpp"
 
 #include <hutch/plugin.hpp>
 
@@ -55,6 +56,8 @@ struct BackendConfig {
   std::chrono::milliseconds stop_grace = kDefaultStopGrace;
   ImageSettings image_settings;         // the [images] table (pull policy, registries, auth)
   std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
+  // `--network bridge` (root only): the keys bridge and bridge_subnet.
+  network::BridgeSettings bridge;
 };
 
 // Docker's default set: what ordinary programs (package managers, servers) expect of root.

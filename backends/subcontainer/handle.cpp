@@ -207,7 +207,18 @@ Fs& SubcontainerHandle::fs() {
   if (record_.idle_timeout_ms != 0) touch_.touch(paths().socket, record_.id);
   // The helper that serves it starts with its first call.
   if (!fs_) {
-    fs_ = std::make_unique<SandboxFs>(runtime_->config.helper, record_.id, [record = record_] { return open_leader_files(record); });
+    // The record is read anew for each helper start: a start() since then has a new leader,
+    // and after a destroy there is none (Errc::state).
+    fs_ = std::make_unique<SandboxFs>(runtime_->config.helper, record_.id, [file = paths().record, id = record_.id] {
+      SandboxRecord record;
+      try {
+        record = load_record(file, id);
+      } catch (const Error& e) {
+        if (e.code() != Errc::not_found) throw;
+        throw Error(Errc::state, "sandbox " + id + " no longer exists (destroyed?)");
+      }
+      return open_leader_files(record);
+    });
     fs_->set_max_file_bytes(record_.spec.max_file_bytes);
   }
   return *fs_;
@@ -283,8 +294,7 @@ void SubcontainerHandle::stop() {
   const FileLock record_lock = lock_record();
   reload_record();
   // Its helper works in the leader's namespaces, which go with the leader.
-  fs_.reset();
-  stop_sandbox(*runtime_, record_);
+  with_fs_helper_stopped([&] { stop_sandbox(*runtime_, record_); });
 }
 
 void SubcontainerHandle::start() {
@@ -293,8 +303,7 @@ void SubcontainerHandle::start() {
   const FileLock record_lock = lock_record();
   reload_record();
   if (leader_alive(record_)) return;
-  fs_.reset();
-  helper_ = start_sandbox(*runtime_, record_);
+  with_fs_helper_stopped([&] { helper_ = start_sandbox(*runtime_, record_); });
   auto paths = this->paths();
   if (auto message = agent::load_launch_request(paths.dir))
     agent::launch_main_command(paths.socket, record_.id, paths.dir, *message);
@@ -316,11 +325,15 @@ void SubcontainerHandle::set_lifetime(const LifetimeUpdate& update) {
     agent::send_lifetime(paths.socket, record_.id, {record_.ttl_deadline_ms, record_.idle_timeout_ms});
 }
 
+void SubcontainerHandle::with_fs_helper_stopped(const std::function<void()>& body) {
+  if (fs_) fs_->without_helper(body);
+  else body();
+}
+
 void SubcontainerHandle::destroy() {
   std::lock_guard lock(mutex_);
   if (destroyed_) return;
-  fs_.reset();
-  destroy_sandbox(*runtime_, record_.id);
+  with_fs_helper_stopped([&] { destroy_sandbox(*runtime_, record_.id); });
   destroyed_ = true;
 }
 

@@ -12,6 +12,7 @@
 #include <hutch/handle.hpp>
 
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <optional>
 
@@ -48,6 +49,9 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   // The helper that started this sandbox, reaped with the handle (create does not wait for it).
   void adopt_helper(ExitingChild helper) { helper_ = std::move(helper); }
   SandboxPaths paths() const;
+  // Runs `body` (a stop, start or destroy) with the fs helper ended and none started meanwhile:
+  // the helper lives in the sandbox's namespaces and would keep them busy.
+  void with_fs_helper_stopped(const std::function<void()>& body);
   // Runs `body` with every process of the sandbox frozen (when the host has a freezer), so
   // its upper layer can be copied consistently.
   void with_frozen(const std::function<void()>& body);
@@ -71,6 +75,9 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   SandboxRecord record_;
   std::mutex mutex_;
   bool destroyed_ = false;
+  // Made by the first fs() and kept as long as the handle: callers hold the Fs& that fs()
+  // gave them, also across a stop or destroy on another thread (their calls then fail with
+  // Errc::state once the sandbox is gone), so it is never freed early; only its helper stops.
   std::unique_ptr<SandboxFs> fs_;
   ExitingChild helper_;
   agent::ActivityTouch touch_;

@@ -239,6 +239,15 @@ ExitingChild start_leader(PendingHelper& helper, SandboxRecord& record, const Sa
   return std::move(started.helper);
 }
 
+// A bridge sandbox's leader runs: its network namespace gets its interface before anything
+// else runs there (commands come only once create or start has returned).
+void connect_network(const Runtime& runtime, const SandboxRecord& record) {
+  if (record.spec.network != NetworkMode::bridge) return;
+  const auto address = runtime.network->attach(record.id, record.leader_pid, record.spec.egress);
+  runtime.log->debug("sandbox {}: bridge {} address {}", record.id, runtime.network->settings().bridge,
+                     network::format_ipv4(address));
+}
+
 }  // namespace
 
 void write_plan_lifetime(const std::filesystem::path& plan, const SandboxRecord& record) {
@@ -287,6 +296,10 @@ void stop_sandbox(const Runtime& runtime, SandboxRecord& record) {
   record.stopped = true;
   save_record(paths.record, record);
   stop_leader(record, stop_grace(runtime, record.spec));
+  // Its address stays for the next start; the host end of its veth goes.
+  if (runtime.network && record.spec.network == NetworkMode::bridge)
+    if (auto failure = runtime.network->detach(record.id); !failure.empty())
+      runtime.log->warn("sandbox {}: stop: {}", record.id, failure);
   // Gone with its processes: a stopped sandbox holds no memory of its own. start() makes it anew.
   if (cgroup) cgroup->remove();
   record.cgroup_version = 0;
@@ -331,6 +344,7 @@ ExitingChild start_sandbox(const Runtime& runtime, SandboxRecord& record) {
     record.stopped = false;
     ExitingChild started = start_leader(helper, record, paths);
     runtime.log->debug("sandbox {}: started again, leader pid {}", record.id, record.leader_pid);
+    connect_network(runtime, record);
     return started;
   } catch (...) {
     // Left stopped, as it was: a later start may succeed.
@@ -356,10 +370,11 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
                                                    const UpperSeed& seed) {
   validate(spec);
   const auto& config = runtime->config;
-  if (spec.network == NetworkMode::bridge)
-    throw Error(Errc::unsupported, "subcontainer: network \"bridge\" is not supported; use \"none\" or \"host\"");
+  if (spec.network == NetworkMode::bridge && !runtime->network)
+    throw Error(Errc::unsupported, "subcontainer: network \"bridge\" needs root (rootless bridge networking "
+                                   "is not done yet); use \"none\" or \"host\"");
   if (!spec.ports.empty())
-    throw Error(Errc::unsupported, "subcontainer: publishing ports is not supported (no bridge network); "
+    throw Error(Errc::unsupported, "subcontainer: publishing ports is not supported yet; "
                                    "use network \"host\" and listen on a free port instead");
   if (spec.image.empty()) spec.image = "host";
   // Before anything is made: a pull may take minutes and may fail.
@@ -446,6 +461,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   write_plan(paths.plan, plan);
   ExitingChild started = start_leader(helper, record, paths);
   runtime->log->debug("sandbox {}: started, leader pid {}", id, record.leader_pid);
+  connect_network(*runtime, record);
   rollback.dismiss();
   auto handle = std::make_shared<SubcontainerHandle>(runtime, std::move(record));
   handle->adopt_helper(std::move(started));
@@ -476,6 +492,11 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
     stop_leader(*record, stop_grace(runtime, record->spec));
     if (cgroup) cgroup->remove();
   }
+  // After its leader: nothing in the sandbox uses the address any more. Also without a record
+  // (a create that died after taking a lease).
+  if (runtime.network)
+    if (auto failure = runtime.network->release(id); !failure.empty())
+      runtime.log->warn("sandbox {}: releasing its bridge network: {} (prune tries again)", id, failure);
   remove_sandbox_dir(paths.dir);
   // Only once its files are gone may another sandbox get the range.
   if (runtime.id_ranges) {

@@ -58,7 +58,7 @@ std::string render_plan(const SetupPlan& plan) {
   lines.add(k::kUidMap, {"0", std::to_string(plan.outside_uid), std::to_string(plan.id_count)});
   lines.add(k::kGidMap, {"0", std::to_string(plan.outside_gid), std::to_string(plan.id_count)});
   lines.add(k::kSetgroups, {plan.rootless ? "deny" : "allow"});
-  lines.add(k::kNetwork, {plan.network == NetworkMode::host ? "host" : "none"});
+  lines.add(k::kNetwork, {to_string(plan.network)});
   lines.add(k::kRoot, {plan.root});
   for (const auto& lower : plan.lower) {
     if (lower.mount_point.empty()) {

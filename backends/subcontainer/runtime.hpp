@@ -30,6 +30,7 @@ struct Runtime {
   bool delegated_cgroups = false;
   std::uint32_t caller_uid = 0, caller_gid = 0;
   std::unique_ptr<IdRangeRegistry> id_ranges;  // as root only
+  std::unique_ptr<network::BridgeNetwork> network;  // as root only: `--network bridge`
 };
 
 // As root, this also registers the id block in config.subuid_file/subgid_file

@@ -11,5 +11,9 @@ namespace hutch {
 inline constexpr const char* kLabelService = "hutch.service";
 // The tenant of the token that made the sandbox: only that tenant's tokens see it.
 inline constexpr const char* kLabelTenant = "hutch.tenant";
+// The warm pool ([serve.pools.NAME]) a sandbox was made for. It stays after the hand-out (a
+// backend cannot change labels after create): the service itself records which pool
+// sandboxes it handed out (server/pools.hpp).
+inline constexpr const char* kLabelPool = "hutch.pool";
 
 }  // namespace hutch

@@ -28,6 +28,21 @@ inline constexpr const char* kLabelOwner = "hutch.owner";      // "<host>:<pid>:
 
 enum class NetworkMode { none, host, bridge };
 
+// SandboxSpec::egress: what a rule does with the outgoing connections it matches.
+enum class EgressAction { allow, deny };
+// One rule of a sandbox's egress policy. Rules are ordered: the first whose destination
+// matches an outgoing connection decides it; one that no rule matches gets the backend's
+// default (on a bridge network: the public internet allowed; private, shared, loopback,
+// link-local (cloud metadata), multicast and reserved ranges and the host's own addresses
+// denied). `--deny-net all` after allow rules makes an allowlist.
+struct EgressRule {
+  EgressAction action = EgressAction::deny;
+  // "all", or an IPv4 or IPv6 address or network without host bits: "203.0.113.7",
+  // "10.0.0.0/8", "2001:db8::/32".
+  std::string destination;
+  bool operator==(const EgressRule&) const = default;
+};
+
 enum class MountType {
   volume,  // named, persistent, owned by the backend; survives the sandbox
   bind,    // a host path; refused unless configuration allows its prefix
@@ -129,6 +144,9 @@ struct SandboxSpec {
   std::optional<Duration> stop_grace;
   bool read_only_root = false;
   std::vector<std::uint16_t> ports;  // container ports to publish on 127.0.0.1
+  // Egress policy (EgressRule), network "bridge" only; empty: the backend's default. A
+  // backend that cannot enforce rules refuses a spec with any (Errc::unsupported).
+  std::vector<EgressRule> egress;
   // Owned by no process (`hutch create`, `hutch run --keep`): prune removes it only once its ttl or
   // idle timeout has passed, or with --all. Otherwise the creating process owns it and prune
   // removes it once that process is gone.
@@ -341,6 +359,9 @@ HUTCH_API const char* to_string(MountType) noexcept;
 HUTCH_API const char* to_string(SandboxState) noexcept;
 HUTCH_API const char* to_string(MainCommandState) noexcept;
 HUTCH_API NetworkMode parse_network_mode(const std::string& text);
+HUTCH_API const char* to_string(EgressAction) noexcept;  // "allow" | "deny"
+// Errc::invalid_argument naming the accepted words.
+HUTCH_API EgressAction parse_egress_action(const std::string& text);
 HUTCH_API MountType parse_mount_type(const std::string& text);
 // One line for people: "fork snapshot pause ...; network: none host; mounts: volume bind".
 HUTCH_API std::string describe(const Capabilities& capabilities);

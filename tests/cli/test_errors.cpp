@@ -22,6 +22,23 @@ TEST_F(ErrorTest, BadDurationNetworkAndEnv) {
   expect_hutch_error(hutch({"create", "-e", "NOVALUE"}), {"--env", "NOVALUE"});
 }
 
+TEST_F(ErrorTest, BadEgressRules) {
+  expect_hutch_error(hutch({"create", "--network", "bridge", "--allow-net", "10.0.0.1/8"}), {"10.0.0.1/8", "prefix"});
+  expect_hutch_error(hutch({"create", "--network", "bridge", "--deny-net", "everything"}), {"everything"});
+  expect_hutch_error(hutch({"create", "--deny-net", "all"}), {"bridge", "none"});
+}
+
+// The rules keep the order they were given in, across both options (the first match wins):
+// the message numbers the bad rule by its place among all of them.
+TEST_F(ErrorTest, EgressRulesKeepTheirCommandLineOrder) {
+  expect_hutch_error(hutch({"create", "--network", "bridge", "--allow-net", "198.18.0.0/15", "--deny-net", "all",
+                            "--allow-net", "bad.example"}),
+                     {"egress rule 3 (allow)", "bad.example"});
+  expect_hutch_error(hutch({"create", "--network", "bridge", "--deny-net", "10.0.0.0/8", "--allow-net", "bad.example",
+                            "--deny-net", "all"}),
+                     {"egress rule 2 (allow)", "bad.example"});
+}
+
 TEST_F(ErrorTest, UnknownBackend) {
   expect_hutch_error(hutch({"--backend", "no-such-backend", "ls"}), {"no-such-backend"});
 }

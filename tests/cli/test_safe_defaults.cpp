@@ -108,14 +108,16 @@ TEST_P(SafeDefaultsTest, AForkBombEndsInsideADefaultSandbox) {
   if (GetParam() == "subcontainer") write_config("", "[backends.subcontainer]\ncpu_weight = 10\n");
   HostProbe probe;
   const auto start = Clock::now();
-  std::vector<std::string> args{"--json", "run", "--timeout", "10s", "--max-output", "64k"};
+  // 20 s: at cpu_weight 10 on a host busy with other work (compilers beside the tests), the
+  // bomb took more than 10 s to reach its pids limit.
+  std::vector<std::string> args{"--json", "run", "--timeout", "20s", "--max-output", "64k"};
   args.insert(args.end(), image_.begin(), image_.end());
   // Every level waits for its pipeline, so the bomb grows until forks fail and mostly holds its
   // processes until the timeout; but a level whose own fork fails ends (busybox sh exits on a
   // failed fork), and the whole bomb sometimes collapses early. The command's first process
   // therefore becomes a sleep that outlives the timeout: the run always ends by the timeout's
   // kill of the whole tree, bomb included.
-  args.insert(args.end(), {"--", "sh", "-c", "bomb() { bomb | bomb; }; bomb & exec sleep 30"});
+  args.insert(args.end(), {"--", "sh", "-c", "bomb() { bomb | bomb; }; bomb & exec sleep 60"});
   const HutchResult result = on_backend(args);
   const auto worst = probe.stop();
   EXPECT_EQ(result.exit_code, 124) << result.err;

@@ -9,14 +9,9 @@ import { writeFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Service, tokens, env, expectError, namespacesUsable } from './service_fixture.mjs';
+import { Service, tokens, env, expectError, backendSkip } from './service_fixture.mjs';
 
-const required = (name) => ['1', 'true', 'yes'].includes(process.env[name] ?? '');
-let skip = false;
-if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
-  if (required('HUTCH_REQUIRE_NAMESPACES')) throw new Error('HUTCH_REQUIRE_NAMESPACES is set but user+mount namespaces are not usable');
-  skip = 'user+mount namespaces are not usable here (set HUTCH_REQUIRE_NAMESPACES=1 to fail instead)';
-}
+const skip = await backendSkip();
 
 const admin = { token: tokens.admin };
 const alice = { token: tokens.alice };
@@ -237,6 +232,19 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
     const removed = await service.curl('DELETE', `${files}?path=/tmp/api&recursive=true`, admin);
     assert.equal(removed.status, 204, removed.text);
     expectError(await service.curl('GET', `${files}/list?path=/tmp/api`, admin), 404, 'not_found');
+  });
+
+  it('PATCH env sets and unsets the environment of later commands (Handle::set_env)', async () => {
+    const sandbox = await create();
+    const path = `/v1/sandboxes/${sandbox.id}`;
+    const patched = await service.curl('PATCH', path, { ...admin, json: { env: { set: { LATER: 'set' }, unset: ['GREETING'] } } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal((await exec(sandbox.id, { argv: ['printenv', 'LATER'] })).json.stdout, 'set\n');
+    assert.equal((await exec(sandbox.id, { argv: ['printenv', 'GREETING'] })).json.exit_code, 1);
+    expectError(await service.curl('PATCH', path, { ...admin, json: { env: { set: { A: 1 } } } }), 400, 'invalid_argument', "field 'env.set.A'");
+    expectError(await service.curl('PATCH', path, { ...admin, json: { env: { sett: {} } } }), 400, 'invalid_argument', "field 'env.sett'");
+    expectError(await service.curl('PATCH', path, { ...admin, json: { env: { set: { A: '1' }, unset: ['A'] } } }), 400, 'invalid_argument');
+    assert.equal((await service.curl('DELETE', path, admin)).status, 204);
   });
 
   it('answers the lifecycle verbs the backend has, and 501 for those it lacks', async () => {

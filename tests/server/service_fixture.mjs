@@ -39,6 +39,15 @@ export async function namespacesUsable() {
   }
 }
 
+// The `skip` of a suite on env.backend: false, or why subcontainer cannot run here; with
+// HUTCH_REQUIRE_NAMESPACES=1 that is an error instead of a skip.
+export async function backendSkip() {
+  if (env.backend !== 'subcontainer' || await namespacesUsable()) return false;
+  if (['1', 'true', 'yes'].includes(process.env.HUTCH_REQUIRE_NAMESPACES ?? ''))
+    throw new Error('HUTCH_REQUIRE_NAMESPACES is set but user+mount namespaces are not usable');
+  return 'user+mount namespaces are not usable here (set HUTCH_REQUIRE_NAMESPACES=1 to fail instead)';
+}
+
 export class Service {
   // Starts `hutch serve` on `backend` with `serveTable` lines in [serve] and `extraTokens`
   // lines in its tokens file; resolves once it
@@ -57,8 +66,17 @@ export class Service {
     writeFileSync(service.tokensFile,
       `# the test's tokens\nadmin ${tokens.admin}\nalice ${tokens.alice} tenant=alice\n\nbob ${tokens.bob} tenant=bob\n${extraTokens}`,
       { mode: 0o600 });
-    service.process = spawn(env.hutch, ['--config', service.config, 'serve', '--listen', `unix://${service.socket}`,
-      '--listen', 'tcp://127.0.0.1:0', '--tokens-file', service.tokensFile, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    service.args = ['--config', service.config, 'serve', '--listen', `unix://${service.socket}`,
+      '--listen', 'tcp://127.0.0.1:0', '--tokens-file', service.tokensFile, ...extraArgs];
+    await service.#launch();
+    service.instanceId = readFileSync(join(service.stateDir, 'serve', 'instance-id'), 'utf8').trim();
+    return service;
+  }
+
+  // Starts the service's process; resolves once it listens on both its socket and its TCP port.
+  async #launch() {
+    const service = this;
+    service.process = spawn(env.hutch, service.args, { stdio: ['ignore', 'ignore', 'pipe'] });
     service.stderr = '';
     service.exited = new Promise((resolve) => service.process.on('exit', (code, signal) => resolve({ code, signal })));
     // A service that does not start leaves nothing: not its process, not its directory.
@@ -80,18 +98,33 @@ export class Service {
       rmSync(service.dir, { recursive: true, force: true });
       throw error;
     });
-    service.instanceId = readFileSync(join(service.stateDir, 'serve', 'instance-id'), 'utf8').trim();
-    return service;
   }
 
-  // Removes every sandbox the service can see (as the operator), checks that none is left,
-  // stops the service with SIGTERM, and removes its directory.
+  // kill -9 of the service, then a new one on the same configuration and state.
+  async restartAfterKill() {
+    this.process.kill('SIGKILL');
+    await this.exited;
+    await this.#launch();
+  }
+
+  // The sandboxes of this service as the backend itself lists them (`hutch ls`), the service's
+  // bookkeeping aside.
+  async backendList() {
+    const { stdout } = await run(env.hutch, ['--config', this.config, '--json', 'ls']);
+    return JSON.parse(stdout).filter((s) => s.labels?.['hutch.service'] === this.instanceId);
+  }
+
+  // Removes every sandbox this service made (as the operator), checks that none is left,
+  // stops the service with SIGTERM, and removes its directory. Only this service's: the
+  // operator sees every sandbox of the backend, and other tests run beside this one on the
+  // same docker engine.
   async stop() {
     try {
       if (this.process.exitCode === null) {
-        const listed = await this.curl('GET', '/v1/sandboxes', { token: tokens.admin });
+        const own = `/v1/sandboxes?label=${encodeURIComponent(`hutch.service=${this.instanceId}`)}`;
+        const listed = await this.curl('GET', own, { token: tokens.admin });
         for (const sandbox of listed.json ?? []) await this.curl('DELETE', `/v1/sandboxes/${sandbox.id}`, { token: tokens.admin });
-        const after = await this.curl('GET', '/v1/sandboxes', { token: tokens.admin });
+        const after = await this.curl('GET', own, { token: tokens.admin });
         assert.deepEqual(after.json, [], 'sandboxes left after the test');
         this.process.kill('SIGTERM');
         const { code, signal } = await this.exited;

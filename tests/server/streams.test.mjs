@@ -3,14 +3,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { Service, tokens, env, expectError, namespacesUsable } from './service_fixture.mjs';
+import { Service, tokens, env, expectError, backendSkip } from './service_fixture.mjs';
 
-const required = (name) => ['1', 'true', 'yes'].includes(process.env[name] ?? '');
-let skip = false;
-if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
-  if (required('HUTCH_REQUIRE_NAMESPACES')) throw new Error('HUTCH_REQUIRE_NAMESPACES is set but user+mount namespaces are not usable');
-  skip = 'user+mount namespaces are not usable here (set HUTCH_REQUIRE_NAMESPACES=1 to fail instead)';
-}
+const skip = await backendSkip();
 
 // One streamed command: sends `request` (and then `script(ws)` runs), collects stdout, stderr,
 // the exit message and any error messages until the server closes.

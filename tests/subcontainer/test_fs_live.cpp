@@ -13,7 +13,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,16 @@
 namespace {
 
 using hutch::ExecResult;
+
+template <class Call>
+void expect_errc(hutch::Errc expected, Call&& call) {
+  try {
+    call();
+    ADD_FAILURE() << "no error; expected " << static_cast<int>(expected);
+  } catch (const hutch::Error& e) {
+    EXPECT_EQ(e.code(), expected) << e.what();
+  }
+}
 using hutch::FileType;
 using hutch::Handle;
 
@@ -118,3 +130,44 @@ TEST_F(FsLiveTest, FilesOfOtherSandboxUsersAreReadableAndWritable) {
 }
 
 }  // namespace
+
+// An Fs& taken before the sandbox is stopped or destroyed stays usable as an object: its calls
+// fail with Errc::state while the sandbox is down or gone, and work again after a start (the
+// service holds one across concurrent requests; it was freed under it before).
+TEST_F(FsLiveTest, AnFsTakenBeforeStopOrDestroyFailsCleanlyAfterwards) {
+  hutch::Fs& fs = sandbox_->fs();
+  fs.write("/tmp/before", "x");
+  sandbox_->stop();
+  expect_errc(hutch::Errc::state, [&] { fs.stat("/tmp/before"); });
+  sandbox_->start();
+  EXPECT_EQ(fs.stat("/tmp/before").type, FileType::regular);
+  sandbox_->destroy();
+  expect_errc(hutch::Errc::state, [&] { fs.read("/tmp/before"); });
+  sandbox_.reset();
+}
+
+TEST_F(FsLiveTest, FsCallsRacingADestroyEndInAnAnswerOrAStateError) {
+  hutch::Fs& fs = sandbox_->fs();
+  fs.write("/tmp/racing", "x");
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, refused{0};
+  std::thread caller([&] {
+    while (!stop) {
+      try {
+        fs.stat("/tmp/racing");
+        ++answered;
+      } catch (const hutch::Error& e) {
+        EXPECT_TRUE(e.code() == hutch::Errc::state || e.code() == hutch::Errc::backend) << e.what();
+        ++refused;
+      }
+    }
+  });
+  while (answered < 20) std::this_thread::yield();
+  sandbox_->destroy();
+  const int refused_before = refused;
+  while (refused < refused_before + 5) std::this_thread::yield();
+  stop = true;
+  caller.join();
+  sandbox_.reset();
+}
+

@@ -1,6 +1,7 @@
 // SandboxSpec::files (<hutch/sandbox_files.hpp>), the host-only fields an untrusted client may
 // not set (<hutch/untrusted_spec.hpp>), max_file_bytes for Fs writes (limit_file_size) and
 // the spec's JSON form of the three new fields.
+#include <hutch/archive.hpp>
 #include <hutch/error.hpp>
 #include <hutch/fs.hpp>
 #include <hutch/sandbox_files.hpp>
@@ -12,7 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 namespace hutch {
@@ -141,6 +145,61 @@ TEST(SpecJsonIssue14, FilesMaxFileBytesAndWorkspaceRoundTrip) {
   spec.max_file_bytes = 12345;
   spec.workspace = "proj";
   EXPECT_EQ(spec_from_json(spec_to_json(spec)), spec);
+}
+
+// add_files_to_archive: the docker backend's one-request staging of a manifest.
+std::string archive_of(const std::vector<SandboxFile>& files, std::optional<std::uint64_t> max_file_bytes) {
+  std::string tar;
+  ArchiveWriter writer([&](std::string_view chunk) { return tar.append(chunk), true; });
+  add_files_to_archive(writer, files, max_file_bytes, 1000, 1001);
+  writer.finish();
+  return tar;
+}
+
+TEST(FilesArchive, EntriesAreRelativeWithModeOwnerAndContentFromMemoryOrHost) {
+  char host_path[] = "/tmp/hutch-files-archive-XXXXXX";
+  const int fd = ::mkstemp(host_path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(host_path) << "from the host";
+  SandboxFile from_host;
+  from_host.path = "/etc//app/key";
+  from_host.source = host_path;
+  from_host.mode = 0600;
+  const std::string tar = archive_of({file("/workspace/a.txt", "alpha"), from_host}, std::nullopt);
+  std::remove(host_path);
+
+  ArchiveReader reader = ArchiveReader::from_memory(tar, "staged");
+  ASSERT_NE(reader.next(), nullptr);
+  EXPECT_EQ(reader.entry_path(), "workspace/a.txt");
+  EXPECT_EQ(reader.entry_mode(), 0644u);
+  EXPECT_EQ(reader.entry_stat().uid, 1000u);
+  EXPECT_EQ(reader.entry_stat().gid, 1001u);
+  std::string data;
+  reader.read_data([&](std::string_view chunk) { return data.append(chunk), true; });
+  EXPECT_EQ(data, "alpha");
+  ASSERT_NE(reader.next(), nullptr);
+  EXPECT_EQ(reader.entry_path(), "etc/app/key");
+  EXPECT_EQ(reader.entry_mode(), 0600u);
+  data.clear();
+  reader.read_data([&](std::string_view chunk) { return data.append(chunk), true; });
+  EXPECT_EQ(data, "from the host");
+  EXPECT_EQ(reader.next(), nullptr);
+}
+
+TEST(FilesArchive, AFileBeyondMaxFileBytesOrAMissingSourceIsRefusedNamingIt) {
+  Error too_big = error_of([&] { archive_of({file("/small", "ok"), file("/big", std::string(100, 'x'))}, 99); });
+  EXPECT_EQ(too_big.code(), Errc::invalid_argument);
+  EXPECT_NE(std::string(too_big.what()).find("files[1] '/big'"), std::string::npos) << too_big.what();
+  EXPECT_NE(std::string(too_big.what()).find("max_file_bytes"), std::string::npos) << too_big.what();
+  EXPECT_NO_THROW(archive_of({file("/exact", std::string(99, 'x'))}, 99));
+
+  SandboxFile missing;
+  missing.path = "/gone";
+  missing.source = "/nonexistent/hutch-host-file";
+  Error not_there = error_of([&] { archive_of({missing}, std::nullopt); });
+  EXPECT_EQ(not_there.code(), Errc::not_found);
+  EXPECT_NE(std::string(not_there.what()).find("files[0] '/gone'"), std::string::npos) << not_there.what();
 }
 
 }  // namespace

@@ -75,6 +75,28 @@ TEST(ValidateSpec, NamesTheFieldThatIsWrong) {
       {"env key with =", [](SandboxSpec& s) { s.env["A=B"] = "x"; }, "env key 'A=B' contains '='"},
       {"env key with NUL", [](SandboxSpec& s) { s.env[std::string("A\0B", 3)] = "x"; },
        "env key contains a NUL byte"},
+      {"egress destination that is no address",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.egress = {{EgressAction::allow, "10.0.0.0/8"}, {EgressAction::deny, "example.com"}};
+       },
+       "egress rule 2 (deny): 'example.com' is not \"all\", an IP address or a network like 10.0.0.0/8 or "
+       "2001:db8::/32"},
+      {"egress network with host bits",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.egress = {{EgressAction::allow, "10.1.2.3/8"}};
+       },
+       "egress rule 1 (allow): '10.1.2.3/8' has bits set past its prefix length /8"},
+      {"egress prefix too long",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.egress = {{EgressAction::allow, "2001:db8::/129"}};
+       },
+       "egress rule 1 (allow): '2001:db8::/129': the prefix length must be 0 to 128"},
+      {"egress without a bridge network",
+       [](SandboxSpec& s) { s.egress = {{EgressAction::deny, "all"}}; },
+       "egress rules (--allow-net, --deny-net) need network \"bridge\"; network is \"none\""},
       {"relative mount target",
        [](SandboxSpec& s) { s.mounts = {volume("a", "/a"), volume("b", "x")}; },
        "mount 2: target must be absolute, got 'x'"},

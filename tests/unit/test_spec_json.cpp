@@ -25,6 +25,7 @@ TEST(SpecJson, RoundTrips) {
   spec.idle_timeout = std::chrono::seconds(5);
   spec.read_only_root = true;
   spec.ports = {80, 443};
+  spec.egress = {{EgressAction::deny, "all"}, {EgressAction::allow, "2001:db8::/32"}};
   spec.detached = true;
   spec.ephemeral = true;
   EXPECT_EQ(spec_from_json(spec_to_json(spec)), spec);
@@ -52,6 +53,9 @@ TEST(SpecJson, RequestFormNamesTheWrongField) {
   EXPECT_EQ(message_of(R"({"ports":[80, 70000]})"), "field 'ports[1]': expected an integer from 1 to 65535, got 70000");
   EXPECT_EQ(message_of(R"({"imgae":"x"})"), "field 'imgae': unknown field");
   EXPECT_EQ(message_of(R"({"network":"wide"})").rfind("field 'network': ", 0), 0u);
+  EXPECT_EQ(message_of(R"({"egress":[{"action":"permit","destination":"all"}]})"),
+            "field 'egress[0].action': egress action 'permit' is not one of: allow, deny");
+  EXPECT_EQ(message_of(R"({"egress":[{"action":"deny","to":"all"}]})"), "field 'egress[0].to': unknown field");
   EXPECT_EQ(message_of(R"({"image":)").rfind("the spec is not valid JSON", 0), 0u);
   SandboxSpec unlimited = spec_from_request_json(R"({"memory":"unlimited","ttl_ms":5000})");
   EXPECT_TRUE(unlimited.limits.memory_unlimited);

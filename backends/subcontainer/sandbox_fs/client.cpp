@@ -38,6 +38,12 @@ SandboxFs::SandboxFs(std::filesystem::path helper, std::string id, std::function
 
 SandboxFs::~SandboxFs() = default;
 
+void SandboxFs::without_helper(const std::function<void()>& body) {
+  std::lock_guard lock(mutex_);
+  process_.reset();
+  body();
+}
+
 SandboxFs::Reply SandboxFs::call(const std::string& body) {
   std::string answer;
   Reply reply;

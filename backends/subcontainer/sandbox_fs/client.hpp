@@ -51,6 +51,12 @@ class SandboxFs final : public hutch::Fs {
   // sandbox's network namespace (Handle::connect_port's contract).
   agent::UniqueFd connect_port(std::uint16_t port);
 
+  // Ends the helper (after the request in progress, if any) and runs `body` (a stop or destroy
+  // of the sandbox) before any other call may start a new one; calls made meanwhile wait, then
+  // start a helper for the sandbox as it is then, or fail with Errc::state when it is down or
+  // gone (`open_leader`).
+  void without_helper(const std::function<void()>& body);
+
   // Bytes per read_stream chunk.
   static constexpr std::size_t kChunkSize = 256 * 1024;
 

@@ -64,6 +64,10 @@ export class HutchClient {
   setLifetimes(id: string, lifetimes: Lifetimes, options: CallOptions = {}): Promise<Sandbox> {
     return this.transport.json('PATCH', this.#sandbox(id), { ...options, json: lifetimes });
   }
+  /** Sets (and unsets) environment variables of the commands started from now on, kept with the sandbox (PATCH env). */
+  setEnv(id: string, set: Record<string, string>, unset: string[] = [], options: CallOptions = {}): Promise<Sandbox> {
+    return this.transport.json('PATCH', this.#sandbox(id), { ...options, json: { env: { set, unset } } });
+  }
   stop(id: string, options: CallOptions = {}): Promise<Sandbox> {
     return this.transport.json('POST', this.#sandbox(id, '/stop'), options);
   }

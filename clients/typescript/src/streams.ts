@@ -18,6 +18,7 @@ const kStdin = 0;
 const kStdout = 1;
 const kStderr = 2;
 const kHighWaterMark = 1 << 20;
+const kAbortGraceMs = 5000;
 
 const signalNumbers: Record<string, number> = {
   SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGUSR1: 10, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
@@ -155,6 +156,8 @@ export class CommandStream {
       if (message.type === 'exit') {
         const { type: _type, ...status } = message;
         exit = status as unknown as ExitStatus;
+        // Aborted: the kill has taken effect, so the stream can end (see onAbort).
+        if (signal?.aborted) this.#socket.close(1000);
       } else if (message.type === 'error' && message.error) {
         const error = new HutchError(message.error.code as HutchError['code'], message.error.message);
         // Before the exit, an error followed by a close other than 1000 is fatal (the command
@@ -184,10 +187,19 @@ export class CommandStream {
     this.#exited.catch(() => {});
 
     if (signal) {
+      // The command is killed and the stream ends once its exit arrives, so that wait() rejects
+      // only when the command is gone; a service that does not answer within kAbortGraceMs is
+      // left (closing the stream makes it kill the command too).
       const onAbort = () => {
-        if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify({ type: 'signal', signal: 9 }));
-        this.#socket.close(1000);
-        if (this.#socket.readyState === WebSocket.CONNECTING) this.#socket.terminate();
+        if (this.#socket.readyState === WebSocket.CONNECTING) return this.#socket.terminate();
+        if (this.#socket.readyState !== WebSocket.OPEN) return;
+        if (exit) return this.#socket.close(1000);
+        // The output is no longer wanted: read on, so that the exit is seen.
+        this.#paused = false;
+        this.#socket.resume();
+        this.#socket.send(JSON.stringify({ type: 'signal', signal: 9 }));
+        const timer = setTimeout(() => this.#socket.close(1000), kAbortGraceMs);
+        this.#socket.once('close', () => clearTimeout(timer));
       };
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });

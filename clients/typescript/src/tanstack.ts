@@ -75,7 +75,6 @@ class HutchHandle implements SandboxHandle {
   readonly process: SandboxHandle['process'];
   readonly ports: SandboxHandle['ports'];
   readonly env: SandboxHandle['env'];
-  readonly #env: Record<string, string> = {};
 
   constructor(
     readonly provider: string,
@@ -121,9 +120,10 @@ class HutchHandle implements SandboxHandle {
     };
     this.git = createExecBackedGit(this.process, workspaceRoot);
     this.ports = { connect: (port) => this.#connect(port) };
+    // Kept by the sandbox (PATCH env, Handle::set_env): every client and process sees it.
     this.env = {
       set: async (vars) => {
-        Object.assign(this.#env, vars);
+        await client.setEnv(id, vars);
       },
     };
   }
@@ -132,7 +132,7 @@ class HutchHandle implements SandboxHandle {
     return {
       argv: ['/bin/sh', '-c', command],
       cwd: options.cwd ? posix.resolve(this.workspaceRoot, options.cwd) : this.workspaceRoot,
-      env: { ...this.#env, ...options.env },
+      env: { ...options.env },
     };
   }
 

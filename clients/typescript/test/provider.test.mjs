@@ -121,9 +121,12 @@ describe(`hutchSandbox on ${env.backend}`, { skip }, () => {
     assert.ok(!ps.stdout.includes('sleep 60'), ps.stdout);
   });
 
-  it('env.set applies to later commands', async () => {
+  it('env.set applies to later commands, kept with the sandbox for every client', async () => {
     await handle.env.set({ LATER: 'set' });
     assert.equal((await handle.process.exec('echo $LATER')).stdout, 'set\n');
+    // Another client of the same sandbox sees it too: the service keeps it, not this handle.
+    const other = await remote.client.exec(handle.id, { argv: ['sh', '-c', 'echo "$LATER"'] });
+    assert.equal(other.stdout, 'set\n');
     const proc = await handle.process.spawn('echo $LATER');
     assert.equal(await collect(proc.stdout), 'set\n');
   });

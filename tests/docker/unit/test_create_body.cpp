@@ -102,6 +102,22 @@ TEST(CreateBody, MapsEveryField) {
   EXPECT_EQ(mounts[4].at("Target").as_string(), kWorkspaceTarget);
 }
 
+TEST(CreateBody, MaxFileBytesIsAnFsizeUlimitSentWithTheEnginesDefaults) {
+  CreatePlan plan = base_plan();
+  plan.spec.max_file_bytes = 4096;
+  EXPECT_EQ(host_config(make_create_body(plan)).at("Ulimits"),
+            (json::array{json::object{{"Name", "fsize"}, {"Soft", 4096}, {"Hard", 4096}}}));
+  // Podman's defaults go along; an fsize among them yields to the spec's.
+  plan.default_ulimits = {{"nofile", 4096, 8192}, {"fsize", -1, -1}, {"nproc", 100, 100}};
+  EXPECT_EQ(host_config(make_create_body(plan)).at("Ulimits"),
+            (json::array{json::object{{"Name", "fsize"}, {"Soft", 4096}, {"Hard", 4096}},
+                         json::object{{"Name", "nofile"}, {"Soft", 4096}, {"Hard", 8192}},
+                         json::object{{"Name", "nproc"}, {"Soft", 100}, {"Hard", 100}}}));
+  // Without a spec limit no Ulimits at all: the engine applies its defaults itself.
+  plan.spec.max_file_bytes.reset();
+  EXPECT_FALSE(host_config(make_create_body(plan)).contains("Ulimits"));
+}
+
 TEST(CreateBody, ASpecMountReplacesTheReadOnlyTmpfs) {
   CreatePlan plan = base_plan();
   plan.spec.read_only_root = true;
@@ -129,6 +145,20 @@ TEST(CreateBody, RefusesWhatDockerCannotExpress) {
   CreatePlan backup = base_plan();
   backup.spec.mounts = {Mount{MountType::backup, "b", "/b", false}};
   expect_refused(backup, "backup");
+}
+
+// Egress rules are not enforced on docker yet: refused, never silently ignored.
+TEST(CreateBody, RefusesEgressRules) {
+  CreatePlan plan = base_plan();
+  plan.spec.network = NetworkMode::bridge;
+  plan.spec.egress = {{EgressAction::deny, "all"}};
+  try {
+    make_create_body(plan);
+    ADD_FAILURE() << "egress rules were accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("egress"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

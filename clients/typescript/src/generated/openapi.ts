@@ -214,6 +214,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** the warm pools ([serve.pools.NAME]): size and how many are ready */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description pools, in configuration order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Pool"][];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+                501: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandboxes/{id}": {
         parameters: {
             query?: never;
@@ -293,7 +340,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** change its lifetimes from now on (Handle::set_lifetime) */
+        /** change its lifetimes from now on (Handle::set_lifetime) and the environment of later commands (Handle::set_env) */
         patch: {
             parameters: {
                 query?: never;
@@ -1607,6 +1654,13 @@ export interface components {
             detached?: boolean;
             ephemeral?: boolean;
             ports?: number[];
+            /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
+            egress?: {
+                /** @enum {string} */
+                action: "allow" | "deny";
+                /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
+                destination: string;
+            }[];
             /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
             files?: {
                 /** @description absolute, inside the sandbox */
@@ -1651,8 +1705,15 @@ export interface components {
             detached?: boolean;
             ephemeral?: boolean;
             ports?: number[];
+            /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
+            egress?: {
+                /** @enum {string} */
+                action: "allow" | "deny";
+                /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
+                destination: string;
+            }[];
             backend?: string;
-            /** @description not available yet (501) */
+            /** @description take a ready sandbox of warm pool [serve.pools.NAME] instead of making one (one is made at once when none is ready). Only env, ttl_ms, idle_timeout_ms, files (and backend, which must be the pool's) may go with it; any other field is a 400 naming it. env is set with Handle::set_env, the lifetimes count from the hand-out (else the pool spec's), files are staged. Tenants' tokens get a 403: a pool's sandboxes carry no tenant label. Unknown pool: 404. */
             pool?: string;
             /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
             files?: {
@@ -1713,6 +1774,13 @@ export interface components {
             ttl_ms?: number;
             /** @description the idle limit from now on */
             idle_timeout_ms?: number;
+            /** @description Handle::set_env: the environment of the commands started from now on */
+            env?: {
+                set?: {
+                    [key: string]: string;
+                };
+                unset?: string[];
+            };
         };
         ExecRequest: {
             argv: string[];
@@ -1836,6 +1904,17 @@ export interface components {
         };
         PruneResult: {
             removed: string[];
+        };
+        Pool: {
+            name: string;
+            /** @description the backend it makes its sandboxes on */
+            backend: string;
+            /** @description how many it keeps ready */
+            size: number;
+            /** @description how many are ready now */
+            ready: number;
+            /** @description a ready sandbox older than this is replaced */
+            max_age_ms: number;
         };
     };
     responses: {

@@ -1,0 +1,165 @@
+#include "bridge_network.hpp"
+
+#include "file_lock.hpp"
+#include "forwarding.hpp"
+#include "netlink.hpp"
+#include "netns_thread.hpp"
+#include "nftables.hpp"
+
+#include <hutch/error.hpp>
+
+namespace hutch::subcontainer::network {
+namespace {
+
+// The sandbox's end of its veth pair, in its own namespace.
+constexpr const char* kSandboxLink = "eth0";
+
+// Deletes a host link on scope exit unless dismissed: a half-made attach leaves none.
+class LinkRollback {
+ public:
+  LinkRollback(NetlinkSocket& netlink, std::string name) : netlink_(netlink), name_(std::move(name)) {}
+  ~LinkRollback() {
+    if (dismissed_) return;
+    try {
+      netlink_.delete_link(name_);
+    } catch (...) {
+      // The sandbox's namespace going away deletes the pair as well.
+    }
+  }
+  void dismiss() { dismissed_ = true; }
+
+ private:
+  NetlinkSocket& netlink_;
+  std::string name_;
+  bool dismissed_ = false;
+};
+
+}  // namespace
+
+BridgeNetwork::BridgeNetwork(BridgeSettings settings, const std::filesystem::path& state_root)
+    : settings_(std::move(settings)), leases_dir_(state_root / "network" / "leases") {
+  firewall_.table = instance_table_name(state_root);
+  firewall_.bridge = settings_.bridge;
+  firewall_.subnet = settings_.subnet;
+  firewall_.label = instance_label(state_root);
+}
+
+SandboxFirewall BridgeNetwork::sandbox_firewall(const std::string& id, std::uint32_t address) const {
+  return {firewall_.table, id, host_link(id), address};
+}
+
+std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader, const std::vector<EgressRule>& egress) {
+  AddressLeases leases(leases_dir_, settings_.subnet);
+  const FileLock lock(leases.lock_path());
+  const bool held_before = leases.find(id).has_value();
+  const std::uint32_t address = leases.allocate(id);
+  try {
+    NetlinkSocket netlink;
+    netlink.ensure_bridge(settings_.bridge, {leases.gateway(), settings_.subnet.prefix});
+    Nftables nft;
+    if (!table_exists(nft, firewall_.table)) install(nft, firewall_);
+    enable_ipv4_forwarding();
+    const std::string host = host_link(id);
+    // What is left of the pair of an earlier start of this sandbox.
+    netlink.delete_link(host);
+    const UniqueFd sandbox_net = open_network_namespace(leader);
+    netlink.add_veth(host, kSandboxLink, leader);
+    LinkRollback rollback(netlink, host);
+    // Before the port joins the bridge: no packet of the sandbox's passes without its rules.
+    install(nft, sandbox_firewall(id, address), egress);
+    netlink.attach_to_bridge(host, settings_.bridge);
+    const Ipv4Cidr own{address, settings_.subnet.prefix};
+    const std::uint32_t gateway = leases.gateway();
+    run_in_network_namespace(sandbox_net.get(), [&] {
+      NetlinkSocket inside;
+      inside.add_address(kSandboxLink, own);
+      inside.add_default_route(kSandboxLink, gateway);
+    });
+    rollback.dismiss();
+    return address;
+  } catch (const Error& e) {
+    if (!held_before) release_locked(id);
+    throw Error(e.code(), "sandbox " + id + ": bridge network " + settings_.bridge + ": " + e.what());
+  }
+}
+
+std::optional<std::uint32_t> BridgeNetwork::address_of(const std::string& id) const {
+  std::error_code missing;
+  if (!std::filesystem::exists(leases_dir_, missing)) return std::nullopt;
+  return AddressLeases(leases_dir_, settings_.subnet).find(id);
+}
+
+std::string BridgeNetwork::detach(const std::string& id) noexcept {
+  try {
+    NetlinkSocket netlink;
+    netlink.delete_link(host_link(id));
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+std::string BridgeNetwork::release(const std::string& id) noexcept {
+  try {
+    std::error_code missing;
+    // No lease was ever taken on this state dir: nothing to do, and nothing to create.
+    if (!std::filesystem::exists(leases_dir_, missing)) return {};
+    AddressLeases leases(leases_dir_, settings_.subnet);
+    const FileLock lock(leases.lock_path());
+    if (!leases.find(id)) return {};
+    return release_locked(id);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+std::string BridgeNetwork::release_locked(const std::string& id) noexcept {
+  std::string failure = detach(id);
+  AddressLeases leases(leases_dir_, settings_.subnet);
+  try {
+    Nftables nft;
+    if (const auto address = leases.find(id); address && table_exists(nft, firewall_.table))
+      remove(nft, sandbox_firewall(id, *address));
+  } catch (const std::exception& e) {
+    failure += (failure.empty() ? "" : "; ") + std::string(e.what());
+  }
+  leases.release(id);
+  try {
+    remove_shared_objects_if_unused();
+  } catch (const std::exception& e) {
+    failure += (failure.empty() ? "" : "; ") + std::string(e.what());
+  }
+  return failure;
+}
+
+void BridgeNetwork::remove_shared_objects_if_unused() {
+  if (!AddressLeases(leases_dir_, settings_.subnet).all().empty()) return;
+  Nftables nft;
+  remove_table(nft, firewall_.table);
+  NetlinkSocket netlink;
+  netlink.delete_link(settings_.bridge);
+}
+
+std::vector<std::string> BridgeNetwork::reclaim(const std::function<bool(const std::string& id)>& sandbox_exists) {
+  std::vector<std::string> reclaimed;
+  std::error_code missing;
+  if (!std::filesystem::exists(leases_dir_, missing)) return reclaimed;
+  AddressLeases leases(leases_dir_, settings_.subnet);
+  const FileLock lock(leases.lock_path());
+  for (const auto& lease : leases.all()) {
+    if (!lease.sandbox_id.empty() && sandbox_exists(lease.sandbox_id)) continue;
+    if (lease.sandbox_id.empty()) {
+      // Unreadable: no sandbox can claim it.
+      std::error_code ignored;
+      std::filesystem::remove(leases_dir_ / format_ipv4(lease.address), ignored);
+    } else {
+      release_locked(lease.sandbox_id);
+    }
+    reclaimed.push_back(lease.sandbox_id);
+  }
+  // A crash between the last lease's removal and the table's leaves the table alone.
+  remove_shared_objects_if_unused();
+  return reclaimed;
+}
+
+}  // namespace hutch::subcontainer::network

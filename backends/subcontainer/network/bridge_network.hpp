@@ -1,0 +1,78 @@
+// `--network bridge` for subcontainer sandboxes (root only): each sandbox gets a veth pair,
+// one end (eth0) in its network namespace with an address of the bridge subnet and a default
+// route through the bridge, the other (hv<sandbox id>) a port of the bridge on the host. The
+// instance's nftables table (instance_firewall.hpp) masquerades the subnet's outbound traffic
+// and holds the default egress policy.
+//
+// Who owns what: the address lease (address_leases.hpp) belongs to the sandbox from attach to
+// release; the veth pair lives while the sandbox's network namespace does, and release (or
+// the next attach) deletes what is left of it; the bridge and the table exist while any lease
+// does — the first attach makes them, the release of the last lease removes them. Every change
+// holds the lease directory's lock, so concurrent hutch processes on one state dir agree. A
+// hutch killed in the middle leaves a lease whose sandbox is gone, which reclaim() frees with
+// the rest (prune).
+#pragma once
+
+#include "address_leases.hpp"
+#include "instance_firewall.hpp"
+#include "sandbox_firewall.hpp"
+
+#include <hutch/types.hpp>
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hutch::subcontainer::network {
+
+struct BridgeSettings {
+  std::string bridge = "hutch0";
+  // Not docker's 172.17.0.0/16 nor podman's 10.88.0.0/16.
+  Ipv4Cidr subnet{(10u << 24) | (213u << 16), 16};
+};
+
+class BridgeNetwork {
+ public:
+  // Touches nothing yet; `state_root` is the backend's state dir (leases under
+  // <state_root>/network/leases, the table named after it).
+  BridgeNetwork(BridgeSettings settings, const std::filesystem::path& state_root);
+
+  const BridgeSettings& settings() const { return settings_; }
+  const std::string& table() const { return firewall_.table; }
+  std::filesystem::path leases_dir() const { return leases_dir_; }
+  // The host end of sandbox `id`'s veth pair.
+  static std::string host_link(const std::string& id) { return "hv" + id; }
+
+  // Connects the network namespace of `leader` (the sandbox's PID 1, running) to the bridge
+  // with the address sandbox `id` holds, taking one first if it holds none; makes the bridge
+  // and the tables when they are missing; installs the sandbox's `egress` rules (validated,
+  // see EgressRule) ahead of the default policy. Returns the address. On failure what this
+  // call made is undone (a lease it took is released) and the error is thrown: Errc::state
+  // when the subnet is full, Errc::backend for the kernel's refusals.
+  std::uint32_t attach(const std::string& id, pid_t leader, const std::vector<EgressRule>& egress);
+  // The address sandbox `id` holds, if any.
+  std::optional<std::uint32_t> address_of(const std::string& id) const;
+  // Deletes the host end of the sandbox's veth pair (a stopped sandbox keeps its address).
+  // Never throws; failures are logged by the caller through the returned message (empty: ok).
+  std::string detach(const std::string& id) noexcept;
+  // detach(), then frees the sandbox's lease; with the last lease the table and the bridge go.
+  // Never throws; returns what failed, or empty.
+  std::string release(const std::string& id) noexcept;
+  // Releases every lease whose sandbox `sandbox_exists` says is gone; returns their ids.
+  std::vector<std::string> reclaim(const std::function<bool(const std::string& id)>& sandbox_exists);
+
+ private:
+  // With the lock held.
+  void remove_shared_objects_if_unused();
+  SandboxFirewall sandbox_firewall(const std::string& id, std::uint32_t address) const;
+  std::string release_locked(const std::string& id) noexcept;
+
+  BridgeSettings settings_;
+  std::filesystem::path leases_dir_;
+  InstanceFirewall firewall_;
+};
+
+}  // namespace hutch::subcontainer::network

@@ -1,0 +1,70 @@
+#include "sandbox_firewall.hpp"
+
+#include "ipv4.hpp"
+
+namespace hutch::subcontainer::network {
+namespace {
+
+std::string chain_name(const SandboxFirewall& sandbox) { return "egress_" + sandbox.id; }
+std::string port_chain_name(const SandboxFirewall& sandbox) { return "port_" + sandbox.id; }
+
+// The commands that remove whatever of the sandbox's entries exist: each is first added
+// (a no-op when it is there), so that no delete can fail on a missing object.
+std::string removal(const SandboxFirewall& sandbox) {
+  const std::string inet = "inet " + sandbox.table, netdev = "netdev " + sandbox.table;
+  const std::string chain = chain_name(sandbox), port_chain = port_chain_name(sandbox);
+  const std::string verdict = "{ " + format_ipv4(sandbox.address) + " : jump " + chain + " }";
+  return "add chain " + netdev + " " + port_chain + "\n" +
+         "flush chain " + netdev + " " + port_chain + "\n" +
+         "delete chain " + netdev + " " + port_chain + "\n" +
+         "add chain " + inet + " " + chain + "\n" +
+         "add element " + inet + " sandbox_egress " + verdict + "\n" +
+         "delete element " + inet + " sandbox_egress " + verdict + "\n" +
+         "flush chain " + inet + " " + chain + "\n" +
+         "delete chain " + inet + " " + chain + "\n";
+}
+
+}  // namespace
+
+std::vector<std::string> egress_statements(const std::vector<EgressRule>& rules) {
+  std::vector<std::string> out;
+  for (const auto& rule : rules) {
+    const bool all = rule.destination == "all";
+    const bool v6 = rule.destination.find(':') != std::string::npos;
+    std::string match = all ? "" : (v6 ? "ip6 daddr " : "ip daddr ") + rule.destination + " ";
+    std::string verdict = rule.action == EgressAction::allow
+                              ? "accept"
+                              : (all ? "reject with icmpx type admin-prohibited"
+                                     : v6 ? "reject with icmpv6 type admin-prohibited"
+                                          : "reject with icmp type admin-prohibited");
+    out.push_back(match + verdict);
+  }
+  return out;
+}
+
+std::string sandbox_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules) {
+  const std::string inet = "inet " + sandbox.table, netdev = "netdev " + sandbox.table;
+  const std::string address = format_ipv4(sandbox.address);
+  const std::string port_chain = netdev + " " + port_chain_name(sandbox);
+  std::string commands = removal(sandbox);
+  commands += "add chain " + port_chain + " { type filter hook ingress device \"" + sandbox.host_link +
+              "\" priority filter; policy accept; }\n";
+  commands += "add rule " + port_chain + " ether type ip ip saddr != " + address + " drop\n";
+  commands += "add rule " + port_chain + " ether type arp arp saddr ip != " + address + " drop\n";
+  if (rules.empty()) return commands;
+  const std::string chain = chain_name(sandbox);
+  commands += "add chain " + inet + " " + chain + "\n";
+  for (const auto& statement : egress_statements(rules)) commands += "add rule " + inet + " " + chain + " " + statement + "\n";
+  commands += "add element " + inet + " sandbox_egress { " + address + " : jump " + chain + " }\n";
+  return commands;
+}
+
+void install(Nftables& nft, const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules) {
+  nft.run(sandbox_ruleset(sandbox, rules), "install the egress rules of sandbox " + sandbox.id);
+}
+
+void remove(Nftables& nft, const SandboxFirewall& sandbox) {
+  nft.run(removal(sandbox), "remove the egress rules of sandbox " + sandbox.id);
+}
+
+}  // namespace hutch::subcontainer::network
