@@ -73,7 +73,7 @@ void register_run_commands(CLI::App& app, Session& session, CommandTable& table)
 void register_lifecycle_commands(CLI::App& app, Session& session, CommandTable& table);  // create, ls, inspect, rm, prune
 void register_sandbox_verb_commands(CLI::App& app, Session& session, CommandTable& table);  // fork, snapshot, pause, unpause, stats
 void register_snapshots_commands(CLI::App& app, Session& session, CommandTable& table);  // snapshots, snapshots rm
-void register_images_commands(CLI::App& app, Session& session, CommandTable& table);  // pull
+void register_images_commands(CLI::App& app, Session& session, CommandTable& table);  // pull, images, image inspect/rm/prune/import
 void register_cp_command(CLI::App& app, Session& session, CommandTable& table);
 void register_launch_commands(CLI::App& app, Session& session, CommandTable& table);  // launch, logs
 void register_update_command(CLI::App& app, Session& session, CommandTable& table);   // update (lifetimes, env)

@@ -35,8 +35,15 @@ std::vector<SnapshotInfo> SandboxBackend::snapshots() { return {}; }
 std::vector<std::string> SandboxBackend::warnings() { return {}; }
 std::vector<VolumeInfo> SandboxBackend::volumes() { throw_unsupported(name(), "volumes"); }
 void SandboxBackend::remove_volume(const std::string&) { throw_unsupported(name(), "remove_volume"); }
-std::string SandboxBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>&) {
+std::string SandboxBackend::pull_image(const std::string& image, const std::function<void(const PullProgress&)>&) {
   throw Error(Errc::unsupported, "backend '" + name() + "' cannot pull images (pull_image of '" + image + "')");
+}
+std::vector<ImageInfo> SandboxBackend::images() { throw_unsupported(name(), "images"); }
+ImageInfo SandboxBackend::inspect_image(const std::string&) { throw_unsupported(name(), "inspect_image"); }
+void SandboxBackend::remove_image(const std::string&) { throw_unsupported(name(), "remove_image"); }
+std::vector<std::string> SandboxBackend::prune_images() { throw_unsupported(name(), "prune_images"); }
+std::string SandboxBackend::import_image(const std::string&, const std::string&) {
+  throw_unsupported(name(), "import_image");
 }
 void SandboxBackend::delete_snapshot(const std::string&) {
   throw_unsupported(name(), "delete_snapshot");

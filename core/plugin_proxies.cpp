@@ -127,8 +127,15 @@ std::vector<SnapshotInfo> PinnedBackend::snapshots() { return inner_->snapshots(
 std::vector<std::string> PinnedBackend::warnings() { return inner_->warnings(); }
 std::vector<VolumeInfo> PinnedBackend::volumes() { return inner_->volumes(); }
 void PinnedBackend::remove_volume(const std::string& name) { inner_->remove_volume(name); }
-std::string PinnedBackend::pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) {
+std::string PinnedBackend::pull_image(const std::string& image, const std::function<void(const PullProgress&)>& progress) {
   return inner_->pull_image(image, progress);
+}
+std::vector<ImageInfo> PinnedBackend::images() { return inner_->images(); }
+ImageInfo PinnedBackend::inspect_image(const std::string& image) { return inner_->inspect_image(image); }
+void PinnedBackend::remove_image(const std::string& image) { inner_->remove_image(image); }
+std::vector<std::string> PinnedBackend::prune_images() { return inner_->prune_images(); }
+std::string PinnedBackend::import_image(const std::string& path, const std::string& name) {
+  return inner_->import_image(path, name);
 }
 void PinnedBackend::delete_snapshot(const std::string& snapshot_id) {
   inner_->delete_snapshot(snapshot_id);

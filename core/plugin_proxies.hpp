@@ -115,7 +115,12 @@ class PinnedBackend final : public SandboxBackend {
   std::vector<std::string> warnings() override;
   std::vector<VolumeInfo> volumes() override;
   void remove_volume(const std::string& name) override;
-  std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) override;
+  std::string pull_image(const std::string& image, const std::function<void(const PullProgress&)>& progress) override;
+  std::vector<ImageInfo> images() override;
+  ImageInfo inspect_image(const std::string& image) override;
+  void remove_image(const std::string& image) override;
+  std::vector<std::string> prune_images() override;
+  std::string import_image(const std::string& path, const std::string& name) override;
 
  private:
   PluginLibrary library_;  // first: outlives inner_

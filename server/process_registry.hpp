@@ -14,6 +14,7 @@
 #include <hutch/process.hpp>
 #include <hutch/types.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -111,9 +112,23 @@ class ProcessRegistry {
   void forget_sandbox(const std::string& sandbox_id);
   // Set once, before any add(): called when a registered command ends (the "exited" event).
   void on_exit(ExitHook hook) { on_exit_ = std::move(hook); }
+  // Clients following a command now (GET …/processes/{pid} as a WebSocket), for the
+  // hutch_open_streams gauge: counted while an Attached lives.
+  class Attached {
+   public:
+    explicit Attached(ProcessRegistry& registry) : registry_(registry) { ++registry_.attached_; }
+    ~Attached() { --registry_.attached_; }
+    Attached(const Attached&) = delete;
+    Attached& operator=(const Attached&) = delete;
+
+   private:
+    ProcessRegistry& registry_;
+  };
+  std::size_t attached() const { return attached_; }
 
  private:
   ExitHook on_exit_;
+  std::atomic<std::size_t> attached_{0};
   void drop_ended();
   std::mutex mutex_;
   std::uint32_t next_pid_ = 1000;

@@ -27,9 +27,9 @@ class StatusRecorder final : public Exchange {
   Request& request() override { return inner_.request(); }
   std::string_view read_body_chunk() override { return inner_.read_body_chunk(); }
   std::string read_body(std::uint64_t limit) override { return inner_.read_body(limit); }
-  void respond(unsigned status, std::string_view content_type, std::string body) override {
+  void respond(unsigned status, std::string_view content_type, std::string body, const Headers& headers = {}) override {
     status_ = status;
-    inner_.respond(status, content_type, std::move(body));
+    inner_.respond(status, content_type, std::move(body), headers);
   }
   void begin_stream(unsigned status, std::string_view content_type) override {
     status_ = status;
@@ -42,8 +42,8 @@ class StatusRecorder final : public Exchange {
     status_ = 101;
     return socket;
   }
-  void tunnel(int upstream, std::size_t strip_segments) override {
-    inner_.tunnel(upstream, strip_segments);
+  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers) override {
+    inner_.tunnel(upstream, strip_segments, drop_headers);
     status_ = 101;  // handed to the sandbox's server, which answers itself
   }
   bool responded() const override { return inner_.responded(); }

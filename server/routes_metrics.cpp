@@ -57,8 +57,10 @@ void get_metrics(Context& context) {
   Exposition out;
   write_sandboxes(service, out);
   write_pools(service, out);
-  out.family("hutch_open_streams", "gauge", "Streams open now: kind=exec streamed commands, kind=events event streams.");
+  out.family("hutch_open_streams", "gauge",
+             "Streams open now: kind=exec streamed commands, kind=process attachments to background processes, kind=events event streams.");
   out.sample("hutch_open_streams", {{"kind", "exec"}}, static_cast<double>(service.streams_open()));
+  out.sample("hutch_open_streams", {{"kind", "process"}}, static_cast<double>(service.processes().attached()));
   out.sample("hutch_open_streams", {{"kind", "events"}}, static_cast<double>(service.events().subscribers()));
   service.metrics().write(out);
   context.exchange.respond(200, "text/plain; version=0.0.4; charset=utf-8", out.text());

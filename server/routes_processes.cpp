@@ -54,6 +54,7 @@ std::shared_ptr<RunningProcess> process_of(Context& context) {
 // service drains.
 void attach(Context& context, const std::shared_ptr<RunningProcess>& running) {
   WebSocket& socket = context.exchange.accept_websocket();
+  const ProcessRegistry::Attached counted(context.service.processes());
   json::object attached = process_json(*running);
   socket.write(true, json::serialize(json::object{{"type", "attached"},
                                                   {"pid", running->pid()},

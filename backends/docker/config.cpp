@@ -5,6 +5,7 @@
 #include "engine/endpoint.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/registry.hpp>
 
 #include <boost/json.hpp>
 
@@ -113,8 +114,10 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
     if (timeout->count() <= 0) table.fail("request_timeout", "must be positive");
     config.request_timeout = *timeout;
   }
-  if (auto pull = table.get_string("pull"))
+  if (auto pull = table.get_string("pull")) {
     config.pull = parse_at("pull", [&] { return parse_pull_policy(*pull); });
+    config.pull_in_backend_table = true;
+  }
   if (auto auth = table.get_table("registry_auth")) {
     RegistryAuth value;
     value.username = auth->get_string("username").value_or("");
@@ -182,12 +185,39 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
         {"default_image", "[defaults.image_map] default"},
         {"env_passthrough", "[defaults] env_passthrough"},
         {"env_block", "[defaults] env_block"},
-        {"workspace", "[defaults] workspace"}})
+        {"workspace", "[defaults] workspace"},
+        {"pull", "[images] pull"},
+        {"registry_auth", "[images.auth.\"HOST\"] (or log in with `docker login`)"}})
     if (table.contains(key) && warn)
       warn(table.where(key) + ": [" + table.path() + "] " + key +
            " is deprecated and applies to this backend only; move it to " + moved_to);
   table.reject_unknown_keys();
   return config;
+}
+
+void DockerConfig::use_image_settings(ImageSettings settings) {
+  images = std::move(settings);
+  if (pull_in_backend_table) return;
+  switch (images.pull) {
+    case hutch::PullPolicy::missing: pull = PullPolicy::missing; break;
+    case hutch::PullPolicy::always: pull = PullPolicy::always; break;
+    case hutch::PullPolicy::never: pull = PullPolicy::never; break;
+  }
+}
+
+std::optional<std::string> registry_auth_for(const DockerConfig& config, const std::string& reference) {
+  if (config.registry_auth) return registry_auth_header(*config.registry_auth);
+  std::string registry;
+  try {
+    registry = parse_image_reference(reference).registry;
+  } catch (const Error&) {
+    return std::nullopt;  // the engine says what is wrong with the name
+  }
+  const std::optional<RegistryCredentials> credentials = config.images.credentials_for(registry);
+  if (!credentials) return std::nullopt;
+  return registry_auth_header(RegistryAuth{credentials->username, credentials->password,
+                                           registry == "docker.io" ? "https://index.docker.io/v1/" : registry,
+                                           credentials->identity_token});
 }
 
 }  // namespace hutch::docker

@@ -5,8 +5,9 @@
 //   cert_path        with host: TLS with ca.pem, cert.pem, key.pem from this directory
 //   api_version      a fixed Engine API version ("1.41") instead of negotiating
 //   request_timeout  deadline of each engine call and of each read on a stream (default "60s")
-//   pull             "missing" (default) | "always" | "never"
+//   pull             "missing" (default) | "always" | "never" (deprecated: [images] pull)
 //   registry_auth    { username, password, server, identity_token } sent as X-Registry-Auth
+//                    with every pull (deprecated: [images.auth."HOST"] or ~/.docker/config.json)
 //   image_map        { "<name or prefix>" = "<image>", default = "<image>" } (deprecated: [defaults.image_map])
 //   default_image    image when the spec names none and image_map has no default (deprecated:
 //                    [defaults.image_map] default)
@@ -37,6 +38,8 @@
 
 #include <chrono>
 #include <optional>
+#include <hutch/image_settings.hpp>
+
 #include <string>
 #include <vector>
 
@@ -69,7 +72,9 @@ struct DockerConfig {
   std::optional<std::string> api_version;
   Duration request_timeout = std::chrono::seconds(60);
   PullPolicy pull = PullPolicy::missing;
-  std::optional<RegistryAuth> registry_auth;
+  bool pull_in_backend_table = false;  // the deprecated [backends.docker] pull was given: it wins
+  std::optional<RegistryAuth> registry_auth;  // deprecated; wins over `images` credentials
+  ImageSettings images;  // the shared [images] table (PluginContext::images)
   ImageMap image_map;
   std::vector<std::string> env_passthrough;
   std::vector<std::string> env_block;
@@ -91,6 +96,13 @@ struct DockerConfig {
   // env_block and workspace, which moved to [defaults]), one sentence each saying where they
   // belong now; they still work.
   static DockerConfig from_table(const ConfigTable& table, const std::function<void(const std::string&)>& warn = {});
+  // Takes the [images] table: its pull policy unless [backends.docker] pull was given, and
+  // its credentials for pulls.
+  void use_image_settings(ImageSettings settings);
 };
+
+// The X-Registry-Auth value for pulling `reference`: the deprecated registry_auth when set,
+// else [images.auth."HOST"] or the docker CLI's login for its registry; nullopt: anonymous.
+std::optional<std::string> registry_auth_for(const DockerConfig& config, const std::string& reference);
 
 }  // namespace hutch::docker

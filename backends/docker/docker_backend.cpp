@@ -5,6 +5,7 @@
 #include "docker_handle.hpp"
 #include "engine_quirks.hpp"
 #include "engine/query.hpp"
+#include "image_verbs.hpp"
 #include "images.hpp"
 #include "labels.hpp"
 #include "sandbox_agent.hpp"
@@ -15,6 +16,7 @@
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/registry.hpp>
 #include <hutch/sandbox_files.hpp>
 
 #include <boost/json.hpp>
@@ -327,13 +329,22 @@ void DockerBackend::delete_snapshot_image(const std::string& snapshot_id) {
   }
 }
 
-void DockerBackend::import_image(const std::string& tar_path, const std::string& reference) {
-  import_rootfs(*context_, tar_path, reference);
+std::string DockerBackend::pull_image(const std::string& image, const std::function<void(const PullProgress&)>& progress) {
+  parse_image_reference(image);  // a malformed name is refused before the engine is asked
+  return docker::pull_image(*context_, image, progress);
+}
+std::vector<ImageInfo> DockerBackend::images() { return list_engine_images(*context_); }
+ImageInfo DockerBackend::inspect_image(const std::string& image) { return inspect_engine_image(*context_, image); }
+void DockerBackend::remove_image(const std::string& image) { remove_engine_image(*context_, image); }
+std::vector<std::string> DockerBackend::prune_images() { return prune_engine_images(*context_); }
+std::string DockerBackend::import_image(const std::string& path, const std::string& name) {
+  return import_engine_image(*context_, path, name);
 }
 
 std::shared_ptr<SandboxBackend> make_docker_backend(const PluginContext& plugin_context) {
   DockerConfig config = DockerConfig::from_table(plugin_context.config, [&](const std::string& why) { plugin_context.logger->warn("{}", why); });
   config.state_dir = plugin_context.state_dir;
+  config.use_image_settings(plugin_context.images);
   return std::make_shared<DockerBackend>(plugin_context.name.empty() ? "docker" : plugin_context.name, std::move(config),
                                          plugin_context.logger);
 }

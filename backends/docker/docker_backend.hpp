@@ -36,8 +36,13 @@ class DockerBackend final : public SandboxBackend {
   std::vector<VolumeInfo> volumes() override;
   void remove_volume(const std::string& name) override;
 
-  // Imports a rootfs tarball as image `reference` (no registry needed).
-  void import_image(const std::string& tar_path, const std::string& reference);
+  // image_verbs.hpp.
+  std::string pull_image(const std::string& image, const std::function<void(const PullProgress&)>& progress) override;
+  std::vector<ImageInfo> images() override;
+  ImageInfo inspect_image(const std::string& image) override;
+  void remove_image(const std::string& image) override;
+  std::vector<std::string> prune_images() override;
+  std::string import_image(const std::string& path, const std::string& name) override;
   const std::shared_ptr<Context>& context() const { return context_; }
 
  private:

@@ -3,6 +3,7 @@
 #include "engine/query.hpp"
 #include "engine_quirks.hpp"
 #include "labels.hpp"
+#include "managed_images.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/image_defaults.hpp>
@@ -26,8 +27,11 @@ namespace {
 
 constexpr Duration kPullTimeout = std::chrono::minutes(30);
 
-// Reads the Engine's JSON-lines progress stream; throws at the first {"error": ...}.
-void consume_progress(BodyReader& reader, const std::string& what, Errc error_code, bool show) {
+// Reads the Engine's JSON-lines progress stream; throws at the first {"error": ...}. Each
+// event goes to `on_event` when given, else each changed status is redrawn on stderr when
+// `show`.
+void consume_progress(BodyReader& reader, const std::string& what, Errc error_code, bool show,
+                      const std::function<void(const PullProgress&)>& on_event = {}) {
   std::string pending;
   std::string last_status;
   auto handle_line = [&](std::string_view line) {
@@ -38,10 +42,23 @@ void consume_progress(BodyReader& reader, const std::string& what, Errc error_co
     const auto& object = value.as_object();
     if (auto* error = object.if_contains("error"); error && error->is_string())
       throw Error(error_code, what + ": " + std::string(error->as_string()));
-    if (!show) return;
-    std::string status;
-    if (auto* id = object.if_contains("id"); id && id->is_string()) status += std::string(id->as_string()) + ": ";
-    if (auto* s = object.if_contains("status"); s && s->is_string()) status += std::string(s->as_string());
+    if (!show && !on_event) return;
+    PullProgress event;
+    if (auto* id = object.if_contains("id"); id && id->is_string()) event.layer = std::string(id->as_string());
+    if (auto* s = object.if_contains("status"); s && s->is_string()) event.status = std::string(s->as_string());
+    if (auto* detail = object.if_contains("progressDetail"); detail && detail->is_object()) {
+      const auto number = [&](const char* key) -> std::uint64_t {
+        auto* field = detail->as_object().if_contains(key);
+        return field && field->is_number() ? field->to_number<std::uint64_t>() : 0;
+      };
+      event.current = number("current");
+      event.total = number("total");
+    }
+    if (on_event) {
+      on_event(event);
+      return;
+    }
+    std::string status = event.layer.empty() ? event.status : event.layer + ": " + event.status;
     if (auto* p = object.if_contains("progress"); p && p->is_string()) status += " " + std::string(p->as_string());
     if (status != last_status) {
       std::fprintf(stderr, "\r\033[K%s", status.c_str());
@@ -57,7 +74,7 @@ void consume_progress(BodyReader& reader, const std::string& what, Errc error_co
     }
   }
   handle_line(pending);
-  if (show && !last_status.empty()) std::fprintf(stderr, "\n");
+  if (show && !on_event && !last_status.empty()) std::fprintf(stderr, "\n");
 }
 
 std::string hex_hash(const std::string& text) {
@@ -117,7 +134,8 @@ ImageDefaults image_defaults(Context& context, const std::string& reference) {
   return defaults;
 }
 
-void pull_image(Context& context, const std::string& reference) {
+std::string pull_image(Context& context, const std::string& reference,
+                       const std::function<void(const PullProgress&)>& progress) {
   auto [name, tag] = split_image_reference(reference);
   Target target("/images/create");
   target.add("fromImage", name);
@@ -127,8 +145,7 @@ void pull_image(Context& context, const std::string& reference) {
   request.target = target.str();
   request.what = "pull image '" + reference + "'";
   request.timeout = kPullTimeout;
-  if (context.config.registry_auth)
-    request.headers.emplace_back("X-Registry-Auth", registry_auth_header(*context.config.registry_auth));
+  if (auto auth = registry_auth_for(context.config, reference)) request.headers.emplace_back("X-Registry-Auth", *auth);
   std::unique_ptr<BodyReader> reader;
   try {
     reader = context.client->open_reader(request);
@@ -136,22 +153,21 @@ void pull_image(Context& context, const std::string& reference) {
     // The daemon answers 404 for unknown images and 500 for refused access before streaming.
     if (e.code() == Errc::not_found || e.code() == Errc::backend || e.code() == Errc::permission_denied)
       throw Error(Errc::not_found, std::string(e.what()) + " (is the name right, is the registry reachable, "
-                                                           "and does [backends.docker] registry_auth grant access?)");
+                                                           "and do [images.auth] or ~/.docker/config.json grant access?)");
     throw;
   }
   context.logger->info("docker: pulling image '{}'", reference);
-  consume_progress(*reader, "pull image '" + reference + "'", Errc::not_found, ::isatty(2) == 1);
+  consume_progress(*reader, "pull image '" + reference + "'", Errc::not_found, ::isatty(2) == 1, progress);
+  Request inspect;
+  inspect.target = Target("/images").segment(reference).str() + "/json";
+  inspect.what = "inspect the pulled image '" + reference + "'";
+  const auto image = context.client->call_json(inspect);
+  record_managed_image(context, reference);
+  return std::string(image.at("Id").as_string());
 }
 
-void import_rootfs(Context& context, const std::string& tar_path, const std::string& reference) {
-  int fd = ::open(tar_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    throw Error(errno == ENOENT ? Errc::not_found : Errc::io,
-                "import image '" + reference + "': cannot open '" + tar_path + "': " + std::strerror(errno));
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
+void import_rootfs_stream(Context& context, const std::string& reference, const std::string& what,
+                          const std::function<void(const ChunkSink&)>& produce) {
   auto [name, tag] = split_image_reference(reference);
   Target target("/images/create");
   if (import_ignores_tag_parameter(context.client->engine()))
@@ -159,21 +175,18 @@ void import_rootfs(Context& context, const std::string& tar_path, const std::str
   else
     target.add("fromSrc", "-").add("repo", name).add("tag", tag.empty() ? "latest" : tag);
   target.add("changes", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  target.add("changes", std::string("LABEL ") + label::kImported + "=true");
   Request request;
   request.method = Method::post;
   request.target = target.str();
   request.content_type = "application/x-tar";
-  request.what = "import '" + tar_path + "' as image '" + reference + "'";
+  request.what = what;
   request.timeout = kPullTimeout;
   auto writer = context.client->open_writer(request);
-  std::vector<char> buffer(256 * 1024);
-  for (;;) {
-    ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(Errc::io, request.what + ": reading the tarball failed: " + std::strerror(errno));
-    if (n == 0) break;
-    writer->write(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
-  }
+  produce([&](std::string_view chunk) {
+    writer->write(chunk);
+    return true;
+  });
   auto response = writer->finish();
   // The body is a progress stream; an import error is reported inside it with status 200.
   for (std::size_t start = 0; start < response.body.size();) {
@@ -186,6 +199,28 @@ void import_rootfs(Context& context, const std::string& tar_path, const std::str
         throw Error(Errc::backend, request.what + ": " + std::string(error->as_string()));
     start = end + 1;
   }
+}
+
+void import_rootfs(Context& context, const std::string& tar_path, const std::string& reference) {
+  const std::string what = "import '" + tar_path + "' as image '" + reference + "'";
+  int fd = ::open(tar_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw Error(errno == ENOENT ? Errc::not_found : Errc::io,
+                "import image '" + reference + "': cannot open '" + tar_path + "': " + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  import_rootfs_stream(context, reference, what, [&](const ChunkSink& sink) {
+    std::vector<char> buffer(256 * 1024);
+    for (;;) {
+      ssize_t n = ::read(fd, buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error(Errc::io, what + ": reading the tarball failed: " + std::strerror(errno));
+      if (n == 0) break;
+      sink(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+  });
 }
 
 std::string ensure_image(Context& context, const std::string& reference) {
@@ -211,8 +246,8 @@ std::string ensure_image(Context& context, const std::string& reference) {
     case PullPolicy::never:
       if (!image_exists(context, reference))
         throw Error(Errc::not_found, "image '" + reference +
-                                         "' is not present on the docker host and [backends.docker] pull = "
-                                         "\"never\"; import or pull it first, or change the pull policy");
+                                         "' is not present on the docker host and the pull policy ([images] pull) is "
+                                         "\"never\"; import or pull it first (hutch pull), or change the pull policy");
       return reference;
   }
   return reference;

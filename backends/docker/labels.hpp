@@ -19,6 +19,9 @@ inline constexpr const char* kKind = "hutch.kind";                     // on ima
 inline constexpr const char* kSnapshotLabel = "hutch.snapshot-label";  // Handle::snapshot's label
 inline constexpr const char* kSource = "hutch.source";                 // sandbox a fork/snapshot came from
 inline constexpr const char* kCreated = "hutch.created";               // creation, ms since epoch
+// On images `hutch image import` made from a rootfs ("true"): `hutch image prune` may remove
+// them. Not hutch.managed, which sandbox prune reads as "a fork image of a gone owner".
+inline constexpr const char* kImported = "hutch.imported";
 // With the agent as PID 1: the host directory of its socket, and the user commands run as
 // when a request names none (the spec's, else the image's). Absent: commands use the exec API.
 inline constexpr const char* kAgentDir = "hutch.agent-dir";

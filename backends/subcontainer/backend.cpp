@@ -4,6 +4,7 @@
 
 #include "ephemeral_dir.hpp"
 #include "handle.hpp"
+#include "images_admin.hpp"
 #include "lifecycle.hpp"
 #include "orphan_cgroups.hpp"
 #include "sandbox_record.hpp"
@@ -125,7 +126,7 @@ Capabilities SubcontainerBackend::capabilities() const {
 }
 
 std::string SubcontainerBackend::pull_image(const std::string& image,
-                                            const std::function<void(const std::string&)>& progress) {
+                                            const std::function<void(const PullProgress&)>& progress) {
   return runtime_->puller->pull(parse_image_reference(image), progress);
 }
 
@@ -278,7 +279,8 @@ void SubcontainerBackend::delete_snapshot(const std::string& snapshot_id) {
   runtime_->images->remove(snapshot_id, [this](const std::string& image_id) { return sandbox_using(image_id); });
 }
 
-std::string SubcontainerBackend::sandbox_using(const std::string& image_id) const {
+std::map<std::string, std::vector<std::string>> SubcontainerBackend::sandboxes_by_image() const {
+  std::map<std::string, std::vector<std::string>> users;
   for (const auto& id : sandbox_ids()) {
     // The pin first: a create writes it as soon as it has resolved its image, long before the
     // record. Sandboxes made before pins existed have only the record.
@@ -291,9 +293,35 @@ std::string SubcontainerBackend::sandbox_using(const std::string& image_id) cons
         continue;  // a leftover without a record: prune removes it
       }
     }
-    if (ref == image_id) return "sandbox " + id;
+    users[ref].push_back(id);
   }
-  return {};
+  return users;
+}
+
+std::string SubcontainerBackend::sandbox_using(const std::string& image_id) const {
+  const auto users = sandboxes_by_image();
+  const auto found = users.find(image_id);
+  return found == users.end() ? std::string() : "sandbox " + found->second.front();
+}
+
+std::vector<hutch::ImageInfo> SubcontainerBackend::images() { return list_images(*runtime_, sandboxes_by_image()); }
+
+hutch::ImageInfo SubcontainerBackend::inspect_image(const std::string& image) {
+  return subcontainer::inspect_image(*runtime_, image, sandboxes_by_image());
+}
+
+void SubcontainerBackend::remove_image(const std::string& image) {
+  subcontainer::remove_image(*runtime_, image, sandboxes_by_image(),
+                             [this](const std::string& image_id) { return sandbox_using(image_id); });
+}
+
+std::vector<std::string> SubcontainerBackend::prune_images() {
+  return subcontainer::prune_images(*runtime_, sandboxes_by_image(),
+                                    [this](const std::string& image_id) { return sandbox_using(image_id); });
+}
+
+std::string SubcontainerBackend::import_image(const std::string& path, const std::string& name) {
+  return subcontainer::import_image(*runtime_, path, name);
 }
 
 }  // namespace hutch::subcontainer

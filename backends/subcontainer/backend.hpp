@@ -9,6 +9,7 @@
 #include <hutch/backend.hpp>
 #include <hutch/plugin.hpp>
 
+#include <map>
 #include <memory>
 
 namespace hutch::subcontainer {
@@ -30,7 +31,12 @@ class SubcontainerBackend final : public SandboxBackend {
   std::vector<std::string> warnings() override;
   std::vector<VolumeInfo> volumes() override;
   void remove_volume(const std::string& name) override;
-  std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress) override;
+  std::string pull_image(const std::string& image, const std::function<void(const PullProgress&)>& progress) override;
+  std::vector<hutch::ImageInfo> images() override;
+  hutch::ImageInfo inspect_image(const std::string& image) override;
+  void remove_image(const std::string& image) override;
+  std::vector<std::string> prune_images() override;
+  std::string import_image(const std::string& path, const std::string& name) override;
 
  private:
   // The records of every sandbox that has one (being created or damaged ones are skipped).
@@ -39,6 +45,8 @@ class SubcontainerBackend final : public SandboxBackend {
   // "sandbox <id>" for a sandbox whose root has the stored image `image_id` as its top lower
   // layer, or empty.
   std::string sandbox_using(const std::string& image_id) const;
+  // Stored image id -> the sandboxes made from it (their pins, else their records).
+  std::map<std::string, std::vector<std::string>> sandboxes_by_image() const;
   std::shared_ptr<Runtime> runtime_;
 };
 

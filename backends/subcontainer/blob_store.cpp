@@ -59,4 +59,32 @@ bool BlobStore::ensure(const std::string& digest, const Fetch& fetch) {
   return true;
 }
 
+FileLock BlobStore::pull_lock() const {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) throw Error(Errc::io, "cannot create the blob store '" + root_.string() + "': " + ec.message());
+  return FileLock::shared(root_ / ".pulls.lock");
+}
+
+std::vector<std::string> BlobStore::remove_unreferenced(const std::function<std::set<std::string>()>& keep_digests) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) return removed;
+  const std::optional<FileLock> no_pulls = FileLock::try_lock(root_ / ".pulls.lock");
+  if (!no_pulls) return removed;
+  const std::set<std::string> keep = keep_digests();
+  for (const auto& algorithm : fs::directory_iterator(root_, ec)) {
+    if (!algorithm.is_directory()) continue;
+    for (const auto& entry : fs::directory_iterator(algorithm.path(), ec)) {
+      const std::string digest = algorithm.path().filename().string() + ":" + entry.path().filename().string();
+      if (!is_well_formed_digest(digest) || keep.contains(digest)) continue;  // locks, temporaries, kept blobs
+      std::error_code remove_error;
+      if (fs::remove(entry.path(), remove_error)) removed.push_back(digest);
+      else if (remove_error)
+        throw Error(Errc::io, "cannot remove the blob '" + entry.path().string() + "': " + remove_error.message());
+    }
+  }
+  return removed;
+}
+
 }  // namespace hutch::subcontainer

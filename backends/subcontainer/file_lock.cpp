@@ -35,4 +35,12 @@ std::optional<FileLock> FileLock::try_lock(const std::filesystem::path& file) {
   return lock;
 }
 
+FileLock FileLock::shared(const std::filesystem::path& file) {
+  FileLock lock;
+  lock.fd_ = open_lock_file(file);
+  while (::flock(lock.fd_.get(), LOCK_SH) != 0)
+    if (errno != EINTR) throw Error(Errc::io, "cannot lock '" + file.string() + "': " + std::strerror(errno));
+  return lock;
+}
+
 }  // namespace hutch::subcontainer

@@ -17,6 +17,8 @@ class FileLock {
   explicit FileLock(const std::filesystem::path& file);
   // The lock when nobody holds it, else nullopt without waiting.
   static std::optional<FileLock> try_lock(const std::filesystem::path& file);
+  // A shared lock: any number of holders at once, none while someone holds it exclusively.
+  static FileLock shared(const std::filesystem::path& file);
 
  private:
   FileLock() = default;

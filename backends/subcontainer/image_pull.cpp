@@ -39,7 +39,7 @@ std::string short_digest(const std::string& digest) { return digest.substr(0, di
 ImagePuller::ImagePuller(ImageStore& store, ImageSettings settings, std::shared_ptr<spdlog::logger> log)
     : store_(store), settings_(std::move(settings)), log_(std::move(log)), blobs_(store.blob_root()) {}
 
-std::string ImagePuller::ensure(const std::string& ref, const PullProgress& progress) {
+std::string ImagePuller::ensure(const std::string& ref, const PullListener& progress) {
   if (ref.empty() || ref == "host" || ref.front() == '/') return ref;
   ImageReference image;
   try {
@@ -60,11 +60,12 @@ std::string ImagePuller::ensure(const std::string& ref, const PullProgress& prog
   return canonical;
 }
 
-std::string ImagePuller::pull(const ImageReference& image, const PullProgress& progress) {
+std::string ImagePuller::pull(const ImageReference& image, const PullListener& progress) {
   const std::string name = image.canonical();
-  const auto say = [&](const std::string& line) {
-    if (progress) progress(line);
-    if (log_) log_->info("pull {}: {}", name, line);
+  // A step: told to the listener and logged (byte counts only to the listener).
+  const auto say = [&](const std::string& line, const std::string& layer = {}) {
+    if (progress) progress(PullProgress{layer, line, 0, 0});
+    if (log_) log_->info("pull {}: {}{}", name, layer.empty() ? "" : layer + ": ", line);
   };
   // A client per pull: pulls of several sandboxes' images run side by side.
   const std::shared_ptr<RegistryClient> client = open_registry_client(settings_, log_);
@@ -77,27 +78,36 @@ std::string ImagePuller::pull(const ImageReference& image, const PullProgress& p
   if (id.empty())
     throw Error(Errc::unsupported, "image " + name + ": its config digest is not sha256, which image ids need");
   if (store_.find_id(id)) {
-    store_.add_layered_image(id, {}, {}, name, name + "@" + manifest.digest);
+    store_.add_layered_image(id, {}, {}, {}, name, name + "@" + manifest.digest);
     say("up to date (" + id.substr(0, 12) + ")");
     return id;
   }
   const ImageConfig config =
       image_config_from_json(client->small_blob(image, manifest.config), "image " + name + " config " + manifest.config.digest);
+  const FileLock no_blob_removal = blobs_.pull_lock();
   std::vector<std::filesystem::path> layers;
+  std::vector<std::string> digests;
   for (const BlobDescriptor& layer : manifest.layers) {
     if (!is_layer_type(layer.media_type))
       throw Error(Errc::unsupported, "image " + name + ": layer " + layer.digest + " has media type '" +
                                          layer.media_type + "', which is no filesystem layer hutch can apply");
     const std::string label = short_digest(layer.digest);
     const bool fetched = blobs_.ensure(layer.digest, [&](const std::filesystem::path& temporary) {
-      say(label + ": downloading " + mib(layer.size));
-      client->fetch_blob(image, layer, temporary, {});
+      if (log_) log_->info("pull {}: {}: downloading {}", name, label, mib(layer.size));
+      if (progress) progress(PullProgress{label, "downloading", 0, layer.size});
+      BlobProgress bytes;
+      if (progress)
+        bytes = [&](std::uint64_t received) { progress(PullProgress{label, "downloading", received, layer.size}); };
+      client->fetch_blob(image, layer, temporary, bytes);
     });
-    say(label + (fetched ? ": downloaded and verified" : ": already stored"));
+    if (fetched && progress) progress(PullProgress{label, "downloaded and verified", layer.size, layer.size});
+    if (log_ && fetched) log_->info("pull {}: {}: downloaded and verified", name, label);
+    if (!fetched) say("already stored", label);
     layers.push_back(blobs_.path_of(layer.digest));
+    digests.push_back(layer.digest);
   }
   say("applying " + std::to_string(layers.size()) + " layers");
-  store_.add_layered_image(id, layers, config, name, name + "@" + manifest.digest);
+  store_.add_layered_image(id, layers, digests, config, name, name + "@" + manifest.digest);
   say("stored as " + id.substr(0, 12));
   return id;
 }

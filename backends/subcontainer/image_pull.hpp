@@ -21,8 +21,8 @@ class logger;
 
 namespace hutch::subcontainer {
 
-// One line of progress ("sha256:ab12..: downloaded 3.1 MiB"), for `hutch pull`.
-using PullProgress = std::function<void(const std::string& line)>;
+// Each step of a pull (SandboxBackend::pull_image), for `hutch pull`.
+using PullListener = std::function<void(const PullProgress&)>;
 
 class ImagePuller {
  public:
@@ -33,10 +33,10 @@ class ImagePuller {
   // again: the manifest is fetched, unchanged layers are not). A name that is not stored is
   // pulled unless the policy is never (then Errc::not_found says so). A ref that is no
   // registry name passes through for resolve to report.
-  std::string ensure(const std::string& ref, const PullProgress& progress = {});
+  std::string ensure(const std::string& ref, const PullListener& progress = {});
 
   // Pulls `image` whatever is stored and returns the image id (the hex of its config digest).
-  std::string pull(const ImageReference& image, const PullProgress& progress = {});
+  std::string pull(const ImageReference& image, const PullListener& progress = {});
 
  private:
   ImageStore& store_;

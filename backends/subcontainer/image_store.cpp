@@ -515,7 +515,8 @@ void ImageStore::add_names(const std::string& id, const std::vector<std::string>
   write_json_atomic(root_ / "names.json", names);
 }
 
-bool ImageStore::add_layered_image(const std::string& id, const std::vector<fs::path>& layers, const ImageConfig& config,
+bool ImageStore::add_layered_image(const std::string& id, const std::vector<fs::path>& layers,
+                                   const std::vector<std::string>& layer_digests, const ImageConfig& config,
                                    const std::string& name, const std::string& source) {
   if (!is_image_id(id)) throw Error(Errc::invalid_argument, "image id '" + id + "' is not 64 hex digits");
   if (!name.empty()) validate_image_name(name);
@@ -531,12 +532,55 @@ bool ImageStore::add_layered_image(const std::string& id, const std::vector<fs::
     options.shift = shift_;
     options.log = log_;
     build_rootfs(layers, staging.path() / "rootfs", options, name.empty() ? id : name);
-    write_json_atomic(staging.path() / "config.json", layer_meta(config, source, shift_));
+    json::object meta = layer_meta(config, source, shift_);
+    json::array digests;
+    for (const std::string& digest : layer_digests) digests.emplace_back(digest);
+    meta["layers"] = std::move(digests);
+    write_json_atomic(staging.path() / "config.json", meta);
     staging.commit_to(dir);
     if (log_) log_->info("image store '{}': stored {} as {}", root_.string(), source, id);
   }
   if (!name.empty()) add_names(id, {name});
   return build;
+}
+
+std::string ImageStore::import_directory(const fs::path& dir, const std::string& name) {
+  validate_image_name(name);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw Error(Errc::not_found, "image directory '" + dir.string() + "' does not exist or is not a directory");
+  const std::string id = random_hex(32);
+  Lock lock(root_);
+  StagingDir staging(root_ / (".tmp-" + id.substr(0, 12)));
+  fs::create_directory(staging.path());
+  IdShift to_store;
+  if (shift_.uid_count != 0) to_store = {0, 0, shift_.uid_base, shift_.uid_base, shift_.uid_count};
+  copy_layer(dir, staging.path() / "rootfs", to_store);
+  // The image root is always 0755, as an archive import makes it (image_import.hpp).
+  ::chmod((staging.path() / "rootfs").c_str(), 0755);
+  write_json_atomic(staging.path() / "config.json",
+                    layer_meta(default_image_config(), fs::absolute(dir).lexically_normal().string(), shift_));
+  staging.commit_to(root_ / id);
+  add_names(id, {name});
+  if (log_) log_->info("image store '{}': imported the directory '{}' as {} ({})", root_.string(), dir.string(), id, name);
+  return id;
+}
+
+std::set<std::string> ImageStore::referenced_blobs() {
+  std::set<std::string> out;
+  for (const ImageInfo& info : stored_images()) out.insert(info.layers.begin(), info.layers.end());
+  return out;
+}
+
+std::uint64_t ImageStore::disk_usage(const std::string& id) const {
+  std::uint64_t bytes = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root_ / id / "rootfs", fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0) bytes += static_cast<std::uint64_t>(st.st_blocks) * 512;
+  }
+  return bytes;
 }
 
 std::string ImageStore::commit_layer(const fs::path& upper_dir, const std::string& base_ref,
@@ -601,6 +645,9 @@ std::vector<ImageInfo> ImageStore::stored_images() {
     info.parent = string_of(*object, "parent");
     info.source = string_of(*object, "source");
     info.created_unix = uint_of(*object, "created");
+    info.layers = strings_of(*object, "layers");
+    if (const json::value* config = object->if_contains("config")) info.config = config_from_json(*config);
+    else info.config = default_image_config();
     if (const json::object* n = names.if_object())
       for (const auto& [name, value] : *n)
         if (value.is_string() && value.as_string() == id) info.names.emplace_back(name);

@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,8 @@ struct ImageInfo {
   std::string parent;  // id or ref of the base image, for committed layers
   std::string source;  // the tarball, upper dir or label it came from
   std::uint64_t created_unix = 0;
+  std::vector<std::string> layers;  // digests of the pulled blobs it was built from, bottom-most first
+  ImageConfig config;
 };
 
 class ImageStore {
@@ -108,8 +111,22 @@ class ImageStore {
   // build_rootfs in image_import.hpp), unless it is stored already, and records `name` (may be
   // empty) for it. `source` is what ImageInfo::source reports. Returns true when it built it.
   // Serialized with every other change to the store: a second caller waits and finds it.
+  // `layer_digests` (the blobs' digests, in the order of `layers`) are recorded so prune keeps
+  // the blobs of stored images (referenced_blobs).
   bool add_layered_image(const std::string& id, const std::vector<std::filesystem::path>& layers,
-                         const ImageConfig& config, const std::string& name, const std::string& source);
+                         const std::vector<std::string>& layer_digests, const ImageConfig& config,
+                         const std::string& name, const std::string& source);
+
+  // Copies the rootfs directory `dir` into the store as a new image named `name` (the name
+  // moves to it from whatever it named before) and returns its id. Ownership moves into the
+  // store range as a snapshot's does: host root's files become root's inside the sandbox.
+  std::string import_directory(const std::filesystem::path& dir, const std::string& name);
+
+  // Digests of the blobs any stored image (deleted ones included) was built from.
+  std::set<std::string> referenced_blobs();
+
+  // Bytes the image's own layer takes on disk (its parents not counted).
+  std::uint64_t disk_usage(const std::string& id) const;
 
   // The id a name or id refers to; nullopt when nothing stored has it.
   std::optional<std::string> find_id(const std::string& name_or_id);

@@ -2,6 +2,8 @@
 // for at most the timeout, so a stalled registry ends in Errc::timeout instead of a hang.
 #include "http_client.hpp"
 
+#include "proxy.hpp"
+
 #include <hutch/error.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -45,7 +47,7 @@ class Runner {
   // Runs `start(handler)`; on a timeout `cancel()` closes the socket and the wait goes on until
   // the handler ran (with operation_aborted).
   template <class Start, class Cancel>
-  std::size_t run(const Url& url, const char* what, Start start, Cancel cancel) {
+  std::size_t run(const Url& url, const std::string& what, Start start, Cancel cancel) {
     std::optional<error_code> result;
     std::size_t transferred = 0;
     start([&](error_code ec, auto&&... rest) {
@@ -133,6 +135,30 @@ HttpResponse exchange(Stream& stream, Runner& runner, const HttpRequest& request
   return response;
 }
 
+// Asks the proxy on `socket` for a tunnel to `url`'s host and port (RFC 9110 CONNECT); the
+// socket then carries the registry's bytes.
+void open_tunnel(tcp::socket& socket, Runner& runner, const Url& url, const Url& proxy, const std::function<void()>& cancel) {
+  const std::string target = (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" + url.port;
+  http::request<http::empty_body> connect{http::verb::connect, target, 11};
+  connect.set(http::field::host, target);
+  connect.set(http::field::user_agent, "hutch");
+  const std::string what = "opening a tunnel through the proxy " + proxy.authority();
+  runner.run(url, what, [&](auto handler) { http::async_write(socket, connect, handler); }, cancel);
+  if (runner.last_error) network_error(url, what, runner.last_error);
+  beast::flat_buffer buffer;
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);  // the answer to a CONNECT has no body: the tunnel follows the header
+  runner.run(url, what, [&](auto handler) { http::async_read_header(socket, buffer, parser, handler); }, cancel);
+  if (runner.last_error) network_error(url, what, runner.last_error);
+  const unsigned status = parser.get().result_int();
+  if (status < 200 || status >= 300)
+    throw Error(status == 407 ? Errc::permission_denied : Errc::io,
+                "registry request " + url.str() + ": the proxy " + proxy.authority() + " refused the tunnel with HTTP " +
+                    std::to_string(status) + (status == 407 ? " (it wants credentials, which hutch does not send)" : ""));
+  if (buffer.size() != 0)
+    throw Error(Errc::io, "registry request " + url.str() + ": the proxy " + proxy.authority() + " sent data before the tunnel opened");
+}
+
 }  // namespace
 
 std::string Url::authority() const {
@@ -197,11 +223,14 @@ struct HttpClient::Impl {
 
   HttpResponse once(const HttpRequest& request, const BodySink& sink, std::uint64_t max_body) {
     Runner runner(io, timeout);
+    // Through a proxy, the connection goes to it, and a CONNECT tunnel on to the registry.
+    const std::optional<Url> proxy = proxy_for(request.url);
+    const Url& dial = proxy ? *proxy : request.url;
     tcp::resolver resolver(io);
     tcp::resolver::results_type endpoints;
-    runner.run(request.url, "resolving the host",
+    runner.run(request.url, proxy ? "resolving the proxy " + dial.authority() : std::string("resolving the host"),
                [&](auto handler) {
-                 resolver.async_resolve(request.url.host, request.url.port,
+                 resolver.async_resolve(dial.host, dial.port,
                                         [&endpoints, handler](error_code ec, tcp::resolver::results_type results) mutable {
                                           endpoints = std::move(results);
                                           handler(ec);
@@ -218,7 +247,8 @@ struct HttpClient::Impl {
     runner.run(request.url, "connecting",
                [&](auto handler) { asio::async_connect(socket, endpoints, [handler](error_code ec, const tcp::endpoint&) mutable { handler(ec); }); },
                close_socket);
-    if (runner.last_error) network_error(request.url, "connecting", runner.last_error);
+    if (runner.last_error) network_error(request.url, proxy ? "connecting to the proxy " + dial.authority() : std::string("connecting"), runner.last_error);
+    if (proxy) open_tunnel(socket, runner, request.url, *proxy, close_socket);
     if (!request.url.tls) return exchange(socket, runner, request, sink, max_body, close_socket);
 
     ssl::stream<tcp::socket&> stream(socket, tls_context());

@@ -69,12 +69,38 @@ class HUTCH_INTERFACE SandboxBackend {
 
   // Fetches `image` (a registry name: "python:3.12-slim", "host:5000/app@sha256:..") from its
   // registry into the backend's image store, whatever the [images] pull policy says, and
-  // returns the stored image's id. `progress` (may be empty) gets one plain line per step:
-  // the manifest, each layer downloaded or found stored. Errors: Errc::invalid_argument for a
+  // returns the stored image's id. `progress` (may be empty) hears each step: the manifest,
+  // each layer's download (repeatedly, with the bytes so far), a layer found stored. Errors: Errc::invalid_argument for a
   // malformed name or content that does not match its digest, Errc::not_found when the
   // registry has no such image, Errc::permission_denied when it refuses access, Errc::io or
   // Errc::timeout for the network. Default: Errc::unsupported.
-  virtual std::string pull_image(const std::string& image, const std::function<void(const std::string&)>& progress);
+  virtual std::string pull_image(const std::string& image, const std::function<void(const PullProgress&)>& progress);
+
+  // The images in the backend's store, sorted by first name (untagged ones by id), each with
+  // the sandboxes made from it. Default: Errc::unsupported.
+  virtual std::vector<ImageInfo> images();
+
+  // One image by name or id, with its source, layers and config. Errc::not_found when the
+  // store has no such image (nothing is pulled). Default: Errc::unsupported.
+  virtual ImageInfo inspect_image(const std::string& image);
+
+  // Removes an image by name or id: by name only that name goes (the image with it when it
+  // was the last one); by id the image and all its names. Errc::not_found for an unknown
+  // image, Errc::state while a sandbox is made from it (naming the sandbox) or other stored
+  // images (snapshots) are layered on it. Default: Errc::unsupported.
+  virtual void remove_image(const std::string& image);
+
+  // Removes every image hutch pulled or imported (ImageInfo::managed) that no sandbox is
+  // made from and no other image is layered on, then whatever storage only those images used
+  // (subcontainer: layer blobs no stored image references). Snapshots and images hutch did
+  // not make are kept. Returns the ids removed. Default: Errc::unsupported.
+  virtual std::vector<std::string> prune_images();
+
+  // Stores the image in `path` (a `docker save` or OCI layout archive, a rootfs tar in any
+  // compression, or a rootfs directory) under `name` ("app:1"), replacing what that name
+  // referred to, and returns its id. The image counts as managed. Errc::invalid_argument for
+  // a bad name or content, Errc::not_found for a missing path. Default: Errc::unsupported.
+  virtual std::string import_image(const std::string& path, const std::string& name);
 };
 
 // Throws Error(Errc::unsupported) "backend '<backend>' does not support <verb>".

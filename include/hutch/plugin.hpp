@@ -32,8 +32,10 @@ namespace hutch {
 // and lifetimes; 6 (issue 14, terminals and image defaults); 8 (issue 18): SandboxBackend::pull_image
 // and PluginContext::images; 9 (issue 14, parity): SandboxSpec::files/max_file_bytes/workspace,
 // Fs::write parents, Handle::set_env, SandboxBackend::volumes and remove_volume; 10 (issue 15,
-// the port proxy): Handle::connect_port, Capabilities::connect_port.
-inline constexpr std::uint32_t kPluginApiVersion = 12;
+// the port proxy): Handle::connect_port, Capabilities::connect_port; 12 (issue 19, egress):
+// SandboxSpec::egress; 13 (issue 18, image verbs): SandboxBackend::images, inspect_image,
+// remove_image, prune_images, import_image, ImageInfo.
+inline constexpr std::uint32_t kPluginApiVersion = 13;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

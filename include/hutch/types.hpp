@@ -315,6 +315,30 @@ struct VolumeInfo {
   std::optional<std::chrono::system_clock::time_point> created;
 };
 
+// One step of SandboxBackend::pull_image, for a progress display. Events of one layer share
+// `layer`; `current`/`total` count its bytes while it downloads.
+struct PullProgress {
+  std::string layer;   // a short digest or the engine's layer id; empty: a step of the whole image
+  std::string status;  // "manifest sha256:..", "downloading", "downloaded", "already stored", "applying 3 layers", ...
+  std::uint64_t current = 0;  // bytes received so far (downloading)
+  std::uint64_t total = 0;    // bytes expected (0: not known)
+};
+
+// An image in a backend's store (SandboxBackend::images, inspect_image).
+struct ImageInfo {
+  std::string id;                  // the backend's image id (docker: "sha256:<hex>"; subcontainer: <hex>)
+  std::vector<std::string> names;  // "repo:tag" names it is known by, sorted; empty when untagged
+  std::uint64_t size = 0;          // bytes on disk (0: not known)
+  std::optional<std::chrono::system_clock::time_point> created;
+  std::vector<std::string> used_by;  // ids of the sandboxes made from it
+  // Pulled or imported by hutch: SandboxBackend::prune_images may remove it once unused.
+  bool managed = false;
+  // Filled by inspect_image only (images() may leave them empty):
+  std::string source;               // where it came from: "<name>@<manifest digest>", an archive path, a sandbox
+  std::vector<std::string> layers;  // layer digests ("sha256:<hex>"), bottom-most first, when known
+  ImageDefaults config;             // Entrypoint, Cmd, Env, WorkingDir, User
+};
+
 struct SnapshotInfo {
   std::string id;
   std::string label;

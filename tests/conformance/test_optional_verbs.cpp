@@ -87,6 +87,31 @@ TEST_P(OptionalVerbs, PullImageRefusesAMalformedNameBeforeAskingAnyRegistry) {
   EXPECT_TRUE(refused || unsupported);
 }
 
+// The image verbs come together or not at all. Where they exist: an unknown image is
+// not_found for inspect and rm, and the image a sandbox is made from (when the store holds
+// it: "host" or a directory is none of its images) lists that sandbox and refuses rm.
+TEST_P(OptionalVerbs, ImageVerbsAllOrNothingAndNoRemovalUnderASandbox) {
+  const std::string unknown = "hutch-conformance-no-such-image:0";
+  if (throws_errc(Errc::unsupported, [&] { backend().images(); })) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { backend().inspect_image(unknown); }));
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { backend().remove_image(unknown); }));
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { backend().prune_images(); }));
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { backend().import_image("/nonexistent", unknown); }));
+    return;
+  }
+  EXPECT_TRUE(throws_errc(Errc::not_found, [&] { backend().inspect_image(unknown); }));
+  EXPECT_TRUE(throws_errc(Errc::not_found, [&] { backend().remove_image(unknown); }));
+  auto sandbox = create();
+  const std::string image = base_spec().image;
+  if (image.empty() || throws_errc(Errc::not_found, [&] { backend().inspect_image(image); })) return;
+  const ImageInfo info = backend().inspect_image(image);
+  EXPECT_TRUE(std::find(info.used_by.begin(), info.used_by.end(), sandbox->id()) != info.used_by.end())
+      << "inspect_image(" << image << ").used_by lacks sandbox " << sandbox->id();
+  EXPECT_TRUE(throws_errc(Errc::state, [&] { backend().remove_image(image); }))
+      << "remove_image of the image sandbox " << sandbox->id() << " is made from";
+  EXPECT_NO_THROW(backend().inspect_image(image)) << "the image is gone after a refused remove_image";
+}
+
 TEST_P(OptionalVerbs, SnapshotAndRestore) {
   auto source = create();
   if (!caps().snapshot) {

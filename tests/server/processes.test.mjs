@@ -85,8 +85,16 @@ describe(`background processes on ${env.backend}`, { skip }, () => {
     assert.deepEqual(listed.json.map((p) => p.pid), [pid]);
     expectError(await service.curl('POST', base(), { ...admin, json: { argv: ['cat'], tag: 'echo' } }), 409, 'already_exists', 'echo');
 
+    const attachedNow = async () => {
+      const metrics = await service.fetch('GET', '/metrics', admin);
+      const line = metrics.text.split('\n').find((l) => l.startsWith('hutch_open_streams{kind="process"}'));
+      assert.ok(line, metrics.text);
+      return Number(line.split(' ')[1]);
+    };
+    assert.equal(await attachedNow(), 0);
     const first = await Attachment.open(service, `${base()}/${pid}`);
     await first.until('attached', (a) => a.messages.length >= 1);
+    assert.equal(await attachedNow(), 1, 'the open streams gauge counts an attachment');
     assert.deepEqual(first.messages[0], { type: 'attached', pid, dropped_bytes: { stdout: 0, stderr: 0 } });
     first.send('hello\n');
     await first.until('the echo', (a) => a.text() === 'hello\n');
@@ -94,6 +102,7 @@ describe(`background processes on ${env.backend}`, { skip }, () => {
     await first.closed;
     // Detached, it runs on: still listed, still running.
     await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await attachedNow(), 0);
     const after = await service.curl('GET', `${base()}/${pid}`, admin);
     assert.equal(after.status, 200, after.text);
     assert.equal(after.json.running, true);

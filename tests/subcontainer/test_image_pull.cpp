@@ -13,6 +13,7 @@
 #include "error_of.hpp"
 #include "require.hpp"
 #include "temp_dir.hpp"
+#include "test_registry.hpp"
 
 #include <hutch/archive.hpp>
 #include <hutch/error.hpp>
@@ -41,15 +42,10 @@ using ::testing::HasSubstr;
 
 namespace {
 
-std::string test_registry() {
-  const char* value = std::getenv("HUTCH_TEST_REGISTRY");
-  return value != nullptr && *value != '\0' ? value : "127.0.0.1:5117";
-}
+using hutch::test::test_registry;
+using hutch::test::test_registry_up;
 
-fs::path test_data() {
-  const char* value = std::getenv("HUTCH_TEST_DATA");
-  return value != nullptr && *value != '\0' ? value : "/tmp/hutch-test-data";
-}
+fs::path test_data() { return hutch::test::test_data_dir(); }
 
 std::string read_whole(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -61,19 +57,6 @@ std::string read_whole(const fs::path& file) {
 std::string sha256_of(const std::string& content, const fs::path& scratch) {
   std::ofstream(scratch, std::ios::binary) << content;
   return "sha256:" + hutch::subcontainer::sha256_hex_of_file(scratch);
-}
-
-// Whether the docker-registry of .ci/build-test-images.sh answers (a pull would fail otherwise).
-bool test_registry_up() {
-  try {
-    ImageSettings settings;
-    settings.docker_config = false;
-    hutch::open_registry_client(settings, hutch::logger())->manifest(
-        hutch::parse_image_reference(test_registry() + "/hutch/busybox:latest"));
-    return true;
-  } catch (const hutch::Error&) {
-    return false;
-  }
 }
 
 class ImagePullTest : public ::testing::Test {

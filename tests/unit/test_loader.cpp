@@ -7,6 +7,7 @@
 #include <hutch/log.hpp>
 
 #include "error_of.hpp"
+#include "scoped_env.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -61,21 +62,7 @@ std::string add_plugin(const TempDir& dir, const std::string& name, const std::s
   return (dir / file_name).string();
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using hutch::test::ScopedEnv;
 
 // Whether the dynamic loader has `file` loaded right now (RTLD_NOLOAD never loads it).
 bool is_loaded(const std::string& file) {

@@ -54,7 +54,8 @@ void TemplateBackend::check_supported(const hutch::SandboxSpec& spec) const {
   if (spec.network != hutch::NetworkMode::none)
     hutch::throw_unsupported(name(), std::string("network mode ") + hutch::to_string(spec.network));
   if (!spec.ports.empty()) hutch::throw_unsupported(name(), "published ports");
-  // No volumes() here: a workspace that outlives its sandbox cannot be kept.
+  // No volumes() here: a workspace that outlives its sandbox cannot be kept. No image verbs
+  // either (images(), import_image, ...): the in-memory sandboxes have no image store.
   hutch::refuse_named_workspace(spec, name());
 }
 

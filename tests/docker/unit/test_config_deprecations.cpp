@@ -27,3 +27,55 @@ TEST(DockerConfigDeprecations, KeysThatMovedToDefaultsStillWorkAndSaySo) {
 
 }  // namespace
 }  // namespace hutch::docker
+
+namespace hutch::docker {
+namespace {
+
+DockerConfig docker_config_of(const std::string& toml, std::vector<std::string>& warnings) {
+  auto table = ConfigTable::parse(toml, "test.toml");
+  return DockerConfig::from_table(*table.get_table("backends")->get_table("docker"),
+                                  [&](const std::string& why) { warnings.push_back(why); });
+}
+
+// pull and registry_auth moved to the shared [images] table (issue 18): still honoured, and
+// they win over it, with a warning that says where they belong now.
+TEST(DockerConfigDeprecations, PullAndRegistryAuthStillWorkWinOverImagesAndSaySo) {
+  std::vector<std::string> warnings;
+  DockerConfig config = docker_config_of(
+      "[backends.docker]\npull = \"never\"\n[backends.docker.registry_auth]\nusername = \"old\"\npassword = \"p\"\n",
+      warnings);
+  ImageSettings images;
+  images.pull = hutch::PullPolicy::always;
+  images.docker_config = false;
+  images.auth["127.0.0.1:5000"] = RegistryCredentials{"new", "q", ""};
+  config.use_image_settings(images);
+  EXPECT_EQ(config.pull, PullPolicy::never);
+  ASSERT_TRUE(registry_auth_for(config, "127.0.0.1:5000/app:1"));
+  EXPECT_EQ(*registry_auth_for(config, "127.0.0.1:5000/app:1"), registry_auth_header(RegistryAuth{"old", "p", "", ""}));
+  std::string all;
+  for (const auto& line : warnings) all += line + "\n";
+  EXPECT_NE(all.find("[images] pull"), std::string::npos) << all;
+  EXPECT_NE(all.find("[images.auth"), std::string::npos) << all;
+  EXPECT_NE(all.find("test.toml:2"), std::string::npos) << all;
+}
+
+TEST(DockerConfigDeprecations, TheImagesTableGivesThePullPolicyAndCredentialsPerRegistry) {
+  std::vector<std::string> warnings;
+  DockerConfig config = docker_config_of("[backends.docker]\n", warnings);
+  EXPECT_TRUE(warnings.empty());
+  ImageSettings images;
+  images.pull = hutch::PullPolicy::never;
+  images.docker_config = false;
+  images.auth["127.0.0.1:5000"] = RegistryCredentials{"u", "p", ""};
+  images.auth["docker.io"] = RegistryCredentials{"", "", "refresh"};
+  config.use_image_settings(images);
+  EXPECT_EQ(config.pull, PullPolicy::never);
+  EXPECT_EQ(registry_auth_for(config, "127.0.0.1:5000/app:1"),
+            registry_auth_header(RegistryAuth{"u", "p", "127.0.0.1:5000", ""}));
+  EXPECT_EQ(registry_auth_for(config, "python:3"),
+            registry_auth_header(RegistryAuth{"", "", "https://index.docker.io/v1/", "refresh"}));
+  EXPECT_FALSE(registry_auth_for(config, "ghcr.io/org/app:1")) << "credentials sent to a registry they are not for";
+}
+
+}  // namespace
+}  // namespace hutch::docker

@@ -1678,7 +1678,7 @@ export interface paths {
         };
         /**
          * Prometheus text exposition format 0.0.4; every name starts with hutch_. Needs an operator's token (one without tenant=): a tenant's token is refused with 403
-         * @description hutch_sandboxes{backend,state} gauge, hutch_backend_up{backend} gauge, hutch_pool_ready{pool,backend} and hutch_pool_target{pool,backend} gauges, hutch_open_streams{kind} gauge, hutch_requests_total{route,method,status} counter (route is the route's pattern), hutch_create_seconds{backend,from} and hutch_exec_seconds{backend} histograms.
+         * @description hutch_sandboxes{backend,state} gauge, hutch_backend_up{backend} gauge, hutch_pool_ready{pool,backend} and hutch_pool_target{pool,backend} gauges, hutch_open_streams{kind=exec|process|events} gauge, hutch_requests_total{route,method,status} counter (route is the route's pattern), hutch_create_seconds{backend,from} and hutch_exec_seconds{backend} histograms.
          */
         get: {
             parameters: {
