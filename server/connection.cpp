@@ -72,7 +72,8 @@ class Connection final : public Exchange,
   void end_stream() override;
   bool responded() const override { return responded_; }
   WebSocket& accept_websocket() override;
-  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers) override;
+  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers,
+              std::shared_ptr<void> held) override;
 
   // WebSocket, on worker threads.
   std::optional<Message> read() override;
@@ -95,7 +96,8 @@ class Connection final : public Exchange,
   void answer_and_close(AnyStream& stream, unsigned status, const std::string& message);
   void run_on_worker();
   void shutdown_socket();
-  void relay(std::shared_ptr<boost::asio::posix::stream_descriptor> upstream, std::string prefix);
+  // Relays both ways until both ended; `held` goes with the last of its handlers.
+  void relay(std::shared_ptr<boost::asio::posix::stream_descriptor> upstream, std::string prefix, std::shared_ptr<void> held);
 
   // Starts `op(handler)` on the connection's strand and waits (on the worker) until the
   // handler ran; returns what it got. The deadline applies to the operation.
@@ -325,7 +327,7 @@ std::string strip_target(const std::string& target, std::size_t strip) {
 
 template <class Stream>
 void Connection<Stream>::tunnel(int upstream_fd, std::size_t strip_segments,
-                                const std::vector<std::string>& drop_headers) {
+                                const std::vector<std::string>& drop_headers, std::shared_ptr<void> held) {
   net::posix::stream_descriptor upstream(executor_, upstream_fd);
   http::request_header<> head(parser_->get().base());
   head.target(strip_target(raw_target_, strip_segments));
@@ -341,22 +343,24 @@ void Connection<Stream>::tunnel(int upstream_fd, std::size_t strip_segments,
   close_after_ = true;
   tunneled_ = true;
   net::dispatch(executor_, [self = this->shared_from_this(), upstream = std::move(upstream),
-                            prefix = serialized.str()]() mutable {
+                            prefix = serialized.str(), held = std::move(held)]() mutable {
     // What the client sent after the header (the start of a body) follows it upstream.
     prefix += beast::buffers_to_string(self->buffer_.data());
     self->buffer_.consume(self->buffer_.size());
     self->lowest().expires_never();  // a WebSocket through the proxy may be quiet for long
-    self->relay(std::make_shared<net::posix::stream_descriptor>(std::move(upstream)), std::move(prefix));
+    self->relay(std::make_shared<net::posix::stream_descriptor>(std::move(upstream)), std::move(prefix), std::move(held));
   });
 }
 
 template <class Stream>
-void Connection<Stream>::relay(std::shared_ptr<net::posix::stream_descriptor> upstream, std::string prefix) {
+void Connection<Stream>::relay(std::shared_ptr<net::posix::stream_descriptor> upstream, std::string prefix,
+                               std::shared_ptr<void> held) {
   auto self = this->shared_from_this();
   // Both directions end before the sockets close; a direction that ends cleanly passes the end
-  // on (shutdown of the other side's write half), a failure closes everything.
+  // on (shutdown of the other side's write half), a failure closes everything. Every handler
+  // of the relay holds close_all, so `held` is released once the last of them is gone.
   auto ended = std::make_shared<int>(0);
-  auto close_all = [self, upstream] {
+  auto close_all = [self, upstream, held = std::move(held)] {
     beast::error_code ignored;
     upstream->close(ignored);
     self->shutdown_socket();

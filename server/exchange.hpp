@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -90,8 +91,10 @@ class Exchange {
   // (one request per proxied connection: a later one on the same connection would skip this
   // route); then bytes are relayed both ways, each way through one bounded buffer, until both
   // sides have ended. Returns at once; the exchange counts as responded and the connection ends
-  // with the relay.
-  virtual void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers = {}) = 0;
+  // with the relay. `held` (a stream cap's place) is kept until the relay has ended, whichever
+  // way it ends, and released then.
+  virtual void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers = {},
+                      std::shared_ptr<void> held = nullptr) = 0;
   // Whether a response (or its header) was sent already.
   virtual bool responded() const = 0;
 };

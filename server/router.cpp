@@ -42,8 +42,9 @@ class StatusRecorder final : public Exchange {
     status_ = 101;
     return socket;
   }
-  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers) override {
-    inner_.tunnel(upstream, strip_segments, drop_headers);
+  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers,
+              std::shared_ptr<void> held) override {
+    inner_.tunnel(upstream, strip_segments, drop_headers, std::move(held));
     status_ = 101;  // handed to the sandbox's server, which answers itself
   }
   bool responded() const override { return inner_.responded(); }

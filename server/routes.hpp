@@ -58,10 +58,12 @@ void proxy_port(Context& context);
 // The port proxy itself, shared with E2B's port requests (e2b/envd_ports.cpp): `text` as a port
 // 1-65535 (Errc::invalid_argument naming `what` otherwise); the request relayed to that port
 // of `handle`'s sandbox through Handle::connect_port, its target without the first
-// `strip_segments` path segments, without Authorization and the headers in `drop_headers`.
+// `strip_segments` path segments, without Authorization and the headers in `drop_headers`. The
+// relay is a stream of `streamer` (Caps::take_stream, Errc::rate_limited past a cap), its place
+// held until the relay ends.
 std::uint16_t port_number(const std::string& text, const std::string& what);
-void relay_to_port(Context& context, Handle& handle, std::uint16_t port, std::size_t strip_segments,
-                   const std::vector<std::string>& drop_headers = {});
+void relay_to_port(Context& context, const Caller& streamer, Handle& handle, std::uint16_t port,
+                   std::size_t strip_segments, const std::vector<std::string>& drop_headers = {});
 // routes_commands.cpp
 void exec_command(Context& context);
 void launch_command(Context& context);

@@ -66,6 +66,8 @@ void get_events(Context& context) {
   filter.sandbox = context.request().query_value("sandbox");
   if (auto types = context.request().query_value("type")) filter.types = event_types(*types);
   const auto resume_from = last_event_id(context);
+  // A stream for as long as the client follows it (429 past a stream cap, before the header).
+  const Caps::Slot slot = context.service.caps().take_stream(context.caller);
   EventHub& hub = context.service.events();
   // Subscribed before the header goes out: once a client sees the header, no event is missed.
   const std::shared_ptr<Subscription> subscription = hub.subscribe(std::move(filter), resume_from);

@@ -29,11 +29,13 @@ std::uint16_t port_number(const std::string& text, const std::string& what) {
   return static_cast<std::uint16_t>(value);
 }
 
-void relay_to_port(Context& context, Handle& handle, std::uint16_t port, std::size_t strip_segments,
-                   const std::vector<std::string>& drop_headers) {
+void relay_to_port(Context& context, const Caller& streamer, Handle& handle, std::uint16_t port,
+                   std::size_t strip_segments, const std::vector<std::string>& drop_headers) {
+  // Taken before connecting: a refused client costs the sandbox nothing.
+  auto slot = std::make_shared<Caps::Slot>(context.service.caps().take_stream(streamer));
   const int upstream = handle.connect_port(port);
   try {
-    context.exchange.tunnel(upstream, strip_segments, drop_headers);
+    context.exchange.tunnel(upstream, strip_segments, drop_headers, std::move(slot));
   } catch (...) {
     ::close(upstream);
     throw;
@@ -43,7 +45,7 @@ void relay_to_port(Context& context, Handle& handle, std::uint16_t port, std::si
 void proxy_port(Context& context) {
   const std::uint16_t port = port_number(context.request().params.at("port"), "path segment 'port'");
   OwnedSandbox owned = sandbox_of(context);
-  relay_to_port(context, *owned.handle, port, kPrefixSegments);
+  relay_to_port(context, context.caller, *owned.handle, port, kPrefixSegments);
 }
 
 }  // namespace hutch::server

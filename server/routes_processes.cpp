@@ -53,6 +53,8 @@ std::shared_ptr<RunningProcess> process_of(Context& context) {
 // Follows the command from the oldest output kept until it ends, the client leaves or the
 // service drains.
 void attach(Context& context, const std::shared_ptr<RunningProcess>& running) {
+  // A stream for as long as the client stays attached (429 past a stream cap, before the upgrade).
+  const Caps::Slot slot = context.service.caps().take_stream(context.caller);
   WebSocket& socket = context.exchange.accept_websocket();
   const ProcessRegistry::Attached counted(context.service.processes());
   json::object attached = process_json(*running);

@@ -5,8 +5,6 @@
 // frames (stdin, signals, resizes) one at a time, each applied before the next is read.
 #include "routes.hpp"
 
-#include "exec_request_json.hpp"
-#include "object_reader.hpp"
 #include "stream_protocol.hpp"
 
 #include <hutch/error.hpp>
@@ -15,33 +13,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <limits>
 #include <thread>
 
 namespace hutch::server {
 
 namespace json = boost::json;
-
-namespace {
-
-// The first message: {"type":"request", ...the fields of an exec request}.
-ExecRequest read_request(WebSocket& socket) {
-  auto first = socket.read();
-  if (!first) throw Error(Errc::io, "the client closed the WebSocket before sending its request");
-  if (!first->text) throw Error(Errc::invalid_argument, "the first message must be the request, as a text frame");
-  json::object object = parse_stream_text(first->data, "the request");
-  const json_io::ObjectReader fields(object, "", Errc::invalid_argument);
-  if (fields.string("type") != std::optional<std::string>("request"))
-    fields.fail("type", "the first message must have type \"request\"");
-  object.erase("type");
-  const bool limited = object.contains("output_limit_bytes");
-  ExecRequest request = json_io::exec_request_from_json(object);
-  // Streamed output is passed on, not kept: no cap unless the client asks for one.
-  if (!limited) request.output_limit = std::numeric_limits<std::uint64_t>::max();
-  return request;
-}
-
-}  // namespace
 
 void stream_command(Context& context) {
   OwnedSandbox owned = sandbox_of(context);  // a 404 or 401 is still an HTTP answer
@@ -49,7 +25,7 @@ void stream_command(Context& context) {
   WebSocket& socket = context.exchange.accept_websocket();
   std::unique_ptr<Process> process;
   try {
-    ExecRequest request = read_request(socket);
+    ExecRequest request = read_stream_request(socket);
     if (!request.timeout) request.timeout = context.service.config().exec_timeout;
     process = owned.handle->spawn(request);
     // The client learns that the command runs before any output: a failed start is its error.
@@ -66,7 +42,13 @@ void stream_command(Context& context) {
     Process& process;
     ~Unregister() { service.remove_stream(process); }
   } unregister{context.service, *process};
-  std::thread reader([&] { read_client(socket, *process); });
+  std::thread reader([&] {
+    read_client(socket, *process);
+    // The client closed the stream or went away: nobody can read the command any more. Killed
+    // here, since a command that writes nothing (`cat` waiting for stdin, `sleep`) would
+    // otherwise hold this worker and the stream's place until its timeout, if it has one.
+    process->kill(9);
+  });
   try {
     while (auto chunk = process->read_output()) write_output(socket, *chunk);
     socket.write(true, stream_exit_message(process->wait()));

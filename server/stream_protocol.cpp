@@ -1,5 +1,6 @@
 #include "stream_protocol.hpp"
 
+#include "exec_request_json.hpp"
 #include "object_reader.hpp"
 #include "process_registry.hpp"
 
@@ -7,6 +8,8 @@
 #include <hutch/process.hpp>
 
 #include <boost/json.hpp>
+
+#include <limits>
 
 namespace hutch::server {
 
@@ -59,6 +62,22 @@ json::object parse_stream_text(const std::string& text, const std::string& what)
   json::value value = json::parse(text, ec);
   if (ec || !value.is_object()) throw Error(Errc::invalid_argument, what + " is not a JSON object");
   return std::move(value.as_object());
+}
+
+ExecRequest read_stream_request(WebSocket& socket) {
+  auto first = socket.read();
+  if (!first) throw Error(Errc::io, "the client closed the WebSocket before sending its request");
+  if (!first->text) throw Error(Errc::invalid_argument, "the first message must be the request, as a text frame");
+  json::object object = parse_stream_text(first->data, "the request");
+  const json_io::ObjectReader fields(object, "", Errc::invalid_argument);
+  if (fields.string("type") != std::optional<std::string>("request"))
+    fields.fail("type", "the first message must have type \"request\"");
+  object.erase("type");
+  const bool limited = object.contains("output_limit_bytes");
+  ExecRequest request = json_io::exec_request_from_json(object);
+  // Streamed output is passed on, not kept: no cap unless the client asks for one.
+  if (!limited) request.output_limit = std::numeric_limits<std::uint64_t>::max();
+  return request;
 }
 
 void write_output(WebSocket& socket, const OutputChunk& chunk) {

@@ -24,6 +24,9 @@ std::string stream_error_message(Errc code, const std::string& message);
 std::string stream_exit_message(const ExecResult& result);
 // A text frame as a JSON object; Errc::invalid_argument naming `what` otherwise.
 boost::json::object parse_stream_text(const std::string& text, const std::string& what);
+// The first message of a streamed command: {"type":"request", ...the fields of an exec request};
+// Errc::invalid_argument naming the field, Errc::io when the client closed before sending it.
+ExecRequest read_stream_request(WebSocket& socket);
 // Sends `chunk` as binary frames (its stream id, then at most kMaxFramePayload bytes each).
 void write_output(WebSocket& socket, const OutputChunk& chunk);
 

@@ -5,7 +5,7 @@
 // are counted from their labels, so a restarted service counts the same.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Service, tokens, expectError, wsScheme } from './service_fixture.mjs';
+import { Service, tokens, expectError, wsScheme, retriedWhile429 } from './service_fixture.mjs';
 import { stream } from './stream_client.mjs';
 
 // Asserts a refused WebSocket upgrade: 429, the cap named, Retry-After.
@@ -29,18 +29,6 @@ function heldStream(service, id, token, whileOpen, text = 'still works') {
       ws.send(JSON.stringify({ type: 'close_stdin' }));
     },
   });
-}
-
-// `call()` again while it answers 429, for up to 2 s: a place is given back when the handler
-// that held it returns, just after its client saw the end.
-async function retriedWhile429(call) {
-  let result;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    result = await call();
-    if ((result.httpStatus ?? result.status) !== 429) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return result;
 }
 
 async function createFor(service, token) {

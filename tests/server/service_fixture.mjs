@@ -215,6 +215,19 @@ export async function upgradeAndEcho(port, head, message) {
   await new Promise((resolve) => socket.on('close', resolve));
 }
 
+// `call()` again while it answers 429 (or what `refused` says), for up to `seconds` (2 by
+// default): a place is given back when the handler that held it returns, just after its client
+// saw the end (or, for a client that went away, once the service notices).
+export async function retriedWhile429(call, seconds = 2, refused = (result) => (result.httpStatus ?? result.status) === 429) {
+  let result;
+  for (let attempt = 0; attempt < seconds * 20; attempt++) {
+    result = await call();
+    if (!refused(result)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return result;
+}
+
 export function expectError(result, status, code, needle) {
   assert.equal(result.status, status, `expected ${status}, got ${result.status}: ${result.text}`);
   assert.equal(result.json?.error?.code, code, result.text);
