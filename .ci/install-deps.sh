@@ -29,6 +29,8 @@ if [ "$profile" = test ]; then
   packages+=(tmux)
   # the compressors tests/unit/test_archive.cpp makes its tarballs with
   packages+=(gzip bzip2 xz-utils zstd)
+  # the libFuzzer targets (tests/fuzz/run.sh): clang and its fuzzer and sanitizer runtimes
+  packages+=(clang libclang-rt-14-dev)
   # certificates for dockerd's TLS listener (.ci/make-tls-pki.sh) and its s_server test peer,
   # and for the TLS registry test (tests/subcontainer/test_image_pull.cpp)
   packages+=(openssl)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what it needs (apt, idempotent),
-# builds hutch with tests, starts dockerd, builds the test images, runs CTest, then checks that
-# the installed SDK works for a third-party plugin.
+# builds hutch with tests, starts dockerd, builds the test images, runs CTest, runs the fuzz
+# targets for a short while (tests/fuzz/run.sh), then checks that the installed SDK works for a
+# third-party plugin.
 #
 # Switches read by the tests: HUTCH_REQUIRE_DOCKER=1 / HUTCH_REQUIRE_PODMAN=1 /
 # HUTCH_REQUIRE_NAMESPACES=1 / HUTCH_REQUIRE_TLS_DOCKER=1 turn "component missing" from a skip
@@ -33,4 +34,7 @@ fi
 chmod -R a+rX "$build" 2>/dev/null || true
 
 ctest --test-dir "$build" --output-on-failure --timeout 900 -j2
+# The libFuzzer targets (tests/fuzz): built with clang in a directory of their own, each run for
+# 40 s from its seeds; a crash, a leak or undefined behaviour fails the suite.
+HUTCH_FUZZ_BUILD_DIR=${HUTCH_FUZZ_BUILD_DIR:-$build-fuzz} bash tests/fuzz/run.sh 40
 bash .ci/check-install.sh "$build"
