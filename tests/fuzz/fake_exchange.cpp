@@ -64,7 +64,7 @@ server::WebSocket& FakeExchange::accept_websocket() {
   return socket_;
 }
 
-void FakeExchange::tunnel(int, std::size_t, const std::vector<std::string>&) {
+void FakeExchange::tunnel(int, std::size_t, const std::vector<std::string>&, std::shared_ptr<void>) {
   throw Error(Errc::unsupported, "fuzz: no tunnel");
 }
 

@@ -41,7 +41,8 @@ class FakeExchange final : public server::Exchange {
   void write_chunk(std::string_view data) override;
   void end_stream() override;
   server::WebSocket& accept_websocket() override;
-  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers = {}) override;
+  void tunnel(int upstream, std::size_t strip_segments, const std::vector<std::string>& drop_headers,
+              std::shared_ptr<void> held) override;
   bool responded() const override { return responded_; }
 
   unsigned status() const { return status_; }
