@@ -149,7 +149,7 @@ describe(`every stream under max_streams on ${env.backend}`, { skip }, () => {
     assert.equal(response.status, 201);
     const sandbox = await response.json();
     try {
-      const start = await retriedWhile429(() => connectCall(service, sandbox, 'process.Process/Start', { process: { cmd: 'sleep', args: ['60'] } }), 2, e2bRefused);
+      const start = await retriedWhile429(() => connectCall(service, sandbox, 'process.Process/Start', { process: { cmd: 'sleep', args: ['60'], cwd: '/tmp' } }), 2, e2bRefused);
       const pid = start.messages[0]?.event?.start?.pid;
       assert.ok(pid, JSON.stringify(start));
       expectE2bRefused(await connectCall(service, sandbox, 'process.Process/Start', { process: { cmd: 'true' } }));
