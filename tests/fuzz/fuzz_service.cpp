@@ -38,6 +38,11 @@ server::Service& make_service() {
   config.exec_timeout = std::chrono::seconds(2);
   // Never destroyed: the fuzzer ends the process with exit(), while the service's threads run.
   static server::Service* made = new server::Service(config, server::Tokens{});
+  // Sandboxes the inputs create are never removed by them: a cap keeps a long run's memory
+  // bounded (and the caps' code in the fuzzed paths).
+  server::CapOptions caps;
+  caps.max_sandboxes = 8;
+  made->set_caps(caps);
   return *made;
 }
 

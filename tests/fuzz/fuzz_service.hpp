@@ -10,7 +10,7 @@
 namespace hutch::fuzz {
 
 // The process's service, made on first use: the fake plugin as its only backend, no tokens
-// (every caller is the local operator), an exec timeout of 2 s, logging off.
+// (every caller is the local operator), an exec timeout of 2 s, at most 8 sandboxes, logging off.
 server::Service& service();
 
 // The id of the sandbox inputs act on; made again when an input removed it.
