@@ -191,17 +191,11 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   // commit keeps the container's labels), so a filter by labels narrows these too.
   auto volume_labels = label_filters(filter.labels);
   volume_labels.push_back(std::string(label::kWorkspace) + "=ephemeral");
-  Request volumes;
-  volumes.target = Target("/volumes").add("filters", filters_json({{"label", volume_labels}})).str();
-  volumes.what = "list hutch volumes";
-  auto volume_list = context_->client->call_json(volumes);
-  if (auto* items = volume_list.as_object().if_contains("Volumes"); items && items->is_array()) {
-    for (const auto& item : items->as_array()) {
-      const auto& volume = item.as_object();
-      Labels labels = labels_of(volume.if_contains("Labels"));
-      if (!filter.all && !owner_gone(labels)) continue;
-      docker::remove_volume(*context_, std::string(volume.at("Name").as_string()));
-    }
+  for (const auto& item : volumes_with_labels(*context_, volume_labels, "list hutch volumes")) {
+    const auto& volume = item.as_object();
+    Labels labels = labels_of(volume.if_contains("Labels"));
+    if (!filter.all && !owner_gone(labels)) continue;
+    docker::remove_volume(*context_, std::string(volume.at("Name").as_string()));
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
   // `hutch snapshot` does, then exits): only delete_snapshot or prune --all removes them.

@@ -104,7 +104,9 @@ TEST_F(DockerTest, ReadTreeFetchesOneArchiveForANestedTree) {
   });
   EXPECT_EQ(files, 5u);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  EXPECT_EQ(count_events(sandbox->id(), "archive-path", since), 1u) << "the tree was fetched more than once";
+  // Podman reports no archive-path events: the count is checked on dockerd.
+  if (backend_->context()->client->engine().kind == EngineIdentity::Kind::docker)
+    EXPECT_EQ(count_events(sandbox->id(), "archive-path", since), 1u) << "the tree was fetched more than once";
 
   // A second name of a file comes as a tar hardlink without data: its content is still there.
   ASSERT_EQ(sh(*sandbox, "ln /tmp/nest/a/f /tmp/nest/a/b/hard").exit_code, 0);
