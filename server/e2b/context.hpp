@@ -32,15 +32,21 @@ class E2b {
   E2b(Service& service, E2bOptions options);
 
   Service& service() { return service_; }
-  // The image of E2B template `id`; Errc::not_found naming [serve.e2b.templates] otherwise.
-  std::string image_of_template(const std::string& id) const;
+  // What E2B template `id` stands for (an image or a pool); Errc::not_found naming
+  // [serve.e2b.templates] for an id it does not map (but "base": the default image).
+  E2bTemplate template_of(const std::string& id) const;
   // HMAC-SHA256(secret, sandbox id) in hex: what envd requests for that sandbox must carry in
   // X-Access-Token. Stateless, so every sandbox has one without a table to keep.
   std::string access_token(const std::string& sandbox_id) const;
 
   // The control plane's caller: the service token sent as X-API-Key (tenants as for /v1).
   Caller api_caller(Context& context) const;
-  // The sandbox an envd request is for: E2b-Sandbox-Id, checked against X-Access-Token.
+  // api_caller, set as context.caller, with a place under the request caps held for the rest
+  // of the request (context.held; 429 past a cap) as the router holds one for /v1's routes.
+  void admit_api_caller(Context& context) const;
+  // The sandbox an envd request is for: E2b-Sandbox-Id, checked against X-Access-Token. The
+  // request then counts under the request caps as one of the token that created the sandbox
+  // (context.caller, context.held; 429 past a cap).
   OwnedSandbox envd_sandbox(Context& context) const;
   // The sandbox a request for another of its ports is for: with its access token (X-Access-Token
   // or E2b-Traffic-Access-Token), or a service token whose caller may see it (Authorization:
@@ -62,6 +68,9 @@ class E2b {
   void forget(const std::string& sandbox_id);
 
  private:
+  // Sets the caller of a request with the sandbox's access token: the token that created the
+  // sandbox (hutch.token, hutch.tenant), and takes its place under the request caps.
+  void admit_owner(Context& context, const OwnedSandbox& owned) const;
   // Whether `presented` is sandbox `sandbox_id`'s access token (compared in constant time).
   bool is_access_token(const std::string& sandbox_id, const std::string& presented) const;
 
@@ -88,5 +97,7 @@ void add_envd_http_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_filesystem_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_process_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_port_routes(Router& router, const std::shared_ptr<E2b>& e2b);
+// The answers for paths under /e2b no route serves, in E2B's and Connect's error formats.
+void add_unknown_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 
 }  // namespace hutch::server::e2b
