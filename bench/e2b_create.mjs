@@ -64,18 +64,26 @@ try {
     }
   }
 
+  // The whole, and its two parts (the create's answer, then the command), each as p50/p99.
   async function time(label, template, before) {
-    const samples = [];
+    const whole = [], creates = [], runs = [];
     for (let i = 0; i < rounds; ++i) {
       if (before) await before();
       const start = process.hrtime.bigint();
       const sandbox = await Sandbox.create(template, opts);
+      const created = process.hrtime.bigint();
       await sandbox.commands.run('true');
-      samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+      const ran = process.hrtime.bigint();
+      whole.push(Number(ran - start) / 1e6);
+      creates.push(Number(created - start) / 1e6);
+      runs.push(Number(ran - created) / 1e6);
       await sandbox.kill();
     }
-    samples.sort((a, b) => a - b);
-    console.log(`${label.padEnd(44)} n=${rounds} p50=${percentile(samples, 50).toFixed(1)} ms p99=${percentile(samples, 99).toFixed(1)} ms`);
+    const show = (samples) => {
+      samples.sort((a, b) => a - b);
+      return `p50=${percentile(samples, 50).toFixed(1)} ms p99=${percentile(samples, 99).toFixed(1)} ms`;
+    };
+    console.log(`${label.padEnd(40)} n=${rounds} ${show(whole)}  (create ${show(creates)}; run ${show(runs)})`);
   }
 
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

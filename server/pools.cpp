@@ -145,7 +145,25 @@ bool Pools::hidden(const std::string& id, const Labels& labels) const {
 }
 
 Pools::Member Pools::make(Pool& pool) {
-  return {pool.backend->create(pool.spec), std::chrono::steady_clock::now()};
+  std::vector<std::function<void(Handle&)>> steps;
+  {
+    std::lock_guard lock(pool.mutex);
+    steps = pool.steps;
+  }
+  std::shared_ptr<Handle> handle = pool.backend->create(pool.spec);
+  try {
+    for (const auto& step : steps) step(*handle);
+  } catch (...) {
+    destroy(pool.options.name, handle);
+    throw;
+  }
+  return {std::move(handle), std::chrono::steady_clock::now()};
+}
+
+void Pools::prepare(const std::string& name, std::function<void(Handle&)> step) {
+  Pool& chosen = pool(name);
+  std::lock_guard lock(chosen.mutex);
+  chosen.steps.push_back(std::move(step));
 }
 
 void Pools::destroy(const std::string& pool, const std::shared_ptr<Handle>& handle) {

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -77,6 +78,13 @@ class Pools {
   // destroyed and the error rethrown. Errc::not_found naming the pool for an unknown one.
   OwnedSandbox take(const std::string& name, const HandOut& hand_out);
 
+  // Adds a step run on each sandbox pool `name` makes from now on, before it is ready (on the
+  // refill thread, or in take() for one made at the request): what a surface would otherwise
+  // do at every hand-out (E2B's default user). A step that throws fails the make: the sandbox
+  // is destroyed, and the refill retries as after a failed create. Errc::not_found naming the
+  // pool for an unknown one.
+  void prepare(const std::string& name, std::function<void(Handle&)> step);
+
   // Whether a sandbox (its id and labels) is a pool member not handed out: clients do not see it.
   bool hidden(const std::string& id, const Labels& labels) const;
   // The labels given to sandbox `id` when it was handed out; nullopt for one never handed out.
@@ -93,6 +101,7 @@ class Pools {
     SandboxBackend* backend = nullptr;
     SandboxSpec spec;  // as made: [defaults] merged, the service's and the pool's labels
     std::mutex mutex;
+    std::vector<std::function<void(Handle&)>> steps;  // prepare(); under mutex
     std::condition_variable wake;
     std::deque<Member> ready;  // oldest first
     std::thread refill;

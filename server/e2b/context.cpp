@@ -2,6 +2,7 @@
 
 #include "connect_protocol.hpp"
 #include "http_error.hpp"
+#include "pools.hpp"
 
 #include <hutch/base64.hpp>
 #include <hutch/error.hpp>
@@ -62,6 +63,19 @@ std::array<unsigned char, 32> load_secret(const std::string& state_dir) {
 
 E2b::E2b(Service& service, E2bOptions options)
     : service_(service), options_(std::move(options)), secret_(load_secret(service.config().state_dir)) {}
+
+std::shared_ptr<E2b> E2b::make(Service& service, E2bOptions options) {
+  auto e2b = std::shared_ptr<E2b>(new E2b(service, std::move(options)));
+  // E2B's user is made while a pool's sandbox waits, not at the hand-out. Members made before
+  // this (the first fill starts with the service) get it at their hand-out instead.
+  std::weak_ptr<E2b> weak = e2b;
+  for (const auto& [id, chosen] : e2b->options_.templates)
+    if (!chosen.pool.empty())
+      service.pools().prepare(chosen.pool, [weak](Handle& handle) {
+        if (auto self = weak.lock()) self->ensure_default_user(handle);
+      });
+  return e2b;
+}
 
 E2bTemplate E2b::template_of(const std::string& id) const {
   if (auto mapped = options_.templates.find(id); mapped != options_.templates.end()) return mapped->second;
@@ -170,6 +184,10 @@ std::string E2b::envd_user(Context& context) {
 }
 
 void E2b::ensure_default_user(Handle& handle) {
+  {
+    std::lock_guard lock(shells_mutex_);
+    if (users_made_.count(handle.id())) return;  // a pool made it ready so
+  }
   ExecRequest request;
   request.user = "0";
   // useradd/adduser differ between images and refuse a uid already taken (the test images have
@@ -189,6 +207,7 @@ void E2b::ensure_default_user(Handle& handle) {
   }
   std::lock_guard lock(shells_mutex_);
   has_bash_[handle.id()] = result.stdout_data.find("bash") != std::string::npos;
+  users_made_.insert(handle.id());
 }
 
 bool E2b::has_bash(Handle& handle) {
@@ -214,6 +233,7 @@ void drain_body(Context& context) {
 void E2b::forget(const std::string& sandbox_id) {
   std::lock_guard lock(shells_mutex_);
   has_bash_.erase(sandbox_id);
+  users_made_.erase(sandbox_id);
 }
 
 void add_unknown_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
@@ -256,7 +276,7 @@ Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&
 namespace hutch::server {
 
 void add_e2b_routes(Router& router, Service& service, const E2bOptions& options) {
-  auto e2b = std::make_shared<e2b::E2b>(service, options);
+  auto e2b = e2b::E2b::make(service, options);
   e2b::add_control_plane_routes(router, e2b);
   e2b::add_envd_http_routes(router, e2b);
   e2b::add_filesystem_routes(router, e2b);

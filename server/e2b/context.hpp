@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -28,8 +29,9 @@ inline constexpr const char* kLabelTemplate = "e2b.template";
 class E2b {
  public:
   // Reads or makes the secret envd access tokens are derived from
-  // (<state_dir>/serve/e2b-secret, mode 0600), so tokens survive a restart of the service.
-  E2b(Service& service, E2bOptions options);
+  // (<state_dir>/serve/e2b-secret, mode 0600), so tokens survive a restart of the service;
+  // adds ensure_default_user to the pools the templates name (Pools::prepare).
+  static std::shared_ptr<E2b> make(Service& service, E2bOptions options);
 
   Service& service() { return service_; }
   // What E2B template `id` stands for (an image or a pool); Errc::not_found naming
@@ -58,7 +60,10 @@ class E2b {
   static std::string envd_user(Context& context);
 
   // Makes E2B's default user in the sandbox (uid 1000, home /home/user) if the image lacks it,
-  // and notes on the way whether it has /bin/bash (one command for both).
+  // and notes on the way whether it has /bin/bash (one command for both). Runs once per
+  // sandbox: the pools E2B's templates name run it before a sandbox is ready (Pools::prepare),
+  // so their hand-outs skip it. Throws what Handle::exec throws; a command that fails is
+  // logged (the sandbox works on, without that user) and tried again at the next call.
   void ensure_default_user(Handle& handle);
   // Whether the sandbox has /bin/bash, which the SDK runs every command with (E2B's templates
   // have it): an image without it (busybox) gets /bin/sh, which takes the same -l -c / -i -l.
@@ -68,6 +73,7 @@ class E2b {
   void forget(const std::string& sandbox_id);
 
  private:
+  E2b(Service& service, E2bOptions options);
   // Sets the caller of a request with the sandbox's access token: the token that created the
   // sandbox (hutch.token, hutch.tenant), and takes its place under the request caps.
   void admit_owner(Context& context, const OwnedSandbox& owned) const;
@@ -79,6 +85,7 @@ class E2b {
   std::array<unsigned char, 32> secret_{};
   std::mutex shells_mutex_;
   std::map<std::string, bool> has_bash_;  // by sandbox id
+  std::set<std::string> users_made_;       // ensure_default_user ran (by sandbox id)
 };
 
 // Reads what is left of the request body (up to the JSON body limit) before an error answer:
