@@ -165,7 +165,9 @@ TEST_P(DockerBothPathsTest, FsSymlinkRenameRemove) {
   EXPECT_FALSE(fs.exists(odd + ".moved"));
   for (const char* cwd : {"/", "/workspace/", "/tmp/"}) EXPECT_FALSE(fs.exists(std::string(cwd) + "hutch-injected"));
 
-  // With the agent, the tools run through it: the daemon saw no exec at all.
+  // With the agent, the tools run through it: the daemon saw no exec at all. (Podman reports
+  // no exec events, so there this could not tell.)
+  if (backend_->context()->client->engine().kind != EngineIdentity::Kind::docker) return;
   if (GetParam() == AgentMode::on) {
     std::this_thread::sleep_for(std::chrono::seconds(1));  // `until` has a one-second grain
     EXPECT_EQ(count_events(sandbox->id(), "exec_create", since), 0u);
