@@ -1,14 +1,8 @@
 #include "caps.hpp"
 
 #include <hutch/error.hpp>
-#include <hutch/service_labels.hpp>
 
 namespace hutch::server {
-
-Caller stream_owner(const Labels& sandbox_labels) {
-  const auto token = sandbox_labels.find(kLabelToken);
-  return Caller{token != sandbox_labels.end() ? token->second : "local", std::nullopt};
-}
 
 CapOptions read_cap_options(const ConfigTable& serve) {
   CapOptions options;

@@ -4,8 +4,8 @@
 // request or a stream (an answer, an error, a client gone, a stream's end) gives its slot back;
 // a stream is anything a client keeps open: a WebSocket exec, an attachment to a background
 // process, a followed log, GET /v1/events, a connection through the port proxy (/v1's or
-// E2B's), E2B's server-streaming calls (Process Start and Connect, Filesystem WatchDir). Those
-// of /v1 are requests too, and hold a request slot as well while their handler runs (a proxied
+// E2B's), E2B's server-streaming calls (Process Start and Connect, Filesystem WatchDir). Each
+// is a request too, and holds a request slot as well while its handler runs (a proxied
 // connection's handler returns once the relay started: the relay holds the stream slot only).
 // Sandboxes are counted where they live: the service's sandboxes the backends list (per token:
 // those labelled hutch.token=NAME, which the service puts on what each token creates), plus the
@@ -32,11 +32,6 @@ struct CapOptions {
   std::optional<std::size_t> max_streams, max_streams_per_token;
   std::optional<std::size_t> max_sandboxes, max_sandboxes_per_token;
 };
-
-// The caller a sandbox's streams count under when the request names no service token (E2B's
-// envd requests and port requests carry the sandbox's access token instead): the token that
-// created the sandbox (its hutch.token label), else "local" as for a service without tokens.
-Caller stream_owner(const Labels& sandbox_labels);
 
 // Reads the max_* keys of [serve] (integers from 1; Errc::config naming the key otherwise).
 CapOptions read_cap_options(const ConfigTable& serve);

@@ -70,7 +70,7 @@ void relay(E2b& e2b, Context& context, const PortTarget& target, std::size_t str
   const std::uint16_t port = port_number(target.port, "port of sandbox " + target.sandbox_id);
   OwnedSandbox owned = e2b.port_sandbox(context, target.sandbox_id);
   try {
-    relay_to_port(context, stream_owner(owned.handle->spec().labels), *owned.handle, port, strip_segments, kCredentialHeaders);
+    relay_to_port(context, context.caller, *owned.handle, port, strip_segments, kCredentialHeaders);
   } catch (const Error& error) {
     // As E2B's proxy answers: the sandbox runs, but nothing listens on the port.
     if (error.code() != Errc::io || context.exchange.responded()) throw;

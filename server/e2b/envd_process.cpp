@@ -102,9 +102,7 @@ void follow(Context& context, ServerStream& stream, RunningProcess& running, Run
 
 void start(E2b& e2b, Context& context, ServerStream& stream) {
   OwnedSandbox owned = e2b.envd_sandbox(context);
-  // A stream of the token that made the sandbox, for as long as the call streams (a cap's
-  // rate_limited goes out as the end-stream error resource_exhausted).
-  const Caps::Slot slot = e2b.service().caps().take_stream(stream_owner(owned.handle->spec().labels));
+  const Caps::Slot streaming = e2b.service().caps().take_stream(context.caller);  // 429 past a stream cap
   const json::object& message = stream.request();
   const json::object* process = object_field(message, "process");
   if (process == nullptr) throw Error(Errc::invalid_argument, "field 'process': required");
@@ -149,7 +147,7 @@ void start(E2b& e2b, Context& context, ServerStream& stream) {
 // Connect: the events of a running command from the oldest output still kept.
 void connect(E2b& e2b, Context& context, ServerStream& stream) {
   OwnedSandbox owned = e2b.envd_sandbox(context);
-  const Caps::Slot slot = e2b.service().caps().take_stream(stream_owner(owned.handle->spec().labels));  // as Start
+  const Caps::Slot streaming = e2b.service().caps().take_stream(context.caller);
   std::shared_ptr<RunningProcess> running = select(e2b, context, stream.request(), *owned.handle);
   stream.send(event({{"start", {{"pid", running->pid()}}}}));
   follow(context, stream, *running, running->oldest());
