@@ -1,5 +1,7 @@
 #include "fuzz_service.hpp"
 
+#include "sandbox_creation.hpp"
+
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
 #include <hutch/log.hpp>
@@ -71,7 +73,20 @@ std::string sandbox_id() {
     } catch (const Error&) {
     }
   }
-  current_sandbox = service().create(operator_caller, SandboxSpec{}, service().default_backend())->id();
+  try {
+    current_sandbox = server::create_sandbox_for(service(), operator_caller, server::CreateRequest{}).handle->id();
+  } catch (const Error& error) {
+    if (error.code() != Errc::rate_limited) throw;
+    // The inputs filled the sandbox cap: their sandboxes go, the one the seeds name is made again.
+    for (const SandboxInfo& info : service().list(operator_caller, Filter{})) {
+      try {
+        service().remove(service().find(operator_caller, info.id));
+      } catch (const Error&) {
+        // Gone meanwhile.
+      }
+    }
+    current_sandbox = server::create_sandbox_for(service(), operator_caller, server::CreateRequest{}).handle->id();
+  }
   return current_sandbox;
 }
 
