@@ -1,23 +1,15 @@
 // The [images] table and where registry credentials come from.
-#include <hutch/base64.hpp>
+#include "docker_cli_credentials.hpp"
+
 #include <hutch/config.hpp>
 #include <hutch/error.hpp>
 #include <hutch/registry.hpp>
 
-#include <boost/json.hpp>
-
 #include <arpa/inet.h>
-
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace hutch {
 
 namespace {
-
-namespace fs = std::filesystem;
-namespace json = boost::json;
 
 // "host:5000" -> "host", "[::1]:5000" -> "::1".
 std::string host_of(const std::string& registry) {
@@ -32,64 +24,6 @@ bool is_loopback(const std::string& host) {
   if (host == "localhost" || host == "::1") return true;
   in_addr address{};
   return ::inet_pton(AF_INET, host.c_str(), &address) == 1 && (ntohl(address.s_addr) >> 24) == 127;
-}
-
-fs::path docker_config_file() {
-  if (const char* dir = std::getenv("DOCKER_CONFIG"); dir != nullptr && *dir != '\0')
-    return fs::path(dir) / "config.json";
-  const char* home = std::getenv("HOME");
-  if (home == nullptr || *home == '\0') return {};
-  return fs::path(home) / ".docker" / "config.json";
-}
-
-// The docker CLI writes keys as "https://index.docker.io/v1/", "host:port" or "https://host/".
-std::string registry_of_docker_key(std::string key) {
-  if (const auto scheme = key.find("://"); scheme != std::string::npos) key = key.substr(scheme + 3);
-  key = key.substr(0, key.find('/'));
-  if (key == "index.docker.io" || key == "registry-1.docker.io") return "docker.io";
-  return key;
-}
-
-std::optional<RegistryCredentials> docker_cli_credentials(const std::string& registry) {
-  const fs::path file = docker_config_file();
-  if (file.empty()) return std::nullopt;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::system::error_code ec;
-  const json::value document = json::parse(text.str(), ec);
-  if (ec || !document.is_object())
-    throw Error(Errc::config, "docker config '" + file.string() + "' is not valid JSON" +
-                                  (ec ? ": " + ec.message() : std::string()));
-  const json::value* auths = document.as_object().if_contains("auths");
-  if (auths == nullptr || !auths->is_object()) return std::nullopt;
-  for (const auto& [key, entry] : auths->as_object()) {
-    if (registry_of_docker_key(std::string(key)) != registry || !entry.is_object()) continue;
-    RegistryCredentials credentials;
-    const json::object& object = entry.as_object();
-    if (const json::value* token = object.if_contains("identitytoken"); token != nullptr && token->is_string())
-      credentials.identity_token = std::string(token->as_string());
-    if (const json::value* auth = object.if_contains("auth"); auth != nullptr && auth->is_string() &&
-                                                              !auth->as_string().empty()) {
-      std::string decoded;
-      try {
-        decoded = base64_decode(std::string_view(auth->as_string()));
-      } catch (const Error&) {
-        throw Error(Errc::config, "docker config '" + file.string() + "': the auth of '" + std::string(key) +
-                                      "' is not base64");
-      }
-      const auto colon = decoded.find(':');
-      if (colon == std::string::npos)
-        throw Error(Errc::config, "docker config '" + file.string() + "': the auth of '" + std::string(key) +
-                                      "' is not base64 of user:password");
-      credentials.username = decoded.substr(0, colon);
-      credentials.password = decoded.substr(colon + 1);
-    }
-    if (credentials.username.empty() && credentials.identity_token.empty()) return std::nullopt;
-    return credentials;
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -113,7 +47,7 @@ bool ImageSettings::is_insecure(const std::string& registry) const {
 std::optional<RegistryCredentials> ImageSettings::credentials_for(const std::string& registry) const {
   if (const auto it = auth.find(registry); it != auth.end()) return it->second;
   if (!docker_config) return std::nullopt;
-  return docker_cli_credentials(registry);
+  return detail::docker_cli_credentials(registry);
 }
 
 ImageSettings read_image_settings(const ConfigTable& table) {

@@ -364,6 +364,13 @@ SandboxSpec apply_safe_defaults(SandboxSpec spec) {
   return spec;
 }
 
+Limits asked_limits(Limits limits) {
+  if (limits.memory_defaulted) limits.memory_bytes.reset();
+  if (limits.pids_defaulted) limits.pids.reset();
+  limits.memory_defaulted = limits.pids_defaulted = false;
+  return limits;
+}
+
 bool is_unlimited(std::string_view text) noexcept { return text == "unlimited"; }
 
 }  // namespace hutch

@@ -3,6 +3,8 @@
 #include <hutch/error.hpp>
 #include <hutch/spec_config.hpp>
 
+#include <algorithm>
+
 namespace hutch::server {
 
 namespace {
@@ -22,6 +24,35 @@ PoolOptions read_pool(const std::string& name, const ConfigTable& table) {
   read_spec_keys(table, pool.spec);
   table.reject_unknown_keys();
   return pool;
+}
+
+// One [serve.e2b.templates] entry: `ID = "IMAGE"`, or `ID = { pool = "NAME" }` naming a
+// [serve.pools.NAME] (read before) whose ready sandboxes the template's creates hand out.
+E2bTemplate read_e2b_template(const ConfigTable& templates, const std::string& id, const std::vector<PoolOptions>& pools) {
+  const std::string expected = "expected the image of E2B template '" + id + "' or { pool = \"NAME\" }";
+  std::optional<ConfigTable> table;
+  E2bTemplate chosen;
+  try {
+    if (auto image = templates.get_string(id)) chosen.image = *image;
+  } catch (const Error&) {
+    // Not a string: the table form (toml++'s node type is not part of ConfigTable).
+    try {
+      table = templates.get_table(id);
+    } catch (const Error&) {
+      templates.fail(id, expected);
+    }
+  }
+  if (!table) {
+    if (chosen.image.empty()) templates.fail(id, expected);
+    return chosen;
+  }
+  auto pool = table->get_string("pool");
+  table->reject_unknown_keys();
+  if (!pool || pool->empty()) templates.fail(id, expected);
+  const bool known = std::any_of(pools.begin(), pools.end(), [&](const PoolOptions& options) { return options.name == *pool; });
+  if (!known) table->fail("pool", "no [serve.pools." + *pool + "] in this configuration");
+  chosen.pool = *pool;
+  return chosen;
 }
 
 }  // namespace
@@ -48,22 +79,6 @@ ServeOptions read_serve_options(const ConfigTable& table) {
     if (keepalive->count() <= 0) table.fail("events_keepalive", "expected a duration greater than zero");
     options.events_keepalive = std::chrono::duration_cast<std::chrono::milliseconds>(*keepalive);
   }
-  if (auto e2b = table.get_table("e2b")) {
-    if (auto domain = e2b->get_string("domain")) {
-      if (domain->empty() || domain->find_first_of(":/ ") != std::string::npos || domain->front() == '.')
-        e2b->fail("domain", "expected a host name without port or scheme (sandbox ports are served at PORT-ID.<domain>)");
-      options.e2b.domain = *domain;
-    }
-    if (auto templates = e2b->get_table("templates")) {
-      for (const std::string& id : templates->keys()) {
-        auto image = templates->get_string(id);
-        if (!image || image->empty()) templates->fail(id, "expected the image of E2B template '" + id + "'");
-        options.e2b.templates[id] = *image;
-      }
-      templates->reject_unknown_keys();
-    }
-    e2b->reject_unknown_keys();
-  }
   if (auto pools = table.get_table("pools")) {
     for (const std::string& name : pools->keys()) {
       auto pool = pools->get_table(name);
@@ -71,6 +86,19 @@ ServeOptions read_serve_options(const ConfigTable& table) {
       options.pools.push_back(read_pool(name, *pool));
     }
     pools->reject_unknown_keys();
+  }
+  if (auto e2b = table.get_table("e2b")) {
+    if (auto domain = e2b->get_string("domain")) {
+      if (domain->empty() || domain->find_first_of(":/ ") != std::string::npos || domain->front() == '.')
+        e2b->fail("domain", "expected a host name without port or scheme (sandbox ports are served at PORT-ID.<domain>)");
+      options.e2b.domain = *domain;
+    }
+    if (auto templates = e2b->get_table("templates")) {
+      for (const std::string& id : templates->keys())
+        options.e2b.templates[id] = read_e2b_template(*templates, id, options.pools);
+      templates->reject_unknown_keys();
+    }
+    e2b->reject_unknown_keys();
   }
   table.reject_unknown_keys();
   return options;

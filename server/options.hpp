@@ -19,8 +19,9 @@
 //   image = "..."                        # + any sandbox key of [defaults] (read_spec_keys)
 //   [serve.e2b]
 //   domain = "sbx.example.com"           # sandboxes' ports at PORT-ID.<domain> (e2b/e2b.hpp)
-//   [serve.e2b.templates]                # E2B template id -> image (e2b/e2b.hpp)
+//   [serve.e2b.templates]                # E2B template id -> image or pool (e2b/e2b.hpp)
 //   base = "docker.io/library/python:3.12"
+//   python = { pool = "python" }          # creates hand out a ready sandbox of [serve.pools.python]
 #pragma once
 
 #include "caps.hpp"

@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <fstream>
 
@@ -19,13 +21,31 @@ constexpr std::chrono::seconds kLongestBackoff{30};
 
 bool in_a_pool(const Labels& labels) { return labels.count(kLabelPool) != 0; }
 
+// A hand-out record: the labels as a JSON object (an empty file, as earlier versions wrote,
+// holds none).
+Labels read_hand_out(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Labels labels;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return labels;
+  boost::system::error_code ec;
+  const boost::json::value document = boost::json::parse(text, ec);
+  if (ec || !document.is_object()) {
+    logger()->warn("pools: the hand-out record {} is not a JSON object; its labels are ignored", file.string());
+    return labels;
+  }
+  for (const auto& [key, value] : document.as_object())
+    if (value.is_string()) labels[std::string(key)] = std::string(value.as_string());
+  return labels;
+}
+
 }  // namespace
 
 Pools::Pools(Service& service, const std::vector<PoolOptions>& pools)
     : service_(service), handouts_dir_(std::filesystem::path(service.config().state_dir) / "serve" / "pool-handouts") {
   std::filesystem::create_directories(handouts_dir_);
   for (const auto& entry : std::filesystem::directory_iterator(handouts_dir_))
-    handed_out_.insert(entry.path().filename().string());
+    handed_out_[entry.path().filename().string()] = read_hand_out(entry.path());
   for (const PoolOptions& options : pools) {
     auto pool = std::make_unique<Pool>();
     pool->options = options;
@@ -69,12 +89,12 @@ void Pools::remove_leftovers() {
   // A hand-out record outlives its sandbox only until here.
   if (!listed_all) return;
   for (auto id = handed_out_.begin(); id != handed_out_.end();) {
-    if (alive.count(*id)) {
+    if (alive.count(id->first)) {
       ++id;
       continue;
     }
     std::error_code ignored;
-    std::filesystem::remove(handouts_dir_ / *id, ignored);
+    std::filesystem::remove(handouts_dir_ / id->first, ignored);
     id = handed_out_.erase(id);
   }
 }
@@ -125,7 +145,25 @@ bool Pools::hidden(const std::string& id, const Labels& labels) const {
 }
 
 Pools::Member Pools::make(Pool& pool) {
-  return {pool.backend->create(pool.spec), std::chrono::steady_clock::now()};
+  std::vector<std::function<void(Handle&)>> steps;
+  {
+    std::lock_guard lock(pool.mutex);
+    steps = pool.steps;
+  }
+  std::shared_ptr<Handle> handle = pool.backend->create(pool.spec);
+  try {
+    for (const auto& step : steps) step(*handle);
+  } catch (...) {
+    destroy(pool.options.name, handle);
+    throw;
+  }
+  return {std::move(handle), std::chrono::steady_clock::now()};
+}
+
+void Pools::prepare(const std::string& name, std::function<void(Handle&)> step) {
+  Pool& chosen = pool(name);
+  std::lock_guard lock(chosen.mutex);
+  chosen.steps.push_back(std::move(step));
 }
 
 void Pools::destroy(const std::string& pool, const std::shared_ptr<Handle>& handle) {
@@ -183,13 +221,22 @@ void Pools::refill_loop(Pool& pool) {
   }
 }
 
-void Pools::record_hand_out(const std::string& id) {
+void Pools::record_hand_out(const std::string& id, const Labels& labels) {
   // Written before the client gets the sandbox: a restart then never destroys one handed out.
-  std::ofstream(handouts_dir_ / id).close();
-  if (!std::filesystem::exists(handouts_dir_ / id))
+  boost::json::object document;
+  for (const auto& [key, value] : labels) document[key] = value;
+  std::ofstream(handouts_dir_ / id) << boost::json::serialize(document);
+  if (read_hand_out(handouts_dir_ / id) != labels)
     throw Error(Errc::io, "cannot record the hand-out of sandbox " + id + " in " + handouts_dir_.string());
   std::lock_guard lock(handed_mutex_);
-  handed_out_.insert(id);
+  handed_out_[id] = labels;
+}
+
+std::optional<Labels> Pools::hand_out_labels(const std::string& id) const {
+  std::lock_guard lock(handed_mutex_);
+  auto found = handed_out_.find(id);
+  if (found == handed_out_.end()) return std::nullopt;
+  return found->second;
 }
 
 void Pools::apply(Handle& handle, const Pool& pool, const HandOut& hand_out) {
@@ -222,7 +269,7 @@ OwnedSandbox Pools::take(const std::string& name, const HandOut& hand_out) {
     handle = make(chosen).handle;
   }
   try {
-    record_hand_out(handle->id());
+    record_hand_out(handle->id(), hand_out.labels);
     apply(*handle, chosen, hand_out);
   } catch (...) {
     refill();

@@ -8,6 +8,10 @@
 // clients (listings, find) until handed out, and each hand-out is recorded as a file
 // <state_dir>/serve/pool-handouts/<id>, so a restarted service tells handed-out sandboxes
 // (kept: they are a client's) from members it had made ready (destroyed: nobody owns them).
+// The file holds the labels the hand-out gave (a JSON object: the client's labels, the taking
+// token's hutch.token): the service lays them over the backend's labels (Service::info), so
+// a handed-out sandbox is listed, filtered and counted under its caps as one made for that
+// token with those labels.
 // When the service ends (SIGTERM/SIGINT, with or without --destroy-on-exit) the ready members
 // are destroyed as well; after a kill -9 the next start destroys them.
 #pragma once
@@ -22,6 +26,9 @@
 #include <cstddef>
 #include <deque>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -36,6 +43,7 @@ struct HandOut {
   Env env;                                   // Handle::set_env
   std::optional<Duration> ttl, idle_timeout; // Handle::set_lifetime; unset: the pool spec's, from now
   std::vector<SandboxFile> files;            // stage_files
+  Labels labels;                             // laid over the backend's labels (hand_out_labels)
 };
 
 class Pools {
@@ -70,8 +78,17 @@ class Pools {
   // destroyed and the error rethrown. Errc::not_found naming the pool for an unknown one.
   OwnedSandbox take(const std::string& name, const HandOut& hand_out);
 
+  // Adds a step run on each sandbox pool `name` makes from now on, before it is ready (on the
+  // refill thread, or in take() for one made at the request): what a surface would otherwise
+  // do at every hand-out (E2B's default user). A step that throws fails the make: the sandbox
+  // is destroyed, and the refill retries as after a failed create. Errc::not_found naming the
+  // pool for an unknown one.
+  void prepare(const std::string& name, std::function<void(Handle&)> step);
+
   // Whether a sandbox (its id and labels) is a pool member not handed out: clients do not see it.
   bool hidden(const std::string& id, const Labels& labels) const;
+  // The labels given to sandbox `id` when it was handed out; nullopt for one never handed out.
+  std::optional<Labels> hand_out_labels(const std::string& id) const;
 
  private:
   struct Member {
@@ -84,6 +101,7 @@ class Pools {
     SandboxBackend* backend = nullptr;
     SandboxSpec spec;  // as made: [defaults] merged, the service's and the pool's labels
     std::mutex mutex;
+    std::vector<std::function<void(Handle&)>> steps;  // prepare(); under mutex
     std::condition_variable wake;
     std::deque<Member> ready;  // oldest first
     std::thread refill;
@@ -96,14 +114,14 @@ class Pools {
   Member make(Pool& pool);
   void destroy(const std::string& pool, const std::shared_ptr<Handle>& handle);
   void remove_leftovers();
-  void record_hand_out(const std::string& id);
+  void record_hand_out(const std::string& id, const Labels& labels);
   void apply(Handle& handle, const Pool& pool, const HandOut& hand_out);
 
   Service& service_;
   std::filesystem::path handouts_dir_;
   std::vector<std::unique_ptr<Pool>> pools_;
   mutable std::mutex handed_mutex_;
-  std::set<std::string> handed_out_;  // ids, as the files in handouts_dir_
+  std::map<std::string, Labels> handed_out_;  // id -> the hand-out's labels, as the files in handouts_dir_
   std::atomic<bool> stopping_{false};
 };
 

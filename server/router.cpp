@@ -93,7 +93,7 @@ const Route* Router::match(Request& request, std::string& allowed) const {
         matches = pattern[i] == parts[i];
     }
     if (!matches) continue;
-    if (route.method != request.method) {
+    if (route.method != "*" && route.method != request.method) {
       allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }

@@ -16,13 +16,17 @@ struct Context {
   Service& service;
   Exchange& exchange;
   Caller caller;
+  // A place under the request caps a handler took itself, for routes whose caller is known
+  // only inside the handler (E2B's, authenticated by their own headers); given back with the
+  // context.
+  Caps::Slot held{};
   Request& request() { return exchange.request(); }
 };
 
 using Handler = std::function<void(Context&)>;
 
 struct Route {
-  std::string method;
+  std::string method;   // "*": any method
   std::string pattern;  // segments; "{name}" matches one segment into Request::params; a last
                         // segment "{*}" matches the rest of the path (none or more segments)
   Handler handler;

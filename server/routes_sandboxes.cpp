@@ -4,14 +4,13 @@
 
 #include "object_reader.hpp"
 #include "pools.hpp"
+#include "sandbox_creation.hpp"
 #include "values_json.hpp"
 
 #include <hutch/error.hpp>
-#include <hutch/sandbox_files.hpp>
 
 #include <hutch/spec.hpp>
 #include <hutch/spec_json.hpp>
-#include <hutch/untrusted_spec.hpp>
 
 #include <set>
 
@@ -22,8 +21,8 @@ namespace json = boost::json;
 namespace {
 
 // The sandbox's info, as the answer.
-void answer_info(Context& context, Handle& handle, unsigned status = 200) {
-  respond_json(context, status, sandbox_json(handle.info()));
+void answer_info(Context& context, const OwnedSandbox& owned, unsigned status = 200) {
+  respond_json(context, status, sandbox_json(context.service.info(owned)));
 }
 
 // stop, start, pause, unpause: the verb, its event, then the sandbox's info.
@@ -32,7 +31,7 @@ void run_verb(Context& context, void (Handle::*verb)(), const char* event) {
   ((*owned.handle).*verb)();
   context.service.announce(event, owned);
   context.service.watch(owned);
-  answer_info(context, *owned.handle);
+  answer_info(context, owned);
 }
 
 }  // namespace
@@ -41,11 +40,7 @@ SandboxSpec sandbox_spec_of(Context& context, json::object body) {
   body.erase("backend");
   body.erase("pool");
   SandboxSpec spec = spec_from_request_json(json::serialize(body));
-  // A client sends file contents; a host path would be read with the service's own rights.
-  refuse_host_only_fields(spec);
-  for (const auto& [key, value] : spec.labels)
-    if (key.rfind("hutch.", 0) == 0)
-      throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
+  check_client_spec(spec);
   // What the request leaves unset gets the configuration's [defaults], as with `hutch create`.
   return context.service.owned_spec(context.caller, std::move(spec));
 }
@@ -53,50 +48,29 @@ SandboxSpec sandbox_spec_of(Context& context, json::object body) {
 namespace {
 
 // The fields of a create request that apply to a sandbox a pool made already.
-const std::set<std::string> kHandOutFields{"pool", "backend", "env", "ttl_ms", "idle_timeout_ms", "files"};
-
-// POST /v1/sandboxes {"pool": NAME, ...}: a ready sandbox of the pool with env, lifetimes and
-// files applied; any other field is refused naming it.
-void take_from_pool(Context& context, const std::string& name, json::object body) {
-  Pools& pools = context.service.pools();
-  const std::string& backend_name = pools.backend_name(name);  // not_found naming the pool
-  for (const auto& field : body)
-    if (!kHandOutFields.count(std::string(field.key())))
-      throw Error(Errc::invalid_argument, "field '" + std::string(field.key()) + "': a sandbox of pool '" + name +
-                                              "' is made already; only env, ttl_ms, idle_timeout_ms and files apply to it");
-  if (const json::value* backend = body.if_contains("backend"); backend && (!backend->is_string() || backend->as_string() != backend_name))
-    throw Error(Errc::invalid_argument, "field 'backend': pool '" + name + "' makes its sandboxes on backend '" + backend_name + "'");
-  // A pool's sandboxes are made before anyone asks, without a tenant's label (which no backend
-  // can add later): they are the operator's.
-  if (context.caller.tenant)
-    throw Error(Errc::permission_denied, "field 'pool': pools serve the operator's tokens only, not tenant '" + *context.caller.tenant + "'");
-  body.erase("backend");
-  body.erase("pool");
-  const SandboxSpec asked = spec_from_request_json(json::serialize(body));
-  refuse_host_only_fields(asked);
-  validate_files(asked.files);
-  const auto started = std::chrono::steady_clock::now();
-  OwnedSandbox owned = pools.take(name, HandOut{asked.env, asked.ttl, asked.idle_timeout, asked.files});
-  context.service.metrics().observe_create(backend_name, "pool", std::chrono::steady_clock::now() - started);
-  context.service.made(*owned.backend, owned.handle, json::object{{"pool", name}});
-  answer_info(context, *owned.handle, 201);
-}
+const std::set<std::string> kHandOutFields{"pool", "backend", "env", "ttl_ms", "idle_timeout_ms", "files", "labels"};
 
 }  // namespace
 
+// POST /v1/sandboxes: the request's fields as a CreateRequest (sandbox_creation.hpp), which
+// applies the rules /v1 and E2B share. With "pool", a ready sandbox of the pool with env,
+// lifetimes, files and labels applied; any other field is refused naming it.
 void create_sandbox(Context& context) {
   json::object body = read_json_object(context);
   const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
-  if (auto pool = fields.string("pool")) return take_from_pool(context, *pool, std::move(body));
-  const std::string backend_name = fields.string("backend").value_or(context.service.default_backend());
-  SandboxSpec spec = sandbox_spec_of(context, std::move(body));
-  SandboxBackend& backend = context.service.backend(backend_name);
-  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);  // 429 past a sandbox cap
-  const auto started = std::chrono::steady_clock::now();
-  std::shared_ptr<Handle> handle = backend.create(spec);
-  context.service.metrics().observe_create(backend_name, "backend", std::chrono::steady_clock::now() - started);
-  context.service.made(backend, handle);
-  answer_info(context, *handle, 201);
+  CreateRequest request;
+  request.backend = fields.string("backend");
+  request.pool = fields.string("pool");
+  if (request.pool)
+    for (const auto& field : body)
+      if (!kHandOutFields.count(std::string(field.key())))
+        throw Error(Errc::invalid_argument, "field '" + std::string(field.key()) + "': a sandbox of pool '" + *request.pool +
+                                                "' is made already; only env, ttl_ms, idle_timeout_ms, files and labels apply to it");
+  body.erase("backend");
+  body.erase("pool");
+  request.spec = spec_from_request_json(json::serialize(body));
+  OwnedSandbox owned = create_sandbox_for(context.service, context.caller, std::move(request));
+  answer_info(context, owned, 201);
 }
 
 void list_sandboxes(Context& context) {
@@ -126,7 +100,7 @@ void list_pools(Context& context) {
   respond_json(context, 200, pools);
 }
 
-void get_sandbox(Context& context) { answer_info(context, *sandbox_of(context).handle); }
+void get_sandbox(Context& context) { answer_info(context, sandbox_of(context)); }
 
 // Answers once the sandbox is marked for removal; it is removed in the background.
 void delete_sandbox(Context& context) {
@@ -154,7 +128,7 @@ void patch_sandbox(Context& context) {
     owned.handle->set_lifetime(update);
     context.service.watch(owned);  // a new expiry to look for
   }
-  answer_info(context, *owned.handle);
+  answer_info(context, owned);
 }
 
 void stop_sandbox(Context& context) { run_verb(context, &Handle::stop, "stopped"); }
@@ -167,7 +141,7 @@ void fork_sandbox(Context& context) {
   const Caps::Slot slot = context.service.reserve_sandbox(context.caller);
   std::shared_ptr<Handle> copy = owned.handle->fork();
   context.service.made(*owned.backend, copy, json::object{{"forked_from", owned.handle->id()}});
-  answer_info(context, *copy, 201);
+  answer_info(context, {owned.backend, copy}, 201);
 }
 
 void snapshot_sandbox(Context& context) {

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -105,7 +106,7 @@ void Service::made(SandboxBackend& backend, std::shared_ptr<Handle> handle, boos
 void Service::announce(const std::string& type, const OwnedSandbox& owned, boost::json::object details) {
   Labels labels;
   try {
-    labels = owned.handle->spec().labels;
+    labels = labels_of(owned.handle->id(), owned.handle->spec().labels);
   } catch (const std::exception&) {
     // Gone already (a prune removed it): the event goes out without labels, to the operator.
   }
@@ -170,17 +171,20 @@ std::optional<OwnedSandbox> Service::forget(const std::string& id) {
   return owned;
 }
 
-std::shared_ptr<Handle> Service::create(const Caller& caller, SandboxSpec spec, const std::string& backend_name) {
-  for (const auto& [key, value] : spec.labels)
-    if (key.rfind("hutch.", 0) == 0)
-      throw Error(Errc::invalid_argument, "field 'labels." + key + "': labels starting with 'hutch.' are hutch's own");
-  SandboxBackend& chosen = backend(backend_name);
-  const Caps::Slot slot = reserve_sandbox(caller);
-  const auto started = std::chrono::steady_clock::now();
-  std::shared_ptr<Handle> handle = chosen.create(owned_spec(caller, std::move(spec)));
-  metrics_.observe_create(backend_name, "backend", std::chrono::steady_clock::now() - started);
-  made(chosen, handle);
-  return handle;
+SandboxInfo Service::info(const OwnedSandbox& owned) {
+  SandboxInfo info = owned.handle->info();
+  if (pools_ && pools_->hand_out_labels(info.id)) {
+    info.labels = labels_of(info.id, std::move(info.labels));
+    info.spec.labels = labels_of(info.id, std::move(info.spec.labels));
+  }
+  return info;
+}
+
+Labels Service::labels_of(const std::string& id, Labels labels) const {
+  if (!pools_) return labels;
+  if (auto given = pools_->hand_out_labels(id))
+    for (auto& [key, value] : *given) labels[key] = value;
+  return labels;
 }
 
 SandboxSpec Service::owned_spec(const Caller& caller, SandboxSpec spec) const {
@@ -198,12 +202,15 @@ SandboxSpec Service::owned_spec(const Caller& caller, SandboxSpec spec) const {
 
 Caps::Slot Service::reserve_sandbox(const Caller& caller) {
   return caps_->take_sandbox(caller, [this](const std::optional<std::string>& token) {
-    Filter filter{{{kLabelService, instance_id_}}};
-    if (token) filter.labels[kLabelToken] = *token;
+    // By the labels clients see: a sandbox a pool handed out counts for the token that took it.
     std::size_t count = 0;
     for (const auto& [name, backend] : backends_)
-      for (const SandboxInfo& info : backend->list(filter))
-        if (!hidden(info.id, info.labels)) ++count;
+      for (const SandboxInfo& info : backend->list(Filter{{{kLabelService, instance_id_}}})) {
+        if (hidden(info.id, info.labels)) continue;
+        const Labels labels = labels_of(info.id, info.labels);
+        const auto named = labels.find(kLabelToken);
+        if (!token || (named != labels.end() && named->second == *token)) ++count;
+      }
     return count;
   });
 }
@@ -220,11 +227,24 @@ std::vector<SandboxInfo> Service::list(const Caller& caller, Filter filter, cons
     filter.labels[kLabelTenant] = *caller.tenant;
   }
   if (backend_name) backend(*backend_name);  // not_found for an unknown one
+  // With pools, a handed-out sandbox's labels are partly the service's (labels_of): the
+  // backends filter by the labels a hand-out cannot give, the rest are matched here.
+  const Labels wanted = filter.labels;
+  if (pools_)
+    std::erase_if(filter.labels, [](const auto& label) { return label.first != kLabelService && label.first != kLabelTenant; });
   std::vector<SandboxInfo> found;
   for (const auto& [name, loaded] : backends_) {
     if (backend_name && name != *backend_name) continue;
-    for (SandboxInfo& info : loaded->list(filter))
-      if (visible(caller, info.labels) && !hidden(info.id, info.labels)) found.push_back(std::move(info));
+    for (SandboxInfo& info : loaded->list(filter)) {
+      if (!visible(caller, info.labels) || hidden(info.id, info.labels)) continue;
+      info.labels = labels_of(info.id, std::move(info.labels));
+      info.spec.labels = labels_of(info.id, std::move(info.spec.labels));
+      const bool matches = std::all_of(wanted.begin(), wanted.end(), [&](const auto& label) {
+        auto have = info.labels.find(label.first);
+        return have != info.labels.end() && have->second == label.second;
+      });
+      if (matches) found.push_back(std::move(info));
+    }
   }
   return found;
 }
@@ -244,7 +264,7 @@ void Service::remove_in_background(OwnedSandbox owned) {
   }
   // Read before the destroy: a removed sandbox's handle may no longer know its spec.
   std::string backend = backend_name(owned.backend);
-  Labels labels = owned.handle->spec().labels;
+  Labels labels = labels_of(id, owned.handle->spec().labels);
   boost::asio::post(removals_, [this, id, handle = std::move(owned.handle), backend = std::move(backend), labels = std::move(labels)] {
     try {
       handle->destroy();

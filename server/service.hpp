@@ -95,15 +95,15 @@ class Service {
   // Streamed commands running (add_stream).
   std::size_t streams_open();
 
-  // The calls /v1 and /e2b share, so both make and remove sandboxes the same way.
-  // Creates a sandbox for the caller on backend `backend_name`: what the spec leaves unset gets
-  // the configuration's [defaults] (as with `hutch create`); the sandbox is detached (it
-  // belongs to the service, prune applies its lifetimes) and labelled with the service's
-  // instance id and the caller's tenant. Errc::invalid_argument for labels starting "hutch.".
-  std::shared_ptr<Handle> create(const Caller& caller, SandboxSpec spec, const std::string& backend_name);
-  // The spec as the service makes it, without the label check: [defaults] filled in (ttl and
-  // idle_timeout too), detached, labelled with the instance id and the caller's tenant.
+  // The spec as the service makes it: [defaults] filled in (ttl and idle_timeout too),
+  // detached, labelled with the instance id, the caller's tenant and token (hutch.token, which
+  // the sandbox caps count). Creates go through create_sandbox (sandbox_creation.hpp).
   SandboxSpec owned_spec(const Caller& caller, SandboxSpec spec) const;
+  // A sandbox's info as clients see it: the backend's, with the labels a pool's hand-out gave
+  // laid over its labels (pools.hpp). Every answer that shows a sandbox goes through it.
+  SandboxInfo info(const OwnedSandbox& owned);
+  // `labels` of sandbox `id` with its hand-out labels laid over them.
+  Labels labels_of(const std::string& id, Labels labels) const;
 
   // The warm pools ([serve.pools.*], pools.hpp): started once the service is made (it removes
   // what an earlier run left ready), stopped when the service ends (ready members destroyed).

@@ -24,6 +24,7 @@ if [ "$(id -u)" -eq 0 ]; then
   bash .ci/start-dockerd.sh
   bash .ci/build-test-images.sh
   bash .ci/start-podman.sh
+  bash .ci/start-podman.sh --rootless >/dev/null
 else
   echo "not root: dockerd is not started; docker tests will skip unless HUTCH_REQUIRE_DOCKER=1" >&2
   bash .ci/build-test-images.sh --no-docker

@@ -239,6 +239,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
                                          "'): its sandboxes drop CAP_CHOWN; stage the file without an owner and "
                                          "give it a mode, or use the subcontainer backend");
   SandboxSpec spec = requested;
+  spec.limits = enforceable_limits(spec.limits, context->cgroup_support->problem(*context->client));
   const std::string id = options.id.value_or("hutch-" + random_hex(12));
 
   spec.image = options.image ? *options.image : ensure_image(*context, context->config.image_map.resolve(spec.image));

@@ -5,6 +5,7 @@
 
 #include "config.hpp"
 #include "engine/client.hpp"
+#include "engine_cgroups.hpp"
 
 #include <hutch/error.hpp>
 
@@ -30,6 +31,8 @@ struct Context {
   // The engine is reached through a unix socket, so it runs on this host and reads this
   // host's configuration files (see podman_default_ulimits.hpp).
   bool engine_is_local = false;
+  // Whether the engine applies resource limits (engine_cgroups.hpp); never null.
+  std::shared_ptr<EngineCgroupSupport> cgroup_support = std::make_shared<EngineCgroupSupport>(false);
 };
 
 // Runs `call`; a "No such container" from the daemon means the sandbox was destroyed

@@ -45,6 +45,7 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   options.api_version = config.api_version;
   context_->agent_binary = choose_agent_binary(config, options.endpoint);
   context_->engine_is_local = options.endpoint.kind == Endpoint::Kind::unix_socket;
+  context_->cgroup_support = std::make_shared<EngineCgroupSupport>(engine_may_be_rootless(options.endpoint));
   context_->state_dir = docker_state_dir(config);
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
@@ -55,7 +56,7 @@ Capabilities DockerBackend::capabilities() const {
   Capabilities caps;
   caps.fork = true;
   caps.snapshot = true;
-  caps.pause = true;
+  caps.pause = !context_->cgroup_support->problem(*context_->client);  // the freezer is a cgroup's
   caps.stdin = true;
   caps.ports = true;
   caps.tty = true;
@@ -81,6 +82,11 @@ std::vector<std::string> DockerBackend::warnings() {
   if (!info.is_object()) throw Error(Errc::backend, "docker: the engine's /info answer is not a JSON object");
   auto warnings = security_warnings(info.as_object(), context_->agent_binary.has_value(),
                                     context_->config.seccomp_profile_json.has_value());
+  if (auto problem = cgroup_problem(info.as_object()))
+    warnings.push_back("memory, pids and CPU limits are not enforced: " + *problem +
+                       "; sandboxes are made without the default ones (memory 2g, pids 1024), "
+                       "--memory/--pids/--cpus are refused, pause is unsupported and snapshots and forks "
+                       "copy a running sandbox");
   if (!context_->agent_binary)
     warnings.push_back("lifetimes need `hutch prune`: without the agent (agent = \"off\", or a remote engine) no "
                        "process in a sandbox holds its ttl and idle_timeout, and a sandbox past them ends only when "
@@ -185,17 +191,11 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   // commit keeps the container's labels), so a filter by labels narrows these too.
   auto volume_labels = label_filters(filter.labels);
   volume_labels.push_back(std::string(label::kWorkspace) + "=ephemeral");
-  Request volumes;
-  volumes.target = Target("/volumes").add("filters", filters_json({{"label", volume_labels}})).str();
-  volumes.what = "list hutch volumes";
-  auto volume_list = context_->client->call_json(volumes);
-  if (auto* items = volume_list.as_object().if_contains("Volumes"); items && items->is_array()) {
-    for (const auto& item : items->as_array()) {
-      const auto& volume = item.as_object();
-      Labels labels = labels_of(volume.if_contains("Labels"));
-      if (!filter.all && !owner_gone(labels)) continue;
-      docker::remove_volume(*context_, std::string(volume.at("Name").as_string()));
-    }
+  for (const auto& item : volumes_with_labels(*context_, volume_labels, "list hutch volumes")) {
+    const auto& volume = item.as_object();
+    Labels labels = labels_of(volume.if_contains("Labels"));
+    if (!filter.all && !owner_gone(labels)) continue;
+    docker::remove_volume(*context_, std::string(volume.at("Name").as_string()));
   }
   // Fork images of owners that are gone. Snapshots outlive the process that took them (as
   // `hutch snapshot` does, then exits): only delete_snapshot or prune --all removes them.

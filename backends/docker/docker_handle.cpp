@@ -330,6 +330,8 @@ void DockerHandle::post_simple(const std::string& verb, const std::string& what)
 }
 
 void DockerHandle::pause() {
+  if (const auto& problem = context_->cgroup_support->problem(*context_->client))
+    throw Error(Errc::unsupported, "docker: cannot pause sandbox " + id_ + ": " + *problem);
   post_simple("pause", "pause");
   paused_ = true;
 }
@@ -465,7 +467,10 @@ std::string DockerHandle::commit(const std::string& repository, const std::strin
   json::object label_object;
   for (const auto& [key, value] : labels) label_object[key] = value;
   config["Labels"] = std::move(label_object);
-  Target target = Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", true);
+  // The engine pauses the container for a consistent copy where it can freeze it at all.
+  const bool can_pause = !context_->cgroup_support->problem(*context_->client);
+  Target target =
+      Target("/commit").add("container", id_).add("repo", repository).add("tag", tag).add("pause", can_pause);
   if (commit_ignores_body_labels(context_->client->engine()))
     for (const auto& [key, value] : labels) target.add("changes", label_instruction(key, value));
   Request request;

@@ -115,7 +115,14 @@ std::unique_ptr<DockerProcess> DockerProcess::start(std::shared_ptr<Context> con
   start_request.target = Target("/exec").segment(self.exec_id_).str() + "/start";
   start_request.body = json::serialize(json::object{{"Detach", false}, {"Tty", request.tty}});
   start_request.what = "start " + self.what_;
-  self.stream_ = self.context_->client->hijack(start_request);
+  try {
+    self.stream_ = self.context_->client->hijack(start_request);
+  } catch (const Error& error) {
+    // dockerd starts the exec and its process fails with status 126; Podman refuses the start.
+    if (!user.empty() && std::string_view(error.what()).find("unable to find user") != std::string_view::npos)
+      throw Error(Errc::invalid_argument, self.what_ + ": unknown user '" + user + "' (not in the sandbox's /etc/passwd)");
+    throw;
+  }
   self.started_ = Clock::now();
   if (request.timeout) self.deadline_ = self.started_ + *request.timeout;
   // The exec's first size for engines before API 1.42 (no ConsoleSize): a command that reads

@@ -2,6 +2,7 @@
 #include "image_verbs.hpp"
 
 #include "engine/query.hpp"
+#include "engine_quirks.hpp"
 #include "images.hpp"
 #include "labels.hpp"
 #include "managed_images.hpp"
@@ -163,6 +164,16 @@ std::string load_archive(Context& context, const fs::path& path, const std::stri
   return text(inspect_json(context, name), "Id");
 }
 
+// An image's names as hutch shows and takes them (short_image_name: Podman lists
+// "localhost/NAME" and "docker.io/library/NAME"), sorted.
+std::vector<std::string> image_names(Context& context, const json::value* repo_tags) {
+  const EngineIdentity engine = context.client->engine();
+  std::vector<std::string> names;
+  for (const std::string& listed : strings(repo_tags)) names.push_back(short_image_name(listed, engine));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 }  // namespace
 
 std::vector<ImageInfo> list_engine_images(Context& context) {
@@ -177,8 +188,7 @@ std::vector<ImageInfo> list_engine_images(Context& context) {
     const auto& image = item.as_object();
     ImageInfo info;
     info.id = text(image, "Id");
-    info.names = strings(image.if_contains("RepoTags"));
-    std::sort(info.names.begin(), info.names.end());
+    info.names = image_names(context, image.if_contains("RepoTags"));
     if (auto* size = image.if_contains("Size"); size && size->is_number()) info.size = size->to_number<std::uint64_t>();
     if (auto* created = image.if_contains("Created"); created && created->is_number())
       info.created = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(created->to_number<std::int64_t>()));
@@ -195,8 +205,7 @@ ImageInfo inspect_engine_image(Context& context, const std::string& image) {
   const json::object inspect = inspect_json(context, image);
   ImageInfo info;
   info.id = text(inspect, "Id");
-  info.names = strings(inspect.if_contains("RepoTags"));
-  std::sort(info.names.begin(), info.names.end());
+  info.names = image_names(context, inspect.if_contains("RepoTags"));
   if (auto* size = inspect.if_contains("Size"); size && size->is_number()) info.size = size->to_number<std::uint64_t>();
   info.created = parse_rfc3339(text(inspect, "Created"));
   const auto users = containers_by_image(context);

@@ -265,13 +265,7 @@ boost::json::array images_with_labels(Context& context, const std::vector<std::s
   for (auto& item : listed.as_array()) {
     const auto* image = item.if_object();
     if (image == nullptr) continue;
-    Labels labels = labels_of(image->if_contains("Labels"));
-    bool matches = std::all_of(label_filters.begin(), label_filters.end(), [&](const std::string& wanted) {
-      auto equals = wanted.find('=');
-      auto found = labels.find(wanted.substr(0, equals));
-      return found != labels.end() && (equals == std::string::npos || found->second == wanted.substr(equals + 1));
-    });
-    if (matches) out.push_back(std::move(item));
+    if (carries_labels(labels_of(image->if_contains("Labels")), label_filters)) out.push_back(std::move(item));
   }
   return out;
 }

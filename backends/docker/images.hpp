@@ -38,8 +38,8 @@ std::string ensure_image(Context& context, const std::string& reference);
 ImageDefaults image_defaults(Context& context, const std::string& reference);
 
 // The images (GET /images/json entries) carrying every label of `label_filters`
-// ("key=value"). Only the first goes to the engine as a filter; the rest are checked here,
-// because Podman 4.3 answers an empty list to a filter of more than one label.
+// ("key=value"). Only the first goes to the engine as a filter; the rest are checked here
+// (carries_labels, labels.hpp).
 boost::json::array images_with_labels(Context& context, const std::vector<std::string>& label_filters,
                                       const std::string& what);
 

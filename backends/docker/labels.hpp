@@ -40,7 +40,6 @@ inline constexpr const char* kUserWorkspaceName = "hutch-workspace-name";
 
 namespace hutch::docker {
 
-// The Engine API's "label" filter values for managed objects carrying all of `labels`.
 // The string labels of an engine object's "Labels" (an object, or null for none).
 inline Labels labels_of(const boost::json::value* value) {
   Labels out;
@@ -50,10 +49,25 @@ inline Labels labels_of(const boost::json::value* value) {
   return out;
 }
 
+// The Engine API's "label" filter values for managed objects carrying all of `labels`.
 inline std::vector<std::string> label_filters(const Labels& labels) {
   std::vector<std::string> out{std::string(kLabelManaged) + "=true"};
   for (const auto& [key, value] : labels) out.push_back(key + "=" + value);
   return out;
+}
+
+// Whether `labels` carry every one of `filters` ("key=value", or "key" for any value): the
+// engine's label filter, checked on this side. Podman 4.3 does not AND several label filters
+// (an empty list for images, any match for volumes), so listings send at most one and check
+// the rest here.
+inline bool carries_labels(const Labels& labels, const std::vector<std::string>& filters) {
+  for (const std::string& wanted : filters) {
+    const auto equals = wanted.find('=');
+    const auto found = labels.find(wanted.substr(0, equals));
+    if (found == labels.end() || (equals != std::string::npos && found->second != wanted.substr(equals + 1)))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace hutch::docker

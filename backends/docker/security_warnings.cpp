@@ -7,6 +7,10 @@ namespace json = boost::json;
 namespace {
 
 bool runs_in_user_namespace(const json::object& info) {
+  // Rootless Podman lists no security option for it; its /info says Rootless.
+  if (const json::value* rootless = info.if_contains("Rootless"); rootless != nullptr && rootless->is_bool() &&
+                                                                   rootless->as_bool())
+    return true;
   const json::value* options = info.if_contains("SecurityOptions");
   if (options == nullptr || !options->is_array()) return false;
   for (const auto& option : options->as_array()) {

@@ -10,7 +10,8 @@
 namespace hutch::docker {
 
 // From the engine's GET /info answer (`info`) and how this backend runs commands:
-//   - SecurityOptions without "name=userns" (userns-remap) or "name=rootless": container root
+//   - SecurityOptions without "name=userns" (userns-remap) or "name=rootless", and not Podman's
+//     "Rootless": true: container root
 //     is host root to the kernel, so a sandbox can use up host root's per-user quotas
 //     (inotify/fanotify instances and watches, ...) and every root program then fails;
 //   - commands not through the agent (`agent_in_use` false) with Docker's default profile

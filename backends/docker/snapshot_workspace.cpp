@@ -5,6 +5,7 @@
 #include "engine/query.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "volumes.hpp"
 
 #include <hutch/error.hpp>
 #include <hutch/owner.hpp>
@@ -92,18 +93,12 @@ bool volume_exists(Context& context, const std::string& name) {
   }
 }
 
-json::array listed(Context& context, const std::string& collection, const std::vector<std::string>& labels,
-                   const std::string& what) {
+json::array containers_with_labels(Context& context, const std::vector<std::string>& labels, const std::string& what) {
   Request request;
-  Target target(collection);
-  if (collection == "/containers/json") target.add("all", true);
-  request.target = target.add("filters", filters_json({{"label", labels}})).str();
+  request.target = Target("/containers/json").add("all", true).add("filters", filters_json({{"label", labels}})).str();
   request.what = what;
   json::value answer = context.client->call_json(request);
-  if (answer.is_array()) return answer.as_array();
-  if (auto* volumes = answer.as_object().if_contains("Volumes"); volumes && volumes->is_array())
-    return volumes->as_array();
-  return {};
+  return answer.is_array() ? answer.as_array() : json::array{};
 }
 
 }  // namespace
@@ -160,7 +155,7 @@ void remove_snapshot_workspace(Context& context, const std::string& snapshot_id)
 
 std::vector<std::string> prune_snapshot_workspaces(Context& context, bool all) {
   const std::string managed = std::string(kLabelManaged) + "=true";
-  for (const auto& item : listed(context, "/containers/json", {managed, std::string(label::kKind) + "=" + kCopyKind},
+  for (const auto& item : containers_with_labels(context, {managed, std::string(label::kKind) + "=" + kCopyKind},
                                  "list workspace copy containers")) {
     const auto& container = item.as_object();
     Labels labels = labels_of(container.if_contains("Labels"));
@@ -168,14 +163,17 @@ std::vector<std::string> prune_snapshot_workspaces(Context& context, bool all) {
     CopyContainer::remove_container(context, std::string(container.at("Id").as_string()));
   }
   std::vector<std::string> removed;
-  for (const auto& item : listed(context, "/volumes", {managed, std::string(label::kKind) + "=" + kSnapshotWorkspaceKind},
+  for (const auto& item : volumes_with_labels(context, {managed, std::string(label::kKind) + "=" + kSnapshotWorkspaceKind},
                                  "list snapshot workspace volumes")) {
     const auto& volume = item.as_object();
     Labels labels = labels_of(volume.if_contains("Labels"));
     const std::string name(volume.at("Name").as_string());
     // A snapshot commits its image before it makes the volume: a volume without its image is
     // left over (from a deleted snapshot, or one interrupted after the volume was made).
-    if (!all && image_exists(context, snapshot_image(labels[kSnapshotOfVolumeLabel]))) continue;
+    // (One that names no snapshot is left over as well: Podman answers an empty image reference
+    // with a 500, not a 404.)
+    const std::string& snapshot_id = labels[kSnapshotOfVolumeLabel];
+    if (!all && !snapshot_id.empty() && image_exists(context, snapshot_image(snapshot_id))) continue;
     remove_volume(context, name);
     removed.push_back(name);
   }

@@ -39,20 +39,33 @@ std::vector<std::string> users_of(Context& context, const std::string& name) {
 
 }  // namespace
 
-std::vector<VolumeInfo> list_persistent_volumes(Context& context) {
+boost::json::array volumes_with_labels(Context& context, const std::vector<std::string>& label_filters,
+                                       const std::string& what) {
+  Target target("/volumes");
+  if (!label_filters.empty()) target.add("filters", filters_json({{"label", {label_filters.front()}}}));
   Request request;
-  request.target = Target("/volumes").add("filters", filters_json({{"label", kPersistentLabels}})).str();
-  request.what = "list hutch's persistent volumes";
-  std::vector<VolumeInfo> out;
+  request.target = target.str();
+  request.what = what;
   const auto answer = context.client->call_json(request);
-  if (auto* items = answer.as_object().if_contains("Volumes"); items && items->is_array()) {
-    for (const auto& item : items->as_array()) {
-      VolumeInfo info;
-      info.name = std::string(item.as_object().at("Name").as_string());
-      info.backend = context.backend_name;
-      info.used_by = users_of(context, info.name);
-      out.push_back(std::move(info));
-    }
+  boost::json::array out;
+  const auto* items = answer.is_object() ? answer.as_object().if_contains("Volumes") : nullptr;
+  if (items == nullptr || !items->is_array()) return out;
+  for (const auto& item : items->as_array()) {
+    const auto* volume = item.if_object();
+    if (volume != nullptr && carries_labels(labels_of(volume->if_contains("Labels")), label_filters))
+      out.push_back(item);
+  }
+  return out;
+}
+
+std::vector<VolumeInfo> list_persistent_volumes(Context& context) {
+  std::vector<VolumeInfo> out;
+  for (const auto& item : volumes_with_labels(context, kPersistentLabels, "list hutch's persistent volumes")) {
+    VolumeInfo info;
+    info.name = std::string(item.as_object().at("Name").as_string());
+    info.backend = context.backend_name;
+    info.used_by = users_of(context, info.name);
+    out.push_back(std::move(info));
   }
   std::sort(out.begin(), out.end(), [](const VolumeInfo& a, const VolumeInfo& b) { return a.name < b.name; });
   return out;

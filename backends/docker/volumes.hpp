@@ -6,10 +6,18 @@
 
 #include <hutch/types.hpp>
 
+#include <boost/json.hpp>
+
 #include <string>
 #include <vector>
 
 namespace hutch::docker {
+
+// The volumes (GET /volumes entries) carrying every label of `label_filters` ("key=value").
+// Only the first goes to the engine as a filter; the rest are checked here (carries_labels,
+// labels.hpp): Podman 4.3 lists the volumes that carry ANY of several label filters.
+boost::json::array volumes_with_labels(Context& context, const std::vector<std::string>& label_filters,
+                                       const std::string& what);
 
 // Sorted by name.
 std::vector<VolumeInfo> list_persistent_volumes(Context& context);

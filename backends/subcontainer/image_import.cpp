@@ -327,6 +327,7 @@ ImageConfig parse_image_config(const json::value& document) {
 
 struct LayeredImage {
   std::vector<fs::path> layers;  // bottom-most first
+  std::vector<std::string> layer_names;  // as the archive's manifest names them
   ImageConfig config;
   std::vector<std::string> tags;
 };
@@ -368,6 +369,7 @@ LayeredImage read_docker_save(const fs::path& outer, const std::string& archive_
   LayeredImage out;
   const std::vector<std::string> layer_names = string_array(image, "Layers");
   for (const std::string& layer : layer_names) out.layers.push_back(inside(outer, layer, archive_name));
+  out.layer_names = layer_names;
   out.tags = string_array(image, "RepoTags");
   out.config = default_image_config();
   if (const json::value* config = image.if_contains("Config"); config != nullptr && config->is_string()) {
@@ -438,8 +440,10 @@ LayeredImage read_oci_layout(const fs::path& outer, const std::string& archive_n
   out.config = default_image_config();
   if (object == nullptr) return out;
   if (const json::value* layers = object->if_contains("layers"); layers != nullptr && layers->is_array())
-    for (const json::value& layer : layers->as_array())
+    for (const json::value& layer : layers->as_array()) {
       out.layers.push_back(blob_path(outer, layer, archive_name));
+      out.layer_names.emplace_back(layer.as_object().at("digest").as_string());  // blob_path checked it
+    }
   if (const json::value* config = object->if_contains("config"); config != nullptr)
     out.config = parse_image_config(read_json(blob_path(outer, *config, archive_name), "image config"));
   return out;
@@ -465,8 +469,11 @@ std::uint64_t size_on_disk(const fs::path& path) {
 
 }  // namespace
 
-void build_rootfs(const std::vector<fs::path>& layers, const fs::path& rootfs, const ImportOptions& options,
-                  const std::string& label) {
+void build_rootfs(const std::vector<fs::path>& layers, const std::vector<std::string>& layer_names, const fs::path& rootfs,
+                  const ImportOptions& options, const std::string& label) {
+  if (layer_names.size() != layers.size())
+    throw Error(Errc::invalid_argument, "image '" + label + "': " + std::to_string(layers.size()) + " layers but " +
+                                            std::to_string(layer_names.size()) + " layer names");
   fs::create_directory(rootfs);
   settle_root(rootfs, options.shift);
   std::uint64_t total = 0;
@@ -474,9 +481,15 @@ void build_rootfs(const std::vector<fs::path>& layers, const fs::path& rootfs, c
   ProgressBar bar(options.progress, total, "applying layers");
   std::uint64_t done_before = 0;
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    ArchiveReader reader(layers[i]);
-    apply_layer(reader, rootfs, /*whiteouts=*/true, options,
-                [&] { bar.update(done_before + reader.bytes_consumed()); });
+    try {
+      ArchiveReader reader(layers[i]);
+      apply_layer(reader, rootfs, /*whiteouts=*/true, options,
+                  [&] { bar.update(done_before + reader.bytes_consumed()); });
+    } catch (const Error& e) {
+      // The layer as the image names it (a pulled blob's digest): its file in the blob store
+      // or the unpacked archive says little to whoever reads the message.
+      throw Error(e.code(), "image '" + label + "' layer " + layer_names[i] + ": " + e.what());
+    }
     done_before += size_on_disk(layers[i]);
     if (options.log)
       options.log->debug("image '{}': applied layer {}/{} ({})", label, i + 1, layers.size(),
@@ -522,7 +535,7 @@ ImportedImage import_image(const fs::path& archive_path, const fs::path& staging
   }
 
   // Pass 2: layers in order into one rootfs.
-  build_rootfs(image.layers, rootfs, options, archive_name);
+  build_rootfs(image.layers, image.layer_names, rootfs, options, archive_name);
   remove_tree(outer);
   return {image.config, image.tags};
 }

@@ -60,9 +60,12 @@ void apply_layer(ArchiveReader& layer, const std::filesystem::path& rootfs, bool
 
 // Creates `rootfs` (mode 0755, owned by root inside the sandbox) and applies `layers` (tar
 // files, any compression ArchiveReader reads, bottom-most first) into it with whiteouts:
-// one flattened directory. `label` names the image in log messages.
-void build_rootfs(const std::vector<std::filesystem::path>& layers, const std::filesystem::path& rootfs,
-                  const ImportOptions& options, const std::string& label);
+// one flattened directory. `label` names the image in messages, `layer_names` (one per layer:
+// a pulled blob's digest, the manifest's path of an archive's layer) the layer: a layer that
+// cannot be applied (a refused entry, a broken tar) fails with its error prefixed by
+// "image '<label>' layer <name>: ". The caller removes a partial `rootfs`.
+void build_rootfs(const std::vector<std::filesystem::path>& layers, const std::vector<std::string>& layer_names,
+                  const std::filesystem::path& rootfs, const ImportOptions& options, const std::string& label);
 
 // The Env/User/WorkingDir/Entrypoint/Cmd of a docker or OCI image config document, on top of
 // default_image_config(). Errc::invalid_argument naming `what` when it is not JSON.

@@ -531,7 +531,7 @@ bool ImageStore::add_layered_image(const std::string& id, const std::vector<fs::
     ImportOptions options;
     options.shift = shift_;
     options.log = log_;
-    build_rootfs(layers, staging.path() / "rootfs", options, name.empty() ? id : name);
+    build_rootfs(layers, layer_digests, staging.path() / "rootfs", options, name.empty() ? id : name);
     json::object meta = layer_meta(config, source, shift_);
     json::array digests;
     for (const std::string& digest : layer_digests) digests.emplace_back(digest);

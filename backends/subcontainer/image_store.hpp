@@ -112,7 +112,8 @@ class ImageStore {
   // empty) for it. `source` is what ImageInfo::source reports. Returns true when it built it.
   // Serialized with every other change to the store: a second caller waits and finds it.
   // `layer_digests` (the blobs' digests, in the order of `layers`) are recorded so prune keeps
-  // the blobs of stored images (referenced_blobs).
+  // the blobs of stored images (referenced_blobs); a layer that cannot be applied fails the
+  // call with an error naming its digest, and nothing of the image is kept.
   bool add_layered_image(const std::string& id, const std::vector<std::filesystem::path>& layers,
                          const std::vector<std::string>& layer_digests, const ImageConfig& config,
                          const std::string& name, const std::string& source);

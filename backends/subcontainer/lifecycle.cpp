@@ -216,10 +216,7 @@ std::optional<SandboxCgroup> make_cgroup(const Runtime& runtime, const std::stri
   try {
     return create();
   } catch (const Error& error) {
-    Limits asked = limits;
-    if (asked.memory_defaulted) asked.memory_bytes.reset();
-    if (asked.pids_defaulted) asked.pids.reset();
-    asked.memory_defaulted = asked.pids_defaulted = false;
+    const Limits asked = asked_limits(limits);
     if (error.code() != Errc::unsupported || asked == limits) throw;
     runtime.log->info("sandbox {}: the default limits are not enforced: {}", id, error.what());
     limits = asked;

@@ -36,11 +36,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -113,6 +115,26 @@ bool is_number(const std::string& text, std::size_t max_digits) {
 // that no image's user has it; commands cannot take it without CAP_SETUID.
 constexpr uid_t kShepherdUid = 2147483646;
 
+// kShepherdUid when the container's user namespace maps it (rootful engines map every uid);
+// else the highest uid it maps — rootless Podman maps only the user's subordinate range (0..65536
+// by default), where setresuid to an unmapped uid fails and so would every shepherd. Nullopt
+// when only root is mapped: the shepherds then stay root.
+std::optional<uid_t> shepherd_uid() {
+  std::FILE* map = std::fopen("/proc/self/uid_map", "re");
+  if (map == nullptr) return kShepherdUid;
+  unsigned long inside = 0, outside = 0, count = 0, highest = 0;
+  bool maps_shepherd_uid = false;
+  while (std::fscanf(map, "%lu %lu %lu", &inside, &outside, &count) == 3) {
+    if (count == 0) continue;
+    if (inside <= kShepherdUid && kShepherdUid - inside < count) maps_shepherd_uid = true;
+    highest = std::max(highest, inside + count - 1);
+  }
+  std::fclose(map);
+  if (maps_shepherd_uid) return kShepherdUid;
+  if (highest == 0) return std::nullopt;
+  return static_cast<uid_t>(highest);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,7 +179,7 @@ int main(int argc, char** argv) {
   if (::getcwd(cwd, sizeof cwd) != nullptr) policy.default_cwd = cwd;
   policy.base_env = own_environment();
   policy.host_clients_only = true;
-  policy.shepherd_uid = kShepherdUid;
+  policy.shepherd_uid = shepherd_uid();
 
   // PID 1 gets no default signal actions. SIGTERM is the leader's (run_leader: a graceful
   // stop); SIGINT ends the agent at once, and with it every process of the container.

@@ -137,7 +137,9 @@ class OciClient final : public RegistryClient {
     HttpResponse response = http_.send(request, sink, max_body);
     if (response.status != 401) return response;
     const Challenge challenge = parse_challenge(response.header("www-authenticate"), image.registry);
-    const std::string answer = answer_challenge(http_, challenge, image.registry, settings_.credentials_for(image.registry),
+    // Asked once: it may run a docker credential helper.
+    const std::optional<RegistryCredentials> credentials = settings_.credentials_for(image.registry);
+    const std::string answer = answer_challenge(http_, challenge, image.registry, credentials,
                                                 "repository:" + image.repository + ":pull", insecure);
     authorization_[key] = answer;
     std::erase_if(request.headers, [](const auto& header) { return header.first == "Authorization"; });
@@ -146,9 +148,9 @@ class OciClient final : public RegistryClient {
     if (response.status == 401 || response.status == 403)
       throw Error(Errc::permission_denied, "registry " + image.registry + " refuses access to " + image.repository +
                                                " (" + std::to_string(response.status) + ")" +
-                                               (settings_.credentials_for(image.registry)
-                                                    ? std::string(" with the credentials hutch has for it")
-                                                    : " anonymously: set [images.auth.\"" + image.registry + "\"]"));
+                                               (credentials ? std::string(" with the credentials hutch has for it")
+                                                            : " anonymously: set [images.auth.\"" + image.registry +
+                                                                  "\"] or log in with `docker login`"));
     return response;
   }
 

@@ -29,7 +29,8 @@ struct RegistryCredentials {
 //                                               localhost and ::1 are insecure anyway)
 //   loopback_insecure = true                   registries on 127.0.0.0/8, localhost and ::1 are
 //                                               insecure (as Docker has it); false: TLS there too
-//   docker_config = true                       read the docker CLI's config.json auths
+//   docker_config = true                       use the docker CLI's logins (config.json auths
+//                                               and credential helpers)
 //   [images.auth."HOST"] username, password | identity_token
 struct HUTCH_API ImageSettings {
   PullPolicy pull = PullPolicy::missing;
@@ -40,9 +41,15 @@ struct HUTCH_API ImageSettings {
 
   // True when `registry` ("host[:port]") is reached over plain HTTP.
   bool is_insecure(const std::string& registry) const;
-  // [images.auth."<registry>"], else (with docker_config) the docker CLI's entry for it in
-  // $DOCKER_CONFIG/config.json or ~/.docker/config.json ("auths": base64 "auth" or
-  // "identitytoken"; credential helpers are not run). nullopt: anonymous.
+  // [images.auth."<registry>"], else (with docker_config) the docker CLI's login for it from
+  // $DOCKER_CONFIG/config.json or ~/.docker/config.json, chosen as the CLI does: the
+  // credential helper "credHelpers" names for the registry, else the "credsStore" helper, else
+  // "auths" (base64 "auth" or "identitytoken"). A helper is run as `docker-credential-<name>
+  // get` from PATH (no shell), the registry on its stdin, under a 60 s timeout; its answer is
+  // never logged. nullopt: anonymous (also when the helper says it has no login for the
+  // registry). Errc::config naming the file, or the helper and the registry, when the config
+  // is malformed or a helper fails. Each call reads the file (and runs a helper) again: call
+  // it once per pull.
   std::optional<RegistryCredentials> credentials_for(const std::string& registry) const;
 };
 

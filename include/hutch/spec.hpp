@@ -42,6 +42,11 @@ HUTCH_API SandboxSpec merge_defaults(SandboxSpec spec, const SandboxSpec& defaul
 // loader's backend proxy to every create and restore, so every host and backend gets them.
 HUTCH_API SandboxSpec apply_safe_defaults(SandboxSpec spec);
 
+// `limits` without the safe defaults apply_safe_defaults put there (the *_defaulted ones):
+// what was asked for. A backend that cannot enforce limits on a host creates its sandboxes
+// with these (and says so in SandboxBackend::warnings()); any limit left is an error there.
+HUTCH_API Limits asked_limits(Limits limits);
+
 // Whether a limit written in TOML, the CLI or JSON says "unlimited" (any other text is a size
 // or a number, for the caller to parse).
 HUTCH_API bool is_unlimited(std::string_view text) noexcept;

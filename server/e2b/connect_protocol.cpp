@@ -38,7 +38,27 @@ json::object error_json(Errc code, const std::string& message) {
   return json::object{{"code", connect_code(code)}, {"message", message}};
 }
 
+// A streaming call's whole answer when it fails before any message: HTTP 200 and the
+// end-stream envelope holding the error.
+void end_stream_with(Context& context, const Error& error) {
+  context.exchange.begin_stream(200, "application/connect+json");
+  json::object last{{"error", error_json(error.code(), error.what())}};
+  context.exchange.write_chunk(envelope(kEndStream, json::serialize(last)));
+  context.exchange.end_stream();
+}
+
 }  // namespace
+
+void answer_unknown_procedure(Context& context) {
+  drain_body(context);
+  const std::string& path = context.request().path;
+  const Error error(Errc::unsupported, "envd has no procedure " + path.substr(path.find('/', 1) + 1) +
+                                          " (envd's services here: process.Process, filesystem.Filesystem)");
+  const auto type = context.request().header("content-type");
+  if (type && type->rfind("application/connect+", 0) == 0) return end_stream_with(context, error);
+  context.exchange.respond(connect_http_status(error.code()), "application/json",
+                           json::serialize(error_json(error.code(), error.what())));
+}
 
 const char* connect_code(Errc code) {
   switch (code) {
@@ -153,10 +173,7 @@ Handler server_stream_handler(std::function<void(Context&, ServerStream&)> body)
     } catch (const Error& error) {
       if (!stream) {
         // No stream yet (a malformed request): the error still goes out as an end-stream.
-        context.exchange.begin_stream(200, "application/connect+json");
-        json::object last{{"error", error_json(error.code(), error.what())}};
-        context.exchange.write_chunk(envelope(kEndStream, json::serialize(last)));
-        context.exchange.end_stream();
+        end_stream_with(context, error);
         return;
       }
       try {

@@ -33,6 +33,11 @@ void answer_unary(Context& context, const boost::json::value& message);
 // Runs `body` as a unary call's handler: its Error is answered in Connect's error format.
 Handler unary_handler(std::function<void(Context&)> body);
 
+// A Connect path (/e2b/envd/<package.Service>/<Method>) no route serves: Connect's
+// `unimplemented` error, as an end-stream envelope for a streaming content type
+// (application/connect+json), else as a unary error (HTTP 501).
+void answer_unknown_procedure(Context& context);
+
 // A server-streaming call: its one request envelope, then messages, then the end.
 class ServerStream {
  public:

@@ -1,9 +1,12 @@
 #include "context.hpp"
 
+#include "connect_protocol.hpp"
 #include "http_error.hpp"
+#include "pools.hpp"
 
 #include <hutch/base64.hpp>
 #include <hutch/error.hpp>
+#include <hutch/fs.hpp>
 #include <hutch/handle.hpp>
 #include <hutch/log.hpp>
 
@@ -61,9 +64,22 @@ std::array<unsigned char, 32> load_secret(const std::string& state_dir) {
 E2b::E2b(Service& service, E2bOptions options)
     : service_(service), options_(std::move(options)), secret_(load_secret(service.config().state_dir)) {}
 
-std::string E2b::image_of_template(const std::string& id) const {
+std::shared_ptr<E2b> E2b::make(Service& service, E2bOptions options) {
+  auto e2b = std::shared_ptr<E2b>(new E2b(service, std::move(options)));
+  // E2B's user is made while a pool's sandbox waits, not at the hand-out. Members made before
+  // this (the first fill starts with the service) get it at their hand-out instead.
+  std::weak_ptr<E2b> weak = e2b;
+  for (const auto& [id, chosen] : e2b->options_.templates)
+    if (!chosen.pool.empty())
+      service.pools().prepare(chosen.pool, [weak](Handle& handle) {
+        if (auto self = weak.lock()) self->ensure_default_user(handle);
+      });
+  return e2b;
+}
+
+E2bTemplate E2b::template_of(const std::string& id) const {
   if (auto mapped = options_.templates.find(id); mapped != options_.templates.end()) return mapped->second;
-  if (id == "base") return service_.config().defaults.image;
+  if (id == "base") return E2bTemplate{service_.config().defaults.image, ""};
   throw Error(Errc::not_found, "template '" + id +
                                    "' is not known to this service: map it to an image in [serve.e2b.templates] "
                                    "(hutch builds no E2B templates)");
@@ -94,6 +110,11 @@ Caller E2b::api_caller(Context& context) const {
   }
 }
 
+void E2b::admit_api_caller(Context& context) const {
+  context.caller = api_caller(context);
+  context.held = service_.caps().take_request(context.caller);
+}
+
 OwnedSandbox E2b::envd_sandbox(Context& context) const {
   const auto id = context.request().header("e2b-sandbox-id");
   if (!id || id->empty())
@@ -104,7 +125,18 @@ OwnedSandbox E2b::envd_sandbox(Context& context) const {
     throw Error(Errc::unauthenticated, "sandbox " + *id + ": missing or wrong X-Access-Token (the envdAccessToken "
                                            "the E2B API returned when the sandbox was created or connected)");
   // The token proves the caller got it from the control plane, which checked the tenant.
-  return service_.find(Caller{"e2b-envd", std::nullopt}, *id);
+  OwnedSandbox owned = service_.find(Caller{"e2b-envd", std::nullopt}, *id);
+  admit_owner(context, owned);
+  return owned;
+}
+
+void E2b::admit_owner(Context& context, const OwnedSandbox& owned) const {
+  const Labels labels = service_.labels_of(owned.handle->id(), owned.handle->spec().labels);
+  Caller owner{"e2b-envd", std::nullopt};
+  if (auto token = labels.find(kLabelToken); token != labels.end()) owner.name = token->second;
+  if (auto tenant = labels.find(kLabelTenant); tenant != labels.end()) owner.tenant = tenant->second;
+  context.caller = owner;
+  context.held = service_.caps().take_request(owner);
 }
 
 bool E2b::is_access_token(const std::string& sandbox_id, const std::string& presented) const {
@@ -115,8 +147,11 @@ bool E2b::is_access_token(const std::string& sandbox_id, const std::string& pres
 
 OwnedSandbox E2b::port_sandbox(Context& context, const std::string& sandbox_id) const {
   for (const char* header : {"x-access-token", "e2b-traffic-access-token"})
-    if (auto presented = context.request().header(header); presented && is_access_token(sandbox_id, *presented))
-      return service_.find(Caller{"e2b-envd", std::nullopt}, sandbox_id);
+    if (auto presented = context.request().header(header); presented && is_access_token(sandbox_id, *presented)) {
+      OwnedSandbox owned = service_.find(Caller{"e2b-envd", std::nullopt}, sandbox_id);
+      admit_owner(context, owned);
+      return owned;
+    }
   Caller caller;
   try {
     const std::string& authorization = context.request().authorization;
@@ -128,6 +163,8 @@ OwnedSandbox E2b::port_sandbox(Context& context, const std::string& sandbox_id) 
                                            "E2b-Traffic-Access-Token) or a token of this service (Authorization: "
                                            "Bearer, X-API-Key)");
   }
+  context.caller = caller;
+  context.held = service_.caps().take_request(caller);
   return service_.find(caller, sandbox_id);
 }
 
@@ -147,6 +184,10 @@ std::string E2b::envd_user(Context& context) {
 }
 
 void E2b::ensure_default_user(Handle& handle) {
+  {
+    std::lock_guard lock(shells_mutex_);
+    if (users_made_.count(handle.id())) return;  // a pool made it ready so
+  }
   ExecRequest request;
   request.user = "0";
   // useradd/adduser differ between images and refuse a uid already taken (the test images have
@@ -166,6 +207,7 @@ void E2b::ensure_default_user(Handle& handle) {
   }
   std::lock_guard lock(shells_mutex_);
   has_bash_[handle.id()] = result.stdout_data.find("bash") != std::string::npos;
+  users_made_.insert(handle.id());
 }
 
 bool E2b::has_bash(Handle& handle) {
@@ -191,6 +233,24 @@ void drain_body(Context& context) {
 void E2b::forget(const std::string& sandbox_id) {
   std::lock_guard lock(shells_mutex_);
   has_bash_.erase(sandbox_id);
+  users_made_.erase(sandbox_id);
+}
+
+void add_unknown_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
+  // envd: a Connect path (/e2b/envd/<package.Service>/<Method>) in Connect's error format,
+  // anything else as envd's HTTP API answers, {"code", "message"}.
+  router.add("*", "/e2b/envd/{*}", rest_handler(e2b, [](E2b&, Context& context) {
+    const auto parts = path_components(context.request().path);
+    if (parts.size() == 4 && parts[2].find('.') != std::string::npos) return answer_unknown_procedure(context);
+    throw Error(Errc::not_found, "envd has no route " + context.request().method + " " + context.request().path);
+  }), /*open=*/true);
+  // The control plane: authenticated first (a caller without a key learns nothing), then E2B's
+  // error shape, {"code": 404, "message": "..."}.
+  router.add("*", "/e2b/{*}", rest_handler(e2b, [](E2b& self, Context& context) {
+    self.admit_api_caller(context);
+    throw Error(Errc::not_found, "no route " + context.request().method + " " + context.request().path +
+                                     " in E2B's API as this service serves it (E2B_API_URL is http://HOST:PORT/e2b)");
+  }), /*open=*/true);
 }
 
 Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&)> body) {
@@ -201,8 +261,11 @@ Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&
       if (context.exchange.responded()) throw;
       drain_body(context);
       const unsigned status = http_status(error.code());
+      // A caller over a cap is told when to try again, as on /v1 (the SDK retries on it).
+      const Headers retry{{"Retry-After", std::to_string(Caps::kRetryAfterSeconds)}};
       context.exchange.respond(status, "application/json",
-                               json::serialize(json::object{{"code", status}, {"message", error.what()}}));
+                               json::serialize(json::object{{"code", status}, {"message", error.what()}}),
+                               status == 429 ? retry : Headers{});
     }
   };
 }
@@ -213,12 +276,13 @@ Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&
 namespace hutch::server {
 
 void add_e2b_routes(Router& router, Service& service, const E2bOptions& options) {
-  auto e2b = std::make_shared<e2b::E2b>(service, options);
+  auto e2b = e2b::E2b::make(service, options);
   e2b::add_control_plane_routes(router, e2b);
   e2b::add_envd_http_routes(router, e2b);
   e2b::add_filesystem_routes(router, e2b);
   e2b::add_process_routes(router, e2b);
   e2b::add_port_routes(router, e2b);  // guarded: tried before the routes above
+  e2b::add_unknown_routes(router, e2b);  // last: what no route above serves
 }
 
 }  // namespace hutch::server

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -28,19 +29,26 @@ inline constexpr const char* kLabelTemplate = "e2b.template";
 class E2b {
  public:
   // Reads or makes the secret envd access tokens are derived from
-  // (<state_dir>/serve/e2b-secret, mode 0600), so tokens survive a restart of the service.
-  E2b(Service& service, E2bOptions options);
+  // (<state_dir>/serve/e2b-secret, mode 0600), so tokens survive a restart of the service;
+  // adds ensure_default_user to the pools the templates name (Pools::prepare).
+  static std::shared_ptr<E2b> make(Service& service, E2bOptions options);
 
   Service& service() { return service_; }
-  // The image of E2B template `id`; Errc::not_found naming [serve.e2b.templates] otherwise.
-  std::string image_of_template(const std::string& id) const;
+  // What E2B template `id` stands for (an image or a pool); Errc::not_found naming
+  // [serve.e2b.templates] for an id it does not map (but "base": the default image).
+  E2bTemplate template_of(const std::string& id) const;
   // HMAC-SHA256(secret, sandbox id) in hex: what envd requests for that sandbox must carry in
   // X-Access-Token. Stateless, so every sandbox has one without a table to keep.
   std::string access_token(const std::string& sandbox_id) const;
 
   // The control plane's caller: the service token sent as X-API-Key (tenants as for /v1).
   Caller api_caller(Context& context) const;
-  // The sandbox an envd request is for: E2b-Sandbox-Id, checked against X-Access-Token.
+  // api_caller, set as context.caller, with a place under the request caps held for the rest
+  // of the request (context.held; 429 past a cap) as the router holds one for /v1's routes.
+  void admit_api_caller(Context& context) const;
+  // The sandbox an envd request is for: E2b-Sandbox-Id, checked against X-Access-Token. The
+  // request then counts under the request caps as one of the token that created the sandbox
+  // (context.caller, context.held; 429 past a cap).
   OwnedSandbox envd_sandbox(Context& context) const;
   // The sandbox a request for another of its ports is for: with its access token (X-Access-Token
   // or E2b-Traffic-Access-Token), or a service token whose caller may see it (Authorization:
@@ -52,7 +60,10 @@ class E2b {
   static std::string envd_user(Context& context);
 
   // Makes E2B's default user in the sandbox (uid 1000, home /home/user) if the image lacks it,
-  // and notes on the way whether it has /bin/bash (one command for both).
+  // and notes on the way whether it has /bin/bash (one command for both). Runs once per
+  // sandbox: the pools E2B's templates name run it before a sandbox is ready (Pools::prepare),
+  // so their hand-outs skip it. Throws what Handle::exec throws; a command that fails is
+  // logged (the sandbox works on, without that user) and tried again at the next call.
   void ensure_default_user(Handle& handle);
   // Whether the sandbox has /bin/bash, which the SDK runs every command with (E2B's templates
   // have it): an image without it (busybox) gets /bin/sh, which takes the same -l -c / -i -l.
@@ -62,6 +73,10 @@ class E2b {
   void forget(const std::string& sandbox_id);
 
  private:
+  E2b(Service& service, E2bOptions options);
+  // Sets the caller of a request with the sandbox's access token: the token that created the
+  // sandbox (hutch.token, hutch.tenant), and takes its place under the request caps.
+  void admit_owner(Context& context, const OwnedSandbox& owned) const;
   // Whether `presented` is sandbox `sandbox_id`'s access token (compared in constant time).
   bool is_access_token(const std::string& sandbox_id, const std::string& presented) const;
 
@@ -70,6 +85,7 @@ class E2b {
   std::array<unsigned char, 32> secret_{};
   std::mutex shells_mutex_;
   std::map<std::string, bool> has_bash_;  // by sandbox id
+  std::set<std::string> users_made_;       // ensure_default_user ran (by sandbox id)
 };
 
 // Reads what is left of the request body (up to the JSON body limit) before an error answer:
@@ -88,5 +104,7 @@ void add_envd_http_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_filesystem_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_process_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 void add_port_routes(Router& router, const std::shared_ptr<E2b>& e2b);
+// The answers for paths under /e2b no route serves, in E2B's and Connect's error formats.
+void add_unknown_routes(Router& router, const std::shared_ptr<E2b>& e2b);
 
 }  // namespace hutch::server::e2b

@@ -6,6 +6,7 @@
 #include "context.hpp"
 
 #include "object_reader.hpp"
+#include "sandbox_creation.hpp"
 #include "values_json.hpp"
 
 #include <hutch/error.hpp>
@@ -53,8 +54,8 @@ json::object sandbox_json(const SandboxInfo& info) {
 }
 
 // E2B's Sandbox: what create, resume and connect answer, with envd's access token.
-json::object created_json(E2b& e2b, Handle& handle) {
-  const SandboxInfo info = handle.info();
+json::object created_json(E2b& e2b, const OwnedSandbox& owned) {
+  const SandboxInfo info = e2b.service().info(owned);
   json::object object;
   const auto tmpl = info.labels.find(kLabelTemplate);
   object["templateID"] = tmpl != info.labels.end() ? tmpl->second : info.image;
@@ -113,15 +114,17 @@ std::map<std::string, std::string> string_map(const json::object& body, const ch
 }
 
 OwnedSandbox sandbox_for(E2b& e2b, Context& context) {
-  OwnedSandbox owned = e2b.service().find(e2b.api_caller(context), context.request().params.at("id"));
+  OwnedSandbox owned = e2b.service().find(context.caller, context.request().params.at("id"));
   // An expired or stopped sandbox is gone as far as E2B is concerned (its timeout killed it).
   if (!is_e2b_state(owned.handle->info().state))
     throw Error(Errc::not_found, "sandbox '" + owned.handle->id() + "' has ended");
   return owned;
 }
 
+// POST /sandboxes, /v2/sandboxes: E2B's fields as a CreateRequest (sandbox_creation.hpp), so an
+// E2B create follows /v1's rules (caps, pools, labels, events, metrics). A template mapped to
+// a pool hands out one of its ready sandboxes with the envs, metadata and timeout applied.
 void create(E2b& e2b, Context& context) {
-  const Caller caller = e2b.api_caller(context);
   const json::object body = read_body(context);
   const json::value* tmpl = body.if_contains("templateID");
   if (tmpl == nullptr || !tmpl->is_string() || tmpl->as_string().empty())
@@ -133,25 +136,27 @@ void create(E2b& e2b, Context& context) {
     throw Error(Errc::unsupported, "field 'mcp': the MCP gateway template is E2B's; hutch has none");
   if (const json::value* pause = body.if_contains("autoPause"); pause && pause->is_bool() && pause->as_bool())
     throw Error(Errc::unsupported, "field 'autoPause': pausing at the timeout instead of ending is not available yet");
-  SandboxSpec spec;
-  spec.image = e2b.image_of_template(template_id);
+  const E2bTemplate chosen = e2b.template_of(template_id);
+  CreateRequest request;
+  request.labels_field = "metadata";
+  if (chosen.pool.empty()) request.spec.image = chosen.image;
+  else request.pool = chosen.pool;
   for (const auto& [key, value] : string_map(body, "metadata")) {
-    if (key.rfind("hutch.", 0) == 0 || key == kLabelTemplate)
-      throw Error(Errc::invalid_argument, "field 'metadata." + key + "': keys starting with 'hutch.', and '" +
-                                              kLabelTemplate + "', are hutch's own");
-    spec.labels[key] = value;
+    if (key == kLabelTemplate)
+      throw Error(Errc::invalid_argument, "field 'metadata." + key + "': '" + kLabelTemplate + "' is hutch's own");
+    request.spec.labels[key] = value;
   }
-  spec.labels[kLabelTemplate] = template_id;
-  for (const auto& [key, value] : string_map(body, "envVars")) spec.env[key] = value;
-  spec.ttl = timeout_field(body, "timeout").value_or(Duration(kDefaultTimeoutSeconds * 1000));
-  std::shared_ptr<Handle> handle = e2b.service().create(caller, std::move(spec), e2b.service().default_backend());
+  request.surface_labels[kLabelTemplate] = template_id;
+  for (const auto& [key, value] : string_map(body, "envVars")) request.spec.env[key] = value;
+  request.spec.ttl = timeout_field(body, "timeout").value_or(Duration(kDefaultTimeoutSeconds * 1000));
+  OwnedSandbox owned = create_sandbox_for(e2b.service(), context.caller, std::move(request));
   try {
-    e2b.ensure_default_user(*handle);
+    e2b.ensure_default_user(*owned.handle);
   } catch (const Error&) {
-    e2b.service().remove({nullptr, handle});
+    e2b.service().remove(owned);
     throw;
   }
-  respond(context, 201, created_json(e2b, *handle));
+  respond(context, 201, created_json(e2b, owned));
 }
 
 // GET /sandboxes and /v2/sandboxes: ?metadata=k%3Dv%26k2%3Dv2 (URL-encoded pairs), ?state=running,paused.
@@ -170,7 +175,7 @@ std::string percent_decode(std::string_view text) {
 }
 
 void list(E2b& e2b, Context& context) {
-  const Caller caller = e2b.api_caller(context);
+  const Caller& caller = context.caller;
   Filter filter;
   filter.labels[kLabelService] = e2b.service().instance_id();
   if (auto metadata = context.request().query_value("metadata")) {
@@ -207,12 +212,12 @@ void list(E2b& e2b, Context& context) {
   respond(context, 200, sandboxes);
 }
 
-void get(E2b& e2b, Context& context) { respond(context, 200, sandbox_json(sandbox_for(e2b, context).handle->info())); }
+void get(E2b& e2b, Context& context) { respond(context, 200, sandbox_json(e2b.service().info(sandbox_for(e2b, context)))); }
 
 // An ended sandbox (its timeout passed) is removed too, and answered 404 as E2B does for it:
 // nothing else in E2B's API would ever remove it.
 void kill(E2b& e2b, Context& context) {
-  OwnedSandbox owned = e2b.service().find(e2b.api_caller(context), context.request().params.at("id"));
+  OwnedSandbox owned = e2b.service().find(context.caller, context.request().params.at("id"));
   const bool ended = !is_e2b_state(owned.handle->info().state);
   e2b.service().remove(owned);
   e2b.forget(owned.handle->id());
@@ -253,7 +258,7 @@ void resume(E2b& e2b, Context& context, bool connect) {
     update.ttl = *timeout;
     owned.handle->set_lifetime(update);
   }
-  respond(context, paused ? 201 : 200, created_json(e2b, *owned.handle));
+  respond(context, paused ? 201 : 200, created_json(e2b, owned));
 }
 
 void metrics(E2b& e2b, Context& context) {
@@ -276,7 +281,7 @@ void metrics(E2b& e2b, Context& context) {
 // A route of E2B's API that needs E2B's cloud.
 Handler refuse(const std::shared_ptr<E2b>& e2b, std::string feature) {
   return rest_handler(e2b, [feature = std::move(feature)](E2b& self, Context& context) {
-    self.api_caller(context);
+    self.admit_api_caller(context);
     throw Error(Errc::unsupported, feature + " need E2B's cloud; hutch serves sandboxes from its own backends' images "
                                              "(map template ids to images in [serve.e2b.templates])");
   });
@@ -285,8 +290,12 @@ Handler refuse(const std::shared_ptr<E2b>& e2b, std::string feature) {
 }  // namespace
 
 void add_control_plane_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
+  // X-API-Key is checked here (the router's Authorization does not apply), with the request caps.
   auto add = [&](const char* method, const char* pattern, std::function<void(E2b&, Context&)> body) {
-    router.add(method, pattern, rest_handler(e2b, std::move(body)), /*open=*/true);  // X-API-Key, checked here
+    router.add(method, pattern, rest_handler(e2b, [body = std::move(body)](E2b& self, Context& context) {
+      self.admit_api_caller(context);
+      body(self, context);
+    }), /*open=*/true);
   };
   add("POST", "/e2b/sandboxes", create);
   add("POST", "/e2b/v2/sandboxes", create);

@@ -21,10 +21,17 @@
 
 namespace hutch::server {
 
+// What an E2B template id stands for: an image to make sandboxes from, or a warm pool
+// ([serve.pools.NAME]) whose ready sandboxes the template's creates hand out. One is set.
+struct E2bTemplate {
+  std::string image;
+  std::string pool;
+};
+
 struct E2bOptions {
-  // [serve.e2b.templates]: E2B template id -> backend image; "base" (E2B's default template)
-  // is the backend's default image unless mapped here.
-  std::map<std::string, std::string> templates;
+  // [serve.e2b.templates]: E2B template id -> `"IMAGE"` or `{ pool = "NAME" }`; "base" (E2B's
+  // default template) is the backend's default image unless mapped here.
+  std::map<std::string, E2bTemplate> templates;
   // [serve.e2b] domain: sandboxes' ports are served at the host names "PORT-ID.<domain>" (what
   // the SDK's Sandbox.getHost(PORT) answers once the control plane names this domain); empty:
   // only by the E2b-Sandbox-Port header (envd_ports.cpp).

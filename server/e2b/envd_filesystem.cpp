@@ -133,6 +133,7 @@ void require_directory(Fs& fs, const std::string& path) {
 
 void watch_dir(E2b& e2b, Context& context, ServerStream& stream) {
   OwnedSandbox owned = e2b.envd_sandbox(context);
+  const Caps::Slot streaming = e2b.service().caps().take_stream(context.caller);  // 429 past a stream cap
   const std::string path = resolve_path(string_field(stream.request(), "path"), E2b::envd_user(context));
   const bool recursive = bool_field(stream.request(), "recursive");
   // fs() at each poll, never kept: a sandbox removed meanwhile then fails with Errc::state.

@@ -102,6 +102,7 @@ void follow(Context& context, ServerStream& stream, RunningProcess& running, Run
 
 void start(E2b& e2b, Context& context, ServerStream& stream) {
   OwnedSandbox owned = e2b.envd_sandbox(context);
+  const Caps::Slot streaming = e2b.service().caps().take_stream(context.caller);  // 429 past a stream cap
   const json::object& message = stream.request();
   const json::object* process = object_field(message, "process");
   if (process == nullptr) throw Error(Errc::invalid_argument, "field 'process': required");
@@ -146,6 +147,7 @@ void start(E2b& e2b, Context& context, ServerStream& stream) {
 // Connect: the events of a running command from the oldest output still kept.
 void connect(E2b& e2b, Context& context, ServerStream& stream) {
   OwnedSandbox owned = e2b.envd_sandbox(context);
+  const Caps::Slot streaming = e2b.service().caps().take_stream(context.caller);
   std::shared_ptr<RunningProcess> running = select(e2b, context, stream.request(), *owned.handle);
   stream.send(event({{"start", {{"pid", running->pid()}}}}));
   follow(context, stream, *running, running->oldest());

@@ -81,6 +81,14 @@ Argv Commands::missing_command() const { return {"hutch-conformance-no-such-comm
 
 Argv Commands::make_fifo(const std::string& path) const { return {"mkfifo", path}; }
 
+Argv Commands::start_processes(int count) const {
+  if (flavour_ == Flavour::fake) throw Error(Errc::unsupported, "start_processes: the fake backend runs no processes");
+  // The sleeps' output goes to /dev/null so that the command's end does not wait for them.
+  return {"sh", "-c",
+          "pids=; i=0; while [ $i -lt " + std::to_string(count) +
+              " ]; do sleep 30 >/dev/null 2>&1 & pids=\"$pids $!\"; i=$((i+1)); done; echo started $i; kill $pids"};
+}
+
 Argv Commands::serve_once(int port, const std::string& greeting) const {
   if (flavour_ == Flavour::fake) throw Error(Errc::unsupported, "serve_once: the fake backend has no network");
   // The greeting, then stdin held open a while so nc reads the peer to its end.

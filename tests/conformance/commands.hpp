@@ -36,6 +36,9 @@ class Commands {
   Argv print_cwd() const;                             // the working directory + "\n"
   Argv missing_command() const;                       // a command that does not exist
   Argv make_fifo(const std::string& path) const;      // a named pipe at `path`
+  // Starts `count` background processes one by one, prints "started <count>" once all run,
+  // then ends them. A shell whose fork fails stops there (non-zero, no "started" line).
+  Argv start_processes(int count) const;
   // Accepts one TCP connection on `port` (all addresses): writes `greeting` + "\n" to it and
   // copies what it receives to stdout. Posix only (busybox nc; the fake has no network).
   Argv serve_once(int port, const std::string& greeting) const;

@@ -33,6 +33,25 @@ TEST_P(Lifecycle, CreateGivesARunningSandboxWithItsLabels) {
   EXPECT_EQ(hello.stdout_data, "hello\n");
 }
 
+// An asked pids limit holds inside the sandbox, or the create is refused (unsupported) — never
+// accepted and ignored, as rootless Podman on cgroup v1 does with every resource limit.
+TEST_P(Lifecycle, AnAskedPidsLimitIsHeldOrRefused) {
+  if (cmd().flavour() == Flavour::fake) GTEST_SKIP() << "the fake backend's commands are not processes";
+  SandboxSpec spec = base_spec();
+  spec.limits.pids = 24;
+  std::shared_ptr<Handle> sandbox;
+  try {
+    sandbox = create(spec);
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::unsupported) << error.what();
+    return;
+  }
+  const ExecResult result = run(*sandbox, cmd().start_processes(48));
+  EXPECT_EQ(result.stdout_data.find("started 48"), std::string::npos)
+      << "a sandbox with pids = 24 started 48 processes: the limit was accepted and not enforced";
+  EXPECT_NE(result.shell_status(), 0) << result.stdout_data << result.stderr_data;
+}
+
 TEST_P(Lifecycle, ListFindsExactlyTheSandboxesWithTheLabels) {
   auto first = create();
   auto second = create();

@@ -7,14 +7,15 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { request as httpRequest } from 'node:http';
-import { Service, env, namespacesUsable, tokens, upgradeAndEcho } from '../server/service_fixture.mjs';
+import { Service, env, namespacesUsable, tokens, until, upgradeAndEcho } from '../server/service_fixture.mjs';
+import { EventStream } from '../server/event_stream.mjs';
 
 const [major, minor, patch] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && (minor < 18 || (minor === 18 && patch < 1))))
   throw new Error(`the E2B SDK needs Node 20.18.1 or newer; this is ${process.versions.node}`);
 
 const sdkName = process.env.HUTCH_E2B_SDK || 'e2b';
-const { Sandbox, CommandExitError, TimeoutError, NotFoundError, SandboxError } = await import(sdkName);
+const { Sandbox, CommandExitError, TimeoutError, NotFoundError, SandboxError, RateLimitError } = await import(sdkName);
 
 const keys = {
   operator: 'e2b_' + '0123456789abcdef'.repeat(2) + '00aa11bb',
@@ -38,6 +39,24 @@ async function dockerUsable() {
 let service;
 let opts;
 let missing;
+
+// A `hutch serve` with the E2B keys as tokens and `serveTable` in [serve]; on docker with the
+// capabilities E2B's user needs.
+function startService(serveTable) {
+  // The docker backend drops every capability: root in the container can then neither give
+  // files to E2B's user nor work in the user's directories, as envd does.
+  const docker = env.backend === 'docker' ? '[backends.docker]\ncap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]\n' : '';
+  return Service.start({
+    serveTable: serveTable + docker,
+    extraTokens: `e2b-operator ${keys.operator}\ne2b-alice ${keys.alice} tenant=alice\n`,
+  });
+}
+// The SDK's options for `running` (the SDK reads the same from E2B_API_URL, E2B_SANDBOX_URL and
+// E2B_API_KEY).
+function sdkOptions(running) {
+  const base = `http://127.0.0.1:${running.port}`;
+  return { apiUrl: `${base}/e2b`, sandboxUrl: `${base}/e2b/envd`, apiKey: keys.operator, requestTimeoutMs: 30000 };
+}
 before(async () => {
   if (env.backend === 'subcontainer' && !(await namespacesUsable())) {
     if (process.env.HUTCH_REQUIRE_NAMESPACES === '1') throw new Error('user namespaces are not usable here');
@@ -49,16 +68,9 @@ before(async () => {
     missing = 'dockerd is not reachable';
     return;
   }
-  // The docker backend drops every capability: root in the container can then neither give
-  // files to E2B's user nor work in the user's directories, as envd does.
-  const docker = env.backend === 'docker' ? '[backends.docker]\ncap_add = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]\n' : '';
-  service = await Service.start({
-    serveTable: `[serve.e2b]\ndomain = "${domain}"\n[serve.e2b.templates]\nbase = "${images[env.backend]}"\n${docker}`,
-    extraTokens: `e2b-operator ${keys.operator}\ne2b-alice ${keys.alice} tenant=alice\n`,
-  });
-  const base = `http://127.0.0.1:${service.port}`;
-  // The SDK reads the same settings from E2B_API_URL, E2B_SANDBOX_URL and E2B_API_KEY.
-  opts = { apiUrl: `${base}/e2b`, sandboxUrl: `${base}/e2b/envd`, apiKey: keys.operator, requestTimeoutMs: 30000 };
+  service = await startService(`[serve.e2b]\ndomain = "${domain}"\n[serve.e2b.templates]\nbase = "${images[env.backend]}"\n` +
+    `warm = { pool = "e2b-warm" }\n[serve.pools.e2b-warm]\nsize = 1\nimage = "${images[env.backend]}"\nenv = { POOLED = "yes" }\n`);
+  opts = sdkOptions(service);
 });
 after(async () => {
   if (!service) return;
@@ -229,6 +241,20 @@ test('files: write and read text and bytes, list, exists, makeDir, rename, remov
     await sandbox.files.remove('/tmp/e2b/dir');
     assert.equal(await sandbox.files.exists('/tmp/e2b/dir'), false);
     await assert.rejects(sandbox.files.read('/tmp/e2b/missing'), (error) => error instanceof NotFoundError);
+
+    // Written from a stream and from a Blob, as the SDK's write takes them.
+    const encoder = new TextEncoder();
+    const chunks = new ReadableStream({
+      start(controller) {
+        controller.enqueue(encoder.encode('from '));
+        controller.enqueue(encoder.encode('a stream'));
+        controller.close();
+      },
+    });
+    await sandbox.files.write('/tmp/e2b/streamed.txt', chunks);
+    assert.equal(await sandbox.files.read('/tmp/e2b/streamed.txt'), 'from a stream');
+    await sandbox.files.write('/tmp/e2b/blob.txt', new Blob(['from a blob']));
+    assert.equal((await sandbox.commands.run('cat /tmp/e2b/blob.txt')).stdout, 'from a blob');
 
     const stream = await sandbox.files.read('/tmp/e2b/hello.txt', { format: 'stream' });
     let streamed = '';
@@ -448,6 +474,132 @@ test('ports: getHost\'s PORT-ID.<domain> and E2b-Sandbox-Port reach a server in 
     });
     assert.equal(envdItself.status, 204, 'envd\'s own port is envd');
   });
+});
+
+async function poolReady(running, name) {
+  const pools = await running.curl('GET', '/v1/pools', { token: tokens.admin });
+  assert.equal(pools.status, 200, pools.text);
+  return pools.json.find((pool) => pool.name === name).ready;
+}
+
+test('a template mapped to a pool: Sandbox.create hands out its ready sandbox with envs, metadata and timeout', async (t) => {
+  if (skipWithoutService(t)) return;
+  await until('pool e2b-warm to fill', async () => (await poolReady(service, 'e2b-warm')) === 1);
+  const members = (await service.backendList()).filter((s) => s.labels['hutch.pool'] === 'e2b-warm').map((s) => s.id);
+  assert.equal(members.length, 1, JSON.stringify(members));
+  const sandbox = await Sandbox.create('warm', { ...opts, envs: { ASKED: 'at hand-out' }, metadata: { purpose: 'pooled' }, timeoutMs: 120000 });
+  try {
+    assert.equal(sandbox.sandboxId, members[0], 'the pool\'s ready sandbox was handed out');
+    const info = await sandbox.getInfo();
+    assert.equal(info.templateId, 'warm');
+    assert.deepEqual(info.metadata, { purpose: 'pooled' });
+    const ends = info.endAt.getTime() - Date.now();
+    assert.ok(ends > 100000 && ends <= 121000, `endAt is ${ends} ms away, expected about 120 s`);
+    // The pool's env and the asked one; commands as E2B's user.
+    assert.equal((await sandbox.commands.run('echo "$ASKED $POOLED"; id -u')).stdout, 'at hand-out yes\n1000\n');
+    const listed = await Sandbox.list({ ...opts, query: { metadata: { purpose: 'pooled' } } }).nextItems();
+    assert.deepEqual(listed.map((item) => item.sandboxId), [sandbox.sandboxId]);
+    // /v1 shows the hand-out's labels: the sandbox is the taking token's, as one made for it.
+    const shown = await service.curl('GET', `/v1/sandboxes/${sandbox.sandboxId}`, { token: tokens.admin });
+    assert.equal(shown.json.labels['hutch.token'], 'e2b-operator', JSON.stringify(shown.json.labels));
+    assert.equal(shown.json.labels.purpose, 'pooled');
+    await until('pool e2b-warm to refill', async () => (await poolReady(service, 'e2b-warm')) === 1);
+  } finally {
+    assert.equal(await Sandbox.kill(sandbox.sandboxId, opts), true);
+  }
+});
+
+test('E2B creates follow /v1\'s rules: the per-token sandbox cap (pool hand-outs too), events, metrics, the stream cap', async (t) => {
+  if (skipWithoutService(t)) return;
+  const capped = await startService(`max_sandboxes_per_token = 2\nmax_streams_per_token = 1\n` +
+    `[serve.e2b.templates]\nbase = "${images[env.backend]}"\nwarm = { pool = "capped-warm" }\n` +
+    `[serve.pools.capped-warm]\nsize = 1\nimage = "${images[env.backend]}"\n`);
+  const cappedOpts = sdkOptions(capped);
+  const events = await EventStream.open(capped, { token: tokens.admin });
+  try {
+    assert.equal(events.status, 200, events.text);
+    await until('pool capped-warm to fill', async () => (await poolReady(capped, 'capped-warm')) === 1);
+    const made = await Sandbox.create(cappedOpts);
+    const pooled = await Sandbox.create('warm', cappedOpts);
+    await assert.rejects(Sandbox.create(cappedOpts), (error) => {
+      assert.ok(error instanceof RateLimitError, `${error}`);
+      assert.match(error.message, /max_sandboxes_per_token = 2 reached: 2 sandboxes held by token 'e2b-operator'/);
+      return true;
+    });
+    // The same token through /v1 is held to the same count.
+    const v1 = await capped.curl('POST', '/v1/sandboxes', { token: keys.operator, json: {} });
+    assert.equal(v1.status, 429, v1.text);
+
+    // Both announced as "created", labelled as the token's, as /v1's creates are.
+    await events.until('both created', (all) => [made.sandboxId, pooled.sandboxId].every(
+      (id) => all.some((e) => e.event === 'created' && e.data.sandbox === id)));
+    for (const [sandbox, template] of [[made, 'base'], [pooled, 'warm']]) {
+      const created = events.of(sandbox.sandboxId).find((e) => e.event === 'created');
+      assert.equal(created.data.labels['hutch.token'], 'e2b-operator', JSON.stringify(created.data));
+      assert.equal(created.data.labels['e2b.template'], template, JSON.stringify(created.data));
+    }
+    assert.equal(events.of(pooled.sandboxId).find((e) => e.event === 'created').data.details.pool, 'capped-warm');
+    const metrics = (await capped.fetch('GET', '/metrics', { token: tokens.admin })).text;
+    for (const from of ['backend', 'pool']) {
+      const line = metrics.split('\n').find((l) => l.startsWith('hutch_create_seconds_count{') && l.includes(`from="${from}"`) &&
+        l.includes(`backend="${env.backend}"`));
+      assert.ok(line && Number(line.split(' ').at(-1)) === 1, `hutch_create_seconds_count from ${from}: ${line}`);
+    }
+
+    // envd's streams count under the stream cap of the token that created the sandbox.
+    const background = await made.commands.run('sleep 60', { background: true });
+    await assert.rejects(made.commands.run('true'), (error) => {
+      assert.ok(error instanceof RateLimitError, `${error}`);
+      assert.match(error.message, /max_streams_per_token = 1/);
+      return true;
+    });
+    assert.equal(await made.commands.kill(background.pid), true);
+    await until('the stream to end', async () => (await made.commands.run('echo free').catch(() => null))?.stdout === 'free\n', 10000);
+
+    await Sandbox.kill(made.sandboxId, cappedOpts);
+    await events.until('destroyed', () => events.of(made.sandboxId).some((e) => e.event === 'destroyed'));
+    await Sandbox.kill(pooled.sandboxId, cappedOpts);
+  } finally {
+    events.close();
+    await capped.stop();
+  }
+});
+
+test('unknown routes answer in E2B\'s error format, and in Connect\'s for envd\'s RPC paths', async (t) => {
+  if (skipWithoutService(t)) return;
+  const api = opts.apiUrl;
+  const unknown = await fetch(`${api}/no/such/route`, { headers: { 'x-api-key': keys.operator } });
+  assert.equal(unknown.status, 404);
+  const body = await unknown.json();
+  assert.equal(body.code, 404, JSON.stringify(body));
+  assert.match(body.message, /no route GET \/e2b\/no\/such\/route/);
+  // Without a key, the key is what is wrong.
+  const anonymous = await fetch(`${api}/no/such/route`);
+  assert.equal(anonymous.status, 401);
+  assert.equal((await anonymous.json()).code, 401);
+  const wrongMethod = await fetch(`${api}/sandboxes`, { method: 'PUT', headers: { 'x-api-key': keys.operator } });
+  assert.equal((await wrongMethod.json()).code, 404);
+
+  // envd: a Connect path, unary and streaming; any other path as envd's HTTP API answers.
+  const unary = await fetch(`${opts.sandboxUrl}/process.Process/NoSuchMethod`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+  });
+  assert.equal(unary.status, 501);
+  const connectError = await unary.json();
+  assert.equal(connectError.code, 'unimplemented', JSON.stringify(connectError));
+  assert.match(connectError.message, /process\.Process\/NoSuchMethod/);
+  const message = Buffer.from('{}');
+  const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+  const streaming = await fetch(`${opts.sandboxUrl}/filesystem.Filesystem/NoSuchStream`, {
+    method: 'POST', headers: { 'content-type': 'application/connect+json' }, body: envelope,
+  });
+  assert.equal(streaming.status, 200);
+  const frame = Buffer.from(await streaming.arrayBuffer());
+  assert.equal(frame[0], 2, 'an end-stream envelope');
+  assert.equal(JSON.parse(frame.subarray(5).toString()).error.code, 'unimplemented');
+  const other = await fetch(`${opts.sandboxUrl}/no-such-thing`);
+  assert.equal(other.status, 404);
+  assert.equal((await other.json()).code, 404);
 });
 
 test('Sandbox.create to the first commands.run: p50', async (t) => {

@@ -5,7 +5,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Service, tokens, env, expectError, backendSkip } from './service_fixture.mjs';
+import { Service, tokens, env, expectError, backendSkip, until } from './service_fixture.mjs';
 
 const skip = await backendSkip();
 
@@ -15,17 +15,6 @@ const pools = [
   '[serve.pools.short]', 'size = 1', 'max_age = "2s"', 'image = "host"',
   '[serve.pools.empty]', 'size = 0', 'image = "host"',
 ].join('\n');
-
-// Polls `probe` every 100 ms until it returns a truthy value, for up to `ms`.
-async function until(what, probe, ms = 30000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function poolStatus(service, name) {
   const listed = await service.curl('GET', '/v1/pools', admin);
@@ -56,7 +45,8 @@ describe(`warm pools on ${env.backend}`, { skip }, () => {
     const before = Date.now();
     const taken = await service.curl('POST', '/v1/sandboxes', {
       ...admin,
-      json: { pool: 'py', env: { ASKED: 'at hand-out' }, ttl_ms: 600000, files: [{ path: '/tmp/pool/hello.txt', content: 'hi there' }] },
+      json: { pool: 'py', env: { ASKED: 'at hand-out' }, ttl_ms: 600000, files: [{ path: '/tmp/pool/hello.txt', content: 'hi there' }],
+        labels: { owner: 'pool-test' } },
     });
     assert.equal(taken.status, 201, taken.text);
     const sandbox = taken.json;
@@ -67,9 +57,15 @@ describe(`warm pools on ${env.backend}`, { skip }, () => {
     assert.equal((await exec(sandbox.id, ['printenv', 'ASKED'])).json.stdout, 'at hand-out\n');
     assert.equal((await exec(sandbox.id, ['printenv', 'POOLED'])).json.stdout, 'yes\n');
     assert.equal((await exec(sandbox.id, ['cat', '/tmp/pool/hello.txt'])).json.stdout, 'hi there');
-    // Handed out, it is the client's: listed and found; the pool makes another.
+    // Handed out, it is the client's: listed and found, with the labels given and as the
+    // taking token's; the pool makes another.
+    assert.equal(sandbox.labels.owner, 'pool-test');
+    assert.equal(sandbox.labels['hutch.token'], 'admin');
     const listed = await service.curl('GET', '/v1/sandboxes', admin);
     assert.deepEqual(listed.json.map((s) => s.id), [sandbox.id]);
+    const byLabel = await service.curl('GET', '/v1/sandboxes?label=owner%3Dpool-test', admin);
+    assert.deepEqual(byLabel.json.map((s) => s.id), [sandbox.id]);
+    assert.deepEqual((await service.curl('GET', '/v1/sandboxes?label=owner%3Dother', admin)).json, []);
     await until('pool py to refill', async () => (await readyIn(service, 'py')) === 2);
     assert.equal((await members(service, 'py')).filter((id) => id !== sandbox.id).length, 2);
     assert.equal((await service.curl('DELETE', `/v1/sandboxes/${sandbox.id}`, admin)).status, 204);
@@ -84,7 +80,7 @@ describe(`warm pools on ${env.backend}`, { skip }, () => {
 
   it('refuses the fields that cannot apply to a made sandbox, naming them', async () => {
     for (const [field, value] of [['image', 'host'], ['mounts', []], ['memory', 1 << 20], ['network', 'host'],
-      ['workspace', 'none'], ['workdir', '/tmp'], ['labels', { a: 'b' }], ['ports', [80]]]) {
+      ['workspace', 'none'], ['workdir', '/tmp'], ['ports', [80]]]) {
       const refused = await service.curl('POST', '/v1/sandboxes', { ...admin, json: { pool: 'py', [field]: value } });
       expectError(refused, 400, 'invalid_argument', `field '${field}'`);
     }

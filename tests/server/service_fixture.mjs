@@ -215,6 +215,17 @@ export async function upgradeAndEcho(port, head, message) {
   await new Promise((resolve) => socket.on('close', resolve));
 }
 
+// Polls `probe` every 100 ms until it returns a truthy value, for up to `ms`.
+export async function until(what, probe, ms = 30000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 export function expectError(result, status, code, needle) {
   assert.equal(result.status, status, `expected ${status}, got ${result.status}: ${result.text}`);
   assert.equal(result.json?.error?.code, code, result.text);

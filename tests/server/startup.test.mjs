@@ -49,6 +49,15 @@ describe('hutch serve at start', () => {
   it('refuses an E2B domain with a port', () =>
     refused([], 'domain: expected a host name without port', { config: '[serve.e2b]\ndomain = "sbx.example.com:8080"\n' }));
 
+  it('refuses an E2B template mapped to a pool that is not configured, or to neither an image nor a pool', async () => {
+    await refused([], 'serve.e2b.templates.warm.pool: no [serve.pools.missing]',
+      { config: '[serve.e2b.templates]\nwarm = { pool = "missing" }\n' });
+    await refused([], 'expected the image of E2B template \'base\' or { pool = "NAME" }',
+      { config: '[serve.e2b.templates]\nbase = 3\n' });
+    await refused([], 'serve.e2b.templates.warm.image',
+      { config: '[serve.pools.p]\nsize = 0\n[serve.e2b.templates]\nwarm = { pool = "p", image = "x" }\n' });
+  });
+
   it('refuses a tokens file others can read, a short token, a bad line', async () => {
     await refused(['--listen', 'tcp://127.0.0.1:0', '--tokens-file', 'TOKENS'], 'open to other users',
       { tokens: { ...goodTokens, mode: 0o644 } });

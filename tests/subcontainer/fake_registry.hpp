@@ -1,7 +1,7 @@
 // A tiny OCI registry on 127.0.0.1 for the pull tests: serves the manifests and blobs a test
 // puts in it, counts requests per path, and misbehaves on request (a blob cut off after half
-// its bytes, a blob whose content differs from its digest, Basic auth, a Bearer token
-// server), over TLS when given a certificate. One connection at a time, each closed after its
+// its bytes, a blob whose content differs from its digest, a blob that never ends, Basic
+// auth, a Bearer token server), over TLS when given a certificate. One connection at a time, each closed after its
 // answer (the client asks for that).
 #pragma once
 
@@ -33,9 +33,12 @@ class FakeRegistry {
     std::string content_type = "application/octet-stream";
     std::string body;
     int cut_off_times = 0;  // this many answers end after half the body, the connection closed
+    bool endless = false;   // the answer has no length and repeats the body until the client hangs up
   };
 
-  enum class Auth { none, basic, token };
+  // token: /token hands the Bearer token to `user:password` only; anonymous_token: to anyone,
+  // as Docker Hub does for public images.
+  enum class Auth { none, basic, token, anonymous_token };
 
   struct TlsFiles {
     std::string certificate;  // PEM, for 127.0.0.1
@@ -143,6 +146,14 @@ class FakeRegistry {
     send_all(fd, body);
   }
 
+  // A body without a length, delimited by the end of the connection, that never ends: only
+  // the client can stop it. Returns once the client hung up or the registry stops.
+  void send_endlessly(const Connection& fd, const std::string& type, const std::string& piece) {
+    send_all(fd, "HTTP/1.1 200 X\r\nContent-Type: " + type + "\r\nConnection: close\r\n\r\n");
+    while (!stopping_)
+      if (fd.write(piece) <= 0) return;
+  }
+
   void answer(const Connection& fd) {
     std::string request;
     char buffer[4096];
@@ -163,13 +174,13 @@ class FakeRegistry {
     const std::string basic = "Basic " + base64_encode(user_password_);
     if (path.starts_with("/token")) {
       lock.unlock();
-      if (authorization != basic) return reply(fd, 401, "", "text/plain", "", 0);
+      if (auth_ != Auth::anonymous_token && authorization != basic) return reply(fd, 401, "", "text/plain", "", 0);
       const std::string body = std::string("{\"token\":\"") + kToken + "\"}";
       return reply(fd, 200, "", "application/json", body, body.size());
     }
     if (auth_ == Auth::basic && authorization != basic)
       return reply(fd, 401, "WWW-Authenticate: Basic realm=\"fake\"\r\n", "text/plain", "", 0);
-    if (auth_ == Auth::token && authorization != std::string("Bearer ") + kToken)
+    if ((auth_ == Auth::token || auth_ == Auth::anonymous_token) && authorization != std::string("Bearer ") + kToken)
       return reply(fd, 401,
                    "WWW-Authenticate: Bearer realm=\"" + scheme() + "://" + host() + "/token\",service=\"fake\"\r\n",
                    "text/plain", "", 0);
@@ -180,7 +191,9 @@ class FakeRegistry {
     const std::string type = found.content_type;
     const bool cut = found.cut_off_times > 0;
     if (cut) --found.cut_off_times;
+    const bool endless = found.endless;
     lock.unlock();
+    if (endless) return send_endlessly(fd, type, body);
     if (cut) return reply(fd, 200, "", type, std::string_view(body).substr(0, body.size() / 2), body.size());
     reply(fd, 200, "", type, body, body.size());
   }

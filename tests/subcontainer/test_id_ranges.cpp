@@ -7,6 +7,7 @@
 // block in the machine's real /etc/subuid and /etc/subgid (a "hutch:1000000000:..." line,
 // idempotent) and take ranges from the real registry (/var/lib/hutch/id-ranges). The unit
 // tests of the registration and the registry work on files of their own.
+#include "as_nobody.hpp"
 #include "error_of.hpp"
 #include "runtime_fixture.hpp"
 
@@ -41,14 +42,15 @@
 using namespace hutch;
 using namespace hutch::subcontainer;
 using hutch::subcontainer::test::RuntimeTest;
+using hutch::test::AsNobody;
+using hutch::test::nobody_opens;
+using hutch::test::nobody_runs;
 using hutch::test::code_of;
 using hutch::test::error_of;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr uid_t kNobody = 65534;
 
 std::string read_text(const fs::path& file) {
   std::ifstream in(file);
@@ -68,62 +70,6 @@ StatResult stat_of(const fs::path& path) {
   StatResult result;
   if (::lstat(path.c_str(), &result.info) != 0) result.error = errno;
   return result;
-}
-
-// What happens when the unprivileged host user nobody (uid and gid 65534, no groups) runs
-// `action` in a child process: the errno it returns (0: it worked), or -1 when the child did
-// not report (an exec that succeeded: the program ran instead). Raw syscalls only between fork
-// and exec: the test process has threads.
-struct AsNobody {
-  int error = -1;
-  int exit_status = -1;  // of the program, when an exec worked
-};
-
-AsNobody as_nobody(const std::function<int()>& action) {
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return {};
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::close(report[0]);
-    int error = 0;
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0 ||
-        ::syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0)
-      error = 1000 + errno;  // could not become nobody: not what any check expects
-    else
-      error = action();
-    (void)!::write(report[1], &error, sizeof error);
-    ::_exit(0);
-  }
-  ::close(report[1]);
-  AsNobody result;
-  int error = 0;
-  if (::read(report[0], &error, sizeof error) == static_cast<ssize_t>(sizeof error)) result.error = error;
-  ::close(report[0]);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  if (result.error == -1 && WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
-  return result;
-}
-
-// nobody tries to run `program`: EACCES when it cannot reach it.
-AsNobody nobody_runs(const fs::path& program) {
-  const std::string path = program.string();
-  return as_nobody([&] {
-    char* const argv[] = {const_cast<char*>(path.c_str()), nullptr};
-    char* const envp[] = {nullptr};
-    ::execve(path.c_str(), argv, envp);
-    return errno;
-  });
-}
-
-AsNobody nobody_opens(const fs::path& path) {
-  const std::string text = path.string();
-  return as_nobody([&] {
-    const int fd = ::open(text.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    ::close(fd);
-    return 0;
-  });
 }
 
 SandboxRecord record_of(Handle& sandbox) { return dynamic_cast<SubcontainerHandle&>(sandbox).record(); }

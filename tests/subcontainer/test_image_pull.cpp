@@ -5,177 +5,28 @@
 // blobs, cuts downloads off, counts requests, asks for credentials and speaks TLS with a CA
 // the test makes. No test sends a request anywhere but 127.0.0.1: unqualified names are only
 // used with pull = "never".
-#include "blob_store.hpp"
-#include "content_digest.hpp"
-#include "fake_registry.hpp"
-#include "runtime_fixture.hpp"
-
+#include "docker_cli_config.hpp"
 #include "error_of.hpp"
-#include "require.hpp"
-#include "temp_dir.hpp"
-#include "test_registry.hpp"
-
-#include <hutch/archive.hpp>
-#include <hutch/error.hpp>
-#include <hutch/loader.hpp>
-#include <hutch/log.hpp>
-#include <hutch/registry.hpp>
+#include "image_pull_fixture.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace fs = std::filesystem;
 using hutch::Errc;
-using hutch::ImageSettings;
 using hutch::PullPolicy;
 using hutch::test::FakeRegistry;
+using hutch::test::ImagePullTest;
 using ::testing::HasSubstr;
 
 namespace {
 
 using hutch::test::test_registry;
 using hutch::test::test_registry_up;
-
-fs::path test_data() { return hutch::test::test_data_dir(); }
-
-std::string read_whole(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string sha256_of(const std::string& content, const fs::path& scratch) {
-  std::ofstream(scratch, std::ios::binary) << content;
-  return "sha256:" + hutch::subcontainer::sha256_hex_of_file(scratch);
-}
-
-class ImagePullTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    HUTCH_NEED(::geteuid() == 0 || hutch::subcontainer::test::namespaces_available(), "HUTCH_REQUIRE_NAMESPACES",
-               "root or unprivileged user namespaces, and the helper binary");
-    settings_.docker_config = false;  // the user's docker logins are not the test's
-  }
-  void TearDown() override {
-    for (const auto& sandbox : sandboxes_) backend_->destroy(sandbox->id());
-    sandboxes_.clear();
-    backend_.reset();
-  }
-
-  std::shared_ptr<hutch::SandboxBackend> load() const {
-    return hutch::subcontainer::test::load_plugin(state_dir_.path(), settings_);
-  }
-  hutch::SandboxBackend& backend() {
-    if (!backend_) backend_ = load();
-    return *backend_;
-  }
-
-  // stdout of `sh -c script` in a new sandbox of `image` (which must succeed).
-  std::string run_in(const std::string& image, const std::string& script) {
-    hutch::SandboxSpec spec;
-    spec.image = image;
-    sandboxes_.push_back(backend().create(spec));
-    hutch::ExecRequest request;
-    request.argv = {"/bin/sh", "-c", script};
-    const hutch::ExecResult result = sandboxes_.back()->exec(request);
-    EXPECT_EQ(result.exit_code, 0) << script << ": " << result.stderr_data;
-    return result.stdout_data;
-  }
-
-  fs::path blob_file(const std::string& digest) const {
-    return state_dir_.path() / "subcontainer" / "images" / "blobs" / "sha256" / digest.substr(7);
-  }
-
-  // An image in the fake registry: the busybox rootfs as its first layer (gzip), a layer with
-  // /hello.txt (zstd), a config with Env. With `as_index`, the tag names an OCI index whose
-  // first entry is for another architecture (its manifest is not served) and whose second is
-  // for this host's. Returns "host/repo:1".
-  std::string serve_image(FakeRegistry& registry, const std::string& repository, bool as_index = false) {
-    const std::string rootfs = read_whole(test_data() / "busybox-rootfs.tar");
-    std::string hello;
-    {
-      hutch::ArchiveWriter writer([&](std::string_view chunk) {
-        hello.append(chunk);
-        return true;
-      });
-      writer.add_file("hello.txt", "hello from " + repository + "\n");
-      writer.finish();
-    }
-    const fs::path scratch = state_dir_.path() / "scratch";
-    layers_ = {compress(rootfs, "gzip -c"), compress(hello, "zstd -q -c")};
-    layer_digests_.clear();
-    for (const std::string& layer : layers_) layer_digests_.push_back(sha256_of(layer, scratch));
-    // diff_ids (digests of the uncompressed layers) make the config, hence the image id,
-    // differ between images with other layers.
-    const std::string config = R"({"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin","FROM_CONFIG=yes"]},)"
-                               R"("rootfs":{"type":"layers","diff_ids":[")" + sha256_of(rootfs, scratch) + R"(",")" +
-                               sha256_of(hello, scratch) + R"("]}})";
-    const std::string config_digest = sha256_of(config, scratch);
-    const char* types[] = {"application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar+zstd"};
-    std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-                           R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-                           config_digest + R"(","size":)" + std::to_string(config.size()) + R"(},"layers":[)";
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-      manifest += std::string(i == 0 ? "" : ",") + R"({"mediaType":")" + types[i] + R"(","digest":")" +
-                  layer_digests_[i] + R"(","size":)" + std::to_string(layers_[i].size()) + "}";
-    manifest += "]}";
-    const std::string manifest_type = "application/vnd.oci.image.manifest.v1+json";
-    if (as_index) {
-      const std::string manifest_digest = sha256_of(manifest, scratch);
-      const std::string index = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
-                                R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:)" +
-                                std::string(64, '0') + R"(","size":10,"platform":{"os":"linux","architecture":"s390x"}},)"
-                                R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" + manifest_digest +
-                                R"(","size":)" + std::to_string(manifest.size()) +
-                                R"(,"platform":{"os":"linux","architecture":")" + host_architecture() + R"("}}]})";
-      registry.put("/v2/" + repository + "/manifests/1", {"application/vnd.oci.image.index.v1+json", index});
-      registry.put("/v2/" + repository + "/manifests/" + manifest_digest, {manifest_type, manifest});
-    } else {
-      registry.put("/v2/" + repository + "/manifests/1", {manifest_type, manifest});
-    }
-    registry.put("/v2/" + repository + "/blobs/" + config_digest, {"application/octet-stream", config});
-    for (std::size_t i = 0; i < layers_.size(); ++i)
-      registry.put("/v2/" + repository + "/blobs/" + layer_digests_[i], {"application/octet-stream", layers_[i]});
-    return registry.host() + "/" + repository + ":1";
-  }
-
-  // `data` through a compressor command (gzip, zstd: .ci/install-deps.sh test).
-  std::string compress(const std::string& data, const std::string& command) {
-    const fs::path in = state_dir_.path() / "compress-in";
-    const fs::path out = state_dir_.path() / "compress-out";
-    std::ofstream(in, std::ios::binary) << data;
-    const std::string line = command + " <" + in.string() + " >" + out.string();
-    EXPECT_EQ(std::system(line.c_str()), 0) << line;
-    return read_whole(out);
-  }
-
-  static std::string host_architecture() {
-    utsname name{};
-    ::uname(&name);
-    const std::string machine = name.machine;
-    return machine == "x86_64" ? "amd64" : machine == "aarch64" ? "arm64" : machine;
-  }
-
-  // The busybox rootfs tar .ci/build-test-images.sh leaves (CI requires it with the registry).
-  bool has_busybox_rootfs() { return fs::exists(test_data() / "busybox-rootfs.tar"); }
-
-  const hutch::test::TempDir state_dir_{"hutchpl-"};
-  ImageSettings settings_;
-  std::shared_ptr<hutch::SandboxBackend> backend_;
-  std::vector<std::shared_ptr<hutch::Handle>> sandboxes_;
-  std::vector<std::string> layers_;
-  std::vector<std::string> layer_digests_;
-};
 
 TEST_F(ImagePullTest, RunsAnImageFromTheLocalRegistryWithItsLayersWhiteoutsAndConfig) {
   HUTCH_NEED(test_registry_up(), "HUTCH_REQUIRE_REGISTRY",
@@ -196,22 +47,6 @@ TEST_F(ImagePullTest, PullNeverRefusesANameThatIsNotStoredWithoutAsking) {
   const std::string message = hutch::test::error_of([&] { backend().create(spec); }).what();
   EXPECT_THAT(message, HasSubstr("docker.io/library/hutch-not-stored-anywhere:1"));
   EXPECT_THAT(message, HasSubstr("pull is \"never\""));
-}
-
-TEST_F(ImagePullTest, ABlobThatDoesNotMatchItsDigestIsRejectedAndNotKept) {
-  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
-  FakeRegistry registry;
-  const std::string image = serve_image(registry, "tampered");
-  std::string altered = layers_[1];
-  altered[altered.size() / 3] ^= 1;
-  registry.put("/v2/tampered/blobs/" + layer_digests_[1], {"application/octet-stream", altered});
-  const std::string message = hutch::test::error_of([&] { backend().pull_image(image, {}); }).what();
-  EXPECT_THAT(message, HasSubstr(layer_digests_[1]));
-  EXPECT_THAT(message, HasSubstr("does not match its digest"));
-  EXPECT_FALSE(fs::exists(blob_file(layer_digests_[1])));
-  hutch::SandboxSpec spec;
-  spec.image = image;
-  EXPECT_EQ(hutch::test::code_of([&] { backend().create(spec); }), Errc::invalid_argument);
 }
 
 TEST_F(ImagePullTest, TwoPullsOfOneImageAtOnceDownloadEachBlobOnce) {
@@ -248,6 +83,26 @@ TEST_F(ImagePullTest, AnInterruptedPullLeavesNothingTrustedAndTheNextOneSucceeds
     EXPECT_FALSE(entry.path().filename().string().find(".tmp-") != std::string::npos) << entry.path();
   EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from cut\n");
   EXPECT_EQ(registry.requests("/v2/cut/blobs/" + layer_digests_[0]), 2);
+}
+
+// pull = "missing" asks the registry on the first use of a name only; "always" asks for the
+// manifest on every create, and downloads no layer it has.
+TEST_F(ImagePullTest, PullAlwaysAsksForTheManifestOnEveryCreateMissingOnlyOnce) {
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
+  FakeRegistry registry;
+  const std::string image = serve_image(registry, "policy");
+  const std::string manifest = "/v2/policy/manifests/1";
+  EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from policy\n");
+  EXPECT_EQ(run_in(image, "echo again"), "again\n");
+  EXPECT_EQ(registry.requests(manifest), 1);
+  for (const auto& sandbox : sandboxes_) backend_->destroy(sandbox->id());
+  sandboxes_.clear();
+  backend_.reset();
+  settings_.pull = PullPolicy::always;
+  EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from policy\n");
+  EXPECT_EQ(run_in(image, "echo again"), "again\n");
+  EXPECT_EQ(registry.requests(manifest), 3);
+  for (const std::string& digest : layer_digests_) EXPECT_EQ(registry.requests("/v2/policy/blobs/" + digest), 1) << digest;
 }
 
 TEST_F(ImagePullTest, AnIndexIsFollowedToThisHostsPlatform) {
@@ -314,6 +169,52 @@ TEST_F(ImagePullTest, BasicAuthAndTheTokenFlowUseTheConfiguredCredentials) {
   settings_.auth[token_registry.host()] = {"bob", "hunter2", ""};
   EXPECT_EQ(run_in(token_image, "cat /hello.txt"), "hello from tokened\n");
   EXPECT_GE(token_registry.requests("/token"), 1);
+}
+
+// The docker CLI's credential helpers (issue 18): with credHelpers naming a helper for the
+// registry, a pull that needs Basic auth succeeds through the helper alone; a helper without
+// a login for it means anonymous, as with the docker CLI; a failing helper is a clear error
+// that names it and the registry.
+TEST_F(ImagePullTest, ADockerCredentialHelperGivesTheLoginOfAPull) {
+  HUTCH_NEED(has_busybox_rootfs(), "HUTCH_REQUIRE_REGISTRY", "no busybox rootfs tar (.ci/build-test-images.sh)");
+  FakeRegistry registry;
+  const std::string image = serve_image(registry, "helped");
+  registry.require(FakeRegistry::Auth::basic, "erin:from-helper");
+  const hutch::test::DockerCliConfig docker;
+  docker.add_answering_helper("hutchtest", "erin", "from-helper");
+  docker.add_empty_helper("hutchempty");
+  docker.add_helper("hutchbroken", "echo 'erin:from-helper'; exit 1");
+  settings_.docker_config = true;
+  const auto use_helper = [&](const std::string& name) {
+    docker.write_config(R"({"credHelpers":{")" + registry.host() + R"(":")" + name + R"("}})");
+  };
+
+  use_helper("hutchempty");
+  const hutch::Error anonymous = hutch::test::error_of([&] { backend().pull_image(image, {}); });
+  EXPECT_EQ(anonymous.code(), Errc::permission_denied);
+  EXPECT_THAT(anonymous.what(), HasSubstr("asks for a user name and password")) << "an anonymous pull";
+  EXPECT_EQ(docker.requests_of("hutchempty"), registry.host() + "\n");
+
+  use_helper("hutchbroken");
+  const hutch::Error broken = hutch::test::error_of([&] { backend().pull_image(image, {}); });
+  EXPECT_EQ(broken.code(), Errc::config);
+  EXPECT_THAT(broken.what(), HasSubstr("docker-credential-hutchbroken"));
+  EXPECT_THAT(broken.what(), HasSubstr(registry.host()));
+  EXPECT_THAT(broken.what(), ::testing::Not(HasSubstr("from-helper"))) << "the helper's output reached the message";
+
+  use_helper("hutchtest");
+  EXPECT_EQ(run_in(image, "cat /hello.txt"), "hello from helped\n");
+  EXPECT_EQ(docker.requests_of("hutchtest"), registry.host() + "\n") << "one pull asks the helper once";
+
+  // A registry that hands anonymous tokens out: the helper without a login gives an anonymous
+  // pull, which works.
+  FakeRegistry public_registry;
+  const std::string public_image = serve_image(public_registry, "public");
+  public_registry.require(FakeRegistry::Auth::anonymous_token, "");
+  docker.write_config(R"({"credsStore":"hutchempty"})");
+  EXPECT_FALSE(backend().pull_image(public_image, {}).empty());
+  EXPECT_EQ(docker.requests_of("hutchempty"), registry.host() + "\n" + public_registry.host() + "\n");
+  EXPECT_GE(public_registry.requests("/token"), 1);
 }
 
 }  // namespace

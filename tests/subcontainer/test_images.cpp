@@ -10,6 +10,7 @@
 #include "host_files.hpp"
 #include "require.hpp"
 #include "temp_dir.hpp"
+#include "test_tars.hpp"
 
 #include <hutch/archive.hpp>
 #include <hutch/error.hpp>
@@ -51,71 +52,12 @@ using hutch::test::code_of;
 using hutch::test::error_of;
 using ::testing::HasSubstr;
 using hutch::test::read_file;
+using hutch::test::make_raw_tar;
+using hutch::test::make_tar;
+using hutch::test::RawEntry;
+using hutch::test::setuid_setgid_file_capability;
 
 bool present(const fs::path& path) { return fs::exists(fs::symlink_status(path)); }
-
-// A tar built in memory.
-template <class Fill>
-std::string make_tar(Fill&& fill) {
-  std::string out;
-  {
-    ArchiveWriter writer([&](std::string_view chunk) {
-      out.append(chunk);
-      return true;
-    });
-    fill(writer);
-    writer.finish();
-  }
-  return out;
-}
-
-// An entry for make_raw_tar: what hutch::ArchiveWriter does not write (device nodes, owner names).
-struct RawEntry {
-  std::string path;
-  unsigned int type = AE_IFREG;
-  unsigned int perm = 0644;
-  std::string data;
-  la_int64_t uid = 0;
-  la_int64_t gid = 0;
-  const char* uname = nullptr;
-  const char* gname = nullptr;
-  dev_t rdev = 0;
-  std::vector<std::pair<std::string, std::string>> xattrs;  // name, value
-};
-
-// A tar written with the test's own libarchive (hutch keeps its copy private).
-std::string make_raw_tar(const std::vector<RawEntry>& entries) {
-  std::string out;
-  archive* writer = archive_write_new();
-  archive_write_set_format_pax_restricted(writer);
-  archive_write_open(
-      writer, &out, nullptr,
-      [](archive*, void* data, const void* buffer, size_t size) -> la_ssize_t {
-        static_cast<std::string*>(data)->append(static_cast<const char*>(buffer), size);
-        return static_cast<la_ssize_t>(size);
-      },
-      nullptr);
-  for (const auto& raw : entries) {
-    archive_entry* entry = archive_entry_new();
-    archive_entry_set_pathname(entry, raw.path.c_str());
-    archive_entry_set_filetype(entry, raw.type);
-    archive_entry_set_perm(entry, raw.perm);
-    archive_entry_set_size(entry, static_cast<la_int64_t>(raw.data.size()));
-    archive_entry_set_uid(entry, raw.uid);
-    archive_entry_set_gid(entry, raw.gid);
-    if (raw.uname) archive_entry_set_uname(entry, raw.uname);
-    if (raw.gname) archive_entry_set_gname(entry, raw.gname);
-    if (raw.rdev) archive_entry_set_rdev(entry, raw.rdev);
-    for (const auto& [name, value] : raw.xattrs)
-      archive_entry_xattr_add_entry(entry, name.c_str(), value.data(), value.size());
-    EXPECT_EQ(archive_write_header(writer, entry), ARCHIVE_OK) << raw.path;
-    if (!raw.data.empty()) archive_write_data(writer, raw.data.data(), raw.data.size());
-    archive_entry_free(entry);
-  }
-  archive_write_close(writer);
-  archive_write_free(writer);
-  return out;
-}
 
 // Layer 1: the base. Layer 2: deletes /gone and /keep/a, makes /opq opaque, adds files.
 std::string layer_one() {
@@ -488,13 +430,6 @@ TEST_F(ImagesTest, DeviceNodesAreSkipped) {
   EXPECT_FALSE(present(image.lower_dirs.at(0) / "dev" / "sda"));
 }
 
-// What `setcap cap_setuid,cap_setgid+ep` stores: a VFS_CAP_REVISION_2 security.capability
-// (little-endian magic|effective, permitted and inheritable for caps 0-31, then 32-63).
-std::string setuid_setgid_file_capability() {
-  const std::uint32_t words[5] = {0x02000000u | 0x1u, (1u << 7) | (1u << 6), 0, 0, 0};
-  return std::string(reinterpret_cast<const char*>(words), sizeof words);
-}
-
 // The attack of a crafted image: a file with host capabilities, overlayfs metadata and a
 // world-writable image root. Only the user.* attribute may survive.
 std::vector<RawEntry> privileged_rootfs_entries() {
@@ -554,15 +489,7 @@ TEST_F(ImagesTest, SparseEntriesKeepTheirHoles) {
   constexpr la_int64_t kSize = 64 << 20, kDataAt = 32 << 20;
   const std::string data(4096, 'd');
   std::string tar;
-  archive* writer = archive_write_new();
-  archive_write_set_format_pax_restricted(writer);
-  archive_write_open(
-      writer, &tar, nullptr,
-      [](archive*, void* out, const void* buffer, size_t size) -> la_ssize_t {
-        static_cast<std::string*>(out)->append(static_cast<const char*>(buffer), size);
-        return static_cast<la_ssize_t>(size);
-      },
-      nullptr);
+  archive* writer = hutch::test::new_tar_writer(tar);
   archive_entry* entry = archive_entry_new();
   archive_entry_set_pathname(entry, "sparse");
   archive_entry_set_filetype(entry, AE_IFREG);

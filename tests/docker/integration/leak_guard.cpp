@@ -4,6 +4,7 @@
 #include "engine_quirks.hpp"
 #include "images.hpp"
 #include "labels.hpp"
+#include "volumes.hpp"
 
 #include "docker_fixture.hpp"
 #include "engine/query.hpp"
@@ -26,13 +27,6 @@ namespace hutch::docker::test {
 namespace json = boost::json;
 namespace {
 
-json::value list(DockerBackend& backend, const std::string& path, const Labels& labels) {
-  Request request;
-  request.target = Target(path).add("filters", filters_json({{"label", label_filters(labels)}})).str();
-  request.what = "list what the tests left (" + path + ")";
-  return backend.context()->client->call_json(request);
-}
-
 std::string label_of(const json::object& object, const char* key) {
   const auto* labels = object.if_contains("Labels");
   if (labels == nullptr || !labels->is_object()) return {};
@@ -45,9 +39,8 @@ std::string label_of(const json::object& object, const char* key) {
 std::vector<std::string> persistent_test_volumes(DockerBackend& backend,
                                                  const std::function<bool(const std::string& owner)>& wanted) {
   std::vector<std::string> names;
-  auto volumes = list(backend, "/volumes", {{label::kWorkspace, "persistent"}});
-  if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
-    for (const auto& item : items->as_array()) {
+  for (const auto& item : volumes_with_labels(*backend.context(), label_filters({{label::kWorkspace, "persistent"}}),
+                                             "list the persistent volumes of tests")) {
       std::string name(item.as_object().at("Name").as_string());
       if (name.rfind(kPersistentVolumePrefix, 0) == 0 && wanted(label_of(item.as_object(), kLabelOwner)))
         names.push_back(name);
@@ -110,9 +103,7 @@ std::vector<std::string> leftovers(DockerBackend& backend, const Labels& labels)
   std::vector<std::string> out;
   for (auto& info : backend.list(Filter{labels}))
     out.push_back("sandbox " + info.id + " (made by test '" + info.labels[kTestLabel] + "')");
-  auto volumes = list(backend, "/volumes", labels);
-  if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
-    for (const auto& item : items->as_array())
+  for (const auto& item : volumes_with_labels(*backend.context(), label_filters(labels), "list the volumes tests left"))
       out.push_back("volume " + std::string(item.as_object().at("Name").as_string()) + " (of sandbox " +
                     label_of(item.as_object(), kLabelId) + ")");
   for (const auto& item : images_with_labels(*backend.context(), label_filters(labels), "list the images tests left")) {
@@ -165,9 +156,7 @@ std::vector<std::string> prune_crashed_runs(DockerBackend& backend) {
     if (!run.empty()) run_alive[run] = run_alive[run] || !owner_gone(owner);
   };
   for (auto& info : backend.list(Filter{suite})) consider(info.labels[kLabelOwner], info.labels[kRunLabel]);
-  auto volumes = list(backend, "/volumes", suite);
-  if (auto* items = volumes.as_object().if_contains("Volumes"); items != nullptr && items->is_array())
-    for (const auto& item : items->as_array())
+  for (const auto& item : volumes_with_labels(*backend.context(), label_filters(suite), "list the volumes of test runs"))
       consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));
   for (const auto& item : images_with_labels(*backend.context(), label_filters(suite), "list the images of test runs"))
     consider(label_of(item.as_object(), kLabelOwner), label_of(item.as_object(), kRunLabel));

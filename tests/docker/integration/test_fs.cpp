@@ -104,7 +104,9 @@ TEST_F(DockerTest, ReadTreeFetchesOneArchiveForANestedTree) {
   });
   EXPECT_EQ(files, 5u);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  EXPECT_EQ(count_events(sandbox->id(), "archive-path", since), 1u) << "the tree was fetched more than once";
+  // Podman reports no archive-path events: the count is checked on dockerd.
+  if (backend_->context()->client->engine().kind == EngineIdentity::Kind::docker)
+    EXPECT_EQ(count_events(sandbox->id(), "archive-path", since), 1u) << "the tree was fetched more than once";
 
   // A second name of a file comes as a tar hardlink without data: its content is still there.
   ASSERT_EQ(sh(*sandbox, "ln /tmp/nest/a/f /tmp/nest/a/b/hard").exit_code, 0);
@@ -163,7 +165,9 @@ TEST_P(DockerBothPathsTest, FsSymlinkRenameRemove) {
   EXPECT_FALSE(fs.exists(odd + ".moved"));
   for (const char* cwd : {"/", "/workspace/", "/tmp/"}) EXPECT_FALSE(fs.exists(std::string(cwd) + "hutch-injected"));
 
-  // With the agent, the tools run through it: the daemon saw no exec at all.
+  // With the agent, the tools run through it: the daemon saw no exec at all. (Podman reports
+  // no exec events, so there this could not tell.)
+  if (backend_->context()->client->engine().kind != EngineIdentity::Kind::docker) return;
   if (GetParam() == AgentMode::on) {
     std::this_thread::sleep_for(std::chrono::seconds(1));  // `until` has a one-second grain
     EXPECT_EQ(count_events(sandbox->id(), "exec_create", since), 0u);

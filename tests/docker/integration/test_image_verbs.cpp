@@ -69,7 +69,9 @@ TEST_F(DockerImageVerbsTest, ImportsARootfsListsInspectsAndRefusesToRemoveItWhil
   spec.image = name;
   auto sandbox = create(spec);
   EXPECT_EQ(sh(*sandbox, "echo imported").stdout_data, "imported\n");
-  EXPECT_THAT(listed(name)->used_by, Contains(sandbox->id()));
+  const auto in_use = listed(name);
+  ASSERT_TRUE(in_use) << "images() does not list " << name << " while a sandbox uses it";
+  EXPECT_THAT(in_use->used_by, Contains(sandbox->id()));
   try {
     backend_->remove_image(name);
     ADD_FAILURE() << "removed an image a sandbox is made from";
@@ -106,8 +108,10 @@ TEST_F(DockerImageVerbsTest, ImportsADirectoryAndADockerSaveArchiveAndPruneRemov
   // The archive holds the test image itself: loading it names that image once more.
   const std::string loaded_name = image_name("load");
   const std::string loaded_id = backend_->import_image((test_data() / "busybox-docker-save.tar").string(), loaded_name);
-  EXPECT_TRUE(listed(loaded_name)->managed);
-  EXPECT_THAT(listed(loaded_name)->names, Contains(test_image()));
+  const auto loaded = listed(loaded_name);
+  ASSERT_TRUE(loaded) << "images() does not list " << loaded_name;
+  EXPECT_TRUE(loaded->managed);
+  EXPECT_THAT(loaded->names, Contains(test_image()));
 
   backend_->prune_images();
   EXPECT_FALSE(listed(dir_name)) << "prune kept an unused import";

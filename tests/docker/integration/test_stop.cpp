@@ -59,13 +59,14 @@ TEST_F(DockerStopTest, DestroyKillsWhatIgnoresTermOnceTheGraceHasPassed) {
 
 TEST_F(DockerStopTest, ResumeLeavesASandboxStoppedOnPurposeStopped) {
   auto sandbox = create();
-  ASSERT_EQ(sh(*sandbox, "echo kept > /kept; echo ok").stdout_data, "ok\n");
+  // In the container's own filesystem, which stop keeps (Podman's image root is 0555, so /tmp).
+  ASSERT_EQ(sh(*sandbox, "echo kept > /tmp/kept && echo ok").stdout_data, "ok\n");
   sandbox->stop();
   auto resumed = make_backend(DockerConfig{})->resume(sandbox->id());
   EXPECT_EQ(resumed->info().state, SandboxState::stopped);
   EXPECT_EQ(hutch::test::error_of([&] { sh(*resumed, "true"); }).code(), Errc::state);
   resumed->start();
-  EXPECT_EQ(sh(*resumed, "cat /kept").stdout_data, "kept\n");
+  EXPECT_EQ(sh(*resumed, "cat /tmp/kept").stdout_data, "kept\n");
 }
 
 // Before, prune judged idleness by the start of the last command: a command that ran longer

@@ -79,3 +79,26 @@ TEST(DockerConfigDeprecations, TheImagesTableGivesThePullPolicyAndCredentialsPer
 
 }  // namespace
 }  // namespace hutch::docker
+
+#include "docker_cli_config.hpp"
+
+namespace hutch::docker {
+namespace {
+
+// The docker backend sends what the shared [images] lookup finds, so a docker credential
+// helper (credHelpers / credsStore in config.json) gives the X-Registry-Auth of a pull too.
+TEST(DockerConfigDeprecations, TheDockerCliCredentialHelperGivesTheRegistryAuthHeader) {
+  const hutch::test::DockerCliConfig docker;
+  docker.add_answering_helper("hutchtest", "dave", "from-helper");
+  docker.write_config(R"({"credHelpers":{"127.0.0.1:5000":"hutchtest"}})");
+  std::vector<std::string> warnings;
+  DockerConfig config = docker_config_of("[backends.docker]\n", warnings);
+  config.use_image_settings(ImageSettings{});
+  EXPECT_EQ(registry_auth_for(config, "127.0.0.1:5000/app:1"),
+            registry_auth_header(RegistryAuth{"dave", "from-helper", "127.0.0.1:5000", ""}));
+  EXPECT_EQ(docker.requests_of("hutchtest"), "127.0.0.1:5000\n");
+  EXPECT_FALSE(registry_auth_for(config, "127.0.0.2:5000/app:1")) << "the helper is named for one registry only";
+}
+
+}  // namespace
+}  // namespace hutch::docker

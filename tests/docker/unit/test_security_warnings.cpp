@@ -28,6 +28,12 @@ TEST(DockerSecurityWarnings, UserNamespacesOnOrRootlessIsNotWarned) {
   EXPECT_TRUE(security_warnings(info_with({"name=rootless"}), true, false).empty());
   EXPECT_FALSE(security_warnings(info_with({"name=usernsX"}), true, false).empty()) << "matched a prefix only";
   EXPECT_FALSE(security_warnings(boost::json::object{}, true, false).empty()) << "no SecurityOptions: off";
+  // Rootless Podman 4.3 lists only its seccomp profile and says Rootless.
+  boost::json::object rootless_podman = info_with({"name=seccomp,profile=default"});
+  rootless_podman["Rootless"] = true;
+  EXPECT_TRUE(security_warnings(rootless_podman, true, false).empty());
+  rootless_podman["Rootless"] = false;
+  EXPECT_FALSE(security_warnings(rootless_podman, true, false).empty());
 }
 
 TEST(DockerSecurityWarnings, CommandsWithoutTheAgentOrAProfileAreWarned) {
