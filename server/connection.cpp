@@ -280,6 +280,11 @@ WebSocket& Connection<Stream>::accept_websocket() {
     beast::get_lowest_layer(*ws_).expires_never();
     ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_->read_message_max(1 << 20);
+    // One message, one frame, one gathered write: Beast otherwise cuts what the service sends
+    // into frames of its 4 KiB write buffer, a write (and for the client a frame) each, which
+    // held streamed output to a fraction of what the socket carries. Messages are bounded
+    // already (kMaxFramePayload, stream_protocol.hpp).
+    ws_->auto_fragment(false);
     ws_->async_accept(parser_->get(), [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); });
   });
   if (ec) io_failed("accepting the WebSocket", ec);

@@ -292,6 +292,17 @@ describe(`events and metrics on ${env.backend}`, { skip }, () => {
     expectError(await service.curl('GET', '/metrics', alice), 403, 'permission_denied', 'tenant');
     expectError(await service.fetch('GET', '/metrics', {}), 401, 'unauthenticated');
   });
+
+  it('every whole answer says how long the service took for it (Server-Timing)', async () => {
+    for (const [path, status] of [['/v1/sandboxes', 200], ['/v1/sandboxes/no-such-sandbox', 404]]) {
+      const response = await fetch(`http://127.0.0.1:${service.port}${path}`, { headers: { authorization: `Bearer ${tokens.admin}` } });
+      await response.arrayBuffer();
+      assert.equal(response.status, status);
+      const timing = response.headers.get('server-timing');
+      assert.match(timing ?? '', /^handler;dur=\d+\.\d{3}$/, `${path}: Server-Timing ${timing}`);
+      assert.ok(Number(timing.split('=')[1]) < 10000, timing);
+    }
+  });
 });
 
 describe(`the events stream on SIGTERM (${env.backend})`, { skip }, () => {

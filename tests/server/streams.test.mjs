@@ -95,6 +95,51 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
     const grown = rss() - before;
     assert.ok(grown < 24 * 1024 * 1024, `the service's peak RSS grew by ${grown} bytes for ${size} bytes of output`);
   });
+
+  it('sends each message as one frame: output is not cut into the 4 KiB frames of a write buffer', async () => {
+    // A raw client on the Unix socket, so the frames themselves are seen (ws joins fragments).
+    const net = await import('node:net');
+    const size = 1024 * 1024;
+    const argv = env.backend === 'fake' ? ['yes-flood', String(size)] : ['head', '-c', String(size), '/dev/zero'];
+    const socket = net.connect(service.socket);
+    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    socket.write(`GET /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${tokens.admin}\r\n\r\n`);
+    const request = Buffer.from(JSON.stringify({ type: 'request', argv }));
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const head = request.length < 126 ? Buffer.from([0x81, 0x80 | request.length]) : Buffer.from([0x81, 0x80 | 126, request.length >> 8, request.length & 255]);
+    socket.write(Buffer.concat([head, mask, Buffer.from(request.map((byte, i) => byte ^ mask[i % 4]))]));
+    const frames = [];
+    let buffer = Buffer.alloc(0);
+    let upgraded = false;
+    await new Promise((resolve, reject) => {
+      socket.on('data', (data) => {
+        buffer = Buffer.concat([buffer, data]);
+        if (!upgraded) {
+          const end = buffer.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          if (!buffer.subarray(0, 12).toString().includes('101')) return reject(new Error(buffer.toString()));
+          upgraded = true;
+          buffer = buffer.subarray(end + 4);
+        }
+        for (;;) {
+          if (buffer.length < 2) return;
+          let length = buffer[1] & 127, at = 2;
+          if (length === 126) { if (buffer.length < 4) return; length = buffer.readUInt16BE(2); at = 4; }
+          else if (length === 127) { if (buffer.length < 10) return; length = Number(buffer.readBigUInt64BE(2)); at = 10; }
+          if (buffer.length < at + length) return;
+          frames.push({ fin: (buffer[0] & 0x80) !== 0, opcode: buffer[0] & 15, length });
+          buffer = buffer.subarray(at + length);
+          if ((frames.at(-1).opcode) === 8) { socket.end(); return resolve(); }
+        }
+      });
+      socket.on('error', reject);
+    });
+    const output = frames.filter((f) => f.opcode === 2 || f.opcode === 0);
+    assert.equal(output.reduce((sum, f) => sum + f.length - (f.opcode === 2 ? 1 : 0), 0), size);
+    assert.deepEqual(output.filter((f) => !f.fin || f.opcode !== 2), [], 'fragmented output messages');
+    assert.ok(Math.max(...output.map((f) => f.length)) > 4097, `the largest output frame has ${Math.max(...output.map((f) => f.length))} bytes`);
+  });
 });
 
 describe(`SIGTERM drains the service on ${env.backend}`, { skip }, () => {
