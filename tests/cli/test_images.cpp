@@ -34,6 +34,26 @@ class ImagesCliTest : public HutchCliTest {
   static std::string line_of(const std::string& out) { return out.substr(0, out.find('\n')); }
 };
 
+// The first thing a user tries: `hutch run --image REGISTRY/NAME:TAG -- CMD` pulls what is
+// missing and runs the command in it; a second run uses the stored image.
+TEST_F(ImagesCliTest, RunPullsAMissingImageFromTheRegistryAndRunsInIt) {
+  write_config("", "[images]\npull = \"missing\"\ndocker_config = false\n");
+  const std::string name = test_registry() + "/hutch/busybox:latest";
+  ASSERT_EQ(parse_json(on_subcontainer({"--json", "images"}).out).as_array().size(), 0u) << "the store is not empty";
+  const HutchResult first = on_subcontainer({"run", "--image", name, "--", "sh", "-c", "echo from-registry; ls /bin/busybox"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "from-registry\n/bin/busybox\n");
+  const boost::json::array stored = parse_json(on_subcontainer({"--json", "images"}).out).as_array();
+  ASSERT_EQ(stored.size(), 1u) << "the run did not store the pulled image";
+  const std::string stored_before = boost::json::serialize(stored);
+  const HutchResult second = on_subcontainer({"run", "--image", name, "--", "echo", "again"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, "again\n");
+  EXPECT_EQ(boost::json::serialize(parse_json(on_subcontainer({"--json", "images"}).out).as_array()), stored_before)
+      << "the second run changed the store";
+  EXPECT_EQ(on_subcontainer({"image", "prune"}).exit_code, 0);
+}
+
 TEST_F(ImagesCliTest, PullListInspectImportRemoveAndPrune) {
   const std::string name = test_registry() + "/hutch/busybox:latest";
   const HutchResult pulled = on_subcontainer({"pull", name});
