@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 namespace hutch::test {
@@ -48,15 +49,21 @@ class StoppedSandboxCliTest : public HutchCliTest {
   }
 
   // Stops the agent of sandbox `id` from the host: its leader and the processes it forked
-  // (the processes started with the sandbox's plan).
+  // (the processes started with the sandbox's plan). Scanned again until a scan finds nothing
+  // new: the leader may fork a spare shepherd between a scan and its own SIGSTOP, and that one
+  // would serve the next exec.
   void stop_agent(const std::string& id) {
-    int stopped = 0;
-    for (const LeftProcess& process : processes_started_in(dir() / "state")) {
-      if (process.args.empty() || process.args.back().find("/" + id + "/plan") == std::string::npos) continue;
-      ASSERT_EQ(::kill(process.pid, SIGSTOP), 0) << "stop " << process.pid;
-      ++stopped;
+    std::set<pid_t> stopped;
+    for (bool found_new = true; found_new;) {
+      found_new = false;
+      for (const LeftProcess& process : processes_started_in(dir() / "state")) {
+        if (process.args.empty() || process.args.back().find("/" + id + "/plan") == std::string::npos) continue;
+        if (!stopped.insert(process.pid).second) continue;
+        ASSERT_EQ(::kill(process.pid, SIGSTOP), 0) << "stop " << process.pid;
+        found_new = true;
+      }
     }
-    ASSERT_GE(stopped, 2) << "the leader and at least one shepherd of " << id;
+    ASSERT_GE(stopped.size(), 2u) << "the leader and at least one shepherd of " << id;
   }
 
   std::vector<std::string> subcontainer_ids() { return ids_listed_by(on_subcontainer({"--json", "ls"})); }
