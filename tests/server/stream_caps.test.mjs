@@ -183,14 +183,22 @@ describe(`every stream under max_streams on ${env.backend}`, { skip }, () => {
     try {
       const ready = await retriedWhile429(proxied, 10, (result) => result.status !== 200);
       assert.equal(ready.text, 'hello');
-      // An upgraded connection, held open.
-      const socket = connect(service.port, '127.0.0.1');
-      let received = '';
-      await new Promise((resolve) => {
-        socket.on('data', (data) => { received += data; if (received.includes('\r\n\r\n')) resolve(); });
+      // An upgraded connection, held open. Retried while refused: the plain request before
+      // gives its place back only once the service has seen its connection close.
+      const upgrade = () => new Promise((resolve) => {
+        const socket = connect(service.port, '127.0.0.1');
+        let received = '';
+        socket.on('data', (data) => {
+          received += data;
+          if (!received.includes('\r\n\r\n')) return;
+          const status = Number(received.split(' ')[1]);
+          if (status === 429) socket.destroy();
+          resolve({ socket, received, status });
+        });
         socket.write(`GET /v1/sandboxes/${id}/ports/8080/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${admin}\r\n` +
           'Upgrade: echo\r\nConnection: Upgrade\r\n\r\n');
       });
+      const { socket, received } = await retriedWhile429(upgrade);
       assert.match(received, /^HTTP\/1\.1 101 /);
       const second = await proxied();
       assert.equal(second.status, 429, second.text);
