@@ -2032,7 +2032,7 @@ export interface components {
                 destination: string;
             }[];
             backend?: string;
-            /** @description take a ready sandbox of warm pool [serve.pools.NAME] instead of making one (one is made at once when none is ready). Only env, ttl_ms, idle_timeout_ms, files (and backend, which must be the pool's) may go with it; any other field is a 400 naming it. env is set with Handle::set_env, the lifetimes count from the hand-out (else the pool spec's), files are staged. Tenants' tokens get a 403: a pool's sandboxes carry no tenant label. Unknown pool: 404. */
+            /** @description take a ready sandbox of warm pool [serve.pools.NAME] instead of making one (one is made at once when none is ready). Only env, ttl_ms, idle_timeout_ms, files, labels (and backend, which must be the pool's) may go with it; any other field is a 400 naming it. env is set with Handle::set_env, the lifetimes count from the hand-out (else the pool spec's), files are staged, labels are kept by the service and shown, listed and filtered as the sandbox's (with hutch.token naming the token that took it, which the sandbox caps count). Tenants' tokens get a 403: a pool's sandboxes carry no tenant label. Unknown pool: 404. */
             pool?: string;
             /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
             files?: {
