@@ -406,14 +406,22 @@ struct EngineClient::Impl {
       version = *options.api_version;
       return *version;
     }
-    auto parsed = version_document("negotiate the API version");
-    identity = identify_engine(parsed);
-    const boost::json::value* daemon_version = parsed.as_object().if_contains("ApiVersion");
-    if (daemon_version == nullptr || !daemon_version->is_string())
-      throw Error(Errc::backend, "docker (" + endpoint_name +
-                                     "): GET /version did not report ApiVersion; is this a Docker "
-                                     "Engine?");
-    std::string daemon(daemon_version->as_string());
+    // The ping first: Podman takes seconds to answer GET /version (it asks its runtime, conmon
+    // and every other component for their versions), and every hutch command starts here.
+    std::string daemon;
+    if (auto facts = ask_ping("negotiate the API version")) {
+      identity = facts->identity;
+      daemon = facts->api_version;
+    } else {
+      auto parsed = version_document("negotiate the API version");
+      identity = identify_engine(parsed);
+      const boost::json::value* daemon_version = parsed.as_object().if_contains("ApiVersion");
+      if (daemon_version == nullptr || !daemon_version->is_string())
+        throw Error(Errc::backend, "docker (" + endpoint_name +
+                                       "): GET /version did not report ApiVersion; is this a Docker "
+                                       "Engine?");
+      daemon = std::string(daemon_version->as_string());
+    }
     if (compare_api_versions(daemon, kMinApiVersion) < 0)
       throw Error(Errc::backend, "docker (" + endpoint_name + "): the daemon speaks API " + daemon +
                                      ", hutch needs " + kMinApiVersion +
@@ -425,9 +433,19 @@ struct EngineClient::Impl {
   EngineIdentity engine() {
     negotiated_version();
     std::lock_guard lock(version_mutex);
-    // A fixed API version skipped the negotiation's GET /version.
-    if (!identity) identity = identify_engine(version_document("identify the engine"));
+    // A fixed API version skipped the negotiation.
+    if (!identity) {
+      auto facts = ask_ping("identify the engine");
+      identity = facts ? facts->identity : identify_engine(version_document("identify the engine"));
+    }
     return *identity;
+  }
+
+  std::optional<PingFacts> ask_ping(const std::string& why) {
+    Request ping;
+    ping.target = "/_ping";
+    ping.what = why + " (GET /_ping)";
+    return ping_facts(exchange(ping, ping.target).headers);
   }
 };
 
@@ -843,6 +861,21 @@ EngineIdentity identify_engine(const boost::json::value& version_document) {
   }
   return identity;
 }
+std::optional<PingFacts> ping_facts(const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto api_version = find_header(headers, "Api-Version");
+  if (!api_version || api_version->empty()) return std::nullopt;
+  PingFacts facts;
+  facts.api_version = *api_version;
+  if (auto libpod = find_header(headers, "Libpod-Api-Version")) {
+    facts.identity.kind = EngineIdentity::Kind::podman;
+    facts.identity.version = *libpod;
+  } else if (auto server = find_header(headers, "Server"); server && server->rfind("Docker/", 0) == 0) {
+    const std::string rest = server->substr(std::string_view("Docker/").size());
+    facts.identity.version = rest.substr(0, rest.find(' '));
+  }
+  return facts;
+}
+
 std::string EngineClient::endpoint_name() const { return impl_->endpoint_name; }
 Duration EngineClient::request_timeout() const { return impl_->options.request_timeout; }
 

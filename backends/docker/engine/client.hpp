@@ -94,8 +94,8 @@ class RawStream {
   virtual void shutdown_send() = 0;
 };
 
-// Which engine answers on the endpoint, from its GET /version (read once, with the API
-// version negotiation).
+// Which engine answers on the endpoint, from its GET /_ping headers (read once, with the API
+// version negotiation), or its GET /version where the ping does not say.
 struct EngineIdentity {
   enum class Kind { docker, podman };
   Kind kind = Kind::docker;
@@ -106,6 +106,16 @@ struct EngineIdentity {
 // The identity a GET /version document describes: Podman's lists a component named
 // "Podman Engine"; anything else is taken for dockerd.
 EngineIdentity identify_engine(const boost::json::value& version_document);
+
+// What a GET /_ping answer's headers say, as the docker CLI negotiates: `Api-Version` (the
+// newest API the engine speaks), and who answers — Podman sends `Libpod-Api-Version` (its
+// own version), dockerd `Server: Docker/<version> (<os>)`. Empty when `Api-Version` is missing
+// (an engine or proxy that does not send it): GET /version must be asked then.
+struct PingFacts {
+  std::string api_version;
+  EngineIdentity identity;
+};
+std::optional<PingFacts> ping_facts(const std::vector<std::pair<std::string, std::string>>& headers);
 
 struct ClientOptions {
   Endpoint endpoint;

@@ -20,6 +20,24 @@ TEST_F(DockerTest, NegotiatesTheLowerOfBothApiVersions) {
   EXPECT_TRUE(version == daemon || version == kMaxApiVersion) << version << " vs daemon " << daemon;
 }
 
+// The negotiation reads GET /_ping (Podman takes seconds for GET /version): what its headers
+// say must be what the version document says, on every engine the suite runs against.
+TEST_F(DockerTest, PingSaysWhatVersionSays) {
+  auto& client = *backend_->context()->client;
+  Request version;
+  version.target = "/version";
+  const auto document = boost::json::parse(client.call(version).body);
+  Request ping;
+  ping.target = "/_ping";
+  const auto facts = ping_facts(client.call(ping).headers);
+  ASSERT_TRUE(facts) << "the engine's ping carries no Api-Version";
+  EXPECT_EQ(facts->api_version, std::string(document.at("ApiVersion").as_string()));
+  const EngineIdentity from_version = identify_engine(document);
+  EXPECT_EQ(facts->identity.kind, from_version.kind);
+  EXPECT_EQ(facts->identity.version, from_version.version);
+  EXPECT_EQ(client.engine().describe(), from_version.describe());
+}
+
 TEST_F(DockerTest, ManyCallsReuseConnections) {
   auto& client = *backend_->context()->client;
   auto fds_before = std::distance(std::filesystem::directory_iterator("/proc/self/fd"), {});
