@@ -13,6 +13,28 @@
 
 namespace hutch::cli {
 
+void add_egress_options(CLI::App& command, std::vector<EgressRule>& rules) {
+  // Both append to one list as they are parsed, so that their order on the command line is
+  // the rules' order.
+  auto egress_option = [&](const char* name, EgressAction action, const char* help) {
+    command.add_option_function<std::string>(name, [&rules, action](const std::string& destination) {
+      rules.push_back({action, destination});
+    }, help)->trigger_on_parse()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
+  };
+  egress_option("--allow-net", EgressAction::allow,
+                "bridge network: allow connections to CIDR (an address or network; repeatable, first match wins)");
+  egress_option("--deny-net", EgressAction::deny,
+                "bridge network: refuse connections to CIDR, or to everything with 'all' (repeatable, first match wins)");
+}
+
+void check_egress_options(const std::vector<EgressRule>& rules) {
+  for (const auto& rule : rules) {
+    const char* option = rule.action == EgressAction::allow ? "--allow-net" : "--deny-net";
+    if (auto problem = egress_destination_problem(rule.destination))
+      throw Error(Errc::invalid_argument, std::string(option) + ": " + *problem);
+  }
+}
+
 void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--image", options.image, "image (backend-specific: host, a path, busybox:latest)");
   command.add_option("--from-snapshot", options.from_snapshot,
@@ -25,17 +47,7 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--cpus", options.cpus, "CPU limit in cores, e.g. 1.5");
   command.add_option("--pids", options.pids, "maximum number of processes, or unlimited (default: 1024)");
   command.add_option("--network", options.network, "none, host or bridge");
-  // Both append to one list as they are parsed, so that their order on the command line is
-  // the rules' order.
-  auto egress_option = [&](const char* name, EgressAction action, const char* help) {
-    command.add_option_function<std::string>(name, [&options, action](const std::string& destination) {
-      options.egress.push_back({action, destination});
-    }, help)->trigger_on_parse()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
-  };
-  egress_option("--allow-net", EgressAction::allow,
-                "bridge network: allow connections to CIDR (an address or network; repeatable, first match wins)");
-  egress_option("--deny-net", EgressAction::deny,
-                "bridge network: refuse connections to CIDR, or to everything with 'all' (repeatable, first match wins)");
+  add_egress_options(command, options.egress);
   command
       .add_option("--mount", options.mounts,
                   "type=volume|bind|tmpfs|assets|pointer|backup,src=...,dst=...[,ro]"

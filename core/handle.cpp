@@ -21,6 +21,7 @@ void Handle::unpause() { throw_unsupported(backend_name(), "unpause"); }
 void Handle::stop() { throw_unsupported(backend_name(), "stop"); }
 void Handle::start() { throw_unsupported(backend_name(), "start"); }
 void Handle::set_lifetime(const LifetimeUpdate&) { throw_unsupported(backend_name(), "set_lifetime"); }
+void Handle::set_egress(const std::vector<EgressRule>&) { throw_unsupported(backend_name(), "set_egress"); }
 Stats Handle::stats() { throw_unsupported(backend_name(), "stats"); }
 std::vector<PortBinding> Handle::ports() { return {}; }
 int Handle::connect_port(std::uint16_t) { throw_unsupported(backend_name(), "connect_port"); }

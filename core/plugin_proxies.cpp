@@ -69,6 +69,7 @@ void PinnedHandle::unpause() { inner_->unpause(); }
 void PinnedHandle::stop() { inner_->stop(); }
 void PinnedHandle::start() { inner_->start(); }
 void PinnedHandle::set_lifetime(const LifetimeUpdate& update) { inner_->set_lifetime(update); }
+void PinnedHandle::set_egress(const std::vector<EgressRule>& rules) { inner_->set_egress(rules); }
 Stats PinnedHandle::stats() { return inner_->stats(); }
 std::vector<PortBinding> PinnedHandle::ports() { return inner_->ports(); }
 int PinnedHandle::connect_port(std::uint16_t port) { return inner_->connect_port(port); }

@@ -65,6 +65,7 @@ class PinnedHandle final : public Handle {
   void stop() override;
   void start() override;
   void set_lifetime(const LifetimeUpdate& update) override;
+  void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
   int connect_port(std::uint16_t port) override;

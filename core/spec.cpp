@@ -129,8 +129,8 @@ void check_formattable(std::string_view value, std::string_view field) {
             "' contains ',', which the mount syntax cannot express");
 }
 
-// What is wrong with an egress rule's destination, or nullopt: "all", or an IPv4/IPv6
-// address with an optional prefix length and no bits set past it.
+}  // namespace
+
 std::optional<std::string> egress_destination_problem(const std::string& destination) {
   if (destination == "all") return std::nullopt;
   const auto slash = destination.find('/');
@@ -154,7 +154,14 @@ std::optional<std::string> egress_destination_problem(const std::string& destina
   return std::nullopt;
 }
 
-}  // namespace
+void validate_egress(const std::vector<EgressRule>& rules, NetworkMode network) {
+  for (std::size_t i = 0; i < rules.size(); ++i)
+    if (auto problem = egress_destination_problem(rules[i].destination))
+      invalid("egress rule " + std::to_string(i + 1) + " (" + to_string(rules[i].action) + "): " + *problem);
+  if (!rules.empty() && network != NetworkMode::bridge)
+    invalid(std::string("egress rules (--allow-net, --deny-net) need network \"bridge\"; network is \"") +
+            to_string(network) + "\"");
+}
 
 void validate(const SandboxSpec& spec) {
   if (!spec.workdir.empty() && !is_absolute(spec.workdir))
@@ -173,12 +180,7 @@ void validate(const SandboxSpec& spec) {
               std::to_string(it->second));
   }
 
-  for (std::size_t i = 0; i < spec.egress.size(); ++i)
-    if (auto problem = egress_destination_problem(spec.egress[i].destination))
-      invalid("egress rule " + std::to_string(i + 1) + " (" + to_string(spec.egress[i].action) + "): " + *problem);
-  if (!spec.egress.empty() && spec.network != NetworkMode::bridge)
-    invalid(std::string("egress rules (--allow-net, --deny-net) need network \"bridge\"; network is \"") +
-            to_string(spec.network) + "\"");
+  validate_egress(spec.egress, spec.network);
 
   const Limits& limits = spec.limits;
   if (limits.memory_bytes && *limits.memory_bytes == 0)

@@ -47,6 +47,13 @@ std::vector<std::string> read_string_array(const json::value* value) {
   return out;
 }
 
+json::array egress_array(const std::vector<EgressRule>& rules) {
+  json::array egress;
+  for (const auto& rule : rules)
+    egress.push_back(json::object{{"action", to_string(rule.action)}, {"destination", rule.destination}});
+  return egress;
+}
+
 }  // namespace
 
 std::string spec_to_json(const SandboxSpec& spec) {
@@ -87,12 +94,7 @@ std::string spec_to_json(const SandboxSpec& spec) {
   json::array ports;
   for (auto port : spec.ports) ports.push_back(port);
   object["ports"] = std::move(ports);
-  if (!spec.egress.empty()) {
-    json::array egress;
-    for (const auto& rule : spec.egress)
-      egress.push_back(json::object{{"action", to_string(rule.action)}, {"destination", rule.destination}});
-    object["egress"] = std::move(egress);
-  }
+  if (!spec.egress.empty()) object["egress"] = egress_array(spec.egress);
   json::array files;
   for (const auto& file : spec.files) {
     json::object f{{"path", file.path}, {"mode", file.mode}};
@@ -181,6 +183,16 @@ EgressRule read_egress_rule(const json_io::ObjectReader& r, bool strict) {
   return rule;
 }
 
+// The "egress" array of `object` (a spec, or a PATCH's body), absent: none.
+std::vector<EgressRule> read_egress(const json_io::ObjectReader& object, bool strict, Errc code) {
+  std::vector<EgressRule> rules;
+  if (const json::array* egress = object.array("egress"))
+    for (std::size_t i = 0; i < egress->size(); ++i)
+      rules.push_back(read_egress_rule(
+          json_io::ObjectReader::of((*egress)[i], "egress[" + std::to_string(i) + "]", code), strict));
+  return rules;
+}
+
 // The one reader of the spec's JSON form; `strict` refuses fields it does not know.
 SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
   const auto object = json_io::ObjectReader::of(document, "", code);
@@ -211,10 +223,7 @@ SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
     for (std::size_t i = 0; i < ports->size(); ++i)
       spec.ports.push_back(static_cast<std::uint16_t>(
           json_io::ObjectReader::integer_value((*ports)[i], "ports[" + std::to_string(i) + "]", 1, 65535, code)));
-  if (const json::array* egress = object.array("egress"))
-    for (std::size_t i = 0; i < egress->size(); ++i)
-      spec.egress.push_back(read_egress_rule(
-          json_io::ObjectReader::of((*egress)[i], "egress[" + std::to_string(i) + "]", code), strict));
+  spec.egress = read_egress(object, strict, code);
   if (const json::array* files = object.array("files"))
     for (std::size_t i = 0; i < files->size(); ++i)
       spec.files.push_back(
@@ -243,6 +252,17 @@ SandboxSpec spec_from_request_json(const std::string& text) {
   json::value document = json::parse(text, ec);
   if (ec) throw Error(Errc::invalid_argument, "the spec is not valid JSON: " + ec.message());
   return read_spec(document, true, Errc::invalid_argument);
+}
+
+std::string egress_to_json(const std::vector<EgressRule>& rules) { return json::serialize(egress_array(rules)); }
+
+std::vector<EgressRule> egress_from_request_json(const std::string& text) {
+  boost::system::error_code ec;
+  json::value document = json::parse(text, ec);
+  if (ec) throw Error(Errc::invalid_argument, "field 'egress': not valid JSON: " + ec.message());
+  // Read as the spec's own "egress" field, so the errors name the same fields.
+  const json::object holder{{"egress", std::move(document)}};
+  return read_egress(json_io::ObjectReader::of(holder, "", Errc::invalid_argument), true, Errc::invalid_argument);
 }
 
 std::string defaults_to_json(const ImageDefaults& defaults) {

@@ -91,6 +91,7 @@ std::string describe(const Capabilities& capabilities) {
   add(capabilities.volumes, "volumes");
   add(capabilities.stop, "stop");
   add(capabilities.lifetimes, "lifetimes");
+  add(capabilities.set_egress, "set_egress");
   text += text.empty() ? "network:" : "; network:";
   for (NetworkMode mode : capabilities.network_modes) text += std::string(" ") + to_string(mode);
   text += "; mounts:";

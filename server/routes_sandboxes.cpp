@@ -121,8 +121,12 @@ void patch_sandbox(Context& context) {
     env.emplace(env_fields.string_map("set").value_or(Env{}), env_fields.string_array("unset").value_or(std::vector<std::string>{}));
     env_fields.reject_unknown();
   }
+  // egress: the spec's form (Handle::set_egress); [] returns to the default policy.
+  std::optional<std::vector<EgressRule>> egress;
+  if (const json::value* rules = fields.find("egress")) egress = egress_from_request_json(json::serialize(*rules));
   fields.reject_unknown();
   OwnedSandbox owned = sandbox_of(context);
+  if (egress) owned.handle->set_egress(*egress);
   if (env) owned.handle->set_env(env->first, env->second);
   if (update.ttl || update.idle_timeout) {
     owned.handle->set_lifetime(update);

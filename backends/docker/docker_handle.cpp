@@ -383,6 +383,11 @@ void DockerHandle::start() {
       with_agent_pid([&](pid_t pid) { return agent::launch_main_command(*agent_socket_, id_, *main_dir_, *message, pid); });
 }
 
+void DockerHandle::set_egress(const std::vector<EgressRule>&) {
+  throw Error(Errc::unsupported, "sandbox " + id_ + ": set_egress: the docker backend does not enforce egress rules "
+                                 "(--allow-net, --deny-net) yet, so it cannot change them either; use the subcontainer backend");
+}
+
 void DockerHandle::set_lifetime(const LifetimeUpdate& update) {
   check_alive();
   const auto dir = context_->state_dir / id_;

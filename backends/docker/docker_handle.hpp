@@ -55,6 +55,8 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void stop() override;
   void start() override;
   void set_lifetime(const LifetimeUpdate& update) override;
+  // Errc::unsupported: the docker backend enforces no egress rules (create refuses them too).
+  void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;
   // Through the agent (wire.hpp's connect request): its shepherd, in the container's network

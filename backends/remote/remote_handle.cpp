@@ -5,6 +5,7 @@
 #include "values_json.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/spec_json.hpp>
 
 #include <boost/json.hpp>
 
@@ -83,6 +84,13 @@ void RemoteHandle::set_lifetime(const LifetimeUpdate& update) {
   if (update.ttl) body["ttl_ms"] = update.ttl->count();
   if (update.idle_timeout) body["idle_timeout_ms"] = update.idle_timeout->count();
   guarded([&] { client_->call("PATCH", target(), body); });
+}
+
+void RemoteHandle::set_egress(const std::vector<EgressRule>& rules) {
+  json::object body;
+  body["egress"] = json::parse(egress_to_json(rules));
+  // The answer is the sandbox, its spec with the new rules (spec() shows them).
+  spec_ = guarded([&] { return remote_info(client_->call("PATCH", target(), body), backend_name_).spec; });
 }
 
 Stats RemoteHandle::stats() {

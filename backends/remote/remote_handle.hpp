@@ -60,6 +60,8 @@ class RemoteHandle final : public Handle {
   void stop() override;
   void start() override;
   void set_lifetime(const LifetimeUpdate& update) override;
+  // PATCH /v1/sandboxes/{id} {"egress": [...]}.
+  void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
   void destroy() override;
 

@@ -120,6 +120,7 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.lifetimes = true;  // the leader holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
   if (runtime_->network) caps.network_modes.push_back(NetworkMode::bridge);
+  caps.set_egress = runtime_->network != nullptr;  // rules exist only on a bridge network
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
   return caps;

@@ -325,6 +325,27 @@ void SubcontainerHandle::set_lifetime(const LifetimeUpdate& update) {
     agent::send_lifetime(paths.socket, record_.id, {record_.ttl_deadline_ms, record_.idle_timeout_ms});
 }
 
+void SubcontainerHandle::set_egress(const std::vector<EgressRule>& rules) {
+  std::lock_guard lock(mutex_);
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  if (!runtime_->network)
+    throw Error(Errc::unsupported, "sandbox " + record_.id + ": set_egress: egress rules need the bridge network, "
+                                   "which this backend has only as root");
+  // Under the record's lock: a start meanwhile (which installs the record's rules) sees either
+  // the old rules or the new ones, in the kernel and in the record alike.
+  const FileLock record_lock = lock_record();
+  reload_record();
+  try {
+    validate_egress(rules, record_.spec.network);
+  } catch (const Error& error) {
+    throw Error(error.code(), "sandbox " + record_.id + ": set_egress: " + error.what());
+  }
+  if (record_.spec.network == NetworkMode::bridge && leader_alive(record_)) runtime_->network->replace_egress(record_.id, rules);
+  // A stopped sandbox gets them at its next start (connect_network installs the record's).
+  record_.spec.egress = rules;
+  save_record(paths().record, record_);
+}
+
 void SubcontainerHandle::with_fs_helper_stopped(const std::function<void()>& body) {
   if (fs_) fs_->without_helper(body);
   else body();

@@ -40,6 +40,7 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   void stop() override;
   void start() override;
   void set_lifetime(const LifetimeUpdate& update) override;
+  void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
   int connect_port(std::uint16_t port) override;
   void destroy() override;
@@ -63,7 +64,8 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   void require_running();
   // The record as saved now: another process may have stopped or started the sandbox.
   void reload_record();
-  // Held while this handle reads, changes and saves the record (stop, start, set_lifetime):
+  // Held while this handle reads, changes and saves the record (stop, start, set_lifetime,
+  // set_egress):
   // another process (a second `hutch` command, the service) changing it meanwhile would have
   // its change overwritten with what this one read before.
   FileLock lock_record() const;

@@ -61,6 +61,7 @@ Capabilities capabilities_from_json(const json::value& document) {
   caps.launch = fields.boolean("launch").value_or(false);
   caps.stop = fields.boolean("stop").value_or(false);
   caps.lifetimes = fields.boolean("lifetimes").value_or(false);
+  caps.set_egress = fields.boolean("set_egress").value_or(false);
   caps.network_modes.clear();
   for (const auto& mode : fields.string_array("network_modes").value_or(std::vector<std::string>{}))
     caps.network_modes.push_back(parse_network_mode(mode));

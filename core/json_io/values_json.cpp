@@ -43,6 +43,7 @@ json::object to_json(const Capabilities& capabilities) {
   object["stop"] = capabilities.stop;
   object["lifetimes"] = capabilities.lifetimes;
   object["connect_port"] = capabilities.connect_port;
+  object["set_egress"] = capabilities.set_egress;
   json::array networks;
   for (NetworkMode mode : capabilities.network_modes) networks.emplace_back(to_string(mode));
   object["network_modes"] = std::move(networks);

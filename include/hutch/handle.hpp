@@ -120,6 +120,17 @@ class HUTCH_INTERFACE Handle {
   // destroyed; Errc::unsupported without capabilities().stop.
   virtual void set_lifetime(const LifetimeUpdate& update);
 
+  // Replaces the sandbox's egress rules (SandboxSpec::egress) with `rules`, all at once: no
+  // connection is ever judged by a mix of the old and the new ones. The backend's default
+  // policy still follows the rules; an empty list leaves only the default. Connections already
+  // open stay open; new ones get the new rules. The rules are kept with the sandbox: they
+  // show in spec().egress, hold across stop()/start() and are seen by every process.
+  // A stopped sandbox gets them when it starts. Rules are checked as SandboxSpec::egress's
+  // (Errc::invalid_argument naming the rule); rules for a sandbox whose network is not
+  // "bridge" are Errc::invalid_argument naming its network. Errc::state when destroyed;
+  // Errc::unsupported without capabilities().set_egress.
+  virtual void set_egress(const std::vector<EgressRule>& rules);
+
   virtual Stats stats();
 
   // Published ports and where the host reaches them.

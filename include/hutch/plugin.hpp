@@ -34,8 +34,9 @@ namespace hutch {
 // Fs::write parents, Handle::set_env, SandboxBackend::volumes and remove_volume; 10 (issue 15,
 // the port proxy): Handle::connect_port, Capabilities::connect_port; 12 (issue 19, egress):
 // SandboxSpec::egress; 13 (issue 18, image verbs): SandboxBackend::images, inspect_image,
-// remove_image, prune_images, import_image, ImageInfo.
-inline constexpr std::uint32_t kPluginApiVersion = 13;
+// remove_image, prune_images, import_image, ImageInfo; 14 (issue 19, live egress):
+// Handle::set_egress, Capabilities::set_egress.
+inline constexpr std::uint32_t kPluginApiVersion = 14;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

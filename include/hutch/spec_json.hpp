@@ -7,6 +7,7 @@
 #include <hutch/types.hpp>
 
 #include <string>
+#include <vector>
 
 namespace hutch {
 
@@ -18,6 +19,13 @@ HUTCH_API SandboxSpec spec_from_json(const std::string& text);
 // field ("field 'mounts[0].target': expected a string, got a number"); bad JSON likewise.
 // Absent fields (and null) keep SandboxSpec's defaults.
 HUTCH_API SandboxSpec spec_from_request_json(const std::string& text);
+// The spec's "egress" field alone (a JSON array of {"action", "destination"}), for the service's
+// PATCH and the remote backend's Handle::set_egress: egress_to_json writes it, and
+// egress_from_request_json reads it as spec_from_request_json reads that field
+// (Errc::invalid_argument naming it: "field 'egress[0].action': ..."). The rules' contents are
+// checked by hutch::validate_egress.
+HUTCH_API std::string egress_to_json(const std::vector<EgressRule>& rules);
+HUTCH_API std::vector<EgressRule> egress_from_request_json(const std::string& text);
 
 // ImageDefaults <-> JSON {"entrypoint":[...],"cmd":[...],"env":{...},"workdir":"","user":""},
 // for backends that keep them (a docker label). from_json throws Errc::backend on text it did

@@ -242,6 +242,8 @@ struct Capabilities {
   // Handle::connect_port: a TCP connection to a port inside the sandbox, made from inside its
   // network namespace (the service's port proxy).
   bool connect_port = false;
+  // Handle::set_egress: the egress rules of a running (or stopped) bridge sandbox change.
+  bool set_egress = false;
   std::vector<NetworkMode> network_modes{NetworkMode::none};
   std::vector<MountType> mount_types;
 };

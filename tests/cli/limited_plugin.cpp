@@ -45,7 +45,7 @@ class LimitedBackend final : public hutch::SandboxBackend {
   hutch::Capabilities capabilities() const override {
     hutch::Capabilities capabilities = inner_->capabilities();
     capabilities.fork = capabilities.snapshot = capabilities.pause = false;
-    capabilities.stats = capabilities.stdin = false;
+    capabilities.stats = capabilities.stdin = capabilities.set_egress = false;
     capabilities.persistent = capabilities.persistent && persistent_;
     return capabilities;
   }

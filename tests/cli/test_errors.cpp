@@ -39,6 +39,19 @@ TEST_F(ErrorTest, EgressRulesKeepTheirCommandLineOrder) {
                      {"egress rule 2 (allow)", "bad.example"});
 }
 
+// hutch update's egress options: a bad value is named with its option, and a refused update
+// changes nothing. (The fake's sandboxes have network "none".)
+TEST_F(ErrorTest, BadEgressUpdates) {
+  const std::string id = create();
+  expect_hutch_error(hutch({"update", id, "--allow-net", "10.0.0.1/8"}), {"--allow-net", "'10.0.0.1/8'", "prefix"});
+  expect_hutch_error(hutch({"update", id, "--deny-net", "10.0.0.0/8", "--deny-net", "everything"}),
+                     {"--deny-net", "'everything'"});
+  expect_hutch_error(hutch({"update", id, "--clear-net", "--deny-net", "all"}), {"--clear-net", "--deny-net"});
+  expect_hutch_error(hutch({"update", id, "--deny-net", "all"}), {id, "bridge", "none"});
+  const HutchResult cleared = hutch({"update", id, "--clear-net"});
+  EXPECT_EQ(cleared.exit_code, 0) << "no rules suit any network: " << cleared.err;
+}
+
 TEST_F(ErrorTest, UnknownBackend) {
   expect_hutch_error(hutch({"--backend", "no-such-backend", "ls"}), {"no-such-backend"});
 }
@@ -77,7 +90,7 @@ TEST_F(ErrorTest, HelpExitsZeroOnStdout) {
   EXPECT_NE(run_help.out.find("--timeout"), std::string::npos) << run_help.out;
 }
 
-// The limited plugin is the fake without fork, snapshot, pause, stats and stdin.
+// The limited plugin is the fake without fork, snapshot, pause, stats, stdin and set_egress.
 class UnsupportedTest : public HutchCliTest {
  protected:
   HutchResult limited(std::vector<std::string> args, const std::string& input = {}) {
@@ -97,6 +110,7 @@ TEST_F(UnsupportedTest, VerbTheBackendLacksIsNamed) {
     expect_hutch_error(limited({verb, id}), {"does not support " + verb, "cli-limited"});
   expect_hutch_error(limited({"exec", "-i", id, "cat"}), {"does not support stdin", "cli-limited"});
   expect_hutch_error(limited({"run", "-i", "cat"}), {"does not support stdin"});
+  expect_hutch_error(limited({"update", id, "--clear-net"}), {"does not support update --allow-net/--deny-net/--clear-net (set_egress)", "cli-limited"});
 
   // What it has still works through the same plugin.
   EXPECT_EQ(limited({"exec", id, "echo", "fine"}).out, "fine\n");

@@ -37,6 +37,30 @@ TEST_P(OptionalVerbs, ForkMakesAnIndependentCopy) {
   EXPECT_EQ(copy->info().state, SandboxState::running);
 }
 
+// set_egress: the rules of a bridge sandbox change (the bridge tests of each backend check the
+// traffic); a sandbox of another network refuses rules, naming its network, and keeps none;
+// bad destinations are refused. Errc::unsupported without capabilities().set_egress.
+TEST_P(OptionalVerbs, SetEgressRefusesRulesForANonBridgeSandbox) {
+  auto sandbox = create();
+  const std::vector<EgressRule> deny_all{{EgressAction::deny, "all"}};
+  if (!caps().set_egress) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { sandbox->set_egress(deny_all); }));
+    return;
+  }
+  ASSERT_NE(sandbox->spec().network, NetworkMode::bridge);
+  try {
+    sandbox->set_egress(deny_all);
+    ADD_FAILURE() << "rules for a sandbox of network " << to_string(sandbox->spec().network) << " were accepted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::invalid_argument) << error.what();
+    EXPECT_NE(std::string(error.what()).find("bridge"), std::string::npos) << error.what();
+  }
+  EXPECT_TRUE(throws_errc(Errc::invalid_argument, [&] { sandbox->set_egress({{EgressAction::allow, "not-an-address"}}); }));
+  sandbox->set_egress({});  // no rules: the default, whatever the network
+  EXPECT_TRUE(sandbox->spec().egress.empty());
+  if (caps().persistent) EXPECT_TRUE(backend().resume(sandbox->id())->spec().egress.empty());
+}
+
 // connect_port: a socket to a server inside the sandbox, made from within its network (so it
 // works whatever the spec's network is), or Errc::unsupported.
 TEST_P(OptionalVerbs, ConnectPortReachesAServerInsideTheSandbox) {

@@ -46,6 +46,7 @@ Capabilities FakeBackend::capabilities() const {
   caps.set_env = true;
   caps.stop = true;
   caps.lifetimes = true;
+  caps.set_egress = true;
   return caps;
 }
 

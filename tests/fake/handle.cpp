@@ -37,8 +37,9 @@ SandboxRecord FakeHandle::running() const {
 }
 
 SandboxSpec FakeHandle::spec() const {
-  current();
+  const SandboxRecord record = current();
   SandboxSpec spec = spec_;
+  spec.egress = record.spec.egress;  // Handle::set_egress changes them
   spec.env = apply_env_changes(std::move(spec.env), read_env_changes(env_file()));
   return spec;
 }
@@ -135,6 +136,17 @@ void FakeHandle::set_lifetime(const LifetimeUpdate& update) {
   if (update.ttl)
     record.ttl_deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>((now + *update.ttl).time_since_epoch()).count();
   if (update.idle_timeout) record.idle_timeout_ms = update.idle_timeout->count();
+  backend_->store().save(record);
+}
+
+void FakeHandle::set_egress(const std::vector<EgressRule>& rules) {
+  SandboxRecord record = current();
+  try {
+    validate_egress(rules, record.spec.network);
+  } catch (const Error& error) {
+    throw Error(error.code(), "fake sandbox '" + id_ + "': set_egress: " + error.what());
+  }
+  record.spec.egress = rules;
   backend_->store().save(record);
 }
 

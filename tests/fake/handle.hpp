@@ -31,6 +31,8 @@ class FakeHandle final : public Handle {
   void stop() override;
   void start() override;
   void set_lifetime(const LifetimeUpdate& update) override;
+  // Checks and keeps the rules (nothing to enforce: a fake sandbox sends no packet).
+  void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
   void destroy() override;
   std::shared_ptr<ForkFactory> fork_factory() override;

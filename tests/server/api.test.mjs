@@ -247,6 +247,28 @@ describe(`hutch serve on ${env.backend}`, { skip }, () => {
     assert.equal((await service.curl('DELETE', path, admin)).status, 204);
   });
 
+  // The traffic is checked by the subcontainer bridge tests (in a network namespace of their
+  // own); here the service's sandboxes have network "none", which refuses rules.
+  it('PATCH egress replaces the egress rules of bridge sandboxes only (Handle::set_egress)', async () => {
+    const sandbox = await create();
+    const path = `/v1/sandboxes/${sandbox.id}`;
+    const patch = (egress) => service.curl('PATCH', path, { ...admin, json: { egress } });
+    const denyAll = [{ action: 'deny', destination: 'all' }];
+    if (capabilities.set_egress) {
+      expectError(await patch(denyAll), 400, 'invalid_argument', 'need network "bridge"; network is "none"');
+      const cleared = await patch([]);
+      assert.equal(cleared.status, 200, cleared.text);
+      assert.equal(cleared.json.spec.egress, undefined);
+    } else {
+      expectError(await patch(denyAll), 501, 'unsupported', 'set_egress');
+    }
+    // The body is read as create's "egress", whatever the backend.
+    expectError(await patch([{ action: 'block', destination: 'all' }]), 400, 'invalid_argument', "field 'egress[0].action'");
+    expectError(await patch([{ action: 'deny', destination: 'all', port: 80 }]), 400, 'invalid_argument', 'egress[0].port');
+    expectError(await patch({ action: 'deny', destination: 'all' }), 400, 'invalid_argument', "field 'egress'");
+    assert.equal((await service.curl('DELETE', path, admin)).status, 204);
+  });
+
   it('answers the lifecycle verbs the backend has, and 501 for those it lacks', async () => {
     const sandbox = await create();
     const path = `/v1/sandboxes/${sandbox.id}`;

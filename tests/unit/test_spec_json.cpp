@@ -62,5 +62,28 @@ TEST(SpecJson, RequestFormNamesTheWrongField) {
   EXPECT_EQ(unlimited.ttl, std::chrono::milliseconds(5000));
 }
 
+// The "egress" field alone (the service's PATCH, the remote backend's Handle::set_egress):
+// written and read as in a spec, its mistakes named as there.
+TEST(SpecJson, EgressAloneIsTheSpecsField) {
+  const std::vector<EgressRule> rules{{EgressAction::allow, "198.18.0.0/15"}, {EgressAction::deny, "all"}};
+  EXPECT_EQ(egress_to_json(rules), R"([{"action":"allow","destination":"198.18.0.0/15"},{"action":"deny","destination":"all"}])");
+  EXPECT_EQ(egress_from_request_json(egress_to_json(rules)), rules);
+  EXPECT_TRUE(egress_from_request_json("[]").empty());
+  auto message_of = [](const std::string& text) {
+    try {
+      egress_from_request_json(text);
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), Errc::invalid_argument) << text;
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message_of(R"({"action":"deny"})"), "field 'egress': expected an array, got an object");
+  EXPECT_EQ(message_of(R"([{"action":"permit","destination":"all"}])"),
+            "field 'egress[0].action': egress action 'permit' is not one of: allow, deny");
+  EXPECT_EQ(message_of(R"([{"action":"deny","destination":"all","port":80}])"), "field 'egress[0].port': unknown field");
+  EXPECT_EQ(message_of("[").rfind("field 'egress': not valid JSON", 0), 0u);
+}
+
 }  // namespace
 }  // namespace hutch

@@ -83,6 +83,23 @@ std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader, const s
   }
 }
 
+void BridgeNetwork::replace_egress(const std::string& id, const std::vector<EgressRule>& egress) {
+  const std::string where = "sandbox " + id + ": bridge network " + settings_.bridge + ": ";
+  std::error_code missing;
+  if (!std::filesystem::exists(leases_dir_, missing)) throw Error(Errc::state, where + "it holds no address");
+  AddressLeases leases(leases_dir_, settings_.subnet);
+  // Against a release or reclaim of the same lease meanwhile.
+  const FileLock lock(leases.lock_path());
+  const auto address = leases.find(id);
+  if (!address) throw Error(Errc::state, where + "it holds no address");
+  try {
+    Nftables nft;
+    network::replace_egress(nft, sandbox_firewall(id, *address), egress);
+  } catch (const Error& e) {
+    throw Error(e.code(), where + e.what());
+  }
+}
+
 std::optional<std::uint32_t> BridgeNetwork::address_of(const std::string& id) const {
   std::error_code missing;
   if (!std::filesystem::exists(leases_dir_, missing)) return std::nullopt;

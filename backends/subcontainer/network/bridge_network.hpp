@@ -53,6 +53,10 @@ class BridgeNetwork {
   // call made is undone (a lease it took is released) and the error is thrown: Errc::state
   // when the subnet is full, Errc::backend for the kernel's refusals.
   std::uint32_t attach(const std::string& id, pid_t leader, const std::vector<EgressRule>& egress);
+  // Replaces the egress rules of sandbox `id`, attached (running), with `egress` (validated) in
+  // one transaction (sandbox_firewall.hpp, replace_egress). Errc::state when it holds no
+  // address; Errc::backend for the kernel's refusals.
+  void replace_egress(const std::string& id, const std::vector<EgressRule>& egress);
   // The address sandbox `id` holds, if any.
   std::optional<std::uint32_t> address_of(const std::string& id) const;
   // Deletes the host end of the sandbox's veth pair (a stopped sandbox keeps its address).

@@ -28,6 +28,11 @@ std::vector<std::string> egress_statements(const std::vector<EgressRule>& rules)
 // The commands that add the sandbox's entries (replacing any it had), for install and tests.
 std::string sandbox_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
 void install(Nftables& nft, const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
+// The commands that replace the sandbox's egress rules alone (Handle::set_egress): its old
+// chain and map entry go and the new ones come in the same transaction, so every packet meets
+// either the old rules or the new ones; the port chain stays.
+std::string egress_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
+void replace_egress(Nftables& nft, const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
 // Removes the sandbox's entries; nothing for those it does not have. The tables must exist.
 // Installed once its port exists (the ingress chain names the device).
 void remove(Nftables& nft, const SandboxFirewall& sandbox);

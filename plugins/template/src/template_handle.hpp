@@ -2,7 +2,10 @@
 //
 // Fill in exec and spawn with your engine's way of running a command (see the contract in
 // <hutch/handle.hpp> and <hutch/process.hpp>); until then they throw Errc::unsupported, which is
-// what the SDK's default verbs (fork, snapshot, pause, stats, connect_port) do too.
+// what the SDK's default verbs (fork, snapshot, pause, stats, connect_port, set_egress) do too.
+// set_egress (changing a bridge sandbox's egress rules) is left to that default: this backend
+// has no network; one that enforces SandboxSpec::egress overrides it and sets
+// Capabilities::set_egress.
 #pragma once
 
 #include "sandbox_registry.hpp"

@@ -1,8 +1,8 @@
 // `--network bridge` on real namespaces, veths, a bridge and nftables, against a fake
 // internet (fake_internet.hpp): reachability through NAT, the default egress policy, and that
 // nothing is left after destroy and after a creator killed with SIGKILL plus prune.
+#include "bridge_fixture.hpp"
 #include "cgroup.hpp"
-#include "fake_internet.hpp"
 #include "network/address_leases.hpp"
 #include "network/instance_firewall.hpp"
 #include "network/netlink.hpp"
@@ -27,60 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Not the default, to check that the keys are honoured.
-constexpr const char* kBridge = "hutchtest0";
-constexpr const char* kSubnet = "10.214.7.0/24";
-constexpr const char* kGateway = "10.214.7.1";
-
-class BridgeNetworkTest : public RuntimeTest {
- protected:
-  void SetUp() override {
-    HUTCH_NEED(::geteuid() == 0, "HUTCH_REQUIRE_NAMESPACES", "bridge networking needs root");
-    RuntimeTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    runtime_->config.bridge.bridge = kBridge;
-    runtime_->config.bridge.subnet = *network::parse_ipv4_cidr(kSubnet);
-    runtime_->network = std::make_unique<network::BridgeNetwork>(runtime_->config.bridge, runtime_->config.state_root);
-    internet_ = std::make_unique<FakeInternet>();
-  }
-  void TearDown() override {
-    RuntimeTest::TearDown();
-    internet_.reset();
-  }
-
-  std::shared_ptr<Handle> create_bridge_sandbox(std::vector<EgressRule> egress = {}) {
-    SandboxSpec spec;
-    spec.network = NetworkMode::bridge;
-    spec.egress = std::move(egress);
-    return backend_->create(spec);
-  }
-
-  // What a connection from the sandbox to address:port reads, or the shell's error.
-  std::string fetch(Handle& sandbox, const std::string& address, std::uint16_t port = kServerPort) {
-    return sh(sandbox, "timeout 5 bash -c 'exec 3<>/dev/tcp/" + address + "/" + std::to_string(port) +
-                           " && cat <&3' 2>&1; echo status=$?")
-        .stdout_data;
-  }
-
-  bool link_exists(const std::string& name) { return network::NetlinkSocket().link_index(name) != 0; }
-  bool table_exists() {
-    network::Nftables nft;
-    return network::table_exists(nft, runtime_->network->table());
-  }
-  std::vector<network::Lease> leases() {
-    return network::AddressLeases(runtime_->network->leases_dir(), runtime_->config.bridge.subnet).all();
-  }
-  // Nothing of the bridge network is left: no veth, no bridge, no table, no lease.
-  void expect_no_network_left(const std::string& id) {
-    EXPECT_FALSE(link_exists(network::BridgeNetwork::host_link(id))) << "the host end of the veth pair is left";
-    EXPECT_FALSE(link_exists(kBridge)) << "the bridge is left though no sandbox uses it";
-    EXPECT_FALSE(table_exists()) << "the nftables table " << runtime_->network->table() << " is left";
-    EXPECT_TRUE(leases().empty()) << "an address lease is left";
-  }
-
-  std::unique_ptr<FakeInternet> internet_;
-};
 
 TEST_F(BridgeNetworkTest, ReachesThePublicServerThroughNat) {
   auto sandbox = create_bridge_sandbox();

@@ -340,7 +340,7 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /** change its lifetimes from now on (Handle::set_lifetime) and the environment of later commands (Handle::set_env) */
+        /** change its lifetimes from now on (Handle::set_lifetime), the environment of later commands (Handle::set_env) and its egress rules (Handle::set_egress) */
         patch: {
             parameters: {
                 query?: never;
@@ -1946,6 +1946,12 @@ export interface components {
             /** @description [from, to, range] */
             idmap?: number[];
         };
+        EgressRule: {
+            /** @enum {string} */
+            action: "allow" | "deny";
+            /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
+            destination: string;
+        };
         /** @description A sandbox spec exactly as hutch::spec_to_json writes it. Every field is optional on input; durations are *_ms integers, sizes bytes. */
         Spec: {
             image?: string;
@@ -1974,12 +1980,7 @@ export interface components {
             ephemeral?: boolean;
             ports?: number[];
             /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
-            egress?: {
-                /** @enum {string} */
-                action: "allow" | "deny";
-                /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
-                destination: string;
-            }[];
+            egress?: components["schemas"]["EgressRule"][];
             /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
             files?: {
                 /** @description absolute, inside the sandbox */
@@ -2025,12 +2026,7 @@ export interface components {
             ephemeral?: boolean;
             ports?: number[];
             /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
-            egress?: {
-                /** @enum {string} */
-                action: "allow" | "deny";
-                /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
-                destination: string;
-            }[];
+            egress?: components["schemas"]["EgressRule"][];
             backend?: string;
             /** @description take a ready sandbox of warm pool [serve.pools.NAME] instead of making one (one is made at once when none is ready). Only env, ttl_ms, idle_timeout_ms, files, labels (and backend, which must be the pool's) may go with it; any other field is a 400 naming it. env is set with Handle::set_env, the lifetimes count from the hand-out (else the pool spec's), files are staged, labels are kept by the service and shown, listed and filtered as the sandbox's (with hutch.token naming the token that took it, which the sandbox caps count). Tenants' tokens get a 403: a pool's sandboxes carry no tenant label. Unknown pool: 404. */
             pool?: string;
@@ -2100,6 +2096,8 @@ export interface components {
                 };
                 unset?: string[];
             };
+            /** @description Handle::set_egress: replaces the sandbox's egress rules (the form of the spec's egress), all at once, on a running or stopped sandbox of network "bridge"; new connections get them, open ones stay; [] leaves the default policy alone. Rules for another network: 400; a backend without capabilities.set_egress: 501 */
+            egress?: components["schemas"]["EgressRule"][];
         };
         ExecRequest: {
             argv: string[];
@@ -2199,6 +2197,8 @@ export interface components {
             lifetimes: boolean;
             /** @description the port proxy (/v1/sandboxes/{id}/ports/{port}/...) reaches ports inside this backend's sandboxes (Handle::connect_port) */
             connect_port: boolean;
+            /** @description PATCH /v1/sandboxes/{id} with "egress" changes the egress rules of its bridge sandboxes (Handle::set_egress) */
+            set_egress: boolean;
             network_modes: string[];
             mount_types: string[];
         };
