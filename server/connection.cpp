@@ -285,7 +285,17 @@ WebSocket& Connection<Stream>::accept_websocket() {
     // held streamed output to a fraction of what the socket carries. Messages are bounded
     // already (kMaxFramePayload, stream_protocol.hpp).
     ws_->auto_fragment(false);
-    ws_->async_accept(parser_->get(), [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); });
+    auto accepted = [handler = std::move(handler)](beast::error_code ec) mutable { handler(ec, 0); };
+    if (buffer_.size() == 0) return ws_->async_accept(parser_->get(), std::move(accepted));
+    // The client sent frames right behind its upgrade request (RFC 6455 4.1 says to wait for the
+    // 101, not every client does) and they were read with the header. Beast takes such bytes
+    // only together with the handshake's own, so the header goes again in front of them;
+    // handed the parsed request instead, the WebSocket would never see those frames.
+    std::ostringstream header;
+    header << parser_->get().base();
+    std::string received = header.str() + beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    ws_->async_accept(net::buffer(received), std::move(accepted));  // copies `received` before it returns
   });
   if (ec) io_failed("accepting the WebSocket", ec);
   return *this;

@@ -96,19 +96,21 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
     assert.ok(grown < 24 * 1024 * 1024, `the service's peak RSS grew by ${grown} bytes for ${size} bytes of output`);
   });
 
-  it('sends each message as one frame: output is not cut into the 4 KiB frames of a write buffer', async () => {
-    // A raw client on the Unix socket, so the frames themselves are seen (ws joins fragments).
+  // A raw WebSocket client on the Unix socket, so the frames themselves are seen (ws joins
+  // fragments). `pipelined` writes the request frame in the same write as the upgrade request;
+  // otherwise it waits for the 101, as RFC 6455 4.1 tells a client to. Resolves with the frames
+  // received up to the close frame.
+  async function rawExec(argv, { pipelined = false } = {}) {
     const net = await import('node:net');
-    const size = 1024 * 1024;
-    const argv = env.backend === 'fake' ? ['yes-flood', String(size)] : ['head', '-c', String(size), '/dev/zero'];
-    const socket = net.connect(service.socket);
-    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-    socket.write(`GET /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${tokens.admin}\r\n\r\n`);
     const request = Buffer.from(JSON.stringify({ type: 'request', argv }));
     const mask = Buffer.from([1, 2, 3, 4]);
     const head = request.length < 126 ? Buffer.from([0x81, 0x80 | request.length]) : Buffer.from([0x81, 0x80 | 126, request.length >> 8, request.length & 255]);
-    socket.write(Buffer.concat([head, mask, Buffer.from(request.map((byte, i) => byte ^ mask[i % 4]))]));
+    const frame = Buffer.concat([head, mask, Buffer.from(request.map((byte, i) => byte ^ mask[i % 4]))]);
+    const upgrade = Buffer.from(`GET /v1/sandboxes/${id}/exec HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer ${tokens.admin}\r\n\r\n`);
+    const socket = net.connect(service.socket);
+    await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+    socket.write(pipelined ? Buffer.concat([upgrade, frame]) : upgrade);
     const frames = [];
     let buffer = Buffer.alloc(0);
     let upgraded = false;
@@ -121,6 +123,7 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
           if (!buffer.subarray(0, 12).toString().includes('101')) return reject(new Error(buffer.toString()));
           upgraded = true;
           buffer = buffer.subarray(end + 4);
+          if (!pipelined) socket.write(frame);
         }
         for (;;) {
           if (buffer.length < 2) return;
@@ -128,17 +131,34 @@ describe(`streamed exec on ${env.backend}`, { skip }, () => {
           if (length === 126) { if (buffer.length < 4) return; length = buffer.readUInt16BE(2); at = 4; }
           else if (length === 127) { if (buffer.length < 10) return; length = Number(buffer.readBigUInt64BE(2)); at = 10; }
           if (buffer.length < at + length) return;
-          frames.push({ fin: (buffer[0] & 0x80) !== 0, opcode: buffer[0] & 15, length });
+          frames.push({ fin: (buffer[0] & 0x80) !== 0, opcode: buffer[0] & 15, length, payload: buffer.subarray(at, at + length) });
           buffer = buffer.subarray(at + length);
           if ((frames.at(-1).opcode) === 8) { socket.end(); return resolve(); }
         }
       });
       socket.on('error', reject);
+      socket.on('close', () => reject(new Error(`the socket closed after ${frames.length} frames, before a close frame`)));
     });
+    return frames;
+  }
+
+  it('sends each message as one frame: output is not cut into the 4 KiB frames of a write buffer', async () => {
+    const size = 1024 * 1024;
+    const argv = env.backend === 'fake' ? ['yes-flood', String(size)] : ['head', '-c', String(size), '/dev/zero'];
+    const frames = await rawExec(argv);
     const output = frames.filter((f) => f.opcode === 2 || f.opcode === 0);
     assert.equal(output.reduce((sum, f) => sum + f.length - (f.opcode === 2 ? 1 : 0), 0), size);
     assert.deepEqual(output.filter((f) => !f.fin || f.opcode !== 2), [], 'fragmented output messages');
     assert.ok(Math.max(...output.map((f) => f.length)) > 4097, `the largest output frame has ${Math.max(...output.map((f) => f.length))} bytes`);
+  });
+
+  it('runs a request frame that came in the same write as the upgrade request', async () => {
+    // Read together with the HTTP header, the frame was once lost and the stream waited forever.
+    const frames = await rawExec(['echo', 'pipelined'], { pipelined: true });
+    const exit = frames.filter((f) => f.opcode === 1).map((f) => JSON.parse(f.payload.toString())).find((m) => m.type === 'exit');
+    assert.equal(exit?.exit_code, 0, JSON.stringify(frames.map((f) => f.payload.toString())));
+    const stdout = Buffer.concat(frames.filter((f) => f.opcode === 2 && f.payload[0] === 1).map((f) => f.payload.subarray(1))).toString();
+    assert.equal(stdout, 'pipelined\n');
   });
 });
 
