@@ -22,11 +22,6 @@ boost::json::object sandbox_json(const SandboxInfo& info);
 // The value of query parameter `name`; Errc::invalid_argument naming it when absent.
 std::string required_query(Context& context, const std::string& name);
 
-// The spec a create (or restore) request asks for, as the service makes it: labels starting
-// with "hutch." refused, the configuration's [defaults] filled in, detached, labelled with the
-// service's instance id and the caller's tenant. `body` may carry "backend" and "pool" (ignored).
-SandboxSpec sandbox_spec_of(Context& context, boost::json::object body);
-
 // routes_system.cpp
 void get_health(Context& context);
 void get_openapi(Context& context);

@@ -34,19 +34,6 @@ void run_verb(Context& context, void (Handle::*verb)(), const char* event) {
   answer_info(context, owned);
 }
 
-}  // namespace
-
-SandboxSpec sandbox_spec_of(Context& context, json::object body) {
-  body.erase("backend");
-  body.erase("pool");
-  SandboxSpec spec = spec_from_request_json(json::serialize(body));
-  check_client_spec(spec);
-  // What the request leaves unset gets the configuration's [defaults], as with `hutch create`.
-  return context.service.owned_spec(context.caller, std::move(spec));
-}
-
-namespace {
-
 // The fields of a create request that apply to a sandbox a pool made already.
 const std::set<std::string> kHandOutFields{"pool", "backend", "env", "ttl_ms", "idle_timeout_ms", "files", "labels"};
 
@@ -141,11 +128,7 @@ void pause_sandbox(Context& context) { run_verb(context, &Handle::pause, "paused
 void unpause_sandbox(Context& context) { run_verb(context, &Handle::unpause, "unpaused"); }
 
 void fork_sandbox(Context& context) {
-  OwnedSandbox owned = sandbox_of(context);
-  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);
-  std::shared_ptr<Handle> copy = owned.handle->fork();
-  context.service.made(*owned.backend, copy, json::object{{"forked_from", owned.handle->id()}});
-  answer_info(context, {owned.backend, copy}, 201);
+  answer_info(context, fork_sandbox_for(context.service, context.caller, sandbox_of(context)), 201);
 }
 
 void snapshot_sandbox(Context& context) {
@@ -153,9 +136,7 @@ void snapshot_sandbox(Context& context) {
   const json_io::ObjectReader fields(body, "", Errc::invalid_argument);
   const std::string label = fields.string("label").value_or("");
   fields.reject_unknown();
-  OwnedSandbox owned = sandbox_of(context);
-  const SnapshotInfo snapshot = owned.handle->snapshot(label);
-  context.service.remember_snapshot(context.caller, snapshot.id);
+  const SnapshotInfo snapshot = snapshot_sandbox_for(context.service, context.caller, sandbox_of(context), label);
   respond_json(context, 201, json_io::to_json(snapshot));
 }
 

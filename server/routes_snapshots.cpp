@@ -2,9 +2,11 @@
 // one), listed, removed, and restored into a new sandbox (SandboxBackend::restore).
 #include "routes.hpp"
 
+#include "sandbox_creation.hpp"
 #include "values_json.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/spec_json.hpp>
 
 namespace hutch::server {
 
@@ -12,11 +14,7 @@ namespace json = boost::json;
 
 void list_snapshots(Context& context) {
   json::array snapshots;
-  for (const auto& [name, backend] : context.service.backends()) {
-    if (!backend->capabilities().snapshot) continue;
-    for (const SnapshotInfo& snapshot : backend->snapshots())
-      if (context.service.snapshot_visible(context.caller, snapshot.id)) snapshots.push_back(json_io::to_json(snapshot));
-  }
+  for (const SnapshotInfo& snapshot : snapshots_for(context.service, context.caller)) snapshots.push_back(json_io::to_json(snapshot));
   respond_json(context, 200, snapshots);
 }
 
@@ -32,13 +30,11 @@ void restore_snapshot(Context& context) {
   json::object body = read_json_object(context);
   if (body.contains("backend") || body.contains("pool"))
     throw Error(Errc::invalid_argument, "fields 'backend' and 'pool' do not apply to a restore: the snapshot's backend restores it");
-  const std::string& id = context.request().params.at("id");
-  SandboxBackend& backend = context.service.snapshot_backend(context.caller, id);
-  SandboxSpec spec = sandbox_spec_of(context, std::move(body));
-  const Caps::Slot slot = context.service.reserve_sandbox(context.caller);
-  std::shared_ptr<Handle> handle = backend.restore(id, std::move(spec));
-  context.service.made(backend, handle, json::object{{"snapshot", id}});
-  respond_json(context, 201, sandbox_json(handle->info()));
+  CreateRequest request;
+  request.snapshot = context.request().params.at("id");
+  request.spec = spec_from_request_json(json::serialize(body));
+  const OwnedSandbox owned = create_sandbox_for(context.service, context.caller, std::move(request));
+  respond_json(context, 201, sandbox_json(owned.handle->info()));
 }
 
 }  // namespace hutch::server

@@ -7,6 +7,7 @@
 #include <hutch/service_labels.hpp>
 #include <hutch/untrusted_spec.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace hutch::server {
@@ -34,6 +35,19 @@ OwnedSandbox take_from_pool(Service& service, const Caller& caller, const std::s
   return owned;
 }
 
+OwnedSandbox restore_from_snapshot(Service& service, const Caller& caller, const std::string& id, CreateRequest request) {
+  if (request.backend || request.pool)
+    throw Error(Errc::invalid_argument, "snapshot '" + id + "': a backend or pool does not apply to a restore: the snapshot's backend restores it");
+  SandboxBackend& backend = service.snapshot_backend(caller, id);  // not_found unless the caller may see it
+  SandboxSpec spec = std::move(request.spec);
+  for (auto& [key, value] : request.surface_labels) spec.labels[key] = value;
+  spec = service.owned_spec(caller, std::move(spec));
+  const Caps::Slot slot = service.reserve_sandbox(caller);
+  std::shared_ptr<Handle> handle = backend.restore(id, spec);
+  service.made(backend, handle, boost::json::object{{"snapshot", id}});
+  return {&backend, handle};
+}
+
 }  // namespace
 
 void check_client_spec(const SandboxSpec& spec, const std::string& labels_field) {
@@ -47,6 +61,10 @@ void check_client_spec(const SandboxSpec& spec, const std::string& labels_field)
 
 OwnedSandbox create_sandbox_for(Service& service, const Caller& caller, CreateRequest request) {
   check_client_spec(request.spec, request.labels_field);
+  if (request.snapshot) {
+    const std::string id = *request.snapshot;
+    return restore_from_snapshot(service, caller, id, std::move(request));
+  }
   if (request.pool) {
     const std::string name = *request.pool;
     return take_from_pool(service, caller, name, std::move(request));
@@ -63,6 +81,33 @@ OwnedSandbox create_sandbox_for(Service& service, const Caller& caller, CreateRe
   service.metrics().observe_create(backend_name, "backend", std::chrono::steady_clock::now() - started);
   service.made(backend, handle);
   return {&backend, handle};
+}
+
+OwnedSandbox fork_sandbox_for(Service& service, const Caller& caller, const OwnedSandbox& parent) {
+  const Caps::Slot slot = service.reserve_sandbox(caller);
+  std::shared_ptr<Handle> copy = parent.handle->fork();
+  service.made(*parent.backend, copy, boost::json::object{{"forked_from", parent.handle->id()}});
+  return {parent.backend, copy};
+}
+
+SnapshotInfo snapshot_sandbox_for(Service& service, const Caller& caller, const OwnedSandbox& owned, const std::string& label) {
+  if (!owned.backend->capabilities().snapshot)
+    throw Error(Errc::unsupported, "sandbox '" + owned.handle->id() + "': backend '" + owned.backend->name() +
+                                       "' cannot take snapshots (its capabilities say no); use a backend that can (subcontainer, docker)");
+  SnapshotInfo snapshot = owned.handle->snapshot(label);
+  service.remember_snapshot(caller, snapshot.id);
+  return snapshot;
+}
+
+std::vector<SnapshotInfo> snapshots_for(Service& service, const Caller& caller) {
+  std::vector<SnapshotInfo> visible;
+  for (const auto& [name, backend] : service.backends()) {
+    if (!backend->capabilities().snapshot) continue;
+    for (SnapshotInfo& snapshot : backend->snapshots())
+      if (service.snapshot_visible(caller, snapshot.id)) visible.push_back(std::move(snapshot));
+  }
+  std::stable_sort(visible.begin(), visible.end(), [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.created < b.created; });
+  return visible;
 }
 
 }  // namespace hutch::server

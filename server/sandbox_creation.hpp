@@ -5,7 +5,8 @@
 // checked, the spec completed as the service makes it (Service::owned_spec: [defaults], the
 // instance, tenant and token labels), the sandbox caps (429), a warm pool's hand-out, the
 // create metric (hutch_create_seconds, from "backend" or "pool"), and the "created" event
-// with the lifetime watch (Service::made).
+// with the lifetime watch (Service::made). Restores, forks and snapshots share one path too, so
+// /v1 (routes_sandboxes.cpp, routes_snapshots.cpp) and E2B apply the same caps and tenant rules.
 #pragma once
 
 #include "service.hpp"
@@ -16,6 +17,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace hutch::server {
 
@@ -25,6 +27,9 @@ struct CreateRequest {
   std::optional<std::string> backend;
   // Hand out a ready sandbox of this pool ([serve.pools.NAME]) instead of making one.
   std::optional<std::string> pool;
+  // Restore this snapshot (one the caller may see) instead of making one: the filesystem and
+  // the backend are the snapshot's; backend and pool must be unset.
+  std::optional<std::string> snapshot;
   // Without a pool, the sandbox to make. With one, only env, ttl, idle_timeout, files and
   // labels apply (laid on the made sandbox at the hand-out); the surface refuses its other
   // fields, naming them as its request does.
@@ -35,12 +40,24 @@ struct CreateRequest {
   Labels surface_labels;
 };
 
-// Makes (or hands out) the sandbox for `caller`. Errors: Errc::invalid_argument naming the field
-// (a hutch.* label, a host-only field, a bad file), Errc::not_found for an unknown backend or
-// pool, Errc::permission_denied for a tenant asking for a pool (a pool's sandboxes are made
+// Makes (or hands out, or restores) the sandbox for `caller`. Errors: Errc::invalid_argument
+// naming the field (a hutch.* label, a host-only field, a bad file), Errc::not_found for an
+// unknown backend, pool or snapshot, Errc::permission_denied for a tenant asking for a pool (a pool's sandboxes are made
 // without a tenant label, which no backend can add later), Errc::rate_limited past a sandbox
 // cap, and whatever the backend's create throws.
 OwnedSandbox create_sandbox_for(Service& service, const Caller& caller, CreateRequest request);
+
+// A copy of `parent` (Handle::fork) for `caller`, under the caller's sandbox caps, remembered
+// and announced as "created" with "forked_from". Errc::unsupported where the backend cannot.
+OwnedSandbox fork_sandbox_for(Service& service, const Caller& caller, const OwnedSandbox& parent);
+
+// Snapshot `owned`'s filesystem (Handle::snapshot) for `caller`: a tenant's snapshot is seen by
+// that tenant only (Service::remember_snapshot). Errc::unsupported naming the backend where its
+// capabilities say no snapshots.
+SnapshotInfo snapshot_sandbox_for(Service& service, const Caller& caller, const OwnedSandbox& owned, const std::string& label);
+
+// The snapshots of every backend that `caller` may see, oldest first.
+std::vector<SnapshotInfo> snapshots_for(Service& service, const Caller& caller);
 
 // The checks of a spec a client sent (create, restore): no label starting with "hutch."
 // (Errc::invalid_argument naming `labels_field`.KEY), no host-only field, files well formed.

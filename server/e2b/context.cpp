@@ -253,6 +253,10 @@ void add_unknown_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
   }), /*open=*/true);
 }
 
+json::object error_json(const Error& error) {
+  return json::object{{"code", http_status(error.code())}, {"message", error.what()}};
+}
+
 Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&)> body) {
   return [e2b = std::move(e2b), body = std::move(body)](Context& context) {
     try {
@@ -264,7 +268,7 @@ Handler rest_handler(std::shared_ptr<E2b> e2b, std::function<void(E2b&, Context&
       // A caller over a cap is told when to try again, as on /v1 (the SDK retries on it).
       const Headers retry{{"Retry-After", std::to_string(Caps::kRetryAfterSeconds)}};
       context.exchange.respond(status, "application/json",
-                               json::serialize(json::object{{"code", status}, {"message", error.what()}}),
+                               json::serialize(error_json(error)),
                                status == 429 ? retry : Headers{});
     }
   };

@@ -4,6 +4,8 @@
 
 #include "e2b.hpp"
 
+#include <hutch/error.hpp>
+
 #include <boost/json.hpp>
 
 #include <array>
@@ -37,6 +39,9 @@ class E2b {
   // What E2B template `id` stands for (an image or a pool); Errc::not_found naming
   // [serve.e2b.templates] for an id it does not map (but "base": the default image).
   E2bTemplate template_of(const std::string& id) const;
+  // Whether `id` is a template template_of answers for (mapped, or "base"); any other id a
+  // create names may be a snapshot's.
+  bool is_template(const std::string& id) const { return id == "base" || options_.templates.contains(id); }
   // HMAC-SHA256(secret, sandbox id) in hex: what envd requests for that sandbox must carry in
   // X-Access-Token. Stateless, so every sandbox has one without a table to keep.
   std::string access_token(const std::string& sandbox_id) const;
@@ -92,6 +97,10 @@ class E2b {
 // a client still sending a body it was refused (the SDK's fetch) would otherwise see the
 // connection reset instead of the answer.
 void drain_body(Context& context);
+
+// An error as E2B's API answers it, {"code": <HTTP status>, "message": "..."} (also inside a
+// fork's result).
+boost::json::object error_json(const Error& error);
 
 // A handler of the control plane or of envd's HTTP routes: errors are answered as E2B's API
 // does, {"code": <HTTP status>, "message": "..."}, which the SDKs turn into their own errors.

@@ -2,7 +2,8 @@
 // under /e2b, translated to the Service's calls. The SDK releases use different routes for the
 // same thing (2.45: POST /sandboxes, /sandboxes/{id}/connect; 2.51: POST /v2/sandboxes,
 // /v2/sandboxes/{id}/connect), so each is registered. What needs E2B's cloud (template builds,
-// volumes, secrets, network rules) is refused with 501 and a message naming it.
+// volumes, secrets, network rules) is refused with 501 and a message naming it. Snapshots and
+// forks are the backends' own (Handle::snapshot, Handle::fork), where their capabilities allow.
 #include "context.hpp"
 
 #include "object_reader.hpp"
@@ -14,6 +15,7 @@
 #include <hutch/service_labels.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace hutch::server::e2b {
 
@@ -23,6 +25,9 @@ namespace {
 
 constexpr std::int64_t kDefaultTimeoutSeconds = 300;  // E2B's, when the request sets none
 constexpr std::int64_t kMaxTimeoutSeconds = 30 * 24 * 3600;
+constexpr std::int64_t kDefaultForkTimeoutSeconds = 15;  // E2B's SandboxForkRequest default
+constexpr std::int64_t kMaxForks = 16;
+constexpr std::size_t kMaxSnapshotPage = 100;
 
 bool is_e2b_state(SandboxState state) { return state == SandboxState::running || state == SandboxState::paused; }
 
@@ -136,11 +141,15 @@ void create(E2b& e2b, Context& context) {
     throw Error(Errc::unsupported, "field 'mcp': the MCP gateway template is E2B's; hutch has none");
   if (const json::value* pause = body.if_contains("autoPause"); pause && pause->is_bool() && pause->as_bool())
     throw Error(Errc::unsupported, "field 'autoPause': pausing at the timeout instead of ending is not available yet");
-  const E2bTemplate chosen = e2b.template_of(template_id);
   CreateRequest request;
   request.labels_field = "metadata";
-  if (chosen.pool.empty()) request.spec.image = chosen.image;
-  else request.pool = chosen.pool;
+  if (!e2b.is_template(template_id) && e2b.service().snapshot_visible(context.caller, template_id)) {
+    request.snapshot = template_id;  // Sandbox.create(snapshotId): the snapshot's backend restores it
+  } else {
+    const E2bTemplate chosen = e2b.template_of(template_id);
+    if (chosen.pool.empty()) request.spec.image = chosen.image;
+    else request.pool = chosen.pool;
+  }
   for (const auto& [key, value] : string_map(body, "metadata")) {
     if (key == kLabelTemplate)
       throw Error(Errc::invalid_argument, "field 'metadata." + key + "': '" + kLabelTemplate + "' is hutch's own");
@@ -278,6 +287,99 @@ void metrics(E2b& e2b, Context& context) {
   respond(context, 200, json::array{metric});
 }
 
+// POST /sandboxes/{id}/fork {"count": N, "timeout": seconds}: N copies of the sandbox
+// (Handle::fork), each answered as E2B's SandboxForkResult, a sandbox or the error that stopped
+// it. A fork lives `timeout` seconds (E2B's default: 15) and has its own envd access token.
+void fork_sandbox(E2b& e2b, Context& context) {
+  const json::object body = read_body(context);
+  const Duration timeout = timeout_field(body, "timeout").value_or(Duration(kDefaultForkTimeoutSeconds * 1000));
+  std::int64_t count = 1;
+  if (const json::value* value = body.if_contains("count"); value && !value->is_null()) {
+    if (!value->is_int64() || value->as_int64() < 1 || value->as_int64() > kMaxForks)
+      throw Error(Errc::invalid_argument, "field 'count': expected 1 to " + std::to_string(kMaxForks) + " forks");
+    count = value->as_int64();
+  }
+  OwnedSandbox parent = sandbox_for(e2b, context);
+  if (!parent.backend->capabilities().fork)
+    throw Error(Errc::unsupported, "sandbox '" + parent.handle->id() + "': backend '" + parent.backend->name() +
+                                       "' cannot fork sandboxes (its capabilities say no)");
+  json::array results;
+  for (std::int64_t i = 0; i < count; ++i) {
+    try {
+      OwnedSandbox copy = fork_sandbox_for(e2b.service(), context.caller, parent);
+      LifetimeUpdate update;
+      update.ttl = timeout;
+      copy.handle->set_lifetime(update);
+      e2b.service().watch(copy);
+      results.push_back(json::object{{"sandbox", created_json(e2b, copy)}});
+    } catch (const Error& error) {
+      results.push_back(json::object{{"error", error_json(error)}});
+    }
+  }
+  respond(context, 201, results);
+}
+
+// E2B's SnapshotInfo: the id Sandbox.create takes as a template, and the snapshot's name.
+json::object snapshot_json(const SnapshotInfo& snapshot) {
+  json::array names;
+  if (!snapshot.label.empty()) names.push_back(json::value(snapshot.label));
+  return json::object{{"snapshotID", snapshot.id}, {"names", std::move(names)}};
+}
+
+// POST /sandboxes/{id}/snapshots {"name": …}: the sandbox's filesystem as a snapshot (the name
+// is its label); the sandbox runs on.
+void take_snapshot(E2b& e2b, Context& context) {
+  const json::object body = read_body(context);
+  std::string name;
+  if (const json::value* value = body.if_contains("name"); value && !value->is_null()) {
+    if (!value->is_string()) throw Error(Errc::invalid_argument, "field 'name': expected a string");
+    name = std::string(value->as_string());
+  }
+  const SnapshotInfo snapshot = snapshot_sandbox_for(e2b.service(), context.caller, sandbox_for(e2b, context), name);
+  respond(context, 201, snapshot_json(snapshot));
+}
+
+// GET /snapshots?sandboxID=&name=&limit=&nextToken=: the caller's snapshots, oldest first; a
+// page ends with X-Next-Token naming the id the next page starts at.
+void snapshot_page(E2b& e2b, Context& context) {
+  const auto& request = context.request();
+  const auto sandbox_id = request.query_value("sandboxID");
+  const auto name = request.query_value("name");
+  std::size_t limit = kMaxSnapshotPage;
+  if (const auto text = request.query_value("limit")) {
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(text->c_str(), &end, 10);
+    if (text->empty() || *end != '\0' || value < 1 || value > kMaxSnapshotPage)
+      throw Error(Errc::invalid_argument, "query parameter 'limit': expected 1 to " + std::to_string(kMaxSnapshotPage) + ", got '" + *text + "'");
+    limit = value;
+  }
+  std::vector<SnapshotInfo> matching;
+  for (SnapshotInfo& snapshot : snapshots_for(e2b.service(), context.caller))
+    if ((!sandbox_id || snapshot.source_sandbox == *sandbox_id) && (!name || snapshot.label == *name || snapshot.id == *name))
+      matching.push_back(std::move(snapshot));
+  auto first = matching.begin();
+  if (const auto token = request.query_value("nextToken")) {
+    first = std::find_if(matching.begin(), matching.end(), [&](const SnapshotInfo& s) { return s.id == *token; });
+    if (first == matching.end())
+      throw Error(Errc::invalid_argument, "query parameter 'nextToken': no snapshot '" + *token + "' (removed since the last page?)");
+  }
+  json::array page;
+  for (auto at = first; at != matching.end() && page.size() < limit; ++at) page.push_back(snapshot_json(*at));
+  Headers headers;
+  if (const auto next = first + static_cast<std::ptrdiff_t>(page.size()); next != matching.end()) headers.emplace_back("X-Next-Token", next->id);
+  context.exchange.respond(200, "application/json", json::serialize(page), headers);
+}
+
+// DELETE /templates/{id}: the SDK's Sandbox.deleteSnapshot. A snapshot the caller may see is
+// removed; a template of [serve.e2b.templates] is the configuration's, not the API's.
+void delete_template(E2b& e2b, Context& context) {
+  const std::string& id = context.request().params.at("id");
+  if (e2b.is_template(id))
+    throw Error(Errc::unsupported, "template '" + id + "' is mapped in [serve.e2b.templates]; hutch builds and removes no E2B templates");
+  e2b.service().snapshot_backend(context.caller, id).delete_snapshot(id);  // not_found unless the caller may see it
+  context.exchange.respond(204, "application/json", "");
+}
+
 // A route of E2B's API that needs E2B's cloud.
 Handler refuse(const std::shared_ptr<E2b>& e2b, std::string feature) {
   return rest_handler(e2b, [feature = std::move(feature)](E2b& self, Context& context) {
@@ -310,15 +412,15 @@ void add_control_plane_routes(Router& router, const std::shared_ptr<E2b>& e2b) {
   add("POST", "/e2b/sandboxes/{id}/connect", [](E2b& self, Context& context) { resume(self, context, true); });
   add("POST", "/e2b/v2/sandboxes/{id}/connect", [](E2b& self, Context& context) { resume(self, context, true); });
   add("GET", "/e2b/sandboxes/{id}/metrics", metrics);
+  add("POST", "/e2b/sandboxes/{id}/snapshots", take_snapshot);
+  add("POST", "/e2b/sandboxes/{id}/fork", fork_sandbox);
+  add("GET", "/e2b/snapshots", snapshot_page);
+  add("DELETE", "/e2b/templates/{id}", delete_template);
 
-  router.add("POST", "/e2b/sandboxes/{id}/snapshots", refuse(e2b, "Snapshots of E2B sandboxes"), true);
-  router.add("POST", "/e2b/sandboxes/{id}/fork", refuse(e2b, "Forks through E2B's API"), true);
   router.add("PUT", "/e2b/sandboxes/{id}/network", refuse(e2b, "Network rules of E2B sandboxes"), true);
-  router.add("GET", "/e2b/snapshots", refuse(e2b, "Snapshot listings"), true);
   router.add("POST", "/e2b/v3/templates", refuse(e2b, "Template builds"), true);
   router.add("POST", "/e2b/v2/templates/{id}/builds/{build}", refuse(e2b, "Template builds"), true);
   router.add("GET", "/e2b/templates/{id}/builds/{build}/status", refuse(e2b, "Template builds"), true);
-  router.add("DELETE", "/e2b/templates/{id}", refuse(e2b, "Templates"), true);
   router.add("GET", "/e2b/templates/aliases/{alias}", refuse(e2b, "Template aliases"), true);
   router.add("GET", "/e2b/volumes", refuse(e2b, "Volumes"), true);
   router.add("POST", "/e2b/volumes", refuse(e2b, "Volumes"), true);

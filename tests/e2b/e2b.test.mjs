@@ -371,8 +371,86 @@ test('refusals: unknown templates, a wrong key', async (t) => {
   if (skipWithoutService(t)) return;
   await assert.rejects(Sandbox.create('no-such-template', opts), /no-such-template.*serve\.e2b\.templates/s);
   await assert.rejects(Sandbox.create({ ...opts, apiKey: 'e2b_' + 'ab'.repeat(20) }), /not one of this service's tokens/);
+});
+
+test('createSnapshot; Sandbox.create(snapshotId) has its files; listSnapshots pages; deleteSnapshot; tenants see only their own', async (t) => {
+  if (skipWithoutService(t)) return;
   await withSandbox(t, {}, async (sandbox) => {
-    await assert.rejects(sandbox.createSnapshot(), /501.*Snapshots of E2B sandboxes need E2B's cloud/s);
+    await sandbox.files.write('/tmp/snap.txt', 'from the snapshot');
+    // Unique: the suite's runs on other backends and SDKs may take snapshots at the same time.
+    const name = `e2b-test-${sandbox.sandboxId}`;
+    const named = await sandbox.createSnapshot({ name });
+    assert.deepEqual(named.names, [name]);
+    await sandbox.files.write('/tmp/snap.txt', 'written after the snapshot');
+    const unnamed = await sandbox.createSnapshot();
+    assert.deepEqual(unnamed.names, []);
+    const ids = [named.snapshotId, unnamed.snapshotId];
+    try {
+      const all = await sandbox.listSnapshots().nextItems();
+      assert.deepEqual(all.map((item) => item.snapshotId).sort(), [...ids].sort());
+      const byName = await Sandbox.listSnapshots({ ...opts, name }).nextItems();
+      assert.deepEqual(byName.map((item) => item.snapshotId), [named.snapshotId]);
+      const pages = Sandbox.listSnapshots({ ...opts, sandboxId: sandbox.sandboxId, limit: 1 });
+      const first = await pages.nextItems();
+      assert.equal(first.length, 1);
+      assert.ok(pages.hasNext, 'a page of 1 of 2 snapshots names the next');
+      const second = await pages.nextItems();
+      assert.equal(second.length, 1);
+      assert.ok(!pages.hasNext, 'the last page names no next');
+      assert.deepEqual([...first, ...second].map((item) => item.snapshotId).sort(), [...ids].sort());
+
+      // Another tenant's key neither sees, restores nor deletes the operator's snapshot.
+      const alice = { ...opts, apiKey: keys.alice };
+      assert.ok(!(await Sandbox.listSnapshots(alice).nextItems()).some((item) => ids.includes(item.snapshotId)));
+      await assert.rejects(Sandbox.create(named.snapshotId, alice), /serve\.e2b\.templates/);
+      assert.equal(await Sandbox.deleteSnapshot(named.snapshotId, alice), false);
+
+      const restored = await Sandbox.create(named.snapshotId, opts);
+      try {
+        assert.equal(await restored.files.read('/tmp/snap.txt'), 'from the snapshot');
+        assert.equal((await restored.getInfo()).templateId, named.snapshotId);
+        assert.equal((await restored.commands.run('echo restored')).stdout, 'restored\n');
+      } finally {
+        await Sandbox.kill(restored.sandboxId, opts);
+      }
+    } finally {
+      for (const id of ids) assert.equal(await Sandbox.deleteSnapshot(id, opts), true, `deleteSnapshot ${id}`);
+    }
+    assert.equal(await Sandbox.deleteSnapshot(named.snapshotId, opts), false, 'a deleted snapshot is gone');
+    assert.deepEqual(await sandbox.listSnapshots().nextItems(), []);
+    await assert.rejects(Sandbox.create(named.snapshotId, opts), /serve\.e2b\.templates/);
+  });
+});
+
+test('fork: the copy has the parent\'s files and its own envd token, and is independent after', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, {}, async (sandbox) => {
+    await sandbox.files.write('/tmp/parent.txt', 'before the fork');
+    const forks = await sandbox.fork({ timeoutMs: 120000 });
+    assert.equal(forks.length, 1);
+    const [copy] = forks;
+    assert.ok(copy instanceof Sandbox, `the fork failed: ${copy}`);
+    try {
+      assert.notEqual(copy.sandboxId, sandbox.sandboxId);
+      assert.equal(await copy.files.read('/tmp/parent.txt'), 'before the fork');
+      await copy.files.write('/tmp/parent.txt', 'changed in the fork');
+      await sandbox.files.write('/tmp/after.txt', 'parent only');
+      assert.equal(await sandbox.files.read('/tmp/parent.txt'), 'before the fork');
+      assert.equal(await copy.files.exists('/tmp/after.txt'), false);
+      assert.equal((await copy.commands.run('cat /tmp/parent.txt')).stdout, 'changed in the fork');
+      const info = await copy.getInfo();
+      assert.ok(info.endAt.getTime() - Date.now() > 60000, 'the fork lives the timeout it was asked for');
+      // envd's token is the fork's own: the parent's is refused for the fork.
+      assert.ok(copy.envdAccessToken && copy.envdAccessToken !== sandbox.envdAccessToken);
+      const stat = (token) => fetch(`${opts.sandboxUrl}/filesystem.Filesystem/Stat`, {
+        method: 'POST', body: JSON.stringify({ path: '/tmp' }),
+        headers: { 'content-type': 'application/json', 'e2b-sandbox-id': copy.sandboxId, 'x-access-token': token },
+      });
+      assert.equal((await stat(sandbox.envdAccessToken)).status, 401, 'the parent\'s envd token opens the fork');
+      assert.equal((await stat(copy.envdAccessToken)).status, 200);
+    } finally {
+      await Sandbox.kill(copy.sandboxId, opts);
+    }
   });
 });
 
