@@ -354,13 +354,18 @@ bool Service::snapshot_visible(const Caller& caller, const std::string& snapshot
   return taken != snapshot_tenants_.end() && taken->second == *caller.tenant;
 }
 
-SandboxBackend& Service::snapshot_backend(const Caller& caller, const std::string& snapshot_id) {
+SandboxBackend* Service::find_snapshot_backend(const Caller& caller, const std::string& snapshot_id) {
   if (snapshot_visible(caller, snapshot_id))
     for (const auto& [name, backend] : backends_) {
       if (!backend->capabilities().snapshot) continue;
       for (const SnapshotInfo& snapshot : backend->snapshots())
-        if (snapshot.id == snapshot_id) return *backend;
+        if (snapshot.id == snapshot_id) return backend.get();
     }
+  return nullptr;
+}
+
+SandboxBackend& Service::snapshot_backend(const Caller& caller, const std::string& snapshot_id) {
+  if (SandboxBackend* backend = find_snapshot_backend(caller, snapshot_id)) return *backend;
   throw Error(Errc::not_found, "no snapshot '" + snapshot_id + "'");
 }
 

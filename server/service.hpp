@@ -154,7 +154,9 @@ class Service {
   // snapshots are the operator's to restore or remove). Errc::not_found otherwise.
   void remember_snapshot(const Caller& caller, const std::string& snapshot_id);
   bool snapshot_visible(const Caller& caller, const std::string& snapshot_id);
-  // The backend holding snapshot `snapshot_id`, if the caller may see it.
+  // The backend holding snapshot `snapshot_id` if the caller may see it, else nullptr.
+  SandboxBackend* find_snapshot_backend(const Caller& caller, const std::string& snapshot_id);
+  // The same, Errc::not_found for a snapshot that is absent or not the caller's to see.
   SandboxBackend& snapshot_backend(const Caller& caller, const std::string& snapshot_id);
 
  private:

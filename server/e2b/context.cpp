@@ -82,7 +82,7 @@ E2bTemplate E2b::template_of(const std::string& id) const {
   if (id == "base") return E2bTemplate{service_.config().defaults.image, ""};
   throw Error(Errc::not_found, "template '" + id +
                                    "' is not known to this service: map it to an image in [serve.e2b.templates] "
-                                   "(hutch builds no E2B templates)");
+                                   "(hutch builds no E2B templates), and no snapshot of the caller's has that id");
 }
 
 std::string E2b::access_token(const std::string& sandbox_id) const {

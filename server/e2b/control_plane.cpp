@@ -143,7 +143,7 @@ void create(E2b& e2b, Context& context) {
     throw Error(Errc::unsupported, "field 'autoPause': pausing at the timeout instead of ending is not available yet");
   CreateRequest request;
   request.labels_field = "metadata";
-  if (!e2b.is_template(template_id) && e2b.service().snapshot_visible(context.caller, template_id)) {
+  if (!e2b.is_template(template_id) && e2b.service().find_snapshot_backend(context.caller, template_id)) {
     request.snapshot = template_id;  // Sandbox.create(snapshotId): the snapshot's backend restores it
   } else {
     const E2bTemplate chosen = e2b.template_of(template_id);
