@@ -62,7 +62,10 @@ std::array<unsigned char, 32> load_secret(const std::string& state_dir) {
 }  // namespace
 
 E2b::E2b(Service& service, E2bOptions options)
-    : service_(service), options_(std::move(options)), secret_(load_secret(service.config().state_dir)) {}
+    : service_(service),
+      options_(std::move(options)),
+      secret_(load_secret(service.config().state_dir)),
+      auto_pause_([this](const std::string& sandbox_id) { reach_timeout(sandbox_id); }) {}
 
 std::shared_ptr<E2b> E2b::make(Service& service, E2bOptions options) {
   auto e2b = std::shared_ptr<E2b>(new E2b(service, std::move(options)));
@@ -74,6 +77,7 @@ std::shared_ptr<E2b> E2b::make(Service& service, E2bOptions options) {
       service.pools().prepare(chosen.pool, [weak](Handle& handle) {
         if (auto self = weak.lock()) self->ensure_default_user(handle);
       });
+  e2b->rearm_timeouts();
   return e2b;
 }
 
@@ -127,6 +131,7 @@ OwnedSandbox E2b::envd_sandbox(Context& context) const {
   // The token proves the caller got it from the control plane, which checked the tenant.
   OwnedSandbox owned = service_.find(Caller{"e2b-envd", std::nullopt}, *id);
   admit_owner(context, owned);
+  resume_for_traffic(owned);
   return owned;
 }
 
@@ -150,6 +155,7 @@ OwnedSandbox E2b::port_sandbox(Context& context, const std::string& sandbox_id) 
     if (auto presented = context.request().header(header); presented && is_access_token(sandbox_id, *presented)) {
       OwnedSandbox owned = service_.find(Caller{"e2b-envd", std::nullopt}, sandbox_id);
       admit_owner(context, owned);
+      resume_for_traffic(owned);
       return owned;
     }
   Caller caller;
@@ -165,7 +171,9 @@ OwnedSandbox E2b::port_sandbox(Context& context, const std::string& sandbox_id) 
   }
   context.caller = caller;
   context.held = service_.caps().take_request(caller);
-  return service_.find(caller, sandbox_id);
+  OwnedSandbox owned = service_.find(caller, sandbox_id);
+  resume_for_traffic(owned);
+  return owned;
 }
 
 std::string E2b::envd_user(Context& context) {
@@ -231,6 +239,7 @@ void drain_body(Context& context) {
 }
 
 void E2b::forget(const std::string& sandbox_id) {
+  auto_pause_.disarm(sandbox_id);
   std::lock_guard lock(shells_mutex_);
   has_bash_.erase(sandbox_id);
   users_made_.erase(sandbox_id);

@@ -2,6 +2,7 @@
 // template map, the default user, and E2B's error answers.
 #pragma once
 
+#include "auto_pause.hpp"
 #include "e2b.hpp"
 
 #include <hutch/error.hpp>
@@ -77,6 +78,18 @@ class E2b {
   // Drops what the layer noted about a removed sandbox.
   void forget(const std::string& sandbox_id);
 
+  // The sandbox's E2B timeout from now (lifecycle.cpp): one whose lifecycle pauses at the
+  // timeout gets an AutoPause deadline, any other a ttl (Handle::set_lifetime), which ends it.
+  void apply_timeout(const OwnedSandbox& owned, Duration timeout) const;
+  // When an auto-pause sandbox pauses unless its timeout changes (running ones only).
+  std::optional<AutoPause::Clock::time_point> pause_deadline(const std::string& sandbox_id) const;
+  // Resumes a sandbox E2B sees paused (paused_for_e2b): unpauses it, or starts it after a
+  // filesystem-only pause, then applies `timeout` (unset: the create's for an auto-pause
+  // sandbox; a ttl left as it is otherwise). Returns false, changing nothing, for a running one.
+  bool resume(const OwnedSandbox& owned, std::optional<Duration> timeout) const;
+  // Stops counting an auto-pause sandbox's timeout (it was paused by hand).
+  void disarm_timeout(const std::string& sandbox_id) { auto_pause_.disarm(sandbox_id); }
+
  private:
   E2b(Service& service, E2bOptions options);
   // Sets the caller of a request with the sandbox's access token: the token that created the
@@ -84,6 +97,12 @@ class E2b {
   void admit_owner(Context& context, const OwnedSandbox& owned) const;
   // Whether `presented` is sandbox `sandbox_id`'s access token (compared in constant time).
   bool is_access_token(const std::string& sandbox_id, const std::string& presented) const;
+  // autoResume: an envd or port request for a paused sandbox whose lifecycle says so resumes it.
+  void resume_for_traffic(const OwnedSandbox& owned) const;
+  // AutoPause's deadline came: pauses the sandbox (or stops it, for a filesystem-only pause).
+  void reach_timeout(const std::string& sandbox_id);
+  // After a restart: the running auto-pause sandboxes of this service get their timeout again.
+  void rearm_timeouts();
 
   Service& service_;
   E2bOptions options_;
@@ -91,6 +110,8 @@ class E2b {
   std::mutex shells_mutex_;
   std::map<std::string, bool> has_bash_;  // by sandbox id
   std::set<std::string> users_made_;       // ensure_default_user ran (by sandbox id)
+  // Last: its thread calls reach_timeout, so it ends before the members above.
+  mutable AutoPause auto_pause_;
 };
 
 // Reads what is left of the request body (up to the JSON body limit) before an error answer:

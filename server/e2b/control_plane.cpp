@@ -5,6 +5,7 @@
 // volumes, secrets, network rules) is refused with 501 and a message naming it. Snapshots and
 // forks are the backends' own (Handle::snapshot, Handle::fork), where their capabilities allow.
 #include "context.hpp"
+#include "lifecycle.hpp"
 
 #include "object_reader.hpp"
 #include "sandbox_creation.hpp"
@@ -29,30 +30,31 @@ constexpr std::int64_t kDefaultForkTimeoutSeconds = 15;  // E2B's SandboxForkReq
 constexpr std::int64_t kMaxForks = 16;
 constexpr std::size_t kMaxSnapshotPage = 100;
 
-bool is_e2b_state(SandboxState state) { return state == SandboxState::running || state == SandboxState::paused; }
-
-// The metadata of a sandbox: its labels without hutch's own.
+// The metadata of a sandbox: its labels without hutch's own and this layer's (e2b.*).
 json::object metadata_of(const Labels& labels) {
   json::object metadata;
   for (const auto& [key, value] : labels)
-    if (key.rfind("hutch.", 0) != 0 && key != kLabelTemplate) metadata[key] = value;
+    if (key.rfind("hutch.", 0) != 0 && key.rfind(kLabelPrefix, 0) != 0) metadata[key] = value;
   return metadata;
 }
 
-// E2B's ListedSandbox / SandboxDetail.
-json::object sandbox_json(const SandboxInfo& info) {
+// E2B's ListedSandbox / SandboxDetail. An auto-pause sandbox ends (pauses) at its AutoPause
+// deadline, any other at its ttl.
+json::object sandbox_json(const E2b& e2b, const SandboxInfo& info) {
   json::object object;
   const auto tmpl = info.labels.find(kLabelTemplate);
   object["templateID"] = tmpl != info.labels.end() ? tmpl->second : info.image;
   object["sandboxID"] = info.id;
   object["clientID"] = "hutch";
   object["startedAt"] = json_io::format_time(info.created);
-  object["endAt"] = json_io::format_time(info.expires_at.value_or(info.created + std::chrono::hours(24 * 365)));
+  const auto end = e2b.pause_deadline(info.id);
+  object["endAt"] = json_io::format_time(end ? *end : info.expires_at.value_or(info.created + std::chrono::hours(24 * 365)));
   object["cpuCount"] = info.spec.limits.cpus ? static_cast<std::int64_t>(std::max(1.0, *info.spec.limits.cpus)) : 1;
   object["memoryMB"] = info.spec.limits.memory_bytes ? static_cast<std::int64_t>(*info.spec.limits.memory_bytes >> 20) : 0;
   object["diskSizeMB"] = 0;
   object["metadata"] = metadata_of(info.labels);
-  object["state"] = info.state == SandboxState::paused ? "paused" : "running";
+  object["state"] = paused_for_e2b(info) ? "paused" : "running";
+  object["lifecycle"] = lifecycle_json(info.labels);
   object["envdVersion"] = kEnvdVersion;
   object["volumeMounts"] = json::array{};
   return object;
@@ -120,8 +122,9 @@ std::map<std::string, std::string> string_map(const json::object& body, const ch
 
 OwnedSandbox sandbox_for(E2b& e2b, Context& context) {
   OwnedSandbox owned = e2b.service().find(context.caller, context.request().params.at("id"));
-  // An expired or stopped sandbox is gone as far as E2B is concerned (its timeout killed it).
-  if (!is_e2b_state(owned.handle->info().state))
+  // An expired or stopped sandbox is gone as far as E2B is concerned (its timeout killed it),
+  // but for one stopped by a filesystem-only auto-pause (lifecycle.hpp).
+  if (!alive_for_e2b(e2b.service().info(owned)))
     throw Error(Errc::not_found, "sandbox '" + owned.handle->id() + "' has ended");
   return owned;
 }
@@ -139,8 +142,6 @@ void create(E2b& e2b, Context& context) {
     throw Error(Errc::unsupported, "field 'volumeMounts': E2B volumes live in E2B's cloud; hutch serves none");
   if (const json::value* mcp = body.if_contains("mcp"); mcp && !mcp->is_null())
     throw Error(Errc::unsupported, "field 'mcp': the MCP gateway template is E2B's; hutch has none");
-  if (const json::value* pause = body.if_contains("autoPause"); pause && pause->is_bool() && pause->as_bool())
-    throw Error(Errc::unsupported, "field 'autoPause': pausing at the timeout instead of ending is not available yet");
   CreateRequest request;
   request.labels_field = "metadata";
   if (!e2b.is_template(template_id) && e2b.service().find_snapshot_backend(context.caller, template_id)) {
@@ -151,14 +152,19 @@ void create(E2b& e2b, Context& context) {
     else request.pool = chosen.pool;
   }
   for (const auto& [key, value] : string_map(body, "metadata")) {
-    if (key == kLabelTemplate)
-      throw Error(Errc::invalid_argument, "field 'metadata." + key + "': '" + kLabelTemplate + "' is hutch's own");
+    if (key.rfind(kLabelPrefix, 0) == 0)
+      throw Error(Errc::invalid_argument, "field 'metadata." + key + "': keys beginning '" + kLabelPrefix + "' are hutch's own");
     request.spec.labels[key] = value;
   }
   request.surface_labels[kLabelTemplate] = template_id;
   for (const auto& [key, value] : string_map(body, "envVars")) request.spec.env[key] = value;
-  request.spec.ttl = timeout_field(body, "timeout").value_or(Duration(kDefaultTimeoutSeconds * 1000));
+  const Duration timeout = timeout_field(body, "timeout").value_or(Duration(kDefaultTimeoutSeconds * 1000));
+  const Lifecycle lifecycle = lifecycle_field(body, timeout);
+  for (auto& [key, value] : lifecycle_labels(lifecycle)) request.surface_labels[key] = value;
+  // A timeout that pauses is this layer's (AutoPause); the backend's ttl would end the sandbox.
+  if (!lifecycle.pause_on_timeout) request.spec.ttl = timeout;
   OwnedSandbox owned = create_sandbox_for(e2b.service(), context.caller, std::move(request));
+  if (lifecycle.pause_on_timeout) e2b.apply_timeout(owned, timeout);
   try {
     e2b.ensure_default_user(*owned.handle);
   } catch (const Error&) {
@@ -215,19 +221,19 @@ void list(E2b& e2b, Context& context) {
   }
   json::array sandboxes;
   for (const SandboxInfo& info : e2b.service().list(caller, std::move(filter))) {
-    if (info.state == SandboxState::running ? !want_running : info.state == SandboxState::paused ? !want_paused : true) continue;
-    sandboxes.push_back(sandbox_json(info));
+    if (!alive_for_e2b(info) || (paused_for_e2b(info) ? !want_paused : !want_running)) continue;
+    sandboxes.push_back(sandbox_json(e2b, info));
   }
   respond(context, 200, sandboxes);
 }
 
-void get(E2b& e2b, Context& context) { respond(context, 200, sandbox_json(e2b.service().info(sandbox_for(e2b, context)))); }
+void get(E2b& e2b, Context& context) { respond(context, 200, sandbox_json(e2b, e2b.service().info(sandbox_for(e2b, context)))); }
 
 // An ended sandbox (its timeout passed) is removed too, and answered 404 as E2B does for it:
 // nothing else in E2B's API would ever remove it.
 void kill(E2b& e2b, Context& context) {
   OwnedSandbox owned = e2b.service().find(context.caller, context.request().params.at("id"));
-  const bool ended = !is_e2b_state(owned.handle->info().state);
+  const bool ended = !alive_for_e2b(e2b.service().info(owned));
   e2b.service().remove(owned);
   e2b.forget(owned.handle->id());
   if (ended) throw Error(Errc::not_found, "sandbox '" + owned.handle->id() + "' had ended; it is removed now");
@@ -238,36 +244,30 @@ void set_timeout(E2b& e2b, Context& context, const char* field) {
   const json::object body = read_body(context);
   const auto timeout = timeout_field(body, field);
   if (!timeout) throw Error(Errc::invalid_argument, std::string("field '") + field + "': required (seconds)");
-  OwnedSandbox owned = sandbox_for(e2b, context);
-  LifetimeUpdate update;
-  update.ttl = *timeout;
-  owned.handle->set_lifetime(update);
+  e2b.apply_timeout(sandbox_for(e2b, context), *timeout);
   context.exchange.respond(204, "application/json", "");
 }
 
 void pause(E2b& e2b, Context& context) {
   OwnedSandbox owned = sandbox_for(e2b, context);
-  if (owned.handle->info().state == SandboxState::paused)
+  if (paused_for_e2b(e2b.service().info(owned)))
     throw Error(Errc::state, "sandbox '" + owned.handle->id() + "' is already paused");
   owned.handle->pause();
+  e2b.disarm_timeout(owned.handle->id());
+  e2b.service().announce("paused", owned);
   context.exchange.respond(204, "application/json", "");
 }
 
 // resume and connect: a paused sandbox runs again (201), a running one is answered as it is
-// (200, connect only); a timeout in the body sets its lifetime from now.
+// (200, connect only); a timeout in the body counts from now (E2b::resume).
 void resume(E2b& e2b, Context& context, bool connect) {
   const json::object body = read_body(context);
   const auto timeout = timeout_field(body, "timeout");
   OwnedSandbox owned = sandbox_for(e2b, context);
-  const bool paused = owned.handle->info().state == SandboxState::paused;
-  if (!paused && !connect) throw Error(Errc::state, "sandbox '" + owned.handle->id() + "' is not paused");
-  if (paused) owned.handle->unpause();
-  if (timeout) {
-    LifetimeUpdate update;
-    update.ttl = *timeout;
-    owned.handle->set_lifetime(update);
-  }
-  respond(context, paused ? 201 : 200, created_json(e2b, owned));
+  const bool resumed = e2b.resume(owned, timeout);
+  if (!resumed && !connect) throw Error(Errc::state, "sandbox '" + owned.handle->id() + "' is not paused");
+  if (!resumed && timeout) e2b.apply_timeout(owned, *timeout);
+  respond(context, resumed ? 201 : 200, created_json(e2b, owned));
 }
 
 void metrics(E2b& e2b, Context& context) {
@@ -307,10 +307,7 @@ void fork_sandbox(E2b& e2b, Context& context) {
   for (std::int64_t i = 0; i < count; ++i) {
     try {
       OwnedSandbox copy = fork_sandbox_for(e2b.service(), context.caller, parent);
-      LifetimeUpdate update;
-      update.ttl = timeout;
-      copy.handle->set_lifetime(update);
-      e2b.service().watch(copy);
+      e2b.apply_timeout(copy, timeout);
       results.push_back(json::object{{"sandbox", created_json(e2b, copy)}});
     } catch (const Error& error) {
       results.push_back(json::object{{"error", error_json(error)}});

@@ -367,6 +367,72 @@ test('pause and resume through connect', async (t) => {
   });
 });
 
+// Waits (up to 10 s) until getInfo says `state`.
+async function untilState(sandboxId, state) {
+  let info;
+  for (let i = 0; i < 100; ++i) {
+    info = await Sandbox.getInfo(sandboxId, opts);
+    if (info.state === state) return info;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`sandbox ${sandboxId} is ${info.state}, not ${state}, 10 s on`);
+}
+
+test('lifecycle onTimeout pause: the timeout pauses, setTimeout moves it, autoResume traffic and connect resume it', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, { timeoutMs: 2000, lifecycle: { onTimeout: 'pause', autoResume: true } }, async (sandbox) => {
+    const info = await sandbox.getInfo();
+    assert.deepEqual(info.lifecycle, { onTimeout: 'pause', autoResume: true });
+    assert.deepEqual(info.metadata, {}, 'the lifecycle labels are not metadata');
+    assert.ok(info.endAt.getTime() - Date.now() <= 2000 && info.endAt.getTime() > Date.now() - 1000, `endAt ${info.endAt.toISOString()}`);
+    // A process that keeps memory state across the pause: a counter in a shell loop.
+    await sandbox.commands.run('echo started > /tmp/kept.txt');
+    const loop = await sandbox.commands.run('while true; do sleep 0.2; done', { background: true });
+    await sandbox.setTimeout(4000);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal((await Sandbox.getInfo(sandbox.sandboxId, opts)).state, 'running', 'setTimeout(4000) moved the pause');
+    await untilState(sandbox.sandboxId, 'paused');
+    assert.ok((await Sandbox.list({ ...opts, query: { state: ['paused'] } }).nextItems()).some((item) => item.sandboxId === sandbox.sandboxId));
+    // autoResume: envd traffic (a command) resumes it; the background command lived on.
+    assert.equal((await sandbox.commands.run('cat /tmp/kept.txt')).stdout, 'started\n');
+    assert.equal((await Sandbox.getInfo(sandbox.sandboxId, opts)).state, 'running');
+    assert.ok((await sandbox.commands.list()).some((process) => process.pid === loop.pid), 'the background command survived the pause');
+    // The resume granted the create's timeout again: it pauses again, and connect resumes it.
+    await untilState(sandbox.sandboxId, 'paused');
+    const connected = await Sandbox.connect(sandbox.sandboxId, { ...opts, timeoutMs: 60000 });
+    assert.equal((await connected.getInfo()).state, 'running');
+  });
+});
+
+test('lifecycle onTimeout pause: a service restarted after kill -9 still pauses the sandbox at a timeout', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, { timeoutMs: 3000, lifecycle: { onTimeout: 'pause' } }, async (sandbox) => {
+    await service.restartAfterKill();
+    opts = sdkOptions(service);
+    // The deadline was the killed service's; the new one grants the whole timeout again.
+    assert.equal((await Sandbox.getInfo(sandbox.sandboxId, opts)).state, 'running');
+    await untilState(sandbox.sandboxId, 'paused');
+  });
+});
+
+test('lifecycle onTimeout pause without memory: the timeout stops it, files stay, connect starts it again', async (t) => {
+  if (skipWithoutService(t)) return;
+  await withSandbox(t, { timeoutMs: 1000, lifecycle: { onTimeout: { action: 'pause', keepMemory: false } } }, async (sandbox) => {
+    assert.deepEqual((await sandbox.getInfo()).lifecycle, { onTimeout: 'pause', autoResume: false });
+    await sandbox.files.write('/tmp/kept.txt', 'on disk');
+    await untilState(sandbox.sandboxId, 'paused');
+    const connected = await Sandbox.connect(sandbox.sandboxId, { ...opts, timeoutMs: 60000 });
+    assert.equal((await connected.getInfo()).state, 'running');
+    assert.equal((await connected.commands.run('cat /tmp/kept.txt')).stdout, 'on disk');
+  });
+  // E2B's own refusals, and ours for a request the SDK would not send.
+  await assert.rejects(Sandbox.create({ ...opts, lifecycle: { onTimeout: 'kill', autoResume: true } }), /autoResume/);
+  const refused = await service.curl('POST', '/e2b/sandboxes', { headers: [`X-API-Key: ${opts.apiKey}`], validate: false,
+    json: { templateID: 'base', autoPause: true, autoPauseMemory: false, autoResume: { enabled: true } } });
+  assert.equal(refused.status, 400, refused.text);
+  assert.match(refused.json.message, /autoResume.*filesystem-only/);
+});
+
 test('refusals: unknown templates, a wrong key', async (t) => {
   if (skipWithoutService(t)) return;
   await assert.rejects(Sandbox.create('no-such-template', opts), /no-such-template.*serve\.e2b\.templates/s);
