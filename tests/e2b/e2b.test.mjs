@@ -506,6 +506,10 @@ test('fork: the copy has the parent\'s files and its own envd token, and is inde
       assert.equal((await copy.commands.run('cat /tmp/parent.txt')).stdout, 'changed in the fork');
       const info = await copy.getInfo();
       assert.ok(info.endAt.getTime() - Date.now() > 60000, 'the fork lives the timeout it was asked for');
+      // Listed like its parent, with the parent's metadata and template.
+      const listed = (await Sandbox.list(opts).nextItems()).find((item) => item.sandboxId === copy.sandboxId);
+      assert.ok(listed, 'Sandbox.list shows the fork');
+      assert.equal(listed.templateId, (await sandbox.getInfo()).templateId);
       // envd's token is the fork's own: the parent's is refused for the fork.
       assert.ok(copy.envdAccessToken && copy.envdAccessToken !== sandbox.envdAccessToken);
       const stat = (token) => fetch(`${opts.sandboxUrl}/filesystem.Filesystem/Stat`, {
