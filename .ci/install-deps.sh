@@ -19,6 +19,8 @@ packages=(
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.
   packages+=(docker.io docker-registry busybox-static bubblewrap procps)
+  # bench/network.sh's peer: iperf3 over a bare veth pair
+  packages+=(iperf3)
   # Podman's Docker-compatible service (the docker backend's second engine) and what its
   # containers need: an init for containers without the agent, rootless networking and storage.
   packages+=(podman catatonit slirp4netns fuse-overlayfs containernetworking-plugins curl)

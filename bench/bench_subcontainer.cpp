@@ -13,6 +13,11 @@
 //   BM_FsStat              Fs::stat on a warm Fs: the per-call floor
 //   BM_FsWriteRead4K       write then read back a 4 KiB file
 //   BM_FsReadThroughput    bytes/s of read_stream of a 64 MiB file
+//   BM_CreateNetwork/MODE  create alone (destroy untimed) with network none (0), bridge with
+//                          another bridge sandbox alive (1: the bridge and its table exist), or
+//                          bridge as the only one (2: each create makes the bridge and table,
+//                          each destroy removes them). Root only; bench/network.sh runs it in a
+//                          network namespace of its own and prints bridge minus none.
 // Every figure is wall-clock time (UseRealTime): the work happens in the sandbox's processes,
 // so this thread's CPU time would end MinTime runs late and inflate bytes/s.
 // State goes to $HUTCH_BENCH_STATE_DIR (default /tmp/hutch-bench); $HUTCH_BENCH_PLUGIN overrides the
@@ -31,6 +36,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -212,5 +218,23 @@ void BM_FsReadThroughput(benchmark::State& state) {
 BENCHMARK(BM_FsReadThroughput)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(20);
 
 }  // namespace
+
+void BM_CreateNetwork(benchmark::State& state) {
+  hutch::SandboxSpec spec;
+  spec.network = state.range(0) == 0 ? hutch::NetworkMode::none : hutch::NetworkMode::bridge;
+  std::optional<hutch::ScopedSandbox> keeper;
+  if (state.range(0) == 1) keeper.emplace(*backend(), spec);
+  std::vector<double> samples;
+  for (auto _ : state) {
+    const auto started = std::chrono::steady_clock::now();
+    hutch::ScopedSandbox sandbox(*backend(), spec);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    state.SetIterationTime(took.count());
+    samples.push_back(took.count() * 1000);
+  }
+  state.counters["p50_ms"] = percentile(samples, 0.50);
+  state.counters["p99_ms"] = percentile(samples, 0.99);
+}
+BENCHMARK(BM_CreateNetwork)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(200);
 
 BENCHMARK_MAIN();

@@ -23,6 +23,8 @@
 #include <hutch/workspace.hpp>
 
 #include <boost/json.hpp>
+
+#include <string_view>
 #include <spdlog/spdlog.h>
 
 #include <ctime>
@@ -57,8 +59,8 @@ void wait_until_removed(Context& context, const std::string& id, const Error& co
 }
 
 // DELETE <collection>/<name>. Gone already is fine; still in use (409) is logged at `level`
-// and kept, for a later prune.
-void delete_unless_in_use(Context& context, const char* collection, const std::string& name, const char* kind,
+// and kept, for a later prune. Returns false for one kept.
+bool delete_unless_in_use(Context& context, const char* collection, const std::string& name, const char* kind,
                           spdlog::level::level_enum level) {
   Request request;
   request.method = Method::delete_;
@@ -67,13 +69,18 @@ void delete_unless_in_use(Context& context, const char* collection, const std::s
   try {
     context.client->call(request);
   } catch (const Error& e) {
-    if (e.code() == Errc::not_found) return;
+    if (e.code() == Errc::not_found) return true;
+    // dockerd answers a second DELETE of an image another client removes at that moment
+    // (two prunes at once) with a 500 naming the image id it no longer finds: gone as well.
+    if (e.code() == Errc::backend && std::string_view(e.what()).find("unrecognized image ID") != std::string_view::npos)
+      return true;
     if (e.code() == Errc::state) {
       context.logger->log(level, "docker: {}", e.what());
-      return;
+      return false;
     }
     throw;
   }
+  return true;
 }
 
 // The workspace's mode and, for a persistent one, its volume: SandboxSpec::workspace, or the
@@ -203,9 +210,9 @@ std::optional<Error> state_refusal(Context& context, const std::string& id, cons
   return std::nullopt;
 }
 
-void remove_image(Context& context, const std::string& reference) {
+bool remove_image(Context& context, const std::string& reference) {
   // In use: a fork of the fork still uses it; prune retries later.
-  delete_unless_in_use(context, "/images", reference, "image", spdlog::level::info);
+  return delete_unless_in_use(context, "/images", reference, "image", spdlog::level::info);
 }
 
 void remove_volume(Context& context, const std::string& name) {

@@ -62,8 +62,9 @@ std::optional<Error> state_refusal(Context& context, const std::string& id, cons
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
 void remove_sandbox(Context& context, const std::string& id);
 
-// DELETE /images/{reference}. A missing image is fine; one still in use is logged and kept.
-void remove_image(Context& context, const std::string& reference);
+// DELETE /images/{reference}. A missing image is fine; one still in use is logged and kept
+// (returns false then, true when it is gone).
+bool remove_image(Context& context, const std::string& reference);
 
 // DELETE /volumes/{name}. A missing volume is fine; one still in use by a container is logged
 // and kept.

@@ -213,17 +213,7 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
       for (const auto& tag : tags->as_array())
         if (tag.is_string() && tag.as_string() != "<none>:<none>") references.emplace_back(tag.as_string());
     if (references.empty()) references.emplace_back(image.at("Id").as_string());
-    for (const auto& reference : references) {
-      Request remove;
-      remove.method = Method::delete_;
-      remove.target = Target("/images").segment(reference).str();
-      remove.what = "prune image '" + reference + "'";
-      try {
-        context_->client->call(remove);
-      } catch (const Error& e) {
-        if (e.code() != Errc::not_found && e.code() != Errc::state) throw;  // state: still used
-      }
-    }
+    for (const auto& reference : references) docker::remove_image(*context_, reference);  // one still used stays
   }
   return removed;
 }

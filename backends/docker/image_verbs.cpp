@@ -1,6 +1,8 @@
 // The image verbs of the docker backend; see image_verbs.hpp.
 #include "image_verbs.hpp"
 
+#include "containers.hpp"
+
 #include "engine/query.hpp"
 #include "engine_quirks.hpp"
 #include "images.hpp"
@@ -255,20 +257,11 @@ std::vector<std::string> prune_engine_images(Context& context) {
       if (recorded.contains(name) || labels.contains(label::kImported)) targets.push_back(name);
     if (targets.empty()) targets.push_back(info.id);  // an untagged import
     bool gone = true;
-    for (const auto& target : targets) {
-      Request request;
-      request.method = Method::delete_;
-      request.target = Target("/images").segment(target).str();
-      request.what = "prune image '" + target + "'";
-      try {
-        context.client->call(request);
-      } catch (const Error& e) {
-        if (e.code() != Errc::not_found && e.code() != Errc::state) throw;
-        context.logger->debug("image prune: kept {}: {}", target, e.what());  // used meanwhile
+    for (const auto& target : targets)
+      if (!remove_image(context, target)) {  // used meanwhile
         present.insert(target);
         gone = false;
       }
-    }
     for (const auto& name : info.names)
       if (std::find(targets.begin(), targets.end(), name) == targets.end()) present.insert(name), gone = false;
     if (gone) {
