@@ -30,6 +30,7 @@ fi
 
 ip link set lo up
 work=$(mktemp -d /tmp/hutch-netbench.XXXXXX)
+chmod 755 "$work"  # the sandboxes' mapped ids must reach their layers under it
 peer=
 cleanup() {
   [ -n "$peer" ] && kill "$peer" 2>/dev/null
