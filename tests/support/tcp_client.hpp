@@ -18,10 +18,13 @@
 namespace hutch::test {
 
 // What a connection to address:port reads until EOF (at most `timeout`), after writing `send`
-// and half-closing; nullopt when the connection is refused or cannot be made.
+// and, with `half_close`, shutting its sending side; nullopt when the connection is refused or
+// cannot be made. (busybox nc ends its connection when it reads EOF: a server of nc that
+// answers what it reads needs the client to keep its side open.)
 inline std::optional<std::string> tcp_exchange(const std::string& address, std::uint16_t port,
                                                const std::string& send = {},
-                                               std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+                                               std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                               bool half_close = true) {
   sockaddr_storage storage{};
   socklen_t size = 0;
   const bool v6 = address.find(':') != std::string::npos;
@@ -45,7 +48,7 @@ inline std::optional<std::string> tcp_exchange(const std::string& address, std::
     return std::nullopt;
   }
   if (!send.empty()) (void)!::write(fd, send.data(), send.size());
-  ::shutdown(fd, SHUT_WR);
+  if (half_close) ::shutdown(fd, SHUT_WR);
   std::string received;
   const auto give_up = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < give_up) {
@@ -63,10 +66,11 @@ inline std::optional<std::string> tcp_exchange(const std::string& address, std::
 // tcp_exchange, tried until it reads something non-empty (a server in a sandbox takes a moment
 // to listen) or `attempts` have passed; the last result.
 inline std::optional<std::string> tcp_exchange_when_up(const std::string& address, std::uint16_t port,
-                                                       const std::string& send = {}, int attempts = 100) {
+                                                       const std::string& send = {}, bool half_close = true,
+                                                       int attempts = 100) {
   std::optional<std::string> got;
   for (int i = 0; i < attempts; ++i) {
-    got = tcp_exchange(address, port, send, std::chrono::seconds(2));
+    got = tcp_exchange(address, port, send, std::chrono::seconds(2), half_close);
     if (got && !got->empty()) return got;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
