@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <utility>
 
@@ -77,12 +78,14 @@ PortForwarder PortForwarder::start(const std::filesystem::path& program, const s
   report_write.reset();
   const std::string report = read_report(report_read.get(), id);
   starter.reap();
-  std::string line = report.substr(0, report.find('\n'));
-  if (line.rfind("OK ", 0) != 0)
+  const std::string line = report.substr(0, report.find('\n'));
+  pid_t pid = 0;
+  if (line.rfind("OK ", 0) == 0) std::from_chars(line.data() + 3, line.data() + line.size(), pid);
+  if (pid <= 0)
     throw Error(Errc::backend, "sandbox " + id + ": the port forwarder failed: " +
                                    (line.rfind("ERR ", 0) == 0 ? line.substr(4) : "it exited without a word"));
   PortForwarder forwarder;
-  forwarder.pid_ = static_cast<pid_t>(std::stol(line.substr(3)));
+  forwarder.pid_ = pid;
   forwarder.pidfd_ = open_pidfd(forwarder.pid_);
   forwarder.start_time_ = process_start_time(forwarder.pid_);
   if (!forwarder.pidfd_ || forwarder.start_time_ == 0)
