@@ -1,4 +1,4 @@
-// The optional verbs on one sandbox: fork, snapshot, pause, unpause, stats. Each checks the
+// The optional verbs on one sandbox: fork, snapshot, pause, unpause, stats, port. Each checks the
 // owning backend's capabilities first (sandbox_lookup.hpp): with one backend to look in, an
 // unsupported verb fails before any engine is contacted.
 #include "command.hpp"
@@ -7,11 +7,13 @@
 
 #include <hutch/backend.hpp>
 #include <hutch/error.hpp>
+#include <hutch/ports.hpp>
 #include <hutch/units.hpp>
 
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace hutch::cli {
 
@@ -67,6 +69,46 @@ int stats(Session& session, const std::string& id) {
   return 0;
 }
 
+// `hutch port ID [SANDBOX_PORT[/PROTOCOL]]` (docker port): where the host reaches the
+// sandbox's published ports. Each line "80/tcp -> 127.0.0.1:32768 http://127.0.0.1:32768";
+// with a port, only the addresses it is bound to, one a line (for `curl $(hutch port ID 80)`).
+int port(Session& session, const std::string& id, const std::string& filter) {
+  std::optional<PortBinding> wanted;
+  if (!filter.empty()) {
+    try {
+      const PortMapping mapping = parse_port_mapping(filter);
+      if (mapping.host_port != 0 || mapping.host_ip != PortMapping{}.host_ip) throw Error(Errc::invalid_argument, "");
+      wanted = PortBinding{mapping.sandbox_port, {}, 0, mapping.protocol};
+    } catch (const Error&) {
+      throw Error(Errc::invalid_argument, "port: '" + filter + "' is not SANDBOX_PORT[/tcp|udp], like 80 or 53/udp");
+    }
+  }
+  std::vector<PortBinding> bindings;
+  for (auto& binding : find_sandbox_with(session, id, &Capabilities::ports, "port").handle->ports())
+    if (!wanted || (binding.sandbox_port == wanted->sandbox_port && binding.protocol == wanted->protocol))
+      bindings.push_back(std::move(binding));
+  if (wanted && bindings.empty())
+    throw Error(Errc::not_found, "sandbox " + id + " publishes no port " + std::to_string(wanted->sandbox_port) + "/" +
+                                     to_string(wanted->protocol) + " (or it is stopped); 'hutch port " + id +
+                                     "' lists what it publishes");
+  if (session.options.json) {
+    boost::json::array list;
+    for (const auto& binding : bindings) list.push_back(to_json(binding));
+    print_json(list);
+    return 0;
+  }
+  for (const auto& binding : bindings) {
+    if (wanted) {
+      std::cout << connect_address(binding) << '\n';
+      continue;
+    }
+    std::cout << binding.sandbox_port << '/' << to_string(binding.protocol) << " -> " << connect_address(binding);
+    if (auto url = http_url(binding)) std::cout << ' ' << *url;
+    std::cout << '\n';
+  }
+  return 0;
+}
+
 CLI::App* add_verb(CLI::App& app, const std::string& name, const std::string& description,
                    std::shared_ptr<std::string> id) {
   CLI::App* command = app.add_subcommand(name, description);
@@ -101,6 +143,12 @@ void register_sandbox_verb_commands(CLI::App& app, Session& session, CommandTabl
   auto stats_id = std::make_shared<std::string>();
   table.add(add_verb(app, "stats", "cpu, memory and process counts of a sandbox", stats_id),
             [&session, stats_id] { return stats(session, *stats_id); });
+
+  auto port_id = std::make_shared<std::string>();
+  auto port_filter = std::make_shared<std::string>();
+  CLI::App* port_command = add_verb(app, "port", "where the host reaches a sandbox's published ports (--publish)", port_id);
+  port_command->add_option("SANDBOX_PORT", *port_filter, "only this port: SANDBOX_PORT[/tcp|udp]; prints its addresses");
+  table.add(port_command, [&session, port_id, port_filter] { return port(session, *port_id, *port_filter); });
 }
 
 }  // namespace hutch::cli

@@ -1,6 +1,7 @@
 #include "create_options.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/ports.hpp>
 #include <hutch/service_labels.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/spec_policy.hpp>
@@ -48,6 +49,12 @@ void add_create_options(CLI::App& command, CreateOptions& options) {
   command.add_option("--pids", options.pids, "maximum number of processes, or unlimited (default: 1024)");
   command.add_option("--network", options.network, "none, host or bridge");
   add_egress_options(command, options.egress);
+  command
+      .add_option("-p,--publish", options.publish,
+                  "[HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp]: publish a port of the sandbox on the host "
+                  "(bridge network; HOST_IP 127.0.0.1 unless given, HOST_PORT 0 for a free one; see "
+                  "'hutch port') (repeatable)")
+      ->allow_extra_args(false);
   command
       .add_option("--mount", options.mounts,
                   "type=volume|bind|tmpfs|assets|pointer|backup,src=...,dst=...[,ro]"
@@ -137,7 +144,8 @@ void refuse_with_pool(const CreateOptions& options) {
       {"--mount", !options.mounts.empty()},         {"--label", !options.labels.empty()},
       {"--stop-grace", options.stop_grace.has_value()}, {"--read-only", options.read_only},
       {"--max-file-bytes", options.max_file_bytes.has_value()}, {"--workspace", options.workspace.has_value()},
-      {"--entrypoint", options.entrypoint.has_value()}, {"--allow-net/--deny-net", !options.egress.empty()}};
+      {"--entrypoint", options.entrypoint.has_value()}, {"--allow-net/--deny-net", !options.egress.empty()},
+      {"--publish", !options.publish.empty()}};
   for (const auto& [option, given] : shaping)
     if (given)
       throw Error(Errc::invalid_argument, std::string(option) + ": a sandbox of pool '" + *options.pool +
@@ -191,6 +199,8 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config, const 
                      : defaults.network;
   spec.read_only_root = options.read_only || defaults.read_only_root;
   spec.egress = options.egress;
+  for (const auto& port : options.publish)
+    spec.ports.push_back(parse_option("--publish", [&] { return parse_port_mapping(port); }));
 
   for (const auto& file : options.files) spec.files.push_back(parse_option("--file", [&] { return parse_file_option(file); }));
   if (options.max_file_bytes)
@@ -201,6 +211,8 @@ SandboxSpec make_spec(const CreateOptions& options, const Config& config, const 
   spec = merge_defaults(std::move(spec), defaults);
   // Only when neither the option nor [defaults] image named one does the command choose.
   spec = apply_config_policy(std::move(spec), config, command);
+  // Before validate(spec), to name the option: the spec's network is known by now.
+  parse_option("--publish", [&] { validate_ports(spec.ports, spec.network); });
   validate(spec);
   return spec;
 }

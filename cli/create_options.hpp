@@ -35,6 +35,7 @@ struct CreateOptions {
   std::optional<std::string> entrypoint;  // "" clears the image's
   // --allow-net / --deny-net, in the order given on the command line (the first match wins).
   std::vector<EgressRule> egress;
+  std::vector<std::string> publish;  // [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp]
   // A warm pool of the service (--host): carried to the remote backend as the spec label
   // hutch.pool, which it sends as the request's "pool" (no SandboxSpec field of its own).
   std::optional<std::string> pool;

@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <hutch/ports.hpp>
 #include <hutch/spec.hpp>
 #include <hutch/spec_json.hpp>
 #include <hutch/units.hpp>
@@ -65,7 +66,7 @@ json::object to_json(const SandboxSpec& spec) {
   object["stop_grace_ms"] = optional_ms(spec.stop_grace);
   object["read_only_root"] = spec.read_only_root;
   json::array ports;
-  for (std::uint16_t port : spec.ports) ports.emplace_back(port);
+  for (const auto& port : spec.ports) ports.emplace_back(format_port_mapping(port));
   object["ports"] = std::move(ports);
   json::array egress;
   for (const auto& rule : spec.egress)

@@ -23,7 +23,7 @@ void Handle::start() { throw_unsupported(backend_name(), "start"); }
 void Handle::set_lifetime(const LifetimeUpdate&) { throw_unsupported(backend_name(), "set_lifetime"); }
 void Handle::set_egress(const std::vector<EgressRule>&) { throw_unsupported(backend_name(), "set_egress"); }
 Stats Handle::stats() { throw_unsupported(backend_name(), "stats"); }
-std::vector<PortBinding> Handle::ports() { return {}; }
+std::vector<PortBinding> Handle::ports() { throw_unsupported(backend_name(), "ports"); }
 int Handle::connect_port(std::uint16_t) { throw_unsupported(backend_name(), "connect_port"); }
 MainCommandInfo Handle::launch(const ExecRequest&) { throw_unsupported(backend_name(), "launch"); }
 void Handle::logs(const std::function<bool(std::string_view)>&, bool) { throw_unsupported(backend_name(), "logs"); }

@@ -2,6 +2,7 @@
 // the config and every backend.
 #include <hutch/error.hpp>
 #include <hutch/fs.hpp>
+#include <hutch/ports.hpp>
 #include <hutch/sandbox_files.hpp>
 #include <hutch/workspace.hpp>
 #include <hutch/service_labels.hpp>
@@ -211,11 +212,7 @@ void validate(const SandboxSpec& spec) {
     for (std::size_t i = 0; i < spec.entrypoint->size(); ++i)
       if (has_nul((*spec.entrypoint)[i])) invalid("entrypoint[" + std::to_string(i) + "] contains a NUL byte");
 
-  std::set<std::uint16_t> ports;
-  for (auto port : spec.ports) {
-    if (port == 0) invalid("port 0 cannot be published");
-    if (!ports.insert(port).second) invalid("port " + std::to_string(port) + " is listed twice");
-  }
+  validate_ports(spec.ports, spec.network);
 
   validate_files(spec.files);
   if (spec.max_file_bytes && *spec.max_file_bytes == 0) invalid("max_file_bytes must be greater than zero");

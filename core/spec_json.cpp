@@ -54,6 +54,16 @@ json::array egress_array(const std::vector<EgressRule>& rules) {
   return egress;
 }
 
+// A mapping with nothing but its sandbox port given (127.0.0.1, a free host port, tcp) is
+// written as that port alone: the form the API had before mappings, which older readers take.
+json::value port_json(const PortMapping& mapping) {
+  if (mapping == PortMapping{.sandbox_port = mapping.sandbox_port}) return mapping.sandbox_port;
+  return json::object{{"host_ip", mapping.host_ip},
+                      {"host_port", mapping.host_port},
+                      {"sandbox_port", mapping.sandbox_port},
+                      {"protocol", to_string(mapping.protocol)}};
+}
+
 }  // namespace
 
 std::string spec_to_json(const SandboxSpec& spec) {
@@ -92,7 +102,7 @@ std::string spec_to_json(const SandboxSpec& spec) {
   object["detached"] = spec.detached;
   object["ephemeral"] = spec.ephemeral;
   json::array ports;
-  for (auto port : spec.ports) ports.push_back(port);
+  for (const auto& port : spec.ports) ports.push_back(port_json(port));
   object["ports"] = std::move(ports);
   if (!spec.egress.empty()) object["egress"] = egress_array(spec.egress);
   json::array files;
@@ -183,6 +193,25 @@ EgressRule read_egress_rule(const json_io::ObjectReader& r, bool strict) {
   return rule;
 }
 
+// One entry of "ports": a sandbox port alone (published on a free port of 127.0.0.1, tcp), or
+// a mapping object whose fields default the same way.
+PortMapping read_port(const json::value& value, const std::string& field, bool strict, Errc code) {
+  PortMapping mapping;
+  if (!value.is_object()) {
+    mapping.sandbox_port = static_cast<std::uint16_t>(json_io::ObjectReader::integer_value(value, field, 1, 65535, code));
+    return mapping;
+  }
+  const auto m = json_io::ObjectReader::of(value, field, code);
+  mapping.host_ip = m.string("host_ip").value_or(mapping.host_ip);
+  mapping.host_port = static_cast<std::uint16_t>(m.integer("host_port", 0, 65535).value_or(0));
+  const auto sandbox_port = m.integer("sandbox_port", 1, 65535);
+  if (!sandbox_port) m.fail("sandbox_port", "missing: the port inside the sandbox (1 to 65535)");
+  mapping.sandbox_port = static_cast<std::uint16_t>(*sandbox_port);
+  mapping.protocol = parsed_field(m, "protocol", m.string("protocol").value_or("tcp"), parse_port_protocol);
+  if (strict) m.reject_unknown();
+  return mapping;
+}
+
 // The "egress" array of `object` (a spec, or a PATCH's body), absent: none.
 std::vector<EgressRule> read_egress(const json_io::ObjectReader& object, bool strict, Errc code) {
   std::vector<EgressRule> rules;
@@ -221,8 +250,7 @@ SandboxSpec read_spec(const json::value& document, bool strict, Errc code) {
   spec.ephemeral = object.boolean("ephemeral").value_or(false);
   if (const json::array* ports = object.array("ports"))
     for (std::size_t i = 0; i < ports->size(); ++i)
-      spec.ports.push_back(static_cast<std::uint16_t>(
-          json_io::ObjectReader::integer_value((*ports)[i], "ports[" + std::to_string(i) + "]", 1, 65535, code)));
+      spec.ports.push_back(read_port((*ports)[i], object.field("ports") + "[" + std::to_string(i) + "]", strict, code));
   spec.egress = read_egress(object, strict, code);
   if (const json::array* files = object.array("files"))
     for (std::size_t i = 0; i < files->size(); ++i)

@@ -71,6 +71,14 @@ MountType parse_mount_type(const std::string& text) {
                                           "pointer, backup");
 }
 
+const char* to_string(PortProtocol protocol) noexcept { return protocol == PortProtocol::udp ? "udp" : "tcp"; }
+
+PortProtocol parse_port_protocol(const std::string& text) {
+  for (auto protocol : {PortProtocol::tcp, PortProtocol::udp})
+    if (text == to_string(protocol)) return protocol;
+  throw Error(Errc::invalid_argument, "protocol '" + text + "' is not one of: tcp, udp");
+}
+
 std::string describe(const Capabilities& capabilities) {
   std::string text;
   auto add = [&](bool has, const char* name) {

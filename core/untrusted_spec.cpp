@@ -1,5 +1,6 @@
 // The fields an untrusted client may not set (see <hutch/untrusted_spec.hpp>).
 #include <hutch/error.hpp>
+#include <hutch/ports.hpp>
 #include <hutch/untrusted_spec.hpp>
 
 #include <string>
@@ -13,6 +14,13 @@ void refuse_host_only_fields(const SandboxSpec& spec) {
     throw Error(Errc::invalid_argument, field + ".source ('" + spec.files[i].source +
                                              "') names a host file: only a local caller may use it; send the bytes as " +
                                              field + ".content");
+  }
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    const std::string& address = spec.ports[i].host_ip;
+    if (is_loopback_address(address)) continue;
+    throw Error(Errc::invalid_argument, "ports[" + std::to_string(i) + "].host_ip ('" + address +
+                                            "') would publish on the host's network: only a local caller may; leave it "
+                                            "out for 127.0.0.1");
   }
 }
 

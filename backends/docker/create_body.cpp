@@ -3,6 +3,7 @@
 #include "sandbox_agent.hpp"
 
 #include <hutch/error.hpp>
+#include <hutch/ports.hpp>
 
 #include <boost/json.hpp>
 
@@ -191,14 +192,18 @@ json::object make_create_body(const CreatePlan& plan) {
     if (spec.network != NetworkMode::bridge)
       refuse("ports", "publishing ports needs network = \"bridge\" (the sandbox has \"" +
                           std::string(network_mode(spec.network)) + "\")");
+    // docker -p: "<port>/<protocol>" keys; several host bindings of one sandbox port share a key.
     json::object exposed;
     json::object bindings;
-    for (auto port : spec.ports) {
-      if (port == 0) refuse("ports", "port 0 is not a port");
-      std::string key = std::to_string(port) + "/tcp";
+    for (const auto& port : spec.ports) {
+      if (auto problem = port_mapping_problem(port)) refuse("ports", *problem);
+      std::string key = std::to_string(port.sandbox_port) + "/" + to_string(port.protocol);
       exposed[key] = json::object{};
-      // An empty HostPort asks the daemon for a random free port.
-      bindings[key] = json::array{json::object{{"HostIp", "127.0.0.1"}, {"HostPort", ""}}};
+      // HostPort "" asks the engine for a free port; it keeps it while the container runs.
+      const std::string host_port = port.host_port == 0 ? "" : std::to_string(port.host_port);
+      json::value& list = bindings[key];
+      if (!list.is_array()) list = json::array{};
+      list.as_array().push_back(json::object{{"HostIp", port.host_ip}, {"HostPort", host_port}});
     }
     body["ExposedPorts"] = std::move(exposed);
     host["PortBindings"] = std::move(bindings);

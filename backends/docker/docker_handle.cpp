@@ -28,6 +28,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
+#include <map>
 #include <limits>
 
 namespace hutch::docker {
@@ -428,6 +430,37 @@ int DockerHandle::connect_port(std::uint16_t port) {
   });
 }
 
+namespace {
+
+// The engine's bindings of one "<port>/<protocol>" key (NetworkSettings.Ports): which one is
+// `mapping`'s. The engine writes an address it binds on all of them as "0.0.0.0" or "::" (and
+// Podman sometimes as ""); a fixed host port must match too.
+const json::object* binding_of(const PortMapping& mapping, const json::array& bindings, std::vector<bool>& taken) {
+  auto address_of = [](const json::object& binding) {
+    const auto* ip = binding.if_contains("HostIp");
+    std::string address = ip && ip->is_string() ? std::string(ip->as_string()) : "";
+    return address.empty() ? std::string("0.0.0.0") : address;
+  };
+  auto port_of = [](const json::object& binding) {
+    const auto* port = binding.if_contains("HostPort");
+    return port && port->is_string() ? std::string(port->as_string()) : "";
+  };
+  const std::string wanted_port = mapping.host_port == 0 ? "" : std::to_string(mapping.host_port);
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::size_t i = 0; i < bindings.size(); ++i) {
+      if (taken[i] || !bindings[i].is_object()) continue;
+      const auto& binding = bindings[i].as_object();
+      if (!wanted_port.empty() && port_of(binding) != wanted_port) continue;
+      // First the binding on the address asked for, then (an engine that rewrote it) any.
+      if (pass == 0 && address_of(binding) != mapping.host_ip) continue;
+      taken[i] = true;
+      return &binding;
+    }
+  return nullptr;
+}
+
+}  // namespace
+
 std::vector<PortBinding> DockerHandle::ports() {
   check_alive();
   auto inspect = while_sandbox_exists(id_, [&] { return inspect_container(*context_, id_); });
@@ -435,24 +468,31 @@ std::vector<PortBinding> DockerHandle::ports() {
   const auto* settings = object_at(inspect, "NetworkSettings");
   const auto* ports = settings ? object_at(*settings, "Ports") : nullptr;
   if (ports == nullptr) return out;
-  for (const auto& [key, bindings] : *ports) {
-    if (!bindings.is_array()) continue;
-    std::string name(key);
-    auto slash = name.find('/');
-    if (slash != std::string::npos && name.substr(slash + 1) != "tcp") continue;
-    auto container_port = static_cast<std::uint16_t>(std::stoi(name.substr(0, slash)));
-    for (const auto& binding : bindings.as_array()) {
-      const auto& b = binding.as_object();
-      PortBinding port;
-      port.container_port = container_port;
-      port.host_address = std::string(b.at("HostIp").as_string());
-      port.host_port = static_cast<std::uint16_t>(std::stoi(std::string(b.at("HostPort").as_string())));
-      out.push_back(port);
+  // Per key, which of the engine's bindings a mapping has claimed already.
+  std::map<std::string, std::vector<bool>> taken;
+  for (const auto& mapping : spec_.ports) {
+    const std::string key = std::to_string(mapping.sandbox_port) + "/" + to_string(mapping.protocol);
+    const auto* bindings = ports->if_contains(key);
+    if (bindings == nullptr || !bindings->is_array()) continue;  // stopped: nothing bound
+    auto& claimed = taken[key];
+    claimed.resize(bindings->as_array().size());
+    const json::object* binding = binding_of(mapping, bindings->as_array(), claimed);
+    if (binding == nullptr) continue;
+    PortBinding port;
+    port.sandbox_port = mapping.sandbox_port;
+    port.protocol = mapping.protocol;
+    const auto* ip = binding->if_contains("HostIp");
+    port.host_address = ip && ip->is_string() && !ip->as_string().empty() ? std::string(ip->as_string()) : mapping.host_ip;
+    const auto* host_port = binding->if_contains("HostPort");
+    unsigned number = 0;
+    if (host_port && host_port->is_string()) {
+      const std::string text(host_port->as_string());
+      std::from_chars(text.data(), text.data() + text.size(), number);
     }
+    if (number == 0 || number > 65535) continue;  // not bound (yet)
+    port.host_port = static_cast<std::uint16_t>(number);
+    out.push_back(std::move(port));
   }
-  std::sort(out.begin(), out.end(), [](const PortBinding& a, const PortBinding& b) {
-    return a.container_port < b.container_port;
-  });
   return out;
 }
 

@@ -82,6 +82,8 @@ std::shared_ptr<Handle> RemoteBackend::create(const SandboxSpec& spec) {
   // would make a volume this client could neither list nor remove.
   if (!spec.workspace.empty() && spec.workspace != kWorkspaceEphemeral && spec.workspace != kWorkspaceNone)
     throw_unsupported(name_, "a named workspace volume ('" + spec.workspace + "')");
+  // Capabilities::ports is false here: the API does not say where the service bound them.
+  if (!spec.ports.empty()) throw_unsupported(name_, "published ports (--publish)");
   json::value body = json_io::spec_json(with_sources_of(spec));
   if (auto pool = spec.labels.find(kLabelPool); pool != spec.labels.end()) {
     // `--pool NAME` (the CLI's spec label): a ready sandbox of the service's pool, with only

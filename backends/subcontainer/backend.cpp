@@ -108,7 +108,7 @@ Capabilities SubcontainerBackend::capabilities() const {
   const bool has_cgroups = !runtime_->rootless || runtime_->delegated_cgroups;
   caps.pause = has_cgroups;  // needs a freezer
   caps.stdin = true;
-  caps.ports = false;
+  caps.ports = runtime_->network != nullptr;  // published on a bridge network only
   caps.connect_port = true;
   caps.tty = true;
   caps.stats = has_cgroups;

@@ -89,6 +89,8 @@ BackendConfig read_backend_config(const PluginContext& context) {
   }
   config.helper = default_helper_path();
   if (auto v = table.get_string("helper")) config.helper = *v;
+  config.port_forwarder = config.helper.parent_path() / "hutch-port-forwarder";
+  if (auto v = table.get_string("port_forwarder")) config.port_forwarder = *v;
   table.reject_unknown_keys();
   return config;
 }

@@ -46,6 +46,8 @@ struct BackendConfig {
   // host's own process creation to seconds), at the price of slow sandboxes on a busy host.
   std::uint32_t cpu_weight = 100;
   std::filesystem::path helper;         // the hutch-subcontainer-helper executable
+  // The hutch-port-forwarder executable (published ports); default: next to the helper.
+  std::filesystem::path port_forwarder;
   // Where ephemeral sandboxes (`hutch run`) keep their directory: "auto" (a tmpfs, see
   // ephemeral_dir.hpp), a path, or "" for the state dir.
   std::string ephemeral_dir = "auto";

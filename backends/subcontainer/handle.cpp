@@ -7,6 +7,7 @@
 #include "fork_factory.hpp"
 #include "leader_files.hpp"
 #include "lifecycle.hpp"
+#include "network/port_forwarder_process.hpp"
 #include "sandbox_fs/client.hpp"
 
 #include <hutch/error.hpp>
@@ -286,6 +287,20 @@ Stats SubcontainerHandle::stats() {
   stats.cpu_percent = 100.0 * static_cast<double>(stats.cpu_usage_ns - std::min(stats.cpu_usage_ns, first.cpu_usage_ns)) /
                       static_cast<double>(std::chrono::nanoseconds(kWindow).count());
   return stats;
+}
+
+std::vector<PortBinding> SubcontainerHandle::ports() {
+  std::lock_guard lock(mutex_);
+  if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
+  if (!runtime_->network)
+    throw_unsupported(backend_name(), "published ports (they need network \"bridge\", which needs root)");
+  // As saved now: another process may have stopped or started it since.
+  reload_record();
+  // Bound while its forwarder holds them: not while stopped (the record keeps the last
+  // bindings for the next start), nor once the forwarder is gone.
+  if (!leader_alive(record_) || !network::port_forwarder_alive(record_.forwarder_pid, record_.forwarder_start))
+    return {};
+  return record_.published;
 }
 
 void SubcontainerHandle::stop() {

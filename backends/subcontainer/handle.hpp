@@ -42,6 +42,7 @@ class SubcontainerHandle final : public Handle, public std::enable_shared_from_t
   void set_lifetime(const LifetimeUpdate& update) override;
   void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
+  std::vector<PortBinding> ports() override;
   int connect_port(std::uint16_t port) override;
   void destroy() override;
   std::shared_ptr<ForkFactory> fork_factory() override;

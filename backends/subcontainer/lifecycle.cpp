@@ -4,6 +4,8 @@
 #include "file_lock.hpp"
 #include "ephemeral_dir.hpp"
 #include "helper_launch.hpp"
+#include "network/port_forwarder_process.hpp"
+#include "network/published_ports.hpp"
 #include "plan_format.hpp"
 #include "plan_writer.hpp"
 #include "sandbox_record.hpp"
@@ -237,12 +239,34 @@ ExitingChild start_leader(PendingHelper& helper, SandboxRecord& record, const Sa
 }
 
 // A bridge sandbox's leader runs: its network namespace gets its interface before anything
-// else runs there (commands come only once create or start has returned).
-void connect_network(const Runtime& runtime, const SandboxRecord& record) {
-  if (record.spec.network != NetworkMode::bridge) return;
+// else runs there (commands come only once create or start has returned); then its published
+// ports are bound on the host and held by a forwarder, which the returned object owns until
+// the caller has saved the record (which names it) and releases it. `previous`: the bindings
+// of its last start, whose picked ports it gets again where they are free.
+network::PortForwarder connect_network(const Runtime& runtime, SandboxRecord& record,
+                                       const std::vector<PortBinding>& previous = {}) {
+  record.published.clear();
+  record.forwarder_pid = 0;
+  record.forwarder_start = 0;
+  if (record.spec.network != NetworkMode::bridge) return {};
   const auto address = runtime.network->attach(record.id, record.leader_pid, record.spec.egress);
   runtime.log->debug("sandbox {}: bridge {} address {}", record.id, runtime.network->settings().bridge,
                      network::format_ipv4(address));
+  if (record.spec.ports.empty()) return {};
+  network::HostPorts host = network::bind_host_ports(record.spec.ports, previous, record.id);
+  auto forwarder = network::PortForwarder::start(runtime.config.port_forwarder, record.id, record.leader_pid, address,
+                                                 record.spec.ports, host.sockets);
+  record.published = std::move(host.bindings);
+  record.forwarder_pid = forwarder.pid();
+  record.forwarder_start = forwarder.start_time();
+  return forwarder;
+}
+
+// Ends the forwarder the record names, if it still runs; its host ports are free on return.
+void end_port_forwarder(SandboxRecord& record) {
+  network::PortForwarder::adopt(record.forwarder_pid, record.forwarder_start);
+  record.forwarder_pid = 0;
+  record.forwarder_start = 0;
 }
 
 }  // namespace
@@ -293,6 +317,8 @@ void stop_sandbox(const Runtime& runtime, SandboxRecord& record) {
   record.stopped = true;
   save_record(paths.record, record);
   stop_leader(record, stop_grace(runtime, record.spec));
+  // Its bindings stay in the record, for the next start to bind the same ports again.
+  end_port_forwarder(record);
   // Its address stays for the next start; the host end of its veth goes.
   if (runtime.network && record.spec.network == NetworkMode::bridge)
     if (auto failure = runtime.network->detach(record.id); !failure.empty())
@@ -341,11 +367,15 @@ ExitingChild start_sandbox(const Runtime& runtime, SandboxRecord& record) {
     record.stopped = false;
     ExitingChild started = start_leader(helper, record, paths);
     runtime.log->debug("sandbox {}: started again, leader pid {}", record.id, record.leader_pid);
-    connect_network(runtime, record);
+    const std::vector<PortBinding> previous = record.published;
+    network::PortForwarder forwarder = connect_network(runtime, record, previous);
+    save_record(paths.record, record);
+    forwarder.release();
     return started;
   } catch (...) {
     // Left stopped, as it was: a later start may succeed.
     if (leader_alive(record)) stop_leader(record, Duration(0));
+    end_port_forwarder(record);
     if (cgroup) cgroup->remove();
     record.cgroup_version = 0;
     record.cgroup_dirs.clear();
@@ -370,9 +400,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   if (spec.network == NetworkMode::bridge && !runtime->network)
     throw Error(Errc::unsupported, "subcontainer: network \"bridge\" needs root (rootless bridge networking "
                                    "is not done yet); use \"none\" or \"host\"");
-  if (!spec.ports.empty())
-    throw Error(Errc::unsupported, "subcontainer: publishing ports is not supported yet; "
-                                   "use network \"host\" and listen on a free port instead");
+  // validate() has refused ports without network "bridge", which needs root (above).
   if (spec.image.empty()) spec.image = "host";
   // Before anything is made: a pull may take minutes and may fail.
   const std::string image_ref = runtime->puller->ensure(spec.image);
@@ -458,8 +486,11 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   write_plan(paths.plan, plan);
   ExitingChild started = start_leader(helper, record, paths);
   runtime->log->debug("sandbox {}: started, leader pid {}", id, record.leader_pid);
-  connect_network(*runtime, record);
+  // Declared after the rollback: on failure it is ended first.
+  network::PortForwarder forwarder = connect_network(*runtime, record);
+  if (record.forwarder_pid != 0) save_record(paths.record, record);
   rollback.dismiss();
+  forwarder.release();
   auto handle = std::make_shared<SubcontainerHandle>(runtime, std::move(record));
   handle->adopt_helper(std::move(started));
   return handle;
@@ -487,6 +518,8 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
       }
     }
     stop_leader(*record, stop_grace(runtime, record->spec));
+    // It ends with the leader by itself; ended here too, so that the ports are free on return.
+    end_port_forwarder(*record);
     if (cgroup) cgroup->remove();
   }
   // After its leader: nothing in the sandbox uses the address any more. Also without a record

@@ -5,6 +5,8 @@
 #include <hutch/error.hpp>
 #include <hutch/spec_json.hpp>
 
+#include "values_json.hpp"
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -90,6 +92,15 @@ void save_record(const std::filesystem::path& file, const SandboxRecord& record)
   object["stopped"] = record.stopped;
   object["ttl_deadline_ms"] = record.ttl_deadline_ms;
   object["idle_timeout_ms"] = record.idle_timeout_ms;
+  if (!record.published.empty()) {
+    json::array published;
+    for (const auto& binding : record.published) published.push_back(json_io::to_json(binding));
+    object["published"] = std::move(published);
+  }
+  if (record.forwarder_pid != 0) {
+    object["forwarder_pid"] = record.forwarder_pid;
+    object["forwarder_start"] = record.forwarder_start;
+  }
   std::string text = json::serialize(object);
 
   write_sandbox_file(file, text, record.id);
@@ -131,6 +142,10 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
       record.idle_timeout_ms = json::value_to<std::int64_t>(*v);
     else if (record.spec.idle_timeout)
       record.idle_timeout_ms = record.spec.idle_timeout->count();
+    if (auto* v = o.if_contains("published"))
+      for (const auto& binding : v->as_array()) record.published.push_back(json_io::port_binding_from_json(binding));
+    if (auto* v = o.if_contains("forwarder_pid")) record.forwarder_pid = json::value_to<pid_t>(*v);
+    if (auto* v = o.if_contains("forwarder_start")) record.forwarder_start = json::value_to<std::uint64_t>(*v);
     return record;
   } catch (const std::exception& e) {
     throw Error(Errc::backend, "sandbox " + id + ": state file " + file.string() +

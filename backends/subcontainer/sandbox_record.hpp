@@ -64,6 +64,12 @@ struct SandboxRecord {
   // changed by Handle::set_lifetime.
   std::int64_t ttl_deadline_ms = 0;  // unix epoch
   std::int64_t idle_timeout_ms = 0;
+  // While it runs: where its published ports (spec.ports) are bound (Handle::ports), and the
+  // forwarder that holds them (network/port_forwarder_process.hpp), which whoever stops or
+  // destroys the sandbox ends. Empty and 0 while stopped, and without published ports.
+  std::vector<PortBinding> published;
+  pid_t forwarder_pid = 0;
+  std::uint64_t forwarder_start = 0;  // its start time, against pid reuse
 };
 
 void save_record(const std::filesystem::path& file, const SandboxRecord& record);

@@ -115,6 +115,21 @@ Stats stats_from_json(const json::value& document) {
   return stats;
 }
 
+PortBinding port_binding_from_json(const json::value& document) {
+  const auto fields = ObjectReader::of(document, "", kCode);
+  PortBinding binding;
+  binding.sandbox_port = static_cast<std::uint16_t>(fields.integer("sandbox_port", 0, 65535).value_or(0));
+  binding.host_address = fields.string("host_address").value_or("");
+  binding.host_port = static_cast<std::uint16_t>(fields.integer("host_port", 0, 65535).value_or(0));
+  const std::string protocol = fields.string("protocol").value_or("tcp");
+  try {
+    binding.protocol = parse_port_protocol(protocol);
+  } catch (const Error& error) {
+    fields.fail("protocol", error.what());
+  }
+  return binding;
+}
+
 SnapshotInfo snapshot_from_json(const json::value& document) {
   const auto fields = ObjectReader::of(document, "", kCode);
   SnapshotInfo snapshot;

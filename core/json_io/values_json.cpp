@@ -1,5 +1,6 @@
 #include "values_json.hpp"
 
+#include <hutch/ports.hpp>
 #include <hutch/spec_json.hpp>
 
 #include <ctime>
@@ -131,6 +132,16 @@ json::object to_json(const DirEntry& entry) {
   json::object object = to_json(entry.stat);
   object["name"] = entry.name;
   return object;
+}
+
+json::object to_json(const PortBinding& binding) {
+  const auto url = http_url(binding);
+  return {{"sandbox_port", binding.sandbox_port},
+          {"host_address", binding.host_address},
+          {"host_port", binding.host_port},
+          {"protocol", to_string(binding.protocol)},
+          {"address", connect_address(binding)},
+          {"url", url ? json::value(*url) : json::value(nullptr)}};
 }
 
 }  // namespace hutch::json_io

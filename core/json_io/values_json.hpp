@@ -31,6 +31,9 @@ std::string format_time(std::chrono::system_clock::time_point time);
 
 boost::json::object to_json(const Capabilities& capabilities);
 boost::json::object to_json(const Stats& stats);
+// {"sandbox_port","host_address","host_port","protocol","address","url"}: address and url
+// (null for udp) are where a client connects (hutch::connect_address, hutch::http_url).
+boost::json::object to_json(const PortBinding& binding);
 boost::json::object to_json(const SnapshotInfo& snapshot);
 boost::json::object to_json(const MainCommandInfo& main);
 boost::json::object to_json(const ImageDefaults& defaults);  // as hutch::defaults_to_json writes it
@@ -56,6 +59,7 @@ Capabilities capabilities_from_json(const boost::json::value& document);
 MainCommandInfo main_command_from_json(const boost::json::value& document);
 SandboxInfo sandbox_info_from_json(const boost::json::value& document);
 Stats stats_from_json(const boost::json::value& document);
+PortBinding port_binding_from_json(const boost::json::value& document);
 SnapshotInfo snapshot_from_json(const boost::json::value& document);
 FileStat file_stat_from_json(const boost::json::value& document);
 DirEntry dir_entry_from_json(const boost::json::value& document);

@@ -133,7 +133,12 @@ class HUTCH_INTERFACE Handle {
 
   virtual Stats stats();
 
-  // Published ports and where the host reaches them.
+  // Where the sandbox's published ports (SandboxSpec::ports) are bound on the host now: one
+  // binding per mapping, in the spec's order, with the port the backend picked for a
+  // host_port of 0 (it holds that port while the sandbox runs). Empty when the sandbox
+  // publishes nothing, and while it is stopped (a start binds again: a picked port may then
+  // differ). Works from any process, not only the creator. Errc::state when destroyed;
+  // Errc::unsupported without capabilities().ports.
   virtual std::vector<PortBinding> ports();
 
   // A TCP connection to `port` on the sandbox's own loopback (127.0.0.1, else ::1), made from

@@ -13,6 +13,7 @@
 #include <hutch/loader.hpp>
 #include <hutch/log.hpp>
 #include <hutch/owner.hpp>
+#include <hutch/ports.hpp>
 #include <hutch/process.hpp>
 #include <hutch/scoped.hpp>
 #include <hutch/service_labels.hpp>

@@ -35,8 +35,10 @@ namespace hutch {
 // the port proxy): Handle::connect_port, Capabilities::connect_port; 12 (issue 19, egress):
 // SandboxSpec::egress; 13 (issue 18, image verbs): SandboxBackend::images, inspect_image,
 // remove_image, prune_images, import_image, ImageInfo; 14 (issue 19, live egress):
-// Handle::set_egress, Capabilities::set_egress.
-inline constexpr std::uint32_t kPluginApiVersion = 14;
+// Handle::set_egress, Capabilities::set_egress; 15 (issue 19, published ports):
+// SandboxSpec::ports holds PortMapping, PortBinding::sandbox_port and protocol, Handle::ports
+// refuses by default (Errc::unsupported).
+inline constexpr std::uint32_t kPluginApiVersion = 15;
 
 struct PluginContext {
   std::string name;                         // the backend name it is loaded as

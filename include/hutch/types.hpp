@@ -43,6 +43,20 @@ struct EgressRule {
   bool operator==(const EgressRule&) const = default;
 };
 
+// SandboxSpec::ports: the transport of a published port.
+enum class PortProtocol { tcp, udp };
+// One published port (`--publish [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp]`, as docker -p):
+// connections to host_ip:host_port on the host reach sandbox_port of the sandbox.
+struct PortMapping {
+  // An IPv4 or IPv6 address of the host ("0.0.0.0" or "::": all of them). Loopback unless the
+  // user says otherwise, so that nothing but this host reaches the sandbox.
+  std::string host_ip = "127.0.0.1";
+  std::uint16_t host_port = 0;     // 0: a free port the backend picks (Handle::ports says which)
+  std::uint16_t sandbox_port = 0;  // 1..65535
+  PortProtocol protocol = PortProtocol::tcp;
+  bool operator==(const PortMapping&) const = default;
+};
+
 enum class MountType {
   volume,  // named, persistent, owned by the backend; survives the sandbox
   bind,    // a host path; refused unless configuration allows its prefix
@@ -143,7 +157,10 @@ struct SandboxSpec {
   // end, then SIGKILL what is left. 0: SIGKILL at once. Unset: the backend's default (10s).
   std::optional<Duration> stop_grace;
   bool read_only_root = false;
-  std::vector<std::uint16_t> ports;  // container ports to publish on 127.0.0.1
+  // Ports published on the host (PortMapping), network "bridge" only; checked by
+  // hutch::validate_ports (<hutch/ports.hpp>). A backend without Capabilities::ports refuses
+  // a spec with any (Errc::unsupported).
+  std::vector<PortMapping> ports;
   // Egress policy (EgressRule), network "bridge" only; empty: the backend's default. A
   // backend that cannot enforce rules refuses a spec with any (Errc::unsupported).
   std::vector<EgressRule> egress;
@@ -303,10 +320,14 @@ struct Stats {
   std::optional<std::uint64_t> net_tx_bytes;
 };
 
+// Where a published port is bound on the host now (Handle::ports): a PortMapping with the
+// port the backend picked for host_port 0.
 struct PortBinding {
-  std::uint16_t container_port = 0;
-  std::string host_address;  // "127.0.0.1"
-  std::uint16_t host_port = 0;
+  std::uint16_t sandbox_port = 0;
+  std::string host_address;  // as the mapping's host_ip: "127.0.0.1", "0.0.0.0", "::1"
+  std::uint16_t host_port = 0;  // never 0
+  PortProtocol protocol = PortProtocol::tcp;
+  bool operator==(const PortBinding&) const = default;
 };
 
 // A persistent volume of a backend (a named workspace, a volume mount's source).
@@ -365,6 +386,9 @@ HUTCH_API const char* to_string(EgressAction) noexcept;  // "allow" | "deny"
 // Errc::invalid_argument naming the accepted words.
 HUTCH_API EgressAction parse_egress_action(const std::string& text);
 HUTCH_API MountType parse_mount_type(const std::string& text);
+HUTCH_API const char* to_string(PortProtocol) noexcept;  // "tcp" | "udp"
+// Errc::invalid_argument naming the accepted words.
+HUTCH_API PortProtocol parse_port_protocol(const std::string& text);
 // One line for people: "fork snapshot pause ...; network: none host; mounts: volume bind".
 HUTCH_API std::string describe(const Capabilities& capabilities);
 

@@ -5,6 +5,8 @@
 // Host-only fields (keep this list in step with SandboxSpec):
 //   files[].source  a host file read by the creating process (stage_files) — from a client it
 //                   would read any file the server can (/etc/shadow, another user's keys).
+//   ports[].host_ip other than loopback: a published port on the host's network — from a
+//                   client it would open the host's interfaces to its sandbox.
 // Not listed: bind and assets mounts name host paths too, but every backend checks them
 // against its operator-configured bind_allow (none by default), whoever the caller is.
 #pragma once

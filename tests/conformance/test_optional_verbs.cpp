@@ -61,6 +61,33 @@ TEST_P(OptionalVerbs, SetEgressRefusesRulesForANonBridgeSandbox) {
   if (caps().persistent) EXPECT_TRUE(backend().resume(sandbox->id())->spec().egress.empty());
 }
 
+// Published ports (SandboxSpec::ports, Handle::ports): a sandbox that publishes nothing has no
+// bindings; publishing needs network "bridge" and is refused elsewhere naming it. Without
+// capabilities().ports both the spec and the verb are Errc::unsupported. (The traffic through
+// a published port is checked by each backend's own bridge tests, which may change the host's
+// network: the docker and podman suites, and subcontainer's in a namespace of their own.)
+TEST_P(OptionalVerbs, PortsAreEmptyWithoutPublishingAndPublishingNeedsABridge) {
+  SandboxSpec publishing = base_spec();
+  publishing.network = NetworkMode::bridge;
+  publishing.ports = {PortMapping{.sandbox_port = 8090}};
+  auto sandbox = create();
+  if (!caps().ports) {
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { sandbox->ports(); }));
+    EXPECT_TRUE(throws_errc(Errc::unsupported, [&] { track(backend().create(publishing)); }));
+    return;
+  }
+  EXPECT_TRUE(sandbox->ports().empty());
+  ASSERT_NE(sandbox->spec().network, NetworkMode::bridge);
+  publishing.network = sandbox->spec().network;
+  try {
+    track(backend().create(publishing));
+    ADD_FAILURE() << "ports published on network " << to_string(publishing.network) << " were accepted";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::invalid_argument) << error.what();
+    EXPECT_NE(std::string(error.what()).find("bridge"), std::string::npos) << error.what();
+  }
+}
+
 // connect_port: a socket to a server inside the sandbox, made from within its network (so it
 // works whatever the spec's network is), or Errc::unsupported.
 TEST_P(OptionalVerbs, ConnectPortReachesAServerInsideTheSandbox) {

@@ -66,6 +66,7 @@ class RuntimeTest : public ::testing::Test {
     config.image_store = config.state_root / "images";
     config.cgroup_root = "hutch-test";
     config.helper = HUTCH_SUBCONTAINER_HELPER;
+    config.port_forwarder = config.helper.parent_path() / "hutch-port-forwarder";
     for (const auto& name : kDefaultCapabilities) config.keep_caps.push_back(*capability_from_name(name));
     runtime_ = make_runtime(config, hutch::logger());
     backend_ = std::make_shared<SubcontainerBackend>(runtime_);

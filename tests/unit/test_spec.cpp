@@ -50,7 +50,8 @@ TEST(ValidateSpec, AcceptsAFullValidSpec) {
   spec.labels = {{"team", "a"}};
   spec.ttl = 1h;
   spec.idle_timeout = 10min;
-  spec.ports = {8080, 9090};
+  spec.network = NetworkMode::bridge;
+  spec.ports = {PortMapping{.sandbox_port = 8080}, PortMapping{"0.0.0.0", 9090, 90, PortProtocol::udp}};
   EXPECT_NO_THROW(validate(spec));
 }
 
@@ -124,7 +125,15 @@ TEST(ValidateSpec, NamesTheFieldThatIsWrong) {
       {"zero ttl", [](SandboxSpec& s) { s.ttl = 0ms; }, "ttl must be greater than zero, got 0s"},
       {"negative idle timeout", [](SandboxSpec& s) { s.idle_timeout = -5s; },
        "idle_timeout must be greater than zero, got -5s"},
-      {"port twice", [](SandboxSpec& s) { s.ports = {80, 80}; }, "port 80 is listed twice"},
+      {"host port twice",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.ports = {PortMapping{"127.0.0.1", 8080, 80}, PortMapping{"0.0.0.0", 8080, 81}};
+       },
+       "published port 2 (0.0.0.0:8080:81/tcp): host port 8080/tcp is published twice (also by published port 1, "
+       "127.0.0.1:8080:80/tcp)"},
+      {"ports without a bridge", [](SandboxSpec& s) { s.ports = {PortMapping{.sandbox_port = 80}}; },
+       "published port 1 (127.0.0.1:0:80/tcp): publishing ports needs network \"bridge\"; network is \"none\""},
   };
   for (const Case& c : cases) {
     SandboxSpec spec;

@@ -24,7 +24,7 @@ TEST(SpecJson, RoundTrips) {
   spec.ttl = std::chrono::seconds(30);
   spec.idle_timeout = std::chrono::seconds(5);
   spec.read_only_root = true;
-  spec.ports = {80, 443};
+  spec.ports = {PortMapping{.sandbox_port = 80}, PortMapping{"::1", 8443, 443, PortProtocol::udp}};
   spec.egress = {{EgressAction::deny, "all"}, {EgressAction::allow, "2001:db8::/32"}};
   spec.detached = true;
   spec.ephemeral = true;
@@ -51,6 +51,11 @@ TEST(SpecJson, RequestFormNamesTheWrongField) {
   EXPECT_EQ(message_of(R"({"memory":"lots"})"), "field 'memory': expected a number or \"unlimited\"");
   EXPECT_EQ(message_of(R"({"pids":-1})"), "field 'pids': expected an integer from 0 to 4294967295, got -1");
   EXPECT_EQ(message_of(R"({"ports":[80, 70000]})"), "field 'ports[1]': expected an integer from 1 to 65535, got 70000");
+  EXPECT_EQ(message_of(R"({"ports":[{"host_port":8080}]})"),
+            "field 'ports[0].sandbox_port': missing: the port inside the sandbox (1 to 65535)");
+  EXPECT_EQ(message_of(R"({"ports":[{"sandbox_port":80,"protocol":"sctp"}]})"),
+            "field 'ports[0].protocol': protocol 'sctp' is not one of: tcp, udp");
+  EXPECT_EQ(message_of(R"({"ports":[{"sandbox_port":80,"host":"x"}]})"), "field 'ports[0].host': unknown field");
   EXPECT_EQ(message_of(R"({"imgae":"x"})"), "field 'imgae': unknown field");
   EXPECT_EQ(message_of(R"({"network":"wide"})").rfind("field 'network': ", 0), 0u);
   EXPECT_EQ(message_of(R"({"egress":[{"action":"permit","destination":"all"}]})"),

@@ -53,6 +53,8 @@ void TemplateBackend::check_supported(const hutch::SandboxSpec& spec) const {
   if (!spec.mounts.empty()) hutch::throw_unsupported(name(), "mounts");
   if (spec.network != hutch::NetworkMode::none)
     hutch::throw_unsupported(name(), std::string("network mode ") + hutch::to_string(spec.network));
+  // Published ports need a network to forward to (and Handle::ports to say where they are):
+  // a backend with both sets Capabilities::ports and validates them with hutch::validate_ports.
   if (!spec.ports.empty()) hutch::throw_unsupported(name(), "published ports");
   // No volumes() here: a workspace that outlives its sandbox cannot be kept. No image verbs
   // either (images(), import_image, ...): the in-memory sandboxes have no image store.

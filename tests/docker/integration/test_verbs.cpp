@@ -6,6 +6,7 @@
 #include "labels.hpp"
 #include "snapshot_workspace.hpp"
 #include "engine/query.hpp"
+#include "tcp_client.hpp"
 #include "temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -246,36 +247,50 @@ TEST_F(DockerTest, ReadOnlyRootWithWritableTmp) {
   EXPECT_EQ(sh(*sandbox, "touch /tmp/x /run/x /var/tmp/x /workspace/x").exit_code, 0);
 }
 
-TEST_F(DockerTest, PublishedPortIsReachableOnLoopback) {
+// A server in the sandbox that greets every connection on `port` (busybox nc serves one each).
+ExecRequest greeter(std::uint16_t port, const std::string& greeting) {
+  ExecRequest serve;
+  serve.argv = {"sh", "-c", "while true; do echo " + greeting + " | nc -l -p " + std::to_string(port) + "; done"};
+  return serve;
+}
+
+// --publish 8080 (docker -p 127.0.0.1::8080): the engine picks the host port, ports() says
+// which, and it answers on 127.0.0.1 only; after destroy nothing does.
+TEST_F(DockerTest, PublishedPortAnswersOnLoopbackOnly) {
   auto spec = base_spec();
   spec.network = NetworkMode::bridge;
-  spec.ports = {8080};
+  spec.ports = {PortMapping{.sandbox_port = 8080}};
   auto sandbox = create(spec);
   auto ports = sandbox->ports();
   ASSERT_EQ(ports.size(), 1u);
-  EXPECT_EQ(ports[0].container_port, 8080);
+  EXPECT_EQ(ports[0].sandbox_port, 8080);
   EXPECT_EQ(ports[0].host_address, "127.0.0.1");
+  EXPECT_EQ(ports[0].protocol, PortProtocol::tcp);
   ASSERT_NE(ports[0].host_port, 0);
-  ExecRequest serve;
-  serve.argv = {"sh", "-c", "echo hello-from-sandbox | nc -l -p 8080"};
-  serve.timeout = std::chrono::seconds(30);
-  auto server = sandbox->spawn(serve);
-  std::string received;
-  for (int attempt = 0; attempt < 50 && received.empty(); ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(ports[0].host_port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-      char buffer[64];
-      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-      if (n > 0) received.assign(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-  }
-  EXPECT_EQ(received, "hello-from-sandbox\n");
+  auto server = sandbox->spawn(greeter(8080, "hello-from-sandbox"));
+  EXPECT_EQ(hutch::test::tcp_exchange_when_up("127.0.0.1", ports[0].host_port), "hello-from-sandbox\n");
+  // Another address of this host (loopback too, so the test's packets stay here) has nothing.
+  EXPECT_TRUE(hutch::test::tcp_refused("127.0.0.2", ports[0].host_port));
+  server->kill();
+  sandbox->destroy();
+  EXPECT_TRUE(hutch::test::tcp_refused("127.0.0.1", ports[0].host_port)) << "the host port is held after destroy";
+}
+
+// A fixed host port and a UDP port: bound as asked, reported in the spec's order.
+TEST_F(DockerTest, PublishedFixedHostPortAndUdpPortAreReportedInOrder) {
+  auto spec = base_spec();
+  spec.network = NetworkMode::bridge;
+  const std::uint16_t fixed = hutch::test::free_tcp_port();
+  spec.ports = {PortMapping{"127.0.0.1", fixed, 8080}, PortMapping{"127.0.0.1", 0, 5353, PortProtocol::udp}};
+  auto sandbox = create(spec);
+  auto ports = sandbox->ports();
+  ASSERT_EQ(ports.size(), 2u);
+  EXPECT_EQ(ports[0], (PortBinding{8080, "127.0.0.1", fixed, PortProtocol::tcp}));
+  EXPECT_EQ(ports[1].sandbox_port, 5353);
+  EXPECT_EQ(ports[1].protocol, PortProtocol::udp);
+  EXPECT_NE(ports[1].host_port, 0);
+  auto server = sandbox->spawn(greeter(8080, "fixed"));
+  EXPECT_EQ(hutch::test::tcp_exchange_when_up("127.0.0.1", fixed), "fixed\n");
   server->kill();
 }
 

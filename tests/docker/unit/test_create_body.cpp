@@ -51,7 +51,8 @@ TEST(CreateBody, MapsEveryField) {
   plan.spec.limits.pids = 64;
   plan.spec.network = NetworkMode::bridge;
   plan.spec.read_only_root = true;
-  plan.spec.ports = {8080, 9000};
+  plan.spec.ports = {PortMapping{.sandbox_port = 8080}, PortMapping{.sandbox_port = 9000},
+                     PortMapping{"0.0.0.0", 5353, 53, PortProtocol::udp}, PortMapping{"::1", 8053, 53, PortProtocol::udp}};
   plan.cap_add = {"NET_BIND_SERVICE"};
   plan.seccomp_profile_json = R"({"defaultAction":"SCMP_ACT_ALLOW"})";
   plan.host_gateway = true;
@@ -87,6 +88,10 @@ TEST(CreateBody, MapsEveryField) {
   EXPECT_EQ(bindings.at("8080/tcp").as_array().at(0).at("HostIp").as_string(), "127.0.0.1");
   EXPECT_EQ(bindings.at("8080/tcp").as_array().at(0).at("HostPort").as_string(), "");
   EXPECT_TRUE(body.at("ExposedPorts").as_object().contains("9000/tcp"));
+  // One key per sandbox port and protocol; its host bindings in the spec's order.
+  EXPECT_TRUE(body.at("ExposedPorts").as_object().contains("53/udp"));
+  EXPECT_EQ(bindings.at("53/udp"), (json::array{json::object{{"HostIp", "0.0.0.0"}, {"HostPort", "5353"}},
+                                                json::object{{"HostIp", "::1"}, {"HostPort", "8053"}}}));
 
   const auto& mounts = host.at("Mounts").as_array();
   ASSERT_EQ(mounts.size(), 5u);
@@ -139,7 +144,7 @@ TEST(CreateBody, RefusesWhatDockerCannotExpress) {
     }
   };
   CreatePlan ports = base_plan();
-  ports.spec.ports = {80};
+  ports.spec.ports = {PortMapping{.sandbox_port = 80}};
   expect_refused(ports, "bridge");
   CreatePlan idmap = base_plan();
   idmap.spec.mounts = {Mount{MountType::volume, "v", "/v", false, MountKind::infer, "", IdMap{0, 1000, 1}}};

@@ -14,6 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>
@@ -55,6 +58,34 @@ class BridgeNetworkTest : public RuntimeTest {
     return sh(sandbox, "timeout 5 bash -c 'exec 3<>/dev/tcp/" + address + "/" + std::to_string(port) +
                            " && cat <&3' 2>&1; echo status=$?")
         .stdout_data;
+  }
+
+  // Creates a sandbox of `spec` in a process of its own with a backend of its own on the same
+  // state dir, as a second hutch would, then kills that process with SIGKILL: what a creator
+  // killed with `kill -9` leaves. Returns the sandbox's id, or empty when the creator failed.
+  std::string create_in_a_killed_creator(const SandboxSpec& spec) {
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) return {};
+    const pid_t creator = ::fork();
+    if (creator < 0) return {};
+    if (creator == 0) {
+      try {
+        SubcontainerBackend backend(make_runtime(runtime_->config, hutch::logger()));
+        const std::string id = backend.create(spec)->id();
+        (void)!::write(ready[1], id.data(), id.size());
+      } catch (const std::exception&) {
+        (void)!::write(ready[1], "!", 1);
+      }
+      ::pause();
+      ::_exit(0);
+    }
+    ::close(ready[1]);
+    char buffer[64] = {};
+    const ssize_t got = ::read(ready[0], buffer, sizeof buffer - 1);
+    ::close(ready[0]);
+    ::kill(creator, SIGKILL);
+    ::waitpid(creator, nullptr, 0);
+    return got > 1 ? std::string(buffer, static_cast<std::size_t>(got)) : std::string();
   }
 
   bool link_exists(const std::string& name) { return network::NetlinkSocket().link_index(name) != 0; }

@@ -166,34 +166,10 @@ TEST_F(BridgeNetworkTest, StopAndStartKeepTheAddress) {
 // The creator of a bridge sandbox killed with SIGKILL: prune removes the sandbox (its owner is
 // gone) and with it the address, the veth, the bridge and the table.
 TEST_F(BridgeNetworkTest, PruneAfterTheCreatorWasKilledLeavesNothing) {
-  int ready[2];
-  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
-  const pid_t creator = ::fork();
-  ASSERT_GE(creator, 0);
-  if (creator == 0) {
-    // A process of its own with a backend of its own on the same state dir, as a second
-    // hutch would be; it creates, reports the id and waits to be killed.
-    try {
-      auto runtime = make_runtime(runtime_->config, hutch::logger());
-      SubcontainerBackend backend(runtime);
-      SandboxSpec spec;
-      spec.network = NetworkMode::bridge;
-      const std::string id = backend.create(spec)->id();
-      (void)!::write(ready[1], id.data(), id.size());
-    } catch (const std::exception& e) {
-      (void)!::write(ready[1], "!", 1);
-    }
-    ::pause();
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  char buffer[64] = {};
-  const ssize_t got = ::read(ready[0], buffer, sizeof buffer - 1);
-  ::close(ready[0]);
-  ::kill(creator, SIGKILL);
-  ::waitpid(creator, nullptr, 0);
-  ASSERT_GT(got, 1) << "the creator failed to create a bridge sandbox";
-  const std::string id(buffer, static_cast<std::size_t>(got));
+  SandboxSpec spec;
+  spec.network = NetworkMode::bridge;
+  const std::string id = create_in_a_killed_creator(spec);
+  ASSERT_FALSE(id.empty()) << "the creator failed to create a bridge sandbox";
   ASSERT_EQ(leases().size(), 1u);
   EXPECT_TRUE(link_exists(network::BridgeNetwork::host_link(id)));
   const auto removed = backend_->prune(Filter{});

@@ -1952,6 +1952,16 @@ export interface components {
             /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
             destination: string;
         };
+        /** @description a published port: connections to host_ip:host_port on the service host reach sandbox_port of the sandbox */
+        PortMapping: {
+            /** @description an IPv4 or IPv6 address of the host; default 127.0.0.1 */
+            host_ip?: string;
+            /** @description 0 (default): a free port the backend picks */
+            host_port?: number;
+            sandbox_port: number;
+            /** @enum {string} */
+            protocol?: "tcp" | "udp";
+        };
         /** @description A sandbox spec exactly as hutch::spec_to_json writes it. Every field is optional on input; durations are *_ms integers, sizes bytes. */
         Spec: {
             image?: string;
@@ -1978,7 +1988,8 @@ export interface components {
             read_only_root?: boolean;
             detached?: boolean;
             ephemeral?: boolean;
-            ports?: number[];
+            /** @description published ports, network "bridge" only: a sandbox port alone (a free host port on 127.0.0.1, tcp) or a mapping (--publish [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp]) */
+            ports?: (number | components["schemas"]["PortMapping"])[];
             /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
             egress?: components["schemas"]["EgressRule"][];
             /** @description Files written into the sandbox at create time. Over the API only `content` is accepted: `source` (a host path) is refused with 400. */
@@ -2024,7 +2035,8 @@ export interface components {
             read_only_root?: boolean;
             detached?: boolean;
             ephemeral?: boolean;
-            ports?: number[];
+            /** @description published ports, network "bridge" only: a sandbox port alone (a free host port on 127.0.0.1, tcp) or a mapping (--publish [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|udp]) */
+            ports?: (number | components["schemas"]["PortMapping"])[];
             /** @description egress policy, network "bridge" only (subcontainer; docker refuses it): ordered rules, the first whose destination matches an outgoing connection decides it; unmatched connections get the default (public internet allowed; private, shared, loopback, link-local incl. cloud metadata, multicast, reserved ranges and the host's own addresses denied) */
             egress?: components["schemas"]["EgressRule"][];
             backend?: string;
