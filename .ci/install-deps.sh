@@ -13,8 +13,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   uidmap util-linux iproute2
   libssl-dev
-  # the subcontainer bridge network: rtnetlink and nftables as libraries
-  libnl-3-dev libnl-route-3-dev libnftables-dev
+  # the subcontainer bridge network: rtnetlink and nftables as libraries; DNS messages for
+  # the sandboxes' resolver (and the tests' fake DNS server)
+  libnl-3-dev libnl-route-3-dev libnftables-dev libldns-dev
 )
 if [ "$profile" = test ]; then
   # Real components for the integration tests and the peer benchmarks.

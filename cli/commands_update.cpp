@@ -1,5 +1,5 @@
-// `hutch update ID [--ttl DUR] [--idle-timeout DUR] [-e K=V] [-e K-]... [--allow-net CIDR]
-// [--deny-net CIDR|all]... [--clear-net]`: changes a sandbox for what follows — its lifetimes
+// `hutch update ID [--ttl DUR] [--idle-timeout DUR] [-e K=V] [-e K-]... [--allow-net CIDR|DOMAIN]
+// [--deny-net CIDR|DOMAIN|all]... [--clear-net]`: changes a sandbox for what follows — its lifetimes
 // from now on (Handle::set_lifetime, issue 13), the environment of its later commands
 // (Handle::set_env, TanStack's env.set) and its egress rules, which the given ones replace
 // whole (Handle::set_egress, issue 19; --clear-net: none, the default policy). Every option is
@@ -72,7 +72,7 @@ int update(Session& session, const UpdateOptions& options) {
   if (!lifetimes && !env && !egress)
     throw Error(Errc::invalid_argument, "update " + options.id +
                                             ": nothing to change; give --ttl DUR, --idle-timeout DUR, -e KEY=VALUE, -e KEY-, "
-                                            "--allow-net CIDR, --deny-net CIDR|all or --clear-net");
+                                            "--allow-net CIDR|DOMAIN, --deny-net CIDR|DOMAIN|all or --clear-net");
   constexpr const char* kEnvVerb = "update -e (set_env)";
   constexpr const char* kEgressVerb = "update --allow-net/--deny-net/--clear-net (set_egress)";
   OwnedSandbox sandbox = lifetimes ? find_sandbox_with(session, options.id, &Capabilities::stop, "update --ttl/--idle-timeout")

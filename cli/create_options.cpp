@@ -23,9 +23,11 @@ void add_egress_options(CLI::App& command, std::vector<EgressRule>& rules) {
     }, help)->trigger_on_parse()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
   };
   egress_option("--allow-net", EgressAction::allow,
-                "bridge network: allow connections to CIDR (an address or network; repeatable, first match wins)");
+                "bridge network: allow connections to CIDR (an address or network) or DOMAIN (example.com, "
+                "*.example.com: the names below it; through the sandbox's resolver); repeatable, first match wins");
   egress_option("--deny-net", EgressAction::deny,
-                "bridge network: refuse connections to CIDR, or to everything with 'all' (repeatable, first match wins)");
+                "bridge network: refuse connections to CIDR or DOMAIN, or to everything with 'all' (repeatable, first "
+                "match wins)");
 }
 
 void check_egress_options(const std::vector<EgressRule>& rules) {

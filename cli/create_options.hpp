@@ -42,11 +42,11 @@ struct CreateOptions {
 };
 
 void add_create_options(CLI::App& command, CreateOptions& options);
-// --allow-net CIDR and --deny-net CIDR|all (repeatable), appended to `rules` in the order given:
+// --allow-net CIDR|DOMAIN and --deny-net CIDR|DOMAIN|all (repeatable), appended to `rules` in the order given:
 // `hutch create`/`run` and `hutch update` take the same options.
 void add_egress_options(CLI::App& command, std::vector<EgressRule>& rules);
 // Errc::invalid_argument naming the option and its value for a destination that is not "all",
-// an address or a network (hutch::validate_egress).
+// an address, a network or a domain (hutch::validate_egress).
 void check_egress_options(const std::vector<EgressRule>& rules);
 
 // Parses every value (naming the option in any error), merges config.defaults, validates.

@@ -130,6 +130,47 @@ void check_formattable(std::string_view value, std::string_view field) {
             "' contains ',', which the mount syntax cannot express");
 }
 
+// An egress destination meant as a domain: letters, digits, '-', '.' and a leading "*.", with
+// a dot (a single word like "any" is a mistyped "all" more often than a name, and a sandbox
+// has no search domains) and a letter or '*' (so that a mistyped address like "10.0.0" is not
+// taken for a name).
+bool looks_like_domain(const std::string& destination) {
+  bool letter = false;
+  for (char c : destination) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) letter = true;
+    else if (!((c >= '0' && c <= '9') || c == '-' || c == '.' || c == '*')) return false;
+  }
+  return destination.find('.') != std::string::npos && (letter || destination.find('*') != std::string::npos);
+}
+
+// What is wrong with a domain rule's name (RFC 1035 host names: labels of 1 to 63 letters,
+// digits and '-', not at either end; 253 characters at most), or nullopt. "*." in front
+// matches every name below it (not the name itself).
+std::optional<std::string> domain_problem(const std::string& destination) {
+  const std::string quoted = "'" + destination + "'";
+  std::string_view name = destination;
+  if (name.starts_with("*.")) name.remove_prefix(2);
+  if (name.find('*') != std::string_view::npos)
+    return quoted + ": '*' may only be the whole first label, as in *.example.com";
+  if (name.empty() || name.size() > 253) return quoted + ": a domain has 1 to 253 characters";
+  std::string_view last;
+  for (std::size_t start = 0;;) {
+    const std::size_t dot = name.find('.', start);
+    const std::string_view label = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty()) return quoted + ": empty label (a leading, trailing or double '.')";
+    if (label.size() > 63) return quoted + ": the label '" + std::string(label) + "' is longer than 63 characters";
+    if (label.front() == '-' || label.back() == '-')
+      return quoted + ": the label '" + std::string(label) + "' starts or ends with '-'";
+    last = label;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  // No top-level domain is all digits (RFC 3696 2): such a name is a mistyped address.
+  if (last.find_first_not_of("0123456789") == std::string_view::npos)
+    return quoted + " is neither an IP address nor a domain (its last label is a number)";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> egress_destination_problem(const std::string& destination) {
@@ -138,8 +179,11 @@ std::optional<std::string> egress_destination_problem(const std::string& destina
   const std::string address = destination.substr(0, slash);
   const bool v6 = address.find(':') != std::string::npos;
   unsigned char bytes[16] = {};
-  if (::inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) != 1)
-    return "'" + destination + "' is not \"all\", an IP address or a network like 10.0.0.0/8 or 2001:db8::/32";
+  if (::inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) != 1) {
+    if (looks_like_domain(destination)) return domain_problem(destination);
+    return "'" + destination + "' is not \"all\", an IP address, a network like 10.0.0.0/8 or 2001:db8::/32, or a "
+           "domain like example.com or *.example.com";
+  }
   const int bits = v6 ? 128 : 32;
   int prefix = bits;
   if (slash != std::string::npos) {

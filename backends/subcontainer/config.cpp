@@ -4,7 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/dll/runtime_symbol_info.hpp>
+
+#include <fstream>
+#include <sstream>
 
 
 namespace hutch::subcontainer {
@@ -21,6 +25,24 @@ int capability_number(const ConfigTable& table, const std::string& name) {
 std::filesystem::path default_helper_path() {
   return std::filesystem::path(boost::dll::this_line_location().parent_path().string()) /
          "hutch-subcontainer-helper";
+}
+
+std::filesystem::path default_resolver_path() {
+  return std::filesystem::path(boost::dll::this_line_location().parent_path().string()) /
+         "hutch-subcontainer-resolver";
+}
+
+std::vector<std::string> resolv_conf_nameservers(const std::filesystem::path& file) {
+  std::vector<std::string> servers;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string key, address;
+    boost::system::error_code invalid;
+    if (words >> key >> address && key == "nameserver" && (boost::asio::ip::make_address(address, invalid), !invalid))
+      servers.push_back(address);
+  }
+  return servers;
 }
 
 BackendConfig read_backend_config(const PluginContext& context) {
@@ -87,6 +109,17 @@ BackendConfig read_backend_config(const PluginContext& context) {
       table.fail("bridge_subnet", "'" + *v + "' is not an IPv4 network with a prefix of 8 to 29 bits, like \"10.213.0.0/16\"");
     config.bridge.subnet = *subnet;
   }
+  config.bridge.upstream_dns = resolv_conf_nameservers("/etc/resolv.conf");
+  if (auto v = table.get_string_array("upstream_dns")) {
+    for (const auto& address : *v) {
+      boost::system::error_code invalid;
+      boost::asio::ip::make_address(address, invalid);
+      if (invalid) table.fail("upstream_dns", "'" + address + "' is not an IPv4 or IPv6 address (port 53 is used)");
+    }
+    config.bridge.upstream_dns = *v;
+  }
+  config.bridge.resolver = default_resolver_path();
+  if (auto v = table.get_string("resolver")) config.bridge.resolver = *v;
   config.helper = default_helper_path();
   if (auto v = table.get_string("helper")) config.helper = *v;
   config.port_forwarder = config.helper.parent_path() / "hutch-port-forwarder";

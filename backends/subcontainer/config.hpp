@@ -58,7 +58,7 @@ struct BackendConfig {
   std::chrono::milliseconds stop_grace = kDefaultStopGrace;
   ImageSettings image_settings;         // the [images] table (pull policy, registries, auth)
   std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
-  // `--network bridge` (root only): the keys bridge and bridge_subnet.
+  // `--network bridge` (root only): the keys bridge, bridge_subnet, upstream_dns and resolver.
   network::BridgeSettings bridge;
 };
 
@@ -76,5 +76,10 @@ BackendConfig read_backend_config(const PluginContext& context);
 
 // Where the helper is when no `helper` key is set: next to the plugin module.
 std::filesystem::path default_helper_path();
+// The same for the bridge sandboxes' DNS resolver (`resolver` key).
+std::filesystem::path default_resolver_path();
+// The nameserver addresses of a resolv.conf (the default upstream_dns: the host's
+// /etc/resolv.conf); none when it cannot be read.
+std::vector<std::string> resolv_conf_nameservers(const std::filesystem::path& file);
 
 }  // namespace hutch::subcontainer

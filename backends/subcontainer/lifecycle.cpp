@@ -445,6 +445,8 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.outside_uid = plan.outside_gid = ids.first;
   plan.id_count = ids.count;
   plan.network = spec.network;
+  // Its resolver, on the bridge's address (network/resolver_process.hpp).
+  if (spec.network == NetworkMode::bridge) plan.nameserver = network::format_ipv4(runtime->network->gateway());
   plan.root = real.root.string();
   plan.upper = real.upper.string();
   plan.work = real.work.string();

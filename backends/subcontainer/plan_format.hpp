@@ -11,6 +11,7 @@ inline constexpr const char* kUidMap = "uid_map";     // inside outside count
 inline constexpr const char* kGidMap = "gid_map";     // inside outside count
 inline constexpr const char* kSetgroups = "setgroups";  // allow | deny
 inline constexpr const char* kNetwork = "network";    // none | host | bridge (a namespace of its own but host)
+inline constexpr const char* kNameserver = "nameserver";  // bridge: the resolver's address for /etc/resolv.conf
 inline constexpr const char* kRoot = "root";          // the merged mount point
 inline constexpr const char* kLower = "lower";        // lower dir, top-most first; repeated
     // [mount-point map-inside map-outside map-count]: attached on mount-point from a copy the

@@ -59,6 +59,7 @@ std::string render_plan(const SetupPlan& plan) {
   lines.add(k::kGidMap, {"0", std::to_string(plan.outside_gid), std::to_string(plan.id_count)});
   lines.add(k::kSetgroups, {plan.rootless ? "deny" : "allow"});
   lines.add(k::kNetwork, {to_string(plan.network)});
+  if (!plan.nameserver.empty()) lines.add(k::kNameserver, {plan.nameserver});
   lines.add(k::kRoot, {plan.root});
   for (const auto& lower : plan.lower) {
     if (lower.mount_point.empty()) {

@@ -18,11 +18,13 @@ namespace hutch {
 // the reserved "hutch." prefix, an env key that is empty or contains '=' or NUL.
 HUTCH_API void validate(const SandboxSpec& spec);
 // The egress part of validate(spec), for rules that change later (Handle::set_egress): each
-// destination is "all" or an address or network without host bits, and rules need network
-// "bridge". Errc::invalid_argument naming the rule ("egress rule 2 (deny): ...") or the network.
-// What is wrong with one egress destination, or nullopt: it is "all", or an IPv4/IPv6 address
+// destination is "all", an address or network without host bits or a domain, and rules need
+// network "bridge". Errc::invalid_argument naming the rule ("egress rule 2 (deny): ...") or the
+// network.
+// What is wrong with one egress destination, or nullopt: it is "all", an IPv4/IPv6 address
 // with an optional prefix length and no bits set past it ("'10.0.0.1/8' has bits set past its
-// prefix length /8").
+// prefix length /8"), or a domain: "example.com" (that name) or "*.example.com" (the names
+// below it), in letters, digits and '-' ("'a..b': empty label ...").
 HUTCH_API std::optional<std::string> egress_destination_problem(const std::string& destination);
 HUTCH_API void validate_egress(const std::vector<EgressRule>& rules, NetworkMode network);
 // Throws for an empty argv (unless use_entrypoint), a relative cwd, a bad env key, a zero timeout.

@@ -37,8 +37,9 @@ enum class EgressAction { allow, deny };
 // denied). `--deny-net all` after allow rules makes an allowlist.
 struct EgressRule {
   EgressAction action = EgressAction::deny;
-  // "all", or an IPv4 or IPv6 address or network without host bits: "203.0.113.7",
-  // "10.0.0.0/8", "2001:db8::/32".
+  // "all", an IPv4 or IPv6 address or network without host bits: "203.0.113.7",
+  // "10.0.0.0/8", "2001:db8::/32", or a domain: "example.com" (that name), "*.example.com"
+  // (every name below it, not example.com itself), enforced through the sandbox's resolver.
   std::string destination;
   bool operator==(const EgressRule&) const = default;
 };

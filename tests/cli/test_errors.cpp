@@ -32,11 +32,11 @@ TEST_F(ErrorTest, BadEgressRules) {
 // the message numbers the bad rule by its place among all of them.
 TEST_F(ErrorTest, EgressRulesKeepTheirCommandLineOrder) {
   expect_hutch_error(hutch({"create", "--network", "bridge", "--allow-net", "198.18.0.0/15", "--deny-net", "all",
-                            "--allow-net", "bad.example"}),
-                     {"egress rule 3 (allow)", "bad.example"});
-  expect_hutch_error(hutch({"create", "--network", "bridge", "--deny-net", "10.0.0.0/8", "--allow-net", "bad.example",
+                            "--allow-net", "bad..example"}),
+                     {"egress rule 3 (allow)", "bad..example"});
+  expect_hutch_error(hutch({"create", "--network", "bridge", "--deny-net", "10.0.0.0/8", "--allow-net", "bad..example",
                             "--deny-net", "all"}),
-                     {"egress rule 2 (allow)", "bad.example"});
+                     {"egress rule 2 (allow)", "bad..example"});
 }
 
 // hutch update's egress options: a bad value is named with its option, and a refused update

@@ -63,6 +63,13 @@ TEST(ValidateSpec, AcceptsTheServiceLabels) {
   EXPECT_NO_THROW(validate(spec));
 }
 
+TEST(ValidateSpec, AcceptsDomainsAndWildcardsAsEgressDestinations) {
+  for (const char* destination : {"example.com", "*.example.com", "Good.Test", "a-b.c1.io", "*.test"})
+    EXPECT_EQ(egress_destination_problem(destination), std::nullopt) << destination;
+  // One word is no domain rule: more often a mistyped "all" than a name (and no search domains).
+  EXPECT_NE(egress_destination_problem("everything"), std::nullopt);
+}
+
 TEST(ValidateSpec, NamesTheFieldThatIsWrong) {
   struct Case {
     const char* what;
@@ -76,13 +83,37 @@ TEST(ValidateSpec, NamesTheFieldThatIsWrong) {
       {"env key with =", [](SandboxSpec& s) { s.env["A=B"] = "x"; }, "env key 'A=B' contains '='"},
       {"env key with NUL", [](SandboxSpec& s) { s.env[std::string("A\0B", 3)] = "x"; },
        "env key contains a NUL byte"},
-      {"egress destination that is no address",
+      {"egress destination that is no address nor domain",
        [](SandboxSpec& s) {
          s.network = NetworkMode::bridge;
-         s.egress = {{EgressAction::allow, "10.0.0.0/8"}, {EgressAction::deny, "example.com"}};
+         s.egress = {{EgressAction::allow, "10.0.0.0/8"}, {EgressAction::deny, "exa_mple.com"}};
        },
-       "egress rule 2 (deny): 'example.com' is not \"all\", an IP address or a network like 10.0.0.0/8 or "
-       "2001:db8::/32"},
+       "egress rule 2 (deny): 'exa_mple.com' is not \"all\", an IP address, a network like 10.0.0.0/8 or "
+       "2001:db8::/32, or a domain like example.com or *.example.com"},
+      {"egress domain with a wildcard inside",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.egress = {{EgressAction::allow, "a.*.example.com"}};
+       },
+       "egress rule 1 (allow): 'a.*.example.com': '*' may only be the whole first label, as in *.example.com"},
+      {"egress domain with an empty label",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.egress = {{EgressAction::deny, "all"}, {EgressAction::allow, "example..com"}};
+       },
+       "egress rule 2 (allow): 'example..com': empty label (a leading, trailing or double '.')"},
+      {"egress domain label ending in '-'",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.egress = {{EgressAction::allow, "good-.test"}};
+       },
+       "egress rule 1 (allow): 'good-.test': the label 'good-' starts or ends with '-'"},
+      {"egress address mistyped as a name",
+       [](SandboxSpec& s) {
+         s.network = NetworkMode::bridge;
+         s.egress = {{EgressAction::allow, "*.10.0.1"}};
+       },
+       "egress rule 1 (allow): '*.10.0.1' is neither an IP address nor a domain (its last label is a number)"},
       {"egress network with host bits",
        [](SandboxSpec& s) {
          s.network = NetworkMode::bridge;

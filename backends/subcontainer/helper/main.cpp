@@ -145,6 +145,7 @@ void detach_stdio() {
   int root_fd = mount_root_overlay(plan);
   create_mount_points(root_fd, plan);
   if (!plan.new_network) copy_host_network_files(root_fd);
+  if (!plan.nameserver.empty()) write_root_file(root_fd, "/etc/resolv.conf", "nameserver " + plan.nameserver + "\n");
   mount_binds(root_fd, plan);
   mount_proc(root_fd);
   mount_minimal_dev(root_fd);

@@ -60,6 +60,7 @@ bool apply_line(const std::vector<std::string>& f, Plan& plan) {
     plan.new_network = f[1] != "host";
     return true;
   }
+  if (key == k::kNameserver) return one(plan.nameserver);
   if (key == k::kRoot) return one(plan.root);
   if (key == k::kUpper) return one(plan.upper);
   if (key == k::kWork) return one(plan.work);

@@ -44,6 +44,7 @@ struct Plan {
   std::vector<IdMapLine> uid_map, gid_map;
   bool deny_setgroups = false;
   bool new_network = true;
+  std::string nameserver;  // what /etc/resolv.conf names (bridge); empty: the image's file stays
   std::string root, upper, work;
   std::vector<LowerStep> lower;  // top-most first
   bool read_only_root = false;

@@ -243,20 +243,25 @@ void copy_host_network_files(int root_fd) {
         if (content.size() > (1u << 20)) fail("the host's file is larger than 1 MiB:", path);
       }
     }
-    make_directories(root_fd, "/etc");
-    open_how how{};
-    how.flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-    how.mode = 0644;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    Fd copy(static_cast<int>(::syscall(SYS_openat2, root_fd, relative(path).c_str(), &how, sizeof how)));
-    if (copy.get() < 0) fail_errno("write the sandbox's", path);
-    std::string_view rest = content;
-    while (!rest.empty()) {
-      const ssize_t put = ::write(copy.get(), rest.data(), rest.size());
-      if (put < 0 && errno == EINTR) continue;
-      if (put < 0) fail_errno("write the sandbox's", path);
-      rest.remove_prefix(static_cast<std::size_t>(put));
-    }
+    write_root_file(root_fd, path, content);
+  }
+}
+
+void write_root_file(int root_fd, const char* path, const std::string& content) {
+  const std::string file = path;
+  make_directories(root_fd, file.substr(0, file.rfind('/')));
+  open_how how{};
+  how.flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+  how.mode = 0644;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  Fd copy(static_cast<int>(::syscall(SYS_openat2, root_fd, relative(path).c_str(), &how, sizeof how)));
+  if (copy.get() < 0) fail_errno("write the sandbox's", path);
+  std::string_view rest = content;
+  while (!rest.empty()) {
+    const ssize_t put = ::write(copy.get(), rest.data(), rest.size());
+    if (put < 0 && errno == EINTR) continue;
+    if (put < 0) fail_errno("write the sandbox's", path);
+    rest.remove_prefix(static_cast<std::size_t>(put));
   }
 }
 

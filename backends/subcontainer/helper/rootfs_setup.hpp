@@ -5,6 +5,8 @@
 
 #include "plan.hpp"
 
+#include <string>
+
 namespace hutch::subcontainer::helper {
 
 // Stops mount events propagating back to the host.
@@ -25,6 +27,11 @@ void mount_tmp(int root_fd);
 // /etc/resolv.conf and /etc/hosts are copied over the image's (a copy, so the sandbox may
 // change its own; an image's is often empty). While the root is writable.
 void copy_host_network_files(int root_fd);
+// Writes `content` to `path` inside the root (its directory made if missing), replacing the
+// image's file: a bridge sandbox's /etc/resolv.conf names its resolver. While the root is
+// writable; a file of the upper layer, so the sandbox may change it (DNS to any other server
+// is blocked anyway).
+void write_root_file(int root_fd, const char* path, const std::string& content);
 // Makes the root mount itself read-only (its submounts, e.g. /tmp, keep their own flags).
 void make_root_read_only(int root_fd);
 // pivot_root into the new root and detach the old one; never chroot.

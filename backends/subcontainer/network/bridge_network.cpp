@@ -5,6 +5,7 @@
 #include "netlink.hpp"
 #include "netns_thread.hpp"
 #include "nftables.hpp"
+#include "resolver_policies.hpp"
 
 #include <hutch/error.hpp>
 
@@ -59,6 +60,7 @@ std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader, const s
     Nftables nft;
     if (!table_exists(nft, firewall_.table)) install(nft, firewall_);
     enable_ipv4_forwarding();
+    ensure_resolver();
     const std::string host = host_link(id);
     // What is left of the pair of an earlier start of this sandbox.
     netlink.delete_link(host);
@@ -67,6 +69,7 @@ std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader, const s
     LinkRollback rollback(netlink, host);
     // Before the port joins the bridge: no packet of the sandbox's passes without its rules.
     install(nft, sandbox_firewall(id, address), egress);
+    write_policy(policies_dir(), address, {id, egress});
     netlink.attach_to_bridge(host, settings_.bridge);
     const Ipv4Cidr own{address, settings_.subnet.prefix};
     const std::uint32_t gateway = leases.gateway();
@@ -95,6 +98,7 @@ void BridgeNetwork::replace_egress(const std::string& id, const std::vector<Egre
   try {
     Nftables nft;
     network::replace_egress(nft, sandbox_firewall(id, *address), egress);
+    write_policy(policies_dir(), *address, {id, egress});
   } catch (const Error& e) {
     throw Error(e.code(), where + e.what());
   }
@@ -140,6 +144,7 @@ std::string BridgeNetwork::release_locked(const std::string& id) noexcept {
   } catch (const std::exception& e) {
     failure += (failure.empty() ? "" : "; ") + std::string(e.what());
   }
+  if (const auto address = leases.find(id)) remove_policy(policies_dir(), *address);
   leases.release(id);
   try {
     remove_shared_objects_if_unused();
@@ -149,8 +154,15 @@ std::string BridgeNetwork::release_locked(const std::string& id) noexcept {
   return failure;
 }
 
+void BridgeNetwork::ensure_resolver() const {
+  resolver().ensure_running(
+      {settings_.resolver, format_ipv4(gateway()), firewall_.table, policies_dir(), settings_.upstream_dns});
+}
+
 void BridgeNetwork::remove_shared_objects_if_unused() {
   if (!AddressLeases(leases_dir_, settings_.subnet).all().empty()) return;
+  // First: it serves on the bridge's address and fills the table's sets.
+  if (auto failure = resolver().stop(); !failure.empty()) throw Error(Errc::backend, failure);
   Nftables nft;
   remove_table(nft, firewall_.table);
   NetlinkSocket netlink;
@@ -176,6 +188,13 @@ std::vector<std::string> BridgeNetwork::reclaim(const std::function<bool(const s
   }
   // A crash between the last lease's removal and the table's leaves the table alone.
   remove_shared_objects_if_unused();
+  // The sandboxes left keep their names (the resolver may have been killed meanwhile). A
+  // resolver that cannot start fails no prune: the next attach tries again and says why.
+  try {
+    Nftables nft;
+    if (!leases.all().empty() && table_exists(nft, firewall_.table)) ensure_resolver();
+  } catch (const Error&) {
+  }
   return reclaimed;
 }
 

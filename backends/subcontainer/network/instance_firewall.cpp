@@ -1,5 +1,7 @@
 #include "instance_firewall.hpp"
 
+#include "stable_hash.hpp"
+
 #include <hutch/error.hpp>
 
 #include <cstdint>
@@ -13,6 +15,9 @@ const std::vector<std::string> kDeniedIpv4{
 const std::vector<std::string> kDeniedIpv6{"::1/128", "fc00::/7", "fe80::/10", "ff00::/8"};
 
 namespace {
+
+// DNS, and DNS over TLS (and over QUIC, on UDP).
+constexpr const char* kDnsPorts = "{ 53, 853 }";
 
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
@@ -31,14 +36,8 @@ std::string quoted(const std::string& text) {
 }  // namespace
 
 std::string instance_table_name(const std::filesystem::path& state_root) {
-  // FNV-1a: stable across builds and runs, unlike std::hash.
-  std::uint32_t hash = 2166136261u;
-  for (unsigned char c : std::filesystem::absolute(state_root).lexically_normal().string()) {
-    hash ^= c;
-    hash *= 16777619u;
-  }
   char name[16];
-  std::snprintf(name, sizeof name, "hutch_%08x", hash);
+  std::snprintf(name, sizeof name, "hutch_%08x", stable_hash(std::filesystem::absolute(state_root).lexically_normal().string()));
   return name;
 }
 
@@ -51,6 +50,7 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
   const std::string port_table = "netdev " + firewall.table;
   const std::string bridge = quoted(firewall.bridge);
   const std::string subnet = format_cidr({firewall.subnet.network(), firewall.subnet.prefix});
+  const std::string gateway = format_ipv4(firewall.subnet.network() + 1);
   // Created if missing, so that the deletes cannot fail; the new tables replace them in the
   // same transaction.
   return "add table " + table + "\n" +
@@ -69,6 +69,10 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
          "    iifname " + bridge + " ip saddr != " + subnet + " drop\n" +
          "    iifname " + bridge + " meta nfproto ipv6 ip6 saddr != fe80::/10 drop\n" +
          "    iifname " + bridge + " ct state established,related accept\n" +
+         // Names go through the sandbox's resolver, whatever its rules allow: another server
+         // would answer names the rules do not allow (plain DNS, and DNS over TLS or QUIC).
+         "    iifname " + bridge + " meta l4proto tcp th dport " + kDnsPorts + " reject with tcp reset\n" +
+         "    iifname " + bridge + " meta l4proto udp th dport " + kDnsPorts + " reject\n" +
          "    iifname " + bridge + " ip saddr vmap @sandbox_egress\n" +
          // reject rather than drop: a blocked connection fails at once instead of timing out.
          "    iifname " + bridge + " ip daddr @denied_v4 reject with icmp type admin-prohibited\n" +
@@ -77,6 +81,11 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
          "  chain input {\n" +
          "    type filter hook input priority filter; policy accept;\n" +
          "    iifname " + bridge + " ct state established,related accept\n" +
+         // The resolver (resolver_process.hpp) on the bridge's address; any other DNS server on
+         // the host is another server (see forward).
+         "    iifname " + bridge + " ip daddr " + gateway + " meta l4proto { tcp, udp } th dport 53 accept\n" +
+         "    iifname " + bridge + " meta l4proto tcp th dport " + kDnsPorts + " reject with tcp reset\n" +
+         "    iifname " + bridge + " meta l4proto udp th dport " + kDnsPorts + " reject\n" +
          "    iifname " + bridge + " ip saddr vmap @sandbox_egress\n" +
          "    iifname " + bridge + " meta l4proto tcp reject with tcp reset\n" +
          "    iifname " + bridge + " reject with icmpx type admin-prohibited\n" +

@@ -5,10 +5,12 @@
 //     map sandbox_egress  sandbox address -> jump to its own chain of egress rules
 //                         (sandbox_firewall.hpp), for sandboxes that have rules
 //     forward      sandbox -> elsewhere: drop a forged source address; let replies pass;
+//                  reject DNS (53, and 853 for DNS over TLS/QUIC) whatever the rules say;
 //                  the sandbox's own rules; then reject the ranges below (kDeniedIpv4,
 //                  kDeniedIpv6)
-//     input        sandbox -> this host (any of its addresses): replies pass; the sandbox's
-//                  own rules; then reject
+//     input        sandbox -> this host (any of its addresses): replies pass; DNS to the
+//                  resolver on the bridge's address passes, other DNS is rejected; the
+//                  sandbox's own rules; then reject
 //     postrouting  masquerade the subnet's traffic that leaves through another interface
 //   table netdev hutch_<same>
 //     port_<id>    one chain per sandbox on the ingress of its port "hv<id>" (sandbox_firewall.hpp):

@@ -2,6 +2,14 @@
 // ingress of its port that drops IPv4 and ARP from any other source address ("port_<id>", the
 // netdev table), and, when it has egress rules, a chain of its own ("egress_<id>", the inet
 // table) that sandbox_egress sends its traffic through before the default policy.
+//
+// A domain rule that allows has two sets of its own, "dns4_<id>_<n>_<hash>" and "dns6_..."
+// (dns_policy.hpp, `flags timeout`), which the sandbox's resolver fills with the addresses it
+// answers for the rule's names, each for the answer's TTL; the rule's place in the chain is a
+// lookup in them. A learned address does not open what the default policy denies (metadata,
+// private ranges, the host's own addresses...): only an address rule can, so a hostile name
+// server cannot point an allowed name at 169.254.169.254. A domain rule that denies has no statement: the resolver
+// refuses its names, and no address is learned for it.
 #pragma once
 
 #include "nftables.hpp"
@@ -21,17 +29,26 @@ struct SandboxFirewall {
   std::uint32_t address = 0;
 };
 
-// The sandbox's chain of rules as nft statements, one per rule, in order: allow -> accept,
-// deny -> reject. The destinations are validated ones (hutch::validate).
-std::vector<std::string> egress_statements(const std::vector<EgressRule>& rules);
+// The sandbox's chain of rules as nft statements, in order: allow -> accept, deny -> reject;
+// an allowing domain rule gives two (its sets), a denying one none. The destinations are
+// validated ones (hutch::validate).
+std::vector<std::string> egress_statements(const std::string& sandbox_id, const std::vector<EgressRule>& rules);
+// The names of the sets the sandbox's allowing domain rules use.
+std::vector<std::string> domain_sets(const std::string& sandbox_id, const std::vector<EgressRule>& rules);
+// The domain sets of the sandbox's that the (inet) table holds now.
+std::vector<std::string> installed_domain_sets(Nftables& nft, const SandboxFirewall& sandbox);
 
-// The commands that add the sandbox's entries (replacing any it had), for install and tests.
-std::string sandbox_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
+// The commands that add the sandbox's entries (replacing any it had; `installed_sets`: what
+// installed_domain_sets says), for install and tests.
+std::string sandbox_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules,
+                            const std::vector<std::string>& installed_sets = {});
 void install(Nftables& nft, const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
 // The commands that replace the sandbox's egress rules alone (Handle::set_egress): its old
 // chain and map entry go and the new ones come in the same transaction, so every packet meets
-// either the old rules or the new ones; the port chain stays.
-std::string egress_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
+// either the old rules or the new ones; the port chain stays. The sets of domain rules that
+// stay the same (same text, same place) stay with what they learned; the others go.
+std::string egress_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules,
+                           const std::vector<std::string>& installed_sets = {});
 void replace_egress(Nftables& nft, const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
 // Removes the sandbox's entries; nothing for those it does not have. The tables must exist.
 // Installed once its port exists (the ingress chain names the device).

@@ -38,6 +38,9 @@ class BridgeNetworkTest : public RuntimeTest {
     if (IsSkipped() || HasFatalFailure()) return;
     runtime_->config.bridge.bridge = kBridge;
     runtime_->config.bridge.subnet = *network::parse_ipv4_cidr(kSubnet);
+    // Never the host's resolver: every name the sandboxes ask goes to the fake internet's.
+    runtime_->config.bridge.upstream_dns = {kFakeDnsServer};
+    runtime_->config.bridge.resolver = HUTCH_SUBCONTAINER_RESOLVER;
     runtime_->network = std::make_unique<network::BridgeNetwork>(runtime_->config.bridge, runtime_->config.state_root);
     internet_ = std::make_unique<FakeInternet>();
   }
@@ -96,8 +99,14 @@ class BridgeNetworkTest : public RuntimeTest {
   std::vector<network::Lease> leases() {
     return network::AddressLeases(runtime_->network->leases_dir(), runtime_->config.bridge.subnet).all();
   }
-  // Nothing of the bridge network is left: no veth, no bridge, no table, no lease.
+  // Nothing of the bridge network is left: no veth, no bridge, no table, no lease, no
+  // resolver process nor policy file.
   void expect_no_network_left(const std::string& id) {
+    EXPECT_EQ(runtime_->network->resolver().running(), std::nullopt) << "the DNS resolver still runs";
+    EXPECT_FALSE(std::filesystem::exists(runtime_->network->resolver().pid_file())) << "the resolver's pid file is left";
+    std::error_code none;
+    EXPECT_TRUE(std::filesystem::is_empty(runtime_->network->policies_dir(), none) || none)
+        << "a resolver policy file is left in " << runtime_->network->policies_dir();
     EXPECT_FALSE(link_exists(network::BridgeNetwork::host_link(id))) << "the host end of the veth pair is left";
     EXPECT_FALSE(link_exists(kBridge)) << "the bridge is left though no sandbox uses it";
     EXPECT_FALSE(table_exists()) << "the nftables table " << runtime_->network->table() << " is left";

@@ -6,11 +6,14 @@
 //   198.18.0.20      another public server
 //   169.254.169.254  a cloud metadata server
 //   10.99.0.10, 172.16.5.10, 192.168.77.10   servers on private ranges
+//   198.18.0.53      its DNS server (fake_dns.hpp), every test's upstream_dns:
+//                    good.test -> 198.18.0.10, a.good.test and other.test -> 198.18.0.20
 // The test namespace has 198.18.0.1 on its end and its default route through the fake
 // internet. Everything goes with the namespace when this object is destroyed.
 #pragma once
 
 #include "network/netlink.hpp"
+#include "fake_dns.hpp"
 #include "network/netns_thread.hpp"
 #include "tcp_greeter.hpp"
 
@@ -29,6 +32,7 @@ inline constexpr const char* kOtherPublicServer = "198.18.0.20";
 inline constexpr const char* kTestHostAddress = "198.18.0.1";
 inline const std::vector<std::string> kBlockedServers{"169.254.169.254", "10.99.0.10", "172.16.5.10", "192.168.77.10"};
 inline constexpr std::uint16_t kServerPort = 80;
+inline constexpr const char* kFakeDnsServer = "198.18.0.53";
 
 class FakeInternet {
  public:
@@ -51,19 +55,25 @@ class FakeInternet {
       inside.add_address("fakenet1", *parse_ipv4_cidr(std::string(kPublicServer) + "/24"));
       for (const auto& address : kBlockedServers) inside.add_address("lo", *parse_ipv4_cidr(address + "/32"));
       inside.add_address("lo", *parse_ipv4_cidr(std::string(kOtherPublicServer) + "/32"));
+      inside.add_address("lo", *parse_ipv4_cidr(std::string(kFakeDnsServer) + "/32"));
       server_ = std::make_unique<TcpGreeter>(kServerPort);
+      dns_ = std::make_unique<FakeDns>(kFakeDnsServer, std::map<std::string, std::string>{
+          {"good.test", kPublicServer}, {"a.good.test", kOtherPublicServer}, {"other.test", kOtherPublicServer}});
     });
   }
   ~FakeInternet() {
     server_.reset();
+    dns_.reset();
     // The namespace dies with its last reference, and the veth pair with it.
   }
 
   TcpGreeter& server() { return *server_; }
+  FakeDns& dns() { return *dns_; }
 
  private:
   UniqueFd netns_;
   std::unique_ptr<TcpGreeter> server_;
+  std::unique_ptr<FakeDns> dns_;
 };
 
 }  // namespace hutch::subcontainer::test

@@ -206,7 +206,7 @@ TEST(BridgeNetworkRules, DefaultPolicyDeniesTheIssuesRangesAndNotTheBenchmarkRan
 }
 
 TEST(BridgeNetworkRules, EgressRulesBecomeStatementsInOrder) {
-  EXPECT_THAT(network::egress_statements({{EgressAction::allow, "198.18.0.10/32"},
+  EXPECT_THAT(network::egress_statements("abc", {{EgressAction::allow, "198.18.0.10/32"},
                                           {EgressAction::deny, "2001:db8::/32"},
                                           {EgressAction::deny, "all"}}),
               ::testing::ElementsAre("ip daddr 198.18.0.10/32 accept",

@@ -171,7 +171,9 @@ class UpdateCommandTest : public LiveEgressTest {
     std::ofstream(config) << "[defaults]\nbackend = \"subcontainer\"\nstate_dir = \"" << state_dir_.string()
                           << "\"\n[plugins]\npaths = [\"" << HUTCH_PLUGIN_OUTPUT_DIR << "\"]\n"
                           << "[backends.subcontainer]\ncgroup_root = \"hutch-test\"\nbridge = \"" << kBridge
-                          << "\"\nbridge_subnet = \"" << kSubnet << "\"\nhelper = \"" << HUTCH_SUBCONTAINER_HELPER << "\"\n";
+                          << "\"\nbridge_subnet = \"" << kSubnet << "\"\nhelper = \"" << HUTCH_SUBCONTAINER_HELPER
+                          << "\"\nresolver = \"" << HUTCH_SUBCONTAINER_RESOLVER << "\"\nupstream_dns = [\"" << kFakeDnsServer
+                          << "\"]\n";
     args.insert(args.begin(), {"--config", config.string()});
     return hutch::test::run_hutch(args);
   }

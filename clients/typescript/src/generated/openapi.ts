@@ -1949,7 +1949,7 @@ export interface components {
         EgressRule: {
             /** @enum {string} */
             action: "allow" | "deny";
-            /** @description "all", or an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32 */
+            /** @description "all", an IPv4/IPv6 address or network without host bits: 203.0.113.7, 10.0.0.0/8, 2001:db8::/32, or a domain: example.com (that name), *.example.com (the names below it), enforced through the sandbox's resolver */
             destination: string;
         };
         /** @description a published port: connections to host_ip:host_port on the service host reach sandbox_port of the sandbox */
