@@ -29,6 +29,7 @@ Router make_router() {
   router.add("POST", "/v1/sandboxes/{id}/fork", fork_sandbox);
   router.add("POST", "/v1/sandboxes/{id}/snapshot", snapshot_sandbox);
   router.add("GET", "/v1/sandboxes/{id}/stats", get_stats);
+  router.add("GET", "/v1/sandboxes/{id}/ports", get_published_ports);
   router.add("POST", "/v1/prune", prune_sandboxes);
   router.add("GET", "/v1/pools", list_pools);
 

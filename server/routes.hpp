@@ -42,6 +42,8 @@ void unpause_sandbox(Context& context);
 void fork_sandbox(Context& context);
 void snapshot_sandbox(Context& context);
 void get_stats(Context& context);
+// Handle::ports(): where the service's host reaches the sandbox's published ports.
+void get_published_ports(Context& context);
 void prune_sandboxes(Context& context);
 void list_pools(Context& context);
 // routes_snapshots.cpp

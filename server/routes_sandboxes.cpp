@@ -142,6 +142,12 @@ void snapshot_sandbox(Context& context) {
 
 void get_stats(Context& context) { respond_json(context, 200, json_io::to_json(sandbox_of(context).handle->stats())); }
 
+void get_published_ports(Context& context) {
+  boost::json::array bindings;
+  for (const auto& binding : sandbox_of(context).handle->ports()) bindings.push_back(json_io::to_json(binding));
+  respond_json(context, 200, bindings);
+}
+
 }  // namespace hutch::server
 
 namespace hutch::server {

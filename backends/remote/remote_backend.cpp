@@ -44,8 +44,7 @@ void RemoteBackend::ask_backends() const {
                                                           : backend == settings_.service_backend;
     if (!wanted) continue;
     Capabilities caps = json_io::capabilities_from_json(object.at("capabilities"));
-    // Verbs the /v1 API does not carry yet.
-    caps.ports = false;
+    // The service keeps its sandboxes whatever its backend does: another client finds them by id.
     caps.persistent = true;
     capabilities_ = caps;
     service_backend_ = backend;
@@ -82,8 +81,6 @@ std::shared_ptr<Handle> RemoteBackend::create(const SandboxSpec& spec) {
   // would make a volume this client could neither list nor remove.
   if (!spec.workspace.empty() && spec.workspace != kWorkspaceEphemeral && spec.workspace != kWorkspaceNone)
     throw_unsupported(name_, "a named workspace volume ('" + spec.workspace + "')");
-  // Capabilities::ports is false here: the API does not say where the service bound them.
-  if (!spec.ports.empty()) throw_unsupported(name_, "published ports (--publish)");
   json::value body = json_io::spec_json(with_sources_of(spec));
   if (auto pool = spec.labels.find(kLabelPool); pool != spec.labels.end()) {
     // `--pool NAME` (the CLI's spec label): a ready sandbox of the service's pool, with only

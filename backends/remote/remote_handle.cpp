@@ -97,6 +97,16 @@ Stats RemoteHandle::stats() {
   return guarded([&] { return json_io::stats_from_json(client_->call("GET", target("/stats"))); });
 }
 
+std::vector<PortBinding> RemoteHandle::ports() {
+  return guarded([&] {
+    const json::value answer = client_->call("GET", target("/ports"));
+    if (!answer.is_array()) throw Error(Errc::backend, "GET " + target("/ports") + ": not an array");
+    std::vector<PortBinding> bindings;
+    for (const auto& entry : answer.as_array()) bindings.push_back(json_io::port_binding_from_json(entry));
+    return bindings;
+  });
+}
+
 void RemoteHandle::destroy() {
   if (destroyed_) return;
   try {

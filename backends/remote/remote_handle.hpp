@@ -63,6 +63,9 @@ class RemoteHandle final : public Handle {
   // PATCH /v1/sandboxes/{id} {"egress": [...]}.
   void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
+  // GET /v1/sandboxes/{id}/ports: the addresses are the service host's (its 127.0.0.1 is
+  // reachable from this host only when the service runs here, or through a tunnel).
+  std::vector<PortBinding> ports() override;
   void destroy() override;
 
   // "/v1/sandboxes/<id><suffix>".

@@ -741,6 +741,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandboxes/{id}/ports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * published ports: where the service's host reaches them (Handle::ports)
+         * @description The addresses are the service host's: a binding on 127.0.0.1 is reachable from that host only. Empty for a sandbox that publishes none or is stopped; 501 for a backend without published ports.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description one binding per published port, in the spec's order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PortBinding"][];
+                    };
+                };
+                400: components["responses"]["Error"];
+                401: components["responses"]["Error"];
+                403: components["responses"]["Error"];
+                404: components["responses"]["Error"];
+                405: components["responses"]["Error"];
+                409: components["responses"]["Error"];
+                413: components["responses"]["Error"];
+                429: components["responses"]["Error"];
+                500: components["responses"]["Error"];
+                501: components["responses"]["Error"];
+                504: components["responses"]["Error"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandboxes/{id}/ports/{port}/{path}": {
         parameters: {
             query?: never;
@@ -1961,6 +2015,20 @@ export interface components {
             sandbox_port: number;
             /** @enum {string} */
             protocol?: "tcp" | "udp";
+        };
+        /** @description where a published port is bound on the service host */
+        PortBinding: {
+            sandbox_port: number;
+            /** @description the address bound, as the mapping's host_ip: 127.0.0.1, 0.0.0.0, ::1 */
+            host_address: string;
+            /** @description the port bound (a picked one when the mapping said 0) */
+            host_port: number;
+            /** @enum {string} */
+            protocol: "tcp" | "udp";
+            /** @description where a client on the service host connects: 127.0.0.1:32768, [::1]:8080 (a wildcard binding through loopback) */
+            address: string;
+            /** @description http:// + address for tcp; null for udp */
+            url: string | null;
         };
         /** @description A sandbox spec exactly as hutch::spec_to_json writes it. Every field is optional on input; durations are *_ms integers, sizes bytes. */
         Spec: {
