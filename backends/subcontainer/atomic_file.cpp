@@ -26,7 +26,7 @@ std::string random_suffix() {
 }  // namespace
 
 void write_file_atomic(const std::filesystem::path& file, const std::string& content, mode_t mode,
-                       const std::optional<FileOwner>& owner) {
+                       const std::optional<FileOwner>& owner, Durability durability) {
   const std::filesystem::path tmp = file.string() + ".tmp-" + random_suffix();
   auto fail = [&](const std::string& what, int err) {
     ::unlink(tmp.c_str());
@@ -47,7 +47,7 @@ void write_file_atomic(const std::filesystem::path& file, const std::string& con
     // The umask may have taken bits away at creation.
     if (::fchmod(fd.get(), mode) != 0) fail("chmod", errno);
     if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) fail("chown", errno);
-    if (::fsync(fd.get()) != 0) fail("sync", errno);
+    if (durability == Durability::machine_crash && ::fsync(fd.get()) != 0) fail("sync", errno);
   }
   if (::rename(tmp.c_str(), file.c_str()) != 0) {
     const int err = errno;

@@ -38,16 +38,21 @@ std::optional<std::uint32_t> AddressLeases::find(const std::string& sandbox_id) 
   return std::nullopt;
 }
 
-std::uint32_t AddressLeases::allocate(const std::string& sandbox_id) {
+Allocation AddressLeases::allocate(const std::string& sandbox_id) {
   std::set<std::uint32_t> taken;
+  std::optional<std::uint32_t> held;
   for (const auto& lease : all()) {
-    if (lease.sandbox_id == sandbox_id) return lease.address;
-    taken.insert(lease.address);
+    if (lease.sandbox_id == sandbox_id)
+      held = lease.address;
+    else
+      taken.insert(lease.address);
   }
+  if (held) return {*held, false, taken.size()};
   for (std::uint32_t candidate = gateway() + 1; candidate < subnet_.broadcast(); ++candidate) {
     if (taken.count(candidate) != 0) continue;
-    write_file_atomic(dir_ / format_ipv4(candidate), sandbox_id + "\n", 0600);
-    return candidate;
+    // A lease names a veth pair and nft rules, which a reboot removes with the sandbox.
+    write_file_atomic(dir_ / format_ipv4(candidate), sandbox_id + "\n", 0600, std::nullopt, Durability::process_crash);
+    return {candidate, true, taken.size()};
   }
   throw Error(Errc::state, "sandbox " + sandbox_id + ": every address of the bridge subnet " + format_cidr(subnet_) +
                                " is taken (a larger bridge_subnet in [backends.subcontainer], or prune)");

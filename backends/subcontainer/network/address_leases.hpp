@@ -23,6 +23,13 @@ struct Lease {
   std::string sandbox_id;
 };
 
+// What AddressLeases::allocate found and did, from one reading of the directory.
+struct Allocation {
+  std::uint32_t address = 0;
+  bool fresh = false;        // taken by this call: the sandbox held no address before
+  std::size_t others = 0;    // the leases of other sandboxes
+};
+
 class AddressLeases {
  public:
   AddressLeases(std::filesystem::path dir, Ipv4Cidr subnet);
@@ -34,7 +41,7 @@ class AddressLeases {
 
   // The address `sandbox_id` holds, taking the lowest free one if it holds none. Errc::state
   // when every address is taken; Errc::io when the directory cannot be written.
-  std::uint32_t allocate(const std::string& sandbox_id);
+  Allocation allocate(const std::string& sandbox_id);
   // The address `sandbox_id` holds, if any.
   std::optional<std::uint32_t> find(const std::string& sandbox_id) const;
   // Frees the address `sandbox_id` holds; nothing when it holds none. Never throws.

@@ -49,18 +49,44 @@ SandboxFirewall BridgeNetwork::sandbox_firewall(const std::string& id, std::uint
   return {firewall_.table, id, host_link(id), address};
 }
 
+void BridgeNetwork::install_sandbox_rules(Nftables& nft, const Allocation& lease, const std::string& id,
+                                          const std::vector<EgressRule>& egress) const {
+  const SandboxFirewall sandbox = sandbox_firewall(id, lease.address);
+  if (!lease.fresh) {
+    // An earlier start of this sandbox: its entries may be there, sets included.
+    if (!table_exists(nft, firewall_.table)) install(nft, firewall_);
+    install(nft, sandbox, egress);
+    return;
+  }
+  // A new lease has no entries to replace. Each nft run fills libnftables' cache from the
+  // kernel first, the largest part of its cost: one run, with the table when this is the
+  // first lease (the table exists while any lease does).
+  if (lease.others == 0) {
+    nft.run(instance_ruleset(firewall_) + sandbox_ruleset(sandbox, egress),
+            "install table inet " + firewall_.table + " and the rules of sandbox " + id);
+    return;
+  }
+  try {
+    nft.run(sandbox_ruleset(sandbox, egress), "install the egress rules of sandbox " + id);
+  } catch (const Error&) {
+    // The table went while leases remained (a crash between the first lease and its table,
+    // or an administrator's flush): make it again, else the error stands.
+    if (table_exists(nft, firewall_.table)) throw;
+    nft.run(instance_ruleset(firewall_) + sandbox_ruleset(sandbox, egress),
+            "install table inet " + firewall_.table + " and the rules of sandbox " + id);
+  }
+}
+
 std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader, const std::vector<EgressRule>& egress) {
   AddressLeases leases(leases_dir_, settings_.subnet);
   const FileLock lock(leases.lock_path());
-  const bool held_before = leases.find(id).has_value();
-  const std::uint32_t address = leases.allocate(id);
+  const Allocation lease = leases.allocate(id);
+  const bool held_before = !lease.fresh;
+  const std::uint32_t address = lease.address;
   try {
     NetlinkSocket netlink;
     netlink.ensure_bridge(settings_.bridge, {leases.gateway(), settings_.subnet.prefix});
-    Nftables nft;
-    if (!table_exists(nft, firewall_.table)) install(nft, firewall_);
     enable_ipv4_forwarding();
-    ensure_resolver();
     const std::string host = host_link(id);
     // What is left of the pair of an earlier start of this sandbox.
     netlink.delete_link(host);
@@ -68,8 +94,10 @@ std::uint32_t BridgeNetwork::attach(const std::string& id, pid_t leader, const s
     netlink.add_veth(host, kSandboxLink, leader);
     LinkRollback rollback(netlink, host);
     // Before the port joins the bridge: no packet of the sandbox's passes without its rules.
-    install(nft, sandbox_firewall(id, address), egress);
+    Nftables nft;
+    install_sandbox_rules(nft, lease, id, egress);
     write_policy(policies_dir(), address, {id, egress});
+    ensure_resolver();
     netlink.attach_to_bridge(host, settings_.bridge);
     const Ipv4Cidr own{address, settings_.subnet.prefix};
     const std::uint32_t gateway = leases.gateway();

@@ -90,6 +90,10 @@ class BridgeNetwork {
   void remove_shared_objects_if_unused();
   void ensure_resolver() const;
   SandboxFirewall sandbox_firewall(const std::string& id, std::uint32_t address) const;
+  // The sandbox's nft entries, and the instance's table when it is missing, in as few nft runs
+  // as `lease` allows (attach).
+  void install_sandbox_rules(Nftables& nft, const Allocation& lease, const std::string& id,
+                             const std::vector<EgressRule>& egress) const;
   std::string release_locked(const std::string& id) noexcept;
 
   BridgeSettings settings_;

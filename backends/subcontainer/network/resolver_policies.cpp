@@ -12,7 +12,8 @@ void write_policy(const std::filesystem::path& dir, std::uint32_t address, const
   std::string content = "id " + policy.sandbox_id + "\n";
   for (const auto& rule : policy.rules) content += std::string(to_string(rule.action)) + " " + rule.destination + "\n";
   std::filesystem::create_directories(dir);
-  write_file_atomic(dir / format_ipv4(address), content, 0600);
+  // The resolver's copy of rules the nft table holds: both are gone after a reboot.
+  write_file_atomic(dir / format_ipv4(address), content, 0600, std::nullopt, Durability::process_crash);
 }
 
 std::optional<SandboxPolicy> read_policy(const std::filesystem::path& dir, std::uint32_t address) {

@@ -42,6 +42,8 @@ std::vector<std::string> installed_domain_sets(Nftables& nft, const SandboxFirew
 // installed_domain_sets says), for install and tests.
 std::string sandbox_ruleset(const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules,
                             const std::vector<std::string>& installed_sets = {});
+// Runs sandbox_ruleset, after the table's listing of the sandbox's sets (an earlier start
+// may have left some).
 void install(Nftables& nft, const SandboxFirewall& sandbox, const std::vector<EgressRule>& rules);
 // The commands that replace the sandbox's egress rules alone (Handle::set_egress): its old
 // chain and map entry go and the new ones come in the same transaction, so every packet meets

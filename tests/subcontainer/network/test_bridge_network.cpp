@@ -163,6 +163,26 @@ TEST_F(BridgeNetworkTest, StopAndStartKeepTheAddress) {
   expect_no_network_left(id);
 }
 
+// The table exists while any lease does, so a create on a bridge in use does not look for it
+// (attach installs the sandbox's rules in one nft run): when it went anyway (an administrator's
+// `nft flush ruleset`), the next create makes it again, and its sandbox gets the default policy.
+TEST_F(BridgeNetworkTest, ACreateAfterTheTableWentMakesItAgain) {
+  auto first = create_bridge_sandbox();
+  {
+    network::Nftables nft;
+    network::remove_table(nft, runtime_->network->table());
+  }
+  ASSERT_FALSE(table_exists());
+  auto second = create_bridge_sandbox();
+  EXPECT_TRUE(table_exists());
+  EXPECT_THAT(fetch(*second, kPublicServer), HasSubstr("hello"));
+  EXPECT_THAT(fetch(*second, "169.254.169.254"), Not(HasSubstr("hello"))) << "the default policy is missing";
+  const std::string id = second->id();
+  first->destroy();
+  second->destroy();
+  expect_no_network_left(id);
+}
+
 // The creator of a bridge sandbox killed with SIGKILL: prune removes the sandbox (its owner is
 // gone) and with it the address, the veth, the bridge and the table.
 TEST_F(BridgeNetworkTest, PruneAfterTheCreatorWasKilledLeavesNothing) {
