@@ -3,6 +3,7 @@
 #include <hutch/error.hpp>
 
 #include <arpa/inet.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
@@ -32,6 +33,10 @@ using LinkPtr = std::unique_ptr<rtnl_link, LinkPut>;
 using AddrPtr = std::unique_ptr<rtnl_addr, AddrPut>;
 using NlAddrPtr = std::unique_ptr<nl_addr, NlAddrPut>;
 using RoutePtr = std::unique_ptr<rtnl_route, RoutePut>;
+struct MsgFree {
+  void operator()(nl_msg* message) const { nlmsg_free(message); }
+};
+using MsgPtr = std::unique_ptr<nl_msg, MsgFree>;
 
 [[noreturn]] void fail(const std::string& what, int nl_error) {
   throw Error(Errc::backend, "netlink: " + what + ": " + nl_geterror(nl_error));
@@ -111,7 +116,25 @@ void NetlinkSocket::attach_to_bridge(const std::string& link, const std::string&
   if (bridge_index == 0 || port_index == 0) throw Error(Errc::backend, "netlink: no link " + (bridge_index ? link : bridge));
   if (const int rc = rtnl_link_enslave_ifindex(socket_, bridge_index, port_index); rc < 0)
     fail("attach " + link + " to bridge " + bridge, rc);
+  // Before the port is up: no frame passes between it and another sandbox's.
+  isolate_bridge_port(port_index, link);
   set_up(link);
+}
+
+void NetlinkSocket::isolate_bridge_port(int port_index, const std::string& link) {
+  // What `bridge link set dev LINK isolated on` sends: libnl has no setter for this flag
+  // (IFLA_BRPORT_ISOLATED, Linux 4.18).
+  MsgPtr message(nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST));
+  if (!message) throw Error(Errc::backend, "netlink: out of memory");
+  ifinfomsg header{};
+  header.ifi_family = AF_BRIDGE;
+  header.ifi_index = port_index;
+  nlattr* protinfo = nullptr;
+  if (nlmsg_append(message.get(), &header, sizeof header, NLMSG_ALIGNTO) < 0 ||
+      (protinfo = nla_nest_start(message.get(), IFLA_PROTINFO | NLA_F_NESTED)) == nullptr ||
+      nla_put_u8(message.get(), IFLA_BRPORT_ISOLATED, 1) < 0 || nla_nest_end(message.get(), protinfo) < 0)
+    throw Error(Errc::backend, "netlink: cannot build the message that isolates " + link);
+  if (const int rc = nl_send_sync(socket_, message.release()); rc < 0) fail("isolate bridge port " + link, rc);
 }
 
 void NetlinkSocket::add_address(const std::string& link, const Ipv4Cidr& address) {

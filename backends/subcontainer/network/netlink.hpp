@@ -33,7 +33,10 @@ class NetlinkSocket {
   void add_veth(const std::string& host_name, const std::string& peer_name, pid_t pid);
   // Moves `link` into the network namespace `namespace_fd`.
   void move_to_namespace(const std::string& link, int namespace_fd);
-  // Makes `link` a port of `bridge` and brings it up.
+  // Makes `link` an isolated port of `bridge` and brings it up. An isolated port's frames reach
+  // only the bridge's ports that are not isolated (the host's end, the bridge itself), never
+  // another isolated one: sandboxes on one bridge cannot talk to each other at layer 2, where
+  // no nft rule of the inet table sees them (no br_netfilter).
   void attach_to_bridge(const std::string& link, const std::string& bridge);
   // Gives `link` the address (with its prefix) and brings it up.
   void add_address(const std::string& link, const Ipv4Cidr& address);
@@ -45,6 +48,8 @@ class NetlinkSocket {
   bool delete_link(const std::string& name);
 
  private:
+  void isolate_bridge_port(int port_index, const std::string& link);
+
   nl_sock* socket_ = nullptr;
 };
 

@@ -163,6 +163,32 @@ TEST_F(BridgeNetworkTest, StopAndStartKeepTheAddress) {
   expect_no_network_left(id);
 }
 
+// Sandboxes on one bridge do not reach each other: not by IP (the subnet is in 10.0.0.0/8, which
+// the default denies, but bridged frames meet no inet rule) nor at layer 2 (their ports are
+// isolated), while each still reaches the internet.
+TEST_F(BridgeNetworkTest, SandboxesOnOneBridgeCannotReachEachOther) {
+  auto server = create_bridge_sandbox();
+  auto client = create_bridge_sandbox({{EgressAction::allow, kSubnet}});
+  ExecRequest serve;
+  serve.argv = {"sh", "-c", "while true; do echo hello-neighbour | busybox nc -l -p 9000; done"};
+  auto process = server->spawn(serve);
+  const auto server_address = runtime_->network->address_of(server->id());
+  ASSERT_TRUE(server_address.has_value());
+  // The server listens: it answers inside its own sandbox.
+  std::string local;
+  for (int i = 0; i < 50 && local.find("hello") == std::string::npos; ++i) {
+    local = fetch(*server, network::format_ipv4(*server_address), 9000);
+    if (local.find("hello") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_THAT(local, HasSubstr("hello-neighbour")) << "the server in the first sandbox never listened";
+  // Even with a rule that allows the subnet, the neighbour is out of reach.
+  EXPECT_THAT(fetch(*client, network::format_ipv4(*server_address), 9000), Not(HasSubstr("hello")));
+  EXPECT_THAT(sh(*client, "ping -c 1 -W 1 " + network::format_ipv4(*server_address) + " >/dev/null 2>&1; echo status=$?").stdout_data,
+              Not(HasSubstr("status=0")));
+  EXPECT_THAT(fetch(*client, kPublicServer), HasSubstr("hello"));
+  process->kill();
+}
+
 // The table exists while any lease does, so a create on a bridge in use does not look for it
 // (attach installs the sandbox's rules in one nft run): when it went anyway (an administrator's
 // `nft flush ruleset`), the next create makes it again, and its sandbox gets the default policy.
