@@ -12,9 +12,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -93,6 +96,38 @@ TEST_F(PublishedPortsTest, RelaysBothDirections) {
   auto server = sandbox->spawn(echo_back);
   EXPECT_EQ(tcp_exchange_when_up("127.0.0.1", sandbox->ports().at(0).host_port, "ping\n", /*half_close=*/false),
             "got:ping\n");
+  server->kill();
+}
+
+// A UDP port: a datagram to the host port reaches the server in the sandbox, and its answer
+// comes back to the sender's address (the forwarder keeps a socket per client).
+TEST_F(PublishedPortsTest, RelaysUdpDatagramsAndTheirAnswers) {
+  auto sandbox = create_publishing({PortMapping{"127.0.0.1", 0, 5300, PortProtocol::udp}});
+  const std::uint16_t port = sandbox->ports().at(0).host_port;
+  ExecRequest echo_back;
+  // A UDP echo server with a prefix (busybox nc has no UDP; perl-base is in every Debian).
+  echo_back.argv = {"perl", "-MIO::Socket::INET", "-e",
+                    "my $s = IO::Socket::INET->new(LocalPort => 5300, Proto => 'udp') or die $!;"
+                    "while (my $peer = $s->recv(my $data, 512)) { $s->send(\"got:$data\", 0, $peer); }"};
+  auto server = sandbox->spawn(echo_back);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  timeval wait{0, 200000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  // Until the server listens, datagrams are lost: send again until one is answered.
+  for (int attempt = 0; attempt < 50 && answer.empty(); ++attempt) {
+    ASSERT_EQ(::sendto(fd, "ping", 4, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 4) << std::strerror(errno);
+    char buffer[64] = {};
+    const ssize_t got = ::recv(fd, buffer, sizeof buffer - 1, 0);
+    if (got > 0) answer.assign(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  EXPECT_EQ(answer, "got:ping");
   server->kill();
 }
 
