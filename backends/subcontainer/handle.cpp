@@ -298,7 +298,7 @@ std::vector<PortBinding> SubcontainerHandle::ports() {
   reload_record();
   // Bound while its forwarder holds them: not while stopped (the record keeps the last
   // bindings for the next start), nor once the forwarder is gone.
-  if (!leader_alive(record_) || !network::port_forwarder_alive(record_.forwarder_pid, record_.forwarder_start))
+  if (!leader_alive(record_) || !network::owned_process_alive(record_.forwarder_pid, record_.forwarder_start))
     return {};
   return record_.published;
 }

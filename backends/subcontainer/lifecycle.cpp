@@ -254,7 +254,7 @@ network::PortForwarder connect_network(const Runtime& runtime, SandboxRecord& re
                      network::format_ipv4(address));
   if (record.spec.ports.empty()) return {};
   network::HostPorts host = network::bind_host_ports(record.spec.ports, previous, record.id);
-  auto forwarder = network::PortForwarder::start(runtime.config.port_forwarder, record.id, record.leader_pid, address,
+  auto forwarder = network::start_port_forwarder(runtime.config.port_forwarder, record.id, record.leader_pid, address,
                                                  record.spec.ports, host.sockets);
   record.published = std::move(host.bindings);
   record.forwarder_pid = forwarder.pid();
@@ -264,7 +264,7 @@ network::PortForwarder connect_network(const Runtime& runtime, SandboxRecord& re
 
 // Ends the forwarder the record names, if it still runs; its host ports are free on return.
 void end_port_forwarder(SandboxRecord& record) {
-  network::PortForwarder::adopt(record.forwarder_pid, record.forwarder_start);
+  network::OwnedProcess::adopt(record.forwarder_pid, record.forwarder_start);
   record.forwarder_pid = 0;
   record.forwarder_start = 0;
 }
