@@ -130,7 +130,15 @@ PastaNetwork::Attached PastaNetwork::attach(const std::string& id, pid_t leader,
   if (!leader_fd) throw_system_error("sandbox " + id + ": pidfd_open of its leader " + std::to_string(leader), errno);
   std::vector<int> fds(static_cast<std::size_t>(pasta_helper::kLeaderFd) + 1, -1);
   fds[pasta_helper::kLeaderFd] = leader_fd.get();
-  attached.pasta = OwnedProcess::start(settings_.helper, args, std::move(fds), id, "pasta");
+  try {
+    attached.pasta = OwnedProcess::start(settings_.helper, args, std::move(fds), id, "pasta");
+  } catch (const Error& e) {
+    // The usual cause on hosts that keep the tun device to root (mode 0600).
+    if (::access("/dev/net/tun", R_OK | W_OK) != 0)
+      throw Error(e.code(), std::string(e.what()) + " (/dev/net/tun is not open to this user: pasta needs it, "
+                                                     "mode 0666 as udev makes it on most distributions)");
+    throw;
+  }
   return attached;
 }
 
