@@ -25,6 +25,8 @@ if [ "$profile" = test ]; then
   # Podman's Docker-compatible service (the docker backend's second engine) and what its
   # containers need: an init for containers without the agent, rootless networking and storage.
   packages+=(podman catatonit slirp4netns fuse-overlayfs containernetworking-plugins curl)
+  # the subcontainer backend's rootless bridge network (pasta), and its tests
+  packages+=(passt)
   # the service's API tests (tests/server): node's test runner, fetch and npm (the ws
   # client), curl; systemd-socket-activate for the socket-activation test
   packages+=(nodejs systemd)

@@ -70,6 +70,8 @@ std::shared_ptr<Runtime> make_runtime(BackendConfig config, std::shared_ptr<spdl
     runtime->caller_uid = ::geteuid();
     runtime->caller_gid = ::getegid();
     runtime->delegated_cgroups = SandboxCgroup::delegated_base().has_value();
+    runtime->pasta = std::make_unique<network::PastaNetwork>(
+        network::PastaSettings{config.pasta, config.pasta_helper, config.bridge.upstream_dns});
   } else {
     runtime->id_ranges =
         std::make_unique<IdRangeRegistry>(config.id_ranges_dir, config.uid_base, config.uid_count, config.uid_ranges);
@@ -108,7 +110,9 @@ Capabilities SubcontainerBackend::capabilities() const {
   const bool has_cgroups = !runtime_->rootless || runtime_->delegated_cgroups;
   caps.pause = has_cgroups;  // needs a freezer
   caps.stdin = true;
-  caps.ports = runtime_->network != nullptr;  // published on a bridge network only
+  // Bridge networking: as root, or rootless through pasta.
+  const bool bridge = runtime_->network != nullptr || (runtime_->pasta && runtime_->pasta->available());
+  caps.ports = bridge;  // published on a bridge network only
   caps.connect_port = true;
   caps.tty = true;
   caps.stats = has_cgroups;
@@ -119,8 +123,8 @@ Capabilities SubcontainerBackend::capabilities() const {
   caps.stop = true;
   caps.lifetimes = true;  // the leader holds them
   caps.network_modes = {NetworkMode::none, NetworkMode::host};
-  if (runtime_->network) caps.network_modes.push_back(NetworkMode::bridge);
-  caps.set_egress = runtime_->network != nullptr;  // rules exist only on a bridge network
+  if (bridge) caps.network_modes.push_back(NetworkMode::bridge);
+  caps.set_egress = bridge;  // rules exist only on a bridge network
   caps.mount_types = {MountType::volume, MountType::bind,    MountType::tmpfs,
                       MountType::assets, MountType::pointer, MountType::backup};
   return caps;

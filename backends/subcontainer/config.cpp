@@ -124,6 +124,10 @@ BackendConfig read_backend_config(const PluginContext& context) {
   if (auto v = table.get_string("helper")) config.helper = *v;
   config.port_forwarder = config.helper.parent_path() / "hutch-port-forwarder";
   if (auto v = table.get_string("port_forwarder")) config.port_forwarder = *v;
+  config.pasta = network::find_pasta();
+  if (auto v = table.get_string("pasta")) config.pasta = *v;
+  config.pasta_helper = config.helper.parent_path() / "hutch-pasta-helper";
+  if (auto v = table.get_string("pasta_helper")) config.pasta_helper = *v;
   table.reject_unknown_keys();
   return config;
 }

@@ -3,6 +3,7 @@
 
 #include "agent/capability_names.hpp"
 #include "network/bridge_network.hpp"
+#include "network/pasta_network.hpp"
 
 #include <hutch/plugin.hpp>
 
@@ -60,6 +61,11 @@ struct BackendConfig {
   std::uint64_t log_limit = 8u << 20;   // launch: main.log + main.log.1 stay about this size
   // `--network bridge` (root only): the keys bridge, bridge_subnet, upstream_dns and resolver.
   network::BridgeSettings bridge;
+  // `--network bridge` without root (network/pasta_network.hpp): the pasta executable (key
+  // `pasta`; default: `pasta` in $PATH, empty when there is none) and hutch-pasta-helper (key
+  // `pasta_helper`; default: next to the helper). upstream_dns is the bridge's.
+  std::filesystem::path pasta;
+  std::filesystem::path pasta_helper;
 };
 
 // Docker's default set: what ordinary programs (package managers, servers) expect of root.

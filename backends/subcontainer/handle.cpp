@@ -292,14 +292,15 @@ Stats SubcontainerHandle::stats() {
 std::vector<PortBinding> SubcontainerHandle::ports() {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
-  if (!runtime_->network)
-    throw_unsupported(backend_name(), "published ports (they need network \"bridge\", which needs root)");
+  if (!runtime_->network && !(runtime_->pasta && runtime_->pasta->available()))
+    throw_unsupported(backend_name(), "published ports (they need network \"bridge\": root, or pasta without root)");
   // As saved now: another process may have stopped or started it since.
   reload_record();
-  // Bound while its forwarder holds them: not while stopped (the record keeps the last
-  // bindings for the next start), nor once the forwarder is gone.
-  if (!leader_alive(record_) || !network::port_forwarder_alive(record_.forwarder_pid, record_.forwarder_start))
-    return {};
+  // Bound while its forwarder (rootless: its pasta) holds them: not while stopped (the record
+  // keeps the last bindings for the next start), nor once that process is gone.
+  const bool held = runtime_->pasta ? network::owned_process_alive(record_.pasta_pid, record_.pasta_start)
+                                    : network::owned_process_alive(record_.forwarder_pid, record_.forwarder_start);
+  if (!leader_alive(record_) || !held) return {};
   return record_.published;
 }
 
@@ -343,9 +344,9 @@ void SubcontainerHandle::set_lifetime(const LifetimeUpdate& update) {
 void SubcontainerHandle::set_egress(const std::vector<EgressRule>& rules) {
   std::lock_guard lock(mutex_);
   if (destroyed_) throw Error(Errc::state, "sandbox " + record_.id + " was destroyed");
-  if (!runtime_->network)
+  if (!runtime_->network && !(runtime_->pasta && runtime_->pasta->available()))
     throw Error(Errc::unsupported, "sandbox " + record_.id + ": set_egress: egress rules need the bridge network, "
-                                   "which this backend has only as root");
+                                   "which this backend has as root, or without root through pasta (not found)");
   // Under the record's lock: a start meanwhile (which installs the record's rules) sees either
   // the old rules or the new ones, in the kernel and in the record alike.
   const FileLock record_lock = lock_record();
@@ -355,7 +356,13 @@ void SubcontainerHandle::set_egress(const std::vector<EgressRule>& rules) {
   } catch (const Error& error) {
     throw Error(error.code(), "sandbox " + record_.id + ": set_egress: " + error.what());
   }
-  if (record_.spec.network == NetworkMode::bridge && leader_alive(record_)) runtime_->network->replace_egress(record_.id, rules);
+  if (runtime_->pasta) network::PastaNetwork::check(record_.id, rules, {});
+  if (record_.spec.network == NetworkMode::bridge && leader_alive(record_)) {
+    if (runtime_->pasta)
+      runtime_->pasta->replace_egress(record_.id, record_.leader_pid, rules);
+    else
+      runtime_->network->replace_egress(record_.id, rules);
+  }
   // A stopped sandbox gets them at its next start (connect_network installs the record's).
   record_.spec.egress = rules;
   save_record(paths().record, record_);

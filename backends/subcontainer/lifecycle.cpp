@@ -240,21 +240,34 @@ ExitingChild start_leader(PendingHelper& helper, SandboxRecord& record, const Sa
 
 // A bridge sandbox's leader runs: its network namespace gets its interface before anything
 // else runs there (commands come only once create or start has returned); then its published
-// ports are bound on the host and held by a forwarder, which the returned object owns until
-// the caller has saved the record (which names it) and releases it. `previous`: the bindings
-// of its last start, whose picked ports it gets again where they are free.
-network::PortForwarder connect_network(const Runtime& runtime, SandboxRecord& record,
-                                       const std::vector<PortBinding>& previous = {}) {
+// ports are bound on the host and held by a forwarder (rootless: its pasta holds both), which
+// the returned object owns until the caller has saved the record (which names it) and
+// releases it. `previous`: the bindings of its last start, whose picked ports it gets again
+// where they are free.
+network::OwnedProcess connect_network(const Runtime& runtime, SandboxRecord& record,
+                                      const std::vector<PortBinding>& previous = {}) {
   record.published.clear();
   record.forwarder_pid = 0;
   record.forwarder_start = 0;
+  record.pasta_pid = 0;
+  record.pasta_start = 0;
   if (record.spec.network != NetworkMode::bridge) return {};
+  if (runtime.pasta) {
+    const auto paths = sandbox_paths(runtime.config.sandboxes_dir, record.id);
+    auto attached = runtime.pasta->attach(record.id, record.leader_pid, paths.dir / "pasta.pid", record.spec.egress,
+                                          record.spec.ports, previous);
+    runtime.log->debug("sandbox {}: pasta pid {}", record.id, attached.pasta.pid());
+    record.published = std::move(attached.published);
+    record.pasta_pid = attached.pasta.pid();
+    record.pasta_start = attached.pasta.start_time();
+    return std::move(attached.pasta);
+  }
   const auto address = runtime.network->attach(record.id, record.leader_pid, record.spec.egress);
   runtime.log->debug("sandbox {}: bridge {} address {}", record.id, runtime.network->settings().bridge,
                      network::format_ipv4(address));
   if (record.spec.ports.empty()) return {};
   network::HostPorts host = network::bind_host_ports(record.spec.ports, previous, record.id);
-  auto forwarder = network::PortForwarder::start(runtime.config.port_forwarder, record.id, record.leader_pid, address,
+  auto forwarder = network::start_port_forwarder(runtime.config.port_forwarder, record.id, record.leader_pid, address,
                                                  record.spec.ports, host.sockets);
   record.published = std::move(host.bindings);
   record.forwarder_pid = forwarder.pid();
@@ -262,11 +275,15 @@ network::PortForwarder connect_network(const Runtime& runtime, SandboxRecord& re
   return forwarder;
 }
 
-// Ends the forwarder the record names, if it still runs; its host ports are free on return.
-void end_port_forwarder(SandboxRecord& record) {
-  network::PortForwarder::adopt(record.forwarder_pid, record.forwarder_start);
+// Ends the forwarder and the pasta the record names, if they still run; its host ports are
+// free on return.
+void end_network_processes(SandboxRecord& record) {
+  network::OwnedProcess::adopt(record.forwarder_pid, record.forwarder_start);
+  network::OwnedProcess::adopt(record.pasta_pid, record.pasta_start);
   record.forwarder_pid = 0;
   record.forwarder_start = 0;
+  record.pasta_pid = 0;
+  record.pasta_start = 0;
 }
 
 }  // namespace
@@ -318,7 +335,7 @@ void stop_sandbox(const Runtime& runtime, SandboxRecord& record) {
   save_record(paths.record, record);
   stop_leader(record, stop_grace(runtime, record.spec));
   // Its bindings stay in the record, for the next start to bind the same ports again.
-  end_port_forwarder(record);
+  end_network_processes(record);
   // Its address stays for the next start; the host end of its veth goes.
   if (runtime.network && record.spec.network == NetworkMode::bridge)
     if (auto failure = runtime.network->detach(record.id); !failure.empty())
@@ -368,14 +385,14 @@ ExitingChild start_sandbox(const Runtime& runtime, SandboxRecord& record) {
     ExitingChild started = start_leader(helper, record, paths);
     runtime.log->debug("sandbox {}: started again, leader pid {}", record.id, record.leader_pid);
     const std::vector<PortBinding> previous = record.published;
-    network::PortForwarder forwarder = connect_network(runtime, record, previous);
+    network::OwnedProcess forwarder = connect_network(runtime, record, previous);
     save_record(paths.record, record);
     forwarder.release();
     return started;
   } catch (...) {
     // Left stopped, as it was: a later start may succeed.
     if (leader_alive(record)) stop_leader(record, Duration(0));
-    end_port_forwarder(record);
+    end_network_processes(record);
     if (cgroup) cgroup->remove();
     record.cgroup_version = 0;
     record.cgroup_dirs.clear();
@@ -397,10 +414,15 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
                                                    const UpperSeed& seed) {
   validate(spec);
   const auto& config = runtime->config;
-  if (spec.network == NetworkMode::bridge && !runtime->network)
-    throw Error(Errc::unsupported, "subcontainer: network \"bridge\" needs root (rootless bridge networking "
-                                   "is not done yet); use \"none\" or \"host\"");
-  // validate() has refused ports without network "bridge", which needs root (above).
+  if (spec.network == NetworkMode::bridge && runtime->pasta) {
+    if (!runtime->pasta->available())
+      throw Error(Errc::unsupported, "subcontainer: network \"bridge\" without root needs pasta (Debian package "
+                                     "passt), which is not in $PATH; install it, set [backends.subcontainer] pasta, "
+                                     "or use \"none\" or \"host\"");
+    // Before anything is made.
+    network::PastaNetwork::check("", spec.egress, spec.ports);
+  }
+  // validate() has refused ports without network "bridge".
   if (spec.image.empty()) spec.image = "host";
   // Before anything is made: a pull may take minutes and may fail.
   const std::string image_ref = runtime->puller->ensure(spec.image);
@@ -446,7 +468,9 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.id_count = ids.count;
   plan.network = spec.network;
   // Its resolver, on the bridge's address (network/resolver_process.hpp).
-  if (spec.network == NetworkMode::bridge) plan.nameserver = network::format_ipv4(runtime->network->gateway());
+  // Rootless: an upstream_dns server itself (network/pasta_network.hpp).
+  if (spec.network == NetworkMode::bridge)
+    plan.nameserver = runtime->pasta ? runtime->pasta->nameserver() : network::format_ipv4(runtime->network->gateway());
   plan.root = real.root.string();
   plan.upper = real.upper.string();
   plan.work = real.work.string();
@@ -489,8 +513,8 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   ExitingChild started = start_leader(helper, record, paths);
   runtime->log->debug("sandbox {}: started, leader pid {}", id, record.leader_pid);
   // Declared after the rollback: on failure it is ended first.
-  network::PortForwarder forwarder = connect_network(*runtime, record);
-  if (record.forwarder_pid != 0) save_record(paths.record, record);
+  network::OwnedProcess forwarder = connect_network(*runtime, record);
+  if (record.forwarder_pid != 0 || record.pasta_pid != 0) save_record(paths.record, record);
   rollback.dismiss();
   forwarder.release();
   auto handle = std::make_shared<SubcontainerHandle>(runtime, std::move(record));
@@ -521,7 +545,7 @@ void destroy_sandbox(const Runtime& runtime, const std::string& id) {
     }
     stop_leader(*record, stop_grace(runtime, record->spec));
     // It ends with the leader by itself; ended here too, so that the ports are free on return.
-    end_port_forwarder(*record);
+    end_network_processes(*record);
     if (cgroup) cgroup->remove();
   }
   // After its leader: nothing in the sandbox uses the address any more. Also without a record

@@ -31,6 +31,8 @@ struct Runtime {
   std::uint32_t caller_uid = 0, caller_gid = 0;
   std::unique_ptr<IdRangeRegistry> id_ranges;  // as root only
   std::unique_ptr<network::BridgeNetwork> network;  // as root only: `--network bridge`
+  // Rootless only: `--network bridge` through pasta, when available() (there is a pasta).
+  std::unique_ptr<network::PastaNetwork> pasta;
 };
 
 // As root, this also registers the id block in config.subuid_file/subgid_file

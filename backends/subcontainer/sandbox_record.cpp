@@ -101,6 +101,10 @@ void save_record(const std::filesystem::path& file, const SandboxRecord& record)
     object["forwarder_pid"] = record.forwarder_pid;
     object["forwarder_start"] = record.forwarder_start;
   }
+  if (record.pasta_pid != 0) {
+    object["pasta_pid"] = record.pasta_pid;
+    object["pasta_start"] = record.pasta_start;
+  }
   std::string text = json::serialize(object);
 
   write_sandbox_file(file, text, record.id);
@@ -146,6 +150,8 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
       for (const auto& binding : v->as_array()) record.published.push_back(json_io::port_binding_from_json(binding));
     if (auto* v = o.if_contains("forwarder_pid")) record.forwarder_pid = json::value_to<pid_t>(*v);
     if (auto* v = o.if_contains("forwarder_start")) record.forwarder_start = json::value_to<std::uint64_t>(*v);
+    if (auto* v = o.if_contains("pasta_pid")) record.pasta_pid = json::value_to<pid_t>(*v);
+    if (auto* v = o.if_contains("pasta_start")) record.pasta_start = json::value_to<std::uint64_t>(*v);
     return record;
   } catch (const std::exception& e) {
     throw Error(Errc::backend, "sandbox " + id + ": state file " + file.string() +

@@ -70,6 +70,10 @@ struct SandboxRecord {
   std::vector<PortBinding> published;
   pid_t forwarder_pid = 0;
   std::uint64_t forwarder_start = 0;  // its start time, against pid reuse
+  // Rootless, while a bridge sandbox runs: its pasta (network/pasta_network.hpp), which also
+  // holds its published ports (there is no forwarder then). 0 while stopped.
+  pid_t pasta_pid = 0;
+  std::uint64_t pasta_start = 0;
 };
 
 void save_record(const std::filesystem::path& file, const SandboxRecord& record);

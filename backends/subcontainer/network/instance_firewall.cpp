@@ -9,19 +9,12 @@
 
 namespace hutch::subcontainer::network {
 
-const std::vector<std::string> kDeniedIpv4{
-    "0.0.0.0/8",     "10.0.0.0/8",     "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4",   "240.0.0.0/4"};
-const std::vector<std::string> kDeniedIpv6{"::1/128", "fc00::/7", "fe80::/10", "ff00::/8"};
-
 namespace {
 
-// DNS, and DNS over TLS (and over QUIC, on UDP).
-constexpr const char* kDnsPorts = "{ 53, 853 }";
-
-std::string joined(const std::vector<std::string>& items) {
+// `statements`, one line each in a chain, every one behind `match`.
+std::string lines(const std::string& match, const std::vector<std::string>& statements) {
   std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  for (const auto& statement : statements) out += "    " + match + " " + statement + "\n";
   return out;
 }
 
@@ -59,8 +52,7 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
          "delete table " + port_table + "\n" +
          "table " + table + " {\n" +
          "  comment " + quoted(firewall.label) + "\n" +
-         "  set denied_v4 { type ipv4_addr; flags interval; elements = { " + joined(kDeniedIpv4) + " } }\n" +
-         "  set denied_v6 { type ipv6_addr; flags interval; elements = { " + joined(kDeniedIpv6) + " } }\n" +
+         denied_set_declarations() +
          "  map sandbox_egress { type ipv4_addr : verdict; }\n" +
          "  chain forward {\n" +
          "    type filter hook forward priority filter; policy accept;\n" +
@@ -71,12 +63,9 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
          "    iifname " + bridge + " ct state established,related accept\n" +
          // Names go through the sandbox's resolver, whatever its rules allow: another server
          // would answer names the rules do not allow (plain DNS, and DNS over TLS or QUIC).
-         "    iifname " + bridge + " meta l4proto tcp th dport " + kDnsPorts + " reject with tcp reset\n" +
-         "    iifname " + bridge + " meta l4proto udp th dport " + kDnsPorts + " reject\n" +
+         lines("iifname " + bridge, dns_rejections()) +
          "    iifname " + bridge + " ip saddr vmap @sandbox_egress\n" +
-         // reject rather than drop: a blocked connection fails at once instead of timing out.
-         "    iifname " + bridge + " ip daddr @denied_v4 reject with icmp type admin-prohibited\n" +
-         "    iifname " + bridge + " ip6 daddr @denied_v6 reject with icmpv6 type admin-prohibited\n" +
+         lines("iifname " + bridge, default_denials()) +
          "  }\n" +
          "  chain input {\n" +
          "    type filter hook input priority filter; policy accept;\n" +
@@ -84,8 +73,7 @@ std::string instance_ruleset(const InstanceFirewall& firewall) {
          // The resolver (resolver_process.hpp) on the bridge's address; any other DNS server on
          // the host is another server (see forward).
          "    iifname " + bridge + " ip daddr " + gateway + " meta l4proto { tcp, udp } th dport 53 accept\n" +
-         "    iifname " + bridge + " meta l4proto tcp th dport " + kDnsPorts + " reject with tcp reset\n" +
-         "    iifname " + bridge + " meta l4proto udp th dport " + kDnsPorts + " reject\n" +
+         lines("iifname " + bridge, dns_rejections()) +
          "    iifname " + bridge + " ip saddr vmap @sandbox_egress\n" +
          "    iifname " + bridge + " meta l4proto tcp reject with tcp reset\n" +
          "    iifname " + bridge + " reject with icmpx type admin-prohibited\n" +

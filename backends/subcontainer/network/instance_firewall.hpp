@@ -7,7 +7,7 @@
 //     forward      sandbox -> elsewhere: drop a forged source address; let replies pass;
 //                  reject DNS (53, and 853 for DNS over TLS/QUIC) whatever the rules say;
 //                  the sandbox's own rules; then reject the ranges below (kDeniedIpv4,
-//                  kDeniedIpv6)
+//                  kDeniedIpv6 of default_policy.hpp)
 //     input        sandbox -> this host (any of its addresses): replies pass; DNS to the
 //                  resolver on the bridge's address passes, other DNS is rejected; the
 //                  sandbox's own rules; then reject
@@ -23,6 +23,7 @@
 // the administrator's): the tables are replaced or deleted whole, in one transaction.
 #pragma once
 
+#include "default_policy.hpp"
 #include "ipv4.hpp"
 #include "nftables.hpp"
 
@@ -31,12 +32,6 @@
 #include <vector>
 
 namespace hutch::subcontainer::network {
-
-// What a bridge sandbox may not reach unless a rule allows it (issue 19): this network,
-// private and shared ranges, loopback, link-local (cloud metadata at 169.254.169.254),
-// multicast and reserved. 198.18.0.0/15 (benchmarking) is not among them.
-extern const std::vector<std::string> kDeniedIpv4;
-extern const std::vector<std::string> kDeniedIpv6;
 
 struct InstanceFirewall {
   std::string table;   // instance_table_name()

@@ -7,6 +7,7 @@
 // the sandbox's leader (its pidfd), on SIGTERM, or when killed: it owns nothing but its sockets,
 // which the kernel closes with it. See protocol.hpp for how the host starts it.
 #include "protocol.hpp"
+#include "starter_report.hpp"
 #include "tcp_relay.hpp"
 #include "udp_relay.hpp"
 
@@ -41,15 +42,8 @@ struct Forward {
   std::uint16_t sandbox_port = 0;
 };
 
-void report(const std::string& line) {
-  const std::string text = line + "\n";
-  (void)!::write(kReportFd, text.data(), text.size());
-}
-
-[[noreturn]] void fail(const std::string& why) {
-  report("ERR " + why);
-  std::_Exit(1);
-}
+using hutch::subcontainer::starter::fail;
+using hutch::subcontainer::starter::report;
 
 // "tcp:80" / "udp:53".
 Forward parse_forward(const std::string& text) {

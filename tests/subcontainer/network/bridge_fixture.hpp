@@ -5,18 +5,17 @@
 #pragma once
 
 #include "fake_internet.hpp"
+#include "killed_creator.hpp"
 #include "network/address_leases.hpp"
 #include "network/bridge_network.hpp"
 #include "network/instance_firewall.hpp"
 #include "network/netlink.hpp"
 #include "network/nftables.hpp"
 #include "runtime_fixture.hpp"
+#include "sandbox_fetch.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memory>
@@ -58,37 +57,12 @@ class BridgeNetworkTest : public RuntimeTest {
 
   // What a connection from the sandbox to address:port reads, or the shell's error.
   std::string fetch(Handle& sandbox, const std::string& address, std::uint16_t port = kServerPort) {
-    return sh(sandbox, "timeout 5 bash -c 'exec 3<>/dev/tcp/" + address + "/" + std::to_string(port) +
-                           " && cat <&3' 2>&1; echo status=$?")
-        .stdout_data;
+    return fetch_from(sandbox, address, port);
   }
 
-  // Creates a sandbox of `spec` in a process of its own with a backend of its own on the same
-  // state dir, as a second hutch would, then kills that process with SIGKILL: what a creator
-  // killed with `kill -9` leaves. Returns the sandbox's id, or empty when the creator failed.
+  // A sandbox of `spec` made by a creator killed with SIGKILL (killed_creator.hpp).
   std::string create_in_a_killed_creator(const SandboxSpec& spec) {
-    int ready[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0) return {};
-    const pid_t creator = ::fork();
-    if (creator < 0) return {};
-    if (creator == 0) {
-      try {
-        SubcontainerBackend backend(make_runtime(runtime_->config, hutch::logger()));
-        const std::string id = backend.create(spec)->id();
-        (void)!::write(ready[1], id.data(), id.size());
-      } catch (const std::exception&) {
-        (void)!::write(ready[1], "!", 1);
-      }
-      ::pause();
-      ::_exit(0);
-    }
-    ::close(ready[1]);
-    char buffer[64] = {};
-    const ssize_t got = ::read(ready[0], buffer, sizeof buffer - 1);
-    ::close(ready[0]);
-    ::kill(creator, SIGKILL);
-    ::waitpid(creator, nullptr, 0);
-    return got > 1 ? std::string(buffer, static_cast<std::size_t>(got)) : std::string();
+    return test::create_in_a_killed_creator(runtime_->config, spec);
   }
 
   bool link_exists(const std::string& name) { return network::NetlinkSocket().link_index(name) != 0; }

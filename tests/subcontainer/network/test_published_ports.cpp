@@ -237,11 +237,11 @@ TEST_F(PublishedPortsTest, PruneAfterTheCreatorWasKilledLeavesNoForwarder) {
 TEST_F(PublishedPortsTest, TheForwarderEndsWithTheLeader) {
   auto sandbox = create_publishing({PortMapping{.sandbox_port = 8080}});
   const SandboxRecord record = record_of(sandbox->id());
-  ASSERT_TRUE(network::port_forwarder_alive(record.forwarder_pid, record.forwarder_start));
+  ASSERT_TRUE(network::owned_process_alive(record.forwarder_pid, record.forwarder_start));
   ASSERT_EQ(::kill(record.leader_pid, SIGKILL), 0);
   bool ended = false;
   for (int i = 0; i < 200 && !ended; ++i) {
-    ended = !network::port_forwarder_alive(record.forwarder_pid, record.forwarder_start);
+    ended = !network::owned_process_alive(record.forwarder_pid, record.forwarder_start);
     if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(ended) << "the forwarder outlived the leader by 2s";
