@@ -23,6 +23,8 @@
 // the administrator's): the tables are replaced or deleted whole, in one transaction.
 #pragma once
 
+#include "egress_names.hpp"
+#include "egress_policy.hpp"
 #include "ipv4.hpp"
 #include "nftables.hpp"
 
@@ -32,11 +34,6 @@
 
 namespace hutch::subcontainer::network {
 
-// What a bridge sandbox may not reach unless a rule allows it (issue 19): this network,
-// private and shared ranges, loopback, link-local (cloud metadata at 169.254.169.254),
-// multicast and reserved. 198.18.0.0/15 (benchmarking) is not among them.
-extern const std::vector<std::string> kDeniedIpv4;
-extern const std::vector<std::string> kDeniedIpv6;
 
 struct InstanceFirewall {
   std::string table;   // instance_table_name()
@@ -45,11 +42,7 @@ struct InstanceFirewall {
   std::string label;   // the table's comment: how prune and people tell whose it is
 };
 
-// "hutch_" and 8 hex digits of a hash of the state dir: stable for one state dir, different
-// for two.
-std::string instance_table_name(const std::filesystem::path& state_root);
-// The label of the instance on `state_root`.
-std::string instance_label(const std::filesystem::path& state_root);
+// instance_table_name and instance_label: egress/egress_policy.hpp.
 
 // The whole table as nft commands (creating or replacing it), for install and for tests.
 std::string instance_ruleset(const InstanceFirewall& firewall);

@@ -1,6 +1,7 @@
 #include "port_forwarder_process.hpp"
 
 #include "helper_launch.hpp"
+#include "egress_names.hpp"
 #include "ipv4.hpp"
 #include "port_forwarder/protocol.hpp"
 #include "sandbox_record.hpp"

@@ -4,12 +4,14 @@
 // (main.cpp).
 #pragma once
 
+#include <killed_creator.hpp>
+
 #include "fake_internet.hpp"
-#include "network/address_leases.hpp"
+#include "address_leases.hpp"
 #include "network/bridge_network.hpp"
 #include "network/instance_firewall.hpp"
 #include "network/netlink.hpp"
-#include "network/nftables.hpp"
+#include "nftables.hpp"
 #include "runtime_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -67,28 +69,10 @@ class BridgeNetworkTest : public RuntimeTest {
   // state dir, as a second hutch would, then kills that process with SIGKILL: what a creator
   // killed with `kill -9` leaves. Returns the sandbox's id, or empty when the creator failed.
   std::string create_in_a_killed_creator(const SandboxSpec& spec) {
-    int ready[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0) return {};
-    const pid_t creator = ::fork();
-    if (creator < 0) return {};
-    if (creator == 0) {
-      try {
-        SubcontainerBackend backend(make_runtime(runtime_->config, hutch::logger()));
-        const std::string id = backend.create(spec)->id();
-        (void)!::write(ready[1], id.data(), id.size());
-      } catch (const std::exception&) {
-        (void)!::write(ready[1], "!", 1);
-      }
-      ::pause();
-      ::_exit(0);
-    }
-    ::close(ready[1]);
-    char buffer[64] = {};
-    const ssize_t got = ::read(ready[0], buffer, sizeof buffer - 1);
-    ::close(ready[0]);
-    ::kill(creator, SIGKILL);
-    ::waitpid(creator, nullptr, 0);
-    return got > 1 ? std::string(buffer, static_cast<std::size_t>(got)) : std::string();
+    return hutch::test::create_in_a_killed_creator([&] {
+      SubcontainerBackend backend(make_runtime(runtime_->config, hutch::logger()));
+      return backend.create(spec)->id();
+    });
   }
 
   bool link_exists(const std::string& name) { return network::NetlinkSocket().link_index(name) != 0; }
