@@ -193,7 +193,7 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
     if (table.contains(key) && warn)
       warn(table.where(key) + ": [" + table.path() + "] " + key +
            " is deprecated and applies to this backend only; move it to " + moved_to);
-  config.egress_subnet = egress::read_subnet(table, "egress_subnet", config.egress_subnet);
+  if (table.contains("egress_subnet")) config.egress_subnet = egress::read_subnet(table, "egress_subnet", {});
   config.upstream_dns = egress::read_upstream_dns(table);
   config.resolver = table.get_string("resolver");
   table.reject_unknown_keys();

@@ -29,7 +29,8 @@
 //                    the endpoint is a unix socket and the agent binary exists)
 //   agent_binary     the hutch-agent executable (default: next to the plugin module)
 //   egress_subnet    the subnet of hutch's docker network for bridge sandboxes (egress_network.hpp;
-//                    default "10.214.0.0/16")
+//                    default 10.214.N.0/24, N from a hash of the state dir: two instances on one
+//                    host rarely clash, and one that does names this key in its error)
 //   upstream_dns     where the sandboxes' resolver forwards the names it answers (default: the
 //                    nameservers of the host's /etc/resolv.conf)
 //   resolver         the hutch-resolver executable (default: next to the plugin module)
@@ -96,7 +97,7 @@ struct DockerConfig {
   AgentMode agent = AgentMode::automatic;
   std::optional<std::string> agent_binary;  // unset: hutch-agent next to the plugin module
   // Bridge sandboxes' network, DNS and resolver (egress_network.hpp).
-  egress::Ipv4Cidr egress_subnet{(10u << 24) | (214u << 16), 16};
+  std::optional<egress::Ipv4Cidr> egress_subnet;  // unset: egress_network.hpp default_egress_subnet
   std::vector<std::string> upstream_dns;
   std::optional<std::string> resolver;  // unset: hutch-resolver next to the plugin module
   // hutch's state directory (PluginContext::state_dir; empty: default_state_dir()). Per-sandbox

@@ -6,6 +6,7 @@
 #include "egress_policy.hpp"
 #include "file_lock.hpp"
 #include "ipv4.hpp"
+#include "stable_hash.hpp"
 #include "nftables.hpp"
 #include "resolver_policies.hpp"
 
@@ -51,11 +52,13 @@ EgressNetwork::EgressNetwork(Context& context) : context_(context) {
   table_ = instance_table_name(context_.state_dir);
   network_ = table_;                    // hutch_<8 hex>
   bridge_ = "hd" + table_.substr(6);   // hd<8 hex>: within IFNAMSIZ
+  subnet_ = context_.config.egress_subnet.value_or(
+      Ipv4Cidr{(10u << 24) | (214u << 16) | ((stable_hash(table_) & 0xffu) << 8), 24});
 }
 
 std::filesystem::path EgressNetwork::dir() const { return context_.state_dir / "network"; }
 
-std::string EgressNetwork::gateway() const { return format_ipv4(context_.config.egress_subnet.network() + 1); }
+std::string EgressNetwork::gateway() const { return format_ipv4(subnet_.network() + 1); }
 
 EgressChain EgressNetwork::chain(const std::string& id, std::uint32_t address) const { return {table_, id, address}; }
 
@@ -69,7 +72,7 @@ void EgressNetwork::ensure_engine_network() {
   } catch (const Error& e) {
     if (e.code() != Errc::not_found) throw;
   }
-  const std::string subnet = format_cidr(context_.config.egress_subnet);
+  const std::string subnet = format_cidr(subnet_);
   json::object body{
       {"Name", network_},
       {"Driver", "bridge"},
@@ -84,7 +87,7 @@ void EgressNetwork::ensure_engine_network() {
   create.method = Method::post;
   create.target = "/networks/create";
   create.body = json::serialize(body);
-  create.what = "create network " + network_ + " (" + subnet + ") for sandboxes with egress rules";
+  create.what = "create network " + network_ + " (" + subnet + ", egress_subnet in [backends.docker]) for bridge sandboxes";
   try {
     context_.client->call(create);
   } catch (const Error&) {
@@ -100,7 +103,7 @@ void EgressNetwork::ensure_table() {
     return;
   } catch (const Error&) {
   }
-  const std::string from = "ip saddr " + format_cidr(context_.config.egress_subnet);
+  const std::string from = "ip saddr " + format_cidr(subnet_);
   const std::string table = "inet " + table_;
   // Keyed on the source address: the engine makes the bridge and the veths, hutch cannot name
   // them before the container runs. Sandboxes have no CAP_NET_RAW (CapDrop ALL) to forge one.
@@ -123,7 +126,7 @@ void EgressNetwork::ensure_resolver() {
 }
 
 std::string EgressNetwork::attach(const std::string& id, const std::vector<EgressRule>& rules) {
-  AddressLeases leases(dir() / "leases", context_.config.egress_subnet);
+  AddressLeases leases(dir() / "leases", subnet_);
   const FileLock lock(leases.lock_path());
   const bool held_before = leases.find(id).has_value();
   const std::uint32_t address = leases.allocate(id);
@@ -145,7 +148,7 @@ std::string EgressNetwork::attach(const std::string& id, const std::vector<Egres
 
 void EgressNetwork::replace_egress(const std::string& id, const std::vector<EgressRule>& rules) {
   const std::string where = "sandbox " + id + ": egress network " + network_ + ": ";
-  AddressLeases leases(dir() / "leases", context_.config.egress_subnet);
+  AddressLeases leases(dir() / "leases", subnet_);
   const FileLock lock(leases.lock_path());
   const auto address = leases.find(id);
   if (!address) throw Error(Errc::state, where + "it holds no address");
@@ -162,7 +165,7 @@ std::string EgressNetwork::release(const std::string& id) noexcept {
   try {
     std::error_code missing;
     if (!std::filesystem::exists(dir() / "leases", missing)) return {};
-    AddressLeases leases(dir() / "leases", context_.config.egress_subnet);
+    AddressLeases leases(dir() / "leases", subnet_);
     const FileLock lock(leases.lock_path());
     if (!leases.find(id)) return {};
     return release_locked(id);
@@ -173,7 +176,7 @@ std::string EgressNetwork::release(const std::string& id) noexcept {
 
 std::string EgressNetwork::release_locked(const std::string& id) noexcept {
   std::string failure;
-  AddressLeases leases(dir() / "leases", context_.config.egress_subnet);
+  AddressLeases leases(dir() / "leases", subnet_);
   const auto address = leases.find(id);
   try {
     Nftables nft;
@@ -192,7 +195,7 @@ std::string EgressNetwork::release_locked(const std::string& id) noexcept {
 }
 
 void EgressNetwork::remove_shared_objects_if_unused() {
-  if (!AddressLeases(dir() / "leases", context_.config.egress_subnet).all().empty()) return;
+  if (!AddressLeases(dir() / "leases", subnet_).all().empty()) return;
   if (auto failure = ResolverProcess(dir()).stop(); !failure.empty()) throw Error(Errc::backend, failure);
   Nftables nft;
   nft.run("add table inet " + table_ + "\ndelete table inet " + table_ + "\n", "delete table inet " + table_);
@@ -211,7 +214,7 @@ std::vector<std::string> EgressNetwork::reclaim(const std::function<bool(const s
   std::vector<std::string> reclaimed;
   std::error_code missing;
   if (!std::filesystem::exists(dir() / "leases", missing)) return reclaimed;
-  AddressLeases leases(dir() / "leases", context_.config.egress_subnet);
+  AddressLeases leases(dir() / "leases", subnet_);
   const FileLock lock(leases.lock_path());
   // A lease is taken before its container is made: one younger than this may be a create in
   // progress in another process.

@@ -3,7 +3,8 @@
 //
 // How: bridge sandboxes join a docker network of hutch's own ("hutch_<hash of the state dir>",
 // labelled hutch.managed, bridge "hd<same hash>", subnet `egress_subnet`, default
-// 10.214.0.0/16: not docker0's 172.17/16, Podman's 10.88/16 nor the subcontainer's 10.213/16)
+// 10.214.N.0/24 with N from the same hash: not docker0's 172.17/16, Podman's 10.88/16 nor the
+// subcontainer's 10.213/16, and one per state dir, since two networks may not share a subnet)
 // at an address hutch leases before the container exists (EndpointsConfig IPAMConfig), so the
 // sandbox's chain is in place before it runs anything. An nftables table of hutch's, inet
 // hutch_<hash>, keyed on the sandboxes' source addresses, holds the default policy (forward and
@@ -48,6 +49,7 @@ class EgressNetwork {
 
   // The docker network's name (NetworkMode and EndpointsConfig of a sandbox).
   const std::string& network() const { return network_; }
+  const egress::Ipv4Cidr& subnet() const { return subnet_; }
   // The gateway: the sandboxes' DNS server.
   std::string gateway() const;
 
@@ -81,6 +83,7 @@ class EgressNetwork {
   std::string table_;
   std::string network_;
   std::string bridge_;
+  egress::Ipv4Cidr subnet_;
 };
 
 }  // namespace hutch::docker

@@ -45,10 +45,11 @@ class DockerEgressTest : public DockerTest {
     internet_.reset();
   }
 
-  // Each engine its own subnet: a network another engine left cannot clash.
+  // Each engine its own subnet, outside the defaults (10.214.N.0/24) of the other docker tests
+  // that may run meanwhile.
   DockerConfig config() const {
     DockerConfig config;
-    config.egress_subnet = *egress::parse_ipv4_cidr(on_podman() ? "10.214.2.0/24" : "10.214.1.0/24");
+    config.egress_subnet = *egress::parse_ipv4_cidr(on_podman() ? "10.215.2.0/24" : "10.215.1.0/24");
     config.upstream_dns = {fake::kFakeDnsServer};
     config.resolver = HUTCH_RESOLVER;
     return config;
