@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "egress_config.hpp"
+
 #include "base64.hpp"
 #include "engine/client.hpp"
 #include "engine/endpoint.hpp"
@@ -191,6 +193,9 @@ DockerConfig DockerConfig::from_table(const ConfigTable& table, const std::funct
     if (table.contains(key) && warn)
       warn(table.where(key) + ": [" + table.path() + "] " + key +
            " is deprecated and applies to this backend only; move it to " + moved_to);
+  if (table.contains("egress_subnet")) config.egress_subnet = egress::read_subnet(table, "egress_subnet", {});
+  config.upstream_dns = egress::read_upstream_dns(table);
+  config.resolver = table.get_string("resolver");
   table.reject_unknown_keys();
   return config;
 }

@@ -28,10 +28,18 @@
 //                    container's PID 1 (needs a local unix-socket endpoint; "auto" uses it when
 //                    the endpoint is a unix socket and the agent binary exists)
 //   agent_binary     the hutch-agent executable (default: next to the plugin module)
+//   egress_subnet    the subnet of hutch's docker network for bridge sandboxes (egress_network.hpp;
+//                    default 10.214.N.0/24, N from a hash of the state dir: two instances on one
+//                    host rarely clash, and one that does names this key in its error)
+//   upstream_dns     where the sandboxes' resolver forwards the names it answers (default: the
+//                    nameservers of the host's /etc/resolv.conf)
+//   resolver         the hutch-resolver executable (default: next to the plugin module)
 #pragma once
 
 #include <hutch/image_map.hpp>
 #include "engine/endpoint.hpp"
+
+#include "ipv4.hpp"
 
 #include <hutch/config.hpp>
 #include <hutch/types.hpp>
@@ -88,6 +96,10 @@ struct DockerConfig {
   WorkspaceMode workspace = WorkspaceMode::ephemeral;
   AgentMode agent = AgentMode::automatic;
   std::optional<std::string> agent_binary;  // unset: hutch-agent next to the plugin module
+  // Bridge sandboxes' network, DNS and resolver (egress_network.hpp).
+  std::optional<egress::Ipv4Cidr> egress_subnet;  // unset: egress_network.hpp default_egress_subnet
+  std::vector<std::string> upstream_dns;
+  std::optional<std::string> resolver;  // unset: hutch-resolver next to the plugin module
   // hutch's state directory (PluginContext::state_dir; empty: default_state_dir()). Per-sandbox
   // host directories (the agent's socket) are made in <state_dir>/docker/<id>.
   std::string state_dir;

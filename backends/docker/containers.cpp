@@ -2,6 +2,7 @@
 
 #include "create_body.hpp"
 #include "docker_handle.hpp"
+#include "egress_network.hpp"
 #include "engine/query.hpp"
 #include "engine_quirks.hpp"
 #include "images.hpp"
@@ -27,6 +28,7 @@
 #include <string_view>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <ctime>
 #include <thread>
 
@@ -234,6 +236,11 @@ std::string create_volume(Context& context, const std::string& name, const Label
   return name;
 }
 
+void release_egress(Context& context, const std::string& id) {
+  if (auto failure = EgressNetwork(context).release(id); !failure.empty())
+    context.logger->warn("docker: sandbox {}: its egress network: {} (prune tries again)", id, failure);
+}
+
 std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& context, const SandboxSpec& requested,
                                              const CreateOptions& options) {
   validate(requested);
@@ -256,6 +263,22 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       mount.source = check_host_path_allowed(mount.source, context->config.bind_allow,
                                              "[backends.docker] bind_allow",
                                              "sandbox " + id + ": " + to_string(mount.type) + " mount on '" + mount.target + "'");
+
+  // Bridge sandboxes join hutch's network, where the egress policy holds (egress_network.hpp).
+  std::optional<EgressNetwork> egress_network;
+  if (spec.network == NetworkMode::bridge) {
+    if (auto problem = egress_enforcement_problem(*context)) {
+      if (!spec.egress.empty())
+        throw Error(Errc::unsupported, "sandbox " + id + ": egress rules (--allow-net, --deny-net) cannot be enforced: " +
+                                           *problem + "; use the subcontainer backend, or run hutch as root next to the engine");
+      static std::atomic_flag warned = ATOMIC_FLAG_INIT;
+      if (!warned.test_and_set())
+        context->logger->warn("docker: bridge sandboxes get the engine's own network, without hutch's default egress "
+                              "policy (metadata and private ranges stay reachable): {}", *problem);
+    } else {
+      egress_network.emplace(*context);
+    }
+  }
 
   CreatePlan plan;
   plan.image = spec.image;
@@ -325,6 +348,7 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
   }
   std::optional<std::filesystem::path> sandbox_dir;  // removed again if the create fails
   bool container_created = false;
+  bool egress_attached = false;
   try {
     // The host directory: the activity marker, and with the agent its socket.
     sandbox_dir = make_sandbox_dir(context->state_dir, id, context->agent_binary.has_value());
@@ -354,6 +378,11 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
     plan.labels = labels;
     plan.spec = spec;
 
+    if (egress_network) {
+      // Before the container exists: its rules are in place before it runs anything.
+      plan.egress = EgressPlan{egress_network->network(), egress_network->attach(id, spec.egress), egress_network->gateway()};
+      egress_attached = true;
+    }
     Request create;
     create.method = Method::post;
     create.target = Target("/containers/create").add("name", id).str();
@@ -379,6 +408,9 @@ std::shared_ptr<DockerHandle> create_sandbox(const std::shared_ptr<Context>& con
       }
       if (created_volume) remove_volume(*context, *created_volume);
       if (sandbox_dir) remove_sandbox_dir(*context, id, *sandbox_dir);
+      if (egress_attached)
+        if (auto failure = egress_network->release(id); !failure.empty())
+          context->logger->error("docker: releasing the egress network of half-created {} failed: {}", id, failure);
     } catch (const std::exception& cleanup) {
       context->logger->error("docker: cleaning up after a failed create of {} failed too: {}", id, cleanup.what());
     }
@@ -391,8 +423,9 @@ void remove_sandbox(Context& context, const std::string& id) {
   try {
     inspect = inspect_container(context, id);
   } catch (const Error& e) {
-    if (e.code() == Errc::not_found) return;
-    throw;
+    if (e.code() != Errc::not_found) throw;
+    release_egress(context, id);
+    return;
   }
   Labels labels;
   if (auto* config = inspect.if_contains("Config"); config && config->is_object())
@@ -427,6 +460,7 @@ void remove_sandbox(Context& context, const std::string& id) {
   if (auto image = labels.find(label::kForkImage); image != labels.end() && !image->second.empty())
     remove_image(context, image->second);
   remove_sandbox_dir(context, id, context.state_dir / id);
+  release_egress(context, id);
   if (auto dir = labels.find(label::kAgentDir); dir != labels.end() && !dir->second.empty())
     remove_sandbox_dir(context, id, host_only_dir(id, dir->second).value_or(dir->second));
   // A snapshot deleted while this sandbox ran on it was only untagged; now nothing uses it.

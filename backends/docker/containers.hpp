@@ -62,6 +62,10 @@ std::optional<Error> state_refusal(Context& context, const std::string& id, cons
 // ephemeral workspace volume and its fork image. Idempotent: a missing container is fine.
 void remove_sandbox(Context& context, const std::string& id);
 
+// Frees what sandbox `id` held on hutch's network (egress_network.hpp), once its container is
+// gone; failures are logged (prune tries again).
+void release_egress(Context& context, const std::string& id);
+
 // DELETE /images/{reference}. A missing image is fine; one still in use is logged and kept
 // (returns false then, true when it is gone).
 bool remove_image(Context& context, const std::string& reference);

@@ -31,6 +31,8 @@ struct Context {
   // The engine is reached through a unix socket, so it runs on this host and reads this
   // host's configuration files (see podman_default_ulimits.hpp).
   bool engine_is_local = false;
+  // Its socket is not root's, or it is remote (engine_cgroups.hpp engine_may_be_rootless).
+  bool engine_may_be_rootless = false;
   // Whether the engine applies resource limits (engine_cgroups.hpp); never null.
   std::shared_ptr<EngineCgroupSupport> cgroup_support = std::make_shared<EngineCgroupSupport>(false);
 };

@@ -184,10 +184,18 @@ json::object make_create_body(const CreatePlan& plan) {
     host["Tmpfs"] = std::move(tmpfs);
   }
 
-  // Not enforced on docker yet (issue 19): refused rather than ignored.
-  if (!spec.egress.empty())
-    throw Error(Errc::unsupported, "docker backend: egress: egress rules (--allow-net, --deny-net) are not "
-                                   "supported by the docker backend yet; use the subcontainer backend");
+  // Enforced only on hutch's network (egress_network.hpp): refused rather than ignored.
+  if (!spec.egress.empty() && !plan.egress)
+    throw Error(Errc::unsupported, "docker backend: egress: egress rules (--allow-net, --deny-net) need the "
+                                   "sandbox on hutch's network (network \"bridge\", a local rootful engine, hutch as root)");
+  if (plan.egress) {
+    host["NetworkMode"] = plan.egress->network;
+    host["Dns"] = json::array{plan.egress->dns};
+    body["NetworkingConfig"] = json::object{
+        {"EndpointsConfig",
+         json::object{{plan.egress->network,
+                       json::object{{"IPAMConfig", json::object{{"IPv4Address", plan.egress->address}}}}}}}};
+  }
   if (!spec.ports.empty()) {
     if (spec.network != NetworkMode::bridge)
       refuse("ports", "publishing ports needs network = \"bridge\" (the sandbox has \"" +

@@ -37,6 +37,14 @@ struct AgentPlan {
   std::vector<std::string> capabilities;  // added to cap_add for the agent itself
 };
 
+// A bridge sandbox on hutch's network (egress_network.hpp): its fixed address, and the
+// resolver that answers its names.
+struct EgressPlan {
+  std::string network;
+  std::string address;
+  std::string dns;
+};
+
 struct CreatePlan {
   std::string image;  // resolved reference
   SandboxSpec spec;   // validated; binds already checked against bind_allow
@@ -50,11 +58,14 @@ struct CreatePlan {
   // Sent along with the spec's own ulimits (fsize), for an engine that drops its defaults once
   // a request names any (engine_quirks.hpp named_ulimits_replace_defaults).
   std::vector<Ulimit> default_ulimits;
+  // Set: the sandbox joins hutch's network instead of the engine's "bridge".
+  std::optional<EgressPlan> egress;
 };
 
 
 // Throws Errc::invalid_argument for a spec the Engine cannot express (idmapped mounts,
-// subpaths of volumes, ports without a network, backup mounts), naming the field.
+// subpaths of volumes, ports without a network, backup mounts), naming the field;
+// Errc::unsupported for egress rules without plan.egress (create_sandbox says why).
 boost::json::object make_create_body(const CreatePlan& plan);
 
 }  // namespace hutch::docker

@@ -3,6 +3,7 @@
 #include "containers.hpp"
 #include "docker_fs.hpp"
 #include "docker_handle.hpp"
+#include "egress_network.hpp"
 #include "engine_quirks.hpp"
 #include "engine/query.hpp"
 #include "image_verbs.hpp"
@@ -45,7 +46,8 @@ DockerBackend::DockerBackend(std::string name, DockerConfig config, std::shared_
   options.api_version = config.api_version;
   context_->agent_binary = choose_agent_binary(config, options.endpoint);
   context_->engine_is_local = options.endpoint.kind == Endpoint::Kind::unix_socket;
-  context_->cgroup_support = std::make_shared<EngineCgroupSupport>(engine_may_be_rootless(options.endpoint));
+  context_->engine_may_be_rootless = engine_may_be_rootless(options.endpoint);
+  context_->cgroup_support = std::make_shared<EngineCgroupSupport>(context_->engine_may_be_rootless);
   context_->state_dir = docker_state_dir(config);
   context_->client = std::make_shared<EngineClient>(std::move(options));
   context_->config = std::move(config);
@@ -70,6 +72,7 @@ Capabilities DockerBackend::capabilities() const {
   caps.lifetimes = context_->agent_binary.has_value();  // the agent holds them
   caps.connect_port = context_->agent_binary.has_value();  // the agent connects, inside the sandbox
   caps.network_modes = {NetworkMode::none, NetworkMode::bridge, NetworkMode::host};
+  caps.set_egress = !egress_enforcement_problem(*context_);
   caps.mount_types = {MountType::volume, MountType::bind, MountType::tmpfs, MountType::assets, MountType::pointer};
   return caps;
 }
@@ -97,6 +100,10 @@ std::vector<std::string> DockerBackend::warnings() {
                        "on this machine), so sandboxes there lose what the agent gives: its seccomp filter on top of "
                        "Docker's profile, lifetimes held inside the sandbox (prune applies them) and the main command "
                        "(launch, logs); bind mounts name paths on the engine's host, not this one");
+  if (auto problem = egress_enforcement_problem(*context_))
+    warnings.push_back("bridge sandboxes get the engine's own network without hutch's default egress policy "
+                       "(cloud metadata, private ranges and the host stay reachable) and egress rules are refused: " +
+                       *problem);
   return warnings;
 }
 
@@ -182,6 +189,13 @@ std::vector<std::string> DockerBackend::prune(const Filter& filter) {
   }
   // Host directories and snapshot workspaces are not narrowed by labels: only a prune of
   // everything looks at them.
+  // Leases on hutch's network whose container is gone (removed above, or a creator killed
+  // mid-create), whatever the filter: every container is looked at, so none still in use goes.
+  if (!egress_enforcement_problem(*context_)) {
+    std::set<std::string> containers;
+    for (const auto& info : list({})) containers.insert(info.id);
+    EgressNetwork(*context_).reclaim([&](const std::string& id) { return containers.count(id) != 0; });
+  }
   if (filter.labels.empty()) {
     remove_orphan_sandbox_dirs(existing);
     prune_snapshot_workspaces(*context_, filter.all);

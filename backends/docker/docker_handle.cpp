@@ -1,5 +1,7 @@
 #include "docker_handle.hpp"
 
+#include "egress_network.hpp"
+
 #include "containers.hpp"
 #include "create_body.hpp"
 #include "docker_process.hpp"
@@ -385,9 +387,19 @@ void DockerHandle::start() {
       with_agent_pid([&](pid_t pid) { return agent::launch_main_command(*agent_socket_, id_, *main_dir_, *message, pid); });
 }
 
-void DockerHandle::set_egress(const std::vector<EgressRule>&) {
-  throw Error(Errc::unsupported, "sandbox " + id_ + ": set_egress: the docker backend does not enforce egress rules "
-                                 "(--allow-net, --deny-net) yet, so it cannot change them either; use the subcontainer backend");
+void DockerHandle::set_egress(const std::vector<EgressRule>& rules) {
+  check_alive();
+  if (auto problem = egress_enforcement_problem(*context_))
+    throw Error(Errc::unsupported, "sandbox " + id_ + ": set_egress: egress rules cannot be enforced: " + *problem);
+  try {
+    validate_egress(rules, spec_.network);
+  } catch (const Error& error) {
+    throw Error(error.code(), "sandbox " + id_ + ": set_egress: " + error.what());
+  }
+  // The lease, chain and policy file live from create to destroy, across stop and start (the
+  // container keeps its fixed address): the rules apply to a stopped sandbox when it starts.
+  EgressNetwork(*context_).replace_egress(id_, rules);
+  spec_.egress = rules;
 }
 
 void DockerHandle::set_lifetime(const LifetimeUpdate& update) {

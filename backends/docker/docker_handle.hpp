@@ -55,7 +55,11 @@ class DockerHandle final : public Handle, public std::enable_shared_from_this<Do
   void stop() override;
   void start() override;
   void set_lifetime(const LifetimeUpdate& update) override;
-  // Errc::unsupported: the docker backend enforces no egress rules (create refuses them too).
+  // On hutch's network (egress_network.hpp): the sandbox's chain and its resolver policy are
+  // replaced at once. The rules live in the host's table and the resolver's policy file, not
+  // in the container's labels (which cannot change): spec().egress of this handle shows them,
+  // another process's inspect shows the rules of create. Errc::unsupported where the engine
+  // is remote or rootless, or hutch is not root (egress_enforcement_problem).
   void set_egress(const std::vector<EgressRule>& rules) override;
   Stats stats() override;
   std::vector<PortBinding> ports() override;

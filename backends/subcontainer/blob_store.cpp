@@ -2,6 +2,7 @@
 #include "blob_store.hpp"
 
 #include "content_digest.hpp"
+#include "egress_names.hpp"
 #include "file_lock.hpp"
 
 #include <hutch/error.hpp>

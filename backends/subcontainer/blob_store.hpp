@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "egress_names.hpp"
 #include "file_lock.hpp"
 
 namespace hutch::subcontainer {

@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "egress_config.hpp"
+
 #include <hutch/error.hpp>
 
 #include <spdlog/spdlog.h>
@@ -29,20 +31,7 @@ std::filesystem::path default_helper_path() {
 
 std::filesystem::path default_resolver_path() {
   return std::filesystem::path(boost::dll::this_line_location().parent_path().string()) /
-         "hutch-subcontainer-resolver";
-}
-
-std::vector<std::string> resolv_conf_nameservers(const std::filesystem::path& file) {
-  std::vector<std::string> servers;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream words(line);
-    std::string key, address;
-    boost::system::error_code invalid;
-    if (words >> key >> address && key == "nameserver" && (boost::asio::ip::make_address(address, invalid), !invalid))
-      servers.push_back(address);
-  }
-  return servers;
+         "hutch-resolver";
 }
 
 BackendConfig read_backend_config(const PluginContext& context) {
@@ -103,21 +92,8 @@ BackendConfig read_backend_config(const PluginContext& context) {
     if (!valid) table.fail("bridge", "expected a link name of 1 to 15 letters, digits, '_', '.' or '-'");
     config.bridge.bridge = *v;
   }
-  if (auto v = table.get_string("bridge_subnet")) {
-    const auto subnet = network::parse_ipv4_cidr(*v);
-    if (!subnet || subnet->prefix < 8 || subnet->prefix > 29 || subnet->address != subnet->network())
-      table.fail("bridge_subnet", "'" + *v + "' is not an IPv4 network with a prefix of 8 to 29 bits, like \"10.213.0.0/16\"");
-    config.bridge.subnet = *subnet;
-  }
-  config.bridge.upstream_dns = resolv_conf_nameservers("/etc/resolv.conf");
-  if (auto v = table.get_string_array("upstream_dns")) {
-    for (const auto& address : *v) {
-      boost::system::error_code invalid;
-      boost::asio::ip::make_address(address, invalid);
-      if (invalid) table.fail("upstream_dns", "'" + address + "' is not an IPv4 or IPv6 address (port 53 is used)");
-    }
-    config.bridge.upstream_dns = *v;
-  }
+  config.bridge.subnet = egress::read_subnet(table, "bridge_subnet", config.bridge.subnet);
+  config.bridge.upstream_dns = egress::read_upstream_dns(table);
   config.bridge.resolver = default_resolver_path();
   if (auto v = table.get_string("resolver")) config.bridge.resolver = *v;
   config.helper = default_helper_path();

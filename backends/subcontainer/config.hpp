@@ -84,8 +84,5 @@ BackendConfig read_backend_config(const PluginContext& context);
 std::filesystem::path default_helper_path();
 // The same for the bridge sandboxes' DNS resolver (`resolver` key).
 std::filesystem::path default_resolver_path();
-// The nameserver addresses of a resolv.conf (the default upstream_dns: the host's
-// /etc/resolv.conf); none when it cannot be read.
-std::vector<std::string> resolv_conf_nameservers(const std::filesystem::path& file);
 
 }  // namespace hutch::subcontainer

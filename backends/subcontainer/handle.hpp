@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cgroup.hpp"
+#include "egress_names.hpp"
 #include "file_lock.hpp"
 #include "helper_launch.hpp"
 #include "runtime.hpp"

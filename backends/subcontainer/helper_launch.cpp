@@ -32,58 +32,7 @@ pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::s
   if (::access(helper.c_str(), X_OK) != 0)
     throw Error(Errc::backend, "sandbox " + id + ": helper " + helper.string() +
                                    " is not executable; set [backends.subcontainer] helper = \"/path/to/hutch-subcontainer-helper\"");
-  // A source below fds.size() could be overwritten by an earlier dup2 of the child's, and a
-  // dup2 onto itself would keep close-on-exec: such sources are copied above that range first.
-  const auto first_free = static_cast<int>(fds.size());
-  std::vector<UniqueFd> copies;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  for (int target = 0; target < first_free; ++target) {
-    int source = fds[static_cast<std::size_t>(target)];
-    if (source < 0) {
-      posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_RDWR, 0);
-      continue;
-    }
-    if (source < first_free) {
-      UniqueFd copy(::fcntl(source, F_DUPFD_CLOEXEC, first_free));
-      if (!copy) {
-        const int err = errno;
-        posix_spawn_file_actions_destroy(&actions);
-        throw_system_error("sandbox " + id + ": duplicate a descriptor for the helper", err);
-      }
-      source = copy.get();
-      copies.push_back(std::move(copy));
-    }
-    posix_spawn_file_actions_adddup2(&actions, source, target);
-  }
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t no_signals, default_signals;
-  sigemptyset(&no_signals);
-  sigfillset(&default_signals);
-  posix_spawnattr_setsigmask(&attributes, &no_signals);
-  posix_spawnattr_setsigdefault(&attributes, &default_signals);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-  // The leader keeps the helper's command line, which every process in the sandbox can read
-  // (/proc/1/cmdline): no host path goes there (argv[0] is the bare file name; the plan's path
-  // goes in the environment, which only the host can read: orphan_cgroups.cpp does). Nothing of
-  // the host's own environment is handed over, to either verb.
-  std::string helper_path = helper.string();
-  std::string name = helper.filename().string();
-  std::vector<std::string> arguments = args;
-  std::vector<char*> argv{name.data()};
-  for (auto& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> variables = environment;
-  std::vector<char*> envp;
-  for (auto& variable : variables) envp.push_back(variable.data());
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, helper_path.c_str(), &actions, &attributes, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  if (rc != 0) throw_system_error("sandbox " + id + ": start helper " + helper_path, rc);
-  return pid;
+  return egress::spawn_process(helper, args, environment, fds, "sandbox " + id + ": helper");
 }
 
 PendingHelper::PendingHelper(const std::filesystem::path& helper, const std::filesystem::path& plan, std::string id)
@@ -196,23 +145,6 @@ StartedSandbox PendingHelper::start(const std::function<void(pid_t leader)>& on_
   if (message.empty() && report.leader > 0) message = "the sandbox leader died during setup";
   if (message.empty()) message = "helper printed no leader pid (got '" + trim(report.unexpected + stdout_text) + "')";
   throw Error(Errc::backend, "sandbox " + id_ + ": setup failed: " + message);
-}
-
-ExitingChild& ExitingChild::operator=(ExitingChild&& other) noexcept {
-  if (this != &other) {
-    reap();
-    pid_ = std::exchange(other.pid_, -1);
-  }
-  return *this;
-}
-
-int ExitingChild::reap() {
-  if (pid_ <= 0) return 0;
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
-  return status;
 }
 
 }  // namespace hutch::subcontainer

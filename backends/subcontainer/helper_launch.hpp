@@ -2,6 +2,7 @@
 // waits until the sandbox is ready or failed.
 #pragma once
 
+#include "child_process.hpp"
 #include "unique_fd.hpp"
 
 #include <sys/types.h>
@@ -14,27 +15,10 @@
 
 namespace hutch::subcontainer {
 
-// A child that has done its part and only exits from now on: reaped (waited for) when this
-// goes, not on the way of whoever started it.
-class ExitingChild {
- public:
-  ExitingChild() = default;
-  explicit ExitingChild(pid_t pid) : pid_(pid) {}
-  ExitingChild(ExitingChild&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
-  ExitingChild& operator=(ExitingChild&& other) noexcept;
-  ~ExitingChild() { reap(); }
-  // Waits for the child (once) and returns its wait status.
-  int reap();
+using egress::ExitingChild;
 
- private:
-  pid_t pid_ = -1;
-};
-
-// Starts `helper` with `args` after argv[0] (the bare file name) and exactly `environment`
-// ("NAME=value" entries; nothing of the host's own): posix_spawn (safe from the multi-threaded
-// host), a session of its own, no signal blocked or ignored. The child's fd i is `fds[i]` (-1:
-// /dev/null); nothing else of the host's survives the exec if it is close-on-exec. `id` names
-// the sandbox in errors: Errc::backend when the helper is not executable or cannot be started.
+// Starts `helper` (spawn_process, egress/child_process.hpp). `id` names the sandbox in errors:
+// Errc::backend when the helper is not executable or cannot be started.
 pid_t spawn_helper(const std::filesystem::path& helper, const std::vector<std::string>& args,
                    const std::vector<std::string>& environment, const std::vector<int>& fds, const std::string& id);
 

@@ -1,6 +1,7 @@
 // The registry of sandbox id ranges; see id_ranges.hpp.
 #include "id_ranges.hpp"
 
+#include "egress_names.hpp"
 #include "file_lock.hpp"
 
 #include "image_import.hpp"

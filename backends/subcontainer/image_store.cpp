@@ -1,6 +1,7 @@
 // The image store; layout and refs are described in image_store.hpp.
 #include "image_store.hpp"
 
+#include "egress_names.hpp"
 #include "atomic_file.hpp"
 #include "content_digest.hpp"
 #include "file_lock.hpp"

@@ -1,6 +1,7 @@
 #include "lifecycle.hpp"
 
 #include "cgroup.hpp"
+#include "egress_names.hpp"
 #include "file_lock.hpp"
 #include "ephemeral_dir.hpp"
 #include "helper_launch.hpp"
@@ -467,7 +468,7 @@ std::shared_ptr<SubcontainerHandle> create_sandbox(const std::shared_ptr<Runtime
   plan.outside_uid = plan.outside_gid = ids.first;
   plan.id_count = ids.count;
   plan.network = spec.network;
-  // Its resolver, on the bridge's address (network/resolver_process.hpp).
+  // Its resolver, on the bridge's address (egress/resolver_process.hpp).
   // Rootless: an upstream_dns server itself (network/pasta_network.hpp).
   if (spec.network == NetworkMode::bridge)
     plan.nameserver = runtime->pasta ? runtime->pasta->nameserver() : network::format_ipv4(runtime->network->gateway());

@@ -44,7 +44,7 @@ struct SetupPlan {
   bool rootless = false;  // map only the caller's own ids
   std::uint32_t outside_uid = 0, outside_gid = 0, id_count = 1;
   NetworkMode network = NetworkMode::none;
-  std::string nameserver;  // bridge: the sandbox's resolver (network/resolver_process.hpp)
+  std::string nameserver;  // bridge: the sandbox's resolver (egress/resolver_process.hpp)
   std::string root, upper, work;
   std::vector<PlanLower> lower;  // top-most first
   bool read_only_root = false;

@@ -159,27 +159,6 @@ SandboxRecord load_record(const std::filesystem::path& file, const std::string& 
   }
 }
 
-std::uint64_t process_start_time(pid_t pid) {
-  if (pid <= 0) return 0;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  // Through rdbuf(), not istreambuf_iterator: a /proc file of a process that exits meanwhile
-  // fails to read (ESRCH), and the iterator throws where rdbuf() only sets failbit.
-  std::stringstream text_read;
-  text_read << in.rdbuf();
-  std::string text = text_read.str();
-  auto paren = text.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream fields(text.substr(paren + 2));
-  std::string field;
-  std::string state;
-  if (!(fields >> state) || state == "Z" || state == "X") return 0;  // a dead leader
-  // Field 22 of stat is starttime; after "(comm)" we are at field 3.
-  for (int index = 4; index <= 22; ++index) {
-    if (!(fields >> field)) return 0;
-  }
-  return std::stoull(field);
-}
-
 bool leader_alive(const SandboxRecord& record) {
   return record.leader_pid > 0 && process_start_time(record.leader_pid) == record.leader_start;
 }

@@ -2,6 +2,7 @@
 // process (`hutch exec ID`, `hutch rm ID`, prune) finds it again. Written atomically.
 #pragma once
 
+#include "child_process.hpp"
 #include "image_store.hpp"
 
 #include <hutch/types.hpp>
@@ -80,9 +81,8 @@ void save_record(const std::filesystem::path& file, const SandboxRecord& record)
 // Errc::not_found when missing; Errc::backend when unreadable.
 SandboxRecord load_record(const std::filesystem::path& file, const std::string& id);
 
-// Start time of a process in clock ticks since boot, or 0 when it does not exist (or is a
-// zombie).
-std::uint64_t process_start_time(pid_t pid);
+// Start time of a process (egress/child_process.hpp).
+using egress::process_start_time;
 // True while the recorded leader is the running process of that pid.
 bool leader_alive(const SandboxRecord& record);
 

@@ -1,6 +1,7 @@
 // hutch's entry in /etc/subuid and /etc/subgid; see subordinate_ids.hpp.
 #include "subordinate_ids.hpp"
 
+#include "egress_names.hpp"
 #include "atomic_file.hpp"
 #include "image_import.hpp"
 #include "unique_fd.hpp"

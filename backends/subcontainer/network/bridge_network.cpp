@@ -4,6 +4,7 @@
 #include "forwarding.hpp"
 #include "netlink.hpp"
 #include "netns_thread.hpp"
+#include "egress_names.hpp"
 #include "nftables.hpp"
 #include "resolver_policies.hpp"
 

@@ -16,6 +16,7 @@
 // the rest (prune).
 #pragma once
 
+#include "egress_names.hpp"
 #include "address_leases.hpp"
 #include "instance_firewall.hpp"
 #include "resolver_process.hpp"

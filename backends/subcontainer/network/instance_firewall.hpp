@@ -7,7 +7,7 @@
 //     forward      sandbox -> elsewhere: drop a forged source address; let replies pass;
 //                  reject DNS (53, and 853 for DNS over TLS/QUIC) whatever the rules say;
 //                  the sandbox's own rules; then reject the ranges below (kDeniedIpv4,
-//                  kDeniedIpv6 of default_policy.hpp)
+//                  kDeniedIpv6)
 //     input        sandbox -> this host (any of its addresses): replies pass; DNS to the
 //                  resolver on the bridge's address passes, other DNS is rejected; the
 //                  sandbox's own rules; then reject
@@ -23,7 +23,8 @@
 // the administrator's): the tables are replaced or deleted whole, in one transaction.
 #pragma once
 
-#include "default_policy.hpp"
+#include "egress_names.hpp"
+#include "egress_policy.hpp"
 #include "ipv4.hpp"
 #include "nftables.hpp"
 
@@ -33,6 +34,7 @@
 
 namespace hutch::subcontainer::network {
 
+
 struct InstanceFirewall {
   std::string table;   // instance_table_name()
   std::string bridge;  // the sandboxes' bridge
@@ -40,11 +42,7 @@ struct InstanceFirewall {
   std::string label;   // the table's comment: how prune and people tell whose it is
 };
 
-// "hutch_" and 8 hex digits of a hash of the state dir: stable for one state dir, different
-// for two.
-std::string instance_table_name(const std::filesystem::path& state_root);
-// The label of the instance on `state_root`.
-std::string instance_label(const std::filesystem::path& state_root);
+// instance_table_name and instance_label: egress/egress_policy.hpp.
 
 // The whole table as nft commands (creating or replacing it), for install and for tests.
 std::string instance_ruleset(const InstanceFirewall& firewall);

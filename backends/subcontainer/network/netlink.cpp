@@ -163,6 +163,10 @@ void NetlinkSocket::set_up(const std::string& link) {
 }
 
 void NetlinkSocket::add_default_route(const std::string& link, std::uint32_t gateway) {
+  add_route(link, {0, 0}, gateway);
+}
+
+void NetlinkSocket::add_route(const std::string& link, const Ipv4Cidr& destination, std::uint32_t gateway) {
   const int index = link_index(link);
   if (index == 0) throw Error(Errc::backend, "netlink: no link " + link);
   RoutePtr route(rtnl_route_alloc());
@@ -171,8 +175,8 @@ void NetlinkSocket::add_default_route(const std::string& link, std::uint32_t gat
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
   rtnl_route_set_scope(route.get(), RT_SCOPE_UNIVERSE);
-  NlAddrPtr any = ipv4_address(0, 0);
-  rtnl_route_set_dst(route.get(), any.get());
+  NlAddrPtr to = ipv4_address(destination.network(), destination.prefix);
+  rtnl_route_set_dst(route.get(), to.get());
   rtnl_nexthop* hop = rtnl_route_nh_alloc();  // owned by the route once added
   if (hop == nullptr) throw Error(Errc::backend, "netlink: out of memory");
   NlAddrPtr via = ipv4_address(gateway, 32);
@@ -180,7 +184,7 @@ void NetlinkSocket::add_default_route(const std::string& link, std::uint32_t gat
   rtnl_route_nh_set_ifindex(hop, index);
   rtnl_route_add_nexthop(route.get(), hop);
   const int rc = rtnl_route_add(socket_, route.get(), NLM_F_CREATE | NLM_F_REPLACE);
-  if (rc < 0) fail("add the default route via " + format_ipv4(gateway) + " on " + link, rc);
+  if (rc < 0) fail("add the route to " + format_cidr(destination) + " via " + format_ipv4(gateway) + " on " + link, rc);
 }
 
 bool NetlinkSocket::delete_link(const std::string& name) {

@@ -3,6 +3,7 @@
 // that opened it (netns_thread.hpp runs code in another one).
 #pragma once
 
+#include "egress_names.hpp"
 #include "ipv4.hpp"
 
 #include <sys/types.h>
@@ -43,6 +44,8 @@ class NetlinkSocket {
   void set_up(const std::string& link);
   // The default IPv4 route through `gateway`, on `link`.
   void add_default_route(const std::string& link, std::uint32_t gateway);
+  // The IPv4 route to `destination` through `gateway`, on `link`.
+  void add_route(const std::string& link, const Ipv4Cidr& destination, std::uint32_t gateway);
   // Deletes the link (with a veth, its peer too). False when there was none; Errc::backend
   // when the kernel refused.
   bool delete_link(const std::string& name);

@@ -1,6 +1,7 @@
 #include "netns_firewall.hpp"
 
-#include "default_policy.hpp"
+#include "egress_names.hpp"
+#include "egress_policy.hpp"
 #include "sandbox_firewall.hpp"
 
 namespace hutch::subcontainer::network {

@@ -7,7 +7,7 @@
 //   table inet hutch   comment "hutch.managed sandbox=<id>"
 //     chain egress   the sandbox's rules (sandbox_firewall.hpp, egress_statements)
 //     chain output   loopback and replies pass; DNS passes to the sandbox's nameserver alone,
-//                    other DNS is rejected (default_policy.hpp); the sandbox's
+//                    other DNS is rejected (egress_policy.hpp); the sandbox's
 //                    rules; then the host's own addresses and the default's ranges are rejected
 //
 // The same default as the root path's (instance_firewall.hpp), whose text it shares.

@@ -1,6 +1,7 @@
 #include "pasta_network.hpp"
 
 #include "dns_policy.hpp"
+#include "egress_names.hpp"
 #include "ipv4.hpp"
 #include "netns_firewall.hpp"
 #include "pasta_helper/protocol.hpp"

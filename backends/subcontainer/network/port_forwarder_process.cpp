@@ -1,5 +1,6 @@
 #include "port_forwarder_process.hpp"
 
+#include "egress_names.hpp"
 #include "ipv4.hpp"
 #include "port_forwarder/protocol.hpp"
 

@@ -2,16 +2,11 @@
 // ingress of its port that drops IPv4 and ARP from any other source address ("port_<id>", the
 // netdev table), and, when it has egress rules, a chain of its own ("egress_<id>", the inet
 // table) that sandbox_egress sends its traffic through before the default policy.
-//
-// A domain rule that allows has two sets of its own, "dns4_<id>_<n>_<hash>" and "dns6_..."
-// (dns_policy.hpp, `flags timeout`), which the sandbox's resolver fills with the addresses it
-// answers for the rule's names, each for the answer's TTL; the rule's place in the chain is a
-// lookup in them. A learned address does not open what the default policy denies (metadata,
-// private ranges, the host's own addresses...): only an address rule can, so a hostile name
-// server cannot point an allowed name at 169.254.169.254. A domain rule that denies has no statement: the resolver
-// refuses its names, and no address is learned for it.
+// The egress chain and its domain sets are the shared ones (egress/egress_chain.hpp).
 #pragma once
 
+#include "egress_chain.hpp"
+#include "egress_names.hpp"
 #include "nftables.hpp"
 
 #include <hutch/types.hpp>
@@ -29,12 +24,8 @@ struct SandboxFirewall {
   std::uint32_t address = 0;
 };
 
-// The sandbox's chain of rules as nft statements, in order: allow -> accept, deny -> reject;
-// an allowing domain rule gives two (its sets), a denying one none. The destinations are
-// validated ones (hutch::validate).
-std::vector<std::string> egress_statements(const std::string& sandbox_id, const std::vector<EgressRule>& rules);
-// The names of the sets the sandbox's allowing domain rules use.
-std::vector<std::string> domain_sets(const std::string& sandbox_id, const std::vector<EgressRule>& rules);
+// Its egress entries (egress/egress_chain.hpp).
+EgressChain egress_chain(const SandboxFirewall& sandbox);
 // The domain sets of the sandbox's that the (inet) table holds now.
 std::vector<std::string> installed_domain_sets(Nftables& nft, const SandboxFirewall& sandbox);
 

@@ -100,6 +100,9 @@ class DockerTest : public ::testing::Test {
   std::shared_ptr<DockerBackend> make_backend(DockerConfig config) {
     if (config.agent == AgentMode::automatic) config.agent = agent_mode();
     if (!config.agent_binary) config.agent_binary = HUTCH_AGENT_BINARY;
+    // Bridge sandboxes' resolver (egress_network.hpp): the plugin finds it next to itself, this
+    // test binary is elsewhere.
+    if (!config.resolver) config.resolver = HUTCH_PLUGIN_OUTPUT_DIR "/hutch-resolver";
     if (config.state_dir.empty()) config.state_dir = state_dir_.path().string();
     config.request_timeout = std::chrono::seconds(30);
     config.stop_grace = std::chrono::seconds(1);

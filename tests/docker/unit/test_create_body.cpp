@@ -154,8 +154,9 @@ TEST(CreateBody, RefusesWhatDockerCannotExpress) {
   expect_refused(backup, "backup");
 }
 
-// Egress rules are not enforced on docker yet: refused, never silently ignored.
-TEST(CreateBody, RefusesEgressRules) {
+// Egress rules without hutch's network (egress_network.hpp) cannot be enforced: refused,
+// never silently ignored.
+TEST(CreateBody, RefusesEgressRulesOffHutchsNetwork) {
   CreatePlan plan = base_plan();
   plan.spec.network = NetworkMode::bridge;
   plan.spec.egress = {{EgressAction::deny, "all"}};
@@ -166,6 +167,22 @@ TEST(CreateBody, RefusesEgressRules) {
     EXPECT_EQ(e.code(), Errc::unsupported) << e.what();
     EXPECT_NE(std::string(e.what()).find("egress"), std::string::npos) << e.what();
   }
+}
+
+// On hutch's network: its name as the network mode, the leased address fixed before the
+// container exists, and the resolver on the gateway as the only DNS server.
+TEST(CreateBody, PutsABridgeSandboxWithAnEgressPlanOnHutchsNetwork) {
+  CreatePlan plan = base_plan();
+  plan.spec.network = NetworkMode::bridge;
+  plan.spec.egress = {{EgressAction::deny, "all"}};
+  plan.egress = EgressPlan{"hutch_0a1b2c3d", "10.214.0.2", "10.214.0.1"};
+  const auto body = make_create_body(plan);
+  const auto& host = body.at("HostConfig").as_object();
+  EXPECT_EQ(host.at("NetworkMode").as_string(), "hutch_0a1b2c3d");
+  EXPECT_EQ(boost::json::serialize(host.at("Dns")), R"(["10.214.0.1"])");
+  EXPECT_EQ(body.at("NetworkingConfig").at("EndpointsConfig").at("hutch_0a1b2c3d").at("IPAMConfig").at("IPv4Address").as_string(),
+            "10.214.0.2");
+  EXPECT_FALSE(body.at("NetworkDisabled").as_bool());
 }
 
 }  // namespace

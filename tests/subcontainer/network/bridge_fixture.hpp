@@ -4,13 +4,13 @@
 // (main.cpp).
 #pragma once
 
+#include "address_leases.hpp"
 #include "fake_internet.hpp"
-#include "killed_creator.hpp"
-#include "network/address_leases.hpp"
+#include "killed_subcontainer_creator.hpp"
 #include "network/bridge_network.hpp"
 #include "network/instance_firewall.hpp"
 #include "network/netlink.hpp"
-#include "network/nftables.hpp"
+#include "nftables.hpp"
 #include "runtime_fixture.hpp"
 #include "sandbox_fetch.hpp"
 
@@ -60,7 +60,7 @@ class BridgeNetworkTest : public RuntimeTest {
     return fetch_from(sandbox, address, port);
   }
 
-  // A sandbox of `spec` made by a creator killed with SIGKILL (killed_creator.hpp).
+  // A sandbox of `spec` made by a creator killed with SIGKILL (killed_subcontainer_creator.hpp).
   std::string create_in_a_killed_creator(const SandboxSpec& spec) {
     return test::create_in_a_killed_creator(runtime_->config, spec);
   }

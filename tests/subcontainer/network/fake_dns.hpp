@@ -7,7 +7,8 @@
 // a test can tell whether something reached it bypassing the sandbox's resolver.
 #pragma once
 
-#include "network/ipv4.hpp"
+#include "egress_names.hpp"
+#include "ipv4.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>

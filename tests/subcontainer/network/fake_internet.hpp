@@ -9,7 +9,10 @@
 //   198.18.0.53      its DNS server (fake_dns.hpp), every test's upstream_dns:
 //                    good.test -> 198.18.0.10, a.good.test and other.test -> 198.18.0.20
 // The test namespace has 198.18.0.1 on its end and its default route through the fake
-// internet. Everything goes with the namespace when this object is destroyed.
+// internet; or, with Routes::host (the docker tests, whose engine routes in the host's own
+// namespace), routes to 198.18.0.0/15 and to each blocked server's /32 alone, so that a
+// packet to them never leaves the machine whatever the firewall does. Everything goes with
+// the namespace when this object is destroyed (the veth pair, and the routes through it).
 #pragma once
 
 #include "network/netlink.hpp"
@@ -36,7 +39,9 @@ inline constexpr const char* kFakeDnsServer = "198.18.0.53";
 
 class FakeInternet {
  public:
-  FakeInternet() {
+  enum class Routes { default_route, host };
+
+  explicit FakeInternet(Routes routes = Routes::default_route) {
     using namespace network;
     std::thread maker([this] {
       if (::unshare(CLONE_NEWNET) == 0) netns_ = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
@@ -48,7 +53,13 @@ class FakeInternet {
     here.add_veth("fakenet0", "fakenet1", ::getpid());
     here.move_to_namespace("fakenet1", netns_.get());
     here.add_address("fakenet0", *parse_ipv4_cidr(std::string(kTestHostAddress) + "/24"));
-    here.add_default_route("fakenet0", *parse_ipv4(kPublicServer));
+    if (routes == Routes::default_route) {
+      here.add_default_route("fakenet0", *parse_ipv4(kPublicServer));
+    } else {
+      here.add_route("fakenet0", *parse_ipv4_cidr("198.18.0.0/15"), *parse_ipv4(kPublicServer));
+      for (const auto& address : kBlockedServers)
+        here.add_route("fakenet0", *parse_ipv4_cidr(address + "/32"), *parse_ipv4(kPublicServer));
+    }
     run_in_network_namespace(netns_.get(), [this] {
       NetlinkSocket inside;
       inside.set_up("lo");

@@ -3,7 +3,8 @@
 // of the thread that constructs it; it serves on a thread of its own until destroyed.
 #pragma once
 
-#include "network/ipv4.hpp"
+#include "egress_names.hpp"
+#include "ipv4.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

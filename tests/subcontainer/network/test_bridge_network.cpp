@@ -3,10 +3,10 @@
 // nothing is left after destroy and after a creator killed with SIGKILL plus prune.
 #include "bridge_fixture.hpp"
 #include "cgroup.hpp"
-#include "network/address_leases.hpp"
+#include "address_leases.hpp"
 #include "network/instance_firewall.hpp"
 #include "network/netlink.hpp"
-#include "network/nftables.hpp"
+#include "nftables.hpp"
 #include "network/sandbox_firewall.hpp"
 #include "runtime_fixture.hpp"
 #include "sandbox_record.hpp"

@@ -6,7 +6,7 @@
 // live sandbox applies to new lookups, and the resolver, its policy files and the sets go
 // with the last sandbox.
 #include "bridge_fixture.hpp"
-#include "network/dns_policy.hpp"
+#include "dns_policy.hpp"
 #include "network/sandbox_firewall.hpp"
 #include "sandbox_record.hpp"
 

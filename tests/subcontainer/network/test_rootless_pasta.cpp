@@ -10,7 +10,7 @@
 // sandbox.
 #include "error_of.hpp"
 #include "fake_internet.hpp"
-#include "killed_creator.hpp"
+#include "killed_subcontainer_creator.hpp"
 #include "network/pasta_network.hpp"
 #include "runtime_fixture.hpp"
 #include "sandbox_fetch.hpp"
