@@ -7,12 +7,14 @@
 #include "docker_fixture.hpp"
 #include "egress_network.hpp"
 #include "fake_internet.hpp"
+#include "tcp_greeter.hpp"
 
 #include "egress_policy.hpp"
 #include "nftables.hpp"
 #include "resolver_process.hpp"
 
 #include <killed_creator.hpp>
+#include <tcp_client.hpp>
 
 #include <gmock/gmock.h>
 
@@ -103,6 +105,26 @@ TEST_F(DockerEgressTest, DefaultPolicyBlocksMetadataAndPrivateRangesNotThePublic
   for (const auto& blocked : fake::kBlockedServers)
     EXPECT_THAT(fetch(*sandbox, blocked), Not(HasSubstr("hello"))) << blocked << " is reachable by default";
   EXPECT_TRUE(backend_->capabilities().set_egress);
+}
+
+// The host is closed to the sandbox: a service on all of the host's addresses is reached
+// neither through the network's gateway (the host's address on hutch's bridge) nor through
+// another address of the host, and the published ports are the only way in.
+TEST_F(DockerEgressTest, TheHostsServicesAreClosedToTheSandbox) {
+  const std::uint16_t port = hutch::test::free_tcp_port("0.0.0.0");
+  fake::TcpGreeter host_service(port);
+  const std::string gateway = egress::format_ipv4(config().egress_subnet->network() + 1);
+  auto sandbox = bridge_sandbox();
+  ASSERT_THAT(fetch(*sandbox, fake::kPublicServer), HasSubstr("hello")) << "the sandbox has no network at all";
+  // The service is there: the host itself reaches it on its address on the test's link.
+  ASSERT_EQ(hutch::test::tcp_exchange_when_up(fake::kTestHostAddress, port),
+            std::optional<std::string>(std::string("hello ") + fake::kTestHostAddress + "\n"));
+  const std::size_t checked = host_service.peers().size();
+  for (const std::string& address : {gateway, std::string(fake::kTestHostAddress)})
+    EXPECT_THAT(sh(*sandbox, "timeout 5 nc -w 3 " + address + " " + std::to_string(port) + " </dev/null 2>&1; echo status=$?").stdout_data,
+                Not(HasSubstr("hello")))
+        << "the host's service answered on " << address;
+  EXPECT_EQ(host_service.peers().size(), checked) << "the sandbox reached a service of the host";
 }
 
 TEST_F(DockerEgressTest, AnAllowlistByNameReachesThatNameOnlyNotAnotherNameNorAnIpLiteral) {
