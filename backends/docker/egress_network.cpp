@@ -80,8 +80,11 @@ void EgressNetwork::ensure_engine_network() {
       {"Labels", json::object{{kLabelManaged, "true"}, {"hutch.egress-state", context_.state_dir.string()}}},
       {"IPAM", json::object{{"Driver", "default"},
                             {"Config", json::array{json::object{{"Subnet", subnet}, {"Gateway", gateway()}}}}}},
-      // The bridge's name, so that people and prune see whose it is (both engines take it).
-      {"Options", json::object{{"com.docker.network.bridge.name", bridge_}}},
+      // The bridge's name, so that people and prune see whose it is (both engines take it);
+      // no traffic between its containers (Docker drops it in its own chains; the table's
+      // forward chain rejects it too, whatever a sandbox's rules allow).
+      {"Options", json::object{{"com.docker.network.bridge.name", bridge_},
+                               {"com.docker.network.bridge.enable_icc", "false"}}},
   };
   Request create;
   create.method = Method::post;
@@ -111,7 +114,11 @@ void EgressNetwork::ensure_table() {
               "table " + table + " {\n" +
               "  comment " + nft_quoted(instance_label(context_.state_dir)) + "\n" + policy_declarations() +
               "  chain forward {\n" +
-              "    type filter hook forward priority filter; policy accept;\n" + statements(forward_policy(from, false)) +
+              "    type filter hook forward priority filter; policy accept;\n" +
+              // Sandbox to sandbox: never, whatever their rules say (Docker bridges them, and
+              // br_netfilter shows the bridged packets to this hook).
+              "    " + from + " ip daddr " + format_cidr(subnet_) + " reject with icmp type admin-prohibited\n" +
+              statements(forward_policy(from, false)) +
               "  }\n" +
               "  chain input {\n" +
               "    type filter hook input priority filter; policy accept;\n" + statements(input_policy(from, gateway())) +

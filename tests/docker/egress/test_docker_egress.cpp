@@ -20,6 +20,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 namespace hutch::docker::test {
 namespace {
 using ::testing::HasSubstr;
@@ -148,6 +151,27 @@ TEST_F(DockerEgressTest, APolicyChangeTakesEffectOnALiveSandbox) {
   EXPECT_THAT(fetch(*sandbox, fake::kOtherPublicServer), Not(HasSubstr("hello")));
   sandbox->set_egress({});
   EXPECT_THAT(fetch(*sandbox, fake::kPublicServer), HasSubstr("hello")) << "the rules still apply after --clear-net";
+}
+
+// Two sandboxes on hutch's network do not reach each other, even with a rule that allows the
+// network's subnet: a server in one answers inside its own sandbox and not to its neighbour.
+TEST_F(DockerEgressTest, SandboxesOnTheNetworkCannotReachEachOther) {
+  auto server = bridge_sandbox();
+  auto client = bridge_sandbox({{EgressAction::allow, egress::format_cidr(*config().egress_subnet)}});
+  ExecRequest serve;
+  serve.argv = {"sh", "-c", "while true; do echo hello-neighbour | nc -l -p 9000; done"};
+  auto process = server->spawn(serve);
+  const std::string address = sh(*server, "hostname -i").stdout_data.substr(0, sh(*server, "hostname -i").stdout_data.find_first_of(" \n"));
+  std::string local;
+  for (int i = 0; i < 50 && local.find("hello") == std::string::npos; ++i) {
+    local = sh(*server, "timeout 3 nc -w 2 " + address + " 9000 </dev/null 2>&1").stdout_data;
+    if (local.find("hello") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_THAT(local, HasSubstr("hello-neighbour")) << "the server never listened on " << address;
+  EXPECT_THAT(sh(*client, "timeout 5 nc -w 3 " + address + " 9000 </dev/null 2>&1; echo status=$?").stdout_data,
+              Not(HasSubstr("hello"))) << "a sandbox reached its neighbour at " << address;
+  EXPECT_THAT(fetch(*client, fake::kPublicServer), HasSubstr("hello"));
+  process->kill();
 }
 
 TEST_F(DockerEgressTest, NothingIsLeftAfterAKilledCreatorAndPrune) {
