@@ -396,6 +396,12 @@ void DockerHandle::set_egress(const std::vector<EgressRule>& rules) {
   } catch (const Error& error) {
     throw Error(error.code(), "sandbox " + id_ + ": set_egress: " + error.what());
   }
+  // Not on hutch's network: validate_egress let "no rules" alone pass, and there is nothing to
+  // change (no lease, no chain).
+  if (spec_.network != NetworkMode::bridge) {
+    spec_.egress = rules;
+    return;
+  }
   // The lease, chain and policy file live from create to destroy, across stop and start (the
   // container keeps its fixed address): the rules apply to a stopped sandbox when it starts.
   EgressNetwork(*context_).replace_egress(id_, rules);
